@@ -1,0 +1,274 @@
+"""Datasets, images, faces, proposals and annotations.
+
+Poses are stored as R (9 floats, row-major) and t (3 floats, mm) in the image's
+camera frame (OpenCV), never as Euler angles only; see workers/core/geometry.py.
+"""
+import numpy as np
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin"
+    ANNOTATOR = "annotator"
+    REVIEWER = "reviewer"
+    RESEARCHER = "researcher"
+
+
+class Dataset(models.Model):
+    class Kind(models.TextChoices):
+        AFLW2000 = "aflw2000", "AFLW2000-3D"
+        BIWI = "biwi", "BIWI"
+        IMAGES = "images", "Plain images"
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.IMAGES)
+    description = models.TextField(blank=True)
+    is_public = models.BooleanField(default=False, help_text="Researchers may read its labels.")
+    overlap = models.PositiveSmallIntegerField(
+        default=1, help_text="How many annotators label each face (1 = never hand a face to two at once)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Assignment(models.Model):
+    """Who may label (or review) a dataset."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    role = models.CharField(
+        max_length=20, choices=[(Role.ANNOTATOR, "annotator"), (Role.REVIEWER, "reviewer")], default=Role.ANNOTATOR
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "user", "role"], name="unique_assignment")]
+
+    def __str__(self):
+        return f"{self.user} {self.role} {self.dataset}"
+
+
+class Image(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(upload_to="images/%Y/%m/")
+    file_name = models.CharField(max_length=500, help_text="Name inside the dataset, e.g. 12/frame_00003_rgb.png")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveBigIntegerField()
+    checksum = models.CharField(max_length=64, help_text="sha256 of the file")
+    K = models.JSONField(help_text="Camera intrinsics, 3x3 row-major (9 floats), pixels")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "file_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "checksum"], name="unique_image_checksum"),
+            models.UniqueConstraint(fields=["dataset", "file_name"], name="unique_image_name"),
+        ]
+
+    def __str__(self):
+        return self.file_name
+
+    @property
+    def K_matrix(self) -> np.ndarray:
+        return np.asarray(self.K, dtype=np.float64).reshape(3, 3)
+
+
+class Face(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="faces")
+    index = models.PositiveSmallIntegerField(default=0)
+    box = models.JSONField(help_text="[x0, y0, x1, y1] pixels")
+    landmarks_2d = models.JSONField(null=True, blank=True, help_text="[[x, y], ...] pixels")
+    landmarks_3d = models.JSONField(null=True, blank=True, help_text="[[X, Y, Z], ...] camera frame, mm")
+    landmark_scheme = models.CharField(max_length=20, blank=True, help_text="ibug68 or mediapipe468")
+    landmark_source = models.CharField(max_length=100, blank=True, help_text="dataset or proposer name@version")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["image", "index"]
+        constraints = [models.UniqueConstraint(fields=["image", "index"], name="unique_face_index")]
+
+    def __str__(self):
+        return f"{self.image.file_name}#{self.index}"
+
+
+class PoseFields(models.Model):
+    R = models.JSONField(help_text="Rotation head->camera, 9 floats row-major")
+    t = models.JSONField(null=True, blank=True, help_text="Translation, 3 floats, mm (camera frame)")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def R_matrix(self) -> np.ndarray:
+        return np.asarray(self.R, dtype=np.float64).reshape(3, 3)
+
+
+class Proposal(PoseFields):
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="proposals")
+    proposer = models.CharField(max_length=100)
+    proposer_version = models.CharField(max_length=50)
+    weights_sha256 = models.CharField(max_length=64)
+    score = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["face", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["face", "proposer", "proposer_version", "weights_sha256"], name="unique_proposal_per_version"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.proposer}@{self.proposer_version} for {self.face}"
+
+
+class AnnotationStatus(models.TextChoices):
+    GROUND_TRUTH = "ground_truth", "ground truth (from the dataset)"
+    ACCEPTED = "accepted"
+    CORRECTED = "corrected"
+    SKIPPED = "skipped"
+    FLAGGED = "flagged"
+    DRAFT = "draft"
+
+
+class FlagReason(models.TextChoices):
+    NO_FACE = "no_face", "no face"
+    OCCLUDED = "occluded"
+    NOT_A_HEAD = "not_a_head", "not a head"
+    OTHER = "other"
+
+
+class AnnotationSource(models.TextChoices):
+    DATASET = "dataset"
+    ANNOTATOR = "annotator"
+
+
+class RevisionFields(PoseFields):
+    status = models.CharField(max_length=20, choices=AnnotationStatus.choices)
+    flag_reason = models.CharField(max_length=20, choices=FlagReason.choices, blank=True)
+    note = models.TextField(blank=True)
+    time_spent_s = models.FloatField(default=0.0, help_text="Seconds the annotator spent on this save")
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        abstract = True
+
+
+class Annotation(RevisionFields):
+    """The current label of one face by one author (or by the dataset itself).
+
+    Each save bumps `version` and appends an AnnotationRevision; nothing is
+    overwritten without a trace."""
+
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="annotations")
+    source = models.CharField(max_length=20, choices=AnnotationSource.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="annotations"
+    )
+    proposal = models.ForeignKey(Proposal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    total_time_s = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["face", "source"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["face", "author"], condition=Q(source="annotator"), name="one_annotation_per_author"
+            ),
+            models.UniqueConstraint(fields=["face"], condition=Q(source="dataset"), name="one_ground_truth_per_face"),
+        ]
+
+    def __str__(self):
+        who = self.author or "dataset"
+        return f"{self.face} by {who} v{self.version}"
+
+
+class AnnotationRevision(RevisionFields):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="revisions")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["annotation", "version"]
+        constraints = [models.UniqueConstraint(fields=["annotation", "version"], name="unique_revision_version")]
+
+
+class Split(models.Model):
+    """A named, versioned subset of a dataset's images (benchmark splits)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="splits")
+    name = models.CharField(max_length=50)
+    version = models.PositiveIntegerField(default=1)
+    definition = models.JSONField(default=dict, help_text="How it was made: rule, seed, sequence lists, ...")
+    images = models.ManyToManyField(Image, related_name="splits", blank=True)
+    sample_names = models.JSONField(default=list, help_text="File names of the split (the definition's result)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "name", "version"], name="unique_split_version")]
+
+    def __str__(self):
+        return f"{self.dataset.name}/{self.name} v{self.version}"
+
+
+class Job(models.Model):
+    """A long-running piece of work (import, proposals, meshes, export) with
+    progress that pages and commands can poll."""
+
+    class Kind(models.TextChoices):
+        IMPORT_AFLW2000 = "import_aflw2000"
+        IMPORT_BIWI = "import_biwi"
+        IMPORT_IMAGES = "import_images"
+        PROPOSE = "propose"
+        MESH = "mesh"
+        EXPORT = "export"
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        DONE_WITH_ERRORS = "done_with_errors", "done with errors"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    source = models.CharField(max_length=1000, blank=True, help_text="A server path or an uploaded file")
+    upload = models.FileField(upload_to="uploads/", blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0, help_text="Already present (idempotent re-run)")
+    errors = models.JSONField(default=list, blank=True, help_text="[{'name': ..., 'message': ...}]")
+    result = models.JSONField(default=dict, blank=True)
+    result_file = models.FileField(upload_to="exports/", blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed / self.total) if self.total else (100 if self.is_finished else 0)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.DONE_WITH_ERRORS, self.State.FAILED)

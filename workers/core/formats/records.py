@@ -1,0 +1,50 @@
+"""The records every dataset reader yields, and the errors they raise.
+
+A reader is a generator of `Sample | SampleError`: one bad file becomes a
+`SampleError` and the import goes on with the next one.
+Poses follow ../shared/docs/POSE_CONVENTIONS.md: X_cam = R @ X_head + t,
+OpenCV camera frame, millimetres, pixel (0, 0) = centre of the top-left pixel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import numpy as np
+
+
+class FormatError(ValueError):
+    """Bad input data; the message is meant for a person."""
+
+
+@dataclass
+class FaceLabel:
+    box: tuple  # (x0, y0, x1, y1) pixels
+    R: Optional[np.ndarray] = None  # (3, 3) head -> camera
+    t: Optional[np.ndarray] = None  # (3,) mm, camera frame; None when unknown
+    landmarks_2d: Optional[np.ndarray] = None  # (N, 2) pixels
+    landmarks_3d: Optional[np.ndarray] = None  # (N, 3) camera frame, mm
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Sample:
+    name: str  # relative to the dataset root, '/'-separated
+    image_bytes: bytes  # the encoded image (PNG for images stored as arrays)
+    width: int
+    height: int
+    K: np.ndarray  # (3, 3) intrinsics, pixels
+    faces: list = field(default_factory=list)
+
+    ok = True
+
+
+@dataclass
+class SampleError:
+    name: str
+    message: str
+
+    ok = False
+
+
+Record = Union[Sample, SampleError]

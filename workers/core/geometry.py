@@ -1,0 +1,237 @@
+"""Pose geometry, numpy, per ../shared/docs/POSE_CONVENTIONS.md.
+
+Frames: camera = OpenCV (x right, y down, z forward), millimetres.
+Head frame at identity faces the camera upright: x to image-right, y to the chin,
+z to the back of the head (the nose points to -z). The head origin is the
+centroid of the project's 68-point reference face (see workers/core/reference_face).
+A pose maps head to camera: X_cam = R @ X_head + t.
+
+Euler angles are the AFLW2000 (yaw, pitch, roll) convention, always in that order:
+    R = Rx(-pitch) @ Ry(yaw) @ Rz(roll)
++yaw turns the face to image-left, +pitch lifts the chin, +roll tilts the top of
+the head to image-right (clockwise on screen).
+
+Every function takes batches: leading dimensions are carried through.
+Quaternions are (w, x, y, z) with w >= 0. 6D is the first two columns of R
+(Zhou et al. 2019), flattened column after column: (r00, r10, r20, r01, r11, r21).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+F = np.diag([1.0, -1.0, -1.0])  # OpenCV camera <-> three.js / y-up camera
+
+
+class GeometryInputError(ValueError):
+    """An array handed to a geometry function has the wrong shape or is degenerate."""
+
+
+def _as_array(x, name: str, tail: tuple) -> np.ndarray:
+    """float64 array whose trailing dimensions must be `tail`."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise GeometryInputError(f"{name} must be numeric, got {type(x).__name__}") from exc
+    if a.shape[a.ndim - len(tail):] != tail or a.ndim < len(tail):
+        want = "(..., " + ", ".join(map(str, tail)) + ")"
+        raise GeometryInputError(f"{name} must have shape {want}, got {a.shape}")
+    return a
+
+
+def _normalize(v: np.ndarray, name: str) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    if np.any(~(n > 1e-12)):
+        raise GeometryInputError(f"{name} has a zero-length (or non-finite) vector; it cannot be normalised")
+    return v / n
+
+
+def _rx(a):
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(a.shape + (3, 3))
+
+
+def _ry(a):
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([c, z, s, z, o, z, -s, z, c], -1).reshape(a.shape + (3, 3))
+
+
+def _rz(a):
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([c, -s, z, s, c, z, z, z, o], -1).reshape(a.shape + (3, 3))
+
+
+def euler_to_matrix(euler, degrees: bool = True) -> np.ndarray:
+    """(..., 3) [yaw, pitch, roll] -> (..., 3, 3) camera-frame rotation."""
+    e = _as_array(euler, "euler", (3,))
+    if degrees:
+        e = np.deg2rad(e)
+    yaw, pitch, roll = e[..., 0], e[..., 1], e[..., 2]
+    return _rx(-pitch) @ _ry(yaw) @ _rz(roll)
+
+
+def matrix_to_euler(R, degrees: bool = True) -> np.ndarray:
+    """(..., 3, 3) -> (..., 3) [yaw, pitch, roll]; yaw in [-90, 90]."""
+    R = _as_array(R, "R", (3, 3))
+    yaw = np.arcsin(np.clip(R[..., 0, 2], -1.0, 1.0))
+    pitch = np.arctan2(R[..., 1, 2], R[..., 2, 2])
+    roll = np.arctan2(-R[..., 0, 1], R[..., 0, 0])
+    e = np.stack([yaw, pitch, roll], -1)
+    return np.rad2deg(e) if degrees else e
+
+
+def quaternion_to_matrix(q) -> np.ndarray:
+    """(..., 4) (w, x, y, z), any norm -> (..., 3, 3)."""
+    q = _normalize(_as_array(q, "quaternion", (4,)), "quaternion")
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    m = [
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    ]
+    return np.stack(m, -1).reshape(q.shape[:-1] + (3, 3))
+
+
+def matrix_to_quaternion(R) -> np.ndarray:
+    """(..., 3, 3) -> (..., 4) unit (w, x, y, z) with w >= 0.
+
+    Picks the largest of the four diagonal combinations for each matrix so the
+    square root never sees a value near zero (Shepperd's method)."""
+    R = _as_array(R, "R", (3, 3))
+    m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
+    cand = np.stack([
+        1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22,
+    ], -1)
+    k = np.argmax(cand, -1)
+    s = np.sqrt(np.maximum(np.take_along_axis(cand, k[..., None], -1)[..., 0], 1e-300)) * 2
+    d21, d02, d10 = R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]
+    s01, s02, s12 = R[..., 0, 1] + R[..., 1, 0], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 2] + R[..., 2, 1]
+    options = np.stack([
+        np.stack([s / 4, d21 / s, d02 / s, d10 / s], -1),
+        np.stack([d21 / s, s / 4, s01 / s, s02 / s], -1),
+        np.stack([d02 / s, s01 / s, s / 4, s12 / s], -1),
+        np.stack([d10 / s, s02 / s, s12 / s, s / 4], -1),
+    ], -2)
+    q = np.take_along_axis(options, k[..., None, None], -2)[..., 0, :]
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return np.where(q[..., :1] < 0, -q, q)
+
+
+def axis_angle_to_matrix(v) -> np.ndarray:
+    """(..., 3) rotation vector (axis * angle, radians) -> (..., 3, 3) (Rodrigues)."""
+    v = _as_array(v, "axis-angle vector", (3,))
+    theta = np.linalg.norm(v, axis=-1)
+    half = theta / 2
+    # sinc form stays exact near zero angle
+    k = np.where(theta > 1e-12, np.sin(half) / np.where(theta > 1e-12, theta, 1.0), 0.5 - theta**2 / 48)
+    q = np.concatenate([np.cos(half)[..., None], v * k[..., None]], -1)
+    return quaternion_to_matrix(q)
+
+
+def matrix_to_axis_angle(R) -> np.ndarray:
+    """(..., 3, 3) -> (..., 3) rotation vector with angle in [0, pi]."""
+    q = matrix_to_quaternion(R)
+    w = np.clip(q[..., 0], -1.0, 1.0)
+    xyz = q[..., 1:]
+    n = np.linalg.norm(xyz, axis=-1)
+    theta = 2 * np.arctan2(n, w)
+    scale = np.where(n > 1e-12, theta / np.where(n > 1e-12, n, 1.0), 2.0)
+    return xyz * scale[..., None]
+
+
+def matrix_to_sixd(R) -> np.ndarray:
+    """(..., 3, 3) -> (..., 6): first column then second column."""
+    R = _as_array(R, "R", (3, 3))
+    return np.concatenate([R[..., :, 0], R[..., :, 1]], -1)
+
+
+def sixd_to_matrix(d6) -> np.ndarray:
+    """(..., 6) -> (..., 3, 3) by Gram-Schmidt; any two independent vectors work."""
+    d6 = _as_array(d6, "6D rotation", (6,))
+    a1, a2 = d6[..., :3], d6[..., 3:]
+    b1 = _normalize(a1, "6D rotation (first column)")
+    b2 = a2 - np.sum(b1 * a2, -1, keepdims=True) * b1
+    b2 = _normalize(b2, "6D rotation (second column parallel to the first)")
+    b3 = np.cross(b1, b2)
+    return np.stack([b1, b2, b3], -1)
+
+
+def geodesic_distance(R1, R2, degrees: bool = True) -> np.ndarray:
+    """Angle of R1^T R2, (...,). Computed from the quaternion of the relative
+    rotation: arccos of the trace loses precision near 0 and 180 degrees."""
+    rel = np.swapaxes(_as_array(R1, "R1", (3, 3)), -1, -2) @ _as_array(R2, "R2", (3, 3))
+    q = matrix_to_quaternion(rel)
+    ang = 2 * np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), np.abs(q[..., 0]))
+    return np.rad2deg(ang) if degrees else ang
+
+
+def nearest_rotation(M) -> np.ndarray:
+    """Project any (..., 3, 3) onto SO(3) (SVD, determinant fixed to +1)."""
+    U, _, Vt = np.linalg.svd(_as_array(M, "M", (3, 3)))
+    d = np.sign(np.linalg.det(U @ Vt))
+    D = np.zeros(U.shape[:-2] + (3,))
+    D[..., 0] = 1
+    D[..., 1] = 1
+    D[..., 2] = d
+    return U @ (D[..., :, None] * Vt)
+
+
+def is_rotation(R, tol: float = 1e-3) -> bool:
+    R = np.asarray(R, dtype=np.float64)
+    if R.shape != (3, 3) or not np.all(np.isfinite(R)):
+        return False
+    return bool(np.abs(R @ R.T - np.eye(3)).max() < tol and abs(np.linalg.det(R) - 1) < tol)
+
+
+def rotation_mean(Rs, weights=None) -> np.ndarray:
+    """Weighted chordal L2 mean on SO(3): the rotation nearest the weighted sum."""
+    Rs = _as_array(Rs, "Rs", (3, 3))
+    if Rs.ndim < 3 or len(Rs) == 0:
+        raise GeometryInputError(f"Rs must be a non-empty stack (N, ..., 3, 3), got shape {Rs.shape}")
+    w = np.ones(len(Rs)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(Rs),):
+        raise GeometryInputError(f"weights must have shape ({len(Rs)},), got {w.shape}")
+    return nearest_rotation(np.tensordot(w, Rs, axes=1))
+
+
+def default_intrinsics(width: int, height: int) -> np.ndarray:
+    """K for an unknown camera: fx = fy = image width, principal point at the
+    image centre. Pixel coordinates follow OpenCV: (0, 0) is the centre of the
+    top-left pixel, so the image centre is ((w - 1) / 2, (h - 1) / 2)."""
+    if not (width > 0 and height > 0):
+        raise GeometryInputError(f"image size must be positive, got {width} x {height}")
+    return np.array([[width, 0, (width - 1) / 2], [0, width, (height - 1) / 2], [0, 0, 1]], dtype=np.float64)
+
+
+def project_points(X_cam, K) -> np.ndarray:
+    """(..., N, 3) camera-frame points -> (..., N, 2) pixels (no distortion).
+    K is (3, 3) or batched (..., 3, 3) matching the points' leading dimensions."""
+    X = _as_array(X_cam, "X_cam", (3,))
+    uvw = X @ np.swapaxes(_as_array(K, "K", (3, 3)), -1, -2)
+    return uvw[..., :2] / uvw[..., 2:3]
+
+
+def transform(X_head, R, t) -> np.ndarray:
+    """(..., N, 3) head-frame points -> camera frame: X_cam = R X_head + t.
+    R (..., 3, 3) and t (..., 3) may carry the same leading dimensions; a single
+    point (3,) is also accepted."""
+    X = _as_array(X_head, "X_head", (3,))
+    R = _as_array(R, "R", (3, 3))
+    t = _as_array(t, "t", (3,))
+    if X.ndim == 1:
+        return (R @ X[..., None])[..., 0] + t
+    # swapaxes, not .T: .T would reverse the batch axes of a stacked R
+    return X @ np.swapaxes(R, -1, -2) + t[..., None, :]
+
+
+def project(X_head, R, t, K) -> np.ndarray:
+    return project_points(transform(X_head, R, t), K)
+
+
+def to_threejs(R, t):
+    """Camera-frame pose (OpenCV) -> three.js camera frame (y up, looking down -z)."""
+    R = _as_array(R, "R", (3, 3))
+    t = _as_array(t, "t", (3,))
+    return F @ R @ F, t @ F  # t @ F (F symmetric) keeps a batch of t working

@@ -1,0 +1,398 @@
+"""Parse and validate an uploaded prediction file for a benchmark.
+
+Accepted content (UTF-8, optional BOM):
+
+CSV with a header row; delimiter ',', ';' or tab. An id column ('id' or
+'sample_id') and EITHER yaw,pitch,roll (degrees, AFLW2000 convention of
+../shared/docs/POSE_CONVENTIONS.md) OR r00,r01,r02,r10,...,r22 (the camera-frame
+rotation, row-major). Header names are case-insensitive; other columns are
+ignored with a warning.
+
+JSON, one of
+    [{"id": "...", "yaw": .., "pitch": .., "roll": ..}, ...]
+    [{"id": "...", "R": [9 numbers row-major] or [[..],[..],[..]]}, ...]
+    {"predictions": <a list as above>, ...any metadata...}
+    {"<id>": {"yaw": .., "pitch": .., "roll": ..} or {"R": ...}, ...}
+All records of a file use the same form (Euler or R).
+
+Missing expected ids are reported as coverage, not an error (unless nothing
+matches). Every other problem is collected and raised together as
+PredictionFileError, with line numbers (CSV) or item numbers (JSON).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from workers.core import geometry
+
+ANGLE_COLUMNS = ("yaw", "pitch", "roll")
+MATRIX_COLUMNS = tuple(f"r{i}{j}" for i in range(3) for j in range(3))
+ID_COLUMNS = ("id", "sample_id")
+MAX_BYTES = 32 * 1024 * 1024
+MAX_LISTED = 10
+ROTATION_TOL = 1e-2  # max |R R^T - I| and |det R - 1|; covers values printed with 3-4 decimals
+_PROBLEM_CAP = 1000  # stop collecting: a wholly wrong file would list every line
+
+
+class PredictionFileError(ValueError):
+    """The file cannot be used; `problems` lists every problem found (capped)."""
+
+    def __init__(self, problems: list[str], max_listed: int = MAX_LISTED):
+        self.problems = list(problems)
+        shown = self.problems[:max_listed]
+        more = len(self.problems) - len(shown)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        msg = f"prediction file rejected, {len(self.problems)} {noun}: " + "; ".join(shown)
+        if more > 0:
+            msg += f"; ... and {more} more"
+        super().__init__(msg)
+
+
+@dataclass
+class Coverage:
+    matched: int
+    expected: int
+    missing: int
+
+    @property
+    def fraction(self) -> float:
+        return self.matched / self.expected if self.expected else 0.0
+
+    def to_dict(self) -> dict:
+        return {"matched": self.matched, "expected": self.expected, "missing": self.missing,
+                "fraction": self.fraction}
+
+
+@dataclass
+class ParsedPredictions:
+    """ids in file order; R (N,3,3) projected onto SO(3); euler (N,3) as given or None;
+    expected_index[i] = position of ids[i] in the expected id list (or None)."""
+    ids: list[str]
+    R: np.ndarray
+    format: str  # 'csv' or 'json'
+    kind: str  # 'euler' or 'matrix'
+    euler: np.ndarray | None = None
+    coverage: Coverage | None = None
+    expected_index: np.ndarray | None = None
+    missing_ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"count": len(self.ids), "format": self.format, "kind": self.kind,
+                "coverage": self.coverage.to_dict() if self.coverage else None,
+                "missing_ids_sample": self.missing_ids[:MAX_LISTED], "warnings": list(self.warnings)}
+
+
+def parse_predictions(data: bytes, filename: str | None = None, content_type: str | None = None,
+                      expected_ids: Sequence[str] | None = None, *, max_bytes: int = MAX_BYTES,
+                      allow_unknown_ids: bool = False, rotation_tol: float = ROTATION_TOL,
+                      max_listed: int = MAX_LISTED) -> ParsedPredictions:
+    """Parse `data`; validate against `expected_ids` when given.
+
+    allow_unknown_ids: ids not in the benchmark are dropped with a warning instead
+    of rejecting the file (useful when predicting on a superset of frames)."""
+    def fail(problems):
+        raise PredictionFileError(problems, max_listed)
+
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        fail([f"expected the file's bytes, got {type(data).__name__}"])
+    data = bytes(data)
+    if len(data) > max_bytes:
+        fail([f"file is too large: {len(data)} bytes, the limit is {max_bytes} bytes"])
+    if not data.strip():
+        fail(["file is empty"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        fail([f"file is not UTF-8 text (undecodable byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+              "save it as UTF-8 CSV or JSON"])
+    if "\x00" in text:
+        fail(["file contains NUL bytes: it looks binary, not CSV or JSON text"])
+
+    fmt = _detect_format(text, filename, content_type)
+    problems: list[str] = []
+    warnings: list[str] = []
+    if fmt == "json":
+        records, kind = _read_json(text, problems, warnings)
+    else:
+        records, kind = _read_csv(text, problems, warnings)
+    if problems:
+        fail(problems)
+    if not records:
+        fail(["file has no prediction rows"])
+
+    ids = [r[1] for r in records]
+    values = np.array([r[2] for r in records], dtype=np.float64)
+    where = [r[0] for r in records]
+
+    _check_duplicates(ids, where, problems)
+    bad_value = ~np.isfinite(values).all(axis=1)
+    for k in np.flatnonzero(bad_value)[:_PROBLEM_CAP]:
+        problems.append(f"{where[k]} (id {ids[k]!r}): NaN or infinite value")
+    euler = None
+    if kind == "euler":
+        with np.errstate(invalid="ignore"):
+            out_of_range = (np.abs(values) > 180).any(axis=1) & ~bad_value
+        for k in np.flatnonzero(out_of_range)[:_PROBLEM_CAP]:
+            vals = ", ".join(f"{n}={v:g}" for n, v in zip(ANGLE_COLUMNS, values[k]) if abs(v) > 180)
+            problems.append(f"{where[k]} (id {ids[k]!r}): angle out of range [-180, 180] degrees ({vals})")
+        euler = values
+        R = geometry.euler_to_matrix(np.where(bad_value[:, None], 0.0, values))
+    else:
+        M = np.where(bad_value[:, None], np.eye(3).ravel(), values).reshape(-1, 3, 3)
+        dev = np.abs(M @ np.swapaxes(M, -1, -2) - np.eye(3)).max(axis=(1, 2))
+        det = np.linalg.det(M)
+        not_rot = ((dev > rotation_tol) | (np.abs(det - 1) > rotation_tol)) & ~bad_value
+        for k in np.flatnonzero(not_rot)[:_PROBLEM_CAP]:
+            why = "a reflection (det < 0)" if det[k] < 0 else f"max |R R^T - I| = {dev[k]:.3g}, det = {det[k]:.4g}"
+            problems.append(f"{where[k]} (id {ids[k]!r}): R is not a rotation ({why}; tolerance {rotation_tol:g})")
+        R = geometry.nearest_rotation(M)
+        ok = ~not_rot & ~bad_value
+        if ok.any() and dev[ok].max() > 1e-4:
+            warnings.append(f"rotations were not exactly orthonormal (max deviation {dev[ok].max():.2g}); "
+                            "each was replaced by the nearest rotation")
+
+    result = ParsedPredictions(ids=ids, R=R, format=fmt, kind=kind, euler=euler, warnings=warnings)
+    if expected_ids is not None:
+        _match_expected(result, list(expected_ids), where, problems, allow_unknown_ids)
+    if problems:
+        fail(problems)
+    return result
+
+
+def _detect_format(text: str, filename, content_type) -> str:
+    name = (filename or "").lower()
+    ctype = (content_type or "").lower()
+    if name.endswith(".json") or "json" in ctype:
+        return "json"
+    if name.endswith((".csv", ".tsv")) or "csv" in ctype or "tab-separated" in ctype:
+        return "csv"
+    return "json" if text.lstrip()[:1] in ("[", "{") else "csv"
+
+
+def _check_duplicates(ids, where, problems) -> None:
+    first: dict[str, int] = {}
+    for k, i in enumerate(ids):
+        if i in first:
+            problems.append(f"{where[k]}: duplicate id {i!r} (first at {where[first[i]]})")
+        else:
+            first[i] = k
+
+
+def _match_expected(result: ParsedPredictions, expected: list[str], where, problems, allow_unknown) -> None:
+    position = {i: k for k, i in enumerate(expected)}
+    known = np.array([i in position for i in result.ids], dtype=bool)
+    n_unknown = int((~known).sum())
+    matched_ids = set(i for i in result.ids if i in position)
+    if not matched_ids:
+        problems.append(f"none of the {len(result.ids)} ids match the benchmark's {len(expected)} ids "
+                        f"(file ids look like {result.ids[0]!r}, expected ids look like "
+                        f"{expected[0] if expected else None!r})")
+        return
+    if n_unknown:
+        if allow_unknown:
+            sample = ", ".join(repr(result.ids[k]) for k in np.flatnonzero(~known)[:MAX_LISTED])
+            result.warnings.append(f"{n_unknown} id(s) not in the benchmark were ignored, e.g. {sample}")
+            result.ids = [i for i, ok in zip(result.ids, known) if ok]
+            result.R = result.R[known]
+            if result.euler is not None:
+                result.euler = result.euler[known]
+        else:
+            for k in np.flatnonzero(~known)[:_PROBLEM_CAP]:
+                problems.append(f"{where[k]}: unknown id {result.ids[k]!r} (not in the benchmark)")
+            return
+    result.expected_index = np.array([position[i] for i in result.ids], dtype=np.int64)
+    result.missing_ids = [i for i in expected if i not in matched_ids]
+    result.coverage = Coverage(matched=len(matched_ids), expected=len(expected), missing=len(result.missing_ids))
+    if result.missing_ids:
+        sample = ", ".join(repr(i) for i in result.missing_ids[:MAX_LISTED])
+        result.warnings.append(f"partial coverage: {len(matched_ids)} of {len(expected)} benchmark ids "
+                               f"({100 * result.coverage.fraction:.1f}%); {len(result.missing_ids)} missing, "
+                               f"e.g. {sample}")
+
+
+# ---- CSV -------------------------------------------------------------------
+
+def _read_csv(text: str, problems: list[str], warnings: list[str]):
+    lines = text.splitlines()
+    header_line = next((k for k, line in enumerate(lines) if line.strip()), None)
+    if header_line is None:
+        problems.append("file is empty")
+        return [], None
+    head = lines[header_line]
+    delimiter = max((",", ";", "\t"), key=head.count)
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = None
+    records = []
+    kind = None
+    columns: list[int] = []
+    id_col = -1
+    for row in rows:
+        line_no = rows.line_num
+        if not any(c.strip() for c in row):
+            continue
+        if header is None:
+            header = [c.strip().lower() for c in row]
+            id_col, kind, columns = _csv_layout(header, problems, warnings)
+            if problems:
+                return [], None
+            continue
+        if len(row) != len(header):
+            problems.append(f"line {line_no}: {len(row)} fields, the header has {len(header)}")
+        else:
+            _csv_record(row, line_no, id_col, columns, records, problems)
+        if len(problems) >= _PROBLEM_CAP:
+            break
+    if header is not None and not records and not problems:
+        problems.append("file has a header but no prediction rows")
+    return records, kind
+
+
+def _csv_layout(header: list[str], problems, warnings):
+    ids = [c for c in ID_COLUMNS if c in header]
+    has_angles = [c for c in ANGLE_COLUMNS if c in header]
+    has_matrix = [c for c in MATRIX_COLUMNS if c in header]
+    dupes = sorted({c for c in header if header.count(c) > 1 and c})
+    if dupes:
+        problems.append(f"header repeats column(s) {', '.join(dupes)}")
+    if not ids:
+        problems.append(f"missing id column: the header needs one of {', '.join(ID_COLUMNS)} "
+                        f"(found {', '.join(header)})")
+    elif len(ids) > 1:
+        problems.append(f"header has both {ids[0]} and {ids[1]}; keep one id column")
+    kind = None
+    wanted: tuple[str, ...] = ()
+    if has_angles and has_matrix:
+        problems.append("header has both yaw/pitch/roll and r00..r22 columns; give one form")
+    elif has_matrix:
+        kind, wanted = "matrix", MATRIX_COLUMNS
+    elif has_angles:
+        kind, wanted = "euler", ANGLE_COLUMNS
+    else:
+        problems.append("missing pose columns: give yaw,pitch,roll (degrees) or r00,r01,...,r22 "
+                        f"(found {', '.join(header)})")
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)} for the {kind} form")
+    if problems:
+        return -1, None, []
+    extra = [c for c in header if c not in wanted and c != ids[0]]
+    if extra:
+        warnings.append(f"ignored column(s): {', '.join(extra)}")
+    return header.index(ids[0]), kind, [header.index(c) for c in wanted]
+
+
+def _csv_record(row, line_no, id_col, columns, records, problems) -> None:
+    sid = row[id_col].strip()
+    if not sid:
+        problems.append(f"line {line_no}: empty id")
+        return
+    vals = []
+    for c in columns:
+        cell = row[c].strip()
+        try:
+            vals.append(float(cell))
+        except ValueError:
+            problems.append(f"line {line_no} (id {sid!r}): {cell!r} is not a number")
+            return
+    records.append((f"line {line_no}", sid, vals))
+
+
+# ---- JSON ------------------------------------------------------------------
+
+def _read_json(text: str, problems: list[str], warnings: list[str]):
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.append(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        return [], None
+    if isinstance(doc, dict) and "predictions" in doc:
+        extra = [k for k in doc if k != "predictions"]
+        doc = doc["predictions"]
+        if extra:
+            warnings.append(f"ignored top-level key(s): {', '.join(map(str, extra[:MAX_LISTED]))}")
+    if isinstance(doc, dict):
+        items = []
+        for k, v in doc.items():
+            items.append(dict(v, id=k) if isinstance(v, dict) and "id" not in v else v)
+    elif isinstance(doc, list):
+        items = doc
+    else:
+        problems.append("JSON must be a list of records, {\"predictions\": [...]}, or an object keyed by id")
+        return [], None
+    records, kind = [], None
+    ignored: set[str] = set()
+    for n, item in enumerate(items, start=1):
+        where = f"item {n}"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected an object, got {type(item).__name__}")
+        else:
+            kind = _json_record(item, where, kind, records, problems, ignored)
+        if len(problems) >= _PROBLEM_CAP:
+            break
+    if ignored:
+        warnings.append(f"ignored key(s): {', '.join(sorted(ignored)[:MAX_LISTED])}")
+    return records, kind
+
+
+def _number(v) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v)
+
+
+def _json_record(item: dict, where: str, kind, records, problems, ignored):
+    sid = item.get("id", item.get("sample_id"))
+    if isinstance(sid, (int, str)) and not isinstance(sid, bool):
+        sid = str(sid).strip()
+    else:
+        sid = None
+    if not sid:
+        problems.append(f"{where}: missing or empty id")
+        return kind
+    where_id = f"{where} (id {sid!r})"
+    has_r = "R" in item
+    has_angles = any(a in item for a in ANGLE_COLUMNS)
+    if has_r and has_angles:
+        problems.append(f"{where_id}: has both R and yaw/pitch/roll; give one form")
+        return kind
+    this = "matrix" if has_r else "euler"
+    if kind is not None and this != kind:
+        problems.append(f"{where_id}: uses the {this} form but earlier records use the {kind} form")
+        return kind
+    ignored.update(str(k) for k in item if k not in ("id", "sample_id", "R") + ANGLE_COLUMNS)
+    if has_r:
+        flat = _flatten_r(item["R"])
+        if flat is None:
+            problems.append(f"{where_id}: R must be 9 numbers (row-major) or a 3x3 list of numbers")
+            return this
+        records.append((where, sid, flat))
+        return this
+    missing = [a for a in ANGLE_COLUMNS if a not in item]
+    if missing:
+        problems.append(f"{where_id}: missing {', '.join(missing)} (or give R)")
+        return this
+    vals = [_number(item[a]) for a in ANGLE_COLUMNS]
+    bad = [a for a, v in zip(ANGLE_COLUMNS, vals) if v is None]
+    if bad:
+        problems.append(f"{where_id}: {', '.join(bad)} not a number")
+        return this
+    records.append((where, sid, vals))
+    return this
+
+
+def _flatten_r(r) -> list[float] | None:
+    if not isinstance(r, list):
+        return None
+    if len(r) == 3 and all(isinstance(row, list) and len(row) == 3 for row in r):
+        r = [v for row in r for v in row]
+    if len(r) != 9:
+        return None
+    vals = [_number(v) for v in r]
+    return None if any(v is None for v in vals) else vals

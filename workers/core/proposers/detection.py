@@ -1,0 +1,203 @@
+"""Face detection + 468 FaceMesh landmarks, offline (mediapipe 0.10.21, pip only).
+
+Pipeline per image (RECIPES.md): the full-range BlazeFace detector
+(`mp.solutions.face_detection`, model_selection=1) finds every face; FaceMesh
+(static_image_mode, refine_landmarks=False) then runs on a square crop of
+CROP_SCALE x the box around each face, because its own detector is short-range.
+Landmarks are mapped back to image pixels.
+
+Coordinates: OpenCV pixels, (0, 0) = centre of the top-left pixel. mediapipe's
+normalised coordinates run over the image edges (0 = left edge of the first
+pixel), so u = x_norm * width - 0.5. Landmark z is FaceMesh's relative depth
+(smaller = nearer the camera, origin near the head centre), in image pixels.
+
+A face whose mesh fails (or whose mesh lands on another face) is kept with
+`landmarks=None`: its box is still good for the box-crop networks; the
+landmark-fit proposer skips it.
+
+mediapipe graphs are built lazily, once per process and cached: Celery forks its
+workers, and a graph built before the fork is unusable in the child.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+import cv2
+import numpy as np
+
+CROP_SCALE = 2.0
+MESH_CROP_SIZE = 256  # the crop around a face is resampled to this (px) for FaceMesh
+MIN_SIDE = 192  # smaller images are upscaled before detection (detector input is 192)
+DETECTOR_FLOOR = 0.2  # mediapipe threshold; callers filter with min_score above it
+
+# The 68 iBUG / dlib points as FaceMesh vertices. Derived by
+# tools/build_reference_face.py (--mapping): for each iBUG point, the FaceMesh vertex
+# whose position (after a similarity alignment of each face) is nearest on average
+# to the AFLW2000-3D ground-truth 3D landmark on the real samples, searched among
+# vertices near the point. Order: 0-16 jaw (image-left to image-right on a frontal
+# face), 17-21 / 22-26 brows, 27-30 nose bridge, 31-35 nostrils, 36-41 / 42-47
+# eyes, 48-59 outer lips, 60-67 inner lips.
+IBUG68_FROM_MESH468 = np.array([
+    -1,
+], dtype=np.int64)
+
+# iBUG index groups (0-based)
+IBUG_JAW = np.arange(0, 17)
+IBUG_BROWS = np.arange(17, 27)
+IBUG_NOSE = np.arange(27, 36)
+IBUG_EYES = np.arange(36, 48)
+IBUG_MOUTH = np.arange(48, 68)
+
+
+class DetectionError(ValueError):
+    pass
+
+
+@dataclass
+class DetectedFace:
+    """box (x0, y0, x1, y1) and keypoints (6, 2) from the detector, pixels; the
+    keypoints follow mediapipe's order (right eye, left eye, nose tip, mouth
+    centre, right ear tragion, left ear tragion; 'right' = the person's right).
+    landmarks: (468, 3) FaceMesh (x px, y px, relative depth px) or None."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    keypoints: np.ndarray
+    landmarks: Optional[np.ndarray] = None
+
+    @property
+    def landmarks68(self) -> Optional[np.ndarray]:
+        """(68, 3) iBUG-order subset of the FaceMesh landmarks, or None."""
+        return None if self.landmarks is None else self.landmarks[IBUG68_FROM_MESH468]
+
+    @property
+    def landmarks_box(self) -> Optional[tuple[float, float, float, float]]:
+        if self.landmarks is None:
+            return None
+        lo, hi = self.landmarks[:, :2].min(0), self.landmarks[:, :2].max(0)
+        return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+_lock = threading.Lock()
+_graphs: dict[int, tuple] = {}
+
+
+def _get_graphs():
+    pid = os.getpid()
+    graphs = _graphs.get(pid)
+    if graphs is None:
+        import mediapipe as mp
+
+        detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=DETECTOR_FLOOR)
+        mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=2, refine_landmarks=False,
+            min_detection_confidence=0.3)
+        graphs = _graphs[pid] = (detector, mesh)
+    return graphs
+
+
+def _as_bgr(image) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.ndim != 3 or img.shape[2] not in (3, 4) or img.shape[0] < 2 or img.shape[1] < 2:
+        raise DetectionError(f"expected a BGR image (H, W, 3), got shape {img.shape}")
+    if img.dtype != np.uint8:
+        raise DetectionError(f"expected uint8 pixels, got {img.dtype}")
+    if img.shape[2] == 4:
+        img = img[:, :, :3]
+    return np.ascontiguousarray(img)
+
+
+def _upscale(img: np.ndarray) -> tuple[np.ndarray, float]:
+    h, w = img.shape[:2]
+    s = max(1.0, MIN_SIDE / min(h, w))
+    if s == 1.0:
+        return img, 1.0
+    # keep huge aspect ratios bounded: a 25x4000 strip is not worth 30 Mpx
+    s = min(s, 4000 / max(h, w)) if max(h, w) * s > 4000 else s
+    up = cv2.resize(img, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_CUBIC)
+    return up, s
+
+
+def _detect(rgb: np.ndarray, detector) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    """Boxes (edge-normalised -> pixel-centre px), scores, keypoints on `rgb`."""
+    h, w = rgb.shape[:2]
+    res = detector.process(rgb)
+    out = []
+    for det in res.detections or []:
+        bb = det.location_data.relative_bounding_box
+        box = np.array([bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h]) - 0.5
+        kps = np.array([[k.x * w - 0.5, k.y * h - 0.5] for k in det.location_data.relative_keypoints])
+        out.append((box, float(det.score[0]), kps))
+    return out
+
+
+def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> Optional[np.ndarray]:
+    """FaceMesh on a square crop around box; (468, 3) in `rgb` pixels or None."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    side = CROP_SCALE * max(box[2] - box[0], box[3] - box[1])
+    if side < 4:
+        return None
+    s = side / MESH_CROP_SIZE  # source pixels per crop pixel
+    left, top = cx + 0.5 - side / 2, cy + 0.5 - side / 2  # crop edges, continuous coords
+    # src pixel-centre u -> crop pixel-centre u' = (u + 0.5 - left) / s - 0.5
+    M = np.array([[1 / s, 0, (0.5 - left) / s - 0.5], [0, 1 / s, (0.5 - top) / s - 0.5]])
+    crop = cv2.warpAffine(rgb, M, (MESH_CROP_SIZE, MESH_CROP_SIZE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    res = mesh.process(crop)
+    if not res.multi_face_landmarks:
+        return None
+    best, best_d = None, np.inf
+    for face in res.multi_face_landmarks:
+        lm = np.array([[p.x, p.y, p.z] for p in face.landmark], dtype=np.float64)
+        pts = np.empty_like(lm)
+        pts[:, 0] = lm[:, 0] * side + left - 0.5
+        pts[:, 1] = lm[:, 1] * side + top - 0.5
+        pts[:, 2] = lm[:, 2] * side
+        d = np.hypot(*(pts[:, :2].mean(0) - (cx, cy)))
+        if d < best_d:
+            best, best_d = pts, d
+    # the mesh must describe this face, not a neighbour that the crop also caught
+    lo, hi = best[:, :2].min(0), best[:, :2].max(0)
+    inter = np.prod(np.clip(np.minimum(hi, box[2:]) - np.maximum(lo, box[:2]), 0, None))
+    union = np.prod(hi - lo) + np.prod(box[2:] - box[:2]) - inter
+    if union <= 0 or inter / union < 0.25:
+        return None
+    return best
+
+
+def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True) -> list[DetectedFace]:
+    """Every face in a BGR image, best score first; [] when there is none."""
+    if not 0 <= min_score <= 1:
+        raise DetectionError(f"min_score must be in [0, 1], got {min_score}")
+    img = _as_bgr(image_bgr)
+    up, s = _upscale(img)
+    rgb = cv2.cvtColor(up, cv2.COLOR_BGR2RGB)
+    with _lock:
+        detector, mesh = _get_graphs()
+        found = [d for d in _detect(rgb, detector) if d[1] >= min_score]
+        if not found:
+            # a face that fills the frame can be too big for the full-range model
+            pad = max(rgb.shape[:2]) // 2
+            padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            found = [(b - pad, sc, k - pad) for b, sc, k in _detect(padded, detector) if sc >= min_score]
+        faces = []
+        for box, score, kps in sorted(found, key=lambda d: -d[1]):
+            lm = _mesh_on_crop(rgb, box, mesh) if with_landmarks else None
+            faces.append((box, score, kps, lm))
+
+    def back(p):  # upscaled pixel-centre coords -> original
+        return (p + 0.5) / s - 0.5
+
+    out = []
+    for box, score, kps, lm in faces:
+        if lm is not None:
+            lm = np.column_stack([back(lm[:, :2]), lm[:, 2] / s])
+        b = back(box)
+        out.append(DetectedFace(box=tuple(float(v) for v in b), score=score, keypoints=back(kps), landmarks=lm))
+    return out
