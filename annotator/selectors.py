@@ -39,3 +39,49 @@ def with_counts(datasets):
         n_proposals=_count(Proposal.objects.all(), "face__image__dataset"),
         n_annotations=_count(Annotation.objects.filter(source=AnnotationSource.ANNOTATOR), "face__image__dataset"),
     )
+
+
+LABEL_CHOICES = ("best", "ground_truth", "annotations", "proposals")
+
+
+def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = None):
+    """One LabelRow per face (per annotator for labels='annotations').
+
+    best: the latest accepted/corrected annotation, else the ground truth, else
+    the newest proposal (of `proposer` if given)."""
+    from annotator.models import AnnotationStatus
+    from workers.core.label_rows import LabelRow
+
+    faces = Face.objects.filter(image__dataset=dataset).select_related("image").order_by("image__file_name", "index")
+    done = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
+    ann = Annotation.objects.filter(face__image__dataset=dataset).select_related("author").order_by("updated_at")
+    gt = {a.face_id: a for a in ann if a.source == AnnotationSource.DATASET} if labels in ("best", "ground_truth") else {}
+    by_annotator: dict[int, list] = {}
+    if labels in ("best", "annotations"):
+        for a in ann:
+            if a.source == AnnotationSource.ANNOTATOR and a.status in done:
+                by_annotator.setdefault(a.face_id, []).append(a)
+    props: dict[int, Proposal] = {}
+    if labels in ("best", "proposals"):
+        pq = Proposal.objects.filter(face__image__dataset=dataset).order_by("created_at")
+        if proposer:
+            pq = pq.filter(proposer=proposer)
+        props = {p.face_id: p for p in pq}
+
+    def row(face, obj, source, detail):
+        t = None if obj.t is None else obj.t
+        return LabelRow(face.image.file_name, face.index, obj.R_matrix, t, source, detail)
+
+    for face in faces.iterator(chunk_size=2000):
+        if labels == "annotations":
+            for a in by_annotator.get(face.pk, []):
+                yield row(face, a, "annotator", a.author.get_username())
+            continue
+        if labels == "best" and face.pk in by_annotator:
+            a = by_annotator[face.pk][-1]
+            yield row(face, a, "annotator", a.author.get_username())
+        elif face.pk in gt:
+            yield row(face, gt[face.pk], "dataset", dataset.name)
+        elif face.pk in props:
+            p = props[face.pk]
+            yield row(face, p, "proposer", f"{p.proposer}@{p.proposer_version}")

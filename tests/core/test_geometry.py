@@ -165,9 +165,6 @@ def test_positive_pitch_lifts_chin_forward(mag):
     chin_up = g.transform(HEAD_POINTS["chin"], g.euler_to_matrix([0, mag, 0]), T_FRONT)
     chin_down = g.transform(HEAD_POINTS["chin"], g.euler_to_matrix([0, -mag, 0]), T_FRONT)
     assert chin_up[2] < T_FRONT[2] < chin_down[2]
-    # ... and the chin moves up relative to the nose tip in the image
-    gap = lambda e: pixel("chin", e)[1] - pixel("nose", e)[1]
-    assert gap([0, mag, 0]) < gap([0, 0, 0])
 
 
 @PROP
@@ -280,15 +277,15 @@ def test_sixd_from_perturbed_input_is_gram_schmidt_rotation(R, noise, scale):
 # --------------------------------------------------- outputs are rotations
 @PROP
 @given(hnp.arrays(np.float64, (5, 3), elements=floats(-400, 400)),
-       hnp.arrays(np.float64, (5, 4), elements=floats(-1, 1)).filter(lambda q: (np.linalg.norm(q, axis=1) > 0.05).all()),
+       hnp.arrays(np.float64, (5, 4), elements=floats(-1, 1).filter(lambda x: abs(x) > 0.05)),
        hnp.arrays(np.float64, (5, 3), elements=floats(-20, 20)),
        hnp.arrays(np.float64, (5, 3, 3), elements=floats(-5, 5)))
 def test_every_constructor_returns_rotations(e, q, v, M):
     assert_rotation(g.euler_to_matrix(e))
     assert_rotation(g.quaternion_to_matrix(q))
     assert_rotation(g.axis_angle_to_matrix(v))
-    assume(np.all(np.abs(np.linalg.svd(M, compute_uv=False)) > 1e-6))
-    assert_rotation(g.nearest_rotation(M))
+    assert_rotation(g.nearest_rotation(M))  # even a singular M gives a rotation
+    assert_rotation(g.sixd_to_matrix(g.matrix_to_sixd(M + 3 * np.eye(3))))
 
 
 @PROP
@@ -369,14 +366,16 @@ def test_rotation_mean_of_symmetric_spread_is_the_mean_angle(axis, base, offsets
 
 # ---------------------------------------------------------------- projection
 @PROP
-@given(rotations,
+@given(unit_vectors, floats(0, 3.1),
        hnp.arrays(np.float64, 3, elements=floats(-200, 200)), floats(300, 3000),
        hnp.arrays(np.float64, (7, 3), elements=floats(-100, 100)),
        floats(200, 3000), floats(200, 3000), floats(-50, 1500), floats(-50, 1500))
-def test_project_matches_cv2(R, txy, tz, X, fx, fy, cx, cy):
+def test_project_matches_cv2(axis, angle, txy, tz, X, fx, fy, cx, cy):
+    rvec = axis * angle
+    R = cv2.Rodrigues(rvec)[0]
     t = np.array([txy[0], txy[1], tz])
     K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
-    ref, _ = cv2.projectPoints(X, cv2.Rodrigues(R)[0], t, K, None)
+    ref, _ = cv2.projectPoints(X, rvec, t, K, None)
     np.testing.assert_allclose(g.project(X, R, t, K), ref[:, 0, :], rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(g.project_points(g.transform(X, R, t), K), ref[:, 0, :], rtol=1e-9, atol=1e-6)
 

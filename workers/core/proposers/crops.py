@@ -11,7 +11,8 @@ named and kept here, with the source it reproduces.
   the landmarks (side = the longer extent), enlarged to its own diagonal.
 - `margin_box`: FSA-Net (0.6 of the box size added on every side) and similar
   detector-box margins, clamped to the image.
-- `aflw_pt2d_box`: the HopeNet / 6DRepNet AFLW2000 benchmark crop from `pt2d`.
+- `hopenet_box` / `aflw_pt2d_box`: the HopeNet / 6DRepNet AFLW2000 test crop
+  (on any tight face box / from the benchmark's `pt2d`).
 """
 from __future__ import annotations
 
@@ -65,25 +66,38 @@ def margin_box(box, margin: float, width: int, height: int) -> np.ndarray:
     return np.array([xa, ya, xb, yb], dtype=np.float64)
 
 
+def hopenet_box(box, k: float = 0.2) -> np.ndarray:
+    """The HopeNet / 6DRepNet AFLW2000 test margins on a tight face box:
+    2k w left, 2k h up, 2k x (new width) right, 0.6k x (new height) down,
+    truncated to whole pixels; not clamped (PIL's crop, used by the reference
+    code, pads with black)."""
+    x_min, y_min, x_max, y_max = _as_box(box)
+    x_min -= 2 * k * abs(x_max - x_min)
+    y_min -= 2 * k * abs(y_max - y_min)
+    x_max += 2 * k * abs(x_max - x_min)
+    y_max += 0.6 * k * abs(y_max - y_min)
+    return _as_box([int(x_min), int(y_min), int(x_max), int(y_max)])
+
+
 def aflw_pt2d_box(pt2d) -> np.ndarray:
-    """HopeNet/6DRepNet AFLW2000 test crop: min/max of ALL pt2d points (the
-    (-1, 452) markers of invisible points included, as the reference code does),
-    then 0.4 w left, 0.4 h up, 0.4 x (new width) right, 0.12 x (new height)
-    down; truncated to whole pixels."""
+    """HopeNet/6DRepNet AFLW2000 benchmark crop: `hopenet_box` of the min/max of
+    ALL pt2d points, the (-1, 452) markers of invisible points included, as the
+    reference code does."""
     p = np.asarray(pt2d, dtype=np.float64)
     if p.ndim != 2 or 2 not in p.shape:
         raise CropError(f"pt2d must be (2, N) or (N, 2), got {p.shape}")
     if p.shape[0] == 2 and p.shape[1] != 2:
         p = p.T
-    x_min, y_min = p.min(0)
-    x_max, y_max = p.max(0)
-    k = 0.2
-    x_min -= 2 * k * abs(x_max - x_min)
-    y_min -= 2 * k * abs(y_max - y_min)
-    x_max += 2 * k * abs(x_max - x_min)
-    y_max += 0.6 * k * abs(y_max - y_min)
-    # not clamped: PIL's crop, used by the reference code, pads with black
-    return _as_box([int(x_min), int(y_min), int(x_max), int(y_max)])
+    return hopenet_box([*p.min(0), *p.max(0)])
+
+
+def centre_square(box) -> np.ndarray:
+    """The largest square centred in `box` (torchvision Resize + CenterCrop of a
+    box-shaped crop keeps exactly this part)."""
+    x0, y0, x1, y1 = _as_box(box)
+    half = min(x1 - x0, y1 - y0) / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return np.array([cx - half, cy - half, cx + half, cy + half])
 
 
 def crop_box(image: np.ndarray, roi, size) -> np.ndarray:
@@ -126,3 +140,15 @@ def normalise(crops: np.ndarray, mean, std, to_rgb: bool = False) -> np.ndarray:
         x = x[..., ::-1]
     x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def tight_face_box(face) -> np.ndarray:
+    """The tight box the landmark-trained networks expect: the bounding box of
+    the face's 68 landmarks when the detector gave them, else its box."""
+    lm = getattr(face, "landmarks68", None)
+    if lm is not None and np.all(np.isfinite(lm)):
+        lm = np.asarray(lm)[:, :2]
+        lo, hi = lm.min(0), lm.max(0)
+        if np.all(hi > lo):
+            return np.array([lo[0], lo[1], hi[0], hi[1]])
+    return _as_box(face.box)

@@ -41,7 +41,12 @@ DETECTOR_FLOOR = 0.2  # mediapipe threshold; callers filter with min_score above
 # face), 17-21 / 22-26 brows, 27-30 nose bridge, 31-35 nostrils, 36-41 / 42-47
 # eyes, 48-59 outer lips, 60-67 inner lips.
 IBUG68_FROM_MESH468 = np.array([
-    -1,
+    234, 93, 132, 58, 172, 150, 149, 176, 152, 400, 378, 365, 397, 288, 361, 323, 454,
+    70, 53, 52, 65, 107, 336, 295, 282, 283, 276,
+    6, 197, 5, 4, 75, 97, 2, 326, 460,
+    7, 159, 158, 133, 153, 144, 382, 385, 387, 249, 373, 380,
+    61, 39, 37, 0, 267, 304, 291, 404, 315, 16, 84, 180,
+    62, 82, 13, 312, 306, 317, 14, 87,
 ], dtype=np.int64)
 
 # iBUG index groups (0-based)

@@ -49,25 +49,6 @@ def _residuals(R, t, X, u, K, sw):
     return ((uv - u) * sw[:, None]).ravel(), Xc
 
 
-def _jacobian(Xc, K, sw):
-    """d residual / d (delta rotation vector, t); R <- exp([d]x) R."""
-    p = Xc @ K.T
-    z = p[:, 2]
-    u = p[:, 0] / z
-    v = p[:, 1] / z
-    du = (K[0][None, :] - u[:, None] * K[2][None, :]) / z[:, None]  # d u / d X_cam
-    dv = (K[1][None, :] - v[:, None] * K[2][None, :]) / z[:, None]
-    RX = Xc  # rotation perturbation acts about the camera origin: d(Xc) = d x Xc  (t absorbed)
-    # d Xc / d delta = -[Xc]_x when the perturbation rotates Xc about the origin and
-    # t is re-expressed; using R X only keeps t independent:
-    J = np.empty((len(Xc), 2, 6))
-    for row, d in ((0, du), (1, dv)):
-        J[:, row, 3:] = d
-        # d(R X)/d delta = delta x (R X) -> -[RX]_x delta
-        J[:, row, :3] = np.cross(RX, d)  # d . (delta x a) = delta . (a x d)
-    return (J * sw[:, None, None]).reshape(-1, 6)
-
-
 def _lm(R, t, X, u, K, sw, max_iter=100, tol=1e-15):
     r, Xc = _residuals(R, t, X, u, K, sw)
     cost = r @ r

@@ -1,0 +1,34 @@
+# HeadPose Studio: `make run` serves the app, `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test install browser bench clean
+
+$(INSTALLED): requirements.txt requirements-mediapipe.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	# mediapipe's declared deps pull jax (600 MB) that FaceMesh never imports.
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-mediapipe.txt
+	touch $@
+
+install: $(INSTALLED)
+
+# Headless Chromium for the browser tests (Debian package; never a downloaded build).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Chromium first: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+run: install
+	$(BIN)/python -m tools.devserver
+
+test: install browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) data/staticfiles

@@ -1,0 +1,221 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from annotator import importing, selectors
+from annotator.models import (
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Dataset,
+    Face,
+    Image,
+    Job,
+    Proposal,
+    Split,
+)
+
+
+class AssignmentInline(admin.TabularInline):
+    model = Assignment
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(k, Job.Kind(k).label) for k in importing.READERS])
+    dataset = forms.SlugField(help_text="Created if it does not exist.")
+    server_path = forms.CharField(required=False, help_text="A folder or .zip on the server", max_length=1000)
+    upload = forms.FileField(required=False, help_text="…or upload a .zip")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("server_path") and not data.get("upload"):
+            raise forms.ValidationError("Name a folder or .zip on the server, or upload a .zip.")
+        if data.get("server_path") and data.get("upload"):
+            raise forms.ValidationError("Choose either a server path or an upload, not both.")
+        return data
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "is_public", "n_images", "n_faces", "n_ground_truth", "n_proposals", "n_annotations"]
+    list_filter = ["kind", "is_public"]
+    search_fields = ["name", "description"]
+    inlines = [AssignmentInline]
+
+    def get_queryset(self, request):
+        return selectors.with_counts(super().get_queryset(request))
+
+    @admin.display(description="images", ordering="n_images")
+    def n_images(self, obj):
+        return obj.n_images
+
+    @admin.display(description="faces", ordering="n_faces")
+    def n_faces(self, obj):
+        return obj.n_faces
+
+    @admin.display(description="ground truth", ordering="n_ground_truth")
+    def n_ground_truth(self, obj):
+        return obj.n_ground_truth
+
+    @admin.display(description="proposals", ordering="n_proposals")
+    def n_proposals(self, obj):
+        return obj.n_proposals
+
+    @admin.display(description="annotations", ordering="n_annotations")
+    def n_annotations(self, obj):
+        return obj.n_annotations
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="annotator_dataset_import"),
+        ] + super().get_urls()
+
+    def import_view(self, request):
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = importing.create_import_job(
+                    kind=form.cleaned_data["kind"],
+                    dataset_name=form.cleaned_data["dataset"],
+                    source=form.cleaned_data["server_path"],
+                    upload=form.cleaned_data["upload"],
+                    user=request.user,
+                )
+            except importing.ImportRequestError as exc:
+                form.add_error(None, str(exc))
+            else:
+                importing.queue_import_job(job)
+                messages.success(request, f"Import queued as job #{job.pk}.")
+                return redirect(reverse("admin:annotator_job_change", args=[job.pk]))
+        context = dict(self.admin_site.each_context(request), form=form, title="Import data", opts=self.model._meta)
+        return TemplateResponse(request, "admin/annotator/import.html", context)
+
+
+def progress_bar(job: Job) -> str:
+    colour = {"failed": "#b91c1c", "done_with_errors": "#b45309"}.get(job.state, "#2563eb")
+    return format_html(
+        '<div class="hp-progress" title="{} of {}"><div style="width:{}%;background:{}"></div></div> {}%',
+        job.processed, job.total, job.percent, colour, job.percent,
+    )
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "dataset", "state", "progress", "succeeded", "unchanged", "error_count", "created_at"]
+    list_filter = ["kind", "state"]
+    readonly_fields = [
+        "kind", "dataset", "source", "upload", "options", "state", "progress", "total", "processed", "succeeded",
+        "unchanged", "error_list", "result", "result_file", "created_by", "created_at", "started_at", "finished_at",
+    ]
+    exclude = ["errors"]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False  # imports start from Datasets > Import data
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return progress_bar(obj)
+
+    @admin.display(description="errors")
+    def error_count(self, obj):
+        return len(obj.errors)
+
+    @admin.display(description="errors")
+    def error_list(self, obj):
+        if not obj.errors:
+            return "none"
+        return format_html(
+            '<table class="hp-errors"><tr><th>file</th><th>problem</th></tr>{}</table>',
+            format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((e["name"], e["message"]) for e in obj.errors)),
+        )
+
+    @admin.action(description="Retry the selected imports")
+    def retry(self, request, queryset):
+        n = 0
+        for job in queryset.filter(kind__in=list(importing.READERS)):
+            if job.state in (Job.State.FAILED, Job.State.DONE_WITH_ERRORS):
+                Job.objects.filter(pk=job.pk).update(state=Job.State.QUEUED)
+                importing.queue_import_job(job)
+                n += 1
+        self.message_user(request, f"{n} import(s) queued again; files already imported are skipped.")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {}, refresh=job is not None and not job.is_finished)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "dataset", "width", "height", "checksum_short"]
+    list_filter = ["dataset"]
+    search_fields = ["file_name", "checksum"]
+    readonly_fields = ["checksum", "size_bytes", "preview"]
+
+    @admin.display(description="sha256")
+    def checksum_short(self, obj):
+        return obj.checksum[:12]
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        return format_html('<img src="{}" style="max-width:480px;max-height:480px">', obj.file.url) if obj.file else ""
+
+
+@admin.register(Face)
+class FaceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "landmark_scheme", "landmark_source"]
+    list_filter = ["image__dataset", "landmark_scheme"]
+    search_fields = ["image__file_name"]
+    raw_id_fields = ["image"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    list_display = ["face", "proposer", "proposer_version", "score", "created_at"]
+    list_filter = ["proposer", "face__image__dataset"]
+    raw_id_fields = ["face"]
+
+
+class RevisionInline(admin.TabularInline):
+    model = AnnotationRevision
+    extra = 0
+    can_delete = False
+    readonly_fields = ["version", "status", "flag_reason", "R", "t", "time_spent_s", "author", "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    list_display = ["face", "source", "author", "status", "version", "updated_at"]
+    list_filter = ["source", "status", "face__image__dataset"]
+    raw_id_fields = ["face", "proposal"]
+    readonly_fields = ["version", "total_time_s"]
+    inlines = [RevisionInline]
+
+
+@admin.register(Split)
+class SplitAdmin(admin.ModelAdmin):
+    list_display = ["dataset", "name", "version", "size", "created_at"]
+    list_filter = ["dataset"]
+    readonly_fields = ["definition", "sample_names"]
+    exclude = ["images"]
+
+    @admin.display(description="images")
+    def size(self, obj):
+        return len(obj.sample_names)
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["dataset", "user", "role", "created_at"]
+    list_filter = ["dataset", "role"]
+    autocomplete_fields = ["user"]

@@ -1,0 +1,168 @@
+"""Dataset imports: a Job per import, run by a Celery task or a command.
+
+Each sample is stored in its own transaction (image file, faces, ground truth),
+so a failure never leaves a half-imported sample; per-file problems are kept on
+the Job, and re-running an import skips what is already there (checksums)."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+import time
+from typing import Callable
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from annotator import services
+from annotator.models import Dataset, Face, Image, Job
+from annotator.poses import flat
+
+READERS = {
+    Job.Kind.IMPORT_AFLW2000: ("workers.core.formats.aflw2000", Dataset.Kind.AFLW2000),
+    Job.Kind.IMPORT_BIWI: ("workers.core.formats.biwi", Dataset.Kind.BIWI),
+    Job.Kind.IMPORT_IMAGES: ("workers.core.formats.images", Dataset.Kind.IMAGES),
+}
+MAX_STORED_ERRORS = 1000
+PROGRESS_EVERY_S = 0.5
+
+
+class ImportRequestError(ValueError):
+    """The import cannot start (bad dataset name, missing path ...)."""
+
+
+def create_import_job(*, kind: str, dataset_name: str, source: str = "", upload=None, user=None) -> Job:
+    """Validate the request, create (or reuse) the dataset, record a queued Job."""
+    if kind not in READERS:
+        raise ImportRequestError(f"unknown import kind {kind!r}; one of {sorted(READERS)}")
+    if not re.fullmatch(r"[-a-zA-Z0-9_]+", dataset_name or ""):
+        raise ImportRequestError("dataset name: letters, digits, '-' and '_' only.")
+    if not source and upload is None:
+        raise ImportRequestError("name a folder or .zip on the server, or upload a .zip.")
+    if source:
+        from pathlib import Path
+
+        if not Path(source).exists():
+            raise ImportRequestError(f"{source}: no such file or folder on the server.")
+    dataset_kind = READERS[kind][1]
+    with transaction.atomic():
+        dataset, created = Dataset.objects.get_or_create(name=dataset_name, defaults={"kind": dataset_kind})
+        if not created and dataset.kind != dataset_kind:
+            raise ImportRequestError(f"dataset {dataset_name!r} holds {dataset.kind} data, not {dataset_kind}.")
+        job = Job(kind=kind, dataset=dataset, source=source, created_by=user)
+        if upload is not None:
+            job.upload.save(getattr(upload, "name", "upload.zip"), upload, save=False)
+        job.save()
+    return job
+
+
+def queue_import_job(job: Job) -> None:
+    from workers.tasks import run_import_job as task
+
+    transaction.on_commit(lambda: task.delay(job.pk))
+
+
+def _storage_name(dataset: Dataset, name: str) -> str:
+    safe = re.sub(r"[^-a-zA-Z0-9_./]", "_", name).lstrip("./")
+    return f"datasets/{dataset.name}/{safe}"
+
+
+def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
+    """One sample -> Image + Faces + ground truth, atomically. Returns (image, created)."""
+    checksum = hashlib.sha256(sample.image_bytes).hexdigest()
+    existing = Image.objects.filter(dataset=dataset, checksum=checksum).first()
+    if existing is not None:
+        return existing, False
+    if Image.objects.filter(dataset=dataset, file_name=sample.name).exists():
+        raise ValueError("a different file with this name is already in the dataset (checksums differ).")
+    stored = default_storage.save(_storage_name(dataset, sample.name), ContentFile(sample.image_bytes))
+    try:
+        with transaction.atomic():
+            image = Image.objects.create(
+                dataset=dataset,
+                file=stored,
+                file_name=sample.name,
+                width=sample.width,
+                height=sample.height,
+                size_bytes=len(sample.image_bytes),
+                checksum=checksum,
+                K=flat(sample.K),
+            )
+            for index, label in enumerate(sample.faces):
+                face = Face.objects.create(
+                    image=image,
+                    index=index,
+                    box=[float(v) for v in label.box],
+                    landmarks_2d=None if label.landmarks_2d is None else label.landmarks_2d.tolist(),
+                    landmarks_3d=None if label.landmarks_3d is None else label.landmarks_3d.tolist(),
+                    landmark_scheme="ibug68" if label.landmarks_2d is not None and len(label.landmarks_2d) == 68 else "",
+                    landmark_source="dataset" if label.landmarks_2d is not None else "",
+                )
+                if label.R is not None:
+                    services.set_ground_truth(face=face, R=label.R, t=None if label.t is None else label.t)
+    except Exception:
+        default_storage.delete(stored)
+        raise
+    return image, True
+
+
+def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None) -> Job:
+    """Run a queued (or failed, for a retry) import to the end."""
+    job = Job.objects.select_related("dataset").get(pk=job_id)
+    module = importlib.import_module(READERS[job.kind][0])
+    from workers.core.formats.archive import Limits
+
+    limits = Limits(max_total_bytes=settings.HEADPOSE_IMPORT_MAX_BYTES)
+    source = job.upload.path if job.upload else job.source
+    job.state, job.started_at, job.finished_at = Job.State.RUNNING, timezone.now(), None
+    job.processed = job.succeeded = job.unchanged = 0
+    job.errors = []
+    job.save()
+    last = 0.0
+    try:
+        job.total = module.count(source, limits)
+        job.save(update_fields=["total"])
+        for record in module.iter_samples(source, limits):
+            if not record.ok:
+                _add_error(job, record.name, record.message)
+            else:
+                try:
+                    _, created = store_sample(job.dataset, record)
+                    if created:
+                        job.succeeded += 1
+                    else:
+                        job.unchanged += 1
+                except Exception as exc:  # one bad sample never stops the import
+                    _add_error(job, record.name, str(exc) or exc.__class__.__name__)
+            job.processed += 1
+            if time.monotonic() - last > PROGRESS_EVERY_S:
+                last = time.monotonic()
+                job.save(update_fields=["processed", "succeeded", "unchanged", "errors"])
+                if on_progress:
+                    on_progress(job)
+        job.total = max(job.total, job.processed)
+        job.state = Job.State.DONE_WITH_ERRORS if job.errors else Job.State.DONE
+    except Exception as exc:
+        # The source itself is unreadable (not a zip, a bomb ...): the job fails
+        # visibly; samples stored so far stay and a retry skips them.
+        _add_error(job, job.source or (job.upload.name if job.upload else ""), f"import stopped: {exc}")
+        job.state = Job.State.FAILED
+    job.finished_at = timezone.now()
+    job.save()
+    if on_progress:
+        on_progress(job)
+    if job.state != Job.State.FAILED:
+        from annotator.splits import build_standard_splits
+
+        build_standard_splits(job.dataset)
+    return job
+
+
+def _add_error(job: Job, name: str, message: str) -> None:
+    if len(job.errors) < MAX_STORED_ERRORS:
+        job.errors.append({"name": name, "message": message})
+    elif len(job.errors) == MAX_STORED_ERRORS:
+        job.errors.append({"name": "", "message": "more errors were not stored"})

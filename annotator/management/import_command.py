@@ -1,0 +1,62 @@
+"""The shared body of the import_* management commands."""
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from annotator import importing
+from annotator.models import Job
+
+
+class ImportCommand(BaseCommand):
+    kind: str = ""
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="a folder or a .zip on this machine")
+        parser.add_argument("--dataset", required=True, help="dataset name (created if missing)")
+        parser.add_argument(
+            "--queue", action="store_true",
+            help="run on the Celery workers and follow the progress (default: run in this process)",
+        )
+
+    def handle(self, *args, path, dataset, queue, **options):
+        try:
+            job = importing.create_import_job(kind=self.kind, dataset_name=dataset, source=path)
+        except importing.ImportRequestError as exc:
+            raise CommandError(str(exc)) from None
+        bar = tqdm(total=0, unit="file", desc=f"import {dataset}", file=sys.stderr, disable=options["verbosity"] == 0)
+
+        def show(j: Job):
+            bar.total = j.total
+            bar.n = j.processed
+            bar.set_postfix(new=j.succeeded, unchanged=j.unchanged, errors=len(j.errors))
+            bar.refresh()
+
+        if queue:
+            job = self._follow(job, show)
+        else:
+            job = importing.run_import_job(job.pk, on_progress=show)
+        bar.close()
+        for error in job.errors:
+            self.stderr.write(f"  {error['name']}: {error['message']}")
+        summary = (
+            f"job #{job.pk} {job.state}: {job.succeeded} imported, {job.unchanged} already present, "
+            f"{len(job.errors)} errors, dataset {job.dataset.name}"
+        )
+        if job.state != Job.State.DONE:
+            raise CommandError(summary)
+        self.stdout.write(self.style.SUCCESS(summary))
+
+    def _follow(self, job, show):
+        import time
+
+        from django.db import transaction
+
+        with transaction.atomic():
+            importing.queue_import_job(job)
+        while True:
+            job.refresh_from_db()
+            show(job)
+            if job.is_finished:
+                return job
+            time.sleep(0.5)

@@ -1,0 +1,106 @@
+"""FSA-Net (Yang et al., CVPR 2019) as a pose proposer, onnxruntime.
+
+Two published ONNX exports (the 1x1-conv and the variance scoring variants) each
+map a 64x64 BGR crop, (x - 127.5) / 128, to [yaw, pitch, roll] in degrees, AFLW
+convention (checked on the real AFLW2000 samples: the signs agree with
+Pose_Para through geometry.euler_to_matrix). As their authors do, the two are
+averaged (mean of the Euler angles: they differ by a few degrees at most, where
+the Euler mean and the rotation mean agree).
+
+Crop: the detector box grown by 0.6 of its size on every side, clamped to the
+image, resized to 64x64 without keeping the aspect ratio (FSA-Net's rule).
+Rotation only: t is None.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from workers.core import geometry
+from workers.core.proposers import crops
+from workers.core.proposers.registry import (
+    MissingWeightsError, PoseProposal, Proposer, ProposerConfig, register_proposer, sha256_of,
+)
+
+INPUT_SIZE = 64
+MARGIN = 0.6
+MODEL_FILES = ("fsanet-1x1-iter-688590.onnx", "fsanet-var-iter-688590.onnx")
+
+CONFIG = ProposerConfig(
+    name="fsanet",
+    version="1.0",
+    description="FSA-Net (1x1 and var ONNX exports, averaged), 64x64 crop, Euler output.",
+    licence="MIT (FSA-Net, Tsun-Yi Yang et al.; ONNX exports)",
+    crop="fsanet-0.6",
+    input_size=(INPUT_SIZE, INPUT_SIZE),
+    color_order="BGR",
+    mean=(127.5, 127.5, 127.5),
+    std=(128.0, 128.0, 128.0),
+    weights_file="fsanet/" + MODEL_FILES[0],
+    extra={"model_files": ["fsanet/" + f for f in MODEL_FILES], "margin": MARGIN},
+)
+
+
+def _providers(device: str) -> list[str]:
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device.startswith("cuda") and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def load_sessions(paths, device: str = "cpu") -> list:
+    import onnxruntime as ort
+
+    sessions = []
+    for p in paths:
+        p = Path(p)
+        if not p.is_file():
+            raise MissingWeightsError(f"FSA-Net model file {p} does not exist")
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        sessions.append(ort.InferenceSession(str(p), sess_options=opts, providers=_providers(device)))
+    return sessions
+
+
+def fsanet_crop(image: np.ndarray, box) -> np.ndarray:
+    h, w = image.shape[:2]
+    return crops.crop_pixels(image, crops.margin_box(box, MARGIN, w, h), (INPUT_SIZE, INPUT_SIZE))
+
+
+class FSANetProposer(Proposer):
+    def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
+        super().__init__(config, weights_path, device)
+        folder = Path(weights_path).parent
+        paths = [folder / f for f in MODEL_FILES]
+        self.sessions = load_sessions(paths, device)
+        self.weights_sha256 = sha256_of(*paths)
+
+    def predict_euler(self, patches: np.ndarray) -> np.ndarray:
+        """(N, 64, 64, 3) uint8 BGR crops -> (N, 3) [yaw, pitch, roll] degrees."""
+        x = crops.normalise(patches, self.config.mean, self.config.std)
+        out = np.zeros((len(x), 3))
+        for s in self.sessions:
+            name = s.get_inputs()[0].name
+            # the exports have a fixed batch of 1
+            out += np.concatenate([s.run(None, {name: x[k:k + 1]})[0] for k in range(len(x))])
+        return out / len(self.sessions)
+
+    def propose_faces(self, images, Ks, faces):
+        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
+        result = [[] for _ in images]
+        if not index:
+            return result
+        patches = np.stack([fsanet_crop(images[i], f.box) for i, f in index])
+        Rs = geometry.euler_to_matrix(self.predict_euler(patches))
+        for (i, f), R in zip(index, Rs):
+            result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
+        return result
+
+
+@register_proposer(CONFIG.name, config=CONFIG)
+def build(config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu") -> Proposer:
+    return FSANetProposer(config, weights_path, device)
