@@ -46,6 +46,28 @@ def _ground_truth_euler(dataset: Dataset):
     return names, euler
 
 
+def _biwi_p2(dataset: Dataset, names: list[str]) -> list[Split]:
+    """70/30 by sequence for original-layout frames; for FSA-Net's preprocessed
+    files, their own BIWI_train.npz / BIWI_test.npz division."""
+    frames = [n for n in names if biwi.frame_key(n)]
+    if len({biwi.sequence_of(n) for n in frames}) >= 2:
+        by_sequence = recipes.biwi_p2([biwi.sequence_of(n) for n in frames], seed=BIWI_P2_SEED)
+        train, test = recipes.frames_by_sequence(frames, by_sequence, biwi.sequence_of)
+        definition = {
+            "rule": "BIWI protocol 2: 70/30 by sequence",
+            "seed": by_sequence.seed,
+            "train_sequences": by_sequence.train,
+            "test_sequences": by_sequence.test,
+        }
+    else:
+        train = [n for n in names if "train" in n.split("#")[0].lower()]
+        test = [n for n in names if "test" in n.split("#")[0].lower()]
+        if not train or not test:
+            return []
+        definition = {"rule": "BIWI protocol 2 as preprocessed by FSA-Net (BIWI_train.npz / BIWI_test.npz)"}
+    return [save_split(dataset, "p2-train", train, definition), save_split(dataset, "p2-test", test, definition)]
+
+
 def build_standard_splits(dataset: Dataset) -> list[Split]:
     all_names = list(Image.objects.filter(dataset=dataset).values_list("file_name", flat=True))
     if not all_names:
@@ -58,14 +80,5 @@ def build_standard_splits(dataset: Dataset) -> list[Split]:
         made.append(save_split(dataset, "p1", kept, {"rule": rule}))
     elif dataset.kind == Dataset.Kind.BIWI:
         made.append(save_split(dataset, "p1", all_names, {"rule": "BIWI protocol 1: all frames"}))
-        by_sequence = recipes.biwi_p2([biwi.sequence_of(n) for n in all_names], seed=BIWI_P2_SEED)
-        train, test = recipes.frames_by_sequence(all_names, by_sequence, biwi.sequence_of)
-        definition = {
-            "rule": "BIWI protocol 2: 70/30 by sequence",
-            "seed": by_sequence.seed,
-            "train_sequences": by_sequence.train,
-            "test_sequences": by_sequence.test,
-        }
-        made.append(save_split(dataset, "p2-train", train, definition))
-        made.append(save_split(dataset, "p2-test", test, definition))
+        made += _biwi_p2(dataset, all_names)
     return made

@@ -22,3 +22,5 @@ from workers.core.proposers.registry import (  # noqa: F401
     list_proposers,
     register_proposer,
 )
+
+DEFAULT_PROPOSER = "landmarks-fit"

@@ -15,8 +15,12 @@ A face whose mesh fails (or whose mesh lands on another face) is kept with
 `landmarks=None`: its box is still good for the box-crop networks; the
 landmark-fit proposer skips it.
 
-mediapipe graphs are built lazily, once per process and cached: Celery forks its
-workers, and a graph built before the fork is unusable in the child.
+mediapipe graphs are built lazily, once per process and cached, because Celery
+forks its workers: once a process has used mediapipe, a child forked from it
+aborts inside malloc as soon as it runs a graph of its own (closing the graphs
+before the fork does not help). So never call detect_faces in a process that
+later forks workers (the Celery master, a Django process before it forks); a
+forked child of such a process gets a DetectionError instead of the abort.
 """
 from __future__ import annotations
 
@@ -88,12 +92,21 @@ class DetectedFace:
 
 _lock = threading.Lock()
 _graphs: dict[int, tuple] = {}
+_first_user_pid: Optional[int] = None
 
 
 def _get_graphs():
+    global _first_user_pid
     pid = os.getpid()
     graphs = _graphs.get(pid)
     if graphs is None:
+        if _first_user_pid is not None and _first_user_pid != pid:
+            raise DetectionError(
+                f"face detection cannot run in process {pid}: it was forked from process "
+                f"{_first_user_pid}, which had already used mediapipe, and mediapipe does not "
+                "survive a fork. Run detection only inside worker processes (or start them "
+                "with the 'spawn' method).")
+        _first_user_pid = pid
         import mediapipe as mp
 
         detector = mp.solutions.face_detection.FaceDetection(

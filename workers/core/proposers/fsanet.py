@@ -7,8 +7,12 @@ Pose_Para through geometry.euler_to_matrix). As their authors do, the two are
 averaged (mean of the Euler angles: they differ by a few degrees at most, where
 the Euler mean and the rotation mean agree).
 
-Crop: the detector box grown by 0.6 of its size on every side, clamped to the
-image, resized to 64x64 without keeping the aspect ratio (FSA-Net's rule).
+Crop: FSA-Net's rule on the box it was trained with, the bounding box of the
+face's 68 landmarks (crops.tight_face_box: FaceMesh's iBUG-68 subset from the
+app's detection; the detector box when a face has no landmarks), grown by 0.6 of
+its size on every side, clamped to the image, resized to 64x64 without keeping
+the aspect ratio. On the AFLW2000 samples the landmark box gave 3.36 deg mean
+MAE against 3.77 for mediapipe's detector box (which reaches up to the forehead).
 Rotation only: t is None.
 """
 from __future__ import annotations
@@ -33,7 +37,7 @@ CONFIG = ProposerConfig(
     version="1.0",
     description="FSA-Net (1x1 and var ONNX exports, averaged), 64x64 crop, Euler output.",
     licence="MIT (FSA-Net, Tsun-Yi Yang et al.; ONNX exports)",
-    crop="fsanet-0.6",
+    crop="fsanet-0.6-landmarks68",
     input_size=(INPUT_SIZE, INPUT_SIZE),
     color_order="BGR",
     mean=(127.5, 127.5, 127.5),
@@ -67,6 +71,7 @@ def load_sessions(paths, device: str = "cpu") -> list:
 
 
 def fsanet_crop(image: np.ndarray, box) -> np.ndarray:
+    """`box`: the tight (68-landmark) face box."""
     h, w = image.shape[:2]
     return crops.crop_pixels(image, crops.margin_box(box, MARGIN, w, h), (INPUT_SIZE, INPUT_SIZE))
 
@@ -94,7 +99,7 @@ class FSANetProposer(Proposer):
         result = [[] for _ in images]
         if not index:
             return result
-        patches = np.stack([fsanet_crop(images[i], f.box) for i, f in index])
+        patches = np.stack([fsanet_crop(images[i], crops.tight_face_box(f)) for i, f in index])
         Rs = geometry.euler_to_matrix(self.predict_euler(patches))
         for (i, f), R in zip(index, Rs):
             result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
