@@ -272,3 +272,38 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.DONE_WITH_ERRORS, self.State.FAILED)
+
+
+class FaceClaim(models.Model):
+    """A face handed to an annotator for labeling, until it expires. Keeps two
+    annotators off the same face unless the dataset asks for overlap."""
+
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="claims")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["face", "user"], name="unique_claim")]
+
+
+class FaceMesh(models.Model):
+    """The textured 3D mesh of one face (GLB), built by a worker."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        DONE = "done"
+        NO_LANDMARKS = "no_landmarks", "no landmarks"
+        FAILED = "failed"
+
+    face = models.OneToOneField(Face, on_delete=models.CASCADE, related_name="mesh")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    message = models.TextField(blank=True)
+    glb = models.FileField(upload_to="meshes/", blank=True)
+    n_vertices = models.PositiveIntegerField(default=0)
+    n_triangles = models.PositiveIntegerField(default=0)
+    provenance = models.JSONField(default=dict, blank=True, help_text="Landmark source, scheme, proposer version")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"mesh of {self.face} ({self.state})"

@@ -192,12 +192,11 @@ def count(source: SourceLike, limits: Limits | None = None) -> int:
     with opened(source, limits) as src:
         stems, other = set(), 0
         for name in src.names():
-            ext = suffix(name)
-            if ext in IMAGE_SUFFIXES or ext == ".mat":
-                stems.add((_stem(name), ext == ".mat"))
+            if suffix(name) in IMAGE_SUFFIXES or suffix(name) == ".mat":
+                stems.add(_stem(name))  # one record per pair, paired or not
             else:
                 other += 1
-        return len(src.rejected) + other + len({s for s, _ in stems})
+        return len(src.rejected) + other + len(stems)
 
 
 def write_mat(dest: Union[str, os.PathLike, BinaryIO], R, t, landmarks_3d, K,

@@ -163,7 +163,7 @@ def _write(dest, text: str) -> None:
 def depth_to_rgb_pose(R_depth, t_depth, cal: dict, extrinsics: str = "rgb_in_depth"):
     Re, te = cal["R"], cal["t"]
     if extrinsics == "rgb_in_depth":
-        return Re @ R_depth, Re @ np.asarray(t_depth) + te
+        return Re.T @ R_depth, Re.T @ (np.asarray(t_depth) - te)
     if extrinsics == "depth_to_rgb":
         return Re @ R_depth, Re @ np.asarray(t_depth) + te
     raise ValueError(f"extrinsics must be one of {EXTRINSICS}")

@@ -24,7 +24,7 @@ from .records import FormatError, Record, Sample, SampleError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 _FORMATS = {"JPEG", "PNG", "WEBP"}
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485  # Pillow's own bomb threshold
 
 
 class ImageError(FormatError):

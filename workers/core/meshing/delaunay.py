@@ -127,7 +127,7 @@ def build_face_mesh(landmarks_2d, landmarks_3d, scheme: str = "ibug68",
 
     faces, area2 = faces[keep], area2[keep]
     clockwise = area2 > 0
-    pass
+    faces[clockwise] = faces[clockwise][:, [0, 2, 1]]
     if len(faces) == 0:
         raise MeshingError("no triangle is left after removing holes and degenerate triangles")
     return FaceMeshGeometry(vertices=p3, faces=faces.astype(np.int32))
