@@ -75,6 +75,8 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
     checksum = hashlib.sha256(sample.image_bytes).hexdigest()
     existing = Image.objects.filter(dataset=dataset, checksum=checksum).first()
     if existing is not None:
+        if existing.file_name != sample.name:
+            raise ValueError(f"same content as {existing.file_name}, already in the dataset; skipped.")
         return existing, False
     if Image.objects.filter(dataset=dataset, file_name=sample.name).exists():
         raise ValueError("a different file with this name is already in the dataset (checksums differ).")

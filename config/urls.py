@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("annotator.urls")),
+    path("", include("annotator.label_urls")),
     path("benchmarks/", include("evaluation.urls")),
 ]
 

@@ -11,7 +11,6 @@ also returned in MeshResult.metadata for callers that store it beside the file.
 """
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from typing import Optional

@@ -18,6 +18,9 @@ mediapipe468 (MediaPipe FaceMesh, without the 10 iris points some versions add):
     Holes: FACEMESH_RIGHT_EYE and FACEMESH_LEFT_EYE (16 points each, the eyelid
     margins) and the inner lip loop of FACEMESH_LIPS (20 points).
     Inner features: every landmark not on the outline.
+    Named: nose_tip is 4, the most protruding vertex (1, often called the tip,
+    sits ~7 mm lower and ~2 mm further back on the reference face); eye corners
+    are the ends of the eye loops (33, 133, 362, 263).
 
 Why "inner features": on a turned face, AFLW2000-3D's jaw points (and FaceMesh's
 oval) are the projections of 3D points, not the visible silhouette, so the far
@@ -77,7 +80,7 @@ MEDIAPIPE468 = LandmarkScheme(
     },
     inner=(),  # filled below: every landmark not on the outline
     named={
-        "chin": 152, "nose_tip": 1, "right_eye_outer": 33, "right_eye_inner": 133,
+        "chin": 152, "nose_tip": 4, "right_eye_outer": 33, "right_eye_inner": 133,
         "left_eye_inner": 362, "left_eye_outer": 263, "mouth_right": 61, "mouth_left": 291,
         "forehead": 10,
     },

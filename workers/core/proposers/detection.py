@@ -137,7 +137,7 @@ def _upscale(img: np.ndarray) -> tuple[np.ndarray, float]:
     if s == 1.0:
         return img, 1.0
     # keep huge aspect ratios bounded: a 25x4000 strip is not worth 30 Mpx
-    s = min(s, 4000 / max(h, w)) if max(h, w) * s > 4000 else s
+    s = max(1.0, min(s, 4000 / max(h, w)))
     up = cv2.resize(img, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_CUBIC)
     return up, s
 

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from annotator import label_views
+from annotator.api import views as api
+
+urlpatterns = [
+    path("label/datasets/<int:dataset_id>/", label_views.label_dataset, name="label-dataset"),
+    path("label/datasets/<int:dataset_id>/next/", label_views.label_next, name="label-next"),
+    path("label/faces/<int:face_id>/", label_views.label_face, name="label-face"),
+    path("label/images/<int:image_id>/file", label_views.label_image, name="label-image"),
+    path("api/label/faces/<int:face_id>/", api.FaceStateView.as_view(), name="api-label-face"),
+    path("api/label/faces/<int:face_id>/annotation/", api.SaveLabelView.as_view(), name="api-label-save"),
+    path("api/label/datasets/<int:dataset_id>/next/", api.NextFaceView.as_view(), name="api-label-next"),
+]

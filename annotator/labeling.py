@@ -1,0 +1,266 @@
+"""The labeling queue: who may label what, handing out faces (claims), the pose
+an annotator starts from, and saving a label. Selectors read; the functions
+marked "service" write, each in one transaction.
+
+A face is handed to an annotator through a FaceClaim that expires after
+CLAIM_TTL. A face is available to a user while fewer than `dataset.overlap`
+other annotators hold a live claim on it or have finished it, so with overlap 1
+two annotators never get the same face at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from annotator import services
+from annotator.models import (
+    Annotation,
+    AnnotationSource,
+    AnnotationStatus,
+    Assignment,
+    Dataset,
+    Face,
+    FaceClaim,
+    Proposal,
+)
+from annotator.poses import PoseError
+from annotator.roles import Role, has_role
+from annotator.selectors import visible_datasets
+from workers.core import geometry
+
+CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
+# A face counts as done for its annotator once it has one of these statuses (a draft does not).
+FINISHED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.SKIPPED, AnnotationStatus.FLAGGED]
+# Typical face width (ear to ear, as a detector box sees it) used to place a default pose.
+FACE_WIDTH_MM = 150.0
+
+
+class LabelingDenied(Exception):
+    """The user may see the dataset but is not one of its annotators."""
+
+
+# --- permissions (selectors) -------------------------------------------------
+
+def can_label(user, dataset: Dataset) -> bool:
+    if has_role(user, Role.ADMIN):
+        return True
+    return Assignment.objects.filter(dataset=dataset, user=user, role=Role.ANNOTATOR).exists()
+
+
+def labelable_dataset_ids(user) -> set[int]:
+    if has_role(user, Role.ADMIN):
+        return set(Dataset.objects.values_list("pk", flat=True))
+    return set(Assignment.objects.filter(user=user, role=Role.ANNOTATOR).values_list("dataset_id", flat=True))
+
+
+def face_for_labeling(user, face_id: int) -> Face:
+    """The face if `user` may label it. Raises Face.DoesNotExist when the user
+    cannot even see its dataset (a 404, revealing nothing) and LabelingDenied
+    when they can see it but are not assigned to label it (a 403)."""
+    face = Face.objects.select_related("image", "image__dataset").get(pk=face_id)
+    dataset = face.image.dataset
+    if not visible_datasets(user).filter(pk=dataset.pk).exists():
+        raise Face.DoesNotExist
+    if not can_label(user, dataset):
+        raise LabelingDenied(f"You are not an annotator of dataset {dataset.name}.")
+    return face
+
+
+def dataset_for_labeling(user, dataset_id: int) -> Dataset:
+    dataset = Dataset.objects.get(pk=dataset_id)
+    if not visible_datasets(user).filter(pk=dataset.pk).exists():
+        raise Dataset.DoesNotExist
+    if not can_label(user, dataset):
+        raise LabelingDenied(f"You are not an annotator of dataset {dataset.name}.")
+    return dataset
+
+
+# --- queue (selectors) --------------------------------------------------------
+
+def _finished_by(user):
+    return Annotation.objects.filter(
+        face=OuterRef("pk"), author=user, source=AnnotationSource.ANNOTATOR, status__in=FINISHED
+    )
+
+
+def progress(user, dataset: Dataset) -> dict:
+    """{'done', 'remaining', 'total'}: faces of the dataset this user finished."""
+    faces = Face.objects.filter(image__dataset=dataset)
+    total = faces.count()
+    done = faces.filter(Exists(_finished_by(user))).count()
+    return {"done": done, "remaining": total - done, "total": total}
+
+
+def _available_faces(user, dataset: Dataset, now):
+    """Faces of `dataset` that `user` has not finished and that fewer than
+    `overlap` other annotators are working on or have finished."""
+    faces = Face.objects.filter(image__dataset=dataset).exclude(Exists(_finished_by(user)))
+    others_claims = FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now).exclude(user=user)
+    others_done = Annotation.objects.filter(
+        face=OuterRef("pk"), source=AnnotationSource.ANNOTATOR, status__in=FINISHED
+    ).exclude(author=user)
+    if dataset.overlap <= 1:
+        return faces.exclude(Exists(others_claims)).exclude(Exists(others_done))
+    # Overlap > 1: count distinct other people busy with each face.
+    busy = {}
+    claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now).exclude(user=user)
+    for face_id, uid in claims.values_list("face_id", "user_id"):
+        busy.setdefault(face_id, set()).add(uid)
+    for face_id, uid in Annotation.objects.filter(
+        face__image__dataset=dataset, source=AnnotationSource.ANNOTATOR, status__in=FINISHED
+    ).exclude(author=user).values_list("face_id", "author_id"):
+        busy.setdefault(face_id, set()).add(uid)
+    full = [fid for fid, users in busy.items() if len(users) >= dataset.overlap]
+    return faces.exclude(pk__in=full)
+
+
+# --- queue (services) -----------------------------------------------------------
+
+def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Face | None:
+    """Service: the face `user` should label next in `dataset`, claimed for
+    CLAIM_TTL; None when nothing is left. A live claim the user already holds
+    (an unfinished face) comes first, so a reload does not lose one's place.
+    `skip_face_id` is left out (the face the user just moved away from)."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Serialise hand-outs per dataset: two annotators asking at once must not
+        # both see the same face as free.
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__lte=now).delete()
+        available = _available_faces(user, dataset, now)
+        if skip_face_id is not None:
+            available = available.exclude(pk=skip_face_id)
+        mine = available.filter(claims__user=user, claims__expires_at__gt=now).order_by("image__file_name", "index")
+        face = mine.first() or available.order_by("image__file_name", "index").first()
+        if face is None:
+            return None
+        FaceClaim.objects.update_or_create(face=face, user=user, defaults={"expires_at": now + CLAIM_TTL})
+    return face
+
+
+def refresh_claim(user, face: Face) -> None:
+    """Service: keep (or take) the user's claim on a face they opened."""
+    FaceClaim.objects.update_or_create(face=face, user=user, defaults={"expires_at": timezone.now() + CLAIM_TTL})
+
+
+@dataclass
+class LabelInput:
+    R: object
+    t: object
+    status: str
+    expected_version: int
+    time_spent_s: float = 0.0
+    flag_reason: str = ""
+    note: str = ""
+    proposal_id: int | None = None
+
+
+def save_label(user, face: Face, data: LabelInput) -> Annotation:
+    """Service: save `user`'s label of `face` (services.save_annotation does the
+    optimistic locking and the revision) and release the claim once finished.
+    Raises PoseError (bad input) or services.VersionConflict."""
+    proposal = None
+    if data.proposal_id is not None:
+        proposal = Proposal.objects.filter(pk=data.proposal_id, face=face).first()
+        if proposal is None:
+            raise PoseError("proposal_id does not name a proposal of this face.")
+    with transaction.atomic():
+        annotation = services.save_annotation(
+            face=face, author=user, R=data.R, t=data.t, status=data.status, expected_version=data.expected_version,
+            time_spent_s=data.time_spent_s, flag_reason=data.flag_reason, note=data.note, proposal=proposal,
+        )
+        if data.status in FINISHED:
+            FaceClaim.objects.filter(face=face, user=user).delete()
+    return annotation
+
+
+# --- the pose to start from (selectors) ---------------------------------------------
+
+def preferred_proposal(face: Face) -> Proposal | None:
+    """The newest proposal of the proposer named by settings.HEADPOSE_PROPOSER;
+    'auto' prefers 'fused', else any newest one."""
+    proposals = Proposal.objects.filter(face=face).order_by("-created_at", "-pk")
+    wanted = getattr(settings, "HEADPOSE_PROPOSER", "auto") or "auto"
+    preference = ["fused"] if wanted == "auto" else [wanted]
+    for name in preference:
+        p = proposals.filter(proposer=name).first()
+        if p is not None:
+            return p
+    return proposals.first()
+
+
+def default_translation(face: Face) -> list[float]:
+    """Head origin behind the face box centre, at the depth where a
+    FACE_WIDTH_MM face is as wide as the box (pinhole, the image's K)."""
+    K = face.image.K_matrix
+    try:
+        x0, y0, x1, y1 = (float(v) for v in face.box)
+    except (TypeError, ValueError):
+        x0, y0, x1, y1 = 0.0, 0.0, float(face.image.width), float(face.image.height)
+    width = max(x1 - x0, 1.0)
+    z = K[0, 0] * FACE_WIDTH_MM / width
+    u, v = (x0 + x1) / 2, (y0 + y1) / 2
+    return [float((u - K[0, 2]) * z / K[0, 0]), float((v - K[1, 2]) * z / K[1, 1]), float(z)]
+
+
+def _pose(R, t, face: Face) -> dict:
+    return {"R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
+            "t": [float(v) for v in (t if t is not None else default_translation(face))]}
+
+
+def reference_pose(face: Face) -> dict:
+    """The pose 'reset' goes back to: the preferred proposal, else a frontal
+    default. {'R', 't', 'source': {...}}."""
+    proposal = preferred_proposal(face)
+    if proposal is not None:
+        pose = _pose(proposal.R, proposal.t, face)
+        pose["source"] = {"kind": "proposal", "proposal_id": proposal.pk, "proposer": proposal.proposer,
+                          "version": proposal.proposer_version, "score": proposal.score}
+        return pose
+    pose = _pose(np.eye(3), None, face)
+    pose["source"] = {"kind": "default", "proposal_id": None, "proposer": "frontal default", "version": "",
+                      "score": 0.0}
+    return pose
+
+
+def own_annotation(user, face: Face) -> Annotation | None:
+    return Annotation.objects.filter(face=face, author=user, source=AnnotationSource.ANNOTATOR).first()
+
+
+def initial_pose(user, face: Face) -> dict:
+    """This annotator's latest annotation, else reference_pose(face)."""
+    annotation = own_annotation(user, face)
+    if annotation is not None:
+        pose = _pose(annotation.R, annotation.t, face)
+        pose["source"] = {"kind": "annotation", "version": annotation.version, "status": annotation.status}
+        return pose
+    return reference_pose(face)
+
+
+def editor_state(user, face: Face) -> dict:
+    """Everything the labeling page needs about one face, JSON-ready."""
+    image = face.image
+    dataset = image.dataset
+    annotation = own_annotation(user, face)
+    K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
+    return {
+        "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": face.landmarks_2d},
+        "image": {"id": image.pk, "file_name": image.file_name, "width": image.width, "height": image.height,
+                  "K": [float(v) for v in np.asarray(K).reshape(9)]},
+        "dataset": {"id": dataset.pk, "name": dataset.name},
+        "initial": initial_pose(user, face),
+        "reference": reference_pose(face),
+        "annotation": None if annotation is None else {
+            "version": annotation.version, "status": annotation.status, "flag_reason": annotation.flag_reason,
+            "note": annotation.note, "total_time_s": annotation.total_time_s,
+            "updated_at": annotation.updated_at.isoformat(),
+        },
+        "progress": progress(user, dataset),
+    }
+

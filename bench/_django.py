@@ -1,0 +1,32 @@
+"""Bench scripts run Django against a throw-away test database (created and
+dropped here) on whatever DATABASE_URL names: PostgreSQL in the figures we report."""
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@contextlib.contextmanager
+def django_test_db():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("HEADPOSE_DATA_DIR", tempfile.mkdtemp(prefix="headpose-bench-"))
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="headpose-bench-media-")
+    import django
+
+    django.setup()
+    from django.test.utils import setup_databases, teardown_databases
+
+    config = setup_databases(verbosity=0, interactive=False)
+    try:
+        yield
+    finally:
+        teardown_databases(config, verbosity=0)
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("HEADPOSE_SHARED_DIR", ROOT.parent / "shared"))

@@ -1,0 +1,122 @@
+"""Faces per second of every registered proposer whose weights exist.
+
+Usage: .venv/bin/python bench/bench_proposers.py [--proposers a,b] [--batches 1,32]
+       [--devices cpu,cuda] [--min-seconds 2]
+
+Images: the real AFLW2000 samples in $HEADPOSE_SHARED_DIR/data/aflw2000/samples
+(repeated to fill a batch), else the pip-shipped portraits. K = the AFLW camera
+model (f = 10 max(w, h), principal point at the centre).
+Two figures per proposer, device and batch size:
+  end_to_end   propose(): detection + landmarks + the model
+  model_only   propose_faces() on faces detected beforehand (what the model adds)
+and detection alone once. Prints one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
+from workers.core.proposers.detection import detect_faces  # noqa: E402
+
+
+def aflw_K(w, h):
+    f = 10.0 * max(w, h)
+    return np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1.0]])
+
+
+def load_images():
+    import cv2
+
+    shared = Path(os.environ.get("HEADPOSE_SHARED_DIR", ROOT.parent / "shared"))
+    jpgs = sorted((shared / "data" / "aflw2000" / "samples").glob("*.jpg"))
+    if jpgs:
+        return [cv2.imread(str(p)) for p in jpgs], "aflw2000 samples"
+    import matplotlib.cbook as cbook
+    import matplotlib.image as mpimg
+    import skimage.data
+
+    gh = mpimg.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    return [cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR),
+            cv2.cvtColor(gh, cv2.COLOR_RGB2BGR)], "pip portraits (no shared folder)"
+
+
+def timed(fn, min_seconds):
+    fn()  # warm-up: lazy graphs, torch kernels
+    runs, start = 0, time.perf_counter()
+    while True:
+        out = fn()
+        runs += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / runs, out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="proposer throughput, JSON")
+    ap.add_argument("--proposers", default="", help="comma list; default: all available")
+    ap.add_argument("--batches", default="1,32")
+    ap.add_argument("--devices", default="", help="default: cpu, plus cuda when available")
+    ap.add_argument("--min-seconds", type=float, default=2.0)
+    args = ap.parse_args(argv)
+
+    images, source = load_images()
+    batches = [int(b) for b in args.batches.split(",") if b]
+    devices = [d for d in args.devices.split(",") if d] or ["cpu"]
+    if not args.devices:
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                devices.append("cuda")
+        except ImportError:
+            pass
+    names = [n for n in args.proposers.split(",") if n] or available_proposers()
+
+    def batch_of(n):
+        imgs = [images[i % len(images)] for i in range(n)]
+        return imgs, [aflw_K(im.shape[1], im.shape[0]) for im in imgs]
+
+    det_s, _ = timed(lambda: [detect_faces(im) for im in images], args.min_seconds)
+    result = {
+        "benchmark": "proposers", "images": source, "n_distinct_images": len(images),
+        "cpu_count": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+        "detection_faces_per_s": round(len(images) / det_s, 2),
+        "results": [],
+    }
+    for name in names:
+        for device in devices:
+            try:
+                proposer = create_proposer(name, device=device)
+            except Exception as exc:  # report and go on: one broken model must not hide the rest
+                result["results"].append({"proposer": name, "device": device, "error": f"{type(exc).__name__}: {exc}"})
+                continue
+            for b in batches:
+                imgs, Ks = batch_of(b)
+                faces = [detect_faces(im) for im in imgs]
+                e2e_s, out = timed(lambda: proposer.propose(imgs, Ks), args.min_seconds)
+                model_s, _ = timed(lambda: proposer.propose_faces(imgs, Ks, faces), args.min_seconds)
+                n_faces = sum(len(o) for o in out)
+                result["results"].append({
+                    "proposer": name, "version": proposer.config.version, "device": device, "batch": b,
+                    "faces": n_faces,
+                    "end_to_end_faces_per_s": round(n_faces / e2e_s, 2),
+                    "model_only_faces_per_s": round(n_faces / model_s, 2),
+                    "end_to_end_ms_per_batch": round(1000 * e2e_s, 2),
+                    "model_only_ms_per_batch": round(1000 * model_s, 2),
+                })
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

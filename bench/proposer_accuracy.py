@@ -1,0 +1,111 @@
+"""Accuracy (and time) of every available pose proposer on the real AFLW2000 samples.
+
+Faces come from the app's own detection (detection.detect_faces), never from
+ground-truth crops; every proposer gets the same detected faces. Per image the
+proposal whose box centre is nearest the ground-truth landmarks' centroid is
+scored (the samples hold one face each). Ground truth: Pose_Para, AFLW
+convention (POSE_CONVENTIONS.md); errors: plain |d| per angle, degrees.
+K: the AFLW2000 importer's model camera (formats.aflw2000.model_intrinsics, a long
+focal length: the labels come from a weak-perspective fit), as stored on import.
+
+Prints one JSON object: per proposer the face count, MAE yaw / pitch / roll /
+mean, per-sample mean errors and the time per image.
+Usage: .venv/bin/python bench/proposer_accuracy.py [--proposers a,b] [--device cuda]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import scipy.io as sio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from workers.core import geometry  # noqa: E402
+from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
+from workers.core.metrics import angle_errors  # noqa: E402
+from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
+from workers.core.proposers.detection import detect_faces  # noqa: E402
+
+
+def samples_dir() -> Path:
+    shared = Path(os.environ.get("HEADPOSE_SHARED_DIR", ROOT.parent / "shared"))
+    return shared / "data" / "aflw2000" / "samples"
+
+
+def load_samples(folder: Path):
+    """[(name, image BGR, gt euler [yaw, pitch, roll] deg, gt landmarks (68, 2))]."""
+    out = []
+    for img_path in sorted(folder.glob("*.jpg")):
+        mat = sio.loadmat(img_path.with_suffix(".mat"))
+        pitch, yaw, roll = mat["Pose_Para"][0, :3]
+        out.append((img_path.name, cv2.imread(str(img_path)), np.rad2deg([yaw, pitch, roll]),
+                    mat["pt3d_68"][:2].T))
+    return out
+
+
+def pick(proposals, centre):
+    """The proposal whose box centre is nearest `centre`, or None."""
+    if not proposals:
+        return None
+    d = [np.hypot((p.box[0] + p.box[2]) / 2 - centre[0], (p.box[1] + p.box[3]) / 2 - centre[1]) for p in proposals]
+    return proposals[int(np.argmin(d))]
+
+
+def evaluate(names, samples, faces, device="cpu") -> dict:
+    images = [s[1] for s in samples]
+    Ks = [model_intrinsics(im.shape[1], im.shape[0]) for im in images]
+    gt = np.array([s[2] for s in samples])
+    result = {}
+    for name in names:
+        proposer = create_proposer(name, device=device)
+        proposer.propose_faces(images[:1], Ks[:1], faces[:1])  # warm-up (lazy graphs, allocations)
+        t0 = time.perf_counter()
+        props = proposer.propose_faces(images, Ks, faces)
+        dt = time.perf_counter() - t0
+        chosen = [pick(p, s[3].mean(0)) for p, s in zip(props, samples)]
+        found = np.array([c is not None for c in chosen])
+        row = {"faces_found": int(found.sum()), "images": len(samples),
+               "seconds_per_image": dt / len(samples), "device": proposer.device}
+        if found.any():
+            pred = geometry.matrix_to_euler(np.stack([c.R for c in chosen if c is not None]))
+            err = angle_errors(pred, gt[found], "plain")
+            row.update({f"mae_{a}": float(v) for a, v in zip(("yaw", "pitch", "roll"), err.mean(0))})
+            row["mae_mean"] = float(err.mean())
+            row["per_sample_mean_error"] = dict(zip([s[0] for s, f in zip(samples, found) if f],
+                                                    np.round(err.mean(1), 3).tolist()))
+        if hasattr(proposer, "member_names"):
+            row["members"] = proposer.member_names
+        result[name] = row
+    return result
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--proposers", default="", help="comma-separated names (default: all available)")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+    folder = samples_dir()
+    if not folder.is_dir():
+        raise SystemExit(f"needs the AFLW2000 samples in {folder} (set HEADPOSE_SHARED_DIR)")
+    names = [n for n in args.proposers.split(",") if n] or available_proposers()
+    samples = load_samples(folder)
+    t0 = time.perf_counter()
+    faces = [detect_faces(s[1]) for s in samples]
+    detect_s = (time.perf_counter() - t0) / len(samples)
+    out = {"samples": len(samples), "detection_seconds_per_image": detect_s,
+           "faces_detected": sum(len(f) for f in faces), "angle_error": "plain |d|, AFLW convention",
+           "proposers": evaluate(names, samples, faces, args.device)}
+    print(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()
