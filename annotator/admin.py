@@ -46,6 +46,28 @@ class DatasetAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_public"]
     search_fields = ["name", "description"]
     inlines = [AssignmentInline]
+    actions = ["propose_poses", "build_meshes"]
+
+    @admin.action(description="Propose poses (the proposer annotators see) on the workers")
+    def propose_poses(self, request, queryset):
+        from annotator.proposing import ProposeRequestError, start_proposals
+
+        for dataset in queryset:
+            try:
+                job = start_proposals(dataset=dataset, user=request.user)
+            except ProposeRequestError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return
+            self.message_user(request, f"{dataset}: proposals queued as job #{job.pk} ({job.options['proposer']}).")
+
+    @admin.action(description="Build face meshes on the workers")
+    def build_meshes(self, request, queryset):
+        from annotator.meshes import queue_meshes
+        from annotator.models import Face
+
+        ids = list(Face.objects.filter(image__dataset__in=queryset).values_list("pk", flat=True))
+        queue_meshes(ids)
+        self.message_user(request, f"{len(ids)} face meshes queued.")
 
     def get_queryset(self, request):
         return selectors.with_counts(super().get_queryset(request))

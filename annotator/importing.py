@@ -124,6 +124,7 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     job.errors = []
     job.save()
     last = 0.0
+    new_ids: list[int] = []
     try:
         job.total = module.count(source, limits)
         job.save(update_fields=["total"])
@@ -132,9 +133,10 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
                 _add_error(job, record.name, record.message)
             else:
                 try:
-                    _, created = store_sample(job.dataset, record)
+                    image, created = store_sample(job.dataset, record)
                     if created:
                         job.succeeded += 1
+                        new_ids.append(image.pk)
                     else:
                         job.unchanged += 1
                 except Exception as exc:  # one bad sample never stops the import
@@ -160,6 +162,10 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
         from annotator.splits import build_standard_splits
 
         build_standard_splits(job.dataset)
+    if new_ids and settings.HEADPOSE_AUTO_PROPOSE:
+        from annotator.proposing import start_proposals
+
+        start_proposals(dataset=job.dataset, image_ids=new_ids, user=job.created_by)
     return job
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -66,6 +67,7 @@ def label_face(request, face_id: int):
             "dataset": reverse("label-dataset", args=[face.image.dataset_id]),
         },
         "steps": {**DEFAULT_STEPS, **getattr(settings, "HEADPOSE_LABEL_STEPS", {})},
+        "csrf": get_token(request),
         "autosave_ms": getattr(settings, "HEADPOSE_AUTOSAVE_MS", AUTOSAVE_MS),
     }
     return render(request, "annotator/label.html", {"face": face, "state": state, "config": config,

@@ -85,3 +85,34 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
         elif face.pk in props:
             p = props[face.pk]
             yield row(face, p, "proposer", f"{p.proposer}@{p.proposer_version}")
+
+
+def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dict]:
+    """Per proposer version: MAE against the ground truth of the faces its own
+    detections were matched to, and how many ground-truth faces it found."""
+    import numpy as np
+
+    from workers.core.metrics import evaluate
+
+    gt = {
+        a.face_id: a.R
+        for a in Annotation.objects.filter(face__image__dataset=dataset, source=AnnotationSource.DATASET).only(
+            "face_id", "R"
+        )
+    }
+    proposals = Proposal.objects.filter(face_id__in=list(gt))
+    if proposer:
+        proposals = proposals.filter(proposer=proposer)
+    groups: dict[tuple, list] = {}
+    for p in proposals.only("face_id", "R", "proposer", "proposer_version"):
+        groups.setdefault((p.proposer, p.proposer_version), []).append(p)
+    rows = []
+    for (name, version), items in sorted(groups.items()):
+        pred = np.array([p.R for p in items], dtype=np.float64).reshape(-1, 3, 3)
+        true = np.array([gt[p.face_id] for p in items], dtype=np.float64).reshape(-1, 3, 3)
+        m = evaluate(pred, true)
+        rows.append({
+            "proposer": name, "version": version, "found": len(items), "ground_truth_faces": len(gt),
+            **{k: m[k] for k in ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "geodesic_mean")},
+        })
+    return rows

@@ -103,8 +103,9 @@ HEADPOSE_WEIGHTS_DIR = Path(env("HEADPOSE_WEIGHTS_DIR", HEADPOSE_SHARED_DIR / "w
 # The proposer annotators see; "auto" = fused when weights exist, else the default.
 HEADPOSE_PROPOSER = env("HEADPOSE_PROPOSER", "auto")
 HEADPOSE_IMPORT_MAX_BYTES = envint("HEADPOSE_IMPORT_MAX_BYTES", 2 * 1024**3)
-# Propose and mesh automatically after an import.
+# Propose poses for newly imported images, and mesh faces that got landmarks.
 HEADPOSE_AUTO_PROPOSE = envbool("HEADPOSE_AUTO_PROPOSE", "True")
+HEADPOSE_AUTO_MESH = envbool("HEADPOSE_AUTO_MESH", "True")
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
@@ -114,6 +115,7 @@ CELERY_TASK_ROUTES = {
     "workers.tasks.propose_*": {"queue": "gpu"},
     "workers.tasks.evaluate_*": {"queue": "gpu"},
     "workers.tasks.mesh_*": {"queue": "cpu"},
+    "workers.tasks.ping": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -13,6 +13,9 @@ from tools.redis_server import redis_answers, start_private_redis, with_db
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+# Tests that want automatic proposals / meshes after an import turn them on.
+os.environ.setdefault("HEADPOSE_AUTO_PROPOSE", "0")
+os.environ.setdefault("HEADPOSE_AUTO_MESH", "0")
 _tmp = tempfile.mkdtemp(prefix="headpose-tests-")
 os.environ["HEADPOSE_DATA_DIR"] = _tmp
 os.environ["MEDIA_ROOT"] = os.path.join(_tmp, "media")

@@ -17,3 +17,23 @@ def run_import_job(self, job_id: int) -> dict:
 
     job = run(job_id)
     return {"job": job.pk, "state": job.state}
+
+
+@shared_task(
+    name="workers.tasks.propose_images",
+    acks_late=True,
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def propose_images(image_ids: list[int], proposer: str, job_id: int | None = None) -> dict:
+    from annotator.proposing import propose_images as run
+
+    return run(image_ids, proposer, job_id)
+
+
+@shared_task(name="workers.tasks.mesh_faces", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
+def mesh_faces(face_ids: list[int]) -> dict:
+    from annotator.meshes import build_meshes
+
+    return build_meshes(face_ids)

@@ -291,7 +291,7 @@ def test_every_constructor_returns_rotations(e, q, v, M):
 @PROP
 @given(hnp.arrays(np.float64, (3, 3), elements=floats(-5, 5)))
 def test_nearest_rotation_is_polar_factor(M):
-    assume(np.linalg.det(M) > 0 and np.linalg.svd(M, compute_uv=False).min() > 1e-2)
+    assume(np.linalg.svd(M, compute_uv=False).min() > 1e-2 and np.linalg.det(M) > 0)
     U, _ = polar(M)  # orthogonal polar factor = nearest orthogonal matrix
     np.testing.assert_allclose(g.nearest_rotation(M), U, atol=1e-7)
 

@@ -108,8 +108,8 @@ def crop_box(image: np.ndarray, roi, size) -> np.ndarray:
     w, h = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
     a = (x1 - x0) / w
     b = (y1 - y0) / h
-    # crop pixel j has its centre at x0 + (j + 0.5) a - 0.5 in the image
-    M = np.array([[a, 0, x0 + 0.5 * a - 0.5], [0, b, y0 + 0.5 * b - 0.5]])
+    # crop pixel j covers [x0 + j a, x0 + (j + 1) a]: its centre is x0 + (j + 0.5) a
+    M = np.array([[a, 0, x0 + 0.5 * a], [0, b, y0 + 0.5 * b]])
     return cv2.warpAffine(image, M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
 
@@ -120,7 +120,7 @@ def crop_to_image(points_crop, roi, size) -> np.ndarray:
     w, h = (size, size) if np.isscalar(size) else (size[0], size[1])
     p = np.asarray(points_crop, dtype=np.float64)
     scale = np.array([(x1 - x0) / w, (y1 - y0) / h])
-    return (p + 0.5) * scale - 0.5 + np.array([x0, y0])
+    return (p + 0.5) * scale + np.array([x0, y0])
 
 
 def crop_pixels(image: np.ndarray, box_int, size) -> np.ndarray:

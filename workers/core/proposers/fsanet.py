@@ -47,12 +47,19 @@ CONFIG = ProposerConfig(
 )
 
 
-def _providers(device: str) -> list[str]:
+def _available() -> list[str]:
+    import onnxruntime as ort
+
+    return ort.get_available_providers()
+
+
+def _providers(device: str) -> list:
     import onnxruntime as ort
 
     available = ort.get_available_providers()
     if device.startswith("cuda") and "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        index = device.split(":", 1)[1] if ":" in device else "0"
+        return [("CUDAExecutionProvider", {"device_id": int(index)}), "CPUExecutionProvider"]
     return ["CPUExecutionProvider"]
 
 
@@ -78,6 +85,8 @@ def fsanet_crop(image: np.ndarray, box) -> np.ndarray:
 
 class FSANetProposer(Proposer):
     def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
+        if device != "cpu" and not (device.startswith("cuda") and "CUDAExecutionProvider" in _available()):
+            device = "cpu"  # no CUDA build of onnxruntime here: run on the CPU and say so
         super().__init__(config, weights_path, device)
         folder = Path(weights_path).parent
         paths = [folder / f for f in MODEL_FILES]

@@ -27,6 +27,7 @@ from typing import Optional
 import numpy as np
 
 from workers.core import geometry
+from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
 from workers.core.proposers.registry import (
     MissingWeightsError, PoseProposal, Proposer, ProposerConfig, register_proposer,
 )
@@ -130,8 +131,8 @@ def bins_to_degrees(logits: np.ndarray) -> np.ndarray:
 
 class HopeNetProposer(Proposer):
     def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
-        super().__init__(config, weights_path, device)
-        self.net = load_network(weights_path, device)
+        super().__init__(config, weights_path, resolve_torch_device(device))
+        self.net = load_network(weights_path, self.device)
 
     def predict_euler(self, x: np.ndarray) -> np.ndarray:
         """(N, 3, 224, 224) normalised -> (N, 3) [yaw, pitch, roll] degrees."""

@@ -35,6 +35,7 @@ import numpy as np
 
 from workers.core import geometry
 from workers.core.proposers import crops
+from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
 from workers.core.proposers.registry import (
     MissingWeightsError, PoseProposal, Proposer, ProposerConfig, register_proposer,
 )
@@ -148,8 +149,8 @@ def imagenet_crops(images, index, size: int = INPUT_SIZE) -> np.ndarray:
 
 class SixDRepNetProposer(Proposer):
     def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
-        super().__init__(config, weights_path, device)
-        self.net = load_network(weights_path, device)
+        super().__init__(config, weights_path, resolve_torch_device(device))
+        self.net = load_network(weights_path, self.device)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, 3, 224, 224) normalised -> (N, 3, 3) camera-frame rotations."""

@@ -1,0 +1,196 @@
+"""Pose proposals: run registered proposers over images and store what they find.
+
+Runs inside Celery workers (queue `gpu`); the web process only queues work, so
+it never loads a model or mediapipe (whose graphs must not cross a fork)."""
+from __future__ import annotations
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotator.models import Dataset, Face, Image, Job, Proposal
+from annotator.poses import flat
+
+BATCH_SIZE = 32
+MATCH_IOU = 0.3
+_cache: dict[tuple[str, str], object] = {}
+
+
+class ProposeRequestError(ValueError):
+    pass
+
+
+def preferred_proposer_name() -> str:
+    """The proposer annotators see: HEADPOSE_PROPOSER, or with 'auto' the fused
+    one when any model weights are present, else the pip-only default."""
+    from workers.core.proposers import DEFAULT_PROPOSER, registry
+
+    if settings.HEADPOSE_PROPOSER != "auto":
+        return settings.HEADPOSE_PROPOSER
+    available = set(registry.available_proposers(settings.HEADPOSE_WEIGHTS_DIR))
+    with_weights = {n for n in available if registry.get_config(n).weights_file}
+    return "fused" if with_weights and "fused" in available else DEFAULT_PROPOSER
+
+
+def check_proposer(name: str) -> None:
+    """Refuse unknown proposers and missing weights before anything is queued."""
+    from workers.core.proposers import DEFAULT_PROPOSER, registry
+
+    try:
+        config = registry.get_config(name)
+    except registry.ProposerError as exc:
+        raise ProposeRequestError(f"{exc}; known proposers: {', '.join(registry.list_proposers())}") from None
+    path = registry.weights_path_for(config, settings.HEADPOSE_WEIGHTS_DIR)
+    if path is not None and not path.is_file():
+        raise ProposeRequestError(
+            f"proposer {name!r} needs its weights file {path}; set HEADPOSE_WEIGHTS_DIR to the folder holding "
+            f"{config.weights_file!r}. The default proposer {DEFAULT_PROPOSER!r} needs no weights."
+        )
+
+
+def get_proposer(name: str):
+    """One instance per worker process and device, built on first use."""
+    from workers.core.proposers import DEFAULT_PROPOSER, registry
+    from workers.device import torch_device
+
+    key = (name, torch_device())
+    if key not in _cache:
+        _cache[key] = registry.create_proposer(name, weights_dir=settings.HEADPOSE_WEIGHTS_DIR, device=key[1])
+    return _cache[key]
+
+
+def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None, image_ids=None) -> Job:
+    """Queue proposals for a dataset's images (all, or `image_ids`) as a Job."""
+    proposer = proposer or preferred_proposer_name()
+    check_proposer(proposer)
+    ids = list(
+        (Image.objects.filter(pk__in=image_ids) if image_ids is not None else dataset.images.all())
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=Job.Kind.PROPOSE, dataset=dataset, created_by=user, total=len(ids), options={"proposer": proposer},
+            state=Job.State.QUEUED if ids else Job.State.DONE,
+        )
+
+        def queue():
+            from workers.tasks import propose_images
+
+            for i in range(0, len(ids), BATCH_SIZE):
+                propose_images.delay(ids[i : i + BATCH_SIZE], proposer, job.pk)
+
+        transaction.on_commit(queue)
+    return job
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_faces(existing: list[Face], boxes: list) -> list[Face | None]:
+    """Greedy best-IoU matching of detections to known faces (e.g. a dataset's
+    ground-truth faces), so a proposal lands on the face it describes."""
+    pairs = sorted(
+        ((_iou(f.box, b), fi, bi) for fi, f in enumerate(existing) for bi, b in enumerate(boxes)), reverse=True
+    )
+    out: list[Face | None] = [None] * len(boxes)
+    used = set()
+    for iou, fi, bi in pairs:
+        if iou < MATCH_IOU:
+            break
+        if out[bi] is None and fi not in used:
+            out[bi], used = existing[fi], used | {fi}
+    return out
+
+
+def store_proposals(image: Image, proposals, proposer) -> list[Proposal]:
+    """Idempotent: the same proposer version on the same face updates in place."""
+    stored = []
+    tag = f"{proposer.config.name}@{proposer.config.version}"
+    with transaction.atomic():
+        faces = list(image.faces.select_for_update().order_by("index"))
+        matched = match_faces(faces, [p.box for p in proposals])
+        next_index = max((f.index for f in faces), default=-1) + 1
+        for proposal, face in zip(proposals, matched):
+            if face is None:
+                face = Face.objects.create(image=image, index=next_index, box=[float(v) for v in proposal.box])
+                next_index += 1
+            if face.landmarks_2d is None and proposal.landmarks_2d is not None:
+                face.landmarks_2d = np.asarray(proposal.landmarks_2d)[:, :2].tolist()
+                face.landmarks_3d = None if proposal.landmarks_3d is None else np.asarray(proposal.landmarks_3d).tolist()
+                face.landmark_scheme = proposal.landmark_scheme or ""
+                face.landmark_source = tag
+                face.save(update_fields=["landmarks_2d", "landmarks_3d", "landmark_scheme", "landmark_source"])
+            row, _ = Proposal.objects.update_or_create(
+                face=face,
+                proposer=proposer.config.name,
+                proposer_version=proposer.config.version,
+                weights_sha256=proposer.weights_sha256,
+                defaults={"R": flat(proposal.R), "t": None if proposal.t is None else flat(proposal.t),
+                          "score": float(proposal.score)},
+            )
+            stored.append(row)
+    return stored
+
+
+def read_image_bgr(image: Image) -> np.ndarray:
+    import cv2
+
+    with image.file.open("rb") as fh:
+        data = np.frombuffer(fh.read(), np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"{image.file_name}: the stored image cannot be decoded")
+    return bgr
+
+
+def propose_images(image_ids: list[int], proposer_name: str, job_id: int | None = None) -> dict:
+    """Run one proposer over a batch of images and store the proposals."""
+    proposer = get_proposer(proposer_name)
+    images = list(Image.objects.filter(pk__in=image_ids).order_by("pk"))
+    errors, found, face_ids = [], 0, []
+    loaded = []
+    for image in images:
+        try:
+            loaded.append((image, read_image_bgr(image)))
+        except (OSError, ValueError) as exc:
+            errors.append({"name": image.file_name, "message": str(exc)})
+    if loaded:
+        results = proposer.propose([bgr for _, bgr in loaded], [img.K_matrix for img, _ in loaded])
+        for (image, _), proposals in zip(loaded, results):
+            rows = store_proposals(image, proposals, proposer)
+            found += len(rows)
+            face_ids += [r.face_id for r in rows]
+    if job_id is not None:
+        _advance_job(job_id, len(image_ids), len(loaded), errors)
+    if face_ids and settings.HEADPOSE_AUTO_MESH:
+        from annotator.meshes import queue_meshes
+
+        queue_meshes(face_ids)
+    return {"images": len(images), "faces": found, "errors": errors}
+
+
+def _advance_job(job_id: int, processed: int, succeeded: int, errors: list) -> None:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            return
+        if job.started_at is None:
+            job.started_at = timezone.now()
+        job.processed = F("processed") + processed
+        job.succeeded = F("succeeded") + succeeded
+        job.errors = job.errors + errors
+        job.state = Job.State.RUNNING
+        job.save()
+        job.refresh_from_db()
+        if job.processed >= job.total:
+            job.state = Job.State.DONE_WITH_ERRORS if job.errors else Job.State.DONE
+            job.finished_at = timezone.now()
+            job.save(update_fields=["state", "finished_at"])

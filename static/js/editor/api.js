@@ -1,0 +1,50 @@
+// Talking to annotator/api: JSON with the session's CSRF token.
+
+export class ConflictError extends Error {
+  constructor(body) {
+    super(body.detail || 'This label was saved elsewhere.');
+    this.name = 'ConflictError';
+    this.currentVersion = body.current_version;
+    this.expectedVersion = body.expected_version;
+  }
+}
+
+export class RequestError extends Error {
+  constructor(status, body) {
+    super(RequestError.describe(status, body));
+    this.name = 'RequestError';
+    this.status = status;
+    this.body = body;
+  }
+
+  static describe(status, body) {
+    if (!body || typeof body !== 'object') return `The server answered ${status}.`;
+    if (body.detail) return body.detail;
+    return Object.entries(body).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' ') : v}`).join('; ');
+  }
+}
+
+let token = '';
+
+/** The page hands over the CSRF token once (the cookie may be HttpOnly). */
+export function setCsrfToken(value) { token = value; }
+
+function csrfToken() {
+  if (token) return token;
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : '';
+}
+
+export async function requestJSON(url, { method = 'GET', body } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET') headers['X-CSRFToken'] = csrfToken();
+  const response = await fetch(url, {
+    method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await response.json(); } catch { data = null; }
+  if (response.status === 409) throw new ConflictError(data || {});
+  if (!response.ok) throw new RequestError(response.status, data);
+  return data;
+}

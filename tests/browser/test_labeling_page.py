@@ -1,0 +1,216 @@
+"""The labeling page in real headless Chromium: WebGL, mouse, keyboard, save,
+reload, undo and the 409 path."""
+import json
+
+import numpy as np
+import pytest
+
+from annotator.models import Annotation, Face
+from annotator import labeling
+from tests.browser.conftest import login, open_editor
+from tests.browser.data import add_proposal, make_dataset
+from workers.core import geometry
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def face(bob, assigned):
+    dataset = assigned(make_dataset("lab", n_faces=2, with_files=True))
+    face = Face.objects.filter(image__dataset=dataset).order_by("image__file_name").first()
+    add_proposal(face, "fused", euler=(15.0, -8.0, 4.0), t=(10.0, -5.0, 800.0), version="2.1")
+    return face
+
+
+@pytest.fixture
+def editor(page, live_server, bob, face, js_errors):
+    login(page, live_server, bob)
+    open_editor(page, live_server, face)
+    yield page
+    assert js_errors == []
+
+
+def pose(page):
+    return page.evaluate("() => window.headposeEditor.getPose()")
+
+
+def test_webgl2_runs_on_swiftshader(editor):
+    info = editor.evaluate("() => window.headposeEditor.rendererInfo()")
+    assert info["webgl2"] is True, info
+    assert "SwiftShader" in info["renderer"], info
+    assert editor.evaluate("() => window.headposeEditor.meshSource") == "glb"
+
+
+def test_the_page_starts_at_the_proposal_and_names_it(editor):
+    p = pose(editor)
+    assert np.allclose(np.reshape(p["R"], (3, 3)), geometry.euler_to_matrix([15.0, -8.0, 4.0]), atol=1e-12)
+    assert p["t"] == [10.0, -5.0, 800.0]
+    assert "fused" in editor.inner_text("#source-line") and "2.1" in editor.inner_text("#source-line")
+    assert editor.input_value("input[name=yaw]") == "15.0"
+    assert "0 done" in editor.inner_text("#progress") and "2 remaining" in editor.inner_text("#progress")
+
+
+def test_the_head_is_drawn_where_the_pose_puts_it(editor):
+    from tests.browser.conftest import canvas_rgba
+    rgba = canvas_rgba(editor)
+    ys, xs = np.nonzero(rgba[..., 3] > 0)
+    assert len(xs) > 500
+    K = np.reshape(editor.evaluate("() => window.headposeEditor.config.state.image.K"), (3, 3))
+    p = pose(editor)
+    u, v = geometry.project([0, 0, 0], np.reshape(p["R"], (3, 3)), p["t"], K)
+    assert xs.min() < u < xs.max() and ys.min() < v < ys.max()
+
+
+def drag(page, dx, dy, shift=False, button="left"):
+    box = page.locator("#pose-canvas").bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x0, y0)
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.down(button=button)
+    page.mouse.move(x0 + dx, y0 + dy, steps=10)
+    page.mouse.up(button=button)
+    if shift:
+        page.keyboard.up("Shift")
+
+
+def test_dragging_rotates_and_shift_or_right_drag_moves(editor):
+    before = pose(editor)
+    drag(editor, 80, 0)
+    after = pose(editor)
+    yaw0 = geometry.matrix_to_euler(np.reshape(before["R"], (3, 3)))[0]
+    yaw1 = geometry.matrix_to_euler(np.reshape(after["R"], (3, 3)))[0]
+    assert yaw1 < yaw0 - 5  # dragging right turns the face to image-right (-yaw)
+    assert after["t"] == before["t"]
+    drag(editor, 40, -30, shift=True)
+    moved = pose(editor)
+    assert moved["R"] == after["R"]
+    assert moved["t"][0] > after["t"][0] + 1 and moved["t"][1] < after["t"][1] - 1 and moved["t"][2] == after["t"][2]
+    drag(editor, -40, 0, button="right")
+    assert pose(editor)["t"][0] < moved["t"][0] - 1
+    z0 = pose(editor)["t"][2]
+    editor.locator("#pose-canvas").hover()
+    editor.mouse.wheel(0, 100)
+    editor.wait_for_timeout(50)
+    assert pose(editor)["t"][2] > z0 + 10  # wheel down: farther
+
+
+def test_saving_stores_exactly_the_shown_pose_and_a_reload_shows_it(editor, live_server, bob, face):
+    drag(editor, 60, 25)
+    shown = pose(editor)
+    result = editor.evaluate("() => window.headposeEditor.save()")
+    assert result["version"] >= 1 and result["status"] == "corrected"
+    a = Annotation.objects.get(face=face, author=bob)
+    assert np.abs(a.R_matrix - np.reshape(shown["R"], (3, 3))).max() < 1e-12
+    assert np.allclose(a.t, shown["t"], atol=1e-12, rtol=0)
+    assert a.version == result["version"]
+    editor.reload()
+    editor.wait_for_function("window.headposeEditor !== undefined")
+    editor.evaluate("() => window.headposeEditor.ready")
+    again = pose(editor)
+    assert np.abs(np.subtract(again["R"], shown["R"])).max() < 1e-12 and np.allclose(again["t"], shown["t"])
+    assert "your label" in editor.inner_text("#source-line")
+
+
+def test_a_keyboard_nudge_changes_yaw_by_the_step_and_undo_restores(editor):
+    steps = editor.evaluate("() => window.headposeEditor.config.steps")
+    start = pose(editor)
+    yaw0, pitch0, roll0 = geometry.matrix_to_euler(np.reshape(start["R"], (3, 3)))
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("ArrowLeft")
+    e = geometry.matrix_to_euler(np.reshape(pose(editor)["R"], (3, 3)))
+    assert e == pytest.approx([yaw0 + steps["angle_fine"], pitch0, roll0], abs=1e-9)
+    editor.keyboard.press("Shift+ArrowRight")
+    e = geometry.matrix_to_euler(np.reshape(pose(editor)["R"], (3, 3)))
+    assert e[0] == pytest.approx(yaw0 + steps["angle_fine"] - steps["angle_coarse"], abs=1e-9)
+    editor.keyboard.press("l")
+    assert pose(editor)["t"][0] == pytest.approx(start["t"][0] + steps["move_fine"])
+    editor.keyboard.press("Control+z")
+    editor.keyboard.press("Control+z")
+    e = geometry.matrix_to_euler(np.reshape(pose(editor)["R"], (3, 3)))
+    assert e[0] == pytest.approx(yaw0 + steps["angle_fine"], abs=1e-9)
+    editor.keyboard.press("Control+z")
+    assert pose(editor) == start
+    editor.keyboard.press("Control+y")
+    e = geometry.matrix_to_euler(np.reshape(pose(editor)["R"], (3, 3)))
+    assert e[0] == pytest.approx(yaw0 + steps["angle_fine"], abs=1e-9)
+    assert editor.input_value("input[name=yaw]") == f"{yaw0 + steps['angle_fine']:.1f}"
+
+
+def test_typed_angles_follow_the_aflw_convention(editor):
+    editor.fill("input[name=yaw]", "30")
+    editor.fill("input[name=pitch]", "-12.5")
+    editor.fill("input[name=roll]", "7")
+    editor.fill("input[name=tz]", "900")
+    editor.locator("input[name=tz]").press("Enter")
+    p = pose(editor)
+    assert np.abs(np.reshape(p["R"], (3, 3)) - geometry.euler_to_matrix([30, -12.5, 7])).max() < 1e-12
+    assert p["t"][2] == 900
+    # and the page's own conversion agrees with geometry.py on random angles
+    rng = np.random.default_rng(0)
+    for ypr in rng.uniform([-89, -89, -179], [89, 89, 179], (20, 3)):
+        R = editor.evaluate("(e) => window.headposeEditor.math.eulerToMatrix(...e)", ypr.tolist())
+        assert np.abs(np.reshape(R, (3, 3)) - geometry.euler_to_matrix(ypr)).max() < 1e-12
+        back = editor.evaluate("(R) => window.headposeEditor.math.matrixToEuler(R)", R)
+        assert np.allclose(back, ypr, atol=1e-9)
+
+
+def test_reset_goes_back_to_the_proposal(editor):
+    start = pose(editor)
+    drag(editor, 50, 50)
+    assert pose(editor) != start
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("r")
+    assert pose(editor) == start
+
+
+def test_a_stale_save_shows_the_conflict_and_loads_the_other_version(editor, bob, face):
+    editor.evaluate("() => window.headposeEditor.save({status: 'draft'})")
+    # Someone (the same annotator in another tab) saves a newer version.
+    other = geometry.euler_to_matrix([-20.0, 5.0, 0.0])
+    labeling.save_label(bob, face, labeling.LabelInput(R=other, t=[0, 0, 750], status="corrected", expected_version=1))
+    editor.evaluate("() => window.headposeEditor.setPose({R: [1,0,0,0,1,0,0,0,1], t: [0, 0, 700]})")
+    mine = pose(editor)
+    outcome = editor.evaluate("""() => window.headposeEditor.save().then(
+        () => 'saved', (err) => err.name + ' ' + err.currentVersion)""")
+    assert outcome == "ConflictError 2"
+    assert editor.is_visible("#conflict-banner") and "version 2" in editor.inner_text("#conflict-banner")
+    assert Annotation.objects.get(face=face, author=bob).version == 2  # nothing overwritten
+    editor.click("#conflict-reload")
+    editor.wait_for_selector("#conflict-banner", state="hidden")
+    assert np.allclose(np.reshape(pose(editor)["R"], (3, 3)), other)
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("Control+z")  # the user's own pose is not lost
+    assert pose(editor) == mine
+    result = editor.evaluate("() => window.headposeEditor.save()")
+    assert result["version"] == 3
+
+
+def test_accept_saves_and_moves_to_the_next_face(editor, bob, face):
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("a")
+    editor.wait_for_url(lambda url: f"/label/faces/{face.pk}/" not in url)
+    assert Annotation.objects.get(face=face, author=bob).status == "accepted"
+    editor.wait_for_function("window.headposeEditor !== undefined")
+    assert "1 done" in editor.inner_text("#progress") and "1 remaining" in editor.inner_text("#progress")
+
+
+def test_flag_asks_for_a_reason_and_a_note(editor, bob, face):
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("f")
+    editor.keyboard.press("2")
+    editor.fill("#flag-dialog textarea", "a hand covers the mouth")
+    editor.click("#flag-dialog button[value=flag]")
+    editor.wait_for_url(lambda url: f"/label/faces/{face.pk}/" not in url)
+    a = Annotation.objects.get(face=face, author=bob)
+    assert (a.status, a.flag_reason, a.note) == ("flagged", "occluded", "a hand covers the mouth")
+
+
+def test_drafts_autosave_after_a_change(editor, bob, face):
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("ArrowUp")
+    shown = pose(editor)
+    editor.wait_for_function("window.headposeEditor.status === 'draft'", timeout=10000)
+    a = Annotation.objects.get(face=face, author=bob)
+    assert a.status == "draft" and np.abs(a.R_matrix - np.reshape(shown["R"], (3, 3))).max() < 1e-12
+    assert json.loads(json.dumps(a.t)) == shown["t"]

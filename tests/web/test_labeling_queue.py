@@ -1,0 +1,122 @@
+"""Handing out faces: order, claims that keep two annotators apart (unless the
+dataset asks for overlap), expiry, progress, and the HTML flow."""
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from annotator import labeling
+from annotator.models import FaceClaim
+from tests.browser.data import make_dataset
+from workers.core import geometry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def erin(django_user_model):
+    from django.contrib.auth.models import Group
+    user = django_user_model.objects.create_user("erin", password="x")
+    user.groups.add(Group.objects.get_or_create(name="annotator")[0])
+    return user
+
+
+def finish(user, face, status="accepted"):
+    return labeling.save_label(user, face, labeling.LabelInput(
+        R=geometry.euler_to_matrix([1, 2, 3]), t=[0, 0, 600], status=status, expected_version=0))
+
+
+def test_faces_come_in_order_and_a_reload_keeps_ones_place(bob, assigned):
+    ds = assigned(make_dataset(n_faces=3))
+    first = labeling.next_face(bob, ds)
+    assert first.image.file_name == "img000.png"
+    assert labeling.next_face(bob, ds) == first  # the live claim comes back
+    finish(bob, first)
+    assert not FaceClaim.objects.filter(face=first, user=bob).exists()  # released once finished
+    assert labeling.next_face(bob, ds).image.file_name == "img001.png"
+    assert labeling.progress(bob, ds) == {"done": 1, "remaining": 2, "total": 3}
+
+
+def test_two_annotators_never_get_the_same_face_without_overlap(bob, erin, assigned):
+    ds = assigned(assigned(make_dataset(n_faces=2)), user=erin)
+    a, b = labeling.next_face(bob, ds), labeling.next_face(erin, ds)
+    assert a != b
+    assert labeling.next_face(bob, ds) == a
+    finish(bob, a)
+    finish(erin, b)
+    # every face has its one label: nothing left for either
+    assert labeling.next_face(bob, ds) is None and labeling.next_face(erin, ds) is None
+
+
+def test_overlap_two_hands_each_face_to_two_annotators(bob, erin, django_user_model, assigned):
+    frank = django_user_model.objects.create_user("frank", password="x")
+    ds = assigned(assigned(assigned(make_dataset(n_faces=2, overlap=2)), user=erin), user=frank)
+    a, b = labeling.next_face(bob, ds), labeling.next_face(erin, ds)
+    assert a == b
+    assert labeling.next_face(frank, ds) != a  # a third person would exceed the overlap
+
+
+def test_an_expired_claim_frees_the_face(bob, erin, assigned):
+    ds = assigned(assigned(make_dataset(n_faces=1)), user=erin)
+    face = labeling.next_face(bob, ds)
+    assert labeling.next_face(erin, ds) is None
+    FaceClaim.objects.filter(face=face, user=bob).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert labeling.next_face(erin, ds) == face
+
+
+def test_a_draft_is_not_done_and_a_skip_is(bob, assigned):
+    ds = assigned(make_dataset(n_faces=2))
+    face = labeling.next_face(bob, ds)
+    finish(bob, face, status="draft")
+    assert labeling.progress(bob, ds)["done"] == 0
+    assert labeling.next_face(bob, ds) == face
+    labeling.save_label(bob, face, labeling.LabelInput(R=geometry.euler_to_matrix([0, 0, 0]), t=None,
+                                                      status="skipped", expected_version=1))
+    assert labeling.progress(bob, ds)["done"] == 1
+    assert labeling.next_face(bob, ds) != face
+
+
+def test_the_html_flow_from_home_to_the_page_and_the_end(client, bob, assigned):
+    ds = assigned(make_dataset(n_faces=1))
+    client.force_login(bob)
+    home = client.get("/").content.decode()
+    assert f'action="/label/datasets/{ds.pk}/next/"' in home and "Start labeling" in home
+    r = client.post(f"/label/datasets/{ds.pk}/next/")
+    assert r.status_code == 302 and r["Location"].startswith("/label/faces/")
+    page = client.get(r["Location"])
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="pose-canvas"' in body and 'type="importmap"' in body
+    assert "vendor/three/build/three.module.js" in body
+    assert "https://" not in body and "http://" not in body.replace("http://www.w3.org", "")  # nothing from a CDN
+    config = json.loads(body.split('id="editor-config" type="application/json">')[1].split("</script>")[0])
+    assert config["state"]["progress"] == {"done": 0, "remaining": 1, "total": 1}
+    assert config["steps"]["angle_fine"] > 0
+    finish(bob, ds.images.first().faces.first())
+    r = client.post(f"/label/datasets/{ds.pk}/next/", follow=True)
+    assert r.redirect_chain[-1][0] == f"/label/datasets/{ds.pk}/"
+    assert "Nothing left to label" in r.content.decode()
+
+
+def test_the_api_next_endpoint(client, bob, assigned):
+    ds = assigned(make_dataset(n_faces=2))
+    client.force_login(bob)
+    r = client.post(f"/api/label/datasets/{ds.pk}/next/", {}, content_type="application/json")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["url"] == f"/label/faces/{body['face_id']}/" and body["progress"]["remaining"] == 2
+    r = client.post(f"/api/label/datasets/{ds.pk}/next/", {"skip_face_id": body["face_id"]},
+                    content_type="application/json")
+    assert r.json()["face_id"] != body["face_id"]
+    assert client.get(f"/api/label/datasets/{ds.pk}/next/").status_code == 405
+
+
+def test_images_are_served_only_to_those_who_see_the_dataset(client, bob, django_user_model, assigned):
+    ds = assigned(make_dataset(n_faces=1, with_files=True))
+    image = ds.images.first()
+    client.force_login(bob)
+    r = client.get(f"/label/images/{image.pk}/file")
+    assert r.status_code == 200 and b"".join(r.streaming_content)[:4] == b"\x89PNG"
+    client.force_login(django_user_model.objects.create_user("zed", password="x"))
+    assert client.get(f"/label/images/{image.pk}/file").status_code == 404
