@@ -227,12 +227,12 @@ class Job(models.Model):
     progress that pages and commands can poll."""
 
     class Kind(models.TextChoices):
-        IMPORT_AFLW2000 = "import_aflw2000"
-        IMPORT_BIWI = "import_biwi"
-        IMPORT_IMAGES = "import_images"
-        PROPOSE = "propose"
-        MESH = "mesh"
-        EXPORT = "export"
+        IMPORT_AFLW2000 = "import_aflw2000", "AFLW2000-3D import"
+        IMPORT_BIWI = "import_biwi", "BIWI import"
+        IMPORT_IMAGES = "import_images", "image import"
+        PROPOSE = "propose", "pose proposals"
+        MESH = "mesh", "face meshes"
+        EXPORT = "export", "label export"
 
     class State(models.TextChoices):
         QUEUED = "queued"

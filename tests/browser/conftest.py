@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.web.conftest import alice, assigned, bob  # noqa: F401  (the same users as the web tests)
+
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
