@@ -15,6 +15,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS_DIR = Path(os.environ.get("HEADPOSE_SHOTS_DIR", "/tmp/shots"))
 
 

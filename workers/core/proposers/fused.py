@@ -156,7 +156,5 @@ class FusedProposer(Proposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights_path=None, device: str = "cpu") -> Proposer:
-    # the registry passes no weights dir to builders without a weights file: the
-    # members are looked up in the default weights dir (settings / environment)
-    return FusedProposer(config, None, device)
+def build(config: ProposerConfig, weights_path=None, device: str = "cpu", weights_dir=None) -> Proposer:
+    return FusedProposer(config, weights_dir, device)

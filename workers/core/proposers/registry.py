@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -275,7 +276,10 @@ def create_proposer(name: str, weights_dir=None, device: str = "cpu") -> Propose
             f"{config.weights_file!r} (weights_dir argument, HEADPOSE_WEIGHTS_DIR, or "
             f"HEADPOSE_SHARED_DIR/weights; now {path.parent if weights_dir is not None else default_weights_dir()})."
         )
-    proposer = _REGISTRY[name][1](config, path, device)
+    builder = _REGISTRY[name][1]
+    # Proposers built from other proposers (fused) need the folder, not a file.
+    extra = {"weights_dir": weights_dir} if "weights_dir" in inspect.signature(builder).parameters else {}
+    proposer = builder(config, path, device, **extra)
     if not isinstance(proposer, Proposer):
         raise TypeError(f"builder of {name!r} returned {type(proposer).__name__}, not a Proposer")
     if not proposer.weights_sha256:
