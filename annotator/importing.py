@@ -162,6 +162,9 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
         from annotator.splits import build_standard_splits
 
         build_standard_splits(job.dataset)
+        from evaluation.services import ensure_seed_benchmarks
+
+        ensure_seed_benchmarks(job.dataset)
     if new_ids and settings.HEADPOSE_AUTO_PROPOSE:
         from annotator.proposing import start_proposals
 

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from workers.core import geometry
+
 
 class Role(models.TextChoices):
     ADMIN = "admin"
@@ -109,6 +111,11 @@ class PoseFields(models.Model):
     @property
     def R_matrix(self) -> np.ndarray:
         return np.asarray(self.R, dtype=np.float64).reshape(3, 3)
+
+    @property
+    def euler(self) -> list[float]:
+        """[yaw, pitch, roll] in degrees, AFLW convention (for display)."""
+        return geometry.matrix_to_euler(self.R_matrix).tolist()
 
 
 class Proposal(PoseFields):

@@ -116,3 +116,12 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
             **{k: m[k] for k in ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "geodesic_mean")},
         })
     return rows
+
+
+def dataset_faces(dataset: Dataset):
+    """Faces of a dataset with their image, for listing pages."""
+    return (
+        Face.objects.filter(image__dataset=dataset)
+        .select_related("image", "mesh")
+        .order_by("image__file_name", "index")
+    )

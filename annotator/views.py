@@ -1,9 +1,54 @@
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
 
 from annotator import selectors
+from annotator.models import Face, FaceMesh
 from annotator.roles import user_roles
 
 
 def home(request):
     datasets = selectors.with_counts(selectors.visible_datasets(request.user))
     return render(request, "annotator/home.html", {"datasets": datasets, "roles": sorted(user_roles(request.user))})
+
+
+def dataset_detail(request, name):
+    dataset = get_object_or_404(selectors.visible_datasets(request.user), name=name)
+    page = Paginator(selectors.dataset_faces(dataset), 48).get_page(request.GET.get("page"))
+    return render(request, "annotator/dataset.html", {"dataset": dataset, "page": page})
+
+
+def _visible_face(request, pk) -> Face:
+    face = get_object_or_404(Face.objects.select_related("image", "image__dataset"), pk=pk)
+    if not selectors.visible_datasets(request.user).filter(pk=face.image.dataset_id).exists():
+        raise Http404("no such face")  # never confirm that another dataset's face exists
+    return face
+
+
+def face_detail(request, pk):
+    face = _visible_face(request, pk)
+    mesh = FaceMesh.objects.filter(face=face).first()
+    image = face.image
+    viewer_data = {
+        "K": image.K,
+        "width": image.width,
+        "height": image.height,
+        "glb_url": f"/faces/{face.pk}/mesh.glb" if mesh and mesh.state == FaceMesh.State.DONE else None,
+    }
+    context = {
+        "face": face,
+        "mesh": mesh,
+        "proposals": face.proposals.order_by("proposer", "-created_at"),
+        "annotations": face.annotations.select_related("author").order_by("source", "author__username"),
+        "viewer_data": viewer_data,
+    }
+    return render(request, "annotator/face.html", context)
+
+
+def face_mesh_glb(request, pk):
+    face = _visible_face(request, pk)
+    mesh = FaceMesh.objects.filter(face=face, state=FaceMesh.State.DONE).first()
+    if mesh is None or not mesh.glb:
+        raise Http404("this face has no mesh yet")
+    name = f"{face.image.dataset.name}-{face.image.file_name.replace('/', '_')}-face{face.index}.glb"
+    return FileResponse(mesh.glb.open("rb"), as_attachment=True, filename=name, content_type="model/gltf-binary")

@@ -37,3 +37,12 @@ def mesh_faces(face_ids: list[int]) -> dict:
     from annotator.meshes import build_meshes
 
     return build_meshes(face_ids)
+
+
+@shared_task(name="workers.tasks.evaluate_entry", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
+def evaluate_entry(entry_id: int) -> dict:
+    """Run (or continue) a proposer over a benchmark; done samples are skipped."""
+    from evaluation.services import run_proposer_entry
+
+    entry = run_proposer_entry(entry_id)
+    return {"entry": entry.pk, "state": entry.state, "processed": entry.processed}

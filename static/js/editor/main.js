@@ -253,6 +253,7 @@ const ready = view.loadHead(config.urls.mesh).then(() => {
   if (view.meshSource === 'glb') msg.hidden = true;
   else msg.textContent = 'head.glb is missing: showing an ellipsoid head';
   view.renderNow();
+  window.headposeEditor.readyAt = performance.now(); // ms since navigation start (time to interactive)
   document.body.dataset.editorReady = '1';
 });
 

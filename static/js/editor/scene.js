@@ -18,7 +18,8 @@ export class HeadView {
     this.height = height;
     this.K = K;
     this.renderer = new THREE.WebGLRenderer({
-      canvas, alpha: true, antialias: true, preserveDrawingBuffer: true, premultipliedAlpha: false,
+      // premultipliedAlpha (the default) matches what blending onto a transparent clear produces.
+      canvas, alpha: true, antialias: true, preserveDrawingBuffer: true,
     });
     this.renderer.setPixelRatio(1); // the drawing buffer is the image's pixel grid
     this.renderer.setSize(width, height, false);
@@ -28,9 +29,11 @@ export class HeadView {
     this.camera.matrixAutoUpdate = false;
     this.camera.matrixWorldAutoUpdate = false;
 
-    this.scene.add(new THREE.AmbientLight(0xffffff, 1.4));
-    const key = new THREE.DirectionalLight(0xffffff, 1.8);
-    key.position.set(0.3, 0.6, 1); // from the camera side, slightly above
+    // A key light from the upper left of the camera and a weak ambient: the
+    // shading shows the head's shape, so its turn reads at a glance.
+    this.scene.add(new THREE.HemisphereLight(0xffffff, 0x334155, 0.6));
+    const key = new THREE.DirectionalLight(0xffffff, 2.8);
+    key.position.set(-0.6, 0.7, 1);
     this.scene.add(key);
 
     this.pose = new THREE.Group(); // [F R F | F t]
@@ -42,11 +45,9 @@ export class HeadView {
     this.scene.add(this.pose);
 
     this.material = new THREE.MeshLambertMaterial({
-      color: 0x9fd3ff, transparent: true, opacity: 0.55, side: THREE.FrontSide, depthWrite: true,
+      color: 0x7dd3fc, transparent: true, opacity: 0.55, side: THREE.FrontSide, depthWrite: true,
     });
-    this.axes = new THREE.AxesHelper(90); // x red, y green (chin), z blue (back of the head)
-    this.axes.material.depthTest = false;
-    this.axes.renderOrder = 2;
+    this.axes = axesGizmo(80);
     this.head.add(this.axes);
     this.markers = null;
     this.mesh = null;
@@ -142,6 +143,29 @@ export class HeadView {
       vendor: ext ? gl.getParameter(ext.UNMASKED_VENDOR_WEBGL) : gl.getParameter(gl.VENDOR),
     };
   }
+}
+
+/** Head-frame axes as solid arrows (WebGL lines are 1 px wide): x red (image
+ * right at identity), y green (chin), z blue (back of the head), drawn on top. */
+function axesGizmo(length) {
+  const group = new THREE.Group();
+  const axes = [[0xef4444, [1, 0, 0]], [0x22c55e, [0, 1, 0]], [0x3b82f6, [0, 0, 1]]];
+  const up = new THREE.Vector3(0, 1, 0);
+  for (const [color, dir] of axes) {
+    const material = new THREE.MeshBasicMaterial({ color, depthTest: false, transparent: true, opacity: 0.95 });
+    const shaft = new THREE.CylinderGeometry(1.6, 1.6, length * 0.8, 12);
+    shaft.translate(0, length * 0.4, 0);
+    const tip = new THREE.ConeGeometry(4.5, length * 0.2, 16);
+    tip.translate(0, length * 0.9, 0);
+    const q = new THREE.Quaternion().setFromUnitVectors(up, new THREE.Vector3(...dir));
+    for (const g of [shaft, tip]) {
+      const m = new THREE.Mesh(g, material);
+      m.quaternion.copy(q);
+      m.renderOrder = 2;
+      group.add(m);
+    }
+  }
+  return group;
 }
 
 /** Fallback head when head.glb is missing: the skull ellipsoid of head.json

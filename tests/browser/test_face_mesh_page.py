@@ -1,0 +1,54 @@
+"""The face page loads the face's textured GLB in the browser (GLTFLoader),
+posed over the photo with the image's K."""
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from annotator.meshes import build_mesh
+from annotator.models import Face
+from tests.browser.conftest import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_face_mesh_loads_and_sits_on_the_face(page, live_server, alice, aflw_samples_dir, js_errors):
+    call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
+    face = Face.objects.get(image__file_name="image00050.jpg")
+    mesh = build_mesh(face)
+    assert mesh.state == "done"
+    login(page, live_server, alice)
+    page.goto(f"{live_server.url}/faces/{face.pk}/")
+    result = page.evaluate("window.faceMeshViewer.loaded")
+    assert result["vertexCount"] == mesh.n_vertices == 68
+    # What the browser drew over the photo: opaque pixels at the landmarks, none far from the face.
+    pixels = page.evaluate(
+        """() => { const c = document.getElementById('mesh-posed-canvas');
+                   const g = c.getContext('webgl2') || c.getContext('webgl');
+                   const a = new Uint8Array(c.width * c.height * 4);
+                   g.readPixels(0, 0, c.width, c.height, g.RGBA, g.UNSIGNED_BYTE, a);
+                   return {w: c.width, h: c.height, a: Array.from(a)}; }"""
+    )
+    rgba = np.array(pixels["a"], dtype=np.uint8).reshape(pixels["h"], pixels["w"], 4)[::-1]  # GL rows bottom-up
+    alpha = rgba[..., 3] > 0
+    lm = np.asarray(face.landmarks_2d)
+    nose = np.round(lm[30]).astype(int)  # nose tip, inside the mesh
+    assert alpha[nose[1], nose[0]]
+    ys, xs = np.nonzero(alpha)
+    x0, y0 = lm.min(0) - 3
+    x1, y1 = lm.max(0) + 3
+    assert xs.min() >= x0 and xs.max() <= x1 and ys.min() >= y0 and ys.max() <= y1
+    response = page.request.get(f"{live_server.url}/faces/{face.pk}/mesh.glb")
+    assert response.ok and response.body()[:4] == b"glTF"
+    page.screenshot(path="/tmp/shots/face_page.png", full_page=True)
+    assert not js_errors
+
+
+def test_a_face_without_landmarks_says_so(page, live_server, alice, aflw_samples_dir):
+    call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
+    face = Face.objects.first()
+    Face.objects.filter(pk=face.pk).update(landmarks_2d=None, landmarks_3d=None)
+    face.refresh_from_db()
+    assert build_mesh(face).state == "no_landmarks"
+    login(page, live_server, alice)
+    page.goto(f"{live_server.url}/faces/{face.pk}/")
+    assert "no landmarks" in page.content()
