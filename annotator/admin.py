@@ -12,6 +12,7 @@ from annotator.models import (
     Assignment,
     Dataset,
     Face,
+    FaceMesh,
     Image,
     Job,
     Proposal,
@@ -241,3 +242,10 @@ class AssignmentAdmin(admin.ModelAdmin):
     list_display = ["dataset", "user", "role", "created_at"]
     list_filter = ["dataset", "role"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(FaceMesh)
+class FaceMeshAdmin(admin.ModelAdmin):
+    list_display = ["face", "state", "n_vertices", "n_triangles", "updated_at"]
+    list_filter = ["state", "face__image__dataset"]
+    readonly_fields = ["face", "state", "message", "glb", "n_vertices", "n_triangles", "provenance", "updated_at"]

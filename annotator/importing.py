@@ -165,6 +165,11 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
         from evaluation.services import ensure_seed_benchmarks
 
         ensure_seed_benchmarks(job.dataset)
+    if new_ids and settings.HEADPOSE_AUTO_MESH:
+        from annotator.meshes import queue_meshes
+
+        queue_meshes(list(Face.objects.filter(image_id__in=new_ids, landmarks_2d__isnull=False)
+                          .values_list("pk", flat=True)))
     if new_ids and settings.HEADPOSE_AUTO_PROPOSE:
         from annotator.proposing import start_proposals
 

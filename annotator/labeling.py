@@ -48,9 +48,11 @@ class LabelingDenied(Exception):
 # --- permissions (selectors) -------------------------------------------------
 
 def can_label(user, dataset: Dataset) -> bool:
-    if has_role(user, Role.ADMIN):
+    if not user.is_authenticated:
+        return False
+    if Assignment.objects.filter(dataset=dataset, user=user, role=Role.ANNOTATOR).exists():
         return True
-    return Assignment.objects.filter(dataset=dataset, user=user, role=Role.ANNOTATOR).exists()
+    return has_role(user, Role.ADMIN)
 
 
 def labelable_dataset_ids(user) -> set[int]:
@@ -63,14 +65,23 @@ def face_for_labeling(user, face_id: int) -> Face:
     """The face if `user` may label it. Raises Face.DoesNotExist when the user
     cannot even see its dataset (a 404, revealing nothing) and LabelingDenied
     when they can see it but are not assigned to label it (a 403)."""
-    face = Face.objects.select_related("image", "image__dataset").get(pk=face_id)
-    _check_may_label(user, face.image.dataset, Face.DoesNotExist)
+    if not user.is_authenticated:
+        raise Face.DoesNotExist
+    # One query for the face and the assignment: every save runs this.
+    face = (
+        Face.objects.select_related("image", "image__dataset")
+        .annotate(assigned=Exists(Assignment.objects.filter(
+            dataset=OuterRef("image__dataset"), user=user, role=Role.ANNOTATOR)))
+        .get(pk=face_id)
+    )
+    if not face.assigned:
+        _check_may_label(user, face.image.dataset, Face.DoesNotExist)
     return face
 
 
 def _check_may_label(user, dataset: Dataset, not_found) -> None:
     # An annotator of the dataset also sees it: the visibility query (for the
-    # 404/403 choice) is only needed when the answer is no. Saves stay fast.
+    # 404/403 choice) is only needed when the answer is no.
     if can_label(user, dataset):
         return
     if not visible_datasets(user).filter(pk=dataset.pk).exists():

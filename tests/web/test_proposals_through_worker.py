@@ -96,3 +96,13 @@ def test_the_fused_proposer_is_what_annotators_see_and_meets_the_goal(celery_wor
     (row,) = json.loads(out.getvalue())
     assert row["found"] == 10
     assert row["mae_mean"] <= 3.0  # the product goal; measured 2.29 (bench/proposer_accuracy.py)
+
+
+def test_imported_faces_with_landmarks_are_meshed_on_the_cpu_queue(celery_worker_process, settings,
+                                                                    aflw_samples_dir):
+    settings.HEADPOSE_AUTO_MESH = True
+    call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
+    _wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=120)
+    mesh = FaceMesh.objects.first()
+    assert 80 <= mesh.n_triangles <= 120 and mesh.n_vertices == 68
+    assert mesh.provenance["provenance"]["landmark_source"] == "dataset"
