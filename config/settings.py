@@ -111,6 +111,8 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# A key prefix isolates several deployments (or test runs) sharing one Redis.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env("CELERY_KEY_PREFIX", "")} if env("CELERY_KEY_PREFIX") else {}
 CELERY_TASK_ROUTES = {
     "workers.tasks.propose_*": {"queue": "gpu"},
     "workers.tasks.evaluate_*": {"queue": "gpu"},

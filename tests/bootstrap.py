@@ -27,3 +27,6 @@ if not redis_answers(_url):
 os.environ["REDIS_URL"] = _url
 os.environ["CELERY_BROKER_URL"] = with_db(_url, 15)
 os.environ["CELERY_RESULT_BACKEND"] = with_db(_url, 15)
+# Each test session gets its own broker keys: two sessions on one Redis
+# (a developer's and CI's) must never run each other's tasks.
+os.environ["CELERY_KEY_PREFIX"] = f"headpose-tests-{os.getpid()}-"

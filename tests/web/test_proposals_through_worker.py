@@ -12,13 +12,13 @@ from annotator.models import Face, FaceMesh, Job, Proposal
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def _wait_for(predicate, seconds=180):
+def _wait_for(predicate, seconds=180, why=lambda: ""):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.3)
-    raise AssertionError("timed out")
+    raise AssertionError(f"timed out: {why()}")
 
 
 def test_propose_command_runs_on_the_worker_and_is_idempotent(celery_worker_process, aflw_samples_dir):
@@ -102,7 +102,8 @@ def test_imported_faces_with_landmarks_are_meshed_on_the_cpu_queue(celery_worker
                                                                     aflw_samples_dir):
     settings.HEADPOSE_AUTO_MESH = True
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
-    _wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=120)
+    _wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=60,
+              why=lambda: list(FaceMesh.objects.values_list("state", "message")))
     mesh = FaceMesh.objects.first()
     assert 80 <= mesh.n_triangles <= 120 and mesh.n_vertices == 68
     assert mesh.provenance["provenance"]["landmark_source"] == "dataset"
