@@ -53,10 +53,11 @@ def check_proposer(name: str) -> None:
 def get_proposer(name: str):
     """One instance per worker process and device, built on first use."""
     from workers.core.proposers import DEFAULT_PROPOSER, registry
-    from workers.device import torch_device
+    from workers.device import configure_torch_threads, torch_device
 
     key = (name, torch_device())
     if key not in _cache:
+        configure_torch_threads()
         _cache[key] = registry.create_proposer(name, weights_dir=settings.HEADPOSE_WEIGHTS_DIR, device=key[1])
     return _cache[key]
 

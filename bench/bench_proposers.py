@@ -69,6 +69,9 @@ def main(argv=None):
     ap.add_argument("--devices", default="", help="default: cpu, plus cuda when available")
     ap.add_argument("--min-seconds", type=float, default=2.0)
     args = ap.parse_args(argv)
+    from workers.device import configure_torch_threads
+
+    threads = configure_torch_threads()  # as the workers run (HEADPOSE_TORCH_THREADS)
 
     images, source = load_images()
     batches = [int(b) for b in args.batches.split(",") if b]
@@ -90,7 +93,7 @@ def main(argv=None):
     det_s, _ = timed(lambda: [detect_faces(im) for im in images], args.min_seconds)
     result = {
         "benchmark": "proposers", "images": source, "n_distinct_images": len(images),
-        "cpu_count": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+        "cpu_count": os.cpu_count(), "torch_threads": threads, "machine": platform.machine(), "python": platform.python_version(),
         "detection_faces_per_s": round(len(images) / det_s, 2),
         "results": [],
     }
