@@ -41,6 +41,16 @@ class ImportForm(forms.Form):
         return data
 
 
+def _count_column(field: str, label: str):
+    """A sortable list column for one of selectors.with_counts' figures."""
+
+    @admin.display(description=label, ordering=field)
+    def column(self, obj):
+        return getattr(obj, field)
+
+    return column
+
+
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "is_public", "n_images", "n_faces", "n_ground_truth", "n_proposals", "n_annotations"]
@@ -73,25 +83,11 @@ class DatasetAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.with_counts(super().get_queryset(request))
 
-    @admin.display(description="images", ordering="n_images")
-    def n_images(self, obj):
-        return obj.n_images
-
-    @admin.display(description="faces", ordering="n_faces")
-    def n_faces(self, obj):
-        return obj.n_faces
-
-    @admin.display(description="ground truth", ordering="n_ground_truth")
-    def n_ground_truth(self, obj):
-        return obj.n_ground_truth
-
-    @admin.display(description="proposals", ordering="n_proposals")
-    def n_proposals(self, obj):
-        return obj.n_proposals
-
-    @admin.display(description="annotations", ordering="n_annotations")
-    def n_annotations(self, obj):
-        return obj.n_annotations
+    n_images = _count_column("n_images", "images")
+    n_faces = _count_column("n_faces", "faces")
+    n_ground_truth = _count_column("n_ground_truth", "ground truth")
+    n_proposals = _count_column("n_proposals", "proposals")
+    n_annotations = _count_column("n_annotations", "annotations")
 
     def get_urls(self):
         return [

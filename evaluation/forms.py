@@ -19,6 +19,8 @@ class ProposerRunForm(forms.Form):
     proposer = forms.ChoiceField(choices=[])
     is_public = forms.BooleanField(required=False, initial=True, label="Public")
 
-    def __init__(self, *args, proposers=(), **kwargs):
+    def __init__(self, *args, proposers=(), default=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["proposer"].choices = [(p, p) for p in proposers]
+        if default in proposers:
+            self.fields["proposer"].initial = default

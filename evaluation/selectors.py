@@ -36,7 +36,9 @@ def _entry_filter(user) -> Q:
 
 
 def visible_entries(user, benchmark: Benchmark | None = None):
-    qs = Entry.objects.filter(_entry_filter(user)).defer(*Entry.HEAVY_FIELDS).select_related("owner", "benchmark")
+    # the benchmark rides along for its crop rule only: its sample list can be 13k names
+    qs = (Entry.objects.filter(_entry_filter(user)).select_related("owner", "benchmark")
+          .defer(*Entry.HEAVY_FIELDS, "summary", "benchmark__sample_names", "benchmark__reference_results"))
     return qs.filter(benchmark=benchmark) if benchmark is not None else qs
 
 
@@ -89,7 +91,9 @@ def leaderboard(user, benchmark: Benchmark, sort: str = "mae_mean") -> list[Entr
     if key == "coverage":
         reverse = not reverse
     done.sort(key=value, reverse=reverse)
-    for rank, e in enumerate(sorted(done, key=lambda e: e.mae_mean), start=1):
+    # only entries that cover every sample are ranked: an average over an easier subset is not comparable
+    full = [e for e in done if not e.is_partial]
+    for rank, e in enumerate(sorted(full, key=lambda e: e.mae_mean), start=1):
         e.rank = rank
     return done + sorted(rest, key=lambda e: e.created_at, reverse=True)
 

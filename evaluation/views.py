@@ -24,6 +24,12 @@ def _proposers():
     return registry.available_proposers(settings.HEADPOSE_WEIGHTS_DIR)
 
 
+def _default_proposer():
+    from annotator.proposing import preferred_proposer_name
+
+    return preferred_proposer_name()
+
+
 def index(request):
     selectors.require_reader(request.user)
     return render(request, "evaluation/index.html", {"benchmarks": selectors.benchmarks_overview(request.user)})
@@ -37,7 +43,7 @@ def leaderboard(request, pk: int, upload_form=None, run_form=None, status=200):
         "benchmark": benchmark, "entries": entries, "sort": sort,
         "versions": selectors.benchmark_versions(benchmark), "is_admin": selectors.is_admin(request.user),
         "upload_form": upload_form or UploadForm(initial={"crop_used": benchmark.crop}),
-        "run_form": run_form or ProposerRunForm(proposers=_proposers()),
+        "run_form": run_form or ProposerRunForm(proposers=_proposers(), default=_default_proposer()),
         "n_samples": len(benchmark.sample_names), "crop_label": CropRule(benchmark.crop).label,
     }, status=status)
 
@@ -96,12 +102,13 @@ def entry_detail(request, pk: int):
     names = benchmark.sample_names
     scatter = {
         "name": [names[i] for i in ps.get("index", [])],
-        **{k: ps.get(k, []) for k in ("yaw_gt", "pitch_gt", "roll_gt", "err_mean", "geodesic")},
+        # 3 decimals of a degree are plenty for a chart and keep the page small
+        **{k: [round(v, 3) for v in ps.get(k, [])] for k in ("yaw_gt", "pitch_gt", "err_mean", "geodesic")},
     }
     s = entry.summary or {}
     both = [(label, s.get(f"{key}_plain"), s.get(f"{key}_wrapped")) for label, key in SCALAR_ROWS]
     return render(request, "evaluation/entry.html", {
-        "entry": entry, "benchmark": benchmark, "s": s, "both": both,
+        "entry": entry, "benchmark": benchmark, "s": s, "both": both, "n_missing": entry.expected - entry.matched,
         "yaw_bins": (entry.details or {}).get("yaw_bins", []),
         "chart_data": {
             "entry": {"id": entry.pk, "name": entry.name},

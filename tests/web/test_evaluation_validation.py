@@ -27,8 +27,8 @@ def make_benchmark(n=12, seed=0, name="synth"):
     ds = Dataset.objects.create(name=name, kind="images", is_public=True)
     names = [f"img{k:03d}.jpg" for k in range(n)]
     images = Image.objects.bulk_create(
-        Image(dataset=ds, file=f"x/{nm}", file_name=nm, width=640, height=480, size_bytes=1, checksum=f"{name}{k:0{64 - len(name)}d}",
-              K=K) for k, nm in enumerate(names))
+        Image(dataset=ds, file=f"x/{nm}", file_name=nm, width=640, height=480, size_bytes=1,
+              checksum=f"{name}{k:0{64 - len(name)}d}", K=K) for k, nm in enumerate(names))
     faces = Face.objects.bulk_create(Face(image=im, index=0, box=[200, 120, 440, 360]) for im in images)
     R = geometry.euler_to_matrix(euler)
     Annotation.objects.bulk_create(

@@ -27,8 +27,10 @@
       const g = c.curves.geodesic || { errors: [], fraction: [] };
       const visible = own || shown++ < 5 ? true : "legendonly";
       const cov = c.coverage < 1 ? ` (${(100 * c.coverage).toFixed(1)}% coverage)` : "";
+      // fractions of ALL benchmark samples: a missing sample never counts as a success
+      const y = g.fraction.map((f) => f * c.coverage);
       return {
-        x: g.errors, y: g.fraction, type: "scatter", mode: "lines", name: c.name + cov, visible: visible,
+        x: g.errors, y: y, type: "scatter", mode: "lines", name: c.name + cov, visible: visible,
         line: { width: own ? 3.5 : 1.6, shape: "hv" }, opacity: own ? 1 : 0.75,
         hovertemplate: "%{y:.1%} of samples ≤ %{x:.2f}°<extra>" + c.name.replace(/</g, "&lt;") + "</extra>",
       };
@@ -65,7 +67,8 @@
       x: sc.yaw_gt, y: sc.geodesic, text: sc.name, type: sc.name.length > 2000 ? "scattergl" : "scatter",
       mode: "markers", customdata: sc.err_mean,
       marker: {
-        size: sc.name.length > 2000 ? 4 : 8, opacity: 0.7, color: sc.pitch_gt, colorscale: "RdBu", cmid: 0,
+        size: sc.name.length > 2000 ? 4 : 9, opacity: 0.8, color: sc.pitch_gt, colorscale: "RdBu", cmid: 0,
+        line: sc.name.length > 2000 ? { width: 0 } : { width: 1, color: "#374151" },
         colorbar: { title: { text: "GT pitch (°)" }, thickness: 12 },
       },
       hovertemplate: "%{text}<br>GT yaw %{x:.1f}°<br>geodesic %{y:.2f}°, mean angle %{customdata:.2f}°<extra></extra>",
