@@ -125,6 +125,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Sessions are read on every request: keep them in Redis (written through to the
+# database), saving a query per request.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", REDIS_URL),
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", "headpose"),
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

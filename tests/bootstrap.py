@@ -30,3 +30,5 @@ os.environ["CELERY_RESULT_BACKEND"] = with_db(_url, 15)
 # Each test session gets its own broker keys: two sessions on one Redis
 # (a developer's and CI's) must never run each other's tasks.
 os.environ["CELERY_KEY_PREFIX"] = f"headpose-tests-{os.getpid()}-"
+os.environ["CACHE_URL"] = with_db(_url, 14)
+os.environ["CACHE_KEY_PREFIX"] = f"headpose-tests-{os.getpid()}"
