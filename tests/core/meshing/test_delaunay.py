@@ -11,6 +11,8 @@ mediapipe468: n = 468, h ~ 30-40 (the face oval) -> ~890; the eyes lose 14 each
 """
 import numpy as np
 import pytest
+
+from workers.core.proposers.reference_face import load_reference_face
 from matplotlib.path import Path as MplPath
 
 from tests.conftest import require_shared
@@ -72,29 +74,16 @@ def test_real_aflw_samples_ibug68(aflw_samples_dir):
 
 @pytest.fixture(scope="module")
 def facemesh_samples():
-    """FaceMesh's 468 landmarks on the real samples (the project's detector when it
-    imports, else mediapipe directly), lifted to camera mm at the AFLW face depth."""
+    """FaceMesh's 468 landmarks on the real samples from the project's detector,
+    lifted to camera mm at the AFLW face depth."""
+    from workers.core.proposers.detection import detect_faces
+
     aflw_samples_dir = require_shared("data", "aflw2000", "samples")
-    pytest.importorskip("mediapipe")
-    try:
-        from workers.core.proposers.detection import detect_faces
-    except ImportError:
-        detect_faces = None
-    if detect_faces is None:
-        import mediapipe as mp
-        graph = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1)
     out = []
     for path in sample_paths(aflw_samples_dir):
         image, p2_68, p3_68, K = load_sample(path)
-        h, w = image.shape[:2]
-        if detect_faces is not None:
-            faces = [f for f in detect_faces(image) if f.landmarks is not None]
-            lm = None if not faces else max(faces, key=lambda f: f.score).landmarks[:, :3]
-        else:
-            res = graph.process(image[:, :, ::-1])
-            lm = None
-            if res.multi_face_landmarks:
-                lm = np.array([[p.x * w - 0.5, p.y * h - 0.5, p.z * w] for p in res.multi_face_landmarks[0].landmark])
+        faces = [f for f in detect_faces(image) if f.landmarks is not None]
+        lm = None if not faces else max(faces, key=lambda f: f.score).landmarks[:, :3]
         if lm is not None:
             out.append((path.name, image, lm, K, float(p3_68[:, 2].mean())))
     assert len(out) >= 8, "FaceMesh found too few of the 10 sample faces"
@@ -114,11 +103,7 @@ def test_real_facemesh_468(facemesh_samples):
 
 @pytest.mark.parametrize("scheme", ["ibug68", "mediapipe468"])
 def test_reference_face_under_known_poses(scheme):
-    ref = pytest.importorskip("workers.core.proposers.reference_face")
-    try:
-        points = ref.load_reference_face().points(scheme)
-    except ref.ReferenceFaceError as exc:
-        pytest.skip(str(exc))
+    points = load_reference_face().points(scheme)
     K = geometry.default_intrinsics(640, 480)
     rng = np.random.default_rng(7)
     for _ in range(12):
@@ -132,11 +117,7 @@ def test_reference_face_under_known_poses(scheme):
 
 
 def _synthetic_68():
-    ref = pytest.importorskip("workers.core.proposers.reference_face")
-    try:
-        points = ref.load_reference_face().points68
-    except ref.ReferenceFaceError as exc:
-        pytest.skip(str(exc))
+    points = load_reference_face().points68
     K = geometry.default_intrinsics(400, 400)
     p3 = geometry.transform(points, np.eye(3), [0, 0, 600])
     return geometry.project_points(p3, K), p3

@@ -7,6 +7,8 @@ import struct
 
 import numpy as np
 import pytest
+
+from workers.core.proposers.reference_face import load_reference_face
 import trimesh
 from PIL import Image
 
@@ -144,11 +146,7 @@ def test_no_landmarks_status(lm2d, lm3d):
 ])
 def test_bad_input_gives_a_status(change, message):
     p2, p3, _ = _gradient_face()
-    ref = pytest.importorskip("workers.core.proposers.reference_face")
-    try:
-        pts = ref.load_reference_face().points68
-    except ref.ReferenceFaceError as exc:
-        pytest.skip(str(exc))
+    pts = load_reference_face().points68
     K = geometry.default_intrinsics(250, 240)
     p3 = geometry.transform(pts, np.eye(3), [0, 0, 900])
     p2 = geometry.project_points(p3, K)
@@ -160,11 +158,7 @@ def test_bad_input_gives_a_status(change, message):
 
 
 def test_facemesh_with_iris_points_is_accepted():
-    ref = pytest.importorskip("workers.core.proposers.reference_face")
-    try:
-        pts = ref.load_reference_face().points468
-    except ref.ReferenceFaceError as exc:
-        pytest.skip(str(exc))
+    pts = load_reference_face().points468
     K = geometry.default_intrinsics(640, 480)
     p3 = geometry.transform(pts, geometry.euler_to_matrix([20, -10, 5]), [10, 0, 700])
     p3 = np.concatenate([p3, p3[[468 - 1] * 10]])  # 478: the iris points FaceMesh can append

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+
+from workers.core.proposers.reference_face import load_reference_face
 import trimesh
 
 from tests.conftest import REPO_ROOT
@@ -57,11 +59,7 @@ def test_documented_frame(head):
 
 def test_face_vertices_are_the_reference_face(head):
     mesh, info, _ = head
-    ref = pytest.importorskip("workers.core.proposers.reference_face")
-    try:
-        face = ref.load_reference_face()
-    except ref.ReferenceFaceError as exc:
-        pytest.skip(str(exc))
+    face = load_reference_face()
     assert info["source"] == "reference_face" and info["source_version"] == face.version
     points = face.points(info["face_scheme"])
     assert np.abs(mesh.vertices[: len(points)] - points).max() < 1e-3

@@ -34,7 +34,7 @@ def same_cycle(a, b):
 
 
 def test_facemesh_loops_match_mediapipe():
-    conn = pytest.importorskip("mediapipe.python.solutions.face_mesh_connections")
+    from mediapipe.python.solutions import face_mesh_connections as conn
     assert same_cycle(MEDIAPIPE468.outline, chain(conn.FACEMESH_FACE_OVAL))
     assert same_cycle(MEDIAPIPE468.holes["right_eye"], chain(conn.FACEMESH_RIGHT_EYE))
     assert same_cycle(MEDIAPIPE468.holes["left_eye"], chain(conn.FACEMESH_LEFT_EYE))
