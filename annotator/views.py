@@ -1,6 +1,7 @@
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from annotator import selectors
 from annotator.models import Face, FaceMesh
@@ -33,7 +34,7 @@ def face_detail(request, pk):
         "K": image.K,
         "width": image.width,
         "height": image.height,
-        "glb_url": f"/faces/{face.pk}/mesh.glb" if mesh and mesh.state == FaceMesh.State.DONE else None,
+        "glb_url": reverse("face_mesh_glb", args=[face.pk]) if mesh and mesh.state == FaceMesh.State.DONE else None,
     }
     context = {
         "face": face,

@@ -52,7 +52,7 @@ import numpy as np
 import scipy.io
 
 from .. import geometry
-from .archive import Limits, SourceLike, opened, suffix
+from .archive import Limits, SourceLike, opened, paired, suffix
 from .images import IMAGE_SUFFIXES, image_size
 from .records import FaceLabel, FormatError, Record, Sample, SampleError
 
@@ -173,14 +173,12 @@ def iter_samples(source: SourceLike, limits: Limits | None = None) -> Iterator[R
                 mats[_stem(name)] = name
             else:
                 yield SampleError(name, f"{name}: unsupported file type '{ext or 'none'}' in an AFLW2000 dataset (expected image + .mat pairs)")
-        for stem in sorted(set(images) | set(mats)):
-            img, mat = images.get(stem), mats.get(stem)
-            if mat is None:
-                yield SampleError(img, f"{img}: no matching .mat file ({stem}.mat)")
+        for pair in paired(images, mats, lambda stem, img: f"{img}: no matching .mat file ({stem}.mat)",
+                           lambda stem, mat: f"{mat}: no matching image ({stem}.jpg)"):
+            if isinstance(pair, SampleError):
+                yield pair
                 continue
-            if img is None:
-                yield SampleError(mat, f"{mat}: no matching image ({stem}.jpg)")
-                continue
+            stem, img, mat = pair
             try:
                 yield read_pair(img, src.read(img), src.read(mat), mat)
             except FormatError as exc:

@@ -261,3 +261,18 @@ def opened(source: SourceLike, limits: Limits | None = None) -> Iterator[Source]
         yield src
     finally:
         src.close()
+
+
+def paired(primary: dict, companion: dict, no_companion, no_primary) -> Iterator:
+    """Walk two {key: entry name} maps (e.g. images and their label files) in
+    key order: yields (key, primary, companion) for complete pairs and a
+    SampleError, worded by `no_companion(key, primary)` / `no_primary(key,
+    companion)`, for an entry whose partner is missing."""
+    for key in sorted(set(primary) | set(companion)):
+        first, second = primary.get(key), companion.get(key)
+        if second is None:
+            yield SampleError(first, no_companion(key, first))
+        elif first is None:
+            yield SampleError(second, no_primary(key, second))
+        else:
+            yield key, first, second

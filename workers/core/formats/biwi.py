@@ -51,7 +51,7 @@ from typing import BinaryIO, Iterator, Union
 import numpy as np
 
 from .. import geometry
-from .archive import Limits, SourceLike, opened, suffix
+from .archive import Limits, SourceLike, opened, paired, suffix
 from .images import encode_png, image_size
 from .records import FaceLabel, FormatError, Record, Sample, SampleError
 
@@ -258,14 +258,12 @@ def iter_samples(source: SourceLike, limits: Limits | None = None,
         for n in other:
             yield SampleError(n, f"{n}: unsupported file type '{suffix(n) or 'none'}' in a BIWI dataset")
         cal_cache: dict[str, object] = {}
-        for key in sorted(set(frames) | set(poses)):
-            img, pose = frames.get(key), poses.get(key)
-            if pose is None:
-                yield SampleError(img, f"{img}: no matching pose file (frame_{key[1]}_pose.txt)")
+        for pair in paired(frames, poses, lambda key, img: f"{img}: no matching pose file (frame_{key[1]}_pose.txt)",
+                           lambda key, pose: f"{pose}: no matching image (frame_{key[1]}_rgb.png)"):
+            if isinstance(pair, SampleError):
+                yield pair
                 continue
-            if img is None:
-                yield SampleError(pose, f"{pose}: no matching image (frame_{key[1]}_rgb.png)")
-                continue
+            key, img, pose = pair
             seq_dir = key[0]
             try:
                 if seq_dir not in cal_cache:
