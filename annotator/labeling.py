@@ -9,6 +9,7 @@ two annotators never get the same face at once.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -53,12 +54,6 @@ def can_label(user, dataset: Dataset) -> bool:
     if Assignment.objects.filter(dataset=dataset, user=user, role=Role.ANNOTATOR).exists():
         return True
     return has_role(user, Role.ADMIN)
-
-
-def labelable_dataset_ids(user) -> set[int]:
-    if has_role(user, Role.ADMIN):
-        return set(Dataset.objects.values_list("pk", flat=True))
-    return set(Assignment.objects.filter(user=user, role=Role.ANNOTATOR).values_list("dataset_id", flat=True))
 
 
 def face_for_labeling(user, face_id: int) -> Face:
@@ -212,15 +207,13 @@ def preferred_proposal(face: Face) -> Proposal | None:
 def default_translation(face: Face) -> list[float]:
     """Head origin behind the face box centre, at the depth where a
     FACE_WIDTH_MM face is as wide as the box (pinhole, the image's K)."""
-    K = face.image.K_matrix
     try:
-        x0, y0, x1, y1 = (float(v) for v in face.box)
+        box = [float(v) for v in face.box]
+        if len(box) != 4 or not all(math.isfinite(v) for v in box):
+            raise ValueError
     except (TypeError, ValueError):
-        x0, y0, x1, y1 = 0.0, 0.0, float(face.image.width), float(face.image.height)
-    width = max(x1 - x0, 1.0)
-    z = K[0, 0] * FACE_WIDTH_MM / width
-    u, v = (x0 + x1) / 2, (y0 + y1) / 2
-    return [float((u - K[0, 2]) * z / K[0, 0]), float((v - K[1, 2]) * z / K[1, 1]), float(z)]
+        box = [0.0, 0.0, float(face.image.width), float(face.image.height)]
+    return [float(v) for v in geometry.translation_from_box(box, face.image.K_matrix, FACE_WIDTH_MM)]
 
 
 def _pose(R, t, face: Face) -> dict:

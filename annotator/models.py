@@ -170,6 +170,12 @@ class RevisionFields(PoseFields):
         abstract = True
 
 
+class ReviewState(models.TextChoices):
+    PENDING = "", "not reviewed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class Annotation(RevisionFields):
     """The current label of one face by one author (or by the dataset itself).
 
@@ -183,6 +189,13 @@ class Annotation(RevisionFields):
     )
     proposal = models.ForeignKey(Proposal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     total_time_s = models.FloatField(default=0.0)
+    # A reviewer's verdict on the current version; a new save clears it.
+    review_state = models.CharField(max_length=20, choices=ReviewState.choices, blank=True, default="")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -314,3 +327,30 @@ class FaceMesh(models.Model):
 
     def __str__(self):
         return f"mesh of {self.face} ({self.state})"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a sha256 of the key is stored: the key is shown
+    once, when created. Revoked tokens stay (with revoked_at) for the audit trail."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. 'training pipeline'")
+    prefix = models.CharField(max_length=16, help_text="The key's first characters, to recognise it")
+    key_hash = models.CharField(max_length=64, unique=True)
+    read_only = models.BooleanField(default=False, help_text="Only GET/HEAD/OPTIONS requests")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…) of {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        from django.utils import timezone
+
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

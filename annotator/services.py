@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from annotator.models import (
     Annotation,
+    ReviewState,
     AnnotationRevision,
     AnnotationSource,
     AnnotationStatus,
@@ -116,6 +117,9 @@ def save_annotation(
                 annotation.proposal = proposal
             annotation.version += 1
             annotation.total_time_s += time_spent_s
+            # a reviewer's verdict was about the previous version
+            annotation.review_state, annotation.reviewed_by, annotation.reviewed_at = "", None, None
+            annotation.review_note = ""
             annotation.save()
         _revision_of(annotation, author)
     return annotation
@@ -140,3 +144,23 @@ def set_ground_truth(*, face: Face, R, t) -> Annotation:
             annotation.save()
         _revision_of(annotation, None)
     return annotation
+
+
+def review_annotation(*, annotation: Annotation, reviewer, decision: str, note: str = "",
+                      expected_version: int | None = None) -> Annotation:
+    """A reviewer's verdict (approved / rejected) on the annotation's current
+    version. `expected_version` guards against reviewing a version the reviewer
+    has not seen (VersionConflict)."""
+    from django.utils import timezone
+
+    if decision not in (ReviewState.APPROVED, ReviewState.REJECTED):
+        raise PoseError(f"decision must be {ReviewState.APPROVED.value} or {ReviewState.REJECTED.value}.")
+    with transaction.atomic():
+        current = Annotation.objects.select_for_update().get(pk=annotation.pk)
+        if expected_version is not None and current.version != expected_version:
+            raise VersionConflict(current_version=current.version, expected_version=expected_version)
+        current.review_state, current.reviewed_by = decision, reviewer
+        current.reviewed_at, current.review_note = timezone.now(), note
+        # update_fields: a review is not an edit of the label (updated_at stays)
+        current.save(update_fields=["review_state", "reviewed_by", "reviewed_at", "review_note"])
+    return current

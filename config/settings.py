@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "drf_spectacular_sidecar",
     "drf_spectacular",
     "annotator",
     "evaluation",
@@ -106,6 +106,8 @@ HEADPOSE_IMPORT_MAX_BYTES = envint("HEADPOSE_IMPORT_MAX_BYTES", 2 * 1024**3)
 # Propose poses for newly imported images, and mesh faces that got landmarks.
 HEADPOSE_AUTO_PROPOSE = envbool("HEADPOSE_AUTO_PROPOSE", "True")
 HEADPOSE_AUTO_MESH = envbool("HEADPOSE_AUTO_MESH", "True")
+# Exports of up to this many faces are answered in the request; larger ones run as a job.
+HEADPOSE_EXPORT_STREAM_MAX_FACES = envint("HEADPOSE_EXPORT_STREAM_MAX_FACES", 20000)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
@@ -117,6 +119,7 @@ CELERY_TASK_ROUTES = {
     "workers.tasks.propose_*": {"queue": "gpu"},
     "workers.tasks.evaluate_*": {"queue": "gpu"},
     "workers.tasks.mesh_*": {"queue": "cpu"},
+    "workers.tasks.run_export_job": {"queue": "cpu"},
     "workers.tasks.ping": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
@@ -138,15 +141,42 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "annotator.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "annotator.api.auth.ReadOnlyTokenPermission",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "HeadPose Studio API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HeadPose Studio API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Datasets, images, faces, proposals, annotations (with revisions and reviews), exports, benchmarks. "
+        "Authenticate with a personal token (`Authorization: Token hps_...`, create one at /account/tokens/) "
+        "or a browser session. Poses: R head->camera (OpenCV frame, 3x3 row-major), t in mm, Euler "
+        "[yaw, pitch, roll] degrees in the AFLW2000 convention (docs/POSE_CONVENTIONS.md). Lists use cursor "
+        "pagination: follow `next` until it is null."
+    ),
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI and Redoc from the drf-spectacular-sidecar wheel: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AnnotationStatusEnum": "annotator.models.AnnotationStatus",
+        "FlagReasonEnum": "annotator.models.FlagReason",
+        "JobKindEnum": "annotator.models.Job.Kind",
+        "DatasetKindEnum": "annotator.models.Dataset.Kind",
+        "JobStateEnum": "annotator.models.Job.State",
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q
 from django.http import Http404
 
+from annotator.access import can_use_leaderboards
 from annotator.models import Image, Role
 from annotator.roles import has_role
 from annotator.selectors import visible_datasets
@@ -17,7 +18,7 @@ SORT_KEYS = ("mae_mean", "mae_yaw", "mae_pitch", "mae_roll", "geodesic_mean", "c
 
 
 def can_read(user) -> bool:
-    return has_role(user, Role.RESEARCHER) or has_role(user, Role.ADMIN)
+    return can_use_leaderboards(user)
 
 
 def is_admin(user) -> bool:

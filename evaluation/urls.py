@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evaluation import api, views
+from evaluation import views
 
 urlpatterns = [
     path("", views.index, name="leaderboard_index"),
@@ -13,7 +13,4 @@ urlpatterns = [
     path("entries/<int:pk>/hide/", views.entry_hide, name="entry_hide"),
     path("entries/<int:pk>/publish/", views.entry_publish, name="entry_publish"),
     path("entries/<int:pk>/resume/", views.entry_resume, name="entry_resume"),
-    path("api/v1/benchmarks/", api.BenchmarkListAPI.as_view(), name="api_benchmarks"),
-    path("api/v1/benchmarks/<int:pk>/entries/", api.BenchmarkEntriesAPI.as_view(), name="api_benchmark_entries"),
-    path("api/v1/entries/<int:pk>/", api.EntryAPI.as_view(), name="api_entry"),
 ]

@@ -46,3 +46,11 @@ def evaluate_entry(entry_id: int) -> dict:
 
     entry = run_proposer_entry(entry_id)
     return {"entry": entry.pk, "state": entry.state, "processed": entry.processed}
+
+
+@shared_task(name="workers.tasks.run_export_job", acks_late=True)
+def run_export_job(job_id: int) -> dict:
+    from annotator.exports import run_export_job as run
+
+    job = run(job_id)
+    return {"job": job.pk, "state": job.state, "rows": job.processed}

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator import labeling
+from annotator.api.errors import conflict_response
 from annotator.api.serializers import NextFaceSerializer, SavedLabelSerializer, SaveLabelSerializer
 from annotator.models import Dataset, Face
 from annotator.poses import PoseError
@@ -42,11 +43,7 @@ class SaveLabelView(APIView):
         try:
             annotation = labeling.save_label(request.user, face, labeling.LabelInput(**payload.validated_data))
         except VersionConflict as exc:
-            return Response(
-                {"detail": str(exc), "code": "version_conflict", "current_version": exc.current_version,
-                 "expected_version": exc.expected_version},
-                status=status.HTTP_409_CONFLICT,
-            )
+            return conflict_response(exc)
         except PoseError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         # A plain dict in SavedLabelSerializer's shape (documented by it): building

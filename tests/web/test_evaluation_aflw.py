@@ -106,13 +106,14 @@ def test_upload_through_the_page_then_charts_and_drill_down(aflw, client, carol)
 
 
 def test_api_upload_with_a_token(aflw, carol):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from annotator.tokens import create_token
+
     b = Benchmark.objects.get(name="aflw-p1")
-    token = Token.objects.create(user=carol)
+    _, key = create_token(user=carol, name="upload")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     from workers.core import geometry
 
     doc = [{"id": n, "R": geometry.euler_to_matrix(aflw[n]).tolist()} for n in b.sample_names]

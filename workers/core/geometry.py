@@ -235,3 +235,22 @@ def to_threejs(R, t):
     R = _as_array(R, "R", (3, 3))
     t = _as_array(t, "t", (3,))
     return F @ R @ F, t @ F  # t @ F (F symmetric) keeps a batch of t working
+
+
+def translation_from_box(box, K, face_width_mm: float = 150.0) -> np.ndarray:
+    """(3,) mm: a head origin for a face whose distance is unknown. It sits on
+    the ray through the centre of the box (x0, y0, x1, y1) pixels, at the depth
+    where a face `face_width_mm` wide (ear to ear, as a detector box sees it)
+    spans the box width under K. Box widths under one pixel count as one."""
+    K = _as_array(K, "K", (3, 3))
+    if K.shape != (3, 3):
+        raise GeometryInputError(f"K must be a single (3, 3) matrix, got {K.shape}")
+    b = _as_array(box, "box", (4,))
+    if b.shape != (4,) or not np.all(np.isfinite(b)):
+        raise GeometryInputError(f"box must be 4 finite numbers (x0, y0, x1, y1), got {np.asarray(box).tolist()}")
+    if not (K[0, 0] > 0 and K[1, 1] > 0 and face_width_mm > 0):
+        raise GeometryInputError("focal lengths and the face width must be positive")
+    x0, y0, x1, y1 = b
+    z = K[0, 0] * face_width_mm / max(x1 - x0, 1.0)
+    u, v = (x0 + x1) / 2, (y0 + y1) / 2
+    return np.array([(u - K[0, 2]) * z / K[0, 0], (v - K[1, 2]) * z / K[1, 1], z])

@@ -1,0 +1,192 @@
+"""Serializers of the v1 API resources. One name per idea: the field names are
+the model's (R, t, K, box, landmarks_2d ...) and the export formats' own."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotator.models import (
+    Annotation,
+    AnnotationRevision,
+    AnnotationStatus,
+    ApiToken,
+    Dataset,
+    Face,
+    Image,
+    Proposal,
+    ReviewState,
+)
+from workers.core import geometry
+
+
+@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 9, "maxItems": 9,
+                      "description": "Rotation head->camera (OpenCV frame), 3x3 row-major"})
+class RotationField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3, "nullable": True,
+                      "description": "Translation of the head origin, camera frame, mm (null when unknown)"})
+class TranslationField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "object", "properties": {k: {"type": "number"} for k in ("yaw", "pitch", "roll")},
+                      "description": "Degrees, AFLW2000 convention (POSE_CONVENTIONS.md)"})
+class EulerField(serializers.Field):
+    def to_representation(self, R):
+        yaw, pitch, roll = geometry.matrix_to_euler(geometry_matrix(R)).tolist()
+        return {"yaw": yaw, "pitch": pitch, "roll": roll}
+
+
+def geometry_matrix(R):
+    import numpy as np
+
+    return np.asarray(R, dtype=np.float64).reshape(3, 3)
+
+
+class SplitSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    size = serializers.SerializerMethodField()
+
+    def get_size(self, split) -> int:
+        return len(split.sample_names)
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    n_images = serializers.IntegerField(read_only=True)
+    n_faces = serializers.IntegerField(read_only=True)
+    n_ground_truth = serializers.IntegerField(read_only=True)
+    n_proposals = serializers.IntegerField(read_only=True)
+    n_annotations = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = ["id", "name", "kind", "description", "is_public", "overlap", "created_at",
+                  "n_images", "n_faces", "n_ground_truth", "n_proposals", "n_annotations"]
+
+
+class DatasetDetailSerializer(DatasetSerializer):
+    splits = serializers.SerializerMethodField()
+
+    class Meta(DatasetSerializer.Meta):
+        fields = DatasetSerializer.Meta.fields + ["splits"]
+
+    @extend_schema_field(SplitSerializer(many=True))
+    def get_splits(self, dataset):
+        return SplitSerializer(dataset.splits.all(), many=True).data
+
+
+@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 9, "maxItems": 9,
+                      "description": "Camera intrinsics K, 3x3 row-major, pixels"})
+class IntrinsicsField(serializers.JSONField):
+    pass
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    K = IntrinsicsField()
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = ["id", "dataset", "file_name", "width", "height", "size_bytes", "checksum", "K", "file_url",
+                  "created_at"]
+
+    def get_file_url(self, image) -> str:
+        return f"/label/images/{image.pk}/file"
+
+
+class FaceSerializer(serializers.ModelSerializer):
+    dataset = serializers.IntegerField(source="image.dataset_id")
+
+    class Meta:
+        model = Face
+        fields = ["id", "image", "dataset", "index", "box", "landmarks_2d", "landmarks_3d", "landmark_scheme",
+                  "landmark_source", "created_at"]
+
+
+class ProposalSerializer(serializers.ModelSerializer):
+    R = RotationField()
+    t = TranslationField()
+    euler = EulerField(source="R")
+
+    class Meta:
+        model = Proposal
+        fields = ["id", "face", "proposer", "proposer_version", "weights_sha256", "score", "R", "t", "euler",
+                  "created_at"]
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    R = RotationField()
+    t = TranslationField()
+    euler = EulerField(source="R")
+    author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = Annotation
+        fields = ["id", "face", "source", "author", "status", "flag_reason", "note", "R", "t", "euler", "version",
+                  "proposal", "time_spent_s", "total_time_s", "review_state", "reviewed_by", "reviewed_at",
+                  "review_note", "created_at", "updated_at"]
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    R = RotationField()
+    t = TranslationField()
+    euler = EulerField(source="R")
+    author = serializers.CharField(source="author.username", allow_null=True, default=None)
+
+    class Meta:
+        model = AnnotationRevision
+        fields = ["id", "version", "author", "status", "flag_reason", "note", "R", "t", "euler", "time_spent_s",
+                  "created_at"]
+
+
+class AnnotationWriteSerializer(serializers.Serializer):
+    """POST /api/v1/annotations/: the caller's own label of a face."""
+
+    face = serializers.IntegerField(min_value=1)
+
+    def to_internal_value(self, data):
+        from annotator.api.serializers import SaveLabelSerializer
+
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        face = super().to_internal_value({"face": data.get("face")})
+        label = SaveLabelSerializer(data=data)
+        label.is_valid(raise_exception=True)
+        return {**face, **label.validated_data}
+
+
+class ReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[ReviewState.APPROVED.value, ReviewState.REJECTED.value])
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    expected_version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
+                                                help_text="The annotation version reviewed (409 if it changed)")
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "read_only", "created_at", "expires_at", "last_used_at", "revoked_at",
+                  "is_active"]
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    read_only = serializers.BooleanField(default=False)
+    expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True,
+                                               default=None)
+
+
+class CreatedTokenSerializer(TokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once; store it now")
+
+    class Meta(TokenSerializer.Meta):
+        fields = TokenSerializer.Meta.fields + ["key"]
+
+
+STATUS_CHOICES = AnnotationStatus.values

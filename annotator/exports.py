@@ -1,0 +1,162 @@
+"""Label exports: who may export, the request's options, small exports written
+in the request, large ones as a Job run by a worker (progress, download link).
+
+Formats and their writers are plain Python in workers/core/exports; rows come
+from selectors.label_rows. A failed export never leaves a half-written file
+behind a 200: small ones are written completely before the response starts,
+a job's file is attached only once it is complete."""
+from __future__ import annotations
+
+import tempfile
+import time
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import serializers
+
+from annotator import access, selectors
+from annotator.models import Dataset, Face, Job, Split
+from workers.core.exports import FORMATS, write_export
+
+PROGRESS_EVERY_S = 0.5
+# Formats that write landmarks; the others skip reading them (they dominate the row size).
+WITH_LANDMARKS = {"json", "coco", "aflw2000_mat"}
+
+
+class ExportDenied(Exception):
+    """The user sees the dataset but may not export its labels (a 403)."""
+
+
+class ExportRequest(serializers.Serializer):
+    """What to export; used by the API (query string or body) and the dataset page's form."""
+
+    format = serializers.ChoiceField(choices=sorted(FORMATS), default="json",
+                                     help_text="; ".join(f"{k}: {v.description}" for k, v in sorted(FORMATS.items())))
+    labels = serializers.ChoiceField(choices=list(selectors.LABEL_CHOICES), default="best",
+                                     help_text="; ".join(f"{k}: {v}" for k, v in selectors.LABEL_HELP.items()))
+    proposer = serializers.CharField(max_length=100, required=False, allow_blank=True, default="",
+                                     help_text="Only this proposer's proposals (labels=proposals or best)")
+    split = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True,
+                                     default=None, help_text="Split id: only its images")
+
+
+def dataset_for_export(user, dataset_id: int) -> Dataset:
+    """The dataset if `user` may export its labels. Dataset.DoesNotExist when
+    they cannot see it (404), ExportDenied when they see it but may not read
+    everyone's labels (annotators: 403)."""
+    if dataset_id not in access.visible_dataset_ids(user):
+        raise Dataset.DoesNotExist
+    if dataset_id not in access.label_reader_dataset_ids(user):
+        raise ExportDenied("Exports are for reviewers, researchers and admins of this dataset.")
+    return Dataset.objects.get(pk=dataset_id)
+
+
+def resolve_split(dataset: Dataset, split_id: int | None) -> Split | None:
+    if split_id is None:
+        return None
+    split = Split.objects.filter(pk=split_id, dataset=dataset).first()
+    if split is None:
+        raise serializers.ValidationError({"split": [f"No split {split_id} in dataset {dataset.name}."]})
+    return split
+
+
+def face_count(dataset: Dataset, split: Split | None) -> int:
+    faces = Face.objects.filter(image__dataset=dataset)
+    if split is not None:
+        faces = faces.filter(image__in=split.images.values("pk"))
+    return faces.count()
+
+
+def file_name(dataset: Dataset, options: dict) -> str:
+    fmt = FORMATS[options["format"]]
+    return f'{dataset.name}-{options["labels"]}-{options["format"]}{fmt.extension}'
+
+
+def _meta(dataset: Dataset, options: dict, split: Split | None) -> dict:
+    return {"dataset": dataset.name, "labels": options["labels"], "proposer": options.get("proposer") or None,
+            "split": None if split is None else f"{split.name} v{split.version}",
+            "exported_at": timezone.now().isoformat()}
+
+
+def write(dataset: Dataset, options: dict, out, on_progress=None) -> int:
+    """Write the export to a binary stream; returns the row count."""
+    split = resolve_split(dataset, options.get("split"))
+    rows = selectors.label_rows(dataset, labels=options["labels"], proposer=options.get("proposer") or None,
+                                split=split, with_landmarks=options["format"] in WITH_LANDMARKS)
+    return write_export(options["format"], rows, out, _meta(dataset, options, split), on_progress)
+
+
+def stream_limit() -> int:
+    return int(getattr(settings, "HEADPOSE_EXPORT_STREAM_MAX_FACES", 20000))
+
+
+def export_to_temp(dataset: Dataset, options: dict):
+    """A small export written completely to a temporary file (rewound), with its row count."""
+    tmp = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
+    try:
+        n = write(dataset, options, tmp)
+    except BaseException:
+        tmp.close()
+        raise
+    tmp.seek(0)
+    return tmp, n
+
+
+# --- jobs (services) -------------------------------------------------------------
+
+def create_export_job(*, user, dataset: Dataset, options: dict) -> Job:
+    resolve_split(dataset, options.get("split"))  # a bad split is a 400 now, not a failed job later
+    with transaction.atomic():
+        job = Job.objects.create(kind=Job.Kind.EXPORT, dataset=dataset, options=dict(options), created_by=user,
+                                 source=file_name(dataset, options))
+        from workers.tasks import run_export_job as task
+
+        transaction.on_commit(lambda: task.delay(job.pk))
+    return job
+
+
+def run_export_job(job_id: int) -> Job:
+    job = Job.objects.select_related("dataset").get(pk=job_id)
+    options = job.options
+    job.state, job.started_at, job.finished_at, job.errors = Job.State.RUNNING, timezone.now(), None, []
+    job.processed = 0
+    job.total = face_count(job.dataset, resolve_split(job.dataset, options.get("split")))
+    job.save()
+    last = [0.0]
+
+    def progress(n: int) -> None:
+        if time.monotonic() - last[0] > PROGRESS_EVERY_S:
+            last[0] = time.monotonic()
+            Job.objects.filter(pk=job.pk).update(processed=min(n, job.total or n))
+
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            n = write(job.dataset, options, tmp, progress)
+            tmp.seek(0)
+            job.result_file.save(file_name(job.dataset, options), File(tmp), save=False)
+        job.processed = job.succeeded = n
+        job.total = max(job.total, n)
+        job.state = Job.State.DONE
+        job.result = {"rows": n, "format": options["format"], "labels": options["labels"],
+                      "bytes": job.result_file.size}
+    except Exception as exc:  # the job must end visibly failed, never stay "running"
+        job.errors = [{"name": "", "message": str(exc)}]
+        job.state = Job.State.FAILED
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def export_jobs_of(user):
+    qs = Job.objects.filter(kind=Job.Kind.EXPORT).select_related("dataset")
+    return qs if access.is_admin(user) else qs.filter(created_by=user)
+
+
+def job_for_download(user, job_id: int) -> Job:
+    """The user's finished export job (admins: any), still readable by them."""
+    job = export_jobs_of(user).filter(pk=job_id).first()
+    if job is None or job.dataset_id not in access.label_reader_dataset_ids(user):
+        raise Job.DoesNotExist
+    return job

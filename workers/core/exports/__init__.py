@@ -1,0 +1,61 @@
+"""Label exports: LabelRows (workers/core/label_rows.py) -> a file, plain Python.
+
+`FORMATS` names every format (the names are public API: URLs, the CLI and
+saved export jobs use them); `write_export(fmt, rows, out, meta)` writes one
+to a binary stream and returns the number of rows. Every writer streams: rows
+are consumed in chunks and nothing grows with the number of rows except, for
+zip formats, the zip's central directory and, for `coco`, a small image-id map.
+
+A bad row (R not a rotation, non-finite t, a .mat that cannot hold the pose...)
+raises ExportError naming the face (image and face index); what was written to
+`out` until then is incomplete and must be thrown away.
+
+The convention every format follows is `common.CONVENTION`
+(../shared/docs/POSE_CONVENTIONS.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterable
+
+from workers.core.label_rows import ExportError, LabelRow
+
+from . import aflw2000_mat, biwi_pose, coco, csv_labels, json_labels
+
+__all__ = ["ExportError", "ExportFormat", "FORMATS", "write_export"]
+
+Writer = Callable[[Iterable[LabelRow], BinaryIO, dict, Callable[[int], None] | None], int]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    extension: str  # with the dot
+    content_type: str
+    description: str
+    writer: Writer
+
+
+FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
+    ExportFormat("json", ".json", "application/json",
+                 "HeadPose Studio JSON: every face with K, box, R, t, Euler angles, quaternion, landmarks "
+                 "and provenance.", json_labels.write),
+    ExportFormat("csv", ".csv", "text/csv",
+                 "One line per face: image, face index, yaw/pitch/roll, R, t, source.", csv_labels.write),
+    ExportFormat("aflw2000_mat", ".zip", "application/zip",
+                 "Zip of AFLW2000-3D style .mat files (Pose_Para, pt3d_68), one per face.", aflw2000_mat.write),
+    ExportFormat("biwi_pose", ".zip", "application/zip",
+                 "Zip of BIWI style pose.txt files in each image's camera frame, with rgb.cal per directory.",
+                 biwi_pose.write),
+    ExportFormat("coco", ".json", "application/json",
+                 "COCO keypoints JSON (68 iBUG points) with a head_pose on every annotation.", coco.write),
+)}
+
+
+def write_export(fmt: str, rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
+                 on_progress: Callable[[int], None] | None = None) -> int:
+    """Write `rows` as format `fmt` to `out`; returns the row count.
+    `on_progress(n_done)` is called after each chunk of a few thousand rows."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
+    return FORMATS[fmt].writer(rows, out, dict(meta or {}), on_progress)

@@ -1,0 +1,202 @@
+"""Helpers shared by the export writers: the convention text every file
+carries, per-face camera/box/translation fallbacks, safe zip member names,
+README text and JSON encoding of numpy values."""
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath
+
+import numpy as np
+
+from workers.core import geometry
+from workers.core.label_rows import ExportError, LabelRow, face_name
+
+CONVENTION = (
+    "HeadPose Studio pose convention (docs/POSE_CONVENTIONS.md): X_cam = R @ X_head + t. "
+    "R is the 3x3 head-to-camera rotation (row-major when flattened), t in millimetres, "
+    "camera frame OpenCV (x right, y down, z forward); pixel (0, 0) is the centre of the top-left pixel. "
+    "Head frame at R = I: x to image-right, y to the chin, z to the back of the head; its origin is the "
+    "centroid of the 68 iBUG landmarks for the project's own labels (BIWI ground truth: the BIWI head centre). "
+    "euler = [yaw, pitch, roll] degrees in the AFLW2000 convention R = Rx(-pitch) @ Ry(yaw) @ Rz(roll), "
+    "yaw in [-90, 90]: +yaw turns the face to image-left, +pitch lifts the chin, +roll tilts the head "
+    "to image-right. quaternion = [w, x, y, z] with w >= 0."
+)
+IBUG68_KEYPOINTS = [f"ibug_{i}" for i in range(68)]
+
+
+def camera_matrix(row: LabelRow) -> np.ndarray | None:
+    """The row's K as a checked (3, 3) array, None when the row has none."""
+    if row.K is None:
+        return None
+    try:
+        K = np.asarray(row.K, dtype=np.float64).reshape(3, 3)
+    except (TypeError, ValueError):
+        raise ExportError(f"{face_name(row)}: K must be a 3x3 matrix") from None
+    if not (np.all(np.isfinite(K)) and K[0, 0] > 0 and K[1, 1] > 0):
+        raise ExportError(f"{face_name(row)}: K must be finite with positive focal lengths")
+    return K
+
+
+def require_size(row: LabelRow, why: str) -> tuple[int, int]:
+    if not (row.width > 0 and row.height > 0):
+        raise ExportError(f"{face_name(row)}: the image size is unknown, and it is needed {why}")
+    return int(row.width), int(row.height)
+
+
+def face_box(row: LabelRow) -> tuple | None:
+    """The row's box as 4 floats, None when the row has none."""
+    if row.box is None:
+        return None
+    try:
+        box = tuple(float(v) for v in row.box)
+    except (TypeError, ValueError):
+        raise ExportError(f"{face_name(row)}: box must be 4 numbers (x0, y0, x1, y1)") from None
+    if len(box) != 4 or not np.all(np.isfinite(box)):
+        raise ExportError(f"{face_name(row)}: box must be 4 finite numbers (x0, y0, x1, y1), got {row.box!r}")
+    return box
+
+
+def box_or_image(row: LabelRow) -> tuple:
+    """The face box, else the whole image (as annotator/labeling.py does)."""
+    box = face_box(row)
+    if box is not None:
+        return box
+    w, h = require_size(row, "to stand in for the missing face box")
+    return (0.0, 0.0, float(w), float(h))
+
+
+def estimated_translation(row: LabelRow, K: np.ndarray) -> np.ndarray:
+    """geometry.translation_from_box for a row without t (box, else the whole image)."""
+    return geometry.translation_from_box(box_or_image(row), K)
+
+
+def landmarks(row: LabelRow, which: str, dims: int) -> np.ndarray | None:
+    value = getattr(row, which)
+    if value is None:
+        return None
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ExportError(f"{face_name(row)}: {which} must be numbers") from None
+    if a.ndim != 2 or a.shape[1] != dims or not np.all(np.isfinite(a)):
+        raise ExportError(f"{face_name(row)}: {which} must be finite (N, {dims}), got shape {a.shape}")
+    return a
+
+
+def member_stem(image: str) -> str:
+    """Image path without extension, made safe as a zip member: '/'-separated,
+    no absolute path, no '.' or '..' components."""
+    parts = [p for p in image.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    if not parts:
+        return "image"
+    return str(PurePosixPath(*parts).with_suffix(""))
+
+
+class MemberNames:
+    """Hands out zip member names; a name already used (several labels of one
+    face) gets '_label2', '_label3' ... before its suffix."""
+
+    def __init__(self):
+        self.used: set[str] = set()
+        self.renamed = 0
+
+    def claim(self, base: str, suffix: str) -> str:
+        name, k = base + suffix, 1
+        while name in self.used:
+            k += 1
+            name = f"{base}_label{k}{suffix}"
+        if k > 1:
+            self.renamed += 1
+        self.used.add(name)
+        return name
+
+
+def readme(title: str, meta: dict, paragraphs: list[str]) -> str:
+    lines = [title, "=" * len(title), ""]
+    lines += [f"{k}: {v}" for k, v in meta.items()]
+    lines += ["", "Convention: " + CONVENTION, ""]
+    for p in paragraphs:
+        lines += [p, ""]
+    return "\n".join(lines)
+
+
+def json_default(value):
+    """json fallback for numpy values in provenance and meta."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_ENCODER = json.JSONEncoder(default=json_default, allow_nan=False)
+
+
+def dumps(value, row: LabelRow | None = None) -> str:
+    """Compact one-line JSON; a value that cannot be written names the face."""
+    try:
+        return _ENCODER.encode(value)
+    except (TypeError, ValueError) as exc:
+        where = f"{face_name(row)}: " if row is not None else ""
+        raise ExportError(f"{where}cannot be written as JSON ({exc})") from None
+
+
+def json_int(value) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def json_floats(values) -> str:
+    """A flat list of finite Python floats as JSON; repr is the shortest text
+    that reads back as the same float."""
+    return "[" + ", ".join(map(repr, values)) + "]"
+
+
+def stacked(rows: list, attr: str, shape: tuple, expected: str) -> tuple[np.ndarray, np.ndarray]:
+    """Attribute `attr` of every row as an (n, *shape) array, NaN where the row
+    has None, and the (n,) mask of rows that have it. Checked: size, finiteness."""
+    size = int(np.prod(shape))
+    out = np.full((len(rows), size), np.nan)
+    has = np.zeros(len(rows), dtype=bool)
+    for i, row in enumerate(rows):
+        value = getattr(row, attr)
+        if value is None:
+            continue
+        try:
+            a = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ExportError(f"{face_name(row)}: {attr} must be {expected}, got {type(value).__name__}") from None
+        if a.size != size:
+            raise ExportError(f"{face_name(row)}: {attr} must be {expected}, got shape {a.shape}")
+        out[i] = a.ravel()
+        has[i] = True
+    bad = has & ~np.isfinite(out).all(1)
+    if bad.any():
+        raise ExportError(f"{face_name(rows[int(np.argmax(bad))])}: {attr} contains non-finite values")
+    return out.reshape((len(rows),) + shape), has
+
+
+def batch_cameras(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 3, 3) K of each row (NaN where none) and the mask of rows with one."""
+    K, has = stacked(rows, "K", (3, 3), "a 3x3 matrix")
+    bad = has & ~((K[:, 0, 0] > 0) & (K[:, 1, 1] > 0))
+    if bad.any():
+        raise ExportError(f"{face_name(rows[int(np.argmax(bad))])}: K must have positive focal lengths")
+    return K, has
+
+
+class MatrixText:
+    """JSON text of 3x3 matrices, remembered: most images share a few K."""
+
+    def __init__(self, limit: int = 4096):
+        self.cache: dict[bytes, str] = {}
+        self.limit = limit
+
+    def __call__(self, M: np.ndarray) -> str:
+        key = M.tobytes()
+        text = self.cache.get(key)
+        if text is None:
+            if len(self.cache) >= self.limit:
+                self.cache.clear()
+            text = "[" + ", ".join(json_floats(r) for r in M.tolist()) + "]"
+            self.cache[key] = text
+        return text

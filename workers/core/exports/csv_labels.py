@@ -1,0 +1,18 @@
+"""`csv` export: label_rows.write_csv (image, face index, Euler angles, R, t,
+source, image_id, face_id) on a binary stream, UTF-8."""
+from __future__ import annotations
+
+import io
+from typing import BinaryIO, Callable, Iterable
+
+from workers.core.label_rows import LabelRow, write_csv
+
+
+def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
+          on_progress: Callable[[int], None] | None = None) -> int:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    try:
+        return write_csv(rows, text, on_progress=on_progress)
+    finally:
+        text.flush()
+        text.detach()  # leave `out` open for the caller
