@@ -24,15 +24,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from json.encoder import encode_basestring_ascii as enc
 from typing import BinaryIO, Callable, Iterable
 
-from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches
+import numpy as np
 
-from .common import CONVENTION, IBUG68_KEYPOINTS, camera_matrix, dumps, face_box, landmarks
+from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches, stack_field
+
+from .common import CONVENTION, IBUG68_KEYPOINTS, MatrixText, batch_cameras, dumps, json_floats, landmarks
 
 SPOOL_BYTES = 8 << 20
 CATEGORY = {"id": 1, "name": "head", "supercategory": "person", "keypoints": IBUG68_KEYPOINTS, "skeleton": []}
 NO_KEYPOINTS = [0] * (3 * len(IBUG68_KEYPOINTS))
+_IMAGE = '{"id": %d, "file_name": %s, "width": %d, "height": %d, "camera_matrix": %s}'
 
 
 class ImageIds:
@@ -64,19 +68,21 @@ class ImageIds:
         return image_id, True
 
 
-def _keypoints(row: LabelRow) -> list:
+_ANNOTATION = (
+    '{"id": %d, "image_id": %d, "category_id": 1, "bbox": [%r, %r, %r, %r], "area": %r, "iscrowd": 0, '
+    '"head_pose": {"R": [[%r, %r, %r], [%r, %r, %r], [%r, %r, %r]], "t": %s, '
+    '"euler": {"yaw": %.12g, "pitch": %.12g, "roll": %.12g}, "quaternion": [%.12g, %.12g, %.12g, %.12g]}, '
+    '"keypoints": %s, "num_keypoints": %d, "face_index": %d, "source": %s, "source_detail": %s, "provenance": %s}'
+)
+NO_KEYPOINTS_TEXT = dumps(NO_KEYPOINTS)
+
+
+def _keypoints(row: LabelRow) -> tuple[str, int]:
+    """(JSON text of the 68 x [x, y, v] list, number of labelled points)."""
     L = landmarks(row, "landmarks_2d", 2)
     if L is None or row.landmark_scheme != "ibug68" or len(L) != len(IBUG68_KEYPOINTS):
-        return NO_KEYPOINTS
-    return [v for x, y in L.tolist() for v in (x, y, 2)]
-
-
-def _bbox(row: LabelRow) -> list:
-    box = face_box(row)
-    if box is None:
-        return [0.0, 0.0, float(row.width), float(row.height)]
-    x0, y0, x1, y1 = box
-    return [x0, y0, x1 - x0, y1 - y0]
+        return NO_KEYPOINTS_TEXT, 0
+    return dumps([v for x, y in L.tolist() for v in (x, y, 2)]), len(IBUG68_KEYPOINTS)
 
 
 def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
@@ -84,31 +90,33 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
     info = {"description": "HeadPose Studio head-pose labels", "version": "1",
             "date_created": meta.get("exported_at", ""), "convention": CONVENTION, **meta}
     ids = ImageIds()
+    matrix_text = MatrixText()
     n = 0
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as images, tempfile.SpooledTemporaryFile(SPOOL_BYTES) as anns:
         for b in pose_batches(rows, on_progress=on_progress):
-            R, t, euler, quat = b.R.tolist(), b.t.tolist(), b.euler.tolist(), b.quaternion.tolist()
+            K, has_K = batch_cameras(b.rows)
+            box, has_box = stack_field(b.rows, "box", (4,), "4 numbers (x0, y0, x1, y1)")
+            sizes = np.array([(row.width, row.height) for row in b.rows], dtype=np.float64).reshape(-1, 2)
+            # bbox [x, y, w, h]: the box, else the whole image
+            bbox = np.where(has_box[:, None], np.concatenate([box[:, :2], box[:, 2:] - box[:, :2]], 1),
+                            np.concatenate([np.zeros_like(sizes), sizes], 1))
+            area = bbox[:, 2] * bbox[:, 3]
+            # flat lists sliced per row (see json_labels)
+            R9, t, euler, quat = b.R.ravel().tolist(), b.t.ravel().tolist(), b.euler.ravel().tolist(), b.quaternion.ravel().tolist()
+            bboxes, areas, has_t, has_K = bbox.ravel().tolist(), area.tolist(), b.has_t.tolist(), has_K.tolist()
             image_parts, ann_parts = [], []
             for i, row in enumerate(b.rows):
                 image_id, first = ids.get(row)
                 if first:
-                    K = camera_matrix(row)
-                    image = {"id": image_id, "file_name": row.image, "width": row.width, "height": row.height,
-                             "camera_matrix": None if K is None else K.tolist()}
-                    image_parts.append(("\n" if len(ids.by_key) == 1 else ",\n") + dumps(image, row))
-                keypoints = _keypoints(row)
-                bbox = _bbox(row)
-                ann = {
-                    "id": n + i + 1, "image_id": image_id, "category_id": 1, "bbox": bbox,
-                    "area": bbox[2] * bbox[3], "iscrowd": 0,
-                    "head_pose": {"R": R[i], "t": t[i] if b.has_t[i] else None,
-                                  "euler": {"yaw": euler[i][0], "pitch": euler[i][1], "roll": euler[i][2]},
-                                  "quaternion": quat[i]},
-                    "keypoints": keypoints, "num_keypoints": 0 if keypoints is NO_KEYPOINTS else len(IBUG68_KEYPOINTS),
-                    "face_index": row.face_index, "source": row.source, "source_detail": row.source_detail,
-                    "provenance": row.provenance,
-                }
-                ann_parts.append(("\n" if n + i == 0 else ",\n") + dumps(ann, row))
+                    image_parts.append(("\n" if len(ids.by_key) == 1 else ",\n") + _IMAGE % (
+                        image_id, enc(row.image), row.width, row.height,
+                        matrix_text(K[i]) if has_K[i] else "null"))
+                keypoints, n_keypoints = _keypoints(row)
+                ann_parts.append(("\n" if n + i == 0 else ",\n") + _ANNOTATION % (
+                    n + i + 1, image_id, *bboxes[4 * i:4 * i + 4], areas[i], *R9[9 * i:9 * i + 9],
+                    json_floats(t[3 * i:3 * i + 3]) if has_t[i] else "null",
+                    *euler[3 * i:3 * i + 3], *quat[4 * i:4 * i + 4], keypoints, n_keypoints, row.face_index,
+                    enc(row.source), enc(row.source_detail), dumps(row.provenance, row)))
             images.write("".join(image_parts).encode())
             anns.write("".join(ann_parts).encode())
             n += len(b.rows)

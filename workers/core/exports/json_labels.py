@@ -9,16 +9,21 @@
                 "landmarks_match_pose", "source", "source_detail", "provenance"}, ...]}
 
 Written one face per line as the rows arrive (the document is never held in
-memory); Euler angles and quaternions are computed per chunk of rows. Floats
-are Python's shortest round-tripping repr, so R, t and K read back exactly.
+memory); Euler angles and quaternions are computed per chunk of rows. R, t, K
+and box use Python's shortest round-tripping float repr, so they read back
+exactly; Euler angles and quaternions (derived from R) carry 12 significant
+digits. Each face's line is filled in from a text template rather than by
+json.dumps of a dict: float formatting is most of the cost, and a template lets
+a K shared by many images be formatted once.
 """
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii as enc
 from typing import BinaryIO, Callable, Iterable
 
-from workers.core.label_rows import LabelRow, pose_batches
+from workers.core.label_rows import LabelRow, pose_batches, stack_field
 
-from .common import CONVENTION, camera_matrix, dumps, face_box, landmarks
+from .common import CONVENTION, MatrixText, batch_cameras, dumps, json_floats, json_int, landmarks
 
 FORMAT_NAME = "headpose-studio-labels"
 FORMAT_VERSION = 1
@@ -32,32 +37,39 @@ def header(meta: dict) -> dict:
     return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "convention": CONVENTION, **meta}
 
 
+_FACE = (
+    '{"image": %s, "image_id": %s, "face_id": %s, "face_index": %d, "width": %d, "height": %d, '
+    '"K": %s, "box": %s, "R": [[%r, %r, %r], [%r, %r, %r], [%r, %r, %r]], "t": %s, '
+    '"euler": {"yaw": %.12g, "pitch": %.12g, "roll": %.12g}, "quaternion": [%.12g, %.12g, %.12g, %.12g], '
+    '"landmarks_2d": %s, "landmarks_3d": %s, "landmark_scheme": %s, "landmarks_match_pose": %s, '
+    '"source": %s, "source_detail": %s, "provenance": %s}'
+)
+
+
 def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
           on_progress: Callable[[int], None] | None = None) -> int:
     head = dumps(header(meta))
     out.write((head[:-1] + ', "faces": [').encode())
+    matrix_text = MatrixText()
     n = 0
     for b in pose_batches(rows, on_progress=on_progress):
-        R, t, euler, quat = b.R.tolist(), b.t.tolist(), b.euler.tolist(), b.quaternion.tolist()
+        K, has_K = batch_cameras(b.rows)
+        box, has_box = stack_field(b.rows, "box", (4,), "4 numbers (x0, y0, x1, y1)")
+        # flat lists sliced per row: nested tolist() would keep thousands of
+        # small lists alive at once and wake the cyclic garbage collector
+        R9, t, euler, quat = b.R.ravel().tolist(), b.t.ravel().tolist(), b.euler.ravel().tolist(), b.quaternion.ravel().tolist()
+        boxes, has_t, has_K, has_box = box.ravel().tolist(), b.has_t.tolist(), has_K.tolist(), has_box.tolist()
         parts = []
         for i, row in enumerate(b.rows):
-            K = camera_matrix(row)
             lm2, lm3 = landmarks(row, "landmarks_2d", 2), landmarks(row, "landmarks_3d", 3)
-            box = face_box(row)
-            face = {
-                "image": row.image, "image_id": row.image_id, "face_id": row.face_id,
-                "face_index": row.face_index, "width": row.width, "height": row.height,
-                "K": None if K is None else K.tolist(),
-                "box": None if box is None else list(box),
-                "R": R[i], "t": t[i] if b.has_t[i] else None,
-                "euler": {"yaw": euler[i][0], "pitch": euler[i][1], "roll": euler[i][2]},
-                "quaternion": quat[i],
-                "landmarks_2d": None if lm2 is None else lm2.tolist(),
-                "landmarks_3d": None if lm3 is None else lm3.tolist(),
-                "landmark_scheme": row.landmark_scheme, "landmarks_match_pose": bool(row.landmarks_match_pose),
-                "source": row.source, "source_detail": row.source_detail, "provenance": row.provenance,
-            }
-            parts.append(("\n" if n + i == 0 else ",\n") + dumps(face, row))
+            parts.append(("\n" if n + i == 0 else ",\n") + _FACE % (
+                enc(row.image), json_int(row.image_id), json_int(row.face_id), row.face_index, row.width, row.height,
+                matrix_text(K[i]) if has_K[i] else "null", json_floats(boxes[4 * i:4 * i + 4]) if has_box[i] else "null",
+                *R9[9 * i:9 * i + 9], json_floats(t[3 * i:3 * i + 3]) if has_t[i] else "null",
+                *euler[3 * i:3 * i + 3][::-1], *quat[4 * i:4 * i + 4],
+                "null" if lm2 is None else dumps(lm2.tolist()), "null" if lm3 is None else dumps(lm3.tolist()),
+                enc(row.landmark_scheme), "true" if row.landmarks_match_pose else "false",
+                enc(row.source), enc(row.source_detail), dumps(row.provenance, row)))
         out.write("".join(parts).encode())
         n += len(b.rows)
     out.write(b"\n]}\n")

@@ -1,0 +1,71 @@
+"""A small world for the API tests: three datasets, one user per role, a token each.
+
+  pub     public;  erin annotates it (and has a label on it)
+  priv    private; bob annotates it, dave reviews it (bob has a label on it)
+  hidden  private; nobody assigned
+Every dataset has ground truth and a proposal on each face."""
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from annotator import services
+from annotator.models import Assignment, Face, Role
+from annotator.tokens import create_token
+from tests.browser.data import add_proposal, make_dataset
+from workers.core import geometry
+
+
+def user(django_user_model, name, *roles, **extra):
+    u = django_user_model.objects.create_user(name, f"{name}@example.com", "pw-" + name, **extra)
+    for role in roles:
+        u.groups.add(Group.objects.get_or_create(name=role)[0])
+    return u
+
+
+def label(face, author, euler, status="corrected"):
+    R = geometry.euler_to_matrix(euler).reshape(-1).tolist()
+    return services.save_annotation(face=face, author=author, R=R, t=[0.0, 0.0, 600.0], status=status,
+                                    expected_version=0)
+
+
+@pytest.fixture
+def world(db, django_user_model, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: 5 users per test
+    users = {
+        "admin": user(django_user_model, "alice", Role.ADMIN, is_staff=True, is_superuser=True),
+        "annotator": user(django_user_model, "bob", Role.ANNOTATOR),
+        "reviewer": user(django_user_model, "dave", Role.REVIEWER),
+        "researcher": user(django_user_model, "carol", Role.RESEARCHER),
+        "other_annotator": user(django_user_model, "erin", Role.ANNOTATOR),
+    }
+    datasets = {"pub": make_dataset("pub", n_faces=2), "priv": make_dataset("priv", n_faces=2),
+                "hidden": make_dataset("hidden", n_faces=2)}
+    datasets["pub"].is_public = True
+    datasets["pub"].save()
+    Assignment.objects.create(dataset=datasets["priv"], user=users["annotator"], role=Role.ANNOTATOR)
+    Assignment.objects.create(dataset=datasets["priv"], user=users["reviewer"], role=Role.REVIEWER)
+    Assignment.objects.create(dataset=datasets["pub"], user=users["other_annotator"], role=Role.ANNOTATOR)
+    objects = {}
+    for key, ds in datasets.items():
+        faces = list(Face.objects.filter(image__dataset=ds).order_by("pk"))
+        for i, face in enumerate(faces):
+            services.set_ground_truth(face=face, R=geometry.euler_to_matrix([5.0 * i, 2.0, -3.0]), t=[1, 2, 650])
+            add_proposal(face, "landmarks-fit", euler=(4.0 * i, 1.0, -2.0))
+        objects[key] = {"dataset": ds, "face": faces[0], "unlabeled_face": faces[1], "image": faces[0].image,
+                        "proposal": faces[0].proposals.first(),
+                        "ground_truth": faces[0].annotations.get(source="dataset")}
+    objects["priv"]["annotation"] = label(objects["priv"]["face"], users["annotator"], [10.0, 0.0, 0.0])
+    objects["pub"]["annotation"] = label(objects["pub"]["face"], users["other_annotator"], [-10.0, 0.0, 0.0])
+    keys = {role: create_token(user=u, name="tests")[1] for role, u in users.items()}
+    return {"users": users, "datasets": datasets, "objects": objects, "keys": keys}
+
+
+@pytest.fixture
+def api_as(world):
+    def make(role: str | None, key: str | None = None) -> APIClient:
+        client = APIClient()
+        if role is not None or key is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {key or world['keys'][role]}")
+        return client
+
+    return make

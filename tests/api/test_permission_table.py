@@ -1,0 +1,144 @@
+"""The permission table of annotator/access.py, end to end over HTTP with real
+tokens: every role against every kind of object in a public, an assigned and an
+unassigned dataset. 404 (not 403) where the caller may not even see the object,
+so ids cannot be probed."""
+import json
+
+import pytest
+
+from workers.core import geometry
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["admin", "annotator", "reviewer", "researcher", None]  # None: anonymous
+
+# (what, dataset, {role: expected status}); admin, annotator(bob: priv), reviewer(dave: priv), researcher(carol)
+READS = [
+    ("dataset", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
+    ("dataset", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+    ("dataset", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
+    ("image", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
+    ("image", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+    ("image", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
+    ("face", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+    ("face", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
+    ("proposal", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
+    ("proposal", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+    # an annotator reads only their own labels, not the ground truth nor other people's
+    ("annotation", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+    ("annotation", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
+    ("ground_truth", "priv", dict(admin=200, annotator=404, reviewer=200, researcher=404)),
+    ("ground_truth", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
+    ("ground_truth", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
+    ("export", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
+    ("export", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
+    ("export", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
+    ("revisions", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+]
+
+URLS = {
+    "dataset": lambda o: f"/api/v1/datasets/{o['dataset'].pk}/",
+    "image": lambda o: f"/api/v1/images/{o['image'].pk}/",
+    "face": lambda o: f"/api/v1/faces/{o['face'].pk}/",
+    "proposal": lambda o: f"/api/v1/proposals/{o['proposal'].pk}/",
+    "annotation": lambda o: f"/api/v1/annotations/{o['annotation'].pk}/",
+    "ground_truth": lambda o: f"/api/v1/annotations/{o['ground_truth'].pk}/",
+    "export": lambda o: f"/api/v1/datasets/{o['dataset'].pk}/export/?format=csv&labels=best",
+    "revisions": lambda o: f"/api/v1/annotations/{o['annotation'].pk}/revisions/",
+}
+
+
+def _cases(table):
+    for what, ds, expected in table:
+        for role in ROLES:
+            yield pytest.param(what, ds, role, expected.get(role, 401), id=f"{what}-{ds}-{role or 'anonymous'}")
+
+
+@pytest.mark.parametrize("what, ds, role, status", list(_cases(READS)))
+def test_reads(world, api_as, what, ds, role, status):
+    r = api_as(role).get(URLS[what](world["objects"][ds]))
+    assert r.status_code == status, (r.status_code, getattr(r, "content", b"")[:300])
+    if status == 401:
+        assert r["WWW-Authenticate"].startswith("Token")
+
+
+@pytest.mark.parametrize("role, expected", [
+    ("admin", {"pub", "priv", "hidden"}), ("annotator", {"priv"}), ("reviewer", {"pub", "priv"}),
+    ("researcher", {"pub"}), ("other_annotator", {"pub"}),
+])
+def test_lists_hold_only_what_the_role_may_see(world, api_as, role, expected):
+    names = {d["name"] for d in api_as(role).get("/api/v1/datasets/").json()["results"]}
+    assert names == expected
+    allowed = {world["datasets"][n].pk for n in expected}
+    for what in ("images", "faces", "proposals"):
+        rows = api_as(role).get(f"/api/v1/{what}/?page_size=1000").json()["results"]
+        ds_of = {"images": lambda r: r["dataset"], "faces": lambda r: r["dataset"],
+                 "proposals": lambda r: world_face_dataset(world, r["face"])}[what]
+        assert rows and {ds_of(r) for r in rows} == allowed, what
+    annotations = api_as(role).get("/api/v1/annotations/?page_size=1000").json()["results"]
+    if role in ("annotator", "other_annotator"):
+        # their own labels only: no ground truth, nobody else's
+        assert annotations and {a["author"] for a in annotations} == {world["users"][role].username}
+    else:
+        assert {world_face_dataset(world, a["face"]) for a in annotations} == allowed
+
+
+def world_face_dataset(world, face_id):
+    from annotator.models import Face
+
+    return Face.objects.get(pk=face_id).image.dataset_id
+
+
+def _label_body(face):
+    return {"face": face.pk, "R": geometry.euler_to_matrix([3.0, 4.0, 5.0]).reshape(-1).tolist(),
+            "t": [0, 0, 700], "status": "corrected", "expected_version": 0}
+
+
+# Writes. A face the caller cannot see is a field error (400 "No such face"), one they
+# see but may not label a 403.
+WRITES = [
+    ("label", "priv", dict(admin=201, annotator=201, reviewer=403, researcher=400)),
+    ("label", "pub", dict(admin=201, annotator=400, reviewer=403, researcher=403)),
+    ("label", "hidden", dict(admin=201, annotator=400, reviewer=400, researcher=400)),
+    ("review", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
+    ("review", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
+    ("export_job", "priv", dict(admin=202, annotator=403, reviewer=202, researcher=400)),
+    ("export_job", "pub", dict(admin=202, annotator=400, reviewer=202, researcher=202)),
+]
+
+
+@pytest.mark.parametrize("what, ds, role, status", list(_cases(WRITES)))
+def test_writes(world, api_as, what, ds, role, status, django_capture_on_commit_callbacks):
+    o = world["objects"][ds]
+    client = api_as(role)
+    if what == "label":
+        r = client.post("/api/v1/annotations/", _label_body(o["unlabeled_face"]), format="json")
+    elif what == "review":
+        r = client.post(f"/api/v1/annotations/{o['annotation'].pk}/review/", {"decision": "approved"}, format="json")
+    else:
+        # the job itself is not run here (tests/api/test_exports_api.py runs one through a worker)
+        r = client.post("/api/v1/exports/", {"dataset": o["dataset"].pk, "format": "csv"}, format="json")
+    assert r.status_code == status, (r.status_code, r.content[:300])
+
+
+@pytest.mark.parametrize("role, status", [("admin", 200), ("researcher", 200), ("annotator", 403),
+                                          ("reviewer", 403), (None, 401)])
+def test_leaderboards_are_for_researchers_and_admins(world, api_as, role, status):
+    assert api_as(role).get("/api/v1/benchmarks/").status_code == status
+
+
+def test_tokens_of_other_users_are_invisible(world, api_as):
+    theirs = api_as("researcher").get("/api/v1/tokens/").json()["results"][0]["id"]
+    assert api_as("annotator").get(f"/api/v1/tokens/{theirs}/").status_code == 404
+    assert api_as("annotator").delete(f"/api/v1/tokens/{theirs}/").status_code == 404
+    assert api_as("researcher").get(f"/api/v1/tokens/{theirs}/").status_code == 200
+
+
+def test_guessing_ids_reveals_nothing(world, api_as):
+    """An id of an invisible object and an id that does not exist answer alike."""
+    hidden = world["objects"]["hidden"]
+    for url in (f"/api/v1/faces/{hidden['face'].pk}/", f"/api/v1/annotations/{hidden['ground_truth'].pk}/"):
+        seen = api_as("researcher").get(url)
+        missing = api_as("researcher").get(url.replace(str(url.split("/")[-2]), "987654"))
+        assert seen.status_code == missing.status_code == 404
+        assert json.loads(seen.content) == json.loads(missing.content)

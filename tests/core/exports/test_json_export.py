@@ -1,0 +1,93 @@
+"""`json` export read back with json.load and checked against scipy."""
+import io
+import json
+
+import numpy as np
+
+from workers.core.exports import write_export
+
+from .factories import META, angle_difference, random_rows, scipy_euler, scipy_matrix_from_wxyz
+
+
+def export(rows, meta=META):
+    out = io.BytesIO()
+    n = write_export("json", rows, out, meta)
+    assert n == len(rows)
+    return json.loads(out.getvalue().decode("utf-8"))
+
+
+def test_it_writes_every_face_with_exact_pose_camera_and_box():
+    rows = random_rows(40, seed=1, t_missing_every=7)
+    doc = export(rows)
+    assert doc["format"] == "headpose-studio-labels" and doc["format_version"] == 1
+    assert "POSE_CONVENTIONS" in doc["convention"] and "[w, x, y, z]" in doc["convention"]
+    assert {k: doc[k] for k in META} == META
+    assert len(doc["faces"]) == len(rows)
+    for face, row in zip(doc["faces"], rows):
+        assert (face["image"], face["image_id"], face["face_id"], face["face_index"]) == \
+            (row.image, row.image_id, row.face_id, row.face_index)
+        assert (face["width"], face["height"]) == (row.width, row.height)
+        # floats are written as repr: they read back bit for bit
+        assert np.array_equal(np.array(face["R"]), row.R)
+        assert np.array_equal(np.array(face["K"]), row.K)
+        assert face["box"] == list(row.box)
+        if row.t is None:
+            assert face["t"] is None
+        else:
+            assert np.array_equal(np.array(face["t"]), row.t)
+        assert face["provenance"] == row.provenance
+        assert (face["source"], face["source_detail"]) == (row.source, row.source_detail)
+        assert face["landmarks_2d"] is None and face["landmarks_3d"] is None
+
+
+def test_euler_angles_and_quaternion_agree_with_scipy():
+    rows = random_rows(60, seed=2)
+    doc = export(rows)
+    yaws = []
+    for face, row in zip(doc["faces"], rows):
+        e = face["euler"]
+        got = np.array([e["yaw"], e["pitch"], e["roll"]])
+        assert np.abs(angle_difference(got, scipy_euler(row.R))).max() < 1e-6
+        assert -90 <= got[0] <= 90
+        q = np.array(face["quaternion"])
+        assert q[0] >= 0 and abs(np.linalg.norm(q) - 1) < 1e-9
+        assert np.abs(scipy_matrix_from_wxyz(q) - row.R).max() < 1e-9
+        yaws.append(abs(np.degrees(np.arcsin(np.clip(row.R[0, 2], -1, 1)))))
+    assert max(yaws) > 80  # the sample reaches profile poses
+
+
+def test_landmarks_scheme_and_flags_are_kept():
+    rows = random_rows(5, seed=3, with_landmarks=True)
+    doc = export(rows)
+    for face, row in zip(doc["faces"], rows):
+        assert np.array_equal(np.array(face["landmarks_2d"]), row.landmarks_2d)
+        assert np.array_equal(np.array(face["landmarks_3d"]), row.landmarks_3d)
+        assert face["landmark_scheme"] == "ibug68"
+        assert face["landmarks_match_pose"] is row.landmarks_match_pose
+
+
+def test_flat_rotation_lists_and_missing_camera_are_accepted():
+    rows = random_rows(3, seed=4, with_K=False)
+    for row in rows:
+        row.R = [float(v) for v in np.asarray(row.R).reshape(9)]
+        row.t = list(row.t)
+        row.box = None
+    doc = export(rows)
+    for face, row in zip(doc["faces"], rows):
+        assert np.array_equal(np.array(face["R"]).reshape(9), row.R)
+        assert face["t"] == row.t
+        assert face["K"] is None and face["box"] is None
+
+
+def test_odd_names_and_unicode_survive():
+    rows = random_rows(2, seed=5, names=['dir "x"/b\\c,d.jpg', "caf\u00e9/\u5927.png"])
+    rows[0].provenance = {"author": "zo\u00eb", "note": "line\nbreak", "score": np.float32(0.5)}
+    doc = export(rows, {**META, "dataset": "d\u00e9mo"})
+    assert doc["dataset"] == "d\u00e9mo"
+    assert [f["image"] for f in doc["faces"]] == [r.image for r in rows]
+    assert doc["faces"][0]["provenance"] == {"author": "zo\u00eb", "note": "line\nbreak", "score": 0.5}
+
+
+def test_empty_export_is_a_valid_document():
+    doc = export([])
+    assert doc["faces"] == [] and doc["dataset"] == "demo"
