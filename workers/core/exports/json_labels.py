@@ -66,7 +66,7 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
                 enc(row.image), json_int(row.image_id), json_int(row.face_id), row.face_index, row.width, row.height,
                 matrix_text(K[i]) if has_K[i] else "null", json_floats(boxes[4 * i:4 * i + 4]) if has_box[i] else "null",
                 *R9[9 * i:9 * i + 9], json_floats(t[3 * i:3 * i + 3]) if has_t[i] else "null",
-                *euler[3 * i:3 * i + 3][::-1], *quat[4 * i:4 * i + 4],
+                *euler[3 * i:3 * i + 3], *quat[4 * i:4 * i + 4],
                 "null" if lm2 is None else dumps(lm2.tolist()), "null" if lm3 is None else dumps(lm3.tolist()),
                 enc(row.landmark_scheme), "true" if row.landmarks_match_pose else "false",
                 enc(row.source), enc(row.source_detail), dumps(row.provenance, row)))
