@@ -3,8 +3,9 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from annotator import selectors
-from annotator.models import Face, FaceMesh
+from annotator import access, exports, selectors
+from annotator.models import Face, FaceMesh, Proposal
+from workers.core.exports import FORMATS
 from annotator.roles import user_roles
 
 
@@ -16,7 +17,15 @@ def home(request):
 def dataset_detail(request, name):
     dataset = get_object_or_404(selectors.visible_datasets(request.user), name=name)
     page = Paginator(selectors.dataset_faces(dataset), 48).get_page(request.GET.get("page"))
-    return render(request, "annotator/dataset.html", {"dataset": dataset, "page": page})
+    context = {"dataset": dataset, "page": page,
+               "can_export": dataset.pk in access.label_reader_dataset_ids(request.user)}
+    if context["can_export"]:
+        context.update(
+            export_formats=FORMATS.values(), label_choices=selectors.LABEL_HELP.items(),
+            proposers=Proposal.objects.filter(face__image__dataset=dataset).values_list("proposer", flat=True)
+            .distinct().order_by("proposer"),
+            splits=dataset.splits.defer("sample_names", "definition"), stream_limit=exports.stream_limit())
+    return render(request, "annotator/dataset.html", context)
 
 
 def _visible_face(request, pk) -> Face:

@@ -1,30 +1,49 @@
+import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator import selectors
-from annotator.models import Dataset
-from workers.core.label_rows import write_csv
+from annotator import exports, selectors
+from annotator.models import Dataset, Split
+from workers.core.exports import FORMATS, ExportError
 
 
 class Command(BaseCommand):
-    help = "Export one row per face (image, face index, yaw/pitch/roll, R, t, source) as CSV."
+    help = ("Export a dataset's labels: " + "; ".join(f"{k}: {v.description}" for k, v in FORMATS.items())
+            + " Exit status 1 with a message on bad options or a face that cannot be written.")
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True)
-        parser.add_argument("--format", default="csv", choices=["csv"])
-        parser.add_argument("--labels", default="best", choices=selectors.LABEL_CHOICES)
+        parser.add_argument("--format", default="csv", choices=sorted(FORMATS))
+        parser.add_argument("--labels", default="best", choices=selectors.LABEL_CHOICES,
+                            help="; ".join(f"{k}: {v}" for k, v in selectors.LABEL_HELP.items()))
         parser.add_argument("--proposer", help="with --labels proposals (or best): only this proposer")
-        parser.add_argument("-o", "--output", help="file to write (default: standard output)")
+        parser.add_argument("--split", help="split name: only its images (latest version)")
+        parser.add_argument("-o", "--output", help="file to write (default: standard output; required for zips)")
 
-    def handle(self, *args, dataset, labels, proposer, output, **options):
+    def handle(self, *args, dataset, format, labels, proposer, split, output, **options):
         ds = Dataset.objects.filter(name=dataset).first()
         if ds is None:
             raise CommandError(f"no dataset named {dataset!r}")
-        rows = selectors.label_rows(ds, labels=labels, proposer=proposer)
-        if output:
-            with open(output, "w", newline="") as fh:
-                n = write_csv(rows, fh)
-        else:
-            n = write_csv(rows, sys.stdout)
+        split_id = None
+        if split:
+            found = Split.objects.filter(dataset=ds, name=split).order_by("-version").first()
+            if found is None:
+                names = sorted(set(Split.objects.filter(dataset=ds).values_list("name", flat=True)))
+                raise CommandError(f"dataset {dataset} has no split {split!r} (splits: {', '.join(names) or 'none'})")
+            split_id = found.pk
+        if FORMATS[format].extension == ".zip" and not output:
+            raise CommandError(f"--format {format} writes a zip: give --output FILE")
+        request = {"format": format, "labels": labels, "proposer": proposer or "", "split": split_id}
+        try:
+            if output:
+                with open(output, "wb") as fh:
+                    n = exports.write(ds, request, fh)
+            else:
+                n = exports.write(ds, request, sys.stdout.buffer)
+                sys.stdout.flush()
+        except ExportError as exc:
+            if output:
+                os.remove(output)  # never leave a half-written export that looks complete
+            raise CommandError(f"export stopped: {exc}") from None
         self.stderr.write(f"{n} rows")

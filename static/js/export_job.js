@@ -1,0 +1,18 @@
+// Polls an export job until it ends, then shows the download link.
+const box = document.getElementById("export-job");
+const bar = document.getElementById("export-bar");
+const state = document.getElementById("export-state");
+const download = document.getElementById("export-download");
+const errors = document.getElementById("export-errors");
+
+async function poll() {
+  const r = await fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } });
+  if (!r.ok) { state.textContent = `Could not read the export's state (HTTP ${r.status}).`; return; }
+  const job = await r.json();
+  bar.style.width = `${job.percent}%`;
+  state.textContent = `${job.state.replace(/_/g, " ")} · ${job.processed} / ${job.total} faces`;
+  errors.replaceChildren(...job.errors.map((e) => Object.assign(document.createElement("li"), { textContent: e.message })));
+  if (job.download_url) download.hidden = false;
+  if (!job.is_finished) setTimeout(poll, 1000);
+}
+poll();
