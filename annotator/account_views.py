@@ -51,7 +51,8 @@ def dataset_export(request, name):
     except exports.ExportDenied as exc:
         messages.error(request, str(exc))
         return redirect("dataset_detail", name=dataset.name)
-    body = exports.ExportRequest(data={k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"})
+    # an empty select ("all images", "any proposer") means the option is not given
+    body = exports.ExportRequest(data={k: v for k, v in request.POST.items() if v != "" and k != "csrfmiddlewaretoken"})
     if not body.is_valid():
         messages.error(request, "Export: " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in body.errors.items()))
         return redirect("dataset_detail", name=dataset.name)

@@ -29,13 +29,13 @@ def _face(request, face_id) -> Face:
 
 
 class FaceStateView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: dict}, tags=["labeling"])
     def get(self, request, face_id: int):
         return Response(labeling.editor_state(request.user, _face(request, face_id)))
 
 
 class SaveLabelView(APIView):
-    @extend_schema(request=SaveLabelSerializer, responses={200: SavedLabelSerializer})
+    @extend_schema(request=SaveLabelSerializer, responses={200: SavedLabelSerializer}, tags=["labeling"])
     def put(self, request, face_id: int):
         face = _face(request, face_id)
         payload = SaveLabelSerializer(data=request.data)
@@ -58,7 +58,7 @@ class SaveLabelView(APIView):
 
 
 class NextFaceView(APIView):
-    @extend_schema(request=NextFaceSerializer, responses={200: dict})
+    @extend_schema(request=NextFaceSerializer, responses={200: dict}, tags=["labeling"])
     def post(self, request, dataset_id: int):
         try:
             dataset = labeling.dataset_for_labeling(request.user, dataset_id)

@@ -38,8 +38,7 @@ def world(db, django_user_model, settings):
         "researcher": user(django_user_model, "carol", Role.RESEARCHER),
         "other_annotator": user(django_user_model, "erin", Role.ANNOTATOR),
     }
-    datasets = {"pub": make_dataset("pub", n_faces=2), "priv": make_dataset("priv", n_faces=2),
-                "hidden": make_dataset("hidden", n_faces=2)}
+    datasets = {name: make_dataset(name, n_faces=2, with_files=True) for name in ("pub", "priv", "hidden")}
     datasets["pub"].is_public = True
     datasets["pub"].save()
     Assignment.objects.create(dataset=datasets["priv"], user=users["annotator"], role=Role.ANNOTATOR)
