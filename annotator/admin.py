@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from annotator import importing, selectors
 from annotator.models import (
+    ApiToken,
     Annotation,
     AnnotationRevision,
     Assignment,
@@ -214,8 +215,8 @@ class RevisionInline(admin.TabularInline):
 
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ["face", "source", "author", "status", "version", "updated_at"]
-    list_filter = ["source", "status", "face__image__dataset"]
+    list_display = ["face", "source", "author", "status", "version", "review_state", "updated_at"]
+    list_filter = ["source", "status", "review_state", "face__image__dataset"]
     raw_id_fields = ["face", "proposal"]
     readonly_fields = ["version", "total_time_s"]
     inlines = [RevisionInline]
@@ -245,3 +246,27 @@ class FaceMeshAdmin(admin.ModelAdmin):
     list_display = ["face", "state", "n_vertices", "n_triangles", "updated_at"]
     list_filter = ["state", "face__image__dataset"]
     readonly_fields = ["face", "state", "message", "glb", "n_vertices", "n_triangles", "provenance", "updated_at"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Admins see and revoke anyone's tokens; keys are created by their owners
+    (the key is shown once, to them) on /account/tokens/."""
+
+    list_display = ("name", "user", "prefix", "read_only", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_filter = ("read_only", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "user__username", "prefix")
+    readonly_fields = ("user", "name", "prefix", "key_hash", "read_only", "created_at", "expires_at", "last_used_at",
+                       "revoked_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        from annotator.tokens import revoke_token
+
+        for token in queryset:
+            revoke_token(token)
+        messages.success(request, f"{queryset.count()} token(s) revoked.")

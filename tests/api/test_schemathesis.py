@@ -60,6 +60,11 @@ CONFIG = schemathesis.Config.from_dict({
     "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
     # The stateful phase needs links the schema does not declare; examples + coverage + fuzzing run.
     "phases": {"stateful": {"enabled": False}},
+    "operations": [{
+        # The schema itself: each call regenerates it (~0.2 s), and the coverage phase would try
+        # every one of its ~100 `lang` values. A few fuzzed calls are enough.
+        "include-path": "/api/v1/schema/", "generation": {"max-examples": 5}, "phases": {"coverage": {"enabled": False}},
+    }],
 })
 SCHEMA = schemathesis.openapi.from_dict(served_schema(), config=CONFIG)
 
@@ -231,25 +236,33 @@ def _call_and_check(case, role, fuzz_world, server_errors):
     started = time.monotonic()
     response = case.call(app=application)
     elapsed = time.monotonic() - started
+    import os  # TEMP-STATS
+    if os.environ.get("FUZZ_STATS"):  # TEMP-STATS
+        with open(os.environ["FUZZ_STATS"], "a") as fh:  # TEMP-STATS
+            fh.write(json.dumps([role, case.operation.label, case.method, response.status_code, round(elapsed * 1000, 1)]) + "\n")  # TEMP-STATS
     # DELETE /api/v1/tokens/<id>/ may have revoked the very token this pass uses;
     # revive it so later cases are not all 401s (the revocation itself was checked).
     ApiToken.objects.filter(pk=token.pk).update(revoked_at=None)
+    # Two checks, raised from two places: Hypothesis reports each distinct failure
+    # (by exception type and line), so a schema mismatch never hides a 5xx.
     try:
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        case.validate_response(response, checks=[not_a_server_error])
     except BaseException as exc:
         if server_errors.tracebacks:
             exc.add_note("Server-side traceback(s):\n" + "\n".join(server_errors.tracebacks))
         raise
-    assert elapsed < SLOW_CALL_S, f"{case.method} {case.formatted_path} took {elapsed:.1f} s"
+    if elapsed > SLOW_CALL_S:
+        raise TimeoutError(f"{case.method} {case.formatted_path} took {elapsed:.1f} s")
     if role == "researcher_read_only" and case.method.upper() not in ("GET", "HEAD", "OPTIONS"):
-        # A read-only token never writes, whatever the body: 403 (or 401 if the generated header broke the key).
-        assert response.status_code in (401, 403), (case.method, case.formatted_path, response.status_code)
+        # A read-only token never writes, whatever the method, path or body.
+        if response.status_code < 400:
+            raise PermissionError(f"read-only token: {case.method} {case.formatted_path} -> {response.status_code}")
+    case.validate_response(response, checks=[response_schema_conformance])
 
 
 @pytest.mark.parametrize("role", ["admin", "researcher_read_only"])
 @SCHEMA.parametrize()
-@hypothesis.settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
-                     suppress_health_check=list(hypothesis.HealthCheck))
+@hypothesis.settings(derandomize=True, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck))
 def test_api_never_answers_5xx_and_matches_its_schema(case, role, fuzz_world, server_errors):
     _call_and_check(case, role, fuzz_world, server_errors)
 
@@ -260,7 +273,7 @@ def test_served_schema_is_the_fuzzed_one(world, settings):
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Token {world['keys']['researcher']}")
-    r = client.get("/api/v1/schema/?format=json")
+    r = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert r.status_code == 200, r.content[:300]
     served = json.loads(r.content)
     assert served["paths"].keys() == SCHEMA.raw_schema["paths"].keys()
