@@ -36,6 +36,14 @@ ERRORS = {400: OpenApiResponse(description="Invalid parameters: {field: [message
           403: OpenApiResponse(description="Not allowed (the reason is in detail)")}
 
 
+# Where each model keeps its dataset: visibility is always decided by the dataset.
+DATASET_PATH = {Image: "dataset_id", Face: "image__dataset_id", Proposal: "face__image__dataset_id"}
+
+
+def visible(model, user):
+    return model.objects.filter(**{f"{DATASET_PATH[model]}__in": access.visible_dataset_ids(user)})
+
+
 def _scoped(queryset, user, filters_: dict, dataset_path: str, image_path: str | None):
     """Common filters: the caller's visible datasets, then dataset / split."""
     visible = access.visible_dataset_ids(user)
@@ -121,11 +129,11 @@ class ImageListAPI(ListAPI):
         return _scoped(Image.objects.all(), self.request.user, self.filters(), "dataset_id", "pk")
 
 
-class ImageDetailAPI(APIView):
-    @extend_schema(responses={200: ImageSerializer, **ERRORS})
-    def get(self, request, pk: int):
-        qs = Image.objects.filter(dataset_id__in=access.visible_dataset_ids(request.user))
-        return Response(ImageSerializer(_get(qs, pk)).data)
+class ImageDetailAPI(generics.RetrieveAPIView):
+    serializer_class = ImageSerializer
+
+    def get_queryset(self):
+        return visible(Image, self.request.user)
 
 
 @extend_schema(parameters=filters.parameters(filters.FaceFilters))
@@ -139,12 +147,11 @@ class FaceListAPI(ListAPI):
         return qs.filter(image_id=f["image"]) if "image" in f else qs
 
 
-class FaceDetailAPI(APIView):
-    @extend_schema(responses={200: FaceSerializer, **ERRORS})
-    def get(self, request, pk: int):
-        qs = Face.objects.select_related("image").filter(
-            image__dataset_id__in=access.visible_dataset_ids(request.user))
-        return Response(FaceSerializer(_get(qs, pk)).data)
+class FaceDetailAPI(generics.RetrieveAPIView):
+    serializer_class = FaceSerializer
+
+    def get_queryset(self):
+        return visible(Face, self.request.user).select_related("image")
 
 
 @extend_schema(parameters=filters.parameters(filters.ProposalFilters))
@@ -166,11 +173,11 @@ class ProposalListAPI(ListAPI):
         return qs
 
 
-class ProposalDetailAPI(APIView):
-    @extend_schema(responses={200: ProposalSerializer, **ERRORS})
-    def get(self, request, pk: int):
-        qs = Proposal.objects.filter(face__image__dataset_id__in=access.visible_dataset_ids(request.user))
-        return Response(ProposalSerializer(_get(qs, pk)).data)
+class ProposalDetailAPI(generics.RetrieveAPIView):
+    serializer_class = ProposalSerializer
+
+    def get_queryset(self):
+        return visible(Proposal, self.request.user)
 
 
 # --- annotations -------------------------------------------------------------------
@@ -232,10 +239,11 @@ class AnnotationListAPI(ListAPI):
         return Response(AnnotationSerializer(annotation).data, status=code)
 
 
-class AnnotationDetailAPI(APIView):
-    @extend_schema(responses={200: AnnotationSerializer, **ERRORS})
-    def get(self, request, pk: int):
-        return Response(AnnotationSerializer(_get(readable_annotations(request.user), pk)).data)
+class AnnotationDetailAPI(generics.RetrieveAPIView):
+    serializer_class = AnnotationSerializer
+
+    def get_queryset(self):
+        return readable_annotations(self.request.user)
 
 
 class AnnotationRevisionsAPI(ListAPI):
