@@ -176,6 +176,7 @@ SPECTACULAR_SETTINGS = {
         "FlagReasonEnum": "annotator.models.FlagReason",
         "JobKindEnum": "annotator.models.Job.Kind",
         "DatasetKindEnum": "annotator.models.Dataset.Kind",
+        "LabelStatusEnum": ["accepted", "corrected", "draft", "flagged", "skipped"],
         "JobStateEnum": "annotator.models.Job.State",
     },
 }

@@ -54,8 +54,11 @@ def _problem_response(detail: str, problems: list[str]) -> Response:
                     status=status.HTTP_400_BAD_REQUEST)
 
 
+LIST_OF_OBJECTS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+
+
 class BenchmarkListAPI(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: LIST_OF_OBJECTS})
     def get(self, request):
         selectors.require_reader(request.user)
         return Response([
@@ -70,7 +73,7 @@ class BenchmarkListAPI(APIView):
 class BenchmarkEntriesAPI(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: LIST_OF_OBJECTS})
     def get(self, request, pk: int):
         benchmark = selectors.get_benchmark(request.user, pk)
         return Response([entry_json(e) for e in selectors.leaderboard(request.user, benchmark)])

@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -85,13 +85,16 @@ class DatasetExportAPI(APIView):
         return file_response(tmp, exports.file_name(dataset, options), options["format"])
 
 
-class ExportJobListAPI(APIView):
-    @extend_schema(responses={200: JobSerializer(many=True)})
-    def get(self, request):
-        paginator = IdCursorPagination()
-        paginator.ordering = "-id"
-        page = paginator.paginate_queryset(exports.export_jobs_of(request.user), request, view=self)
-        return paginator.get_paginated_response(JobSerializer(page, many=True).data)
+class NewestFirst(IdCursorPagination):
+    ordering = "-id"
+
+
+class ExportJobListAPI(generics.ListAPIView):
+    serializer_class = JobSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        return exports.export_jobs_of(self.request.user)
 
     @extend_schema(request=ExportCreateSerializer, responses={202: JobSerializer, 400: OpenApiResponse(
         description="Invalid options"), 403: OpenApiResponse(description="Not allowed")})

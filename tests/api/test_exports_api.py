@@ -135,3 +135,15 @@ def test_a_large_export_runs_as_a_job_on_a_worker(celery_worker_process, world, 
     assert api_as("researcher").get(job["url"]).status_code == 404
     assert api_as("researcher").get(job["download_url"]).status_code == 404
     assert any(j["id"] == job["id"] for j in client.get("/api/v1/exports/").json()["results"])
+
+
+def test_provenance_times_are_the_stored_ones(world, api_as):
+    from datetime import datetime
+
+    ds = world["datasets"]["priv"]
+    r = api_as("reviewer").get(f"/api/v1/datasets/{ds.pk}/export/?format=json&labels=accepted")
+    (face,) = json.loads(b"".join(r.streaming_content))["faces"]
+    stored = world["objects"]["priv"]["annotation"]
+    stored.refresh_from_db()
+    assert datetime.fromisoformat(face["provenance"]["updated_at"]) == stored.updated_at
+    assert face["provenance"]["author"] == "bob" and face["provenance"]["version"] == stored.version

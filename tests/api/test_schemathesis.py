@@ -22,6 +22,7 @@ import json
 import threading
 import time
 import traceback
+import zlib
 
 import hypothesis
 import numpy as np
@@ -31,9 +32,10 @@ from django.core.signals import got_request_exception
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.transport.serialization import Binary
 
-from annotator import exports
-from annotator.models import Annotation, ApiToken, Dataset, Face, Image, Job, Proposal, Split
+from annotator import exports, services
+from annotator.models import Annotation, ApiToken, Dataset, Face, FlagReason, Image, Job, Proposal
 from annotator.splits import save_split
 from annotator.tokens import create_token
 from evaluation import services as evaluation_services
@@ -47,26 +49,43 @@ pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 def served_schema() -> dict:
-    """The schema exactly as GET /api/v1/schema/?format=json serves it: the same
-    generator and JSON renderer as the view (test_served_schema_is_the_fuzzed_one
-    checks the two agree)."""
+    """The schema exactly as GET /api/v1/schema/ serves it (as JSON): the same
+    generator and renderer as the view (test_served_schema_is_the_fuzzed_one
+    checks the two agree). Built at import: pytest-django has set Django up."""
     from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.renderers import OpenApiJsonRenderer
 
     return json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
 
 
-CONFIG = schemathesis.Config.from_dict({
-    "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-    # The stateful phase needs links the schema does not declare; examples + coverage + fuzzing run.
-    "phases": {"stateful": {"enabled": False}},
-    "operations": [{
+def fuzz_config(*, read_only: bool) -> schemathesis.Config:
+    operations = [{
         # The schema itself: each call regenerates it (~0.2 s), and the coverage phase would try
         # every one of its ~100 `lang` values. A few fuzzed calls are enough.
-        "include-path": "/api/v1/schema/", "generation": {"max-examples": 5}, "phases": {"coverage": {"enabled": False}},
-    }],
-})
-SCHEMA = schemathesis.openapi.from_dict(served_schema(), config=CONFIG)
+        "include-path": "/api/v1/schema/", "generation": {"max-examples": 5},
+        "phases": {"coverage": {"enabled": False}},
+    }]
+    if read_only:
+        # Every write of a read-only token stops at the permission check, whatever
+        # the input: a few cases per write show it; the reads get the full run.
+        operations.append({"include-method": ["POST", "PUT", "DELETE"], "generation": {"max-examples": 10},
+                           "phases": {"coverage": {"enabled": False}}})
+    else:
+        # The writes that reach the most code (labels, reviews, prediction files): more cases.
+        operations.append({
+            "include-path-regex": "^/api/(v1/annotations/|label/faces/.*/annotation/|v1/benchmarks/.*/entries/)",
+            "include-method": ["POST", "PUT"], "generation": {"max-examples": 2 * MAX_EXAMPLES}})
+    return schemathesis.Config.from_dict({
+        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        # The stateful phase needs links the schema does not declare; examples + coverage + fuzzing run.
+        "phases": {"stateful": {"enabled": False}},
+        "operations": operations,
+    })
+
+
+RAW_SCHEMA = served_schema()
+SCHEMA = schemathesis.openapi.from_dict(RAW_SCHEMA, config=fuzz_config(read_only=False))
+READ_ONLY_SCHEMA = schemathesis.openapi.from_dict(RAW_SCHEMA, config=fuzz_config(read_only=True))
 
 
 # --- data ----------------------------------------------------------------------------
@@ -94,6 +113,29 @@ def _make_benchmark(n: int = 6) -> Benchmark:
     return evaluation_services.save_benchmark(name="bench-test", dataset=ds, split=split, title="Fuzz", crop="detector")
 
 
+def _awkward_labels_and_landmarks(world) -> None:
+    """What the exports and lists must also cope with: labels without t, flagged
+    and skipped ones, faces with iBUG-68 and with MediaPipe landmarks."""
+    rng = np.random.default_rng(1)
+    users, objects = world["users"], world["objects"]
+    R = geometry.euler_to_matrix([20.0, -10.0, 5.0]).reshape(9).tolist()
+    services.save_annotation(face=objects["priv"]["unlabeled_face"], author=users["annotator"], R=R, t=None,
+                             status="flagged", flag_reason="occluded", expected_version=0)
+    services.save_annotation(face=objects["pub"]["unlabeled_face"], author=users["other_annotator"], R=R, t=None,
+                             status="skipped", expected_version=0)
+    services.save_annotation(face=objects["hidden"]["face"], author=users["admin"], R=R, t=None, status="accepted",
+                             expected_version=0)
+    face = objects["pub"]["face"]
+    face.landmarks_2d = rng.uniform(80, 240, (68, 2)).tolist()
+    face.landmarks_3d = rng.uniform(-80, 80, (68, 3)).tolist()
+    face.landmark_scheme, face.landmark_source = "ibug68", "dataset"
+    face.save()
+    face = objects["priv"]["face"]
+    face.landmarks_2d = rng.uniform(80, 240, (468, 2)).tolist()
+    face.landmark_scheme, face.landmark_source = "mediapipe468", "mediapipe@1"
+    face.save()
+
+
 @pytest.fixture
 def fuzz_world(world, settings):
     """`world` (tests/api/conftest.py) plus what the other endpoints need: a split,
@@ -105,8 +147,7 @@ def fuzz_world(world, settings):
         ds = world["datasets"][key]
         save_split(ds, "train", list(Image.objects.filter(dataset=ds).values_list("file_name", flat=True))[:1],
                    {"rule": "first"})
-    from annotator import services
-
+    _awkward_labels_and_landmarks(world)
     services.review_annotation(annotation=world["objects"]["priv"]["annotation"], reviewer=users["reviewer"],
                                decision="approved", note="ok", expected_version=None)
     benchmark = _make_benchmark()
@@ -129,6 +170,7 @@ def fuzz_world(world, settings):
     }
     KNOWN_IDS.clear()
     KNOWN_IDS.update({
+        "benchmark_names": sorted(gt),
         "/api/v1/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
         "/api/v1/images/": list(Image.objects.values_list("pk", flat=True)),
         "/api/v1/faces/": list(Face.objects.values_list("pk", flat=True)),
@@ -152,55 +194,121 @@ def fuzz_world(world, settings):
     app.control.purge()
 
 
-def _known(prefix: str) -> list[int]:
-    for key, ids in KNOWN_IDS.items():
-        if prefix.startswith(key):
+def _known(path: str) -> list[int]:
+    for prefix, ids in KNOWN_IDS.items():
+        if path.startswith(prefix):
             return ids
     return []
 
 
-@SCHEMA.hook
+def _id_name(path_parameters) -> str | None:
+    return next((k for k in ("id", "face_id", "dataset_id") if k in (path_parameters or {})), None)
+
+
 def flatmap_path_parameters(context, path_parameters):
     """Half the time, swap the generated id for the id of a real object, so the
     handlers get past their 404 and run on data."""
     ids = _known(context.operation.path) if context.operation else []
-    name = next((k for k in ("id", "face_id", "dataset_id") if k in (path_parameters or {})), None)
+    name = _id_name(path_parameters)
     if not ids or name is None:
         return st.just(path_parameters)
     return st.one_of(st.just(path_parameters), st.sampled_from(ids).map(lambda i: {**path_parameters, name: i}))
 
 
-def _label_bodies():
-    """Bodies of POST /api/v1/annotations/ that reach the label checks. Its
-    schema (AnnotationWriteRequest) documents only `face`, so plain generation
-    never sends R, status or expected_version: this mixes real and broken ones in."""
-    finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
-    rotations = st.tuples(st.floats(-180, 180), st.floats(-89, 89), st.floats(-180, 180)).map(
-        lambda e: geometry.euler_to_matrix(list(e)).reshape(9).tolist())
-    junk_R = st.one_of(st.lists(finite, min_size=9, max_size=9), st.lists(finite, max_size=12),
-                       st.lists(st.text(max_size=4), min_size=9, max_size=9), st.just(["NaN"] * 9),
-                       st.just([1e308] * 9), st.integers(), st.none(), st.text(max_size=5),
-                       st.lists(st.lists(finite, min_size=3, max_size=3), min_size=3, max_size=3))
-    ints = st.one_of(st.integers(-3, 20), st.integers(), st.just(2**63), st.just(-(2**63) - 1))
-    faces = st.one_of(st.sampled_from(KNOWN_IDS.get("faces") or [1]), ints)
-    return st.fixed_dictionaries(
-        {"face": faces, "R": st.one_of(rotations, junk_R),
-         "status": st.sampled_from(["accepted", "corrected", "draft", "flagged", "skipped", "ground_truth", "", "x"]),
-         "expected_version": st.one_of(st.integers(0, 3), ints, st.text(max_size=3))},
-        optional={"t": st.one_of(st.none(), st.lists(finite, min_size=3, max_size=3), st.lists(finite, max_size=5),
-                                 st.just(["1", "2", "x"])),
-                  "time_spent_s": st.one_of(finite, st.text(max_size=3)),
-                  "flag_reason": st.sampled_from(["", "occluded", "not_a_face", "blurry", "x"]),
-                  "note": st.text(max_size=20),
-                  "proposal_id": st.one_of(st.none(), st.sampled_from(KNOWN_IDS.get("proposals") or [1]), ints)})
+def aim_coverage_case_at_a_real_object(case) -> None:
+    """The coverage phase (boundary values of each parameter, one at a time) takes
+    no hooks: its body and query cases would all stop at a 404 on an id that names
+    nothing. Cases about some other parameter than the path get a real id,
+    picked from the case's content so the choice is the same every run."""
+    meta = case.meta
+    if meta is None or meta.phase.name.value != "coverage":
+        return
+    location = getattr(meta.phase.data, "parameter_location", None)
+    if getattr(location, "value", location) == "path":
+        return
+    ids, name = _known(case.operation.path), _id_name(case.path_parameters)
+    if ids and name is not None:
+        pick = ids[zlib.crc32(repr((case.query, case.body, case.method)).encode()) % len(ids)]
+        case.path_parameters = {**case.path_parameters, name: pick}
 
 
-@SCHEMA.hook
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+ROTATIONS = st.tuples(st.floats(-180, 180), st.floats(-89, 89), st.floats(-180, 180)).map(
+    lambda e: geometry.euler_to_matrix(list(e)).reshape(9).tolist())
+BROKEN_ROTATIONS = st.one_of(
+    st.lists(FINITE, min_size=9, max_size=9), st.lists(FINITE, max_size=12),
+    st.lists(st.text(max_size=4), min_size=9, max_size=9), st.just(["NaN"] * 9), st.just(["1e999"] * 9),
+    st.just([1e308] * 9), st.integers(), st.none(), st.text(max_size=5), st.just({"yaw": 1}),
+    st.lists(st.lists(FINITE, min_size=3, max_size=3), min_size=3, max_size=3))
+ANY_INT = st.one_of(st.integers(-3, 20), st.integers(), st.sampled_from([2**31, 2**63, -(2**63) - 1, 10**30]))
+
+
+def _label_bodies(with_face: bool):
+    """Label bodies (POST /api/v1/annotations/, PUT/POST /api/label/faces/<id>/annotation/)
+    that get past the first field check, half of them valid. The v1 schema
+    (AnnotationWriteRequest) documents only `face`, so plain generation never
+    sends R, status or expected_version."""
+    real_faces = st.sampled_from(KNOWN_IDS.get("faces") or [1])
+    valid = st.fixed_dictionaries(
+        {"R": ROTATIONS, "expected_version": st.sampled_from([0, 0, 1, 2]),
+         "status": st.sampled_from(["accepted", "corrected", "draft", "skipped"])},
+        optional={"t": st.one_of(st.none(), st.lists(st.floats(-1e4, 1e4), min_size=3, max_size=3)),
+                  "time_spent_s": st.floats(0, 86400), "note": st.text(max_size=20),
+                  "proposal_id": st.one_of(st.none(), st.sampled_from(KNOWN_IDS.get("proposals") or [1]))})
+    flagged = st.fixed_dictionaries({"R": ROTATIONS, "expected_version": st.sampled_from([0, 1]),
+                                     "status": st.just("flagged"), "flag_reason": st.sampled_from(FlagReason.values)})
+    broken = st.fixed_dictionaries(
+        {"R": st.one_of(ROTATIONS, BROKEN_ROTATIONS),
+         "status": st.sampled_from(["accepted", "flagged", "ground_truth", "", "x", None]),
+         "expected_version": st.one_of(ANY_INT, st.text(max_size=3), st.none())},
+        optional={"t": st.one_of(st.lists(FINITE, max_size=5), st.just(["1", "2", "x"]), st.just([1e308] * 3)),
+                  "time_spent_s": st.one_of(FINITE, st.text(max_size=3), st.just(-1)),
+                  "flag_reason": st.sampled_from(["", "occluded", "blurry", None]),
+                  "note": st.one_of(st.text(max_size=20), st.just("x" * 2001), st.integers()),
+                  "proposal_id": st.one_of(ANY_INT, st.text(max_size=3))})
+    if not with_face:
+        return st.one_of(valid, flagged, broken)
+    face_ids = st.one_of(ANY_INT, st.text(max_size=3), st.none())
+    return st.one_of(
+        st.tuples(st.one_of(valid, flagged), real_faces),
+        st.tuples(broken, st.one_of(real_faces, face_ids)),
+        st.tuples(st.one_of(valid, flagged), face_ids),
+    ).map(lambda pair: {**pair[0], "face": pair[1]})
+
+
+def _prediction_files():
+    """Prediction files for a benchmark entry: the benchmark's ids with good,
+    odd and broken values, as JSON or CSV."""
+    names = KNOWN_IDS.get("benchmark_names") or ["b000.jpg"]
+    good_angles = st.lists(st.tuples(st.floats(-90, 90), st.floats(-90, 90), st.floats(-90, 90)),
+                           min_size=len(names), max_size=len(names))
+    good_json = good_angles.map(lambda es: json.dumps(
+        [{"id": n, "yaw": y, "pitch": p, "roll": r} for n, (y, p, r) in zip(names, es)]).encode())
+    good_csv = good_angles.map(lambda es: ("id,yaw,pitch,roll\n" + "".join(
+        f"{n},{y},{p},{r}\n" for n, (y, p, r) in zip(names, es))).encode())
+    angle = st.one_of(st.floats(-90, 90), FINITE, st.just(float("nan")), st.text(max_size=3))
+    rows = st.lists(st.tuples(st.one_of(st.sampled_from(names), st.text(max_size=8)), angle, angle, angle),
+                    max_size=len(names) + 2)
+    odd_json = rows.map(lambda rs: json.dumps(
+        [{"id": i, "yaw": y, "pitch": p, "roll": r} for i, y, p, r in rs]).encode())
+    odd_csv = rows.map(lambda rs: ("id,yaw,pitch,roll\n" + "".join(f"{i},{y},{p},{r}\n" for i, y, p, r in rs)).encode())
+    with_R = st.lists(st.tuples(st.sampled_from(names), st.one_of(ROTATIONS, BROKEN_ROTATIONS)),
+                      max_size=len(names)).map(lambda rs: json.dumps([{"id": i, "R": R} for i, R in rs]).encode())
+    return st.one_of(good_json, good_csv, odd_json, odd_csv, with_R, st.binary(max_size=64))
+
+
 def flatmap_body(context, body):
     op = context.operation
-    if op is None or op.method.upper() != "POST" or op.path != "/api/v1/annotations/":
+    if op is None or not isinstance(body, dict):
         return st.just(body)
-    return st.one_of(st.just(body), _label_bodies())
+    label = op.method.upper()
+    if (label, op.path) == ("POST", "/api/v1/annotations/"):
+        return st.one_of(_label_bodies(with_face=True), st.just(body))
+    if op.path == "/api/label/faces/{face_id}/annotation/":
+        return st.one_of(_label_bodies(with_face=False), st.just(body))
+    if (label, op.path) == ("POST", "/api/v1/benchmarks/{id}/entries/"):
+        return st.one_of(_prediction_files().map(lambda data: {**body, "file": Binary(data)}), st.just(body))
+    return st.just(body)
 
 
 # --- the checks -------------------------------------------------------------------------
@@ -232,14 +340,11 @@ def _call_and_check(case, role, fuzz_world, server_errors):
     token, key = fuzz_world["auth"][role]
     case.headers = {**(case.headers or {}), "Authorization": f"Token {key}"}
     case.cookies = {}  # a generated session cookie must not replace the token
+    aim_coverage_case_at_a_real_object(case)
     server_errors.tracebacks.clear()
     started = time.monotonic()
     response = case.call(app=application)
     elapsed = time.monotonic() - started
-    import os  # TEMP-STATS
-    if os.environ.get("FUZZ_STATS"):  # TEMP-STATS
-        with open(os.environ["FUZZ_STATS"], "a") as fh:  # TEMP-STATS
-            fh.write(json.dumps([role, case.operation.label, case.method, response.status_code, round(elapsed * 1000, 1)]) + "\n")  # TEMP-STATS
     # DELETE /api/v1/tokens/<id>/ may have revoked the very token this pass uses;
     # revive it so later cases are not all 401s (the revocation itself was checked).
     ApiToken.objects.filter(pk=token.pk).update(revoked_at=None)
@@ -260,10 +365,27 @@ def _call_and_check(case, role, fuzz_world, server_errors):
     case.validate_response(response, checks=[response_schema_conformance])
 
 
-@pytest.mark.parametrize("role", ["admin", "researcher_read_only"])
+for _schema in (SCHEMA, READ_ONLY_SCHEMA):
+    _schema.hook(flatmap_path_parameters)
+    _schema.hook(flatmap_body)
+
+SETTINGS = hypothesis.settings(derandomize=True, deadline=None, database=None,
+                               suppress_health_check=list(hypothesis.HealthCheck))
+
+
+# The role parameter (one value each) also gives every operation's test a node id
+# of its own, "...[GET /api/v1/faces/][admin]", so one can be rerun by id.
+@pytest.mark.parametrize("role", ["admin"])
 @SCHEMA.parametrize()
-@hypothesis.settings(derandomize=True, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck))
-def test_api_never_answers_5xx_and_matches_its_schema(case, role, fuzz_world, server_errors):
+@SETTINGS
+def test_admin_token(case, role, fuzz_world, server_errors):
+    _call_and_check(case, role, fuzz_world, server_errors)
+
+
+@pytest.mark.parametrize("role", ["researcher_read_only"])
+@READ_ONLY_SCHEMA.parametrize()
+@SETTINGS
+def test_read_only_researcher_token(case, role, fuzz_world, server_errors):
     _call_and_check(case, role, fuzz_world, server_errors)
 
 
@@ -276,5 +398,30 @@ def test_served_schema_is_the_fuzzed_one(world, settings):
     r = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert r.status_code == 200, r.content[:300]
     served = json.loads(r.content)
-    assert served["paths"].keys() == SCHEMA.raw_schema["paths"].keys()
-    assert served["components"] == SCHEMA.raw_schema["components"]
+    assert served["paths"].keys() == RAW_SCHEMA["paths"].keys()
+    assert served["components"] == RAW_SCHEMA["components"]
+
+
+def test_the_checks_catch_a_server_error_and_a_schema_mismatch(fuzz_world, server_errors, monkeypatch):
+    """The harness itself can fail: a view that raises is reported as a server
+    error with its traceback, and a body unlike the schema as a schema mismatch."""
+    from rest_framework.response import Response
+
+    from annotator.api import v1
+    from schemathesis.core.failures import FailureGroup
+
+    operation = SCHEMA["/api/v1/me/"]["GET"]
+
+    def broken(self, request):
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(v1.MeAPI, "get", broken)
+    with pytest.raises(FailureGroup) as caught:
+        _call_and_check(operation.Case(), "admin", fuzz_world, server_errors)
+    assert "Server error" in str(caught.value)
+    assert any("ZeroDivisionError: planted" in note for note in caught.value.__notes__)
+
+    monkeypatch.setattr(v1.MeAPI, "get", lambda self, request: Response({"id": "not an integer"}))
+    with pytest.raises(FailureGroup) as caught:
+        _call_and_check(operation.Case(), "admin", fuzz_world, server_errors)
+    assert "Response violates schema" in str(caught.value)
