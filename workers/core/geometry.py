@@ -182,7 +182,8 @@ def is_rotation(R, tol: float = 1e-3) -> bool:
     R = np.asarray(R, dtype=np.float64)
     if R.shape != (3, 3) or not np.all(np.isfinite(R)):
         return False
-    return bool(np.abs(R @ R.T - np.eye(3)).max() < tol and abs(np.linalg.det(R) - 1) < tol)
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e308 entries: not a rotation, and no warning
+        return bool(np.abs(R @ R.T - np.eye(3)).max() < tol and abs(np.linalg.det(R) - 1) < tol)
 
 
 def rotation_mean(Rs, weights=None) -> np.ndarray:
