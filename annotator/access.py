@@ -93,7 +93,7 @@ def annotator_dataset_ids(user) -> set[int]:
     return _cached(user, "label", lambda: _assigned_ids(user, Role.ANNOTATOR))
 
 
-def annotation_filter(user, dataset_path: str = "face__image__dataset_id") -> Q:
+def annotation_filter(user, dataset_path: str = "dataset_id") -> Q:
     """Annotations the user may read: all of label-readable datasets, plus their own."""
     return Q(**{f"{dataset_path}__in": label_reader_dataset_ids(user)}) | Q(author_id=user.pk)
 

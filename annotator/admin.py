@@ -216,7 +216,7 @@ class RevisionInline(admin.TabularInline):
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
     list_display = ["face", "source", "author", "status", "version", "review_state", "updated_at"]
-    list_filter = ["source", "status", "review_state", "face__image__dataset"]
+    list_filter = ["source", "status", "review_state", "dataset"]
     raw_id_fields = ["face", "proposal"]
     readonly_fields = ["version", "total_time_s"]
     inlines = [RevisionInline]

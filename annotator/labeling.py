@@ -122,7 +122,7 @@ def _available_faces(user, dataset: Dataset, now):
     for face_id, uid in claims.values_list("face_id", "user_id"):
         busy.setdefault(face_id, set()).add(uid)
     for face_id, uid in Annotation.objects.filter(
-        face__image__dataset=dataset, source=AnnotationSource.ANNOTATOR, status__in=FINISHED
+        dataset=dataset, source=AnnotationSource.ANNOTATOR, status__in=FINISHED
     ).exclude(author=user).values_list("face_id", "author_id"):
         busy.setdefault(face_id, set()).add(uid)
     full = [fid for fid, users in busy.items() if len(users) >= dataset.overlap]

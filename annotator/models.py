@@ -183,6 +183,9 @@ class Annotation(RevisionFields):
     overwritten without a trace."""
 
     face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="annotations")
+    # The face's dataset, repeated here so that a dataset's labels are one index
+    # range (dataset, id): paging them must not walk other datasets' rows.
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
     source = models.CharField(max_length=20, choices=AnnotationSource.choices)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="annotations"
@@ -207,6 +210,7 @@ class Annotation(RevisionFields):
             ),
             models.UniqueConstraint(fields=["face"], condition=Q(source="dataset"), name="one_ground_truth_per_face"),
         ]
+        indexes = [models.Index(fields=["dataset", "id"], name="annotation_dataset_id")]
 
     def __str__(self):
         who = self.author or "dataset"

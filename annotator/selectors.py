@@ -30,9 +30,9 @@ def with_counts(datasets):
     return datasets.annotate(
         n_images=_count(Image.objects.all(), "dataset"),
         n_faces=_count(Face.objects.all(), "image__dataset"),
-        n_ground_truth=_count(Annotation.objects.filter(source=AnnotationSource.DATASET), "face__image__dataset"),
+        n_ground_truth=_count(Annotation.objects.filter(source=AnnotationSource.DATASET), "dataset"),
         n_proposals=_count(Proposal.objects.all(), "face__image__dataset"),
-        n_annotations=_count(Annotation.objects.filter(source=AnnotationSource.ANNOTATOR), "face__image__dataset"),
+        n_annotations=_count(Annotation.objects.filter(source=AnnotationSource.ANNOTATOR), "dataset"),
     )
 
 
@@ -65,17 +65,18 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
     face_fields = ["pk", "index", "image_id", "image__file_name", "image__width", "image__height", "landmark_scheme"]
     face_json = ["box", "image__K"] + (["landmarks_2d", "landmarks_3d"] if with_landmarks else [])
     scope = {"face__in": faces.values("pk")} if split is not None else {"face__image__dataset": dataset}
+    ann_scope = {"face__in": faces.values("pk")} if split is not None else {"dataset": dataset}
 
     gt, accepted = {}, {}
     ann_fields = ["face_id", "status", "version", "updated_text", "author__username", "proposal__proposer",
                   "proposal__proposer_version"]
     updated_text = {"updated_text": Cast("updated_at", TextField())}
     if labels in ("best", "ground_truth"):
-        truth = Annotation.objects.filter(source=AnnotationSource.DATASET, **scope).annotate(**updated_text)
+        truth = Annotation.objects.filter(source=AnnotationSource.DATASET, **ann_scope).annotate(**updated_text)
         for a in _values_json(truth, ann_fields, ["R", "t"]):
             gt[a["face_id"]] = a
     if labels in ("best", "accepted", "annotations"):
-        done = Annotation.objects.filter(source=AnnotationSource.ANNOTATOR, **scope,
+        done = Annotation.objects.filter(source=AnnotationSource.ANNOTATOR, **ann_scope,
                                          status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
                                          ).annotate(**updated_text)
         for a in _values_json(done.order_by("updated_at", "pk"), ann_fields, ["R", "t"]):
@@ -176,7 +177,7 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
 
     gt = {
         a.face_id: a.R
-        for a in Annotation.objects.filter(face__image__dataset=dataset, source=AnnotationSource.DATASET).only(
+        for a in Annotation.objects.filter(dataset=dataset, source=AnnotationSource.DATASET).only(
             "face_id", "R"
         )
     }

@@ -97,6 +97,7 @@ def save_annotation(
                 with transaction.atomic():
                     annotation = Annotation.objects.create(
                         face=face,
+                        dataset_id=face.image.dataset_id,
                         author=author,
                         source=AnnotationSource.ANNOTATOR,
                         proposal=proposal,
@@ -134,7 +135,7 @@ def set_ground_truth(*, face: Face, R, t) -> Annotation:
         annotation = Annotation.objects.select_for_update().filter(face=face, source=AnnotationSource.DATASET).first()
         if annotation is None:
             annotation = Annotation.objects.create(
-                face=face, source=AnnotationSource.DATASET, status=AnnotationStatus.GROUND_TRUTH, R=R, t=t, version=1
+                face=face, dataset_id=face.image.dataset_id, source=AnnotationSource.DATASET, status=AnnotationStatus.GROUND_TRUTH, R=R, t=t, version=1
             )
         elif annotation.R == R and annotation.t == t:
             return annotation

@@ -112,7 +112,7 @@ def make_labeled_dataset(name: str, n: int, author, seed: int):
         R = geometry.euler_to_matrix(rng.uniform([-80, -50, -40], [80, 50, 40], (len(faces), 3))).reshape(-1, 9)
         t = rng.uniform([-150, -100, 500], [150, 100, 1500], (len(faces), 3))
         Annotation.objects.bulk_create([
-            Annotation(face=f, source="annotator", author=author, status="accepted", R=r.tolist(), t=tt.tolist(),
+            Annotation(face=f, dataset=dataset, source="annotator", author=author, status="accepted", R=r.tolist(), t=tt.tolist(),
                        version=1, time_spent_s=3.0, total_time_s=3.0)
             for f, r, tt in zip(faces, R, t)])
     return dataset

@@ -81,7 +81,7 @@ def ground_truth_by_name(dataset: Dataset) -> dict[str, dict]:
     """file_name -> the dataset label of the image's first labelled face:
     {'image_id', 'face_id', 'R' (9 floats), 't'}."""
     rows = (
-        Annotation.objects.filter(source=AnnotationSource.DATASET, face__image__dataset=dataset)
+        Annotation.objects.filter(source=AnnotationSource.DATASET, dataset=dataset)
         .order_by("face__image__file_name", "-face__index")
         .values_list("face__image__file_name", "face__image_id", "face_id", "R", "t")
     )

@@ -107,7 +107,7 @@ def _make_benchmark(n: int = 6) -> Benchmark:
     faces = Face.objects.bulk_create(Face(image=im, index=0, box=[200, 120, 440, 360]) for im in images)
     R = geometry.euler_to_matrix(rng.uniform([-60, -40, -30], [60, 40, 30], (n, 3)))
     Annotation.objects.bulk_create(
-        Annotation(face=f, source="dataset", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
+        Annotation(face=f, dataset=ds, source="dataset", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
         for f, r in zip(faces, R))
     split = save_split(ds, "test", names, {"rule": "all"})
     return evaluation_services.save_benchmark(name="bench-test", dataset=ds, split=split, title="Fuzz", crop="detector")
