@@ -7,7 +7,8 @@ INSTALLED := $(VENV)/.installed
 .PHONY: run test install browser bench clean
 
 $(INSTALLED): requirements.txt requirements-mediapipe.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# an interrupted earlier run can leave a venv without pip: make it again
+	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	# mediapipe's declared deps pull jax (600 MB) that FaceMesh never imports.
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-mediapipe.txt
