@@ -28,5 +28,27 @@ def django_test_db():
         teardown_databases(config, verbosity=0)
 
 
+def setup_django(bench_name: str, allowed_hosts: str = "127.0.0.1,localhost,testserver"):
+    """django.setup() for a bench that creates its own test database (named for
+    the bench and the process, so never a concurrent pytest run's); returns the
+    connection. Temporary data and media folders."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("ALLOWED_HOSTS", allowed_hosts)
+    os.environ.setdefault("HEADPOSE_DATA_DIR", tempfile.mkdtemp(prefix="headpose-bench-"))
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="headpose-bench-media-")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    test = connection.settings_dict.setdefault("TEST", {})
+    if connection.vendor == "postgresql":
+        test["NAME"] = f"test_headpose_bench_{bench_name}_{os.getpid()}"
+    elif connection.vendor == "sqlite":
+        test["NAME"] = str(Path(os.environ["HEADPOSE_DATA_DIR"]) / "bench.sqlite3")
+    return connection
+
+
 def shared_dir() -> Path:
     return Path(os.environ.get("HEADPOSE_SHARED_DIR", ROOT.parent / "shared"))

@@ -38,24 +38,10 @@ def summary(ms):
 
 
 def setup_django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    os.environ.setdefault("HEADPOSE_DATA_DIR", tempfile.mkdtemp(prefix="headpose-bench-"))
-    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="headpose-bench-media-")
-    import django
+    from _django import setup_django as setup
 
-    django.setup()
-    from django.db import connection
-
-    # A name of our own: never the test database a concurrent pytest run uses.
-    test = connection.settings_dict.setdefault("TEST", {})
-    if connection.vendor == "postgresql":
-        test["NAME"] = f"test_headpose_bench_labeling_{os.getpid()}"
-    elif connection.vendor == "sqlite":
-        test["NAME"] = str(Path(os.environ["HEADPOSE_DATA_DIR"]) / "bench.sqlite3")
-    return connection
+    return setup("labeling", allowed_hosts="127.0.0.1,localhost")
 
 
 def make_data():
