@@ -5,10 +5,12 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
 
 from annotator import exports, tokens
 from annotator.api.export_views import file_response
 from annotator.models import Dataset, Job
+from workers.core.exports import ExportError
 
 
 class TokenForm(forms.Form):
@@ -53,18 +55,19 @@ def dataset_export(request, name):
         return redirect("dataset_detail", name=dataset.name)
     # an empty select ("all images", "any proposer") means the option is not given
     body = exports.ExportRequest(data={k: v for k, v in request.POST.items() if v != "" and k != "csrfmiddlewaretoken"})
-    if not body.is_valid():
-        messages.error(request, "Export: " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in body.errors.items()))
-        return redirect("dataset_detail", name=dataset.name)
-    options = body.validated_data
     try:
-        split = exports.resolve_split(dataset, options.get("split"))
-    except Exception as exc:  # a ValidationError with the field
-        messages.error(request, f"Export: {exc}")
+        body.is_valid(raise_exception=True)
+        options = body.validated_data
+        small, _ = exports.fits_in_request(dataset, options)  # a split of another dataset is a ValidationError too
+        if small:
+            tmp, _ = exports.export_to_temp(dataset, options)
+            return file_response(tmp, exports.file_name(dataset, options), options["format"])
+    except ValidationError as exc:
+        messages.error(request, "Export: " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.detail.items()))
         return redirect("dataset_detail", name=dataset.name)
-    if exports.face_count(dataset, split) <= exports.stream_limit():
-        tmp, _ = exports.export_to_temp(dataset, options)
-        return file_response(tmp, exports.file_name(dataset, options), options["format"])
+    except ExportError as exc:
+        messages.error(request, f"The export cannot be written: {exc}")
+        return redirect("dataset_detail", name=dataset.name)
     job = exports.create_export_job(user=request.user, dataset=dataset, options=options)
     return redirect("export_job", pk=job.pk)
 

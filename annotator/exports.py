@@ -92,6 +92,12 @@ def stream_limit() -> int:
     return int(getattr(settings, "HEADPOSE_EXPORT_STREAM_MAX_FACES", 20000))
 
 
+def fits_in_request(dataset: Dataset, options: dict) -> tuple[bool, int]:
+    """(whether the export is small enough to answer directly, its face count)."""
+    n = face_count(dataset, resolve_split(dataset, options.get("split")))
+    return n <= stream_limit(), n
+
+
 def export_to_temp(dataset: Dataset, options: dict):
     """A small export written completely to a temporary file (rewound), with its row count."""
     tmp = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)

@@ -64,8 +64,10 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
         faces = faces.filter(image__in=split.images.values("pk"))
     face_fields = ["pk", "index", "image_id", "image__file_name", "image__width", "image__height", "landmark_scheme"]
     face_json = ["box", "image__K"] + (["landmarks_2d", "landmarks_3d"] if with_landmarks else [])
-    scope = {"face__in": faces.values("pk")} if split is not None else {"face__image__dataset": dataset}
-    ann_scope = {"face__in": faces.values("pk")} if split is not None else {"dataset": dataset}
+    if split is not None:
+        scope = ann_scope = {"face__in": faces.values("pk")}
+    else:  # annotations carry their dataset; proposals reach it through the face
+        scope, ann_scope = {"face__image__dataset": dataset}, {"dataset": dataset}
 
     gt, accepted = {}, {}
     ann_fields = ["face_id", "status", "version", "updated_text", "author__username", "proposal__proposer",

@@ -8,21 +8,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q
 from django.http import Http404
 
-from annotator.access import can_use_leaderboards
-from annotator.models import Image, Role
-from annotator.roles import has_role
+from annotator.access import can_use_leaderboards, is_admin
+from annotator.models import Image
 from annotator.selectors import visible_datasets
 from evaluation.models import Benchmark, Entry
 
 SORT_KEYS = ("mae_mean", "mae_yaw", "mae_pitch", "mae_roll", "geodesic_mean", "coverage", "created_at", "name")
 
 
-def can_read(user) -> bool:
-    return can_use_leaderboards(user)
-
-
-def is_admin(user) -> bool:
-    return has_role(user, Role.ADMIN)
+# Who reads the leaderboards and who is an admin: annotator/access.py decides.
+can_read = can_use_leaderboards
 
 
 def require_reader(user) -> None:

@@ -71,8 +71,8 @@ class DatasetExportAPI(APIView):
         body = exports.ExportRequest(data=request.query_params.dict())
         body.is_valid(raise_exception=True)
         options = body.validated_data
-        n = exports.face_count(dataset, exports.resolve_split(dataset, options.get("split")))
-        if n > exports.stream_limit():
+        small, n = exports.fits_in_request(dataset, options)
+        if not small:
             return Response({"detail": f"{n} faces: more than the {exports.stream_limit()} answered directly; "
                                        "POST /api/v1/exports/ to run this export as a job.",
                              "code": "too_large_for_streaming", "faces": n, "limit": exports.stream_limit()},

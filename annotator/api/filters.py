@@ -1,6 +1,7 @@
 """Query-string filters of the v1 list endpoints, validated like request
 bodies: a bad value is a 400 naming the parameter, never a 500 or an ignored
 filter."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
@@ -54,7 +55,7 @@ def parse(filter_class, request) -> dict:
 
 def parameters(filter_class) -> list[OpenApiParameter]:
     """The filters as OpenAPI query parameters (for the schema and the docs page)."""
-    types = {serializers.IntegerField: int, serializers.DateTimeField: "date-time"}
+    types = {serializers.IntegerField: int}
     out = []
     for name, field in filter_class().fields.items():
         if isinstance(field, serializers.MultipleChoiceField):
@@ -62,8 +63,6 @@ def parameters(filter_class) -> list[OpenApiParameter]:
         elif isinstance(field, serializers.ChoiceField):
             out.append(OpenApiParameter(name, str, enum=list(field.choices), description=field.help_text or ""))
         elif isinstance(field, serializers.DateTimeField):
-            from drf_spectacular.types import OpenApiTypes
-
             out.append(OpenApiParameter(name, OpenApiTypes.DATETIME, description=field.help_text or ""))
         else:
             out.append(OpenApiParameter(name, types.get(type(field), str), description=field.help_text or ""))

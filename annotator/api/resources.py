@@ -1,6 +1,6 @@
 """Serializers of the v1 API resources. One name per idea: the field names are
 the model's (R, t, K, box, landmarks_2d ...) and the export formats' own."""
-from drf_spectacular.types import OpenApiTypes
+import numpy as np
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -35,14 +35,13 @@ class TranslationField(serializers.JSONField):
                       "description": "Degrees, AFLW2000 convention (POSE_CONVENTIONS.md)"})
 class EulerField(serializers.Field):
     def to_representation(self, R):
-        yaw, pitch, roll = geometry.matrix_to_euler(geometry_matrix(R)).tolist()
-        return {"yaw": yaw, "pitch": pitch, "roll": roll}
+        return euler_of(R)
 
 
-def geometry_matrix(R):
-    import numpy as np
-
-    return np.asarray(R, dtype=np.float64).reshape(3, 3)
+def euler_of(R) -> dict:
+    """{yaw, pitch, roll} degrees of a stored rotation (9 floats)."""
+    yaw, pitch, roll = geometry.matrix_to_euler(np.asarray(R, dtype=np.float64).reshape(3, 3)).tolist()
+    return {"yaw": yaw, "pitch": pitch, "roll": roll}
 
 
 class SplitSerializer(serializers.Serializer):
@@ -135,11 +134,10 @@ class AnnotationSerializer(serializers.ModelSerializer):
         # The declared fields above give the schema; this builds the same dict
         # directly (the generic field walk was most of a 100-row page's time).
         # tests/api/test_annotation_resource.py checks the two agree.
-        yaw, pitch, roll = geometry.matrix_to_euler(geometry_matrix(a.R)).tolist()
         return {
             "id": a.pk, "face": a.face_id, "source": a.source, "author": a.author.username if a.author_id else None,
             "status": a.status, "flag_reason": a.flag_reason, "note": a.note, "R": a.R, "t": a.t,
-            "euler": {"yaw": yaw, "pitch": pitch, "roll": roll}, "version": a.version, "proposal": a.proposal_id,
+            "euler": euler_of(a.R), "version": a.version, "proposal": a.proposal_id,
             "time_spent_s": a.time_spent_s, "total_time_s": a.total_time_s, "review_state": a.review_state,
             "reviewed_by": a.reviewed_by.username if a.reviewed_by_id else None,
             "reviewed_at": _iso(a.reviewed_at), "review_note": a.review_note,
@@ -202,5 +200,3 @@ class CreatedTokenSerializer(TokenSerializer):
     class Meta(TokenSerializer.Meta):
         fields = TokenSerializer.Meta.fields + ["key"]
 
-
-STATUS_CHOICES = AnnotationStatus.values

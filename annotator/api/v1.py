@@ -113,11 +113,11 @@ class DatasetListAPI(ListAPI):
         return with_counts(Dataset.objects.filter(pk__in=access.visible_dataset_ids(self.request.user)))
 
 
-class DatasetDetailAPI(APIView):
-    @extend_schema(responses={200: DatasetDetailSerializer, **ERRORS})
-    def get(self, request, pk: int):
-        qs = with_counts(Dataset.objects.filter(pk__in=access.visible_dataset_ids(request.user)))
-        return Response(DatasetDetailSerializer(_get(qs, pk)).data)
+class DatasetDetailAPI(generics.RetrieveAPIView):
+    serializer_class = DatasetDetailSerializer
+
+    def get_queryset(self):
+        return with_counts(Dataset.objects.filter(pk__in=access.visible_dataset_ids(self.request.user)))
 
 
 @extend_schema(parameters=filters.parameters(filters.ImageFilters))

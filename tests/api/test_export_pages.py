@@ -83,3 +83,13 @@ def test_export_labels_command_all_formats_and_errors(world, tmp_path):
         call_command("export_labels", dataset="pub", split="nope", stderr=io.StringIO())
     with pytest.raises(CommandError, match="--output"):
         call_command("export_labels", dataset="pub", format="aflw2000_mat", stderr=io.StringIO())
+
+
+def test_a_face_that_cannot_be_written_is_a_message_not_a_500(world, client):
+    from annotator.models import Annotation
+
+    gt = world["objects"]["pub"]["ground_truth"]
+    Annotation.objects.filter(pk=gt.pk).update(R=[2, 0, 0, 0, 1, 0, 0, 0, 1])  # corrupted outside the services
+    client.force_login(world["users"]["researcher"])
+    r = client.post("/datasets/pub/export/", {"format": "csv", "labels": "ground_truth"}, follow=True)
+    assert r.status_code == 200 and b"cannot be written" in r.content and gt.face.image.file_name.encode() in r.content
