@@ -35,16 +35,23 @@ function csrfToken() {
   return m ? decodeURIComponent(m[1]) : '';
 }
 
-export async function requestJSON(url, { method = 'GET', body } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (method !== 'GET') headers['X-CSRFToken'] = csrfToken();
-  const response = await fetch(url, {
-    method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
-  if (response.status === 409) throw new ConflictError(data || {});
-  if (!response.ok) throw new RequestError(response.status, data);
-  return data;
+/** A JSON request function over `fetchImpl` (tests hand in a fake one): resolves
+ * with the parsed body, rejects with ConflictError on a 409 and RequestError on
+ * any other non-2xx answer. Writes carry the CSRF token that `csrf()` returns. */
+export function jsonRequester(fetchImpl, csrf = csrfToken) {
+  return async function request(url, { method = 'GET', body } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET') headers['X-CSRFToken'] = csrf();
+    const response = await fetchImpl(url, {
+      method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await response.json(); } catch { data = null; }
+    if (response.status === 409) throw new ConflictError(data || {});
+    if (!response.ok) throw new RequestError(response.status, data);
+    return data;
+  };
 }
+
+export const requestJSON = jsonRequester((url, init) => fetch(url, init));

@@ -2,11 +2,13 @@
 // window.headposeEditor is the automation API:
 //   getPose() -> {R: 9 numbers row-major, t: 3 numbers mm} (camera frame, OpenCV)
 //   setPose({R, t}); save({status}) -> Promise; ready -> Promise.
+import { ActiveTime } from './active_time.js';
 import { ConflictError, requestJSON, setCsrfToken } from './api.js';
 import { attachKeyboard, attachPointer } from './controls.js';
 import { PoseHistory } from './history.js';
 import { drawOverlay } from './overlay.js';
 import { checkPose, clonePose, eulerToMatrix, matrixToEuler, posesEqual } from './pose.js';
+import { SaveQueue } from './save_queue.js';
 import { HeadView } from './scene.js';
 
 const FINISHED = new Set(['accepted', 'corrected', 'skipped', 'flagged']);
@@ -33,7 +35,7 @@ const editor = {
   },
   /** Make the shown pose an undo step and schedule the draft autosave. */
   commit() {
-    if (this.history.push(this.pose)) { changed(); }
+    if (this.history.push(this.pose)) { saves.changed(); }
     updateButtons();
   },
   set(pose) { this.preview(pose); this.commit(); },
@@ -76,25 +78,13 @@ fields.addEventListener('keydown', (e) => {
 });
 
 // --- saving ---------------------------------------------------------------------
-const saved = {
-  version: state.annotation ? state.annotation.version : 0,
-  status: state.annotation ? state.annotation.status : null,
-  pose: state.annotation ? clonePose(state.initial) : null,
-};
-let chain = Promise.resolve();
-let autosaveTimer = 0;
-let activeSeconds = 0;
-let lastInput = performance.now();
-
-// Time spent: seconds the page was visible and in use (input within 2 minutes).
+// Time spent: seconds the page was visible and in use (active_time.js).
+const activeTime = new ActiveTime({
+  now: () => performance.now(), isVisible: () => document.visibilityState === 'visible',
+});
 ['pointerdown', 'pointermove', 'keydown', 'wheel'].forEach((t) =>
-  document.addEventListener(t, () => { lastInput = performance.now(); }, { passive: true }));
-setInterval(() => {
-  if (document.visibilityState === 'visible' && performance.now() - lastInput < 120000) activeSeconds += 1;
-}, 1000);
-
-function dirty() { return !saved.pose || !posesEqual(saved.pose, editor.pose, 0); }
-function autosaveOn() { return $('opt-autosave').checked && (saved.status === null || saved.status === 'draft'); }
+  document.addEventListener(t, () => activeTime.input(), { passive: true }));
+activeTime.start(setInterval);
 
 function setSaveState(text, kind = '') {
   const el = $('save-state');
@@ -102,56 +92,23 @@ function setSaveState(text, kind = '') {
   el.dataset.kind = kind;
 }
 
-function changed() {
-  hideError();
-  clearTimeout(autosaveTimer);
-  if (autosaveOn()) {
-    setSaveState('draft pending…', 'pending');
-    autosaveTimer = setTimeout(() => { save({ status: 'draft' }).catch(() => {}); }, config.autosave_ms);
-  } else {
-    setSaveState('unsaved changes', 'dirty');
-  }
-}
-
-/** Save the shown pose with `status`. Saves run one after another, each with
- * the version the previous one produced. Rejects with ConflictError on a 409. */
-function save({ status = 'corrected', flag_reason = '', note = '' } = {}) {
-  clearTimeout(autosaveTimer);
-  const run = async () => {
-    const pose = editor.getPose();
-    const spent = activeSeconds;
-    activeSeconds = 0;
-    setSaveState('saving…', 'pending');
-    try {
-      const body = await requestJSON(config.urls.save, {
-        method: 'PUT',
-        body: {
-          R: pose.R, t: pose.t, status, expected_version: saved.version, time_spent_s: spent,
-          flag_reason, note, proposal_id: state.reference.source.proposal_id,
-        },
-      });
-      saved.version = body.version;
-      saved.status = body.status;
-      saved.pose = pose;
-      setSaveState(`${body.status === 'draft' ? 'draft saved' : 'saved'} · v${body.version}`, 'ok');
-      $('source-line').textContent = `your label v${body.version} (${body.status})`;
-      if (dirty()) changed();
-      return body;
-    } catch (err) {
-      activeSeconds += spent; // not recorded: count it with the next save
-      if (err instanceof ConflictError) showConflict(err);
-      else showError(err.message);
-      setSaveState('not saved', 'bad');
-      throw err;
-    }
-  };
-  const result = chain.then(run);
-  chain = result.catch(() => {});
-  return result;
-}
+const saves = new SaveQueue({
+  request: requestJSON,
+  state,
+  url: config.urls.save,
+  getPose: () => editor.getPose(),
+  activeTime,
+  autosaveMs: config.autosave_ms,
+  autosaveChecked: () => $('opt-autosave').checked,
+  timers: window,
+  onState: setSaveState,
+  onEdit: hideError,
+  onSaved: (body) => { $('source-line').textContent = `your label v${body.version} (${body.status})`; },
+  onFailure: (err) => { if (err instanceof ConflictError) showConflict(err); else showError(err.message); },
+});
 
 async function saveAndNext(status, extra = {}) {
-  await save({ status, ...extra });
+  await saves.save({ status, ...extra });
   const next = await requestJSON(config.urls.next, { method: 'POST', body: {} });
   window.location.assign(next.url);
 }
@@ -168,22 +125,20 @@ function showConflict(err) {
 
 $('conflict-reload').addEventListener('click', async () => {
   const fresh = await requestJSON(config.urls.state);
-  saved.version = fresh.annotation ? fresh.annotation.version : 0;
-  saved.status = fresh.annotation ? fresh.annotation.status : null;
-  saved.pose = fresh.annotation ? clonePose(fresh.initial) : null;
+  saves.load(fresh);
   editor.set(fresh.initial); // the user's own pose stays one undo step back
   $('conflict-banner').hidden = true;
-  setSaveState(`loaded v${saved.version}`, 'ok');
+  setSaveState(`loaded v${saves.saved.version}`, 'ok');
 });
 
 window.addEventListener('beforeunload', (e) => {
-  if (dirty() && saved.pose !== null && !autosaveOn()) { e.preventDefault(); }
+  if (saves.wouldLoseEdits()) { e.preventDefault(); }
 });
 
 // --- actions ----------------------------------------------------------------------
 const actions = {
-  undo() { editor.preview(editor.history.undo()); changed(); updateButtons(); },
-  redo() { editor.preview(editor.history.redo()); changed(); updateButtons(); },
+  undo() { editor.preview(editor.history.undo()); saves.changed(); updateButtons(); },
+  redo() { editor.preview(editor.history.redo()); saves.changed(); updateButtons(); },
   reset() { editor.set(state.reference); },
   // Accept keeps the proposal as it is; a moved pose is a correction.
   accept() {
@@ -238,7 +193,7 @@ $('opt-landmarks').addEventListener('change', syncOverlay);
 $('opt-wireframe').addEventListener('change', (e) => view.setWireframe(e.target.checked));
 $('opt-axes').addEventListener('change', (e) => view.setAxesVisible(e.target.checked));
 $('opt-opacity').addEventListener('input', (e) => view.setOpacity(parseFloat(e.target.value)));
-$('opt-autosave').addEventListener('change', () => { if (dirty()) changed(); });
+$('opt-autosave').addEventListener('change', () => { if (saves.dirty()) saves.changed(); });
 syncOverlay();
 view.setOpacity(parseFloat($('opt-opacity').value));
 
@@ -246,7 +201,7 @@ attachPointer($('pose-canvas'), editor);
 attachKeyboard(editor, actions);
 editor.preview(editor.pose);
 updateButtons();
-if (saved.status) setSaveState(`saved · v${saved.version} (${saved.status})`, 'ok');
+if (saves.saved.status) setSaveState(`saved · v${saves.saved.version} (${saves.saved.status})`, 'ok');
 
 const ready = view.loadHead(config.urls.mesh).then(() => {
   const msg = $('stage-msg');
@@ -262,9 +217,9 @@ window.headposeEditor = {
   config,
   getPose: () => editor.getPose(),
   setPose(pose) { editor.set(checkPose(pose)); },
-  save: (options) => save(options),
-  get version() { return saved.version; },
-  get status() { return saved.status; },
+  save: (options) => saves.save(options),
+  get version() { return saves.saved.version; },
+  get status() { return saves.saved.status; },
   undo: () => actions.undo(),
   redo: () => actions.redo(),
   // For tests and tools: the renderer, on-demand frames and marker dots.
