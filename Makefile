@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install browser bench clean
+.PHONY: run test test-js install browser bench clean
 
 $(INSTALLED): requirements.txt requirements-mediapipe.txt
 	# an interrupted earlier run can leave a venv without pip: make it again
@@ -25,7 +25,11 @@ browser:
 run: install
 	$(BIN)/python -m tools.devserver
 
-test: install browser
+# The editor's JS unit tests: Node's own runner (Node 20+), no npm packages.
+test-js:
+	node --test --test-reporter=spec tests/js/*.test.mjs
+
+test: install browser test-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
