@@ -53,3 +53,23 @@ export class FakeTimers {
 
 /** Let every queued promise callback run. */
 export function settle() { return new Promise((resolve) => setImmediate(resolve)); }
+
+/** Just enough of an SVG document for overlay.js: elements with attributes and children. */
+export class FakeElement {
+  constructor(ownerDocument, namespace, tagName) {
+    Object.assign(this, { ownerDocument, namespace, tagName });
+    this.attributes = {};
+    this.children = [];
+    this.style = {};
+  }
+
+  setAttribute(name, value) { this.attributes[name] = String(value); }
+  getAttribute(name) { return this.attributes[name] ?? null; }
+  append(...nodes) { this.children.push(...nodes); }
+  replaceChildren(...nodes) { this.children = nodes; }
+}
+
+export function fakeSvg() {
+  const doc = { createElementNS: (namespace, tag) => new FakeElement(doc, namespace, tag) };
+  return doc.createElementNS('http://www.w3.org/2000/svg', 'svg');
+}

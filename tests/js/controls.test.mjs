@@ -1,0 +1,180 @@
+// controls.js: what a drag, the wheel and the keys do to the pose.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { projectPoint } from '../../static/js/editor/camera.js';
+import { attachKeyboard, attachPointer } from '../../static/js/editor/controls.js';
+import { apply, clonePose, isRotation, matrixToEuler } from '../../static/js/editor/pose.js';
+import { assertClose } from './helpers.mjs';
+
+const K = [600, 0, 330, 0, 580, 230, 0, 0, 1];
+const W = 640;
+const H = 480;
+const IDENTITY = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+
+/** Listeners by event type; fire() hands them a plain event object. */
+class FakeTarget {
+  constructor() { this.listeners = {}; }
+  addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
+  fire(type, props = {}) {
+    const event = { defaultPrevented: false, preventDefault() { this.defaultPrevented = true; }, ...props };
+    for (const fn of this.listeners[type] || []) fn(event);
+    return event;
+  }
+}
+
+/** A canvas shown 1:1 at the page origin, so clientX = u + 0.5. */
+class FakeCanvas extends FakeTarget {
+  constructor() { super(); this.captured = new Set(); }
+  getBoundingClientRect() { return { left: 0, top: 0, width: W, height: H }; }
+  focus() {}
+  setPointerCapture(id) { this.captured.add(id); }
+  hasPointerCapture(id) { return this.captured.has(id); }
+  releasePointerCapture(id) { this.captured.delete(id); }
+}
+
+function editorAt(pose) {
+  return {
+    K, width: W, height: H, pose: clonePose(pose), previews: 0, commits: 0,
+    getPose() { return clonePose(this.pose); },
+    preview(p) { this.pose = clonePose(p); this.previews += 1; },
+    commit() { this.commits += 1; },
+  };
+}
+
+function setup(pose = { R: IDENTITY, t: [20, -10, 800] }) {
+  const canvas = new FakeCanvas();
+  const editor = editorAt(pose);
+  attachPointer(canvas, editor);
+  return { canvas, editor };
+}
+
+/** Press at pixel `from`, move to `to` in `steps`, release. */
+function drag(canvas, from, to, { button = 0, shiftKey = false, steps = 10 } = {}) {
+  const at = ([u, v]) => ({ clientX: u + 0.5, clientY: v + 0.5, pointerId: 1, button, shiftKey });
+  canvas.fire('pointerdown', at(from));
+  for (let i = 1; i <= steps; i++) canvas.fire('pointermove', at([from[0] + (to[0] - from[0]) * i / steps, from[1] + (to[1] - from[1]) * i / steps]));
+  canvas.fire('pointerup', at(to));
+}
+
+const seen = (pose, X) => projectPoint(K, apply(pose.R, X).map((v, i) => v + pose.t[i]));
+
+describe('pointer', () => {
+  test('shift-drag and right-drag move the head with the pointer, at its depth', () => {
+    for (const options of [{ shiftKey: true }, { button: 2 }]) {
+      const { canvas, editor } = setup();
+      const before = editor.getPose();
+      const origin = projectPoint(K, before.t);
+      drag(canvas, [100, 100], [140, 75], options);
+      assertClose(projectPoint(K, editor.pose.t), [origin[0] + 40, origin[1] - 25], 1e-9);
+      assert.equal(editor.pose.t[2], before.t[2]);
+      assert.deepEqual(editor.pose.R, before.R);
+      assert.equal(editor.commits, 1, 'one undo step per drag');
+      assert.equal(editor.previews, 10);
+      assert.equal(canvas.captured.size, 0, 'the pointer is released');
+    }
+  });
+
+  test('dragging from the head turns it the way the pointer goes (the nose follows)', () => {
+    const nose = [0, 0, -100];
+    for (const [dx, dy, angle] of [[60, 0, 0], [-60, 0, 0], [0, 60, 1], [0, -60, 1]]) {
+      const { canvas, editor } = setup();
+      const start = projectPoint(K, editor.pose.t);
+      const noseBefore = seen(editor.pose, nose);
+      drag(canvas, start, [start[0] + dx, start[1] + dy]);
+      const euler = matrixToEuler(editor.pose.R);
+      const noseAfter = seen(editor.pose, nose);
+      assert.ok(isRotation(editor.pose.R, 1e-12));
+      assert.deepEqual(editor.pose.t, [20, -10, 800]);
+      // +yaw turns the face to image-left, +pitch lifts the chin
+      const turn = angle === 0 ? -Math.sign(dx) : -Math.sign(dy);
+      assert.ok(Math.sign(euler[angle]) === turn && Math.abs(euler[angle]) > 5, `drag ${dx},${dy}: ${euler}`);
+      assert.ok(Math.abs(euler[1 - angle]) < 1e-9 && Math.abs(euler[2]) < 1e-9, `only one angle moves: ${euler}`);
+      assert.ok(Math.sign(noseAfter[0] - noseBefore[0]) === Math.sign(dx) || dx === 0);
+      assert.ok(Math.sign(noseAfter[1] - noseBefore[1]) === Math.sign(dy) || dy === 0);
+      assert.equal(editor.commits, 1);
+    }
+  });
+
+  test('a click without moving changes nothing; the middle button is not ours', () => {
+    const { canvas, editor } = setup();
+    drag(canvas, [200, 200], [200, 200], { steps: 0 });
+    drag(canvas, [200, 200], [260, 260], { button: 1 });
+    assert.equal(editor.previews, 0);
+    assert.equal(editor.commits, 0);
+    assert.ok(canvas.fire('contextmenu').defaultPrevented, 'right-drag does not open the menu');
+  });
+
+  test('the wheel moves the head along its ray and commits once scrolling stops', async () => {
+    const { canvas, editor } = setup();
+    const before = editor.getPose();
+    const event = canvas.fire('wheel', { deltaY: 100 });
+    canvas.fire('wheel', { deltaY: 5000 }); // one notch of a fast wheel is capped
+    assert.ok(event.defaultPrevented, 'the page does not scroll');
+    assertClose(editor.pose.t, before.t.map((v) => v * Math.exp(0.1) * Math.exp(0.2)), 1e-9);
+    assertClose(projectPoint(K, editor.pose.t), projectPoint(K, before.t), 1e-9);
+    assert.equal(editor.commits, 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(editor.commits, 1);
+  });
+});
+
+describe('keyboard', () => {
+  function keys({ dialogOpen = false } = {}) {
+    const doc = new FakeTarget();
+    doc.querySelector = (selector) => (selector === 'dialog[open]' && dialogOpen ? {} : null);
+    globalThis.document = doc;
+    const calls = [];
+    const editor = {
+      steps: { angle_fine: 1, angle_coarse: 5, move_fine: 2, move_coarse: 10 },
+      nudgeEuler: (axis, degrees) => calls.push(['euler', axis, degrees]),
+      nudgeT: (axis, mm) => calls.push(['t', axis, mm]),
+    };
+    const actions = new Proxy({}, { get: (_, name) => (...args) => calls.push([name, ...args]) });
+    attachKeyboard(editor, actions);
+    const press = (key, mods = {}, target = { tagName: 'CANVAS' }) => doc.fire('keydown', { key, target, ...mods });
+    return { calls, press };
+  }
+
+  test('arrows turn the head the way they point; shift takes the coarse step', () => {
+    const { calls, press } = keys();
+    press('ArrowLeft');
+    press('ArrowRight', { shiftKey: true });
+    press('ArrowUp');
+    press('ArrowDown');
+    press('q');
+    press('E', { shiftKey: true });
+    // +yaw: the face turns to image-left; +pitch: chin up; +roll: top of the head to image-right
+    assert.deepEqual(calls, [['euler', 0, 1], ['euler', 0, -5], ['euler', 1, 1], ['euler', 1, -1], ['euler', 2, -1], ['euler', 2, 5]]);
+  });
+
+  test('j l i k u o move the head (mm); the rest are named actions', () => {
+    const { calls, press } = keys();
+    for (const k of ['j', 'l', 'i', 'k', 'u', 'o']) press(k);
+    press('L', { shiftKey: true });
+    assert.deepEqual(calls, [['t', 0, -2], ['t', 0, 2], ['t', 1, -2], ['t', 1, 2], ['t', 2, -2], ['t', 2, 2], ['t', 0, 10]]);
+    calls.length = 0;
+    for (const k of ['r', 'a', 's', 'Enter', 'n', 'f', 'w', 'g', 'm', '[', ']']) press(k);
+    press('z', { ctrlKey: true });
+    press('y', { ctrlKey: true });
+    press('Z', { metaKey: true, shiftKey: true });
+    assert.deepEqual(calls, [['reset'], ['accept'], ['save'], ['save'], ['skip'], ['flag'], ['toggle', 'wireframe'],
+      ['toggle', 'axes'], ['toggle', 'landmarks'], ['opacity', -0.1], ['opacity', 0.1], ['undo'], ['redo'], ['redo']]);
+  });
+
+  test('handled keys are consumed; others, modified keys, typing and open dialogs are left alone', () => {
+    const { calls, press } = keys();
+    assert.ok(press('a').defaultPrevented);
+    assert.ok(!press('x').defaultPrevented);
+    assert.ok(!press('s', { ctrlKey: true }).defaultPrevented, 'Ctrl+S stays the browser\'s');
+    assert.ok(!press('a', { altKey: true }).defaultPrevented);
+    press('a', {}, { tagName: 'INPUT', type: 'number' });
+    press('a', {}, { tagName: 'TEXTAREA' });
+    press('a', {}, { tagName: 'DIV', isContentEditable: true });
+    assert.deepEqual(calls, [['accept']]);
+    press('w', {}, { tagName: 'INPUT', type: 'checkbox' }); // a focused checkbox is not typing
+    assert.deepEqual(calls.at(-1), ['toggle', 'wireframe']);
+    const withDialog = keys({ dialogOpen: true });
+    withDialog.press('a');
+    assert.deepEqual(withDialog.calls, []);
+  });
+});
