@@ -11,7 +11,6 @@ import { checkPose, clonePose, eulerToMatrix, matrixToEuler, posesEqual } from '
 import { SaveQueue } from './save_queue.js';
 import { HeadView } from './scene.js';
 
-const FINISHED = new Set(['accepted', 'corrected', 'skipped', 'flagged']);
 const $ = (id) => document.getElementById(id);
 
 const config = JSON.parse($('editor-config').textContent);

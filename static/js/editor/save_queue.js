@@ -12,7 +12,7 @@ export function storedLabel(state) {
   return { version: a ? a.version : 0, status: a ? a.status : null, pose: a ? clonePose(state.initial) : null };
 }
 
-export function savedText(body) {
+function savedText(body) {
   return `${body.status === 'draft' ? 'draft saved' : 'saved'} · v${body.version}`;
 }
 
