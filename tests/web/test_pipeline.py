@@ -3,7 +3,6 @@ order, through the real code paths (a real import, a real Celery worker), and
 the layering it exists for: annotator never imports evaluation."""
 import ast
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from django.core.management import CommandError, call_command
 from annotator import pipeline
 from annotator.models import Face, FaceMesh, Job, Proposal, Split
 from evaluation.models import Benchmark
+from tests.waiting import wait_for
 
 ANNOTATOR = Path(__file__).resolve().parents[2] / "annotator"
 
@@ -71,15 +71,6 @@ def recorded(monkeypatch):
     return calls
 
 
-def _wait_for(predicate, seconds=180, why=lambda: ""):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out: {why()}")
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_an_import_is_followed_by_splits_benchmarks_meshes_and_proposals(
@@ -94,9 +85,9 @@ def test_an_import_is_followed_by_splits_benchmarks_meshes_and_proposals(
     assert set(Split.objects.filter(dataset__name="aflw").values_list("name", flat=True)) == {"all", "p1"}
     assert Benchmark.objects.get(name="aflw-p1").split.name == "p1"
     # ... the queued ones are run by the worker
-    _wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=120,
+    wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=120,
               why=lambda: list(FaceMesh.objects.values_list("state", "message")))
-    _wait_for(lambda: Job.objects.filter(kind="propose", state="done").exists(),
+    wait_for(lambda: Job.objects.filter(kind="propose", state="done").exists(),
               why=lambda: list(Job.objects.filter(kind="propose").values_list("state", "errors")))
     assert Proposal.objects.filter(proposer="landmarks-fit").count() == 10
     assert Face.objects.count() == 10  # proposals landed on the imported faces
@@ -117,7 +108,7 @@ def test_stored_proposals_are_followed_by_meshes(celery_worker_process, settings
     assert ("proposals_stored", "meshes") in recorded
     faces = Face.objects.filter(image__dataset__name="demo")
     assert faces.count() >= 2
-    _wait_for(lambda: FaceMesh.objects.filter(state="done").count() == faces.count(), seconds=120,
+    wait_for(lambda: FaceMesh.objects.filter(state="done").count() == faces.count(), seconds=120,
               why=lambda: list(FaceMesh.objects.values_list("state", "message")))
 
 
