@@ -5,7 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from annotator import importing, selectors
+from annotator import importing, jobs, selectors
 from annotator.models import (
     ApiToken,
     Annotation,
@@ -160,7 +160,7 @@ class JobAdmin(admin.ModelAdmin):
         n = 0
         for job in queryset.filter(kind__in=list(importing.READERS)):
             if job.state in (Job.State.FAILED, Job.State.DONE_WITH_ERRORS):
-                Job.objects.filter(pk=job.pk).update(state=Job.State.QUEUED)
+                jobs.requeue(job)
                 importing.queue_import_job(job)
                 n += 1
         self.message_user(request, f"{n} import(s) queued again; files already imported are skipped.")

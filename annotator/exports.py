@@ -8,7 +8,6 @@ a job's file is attached only once it is complete."""
 from __future__ import annotations
 
 import tempfile
-import time
 
 from django.conf import settings
 from django.core.files import File
@@ -16,11 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
-from annotator import access, selectors
+from annotator import access, jobs, pipeline, selectors
 from annotator.models import Dataset, Face, Job, Split
 from workers.core.exports import FORMATS, write_export
 
-PROGRESS_EVERY_S = 0.5
 # Formats that write landmarks; the others skip reading them (they dominate the row size).
 WITH_LANDMARKS = {"json", "coco", "aflw2000_mat"}
 
@@ -117,25 +115,20 @@ def create_export_job(*, user, dataset: Dataset, options: dict) -> Job:
     with transaction.atomic():
         job = Job.objects.create(kind=Job.Kind.EXPORT, dataset=dataset, options=dict(options), created_by=user,
                                  source=file_name(dataset, options))
-        from workers.tasks import run_export_job as task
-
-        transaction.on_commit(lambda: task.delay(job.pk))
+        pipeline.enqueue("run_export_job", job.pk)
     return job
 
 
 def run_export_job(job_id: int) -> Job:
     job = Job.objects.select_related("dataset").get(pk=job_id)
     options = job.options
-    job.state, job.started_at, job.finished_at, job.errors = Job.State.RUNNING, timezone.now(), None, []
-    job.processed = 0
-    job.total = face_count(job.dataset, resolve_split(job.dataset, options.get("split")))
-    job.save()
-    last = [0.0]
+    jobs.start(job, total=face_count(job.dataset, resolve_split(job.dataset, options.get("split"))))
+    throttle = jobs.Throttle()
 
     def progress(n: int) -> None:
-        if time.monotonic() - last[0] > PROGRESS_EVERY_S:
-            last[0] = time.monotonic()
-            Job.objects.filter(pk=job.pk).update(processed=min(n, job.total or n))
+        if throttle.due():
+            job.processed = min(n, job.total or n)
+            jobs.advance(job)
 
     try:
         with tempfile.TemporaryFile() as tmp:
@@ -144,14 +137,11 @@ def run_export_job(job_id: int) -> Job:
             job.result_file.save(file_name(job.dataset, options), File(tmp), save=False)
         job.processed = job.succeeded = n
         job.total = max(job.total, n)
-        job.state = Job.State.DONE
         job.result = {"rows": n, "format": options["format"], "labels": options["labels"],
                       "bytes": job.result_file.size}
+        jobs.finish(job, fields=None)
     except Exception as exc:  # the job must end visibly failed, never stay "running"
-        job.errors = [{"name": "", "message": str(exc)}]
-        job.state = Job.State.FAILED
-    job.finished_at = timezone.now()
-    job.save()
+        jobs.fail(job, str(exc), fields=None)
     return job
 
 

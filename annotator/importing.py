@@ -8,16 +8,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
-import time
 from typing import Callable
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
-from annotator import services
+from annotator import jobs, pipeline, services
 from annotator.models import Dataset, Face, Image, Job
 from annotator.poses import flat
 
@@ -26,8 +24,6 @@ READERS = {
     Job.Kind.IMPORT_BIWI: ("workers.core.formats.biwi", Dataset.Kind.BIWI),
     Job.Kind.IMPORT_IMAGES: ("workers.core.formats.images", Dataset.Kind.IMAGES),
 }
-MAX_STORED_ERRORS = 1000
-PROGRESS_EVERY_S = 0.5
 
 
 class ImportRequestError(ValueError):
@@ -60,9 +56,7 @@ def create_import_job(*, kind: str, dataset_name: str, source: str = "", upload=
 
 
 def queue_import_job(job: Job) -> None:
-    from workers.tasks import run_import_job as task
-
-    transaction.on_commit(lambda: task.delay(job.pk))
+    pipeline.enqueue("run_import_job", job.pk)
 
 
 def _storage_name(dataset: Dataset, name: str) -> str:
@@ -112,25 +106,23 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
 
 
 def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None) -> Job:
-    """Run a queued (or failed, for a retry) import to the end."""
+    """Run a queued (or failed, for a retry) import to the end, then what follows an import."""
     job = Job.objects.select_related("dataset").get(pk=job_id)
     module = importlib.import_module(READERS[job.kind][0])
     from workers.core.formats.archive import Limits
 
     limits = Limits(max_total_bytes=settings.HEADPOSE_IMPORT_MAX_BYTES)
     source = job.upload.path if job.upload else job.source
-    job.state, job.started_at, job.finished_at = Job.State.RUNNING, timezone.now(), None
-    job.processed = job.succeeded = job.unchanged = 0
-    job.errors = []
-    job.save()
-    last = 0.0
+    jobs.start(job)
+    throttle = jobs.Throttle()
     new_ids: list[int] = []
+    counters = ("processed", "succeeded", "unchanged", "errors")
     try:
         job.total = module.count(source, limits)
-        job.save(update_fields=["total"])
+        jobs.advance(job, ["total"])
         for record in module.iter_samples(source, limits):
             if not record.ok:
-                _add_error(job, record.name, record.message)
+                jobs.add_error(job, record.name, record.message)
             else:
                 try:
                     image, created = store_sample(job.dataset, record)
@@ -140,45 +132,20 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
                     else:
                         job.unchanged += 1
                 except Exception as exc:  # one bad sample never stops the import
-                    _add_error(job, record.name, str(exc) or exc.__class__.__name__)
+                    jobs.add_error(job, record.name, str(exc) or exc.__class__.__name__)
             job.processed += 1
-            if time.monotonic() - last > PROGRESS_EVERY_S:
-                last = time.monotonic()
-                job.save(update_fields=["processed", "succeeded", "unchanged", "errors"])
+            if throttle.due():
+                jobs.advance(job, counters)
                 if on_progress:
                     on_progress(job)
         job.total = max(job.total, job.processed)
-        job.state = Job.State.DONE_WITH_ERRORS if job.errors else Job.State.DONE
+        jobs.finish(job, ["total", *counters])
     except Exception as exc:
         # The source itself is unreadable (not a zip, a bomb ...): the job fails
         # visibly; samples stored so far stay and a retry skips them.
-        _add_error(job, job.source or (job.upload.name if job.upload else ""), f"import stopped: {exc}")
-        job.state = Job.State.FAILED
-    job.finished_at = timezone.now()
-    job.save()
+        jobs.fail(job, f"import stopped: {exc}", name=job.source or (job.upload.name if job.upload else ""),
+                  fields=["total", *counters])
     if on_progress:
         on_progress(job)
-    if job.state != Job.State.FAILED:
-        from annotator.splits import build_standard_splits
-
-        build_standard_splits(job.dataset)
-        from evaluation.services import ensure_seed_benchmarks
-
-        ensure_seed_benchmarks(job.dataset)
-    if new_ids and settings.HEADPOSE_AUTO_MESH:
-        from annotator.meshes import queue_meshes
-
-        queue_meshes(list(Face.objects.filter(image_id__in=new_ids, landmarks_2d__isnull=False)
-                          .values_list("pk", flat=True)))
-    if new_ids and settings.HEADPOSE_AUTO_PROPOSE:
-        from annotator.proposing import start_proposals
-
-        start_proposals(dataset=job.dataset, image_ids=new_ids, user=job.created_by)
+    pipeline.import_finished(job, new_ids)
     return job
-
-
-def _add_error(job: Job, name: str, message: str) -> None:
-    if len(job.errors) < MAX_STORED_ERRORS:
-        job.errors.append({"name": name, "message": message})
-    elif len(job.errors) == MAX_STORED_ERRORS:
-        job.errors.append({"name": "", "message": "more errors were not stored"})

@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 from django.core.files.base import ContentFile
-from django.db import transaction
 
+from annotator import pipeline
 from annotator.models import Face, FaceMesh
 
 
 def queue_meshes(face_ids: list[int]) -> None:
-    from workers.tasks import mesh_faces
-
-    ids = list(face_ids)
-    transaction.on_commit(lambda: mesh_faces.delay(ids))
+    pipeline.enqueue("mesh_faces", list(face_ids))
 
 
 def build_mesh(face: Face) -> FaceMesh:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotator import jobs
 from workers.core import geometry
 
 
@@ -291,11 +292,11 @@ class Job(models.Model):
 
     @property
     def percent(self) -> int:
-        return int(100 * self.processed / self.total) if self.total else (100 if self.is_finished else 0)
+        return jobs.percent(self)
 
     @property
     def is_finished(self) -> bool:
-        return self.state in (self.State.DONE, self.State.DONE_WITH_ERRORS, self.State.FAILED)
+        return jobs.is_finished(self)
 
 
 class FaceClaim(models.Model):

@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
+from annotator import jobs, pipeline
 from annotator.models import Dataset, Face, Image, Job, Proposal
 from annotator.poses import flat
 
@@ -77,13 +76,8 @@ def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None,
             state=Job.State.QUEUED if ids else Job.State.DONE,
         )
 
-        def queue():
-            from workers.tasks import propose_images
-
-            for i in range(0, len(ids), BATCH_SIZE):
-                propose_images.delay(ids[i : i + BATCH_SIZE], proposer, job.pk)
-
-        transaction.on_commit(queue)
+        for i in range(0, len(ids), BATCH_SIZE):
+            pipeline.enqueue("propose_images", ids[i : i + BATCH_SIZE], proposer, job.pk)
     return job
 
 
@@ -170,28 +164,7 @@ def propose_images(image_ids: list[int], proposer_name: str, job_id: int | None 
             found += len(rows)
             face_ids += [r.face_id for r in rows]
     if job_id is not None:
-        _advance_job(job_id, len(image_ids), len(loaded), errors)
-    if face_ids and settings.HEADPOSE_AUTO_MESH:
-        from annotator.meshes import queue_meshes
-
-        queue_meshes(face_ids)
+        jobs.advance_shared(Job, job_id, processed=len(image_ids), succeeded=len(loaded), errors=errors)
+    pipeline.proposals_stored(face_ids)
     return {"images": len(images), "faces": found, "errors": errors}
 
-
-def _advance_job(job_id: int, processed: int, succeeded: int, errors: list) -> None:
-    with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
-        if job is None:
-            return
-        if job.started_at is None:
-            job.started_at = timezone.now()
-        job.processed = F("processed") + processed
-        job.succeeded = F("succeeded") + succeeded
-        job.errors = job.errors + errors
-        job.state = Job.State.RUNNING
-        job.save()
-        job.refresh_from_db()
-        if job.processed >= job.total:
-            job.state = Job.State.DONE_WITH_ERRORS if job.errors else Job.State.DONE
-            job.finished_at = timezone.now()
-            job.save(update_fields=["state", "finished_at"])

@@ -43,7 +43,7 @@ def main():
 
         from annotator.models import Annotation, Dataset, Face, Image
         from annotator.splits import build_standard_splits
-        from evaluation import services
+        from evaluation import seeding, uploads
         from evaluation.models import Benchmark, Entry
         from workers.core import geometry
         from workers.core.metrics import evaluate
@@ -70,7 +70,7 @@ def main():
         Annotation.objects.bulk_create((Annotation(face=f, dataset=ds, source="dataset", status="ground_truth",
                                                    R=r.reshape(9).tolist()) for f, r in zip(faces, R)), batch_size=2000)
         build_standard_splits(ds)
-        services.ensure_seed_benchmarks(ds)
+        seeding.ensure_seed_benchmarks(ds)
         bench = Benchmark.objects.get(name="biwi-p1")
 
         rng = np.random.default_rng(1)
@@ -80,11 +80,11 @@ def main():
         Rp = geometry.euler_to_matrix(pred)
         out = {"database": connection.vendor, "ground_truth": source, "samples": len(names)}
         out["metrics_evaluate_only"] = timed(lambda: evaluate(Rp, R, per_sample=True), args.repeats)
-        out["metrics_evaluate_file"] = timed(lambda: services.evaluate_file(bench, csv, "p.csv"), args.repeats)
+        out["metrics_evaluate_file"] = timed(lambda: uploads.evaluate_file(bench, csv, "p.csv"), args.repeats)
         user = User.objects.create_user("r", password="x")
         user.groups.add(Group.objects.get_or_create(name="researcher")[0])
         out["metrics_upload_entry_stored"] = timed(
-            lambda: services.create_upload_entry(benchmark=bench, data=csv, filename="p.csv", user=user,
+            lambda: uploads.create_upload_entry(benchmark=bench, data=csv, filename="p.csv", user=user,
                                                  name="p", is_public=True), args.repeats)
         # fill the board to N entries of full size by cloning a stored one
         template = Entry.objects.filter(benchmark=bench).first()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from evaluation import services
+from evaluation import moderation, proposer_runs
 from evaluation.models import Benchmark, Entry
 
 
@@ -37,24 +37,24 @@ class EntryAdmin(admin.ModelAdmin):
     @admin.action(description="Hide from the leaderboard")
     def hide(self, request, queryset):
         for e in queryset:
-            services.set_hidden(e, True)
+            moderation.set_hidden(e, True)
 
     @admin.action(description="Show on the leaderboard again")
     def unhide(self, request, queryset):
         for e in queryset:
-            services.set_hidden(e, False)
+            moderation.set_hidden(e, False)
 
     @admin.action(description="Mark as baseline")
     def mark_baseline(self, request, queryset):
         for e in queryset:
-            services.set_baseline(e, True)
+            moderation.set_baseline(e, True)
 
     @admin.action(description="Unmark baseline")
     def unmark_baseline(self, request, queryset):
         for e in queryset:
-            services.set_baseline(e, False)
+            moderation.set_baseline(e, False)
 
     @admin.action(description="Resume unfinished proposer runs")
     def resume(self, request, queryset):
         for e in queryset.filter(kind=Entry.Kind.PROPOSER).exclude(state=Entry.State.DONE):
-            services.resume_entry(e)
+            proposer_runs.resume_entry(e)

@@ -15,7 +15,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evaluation import selectors, services
+from annotator import jobs
+from evaluation import selectors, uploads
 from evaluation.forms import CROP_CHOICES
 from evaluation.models import Entry
 from workers.core.predictions import MAX_BYTES, PredictionFileError
@@ -34,8 +35,7 @@ def entry_json(entry: Entry, full: bool = False) -> dict:
     out = {
         "id": entry.pk, "url": reverse("entry_detail", args=[entry.pk]), "name": entry.name, "kind": entry.kind,
         "benchmark": entry.benchmark.name, "benchmark_version": entry.benchmark_version,
-        "split_version": entry.split_version, "state": entry.state, "processed": entry.processed,
-        "total": entry.total, "owner": entry.owner.get_username() if entry.owner else None,
+        "split_version": entry.split_version, **jobs.progress(entry), "owner": entry.owner.get_username() if entry.owner else None,
         "is_public": entry.is_public, "is_hidden": entry.is_hidden, "is_baseline": entry.is_baseline,
         "proposer": entry.proposer or None, "proposer_version": entry.proposer_version or None,
         "crop_used": entry.crop_used, "coverage": {"matched": entry.matched, "expected": entry.expected},
@@ -88,7 +88,7 @@ class BenchmarkEntriesAPI(APIView):
         data = payload.validated_data
         f = data["file"]
         try:
-            entry = services.create_upload_entry(
+            entry = uploads.create_upload_entry(
                 benchmark=benchmark, data=f.read(MAX_BYTES + 1), filename=f.name, content_type=f.content_type,
                 user=request.user, name=data.get("name", ""), description=data.get("description", ""),
                 is_public=data["is_public"], crop_used=data.get("crop_used", ""),

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class EvaluationConfig(AppConfig):
     name = "evaluation"
     verbose_name = "Benchmarks"
+
+    def ready(self):
+        # evaluation depends on annotator, never the reverse: it plugs its
+        # step into the import pipeline here
+        from annotator import pipeline
+        from evaluation.seeding import after_import
+
+        pipeline.register("import_finished", "benchmarks", after_import)

@@ -7,6 +7,8 @@ leaderboard can always be traced to exactly what was measured."""
 from django.conf import settings
 from django.db import models
 
+from annotator import jobs
+
 
 class CropRule(models.TextChoices):
     HOPENET = "hopenet", "HopeNet / 6DRepNet crop (pt2d box + 0.2 margins)"
@@ -132,7 +134,11 @@ class Entry(models.Model):
 
     @property
     def percent(self) -> int:
-        return int(100 * self.processed / self.total) if self.total else 0
+        return jobs.percent(self)
+
+    @property
+    def is_finished(self) -> bool:
+        return jobs.is_finished(self)
 
     @property
     def follows_crop(self) -> bool:

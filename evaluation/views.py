@@ -1,4 +1,4 @@
-"""Leaderboard pages. Thin: reads via selectors, writes via services."""
+"""Leaderboard pages. Thin: reads via selectors, writes via uploads, proposer_runs and moderation."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from evaluation import selectors, services
+from evaluation import benchmarks, errors, moderation, proposer_runs, selectors, uploads
 from evaluation.forms import ProposerRunForm, UploadForm
 from evaluation.models import CropRule, Entry
 from workers.core.predictions import MAX_BYTES, PredictionFileError
@@ -61,7 +61,7 @@ def upload(request, pk: int):
         return leaderboard(request, pk, upload_form=form, status=400)
     f = form.cleaned_data["file"]
     try:
-        entry = services.create_upload_entry(
+        entry = uploads.create_upload_entry(
             benchmark=benchmark, data=_read_upload(f), filename=f.name, content_type=f.content_type,
             user=request.user, name=form.cleaned_data["name"], description=form.cleaned_data["description"],
             is_public=form.cleaned_data["is_public"], crop_used=form.cleaned_data["crop_used"],
@@ -87,9 +87,9 @@ def run_proposer(request, pk: int):
     if not form.is_valid():
         return leaderboard(request, pk, run_form=form, status=400)
     try:
-        entry = services.start_proposer_entry(benchmark=benchmark, proposer=form.cleaned_data["proposer"],
+        entry = proposer_runs.start_proposer_entry(benchmark=benchmark, proposer=form.cleaned_data["proposer"],
                                               user=request.user, is_public=form.cleaned_data["is_public"])
-    except services.EvaluationRequestError as exc:
+    except errors.EvaluationRequestError as exc:
         form.add_error("proposer", str(exc))
         return leaderboard(request, pk, run_form=form, status=400)
     return redirect("entry_detail", pk=entry.pk)
@@ -154,7 +154,7 @@ def sample_overlay(request, pk: int, k: int):
         raise Http404("No such sample.")
     name = entry.benchmark.sample_names[ps["index"][k]]
     image = selectors.sample_image(entry.benchmark, name)
-    gt = services.ground_truth_by_name(entry.benchmark.dataset).get(name) if image else None
+    gt = benchmarks.ground_truth_by_name(entry.benchmark.dataset).get(name) if image else None
     if image is None or gt is None or not image.file:
         raise Http404("The image of this sample is not stored.")
     try:
@@ -187,14 +187,14 @@ def entry_hide(request, pk: int):
     if not selectors.is_admin(request.user):
         raise PermissionDenied("Only admins hide entries.")
     entry = selectors.get_entry(request.user, pk)
-    services.set_hidden(entry, request.POST.get("hidden", "1") == "1")
+    moderation.set_hidden(entry, request.POST.get("hidden", "1") == "1")
     return redirect(request.POST.get("next") or reverse("leaderboard", args=[entry.benchmark_id]))
 
 
 @require_POST
 def entry_publish(request, pk: int):
     entry = _manageable(request, pk)
-    services.set_public(entry, request.POST.get("public", "1") == "1")
+    moderation.set_public(entry, request.POST.get("public", "1") == "1")
     return redirect("entry_detail", pk=entry.pk)
 
 
@@ -202,7 +202,7 @@ def entry_publish(request, pk: int):
 def entry_resume(request, pk: int):
     entry = _manageable(request, pk)
     try:
-        services.resume_entry(entry)
-    except services.EvaluationRequestError as exc:
+        proposer_runs.resume_entry(entry)
+    except errors.EvaluationRequestError as exc:
         messages.error(request, str(exc))
     return redirect("entry_detail", pk=entry.pk)

@@ -42,7 +42,7 @@ def mesh_faces(face_ids: list[int]) -> dict:
 @shared_task(name="workers.tasks.evaluate_entry", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
 def evaluate_entry(entry_id: int) -> dict:
     """Run (or continue) a proposer over a benchmark; done samples are skipped."""
-    from evaluation.services import run_proposer_entry
+    from evaluation.proposer_runs import run_proposer_entry
 
     entry = run_proposer_entry(entry_id)
     return {"entry": entry.pk, "state": entry.state, "processed": entry.processed}

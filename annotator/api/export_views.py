@@ -17,7 +17,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator import exports
+from annotator import exports, jobs
 from annotator.api.pagination import IdCursorPagination
 from annotator.models import Dataset, Job
 from workers.core.exports import FORMATS, ExportError
@@ -53,6 +53,9 @@ class JobSerializer(serializers.ModelSerializer):
 
     def get_url(self, job) -> str:
         return reverse("api-export", args=[job.pk])
+
+    def to_representation(self, job):
+        return {**super().to_representation(job), **jobs.progress(job)}  # what the export job page polls
 
 
 class ExportCreateSerializer(exports.ExportRequest):

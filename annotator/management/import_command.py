@@ -1,10 +1,8 @@
 """The shared body of the import_* management commands."""
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
+from django.db import transaction
 
-from annotator import importing
+from annotator import importing, jobs
 from annotator.models import Job
 
 
@@ -24,19 +22,16 @@ class ImportCommand(BaseCommand):
             job = importing.create_import_job(kind=self.kind, dataset_name=dataset, source=path)
         except importing.ImportRequestError as exc:
             raise CommandError(str(exc)) from None
-        bar = tqdm(total=0, unit="file", desc=f"import {dataset}", file=sys.stderr, disable=options["verbosity"] == 0)
-
-        def show(j: Job):
-            bar.total = j.total
-            bar.n = j.processed
-            bar.set_postfix(new=j.succeeded, unchanged=j.unchanged, errors=len(j.errors))
-            bar.refresh()
-
+        bar = jobs.ProgressBar(
+            f"import {dataset}", unit="file", quiet=options["verbosity"] == 0,
+            postfix=lambda j: {"new": j.succeeded, "unchanged": j.unchanged, "errors": len(j.errors)})
         if queue:
-            job = self._follow(job, show)
+            with transaction.atomic():
+                importing.queue_import_job(job)
+            job = jobs.follow(job, bar)
         else:
-            job = importing.run_import_job(job.pk, on_progress=show)
-        bar.close()
+            job = importing.run_import_job(job.pk, on_progress=bar.show)
+            bar.close()
         for error in job.errors:
             self.stderr.write(f"  {error['name']}: {error['message']}")
         summary = (
@@ -47,16 +42,3 @@ class ImportCommand(BaseCommand):
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))
 
-    def _follow(self, job, show):
-        import time
-
-        from django.db import transaction
-
-        with transaction.atomic():
-            importing.queue_import_job(job)
-        while True:
-            job.refresh_from_db()
-            show(job)
-            if job.is_finished:
-                return job
-            time.sleep(0.5)

@@ -38,7 +38,7 @@ from annotator import exports, services
 from annotator.models import Annotation, ApiToken, Dataset, Face, FlagReason, Image, Job, Proposal
 from annotator.splits import save_split
 from annotator.tokens import create_token
-from evaluation import services as evaluation_services
+from evaluation import benchmarks, uploads
 from evaluation.models import Benchmark, Entry
 from workers.core import geometry
 
@@ -110,7 +110,7 @@ def _make_benchmark(n: int = 6) -> Benchmark:
         Annotation(face=f, dataset=ds, source="dataset", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
         for f, r in zip(faces, R))
     split = save_split(ds, "test", names, {"rule": "all"})
-    return evaluation_services.save_benchmark(name="bench-test", dataset=ds, split=split, title="Fuzz", crop="detector")
+    return benchmarks.save_benchmark(name="bench-test", dataset=ds, split=split, title="Fuzz", crop="detector")
 
 
 def _awkward_labels_and_landmarks(world) -> None:
@@ -154,7 +154,7 @@ def fuzz_world(world, settings):
     gt = {f.image.file_name: a.R for f in Face.objects.filter(image__dataset=benchmark.dataset).select_related("image")
           for a in f.annotations.filter(source="dataset")}
     body = json.dumps([{"id": n, "R": R} for n, R in gt.items()]).encode()
-    evaluation_services.create_upload_entry(
+    uploads.create_upload_entry(
         benchmark=benchmark, data=body, filename="p.json", content_type="application/json", user=users["admin"],
         name="fuzz", description="", is_public=True, crop_used="", allow_unknown_ids=False)
     done = Job.objects.create(kind=Job.Kind.EXPORT, dataset=world["datasets"]["pub"], created_by=users["admin"],

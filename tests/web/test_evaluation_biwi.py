@@ -13,7 +13,7 @@ from django.urls import reverse
 from annotator.models import Annotation, Dataset, Face, Image
 from annotator.splits import build_standard_splits
 from evaluation.models import Benchmark, Entry
-from evaluation.services import ensure_seed_benchmarks
+from evaluation.seeding import ensure_seed_benchmarks
 from tests.conftest import require_shared
 from workers.core import geometry
 from workers.core.formats.biwi import read_protocol1_list

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from evaluation import services
+from evaluation import benchmarks, uploads
 from evaluation.models import Entry
 from tests.web.conftest import _user
 from tests.web.test_evaluation_validation import make_benchmark
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def _upload(b, gt, user, name, noise, public):
     rng = np.random.default_rng(int(noise * 10))
     rows = "".join(f"{n},{e[0] + rng.normal(0, noise):.5f},{e[1]:.5f},{e[2]:.5f}\n" for n, e in gt.items())
-    return services.create_upload_entry(benchmark=b, data=("id,yaw,pitch,roll\n" + rows).encode(), filename="p.csv",
+    return uploads.create_upload_entry(benchmark=b, data=("id,yaw,pitch,roll\n" + rows).encode(), filename="p.csv",
                                         user=user, name=name, is_public=public)
 
 
@@ -122,10 +122,10 @@ def test_the_benchmark_is_versioned_and_entries_keep_theirs(board):
     b, _, entries, _ = board
     names = b.split.sample_names[:-1]
     split2 = save_split(b.dataset, "test", names, {"rule": "all but one"})
-    b2 = services.save_benchmark(name=b.name, dataset=b.dataset, split=split2, title=b.title, crop=b.crop)
+    b2 = benchmarks.save_benchmark(name=b.name, dataset=b.dataset, split=split2, title=b.title, crop=b.crop)
     assert (b2.version, split2.version) == (2, 2) and len(b2.sample_names) == 29
-    assert services.save_benchmark(name=b.name, dataset=b.dataset, split=split2, title=b.title, crop=b.crop) == b2
-    assert services.find_benchmark(b.name) == b2 and services.find_benchmark(f"{b.name}@1") == b
+    assert benchmarks.save_benchmark(name=b.name, dataset=b.dataset, split=split2, title=b.title, crop=b.crop) == b2
+    assert benchmarks.find_benchmark(b.name) == b2 and benchmarks.find_benchmark(f"{b.name}@1") == b
     e = Entry.objects.get(pk=entries["good"].pk)
     assert (e.benchmark_id, e.benchmark_version, e.split_version) == (b.pk, 1, 1)
     assert e.protocol["samples"] == 30

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from annotator.models import Annotation, Dataset, Face, Image
 from annotator.splits import save_split
-from evaluation import services
+from evaluation import benchmarks
 from evaluation.models import Entry
 from workers.core import geometry
 
@@ -35,7 +35,7 @@ def make_benchmark(n=12, seed=0, name="synth"):
         Annotation(face=f, dataset=ds, source="dataset", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
         for f, r in zip(faces, R))
     split = save_split(ds, "test", names, {"rule": "all"})
-    b = services.save_benchmark(name=f"{name}-test", dataset=ds, split=split, title="Synthetic", crop="detector")
+    b = benchmarks.save_benchmark(name=f"{name}-test", dataset=ds, split=split, title="Synthetic", crop="detector")
     return b, dict(zip(names, euler))
 
 

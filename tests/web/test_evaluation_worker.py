@@ -9,7 +9,6 @@ import scipy.io
 from django.core.management import call_command
 from django.urls import reverse
 
-from evaluation import services
 from evaluation.models import Benchmark, Entry, SamplePrediction
 from workers.core import geometry
 

@@ -2,23 +2,15 @@
 AFLW2000 samples with the app's own detection, stored idempotently, measured."""
 import io
 import json
-import time
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from annotator.models import Face, FaceMesh, Job, Proposal
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-
-def _wait_for(predicate, seconds=180, why=lambda: ""):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out: {why()}")
 
 
 def test_propose_command_runs_on_the_worker_and_is_idempotent(celery_worker_process, aflw_samples_dir):
@@ -72,7 +64,7 @@ def test_new_images_get_proposals_and_meshes_automatically(celery_worker_process
     folder = write_demo_folder()
     call_command("import_images", str(folder), dataset="demo", verbosity=0)
     # the worker process has AUTO_MESH off by the test environment: mesh explicitly
-    _wait_for(lambda: Job.objects.filter(kind="propose", state="done").exists())
+    wait_for(lambda: Job.objects.filter(kind="propose", state="done").exists())
     faces = Face.objects.filter(image__dataset__name="demo")
     assert faces.count() >= 2  # astronaut and Grace Hopper at least
     assert all(f.landmark_scheme == "mediapipe468" for f in faces)
@@ -102,7 +94,7 @@ def test_imported_faces_with_landmarks_are_meshed_on_the_cpu_queue(celery_worker
                                                                     aflw_samples_dir):
     settings.HEADPOSE_AUTO_MESH = True
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
-    _wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=60,
+    wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=60,
               why=lambda: list(FaceMesh.objects.values_list("state", "message")))
     mesh = FaceMesh.objects.first()
     assert 80 <= mesh.n_triangles <= 120 and mesh.n_vertices == 68

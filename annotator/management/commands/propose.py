@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator import proposing
-from annotator.management.job_progress import follow
+from annotator import jobs, proposing
 from annotator.models import Dataset, Job
 
 
@@ -28,10 +27,11 @@ class Command(BaseCommand):
                     proposing.propose_images(ids[i : i + proposing.BATCH_SIZE], name, job.pk)
                 job.refresh_from_db()
                 if not ids:
-                    job.state = Job.State.DONE
+                    jobs.finish(job)
             else:
                 job = proposing.start_proposals(dataset=ds, proposer=proposer)
-                job = follow(job, f"propose {dataset}", quiet=options["verbosity"] == 0)
+                job = jobs.follow(job, jobs.ProgressBar(f"propose {dataset}", unit="image",
+                                                        quiet=options["verbosity"] == 0))
         except proposing.ProposeRequestError as exc:
             raise CommandError(str(exc)) from None
         for error in job.errors:

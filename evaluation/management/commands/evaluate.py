@@ -8,7 +8,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluation import services
+from evaluation import benchmarks, errors, uploads
 from workers.core.predictions import PredictionFileError
 
 
@@ -28,8 +28,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         try:
-            benchmark = services.find_benchmark(opts["benchmark"])
-        except services.EvaluationRequestError as exc:
+            benchmark = benchmarks.find_benchmark(opts["benchmark"])
+        except errors.EvaluationRequestError as exc:
             raise CommandError(str(exc)) from None
         path = Path(opts["predictions"])
         if not path.is_file():
@@ -42,12 +42,12 @@ class Command(BaseCommand):
                     owner = get_user_model().objects.filter(username=opts["user"]).first()
                     if owner is None:
                         raise CommandError(f"no user {opts['user']!r}")
-                entry = services.create_upload_entry(
+                entry = uploads.create_upload_entry(
                     benchmark=benchmark, data=data, filename=path.name, user=owner, name=opts["name"] or path.stem,
                     is_public=opts["public"], allow_unknown_ids=opts["allow_unknown_ids"])
                 result = dict(entry.summary, entry_id=entry.pk, protocol=entry.protocol, warnings=entry.warnings)
             else:
-                ev = services.evaluate_file(benchmark, data, path.name, allow_unknown_ids=opts["allow_unknown_ids"])
+                ev = uploads.evaluate_file(benchmark, data, path.name, allow_unknown_ids=opts["allow_unknown_ids"])
                 result = ev.as_json()
         except PredictionFileError as exc:
             raise CommandError(str(exc)) from None

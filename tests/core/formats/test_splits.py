@@ -15,6 +15,13 @@ def test_aflw2000_p1_threshold():
         splits.aflw2000_p1(names[:2], euler)
 
 
+def test_the_angle_filter_keeps_every_angle_up_to_the_limit_inclusive():
+    euler = [[10, 20, 30], [99.0, -99.0, 0], [-99.01, 0, 0], [0, 120, 0], [0, 0, -179]]
+    assert splits.within_max_abs_angle(euler, splits.P1_MAX_ABS_DEG).tolist() == [True, True, False, False, False]
+    assert splits.within_max_abs_angle([[0, 0, 30]], 20.0).tolist() == [False]
+    assert splits.within_max_abs_angle(np.zeros((0, 3)), 99.0).tolist() == []
+
+
 def test_aflw2000_p1_on_real_samples(aflw_samples_dir):
     from workers.core.formats import aflw2000
     recs = [r for r in aflw2000.iter_samples(aflw_samples_dir)]

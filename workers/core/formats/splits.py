@@ -34,6 +34,13 @@ class Split:
     info: dict = field(default_factory=dict)
 
 
+def within_max_abs_angle(euler, max_abs_deg: float) -> np.ndarray:
+    """The angle filter, defined once: euler (N, 3) [yaw, pitch, roll] degrees ->
+    (N,) bool, True where every |angle| is at most max_abs_deg. AFLW2000
+    protocol 1's split and any benchmark's angle filter both use it."""
+    return np.all(np.abs(np.asarray(euler, dtype=np.float64).reshape(-1, 3)) <= max_abs_deg, axis=1)
+
+
 def aflw2000_p1(names: Sequence[str], euler, max_abs_deg: float = P1_MAX_ABS_DEG) -> Split:
     """names (N,), euler (N, 3) [yaw, pitch, roll] degrees -> test = kept names."""
     e = np.asarray(euler, dtype=np.float64).reshape(-1, 3)
@@ -41,7 +48,7 @@ def aflw2000_p1(names: Sequence[str], euler, max_abs_deg: float = P1_MAX_ABS_DEG
         raise SplitError(f"{len(names)} names but {len(e)} angle rows")
     if not np.all(np.isfinite(e)):
         raise SplitError("angles contain non-finite values")
-    keep = np.all(np.abs(e) <= max_abs_deg, axis=1)
+    keep = within_max_abs_angle(e, max_abs_deg)
     return Split("aflw2000_p1", test=[n for n, k in zip(names, keep) if k],
                  info={"max_abs_deg": max_abs_deg, "dropped": [n for n, k in zip(names, keep) if not k]})
 
