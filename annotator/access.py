@@ -1,5 +1,6 @@
 """Who may do what, in one table. Pages, the API, exports and the leaderboard
-all ask these functions; tests/web/test_permission_table.py checks the table
+all ask these functions; tests/api/test_permission_table.py (the API) and
+tests/api/test_page_permissions.py (every page and stored file) check the table
 end to end over HTTP.
 
                  see dataset, images,   read every label,   label      review     leaderboards
