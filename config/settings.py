@@ -20,8 +20,10 @@ HEADPOSE_ENV = modes.mode_from(env("HEADPOSE_ENV"))
 PRODUCTION = HEADPOSE_ENV == "production"
 
 DEBUG = envbool("DEBUG", "False" if PRODUCTION else "True")
-SECRET_KEY_FROM_ENV = bool(env("SECRET_KEY"))
-SECRET_KEY = env("SECRET_KEY") or (None if PRODUCTION else modes.lazy_stored_secret_key(DATA_DIR))
+SECRET_KEY = env("SECRET_KEY")
+SECRET_KEY_FROM_ENV = bool(SECRET_KEY)
+if not SECRET_KEY and not PRODUCTION:
+    SECRET_KEY = modes.lazy_stored_secret_key(DATA_DIR)
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -108,7 +110,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT", DATA_DIR / "staticfiles"))
 # No URL serves MEDIA_ROOT: every stored file goes through a view that checks
-# access (annotator/file_serving.py), streamed by Django or handed to the proxy.
+# access (annotator/stored_files.py), streamed by Django or handed to the proxy.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", DATA_DIR / "media"))
 # Who sends a stored file once a view allowed it: "django" (streams it),
 # "x-accel-redirect" (nginx: an internal location at HEADPOSE_X_ACCEL_PREFIX

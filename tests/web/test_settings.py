@@ -62,7 +62,7 @@ def test_a_fresh_shell_checks_and_migrates_in_development_mode(tmp_path):
 
 def test_development_keeps_one_generated_key_private_in_the_data_dir(tmp_path):
     sign = ("import django; django.setup(); from django.core import signing; "
-            "print(signing.dumps('x', salt='t')); from django.conf import settings; print(settings.DEBUG)")
+            "print(signing.Signer(salt='t').sign('x')); from django.conf import settings; print(settings.DEBUG)")
     env = {"PATH": os.environ.get("PATH", ""), "HEADPOSE_DATA_DIR": str(tmp_path),
            "DJANGO_SETTINGS_MODULE": "config.settings"}
     runs = [subprocess.run([sys.executable, "-c", sign], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
