@@ -1,5 +1,6 @@
 """Who may do what, in one table. Pages, the API, exports and the leaderboard
-all ask these functions; tests/web/test_permission_table.py checks the table
+all ask these functions; tests/api/test_permission_table.py (the API) and
+tests/api/test_page_permissions.py (every page and stored file) check the table
 end to end over HTTP.
 
                  see dataset, images,   read every label,   label      review     leaderboards
@@ -9,6 +10,13 @@ end to end over HTTP.
   researcher     public + assigned      public + assigned   -          -          read + submit
   annotator      assigned               own labels only     assigned   -          -
   anonymous      nothing (401 from the API, login page from the site)
+
+What gives a label away counts as a label: the faces API's 3D landmarks (in
+the camera frame) and the textured face mesh (its vertices are those landmarks)
+go only to those who read every label of the dataset; 2D landmarks are fine.
+Leaderboards show ground-truth angles: a reader sees only the benchmarks of
+datasets whose labels they read. Stored files (images, meshes, exports,
+uploaded predictions) are served only by views that ask these functions.
 
 "assigned" means an Assignment row (annotator or reviewer) for that dataset.
 An object a user may not see answers 404, as if it did not exist, so ids
@@ -98,5 +106,15 @@ def annotation_filter(user, dataset_path: str = "dataset_id") -> Q:
     return Q(**{f"{dataset_path}__in": label_reader_dataset_ids(user)}) | Q(author_id=user.pk)
 
 
+def can_read_labels(user, dataset_id: int) -> bool:
+    """Every label of the dataset, and what a label can be computed from (3D landmarks, meshes)."""
+    return dataset_id in label_reader_dataset_ids(user)
+
+
 def can_use_leaderboards(user) -> bool:
     return has_role(user, Role.RESEARCHER) or is_admin(user)
+
+
+def leaderboard_dataset_ids(user) -> set[int]:
+    """Datasets whose benchmarks the user may list, submit to and drill into."""
+    return label_reader_dataset_ids(user) if can_use_leaderboards(user) else set()

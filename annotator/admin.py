@@ -184,7 +184,8 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview(self, obj):
-        return format_html('<img src="{}" style="max-width:480px;max-height:480px">', obj.file.url) if obj.file else ""
+        url = reverse("label-image", args=[obj.pk])  # media has no public URL
+        return format_html('<img src="{}" style="max-width:480px;max-height:480px">', url) if obj.file else ""
 
 
 @admin.register(Face)

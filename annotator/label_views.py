@@ -3,14 +3,14 @@ annotator/api for everything else)."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from annotator import labeling
+from annotator import labeling, stored_files
 from annotator.models import Dataset, Face, Image
 from annotator.selectors import visible_datasets
 
@@ -83,10 +83,4 @@ def label_image(request, image_id: int):
         raise Http404("No such image.") from None
     if not visible_datasets(request.user).filter(pk=image.dataset_id).exists():
         raise Http404("No such image.")
-    try:
-        handle = image.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("The image file is missing.") from None
-    response = FileResponse(handle)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_files.file_response(image.file)

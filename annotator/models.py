@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotator import jobs
+from annotator.stored_files import export_file_path
 from workers.core import geometry
 
 
@@ -278,7 +279,7 @@ class Job(models.Model):
     unchanged = models.PositiveIntegerField(default=0, help_text="Already present (idempotent re-run)")
     errors = models.JSONField(default=list, blank=True, help_text="[{'name': ..., 'message': ...}]")
     result = models.JSONField(default=dict, blank=True)
-    result_file = models.FileField(upload_to="exports/", blank=True)
+    result_file = models.FileField(upload_to=export_file_path, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -1,9 +1,10 @@
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from annotator import access, exports, selectors
+from annotator import access, exports, selectors, stored_files
 from annotator.models import Face, FaceMesh, Proposal
 from workers.core.exports import FORMATS
 from annotator.roles import user_roles
@@ -35,9 +36,14 @@ def _visible_face(request, pk) -> Face:
     return face
 
 
+MESH_DENIED = ("The textured mesh's vertices are the face's 3D landmarks in the camera frame, from which its pose "
+               "can be computed: only those who read every label of the dataset may have it.")
+
+
 def face_detail(request, pk):
     face = _visible_face(request, pk)
-    mesh = FaceMesh.objects.filter(face=face).first()
+    may_read_labels = access.can_read_labels(request.user, face.image.dataset_id)
+    mesh = FaceMesh.objects.filter(face=face).first() if may_read_labels else None
     image = face.image
     viewer_data = {
         "K": image.K,
@@ -49,7 +55,10 @@ def face_detail(request, pk):
         "face": face,
         "mesh": mesh,
         "proposals": face.proposals.order_by("proposer", "-created_at"),
-        "annotations": face.annotations.select_related("author").order_by("source", "author__username"),
+        # an annotator sees their own labels only: no ground truth, nobody else's
+        "annotations": face.annotations.filter(access.annotation_filter(request.user))
+        .select_related("author").order_by("source", "author__username"),
+        "may_read_labels": may_read_labels,
         "viewer_data": viewer_data,
     }
     return render(request, "annotator/face.html", context)
@@ -57,8 +66,10 @@ def face_detail(request, pk):
 
 def face_mesh_glb(request, pk):
     face = _visible_face(request, pk)
+    if not access.can_read_labels(request.user, face.image.dataset_id):
+        raise PermissionDenied(MESH_DENIED)
     mesh = FaceMesh.objects.filter(face=face, state=FaceMesh.State.DONE).first()
     if mesh is None or not mesh.glb:
         raise Http404("this face has no mesh yet")
     name = f"{face.image.dataset.name}-{face.image.file_name.replace('/', '_')}-face{face.index}.glb"
-    return FileResponse(mesh.glb.open("rb"), as_attachment=True, filename=name, content_type="model/gltf-binary")
+    return stored_files.file_response(mesh.glb, filename=name, as_attachment=True, content_type="model/gltf-binary")

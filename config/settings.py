@@ -1,27 +1,42 @@
 """HeadPose Studio settings, read from the environment.
 
 Importing this module has no side effects: it creates no folder, opens no
-connection and writes no file.
+connection and writes no file. HEADPOSE_ENV picks the mode (config/modes.py):
+development by default (works in a fresh shell), production refuses unsafe
+settings and turns the HTTPS protections on.
 """
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import modes
 from config.env import env, envbool, envint, envlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env("HEADPOSE_DATA_DIR", BASE_DIR / "data"))
 
-DEBUG = envbool("DEBUG", "False")
-SECRET_KEY = env("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (or set SECRET_KEY_FILE).")
-    SECRET_KEY = "insecure-debug-only-key"
+HEADPOSE_ENV = modes.mode_from(env("HEADPOSE_ENV"))
+PRODUCTION = HEADPOSE_ENV == "production"
 
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+DEBUG = envbool("DEBUG", "False" if PRODUCTION else "True")
+SECRET_KEY = env("SECRET_KEY")
+SECRET_KEY_FROM_ENV = bool(SECRET_KEY)
+if not SECRET_KEY and not PRODUCTION:
+    SECRET_KEY = modes.lazy_stored_secret_key(DATA_DIR)
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+# HTTPS: on by default in production, each switch overridable from the environment.
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(PRODUCTION))
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(PRODUCTION))
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(PRODUCTION))
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", str(PRODUCTION))
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", str(PRODUCTION))
+# Behind a proxy that terminates TLS: the header it sets, e.g. X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = modes.proxy_ssl_header(env("SECURE_PROXY_SSL_HEADER"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -73,6 +88,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Creates the folder of the file on first connection (a fresh clone has no data/).
+    DATABASES["default"]["ENGINE"] = "config.db.sqlite3"
     # A file, not memory: Celery worker processes started by the tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-headpose.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -92,8 +109,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT", DATA_DIR / "staticfiles"))
-MEDIA_URL = "media/"
+# No URL serves MEDIA_ROOT: every stored file goes through a view that checks
+# access (annotator/stored_files.py), streamed by Django or handed to the proxy.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", DATA_DIR / "media"))
+# Who sends a stored file once a view allowed it: "django" (streams it),
+# "x-accel-redirect" (nginx: an internal location at HEADPOSE_X_ACCEL_PREFIX
+# aliased to MEDIA_ROOT) or "x-sendfile" (Apache mod_xsendfile).
+HEADPOSE_FILE_SERVING = env("HEADPOSE_FILE_SERVING", "django").strip().lower()
+if HEADPOSE_FILE_SERVING not in ("django", "x-accel-redirect", "x-sendfile"):
+    raise ImproperlyConfigured(
+        f"HEADPOSE_FILE_SERVING must be django, x-accel-redirect or x-sendfile, not {HEADPOSE_FILE_SERVING!r}.")
+HEADPOSE_X_ACCEL_PREFIX = env("HEADPOSE_X_ACCEL_PREFIX", "/protected-media/")
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -187,3 +213,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }
+
+if PRODUCTION:
+    modes.refuse_unsafe_production(modes.production_problems(
+        debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS,
+        database_engine=DATABASES["default"]["ENGINE"]))

@@ -1,9 +1,10 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.static import serve
+
+# No /media/ route, in development either: images, meshes, exports and uploaded
+# predictions are private, and each is served by a view that checks who asks
+# (annotator/stored_files.py; X-Accel-Redirect / X-Sendfile for a front proxy).
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,7 +15,3 @@ urlpatterns = [
     path("", include("annotator.label_urls")),
     path("benchmarks/", include("evaluation.urls")),
 ]
-
-if settings.DEBUG:
-    # Media in development only; production serves MEDIA_ROOT from the web server.
-    urlpatterns += [path("media/<path:path>", login_not_required(serve), {"document_root": settings.MEDIA_ROOT})]

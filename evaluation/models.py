@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from annotator import jobs
+from annotator.stored_files import prediction_file_path
 
 
 class CropRule(models.TextChoices):
@@ -85,7 +86,7 @@ class Entry(models.Model):
     proposer_version = models.CharField(max_length=50, blank=True)
     weights_sha256 = models.CharField(max_length=64, blank=True)
     crop_used = models.CharField(max_length=100, blank=True, help_text="The crop the predictions were made with")
-    upload = models.FileField(upload_to="predictions/", blank=True)
+    upload = models.FileField(upload_to=prediction_file_path, blank=True)
     upload_name = models.CharField(max_length=300, blank=True)
     upload_sha256 = models.CharField(max_length=64, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

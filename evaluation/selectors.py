@@ -1,14 +1,16 @@
 """Reads of the evaluation app, with who-may-see-what in one place.
 
-Researchers and admins read the leaderboards. An entry is visible to its owner
-and to admins; to other researchers only when public and not hidden."""
+Researchers and admins read the leaderboards, each only the benchmarks of
+datasets whose labels they read (entries show ground-truth angles). An entry is
+visible to its owner and to admins; to other researchers only when public and
+not hidden."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q
 from django.http import Http404
 
-from annotator.access import can_use_leaderboards, is_admin
+from annotator.access import can_use_leaderboards, is_admin, leaderboard_dataset_ids
 from annotator.models import Image
 from annotator.selectors import visible_datasets
 from evaluation.models import Benchmark, Entry
@@ -26,9 +28,14 @@ def require_reader(user) -> None:
 
 
 def _entry_filter(user) -> Q:
+    readable = Q(benchmark__dataset_id__in=leaderboard_dataset_ids(user))
     if is_admin(user):
-        return Q()
-    return Q(owner=user) | Q(is_public=True, is_hidden=False)
+        return readable
+    return readable & (Q(owner=user) | Q(is_public=True, is_hidden=False))
+
+
+def visible_benchmarks(user):
+    return Benchmark.objects.filter(dataset_id__in=leaderboard_dataset_ids(user))
 
 
 def visible_entries(user, benchmark: Benchmark | None = None):
@@ -45,7 +52,7 @@ def benchmarks_overview(user) -> list[Benchmark]:
     if not is_admin(user):
         vis = Q(entries__owner=user) | Q(entries__is_public=True, entries__is_hidden=False)
     qs = (
-        Benchmark.objects.select_related("dataset", "split").defer("sample_names")
+        visible_benchmarks(user).select_related("dataset", "split").defer("sample_names")
         .annotate(n_entries=Count("entries", filter=done & vis), best=Min("entries__mae_mean", filter=done & vis))
         .order_by("name", "-version")
     )
@@ -61,14 +68,14 @@ def benchmarks_overview(user) -> list[Benchmark]:
 
 def get_benchmark(user, pk: int) -> Benchmark:
     require_reader(user)
-    b = Benchmark.objects.select_related("dataset", "split").filter(pk=pk).first()
+    b = visible_benchmarks(user).select_related("dataset", "split").filter(pk=pk).first()
     if b is None:
         raise Http404("No such benchmark.")
     return b
 
 
-def benchmark_versions(benchmark: Benchmark):
-    return Benchmark.objects.filter(name=benchmark.name).only("pk", "name", "version", "created_at").order_by("-version")
+def benchmark_versions(user, benchmark: Benchmark):
+    return visible_benchmarks(user).filter(name=benchmark.name).only("pk", "name", "version", "created_at").order_by("-version")
 
 
 def leaderboard(user, benchmark: Benchmark, sort: str = "mae_mean") -> list[Entry]:

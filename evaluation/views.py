@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from annotator import stored_files
 from evaluation import benchmarks, errors, moderation, proposer_runs, selectors, uploads
 from evaluation.forms import ProposerRunForm, UploadForm
 from evaluation.models import CropRule, Entry
@@ -41,7 +42,7 @@ def leaderboard(request, pk: int, upload_form=None, run_form=None, status=200):
     entries = selectors.leaderboard(request.user, benchmark, sort)
     return render(request, "evaluation/leaderboard.html", {
         "benchmark": benchmark, "entries": entries, "sort": sort,
-        "versions": selectors.benchmark_versions(benchmark), "is_admin": selectors.is_admin(request.user),
+        "versions": selectors.benchmark_versions(request.user, benchmark), "is_admin": selectors.is_admin(request.user),
         "upload_form": upload_form or UploadForm(initial={"crop_used": benchmark.crop}),
         "run_form": run_form or ProposerRunForm(proposers=_proposers(), default=_default_proposer()),
         "n_samples": len(benchmark.sample_names), "crop_label": CropRule(benchmark.crop).label,
@@ -180,6 +181,15 @@ def _manageable(request, pk):
     if not selectors.can_manage(request.user, entry):
         raise PermissionDenied("Only the entry's owner or an admin can do this.")
     return entry
+
+
+def entry_predictions(request, pk: int):
+    """The uploaded prediction file: the owner's work, so only they and admins get it back."""
+    entry = _manageable(request, pk)
+    if not entry.upload:
+        raise Http404("This entry has no uploaded file.")
+    return stored_files.file_response(entry.upload, filename=entry.upload_name or None, as_attachment=True,
+                                      cache_control="private")
 
 
 @require_POST

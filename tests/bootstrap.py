@@ -11,6 +11,8 @@ import tempfile
 from tools.redis_server import redis_answers, start_private_redis, with_db
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+# Development mode turns DEBUG on; the tests' worker processes run without it, as before.
+os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 # Tests that want automatic proposals / meshes after an import turn them on.

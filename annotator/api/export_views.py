@@ -17,7 +17,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator import exports, jobs
+from annotator import exports, jobs, stored_files
 from annotator.api.pagination import IdCursorPagination
 from annotator.models import Dataset, Job
 from workers.core.exports import FORMATS, ExportError
@@ -137,5 +137,6 @@ class ExportDownloadAPI(APIView):
         if job.state != Job.State.DONE or not job.result_file:
             return Response({"detail": f"The export is {job.get_state_display()}; no file yet.", "state": job.state},
                             status=status.HTTP_409_CONFLICT)
-        return file_response(job.result_file.open("rb"), job.source or job.result_file.name.rsplit("/", 1)[-1],
-                             job.options.get("format", "json"))
+        fmt = FORMATS.get(job.options.get("format", "json"))
+        return stored_files.file_response(job.result_file, filename=job.source or None, as_attachment=True,
+                                          content_type=fmt.content_type if fmt else None, cache_control="private")

@@ -4,6 +4,7 @@ import numpy as np
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotator import access
 from annotator.models import (
     Annotation,
     AnnotationRevision,
@@ -99,6 +100,14 @@ class ImageSerializer(serializers.ModelSerializer):
 
 class FaceSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="image.dataset_id")
+    landmarks_3d = serializers.JSONField(allow_null=True, help_text=(
+        "Camera frame, mm; null unless you read every label of the dataset (the pose can be computed from them)"))
+
+    def to_representation(self, face):
+        data = super().to_representation(face)
+        if not access.can_read_labels(self.context["request"].user, face.image.dataset_id):
+            data["landmarks_3d"] = None
+        return data
 
     class Meta:
         model = Face

@@ -17,7 +17,7 @@ class SaveLabelSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=sorted(str(s) for s in ANNOTATOR_STATUSES))
     expected_version = serializers.IntegerField(min_value=0, help_text="The version edited; 0 for a new label")
     time_spent_s = serializers.FloatField(min_value=0, max_value=86400, required=False, default=0.0)
-    flag_reason = serializers.ChoiceField(choices=FlagReason.values, required=False, allow_blank=True, default="")
+    flag_reason = serializers.ChoiceField(choices=FlagReason.choices, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="")
     proposal_id = serializers.IntegerField(required=False, allow_null=True, default=None)
 

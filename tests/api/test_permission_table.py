@@ -1,7 +1,7 @@
 """The permission table of annotator/access.py, end to end over HTTP with real
 tokens: every role against every kind of object in a public, an assigned and an
 unassigned dataset. 404 (not 403) where the caller may not even see the object,
-so ids cannot be probed."""
+so ids cannot be probed. Pages and stored files: test_page_permissions.py."""
 import json
 
 import pytest

@@ -52,3 +52,44 @@ def test_a_face_without_landmarks_says_so(page, live_server, alice, aflw_samples
     login(page, live_server, alice)
     page.goto(f"{live_server.url}/faces/{face.pk}/")
     assert "no landmarks" in page.content()
+
+
+def test_an_annotator_sees_the_face_without_labels_that_give_the_pose_away(
+        page, live_server, alice, bob, aflw_samples_dir, js_errors):
+    """The face page as an annotator of the dataset: the photo, proposals and
+    their own label; no ground truth, nobody else's label, no mesh (its
+    vertices are the 3D landmarks in the camera frame). An admin sees all."""
+    from annotator import services
+    from annotator.models import Assignment, Dataset, Role
+    from workers.core import geometry
+
+    call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
+    face = Face.objects.get(image__file_name="image00050.jpg")
+    assert build_mesh(face).state == "done"
+    Assignment.objects.create(dataset=Dataset.objects.get(name="aflw"), user=bob, role=Role.ANNOTATOR)
+    for who, yaw in ((bob, 12.5), (alice, -33.5)):
+        services.save_annotation(face=face, author=who, R=geometry.euler_to_matrix([yaw, 4.0, 2.0]).reshape(-1).tolist(),
+                                 t=[0.0, 0.0, 900.0], status="corrected", expected_version=0)
+    gt_yaw = f"{face.annotations.get(source='dataset').euler[0]:.1f}"
+
+    def table_rows():
+        return page.locator("section.face-side table").nth(1).locator("tbody tr, tr:has(td)").all_inner_texts()
+
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/faces/{face.pk}/")
+    page.evaluate("window.faceMeshViewer.loaded")
+    rows = table_rows()
+    assert len(rows) == 1 and rows[0].startswith("bob") and "12.5" in rows[0], rows
+    assert "Your annotations" in page.content() and gt_yaw not in "".join(rows)
+    assert page.locator("#mesh-orbit-canvas").count() == 0 and page.locator("a[download]").count() == 0
+    assert page.request.get(f"{live_server.url}/faces/{face.pk}/mesh.glb").status == 403
+    page.screenshot(path="/tmp/shots/face_page_annotator.png", full_page=True)
+
+    page.context.clear_cookies()
+    login(page, live_server, alice)
+    page.goto(f"{live_server.url}/faces/{face.pk}/")
+    assert page.evaluate("window.faceMeshViewer.loaded")["vertexCount"] == 68
+    rows = table_rows()
+    assert sorted(r.split()[0] for r in rows) == ["alice", "bob", "dataset"], rows
+    page.screenshot(path="/tmp/shots/face_page_admin.png", full_page=True)
+    assert not js_errors

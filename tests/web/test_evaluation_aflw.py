@@ -11,6 +11,7 @@ import scipy.io
 from django.core.management import call_command
 from django.urls import reverse
 
+from annotator.models import Dataset
 from evaluation.models import Benchmark, Entry
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,7 @@ def test_api_upload_with_a_token(aflw, carol):
     from annotator.tokens import create_token
 
     b = Benchmark.objects.get(name="aflw-p1")
+    Dataset.objects.filter(pk=b.dataset_id).update(is_public=True)  # researchers: readable datasets only
     _, key = create_token(user=carol, name="upload")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")

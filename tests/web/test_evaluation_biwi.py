@@ -80,6 +80,7 @@ def test_biwi_p1_full_scale_through_the_cli(biwi, tmp_path):
 
 def test_biwi_p2_test_through_the_upload_endpoint(biwi, client, carol):
     b = Benchmark.objects.get(name="biwi-p2-test")
+    Dataset.objects.filter(pk=b.dataset_id).update(is_public=True)  # researchers: readable datasets only
     split_names = set(b.split.sample_names)
     assert set(b.sample_names) == split_names and 0 < len(split_names) < 13219
     names, pred = _perturbed({n: biwi[n] for n in b.sample_names}, seed=2, sigma=5.0)

@@ -9,6 +9,7 @@ import scipy.io
 from django.core.management import call_command
 from django.urls import reverse
 
+from annotator.models import Dataset
 from evaluation.models import Benchmark, Entry, SamplePrediction
 from workers.core import geometry
 
@@ -28,6 +29,7 @@ def _wait_done(entry_id, seconds=240):
 def test_landmarks_fit_entry_runs_on_the_worker_and_resumes(celery_worker_process, aflw_samples_dir, client, carol):
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
     b = Benchmark.objects.get(name="aflw-p1")
+    Dataset.objects.filter(pk=b.dataset_id).update(is_public=True)  # researchers: readable datasets only
     client.force_login(carol)
     r = client.post(reverse("leaderboard_run", args=[b.pk]), {"proposer": "landmarks-fit", "is_public": "on"})
     assert r.status_code == 302

@@ -14,8 +14,8 @@ def _import_settings(**env):
     )
 
 
-def test_secret_key_is_required_when_debug_is_off():
-    result = _import_settings(DEBUG="0")
+def test_secret_key_is_required_in_production():
+    result = _import_settings(HEADPOSE_ENV="production", DEBUG="0")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
@@ -31,3 +31,91 @@ def test_sqlite_is_the_default_database(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "headpose.sqlite3")
     assert list(tmp_path.iterdir()) == []  # importing settings created nothing
+
+
+# --- modes: a fresh shell works (development), production refuses unsafe settings --
+
+STRONG_KEY = "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _manage(*args, **env):
+    """manage.py in a fresh shell: only the variables given (and PATH)."""
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}, timeout=300)
+
+
+def _production_env(**extra):
+    # check --deploy opens no connection: any PostgreSQL URL will do
+    return {"HEADPOSE_ENV": "production", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "headpose.example.org",
+            "DATABASE_URL": "postgres://headpose@127.0.0.1:5432/headpose", **extra}
+
+
+def test_a_fresh_shell_checks_and_migrates_in_development_mode(tmp_path):
+    data = tmp_path / "data"  # does not exist yet: made on demand
+    checked = _manage("check", HEADPOSE_DATA_DIR=str(data))
+    assert checked.returncode == 0, checked.stderr
+    assert "DEVELOPMENT MODE - not for production" in checked.stderr
+    migrated = _manage("migrate", "--noinput", HEADPOSE_DATA_DIR=str(data))
+    assert migrated.returncode == 0, migrated.stderr
+    assert (data / "headpose.sqlite3").stat().st_size > 0
+
+
+def test_development_keeps_one_generated_key_private_in_the_data_dir(tmp_path):
+    sign = ("import django; django.setup(); from django.core import signing; "
+            "print(signing.Signer(salt='t').sign('x')); from django.conf import settings; print(settings.DEBUG)")
+    env = {"PATH": os.environ.get("PATH", ""), "HEADPOSE_DATA_DIR": str(tmp_path),
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    runs = [subprocess.run([sys.executable, "-c", sign], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(key_file.read_text().strip()) >= 50
+    assert runs[0].stdout == runs[1].stdout  # the second process signed with the same kept key
+    assert runs[0].stdout.split()[1] == "True"  # development: DEBUG on
+
+
+def test_production_refuses_unsafe_settings_listing_every_problem():
+    result = _import_settings(HEADPOSE_ENV="production", DEBUG="1", SECRET_KEY="short", ALLOWED_HOSTS="",
+                              DATABASE_URL="sqlite:///x.sqlite3")
+    assert result.returncode != 0
+    for problem in ("DEBUG is on", "SECRET_KEY is weak", "ALLOWED_HOSTS is empty", "DATABASE_URL is SQLite"):
+        assert problem in result.stderr, result.stderr[-2000:]
+
+
+def test_production_refuses_a_generated_looking_django_key():
+    result = _import_settings(HEADPOSE_ENV="production", SECRET_KEY="django-insecure-" + STRONG_KEY,
+                              ALLOWED_HOSTS="h.example.org", DATABASE_URL="postgres://u@127.0.0.1/x")
+    assert result.returncode != 0 and "SECRET_KEY is weak" in result.stderr
+
+
+def test_an_unknown_mode_is_refused():
+    result = _import_settings(HEADPOSE_ENV="prod", SECRET_KEY=STRONG_KEY)
+    assert result.returncode != 0 and "HEADPOSE_ENV must be one of development, production" in result.stderr
+
+
+def test_production_passes_the_deploy_check():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **_production_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "DEVELOPMENT MODE" not in result.stderr
+
+
+def test_production_https_settings_come_from_the_environment():
+    show = ("import config.settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT,"
+            " s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD,"
+            " s.SECURE_PROXY_SSL_HEADER, s.CSRF_TRUSTED_ORIGINS, s.DEBUG)")
+
+    def settings_of(**env):
+        r = subprocess.run([sys.executable, "-c", show], cwd=REPO_ROOT, capture_output=True, text=True,
+                           env={"PATH": os.environ.get("PATH", ""), **env})
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    prod = {"HEADPOSE_ENV": "production", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "h.example.org",
+            "DATABASE_URL": "postgres://u@127.0.0.1/x"}
+    assert settings_of(**prod) == "True True True 31536000 True True None [] False"
+    assert settings_of(**prod, SECURE_HSTS_SECONDS="600", SECURE_HSTS_PRELOAD="0", SECURE_SSL_REDIRECT="0",
+                       SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto", CSRF_TRUSTED_ORIGINS="https://h.example.org") == (
+        "True True False 600 True False ('HTTP_X_FORWARDED_PROTO', 'https') ['https://h.example.org'] False")
+    # development: plain HTTP on localhost
+    assert settings_of(SECRET_KEY=STRONG_KEY) == "False False False 0 False False None [] True"
