@@ -11,6 +11,7 @@ import tempfile
 import time
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,7 @@ PROGRESS_EVERY_S = 0.5
 WITH_LANDMARKS = {"json", "coco", "aflw2000_mat"}
 
 
-class ExportDenied(Exception):
+class ExportDenied(PermissionDenied):
     """The user sees the dataset but may not export its labels (a 403)."""
 
 
