@@ -90,7 +90,17 @@ class MetricsField(serializers.JSONField):
     pass
 
 
-class EntrySerializer(serializers.Serializer):
+class ErrorFiguresSerializer(serializers.Serializer):
+    """Mean absolute errors in degrees (null when there is nothing to average)."""
+
+    mae_yaw = serializers.FloatField(allow_null=True)
+    mae_pitch = serializers.FloatField(allow_null=True)
+    mae_roll = serializers.FloatField(allow_null=True)
+    mae_mean = serializers.FloatField(allow_null=True)
+    geodesic_mean = serializers.FloatField(allow_null=True)
+
+
+class EntrySerializer(ErrorFiguresSerializer):
     id = serializers.IntegerField(source="pk")
     url = serializers.SerializerMethodField()
     name = serializers.CharField()
@@ -109,11 +119,6 @@ class EntrySerializer(serializers.Serializer):
     proposer_version = serializers.SerializerMethodField()
     crop_used = serializers.CharField()
     coverage = serializers.SerializerMethodField()
-    mae_yaw = serializers.FloatField(allow_null=True)
-    mae_pitch = serializers.FloatField(allow_null=True)
-    mae_roll = serializers.FloatField(allow_null=True)
-    mae_mean = serializers.FloatField(allow_null=True)
-    geodesic_mean = serializers.FloatField(allow_null=True)
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -134,16 +139,11 @@ class EntrySerializer(serializers.Serializer):
         return {"matched": entry.matched, "expected": entry.expected}
 
 
-class YawBinSerializer(serializers.Serializer):
+class YawBinSerializer(ErrorFiguresSerializer):
     label = serializers.CharField()
     lo = serializers.FloatField()
     hi = serializers.FloatField(allow_null=True, help_text="null: the last, open bin")
     count = serializers.IntegerField()
-    mae_yaw = serializers.FloatField(allow_null=True)
-    mae_pitch = serializers.FloatField(allow_null=True)
-    mae_roll = serializers.FloatField(allow_null=True)
-    mae_mean = serializers.FloatField(allow_null=True)
-    geodesic_mean = serializers.FloatField(allow_null=True)
 
 
 class EntryDetailSerializer(EntrySerializer):
