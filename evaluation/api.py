@@ -84,8 +84,12 @@ class ProtocolSerializer(serializers.Serializer):
     samples = serializers.IntegerField()
 
 
-@extend_schema_field({"type": "object", "description": "Every metric by name (numbers; a few are words)",
-                      "additionalProperties": {"oneOf": [{"type": "number"}, {"type": "string"}], "nullable": True}})
+@extend_schema_field({
+    "type": "object", "description": "Every metric by name: numbers, a few words (the error definition), and "
+                                     "counts by name (coverage: matched, expected, missing, fraction; missing_reasons)",
+    "additionalProperties": {"oneOf": [
+        {"type": "number"}, {"type": "string"},
+        {"type": "object", "additionalProperties": {"type": "number"}}], "nullable": True}})
 class MetricsField(serializers.JSONField):
     pass
 

@@ -70,18 +70,11 @@ def _domain(exc: Exception) -> exceptions.APIException | None:
     return None
 
 
-def field_errors(data, prefix: str = "") -> dict[str, list[str]]:
+def field_errors(data) -> dict[str, list[str]]:
     """DRF's error detail (nested dicts and lists for list items and nested
     serializers) flattened to {field: [messages]}: `R: item 2: A valid number is required.`"""
     if isinstance(data, dict):
-        out: dict[str, list[str]] = {}
-        for key, value in data.items():
-            if prefix:
-                for msg in _messages(value):
-                    out.setdefault(prefix, []).append(f"{_label(key)}: {msg}")
-            else:
-                out[str(key)] = _messages(value)
-        return out
+        return {str(key): _messages(value) for key, value in data.items()}
     return {"non_field_errors": _messages(data)}
 
 

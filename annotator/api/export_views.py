@@ -116,7 +116,8 @@ class ExportJobListAPI(generics.ListAPIView):
     def get_queryset(self):
         return exports.export_jobs_of(self.request.user)
 
-    @extend_schema(request=ExportCreateSerializer, responses={202: JobSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(request=ExportCreateSerializer,
+                   responses={202: JobSerializer, **error_responses(400, 401, 403, 413)})
     def post(self, request):
         body = ExportCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -136,7 +136,7 @@ class AnnotationListAPI(ListAPI):
         return selectors.annotation_list(self.request.user, self.filters())
 
     @extend_schema(request=AnnotationWriteSerializer, responses={
-        201: AnnotationSerializer, 200: AnnotationSerializer, **error_responses(409), **ERRORS})
+        201: AnnotationSerializer, 200: AnnotationSerializer, **error_responses(409, 413), **ERRORS})
     def post(self, request):
         """Save the caller's own label of a face (an annotator of its dataset).
         expected_version 0 creates it (201); the current version updates it (200)."""
@@ -169,7 +169,8 @@ class AnnotationRevisionsAPI(ListAPI):
 
 
 class AnnotationReviewAPI(APIView):
-    @extend_schema(request=ReviewSerializer, responses={200: AnnotationSerializer, **error_responses(409), **ERRORS})
+    @extend_schema(request=ReviewSerializer,
+                   responses={200: AnnotationSerializer, **error_responses(409, 413), **ERRORS})
     def post(self, request, pk: int):
         """A reviewer's verdict on an annotation (reviewers assigned to its dataset, admins)."""
         annotation = selectors.readable_annotations(request.user).select_related("face__image").get(pk=pk)
@@ -191,7 +192,8 @@ class TokenListAPI(ListAPI):
     def get_queryset(self):
         return tokens.tokens_of(self.request.user)
 
-    @extend_schema(request=TokenCreateSerializer, responses={201: CreatedTokenSerializer, **ERRORS})
+    @extend_schema(request=TokenCreateSerializer, responses={201: CreatedTokenSerializer, **error_responses(413),
+                                                               **ERRORS})
     def post(self, request):
         """Create a personal token; the key is in this response only. A read-only
         token cannot create tokens (the permission check refuses its POST)."""

@@ -33,8 +33,8 @@ class FaceStateView(APIView):
 
 
 class SaveLabelView(APIView):
-    @extend_schema(request=SaveLabelSerializer, responses={200: SavedLabelSerializer, **error_responses(409), **ERRORS},
-                   tags=["labeling"])
+    @extend_schema(request=SaveLabelSerializer, tags=["labeling"],
+                   responses={200: SavedLabelSerializer, **error_responses(409, 413), **ERRORS})
     def put(self, request, face_id: int):
         face = labeling.face_for_labeling(request.user, face_id)
         payload = SaveLabelSerializer(data=request.data)
@@ -46,7 +46,8 @@ class SaveLabelView(APIView):
 
 
 class NextFaceView(APIView):
-    @extend_schema(request=NextFaceSerializer, responses={200: NextFaceResultSerializer, **ERRORS}, tags=["labeling"])
+    @extend_schema(request=NextFaceSerializer, tags=["labeling"],
+                   responses={200: NextFaceResultSerializer, **error_responses(413), **ERRORS})
     def post(self, request, dataset_id: int):
         dataset = labeling.dataset_for_labeling(request.user, dataset_id)
         body = NextFaceSerializer(data=request.data)
