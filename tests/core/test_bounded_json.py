@@ -53,3 +53,11 @@ def test_values_and_limits():
             loads(f"[{constant}]")
     with pytest.raises(json.JSONDecodeError):
         loads("[1,")
+
+
+def test_a_deeply_nested_prediction_file_is_a_problem_not_a_recursion_error():
+    from workers.core.predictions import PredictionFileError, parse_predictions
+
+    with pytest.raises(PredictionFileError, match="deeper than 64"):
+        parse_predictions(("[" * 50_000 + "]" * 50_000).encode(), "p.json", "application/json", ["a"])
+    assert loads("[NaN]", allow_nan=True)[0] != loads("[NaN]", allow_nan=True)[0]

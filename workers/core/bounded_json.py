@@ -49,15 +49,16 @@ def nesting_depth(data: bytes) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def loads(data: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH):
-    """json.loads with a nesting limit (JsonTooDeep) and no NaN/Infinity
-    (ValueError): neither is JSON, and a NaN pose must not be stored."""
+def loads(data: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH, *, allow_nan: bool = False):
+    """json.loads with a nesting limit (JsonTooDeep) and, unless allow_nan,
+    no NaN/Infinity (ValueError): neither is JSON, and a NaN pose must not be
+    stored. (Prediction files allow them, to name each such row as a problem.)"""
     raw = data.encode() if isinstance(data, str) else data
     if raw.count(b"[") + raw.count(b"{") > max_depth:  # else it cannot be too deep: skip the scan
         depth = nesting_depth(raw)
         if depth > max_depth:
             raise JsonTooDeep(depth, max_depth)
-    return json.loads(raw, parse_constant=_refuse_constant)
+    return json.loads(raw) if allow_nan else json.loads(raw, parse_constant=_refuse_constant)
 
 
 def _refuse_constant(name: str):
