@@ -1,6 +1,7 @@
 """Reads. Views call these; they never write."""
 import json
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, TextField, Value
 from django.db.models.functions import Cast, Coalesce
 
@@ -230,6 +231,17 @@ def readable_annotations(user):
     """Annotations whose labels the user may read (annotator.access decides)."""
     qs = Annotation.objects.select_related("author", "reviewed_by")
     return qs if access.is_admin(user) else qs.filter(access.annotation_filter(user))
+
+
+def annotation_for_review(user, annotation_id: int) -> Annotation:
+    """The annotation if `user` may review it. Annotation.DoesNotExist when they
+    cannot read it (a 404), PermissionDenied when they read it but may not review it."""
+    annotation = readable_annotations(user).get(pk=annotation_id)
+    if annotation.dataset_id not in access.reviewer_dataset_ids(user):
+        raise PermissionDenied("You are not a reviewer of this dataset.")
+    if annotation.source != AnnotationSource.ANNOTATOR:
+        raise PermissionDenied("Ground truth from the dataset is not reviewed.")
+    return annotation
 
 
 def _split_images(dataset_ids: set[int], split_id: int):

@@ -3,7 +3,6 @@ and reviews), exports, tokens. Thin: who-sees-what comes from annotator.access,
 writes from the services. Objects outside the caller's reach answer 404."""
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -173,11 +172,7 @@ class AnnotationReviewAPI(APIView):
                    responses={200: AnnotationSerializer, **error_responses(409, 413), **ERRORS})
     def post(self, request, pk: int):
         """A reviewer's verdict on an annotation (reviewers assigned to its dataset, admins)."""
-        annotation = selectors.readable_annotations(request.user).select_related("face__image").get(pk=pk)
-        if annotation.face.image.dataset_id not in access.reviewer_dataset_ids(request.user):
-            raise PermissionDenied("You are not a reviewer of this dataset.")
-        if annotation.source != "annotator":
-            raise PermissionDenied("Ground truth from the dataset is not reviewed.")
+        annotation = selectors.annotation_for_review(request.user, pk)
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         annotation = services.review_annotation(annotation=annotation, reviewer=request.user, **body.validated_data)
