@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +24,7 @@ from workers.core.exports import FORMATS, write_export
 WITH_LANDMARKS = {"json", "coco", "aflw2000_mat"}
 
 
-class ExportDenied(Exception):
+class ExportDenied(PermissionDenied):
     """The user sees the dataset but may not export its labels (a 403)."""
 
 

@@ -2,7 +2,6 @@
 annotator/api for everything else)."""
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -24,8 +23,6 @@ def _dataset(request, dataset_id) -> Dataset:
         return labeling.dataset_for_labeling(request.user, dataset_id)
     except Dataset.DoesNotExist:
         raise Http404("No such dataset.") from None
-    except labeling.LabelingDenied as exc:
-        raise PermissionDenied(str(exc)) from None
 
 
 @require_GET
@@ -52,8 +49,6 @@ def label_face(request, face_id: int):
         face = labeling.face_for_labeling(request.user, face_id)
     except Face.DoesNotExist:
         raise Http404("No such face.") from None
-    except labeling.LabelingDenied as exc:
-        raise PermissionDenied(str(exc)) from None
     labeling.refresh_claim(request.user, face)
     state = labeling.editor_state(request.user, face)
     config = {

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -42,8 +43,8 @@ FINISHED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationSta
 FACE_WIDTH_MM = 150.0
 
 
-class LabelingDenied(Exception):
-    """The user may see the dataset but is not one of its annotators."""
+class LabelingDenied(PermissionDenied):
+    """The user may see the dataset but is not one of its annotators (a 403)."""
 
 
 # --- permissions (selectors) -------------------------------------------------

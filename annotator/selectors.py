@@ -1,11 +1,13 @@
 """Reads. Views call these; they never write."""
 import json
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, TextField, Value
 from django.db.models.functions import Cast, Coalesce
 
+from annotator import access
 from annotator.access import visible_dataset_ids
-from annotator.models import Annotation, AnnotationSource, Dataset, Face, Image, Proposal
+from annotator.models import Annotation, AnnotationSource, Dataset, Face, Image, Proposal, Split
 
 
 def visible_datasets(user):
@@ -208,3 +210,95 @@ def dataset_faces(dataset: Dataset):
         .select_related("image", "mesh")
         .order_by("image__file_name", "index")
     )
+
+
+# --- the API's lists: what the caller may see, filtered ------------------------------
+# `filters` is the parsed query string (annotator.api.filters): only the given keys.
+
+def visible_images(user):
+    return Image.objects.filter(dataset_id__in=visible_dataset_ids(user))
+
+
+def visible_faces(user):
+    return Face.objects.filter(image__dataset_id__in=visible_dataset_ids(user)).select_related("image")
+
+
+def visible_proposals(user):
+    return Proposal.objects.filter(face__image__dataset_id__in=visible_dataset_ids(user))
+
+
+def readable_annotations(user):
+    """Annotations whose labels the user may read (annotator.access decides)."""
+    qs = Annotation.objects.select_related("author", "reviewed_by")
+    return qs if access.is_admin(user) else qs.filter(access.annotation_filter(user))
+
+
+def annotation_for_review(user, annotation_id: int) -> Annotation:
+    """The annotation if `user` may review it. Annotation.DoesNotExist when they
+    cannot read it (a 404), PermissionDenied when they read it but may not review it."""
+    annotation = readable_annotations(user).get(pk=annotation_id)
+    if annotation.dataset_id not in access.reviewer_dataset_ids(user):
+        raise PermissionDenied("You are not a reviewer of this dataset.")
+    if annotation.source != AnnotationSource.ANNOTATOR:
+        raise PermissionDenied("Ground truth from the dataset is not reviewed.")
+    return annotation
+
+
+def _split_images(dataset_ids: set[int], split_id: int):
+    """The images of a split of these datasets; Split.DoesNotExist (a 404) otherwise."""
+    split = Split.objects.filter(pk=split_id, dataset_id__in=dataset_ids).first()
+    if split is None:
+        raise Split.DoesNotExist("No such split.")
+    return split.images.values("pk")
+
+
+def _scoped(queryset, user, filters: dict, dataset_path: str, image_path: str):
+    """The caller's visible datasets (narrowed to `dataset`), then `split` and `image`."""
+    datasets = visible_dataset_ids(user)
+    if "dataset" in filters:
+        datasets = datasets & {filters["dataset"]}
+    queryset = queryset.filter(**{f"{dataset_path}__in": datasets})
+    if "split" in filters:
+        queryset = queryset.filter(**{f"{image_path}__in": _split_images(datasets, filters["split"])})
+    if "image" in filters:
+        queryset = queryset.filter(**{image_path: filters["image"]})
+    return queryset
+
+
+def image_list(user, filters: dict):
+    return _scoped(Image.objects.all(), user, filters, "dataset_id", "pk")
+
+
+def face_list(user, filters: dict):
+    return _scoped(Face.objects.select_related("image"), user, filters, "image__dataset_id", "image_id")
+
+
+def proposal_list(user, filters: dict):
+    qs = _scoped(Proposal.objects.all(), user, filters, "face__image__dataset_id", "face__image_id")
+    for name, lookup in (("face", "face_id"), ("proposer", "proposer"), ("created_since", "created_at__gte")):
+        if name in filters:
+            qs = qs.filter(**{lookup: filters[name]})
+    return qs
+
+
+def annotation_list(user, filters: dict):
+    if "dataset" in filters and filters["dataset"] in access.label_reader_dataset_ids(user):
+        # the whole dataset is readable: no per-author OR, so the page is one
+        # range of the (dataset, id) index
+        qs = Annotation.objects.filter(dataset_id=filters["dataset"]).select_related("author", "reviewed_by")
+    else:
+        qs = readable_annotations(user)
+        if "dataset" in filters:
+            qs = qs.filter(dataset_id=filters["dataset"])
+    if "split" in filters:
+        qs = qs.filter(face__image_id__in=_split_images(visible_dataset_ids(user), filters["split"]))
+    for name, lookup in (("image", "face__image_id"), ("face", "face_id"), ("source", "source"),
+                         ("author", "author__username"), ("proposer", "proposal__proposer"),
+                         ("updated_since", "updated_at__gte")):
+        if name in filters:
+            qs = qs.filter(**{lookup: filters[name]})
+    if filters.get("status"):
+        qs = qs.filter(status__in=sorted(filters["status"]))
+    if "review_state" in filters:
+        qs = qs.filter(review_state="" if filters["review_state"] == "pending" else filters["review_state"])
+    return qs

@@ -134,6 +134,9 @@ HEADPOSE_AUTO_PROPOSE = envbool("HEADPOSE_AUTO_PROPOSE", "True")
 HEADPOSE_AUTO_MESH = envbool("HEADPOSE_AUTO_MESH", "True")
 # Exports of up to this many faces are answered in the request; larger ones run as a job.
 HEADPOSE_EXPORT_STREAM_MAX_FACES = envint("HEADPOSE_EXPORT_STREAM_MAX_FACES", 20000)
+# JSON request bodies: larger ones are refused from their Content-Length (413), deeper ones are a 400.
+HEADPOSE_MAX_JSON_BYTES = envint("HEADPOSE_MAX_JSON_BYTES", 1024 * 1024)
+HEADPOSE_MAX_JSON_DEPTH = envint("HEADPOSE_MAX_JSON_DEPTH", 64)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
@@ -174,8 +177,14 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "annotator.api.auth.ReadOnlyTokenPermission",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "annotator.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "annotator.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "annotator.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     # `format` is an export option (json, csv, ...), not DRF content negotiation.
     "URL_FORMAT_OVERRIDE": None,

@@ -1,14 +1,23 @@
 """Serializers of the v1 API resources. One name per idea: the field names are
 the model's (R, t, K, box, landmarks_2d ...) and the export formats' own."""
-import numpy as np
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotator import access
+from annotator.api.fields import (
+    BoxField,
+    EulerField,
+    IntrinsicsField,
+    Landmarks2DField,
+    Landmarks3DField,
+    RotationField,
+    TranslationField,
+    euler_of,
+)
+from annotator.api.serializers import SaveLabelSerializer
 from annotator.models import (
     Annotation,
     AnnotationRevision,
-    AnnotationStatus,
     ApiToken,
     Dataset,
     Face,
@@ -16,33 +25,6 @@ from annotator.models import (
     Proposal,
     ReviewState,
 )
-from annotator.api.serializers import SaveLabelSerializer
-from workers.core import geometry
-
-
-@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 9, "maxItems": 9,
-                      "description": "Rotation head->camera (OpenCV frame), 3x3 row-major"})
-class RotationField(serializers.JSONField):
-    pass
-
-
-@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3, "nullable": True,
-                      "description": "Translation of the head origin, camera frame, mm (null when unknown)"})
-class TranslationField(serializers.JSONField):
-    pass
-
-
-@extend_schema_field({"type": "object", "properties": {k: {"type": "number"} for k in ("yaw", "pitch", "roll")},
-                      "description": "Degrees, AFLW2000 convention (POSE_CONVENTIONS.md)"})
-class EulerField(serializers.Field):
-    def to_representation(self, R):
-        return euler_of(R)
-
-
-def euler_of(R) -> dict:
-    """{yaw, pitch, roll} degrees of a stored rotation (9 floats)."""
-    yaw, pitch, roll = geometry.matrix_to_euler(np.asarray(R, dtype=np.float64).reshape(3, 3)).tolist()
-    return {"yaw": yaw, "pitch": pitch, "roll": roll}
 
 
 class SplitSerializer(serializers.Serializer):
@@ -79,12 +61,6 @@ class DatasetDetailSerializer(DatasetSerializer):
         return SplitSerializer(dataset.splits.all(), many=True).data
 
 
-@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 9, "maxItems": 9,
-                      "description": "Camera intrinsics K, 3x3 row-major, pixels"})
-class IntrinsicsField(serializers.JSONField):
-    pass
-
-
 class ImageSerializer(serializers.ModelSerializer):
     K = IntrinsicsField()
     file_url = serializers.SerializerMethodField()
@@ -100,7 +76,9 @@ class ImageSerializer(serializers.ModelSerializer):
 
 class FaceSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="image.dataset_id")
-    landmarks_3d = serializers.JSONField(allow_null=True, help_text=(
+    box = BoxField()
+    landmarks_2d = Landmarks2DField()
+    landmarks_3d = Landmarks3DField(allow_null=True, help_text=(
         "Camera frame, mm; null unless you read every label of the dataset (the pose can be computed from them)"))
 
     def to_representation(self, face):
@@ -209,3 +187,24 @@ class CreatedTokenSerializer(TokenSerializer):
     class Meta(TokenSerializer.Meta):
         fields = TokenSerializer.Meta.fields + ["key"]
 
+
+
+class TokenInUseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    read_only = serializers.BooleanField()
+
+
+class DatasetAccessSerializer(serializers.Serializer):
+    visible = serializers.ListField(child=serializers.IntegerField(), help_text="Dataset ids you see")
+    labels_readable = serializers.ListField(child=serializers.IntegerField(), help_text="... whose labels you read")
+    labeling = serializers.ListField(child=serializers.IntegerField(), help_text="... you label")
+    reviewing = serializers.ListField(child=serializers.IntegerField(), help_text="... you review")
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    token = TokenInUseSerializer(allow_null=True, help_text="The token of this request (null for a session)")
+    datasets = DatasetAccessSerializer()

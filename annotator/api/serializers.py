@@ -1,7 +1,10 @@
-"""Payload validation for the labeling endpoints: a bad payload is a 400 with
-field errors, never a 500."""
+"""Serializers of the labeling endpoints (/api/label/): payloads are validated
+(a bad one is a 400 with field errors, never a 500) and every answer has a
+declared shape."""
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotator.api.fields import BoxField, IntrinsicsField, Landmarks2DField, RotationField, TranslationField
 from annotator.models import AnnotationStatus, FlagReason
 from annotator.poses import PoseError, clean_rotation, clean_translation
 from annotator.services import ANNOTATOR_STATUSES
@@ -39,6 +42,9 @@ class SaveLabelSerializer(serializers.Serializer):
         return attrs
 
 
+_DATETIME = serializers.DateTimeField()
+
+
 class SavedLabelSerializer(serializers.Serializer):
     face_id = serializers.IntegerField()
     version = serializers.IntegerField()
@@ -48,6 +54,94 @@ class SavedLabelSerializer(serializers.Serializer):
     total_time_s = serializers.FloatField()
     updated_at = serializers.DateTimeField()
 
+    def to_representation(self, annotation):
+        # The fields above give the schema; this builds the same dict directly
+        # (every save answers it; the generic field walk cost more than the
+        # rest of the view). tests/web/test_labeling_api.py checks the two agree.
+        return {
+            "face_id": annotation.face_id, "version": annotation.version, "status": annotation.status,
+            "R": annotation.R, "t": annotation.t, "total_time_s": annotation.total_time_s,
+            "updated_at": _DATETIME.to_representation(annotation.updated_at),
+        }
+
 
 class NextFaceSerializer(serializers.Serializer):
     skip_face_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class ProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField(help_text="Faces of the dataset you finished")
+    remaining = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class NextFaceResultSerializer(serializers.Serializer):
+    face_id = serializers.IntegerField(allow_null=True, help_text="null: nothing left to label")
+    url = serializers.CharField(help_text="The labeling page of the face (or of the dataset when none is left)")
+    progress = ProgressSerializer()
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}],
+                      "description": "A proposer's version (string) or an annotation's version (integer)"})
+class VersionField(serializers.JSONField):
+    pass
+
+
+class PoseSourceSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["annotation", "proposal", "default"])
+    version = VersionField()
+    status = serializers.CharField(required=False, help_text="kind=annotation: its status")
+    proposal_id = serializers.IntegerField(required=False, allow_null=True, help_text="kind=proposal")
+    proposer = serializers.CharField(required=False)
+    score = serializers.FloatField(required=False)
+
+    def to_representation(self, source):
+        # only the keys of its kind (DRF would add proposal_id: null to an annotation)
+        return {k: v for k, v in super().to_representation(source).items() if k in source}
+
+
+class EditorPoseSerializer(serializers.Serializer):
+    R = RotationField()
+    t = TranslationField()
+    source = PoseSourceSerializer()
+
+
+class EditorFaceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    index = serializers.IntegerField()
+    box = BoxField()
+    landmarks_2d = Landmarks2DField()
+
+
+class EditorImageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    file_name = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    K = IntrinsicsField()
+
+
+class EditorDatasetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class EditorAnnotationSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    flag_reason = serializers.CharField()
+    note = serializers.CharField()
+    total_time_s = serializers.FloatField()
+    updated_at = serializers.CharField(help_text="ISO 8601")
+
+
+class EditorStateSerializer(serializers.Serializer):
+    """Everything the labeling page needs about one face (annotator.labeling.editor_state)."""
+
+    face = EditorFaceSerializer()
+    image = EditorImageSerializer()
+    dataset = EditorDatasetSerializer()
+    initial = EditorPoseSerializer(help_text="The pose to start from: your last save, else the reference")
+    reference = EditorPoseSerializer(help_text="What 'reset' goes back to: the preferred proposal, else frontal")
+    annotation = EditorAnnotationSerializer(allow_null=True, help_text="Your label of this face (null: none yet)")
+    progress = ProgressSerializer()

@@ -7,6 +7,12 @@ an admin token (reaches nearly every code path: labeling, reviews, exports,
 tokens, benchmark uploads) and a researcher's read-only token (every write must
 be refused cleanly).
 
+Every operation is fuzzed: REST API v1, the labeling endpoints (/api/label/) and
+the leaderboard's; all of them are typed (tests/api/test_schema.py), so the
+conformance check below reads every field, and every documented 4xx body is the
+one error shape ({detail, code, ...}, annotator/api/errors.py). JSON writes also
+get hostile bodies (nested deeper than the limit, not an object).
+
 What must hold on every response:
   - no 5xx (a server error is a bug: bad input is a 4xx that says why);
   - the body matches the schema's response description (response_schema_conformance).
@@ -297,17 +303,32 @@ def _prediction_files():
     return st.one_of(good_json, good_csv, odd_json, odd_csv, with_R, st.binary(max_size=64))
 
 
+def _nested(depth: int, leaf: str) -> object:
+    value: object = leaf
+    for k in range(depth):
+        value = [value] if k % 2 else {"a": value}
+    return value
+
+
+# JSON bodies every JSON write must refuse with a 400, whatever the operation: nested
+# deeper than HEADPOSE_MAX_JSON_DEPTH (64), or not an object at all.
+HOSTILE_JSON = st.one_of(st.integers(65, 200).map(lambda d: _nested(d, "x")), st.just([]), st.just("body"),
+                         st.just(None), st.lists(st.integers(), max_size=3))
+
+
 def flatmap_body(context, body):
     op = context.operation
     if op is None or not isinstance(body, dict):
         return st.just(body)
     label = op.method.upper()
     if (label, op.path) == ("POST", "/api/v1/annotations/"):
-        return st.one_of(_label_bodies(with_face=True), st.just(body))
+        return st.one_of(_label_bodies(with_face=True), st.just(body), HOSTILE_JSON)
     if op.path == "/api/label/faces/{face_id}/annotation/":
-        return st.one_of(_label_bodies(with_face=False), st.just(body))
+        return st.one_of(_label_bodies(with_face=False), st.just(body), HOSTILE_JSON)
     if (label, op.path) == ("POST", "/api/v1/benchmarks/{id}/entries/"):
         return st.one_of(_prediction_files().map(lambda data: {**body, "file": Binary(data)}), st.just(body))
+    if label in ("POST", "PUT"):
+        return st.one_of(st.just(body), HOSTILE_JSON)
     return st.just(body)
 
 

@@ -29,7 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
-from workers.core import geometry
+from workers.core import bounded_json, geometry
 
 ANGLE_COLUMNS = ("yaw", "pitch", "roll")
 MATRIX_COLUMNS = tuple(f"r{i}{j}" for i in range(3) for j in range(3))
@@ -308,9 +308,12 @@ def _csv_record(row, line_no, id_col, columns, records, problems) -> None:
 
 def _read_json(text: str, problems: list[str], warnings: list[str]):
     try:
-        doc = json.loads(text)
+        doc = bounded_json.loads(text, allow_nan=True)
     except json.JSONDecodeError as exc:
         problems.append(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        return [], None
+    except bounded_json.JsonTooDeep as exc:
+        problems.append(f"invalid JSON: {exc}")
         return [], None
     if isinstance(doc, dict) and "predictions" in doc:
         extra = [k for k in doc if k != "predictions"]

@@ -1,0 +1,65 @@
+"""JSON from strangers: refused when nested deeper than a limit, before the
+recursive decoder sees it (a 50,000-level `[[[...]]]` would end in RecursionError).
+
+The depth is counted in one vectorised pass over the bytes: brackets inside
+strings are masked out first, so `["[[["]` has depth 1."""
+import json
+
+import numpy as np
+
+DEFAULT_MAX_DEPTH = 64
+
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_OPEN = np.zeros(256, dtype=np.int8)
+_OPEN[[ord("["), ord("{")]] = 1
+_CLOSE = np.zeros(256, dtype=np.int8)
+_CLOSE[[ord("]"), ord("}")]] = 1
+
+
+class JsonTooDeep(ValueError):
+    def __init__(self, depth: int, max_depth: int):
+        super().__init__(f"JSON nested deeper than {max_depth} levels.")
+        self.depth, self.max_depth = depth, max_depth
+
+
+def nesting_depth(data: bytes) -> int:
+    """The deepest bracket nesting of a JSON text (UTF-8 bytes); garbage in,
+    some number out (the decoder reports the syntax error)."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    if not b.size:
+        return 0
+    quotes = b == _QUOTE
+    if quotes.any():
+        # a quote is escaped when an odd run of backslashes precedes it
+        escaped = np.zeros(b.size, dtype=bool)
+        backslash = b == _BACKSLASH
+        if backslash.any():
+            idx = np.flatnonzero(quotes)
+            positions = np.arange(b.size)
+            last_other = np.maximum.accumulate(np.where(backslash, -1, positions))
+            before = idx - 1
+            run = np.where(before >= 0, before - last_other[np.maximum(before, 0)], 0)
+            escaped[idx[run % 2 == 1]] = True
+        real = quotes & ~escaped
+        inside = (np.cumsum(real) % 2).astype(bool) & ~real  # between an opening and its closing quote
+    else:
+        inside = np.zeros(b.size, dtype=bool)
+    step = _OPEN[b].astype(np.int32) - _CLOSE[b]
+    step[inside] = 0
+    return int(np.cumsum(step).max(initial=0))
+
+
+def loads(data: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH, *, allow_nan: bool = False):
+    """json.loads with a nesting limit (JsonTooDeep) and, unless allow_nan,
+    no NaN/Infinity (ValueError): neither is JSON, and a NaN pose must not be
+    stored. (Prediction files allow them, to name each such row as a problem.)"""
+    raw = data.encode() if isinstance(data, str) else data
+    if raw.count(b"[") + raw.count(b"{") > max_depth:  # else it cannot be too deep: skip the scan
+        depth = nesting_depth(raw)
+        if depth > max_depth:
+            raise JsonTooDeep(depth, max_depth)
+    return json.loads(raw) if allow_nan else json.loads(raw, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON.")
