@@ -155,13 +155,19 @@ class YawBinSerializer(ErrorFiguresSerializer):
 class EntryDetailSerializer(EntrySerializer):
     metrics = MetricsField(source="summary")
     yaw_bins = serializers.SerializerMethodField()
-    protocol = ProtocolSerializer()
+    protocol = serializers.SerializerMethodField()
     warnings = StringsField()
     missing_sample = StringsField(help_text="The first benchmark samples without a prediction")
 
     @extend_schema_field(YawBinSerializer(many=True))
     def get_yaw_bins(self, entry):
         return (entry.details or {}).get("yaw_bins", [])
+
+    @extend_schema_field(ProtocolSerializer(allow_null=True))
+    def get_protocol(self, entry):
+        # Entries record their benchmark's protocol when created; a row without
+        # one (made by hand) reads as null rather than failing the whole entry.
+        return ProtocolSerializer(entry.protocol).data if entry.protocol else None
 
 
 class BenchmarkListAPI(APIView):
