@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator import services
+from annotator.job_queue import fail_unsent_job, send_on_commit
 from annotator.models import Dataset, Face, Image, Job
 from annotator.poses import flat
 
@@ -62,7 +63,7 @@ def create_import_job(*, kind: str, dataset_name: str, source: str = "", upload=
 def queue_import_job(job: Job) -> None:
     from workers.tasks import run_import_job as task
 
-    transaction.on_commit(lambda: task.delay(job.pk))
+    send_on_commit(lambda: task.delay(job.pk), on_unreachable=lambda reason: fail_unsent_job(job, reason))
 
 
 def _storage_name(dataset: Dataset, name: str) -> str:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 from django.core.files.base import ContentFile
-from django.db import transaction
 
+from annotator.job_queue import send_on_commit
 from annotator.models import Face, FaceMesh
 
 
@@ -12,7 +12,7 @@ def queue_meshes(face_ids: list[int]) -> None:
     from workers.tasks import mesh_faces
 
     ids = list(face_ids)
-    transaction.on_commit(lambda: mesh_faces.delay(ids))
+    send_on_commit(lambda: mesh_faces.delay(ids))
 
 
 def build_mesh(face: Face) -> FaceMesh:

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from annotator.job_queue import send_on_commit
 from annotator.models import Annotation, AnnotationSource, Dataset, Face, Split
 from evaluation.models import Benchmark, CropRule, Entry, ErrorDefinition, SamplePrediction
 from workers.core import geometry
@@ -300,7 +301,10 @@ def _queue(entry: Entry) -> None:
 
         evaluate_entry.delay(entry.pk)
 
-    transaction.on_commit(send)
+    def unsent(reason: str) -> None:
+        Entry.objects.filter(pk=entry.pk).update(state=Entry.State.FAILED, message=reason, finished_at=timezone.now())
+
+    send_on_commit(send, on_unreachable=unsent)
 
 
 def resume_entry(entry: Entry) -> Entry:
