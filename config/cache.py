@@ -72,7 +72,7 @@ class FailSoftRedisCacheClient(RedisCacheClient):
     get_many = _fail_soft("get_many", lambda keys: {})
     has_key = _fail_soft("has_key", lambda key: False)
     incr = _fail_soft("incr", _not_found)
-    set_many = _fail_soft("set_many", lambda data, timeout: list(data))
+    set_many = _fail_soft("set_many", lambda data, timeout: None)
     delete_many = _fail_soft("delete_many", lambda keys: None)
     clear = _fail_soft("clear", lambda: False)
 
