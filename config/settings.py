@@ -210,7 +210,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 MIDDLEWARE.append("annotator.middleware.BrokerUnavailableMiddleware")
 
 # Fail fast when the broker is down: a request that starts a job answers 503 in
-# milliseconds (connection refused) or about 2 s (a Redis that accepts but hangs),
+# milliseconds (connection refused) or about 3 s (a Redis that accepts but hangs),
 # instead of Celery's default retries (100 s and more).
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "socket_connect_timeout": 1, "socket_timeout": 3}
