@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from annotator import access, selectors
-from annotator.job_queue import fail_unsent_job, send_on_commit
+from annotator.job_queue import send_job_on_commit
 from annotator.models import Dataset, Face, Job, Split
 from workers.core.exports import FORMATS, write_export
 
@@ -120,7 +120,7 @@ def create_export_job(*, user, dataset: Dataset, options: dict) -> Job:
                                  source=file_name(dataset, options))
         from workers.tasks import run_export_job as task
 
-        send_on_commit(lambda: task.delay(job.pk), on_unreachable=lambda reason: fail_unsent_job(job, reason))
+        send_job_on_commit(job, lambda: task.delay(job.pk))
     return job
 
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator import services
-from annotator.job_queue import fail_unsent_job, send_on_commit
+from annotator.job_queue import send_job_on_commit
 from annotator.models import Dataset, Face, Image, Job
 from annotator.poses import flat
 
@@ -63,7 +63,7 @@ def create_import_job(*, kind: str, dataset_name: str, source: str = "", upload=
 def queue_import_job(job: Job) -> None:
     from workers.tasks import run_import_job as task
 
-    send_on_commit(lambda: task.delay(job.pk), on_unreachable=lambda reason: fail_unsent_job(job, reason))
+    send_job_on_commit(job, lambda: task.delay(job.pk))
 
 
 def _storage_name(dataset: Dataset, name: str) -> str:

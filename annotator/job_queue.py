@@ -45,6 +45,11 @@ def send_on_commit(send: Callable[[], object], *, on_unreachable: Callable[[str]
     transaction.on_commit(run)
 
 
+def send_job_on_commit(job: Job, send: Callable[[], object]) -> None:
+    """send_on_commit for the tasks of a Job: unsent, the job is failed with the reason."""
+    send_on_commit(send, on_unreachable=lambda reason: fail_unsent_job(job, reason))
+
+
 def fail_unsent_job(job: Job, reason: str) -> None:
     """The job's task never reached the broker: failed, with the reason among its errors."""
     job.refresh_from_db(fields=["errors"])

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotator.job_queue import fail_unsent_job, send_on_commit
+from annotator.job_queue import send_job_on_commit
 from annotator.models import Dataset, Face, Image, Job, Proposal
 from annotator.poses import flat
 
@@ -84,7 +84,7 @@ def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None,
             for i in range(0, len(ids), BATCH_SIZE):
                 propose_images.delay(ids[i : i + BATCH_SIZE], proposer, job.pk)
 
-        send_on_commit(queue, on_unreachable=lambda reason: fail_unsent_job(job, reason))
+        send_job_on_commit(job, queue)
     return job
 
 

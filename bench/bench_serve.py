@@ -5,7 +5,8 @@
 server (`manage.py runserver`, threaded), at 1 and 16 concurrent clients.
 
 Loopback only, bounded loops (BENCH_REQUESTS per level, split among the clients),
-each request on a new connection. Each client saves its own face, so saves never
+each request on a new connection; both servers run side by side and take turns in
+ROUNDS interleaved rounds, so they see the same background load. Each client saves its own face, so saves never
 conflict. Runs against a throw-away database created and dropped here on
 whatever DATABASE_URL names (PostgreSQL for the reported figures):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_serve.py
@@ -27,6 +28,7 @@ N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", 400))
 CLIENTS = (1, 16)
 N_FACES = 200
 WARMUP = 20
+ROUNDS = 4
 
 
 def percentile(values, q):
@@ -57,11 +59,12 @@ def make_data():
     return dataset, faces, key
 
 
-def run_level(base, key, dataset, faces, endpoint, clients):
+def run_level(base, key, dataset, faces, endpoint, clients, n_requests):
+    """(latencies in ms, wall seconds, errors) of n_requests split among `clients` threads."""
     import requests
 
     headers = {"Authorization": f"Token {key}", "Connection": "close"}
-    per_client = max(1, N_REQUESTS // clients)
+    per_client = max(1, n_requests // clients)
 
     def client(i):
         face = faces[i]
@@ -85,9 +88,11 @@ def run_level(base, key, dataset, faces, endpoint, clients):
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         results = list(pool.map(client, range(clients)))
-    wall = time.perf_counter() - started
-    ms = [m for r in results for m in r[0]]
-    return {"requests": len(ms), "errors": sum(r[1] for r in results), "rps": round(len(ms) / wall, 1),
+    return [m for r in results for m in r[0]], time.perf_counter() - started, sum(r[1] for r in results)
+
+
+def summary(ms, wall, errors):
+    return {"requests": len(ms), "errors": errors, "rps": round(len(ms) / wall, 1),
             "p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
             "mean_ms": round(statistics.fmean(ms), 2)}
 
@@ -107,13 +112,23 @@ def main():
         report = {"faces": N_FACES, "requests_per_level": N_REQUESTS, "cpus": os.cpu_count(),
                   "gunicorn_workers": web_concurrency(), "servers": {}}
         logs = Path(tempfile.mkdtemp(prefix="headpose-bench-serve-"))
-        for kind in ("gunicorn", "runserver"):
-            with web_server(kind, logs / f"{kind}.log", server_env(), workers=web_concurrency()) as base:
-                run_level(base, key, dataset, faces, "list", 1) if WARMUP else None
-                figures = {}
-                for endpoint in ("save", "list"):
-                    figures[endpoint] = {str(c): run_level(base, key, dataset, faces, endpoint, c) for c in CLIENTS}
-                report["servers"][kind] = figures
+        env = server_env()
+        with web_server("gunicorn", logs / "gunicorn.log", env, workers=web_concurrency()) as gunicorn, \
+                web_server("runserver", logs / "runserver.log", env) as runserver:
+            bases = {"gunicorn": gunicorn, "runserver": runserver}
+            for base in bases.values():
+                run_level(base, key, dataset, faces, "list", 1, WARMUP)
+            for endpoint in ("save", "list"):
+                for clients in CLIENTS:
+                    # interleaved rounds: both servers see the same background load
+                    runs = {kind: ([], 0.0, 0) for kind in bases}
+                    for _ in range(ROUNDS):
+                        for kind, base in bases.items():
+                            ms, wall, errors = run_level(base, key, dataset, faces, endpoint, clients,
+                                                         N_REQUESTS // ROUNDS)
+                            runs[kind] = (runs[kind][0] + ms, runs[kind][1] + wall, runs[kind][2] + errors)
+                    for kind, run in runs.items():
+                        report["servers"].setdefault(kind, {}).setdefault(endpoint, {})[str(clients)] = summary(*run)
         print(json.dumps(report, indent=2))
     finally:
         teardown_databases(config, verbosity=0)
