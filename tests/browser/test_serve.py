@@ -1,14 +1,19 @@
 """`make serve` (tools/serve.py) for real: migrate, collectstatic, gunicorn and a
 Celery worker; DEBUG off whatever the shell says; static files with hashed
-names, gzip and a far-future cache; SIGTERM stops every process it started."""
+names, gzip and a far-future cache; in headless Chromium an annotator logs in,
+labels and saves; SIGTERM stops every process it started."""
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import requests
+
+from annotator.models import Annotation, Face
+from tests.browser.data import add_proposal, make_dataset
 
 from tests.conftest import REPO_ROOT
 from tests.servers import Browser, server_env, wait_until_answers
@@ -28,9 +33,30 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.django_db(transaction=True)
-def test_make_serve(django_user_model, tmp_path):
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _label_and_save(page, base: str, face) -> dict:
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=username]", "bob")
+    page.fill("input[name=password]", "pw-bob")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    page.goto(f"{base}/label/faces/{face.pk}/")
+    page.wait_for_function("window.headposeEditor !== undefined")
+    page.evaluate("() => window.headposeEditor.ready")
+    page.keyboard.press("ArrowRight")  # a nudge in yaw: the label differs from the proposal
+    shown = page.evaluate("() => window.headposeEditor.getPose()")
+    saved = page.evaluate("() => window.headposeEditor.save()")
+    assert saved["version"] == 1
+    return shown
+
+
+def test_make_serve(django_user_model, tmp_path, page, bob, assigned, js_errors):
     django_user_model.objects.create_user("alice", "a@example.com", "pw-alice-long")
+    dataset = assigned(make_dataset("served", n_faces=1, with_files=True))
+    face = Face.objects.get(image__dataset=dataset)
+    add_proposal(face, "landmarks-fit")
     port = free_port()
     env = server_env(DEBUG="1", SERVE_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=2, SERVE_WORKERS="default=1",
                      STATIC_ROOT=tmp_path / "static")
@@ -55,6 +81,11 @@ def test_make_serve(django_user_model, tmp_path):
         assert missing.status_code == 404 and "Traceback" not in missing.text and "URLconf" not in missing.text
         assert browser.log_in("alice", "pw-alice-long").status_code == 302
         assert browser.get("/").status_code == 200
+
+        shown = _label_and_save(page, base, face)
+        label = Annotation.objects.get(face=face, author=bob)
+        assert np.abs(label.R_matrix - np.reshape(shown["R"], (3, 3))).max() < 1e-12
+        assert js_errors == []
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
