@@ -1,17 +1,18 @@
-# HeadPose Studio: `make run` serves the app, `make test` runs the whole suite.
+# HeadPose Studio: `make run` serves the app for development, `make serve` for production
+# (gunicorn + Celery workers per queue), `make test` runs the whole suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-js install browser bench clean
+.PHONY: run serve test test-js install browser bench clean
 
-$(INSTALLED): requirements.txt requirements-mediapipe.txt
+$(INSTALLED): requirements.txt requirements/*.txt
 	# an interrupted earlier run can leave a venv without pip: make it again
 	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	# mediapipe's declared deps pull jax (600 MB) that FaceMesh never imports.
-	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-mediapipe.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements/mediapipe.txt
 	touch $@
 
 install: $(INSTALLED)
@@ -24,6 +25,10 @@ browser:
 
 run: install
 	$(BIN)/python -m tools.devserver
+
+# Production: gunicorn (WEB_CONCURRENCY processes), whitenoise, a Celery worker per queue (tools/serve.py).
+serve: install
+	$(BIN)/python -m tools.serve
 
 # The editor's JS unit tests: Node's own runner (Node 20+), no npm packages.
 test-js:

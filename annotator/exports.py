@@ -116,7 +116,7 @@ def create_export_job(*, user, dataset: Dataset, options: dict) -> Job:
     with transaction.atomic():
         job = Job.objects.create(kind=Job.Kind.EXPORT, dataset=dataset, options=dict(options), created_by=user,
                                  source=file_name(dataset, options))
-        pipeline.enqueue("run_export_job", job.pk)
+        pipeline.enqueue("run_export_job", job.pk, job=job)
     return job
 
 

@@ -56,7 +56,7 @@ def create_import_job(*, kind: str, dataset_name: str, source: str = "", upload=
 
 
 def queue_import_job(job: Job) -> None:
-    pipeline.enqueue("run_import_job", job.pk)
+    pipeline.enqueue("run_import_job", job.pk, job=job)
 
 
 def _storage_name(dataset: Dataset, name: str) -> str:

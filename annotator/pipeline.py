@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.conf import settings
-from django.db import transaction
 
 IMPORT_FINISHED = ("splits", "benchmarks", "meshes", "proposals")
 PROPOSALS_STORED = ("meshes",)
@@ -82,14 +81,26 @@ def proposals_stored(face_ids: list[int]) -> list[str]:
     return _run("proposals_stored", list(face_ids))
 
 
-def enqueue(task_name: str, *args) -> None:
-    """Send the Celery task `workers.tasks.<task_name>` once the current transaction commits."""
+def enqueue(task_name: str, *args, job=None) -> None:
+    """Send the Celery task `workers.tasks.<task_name>` once the current transaction commits.
+
+    If the broker does not answer, the `job` (a Job or an Entry) the task works
+    for is failed with the reason, so it never stays "queued" forever, and the
+    caller gets job_queue.BrokerUnavailable (a 503 for a request)."""
+    from annotator.job_queue import send_on_commit
+
     def send():
         from workers import tasks
 
         getattr(tasks, task_name).delay(*args)
 
-    transaction.on_commit(send)
+    def unsent(reason: str) -> None:
+        from annotator import jobs
+
+        job.refresh_from_db()
+        jobs.fail(job, reason, name="job queue")
+
+    send_on_commit(send, on_unreachable=unsent if job is not None else None)
 
 
 # ---- the annotator's steps ---------------------------------------------------------

@@ -77,7 +77,7 @@ def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None,
         )
 
         for i in range(0, len(ids), BATCH_SIZE):
-            pipeline.enqueue("propose_images", ids[i : i + BATCH_SIZE], proposer, job.pk)
+            pipeline.enqueue("propose_images", ids[i : i + BATCH_SIZE], proposer, job.pk, job=job)
     return job
 
 

@@ -5,6 +5,7 @@ connection and writes no file. HEADPOSE_ENV picks the mode (config/modes.py):
 development by default (works in a fresh shell), production refuses unsafe
 settings and turns the HTTPS protections on.
 """
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -82,10 +83,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'headpose.sqlite3'}"),
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60),
-    )
+    "default": dj_database_url.parse(env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'headpose.sqlite3'}"))
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Creates the folder of the file on first connection (a fresh clone has no data/).
@@ -157,17 +155,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# Sessions are read on every request: keep them in Redis (written through to the
-# database), saving a query per request.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", REDIS_URL),
-        "KEY_PREFIX": env("CACHE_KEY_PREFIX", "headpose"),
-    }
-}
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "annotator.api.auth.ApiTokenAuthentication",
@@ -227,3 +214,52 @@ if PRODUCTION:
     modes.refuse_unsafe_production(modes.production_problems(
         debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS,
         database_engine=DATABASES["default"]["ENGINE"]))
+
+# --- Serving and Redis outages (issue 13) ------------------------------------
+# The development server starts a thread per client connection; a persistent
+# database connection per thread piled up idle until PostgreSQL refused more.
+# Sync gunicorn workers and Celery processes are single-threaded and keep one.
+RUNNING_DEVSERVER = sys.argv[1:2] == ["runserver"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0 if RUNNING_DEVSERVER else envint("DATABASE_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# whitenoise serves STATIC_ROOT (collectstatic); STATIC_MANIFEST=1 (make serve)
+# adds content-hashed names, cached forever, and gzip. Off, {% static %} needs no
+# collectstatic (tests, make run).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if envbool("STATIC_MANIFEST")
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Sessions live in the database, read through the Redis cache; when Redis is
+# down the cache misses instead of raising (config/cache.py), so pages and the
+# API keep answering.
+CACHES = {
+    "default": {
+        "BACKEND": "config.cache.FailSoftRedisCache",
+        "LOCATION": env("CACHE_URL", REDIS_URL),
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", "headpose"),
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# A view that cannot reach the job queue answers 503 (annotator/job_queue.py).
+MIDDLEWARE.append("annotator.middleware.BrokerUnavailableMiddleware")
+
+# Fail fast when the broker is down: a request that starts a job answers 503 in
+# milliseconds (connection refused) or about 3 s (a Redis that accepts but hangs),
+# instead of Celery's default retries (measured: 19 s with Redis refusing
+# connections, over 100 s with one that hangs).
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "socket_connect_timeout": 1, "socket_timeout": 3}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "interval_start": 0,
+                                                            "interval_step": 0.2, "interval_max": 0.2}}
+# Job state lives in the database; nothing reads task results. Storing none keeps
+# the web processes from subscribing to a result channel per task sent.
+CELERY_TASK_IGNORE_RESULT = True
+# Workers wait out a broker outage of any length, then consume again.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# --- end of serving and Redis outages -----------------------------------------

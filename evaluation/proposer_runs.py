@@ -37,7 +37,7 @@ def start_proposer_entry(*, benchmark: Benchmark, proposer: str, user=None, is_p
             crop_used=CropRule.DETECTOR, owner=user, is_public=is_public, total=len(benchmark.sample_names),
             expected=len(benchmark.sample_names),
         )
-        pipeline.enqueue("evaluate_entry", entry.pk)
+        pipeline.enqueue("evaluate_entry", entry.pk, job=entry)
     return entry
 
 
@@ -49,7 +49,7 @@ def resume_entry(entry: Entry) -> Entry:
         raise EvaluationRequestError("this run is finished")
     with transaction.atomic():
         jobs.requeue(entry)
-        pipeline.enqueue("evaluate_entry", entry.pk)
+        pipeline.enqueue("evaluate_entry", entry.pk, job=entry)
     entry.refresh_from_db()
     return entry
 

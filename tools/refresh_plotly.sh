@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refresh the vendored plotly.js under static/vendor/plotly/ from the pip package
-# `plotly` (pinned in requirements.txt), which ships plotly.min.js as package data.
+# `plotly` (pinned in requirements/dev.txt), which ships plotly.min.js as package data.
 # The leaderboard pages load it from our static files: nothing from a CDN.
 # Usage: tools/refresh_plotly.sh [PYTHON]   (default: .venv/bin/python)
 set -euo pipefail

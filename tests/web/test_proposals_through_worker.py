@@ -70,7 +70,7 @@ def test_new_images_get_proposals_and_meshes_automatically(celery_worker_process
     assert all(f.landmark_scheme == "mediapipe468" for f in faces)
     from workers.tasks import mesh_faces
 
-    states = mesh_faces.delay(list(faces.values_list("pk", flat=True))).get(timeout=120)
+    states = mesh_faces.apply_async([list(faces.values_list("pk", flat=True))], ignore_result=False).get(timeout=120)
     assert states.get("done") == faces.count()
     mesh = FaceMesh.objects.filter(state="done").first()
     assert mesh.glb.size > 1000 and mesh.n_triangles > 500
