@@ -17,16 +17,14 @@ Rotation only: t is None.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
 import numpy as np
 
 from workers.core import geometry
 from workers.core.proposers import crops
-from workers.core.proposers.registry import (
-    MissingWeightsError, PoseProposal, Proposer, ProposerConfig, register_proposer, sha256_of,
-)
+from workers.core.proposers.base import PoseProposal, Proposer
+from workers.core.proposers.config import ProposerConfig
+from workers.core.proposers.registry import register_proposer
+from workers.core.proposers.weights import WeightFiles, require_file
 
 INPUT_SIZE = 64
 MARGIN = 0.6
@@ -43,7 +41,8 @@ CONFIG = ProposerConfig(
     mean=(127.5, 127.5, 127.5),
     std=(128.0, 128.0, 128.0),
     weights_file="fsanet/" + MODEL_FILES[0],
-    extra={"model_files": ["fsanet/" + f for f in MODEL_FILES], "margin": MARGIN},
+    companion_files=tuple("fsanet/" + f for f in MODEL_FILES[1:]),
+    extra={"margin": MARGIN},
 )
 
 
@@ -68,9 +67,7 @@ def load_sessions(paths, device: str = "cpu") -> list:
 
     sessions = []
     for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise MissingWeightsError(f"FSA-Net model file {p} does not exist")
+        p = require_file(p, "FSA-Net model")
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         sessions.append(ort.InferenceSession(str(p), sess_options=opts, providers=_providers(device)))
@@ -84,14 +81,11 @@ def fsanet_crop(image: np.ndarray, box) -> np.ndarray:
 
 
 class FSANetProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
+    def __init__(self, config: ProposerConfig, weights: WeightFiles, device: str = "cpu"):
         if device != "cpu" and not (device.startswith("cuda") and "CUDAExecutionProvider" in _available()):
             device = "cpu"  # no CUDA build of onnxruntime here: run on the CPU and say so
-        super().__init__(config, weights_path, device)
-        folder = Path(weights_path).parent
-        paths = [folder / f for f in MODEL_FILES]
-        self.sessions = load_sessions(paths, device)
-        self.weights_sha256 = sha256_of(*paths)
+        super().__init__(config, weights, device)
+        self.sessions = load_sessions(weights.paths, device)
 
     def predict_euler(self, patches: np.ndarray) -> np.ndarray:
         """(N, 64, 64, 3) uint8 BGR crops -> (N, 3) [yaw, pitch, roll] degrees."""
@@ -116,5 +110,5 @@ class FSANetProposer(Proposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu") -> Proposer:
-    return FSANetProposer(config, weights_path, device)
+def build(config: ProposerConfig, weights: WeightFiles, device: str = "cpu") -> Proposer:
+    return FSANetProposer(config, weights, device)
