@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from annotator.models import Dataset, Face, Image, Job, Proposal
 from annotator.poses import flat
+from workers.core.matching import match_boxes
 
 BATCH_SIZE = 32
-MATCH_IOU = 0.3
 _cache: dict[tuple[str, str], object] = {}
 
 
@@ -87,37 +87,15 @@ def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None,
     return job
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def match_faces(existing: list[Face], boxes: list) -> list[Face | None]:
-    """Greedy best-IoU matching of detections to known faces (e.g. a dataset's
-    ground-truth faces), so a proposal lands on the face it describes."""
-    pairs = sorted(
-        ((_iou(f.box, b), fi, bi) for fi, f in enumerate(existing) for bi, b in enumerate(boxes)), reverse=True
-    )
-    out: list[Face | None] = [None] * len(boxes)
-    used = set()
-    for iou, fi, bi in pairs:
-        if iou < MATCH_IOU:
-            break
-        if out[bi] is None and fi not in used:
-            out[bi], used = existing[fi], used | {fi}
-    return out
-
-
 def store_proposals(image: Image, proposals, proposer) -> list[Proposal]:
     """Idempotent: the same proposer version on the same face updates in place."""
     stored = []
     tag = f"{proposer.config.name}@{proposer.config.version}"
     with transaction.atomic():
         faces = list(image.faces.select_for_update().order_by("index"))
-        matched = match_faces(faces, [p.box for p in proposals])
+        # a proposal lands on the known face (e.g. ground truth) its detection overlaps
+        matched = [None if k is None else faces[k]
+                   for k in match_boxes([f.box for f in faces], [p.box for p in proposals])]
         next_index = max((f.index for f in faces), default=-1) + 1
         for proposal, face in zip(proposals, matched):
             if face is None:
