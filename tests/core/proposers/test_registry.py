@@ -191,3 +191,24 @@ def test_propose_rejects_bad_batches_with_a_message(images, Ks, match):
     proposer = create_proposer("landmarks-fit")
     with pytest.raises(InvalidInputError, match=match):
         proposer.propose(images, Ks)
+
+
+def test_a_rotation_proposer_gives_each_face_its_rotation_and_no_translation():
+    from types import SimpleNamespace
+
+    from workers.core.proposers.base import RotationProposer
+
+    class ByIndex(RotationProposer):
+        def rotations(self, images, index):
+            self.calls = getattr(self, "calls", 0) + 1
+            return geometry.euler_to_matrix([[10.0 * (i + 1), f.score, 0.0] for i, f in index])
+
+    config = ProposerConfig(name="by-index", version="1", description="test", licence="none")
+    p = ByIndex(config)
+    face = lambda score: SimpleNamespace(box=(0, 0, 10, 10), score=score)  # noqa: E731
+    out = p.propose_faces([None, None, None], [None] * 3, [[face(1.0), face(2.0)], [], [face(3.0)]])
+    assert [len(o) for o in out] == [2, 0, 1] and p.calls == 1  # one batched call
+    np.testing.assert_allclose([pr.euler for pr in out[0] + out[2]], [[10, 1, 0], [10, 2, 0], [30, 3, 0]], atol=1e-9)
+    assert all(pr.t is None and pr.box == (0.0, 0.0, 10.0, 10.0) for pr in out[0] + out[2])
+    empty = ByIndex(config)
+    assert empty.propose_faces([None], [None], [[]]) == [[]] and not hasattr(empty, "calls")  # no faces, no call

@@ -93,6 +93,23 @@ class Proposer:
         return f"<{type(self).__name__} {self.config.name} v{self.config.version} on {self.device}>"
 
 
+class RotationProposer(Proposer):
+    """A model that gives each face a rotation and no translation (t None):
+    subclasses implement `rotations`, one batched call for every face of the batch."""
+
+    def rotations(self, images, index) -> np.ndarray:
+        """index: (image index, DetectedFace) pairs -> (N, 3, 3) camera-frame rotations."""
+        raise NotImplementedError
+
+    def propose_faces(self, images, Ks, faces):
+        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
+        result = [[] for _ in images]
+        if index:
+            for (i, f), R in zip(index, self.rotations(images, index)):
+                result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
+        return result
+
+
 def check_batch(images, Ks):
     """Validate a batch: BGR uint8 (H, W, 3) images (gray (H, W) accepted) and 3x3 Ks."""
     if isinstance(images, np.ndarray) and images.ndim in (2, 3):

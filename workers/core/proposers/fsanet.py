@@ -21,7 +21,7 @@ import numpy as np
 
 from workers.core import geometry
 from workers.core.proposers import crops
-from workers.core.proposers.base import PoseProposal, Proposer
+from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.registry import register_proposer
 from workers.core.proposers.weights import WeightFiles, require_file
@@ -80,7 +80,7 @@ def fsanet_crop(image: np.ndarray, box) -> np.ndarray:
     return crops.crop_pixels(image, crops.margin_box(box, MARGIN, w, h), (INPUT_SIZE, INPUT_SIZE))
 
 
-class FSANetProposer(Proposer):
+class FSANetProposer(RotationProposer):
     def __init__(self, config: ProposerConfig, weights: WeightFiles, device: str = "cpu"):
         if device != "cpu" and not (device.startswith("cuda") and "CUDAExecutionProvider" in _available()):
             device = "cpu"  # no CUDA build of onnxruntime here: run on the CPU and say so
@@ -97,16 +97,9 @@ class FSANetProposer(Proposer):
             out += np.concatenate([s.run(None, {name: x[k:k + 1]})[0] for k in range(len(x))])
         return out / len(self.sessions)
 
-    def propose_faces(self, images, Ks, faces):
-        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
-        result = [[] for _ in images]
-        if not index:
-            return result
+    def rotations(self, images, index):
         patches = np.stack([fsanet_crop(images[i], crops.tight_face_box(f)) for i, f in index])
-        Rs = geometry.euler_to_matrix(self.predict_euler(patches))
-        for (i, f), R in zip(index, Rs):
-            result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
-        return result
+        return geometry.euler_to_matrix(self.predict_euler(patches))
 
 
 @register_proposer(CONFIG.name, config=CONFIG)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers.base import PoseProposal, Proposer
+from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
 from workers.core.proposers.registry import register_proposer
@@ -117,7 +117,7 @@ def bins_to_degrees(logits: np.ndarray) -> np.ndarray:
     return p @ np.arange(NUM_BINS) * BIN_DEG + BIN_OFFSET_DEG
 
 
-class HopeNetProposer(Proposer):
+class HopeNetProposer(RotationProposer):
     def __init__(self, config: ProposerConfig, weights: WeightFiles, device: str = "cpu"):
         super().__init__(config, weights, resolve_torch_device(device))
         self.net = load_network(weights.path, self.device)
@@ -130,15 +130,8 @@ class HopeNetProposer(Proposer):
             heads = self.net(torch.from_numpy(x).to(self.device))
         return np.stack([bins_to_degrees(h.float().cpu().numpy()) for h in heads], axis=1)
 
-    def propose_faces(self, images, Ks, faces):
-        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
-        result = [[] for _ in images]
-        if not index:
-            return result
-        Rs = geometry.euler_to_matrix(self.predict_euler(imagenet_crops(images, index)))
-        for (i, f), R in zip(index, Rs):
-            result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
-        return result
+    def rotations(self, images, index):
+        return geometry.euler_to_matrix(self.predict_euler(imagenet_crops(images, index)))
 
 
 @register_proposer(CONFIG.name, config=CONFIG)

@@ -32,7 +32,7 @@ import numpy as np
 
 from workers.core import geometry
 from workers.core.proposers import crops
-from workers.core.proposers.base import PoseProposal, Proposer
+from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
 from workers.core.proposers.registry import register_proposer
@@ -132,7 +132,7 @@ def imagenet_crops(images, index, size: int = INPUT_SIZE) -> np.ndarray:
     return crops.normalise(np.stack(patches), IMAGENET_MEAN, IMAGENET_STD, to_rgb=True)
 
 
-class SixDRepNetProposer(Proposer):
+class SixDRepNetProposer(RotationProposer):
     def __init__(self, config: ProposerConfig, weights: WeightFiles, device: str = "cpu"):
         super().__init__(config, weights, resolve_torch_device(device))
         self.net = load_network(weights.path, self.device)
@@ -145,14 +145,8 @@ class SixDRepNetProposer(Proposer):
             d6 = self.net(torch.from_numpy(x).to(self.device)).float().cpu().numpy()
         return own_matrix_to_camera(sixd_to_own_matrix(d6))
 
-    def propose_faces(self, images, Ks, faces):
-        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
-        result = [[] for _ in images]
-        if not index:
-            return result
-        for (i, f), R in zip(index, self.predict(imagenet_crops(images, index))):
-            result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
-        return result
+    def rotations(self, images, index):
+        return self.predict(imagenet_crops(images, index))
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
