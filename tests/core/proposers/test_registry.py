@@ -84,7 +84,8 @@ def test_the_weights_dir_is_passed_in_never_read_from_the_environment(temp_propo
     assert "testnet/net.bin" in str(info.value) and "HEADPOSE_WEIGHTS_DIR" in str(info.value)
     assert temp_proposer not in available_proposers()
     assert "landmarks-fit" in available_proposers()  # needs no weights, so no dir either
-    assert create_proposer(temp_proposer, weights_dir=tmp_path / "weights").weights.directory == tmp_path / "weights"
+    built = create_proposer(temp_proposer, weights_dir=tmp_path / "weights")
+    assert built.weight_files.directory == tmp_path / "weights"
 
 
 def test_available_proposers_follow_the_files_and_the_hash_is_of_the_file(temp_proposer, tmp_path):
@@ -96,7 +97,7 @@ def test_available_proposers_follow_the_files_and_the_hash_is_of_the_file(temp_p
     assert temp_proposer in available_proposers(tmp_path)
     proposer = create_proposer(temp_proposer, weights_dir=tmp_path)
     assert proposer.weights_sha256 == hashlib.sha256(payload).hexdigest()
-    assert proposer.weights.path == tmp_path / "testnet" / "net.bin"
+    assert proposer.weight_files.path == tmp_path / "testnet" / "net.bin"
     assert proposer.config.input_size == (64, 64)
 
 
@@ -115,7 +116,7 @@ def test_companion_files_are_required_and_hashed_after_the_weights_file(tmp_path
         assert name not in available_proposers(tmp_path)
         (tmp_path / "two" / "b.bin").write_bytes(b"second")
         proposer = create_proposer(name, weights_dir=tmp_path)
-        assert proposer.weights.paths == (tmp_path / "two" / "a.bin", tmp_path / "two" / "b.bin")
+        assert proposer.weight_files.paths == (tmp_path / "two" / "a.bin", tmp_path / "two" / "b.bin")
         assert proposer.weights_sha256 == hashlib.sha256(b"firstsecond").hexdigest()
     finally:
         registry._REGISTRY.pop(name, None)

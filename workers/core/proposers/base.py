@@ -65,16 +65,17 @@ class Proposer:
     with the app's detector first (detection.detect_faces), so a fused proposer
     can detect once and hand the same faces to several proposers.
 
-    weights: the files the registry found for config.weights_files (weights.path
-    is the main one); weights_sha256 is their hash unless the proposer sets its own."""
+    weight_files: the files the registry found for config.weights_files
+    (weight_files.path is the main one); weights_sha256 is their hash unless the
+    proposer sets its own."""
 
     config: ProposerConfig
     weights_sha256: str = ""
     device: str = "cpu"
 
-    def __init__(self, config: ProposerConfig, weights: Optional[WeightFiles] = None, device: str = "cpu"):
+    def __init__(self, config: ProposerConfig, weight_files: Optional[WeightFiles] = None, device: str = "cpu"):
         self.config = config
-        self.weights = weights if weights is not None else WeightFiles()
+        self.weight_files = weight_files if weight_files is not None else WeightFiles()
         self.device = device
 
     def propose(self, images: Sequence[np.ndarray], Ks: Sequence[np.ndarray]) -> list[list[PoseProposal]]:

@@ -47,8 +47,8 @@ CONFIG = ProposerConfig(
 
 
 class LandmarksFitProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weights=None, device: str = "cpu"):
-        super().__init__(config, weights, device)
+    def __init__(self, config: ProposerConfig, weight_files=None, device: str = "cpu"):
+        super().__init__(config, weight_files, device)
         self.reference = load_reference_face()
         self.model = self.reference.points(SCHEME)
         self.weights = self.reference.weights(SCHEME)
@@ -82,5 +82,5 @@ class LandmarksFitProposer(Proposer):
 
 
 @register_proposer(NAME, config=CONFIG)
-def build(config: ProposerConfig, weights=None, device: str = "cpu") -> LandmarksFitProposer:
-    return LandmarksFitProposer(config, weights, device)
+def build(config: ProposerConfig, weight_files=None, device: str = "cpu") -> LandmarksFitProposer:
+    return LandmarksFitProposer(config, weight_files, device)

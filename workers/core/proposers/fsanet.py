@@ -81,11 +81,11 @@ def fsanet_crop(image: np.ndarray, box) -> np.ndarray:
 
 
 class FSANetProposer(RotationProposer):
-    def __init__(self, config: ProposerConfig, weights: WeightFiles, device: str = "cpu"):
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
         if device != "cpu" and not (device.startswith("cuda") and "CUDAExecutionProvider" in _available()):
             device = "cpu"  # no CUDA build of onnxruntime here: run on the CPU and say so
-        super().__init__(config, weights, device)
-        self.sessions = load_sessions(weights.paths, device)
+        super().__init__(config, weight_files, device)
+        self.sessions = load_sessions(weight_files.paths, device)
 
     def predict_euler(self, patches: np.ndarray) -> np.ndarray:
         """(N, 64, 64, 3) uint8 BGR crops -> (N, 3) [yaw, pitch, roll] degrees."""
@@ -103,5 +103,5 @@ class FSANetProposer(RotationProposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights: WeightFiles, device: str = "cpu") -> Proposer:
-    return FSANetProposer(config, weights, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    return FSANetProposer(config, weight_files, device)

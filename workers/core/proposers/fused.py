@@ -156,6 +156,6 @@ class FusedProposer(Proposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights: WeightFiles, device: str = "cpu") -> Proposer:
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
     # the members' weights are in the same weights dir
-    return FusedProposer(config, weights.directory, device)
+    return FusedProposer(config, weight_files.directory, device)

@@ -118,9 +118,9 @@ def bins_to_degrees(logits: np.ndarray) -> np.ndarray:
 
 
 class HopeNetProposer(RotationProposer):
-    def __init__(self, config: ProposerConfig, weights: WeightFiles, device: str = "cpu"):
-        super().__init__(config, weights, resolve_torch_device(device))
-        self.net = load_network(weights.path, self.device)
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
+        super().__init__(config, weight_files, resolve_torch_device(device))
+        self.net = load_network(weight_files.path, self.device)
 
     def predict_euler(self, x: np.ndarray) -> np.ndarray:
         """(N, 3, 224, 224) normalised -> (N, 3) [yaw, pitch, roll] degrees."""
@@ -135,5 +135,5 @@ class HopeNetProposer(RotationProposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights: WeightFiles, device: str = "cpu") -> Proposer:
-    return HopeNetProposer(config, weights, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    return HopeNetProposer(config, weight_files, device)

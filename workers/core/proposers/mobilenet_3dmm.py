@@ -161,9 +161,9 @@ def translation_mm(scale_xy_img: np.ndarray, centre_uv: np.ndarray, K: np.ndarra
 
 
 class MobileNet3DMMProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weights: WeightFiles, device: str = "cpu"):
-        super().__init__(config, weights, resolve_torch_device(device))
-        network, stats = weights.paths
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
+        super().__init__(config, weight_files, resolve_torch_device(device))
+        network, stats = weight_files.paths
         self.param_mean, self.param_std = load_param_stats(stats)
         self.net = load_network(network, self.device)
         self.passes = int(config.extra.get("landmark_passes", 2))
@@ -224,5 +224,5 @@ class MobileNet3DMMProposer(Proposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights: WeightFiles, device: str = "cpu") -> Proposer:
-    return MobileNet3DMMProposer(config, weights, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    return MobileNet3DMMProposer(config, weight_files, device)

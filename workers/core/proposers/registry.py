@@ -6,7 +6,7 @@ A proposer module anywhere in this package declares a `ProposerConfig`
 all it takes (every module is imported on first lookup, no list to edit):
 
     @register_proposer("my-net", config=ProposerConfig(name="my-net", ...))
-    def build(config, weights, device): return MyNet(config, weights, device)
+    def build(config, weight_files, device): return MyNet(config, weight_files, device)
 
 `create_proposer(name, weights_dir, device)` finds the config's weights files in
 the weights dir its caller passes (weights.py; the app passes
@@ -32,7 +32,7 @@ _discovered = False
 
 
 def register_proposer(name: str, *, config: ProposerConfig):
-    """Decorator: register `builder(config, weights, device) -> Proposer`."""
+    """Decorator: register `builder(config, weight_files, device) -> Proposer`."""
     if config.name != name:
         raise ValueError(f"config name {config.name!r} differs from registered name {name!r}")
 
@@ -92,12 +92,12 @@ def create_proposer(name: str, weights_dir=None, device: str = "cpu") -> Propose
     """The proposer `name` built on `device` from the weights in weights_dir
     (None: only proposers that need no weights file can be built)."""
     config, builder = _lookup(name)
-    weights = find_weights(config, weights_dir)
-    proposer = builder(config, weights, device)
+    weight_files = find_weights(config, weights_dir)
+    proposer = builder(config, weight_files, device)
     if not isinstance(proposer, Proposer):
         raise TypeError(f"builder of {name!r} returned {type(proposer).__name__}, not a Proposer")
     if not proposer.weights_sha256:
-        if not weights.paths:
+        if not weight_files.paths:
             raise TypeError(f"proposer {name!r} has no weights file and set no weights_sha256")
-        proposer.weights_sha256 = weights.sha256()
+        proposer.weights_sha256 = weight_files.sha256()
     return proposer

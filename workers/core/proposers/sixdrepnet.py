@@ -133,9 +133,9 @@ def imagenet_crops(images, index, size: int = INPUT_SIZE) -> np.ndarray:
 
 
 class SixDRepNetProposer(RotationProposer):
-    def __init__(self, config: ProposerConfig, weights: WeightFiles, device: str = "cpu"):
-        super().__init__(config, weights, resolve_torch_device(device))
-        self.net = load_network(weights.path, self.device)
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
+        super().__init__(config, weight_files, resolve_torch_device(device))
+        self.net = load_network(weight_files.path, self.device)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, 3, 224, 224) normalised -> (N, 3, 3) camera-frame rotations."""
@@ -150,5 +150,5 @@ class SixDRepNetProposer(RotationProposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights: WeightFiles, device: str = "cpu") -> Proposer:
-    return SixDRepNetProposer(config, weights, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    return SixDRepNetProposer(config, weight_files, device)
