@@ -11,9 +11,9 @@ from django.db import transaction
 from annotator import jobs, pipeline
 from annotator.models import Dataset, Face, Image, Job, Proposal
 from annotator.poses import flat
+from workers.core.matching import match_boxes
 
 BATCH_SIZE = 32
-MATCH_IOU = 0.3
 _cache: dict[tuple[str, str], object] = {}
 
 
@@ -41,11 +41,13 @@ def check_proposer(name: str) -> None:
         config = registry.get_config(name)
     except registry.ProposerError as exc:
         raise ProposeRequestError(f"{exc}; known proposers: {', '.join(registry.list_proposers())}") from None
-    path = registry.weights_path_for(config, settings.HEADPOSE_WEIGHTS_DIR)
-    if path is not None and not path.is_file():
+    # Every file (a companion file too), or the worker would fail building it.
+    missing = registry.missing_weights(config, settings.HEADPOSE_WEIGHTS_DIR)
+    if missing:
         raise ProposeRequestError(
-            f"proposer {name!r} needs its weights file {path}; set HEADPOSE_WEIGHTS_DIR to the folder holding "
-            f"{config.weights_file!r}. The default proposer {DEFAULT_PROPOSER!r} needs no weights."
+            f"proposer {name!r} needs its weights file {', '.join(missing)}; set HEADPOSE_WEIGHTS_DIR to the folder "
+            f"holding {', '.join(map(repr, config.weights_files))}. "
+            f"The default proposer {DEFAULT_PROPOSER!r} needs no weights."
         )
 
 
@@ -81,37 +83,15 @@ def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None,
     return job
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def match_faces(existing: list[Face], boxes: list) -> list[Face | None]:
-    """Greedy best-IoU matching of detections to known faces (e.g. a dataset's
-    ground-truth faces), so a proposal lands on the face it describes."""
-    pairs = sorted(
-        ((_iou(f.box, b), fi, bi) for fi, f in enumerate(existing) for bi, b in enumerate(boxes)), reverse=True
-    )
-    out: list[Face | None] = [None] * len(boxes)
-    used = set()
-    for iou, fi, bi in pairs:
-        if iou < MATCH_IOU:
-            break
-        if out[bi] is None and fi not in used:
-            out[bi], used = existing[fi], used | {fi}
-    return out
-
-
 def store_proposals(image: Image, proposals, proposer) -> list[Proposal]:
     """Idempotent: the same proposer version on the same face updates in place."""
     stored = []
     tag = f"{proposer.config.name}@{proposer.config.version}"
     with transaction.atomic():
         faces = list(image.faces.select_for_update().order_by("index"))
-        matched = match_faces(faces, [p.box for p in proposals])
+        # a proposal lands on the known face (e.g. ground truth) its detection overlaps
+        matched = [None if k is None else faces[k]
+                   for k in match_boxes([f.box for f in faces], [p.box for p in proposals])]
         next_index = max((f.index for f in faces), default=-1) + 1
         for proposal, face in zip(proposals, matched):
             if face is None:

@@ -2,30 +2,8 @@
 dropped here) on whatever DATABASE_URL names: PostgreSQL in the figures we report."""
 import contextlib
 import os
-import sys
 import tempfile
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-@contextlib.contextmanager
-def django_test_db():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("HEADPOSE_DATA_DIR", tempfile.mkdtemp(prefix="headpose-bench-"))
-    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="headpose-bench-media-")
-    import django
-
-    django.setup()
-    from django.test.utils import setup_databases, teardown_databases
-
-    config = setup_databases(verbosity=0, interactive=False)
-    try:
-        yield
-    finally:
-        teardown_databases(config, verbosity=0)
 
 
 def setup_django(bench_name: str, allowed_hosts: str = "127.0.0.1,localhost,testserver"):
@@ -50,5 +28,21 @@ def setup_django(bench_name: str, allowed_hosts: str = "127.0.0.1,localhost,test
     return connection
 
 
-def shared_dir() -> Path:
-    return Path(os.environ.get("HEADPOSE_SHARED_DIR", ROOT.parent / "shared"))
+@contextlib.contextmanager
+def django_test_db(bench_name: str, allowed_hosts: str = "127.0.0.1,localhost,testserver",
+                   test_environment: bool = False):
+    """setup_django, then the bench's own test database for the duration of the
+    block (yields the connection); `test_environment`: Django's test settings
+    too (locmem mail, instrumented templates), as the test client expects."""
+    connection = setup_django(bench_name, allowed_hosts)
+    from django.db import connections
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    if test_environment:
+        setup_test_environment()
+    config = setup_databases(verbosity=0, interactive=False)
+    try:
+        yield connection
+    finally:
+        connections.close_all()
+        teardown_databases(config, verbosity=0)

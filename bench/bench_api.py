@@ -27,7 +27,6 @@ import argparse
 import base64
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -36,30 +35,18 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
+
+from bench._common import latency_summary, print_json  # noqa: E402
+from bench._django import django_test_db  # noqa: E402
 
 BATCH = 5000
 REFERENCE = {"label_studio_1_23_2": {"list_page_p50_ms": 244, "list_page_p95_ms": 536, "json_export_ms_per_task": 1.3},
              "aim": {"export_100k_s": 5.0}}
 
 
-def percentile(values, q):
-    values = sorted(values)
-    k = (len(values) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
 def summary(ms):
-    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
-            "mean_ms": round(statistics.fmean(ms), 2), "max_ms": round(max(ms), 2)}
-
-
-def setup_django():
-    from _django import setup_django as setup
-
-    return setup("api", allowed_hosts="127.0.0.1,localhost,testserver")
+    return latency_summary(ms, digits=2, with_max=True)
 
 
 # --- data --------------------------------------------------------------------------
@@ -375,17 +362,19 @@ def main():
     args = parser.parse_args()
     small_rows = args.small_rows or min(10_000, args.rows)
 
-    connection = setup_django()
     import logging
 
     import requests
 
-    # Each refused request logs a "Bad Request" warning; server errors (ERROR) still show.
-    logging.getLogger("django.request").setLevel(logging.ERROR)
-    from django.test.utils import setup_databases, teardown_databases
+    with django_test_db("api") as connection:
+        # Each refused request logs a "Bad Request" warning; server errors (ERROR) still show.
+        logging.getLogger("django.request").setLevel(logging.ERROR)
+        measure(args, small_rows, connection, requests.Session())
 
-    config = setup_databases(verbosity=0, interactive=False)
-    servers, session = [], requests.Session()
+
+def measure(args, small_rows: int, connection, session) -> None:
+    """Every figure of the module docstring, printed as one JSON document."""
+    servers = []
     try:
         from annotator.models import Annotation, Face
         from tests.browser.data import add_proposal
@@ -425,15 +414,11 @@ def main():
         faces = list(Face.objects.filter(image__dataset=small).order_by("pk")[:2])
         other_proposal = add_proposal(faces[1], "fused")
         result["malformed"] = malformed_run(session, persistent.base, faces[0], other_proposal)
-        print(json.dumps(result, indent=2))
+        print_json(result)
     finally:
         session.close()  # a kept-alive connection would hold the one-thread server's shutdown
         for server in servers:
             server.stop()
-        from django.db import connections
-
-        connections.close_all()
-        teardown_databases(config, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
 """Timing check, not a test: 100,000 rows (no landmarks, a shared K, a box and
 a small provenance dict each) through the csv, json and coco exports, written
-to memory. Run: .venv/bin/python -m tests.core.exports.bench_exports [n]"""
+to memory. Run: .venv/bin/python bench/bench_export_formats.py [n]"""
 import io
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
 
-from workers.core import geometry
-from workers.core.exports import write_export
-from workers.core.label_rows import LabelRow
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
+
+from bench._common import timings  # noqa: E402
+from workers.core import geometry  # noqa: E402
+from workers.core.exports import write_export  # noqa: E402
+from workers.core.label_rows import LabelRow  # noqa: E402
 
 
 def rows(n: int, seed: int = 0) -> list:
@@ -27,12 +30,14 @@ def main(n: int = 100_000, repeat: int = 3) -> None:
     data = rows(n)
     meta = {"dataset": "bench", "labels": "best", "exported_at": "2025-01-01T00:00:00Z"}
     for fmt in ("csv", "json", "coco"):
-        times = []
-        for _ in range(repeat):
-            out = io.BytesIO()
-            start = time.perf_counter()
+        out = io.BytesIO()
+
+        def write():
+            out.seek(0)
+            out.truncate()
             write_export(fmt, data, out, meta)
-            times.append(time.perf_counter() - start)
+
+        times = timings(write, repeat)
         print(f"{fmt:5s} {n:,} rows: best {min(times):.2f} s, median {sorted(times)[len(times) // 2]:.2f} s "
               f"of {repeat}, {len(out.getvalue()) / 1e6:.1f} MB")
 

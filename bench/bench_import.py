@@ -2,8 +2,8 @@
 images per second (JSON). Usage: python bench/bench_import.py [--n 2000]"""
 import argparse
 import io
-import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -11,11 +11,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from _django import django_test_db, shared_dir
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
+
+from bench._common import aflw_samples_dir, print_json  # noqa: E402
+from bench._django import django_test_db  # noqa: E402
 
 
 def generate(folder: Path, n: int) -> None:
-    samples = sorted((shared_dir() / "data" / "aflw2000" / "samples").glob("*.jpg"))
+    samples = sorted(aflw_samples_dir().glob("*.jpg"))
     base = [np.asarray(Image.open(p).convert("RGB")) for p in samples]
     mats = [p.with_suffix(".mat").read_bytes() for p in samples]
     for i in range(n):
@@ -36,9 +39,7 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="headpose-aflw-bench-"))
     try:
         generate(folder, args.n)
-        with django_test_db():
-            from django.db import connection
-
+        with django_test_db("import") as connection:
             from annotator import importing
             from annotator.models import Job
 
@@ -46,7 +47,7 @@ def main():
             start = time.perf_counter()
             job = importing.run_import_job(job.pk)
             seconds = time.perf_counter() - start
-            print(json.dumps({
+            print_json({
                 "bench": "import_aflw2000",
                 "pairs": args.n,
                 "imported": job.succeeded,
@@ -54,7 +55,7 @@ def main():
                 "seconds": round(seconds, 2),
                 "images_per_second": round(job.succeeded / seconds, 1),
                 "database": connection.vendor,
-            }))
+            })
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -14,34 +14,17 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
+
+from bench._common import latency_summary as summary  # noqa: E402
+from bench._common import print_json  # noqa: E402
+from bench._django import django_test_db  # noqa: E402
 
 N_SAVES = int(os.environ.get("BENCH_SAVES", 300))
 N_LOADS = int(os.environ.get("BENCH_LOADS", 6))
-
-
-def percentile(values, q):
-    values = sorted(values)
-    k = (len(values) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def summary(ms):
-    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 3), "p95_ms": round(percentile(ms, 95), 3),
-            "mean_ms": round(statistics.fmean(ms), 3)}
-
-
-def setup_django():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    from _django import setup_django as setup
-
-    return setup("labeling", allowed_hosts="127.0.0.1,localhost")
 
 
 def make_data():
@@ -139,16 +122,12 @@ def bench_page(bob, faces):
 
 
 def main():
-    connection = setup_django()
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
-
-    setup_test_environment()
-    config = setup_databases(verbosity=0, interactive=False)
-    try:
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    with django_test_db("labeling", allowed_hosts="127.0.0.1,localhost", test_environment=True) as connection:
         bob, faces = make_data()
         http, service = bench_saves(bob, faces[0])
         page = bench_page(bob, faces[1:])
-        print(json.dumps({
+        print_json({
             "benchmark": "labeling",
             "database": connection.vendor,
             "save_http": http,
@@ -156,9 +135,7 @@ def main():
             "page_time_to_interactive": page,
             "target": "save p50 well under 11 ms (Label Studio: 112 ms)",
             "cpu_count": os.cpu_count(),
-        }, indent=2))
-    finally:
-        teardown_databases(config, verbosity=0)
+        })
 
 
 if __name__ == "__main__":

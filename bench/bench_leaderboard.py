@@ -11,21 +11,17 @@ Prints one JSON object. Usage: .venv/bin/python bench/bench_leaderboard.py [--re
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import os
-import time
+import sys
+from pathlib import Path
 
-from _django import django_test_db, shared_dir
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
+
+from bench._common import median_min_s, print_json, shared_dir, timings  # noqa: E402
+from bench._django import django_test_db  # noqa: E402
 
 
 def timed(fn, repeats):
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return {"median_s": round(statistics.median(out), 4), "min_s": round(min(out), 4)}
+    return median_min_s(timings(fn, repeats))
 
 
 def main():
@@ -33,11 +29,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--entries", type=int, default=50)
     args = ap.parse_args()
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")  # Django's test client
-    with django_test_db():
+    with django_test_db("leaderboard") as connection:
         import numpy as np
         from django.contrib.auth.models import Group, User
-        from django.db import connection
         from django.test import Client
         from django.urls import reverse
 
@@ -110,7 +104,7 @@ def main():
         out["entry_page_bytes"] = len(client.get(entry_url).content)
         api = reverse("api_benchmark_entries", args=[bench.pk])
         out["api_entries_list"] = timed(lambda: client.get(api), args.repeats)
-    print(json.dumps(out, indent=2))
+    print_json(out)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ sizes. Images are decoded once, outside the timing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -21,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
+from bench._common import aflw_samples_dir, print_json  # noqa: E402
 from tests.core.meshing.aflw_helpers import load_sample, sample_paths  # noqa: E402
 from workers.core import geometry  # noqa: E402
 from workers.core.meshing import build_face_mesh, face_mesh_glb, face_texture, mesh_face  # noqa: E402
@@ -92,12 +91,11 @@ def run(samples_dir: Path, rounds: int, texture_size: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default_dir = Path(os.environ.get("HEADPOSE_SHARED_DIR", REPO_ROOT.parent / "shared")) / "data" / "aflw2000" / "samples"
-    parser.add_argument("--samples-dir", type=Path, default=default_dir)
+    parser.add_argument("--samples-dir", type=Path, default=aflw_samples_dir())
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--texture-size", type=int, default=512)
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.samples_dir, args.rounds, args.texture_size), indent=1))
+    print_json(run(args.samples_dir, args.rounds, args.texture_size))
     return 0
 
 

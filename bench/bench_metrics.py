@@ -8,25 +8,21 @@ Prints one JSON object. Usage: .venv/bin/python bench/bench_metrics.py [--repeat
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
+from bench._common import print_json, shared_dir, timings  # noqa: E402
 from workers.core import geometry  # noqa: E402
 from workers.core.metrics import evaluate  # noqa: E402
 from workers.core.predictions import parse_predictions  # noqa: E402
 
 
 def load_ground_truth(n_synthetic: int = 13219):
-    shared = Path(os.environ.get("HEADPOSE_SHARED_DIR", ROOT.parent / "shared"))
-    path = shared / "data" / "biwi" / "protocol1_annotations.txt"
+    path = shared_dir() / "data" / "biwi" / "protocol1_annotations.txt"
     if path.exists():
         rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
         gt = np.array([[float(r[2]), float(r[1]), float(r[3])] for r in rows])
@@ -34,15 +30,6 @@ def load_ground_truth(n_synthetic: int = 13219):
     rng = np.random.default_rng(0)
     gt = rng.uniform([-75, -60, -45], [75, 60, 45], (n_synthetic, 3))
     return [f"s{k:05d}" for k in range(n_synthetic)], gt, "synthetic"
-
-
-def timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
 
 
 def main():
@@ -57,17 +44,17 @@ def main():
     gt_R, pred_R = geometry.euler_to_matrix(gt), geometry.euler_to_matrix(pred)
 
     evaluate(pred_R, gt_R)  # warm-up
-    t_eval = timed(lambda: evaluate(pred_R, gt_R), args.repeats)
-    t_eval_ps = timed(lambda: evaluate(pred_R, gt_R, per_sample=True), args.repeats)
+    t_eval = timings(lambda: evaluate(pred_R, gt_R), args.repeats)
+    t_eval_ps = timings(lambda: evaluate(pred_R, gt_R, per_sample=True), args.repeats)
     result = evaluate(pred_R, gt_R)
 
     csv = ("id,yaw,pitch,roll\n" + "".join(f"{n},{y!r},{p!r},{r!r}\n" for n, (y, p, r) in zip(names, pred))).encode()
     rcsv = ("id," + ",".join(f"r{i}{j}" for i in range(3) for j in range(3)) + "\n" + "".join(
         n + "," + ",".join(repr(v) for v in R.ravel()) + "\n" for n, R in zip(names, pred_R))).encode()
-    t_parse = timed(lambda: parse_predictions(csv, "p.csv", expected_ids=names), args.repeats)
-    t_parse_r = timed(lambda: parse_predictions(rcsv, "p.csv", expected_ids=names), args.repeats)
+    t_parse = timings(lambda: parse_predictions(csv, "p.csv", expected_ids=names), args.repeats)
+    t_parse_r = timings(lambda: parse_predictions(rcsv, "p.csv", expected_ids=names), args.repeats)
 
-    print(json.dumps({
+    print_json({
         "benchmark": "metrics.evaluate",
         "source": source,
         "n": int(len(gt)),
@@ -81,7 +68,7 @@ def main():
         "csv_matrix_bytes": len(rcsv),
         "mae_mean": result["mae_mean"],
         "geodesic_mean": result["geodesic_mean"],
-    }))
+    })
 
 
 if __name__ == "__main__":

@@ -14,32 +14,23 @@ and detection alone once. Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+from bench._common import aflw_samples_dir, print_json, seconds_per_call, weights_dir  # noqa: E402
+from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
 from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
 from workers.core.proposers.detection import detect_faces  # noqa: E402
-
-
-def aflw_K(w, h):
-    f = 10.0 * max(w, h)
-    return np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1.0]])
 
 
 def load_images():
     import cv2
 
-    shared = Path(os.environ.get("HEADPOSE_SHARED_DIR", ROOT.parent / "shared"))
-    jpgs = sorted((shared / "data" / "aflw2000" / "samples").glob("*.jpg"))
+    jpgs = sorted(aflw_samples_dir().glob("*.jpg"))
     if jpgs:
         return [cv2.imread(str(p)) for p in jpgs], "aflw2000 samples"
     import matplotlib.cbook as cbook
@@ -49,17 +40,6 @@ def load_images():
     gh = mpimg.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     return [cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR),
             cv2.cvtColor(gh, cv2.COLOR_RGB2BGR)], "pip portraits (no shared folder)"
-
-
-def timed(fn, min_seconds):
-    fn()  # warm-up: lazy graphs, torch kernels
-    runs, start = 0, time.perf_counter()
-    while True:
-        out = fn()
-        runs += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            return elapsed / runs, out
 
 
 def main(argv=None):
@@ -84,13 +64,14 @@ def main(argv=None):
                 devices.append("cuda")
         except ImportError:
             pass
-    names = [n for n in args.proposers.split(",") if n] or available_proposers()
+    weights = weights_dir()
+    names = [n for n in args.proposers.split(",") if n] or available_proposers(weights)
 
     def batch_of(n):
         imgs = [images[i % len(images)] for i in range(n)]
-        return imgs, [aflw_K(im.shape[1], im.shape[0]) for im in imgs]
+        return imgs, [model_intrinsics(im.shape[1], im.shape[0]) for im in imgs]
 
-    det_s, _ = timed(lambda: [detect_faces(im) for im in images], args.min_seconds)
+    det_s, _ = seconds_per_call(lambda: [detect_faces(im) for im in images], args.min_seconds)
     result = {
         "benchmark": "proposers", "images": source, "n_distinct_images": len(images),
         "cpu_count": os.cpu_count(), "torch_threads": threads, "machine": platform.machine(), "python": platform.python_version(),
@@ -100,15 +81,15 @@ def main(argv=None):
     for name in names:
         for device in devices:
             try:
-                proposer = create_proposer(name, device=device)
+                proposer = create_proposer(name, weights_dir=weights, device=device)
             except Exception as exc:  # report and go on: one broken model must not hide the rest
                 result["results"].append({"proposer": name, "device": device, "error": f"{type(exc).__name__}: {exc}"})
                 continue
             for b in batches:
                 imgs, Ks = batch_of(b)
                 faces = [detect_faces(im) for im in imgs]
-                e2e_s, out = timed(lambda: proposer.propose(imgs, Ks), args.min_seconds)
-                model_s, _ = timed(lambda: proposer.propose_faces(imgs, Ks, faces), args.min_seconds)
+                e2e_s, out = seconds_per_call(lambda: proposer.propose(imgs, Ks), args.min_seconds)
+                model_s, _ = seconds_per_call(lambda: proposer.propose_faces(imgs, Ks, faces), args.min_seconds)
                 n_faces = sum(len(o) for o in out)
                 result["results"].append({
                     "proposer": name, "version": proposer.config.version, "device": device, "batch": b,
@@ -118,7 +99,7 @@ def main(argv=None):
                     "end_to_end_ms_per_batch": round(1000 * e2e_s, 2),
                     "model_only_ms_per_batch": round(1000 * model_s, 2),
                 })
-    print(json.dumps(result, indent=1))
+    print_json(result)
 
 
 if __name__ == "__main__":

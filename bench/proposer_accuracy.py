@@ -15,8 +15,6 @@ Usage: .venv/bin/python bench/proposer_accuracy.py [--proposers a,b] [--device c
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,19 +23,14 @@ import cv2
 import numpy as np
 import scipy.io as sio
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
+from bench._common import aflw_samples_dir, print_json, weights_dir as default_weights_dir  # noqa: E402
 from workers.core import geometry  # noqa: E402
 from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
 from workers.core.metrics import angle_errors  # noqa: E402
 from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
 from workers.core.proposers.detection import detect_faces  # noqa: E402
-
-
-def samples_dir() -> Path:
-    shared = Path(os.environ.get("HEADPOSE_SHARED_DIR", ROOT.parent / "shared"))
-    return shared / "data" / "aflw2000" / "samples"
 
 
 def load_samples(folder: Path):
@@ -59,13 +52,15 @@ def pick(proposals, centre):
     return proposals[int(np.argmin(d))]
 
 
-def evaluate(names, samples, faces, device="cpu") -> dict:
+def evaluate(names, samples, faces, device="cpu", weights_dir=None) -> dict:
+    """weights_dir: default $HEADPOSE_WEIGHTS_DIR, else the shared folder's weights."""
+    weights_dir = weights_dir if weights_dir is not None else default_weights_dir()
     images = [s[1] for s in samples]
     Ks = [model_intrinsics(im.shape[1], im.shape[0]) for im in images]
     gt = np.array([s[2] for s in samples])
     result = {}
     for name in names:
-        proposer = create_proposer(name, device=device)
+        proposer = create_proposer(name, weights_dir=weights_dir, device=device)
         proposer.propose_faces(images[:1], Ks[:1], faces[:1])  # warm-up (lazy graphs, allocations)
         t0 = time.perf_counter()
         props = proposer.propose_faces(images, Ks, faces)
@@ -92,10 +87,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--proposers", default="", help="comma-separated names (default: all available)")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
-    folder = samples_dir()
+    folder = aflw_samples_dir()
     if not folder.is_dir():
         raise SystemExit(f"needs the AFLW2000 samples in {folder} (set HEADPOSE_SHARED_DIR)")
-    names = [n for n in args.proposers.split(",") if n] or available_proposers()
+    names = [n for n in args.proposers.split(",") if n] or available_proposers(default_weights_dir())
     samples = load_samples(folder)
     t0 = time.perf_counter()
     faces = [detect_faces(s[1]) for s in samples]
@@ -103,7 +98,7 @@ def main(argv=None) -> dict:
     out = {"samples": len(samples), "detection_seconds_per_image": detect_s,
            "faces_detected": sum(len(f) for f in faces), "angle_error": "plain |d|, AFLW convention",
            "proposers": evaluate(names, samples, faces, args.device)}
-    print(json.dumps(out, indent=1))
+    print_json(out)
     return out
 
 

@@ -100,7 +100,8 @@ def _ground_truth_faces(dataset: Dataset, names: set[str]) -> dict[str, Face]:
 
 
 def _predict_batch(proposer, faces: list[Face | None], names: list[str]) -> list[dict]:
-    from annotator.proposing import match_faces, read_image_bgr
+    from annotator.proposing import read_image_bgr
+    from workers.core.matching import match_one
 
     rows: dict[str, dict] = {}
     loaded = []
@@ -115,8 +116,8 @@ def _predict_batch(proposer, faces: list[Face | None], names: list[str]) -> list
     if loaded:
         results = proposer.propose([bgr for _, _, bgr in loaded], [f.image.K_matrix for _, f, _ in loaded])
         for (name, face, _), proposals in zip(loaded, results):
-            matched = match_faces([face], [p.box for p in proposals])
-            hit = next((p for p, f in zip(proposals, matched) if f is not None), None)
+            k = match_one(face.box, [p.box for p in proposals])
+            hit = None if k is None else proposals[k]
             if hit is None:
                 why = "no face detected" if not proposals else "no detection overlaps the ground-truth face"
                 rows[name] = {"sample_name": name, "R": None, "message": why}

@@ -28,11 +28,9 @@ def proposer():
     return create_proposer(DEFAULT_PROPOSER)
 
 
-def test_it_is_the_default_and_needs_no_shared_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("HEADPOSE_SHARED_DIR", str(tmp_path / "absent"))
-    monkeypatch.setenv("HEADPOSE_WEIGHTS_DIR", str(tmp_path / "absent"))
+def test_it_is_the_default_and_needs_no_shared_folder(tmp_path):
     assert DEFAULT_PROPOSER == "landmarks-fit"
-    p = create_proposer(DEFAULT_PROPOSER)
+    p = create_proposer(DEFAULT_PROPOSER, weights_dir=tmp_path / "absent")
     img = astronaut_bgr()
     out = p.propose([img], [geometry.default_intrinsics(img.shape[1], img.shape[0])])
     assert len(out) == 1 and len(out[0]) == 1

@@ -26,13 +26,12 @@ def real():
     return samples, [detect_faces(s[1]) for s in samples]
 
 
-def test_fused_beats_every_single_model_on_the_real_samples(real, monkeypatch, weights_dir):
-    monkeypatch.setenv("HEADPOSE_WEIGHTS_DIR", str(weights_dir))
+def test_fused_beats_every_single_model_on_the_real_samples(real, weights_dir):
     samples, faces = real
-    p = create_proposer("fused")
+    p = create_proposer("fused", weights_dir=weights_dir)
     members = p.member_names
     assert {"landmarks-fit", "mobilenet-3dmm", "fsanet"} <= set(members)
-    res = evaluate(["fused", *members], samples, faces)
+    res = evaluate(["fused", *members], samples, faces, weights_dir=weights_dir)
     for name, row in res.items():
         assert row["faces_found"] == len(samples), name
     assert res["fused"]["mae_mean"] <= 3.0
@@ -40,11 +39,11 @@ def test_fused_beats_every_single_model_on_the_real_samples(real, monkeypatch, w
         assert res["fused"]["mae_mean"] < res[name]["mae_mean"], (name, res[name]["mae_mean"], res["fused"]["mae_mean"])
 
 
-def test_without_weights_it_is_the_default_proposer(real, tmp_path, monkeypatch):
-    monkeypatch.setenv("HEADPOSE_WEIGHTS_DIR", str(tmp_path))
+def test_without_weights_it_is_the_default_proposer(real, tmp_path):
     samples, faces = real
-    p = create_proposer("fused")
+    p = create_proposer("fused", weights_dir=tmp_path)
     assert p.member_names == ["landmarks-fit"]
+    assert create_proposer("fused").member_names == ["landmarks-fit"]  # no weights dir at all
     images = [s[1] for s in samples[:3]]
     Ks = [model_intrinsics(450, 450)] * 3
     ours = p.propose_faces(images, Ks, faces[:3])

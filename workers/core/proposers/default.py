@@ -17,9 +17,10 @@ from workers.core import geometry
 from workers.core.proposers import detection
 from workers.core.proposers.landmark_fit import FitError, fit_pose
 from workers.core.proposers.reference_face import ASSET_PATH, load_reference_face
-from workers.core.proposers.registry import (
-    PoseProposal, Proposer, ProposerConfig, check_batch, register_proposer, sha256_of,
-)
+from workers.core.proposers.base import PoseProposal, Proposer, check_batch
+from workers.core.proposers.config import ProposerConfig
+from workers.core.proposers.registry import register_proposer
+from workers.core.proposers.weights import sha256_of
 
 NAME = "landmarks-fit"
 SCHEME = "mediapipe468"
@@ -46,8 +47,8 @@ CONFIG = ProposerConfig(
 
 
 class LandmarksFitProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weights_path=None, device: str = "cpu"):
-        super().__init__(config, weights_path, device)
+    def __init__(self, config: ProposerConfig, weight_files=None, device: str = "cpu"):
+        super().__init__(config, weight_files, device)
         self.reference = load_reference_face()
         self.model = self.reference.points(SCHEME)
         self.weights = self.reference.weights(SCHEME)
@@ -81,5 +82,5 @@ class LandmarksFitProposer(Proposer):
 
 
 @register_proposer(NAME, config=CONFIG)
-def build(config: ProposerConfig, weights_path=None, device: str = "cpu") -> LandmarksFitProposer:
-    return LandmarksFitProposer(config, weights_path, device)
+def build(config: ProposerConfig, weight_files=None, device: str = "cpu") -> LandmarksFitProposer:
+    return LandmarksFitProposer(config, weight_files, device)

@@ -17,16 +17,14 @@ Rotation only: t is None.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
 import numpy as np
 
 from workers.core import geometry
 from workers.core.proposers import crops
-from workers.core.proposers.registry import (
-    MissingWeightsError, PoseProposal, Proposer, ProposerConfig, register_proposer, sha256_of,
-)
+from workers.core.proposers.base import Proposer, RotationProposer
+from workers.core.proposers.config import ProposerConfig
+from workers.core.proposers.registry import register_proposer
+from workers.core.proposers.weights import WeightFiles, require_file
 
 INPUT_SIZE = 64
 MARGIN = 0.6
@@ -43,7 +41,8 @@ CONFIG = ProposerConfig(
     mean=(127.5, 127.5, 127.5),
     std=(128.0, 128.0, 128.0),
     weights_file="fsanet/" + MODEL_FILES[0],
-    extra={"model_files": ["fsanet/" + f for f in MODEL_FILES], "margin": MARGIN},
+    companion_files=tuple("fsanet/" + f for f in MODEL_FILES[1:]),
+    extra={"margin": MARGIN},
 )
 
 
@@ -68,9 +67,7 @@ def load_sessions(paths, device: str = "cpu") -> list:
 
     sessions = []
     for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise MissingWeightsError(f"FSA-Net model file {p} does not exist")
+        p = require_file(p, "FSA-Net model")
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         sessions.append(ort.InferenceSession(str(p), sess_options=opts, providers=_providers(device)))
@@ -83,15 +80,12 @@ def fsanet_crop(image: np.ndarray, box) -> np.ndarray:
     return crops.crop_pixels(image, crops.margin_box(box, MARGIN, w, h), (INPUT_SIZE, INPUT_SIZE))
 
 
-class FSANetProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
+class FSANetProposer(RotationProposer):
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
         if device != "cpu" and not (device.startswith("cuda") and "CUDAExecutionProvider" in _available()):
             device = "cpu"  # no CUDA build of onnxruntime here: run on the CPU and say so
-        super().__init__(config, weights_path, device)
-        folder = Path(weights_path).parent
-        paths = [folder / f for f in MODEL_FILES]
-        self.sessions = load_sessions(paths, device)
-        self.weights_sha256 = sha256_of(*paths)
+        super().__init__(config, weight_files, device)
+        self.sessions = load_sessions(weight_files.paths, device)
 
     def predict_euler(self, patches: np.ndarray) -> np.ndarray:
         """(N, 64, 64, 3) uint8 BGR crops -> (N, 3) [yaw, pitch, roll] degrees."""
@@ -103,18 +97,11 @@ class FSANetProposer(Proposer):
             out += np.concatenate([s.run(None, {name: x[k:k + 1]})[0] for k in range(len(x))])
         return out / len(self.sessions)
 
-    def propose_faces(self, images, Ks, faces):
-        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
-        result = [[] for _ in images]
-        if not index:
-            return result
+    def rotations(self, images, index):
         patches = np.stack([fsanet_crop(images[i], crops.tight_face_box(f)) for i, f in index])
-        Rs = geometry.euler_to_matrix(self.predict_euler(patches))
-        for (i, f), R in zip(index, Rs):
-            result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
-        return result
+        return geometry.euler_to_matrix(self.predict_euler(patches))
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu") -> Proposer:
-    return FSANetProposer(config, weights_path, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    return FSANetProposer(config, weight_files, device)

@@ -45,10 +45,11 @@ from typing import Optional
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers.registry import (
-    MissingWeightsError, PoseProposal, Proposer, ProposerConfig, check_batch, create_proposer,
-    default_weights_dir, register_proposer,
-)
+from workers.core.proposers.base import PoseProposal, Proposer, check_batch
+from workers.core.proposers.config import ProposerConfig
+from workers.core.proposers.errors import MissingWeightsError
+from workers.core.proposers.registry import create_proposer, register_proposer
+from workers.core.proposers.weights import WeightFiles
 
 DEFAULT_MEMBER = "landmarks-fit"
 OPTIONAL_MEMBERS = ("mobilenet-3dmm", "fsanet", "6drepnet", "hopenet")
@@ -106,8 +107,7 @@ def fuse_rotations(Rs, names) -> np.ndarray:
 class FusedProposer(Proposer):
     def __init__(self, config: ProposerConfig = CONFIG, weights_dir=None, device: str = "cpu",
                  members: Optional[list[str]] = None):
-        super().__init__(config, None, device)
-        weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+        super().__init__(config, WeightFiles(None if weights_dir is None else Path(weights_dir)), device)
         wanted = [DEFAULT_MEMBER, *OPTIONAL_MEMBERS] if members is None else list(members)
         unknown = [m for m in wanted if m not in MODEL_MAE_DEG]
         if unknown:
@@ -156,5 +156,6 @@ class FusedProposer(Proposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights_path=None, device: str = "cpu", weights_dir=None) -> Proposer:
-    return FusedProposer(config, weights_dir, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    # the members' weights are in the same weights dir
+    return FusedProposer(config, weight_files.directory, device)

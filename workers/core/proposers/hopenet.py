@@ -21,17 +21,15 @@ Input: RGB, ImageNet mean/std, 224x224, the same crop as 6DRepNet
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
 import numpy as np
 
 from workers.core import geometry
+from workers.core.proposers.base import Proposer, RotationProposer
+from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
-from workers.core.proposers.registry import (
-    MissingWeightsError, PoseProposal, Proposer, ProposerConfig, register_proposer,
-)
+from workers.core.proposers.registry import register_proposer
 from workers.core.proposers.sixdrepnet import IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, imagenet_crops
+from workers.core.proposers.weights import WeightFiles, load_torch_network, load_torch_state
 
 NUM_BINS = 66
 BIN_DEG = 3.0
@@ -106,19 +104,9 @@ def build_network():
 
 
 def load_network(path, device: str = "cpu"):
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(f"HopeNet weights file {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} holds no state_dict")
-    state = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
+    state = load_torch_state(path, "HopeNet weights", wrappers=())
     state = {k: v for k, v in state.items() if not k.startswith("fc_finetune.")}
-    net = build_network()
-    net.load_state_dict(state, strict=True)
-    return net.eval().to(device)
+    return load_torch_network(build_network(), state, device)
 
 
 def bins_to_degrees(logits: np.ndarray) -> np.ndarray:
@@ -129,10 +117,10 @@ def bins_to_degrees(logits: np.ndarray) -> np.ndarray:
     return p @ np.arange(NUM_BINS) * BIN_DEG + BIN_OFFSET_DEG
 
 
-class HopeNetProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
-        super().__init__(config, weights_path, resolve_torch_device(device))
-        self.net = load_network(weights_path, self.device)
+class HopeNetProposer(RotationProposer):
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
+        super().__init__(config, weight_files, resolve_torch_device(device))
+        self.net = load_network(weight_files.path, self.device)
 
     def predict_euler(self, x: np.ndarray) -> np.ndarray:
         """(N, 3, 224, 224) normalised -> (N, 3) [yaw, pitch, roll] degrees."""
@@ -142,17 +130,10 @@ class HopeNetProposer(Proposer):
             heads = self.net(torch.from_numpy(x).to(self.device))
         return np.stack([bins_to_degrees(h.float().cpu().numpy()) for h in heads], axis=1)
 
-    def propose_faces(self, images, Ks, faces):
-        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
-        result = [[] for _ in images]
-        if not index:
-            return result
-        Rs = geometry.euler_to_matrix(self.predict_euler(imagenet_crops(images, index)))
-        for (i, f), R in zip(index, Rs):
-            result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
-        return result
+    def rotations(self, images, index):
+        return geometry.euler_to_matrix(self.predict_euler(imagenet_crops(images, index)))
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu") -> Proposer:
-    return HopeNetProposer(config, weights_path, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    return HopeNetProposer(config, weight_files, device)

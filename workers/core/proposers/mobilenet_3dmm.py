@@ -35,16 +35,14 @@ did not help on the samples (2.6).
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
 import numpy as np
 
 from workers.core import geometry
 from workers.core.proposers import crops
-from workers.core.proposers.registry import (
-    MissingWeightsError, PoseProposal, Proposer, ProposerConfig, register_proposer, sha256_of,
-)
+from workers.core.proposers.base import PoseProposal, Proposer
+from workers.core.proposers.config import ProposerConfig
+from workers.core.proposers.registry import register_proposer
+from workers.core.proposers.weights import WeightFiles, load_torch_network, load_torch_state, require_file
 
 INPUT_SIZE = 120
 BFM_UNIT_MM = 1e-3
@@ -71,7 +69,8 @@ CONFIG = ProposerConfig(
     mean=(127.5, 127.5, 127.5),
     std=(128.0, 128.0, 128.0),
     weights_file="3ddfa_v2/mb05_120x120.pth",
-    extra={"param_stats_file": "3ddfa_v2/" + PARAM_STATS_FILE, "width": 0.5,
+    companion_files=("3ddfa_v2/" + PARAM_STATS_FILE,),
+    extra={"width": 0.5,
            "landmark_passes": 2, "mirror_tta": False, "bfm_unit_mm": BFM_UNIT_MM},
 )
 
@@ -131,25 +130,11 @@ def build_network(width: float = 0.5):
 
 def load_network(path, device: str = "cpu"):
     """Network with the checkpoint loaded strictly (every key and shape must match)."""
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(f"MobileNet-3DMM weights file {path} does not exist")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} holds no state_dict")
-    state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
-    net = build_network(0.5)
-    net.load_state_dict(state, strict=True)
-    return net.eval().to(device)
+    return load_torch_network(build_network(0.5), load_torch_state(path, "MobileNet-3DMM weights"), device)
 
 
 def load_param_stats(path) -> tuple[np.ndarray, np.ndarray]:
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(f"MobileNet-3DMM parameter statistics file {path} does not exist")
+    path = require_file(path, "MobileNet-3DMM parameter statistics")
     with np.load(path) as z:
         mean, std = np.asarray(z["mean"], np.float64).reshape(-1), np.asarray(z["std"], np.float64).reshape(-1)
     if mean.shape != (62,) or std.shape != (62,):
@@ -176,12 +161,11 @@ def translation_mm(scale_xy_img: np.ndarray, centre_uv: np.ndarray, K: np.ndarra
 
 
 class MobileNet3DMMProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
-        super().__init__(config, weights_path, resolve_torch_device(device))
-        stats = Path(weights_path).parent / PARAM_STATS_FILE
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
+        super().__init__(config, weight_files, resolve_torch_device(device))
+        network, stats = weight_files.paths
         self.param_mean, self.param_std = load_param_stats(stats)
-        self.net = load_network(weights_path, self.device)
-        self.weights_sha256 = sha256_of(Path(weights_path), stats)
+        self.net = load_network(network, self.device)
         self.passes = int(config.extra.get("landmark_passes", 2))
         self.mirror = bool(config.extra.get("mirror_tta", False))
 
@@ -240,5 +224,5 @@ class MobileNet3DMMProposer(Proposer):
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu") -> Proposer:
-    return MobileNet3DMMProposer(config, weights_path, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    return MobileNet3DMMProposer(config, weight_files, device)

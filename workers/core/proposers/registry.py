@@ -1,196 +1,38 @@
-"""Pose proposer registry, in the spirit of timm's model registry.
+"""Pose proposer registry, in the spirit of timm's model registry: register,
+look up, build.
 
-A proposer module declares a `ProposerConfig` (how its input is prepared, which
-weights file it needs, licence) and registers a builder:
+A proposer module anywhere in this package declares a `ProposerConfig`
+(config.py) and registers a builder; dropping the module into the package is
+all it takes (every module is imported on first lookup, no list to edit):
 
     @register_proposer("my-net", config=ProposerConfig(name="my-net", ...))
-    def build(config, weights_path, device): return MyNet(config, weights_path, device)
+    def build(config, weight_files, device): return MyNet(config, weight_files, device)
 
-`create_proposer(name, weights_dir, device)` resolves the weights file (relative
-to the weights dir), refuses a missing one with `MissingWeightsError`, builds the
-proposer and records the sha256 of the weights on it. Every proposer returns, per
-image, one `PoseProposal` per detected face, in the camera frame of
-../shared/docs/POSE_CONVENTIONS.md (X_cam = R X_head + t, mm; head origin = the
-centroid of the project's 68-point reference face).
-
-The weights dir defaults to $HEADPOSE_WEIGHTS_DIR, else $HEADPOSE_SHARED_DIR/weights,
-else ../shared/weights beside the repository.
+`create_proposer(name, weights_dir, device)` finds the config's weights files in
+the weights dir its caller passes (weights.py; the app passes
+settings.HEADPOSE_WEIGHTS_DIR, the core never reads the environment), refuses
+missing ones with `MissingWeightsError`, builds the proposer with them and
+records their sha256 on it.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
-import inspect
-import os
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Callable, Optional, Sequence
+import pkgutil
+from typing import Callable
 
-import numpy as np
+from workers.core.proposers.base import Proposer
+from workers.core.proposers.config import ProposerConfig
+# ProposerError and weights_path_for are reached through this module by the app.
+from workers.core.proposers.errors import ProposerError, UnknownProposerError  # noqa: F401
+from workers.core.proposers.weights import WeightFiles, find_weights, missing_weights, weights_path_for  # noqa: F401
 
-from workers.core import geometry
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-# Modules of this package that register proposers; imported on first use so that
-# `import workers.core.proposers` stays cheap (no torch, no mediapipe).
-BUILTIN_MODULES = ("default", "mobilenet_3dmm", "fsanet", "sixdrepnet", "hopenet", "fused")
-
-LANDMARK_SCHEMES = ("mediapipe468", "ibug68")
-
-
-class ProposerError(ValueError):
-    """Base of the errors a caller can show to a person."""
-
-
-class UnknownProposerError(ProposerError, KeyError):
-    def __str__(self):  # KeyError would quote the message
-        return self.args[0] if self.args else ""
-
-
-class MissingWeightsError(ProposerError, FileNotFoundError):
-    """A proposer's weights file is not where the weights dir setting says."""
-
-
-class InvalidInputError(ProposerError):
-    pass
-
-
-@dataclass(frozen=True)
-class ProposerConfig:
-    """What a proposer is and exactly how its input is prepared.
-
-    crop: name of the crop rule (for example 'none', 'mesh-landmarks',
-    'detector-box-1.58', 'fsanet-0.6'); input_size: (width, height) fed to the
-    network or None; color_order 'BGR' or 'RGB'; the network sees
-    (pixel - mean) / std per channel, in colour_order. weights_file is relative to
-    the weights dir, None when the proposer ships with the code."""
-
-    name: str
-    version: str
-    description: str
-    licence: str
-    crop: str = "none"
-    input_size: Optional[tuple[int, int]] = None
-    color_order: str = "BGR"
-    mean: tuple[float, ...] = (0.0, 0.0, 0.0)
-    std: tuple[float, ...] = (1.0, 1.0, 1.0)
-    weights_file: Optional[str] = None
-    extra: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.color_order not in ("BGR", "RGB"):
-            raise ValueError(f"color_order must be 'BGR' or 'RGB', not {self.color_order!r}")
-        if not self.name or not self.version:
-            raise ValueError("a proposer config needs a name and a version")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class PoseProposal:
-    """One face's proposed pose, camera frame (OpenCV), mm.
-
-    box: (x0, y0, x1, y1) pixels; R: (3, 3) head -> camera; t: (3,) mm or None
-    when the proposer gives rotation only; landmarks_2d (N, 2) pixels,
-    landmarks_3d (N, 3) camera frame mm, in `landmark_scheme` order."""
-
-    box: tuple[float, float, float, float]
-    R: np.ndarray
-    t: Optional[np.ndarray]
-    score: float
-    landmarks_2d: Optional[np.ndarray] = None
-    landmarks_3d: Optional[np.ndarray] = None
-    landmark_scheme: Optional[str] = None
-
-    def __post_init__(self):
-        self.R = np.asarray(self.R, dtype=np.float64)
-        if not geometry.is_rotation(self.R):
-            raise ValueError("PoseProposal.R is not a rotation matrix")
-        if self.t is not None:
-            self.t = np.asarray(self.t, dtype=np.float64).reshape(3)
-        self.box = tuple(float(v) for v in self.box)
-        if self.landmark_scheme is not None and self.landmark_scheme not in LANDMARK_SCHEMES:
-            raise ValueError(f"unknown landmark scheme {self.landmark_scheme!r}")
-
-    @property
-    def euler(self) -> np.ndarray:
-        """[yaw, pitch, roll] degrees, AFLW convention (display only; store R)."""
-        return geometry.matrix_to_euler(self.R)
-
-    def to_dict(self) -> dict:
-        """JSON-ready (lists), for task results and the API."""
-        def lst(a):
-            return None if a is None else np.asarray(a).tolist()
-        return {
-            "box": list(self.box), "R": lst(self.R), "t": lst(self.t), "score": float(self.score),
-            "landmarks_2d": lst(self.landmarks_2d), "landmarks_3d": lst(self.landmarks_3d),
-            "landmark_scheme": self.landmark_scheme,
-        }
-
-
-class Proposer:
-    """Base class. Subclasses implement `propose_faces`; `propose` detects faces
-    with the app's detector first (detection.detect_faces), so a fused proposer
-    can detect once and hand the same faces to several proposers."""
-
-    config: ProposerConfig
-    weights_sha256: str = ""
-    device: str = "cpu"
-
-    def __init__(self, config: ProposerConfig, weights_path: Optional[Path] = None, device: str = "cpu"):
-        self.config = config
-        self.weights_path = weights_path
-        self.device = device
-
-    def propose(self, images: Sequence[np.ndarray], Ks: Sequence[np.ndarray]) -> list[list[PoseProposal]]:
-        images, Ks = check_batch(images, Ks)
-        from workers.core.proposers.detection import detect_faces
-
-        faces = [detect_faces(img) for img in images]
-        return self.propose_faces(images, Ks, faces)
-
-    def propose_faces(self, images, Ks, faces) -> list[list[PoseProposal]]:
-        """images (BGR uint8), Ks (3x3), faces: per image a list of DetectedFace.
-        Returns per image a list of PoseProposal (one per face it could handle)."""
-        raise NotImplementedError
-
-    def __repr__(self):
-        return f"<{type(self).__name__} {self.config.name} v{self.config.version} on {self.device}>"
-
-
-def check_batch(images, Ks):
-    """Validate a batch: BGR uint8 (H, W, 3) images (gray (H, W) accepted) and 3x3 Ks."""
-    if isinstance(images, np.ndarray) and images.ndim in (2, 3):
-        raise InvalidInputError("propose() takes a list of images, not one image")
-    images, Ks = list(images), list(Ks)
-    if len(images) != len(Ks):
-        raise InvalidInputError(f"{len(images)} images but {len(Ks)} intrinsics matrices")
-    out_imgs, out_Ks = [], []
-    for i, (img, K) in enumerate(zip(images, Ks)):
-        img = np.asarray(img)
-        if img.ndim == 2:
-            img = np.repeat(img[:, :, None], 3, axis=2)
-        if img.ndim != 3 or img.shape[2] != 3 or img.shape[0] < 1 or img.shape[1] < 1:
-            raise InvalidInputError(f"image {i}: expected a BGR (H, W, 3) array, got shape {img.shape}")
-        if img.dtype != np.uint8:
-            raise InvalidInputError(f"image {i}: expected uint8 pixels, got {img.dtype}")
-        K = np.asarray(K, dtype=np.float64)
-        if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
-            raise InvalidInputError(f"image {i}: K must be a finite 3x3 matrix with positive focal lengths")
-        out_imgs.append(np.ascontiguousarray(img))
-        out_Ks.append(K)
-    return out_imgs, out_Ks
-
-
-Builder = Callable[[ProposerConfig, Optional[Path], str], Proposer]
+Builder = Callable[[ProposerConfig, WeightFiles, str], Proposer]
 _REGISTRY: dict[str, tuple[ProposerConfig, Builder]] = {}
-_builtins_loaded = False
+_discovered = False
 
 
 def register_proposer(name: str, *, config: ProposerConfig):
-    """Decorator: register `builder(config, weights_path, device) -> Proposer`."""
+    """Decorator: register `builder(config, weight_files, device) -> Proposer`."""
     if config.name != name:
         raise ValueError(f"config name {config.name!r} differs from registered name {name!r}")
 
@@ -207,83 +49,55 @@ def register_proposer(name: str, *, config: ProposerConfig):
     return decorator
 
 
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
+def discover_proposers() -> None:
+    """Import every module of this package once, so that each one's
+    @register_proposer runs. Imported on first lookup, not with the package, so
+    that `import workers.core.proposers` stays cheap (no torch, no mediapipe)."""
+    global _discovered
+    if _discovered:
         return
-    for mod in BUILTIN_MODULES:
-        full = f"{__package__}.{mod}"
-        try:
-            importlib.import_module(full)
-        except ModuleNotFoundError as exc:
-            if exc.name != full:  # a missing dependency inside the module is a real error
-                raise
-    _builtins_loaded = True
+    _discovered = True  # before the imports: a module may look proposers up while it loads
+    package = importlib.import_module(__package__)
+    try:
+        for module in pkgutil.iter_modules(package.__path__, prefix=f"{__package__}."):
+            if not module.name.rsplit(".", 1)[1].startswith("_"):
+                importlib.import_module(module.name)
+    except BaseException:
+        _discovered = False
+        raise
 
 
 def list_proposers() -> list[str]:
-    _load_builtins()
+    discover_proposers()
     return sorted(_REGISTRY)
 
 
 def get_config(name: str) -> ProposerConfig:
-    _load_builtins()
+    return _lookup(name)[0]
+
+
+def _lookup(name: str) -> tuple[ProposerConfig, Builder]:
+    discover_proposers()
     if name not in _REGISTRY:
         raise UnknownProposerError(f"unknown proposer {name!r}; known: {', '.join(sorted(_REGISTRY)) or 'none'}")
-    return _REGISTRY[name][0]
-
-
-def default_weights_dir() -> Path:
-    if os.environ.get("HEADPOSE_WEIGHTS_DIR"):
-        return Path(os.environ["HEADPOSE_WEIGHTS_DIR"])
-    shared = os.environ.get("HEADPOSE_SHARED_DIR") or str(REPO_ROOT.parent / "shared")
-    return Path(shared) / "weights"
-
-
-def weights_path_for(config: ProposerConfig, weights_dir=None) -> Optional[Path]:
-    if config.weights_file is None:
-        return None
-    return Path(weights_dir if weights_dir is not None else default_weights_dir()) / config.weights_file
+    return _REGISTRY[name]
 
 
 def available_proposers(weights_dir=None) -> list[str]:
-    """Registered proposers whose weights file exists (or that need none)."""
-    names = []
-    for name in list_proposers():
-        path = weights_path_for(get_config(name), weights_dir)
-        if path is None or path.is_file():
-            names.append(name)
-    return names
-
-
-def sha256_of(*paths: Path) -> str:
-    """sha256 over the bytes of the given files, in order."""
-    h = hashlib.sha256()
-    for p in paths:
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
+    """Registered proposers whose weights files are all in weights_dir (or that need none)."""
+    return [name for name in list_proposers() if not missing_weights(get_config(name), weights_dir)]
 
 
 def create_proposer(name: str, weights_dir=None, device: str = "cpu") -> Proposer:
-    config = get_config(name)
-    path = weights_path_for(config, weights_dir)
-    if path is not None and not path.is_file():
-        raise MissingWeightsError(
-            f"proposer {name!r} needs its weights file {path}, which does not exist. "
-            f"Put the file there, or point the weights dir setting at the folder that holds "
-            f"{config.weights_file!r} (weights_dir argument, HEADPOSE_WEIGHTS_DIR, or "
-            f"HEADPOSE_SHARED_DIR/weights; now {path.parent if weights_dir is not None else default_weights_dir()})."
-        )
-    builder = _REGISTRY[name][1]
-    # Proposers built from other proposers (fused) need the folder, not a file.
-    extra = {"weights_dir": weights_dir} if "weights_dir" in inspect.signature(builder).parameters else {}
-    proposer = builder(config, path, device, **extra)
+    """The proposer `name` built on `device` from the weights in weights_dir
+    (None: only proposers that need no weights file can be built)."""
+    config, builder = _lookup(name)
+    weight_files = find_weights(config, weights_dir)
+    proposer = builder(config, weight_files, device)
     if not isinstance(proposer, Proposer):
         raise TypeError(f"builder of {name!r} returned {type(proposer).__name__}, not a Proposer")
     if not proposer.weights_sha256:
-        if path is None:
+        if not weight_files.paths:
             raise TypeError(f"proposer {name!r} has no weights file and set no weights_sha256")
-        proposer.weights_sha256 = sha256_of(path)
+        proposer.weights_sha256 = weight_files.sha256()
     return proposer

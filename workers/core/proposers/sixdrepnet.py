@@ -28,17 +28,15 @@ then the centred square of it (their Resize(224) + CenterCrop(224)).
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
 import numpy as np
 
 from workers.core import geometry
 from workers.core.proposers import crops
+from workers.core.proposers.base import Proposer, RotationProposer
+from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
-from workers.core.proposers.registry import (
-    MissingWeightsError, PoseProposal, Proposer, ProposerConfig, register_proposer,
-)
+from workers.core.proposers.registry import register_proposer
+from workers.core.proposers.weights import WeightFiles, load_torch_network, load_torch_state
 
 INPUT_SIZE = 224
 IMAGENET_MEAN = (123.675, 116.28, 103.53)  # 255 x (0.485, 0.456, 0.406), RGB
@@ -98,8 +96,6 @@ def build_network():
 def _normalise_keys(state: dict) -> dict:
     out = {}
     for k, v in state.items():
-        if k.startswith("module."):
-            k = k[len("module."):]
         if k.startswith("stage"):
             k = "layer" + k[len("stage"):]
         out[k] = v
@@ -110,19 +106,8 @@ def _normalise_keys(state: dict) -> dict:
 
 
 def load_network(path, device: str = "cpu"):
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(f"6DRepNet weights file {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "model_state_dict" in state:
-        state = state["model_state_dict"]
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} holds no state_dict")
-    net = build_network()
-    net.load_state_dict(_normalise_keys(state), strict=True)
-    return net.eval().to(device)
+    state = load_torch_state(path, "6DRepNet weights", wrappers=("model_state_dict",))
+    return load_torch_network(build_network(), _normalise_keys(state), device)
 
 
 def sixd_to_own_matrix(d6: np.ndarray) -> np.ndarray:
@@ -147,10 +132,10 @@ def imagenet_crops(images, index, size: int = INPUT_SIZE) -> np.ndarray:
     return crops.normalise(np.stack(patches), IMAGENET_MEAN, IMAGENET_STD, to_rgb=True)
 
 
-class SixDRepNetProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu"):
-        super().__init__(config, weights_path, resolve_torch_device(device))
-        self.net = load_network(weights_path, self.device)
+class SixDRepNetProposer(RotationProposer):
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
+        super().__init__(config, weight_files, resolve_torch_device(device))
+        self.net = load_network(weight_files.path, self.device)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, 3, 224, 224) normalised -> (N, 3, 3) camera-frame rotations."""
@@ -160,16 +145,10 @@ class SixDRepNetProposer(Proposer):
             d6 = self.net(torch.from_numpy(x).to(self.device)).float().cpu().numpy()
         return own_matrix_to_camera(sixd_to_own_matrix(d6))
 
-    def propose_faces(self, images, Ks, faces):
-        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
-        result = [[] for _ in images]
-        if not index:
-            return result
-        for (i, f), R in zip(index, self.predict(imagenet_crops(images, index))):
-            result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
-        return result
+    def rotations(self, images, index):
+        return self.predict(imagenet_crops(images, index))
 
 
 @register_proposer(CONFIG.name, config=CONFIG)
-def build(config: ProposerConfig, weights_path: Optional[Path], device: str = "cpu") -> Proposer:
-    return SixDRepNetProposer(config, weights_path, device)
+def build(config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu") -> Proposer:
+    return SixDRepNetProposer(config, weight_files, device)

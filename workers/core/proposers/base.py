@@ -1,0 +1,135 @@
+"""What every proposer is and returns: the Proposer base class and PoseProposal.
+
+Every proposer returns, per image, one PoseProposal per detected face, in the
+camera frame of ../shared/docs/POSE_CONVENTIONS.md (X_cam = R X_head + t, mm;
+head origin = the centroid of the project's 68-point reference face)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from workers.core import geometry
+from workers.core.proposers.config import ProposerConfig
+from workers.core.proposers.errors import InvalidInputError
+from workers.core.proposers.weights import WeightFiles
+
+LANDMARK_SCHEMES = ("mediapipe468", "ibug68")
+
+
+@dataclass
+class PoseProposal:
+    """One face's proposed pose, camera frame (OpenCV), mm.
+
+    box: (x0, y0, x1, y1) pixels; R: (3, 3) head -> camera; t: (3,) mm or None
+    when the proposer gives rotation only; landmarks_2d (N, 2) pixels,
+    landmarks_3d (N, 3) camera frame mm, in `landmark_scheme` order."""
+
+    box: tuple[float, float, float, float]
+    R: np.ndarray
+    t: Optional[np.ndarray]
+    score: float
+    landmarks_2d: Optional[np.ndarray] = None
+    landmarks_3d: Optional[np.ndarray] = None
+    landmark_scheme: Optional[str] = None
+
+    def __post_init__(self):
+        self.R = np.asarray(self.R, dtype=np.float64)
+        if not geometry.is_rotation(self.R):
+            raise ValueError("PoseProposal.R is not a rotation matrix")
+        if self.t is not None:
+            self.t = np.asarray(self.t, dtype=np.float64).reshape(3)
+        self.box = tuple(float(v) for v in self.box)
+        if self.landmark_scheme is not None and self.landmark_scheme not in LANDMARK_SCHEMES:
+            raise ValueError(f"unknown landmark scheme {self.landmark_scheme!r}")
+
+    @property
+    def euler(self) -> np.ndarray:
+        """[yaw, pitch, roll] degrees, AFLW convention (display only; store R)."""
+        return geometry.matrix_to_euler(self.R)
+
+    def to_dict(self) -> dict:
+        """JSON-ready (lists), for task results and the API."""
+        def lst(a):
+            return None if a is None else np.asarray(a).tolist()
+        return {
+            "box": list(self.box), "R": lst(self.R), "t": lst(self.t), "score": float(self.score),
+            "landmarks_2d": lst(self.landmarks_2d), "landmarks_3d": lst(self.landmarks_3d),
+            "landmark_scheme": self.landmark_scheme,
+        }
+
+
+class Proposer:
+    """Base class. Subclasses implement `propose_faces`; `propose` detects faces
+    with the app's detector first (detection.detect_faces), so a fused proposer
+    can detect once and hand the same faces to several proposers.
+
+    weight_files: the files the registry found for config.weights_files
+    (weight_files.path is the main one); weights_sha256 is their hash unless the
+    proposer sets its own."""
+
+    config: ProposerConfig
+    weights_sha256: str = ""
+    device: str = "cpu"
+
+    def __init__(self, config: ProposerConfig, weight_files: Optional[WeightFiles] = None, device: str = "cpu"):
+        self.config = config
+        self.weight_files = weight_files if weight_files is not None else WeightFiles()
+        self.device = device
+
+    def propose(self, images: Sequence[np.ndarray], Ks: Sequence[np.ndarray]) -> list[list[PoseProposal]]:
+        images, Ks = check_batch(images, Ks)
+        from workers.core.proposers.detection import detect_faces
+
+        faces = [detect_faces(img) for img in images]
+        return self.propose_faces(images, Ks, faces)
+
+    def propose_faces(self, images, Ks, faces) -> list[list[PoseProposal]]:
+        """images (BGR uint8), Ks (3x3), faces: per image a list of DetectedFace.
+        Returns per image a list of PoseProposal (one per face it could handle)."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.config.name} v{self.config.version} on {self.device}>"
+
+
+class RotationProposer(Proposer):
+    """A model that gives each face a rotation and no translation (t None):
+    subclasses implement `rotations`, one batched call for every face of the batch."""
+
+    def rotations(self, images, index) -> np.ndarray:
+        """index: (image index, DetectedFace) pairs -> (N, 3, 3) camera-frame rotations."""
+        raise NotImplementedError
+
+    def propose_faces(self, images, Ks, faces):
+        index = [(i, f) for i, fs in enumerate(faces) for f in fs]
+        result = [[] for _ in images]
+        if index:
+            for (i, f), R in zip(index, self.rotations(images, index)):
+                result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))
+        return result
+
+
+def check_batch(images, Ks):
+    """Validate a batch: BGR uint8 (H, W, 3) images (gray (H, W) accepted) and 3x3 Ks."""
+    if isinstance(images, np.ndarray) and images.ndim in (2, 3):
+        raise InvalidInputError("propose() takes a list of images, not one image")
+    images, Ks = list(images), list(Ks)
+    if len(images) != len(Ks):
+        raise InvalidInputError(f"{len(images)} images but {len(Ks)} intrinsics matrices")
+    out_imgs, out_Ks = [], []
+    for i, (img, K) in enumerate(zip(images, Ks)):
+        img = np.asarray(img)
+        if img.ndim == 2:
+            img = np.repeat(img[:, :, None], 3, axis=2)
+        if img.ndim != 3 or img.shape[2] != 3 or img.shape[0] < 1 or img.shape[1] < 1:
+            raise InvalidInputError(f"image {i}: expected a BGR (H, W, 3) array, got shape {img.shape}")
+        if img.dtype != np.uint8:
+            raise InvalidInputError(f"image {i}: expected uint8 pixels, got {img.dtype}")
+        K = np.asarray(K, dtype=np.float64)
+        if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
+            raise InvalidInputError(f"image {i}: K must be a finite 3x3 matrix with positive focal lengths")
+        out_imgs.append(np.ascontiguousarray(img))
+        out_Ks.append(K)
+    return out_imgs, out_Ks
