@@ -108,6 +108,11 @@ HEADPOSE_AUTO_PROPOSE = envbool("HEADPOSE_AUTO_PROPOSE", "True")
 HEADPOSE_AUTO_MESH = envbool("HEADPOSE_AUTO_MESH", "True")
 # Exports of up to this many faces are answered in the request; larger ones run as a job.
 HEADPOSE_EXPORT_STREAM_MAX_FACES = envint("HEADPOSE_EXPORT_STREAM_MAX_FACES", 20000)
+# A stored head position has 0 < z <= this and |x|, |y| <= this (mm); see workers/core/pose_rules.py.
+HEADPOSE_MAX_DEPTH_MM = envint("HEADPOSE_MAX_DEPTH_MM", 10_000)
+# Uploaded prediction files (leaderboard): size and row limits; see workers/core/predictions.py.
+HEADPOSE_MAX_PREDICTION_BYTES = envint("HEADPOSE_MAX_PREDICTION_BYTES", 32 * 1024 * 1024)
+HEADPOSE_MAX_PREDICTION_ROWS = envint("HEADPOSE_MAX_PREDICTION_ROWS", 1_000_000)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
