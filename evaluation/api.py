@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from evaluation import selectors, services
 from evaluation.forms import CROP_CHOICES
 from evaluation.models import Entry
-from workers.core.predictions import MAX_BYTES, PredictionFileError
+from workers.core.predictions import PredictionFileError
 
 
 class UploadSerializer(serializers.Serializer):
@@ -89,7 +89,8 @@ class BenchmarkEntriesAPI(APIView):
         f = data["file"]
         try:
             entry = services.create_upload_entry(
-                benchmark=benchmark, data=f.read(MAX_BYTES + 1), filename=f.name, content_type=f.content_type,
+                benchmark=benchmark, data=services.read_prediction_upload(f), filename=f.name,
+                content_type=f.content_type,
                 user=request.user, name=data.get("name", ""), description=data.get("description", ""),
                 is_public=data["is_public"], crop_used=data.get("crop_used", ""),
                 allow_unknown_ids=data["allow_unknown_ids"],

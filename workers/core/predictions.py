@@ -195,8 +195,9 @@ def _decode(data: bytes, fail) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         if encoding != "utf-8":
-            fail([f"file starts with a {encoding.upper()} byte-order mark but is not valid {encoding.upper()} "
-                  f"(undecodable bytes at offset {exc.start}); save it as UTF-8 CSV or JSON"])
+            fail([f"file is not UTF-8 text, nor valid {encoding.upper()} although it starts with a "
+                  f"{encoding.upper()} byte-order mark (undecodable bytes at offset {exc.start}); "
+                  "save it as UTF-8 CSV or JSON"])
         if _looks_utf16(data):
             fail([_UTF16_WITHOUT_BOM])
         fail([f"file is not UTF-8 text (undecodable byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
