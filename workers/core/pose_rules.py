@@ -53,7 +53,7 @@ def check_rotation(R, limits: PoseLimits = PoseLimits()) -> np.ndarray:
     """The nearest exact rotation to `R` (9 numbers, row-major), as (3, 3)."""
     M = numbers(R, 9, "R").reshape(3, 3)
     if not np.all(np.isfinite(M)):
-        raise PoseRuleError("R contains NaN or infinity.")
+        raise PoseRuleError("R contains non-finite values (NaN or infinity).")
     if not geometry.is_rotation(M, tol=limits.rotation_tol):
         raise PoseRuleError("R is not a rotation matrix (it must be orthonormal with determinant +1).")
     return geometry.nearest_rotation(M)
@@ -70,9 +70,9 @@ def check_translation(t, limits: PoseLimits = PoseLimits()) -> np.ndarray:
 def translation_problem(t: np.ndarray, limits: PoseLimits = PoseLimits()) -> str:
     """Why the translation (3 floats) cannot be a head's position, '' when it can."""
     if not np.all(np.isfinite(t)):
-        return "t contains NaN or infinity"
+        return "t contains non-finite values (NaN or infinity)"
     if not t[2] > 0:
-        return f"t is behind the camera (z = {t[2]:g} mm; it must be > 0)"
+        return f"t is behind the camera (z = {t[2]:g} mm; a head must be in front of the camera, z > 0)"
     if t[2] > limits.max_depth_mm:
         return f"t is too far (z = {t[2]:g} mm; the limit is {limits.max_depth_mm:g} mm)"
     if max(abs(t[0]), abs(t[1])) > limits.max_depth_mm:
@@ -96,7 +96,7 @@ def pose_problems(R: np.ndarray, t: np.ndarray, has_t: np.ndarray,
         bad_t = has_t & ~(np.isfinite(t).all(1) & (z > 0) & (z <= limits.max_depth_mm) & (xy <= limits.max_depth_mm))
     for i in np.flatnonzero(~finite_R | not_rot | bad_t):
         if not finite_R[i]:
-            out[i] = "R contains NaN or infinity"
+            out[i] = "R contains non-finite values (NaN or infinity)"
         elif not_rot[i]:
             out[i] = f"R is not a rotation matrix (orthonormality error {orth[i]:.3g}, determinant {det[i]:.4g})"
         else:
