@@ -247,6 +247,9 @@ class FaceMeshAdmin(admin.ModelAdmin):
     list_filter = ["state", "face__image__dataset"]
     readonly_fields = ["face", "state", "message", "glb", "n_vertices", "n_triangles", "provenance", "updated_at"]
 
+    def has_add_permission(self, request):
+        return False  # meshes are made by the cpu workers; an add form could not even name the face
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):

@@ -77,7 +77,7 @@ PK_KIND = [  # url name pattern -> which object a <pk> names
     (r"^api-proposals?$", "proposal"), (r"^api-annotation", "annotation"), (r"export", "job"),
     (r"token", "token"), (r"^leaderboard|^api_benchmark", "benchmark"), (r"entr", "entry"),
 ]
-ADMIN_SAMPLE = r"admin/(annotator/(face|annotation|job|dataset)/|$|annotator/$|\(|\^)"
+ADMIN_SAMPLE = r"admin/(annotator/(face|facemesh|annotation|job|dataset)/|$|annotator/$|\(|\^)"
 ALL_ADMIN = os.environ.get("CORPUS_ALL_ADMIN") == "1"  # every admin page in every group (slow)
 ADMIN_MODELS = {"group": None, "user": "user", "dataset": "dataset", "job": "job", "image": "image", "face": "face",
                 "proposal": "proposal", "annotation": "annotation", "split": None, "assignment": None,
