@@ -4,9 +4,9 @@ Accepted content: UTF-8 (optional BOM), or UTF-16 / UTF-32 with a BOM; any
 line ending (LF, CRLF, CR). Other encodings are refused with a message.
 
 CSV with a header row; delimiter ',', ';' or tab. An id column ('id',
-'sample_id', 'image', 'file' or 'filename') and EITHER yaw,pitch,roll (degrees, AFLW2000 convention of
-../shared/docs/POSE_CONVENTIONS.md) OR r00,r01,r02,r10,...,r22 (the camera-frame
-rotation, row-major). Header names are case-insensitive; other columns are
+'sample_id', 'image', 'file' or 'filename') and EITHER yaw,pitch,roll (degrees,
+AFLW2000 convention of ../shared/docs/POSE_CONVENTIONS.md) OR
+r00,r01,r02,r10,...,r22 (the camera-frame rotation, row-major). Header names are case-insensitive; other columns are
 ignored with a warning.
 
 JSON, one of
