@@ -213,6 +213,9 @@ MULTIPART = [
     {"file": ("p.csv", b"")}, {"file": ("p.csv", b"\x00\x01\x02\xff" * 100)},
     {"file": ("p.json", b"[" * 50_000 + b"]" * 50_000)},
     {"file": ("../../../etc/passwd", b"id,yaw,pitch,roll\n")}, {"file": ("p.csv", b"id,yaw\r" + b"x" * 200_000)},
+    {"file": ("p.csv", b"id,yaw,pitch,roll\nimg000.png," + b"1" * 200_000 + b",0,0\n")},
+    {"file": ("p.csv", b"id,yaw,pitch,roll\rimg000.png,1,2,3\rimg001.png,abc,2,3\r")},
+    {"file": ("p.json", b'{"predictions": ' + b"[" * 50_000 + b"]" * 50_000 + b"}")},
     {"file": ("p.csv", "\ufeffimage,yaw,pitch,roll\rimg000.png,1,2,NaN\r".encode("utf-16"))},
     {"file": ("p.csv", "id,yaw,pitch,roll\ncafé,1,2,3\n".encode("latin-1"))},
     {"file": ("x" * 1000 + ".zip", b"PK\x03\x04 not really a zip")},
@@ -252,7 +255,9 @@ def _cases(group: str, u: dict) -> list[tuple[str, str, dict]]:
     elif group == "oversized bodies":
         out += [("POST", url, {"data": b, "content_type": ct}) for ct, b in OVERSIZED]
     elif group == "bad multipart files":
-        out += [("POST", url, {"data": _multipart(files, MULTIPART_FIELDS)}) for files in MULTIPART]
+        # with junk fields (the form refuses them), and alone (the file itself is parsed)
+        out += [("POST", url, {"data": _multipart(files, fields)}) for files in MULTIPART
+                for fields in (MULTIPART_FIELDS, {"name": "corpus"})]
     return out
 
 
