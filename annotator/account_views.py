@@ -60,8 +60,8 @@ def dataset_export(request, name):
         options = body.validated_data
         small, _ = exports.fits_in_request(dataset, options)  # a split of another dataset is a ValidationError too
         if small:
-            tmp, _ = exports.export_to_temp(dataset, options)
-            return file_response(tmp, exports.file_name(dataset, options), options["format"])
+            tmp, written = exports.export_to_temp(dataset, options)
+            return file_response(tmp, exports.file_name(dataset, options), options["format"], written)
     except ValidationError as exc:
         messages.error(request, "Export: " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.detail.items()))
         return redirect("dataset_detail", name=dataset.name)

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -247,6 +247,9 @@ class FaceMeshAdmin(admin.ModelAdmin):
     list_display = ["face", "state", "n_vertices", "n_triangles", "updated_at"]
     list_filter = ["state", "face__image__dataset"]
     readonly_fields = ["face", "state", "message", "glb", "n_vertices", "n_triangles", "provenance", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False  # meshes are made by the cpu workers; an add form could not even name the face
 
 
 @admin.register(ApiToken)

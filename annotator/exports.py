@@ -8,6 +8,7 @@ a job's file is attached only once it is complete."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -16,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
-from annotator import access, jobs, pipeline, selectors
+from annotator import access, jobs, pipeline, poses, selectors
 from annotator.models import Dataset, Face, Job, Split
-from workers.core.exports import FORMATS, write_export
+from workers.core.exports import FORMATS, InvalidRowsError, write_export
 
 # Formats that write landmarks; the others skip reading them (they dominate the row size).
 WITH_LANDMARKS = {"json", "coco", "aflw2000_mat"}
@@ -39,6 +40,10 @@ class ExportRequest(serializers.Serializer):
                                      help_text="Only this proposer's proposals (labels=proposals or best)")
     split = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True,
                                      default=None, help_text="Split id: only its images")
+    skip_invalid = serializers.BooleanField(
+        default=False, help_text="Leave out faces whose stored pose cannot be written (named in the X-Skipped-Faces "
+                                 "header, a SKIPPED_FACES.json member of zips, or the job's result); by default "
+                                 "such faces refuse the export with their list")
 
 
 def dataset_for_export(user, dataset_id: int) -> Dataset:
@@ -79,12 +84,28 @@ def _meta(dataset: Dataset, options: dict, split: Split | None) -> dict:
             "exported_at": timezone.now().isoformat()}
 
 
-def write(dataset: Dataset, options: dict, out, on_progress=None) -> int:
-    """Write the export to a binary stream; returns the row count."""
+@dataclass
+class Written:
+    rows: int
+    skipped: list = field(default_factory=list)  # InvalidRow, with options["skip_invalid"]
+
+    def skipped_header(self) -> str:
+        """The X-Skipped-Faces header: the count, then face ids (the first 200)."""
+        ids = ",".join(str(r.face_id) for r in self.skipped[:200])
+        return f"{len(self.skipped)}; face_ids={ids}" + (",..." if len(self.skipped) > 200 else "")
+
+
+def write(dataset: Dataset, options: dict, out, on_progress=None) -> Written:
+    """Write the export to a binary stream. Faces whose stored pose breaks the
+    rules refuse it (InvalidRowsError, listing them all) unless
+    options["skip_invalid"]: then they are left out and listed in the result."""
     split = resolve_split(dataset, options.get("split"))
     rows = selectors.label_rows(dataset, labels=options["labels"], proposer=options.get("proposer") or None,
                                 split=split, with_landmarks=options["format"] in WITH_LANDMARKS)
-    return write_export(options["format"], rows, out, _meta(dataset, options, split), on_progress)
+    skipped = [] if options.get("skip_invalid") else None
+    n = write_export(options["format"], rows, out, _meta(dataset, options, split), on_progress, skipped=skipped,
+                     limits=poses.limits())
+    return Written(n, skipped or [])
 
 
 def stream_limit() -> int:
@@ -98,15 +119,15 @@ def fits_in_request(dataset: Dataset, options: dict) -> tuple[bool, int]:
 
 
 def export_to_temp(dataset: Dataset, options: dict):
-    """A small export written completely to a temporary file (rewound), with its row count."""
+    """A small export written completely to a temporary file (rewound), with what was written."""
     tmp = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
     try:
-        n = write(dataset, options, tmp)
+        written = write(dataset, options, tmp)
     except BaseException:
         tmp.close()
         raise
     tmp.seek(0)
-    return tmp, n
+    return tmp, written
 
 
 # --- jobs (services) -------------------------------------------------------------
@@ -133,14 +154,23 @@ def run_export_job(job_id: int) -> Job:
 
     try:
         with tempfile.TemporaryFile() as tmp:
-            n = write(job.dataset, options, tmp, progress)
+            written = write(job.dataset, options, tmp, progress)
             tmp.seek(0)
             job.result_file.save(file_name(job.dataset, options), File(tmp), save=False)
+        n = written.rows
         job.processed = job.succeeded = n
         job.total = max(job.total, n)
         job.result = {"rows": n, "format": options["format"], "labels": options["labels"],
-                      "bytes": job.result_file.size}
+                      "bytes": job.result_file.size, "skipped": [r.to_dict() for r in written.skipped]}
         jobs.finish(job, fields=None)
+    except InvalidRowsError as exc:
+        # every face that cannot be written, each with its id (no generic line on top)
+        job.errors = [{"name": f"{r.image} face {r.face_index}", "message": str(r), "face_id": r.face_id}
+                      for r in exc.invalid]
+        job.result = {"invalid_faces": len(exc.invalid),
+                      "hint": "export again with skip_invalid to write the other faces"}
+        job.state, job.finished_at = jobs.FAILED, timezone.now()
+        job.save()
     except Exception as exc:  # the job must end visibly failed, never stay "running"
         jobs.fail(job, str(exc), fields=None)
     return job

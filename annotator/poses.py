@@ -1,43 +1,41 @@
-"""Validation of poses crossing into the database (one place for the rules)."""
-import math
-
+"""Validation of poses crossing into the database: the one place every writer
+(API and labeling saves and drafts, imports, proposals, evaluation) goes
+through. The rules themselves are workers/core/pose_rules.py (shared with the
+exports); the limits come from settings (HEADPOSE_MAX_DEPTH_MM)."""
 import numpy as np
+from django.conf import settings
 
-from workers.core import geometry
+from workers.core.pose_rules import PoseLimits, PoseRuleError, check_rotation, check_translation
 
 
 class PoseError(ValueError):
     """A pose that cannot be stored; the message says why."""
 
 
+def limits() -> PoseLimits:
+    return PoseLimits(max_depth_mm=float(settings.HEADPOSE_MAX_DEPTH_MM))
+
+
 def clean_rotation(R, tol: float = 1e-3) -> list[float]:
     """9 floats of a rotation. Input rounded by JSON or float32 (the browser)
     is snapped to the nearest rotation; anything farther is refused."""
     try:
-        M = np.asarray(R, dtype=np.float64).reshape(3, 3)
-    except (TypeError, ValueError):
-        raise PoseError("R must be 9 numbers (a 3x3 rotation, row-major).") from None
-    if not np.all(np.isfinite(M)):
-        raise PoseError("R contains NaN or infinity.")
-    if not geometry.is_rotation(M, tol=tol):
-        raise PoseError("R is not a rotation matrix (it must be orthonormal with determinant +1).")
-    return [float(v) for v in geometry.nearest_rotation(M).reshape(9)]
+        M = check_rotation(R, PoseLimits(max_depth_mm=limits().max_depth_mm, rotation_tol=tol))
+    except PoseRuleError as exc:
+        raise PoseError(str(exc)) from None
+    return flat(M)
 
 
 def clean_translation(t, allow_none: bool = True) -> list[float] | None:
+    """3 floats (mm) of a head position in front of the camera, or None when allowed."""
     if t is None:
         if allow_none:
             return None
         raise PoseError("t is required.")
     try:
-        v = [float(x) for x in t]
-    except (TypeError, ValueError):
-        raise PoseError("t must be 3 numbers (millimetres).") from None
-    if len(v) != 3:
-        raise PoseError("t must be 3 numbers (millimetres).")
-    if not all(math.isfinite(x) for x in v):
-        raise PoseError("t contains NaN or infinity.")
-    return v
+        return flat(check_translation(t, limits()))
+    except PoseRuleError as exc:
+        raise PoseError(str(exc)) from None
 
 
 def flat(M) -> list[float]:

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from annotator import jobs, pipeline
 from annotator.models import Dataset, Face, Image, Job, Proposal
-from annotator.poses import flat
+from annotator.poses import clean_rotation, clean_translation
 from workers.core.matching import match_boxes
 
 BATCH_SIZE = 32
@@ -83,17 +83,20 @@ def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None,
     return job
 
 
-def store_proposals(image: Image, proposals, proposer) -> list[Proposal]:
-    """Idempotent: the same proposer version on the same face updates in place."""
+def store_proposals(image: Image, proposals, proposer, errors: list | None = None) -> list[Proposal]:
+    """Idempotent: the same proposer version on the same face updates in place.
+    A proposal whose pose breaks the rules (annotator/poses.py) is not stored;
+    it is reported in `errors` ({name, message}) instead."""
     stored = []
     tag = f"{proposer.config.name}@{proposer.config.version}"
+    proposals = _sane_proposals(image, proposals, tag, errors if errors is not None else [])
     with transaction.atomic():
         faces = list(image.faces.select_for_update().order_by("index"))
         # a proposal lands on the known face (e.g. ground truth) its detection overlaps
         matched = [None if k is None else faces[k]
-                   for k in match_boxes([f.box for f in faces], [p.box for p in proposals])]
+                   for k in match_boxes([f.box for f in faces], [p.box for p, _, _ in proposals])]
         next_index = max((f.index for f in faces), default=-1) + 1
-        for proposal, face in zip(proposals, matched):
+        for (proposal, R, t), face in zip(proposals, matched):
             if face is None:
                 face = Face.objects.create(image=image, index=next_index, box=[float(v) for v in proposal.box])
                 next_index += 1
@@ -108,11 +111,24 @@ def store_proposals(image: Image, proposals, proposer) -> list[Proposal]:
                 proposer=proposer.config.name,
                 proposer_version=proposer.config.version,
                 weights_sha256=proposer.weights_sha256,
-                defaults={"R": flat(proposal.R), "t": None if proposal.t is None else flat(proposal.t),
-                          "score": float(proposal.score)},
+                defaults={"R": R, "t": t, "score": float(proposal.score)},
             )
             stored.append(row)
     return stored
+
+
+def _sane_proposals(image: Image, proposals, tag: str, errors: list) -> list:
+    """(proposal, R, t) of the sane proposals, R and t as stored; the others reported."""
+    kept = []
+    for k, proposal in enumerate(proposals):
+        try:
+            R = clean_rotation(proposal.R)
+            t = clean_translation(None if proposal.t is None else np.asarray(proposal.t, dtype=np.float64))
+        except ValueError as exc:  # PoseError included
+            errors.append({"name": image.file_name, "message": f"{tag} proposal {k} not stored: {exc}"})
+            continue
+        kept.append((proposal, R, t))
+    return kept
 
 
 def read_image_bgr(image: Image) -> np.ndarray:
@@ -140,7 +156,7 @@ def propose_images(image_ids: list[int], proposer_name: str, job_id: int | None 
     if loaded:
         results = proposer.propose([bgr for _, bgr in loaded], [img.K_matrix for img, _ in loaded])
         for (image, _), proposals in zip(loaded, results):
-            rows = store_proposals(image, proposals, proposer)
+            rows = store_proposals(image, proposals, proposer, errors)
             found += len(rows)
             face_ids += [r.face_id for r in rows]
     if job_id is not None:

@@ -160,7 +160,7 @@ def time_export_write(dataset, fmt: str, rows: int, repeats: int = 2) -> dict:
     for _ in range(repeats):
         with tempfile.NamedTemporaryFile(prefix="bench-export-", suffix="." + fmt) as out:
             t0 = time.perf_counter()
-            n = exports.write(dataset, options, out)
+            n = exports.write(dataset, options, out).rows
             out.flush()
             seconds.append(time.perf_counter() - t0)
             size = os.path.getsize(out.name)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RefuseNulInQuery",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,6 +136,11 @@ HEADPOSE_EXPORT_STREAM_MAX_FACES = envint("HEADPOSE_EXPORT_STREAM_MAX_FACES", 20
 # JSON request bodies: larger ones are refused from their Content-Length (413), deeper ones are a 400.
 HEADPOSE_MAX_JSON_BYTES = envint("HEADPOSE_MAX_JSON_BYTES", 1024 * 1024)
 HEADPOSE_MAX_JSON_DEPTH = envint("HEADPOSE_MAX_JSON_DEPTH", 64)
+# A stored head position has 0 < z <= this and |x|, |y| <= this (mm); see workers/core/pose_rules.py.
+HEADPOSE_MAX_DEPTH_MM = envint("HEADPOSE_MAX_DEPTH_MM", 10_000)
+# Uploaded prediction files (leaderboard): size and row limits; see workers/core/predictions.py.
+HEADPOSE_MAX_PREDICTION_BYTES = envint("HEADPOSE_MAX_PREDICTION_BYTES", 32 * 1024 * 1024)
+HEADPOSE_MAX_PREDICTION_ROWS = envint("HEADPOSE_MAX_PREDICTION_ROWS", 1_000_000)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

@@ -21,7 +21,7 @@ from evaluation import errors, selectors, uploads
 from evaluation.forms import CROP_CHOICES
 from workers.core.geometry import GeometryInputError
 from workers.core.metrics import MetricsError
-from workers.core.predictions import MAX_BYTES, PredictionFileError
+from workers.core.predictions import PredictionFileError
 
 
 def _problems(exc) -> dict:
@@ -195,7 +195,8 @@ class BenchmarkEntriesAPI(APIView):
         data = payload.validated_data
         f = data["file"]
         entry = uploads.create_upload_entry(
-            benchmark=benchmark, data=f.read(MAX_BYTES + 1), filename=f.name, content_type=f.content_type,
+            benchmark=benchmark, data=uploads.read_prediction_upload(f), filename=f.name,
+            content_type=f.content_type,
             user=request.user, name=data.get("name", ""), description=data.get("description", ""),
             is_public=data["is_public"], crop_used=data.get("crop_used", ""),
             allow_unknown_ids=data["allow_unknown_ids"],

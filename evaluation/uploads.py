@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,12 @@ class FileEvaluation:
         return out
 
 
+def read_prediction_upload(f) -> bytes:
+    """An uploaded file's bytes, at most one byte past HEADPOSE_MAX_PREDICTION_BYTES
+    (parse_predictions then refuses it naming the limit): a huge upload is never read whole."""
+    return f.read(settings.HEADPOSE_MAX_PREDICTION_BYTES + 1)
+
+
 def evaluate_file(benchmark: Benchmark, data: bytes, filename: str | None = None, content_type: str | None = None,
                   *, allow_unknown_ids: bool = False, gt: GroundTruth | None = None) -> FileEvaluation:
     """Parse and validate a prediction file against the benchmark and compute
@@ -36,7 +43,9 @@ def evaluate_file(benchmark: Benchmark, data: bytes, filename: str | None = None
     from workers.core.predictions import parse_predictions
 
     gt = gt or load_ground_truth(benchmark)
-    parsed = parse_predictions(data, filename, content_type, gt.names, allow_unknown_ids=allow_unknown_ids)
+    parsed = parse_predictions(data, filename, content_type, gt.names, allow_unknown_ids=allow_unknown_ids,
+                               max_bytes=settings.HEADPOSE_MAX_PREDICTION_BYTES,
+                               max_rows=settings.HEADPOSE_MAX_PREDICTION_ROWS)
     result = compute_metrics(benchmark, gt, parsed.expected_index, parsed.R)
     return FileEvaluation(benchmark, parsed, result)
 

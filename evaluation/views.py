@@ -10,7 +10,7 @@ from annotator import stored_files
 from evaluation import benchmarks, errors, moderation, proposer_runs, selectors, uploads
 from evaluation.forms import ProposerRunForm, UploadForm
 from evaluation.models import CropRule, Entry
-from workers.core.predictions import MAX_BYTES, PredictionFileError
+from workers.core.predictions import PredictionFileError
 
 SCALAR_ROWS = [
     ("MAE yaw", "mae_yaw"), ("MAE pitch", "mae_pitch"), ("MAE roll", "mae_roll"), ("MAE mean", "mae_mean"),
@@ -49,11 +49,6 @@ def leaderboard(request, pk: int, upload_form=None, run_form=None, status=200):
     }, status=status)
 
 
-def _read_upload(f) -> bytes:
-    data = f.read(MAX_BYTES + 1)
-    return data  # parse_predictions refuses more than MAX_BYTES with a clear message
-
-
 @require_POST
 def upload(request, pk: int):
     benchmark = selectors.get_benchmark(request.user, pk)
@@ -63,7 +58,8 @@ def upload(request, pk: int):
     f = form.cleaned_data["file"]
     try:
         entry = uploads.create_upload_entry(
-            benchmark=benchmark, data=_read_upload(f), filename=f.name, content_type=f.content_type,
+            benchmark=benchmark, data=uploads.read_prediction_upload(f), filename=f.name,
+            content_type=f.content_type,
             user=request.user, name=form.cleaned_data["name"], description=form.cleaned_data["description"],
             is_public=form.cleaned_data["is_public"], crop_used=form.cleaned_data["crop_used"],
             allow_unknown_ids=form.cleaned_data["allow_unknown_ids"],

@@ -1,8 +1,10 @@
 """Export endpoints.
 
-GET  /api/v1/datasets/<id>/export/?format=&labels=&proposer=&split=
+GET  /api/v1/datasets/<id>/export/?format=&labels=&proposer=&split=&skip_invalid=
      the file, for up to HEADPOSE_EXPORT_STREAM_MAX_FACES faces (else 400 with code
-     "too_large_for_streaming": use POST /api/v1/exports/)
+     "too_large_for_streaming": use POST /api/v1/exports/); faces whose stored pose
+     cannot be written: 422 code "invalid_faces" listing them all, or with
+     skip_invalid=1 the rest and an X-Skipped-Faces header
 POST /api/v1/exports/           {dataset, format, labels, proposer, split} -> 202, a job run by a worker
 GET  /api/v1/exports/           the caller's export jobs
 GET  /api/v1/exports/<id>/      state, progress, download_url once done
@@ -26,11 +28,14 @@ from annotator.api.errors import (
 )
 from annotator.api.pagination import IdCursorPagination
 from annotator.models import Dataset, Job
-from workers.core.exports import FORMATS
+from workers.core.exports import FORMATS, InvalidRowsError
 
 
-def file_response(fileobj, name: str, fmt: str) -> FileResponse:
-    return FileResponse(fileobj, as_attachment=True, filename=name, content_type=FORMATS[fmt].content_type)
+def file_response(fileobj, name: str, fmt: str, written: exports.Written | None = None) -> FileResponse:
+    response = FileResponse(fileobj, as_attachment=True, filename=name, content_type=FORMATS[fmt].content_type)
+    if written is not None and written.skipped:
+        response["X-Skipped-Faces"] = written.skipped_header()
+    return response
 
 
 class ExportOptionsSerializer(serializers.Serializer):
@@ -104,8 +109,12 @@ class DatasetExportAPI(APIView):
                            f"{n} faces: more than the {exports.stream_limit()} answered directly; "
                            "POST /api/v1/exports/ to run this export as a job.",
                            "too_large_for_streaming", faces=n, limit=exports.stream_limit())
-        tmp, _ = exports.export_to_temp(dataset, options)
-        return file_response(tmp, exports.file_name(dataset, options), options["format"])
+        try:
+            tmp, written = exports.export_to_temp(dataset, options)
+        except InvalidRowsError as exc:
+            raise ApiError(status.HTTP_422_UNPROCESSABLE_ENTITY, f"The export cannot be written: {exc}",
+                           "invalid_faces", invalid_faces=[r.to_dict() for r in exc.invalid]) from None
+        return file_response(tmp, exports.file_name(dataset, options), options["format"], written)
 
 
 class NewestFirst(IdCursorPagination):

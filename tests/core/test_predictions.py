@@ -1,4 +1,5 @@
 """Prediction-file parsing: accepted forms, and every rejection by its message."""
+import codecs
 import json
 import math
 
@@ -242,3 +243,105 @@ def test_biwi_protocol1_csv_end_to_end():
     out = evaluate(p.euler, gt[p.expected_index])
     assert out["count"] == 13219 - drop
     assert out["mae_pitch"] == pytest.approx(np.abs(noise[drop:, 1]).mean(), abs=1e-9)
+
+
+# ---- tolerant decoding, line endings, researchers' id columns ---------------------
+
+ROWS = ["id,yaw,pitch,roll", "a,10,0,0", "b,0,5,0"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le-bom", "utf-16-be-bom", "utf-32"])
+def test_any_line_ending_and_bom_encoding(newline, encoding):
+    text = newline.join(ROWS) + newline
+    if encoding == "utf-16-le-bom":
+        data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    elif encoding == "utf-16-be-bom":
+        data = codecs.BOM_UTF16_BE + text.encode("utf-16-be")
+    else:
+        data = text.encode(encoding)
+    p = parse_predictions(data, "p.csv", expected_ids=["a", "b"])
+    assert p.ids == ["a", "b"] and p.euler[:, 1].tolist() == [0, 5]
+
+
+def test_json_in_utf16_with_bom():
+    data = json.dumps([{"id": "a", "yaw": 1, "pitch": 2, "roll": 3}]).encode("utf-16")
+    assert parse_predictions(data, "p.json", expected_ids=["a"]).ids == ["a"]
+
+
+def test_utf16_without_bom_is_refused_clearly():
+    data = "\n".join(ROWS).encode("utf-16-le")
+    assert "UTF-16 without a byte-order mark" in str(rejected(data, "p.csv"))
+
+
+def test_latin1_is_refused_naming_the_encoding_to_use():
+    msg = str(rejected("id,yaw,pitch,roll\ncafé,1,2,3\n".encode("latin-1"), "p.csv"))
+    assert "not UTF-8 text" in msg and "save it as UTF-8" in msg
+
+
+def test_a_bom_that_lies_is_refused():
+    assert "nor valid UTF-16 although it starts with a UTF-16 byte-order mark" in str(rejected(codecs.BOM_UTF16_LE + b"a\xd8", "p.csv"))
+
+
+def test_csv_field_over_the_field_limit_names_the_limit():
+    msg = str(rejected(csv_bytes("id,yaw,pitch,roll", "a," + "1" * 200_000 + ",0,0"), "p.csv"))
+    assert "line 2: a field is longer than 131,072 characters (the limit)" in msg
+
+
+def test_too_many_rows_names_the_limit():
+    msg = str(rejected(csv_bytes("id,yaw,pitch,roll", "a,1,0,0", "b,1,0,0", "c,1,0,0"), "p.csv", max_rows=2))
+    assert "more than 2 (the limit is 2 rows)" in msg
+    doc = json.dumps([{"id": i, "yaw": 0, "pitch": 0, "roll": 0} for i in "abc"]).encode()
+    assert "too many records: 3 (the limit is 2 rows)" in str(rejected(doc, "p.json", max_rows=2))
+
+
+@pytest.mark.parametrize("depth", [65, 50_000])
+def test_deeply_nested_json_is_refused_without_recursion(depth):
+    msg = str(rejected(b"[" * depth + b"]" * depth, "p.json"))
+    assert "JSON nested deeper than 64 levels (the limit)" in msg
+
+
+def test_brackets_inside_json_strings_do_not_count_as_nesting():
+    doc = json.dumps([{"id": "a" + "[" * 100 + '\\"', "yaw": 1, "pitch": 2, "roll": 3}]).encode()
+    assert parse_predictions(doc, "p.json").ids == ["a" + "[" * 100 + '\\"']
+
+
+@pytest.mark.parametrize("column", ["image", "file", "filename", "Image", "sample_id", "id"])
+def test_researchers_id_columns(column):
+    p = parse_predictions(csv_bytes(f"{column},yaw,pitch,roll", "a,1,0,0"), "p.csv", expected_ids=["a"])
+    assert p.ids == ["a"]
+    doc = json.dumps([{column.lower(): "a", "yaw": 1, "pitch": 0, "roll": 0}]).encode()
+    assert parse_predictions(doc, "p.json", expected_ids=["a"]).ids == ["a"]
+
+
+def test_two_id_columns_are_refused():
+    assert "several id columns (id, image); keep one" in str(rejected(csv_bytes("id,image,yaw,pitch,roll"), "p.csv"))
+
+
+AFLW = ["image00002.jpg", "image00004.jpg"]
+BIWI = ["hpdb/01/frame_00003_rgb.png", "hpdb/02/frame_00003_rgb.png"]
+
+
+@pytest.mark.parametrize("given, expected, matched", [
+    ("image00002", AFLW, "image00002.jpg"),
+    ("image00002.png", AFLW, "image00002.jpg"),
+    ("AFLW2000/image00002.jpg", AFLW, "image00002.jpg"),
+    ("C:\\data\\AFLW2000\\image00002.jpg", AFLW, "image00002.jpg"),
+    ("01/frame_00003_rgb.png", BIWI, "hpdb/01/frame_00003_rgb.png"),
+    ("/data/biwi/hpdb/02/frame_00003_rgb", BIWI, "hpdb/02/frame_00003_rgb.png"),
+])
+def test_ids_with_a_path_or_extension_match_their_sample(given, expected, matched):
+    p = parse_predictions(csv_bytes("image,yaw,pitch,roll", f"{given},1,0,0"), "p.csv", expected_ids=expected)
+    assert p.ids == [matched] and p.coverage.matched == 1
+    assert any(f"matched by file name, e.g. {given!r} -> {matched!r}" in w for w in p.warnings)
+
+
+def test_an_ambiguous_ending_asks_for_more_of_the_path():
+    msg = str(rejected(csv_bytes("image,yaw,pitch,roll", "frame_00003_rgb.png,1,0,0"), "p.csv", expected_ids=BIWI))
+    assert "names several benchmark samples (by its ending 'frame_00003_rgb'); give more of the path" in msg
+
+
+def test_two_ids_naming_the_same_sample_are_duplicates():
+    msg = str(rejected(csv_bytes("image,yaw,pitch,roll", "image00002.jpg,1,0,0", "x/image00002.png,1,0,0"),
+                       "p.csv", expected_ids=AFLW))
+    assert "duplicate id 'image00002.jpg'" in msg

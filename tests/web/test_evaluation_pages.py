@@ -1,5 +1,4 @@
 """Leaderboard pages and API: who sees what, hiding, sorting, publishing."""
-import io
 
 import numpy as np
 import pytest

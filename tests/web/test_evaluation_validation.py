@@ -152,3 +152,81 @@ def test_unknown_ids_may_be_ignored_on_request(bench, tmp_path):
     call_command("evaluate", benchmark=b.name, predictions=str(path), json=True, allow_unknown_ids=True, stdout=out)
     m = json.loads(out.getvalue())
     assert m["count"] == 12 and any("not in the benchmark were ignored" in w for w in m["warnings"])
+
+
+# ---- bounded and tolerant parsing, through every channel -------------------------
+
+def _good_text(gt, header="id,yaw,pitch,roll", newline="\n", name=lambda n: n):
+    return header + newline + newline.join(",".join(str(v) for v in (name(r[0]), *r[1:])) for r in _good_rows(gt))
+
+
+def _submit(channel, b, client, user, data: bytes, filename: str, tmp_path):
+    """(ok, message) of one prediction file sent through the API, the page or the CLI."""
+    if channel == "cli":
+        path = tmp_path / filename
+        path.write_bytes(data)
+        out = io.StringIO()
+        try:
+            call_command("evaluate", benchmark=b.name, predictions=str(path), json=True, save=True, stdout=out)
+        except CommandError as exc:
+            return False, str(exc)
+        return True, out.getvalue()
+    client.force_login(user)
+    f = io.BytesIO(data)
+    f.name = filename
+    if channel == "api":
+        r = client.post(reverse("api_benchmark_entries", args=[b.pk]), {"file": f, "name": "x"})
+        assert r.status_code in (201, 400), r.content[:300]
+        return r.status_code == 201, r.content.decode()
+    r = client.post(reverse("leaderboard_upload", args=[b.pk]), {"file": f, "name": "x", "crop_used": "detector"})
+    assert r.status_code in (302, 400), r.content[:300]
+    return r.status_code == 302, r.content.decode().replace("&#x27;", "'")
+
+
+REFUSED = {
+    "field over 131,072 characters": (lambda gt: ("id,yaw,pitch,roll\nimg000.jpg," + "1" * 140_000 + ",0,0\n").encode(),
+                                      "p.csv", "a field is longer than 131,072 characters (the limit)"),
+    "JSON 50,000 deep": (lambda gt: b"[" * 50_000 + b"]" * 50_000, "p.json",
+                         "JSON nested deeper than 64 levels (the limit)"),
+    "UTF-16 without BOM": (lambda gt: _good_text(gt).encode("utf-16-le"), "p.csv", "UTF-16 without a byte-order mark"),
+    "Latin-1": (lambda gt: _good_text(gt, name=lambda n: n + "é").encode("latin-1"), "p.csv", "not UTF-8 text"),
+    "over the size limit": (lambda gt: _good_text(gt).encode(), "p.csv", "the limit is 100 bytes"),
+    "over the row limit": (lambda gt: _good_text(gt).encode(), "p.csv", "the limit is 5 rows"),
+}
+
+
+@pytest.mark.parametrize("channel", ["api", "page", "cli"])
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_unbounded_or_undecodable_files_are_refused_naming_the_limit(case, channel, bench, client, carol, tmp_path,
+                                                                     settings):
+    b, gt = bench
+    make, filename, message = REFUSED[case]
+    if case == "over the size limit":
+        settings.HEADPOSE_MAX_PREDICTION_BYTES = 100
+    if case == "over the row limit":
+        settings.HEADPOSE_MAX_PREDICTION_ROWS = 5
+    ok, text = _submit(channel, b, client, carol, make(gt), filename, tmp_path)
+    assert not ok and message in text, text[:2000]
+    assert not Entry.objects.exists()
+
+
+ACCEPTED = {
+    "CR-only lines": lambda gt: _good_text(gt, newline="\r").encode(),
+    "CRLF lines": lambda gt: _good_text(gt, newline="\r\n").encode(),
+    "UTF-8 BOM": lambda gt: _good_text(gt).encode("utf-8-sig"),
+    "UTF-16 with BOM": lambda gt: _good_text(gt).encode("utf-16"),
+    "image column with a folder": lambda gt: _good_text(gt, "image,yaw,pitch,roll", name=lambda n: "AFLW/" + n).encode(),
+    "filename column without extension": lambda gt: _good_text(gt, "filename,yaw,pitch,roll",
+                                                               name=lambda n: n[:-4]).encode(),
+    "file column": lambda gt: _good_text(gt, "file,yaw,pitch,roll").encode(),
+}
+
+
+@pytest.mark.parametrize("channel", ["api", "page", "cli"])
+@pytest.mark.parametrize("case", sorted(ACCEPTED))
+def test_researchers_files_are_accepted(case, channel, bench, client, carol, tmp_path):
+    b, gt = bench
+    ok, text = _submit(channel, b, client, carol, ACCEPTED[case](gt), "p.csv", tmp_path)
+    assert ok, text[:2000]
+    entry = Entry.objects.get()
+    assert entry.matched == 12 and entry.mae_mean == pytest.approx(1.0, abs=1e-3)

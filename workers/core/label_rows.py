@@ -18,6 +18,7 @@ import numpy as np
 
 from workers.core import geometry
 from workers.core.formats.records import FormatError
+from workers.core.pose_rules import PoseLimits, pose_problems
 
 CSV_COLUMNS = (
     ["image", "face_index", "yaw", "pitch", "roll"]
@@ -57,6 +58,84 @@ class LabelRow:
 
 def face_name(row: LabelRow) -> str:
     return f"{row.image} face {row.face_index}"
+
+
+@dataclass(frozen=True)
+class InvalidRow:
+    """A stored label that breaks the pose rules (workers/core/pose_rules.py)."""
+    image: str
+    face_index: int
+    face_id: int | None
+    source: str
+    source_detail: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.image} face {self.face_index}: {self.reason}"
+
+    def to_dict(self) -> dict:
+        return {"image": self.image, "face_index": self.face_index, "face_id": self.face_id, "source": self.source,
+                "source_detail": self.source_detail, "reason": self.reason}
+
+
+class InvalidRowsError(ExportError):
+    """Some rows cannot be written; `invalid` lists every one (the message the first ones)."""
+
+    def __init__(self, invalid: list[InvalidRow], max_listed: int = 20):
+        self.invalid = list(invalid)
+        more = len(self.invalid) - max_listed
+        super().__init__(f"{len(self.invalid)} face(s) cannot be written: "
+                         + "; ".join(map(str, self.invalid[:max_listed])) + (f"; ... and {more} more" if more > 0 else "")
+                         + ". Fix them, or export the others with skip_invalid.")
+
+
+def valid_rows(rows: Iterable[LabelRow], invalid: list, limits: PoseLimits = PoseLimits(),
+               chunk: int = CHUNK) -> Iterator[LabelRow]:
+    """`rows` without those whose pose breaks the rules; each of those is
+    appended to `invalid` as an InvalidRow. Checked a chunk at a time."""
+    batch: list = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk:
+            yield from _screen(batch, invalid, limits)
+            batch = []
+    if batch:
+        yield from _screen(batch, invalid, limits)
+
+
+def _screen(batch: list, invalid: list, limits: PoseLimits) -> list:
+    R, why_R = _floats(batch, "R", 9, "a 3x3 matrix or 9 numbers")
+    t, why_t = _floats(batch, "t", 3, "3 numbers (mm) or None")
+    has_t = np.array([row.t is not None for row in batch], dtype=bool) & (why_t == "")
+    problems = pose_problems(R.reshape(-1, 3, 3), np.where(has_t[:, None], t, 1.0), has_t, limits)
+    good = []
+    for row, a, b, c in zip(batch, why_R, why_t, problems):
+        reason = a or b or c
+        if reason:
+            invalid.append(InvalidRow(row.image, row.face_index, row.face_id, row.source, row.source_detail, reason))
+        else:
+            good.append(row)
+    return good
+
+
+def _floats(rows: list, attr: str, size: int, expected: str) -> tuple[np.ndarray, np.ndarray]:
+    """(n, size) floats of `attr` (NaN where unusable) and why each row's value is unusable ('' if usable)."""
+    values = [getattr(row, attr) for row in rows]
+    why = np.array([""] * len(rows), dtype=object)
+    try:  # one conversion for the whole chunk when every value has the same layout
+        return np.array(values, dtype=np.float64).reshape(len(rows), size), why
+    except (TypeError, ValueError, OverflowError):
+        pass
+    out = np.full((len(rows), size), np.nan)
+    for i, v in enumerate(values):
+        if v is None:
+            why[i] = f"{attr} is missing" if attr == "R" else ""
+            continue
+        try:
+            out[i] = np.asarray(v, dtype=np.float64).reshape(size)
+        except (TypeError, ValueError, OverflowError):
+            why[i] = f"{attr} must be {expected}"
+    return out, why
 
 
 @dataclass

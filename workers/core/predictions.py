@@ -1,11 +1,12 @@
 """Parse and validate an uploaded prediction file for a benchmark.
 
-Accepted content (UTF-8, optional BOM):
+Accepted content: UTF-8 (optional BOM), or UTF-16 / UTF-32 with a BOM; any
+line ending (LF, CRLF, CR). Other encodings are refused with a message.
 
-CSV with a header row; delimiter ',', ';' or tab. An id column ('id' or
-'sample_id') and EITHER yaw,pitch,roll (degrees, AFLW2000 convention of
-../shared/docs/POSE_CONVENTIONS.md) OR r00,r01,r02,r10,...,r22 (the camera-frame
-rotation, row-major). Header names are case-insensitive; other columns are
+CSV with a header row; delimiter ',', ';' or tab. An id column ('id',
+'sample_id', 'image', 'file' or 'filename') and EITHER yaw,pitch,roll (degrees,
+AFLW2000 convention of ../shared/docs/POSE_CONVENTIONS.md) OR
+r00,r01,r02,r10,...,r22 (the camera-frame rotation, row-major). Header names are case-insensitive; other columns are
 ignored with a warning.
 
 JSON, one of
@@ -13,7 +14,21 @@ JSON, one of
     [{"id": "...", "R": [9 numbers row-major] or [[..],[..],[..]]}, ...]
     {"predictions": <a list as above>, ...any metadata...}
     {"<id>": {"yaw": .., "pitch": .., "roll": ..} or {"R": ...}, ...}
-All records of a file use the same form (Euler or R).
+All records of a file use the same form (Euler or R); the id key is any of
+the id column names.
+
+Ids are matched to the benchmark's sample ids (image file names, e.g.
+'image00002.jpg' or 'hpdb/01/frame_00003_rgb.png') exactly; an id that does
+not match exactly is matched by its path components without the extension
+('image00002', 'AFLW2000/image00002.jpg' and 'C:\\data\\image00002.png' all
+name 'image00002.jpg') when exactly one sample ends with those components:
+the longest ending of the id's path that names exactly one sample wins, and an
+ending shared by several samples ('frame_00003_rgb' in BIWI) is an error asking
+for more of the path.
+
+Bounded: files over `max_bytes`, more than `max_rows` records, a CSV field over
+CSV_FIELD_LIMIT characters or JSON nested deeper than MAX_JSON_DEPTH are refused
+with a message naming the limit.
 
 Missing expected ids are reported as coverage, not an error (unless nothing
 matches). Every other problem is collected and raised together as
@@ -21,8 +36,8 @@ PredictionFileError, with line numbers (CSV) or item numbers (JSON).
 """
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -33,8 +48,15 @@ from workers.core import bounded_json, geometry
 
 ANGLE_COLUMNS = ("yaw", "pitch", "roll")
 MATRIX_COLUMNS = tuple(f"r{i}{j}" for i in range(3) for j in range(3))
-ID_COLUMNS = ("id", "sample_id")
+ID_COLUMNS = ("id", "sample_id", "image", "file", "filename")
 MAX_BYTES = 32 * 1024 * 1024
+MAX_ROWS = 1_000_000
+MAX_JSON_DEPTH = 64  # a record is 4 deep; metadata may nest a little
+CSV_FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters
+_BOMS = (  # longest first: the UTF-32-LE BOM starts with the UTF-16-LE one
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
 MAX_LISTED = 10
 ROTATION_TOL = 1e-2  # max |R R^T - I| and |det R - 1|; covers values printed with 3-4 decimals
 _PROBLEM_CAP = 1000  # stop collecting: a wholly wrong file would list every line
@@ -91,7 +113,7 @@ class ParsedPredictions:
 
 def parse_predictions(data: bytes, filename: str | None = None, content_type: str | None = None,
                       expected_ids: Sequence[str] | None = None, *, max_bytes: int = MAX_BYTES,
-                      allow_unknown_ids: bool = False, rotation_tol: float = ROTATION_TOL,
+                      max_rows: int = MAX_ROWS, allow_unknown_ids: bool = False, rotation_tol: float = ROTATION_TOL,
                       max_listed: int = MAX_LISTED) -> ParsedPredictions:
     """Parse `data`; validate against `expected_ids` when given.
 
@@ -107,21 +129,20 @@ def parse_predictions(data: bytes, filename: str | None = None, content_type: st
         fail([f"file is too large: {len(data)} bytes, the limit is {max_bytes} bytes"])
     if not data.strip():
         fail(["file is empty"])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        fail([f"file is not UTF-8 text (undecodable byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-              "save it as UTF-8 CSV or JSON"])
+    text = _decode(data, fail)
+    if not text.strip():
+        fail(["file is empty"])
     if "\x00" in text:
-        fail(["file contains NUL bytes: it looks binary, not CSV or JSON text"])
+        fail([_UTF16_WITHOUT_BOM if _looks_utf16(data) else
+              "file contains NUL bytes: it looks binary, not CSV or JSON text"])
 
     fmt = _detect_format(text, filename, content_type)
     problems: list[str] = []
     warnings: list[str] = []
     if fmt == "json":
-        records, kind = _read_json(text, problems, warnings)
+        records, kind = _read_json(text, problems, warnings, max_rows)
     else:
-        records, kind = _read_csv(text, problems, warnings)
+        records, kind = _read_csv(text, problems, warnings, max_rows)
     if problems:
         fail(problems)
     if not records:
@@ -166,6 +187,32 @@ def parse_predictions(data: bytes, filename: str | None = None, content_type: st
     return result
 
 
+def _decode(data: bytes, fail) -> str:
+    """The file's text: UTF-8 (BOM optional), or UTF-16/32 with a BOM."""
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if encoding != "utf-8":
+            fail([f"file is not UTF-8 text, nor valid {encoding.upper()} although it starts with a "
+                  f"{encoding.upper()} byte-order mark (undecodable bytes at offset {exc.start}); "
+                  "save it as UTF-8 CSV or JSON"])
+        if _looks_utf16(data):
+            fail([_UTF16_WITHOUT_BOM])
+        fail([f"file is not UTF-8 text (undecodable byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+              "other encodings (Latin-1, Windows-1252 ...) are refused: save it as UTF-8 CSV or JSON"])
+
+
+_UTF16_WITHOUT_BOM = ("file looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+                      "(or UTF-16 with a byte-order mark)")
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """ASCII text in UTF-16: every other byte is zero."""
+    head = data[:4096]
+    return len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4
+
+
 def _detect_format(text: str, filename, content_type) -> str:
     name = (filename or "").lower()
     ctype = (content_type or "").lower()
@@ -185,8 +232,63 @@ def _check_duplicates(ids, where, problems) -> None:
             first[i] = k
 
 
+_AMBIGUOUS = object()
+
+
+def _path_key(sample_id: str) -> tuple[str, ...]:
+    """Path components of an id without the file extension: 'AFLW2000\\image00002.jpg' -> ('AFLW2000', 'image00002')."""
+    parts = [p for p in sample_id.replace("\\", "/").split("/") if p not in ("", ".")]
+    if parts:
+        stem, dot, ext = parts[-1].rpartition(".")
+        if dot and stem and ext.isalnum() and len(ext) <= 5:
+            parts[-1] = stem
+    return tuple(parts)
+
+
+def match_ids(ids: list[str], expected: list[str]) -> tuple[list[str], list[str]]:
+    """Each id as the expected id it names (module docstring: exact, else the
+    longest unambiguous ending of its path); ids naming none stay as they are.
+    Returns (ids, problems about ambiguous ids)."""
+    position = set(expected)
+    if all(i in position for i in ids):
+        return list(ids), []
+    endings: dict[tuple, object] = {}
+    for e in expected:
+        key = _path_key(e)
+        for k in range(1, len(key) + 1):
+            endings[key[-k:]] = e if endings.get(key[-k:], e) == e else _AMBIGUOUS
+    out, problems = [], []
+    for i in ids:
+        if i in position:
+            out.append(i)
+            continue
+        key, hit = _path_key(i), None
+        for k in range(len(key), 0, -1):
+            hit = endings.get(key[-k:])
+            if hit is not None:
+                break
+        if hit is _AMBIGUOUS:
+            problems.append(f"id {i!r} names several benchmark samples (by its ending {'/'.join(key[-k:])!r}); "
+                            "give more of the path")
+            hit = None
+        out.append(i if hit is None else hit)
+    return out, problems
+
+
 def _match_expected(result: ParsedPredictions, expected: list[str], where, problems, allow_unknown) -> None:
     position = {i: k for k, i in enumerate(expected)}
+    given = result.ids
+    result.ids, ambiguous = match_ids(given, expected)
+    if ambiguous:
+        problems.extend(ambiguous[:_PROBLEM_CAP])
+        return
+    renamed = [(g, i) for g, i in zip(given, result.ids) if g != i]
+    if renamed:
+        result.warnings.append(f"{len(renamed)} id(s) matched by file name, e.g. {renamed[0][0]!r} -> "
+                               f"{renamed[0][1]!r}")
+        _check_duplicates(result.ids, where, problems)
+        if problems:
+            return
     known = np.array([i in position for i in result.ids], dtype=bool)
     n_unknown = int((~known).sum())
     matched_ids = set(i for i in result.ids if i in position)
@@ -219,21 +321,28 @@ def _match_expected(result: ParsedPredictions, expected: list[str], where, probl
 
 # ---- CSV -------------------------------------------------------------------
 
-def _read_csv(text: str, problems: list[str], warnings: list[str]):
-    lines = text.splitlines()
-    header_line = next((k for k, line in enumerate(lines) if line.strip()), None)
-    if header_line is None:
+def _read_csv(text: str, problems: list[str], warnings: list[str], max_rows: int = MAX_ROWS):
+    # CR-only (old Mac) and CRLF lines become LF: csv would take a lone CR for data
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    head = next((line for line in lines if line.strip()), None)
+    if head is None:
         problems.append("file is empty")
         return [], None
-    head = lines[header_line]
     delimiter = max((",", ";", "\t"), key=head.count)
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows = csv.reader(lines, delimiter=delimiter)
     header = None
     records = []
     kind = None
     columns: list[int] = []
     id_col = -1
-    for row in rows:
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(_csv_error(rows.line_num, exc))
+            break
         line_no = rows.line_num
         if not any(c.strip() for c in row):
             continue
@@ -243,6 +352,9 @@ def _read_csv(text: str, problems: list[str], warnings: list[str]):
             if problems:
                 return [], None
             continue
+        if len(records) >= max_rows:
+            problems.append(f"too many rows: more than {max_rows:,} (the limit is {max_rows:,} rows)")
+            break
         if len(row) != len(header):
             problems.append(f"line {line_no}: {len(row)} fields, the header has {len(header)}")
         else:
@@ -252,6 +364,12 @@ def _read_csv(text: str, problems: list[str], warnings: list[str]):
     if header is not None and not records and not problems:
         problems.append("file has a header but no prediction rows")
     return records, kind
+
+
+def _csv_error(line_no: int, exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"line {line_no}: a field is longer than {CSV_FIELD_LIMIT:,} characters (the limit)"
+    return f"line {line_no}: unreadable CSV ({exc})"
 
 
 def _csv_layout(header: list[str], problems, warnings):
@@ -265,7 +383,7 @@ def _csv_layout(header: list[str], problems, warnings):
         problems.append(f"missing id column: the header needs one of {', '.join(ID_COLUMNS)} "
                         f"(found {', '.join(header)})")
     elif len(ids) > 1:
-        problems.append(f"header has both {ids[0]} and {ids[1]}; keep one id column")
+        problems.append(f"header has several id columns ({', '.join(ids)}); keep one")
     kind = None
     wanted: tuple[str, ...] = ()
     if has_angles and has_matrix:
@@ -306,14 +424,14 @@ def _csv_record(row, line_no, id_col, columns, records, problems) -> None:
 
 # ---- JSON ------------------------------------------------------------------
 
-def _read_json(text: str, problems: list[str], warnings: list[str]):
+def _read_json(text: str, problems: list[str], warnings: list[str], max_rows: int = MAX_ROWS):
     try:
-        doc = bounded_json.loads(text, allow_nan=True)
+        doc = bounded_json.loads(text, MAX_JSON_DEPTH, allow_nan=True)
     except json.JSONDecodeError as exc:
         problems.append(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
         return [], None
-    except bounded_json.JsonTooDeep as exc:
-        problems.append(f"invalid JSON: {exc}")
+    except (bounded_json.JsonTooDeep, RecursionError):
+        problems.append(f"JSON nested deeper than {MAX_JSON_DEPTH} levels (the limit); a prediction record needs 4")
         return [], None
     if isinstance(doc, dict) and "predictions" in doc:
         extra = [k for k in doc if k != "predictions"]
@@ -328,6 +446,9 @@ def _read_json(text: str, problems: list[str], warnings: list[str]):
         items = doc
     else:
         problems.append("JSON must be a list of records, {\"predictions\": [...]}, or an object keyed by id")
+        return [], None
+    if len(items) > max_rows:
+        problems.append(f"too many records: {len(items):,} (the limit is {max_rows:,} rows)")
         return [], None
     records, kind = [], None
     ignored: set[str] = set()
@@ -351,7 +472,7 @@ def _number(v) -> float | None:
 
 
 def _json_record(item: dict, where: str, kind, records, problems, ignored):
-    sid = item.get("id", item.get("sample_id"))
+    sid = next((item[k] for k in ID_COLUMNS if k in item), None)
     if isinstance(sid, (int, str)) and not isinstance(sid, bool):
         sid = str(sid).strip()
     else:
@@ -369,7 +490,7 @@ def _json_record(item: dict, where: str, kind, records, problems, ignored):
     if kind is not None and this != kind:
         problems.append(f"{where_id}: uses the {this} form but earlier records use the {kind} form")
         return kind
-    ignored.update(str(k) for k in item if k not in ("id", "sample_id", "R") + ANGLE_COLUMNS)
+    ignored.update(str(k) for k in item if k not in ID_COLUMNS + ("R",) + ANGLE_COLUMNS)
     if has_r:
         flat = _flatten_r(item["R"])
         if flat is None:

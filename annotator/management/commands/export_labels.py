@@ -20,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--proposer", help="with --labels proposals (or best): only this proposer")
         parser.add_argument("--split", help="split name: only its images (latest version)")
         parser.add_argument("-o", "--output", help="file to write (default: standard output; required for zips)")
+        parser.add_argument("--skip-invalid", action="store_true",
+                            help="leave out faces whose stored pose cannot be written (listed on stderr and, in "
+                                 "zips, in SKIPPED_FACES.json); by default they stop the export, all listed")
 
-    def handle(self, *args, dataset, format, labels, proposer, split, output, **options):
+    def handle(self, *args, dataset, format, labels, proposer, split, output, skip_invalid, **options):
         ds = Dataset.objects.filter(name=dataset).first()
         if ds is None:
             raise CommandError(f"no dataset named {dataset!r}")
@@ -34,16 +37,21 @@ class Command(BaseCommand):
             split_id = found.pk
         if FORMATS[format].extension == ".zip" and not output:
             raise CommandError(f"--format {format} writes a zip: give --output FILE")
-        request = {"format": format, "labels": labels, "proposer": proposer or "", "split": split_id}
+        request = {"format": format, "labels": labels, "proposer": proposer or "", "split": split_id,
+                   "skip_invalid": skip_invalid}
         try:
             if output:
                 with open(output, "wb") as fh:
-                    n = exports.write(ds, request, fh)
+                    written = exports.write(ds, request, fh)
             else:
-                n = exports.write(ds, request, sys.stdout.buffer)
+                written = exports.write(ds, request, sys.stdout.buffer)
                 sys.stdout.flush()
         except ExportError as exc:
             if output:
                 os.remove(output)  # never leave a half-written export that looks complete
+            for face in getattr(exc, "invalid", []):
+                self.stderr.write(f"cannot be written: {face}")
             raise CommandError(f"export stopped: {exc}") from None
-        self.stderr.write(f"{n} rows")
+        for face in written.skipped:
+            self.stderr.write(f"skipped: {face}")
+        self.stderr.write(f"{written.rows} rows" + (f", {len(written.skipped)} faces skipped" if written.skipped else ""))

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         path = Path(opts["predictions"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = uploads.read_prediction_upload(fh)
         try:
             if opts["save"]:
                 owner = None

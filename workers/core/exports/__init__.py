@@ -6,23 +6,31 @@ to a binary stream and returns the number of rows. Every writer streams: rows
 are consumed in chunks and nothing grows with the number of rows except, for
 zip formats, the zip's central directory and, for `coco`, a small image-id map.
 
-A bad row (R not a rotation, non-finite t, a .mat that cannot hold the pose...)
-raises ExportError naming the face (image and face index); what was written to
-`out` until then is incomplete and must be thrown away.
+A stored pose that breaks the pose rules is screened out first (see
+write_export: refused with the list of every such face, or skipped on request).
+Any other bad row (no image size where one is needed, a .mat that cannot hold
+the pose...) raises ExportError naming the face (image and face index); what
+was written to `out` until then is incomplete and must be thrown away.
 
 The convention every format follows is `common.CONVENTION`
 (../shared/docs/POSE_CONVENTIONS.md).
 """
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable
 
-from workers.core.label_rows import ExportError, LabelRow
+from workers.core.label_rows import ExportError, InvalidRow, InvalidRowsError, LabelRow, valid_rows
+from workers.core.pose_rules import PoseLimits
 
 from . import aflw2000_mat, biwi_pose, coco, csv_labels, json_labels
 
-__all__ = ["ExportError", "ExportFormat", "FORMATS", "write_export"]
+__all__ = ["ExportError", "ExportFormat", "FORMATS", "InvalidRow", "InvalidRowsError", "SKIPPED_MANIFEST",
+           "write_export"]
+
+SKIPPED_MANIFEST = "SKIPPED_FACES.json"
 
 Writer = Callable[[Iterable[LabelRow], BinaryIO, dict, Callable[[int], None] | None], int]
 
@@ -53,9 +61,32 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
 
 
 def write_export(fmt: str, rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
-                 on_progress: Callable[[int], None] | None = None) -> int:
-    """Write `rows` as format `fmt` to `out`; returns the row count.
-    `on_progress(n_done)` is called after each chunk of a few thousand rows."""
+                 on_progress: Callable[[int], None] | None = None, *, skipped: list | None = None,
+                 limits: PoseLimits = PoseLimits()) -> int:
+    """Write `rows` as format `fmt` to `out`; returns the row count written.
+    `on_progress(n_done)` is called after each chunk of a few thousand rows.
+
+    Rows whose pose breaks the rules (workers/core/pose_rules.py) are never
+    written. With `skipped=None` any such row refuses the export: InvalidRowsError
+    lists every one (the rest is still read, so the list is complete). With a
+    list, they are left out and appended to it (InvalidRow), and a zip format
+    gets a SKIPPED_MANIFEST member naming them."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
-    return FORMATS[fmt].writer(rows, out, dict(meta or {}), on_progress)
+    invalid: list[InvalidRow] = []
+    n = FORMATS[fmt].writer(valid_rows(rows, invalid, limits), out, dict(meta or {}), on_progress)
+    if invalid and skipped is None:
+        raise InvalidRowsError(invalid)
+    if invalid:
+        skipped.extend(invalid)
+        if FORMATS[fmt].extension == ".zip":
+            _add_manifest(out, invalid)
+    return n
+
+
+def _add_manifest(out: BinaryIO, invalid: list[InvalidRow]) -> None:
+    out.seek(0)  # zipfile appends after the central directory it reads
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(SKIPPED_MANIFEST, json.dumps(
+            {"skipped": len(invalid), "why": "stored poses that break the pose rules; not written",
+             "faces": [r.to_dict() for r in invalid]}, indent=1))
