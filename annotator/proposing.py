@@ -53,7 +53,7 @@ def check_proposer(name: str) -> None:
 
 def get_proposer(name: str):
     """One instance per worker process and device, built on first use."""
-    from workers.core.proposers import DEFAULT_PROPOSER, registry
+    from workers.core.proposers import registry
     from workers.device import configure_torch_threads, torch_device
 
     key = (name, torch_device())

@@ -43,11 +43,24 @@ class ExportOptionsSerializer(serializers.Serializer):
     labels = serializers.CharField()
     proposer = serializers.CharField(required=False, allow_blank=True)
     split = serializers.IntegerField(required=False, allow_null=True)
+    skip_invalid = serializers.BooleanField(required=False)
 
 
 class JobErrorSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The file or face the error is about (may be empty)")
     message = serializers.CharField()
+    face_id = serializers.IntegerField(required=False, help_text="The face, for a face that cannot be written")
+
+
+class InvalidFaceSerializer(serializers.Serializer):
+    """A face whose stored pose cannot be written (workers.core.label_rows.InvalidRow)."""
+
+    image = serializers.CharField()
+    face_index = serializers.IntegerField()
+    face_id = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField()
+    source_detail = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField()
 
 
 class ExportResultSerializer(serializers.Serializer):
@@ -55,6 +68,9 @@ class ExportResultSerializer(serializers.Serializer):
     format = serializers.CharField(required=False)
     labels = serializers.CharField(required=False)
     bytes = serializers.IntegerField(required=False)
+    skipped = InvalidFaceSerializer(many=True, required=False, help_text="Faces left out (skip_invalid)")
+    invalid_faces = serializers.IntegerField(required=False, help_text="Faces that stopped the export (failed job)")
+    hint = serializers.CharField(required=False)
 
 
 class JobSerializer(serializers.ModelSerializer):

@@ -15,7 +15,7 @@ from annotator.models import Annotation, AnnotationRevision, Face, Image, Job, P
 from annotator.poses import PoseError
 from tests.browser.data import make_dataset
 from workers.core import geometry
-from workers.core.proposers.registry import PoseProposal
+from workers.core.proposers.base import PoseProposal
 
 pytestmark = pytest.mark.django_db
 
