@@ -9,11 +9,7 @@ touching this file; path ids are filled with real ids of the `world` fixture
 Each case group runs as admin, annotator and anonymous; Django's admin pages
 all get the bad ids, a sample of them every group (CORPUS_ALL_ADMIN=1: all). Counts by status code
 are printed, and written as JSON to $CORPUS_REPORT when set (before/after
-figures for a report).
-
-Groups marked AWAITING_API_BRANCH are made safe by the `api` branch (cursor
-validation, JSON depth and body size limits in the API's parser); they are
-strict xfails here, so once merged they XPASS and fail: then drop the marker."""
+figures for a report)."""
 from __future__ import annotations
 
 import base64
@@ -35,7 +31,6 @@ from evaluation.models import Benchmark, Entry
 
 pytestmark = pytest.mark.django_db
 
-AWAITING_API_BRANCH = {"tampered cursors", "nested JSON 50,000 deep"}
 WATCHED = [Annotation, AnnotationRevision, Proposal, Job, Entry, ApiToken]
 COUNTS: dict[str, collections.Counter] = {}
 FAILURES: dict[str, list] = {}
@@ -296,9 +291,7 @@ def _send(client: Client, method: str, url: str, kwargs: dict):
 def _params():
     for group in GROUPS:
         for role in ROLES:
-            marks = [pytest.mark.xfail(strict=True, reason="made safe by the api branch (parser/pagination)")] \
-                if group in AWAITING_API_BRANCH and role else []  # anonymous calls are refused before parsing
-            yield pytest.param(group, role, marks=marks, id=f"{group}-{role or 'anonymous'}")
+            yield pytest.param(group, role, id=f"{group}-{role or 'anonymous'}")
 
 
 @pytest.mark.parametrize("group, role", list(_params()))
