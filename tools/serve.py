@@ -50,7 +50,9 @@ def commands(env: dict) -> list[list[str]]:
 
 def main() -> int:
     env = dict(os.environ)
-    env.pop("DEBUG", None)  # production: never DEBUG, whatever the shell says
+    # never DEBUG, whatever the shell says (unset, development mode would turn it on);
+    # HEADPOSE_ENV=production adds the HTTPS protections (README: Production)
+    env["DEBUG"] = "0"
     env["STATIC_MANIFEST"] = "1"
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS")

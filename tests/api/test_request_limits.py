@@ -141,7 +141,7 @@ def test_domain_errors_have_the_one_shape(world, api_as):
     body = assert_error(admin.put(url, _label(R=[2, 0, 0, 0, 1, 0, 0, 0, 1]), format="json"), 400, "invalid")
     assert "rotation" in " ".join(body["R"]) and "R: " in body["detail"]
     body = assert_error(admin.put(url, _label(R=[1, 0, "x", 0, 1, 0, 0, 0, 1]), format="json"), 400, "invalid")
-    assert body["R"] == ["item 2: A valid number is required."] and "R: item 2" in body["detail"]
+    assert body["R"] == ["item 2: A number is required, not str."] and "R: item 2" in body["detail"]
     # 403: sees the dataset, is not its annotator (the reviewer) / may not export it (the annotator)
     assert_error(api_as("reviewer").put(url, _label(), format="json"), 403, "permission_denied")
     assert_error(annotator.get(f"/api/v1/datasets/{priv['dataset'].pk}/export/"), 403, "permission_denied")
