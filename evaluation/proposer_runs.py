@@ -122,9 +122,21 @@ def _predict_batch(proposer, faces: list[Face | None], names: list[str]) -> list
                 why = "no face detected" if not proposals else "no detection overlaps the ground-truth face"
                 rows[name] = {"sample_name": name, "R": None, "message": why}
             else:
-                rows[name] = {"sample_name": name, "R": [float(v) for v in np.asarray(hit.R).reshape(9)],
-                              "t": None if hit.t is None else [float(v) for v in np.asarray(hit.t).reshape(3)]}
+                rows[name] = _checked_row(name, hit)
     return [rows[n] for n in names]
+
+
+def _checked_row(name: str, hit) -> dict:
+    """A prediction row through the pose rules (annotator/poses.py), like every
+    other stored pose: a proposer's non-sane output counts as no prediction, with why."""
+    from annotator.poses import clean_rotation, clean_translation
+
+    try:
+        R = clean_rotation(np.asarray(hit.R, dtype=np.float64).reshape(9))
+        t = None if hit.t is None else clean_translation(np.asarray(hit.t, dtype=np.float64).reshape(3))
+    except ValueError as exc:  # PoseError included
+        return {"sample_name": name, "R": None, "message": f"proposal not stored: {exc}"[:300]}
+    return {"sample_name": name, "R": R, "t": t}
 
 
 def finish_proposer_entry(entry_id: int) -> Entry:

@@ -152,3 +152,21 @@ def test_prediction_uploads_refuse_booleans_and_strings_for_R(client, carol):
         f.name = "p.json"
         r = client.post(f"/api/v1/benchmarks/{b.pk}/entries/", {"file": f})
         assert r.status_code == 400 and "R must be 9 numbers" in r.json()["detail"]
+
+
+def test_leaderboard_proposer_runs_keep_only_sane_poses_as_predictions():
+    """Proposer runs store per-sample predictions: the same pose rules apply, and a
+    refused pose counts as no prediction with the reason (never a stored bad R)."""
+    from evaluation.proposer_runs import _checked_row
+
+    R = geometry.euler_to_matrix([10.0, -5.0, 3.0])
+    good = _checked_row("a", PoseProposal(box=(0, 0, 5, 5), R=R, t=np.array([0.0, 0.0, 700.0]), score=0.9))
+    assert good["R"] == pytest.approx(R.reshape(9).tolist()) and good["t"] == [0.0, 0.0, 700.0]
+    rotation_only = _checked_row("b", PoseProposal(box=(0, 0, 5, 5), R=R, t=None, score=0.9))
+    assert rotation_only["t"] is None and rotation_only["R"] is not None
+    for bad in (PoseProposal(box=(0, 0, 5, 5), R=R, t=np.array([0.0, 0.0, -700.0]), score=0.9),
+                # PoseProposal refuses these itself; a proposer's own result type may not
+                SimpleNamespace(box=(0, 0, 5, 5), R=2 * R, t=np.array([0.0, 0.0, 700.0])),
+                SimpleNamespace(box=(0, 0, 5, 5), R=np.full((3, 3), np.nan), t=None)):
+        row = _checked_row("c", bad)
+        assert row["R"] is None and row["message"].startswith("proposal not stored:"), row
