@@ -61,7 +61,7 @@ def main():
         faces = Face.objects.bulk_create((Face(image=im, index=0, box=[200, 100, 440, 380]) for im in images),
                                          batch_size=2000)
         R = geometry.euler_to_matrix(euler)
-        Annotation.objects.bulk_create((Annotation(face=f, dataset=ds, source="dataset", status="ground_truth",
+        Annotation.objects.bulk_create((Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth",
                                                    R=r.reshape(9).tolist()) for f, r in zip(faces, R)), batch_size=2000)
         build_standard_splits(ds)
         seeding.ensure_seed_benchmarks(ds)
