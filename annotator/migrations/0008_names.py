@@ -2,7 +2,9 @@
 
 - Annotation.source (dataset | annotator) -> Annotation.origin (ground_truth | annotator);
   the partial unique constraints follow the field and its values.
-- Job.source (an import's server path or uploaded file name) -> Job.input_name.
+- Job.source (an import's server path or uploaded file name) -> Job.input_name;
+  export jobs kept their download name there too: it moves to result["file_name"],
+  and the faces an export skipped gain origin / origin_detail next to their source keys.
 - Face.landmark_source -> Face.landmarks_provenance, and the same key inside
   FaceMesh.provenance["provenance"].
 
@@ -54,6 +56,44 @@ def mesh_key_backward(apps, schema_editor):
     _rename_mesh_key(apps, NEW_MESH_KEY, OLD_MESH_KEY)
 
 
+ROW_ORIGIN = {"dataset": "ground_truth", "annotator": "annotator", "proposer": "proposal"}
+
+
+def export_job_forward(job):
+    """(input_name, result) of an export job under the new names, or None when unchanged."""
+    result = dict(job.result or {})
+    if job.input_name and job.state == "done":
+        result.setdefault("file_name", job.input_name)
+    if isinstance(result.get("skipped"), list):
+        result["skipped"] = [
+            {**r, "origin": ROW_ORIGIN.get(r["source"], r["source"]), "origin_detail": r.get("source_detail", "")}
+            if isinstance(r, dict) and "source" in r and "origin" not in r else r
+            for r in result["skipped"]
+        ]
+    if job.input_name == "" and result == (job.result or {}):
+        return None
+    return "", result
+
+
+def _export_jobs(apps):
+    return apps.get_model("annotator", "Job").objects.filter(kind="export")
+
+
+def export_jobs_forward(apps, schema_editor):
+    for job in _export_jobs(apps).iterator():
+        changed = export_job_forward(job)
+        if changed is not None:
+            type(job).objects.filter(pk=job.pk).update(input_name=changed[0], result=changed[1])
+
+
+def export_jobs_backward(apps, schema_editor):
+    # the old code named the download after Job.source; the new keys may stay in result
+    for job in _export_jobs(apps).filter(input_name="").iterator():
+        name = (job.result or {}).get("file_name")
+        if name:
+            type(job).objects.filter(pk=job.pk).update(input_name=name)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -99,6 +139,7 @@ class Migration(migrations.Migration):
                 blank=True, help_text="What an import reads: a server path or an uploaded file's name", max_length=1000
             ),
         ),
+        migrations.RunPython(export_jobs_forward, export_jobs_backward),
         migrations.RenameField(model_name="face", old_name="landmark_source", new_name="landmarks_provenance"),
         migrations.AlterField(
             model_name="face",
