@@ -1,7 +1,7 @@
 """Writes of the evaluation app: benchmarks, entries and their metrics.
 
 Metrics come from workers.core.metrics.evaluate on the benchmark's ground
-truth (the dataset's own labels, Annotation origin=ground_truth). Per-angle errors
+truth (the dataset's own labels, Annotation source=dataset). Per-angle errors
 compare the Euler angles of both rotations decomposed the same way
 (geometry.matrix_to_euler, yaw in [-90, 90]); for |yaw| < 90 these are the
 dataset's own angles. Samples without a prediction are counted as missing
@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from annotator.models import Annotation, AnnotationOrigin, Dataset, Face, Split
+from annotator.models import Annotation, AnnotationSource, Dataset, Face, Split
 from evaluation.models import Benchmark, CropRule, Entry, ErrorDefinition, SamplePrediction
 from workers.core import geometry
 
@@ -82,7 +82,7 @@ def ground_truth_by_name(dataset: Dataset) -> dict[str, dict]:
     """file_name -> the dataset label of the image's first labelled face:
     {'image_id', 'face_id', 'R' (9 floats), 't'}."""
     rows = (
-        Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH, dataset=dataset)
+        Annotation.objects.filter(source=AnnotationSource.DATASET, dataset=dataset)
         .order_by("face__image__file_name", "-face__index")
         .values_list("face__image__file_name", "face__image_id", "face_id", "R", "t")
     )
