@@ -77,4 +77,4 @@ def export_job(request, pk):
         job = exports.job_for_download(request.user, pk)
     except Job.DoesNotExist:
         raise Http404("No such export.") from None
-    return render(request, "annotator/export_job.html", {"job": job})
+    return render(request, "annotator/export_job.html", {"job": job, "file_name": exports.download_name(job)})

@@ -102,7 +102,7 @@ class DatasetAdmin(admin.ModelAdmin):
                 job = importing.create_import_job(
                     kind=form.cleaned_data["kind"],
                     dataset_name=form.cleaned_data["dataset"],
-                    source=form.cleaned_data["server_path"],
+                    server_path=form.cleaned_data["server_path"],
                     upload=form.cleaned_data["upload"],
                     user=request.user,
                 )
@@ -129,7 +129,7 @@ class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "dataset", "state", "progress", "succeeded", "unchanged", "error_count", "created_at"]
     list_filter = ["kind", "state"]
     readonly_fields = [
-        "kind", "dataset", "source", "upload", "options", "state", "progress", "total", "processed", "succeeded",
+        "kind", "dataset", "input_name", "upload", "options", "state", "progress", "total", "processed", "succeeded",
         "unchanged", "error_list", "result", "result_file", "created_by", "created_at", "started_at", "finished_at",
     ]
     exclude = ["errors"]
@@ -190,7 +190,7 @@ class ImageAdmin(admin.ModelAdmin):
 
 @admin.register(Face)
 class FaceAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "landmark_scheme", "landmark_source"]
+    list_display = ["__str__", "landmark_scheme", "landmarks_provenance"]
     list_filter = ["image__dataset", "landmark_scheme"]
     search_fields = ["image__file_name"]
     raw_id_fields = ["image"]
@@ -216,8 +216,8 @@ class RevisionInline(admin.TabularInline):
 
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ["face", "source", "author", "status", "version", "review_state", "updated_at"]
-    list_filter = ["source", "status", "review_state", "dataset"]
+    list_display = ["face", "origin", "author", "status", "version", "review_state", "updated_at"]
+    list_filter = ["origin", "status", "review_state", "dataset"]
     raw_id_fields = ["face", "proposal"]
     readonly_fields = ["version", "total_time_s"]
     inlines = [RevisionInline]

@@ -78,6 +78,11 @@ def file_name(dataset: Dataset, options: dict) -> str:
     return f'{dataset.name}-{options["labels"]}-{options["format"]}{fmt.extension}'
 
 
+def download_name(job: Job) -> str:
+    """The file name an export job's file is downloaded under (its stored name is unguessable)."""
+    return job.result.get("file_name") or file_name(job.dataset, job.options)
+
+
 def _meta(dataset: Dataset, options: dict, split: Split | None) -> dict:
     return {"dataset": dataset.name, "labels": options["labels"], "proposer": options.get("proposer") or None,
             "split": None if split is None else f"{split.name} v{split.version}",
@@ -135,8 +140,7 @@ def export_to_temp(dataset: Dataset, options: dict):
 def create_export_job(*, user, dataset: Dataset, options: dict) -> Job:
     resolve_split(dataset, options.get("split"))  # a bad split is a 400 now, not a failed job later
     with transaction.atomic():
-        job = Job.objects.create(kind=Job.Kind.EXPORT, dataset=dataset, options=dict(options), created_by=user,
-                                 source=file_name(dataset, options))
+        job = Job.objects.create(kind=Job.Kind.EXPORT, dataset=dataset, options=dict(options), created_by=user)
         pipeline.enqueue("run_export_job", job.pk, job=job)
     return job
 
@@ -161,6 +165,7 @@ def run_export_job(job_id: int) -> Job:
         job.processed = job.succeeded = n
         job.total = max(job.total, n)
         job.result = {"rows": n, "format": options["format"], "labels": options["labels"],
+                      "file_name": file_name(job.dataset, options),
                       "bytes": job.result_file.size, "skipped": [r.to_dict() for r in written.skipped]}
         jobs.finish(job, fields=None)
     except InvalidRowsError as exc:

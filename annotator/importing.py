@@ -30,27 +30,29 @@ class ImportRequestError(ValueError):
     """The import cannot start (bad dataset name, missing path ...)."""
 
 
-def create_import_job(*, kind: str, dataset_name: str, source: str = "", upload=None, user=None) -> Job:
-    """Validate the request, create (or reuse) the dataset, record a queued Job."""
+def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", upload=None, user=None) -> Job:
+    """Validate the request, create (or reuse) the dataset, record a queued Job
+    reading `server_path` (a folder or .zip on the server) or `upload`."""
     if kind not in READERS:
         raise ImportRequestError(f"unknown import kind {kind!r}; one of {sorted(READERS)}")
     if not re.fullmatch(r"[-a-zA-Z0-9_]+", dataset_name or ""):
         raise ImportRequestError("dataset name: letters, digits, '-' and '_' only.")
-    if not source and upload is None:
+    if not server_path and upload is None:
         raise ImportRequestError("name a folder or .zip on the server, or upload a .zip.")
-    if source:
+    if server_path:
         from pathlib import Path
 
-        if not Path(source).exists():
-            raise ImportRequestError(f"{source}: no such file or folder on the server.")
+        if not Path(server_path).exists():
+            raise ImportRequestError(f"{server_path}: no such file or folder on the server.")
     dataset_kind = READERS[kind][1]
     with transaction.atomic():
         dataset, created = Dataset.objects.get_or_create(name=dataset_name, defaults={"kind": dataset_kind})
         if not created and dataset.kind != dataset_kind:
             raise ImportRequestError(f"dataset {dataset_name!r} holds {dataset.kind} data, not {dataset_kind}.")
-        job = Job(kind=kind, dataset=dataset, source=source, created_by=user)
+        job = Job(kind=kind, dataset=dataset, created_by=user)
+        job.input_name = server_path or getattr(upload, "name", "upload.zip")  # what the user named
         if upload is not None:
-            job.upload.save(getattr(upload, "name", "upload.zip"), upload, save=False)
+            job.upload.save(job.input_name, upload, save=False)
         job.save()
     return job
 
@@ -95,7 +97,7 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
                     landmarks_2d=None if label.landmarks_2d is None else label.landmarks_2d.tolist(),
                     landmarks_3d=None if label.landmarks_3d is None else label.landmarks_3d.tolist(),
                     landmark_scheme="ibug68" if label.landmarks_2d is not None and len(label.landmarks_2d) == 68 else "",
-                    landmark_source="dataset" if label.landmarks_2d is not None else "",
+                    landmarks_provenance="dataset" if label.landmarks_2d is not None else "",
                 )
                 if label.R is not None:
                     services.set_ground_truth(face=face, R=label.R, t=None if label.t is None else label.t)
@@ -112,7 +114,7 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     from workers.core.formats.archive import Limits
 
     limits = Limits(max_total_bytes=settings.HEADPOSE_IMPORT_MAX_BYTES)
-    source = job.upload.path if job.upload else job.source
+    source = job.upload.path if job.upload else job.input_name
     jobs.start(job)
     throttle = jobs.Throttle()
     new_ids: list[int] = []
@@ -143,7 +145,7 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     except Exception as exc:
         # The source itself is unreadable (not a zip, a bomb ...): the job fails
         # visibly; samples stored so far stay and a retry skips them.
-        jobs.fail(job, f"import stopped: {exc}", name=job.source or (job.upload.name if job.upload else ""),
+        jobs.fail(job, f"import stopped: {exc}", name=job.input_name or (job.upload.name if job.upload else ""),
                   fields=["total", *counters])
     if on_progress:
         on_progress(job)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from annotator import services
 from annotator.models import (
     Annotation,
-    AnnotationSource,
+    AnnotationOrigin,
     AnnotationStatus,
     Assignment,
     Dataset,
@@ -95,7 +95,7 @@ def dataset_for_labeling(user, dataset_id: int) -> Dataset:
 
 def _finished_by(user):
     return Annotation.objects.filter(
-        face=OuterRef("pk"), author=user, source=AnnotationSource.ANNOTATOR, status__in=FINISHED
+        face=OuterRef("pk"), author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
     )
 
 
@@ -113,7 +113,7 @@ def _available_faces(user, dataset: Dataset, now):
     faces = Face.objects.filter(image__dataset=dataset).exclude(Exists(_finished_by(user)))
     others_claims = FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now).exclude(user=user)
     others_done = Annotation.objects.filter(
-        face=OuterRef("pk"), source=AnnotationSource.ANNOTATOR, status__in=FINISHED
+        face=OuterRef("pk"), origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
     ).exclude(author=user)
     if dataset.overlap <= 1:
         return faces.exclude(Exists(others_claims)).exclude(Exists(others_done))
@@ -123,7 +123,7 @@ def _available_faces(user, dataset: Dataset, now):
     for face_id, uid in claims.values_list("face_id", "user_id"):
         busy.setdefault(face_id, set()).add(uid)
     for face_id, uid in Annotation.objects.filter(
-        dataset=dataset, source=AnnotationSource.ANNOTATOR, status__in=FINISHED
+        dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
     ).exclude(author=user).values_list("face_id", "author_id"):
         busy.setdefault(face_id, set()).add(uid)
     full = [fid for fid, users in busy.items() if len(users) >= dataset.overlap]
@@ -224,21 +224,21 @@ def _pose(R, t, face: Face) -> dict:
 
 def reference_pose(face: Face) -> dict:
     """The pose 'reset' goes back to: the preferred proposal, else a frontal
-    default. {'R', 't', 'source': {...}}."""
+    default. {'R', 't', 'origin': {...}}."""
     proposal = preferred_proposal(face)
     if proposal is not None:
         pose = _pose(proposal.R, proposal.t, face)
-        pose["source"] = {"kind": "proposal", "proposal_id": proposal.pk, "proposer": proposal.proposer,
+        pose["origin"] = {"kind": "proposal", "proposal_id": proposal.pk, "proposer": proposal.proposer,
                           "version": proposal.proposer_version, "score": proposal.score}
         return pose
     pose = _pose(np.eye(3), None, face)
-    pose["source"] = {"kind": "default", "proposal_id": None, "proposer": "frontal default", "version": "",
+    pose["origin"] = {"kind": "default", "proposal_id": None, "proposer": "frontal default", "version": "",
                       "score": 0.0}
     return pose
 
 
 def own_annotation(user, face: Face) -> Annotation | None:
-    return Annotation.objects.filter(face=face, author=user, source=AnnotationSource.ANNOTATOR).first()
+    return Annotation.objects.filter(face=face, author=user, origin=AnnotationOrigin.ANNOTATOR).first()
 
 
 def initial_pose(user, face: Face) -> dict:
@@ -246,7 +246,7 @@ def initial_pose(user, face: Face) -> dict:
     annotation = own_annotation(user, face)
     if annotation is not None:
         pose = _pose(annotation.R, annotation.t, face)
-        pose["source"] = {"kind": "annotation", "version": annotation.version, "status": annotation.status}
+        pose["origin"] = {"kind": "annotation", "version": annotation.version, "status": annotation.status}
         return pose
     return reference_pose(face)
 

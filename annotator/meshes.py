@@ -30,7 +30,7 @@ def build_mesh(face: Face) -> FaceMesh:
         np.asarray(face.landmarks_3d, dtype=np.float64),
         face.landmark_scheme,
         image.K_matrix,
-        provenance={"landmark_source": face.landmark_source, "scheme": face.landmark_scheme,
+        provenance={"landmarks_provenance": face.landmarks_provenance, "scheme": face.landmark_scheme,
                     "image": image.file_name, "face_index": face.index},
     )
     mesh.message = result.message or ""

@@ -92,7 +92,8 @@ class Face(models.Model):
     landmarks_2d = models.JSONField(null=True, blank=True, help_text="[[x, y], ...] pixels")
     landmarks_3d = models.JSONField(null=True, blank=True, help_text="[[X, Y, Z], ...] camera frame, mm")
     landmark_scheme = models.CharField(max_length=20, blank=True, help_text="ibug68 or mediapipe468")
-    landmark_source = models.CharField(max_length=100, blank=True, help_text="dataset or proposer name@version")
+    landmarks_provenance = models.CharField(max_length=100, blank=True,
+                                            help_text="Where the landmarks came from: dataset or proposer name@version")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -156,8 +157,10 @@ class FlagReason(models.TextChoices):
     OTHER = "other"
 
 
-class AnnotationSource(models.TextChoices):
-    DATASET = "dataset"
+class AnnotationOrigin(models.TextChoices):
+    """Who made a label: the dataset itself (its ground truth) or an annotator."""
+
+    GROUND_TRUTH = "ground_truth", "ground truth"
     ANNOTATOR = "annotator"
 
 
@@ -188,7 +191,7 @@ class Annotation(RevisionFields):
     # The face's dataset, repeated here so that a dataset's labels are one index
     # range (dataset, id): paging them must not walk other datasets' rows.
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
-    source = models.CharField(max_length=20, choices=AnnotationSource.choices)
+    origin = models.CharField(max_length=20, choices=AnnotationOrigin.choices)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="annotations"
     )
@@ -205,12 +208,14 @@ class Annotation(RevisionFields):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
-        ordering = ["face", "source"]
+        ordering = ["face", "origin"]
         constraints = [
             models.UniqueConstraint(
-                fields=["face", "author"], condition=Q(source="annotator"), name="one_annotation_per_author"
+                fields=["face", "author"], condition=Q(origin="annotator"), name="one_annotation_per_author"
             ),
-            models.UniqueConstraint(fields=["face"], condition=Q(source="dataset"), name="one_ground_truth_per_face"),
+            models.UniqueConstraint(
+                fields=["face"], condition=Q(origin="ground_truth"), name="one_ground_truth_per_face"
+            ),
         ]
         indexes = [models.Index(fields=["dataset", "id"], name="annotation_dataset_id")]
 
@@ -269,7 +274,8 @@ class Job(models.Model):
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
-    source = models.CharField(max_length=1000, blank=True, help_text="A server path or an uploaded file")
+    input_name = models.CharField(max_length=1000, blank=True,
+                                  help_text="What an import reads: a server path or an uploaded file's name")
     upload = models.FileField(upload_to="uploads/", blank=True)
     options = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
@@ -328,7 +334,7 @@ class FaceMesh(models.Model):
     glb = models.FileField(upload_to="meshes/", blank=True)
     n_vertices = models.PositiveIntegerField(default=0)
     n_triangles = models.PositiveIntegerField(default=0)
-    provenance = models.JSONField(default=dict, blank=True, help_text="Landmark source, scheme, proposer version")
+    provenance = models.JSONField(default=dict, blank=True, help_text="Landmarks provenance, scheme, proposer version")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

@@ -7,7 +7,7 @@ from django.db.models.functions import Cast, Coalesce
 
 from annotator import access
 from annotator.access import visible_dataset_ids
-from annotator.models import Annotation, AnnotationSource, Dataset, Face, Image, Proposal, Split
+from annotator.models import Annotation, AnnotationOrigin, Dataset, Face, Image, Proposal, Split
 
 
 def visible_datasets(user):
@@ -32,9 +32,9 @@ def with_counts(datasets):
     return datasets.annotate(
         n_images=_count(Image.objects.all(), "dataset"),
         n_faces=_count(Face.objects.all(), "image__dataset"),
-        n_ground_truth=_count(Annotation.objects.filter(source=AnnotationSource.DATASET), "dataset"),
+        n_ground_truth=_count(Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH), "dataset"),
         n_proposals=_count(Proposal.objects.all(), "face__image__dataset"),
-        n_annotations=_count(Annotation.objects.filter(source=AnnotationSource.ANNOTATOR), "dataset"),
+        n_annotations=_count(Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR), "dataset"),
     )
 
 
@@ -76,11 +76,11 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
                   "proposal__proposer_version"]
     updated_text = {"updated_text": Cast("updated_at", TextField())}
     if labels in ("best", "ground_truth"):
-        truth = Annotation.objects.filter(source=AnnotationSource.DATASET, **ann_scope).annotate(**updated_text)
+        truth = Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH, **ann_scope).annotate(**updated_text)
         for a in _values_json(truth, ann_fields, ["R", "t"]):
             gt[a["face_id"]] = a
     if labels in ("best", "accepted", "annotations"):
-        done = Annotation.objects.filter(source=AnnotationSource.ANNOTATOR, **ann_scope,
+        done = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, **ann_scope,
                                          status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
                                          ).annotate(**updated_text)
         for a in _values_json(done.order_by("updated_at", "pk"), ann_fields, ["R", "t"]):
@@ -94,9 +94,9 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
                               ["R", "t"]):
             props[p["face_id"]] = p
 
-    def row(f, pose, source, detail, provenance, matches):
+    def row(f, pose, origin, detail, provenance, matches):
         return LabelRow(
-            f["image__file_name"], f["index"], pose["R"], pose["t"], source, detail,
+            f["image__file_name"], f["index"], pose["R"], pose["t"], origin, detail,
             image_id=f["image_id"], face_id=f["pk"], width=f["image__width"], height=f["image__height"],
             K=f["image__K"], box=f["box"], landmarks_2d=f.get("landmarks_2d"), landmarks_3d=f.get("landmarks_3d"),
             landmark_scheme=f["landmark_scheme"], landmarks_match_pose=matches,
@@ -105,7 +105,7 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
 
     def annotation_row(f, a):
         who = a["author__username"]
-        prov = {"source": "annotator", "author": who, "status": a["status"], "version": a["version"],
+        prov = {"origin": "annotator", "author": who, "status": a["status"], "version": a["version"],
                 "updated_at": _iso_text(a["updated_text"])}
         if a["proposal__proposer"]:
             prov["started_from"] = f'{a["proposal__proposer"]}@{a["proposal__proposer_version"]}'
@@ -120,13 +120,13 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
             yield annotation_row(f, accepted[fid][-1])
         elif labels in ("best", "ground_truth") and fid in gt:
             a = gt[fid]
-            yield row(f, a, "dataset", dataset.name, {"source": "dataset", "status": "ground_truth",
-                                                      "version": a["version"]}, True)
+            yield row(f, a, "ground_truth", dataset.name, {"origin": "ground_truth", "status": "ground_truth",
+                                                           "version": a["version"]}, True)
         elif labels in ("best", "proposals") and fid in props:
             p = props[fid]
             detail = f'{p["proposer"]}@{p["proposer_version"]}'
-            yield row(f, p, "proposer", detail, {
-                "source": "proposer", "proposer": p["proposer"], "proposer_version": p["proposer_version"],
+            yield row(f, p, "proposal", detail, {
+                "origin": "proposal", "proposer": p["proposer"], "proposer_version": p["proposer_version"],
                 "weights_sha256": p["weights_sha256"], "score": p["score"], "created_at": p["created_at"].isoformat()},
                 False)
 
@@ -181,7 +181,7 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
 
     gt = {
         a.face_id: a.R
-        for a in Annotation.objects.filter(dataset=dataset, source=AnnotationSource.DATASET).only(
+        for a in Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.GROUND_TRUTH).only(
             "face_id", "R"
         )
     }
@@ -239,7 +239,7 @@ def annotation_for_review(user, annotation_id: int) -> Annotation:
     annotation = readable_annotations(user).get(pk=annotation_id)
     if annotation.dataset_id not in access.reviewer_dataset_ids(user):
         raise PermissionDenied("You are not a reviewer of this dataset.")
-    if annotation.source != AnnotationSource.ANNOTATOR:
+    if annotation.origin != AnnotationOrigin.ANNOTATOR:
         raise PermissionDenied("Ground truth from the dataset is not reviewed.")
     return annotation
 
@@ -292,7 +292,7 @@ def annotation_list(user, filters: dict):
             qs = qs.filter(dataset_id=filters["dataset"])
     if "split" in filters:
         qs = qs.filter(face__image_id__in=_split_images(visible_dataset_ids(user), filters["split"]))
-    for name, lookup in (("image", "face__image_id"), ("face", "face_id"), ("source", "source"),
+    for name, lookup in (("image", "face__image_id"), ("face", "face_id"), ("origin", "origin"),
                          ("author", "author__username"), ("proposer", "proposal__proposer"),
                          ("updated_since", "updated_at__gte")):
         if name in filters:

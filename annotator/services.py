@@ -8,7 +8,7 @@ from annotator.models import (
     Annotation,
     ReviewState,
     AnnotationRevision,
-    AnnotationSource,
+    AnnotationOrigin,
     AnnotationStatus,
     FlagReason,
     Face,
@@ -87,7 +87,7 @@ def save_annotation(
     with transaction.atomic():
         annotation = (
             Annotation.objects.select_for_update()
-            .filter(face=face, author=author, source=AnnotationSource.ANNOTATOR)
+            .filter(face=face, author=author, origin=AnnotationOrigin.ANNOTATOR)
             .first()
         )
         if annotation is None:
@@ -99,7 +99,7 @@ def save_annotation(
                         face=face,
                         dataset_id=face.image.dataset_id,
                         author=author,
-                        source=AnnotationSource.ANNOTATOR,
+                        origin=AnnotationOrigin.ANNOTATOR,
                         proposal=proposal,
                         version=1,
                         total_time_s=time_spent_s,
@@ -107,7 +107,7 @@ def save_annotation(
                     )
             except IntegrityError:
                 # A concurrent first save of the same face by the same author won.
-                current = Annotation.objects.get(face=face, author=author, source=AnnotationSource.ANNOTATOR)
+                current = Annotation.objects.get(face=face, author=author, origin=AnnotationOrigin.ANNOTATOR)
                 raise VersionConflict(current_version=current.version, expected_version=0) from None
         else:
             if annotation.version != expected_version:
@@ -127,15 +127,15 @@ def save_annotation(
 
 
 def set_ground_truth(*, face: Face, R, t) -> Annotation:
-    """The dataset's own label of a face (source=dataset). Re-importing the
+    """The dataset's own label of a face (origin=ground_truth). Re-importing the
     same value is a no-op; a changed value becomes a new revision."""
     R = clean_rotation(R)
     t = clean_translation(t)
     with transaction.atomic():
-        annotation = Annotation.objects.select_for_update().filter(face=face, source=AnnotationSource.DATASET).first()
+        annotation = Annotation.objects.select_for_update().filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH).first()
         if annotation is None:
             annotation = Annotation.objects.create(
-                face=face, dataset_id=face.image.dataset_id, source=AnnotationSource.DATASET, status=AnnotationStatus.GROUND_TRUTH, R=R, t=t, version=1
+                face=face, dataset_id=face.image.dataset_id, origin=AnnotationOrigin.GROUND_TRUTH, status=AnnotationStatus.GROUND_TRUTH, R=R, t=t, version=1
             )
         elif annotation.R == R and annotation.t == t:
             return annotation

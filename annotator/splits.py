@@ -4,7 +4,7 @@ Building a split whose contents did not change keeps the current version; a
 change (more images imported, a new seed) makes the next version."""
 from django.db import transaction
 
-from annotator.models import AnnotationSource, Dataset, Image, Split
+from annotator.models import AnnotationOrigin, Dataset, Image, Split
 from workers.core import geometry
 from workers.core.formats import biwi
 from workers.core.formats import splits as recipes
@@ -37,7 +37,7 @@ def custom_split(dataset: Dataset, name: str, names: list[str]) -> Split:
 
 def _ground_truth_euler(dataset: Dataset):
     rows = list(
-        Image.objects.filter(dataset=dataset, faces__annotations__source=AnnotationSource.DATASET)
+        Image.objects.filter(dataset=dataset, faces__annotations__origin=AnnotationOrigin.GROUND_TRUTH)
         .values_list("file_name", "faces__annotations__R")
         .order_by("file_name")
     )

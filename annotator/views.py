@@ -57,7 +57,7 @@ def face_detail(request, pk):
         "proposals": face.proposals.order_by("proposer", "-created_at"),
         # an annotator sees their own labels only: no ground truth, nobody else's
         "annotations": face.annotations.filter(access.annotation_filter(request.user))
-        .select_related("author").order_by("source", "author__username"),
+        .select_related("author").order_by("origin", "author__username"),
         "may_read_labels": may_read_labels,
         "viewer_data": viewer_data,
     }

@@ -85,7 +85,7 @@ def make_labeled_dataset(name: str, n: int, author, seed: int):
         R = geometry.euler_to_matrix(rng.uniform([-80, -50, -40], [80, 50, 40], (len(faces), 3))).reshape(-1, 9)
         t = rng.uniform([-150, -100, 500], [150, 100, 1500], (len(faces), 3))
         Annotation.objects.bulk_create([
-            Annotation(face=f, dataset=dataset, source="annotator", author=author, status="accepted", R=r.tolist(), t=tt.tolist(),
+            Annotation(face=f, dataset=dataset, origin="annotator", author=author, status="accepted", R=r.tolist(), t=tt.tolist(),
                        version=1, time_spent_s=3.0, total_time_s=3.0)
             for f, r, tt in zip(faces, R, t)])
     return dataset
@@ -337,7 +337,7 @@ _DROP = _Drop()
 def malformed_run(session, base: str, face, other_proposal) -> dict:
     from annotator.models import Annotation, AnnotationRevision
 
-    before = (Annotation.objects.filter(source="annotator").count(), AnnotationRevision.objects.count())
+    before = (Annotation.objects.filter(origin="annotator").count(), AnnotationRevision.objects.count())
     statuses, by_kind, server_errors = Counter(), {}, []
     for what, body, content_type in malformed_requests(face.pk, other_proposal.pk):
         r = session.post(f"{base}/api/v1/annotations/", data=body, headers={"Content-Type": content_type})
@@ -345,7 +345,7 @@ def malformed_run(session, base: str, face, other_proposal) -> dict:
         by_kind.setdefault(what, Counter())[r.status_code] += 1
         if r.status_code >= 500:
             server_errors.append({"what": what, "status": r.status_code, "body": body[:200].decode(errors="replace")})
-    after = (Annotation.objects.filter(source="annotator").count(), AnnotationRevision.objects.count())
+    after = (Annotation.objects.filter(origin="annotator").count(), AnnotationRevision.objects.count())
     return {"requests": sum(statuses.values()), "kinds": len(by_kind),
             "status_histogram": {str(k): v for k, v in sorted(statuses.items())},
             "status_by_kind": {k: dict(sorted(v.items())) for k, v in sorted(by_kind.items())},

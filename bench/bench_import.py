@@ -43,7 +43,7 @@ def main():
             from annotator import importing
             from annotator.models import Job
 
-            job = importing.create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="bench", source=str(folder))
+            job = importing.create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="bench", server_path=str(folder))
             start = time.perf_counter()
             job = importing.run_import_job(job.pk)
             seconds = time.perf_counter() - start

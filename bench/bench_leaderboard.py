@@ -47,12 +47,12 @@ def main():
             from workers.core.formats.biwi import read_protocol1_list
 
             names, euler = read_protocol1_list(path)
-            source = "biwi_protocol1"
+            ground_truth = "biwi_protocol1"
         else:
             rng = np.random.default_rng(0)
             euler = rng.uniform([-75, -60, -45], [75, 60, 45], (13219, 3))
             names = [f"{1 + k // 600:02d}/frame_{k:05d}_rgb.png" for k in range(len(euler))]
-            source = "synthetic"
+            ground_truth = "synthetic"
         K = [517.679, 0, 320, 0, 517.679, 240.5, 0, 0, 1]
         ds = Dataset.objects.create(name="biwi", kind="biwi", is_public=True)
         images = Image.objects.bulk_create((Image(dataset=ds, file=f"x/{n}", file_name=n, width=640, height=480,
@@ -61,7 +61,7 @@ def main():
         faces = Face.objects.bulk_create((Face(image=im, index=0, box=[200, 100, 440, 380]) for im in images),
                                          batch_size=2000)
         R = geometry.euler_to_matrix(euler)
-        Annotation.objects.bulk_create((Annotation(face=f, dataset=ds, source="dataset", status="ground_truth",
+        Annotation.objects.bulk_create((Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth",
                                                    R=r.reshape(9).tolist()) for f, r in zip(faces, R)), batch_size=2000)
         build_standard_splits(ds)
         seeding.ensure_seed_benchmarks(ds)
@@ -72,7 +72,7 @@ def main():
         csv = ("id,yaw,pitch,roll\n" + "".join(f"{n},{y:.5f},{p:.5f},{r:.5f}\n"
                                                for n, (y, p, r) in zip(names, pred))).encode()
         Rp = geometry.euler_to_matrix(pred)
-        out = {"database": connection.vendor, "ground_truth": source, "samples": len(names)}
+        out = {"database": connection.vendor, "ground_truth": ground_truth, "samples": len(names)}
         out["metrics_evaluate_only"] = timed(lambda: evaluate(Rp, R, per_sample=True), args.repeats)
         out["metrics_evaluate_file"] = timed(lambda: uploads.evaluate_file(bench, csv, "p.csv"), args.repeats)
         user = User.objects.create_user("r", password="x")

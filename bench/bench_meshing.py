@@ -71,7 +71,7 @@ def run(samples_dir: Path, rounds: int, texture_size: int) -> dict:
                 t2 = time.perf_counter()
                 face_mesh_glb(geom.vertices, geom.faces, tex.uv, tex.image, {"scheme": scheme})
                 t3 = time.perf_counter()
-                result = mesh_face(image, p2, p3, scheme, K, provenance={"landmark_source": "bench"},
+                result = mesh_face(image, p2, p3, scheme, K, provenance={"landmarks_provenance": "bench"},
                                    texture_size=texture_size)
                 t4 = time.perf_counter()
                 assert result.ok, result.message

@@ -38,7 +38,7 @@ def main():
     ap.add_argument("--noise-std", type=float, default=4.0)
     args = ap.parse_args()
 
-    names, gt, source = load_ground_truth()
+    names, gt, ground_truth = load_ground_truth()
     rng = np.random.default_rng(1)
     pred = gt + rng.normal(0, args.noise_std, gt.shape)
     gt_R, pred_R = geometry.euler_to_matrix(gt), geometry.euler_to_matrix(pred)
@@ -56,7 +56,7 @@ def main():
 
     print_json({
         "benchmark": "metrics.evaluate",
-        "source": source,
+        "ground_truth": ground_truth,
         "n": int(len(gt)),
         "repeats": args.repeats,
         "seconds_median": float(np.median(t_eval)),

@@ -53,7 +53,7 @@ def main(argv=None):
 
     threads = configure_torch_threads()  # as the workers run (HEADPOSE_TORCH_THREADS)
 
-    images, source = load_images()
+    images, images_from = load_images()
     batches = [int(b) for b in args.batches.split(",") if b]
     devices = [d for d in args.devices.split(",") if d] or ["cpu"]
     if not args.devices:
@@ -73,7 +73,7 @@ def main(argv=None):
 
     det_s, _ = seconds_per_call(lambda: [detect_faces(im) for im in images], args.min_seconds)
     result = {
-        "benchmark": "proposers", "images": source, "n_distinct_images": len(images),
+        "benchmark": "proposers", "images": images_from, "n_distinct_images": len(images),
         "cpu_count": os.cpu_count(), "torch_threads": threads, "machine": platform.machine(), "python": platform.python_version(),
         "detection_faces_per_s": round(len(images) / det_s, 2),
         "results": [],

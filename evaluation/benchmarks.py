@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from django.db import transaction
 
-from annotator.models import Annotation, AnnotationSource, Dataset, Split
+from annotator.models import Annotation, AnnotationOrigin, Dataset, Split
 from evaluation.errors import EvaluationRequestError
 from evaluation.models import Benchmark, CropRule, ErrorDefinition
 from workers.core import geometry
@@ -17,7 +17,7 @@ def ground_truth_by_name(dataset: Dataset) -> dict[str, dict]:
     """file_name -> the dataset label of the image's first labelled face:
     {'image_id', 'face_id', 'R' (9 floats), 't'}."""
     rows = (
-        Annotation.objects.filter(source=AnnotationSource.DATASET, dataset=dataset)
+        Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH, dataset=dataset)
         .order_by("face__image__file_name", "-face__index")
         .values_list("face__image__file_name", "face__image_id", "face_id", "R", "t")
     )

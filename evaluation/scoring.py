@@ -1,7 +1,7 @@
 """Metrics of predictions on a benchmark, stored on an entry.
 
 Metrics come from workers.core.metrics.evaluate on the benchmark's ground
-truth (the dataset's own labels, Annotation source=dataset). Per-angle errors
+truth (the dataset's own labels, Annotation origin=ground_truth). Per-angle errors
 compare the Euler angles of both rotations decomposed the same way
 (geometry.matrix_to_euler, yaw in [-90, 90]); for |yaw| < 90 these are the
 dataset's own angles. Samples without a prediction are counted as missing

@@ -1,7 +1,7 @@
 """Build the generic head mesh the labeling page renders.
 
     .venv/bin/python tools/build_head_mesh.py            # writes static/meshes/head.glb + head.json
-    .venv/bin/python tools/build_head_mesh.py --source aflw-mean --out-dir /tmp/x
+    .venv/bin/python tools/build_head_mesh.py --face aflw-mean --out-dir /tmp/x
 
 Input (nothing is downloaded):
 - `reference` (default when present): the project's reference face,
@@ -49,15 +49,15 @@ def _shared_dir() -> Path:
     return Path(os.environ.get("HEADPOSE_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
 
 
-def load_face(source: str):
+def load_face(which: str):
     """(points68, points468 or None, description, version)."""
-    if source in ("auto", "reference"):
+    if which in ("auto", "reference"):
         try:
             from workers.core.proposers.reference_face import ReferenceFaceError, load_reference_face
             face = load_reference_face()
             return face.points68, face.points468, "reference_face", face.version
         except (ImportError, ReferenceFaceError) as exc:
-            if source == "reference":
+            if which == "reference":
                 raise SystemExit(f"reference face unavailable: {exc}")
     path = _shared_dir() / "data" / "aflw2000" / "gt_arrays" / "AFLW2000-3D.pts68.npy"
     if not path.is_file():
@@ -65,16 +65,16 @@ def load_face(source: str):
     return aflw_mean_face68(path), None, "aflw2000_pts68_procrustes_mean", "fallback"
 
 
-def build(source: str = "auto"):
-    points68, points468, description, version = load_face(source)
-    head = build_head_mesh(points68, points468, source=description)
+def build(face: str = "auto"):
+    points68, points468, description, version = load_face(face)
+    head = build_head_mesh(points68, points468, built_from=description)
     info = {
         "name": "generic_head",
         "version": HEAD_MESH_VERSION,
         "frame": FRAME,
         "units": "mm",
-        "source": description,
-        "source_version": version,
+        "built_from": description,
+        "built_from_version": version,
         "face_scheme": "mediapipe468" if points468 is not None else "ibug68",
         "n_face_points": int(head.n_face_points),
         "n_vertices": int(len(head.vertices)),
@@ -90,14 +90,15 @@ def build(source: str = "auto"):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", choices=("auto", "reference", "aflw-mean"), default="auto")
+    parser.add_argument("--face", "--source", dest="face", choices=("auto", "reference", "aflw-mean"), default="auto",
+                        help="the face points to build on (--source is the old name)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    head, glb, info = build(args.source)
+    head, glb, info = build(args.face)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "head.glb").write_bytes(glb)
     (args.out_dir / "head.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-    print(json.dumps({"glb": str(args.out_dir / "head.glb"), "bytes": len(glb), "source": info["source"],
+    print(json.dumps({"glb": str(args.out_dir / "head.glb"), "bytes": len(glb), "built_from": info["built_from"],
                       "n_vertices": info["n_vertices"], "n_faces": info["n_faces"]}))
     return 0
 

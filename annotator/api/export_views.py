@@ -13,7 +13,7 @@ GET  /api/v1/exports/<id>/download/
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -52,14 +52,17 @@ class JobErrorSerializer(serializers.Serializer):
     face_id = serializers.IntegerField(required=False, help_text="The face, for a face that cannot be written")
 
 
+@extend_schema_serializer(deprecate_fields=["source", "source_detail"])
 class InvalidFaceSerializer(serializers.Serializer):
     """A face whose stored pose cannot be written (workers.core.label_rows.InvalidRow)."""
 
     image = serializers.CharField()
     face_index = serializers.IntegerField()
     face_id = serializers.IntegerField(allow_null=True)
-    source = serializers.CharField()
-    source_detail = serializers.CharField(allow_blank=True)
+    origin = serializers.CharField(help_text="ground_truth, annotator or proposal")
+    origin_detail = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(required=False, help_text="Deprecated: origin's old name and value")
+    source_detail = serializers.CharField(allow_blank=True, required=False, help_text="Deprecated: origin_detail")
     reason = serializers.CharField()
 
 
@@ -71,6 +74,7 @@ class ExportResultSerializer(serializers.Serializer):
     skipped = InvalidFaceSerializer(many=True, required=False, help_text="Faces left out (skip_invalid)")
     invalid_faces = serializers.IntegerField(required=False, help_text="Faces that stopped the export (failed job)")
     hint = serializers.CharField(required=False)
+    file_name = serializers.CharField(required=False, help_text="The download's file name")
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -173,5 +177,5 @@ class ExportDownloadAPI(APIView):
             raise ApiError(status.HTTP_409_CONFLICT, f"The export is {job.get_state_display()}; no file yet.",
                            "not_finished", state=job.state)
         fmt = FORMATS.get(job.options.get("format", "json"))
-        return stored_files.file_response(job.result_file, filename=job.source or None, as_attachment=True,
+        return stored_files.file_response(job.result_file, filename=exports.download_name(job), as_attachment=True,
                                           content_type=fmt.content_type if fmt else None, cache_control="private")

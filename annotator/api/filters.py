@@ -5,8 +5,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from annotator.models import AnnotationSource, AnnotationStatus, ReviewState
+from annotator.models import AnnotationOrigin, AnnotationStatus, ReviewState
+from workers.core.label_rows import deprecated_source
 
+# origin's pre-rename name "source" and its values (dataset = ground_truth), still accepted
+DEPRECATED_SOURCE_VALUES = {**{deprecated_source(o): o for o in AnnotationOrigin.values},
+                            **{o: o for o in AnnotationOrigin.values}}
 MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL; larger values are a 400, not a database error
 
 
@@ -34,11 +38,22 @@ class AnnotationFilters(ProposalFilters):
                                      help_text="Annotations that started from this proposer's proposal")
     status = serializers.MultipleChoiceField(choices=AnnotationStatus.values, required=False,
                                              help_text="One or more (repeat the parameter)")
-    source = serializers.ChoiceField(choices=AnnotationSource.values, required=False)
+    origin = serializers.ChoiceField(choices=AnnotationOrigin.values, required=False,
+                                     help_text="Who made the label: ground_truth (the dataset's) or annotator")
+    source = serializers.ChoiceField(choices=DEPRECATED_SOURCE_VALUES, required=False,
+                                     help_text="Deprecated: use origin (source=dataset is origin=ground_truth)")
     author = serializers.CharField(required=False, max_length=150, help_text="Username")
     review_state = serializers.ChoiceField(choices=[v or "pending" for v in ReviewState.values], required=False)
     updated_since = serializers.DateTimeField(required=False, help_text="ISO 8601, inclusive")
     created_since = None
+    DEPRECATED = ("source",)
+
+    def validate(self, data):
+        if "source" in data:
+            origin = DEPRECATED_SOURCE_VALUES[data.pop("source")]
+            if data.setdefault("origin", origin) != origin:
+                raise serializers.ValidationError({"source": "Contradicts origin (source is origin's deprecated name)."})
+        return data
 
 
 def parse(filter_class, request) -> dict:
@@ -56,14 +71,16 @@ def parse(filter_class, request) -> dict:
 def parameters(filter_class) -> list[OpenApiParameter]:
     """The filters as OpenAPI query parameters (for the schema and the docs page)."""
     types = {serializers.IntegerField: int}
+    deprecated = getattr(filter_class, "DEPRECATED", ())
     out = []
     for name, field in filter_class().fields.items():
+        common = {"description": field.help_text or "", "deprecated": name in deprecated}
         if isinstance(field, serializers.MultipleChoiceField):
-            out.append(OpenApiParameter(name, str, many=True, enum=sorted(field.choices), description=field.help_text or ""))
+            out.append(OpenApiParameter(name, str, many=True, enum=sorted(field.choices), **common))
         elif isinstance(field, serializers.ChoiceField):
-            out.append(OpenApiParameter(name, str, enum=list(field.choices), description=field.help_text or ""))
+            out.append(OpenApiParameter(name, str, enum=list(field.choices), **common))
         elif isinstance(field, serializers.DateTimeField):
-            out.append(OpenApiParameter(name, OpenApiTypes.DATETIME, description=field.help_text or ""))
+            out.append(OpenApiParameter(name, OpenApiTypes.DATETIME, **common))
         else:
-            out.append(OpenApiParameter(name, types.get(type(field), str), description=field.help_text or ""))
+            out.append(OpenApiParameter(name, types.get(type(field), str), **common))
     return out

@@ -1,6 +1,6 @@
 """Serializers of the v1 API resources. One name per idea: the field names are
 the model's (R, t, K, box, landmarks_2d ...) and the export formats' own."""
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from annotator import access
@@ -17,6 +17,7 @@ from annotator.api.fields import (
 from annotator.api.serializers import SaveLabelSerializer
 from annotator.models import (
     Annotation,
+    AnnotationOrigin,
     AnnotationRevision,
     ApiToken,
     Dataset,
@@ -25,6 +26,7 @@ from annotator.models import (
     Proposal,
     ReviewState,
 )
+from workers.core.label_rows import deprecated_source
 
 
 class SplitSerializer(serializers.Serializer):
@@ -74,8 +76,11 @@ class ImageSerializer(serializers.ModelSerializer):
         return f"/label/images/{image.pk}/file"
 
 
+@extend_schema_serializer(deprecate_fields=["landmark_source"])
 class FaceSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="image.dataset_id")
+    landmark_source = serializers.CharField(source="landmarks_provenance", read_only=True,
+                                            help_text="Deprecated: landmarks_provenance's old name")
     box = BoxField()
     landmarks_2d = Landmarks2DField()
     landmarks_3d = Landmarks3DField(allow_null=True, help_text=(
@@ -90,7 +95,7 @@ class FaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Face
         fields = ["id", "image", "dataset", "index", "box", "landmarks_2d", "landmarks_3d", "landmark_scheme",
-                  "landmark_source", "created_at"]
+                  "landmarks_provenance", "landmark_source", "created_at"]
 
 
 class ProposalSerializer(serializers.ModelSerializer):
@@ -104,7 +109,9 @@ class ProposalSerializer(serializers.ModelSerializer):
                   "created_at"]
 
 
+@extend_schema_serializer(deprecate_fields=["source"])
 class AnnotationSerializer(serializers.ModelSerializer):
+    source = serializers.SerializerMethodField(help_text="Deprecated: origin's old name (dataset = ground_truth)")
     R = RotationField()
     t = TranslationField()
     euler = EulerField(source="R")
@@ -113,16 +120,21 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "face", "source", "author", "status", "flag_reason", "note", "R", "t", "euler", "version",
+        fields = ["id", "face", "origin", "source", "author", "status", "flag_reason", "note", "R", "t", "euler", "version",
                   "proposal", "time_spent_s", "total_time_s", "review_state", "reviewed_by", "reviewed_at",
                   "review_note", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=[deprecated_source(o) for o in AnnotationOrigin.values]))
+    def get_source(self, a) -> str:
+        return deprecated_source(a.origin)
 
     def to_representation(self, a):
         # The declared fields above give the schema; this builds the same dict
         # directly (the generic field walk was most of a 100-row page's time).
         # tests/api/test_annotation_resource.py checks the two agree.
         return {
-            "id": a.pk, "face": a.face_id, "source": a.source, "author": a.author.username if a.author_id else None,
+            "id": a.pk, "face": a.face_id, "origin": a.origin, "source": deprecated_source(a.origin),
+            "author": a.author.username if a.author_id else None,
             "status": a.status, "flag_reason": a.flag_reason, "note": a.note, "R": a.R, "t": a.t,
             "euler": euler_of(a.R), "version": a.version, "proposal": a.proposal_id,
             "time_spent_s": a.time_spent_s, "total_time_s": a.total_time_s, "review_state": a.review_state,

@@ -104,7 +104,9 @@ class VersionField(serializers.JSONField):
     pass
 
 
-class PoseSourceSerializer(serializers.Serializer):
+class PoseOriginSerializer(serializers.Serializer):
+    """Where the editor's pose came from: an annotation, a proposal or the frontal default."""
+
     kind = serializers.ChoiceField(choices=["annotation", "proposal", "default"])
     version = VersionField()
     status = serializers.CharField(required=False, help_text="kind=annotation: its status")
@@ -112,15 +114,15 @@ class PoseSourceSerializer(serializers.Serializer):
     proposer = serializers.CharField(required=False)
     score = serializers.FloatField(required=False)
 
-    def to_representation(self, source):
+    def to_representation(self, origin):
         # only the keys of its kind (DRF would add proposal_id: null to an annotation)
-        return {k: v for k, v in super().to_representation(source).items() if k in source}
+        return {k: v for k, v in super().to_representation(origin).items() if k in origin}
 
 
 class EditorPoseSerializer(serializers.Serializer):
     R = RotationField()
     t = TranslationField()
-    source = PoseSourceSerializer()
+    origin = PoseOriginSerializer()
 
 
 class EditorFaceSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ class ImportCommand(BaseCommand):
 
     def handle(self, *args, path, dataset, queue, **options):
         try:
-            job = importing.create_import_job(kind=self.kind, dataset_name=dataset, source=path)
+            job = importing.create_import_job(kind=self.kind, dataset_name=dataset, server_path=path)
         except importing.ImportRequestError as exc:
             raise CommandError(str(exc)) from None
         bar = jobs.ProgressBar(

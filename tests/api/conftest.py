@@ -52,7 +52,7 @@ def world(db, django_user_model, settings):
             add_proposal(face, "landmarks-fit", euler=(4.0 * i, 1.0, -2.0))
         objects[key] = {"dataset": ds, "face": faces[0], "unlabeled_face": faces[1], "image": faces[0].image,
                         "proposal": faces[0].proposals.first(),
-                        "ground_truth": faces[0].annotations.get(source="dataset")}
+                        "ground_truth": faces[0].annotations.get(origin="ground_truth")}
     objects["priv"]["annotation"] = label(objects["priv"]["face"], users["annotator"], [10.0, 0.0, 0.0])
     objects["pub"]["annotation"] = label(objects["pub"]["face"], users["other_annotator"], [-10.0, 0.0, 0.0])
     keys = {role: create_token(user=u, name="tests")[1] for role, u in users.items()}

@@ -31,7 +31,7 @@ def broken(world):
     image = make_image(ds, "zz-extra.png", with_file=True, seed=7)
     face = Face.objects.create(image=image, box=[90, 60, 230, 190])
     services.set_ground_truth(face=face, R=geometry.euler_to_matrix([1.0, 2.0, 3.0]), t=[0, 0, 700])
-    gts = list(Annotation.objects.filter(dataset=ds, source="dataset").order_by("face__image__file_name"))
+    gts = list(Annotation.objects.filter(dataset=ds, origin="ground_truth").order_by("face__image__file_name"))
     assert len(gts) == 3
     Annotation.objects.filter(pk=gts[0].pk).update(t=[1e308, 1e308, 1e308])
     with connection.cursor() as cur:  # behind the camera, straight into the table

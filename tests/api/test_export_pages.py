@@ -20,7 +20,7 @@ def test_small_export_from_the_dataset_page_downloads(world, client):
     r = client.post("/datasets/pub/export/", {"format": "csv", "labels": "ground_truth"})
     assert r.status_code == 200 and r["Content-Type"] == "text/csv"
     rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
-    assert len(rows) == 2 and {x["source"] for x in rows} == {"dataset"}
+    assert len(rows) == 2 and {x["origin"] for x in rows} == {"ground_truth"}
 
 
 @override_settings(HEADPOSE_EXPORT_STREAM_MAX_FACES=1)

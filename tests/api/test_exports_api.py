@@ -21,8 +21,8 @@ from workers.core import geometry
 pytestmark = pytest.mark.django_db
 
 
-def _poses(dataset, source="dataset"):
-    rows = Annotation.objects.filter(face__image__dataset=dataset, source=source).values_list(
+def _poses(dataset, origin="ground_truth"):
+    rows = Annotation.objects.filter(face__image__dataset=dataset, origin=origin).values_list(
         "face__image__file_name", "R", "t")
     return {name: (np.asarray(R).reshape(3, 3), np.asarray(t)) for name, R, t in rows}
 
@@ -40,7 +40,10 @@ def test_json_export_holds_every_face_with_full_6dof(world, api_as):
         assert np.abs(np.asarray(face["R"]) - R).max() < 1e-12 and np.allclose(face["t"], t)
         yaw, pitch, roll = geometry.matrix_to_euler(R)
         assert face["euler"] == pytest.approx({"yaw": yaw, "pitch": pitch, "roll": roll}, abs=1e-9)
-        assert face["provenance"]["source"] == "dataset" and face["K"]
+        assert (face["origin"], face["origin_detail"], face["provenance"]["origin"]) == ("ground_truth", "pub", "ground_truth")
+        assert face["K"]
+        # the pre-rename keys and values, still written for older readers
+        assert (face["source"], face["source_detail"], face["provenance"]["source"]) == ("dataset", "pub", "dataset")
 
 
 def test_labels_choice_accepted_and_proposer(world, api_as):
@@ -49,11 +52,11 @@ def test_labels_choice_accepted_and_proposer(world, api_as):
     r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format=csv&labels=accepted")
     rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
     # bob's label is "corrected", which counts as accepted; only that face has one
-    assert [(x["source"], x["source_detail"]) for x in rows] == [("annotator", "bob")]
+    assert [(x["origin"], x["origin_detail"]) for x in rows] == [("annotator", "bob")]
     assert float(rows[0]["yaw"]) == pytest.approx(10.0, abs=1e-6)
     r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format=csv&labels=proposals&proposer=landmarks-fit")
     rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
-    assert len(rows) == 2 and {x["source_detail"] for x in rows} == {"landmarks-fit@1"}
+    assert len(rows) == 2 and {(x["origin"], x["origin_detail"]) for x in rows} == {("proposal", "landmarks-fit@1")}
     r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format=csv&labels=proposals&proposer=nobody")
     assert list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode()))) == []
 
@@ -95,7 +98,7 @@ def test_aflw_mat_export_reimports_to_the_same_poses(aflw_samples_dir, world, ap
             jpg = name.replace(".mat", ".jpg")
             z.write(aflw_samples_dir / jpg, jpg)
     job = run_import_job(create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="aflw-again",
-                                           source=str(bundle)).pk)
+                                           server_path=str(bundle)).pk)
     assert job.state == Job.State.DONE and job.succeeded == 10, job.errors
     before, after = _poses(aflw), _poses(Dataset.objects.get(name="aflw-again"))
     assert before.keys() == after.keys() and len(before) == 10
@@ -129,8 +132,12 @@ def test_a_large_export_runs_as_a_job_on_a_worker(celery_worker_process, world, 
     coco.createIndex()
     assert len(coco.getAnnIds()) == 2 and len(coco.getImgIds()) == 2
     # the label of bob (best = accepted annotation) and the ground truth of the other face
-    sources = sorted(a["provenance"]["source"] for a in coco.loadAnns(coco.getAnnIds()))
-    assert sources == ["annotator", "dataset"]
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert sorted(a["origin"] for a in anns) == sorted(a["provenance"]["origin"] for a in anns) == [
+        "annotator", "ground_truth"]
+    # the pre-rename keys and values, still written for older readers
+    assert sorted(a["source"] for a in anns) == sorted(a["provenance"]["source"] for a in anns) == [
+        "annotator", "dataset"]
     # someone else cannot see or download it
     assert api_as("researcher").get(job["url"]).status_code == 404
     assert api_as("researcher").get(job["download_url"]).status_code == 404

@@ -203,7 +203,7 @@ def files_world(world, django_user_model):
         o["own_export"] = {}
         for role, u in users.items():
             job = Job.objects.create(kind=Job.Kind.EXPORT, dataset=ds, options={"format": "csv", "labels": "best"},
-                                     created_by=u, source=f"{key}.csv", state=Job.State.DONE)
+                                     created_by=u, state=Job.State.DONE)
             job.result_file.save(f"{key}.csv", ContentFile(f"{key},{role}\n".encode()))
             o["own_export"][role] = job
         o["admin_export"] = o["own_export"]["admin"]

@@ -65,12 +65,14 @@ def test_filters(world, api_as, big):
     mid = qs.order_by("updated_at")[60].updated_at
     assert ids("updated_since=" + mid.isoformat().replace("+00:00", "Z")) == set(
         qs.filter(updated_at__gte=mid).values_list("pk", flat=True))
-    assert ids("source=dataset") == set()
+    assert ids("origin=ground_truth") == ids("source=dataset") == set()
+    assert ids("origin=annotator") == ids("source=annotator") == ids("")
 
 
 @pytest.mark.parametrize("query, field", [
     ("dataset=abc", "dataset"), ("dataset=99999999999999", "dataset"), ("status=nope", "status"),
-    ("updated_since=yesterday", "updated_since"), ("source=robot", "source"), ("page_size=x", None),
+    ("updated_since=yesterday", "updated_since"), ("source=robot", "source"), ("origin=robot", "origin"),
+    ("origin=dataset", "origin"), ("origin=annotator&source=dataset", "source"), ("page_size=x", None),
 ])
 def test_bad_filter_values_are_400_with_the_parameter_named(world, api_as, query, field):
     r = api_as("admin").get(f"/api/v1/annotations/?{query}")

@@ -113,7 +113,7 @@ def _make_benchmark(n: int = 6) -> Benchmark:
     faces = Face.objects.bulk_create(Face(image=im, index=0, box=[200, 120, 440, 360]) for im in images)
     R = geometry.euler_to_matrix(rng.uniform([-60, -40, -30], [60, 40, 30], (n, 3)))
     Annotation.objects.bulk_create(
-        Annotation(face=f, dataset=ds, source="dataset", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
+        Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
         for f, r in zip(faces, R))
     split = save_split(ds, "test", names, {"rule": "all"})
     return benchmarks.save_benchmark(name="bench-test", dataset=ds, split=split, title="Fuzz", crop="detector")
@@ -134,11 +134,11 @@ def _awkward_labels_and_landmarks(world) -> None:
     face = objects["pub"]["face"]
     face.landmarks_2d = rng.uniform(80, 240, (68, 2)).tolist()
     face.landmarks_3d = rng.uniform(-80, 80, (68, 3)).tolist()
-    face.landmark_scheme, face.landmark_source = "ibug68", "dataset"
+    face.landmark_scheme, face.landmarks_provenance = "ibug68", "dataset"
     face.save()
     face = objects["priv"]["face"]
     face.landmarks_2d = rng.uniform(80, 240, (468, 2)).tolist()
-    face.landmark_scheme, face.landmark_source = "mediapipe468", "mediapipe@1"
+    face.landmark_scheme, face.landmarks_provenance = "mediapipe468", "mediapipe@1"
     face.save()
 
 
@@ -158,17 +158,16 @@ def fuzz_world(world, settings):
                                decision="approved", note="ok", expected_version=None)
     benchmark = _make_benchmark()
     gt = {f.image.file_name: a.R for f in Face.objects.filter(image__dataset=benchmark.dataset).select_related("image")
-          for a in f.annotations.filter(source="dataset")}
+          for a in f.annotations.filter(origin="ground_truth")}
     body = json.dumps([{"id": n, "R": R} for n, R in gt.items()]).encode()
     uploads.create_upload_entry(
         benchmark=benchmark, data=body, filename="p.json", content_type="application/json", user=users["admin"],
         name="fuzz", description="", is_public=True, crop_used="", allow_unknown_ids=False)
     done = Job.objects.create(kind=Job.Kind.EXPORT, dataset=world["datasets"]["pub"], created_by=users["admin"],
-                              options={"format": "csv", "labels": "best", "proposer": "", "split": None},
-                              source="pub-best-csv.csv")
+                              options={"format": "csv", "labels": "best", "proposer": "", "split": None})
     exports.run_export_job(done.pk)
     Job.objects.create(kind=Job.Kind.EXPORT, dataset=world["datasets"]["priv"], created_by=users["researcher"],
-                       options={"format": "json", "labels": "best", "proposer": "", "split": None}, source="q.json")
+                       options={"format": "json", "labels": "best", "proposer": "", "split": None})
     read_only_token, read_only_key = create_token(user=users["researcher"], name="read-only", read_only=True)
     auth = {
         "admin": (ApiToken.objects.get(user=users["admin"]), world["keys"]["admin"]),

@@ -45,7 +45,7 @@ def test_a_read_only_token_reads_but_cannot_write(world, api_as):
             "expected_version": 0}
     r = client.post("/api/v1/annotations/", body, format="json")
     assert r.status_code == 403 and "read-only" in r.json()["detail"]
-    assert not face.annotations.filter(source="annotator").exists()
+    assert not face.annotations.filter(origin="annotator").exists()
     # nor mint itself a writable token
     assert client.post("/api/v1/tokens/", {"name": "escalate"}, format="json").status_code == 403
     # the same user's session / writable token can

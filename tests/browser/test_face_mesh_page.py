@@ -70,7 +70,7 @@ def test_an_annotator_sees_the_face_without_labels_that_give_the_pose_away(
     for who, yaw in ((bob, 12.5), (alice, -33.5)):
         services.save_annotation(face=face, author=who, R=geometry.euler_to_matrix([yaw, 4.0, 2.0]).reshape(-1).tolist(),
                                  t=[0.0, 0.0, 900.0], status="corrected", expected_version=0)
-    gt_yaw = f"{face.annotations.get(source='dataset').euler[0]:.1f}"
+    gt_yaw = f"{face.annotations.get(origin='ground_truth').euler[0]:.1f}"
 
     def table_rows():
         return page.locator("section.face-side table").nth(1).locator("tbody tr, tr:has(td)").all_inner_texts()

@@ -45,7 +45,7 @@ def test_the_page_starts_at_the_proposal_and_names_it(editor):
     p = pose(editor)
     assert np.allclose(np.reshape(p["R"], (3, 3)), geometry.euler_to_matrix([15.0, -8.0, 4.0]), atol=1e-12)
     assert p["t"] == [10.0, -5.0, 800.0]
-    assert "fused" in editor.inner_text("#source-line") and "2.1" in editor.inner_text("#source-line")
+    assert "fused" in editor.inner_text("#origin-line") and "2.1" in editor.inner_text("#origin-line")
     assert editor.input_value("input[name=yaw]") == "15.0"
     assert "0 done" in editor.inner_text("#progress") and "2 remaining" in editor.inner_text("#progress")
 
@@ -109,7 +109,7 @@ def test_saving_stores_exactly_the_shown_pose_and_a_reload_shows_it(editor, live
     editor.evaluate("() => window.headposeEditor.ready")
     again = pose(editor)
     assert np.abs(np.subtract(again["R"], shown["R"])).max() < 1e-12 and np.allclose(again["t"], shown["t"])
-    assert "your label" in editor.inner_text("#source-line")
+    assert "your label" in editor.inner_text("#origin-line")
 
 
 def test_a_keyboard_nudge_changes_yaw_by_the_step_and_undo_restores(editor):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from annotator.models import Annotation, AnnotationSource, Dataset, Proposal
+from annotator.models import Annotation, AnnotationOrigin, Dataset, Proposal
 from tests.browser.conftest import canvas_rgba, login, open_editor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,7 +15,7 @@ def test_the_head_sits_on_real_faces_at_the_ground_truth_pose(page, live_server,
                                                              aflw_samples_dir, shots_dir):
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
     dataset = assigned(Dataset.objects.get(name="aflw"))
-    gts = Annotation.objects.filter(face__image__dataset=dataset, source=AnnotationSource.DATASET).select_related(
+    gts = Annotation.objects.filter(face__image__dataset=dataset, origin=AnnotationOrigin.GROUND_TRUTH).select_related(
         "face__image").order_by("face__image__file_name")
     for gt in gts:
         Proposal.objects.create(face=gt.face, proposer="ground_truth", proposer_version="aflw2000",

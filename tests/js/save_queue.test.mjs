@@ -68,7 +68,7 @@ function page({ annotation = null, autosave = true } = {}) {
   activeTime.start(timers.setInterval);
   const queue = new SaveQueue({
     request: jsonRequester(server.fetch, () => 'token'),
-    state: { annotation, initial, reference: { source: { proposal_id: 7 } } },
+    state: { annotation, initial, reference: { origin: { proposal_id: 7 } } },
     url: '/label/faces/1/save/',
     getPose: () => clonePose(shown.pose),
     activeTime,

@@ -80,6 +80,6 @@ def test_rounded_rotations_from_a_browser_are_snapped_to_so3(face, bob):
 
 def test_ground_truth_is_a_dataset_annotation(face):
     gt = services.set_ground_truth(face=face, R=R1, t=[0, 0, 700])
-    assert gt.source == "dataset" and gt.author is None and gt.status == "ground_truth"
+    assert gt.origin == "ground_truth" and gt.author is None and gt.status == "ground_truth"
     assert services.set_ground_truth(face=face, R=R1, t=[0, 0, 700]).version == 1  # same value: no new version
     assert services.set_ground_truth(face=face, R=R2, t=[0, 0, 700]).version == 2

@@ -34,7 +34,7 @@ def biwi():
                                      batch_size=2000)
     R = geometry.euler_to_matrix(euler)
     Annotation.objects.bulk_create(
-        (Annotation(face=f, dataset=ds, source="dataset", status="ground_truth", R=r.reshape(9).tolist(), t=None)
+        (Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=None)
          for f, r in zip(faces, R)), batch_size=2000)
     build_standard_splits(ds)
     ensure_seed_benchmarks(ds)

@@ -32,7 +32,7 @@ def make_benchmark(n=12, seed=0, name="synth"):
     faces = Face.objects.bulk_create(Face(image=im, index=0, box=[200, 120, 440, 360]) for im in images)
     R = geometry.euler_to_matrix(euler)
     Annotation.objects.bulk_create(
-        Annotation(face=f, dataset=ds, source="dataset", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
+        Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
         for f, r in zip(faces, R))
     split = save_split(ds, "test", names, {"rule": "all"})
     b = benchmarks.save_benchmark(name=f"{name}-test", dataset=ds, split=split, title="Synthetic", crop="detector")

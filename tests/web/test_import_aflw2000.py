@@ -6,7 +6,7 @@ import pytest
 import scipy.io
 from django.core.management import call_command
 
-from annotator.models import Annotation, AnnotationSource, Dataset, Image, Job, Split
+from annotator.models import Annotation, AnnotationOrigin, Dataset, Image, Job, Split
 from workers.core import geometry
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def test_it_imports_the_real_samples_with_their_ground_truth(aflw_samples_dir):
     images = Image.objects.filter(dataset=dataset)
     assert images.count() == 10
     for image in images:
-        gt = Annotation.objects.get(face__image=image, source=AnnotationSource.DATASET)
+        gt = Annotation.objects.get(face__image=image, origin=AnnotationOrigin.GROUND_TRUTH)
         expected = _pose_para(aflw_samples_dir / image.file_name.replace(".jpg", ".mat"))
         assert np.abs(geometry.matrix_to_euler(gt.R_matrix) - expected).max() < 1e-4
         # R is exactly the convention's formula R = Rx(-pitch) Ry(yaw) Rz(roll)
@@ -77,5 +77,5 @@ def test_export_labels_csv_reads_back(aflw_samples_dir, tmp_path):
         assert np.abs(np.array(got) - expected).max() < 1e-5
         R = np.array([float(row[f"r{i}{j}"]) for i in range(3) for j in range(3)]).reshape(3, 3)
         assert geometry.is_rotation(R, tol=1e-9)
-        assert row["source"] == "dataset" and row["face_index"] == "0"
+        assert row["origin"] == "ground_truth" and row["face_index"] == "0"
         assert float(row["tz"]) > 1000  # mm, in front of the camera

@@ -31,14 +31,14 @@ def test_an_uploaded_zip_is_imported_by_the_worker(celery_worker_process, admin_
         )
     assert response.status_code == 302, response.content[:2000]
     job = _wait(Job.objects.get())
-    assert job.state == "done_with_errors"
+    assert job.state == "done_with_errors" and job.input_name == "upload.zip"  # what the user uploaded
     assert job.succeeded == 3 and any(e["name"] == "broken.jpg" for e in job.errors)
     assert Image.objects.filter(dataset__name="uploaded").count() == 3
     page = admin_client.get(f"/admin/annotator/job/{job.pk}/change/").content.decode()
     assert "broken.jpg" in page and "hp-progress" in page
 
 
-def test_the_import_form_needs_a_source(admin_client):
+def test_the_import_form_needs_an_input(admin_client):
     response = admin_client.post("/admin/annotator/dataset/import/", {"kind": "import_images", "dataset": "x"})
     assert response.status_code == 200
     assert "Name a folder or .zip on the server, or upload a .zip." in response.content.decode()

@@ -137,12 +137,12 @@ def test_start_pose_prefers_fused_then_the_newest_proposal(client, bob, face):
     fused = add_proposal(face, "fused", euler=(20, 0, 0))
     add_proposal(face, "other", euler=(30, 0, 0))  # newest, but fused is preferred
     s = state(client, face)
-    assert s["initial"]["source"]["proposer"] == "fused" and s["initial"]["source"]["proposal_id"] == fused.pk
+    assert s["initial"]["origin"]["proposer"] == "fused" and s["initial"]["origin"]["proposal_id"] == fused.pk
     assert np.allclose(np.reshape(s["initial"]["R"], (3, 3)), geometry.euler_to_matrix([20, 0, 0]))
     with override_settings(HEADPOSE_PROPOSER="landmark_fit"):
-        assert state(client, face)["initial"]["source"]["proposer"] == "landmark_fit"
+        assert state(client, face)["initial"]["origin"]["proposer"] == "landmark_fit"
     with override_settings(HEADPOSE_PROPOSER="missing"):
-        assert state(client, face)["initial"]["source"]["proposer"] == "other"  # the newest
+        assert state(client, face)["initial"]["origin"]["proposer"] == "other"  # the newest
 
 
 def test_start_pose_is_the_annotators_own_latest_label(client, bob, face):
@@ -150,16 +150,16 @@ def test_start_pose_is_the_annotators_own_latest_label(client, bob, face):
     client.force_login(bob)
     put(client, face, status="draft")
     s = state(client, face)
-    assert s["initial"]["source"] == {"kind": "annotation", "version": 1, "status": "draft"}
+    assert s["initial"]["origin"] == {"kind": "annotation", "version": 1, "status": "draft"}
     assert np.allclose(np.reshape(s["initial"]["R"], (3, 3)), R1)
-    assert s["reference"]["source"]["proposer"] == "fused"  # reset still goes to the proposal
+    assert s["reference"]["origin"]["proposer"] == "fused"  # reset still goes to the proposal
     assert s["annotation"]["version"] == 1
 
 
 def test_without_proposals_the_default_pose_sits_on_the_face_box(client, bob, face):
     client.force_login(bob)
     s = state(client, face)
-    assert s["initial"]["source"]["kind"] == "default"
+    assert s["initial"]["origin"]["kind"] == "default"
     assert np.allclose(np.reshape(s["initial"]["R"], (3, 3)), np.eye(3))
     K = np.reshape(s["image"]["K"], (3, 3))
     t = np.array(s["initial"]["t"])

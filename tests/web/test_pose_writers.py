@@ -56,8 +56,8 @@ def face(assigned):
 
 
 def _nothing_stored():
-    assert not Annotation.objects.filter(source="annotator").exists()
-    assert not AnnotationRevision.objects.filter(annotation__source="annotator").exists()
+    assert not Annotation.objects.filter(origin="annotator").exists()
+    assert not AnnotationRevision.objects.filter(annotation__origin="annotator").exists()
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
@@ -88,7 +88,7 @@ def test_a_good_pose_still_saves_through_both(client, bob, face):
     assert r.status_code == 200, r.content
     r = client.post("/api/v1/annotations/", _body({}, face=face.pk, expected_version=1), content_type="application/json")
     assert r.status_code == 200, r.content
-    assert Annotation.objects.get(source="annotator").t == [1.5, -2.0, 640.0]
+    assert Annotation.objects.get(origin="annotator").t == [1.5, -2.0, 640.0]
 
 
 @pytest.mark.parametrize("t, message", [([0, 0, -1], "behind the camera"), ([0, 0, 1e308], "too far"),

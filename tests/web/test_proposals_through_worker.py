@@ -98,4 +98,4 @@ def test_imported_faces_with_landmarks_are_meshed_on_the_cpu_queue(celery_worker
               why=lambda: list(FaceMesh.objects.values_list("state", "message")))
     mesh = FaceMesh.objects.first()
     assert 80 <= mesh.n_triangles <= 120 and mesh.n_vertices == 68
-    assert mesh.provenance["provenance"]["landmark_source"] == "dataset"
+    assert mesh.provenance["provenance"]["landmarks_provenance"] == "dataset"

@@ -31,7 +31,7 @@ def _aflw_dataset(euler_by_name: dict) -> Dataset:
         image = Image.objects.create(dataset=ds, file=f"x/{name}", file_name=name, width=450, height=450,
                                      size_bytes=1, checksum=f"{k:064d}", K=[4500, 0, 224.5, 0, 4500, 224.5, 0, 0, 1])
         face = Face.objects.create(image=image, index=0, box=[100, 100, 300, 300])
-        Annotation.objects.create(face=face, dataset=ds, source="dataset", status="ground_truth",
+        Annotation.objects.create(face=face, dataset=ds, origin="ground_truth", status="ground_truth",
                                   R=geometry.euler_to_matrix(euler).reshape(9).tolist(), t=[0, 0, 900])
     return ds
 

@@ -23,8 +23,13 @@ from workers.core.pose_rules import PoseLimits, pose_problems
 CSV_COLUMNS = (
     ["image", "face_index", "yaw", "pitch", "roll"]
     + [f"r{i}{j}" for i in range(3) for j in range(3)]
-    + ["tx", "ty", "tz", "source", "source_detail", "image_id", "face_id"]
+    + ["tx", "ty", "tz", "origin", "origin_detail", "image_id", "face_id"]
 )
+# Who made a label (LabelRow.origin), and the name each origin had before
+# issue 12 renamed them: the JSON and COCO exports still write the old names
+# as "source" / "source_detail" (deprecated) so that older readers keep working.
+ORIGINS = ("ground_truth", "annotator", "proposal")
+DEPRECATED_SOURCE_NAMES = {"ground_truth": "dataset", "annotator": "annotator", "proposal": "proposer"}
 CHUNK = 2048
 ROTATION_TOL = 1e-3  # geometry.is_rotation's default: what the importers and editor accept
 
@@ -39,8 +44,8 @@ class LabelRow:
     face_index: int
     R: np.ndarray  # (3, 3) head -> camera, or 9 numbers row-major
     t: np.ndarray | None  # (3,) mm; None when unknown
-    source: str  # dataset / proposer / annotator
-    source_detail: str = ""  # proposer name@version, annotator username ...
+    origin: str  # one of ORIGINS
+    origin_detail: str = ""  # the dataset's name, proposer name@version, annotator username
     image_id: int | None = None
     face_id: int | None = None
     width: int = 0  # pixels; 0 when unknown
@@ -60,22 +65,29 @@ def face_name(row: LabelRow) -> str:
     return f"{row.image} face {row.face_index}"
 
 
+def deprecated_source(origin: str) -> str:
+    """The pre-rename name of an origin (written as the deprecated "source" key)."""
+    return DEPRECATED_SOURCE_NAMES.get(origin, origin)
+
+
 @dataclass(frozen=True)
 class InvalidRow:
     """A stored label that breaks the pose rules (workers/core/pose_rules.py)."""
     image: str
     face_index: int
     face_id: int | None
-    source: str
-    source_detail: str
+    origin: str
+    origin_detail: str
     reason: str
 
     def __str__(self) -> str:
         return f"{self.image} face {self.face_index}: {self.reason}"
 
     def to_dict(self) -> dict:
-        return {"image": self.image, "face_index": self.face_index, "face_id": self.face_id, "source": self.source,
-                "source_detail": self.source_detail, "reason": self.reason}
+        return {"image": self.image, "face_index": self.face_index, "face_id": self.face_id, "origin": self.origin,
+                "origin_detail": self.origin_detail, "reason": self.reason,
+                # deprecated names, kept for readers of the old export results
+                "source": deprecated_source(self.origin), "source_detail": self.origin_detail}
 
 
 class InvalidRowsError(ExportError):
@@ -112,7 +124,7 @@ def _screen(batch: list, invalid: list, limits: PoseLimits) -> list:
     for row, a, b, c in zip(batch, why_R, why_t, problems):
         reason = a or b or c
         if reason:
-            invalid.append(InvalidRow(row.image, row.face_index, row.face_id, row.source, row.source_detail, reason))
+            invalid.append(InvalidRow(row.image, row.face_index, row.face_id, row.origin, row.origin_detail, reason))
         else:
             good.append(row)
     return good
@@ -256,12 +268,12 @@ def _batch_text(b: PoseBatch) -> str:
     # flat lists, sliced per row: nested tolist() would keep thousands of small
     # lists alive at once and wake the cyclic garbage collector for nothing
     R9, t, euler, has_t = b.R.ravel().tolist(), b.t.ravel().tolist(), b.euler.ravel().tolist(), b.has_t.tolist()
-    # one search over the whole chunk: image names and sources almost never need quoting
-    texts = "\0".join(f"{row.image}\0{row.source}\0{row.source_detail}" for row in b.rows)
+    # one search over the whole chunk: image names and origins almost never need quoting
+    texts = "\0".join(f"{row.image}\0{row.origin}\0{row.origin_detail}" for row in b.rows)
     field = _csv_field if _NEEDS_QUOTES.search(texts) else _plain
     return "".join([
         _LINE % (field(row.image), row.face_index, *euler[3 * i:3 * i + 3], *R9[9 * i:9 * i + 9],
-                 _t_text(t[3 * i:3 * i + 3], has_t[i]), field(row.source), field(row.source_detail),
+                 _t_text(t[3 * i:3 * i + 3], has_t[i]), field(row.origin), field(row.origin_detail),
                  "" if row.image_id is None else row.image_id, "" if row.face_id is None else row.face_id)
         for i, row in enumerate(b.rows)
     ])

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             folder = write_demo_folder()
             try:
                 job = importing.create_import_job(
-                    kind=Job.Kind.IMPORT_IMAGES, dataset_name=DEMO_DATASET, source=str(folder), user=user
+                    kind=Job.Kind.IMPORT_IMAGES, dataset_name=DEMO_DATASET, server_path=str(folder), user=user
                 )
                 job = importing.run_import_job(job.pk)
             finally:

@@ -102,7 +102,7 @@ const saves = new SaveQueue({
   timers: window,
   onState: setSaveState,
   onEdit: hideError,
-  onSaved: (body) => { $('source-line').textContent = `your label v${body.version} (${body.status})`; },
+  onSaved: (body) => { $('origin-line').textContent = `your label v${body.version} (${body.status})`; },
   onFailure: (err) => { if (err instanceof ConflictError) showConflict(err); else showError(err.message); },
 });
 

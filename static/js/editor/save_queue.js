@@ -34,7 +34,7 @@ export class SaveQueue {
   }) {
     Object.assign(this, { request, url, getPose, activeTime, autosaveMs, autosaveChecked, timers });
     Object.assign(this, { onState, onEdit, onSaved, onFailure });
-    this.proposalId = state.reference.source.proposal_id;
+    this.proposalId = state.reference.origin.proposal_id;
     this.saved = storedLabel(state);
     this.conflict = null; // the ConflictError that stopped the queue, until load()
     this.chain = Promise.resolve();

@@ -54,7 +54,7 @@ def random_rows(n_images: int, seed: int = 0, faces_per_image=(1, 3), names=None
             row = LabelRow(name, k, R, t, "annotator", f"user{k}", image_id=i + 1 if image_ids else None,
                            face_id=len(rows) + 1, width=w, height=h, K=K,
                            box=(x0, y0, x0 + rng.uniform(5, w / 2), y0 + rng.uniform(5, h / 2)),
-                           provenance={"source": "annotator", "author": f"user{k}", "status": "accepted",
+                           provenance={"origin": "annotator", "author": f"user{k}", "status": "accepted",
                                        "version": int(rng.integers(1, 5)), "score": float(rng.uniform())})
             if t_missing_every and len(rows) % t_missing_every == 0:
                 row.t = None

@@ -57,7 +57,8 @@ def test_bbox_head_pose_and_provenance(tmp_path):
         e = pose["euler"]
         assert np.abs(angle_difference([e["yaw"], e["pitch"], e["roll"]], scipy_euler(row.R))).max() < 1e-6
         assert np.abs(scipy_matrix_from_wxyz(pose["quaternion"]) - row.R).max() < 1e-9
-        assert a["provenance"] == row.provenance
+        assert a["provenance"] == {**row.provenance, "source": "annotator"}  # + the deprecated key
+        assert (a["origin"], a["origin_detail"]) == (row.origin, row.origin_detail)
         assert a["keypoints"] == [0] * 204 and a["num_keypoints"] == 0
 
 

@@ -10,7 +10,7 @@ from workers.core.label_rows import CSV_COLUMNS, LabelRow, write_csv
 from .factories import META, angle_difference, random_rows, scipy_euler
 
 ORIGINAL_COLUMNS = (["image", "face_index", "yaw", "pitch", "roll"] + [f"r{i}{j}" for i in range(3) for j in range(3)]
-                    + ["tx", "ty", "tz", "source", "source_detail"])
+                    + ["tx", "ty", "tz", "origin", "origin_detail"])
 
 
 def export(rows):
@@ -43,28 +43,28 @@ def test_rows_read_back_with_exact_pose_and_scipy_angles():
             assert line["tx"] == line["ty"] == line["tz"] == ""
         else:
             assert np.array_equal([float(line["tx"]), float(line["ty"]), float(line["tz"])], row.t)
-        assert (line["source"], line["source_detail"]) == (row.source, row.source_detail)
+        assert (line["origin"], line["origin_detail"]) == (row.origin, row.origin_detail)
         assert (int(line["image_id"]), int(line["face_id"])) == (row.image_id, row.face_id)
 
 
 def test_names_needing_quotes_round_trip():
     rows = random_rows(3, seed=12, names=['a,b.jpg', 'say "hi".jpg', "two\nlines.jpg"])
-    rows[0].source_detail = 'proposer,"x"@1'
+    rows[0].origin_detail = 'proposer,"x"@1'
     got = export(rows)
     assert [line["image"] for line in got] == [r.image for r in rows]
-    assert got[0]["source_detail"] == 'proposer,"x"@1'
+    assert got[0]["origin_detail"] == 'proposer,"x"@1'
 
 
 def test_old_style_rows_still_work_with_a_text_stream():
     # the call shape of annotator/selectors.py and export_labels: six positional fields, TextIO
     R = np.eye(3)
-    rows = [LabelRow("img.jpg", 0, R, np.array([1.0, 2.0, 500.0]), "dataset", "aflw"),
-            LabelRow("img.jpg", 1, list(R.reshape(9)), None, "proposer", "p@1")]
+    rows = [LabelRow("img.jpg", 0, R, np.array([1.0, 2.0, 500.0]), "ground_truth", "aflw"),
+            LabelRow("img.jpg", 1, list(R.reshape(9)), None, "proposal", "p@1")]
     out = io.StringIO()
     assert write_csv(rows, out) == 2
     got = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert got[0]["tz"] == "500.0" and got[1]["tz"] == "" and got[1]["r11"] == "1.0"
-    assert got[0]["image_id"] == "" and got[0]["source_detail"] == "aflw"
+    assert got[0]["image_id"] == "" and got[0]["origin_detail"] == "aflw"
     assert float(got[0]["yaw"]) == 0.0
 
 

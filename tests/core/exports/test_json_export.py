@@ -35,8 +35,10 @@ def test_it_writes_every_face_with_exact_pose_camera_and_box():
             assert face["t"] is None
         else:
             assert np.array_equal(np.array(face["t"]), row.t)
-        assert face["provenance"] == row.provenance
-        assert (face["source"], face["source_detail"]) == (row.source, row.source_detail)
+        # plus the deprecated pre-rename "source" key (tests below)
+        assert face["provenance"] == {**row.provenance, "source": "annotator"}
+        assert (face["origin"], face["origin_detail"]) == (row.origin, row.origin_detail)
+        assert (face["source"], face["source_detail"]) == (row.origin, row.origin_detail)
         assert face["landmarks_2d"] is None and face["landmarks_3d"] is None
 
 

@@ -98,7 +98,7 @@ def test_jpeg_texture_matches_the_photo():
 
 
 def test_real_samples_mesh_and_load_back(aflw_samples_dir):
-    provenance = {"landmark_source": "aflw2000-3d ground truth", "proposer": None, "proposer_version": None}
+    provenance = {"landmarks_provenance": "aflw2000-3d ground truth", "proposer": None, "proposer_version": None}
     for path in sample_paths(aflw_samples_dir):
         image, p2, p3, K = load_sample(path)
         result = mesh_face(image, p2, p3, "ibug68", K, provenance=provenance)

@@ -60,7 +60,7 @@ def test_documented_frame(head):
 def test_face_vertices_are_the_reference_face(head):
     mesh, info, _ = head
     face = load_reference_face()
-    assert info["source"] == "reference_face" and info["source_version"] == face.version
+    assert info["built_from"] == "reference_face" and info["built_from_version"] == face.version
     points = face.points(info["face_scheme"])
     assert np.abs(mesh.vertices[: len(points)] - points).max() < 1e-3
     assert np.allclose(face.points68.mean(axis=0), 0, atol=1e-6)  # the origin

@@ -49,7 +49,7 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
                  "HeadPose Studio JSON: every face with K, box, R, t, Euler angles, quaternion, landmarks "
                  "and provenance.", json_labels.write),
     ExportFormat("csv", ".csv", "text/csv",
-                 "One line per face: image, face index, yaw/pitch/roll, R, t, source.", csv_labels.write),
+                 "One line per face: image, face index, yaw/pitch/roll, R, t, origin.", csv_labels.write),
     ExportFormat("aflw2000_mat", ".zip", "application/zip",
                  "Zip of AFLW2000-3D style .mat files (Pose_Para, pt3d_68), one per face.", aflw2000_mat.write),
     ExportFormat("biwi_pose", ".zip", "application/zip",

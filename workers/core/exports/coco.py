@@ -6,8 +6,8 @@
     images [{"id", "file_name", "width", "height", "camera_matrix" (K or null)}],
     annotations [{"id", "image_id", "category_id": 1, "bbox": [x, y, w, h], "area",
                   "iscrowd": 0, "head_pose": {"R", "t", "euler", "quaternion"},
-                  "keypoints": 68 x [x, y, v], "num_keypoints", "face_index", "source",
-                  "source_detail", "provenance"}]
+                  "keypoints": 68 x [x, y, v], "num_keypoints", "face_index", "origin",
+                  "origin_detail", "source" and "source_detail" (deprecated), "provenance"}]
 
 Image ids are the rows' image_id, or running ids (skipping ids already taken)
 for rows without one; each image is listed once. bbox comes from the face box
@@ -31,7 +31,7 @@ import numpy as np
 
 from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches, stack_field
 
-from .common import CONVENTION, IBUG68_KEYPOINTS, MatrixText, batch_cameras, dumps, json_floats, landmarks
+from .common import CONVENTION, origin_fields, IBUG68_KEYPOINTS, MatrixText, batch_cameras, dumps, json_floats, landmarks
 
 SPOOL_BYTES = 8 << 20
 CATEGORY = {"id": 1, "name": "head", "supercategory": "person", "keypoints": IBUG68_KEYPOINTS, "skeleton": []}
@@ -72,7 +72,7 @@ _ANNOTATION = (
     '{"id": %d, "image_id": %d, "category_id": 1, "bbox": [%r, %r, %r, %r], "area": %r, "iscrowd": 0, '
     '"head_pose": {"R": [[%r, %r, %r], [%r, %r, %r], [%r, %r, %r]], "t": %s, '
     '"euler": {"yaw": %.12g, "pitch": %.12g, "roll": %.12g}, "quaternion": [%.12g, %.12g, %.12g, %.12g]}, '
-    '"keypoints": %s, "num_keypoints": %d, "face_index": %d, "source": %s, "source_detail": %s, "provenance": %s}'
+    '"keypoints": %s, "num_keypoints": %d, "face_index": %d, %s}'
 )
 NO_KEYPOINTS_TEXT = dumps(NO_KEYPOINTS)
 
@@ -116,7 +116,7 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
                     n + i + 1, image_id, *bboxes[4 * i:4 * i + 4], areas[i], *R9[9 * i:9 * i + 9],
                     json_floats(t[3 * i:3 * i + 3]) if has_t[i] else "null",
                     *euler[3 * i:3 * i + 3], *quat[4 * i:4 * i + 4], keypoints, n_keypoints, row.face_index,
-                    enc(row.source), enc(row.source_detail), dumps(row.provenance, row)))
+                    origin_fields(row)))
             images.write("".join(image_parts).encode())
             anns.write("".join(ann_parts).encode())
             n += len(b.rows)

@@ -1,6 +1,6 @@
 """Helpers shared by the export writers: the convention text every file
 carries, per-face camera/box/translation fallbacks, safe zip member names,
-README text and JSON encoding of numpy values."""
+README text, JSON encoding of numpy values and the fields saying who made a label."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from workers.core import geometry
-from workers.core.label_rows import ExportError, LabelRow, face_name, stack_field
+from workers.core.label_rows import ExportError, LabelRow, deprecated_source, face_name, stack_field
 
 CONVENTION = (
     "HeadPose Studio pose convention (docs/POSE_CONVENTIONS.md): X_cam = R @ X_head + t. "
@@ -148,6 +148,22 @@ def dumps(value, row: LabelRow | None = None) -> str:
     except (TypeError, ValueError, RecursionError) as exc:
         where = f"{face_name(row)}: " if row is not None else ""
         raise ExportError(f"{where}cannot be written as JSON ({exc})") from None
+
+
+_ORIGIN_FIELDS = '"origin": %s, "origin_detail": %s, "source": %s, "source_detail": %s, "provenance": %s'
+
+
+def origin_fields(row: LabelRow) -> str:
+    """Who made the row's label, as JSON object members: origin, origin_detail,
+    provenance, and the deprecated pre-rename "source" / "source_detail" (old
+    values: dataset / proposer / annotator), which readers of older exports
+    still look for; the provenance's deprecated "source" likewise."""
+    provenance = row.provenance
+    if "origin" in provenance and "source" not in provenance:
+        provenance = {**provenance, "source": deprecated_source(provenance["origin"])}
+    enc = encode_basestring_ascii
+    return _ORIGIN_FIELDS % (enc(row.origin), enc(row.origin_detail), enc(deprecated_source(row.origin)),
+                             enc(row.origin_detail), dumps(provenance, row))
 
 
 def json_int(value) -> str:

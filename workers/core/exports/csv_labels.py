@@ -1,5 +1,5 @@
 """`csv` export: label_rows.write_csv (image, face index, Euler angles, R, t,
-source, image_id, face_id) on a binary stream, UTF-8."""
+origin, origin_detail, image_id, face_id) on a binary stream, UTF-8."""
 from __future__ import annotations
 
 import io

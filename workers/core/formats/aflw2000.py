@@ -139,7 +139,7 @@ def parse_labels(mat: dict, width: int, height: int, name: str = "file.mat") -> 
         "pose_para": pp,
         "euler_deg": np.rad2deg([yaw, pitch, roll]),
         "pt3d_68": pt3d,
-        "source": "aflw2000",
+        "dataset_format": "aflw2000",
     }
     if "pt2d" in mat:
         extra["pt2d"] = _array(mat, "pt2d", 2 * 21, name).reshape(2, 21).T.copy()

@@ -208,7 +208,7 @@ def frame_label(M, centre, cal: dict, width: int, height: int, extrinsics: str =
     R, t = depth_to_rgb_pose(R_depth, centre, cal, extrinsics)
     box = _clamp_box(sphere_box(t, HEAD_RADIUS_MM, cal["K"]), width, height)
     return FaceLabel(box=box, R=R, t=t, extra={
-        "source": "biwi", "sequence": sequence, "reference_euler": euler, "R_depth": R_depth,
+        "dataset_format": "biwi", "sequence": sequence, "reference_euler": euler, "R_depth": R_depth,
         "t_depth": np.asarray(centre, dtype=np.float64), "extrinsics": extrinsics,
         "head_origin": "biwi_head_centre"})
 
@@ -392,7 +392,7 @@ def iter_npz(file: Union[str, os.PathLike, BinaryIO], name: str = "BIWI.npz",
             continue
         png = encode_png(images[i][..., ::-1])  # stored BGR
         face = FaceLabel(box=(0.0, 0.0, float(w - 1), float(h - 1)), R=geometry.euler_to_matrix(euler), t=None,
-                         extra={"source": "biwi_npz", "reference_euler": euler.copy(), "row": i})
+                         extra={"dataset_format": "biwi_npz", "reference_euler": euler.copy(), "row": i})
         yield Sample(name=row, image_bytes=png, width=w, height=h, K=K.copy(), faces=[face])
 
 

@@ -3,7 +3,7 @@ and the generic head mesh the labeling page renders. Plain numpy/scipy/trimesh.
 
     from workers.core.meshing import mesh_face
     result = mesh_face(image_bgr, landmarks_2d, landmarks_3d, "ibug68", K,
-                       provenance={"landmark_source": "aflw2000-3d"})
+                       provenance={"landmarks_provenance": "aflw2000-3d"})
     if result.ok: open("face.glb", "wb").write(result.glb_bytes)
 """
 from workers.core.meshing.delaunay import (  # noqa: F401

@@ -58,7 +58,7 @@ class HeadMesh:
     centre: np.ndarray              # ellipsoid centre C
     axes: np.ndarray                # ellipsoid half-axes (a, b, c)
     named: Dict[str, dict] = field(default_factory=dict)  # name -> {"index", "position"}
-    source: str = ""
+    built_from: str = ""  # what the face points came from (the reference face, a mean face ...)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -109,7 +109,7 @@ def _azimuthal(directions: np.ndarray, pole: np.ndarray) -> np.ndarray:
 
 
 def build_head_mesh(points68: np.ndarray, points468: Optional[np.ndarray] = None,
-                    n_skull: int = 1600, blend_angle: float = 0.5, source: str = "") -> HeadMesh:
+                    n_skull: int = 1600, blend_angle: float = 0.5, built_from: str = "") -> HeadMesh:
     """Closed head mesh in the head frame; see the module docstring."""
     p68 = np.asarray(points68, dtype=np.float64)
     if p68.shape != (68, 3) or not np.all(np.isfinite(p68)):
@@ -172,7 +172,7 @@ def build_head_mesh(points68: np.ndarray, points468: Optional[np.ndarray] = None
     for name, i in extremes.items():
         named[name] = {"index": i, "position": vertices[i].round(4).tolist()}
     return HeadMesh(vertices=vertices, faces=faces.astype(np.int32), n_face_points=len(face),
-                    centre=centre, axes=axes, named=named, source=source)
+                    centre=centre, axes=axes, named=named, built_from=built_from)
 
 
 def head_mesh_glb(head: HeadMesh, metadata: dict) -> bytes:
