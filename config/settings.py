@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import modes
 from config.env import env, envbool, envint, envlist
+from config.storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env("HEADPOSE_DATA_DIR", BASE_DIR / "data"))
@@ -234,39 +235,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # collectstatic (tests, make run).
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                   "whitenoise.middleware.WhiteNoiseMiddleware")
-# Media (images, meshes, exports, uploads, predictions) go through Django's
-# storage API only, so a worker on another host needs no shared folder:
-# HEADPOSE_STORAGE=filesystem (MEDIA_ROOT, one host or a shared mount) or s3
-# (any S3-compatible service; stored_files answers with a short-lived presigned URL).
+# Media go through Django's storage API only: the local MEDIA_ROOT or an
+# S3-compatible bucket, by HEADPOSE_STORAGE (config/storage.py).
 HEADPOSE_STORAGE = env("HEADPOSE_STORAGE", "filesystem").strip().lower()
-if HEADPOSE_STORAGE == "filesystem":
-    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-elif HEADPOSE_STORAGE == "s3":
-    if not env("AWS_STORAGE_BUCKET_NAME"):
-        raise ImproperlyConfigured("HEADPOSE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
-    MEDIA_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
-        "endpoint_url": env("AWS_S3_ENDPOINT_URL") or None,
-        "region_name": env("AWS_S3_REGION_NAME") or None,
-        "access_key": env("AWS_ACCESS_KEY_ID") or None,
-        "secret_key": env("AWS_SECRET_ACCESS_KEY") or None,
-        "location": env("AWS_LOCATION", ""),
-        # stored files are private: only a view that checked access hands out a URL
-        "default_acl": None,
-        "querystring_auth": True,
-        "querystring_expire": envint("AWS_QUERYSTRING_EXPIRE", 300),
-        "file_overwrite": False,
-        "addressing_style": env("AWS_S3_ADDRESSING_STYLE") or None,
-        # a big upload read by a worker spills to disk instead of memory
-        "max_memory_size": 64 * 1024 * 1024,
-    }}
-else:
-    raise ImproperlyConfigured(f"HEADPOSE_STORAGE must be filesystem or s3, not {HEADPOSE_STORAGE!r}.")
 if HEADPOSE_STORAGE == "s3" and HEADPOSE_FILE_SERVING != "django":
     raise ImproperlyConfigured("HEADPOSE_FILE_SERVING hands a local file to the proxy; with HEADPOSE_STORAGE=s3 "
                                "leave it at django (files are answered with a presigned URL).")
 STORAGES = {
-    "default": MEDIA_STORAGE,
+    "default": media_storage(env),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if envbool("STATIC_MANIFEST")
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
