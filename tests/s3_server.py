@@ -1,7 +1,7 @@
 """An S3-compatible server for tests: moto's (`moto[server]`, requirements/dev.txt),
 started as a process on an address the test chooses, with one empty bucket.
 
-moto keeps objects in memory and checks no credentials or signatures' expiry;
+moto keeps objects in memory and verifies no signature (nor its expiry);
 it speaks the S3 calls django-storages makes (put, get, head, delete, list,
 presigned GET URLs), which is what these tests need from it."""
 from __future__ import annotations
