@@ -32,10 +32,12 @@ def tcp_forwarder(listen_host: str, target: tuple[str, int]):
             return
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
 
-    server = loop.run_until_complete(asyncio.start_server(relay, listen_host, 0))
-    port = server.sockets[0].getsockname()[1]
-    thread = threading.Thread(target=loop.run_forever, name=f"forward-{port}", daemon=True)
+    # the loop runs in its own thread only: a test may already run one in this
+    # thread (Playwright's sync API does)
+    thread = threading.Thread(target=loop.run_forever, name=f"forward-{target[1]}", daemon=True)
     thread.start()
+    server = asyncio.run_coroutine_threadsafe(asyncio.start_server(relay, listen_host, 0), loop).result(timeout=10)
+    port = server.sockets[0].getsockname()[1]
     try:
         yield port
     finally:
@@ -48,3 +50,4 @@ def tcp_forwarder(listen_host: str, target: tuple[str, int]):
         asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
+        loop.close()
