@@ -42,6 +42,8 @@ def create_import_job(*, kind: str, dataset_name: str, source: str = "", upload=
     if not source and upload is None:
         raise ImportRequestError("name a folder or .zip on the server, or upload a .zip.")
     if source:
+        from pathlib import Path
+
         if not Path(source).exists():
             raise ImportRequestError(f"{source}: no such file or folder on the server.")
     dataset_kind = READERS[kind][1]
