@@ -8,10 +8,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Callable
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
@@ -58,7 +61,36 @@ def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", up
 
 
 def queue_import_job(job: Job) -> None:
+    """Queue the import for the workers. A worker may run on another host that
+    sees the media storage but not this host's files, so a server path is
+    uploaded into storage first (a folder as a zip) and the job reads that."""
+    if not job.upload:
+        _upload_server_path(job, Path(job.input_name))
     pipeline.enqueue("run_import_job", job.pk, job=job)
+
+
+def _upload_server_path(job: Job, path: Path) -> None:
+    from workers.core.formats.archive import pack_folder
+
+    if path.is_dir():
+        with tempfile.TemporaryFile() as packed:
+            pack_folder(path, packed)
+            packed.seek(0)
+            job.upload.save(f"{path.name}.zip", File(packed), save=False)
+    else:
+        with open(path, "rb") as fh:
+            job.upload.save(path.name, File(fh), save=False)
+    job.save(update_fields=["upload"])
+
+
+def _local_copy(field_file):
+    """The stored file copied to a temporary file on this host (deleted when
+    closed): the readers seek around a zip, and object storage cannot seek."""
+    local = tempfile.NamedTemporaryFile(suffix=Path(field_file.name).suffix)
+    with field_file.storage.open(field_file.name, "rb") as stored:
+        shutil.copyfileobj(stored, local, 1 << 20)
+    local.flush()
+    return local
 
 
 def _storage_name(dataset: Dataset, name: str) -> str:
@@ -114,12 +146,14 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     from workers.core.formats.archive import Limits
 
     limits = Limits(max_total_bytes=settings.HEADPOSE_IMPORT_MAX_BYTES)
-    source = job.upload.path if job.upload else job.input_name
     jobs.start(job)
     throttle = jobs.Throttle()
     new_ids: list[int] = []
     counters = ("processed", "succeeded", "unchanged", "errors")
+    local = None
     try:
+        local = _local_copy(job.upload) if job.upload else None
+        source = local.name if local else job.input_name
         job.total = module.count(source, limits)
         jobs.advance(job, ["total"])
         for record in module.iter_samples(source, limits):
@@ -147,6 +181,8 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
         # visibly; samples stored so far stay and a retry skips them.
         jobs.fail(job, f"import stopped: {exc}", name=job.input_name or (job.upload.name if job.upload else ""),
                   fields=["total", *counters])
+    if local:
+        local.close()
     if on_progress:
         on_progress(job)
     pipeline.import_finished(job, new_ids)

@@ -2,10 +2,13 @@
 are named and how an allowed request gets one.
 
 There is no public URL for MEDIA_ROOT. A view decides who may have a file (the
-rules are annotator/access.py) and then calls `file_response`, which either
-streams it (Django) or, behind a front proxy, hands it over with
-X-Accel-Redirect (nginx `internal` location) or X-Sendfile (Apache), selected
-by HEADPOSE_FILE_SERVING."""
+rules are annotator/access.py) and then calls `file_response`. On the local
+file system (FileSystemStorage) it streams the file (Django) or, behind a front
+proxy, hands it over with X-Accel-Redirect (nginx `internal` location) or
+X-Sendfile (Apache), selected by HEADPOSE_FILE_SERVING. On object storage (S3)
+it redirects to a presigned URL that expires after AWS_QUERYSTRING_EXPIRE
+seconds: the bytes never pass through the web process, and a leaked URL dies
+quickly."""
 from __future__ import annotations
 
 import mimetypes
@@ -13,7 +16,8 @@ import secrets
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
 
@@ -39,6 +43,8 @@ def file_response(field_file, *, filename: str | None = None, content_type: str 
         raise Http404("The file is missing.")
     name = filename or field_file.name.rsplit("/", 1)[-1]
     mode = settings.HEADPOSE_FILE_SERVING
+    if not isinstance(field_file.storage, FileSystemStorage):
+        return _presigned_redirect(field_file, name, content_type, as_attachment)
     if mode == "django":
         response = FileResponse(field_file.open("rb"), as_attachment=as_attachment, filename=name,
                                 content_type=content_type)
@@ -51,4 +57,14 @@ def file_response(field_file, *, filename: str | None = None, content_type: str 
             response["X-Sendfile"] = field_file.path
         response["Content-Disposition"] = content_disposition_header(as_attachment, name)
     response["Cache-Control"] = cache_control
+    return response
+
+
+def _presigned_redirect(field_file, name: str, content_type: str | None, as_attachment: bool) -> HttpResponse:
+    # The object store names the download and its type, as Django would have.
+    parameters = {"ResponseContentDisposition": content_disposition_header(as_attachment, name),
+                  "ResponseContentType": content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"}
+    response = HttpResponseRedirect(field_file.storage.url(field_file.name, parameters=parameters))
+    # the URL expires: a cached redirect would outlive it
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import modes
 from config.env import env, envbool, envint, envlist
+from config.storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env("HEADPOSE_DATA_DIR", BASE_DIR / "data"))
@@ -234,8 +235,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # collectstatic (tests, make run).
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                   "whitenoise.middleware.WhiteNoiseMiddleware")
+# Media go through Django's storage API only: the local MEDIA_ROOT or an
+# S3-compatible bucket, by HEADPOSE_STORAGE (config/storage.py).
+HEADPOSE_STORAGE = env("HEADPOSE_STORAGE", "filesystem").strip().lower()
+if HEADPOSE_STORAGE == "s3" and HEADPOSE_FILE_SERVING != "django":
+    raise ImproperlyConfigured("HEADPOSE_FILE_SERVING hands a local file to the proxy; with HEADPOSE_STORAGE=s3 "
+                               "leave it at django (files are answered with a presigned URL).")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(env),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if envbool("STATIC_MANIFEST")
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -119,3 +119,18 @@ def test_production_https_settings_come_from_the_environment():
         "True True False 600 True False ('HTTP_X_FORWARDED_PROTO', 'https') ['https://h.example.org'] False")
     # development: plain HTTP on localhost
     assert settings_of(SECRET_KEY=STRONG_KEY) == "False False False 0 False False None [] True"
+
+
+# --- media storage: HEADPOSE_STORAGE (config/storage.py) --------------------------
+
+def test_s3_storage_is_selected_by_the_environment_and_refuses_a_proxy_file_mode():
+    s3 = {"HEADPOSE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "media", "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings as s; o = s.STORAGES['default']; "
+                               "print(o['BACKEND'], o['OPTIONS']['bucket_name'], o['OPTIONS']['endpoint_url'])"],
+        cwd=REPO_ROOT, env={**os.environ, **s3}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["storages.backends.s3.S3Storage", "media", "http://127.0.0.1:9"]
+    refused = _import_settings(**s3, HEADPOSE_FILE_SERVING="x-sendfile")
+    assert refused.returncode != 0 and "presigned URL" in refused.stderr
+    assert "AWS_STORAGE_BUCKET_NAME" in _import_settings(HEADPOSE_STORAGE="s3").stderr

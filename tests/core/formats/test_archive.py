@@ -5,7 +5,7 @@ import zipfile
 import pytest
 
 from workers.core.formats import images
-from workers.core.formats.archive import ArchiveLimitError, Limits, is_ignored, open_source
+from workers.core.formats.archive import ArchiveLimitError, Limits, is_ignored, open_source, pack_folder
 
 from .helpers import make_zip, png_bytes
 
@@ -120,6 +120,30 @@ def test_folder_symlinks_are_rejected(tmp_path):
     assert "symbolic link" in recs["link.png"].message
     assert "symbolic link" in recs["loop"].message
     assert recs["good.png"].ok
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_a_packed_folder_reads_as_the_folder_and_never_carries_a_link_target(tmp_path):
+    """A server folder queued to a remote worker travels as a zip (pack_folder):
+    the worker must see the same samples and the same rejections."""
+    root = tmp_path / "d"
+    for name, data in {"a.png": png_bytes(seed=1), "sub/b.png": png_bytes(seed=2), ".git/x.png": b"x",
+                       "README.txt": b"hi"}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(png_bytes(seed=9))
+    os.symlink(secret, root / "link.png")
+    os.symlink(tmp_path, root / "loop")
+    packed = io.BytesIO()
+    assert pack_folder(root, packed) == 4  # a.png, sub/b.png and the two links (as links)
+    assert secret.read_bytes() not in packed.getvalue()
+    packed.seek(0)
+    folder, zipped = _by_name(images.iter_samples(root)), _by_name(images.iter_samples(packed))
+    assert sorted(folder) == sorted(zipped) == ["a.png", "link.png", "loop", "sub/b.png"]
+    for name in ("link.png", "loop"):
+        assert "symbolic link" in folder[name].message and "symbolic link" in zipped[name].message
+    assert zipped["sub/b.png"].ok and zipped["sub/b.png"].image_bytes == folder["sub/b.png"].image_bytes
 
 
 def test_not_a_zip(tmp_path):
