@@ -276,7 +276,7 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # lease ran out. A re-sent task claims its row first and does nothing while another
 # worker holds a fresh lease, so an early re-send costs one no-op message.
 HEADPOSE_JOB_LEASE_S = envint("HEADPOSE_JOB_LEASE_S", 120)
-HEADPOSE_REAP_EVERY_S = envint("HEADPOSE_REAP_EVERY_S", 60)
+HEADPOSE_REAP_EVERY_S = float(env("HEADPOSE_REAP_EVERY_S", "60"))
 # Redis re-delivers a message not acked (acks_late) within the visibility timeout,
 # even to a second worker while the first is still running it. The reaper, not
 # this, recovers from a dead worker (within lease + reap interval, about 3 min), so
