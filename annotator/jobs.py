@@ -56,7 +56,7 @@ def percent(obj) -> int:
     return 100 if is_finished(obj) else 0
 
 
-WAITING, STALLED = "waiting for a worker", "stalled (no live worker)"
+WAITING, STALLED = "queued, waiting for a worker", "stalled (no live worker)"
 
 
 def lease_s() -> float:

@@ -118,7 +118,7 @@ class EntrySerializer(ErrorFiguresSerializer):
     total = serializers.IntegerField()
     percent = serializers.IntegerField(help_text="0-100")
     is_finished = serializers.BooleanField()
-    activity = serializers.CharField(help_text='"waiting for a worker" (queued), "running (heartbeat N s ago)", '
+    activity = serializers.CharField(help_text='"queued, waiting for a worker", "running (heartbeat N s ago)", '
                                                '"stalled (no live worker)" or the finished state')
     heartbeat_age_s = serializers.SerializerMethodField()
     owner = serializers.SerializerMethodField()

@@ -80,7 +80,7 @@ class JobSerializer(serializers.ModelSerializer):
     result = ExportResultSerializer(help_text="Once done: rows, format, labels, bytes (empty before)")
     percent = serializers.IntegerField()
     is_finished = serializers.BooleanField()
-    activity = serializers.CharField(help_text='"waiting for a worker" (queued), "running (heartbeat N s ago)", '
+    activity = serializers.CharField(help_text='"queued, waiting for a worker", "running (heartbeat N s ago)", '
                                                '"stalled (no live worker)" or the finished state')
     heartbeat_age_s = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()

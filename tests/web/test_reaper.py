@@ -1,6 +1,6 @@
 """No stranded job: leases (annotator.jobs.claim / stranded, annotator.leases),
 the reaper (annotator.reaper), idempotent re-runs, the admin's Resume and the
-pages that tell "waiting for a worker" from "running".
+pages that tell "queued, waiting for a worker" from "running".
 
 What is sent is recorded at pipeline.enqueue (the broker is the fault tests'
 business: tests/web/test_faults.py runs all this against real processes)."""
@@ -55,10 +55,10 @@ def test_stranded_is_queued_or_running_without_a_fresh_lease(dataset):
     _job(dataset, "failed")
     assert set(jobs.stranded(Job)) == {old_queued, dead}
     assert {j.pk: j.activity for j in (fresh_queued, dead, live)} == {
-        fresh_queued.pk: "waiting for a worker", dead.pk: "stalled (no live worker)",
+        fresh_queued.pk: "queued, waiting for a worker", dead.pk: "stalled (no live worker)",
         live.pk: live.activity}
     assert re.fullmatch(r"running \(heartbeat [12] s ago\)", live.activity)
-    assert resent_lately.activity == "waiting for a worker"
+    assert resent_lately.activity == "queued, waiting for a worker"
 
 
 def test_a_claim_is_taken_once_per_live_run(dataset):
@@ -90,7 +90,7 @@ def test_the_reaper_resends_stranded_work_and_nothing_else(dataset, sent):
         ("propose_images", [1, 2], "p", proposals.pk), ("propose_images", [5], "p", proposals.pk)], key=str)
     for job in (old_import, dead_import, dead_export, proposals):
         job.refresh_from_db()
-        assert job.state == "queued" and job.activity == "waiting for a worker"
+        assert job.state == "queued" and job.activity == "queued, waiting for a worker"
     assert dead_import.processed == 3  # the re-run recounts; nothing is reset by the reaper itself
     unresumable.refresh_from_db()
     assert unresumable.state == "failed" and unresumable.errors[-1]["message"] == reaper.NOT_RESUMABLE
@@ -115,7 +115,7 @@ def test_the_reaper_resends_lost_meshes_and_entries(dataset, sent):
     assert (counts["FaceMesh"], counts["Entry"]) == (1, 1)
     assert sorted(sent, key=str) == sorted([("mesh_faces", [faces[0].pk]), ("evaluate_entry", entry.pk)], key=str)
     entry.refresh_from_db()
-    assert entry.state == "queued" and entry.activity == "waiting for a worker"
+    assert entry.state == "queued" and entry.activity == "queued, waiting for a worker"
 
 
 def test_with_the_broker_down_the_reaper_fails_nothing(dataset, monkeypatch):
@@ -196,7 +196,7 @@ def test_the_admin_resumes_a_stuck_job_and_leaves_a_live_one(admin_client, datas
 def test_the_export_page_tells_waiting_from_running(admin_client, dataset, alice):
     job = _job(dataset, kind=Job.Kind.EXPORT, age=timedelta(0), created_by=alice,
                options={"format": "json", "labels": "best"})
-    assert "waiting for a worker" in admin_client.get(reverse("export_job", args=[job.pk])).content.decode()
+    assert "queued, waiting for a worker" in admin_client.get(reverse("export_job", args=[job.pk])).content.decode()
     Job.objects.filter(pk=job.pk).update(state="running", heartbeat_at=timezone.now())
     polled = admin_client.get(reverse("api-export", args=[job.pk])).json()
     assert polled["activity"].startswith("running (heartbeat") and polled["heartbeat_age_s"] < 60
