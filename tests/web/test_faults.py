@@ -90,9 +90,11 @@ def test_redis_restarted_empty_mid_job_the_lost_jobs_are_sent_again(redis, tmp_p
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     n = 300
     running, waiting = _import_job(tmp_path, "first", n), _import_job(tmp_path, "second", n)
-    with celery_worker(tmp_path / "worker.log", _worker_env(url), name="faults-redis"):
+    log = tmp_path / "worker.log"
+    with celery_worker(log, _worker_env(url), name="faults-redis"):
         # the solo worker runs one import; the other waits in Redis
-        _poll(lambda: _running_mid_way(running.pk, n) or _running_mid_way(waiting.pk, n), "an import mid-way")
+        first = _poll(lambda: next((pk for pk in (running.pk, waiting.pk) if _running_mid_way(pk, n)), None),
+                      "an import mid-way")
         proc.kill()
         proc.wait()
         restarted, _ = start_private_redis(port=port)  # empty: the waiting job's message is gone
@@ -103,6 +105,9 @@ def test_redis_restarted_empty_mid_job_the_lost_jobs_are_sent_again(redis, tmp_p
             restarted.wait()
     for job in (running, waiting):
         _assert_import_done_once(job, n)
+    lost = waiting.pk if first == running.pk else running.pk
+    # sent by the reaper once (created, never sent), then again after Redis came back empty
+    assert log.read_text().count(f"re-sending stranded Job {lost} (queued") >= 2
 
 
 def test_worker_killed_mid_import_a_new_worker_completes_it_once(redis, tmp_path):

@@ -201,3 +201,14 @@ def test_the_export_page_tells_waiting_from_running(admin_client, dataset, alice
     polled = admin_client.get(reverse("api-export", args=[job.pk])).json()
     assert polled["activity"].startswith("running (heartbeat") and polled["heartbeat_age_s"] < 60
 
+
+
+def test_the_entry_page_tells_waiting_from_running(admin_client):
+    benchmark, _ = make_benchmark(n=4)
+    entry = Entry.objects.create(benchmark=benchmark, benchmark_version=1, split_version=1,
+                                 kind=Entry.Kind.PROPOSER, name="run", total=4)
+    page = admin_client.get(reverse("entry_detail", args=[entry.pk])).content.decode()
+    assert "Waiting for a worker" in page and "(queued, waiting for a worker)" in page
+    Entry.objects.filter(pk=entry.pk).update(state="running", heartbeat_at=timezone.now())
+    page = admin_client.get(reverse("entry_detail", args=[entry.pk])).content.decode()
+    assert "Running on the workers" in page and re.search(r"\(running \(heartbeat \d+ s ago\)\)", page)
