@@ -212,3 +212,15 @@ def test_the_entry_page_tells_waiting_from_running(admin_client):
     Entry.objects.filter(pk=entry.pk).update(state="running", heartbeat_at=timezone.now())
     page = admin_client.get(reverse("entry_detail", args=[entry.pk])).content.decode()
     assert "Running on the workers" in page and re.search(r"\(running \(heartbeat \d+ s ago\)\)", page)
+
+
+def test_the_visibility_timeout_outlasts_any_task_and_the_reaper_comes_first():
+    from django.conf import settings
+
+    from workers.celery import app
+
+    timeout = app.conf.broker_transport_options["visibility_timeout"]
+    assert timeout == settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == 3 * 3600
+    # a dead worker's job is re-sent by the reaper long before Redis would re-deliver it
+    assert settings.HEADPOSE_JOB_LEASE_S + settings.HEADPOSE_REAP_EVERY_S < timeout / 10
+    assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
