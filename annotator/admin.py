@@ -5,7 +5,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from annotator import importing, jobs, selectors
+from annotator import importing, jobs, reaper, selectors
+from annotator.job_queue import BrokerUnavailable
 from annotator.models import (
     ApiToken,
     Annotation,
@@ -126,14 +127,16 @@ def progress_bar(job: Job) -> str:
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "dataset", "state", "progress", "succeeded", "unchanged", "error_count", "created_at"]
+    list_display = ["id", "kind", "dataset", "activity", "progress", "succeeded", "unchanged", "error_count",
+                    "created_at"]
     list_filter = ["kind", "state"]
     readonly_fields = [
-        "kind", "dataset", "input_name", "upload", "options", "state", "progress", "total", "processed", "succeeded",
+        "kind", "dataset", "input_name", "upload", "options", "state", "activity", "heartbeat_at", "progress", "total",
+        "processed", "succeeded",
         "unchanged", "error_list", "result", "result_file", "created_by", "created_at", "started_at", "finished_at",
     ]
     exclude = ["errors"]
-    actions = ["retry"]
+    actions = ["retry", "resume"]
 
     def has_add_permission(self, request):
         return False  # imports start from Datasets > Import data
@@ -165,9 +168,39 @@ class JobAdmin(admin.ModelAdmin):
                 n += 1
         self.message_user(request, f"{n} import(s) queued again; files already imported are skipped.")
 
+    @admin.display(description="activity")
+    def activity(self, obj):
+        return obj.activity  # "waiting for a worker", "running (heartbeat 3 s ago)", "stalled (no live worker)"
+
+    @admin.action(description="Resume the selected stuck jobs (queued or running without a live worker)")
+    def resume(self, request, queryset):
+        stuck = list(jobs.stranded(Job).filter(pk__in=queryset.values("pk")))
+        try:
+            for job in stuck:
+                reaper.resend(job)
+        except BrokerUnavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        live = queryset.count() - len(stuck)
+        self.message_user(request, f"{len(stuck)} stuck job(s) sent to the workers again; work already done is "
+                                   f"skipped." + (f" {live} left alone: finished, or a worker holds them." if live else ""))
+
+    def get_urls(self):
+        return [path("<int:pk>/resume/", self.admin_site.admin_view(self.resume_view), name="annotator_job_resume"),
+                *super().get_urls()]
+
+    def resume_view(self, request, pk):
+        """The Resume button of a stuck job's page (POST)."""
+        if request.method != "POST" or not self.has_change_permission(request):
+            return redirect("admin:annotator_job_change", pk)
+        self.resume(request, Job.objects.filter(pk=pk))
+        return redirect("admin:annotator_job_change", pk)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, object_id)
-        extra_context = dict(extra_context or {}, refresh=job is not None and not job.is_finished)
+        stuck = job is not None and jobs.stranded(Job).filter(pk=job.pk).exists()
+        extra_context = dict(extra_context or {}, refresh=job is not None and not job.is_finished and not stuck,
+                             stuck=stuck)
         return super().change_view(request, object_id, form_url, extra_context)
 
 

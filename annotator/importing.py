@@ -162,6 +162,9 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
             else:
                 try:
                     image, created = store_sample(job.dataset, record)
+                    # stored by an earlier, interrupted run of this same job (the
+                    # reaper re-sent it): this job's work, counted once
+                    created = created or image.created_at >= job.created_at
                     if created:
                         job.succeeded += 1
                         new_ids.append(image.pk)

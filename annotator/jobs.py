@@ -3,9 +3,11 @@
 Import, export and proposal Jobs (annotator.models.Job) and benchmark entries
 (evaluation.models.Entry) are all "tracked work": rows with `state`, `total`,
 `processed`, `started_at`, `finished_at`, and a place for problems (a Job's
-`errors` list, an Entry's `message`). Every state change goes through this
-module: start, advance, finish, fail, queue again (retry / resume); `progress`
-is the JSON a page polls and `follow` the bar a command shows.
+`errors` list, an Entry's `message`), and `heartbeat_at`, the lease a worker
+keeps fresh while it runs the work (annotator/leases.py). Every state change
+goes through this module: claim, start, advance, finish, fail, queue again
+(retry / resume); `progress` is the JSON a page polls and `follow` the bar a
+command shows.
 
 The module knows no concrete model: both models spell their states with the
 same values, so it works on any row that has these fields."""
@@ -15,8 +17,11 @@ import sys
 import time
 from typing import Callable
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 QUEUED, RUNNING, DONE, DONE_WITH_ERRORS, FAILED = "queued", "running", "done", "done_with_errors", "failed"
@@ -51,11 +56,62 @@ def percent(obj) -> int:
     return 100 if is_finished(obj) else 0
 
 
+WAITING, STALLED = "queued, waiting for a worker", "stalled (no live worker)"
+
+
+def lease_s() -> float:
+    return settings.HEADPOSE_JOB_LEASE_S
+
+
+def heartbeat_age_s(obj) -> float | None:
+    if obj.heartbeat_at is None:
+        return None
+    return max(0.0, (timezone.now() - obj.heartbeat_at).total_seconds())
+
+
+def is_live(obj) -> bool:
+    """A worker renewed the lease lately (running), or the task was sent lately (queued)."""
+    stamp = obj.heartbeat_at or obj.created_at
+    return stamp is not None and (timezone.now() - stamp).total_seconds() < lease_s()
+
+
+def activity(obj) -> str:
+    """What the work is doing, in words: a queued row that no worker has
+    picked up is "waiting for a worker", not "running"."""
+    if is_finished(obj):
+        return obj.get_state_display()
+    if obj.state == QUEUED:
+        return WAITING
+    if not is_live(obj):
+        return STALLED
+    age = heartbeat_age_s(obj)
+    return "running" if age is None else f"running (heartbeat {age:.0f} s ago)"
+
+
 def progress(obj) -> dict:
     """What a progress bar needs, the same keys for a Job and an Entry: the
     export job page and the entry page poll this."""
     return {"state": obj.state, "processed": obj.processed, "total": obj.total, "percent": percent(obj),
-            "is_finished": is_finished(obj)}
+            "is_finished": is_finished(obj), "activity": activity(obj), "heartbeat_age_s": heartbeat_age_s(obj)}
+
+
+def stranded(model):
+    """Rows queued or running without a live task: no heartbeat (running) or no
+    send (queued) within the lease."""
+    stale = timezone.now() - timedelta(seconds=lease_s())
+    return model.objects.filter(state__in=[QUEUED, RUNNING]).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale))
+
+
+def claim(model, pk: int) -> bool:
+    """The right to run `pk`, taken once per live run: a queued row, or a
+    running one whose lease ran out (its worker died). False (do nothing) for
+    a duplicate delivery while another worker holds a fresh lease, and for
+    finished work."""
+    stale = timezone.now() - timedelta(seconds=lease_s())
+    dead = Q(state=RUNNING) & (Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True))
+    return bool(model.objects.filter(pk=pk).filter(Q(state=QUEUED) | dead)
+                .update(state=RUNNING, heartbeat_at=timezone.now()))
 
 
 # ---- writing -----------------------------------------------------------------------
@@ -63,9 +119,9 @@ def progress(obj) -> dict:
 def start(obj, *, total: int | None = None, resume: bool = False) -> None:
     """Mark the work running. A fresh start zeroes the counters and problems;
     `resume` keeps them (work already done is skipped, not redone)."""
-    obj.state, obj.finished_at = RUNNING, None
+    obj.state, obj.finished_at, obj.heartbeat_at = RUNNING, None, timezone.now()
     obj.started_at = obj.started_at if resume and obj.started_at else timezone.now()
-    fields = ["state", "started_at", "finished_at"]
+    fields = ["state", "started_at", "finished_at", "heartbeat_at"]
     if not resume:
         obj.processed = 0
         fields.append("processed")
@@ -107,19 +163,28 @@ class Throttle:
 
 
 def advance(obj, fields=("processed",)) -> None:
-    """Store the progress counters (and problems) set on `obj`."""
-    _save(obj, [*fields])
+    """Store the progress counters (and problems) set on `obj`; progress renews the lease."""
+    obj.heartbeat_at = timezone.now()
+    _save(obj, [*fields, "heartbeat_at"])
 
 
-def advance_shared(model, pk: int, *, processed: int, succeeded: int = 0, errors: list | None = None):
+def advance_shared(model, pk: int, *, processed: int, succeeded: int = 0, errors: list | None = None,
+                   batch: str | None = None):
     """Add one batch's counts to work that several workers share (a proposal
-    Job's batches run concurrently); the last batch finishes it. Returns the
-    row, None when it is gone."""
+    Job's batches run concurrently); the last batch finishes it. A `batch`
+    key already counted (a re-sent batch) adds nothing. Returns the row, None
+    when it is gone."""
     with transaction.atomic():
         obj = model.objects.select_for_update().filter(pk=pk).first()
         if obj is None:
             return None
+        if batch is not None:
+            done = obj.result.get("done_batches", [])
+            if batch in done:
+                return obj
+            obj.result = {**obj.result, "done_batches": [*done, batch]}
         obj.started_at = obj.started_at or timezone.now()
+        obj.heartbeat_at = timezone.now()
         obj.processed = F("processed") + processed
         obj.succeeded = F("succeeded") + succeeded
         obj.errors = obj.errors + list(errors or [])
@@ -153,11 +218,12 @@ def fail(obj, message: str, *, name: str = "", fields=()) -> None:
 
 
 def requeue(obj) -> None:
-    """Back to the queue (retry an import, resume a run); the caller queues its task."""
-    obj.state = QUEUED
+    """Back to the queue (retry an import, resume a run); the caller queues
+    its task. The send starts a new lease: a queued row is "waiting" until then."""
+    obj.state, obj.heartbeat_at = QUEUED, timezone.now()
     if _has(obj, "message"):
         obj.message = ""
-    _save(obj, ["state", "message"])
+    _save(obj, ["state", "message", "heartbeat_at"])
 
 
 # ---- following from a command ----------------------------------------------------

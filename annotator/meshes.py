@@ -3,13 +3,27 @@ from __future__ import annotations
 
 import numpy as np
 from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
 
 from annotator import pipeline
 from annotator.models import Face, FaceMesh
 
 
 def queue_meshes(face_ids: list[int]) -> None:
-    pipeline.enqueue("mesh_faces", list(face_ids))
+    """Send the faces to the mesh workers; a face without a finished mesh gets
+    a 'queued' FaceMesh row, which the reaper re-sends if its task is lost."""
+    face_ids = list(face_ids)
+    with transaction.atomic():
+        FaceMesh.objects.bulk_create([FaceMesh(face_id=pk) for pk in face_ids], ignore_conflicts=True)
+        FaceMesh.objects.filter(face_id__in=face_ids).exclude(state=FaceMesh.State.DONE).update(
+            state=FaceMesh.State.QUEUED, updated_at=timezone.now())
+        pipeline.enqueue("mesh_faces", face_ids)
+
+
+def queued_meshes(face_ids: list[int]):
+    """The rows a running mesh task keeps alive (their updated_at is its lease)."""
+    return FaceMesh.objects.filter(face_id__in=face_ids, state=FaceMesh.State.QUEUED)
 
 
 def build_mesh(face: Face) -> FaceMesh:

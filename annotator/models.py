@@ -290,6 +290,8 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # the lease: bumped while a worker runs it (annotator/leases.py); the reaper re-sends stale ones
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -304,6 +306,10 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return jobs.is_finished(self)
+
+    @property
+    def activity(self) -> str:
+        return jobs.activity(self)
 
 
 class FaceClaim(models.Model):

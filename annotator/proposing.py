@@ -73,8 +73,10 @@ def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None,
         .values_list("pk", flat=True)
     )
     with transaction.atomic():
+        # the work list is kept so the reaper can re-send the batches not yet stored
         job = Job.objects.create(
-            kind=Job.Kind.PROPOSE, dataset=dataset, created_by=user, total=len(ids), options={"proposer": proposer},
+            kind=Job.Kind.PROPOSE, dataset=dataset, created_by=user, total=len(ids),
+            options={"proposer": proposer, "image_ids": ids, "batch_size": BATCH_SIZE},
             state=Job.State.QUEUED if ids else Job.State.DONE,
         )
 
@@ -142,6 +144,17 @@ def read_image_bgr(image: Image) -> np.ndarray:
     return bgr
 
 
+def batch_key(image_ids: list[int]) -> str:
+    """A batch's name in its Job's result["done_batches"] (batches never overlap)."""
+    return str(image_ids[0]) if image_ids else ""
+
+
+def batch_done(job_id: int, image_ids: list[int]) -> bool:
+    """This batch of a proposal Job was already stored (a re-sent batch), or the job is over."""
+    job = Job.objects.filter(pk=job_id).only("state", "result").first()
+    return job is None or jobs.is_finished(job) or batch_key(image_ids) in job.result.get("done_batches", [])
+
+
 def propose_images(image_ids: list[int], proposer_name: str, job_id: int | None = None) -> dict:
     """Run one proposer over a batch of images and store the proposals."""
     proposer = get_proposer(proposer_name)
@@ -160,7 +173,8 @@ def propose_images(image_ids: list[int], proposer_name: str, job_id: int | None 
             found += len(rows)
             face_ids += [r.face_id for r in rows]
     if job_id is not None:
-        jobs.advance_shared(Job, job_id, processed=len(image_ids), succeeded=len(loaded), errors=errors)
+        jobs.advance_shared(Job, job_id, processed=len(image_ids), succeeded=len(loaded), errors=errors,
+                            batch=batch_key(image_ids))
     pipeline.proposals_stored(face_ids)
     return {"images": len(images), "faces": found, "errors": errors}
 

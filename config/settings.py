@@ -275,4 +275,22 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "i
 CELERY_TASK_IGNORE_RESULT = True
 # Workers wait out a broker outage of any length, then consume again.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+
+# No stranded job (annotator/leases.py, annotator/reaper.py; README: Failure handling).
+# A running task renews its row's lease (heartbeat_at) every lease/4 from a thread,
+# so the lease only runs out when the process running it is gone; the reaper, in
+# every worker every HEADPOSE_REAP_EVERY_S and at worker start, re-sends work whose
+# lease ran out. A re-sent task claims its row first and does nothing while another
+# worker holds a fresh lease, so an early re-send costs one no-op message.
+HEADPOSE_JOB_LEASE_S = envint("HEADPOSE_JOB_LEASE_S", 120)
+HEADPOSE_REAP_EVERY_S = float(env("HEADPOSE_REAP_EVERY_S", "60"))
+# Redis re-delivers a message not acked (acks_late) within the visibility timeout,
+# even to a second worker while the first is still running it. The reaper, not
+# this, recovers from a dead worker (within lease + reap interval, about 3 min), so
+# the timeout only has to be longer than the longest task (a proposer run over a
+# large benchmark on CPU, or a multi-GB import: under 2 h here) and a
+# re-delivery of a live task stays rare: 3 h. Any re-delivery is harmless anyway
+# (claims, done batches, per-face meshes).
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS,
+                                   "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT_S", 3 * 3600)}
 # --- end of serving and Redis outages -----------------------------------------

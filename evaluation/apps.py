@@ -12,3 +12,9 @@ class EvaluationConfig(AppConfig):
         from evaluation.seeding import after_import
 
         pipeline.register("import_finished", "benchmarks", after_import)
+
+        from annotator import reaper
+        from evaluation.models import Entry
+        from evaluation.proposer_runs import resend_entry
+
+        reaper.register(Entry, resend_entry)

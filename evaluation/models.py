@@ -115,6 +115,8 @@ class Entry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # the lease: bumped while a worker runs it (annotator/leases.py); the reaper re-sends stale ones
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     HEAVY_FIELDS = ("details", "per_sample", "protocol", "warnings", "missing_sample")
 
@@ -140,6 +142,10 @@ class Entry(models.Model):
     @property
     def is_finished(self) -> bool:
         return jobs.is_finished(self)
+
+    @property
+    def activity(self) -> str:
+        return jobs.activity(self)
 
     @property
     def follows_crop(self) -> bool:

@@ -54,6 +54,15 @@ def resume_entry(entry: Entry) -> Entry:
     return entry
 
 
+def resend_entry(entry: Entry) -> None:
+    """The reaper's re-send of a stranded entry (queued or running without a live task)."""
+    if entry.kind != Entry.Kind.PROPOSER:  # an upload is scored in its request: nothing to send
+        jobs.fail(entry, "scoring was interrupted; upload the predictions again")
+        return
+    jobs.requeue(entry)
+    pipeline.enqueue("evaluate_entry", entry.pk)
+
+
 def run_proposer_entry(entry_id: int) -> Entry:
     """Run (or continue) a proposer entry: predict the samples not yet stored,
     then compute the metrics. Called by the worker task."""

@@ -74,22 +74,30 @@ def web_server(kind: str, log: Path, env: dict, workers: int = 2):
 
 
 @contextmanager
-def celery_worker(log: Path, env: dict):
-    """A solo Celery worker on every queue; yields once it says it is ready."""
-    with open(log, "wb") as out:
+def celery_worker(log: Path, env: dict, name: str = "outage"):
+    """A solo Celery worker on every queue, in its own process group (kill_worker
+    kills all of it); yields once it says it is ready."""
+    with open(log, "ab") as out:
+        start = out.tell()
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "default,gpu,cpu", "-P", "solo",
-             "-n", f"outage-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-l", "INFO"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+             "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-l", "INFO"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while b"ready." not in log.read_bytes():
+        while b"ready." not in log.read_bytes()[start:]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the Celery worker did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
         yield proc
     finally:
         stop(proc)
+
+
+def kill_worker(proc: subprocess.Popen) -> None:
+    """SIGKILL the whole worker (main process and any pool children) started by celery_worker."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 class Browser:

@@ -3,9 +3,19 @@ lazily, so importing this module neither sets Django up nor connects."""
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("headpose")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"])
+
+
+@worker_ready.connect
+def _start_reaper(sender=None, **kwargs):
+    """Every worker re-sends stranded work at start and then periodically
+    (annotator/reaper.py): no separate beat process to forget."""
+    from annotator import reaper
+
+    reaper.start_in_worker()

@@ -1,6 +1,26 @@
 """Celery tasks. Each body is a few lines that call a service; the services
-hold the logic and are tested on their own."""
+hold the logic and are tested on their own.
+
+A task that works for a row claims it (annotator.jobs.claim: a duplicate
+delivery does nothing) and holds its lease while it runs (annotator.leases), so
+the reaper can tell a live task from a lost one."""
+from contextlib import nullcontext
+
 from celery import shared_task
+
+
+def _job_lease(job_id):
+    from annotator import leases
+    from annotator.models import Job
+
+    return leases.held(Job.objects.filter(pk=job_id)) if job_id is not None else nullcontext()
+
+
+def _claim_job(job_id: int) -> bool:
+    from annotator import jobs
+    from annotator.models import Job
+
+    return jobs.claim(Job, job_id)
 
 
 @shared_task(name="workers.tasks.ping")
@@ -15,7 +35,10 @@ def ping(payload: str = "pong") -> dict:
 def run_import_job(self, job_id: int) -> dict:
     from annotator.importing import run_import_job as run
 
-    job = run(job_id)
+    if not _claim_job(job_id):
+        return {"job": job_id, "skipped": "finished, or running in a live worker"}
+    with _job_lease(job_id):
+        job = run(job_id)
     return {"job": job.pk, "state": job.state}
 
 
@@ -27,24 +50,32 @@ def run_import_job(self, job_id: int) -> dict:
     max_retries=3,
 )
 def propose_images(image_ids: list[int], proposer: str, job_id: int | None = None) -> dict:
-    from annotator.proposing import propose_images as run
+    from annotator.proposing import batch_done, propose_images as run
 
-    return run(image_ids, proposer, job_id)
+    if job_id is not None and batch_done(job_id, image_ids):
+        return {"images": 0, "skipped": "this batch was already stored"}
+    with _job_lease(job_id):
+        return run(image_ids, proposer, job_id)
 
 
 @shared_task(name="workers.tasks.mesh_faces", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
 def mesh_faces(face_ids: list[int]) -> dict:
-    from annotator.meshes import build_meshes
+    from annotator import leases
+    from annotator.meshes import build_meshes, queued_meshes
 
-    return build_meshes(face_ids)
+    with leases.held(queued_meshes(face_ids), field="updated_at"):
+        return build_meshes(face_ids)
 
 
 @shared_task(name="workers.tasks.evaluate_entry", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
 def evaluate_entry(entry_id: int) -> dict:
     """Run (or continue) a proposer over a benchmark; done samples are skipped."""
+    from annotator import leases
+    from evaluation.models import Entry
     from evaluation.proposer_runs import run_proposer_entry
 
-    entry = run_proposer_entry(entry_id)
+    with leases.held(Entry.objects.filter(pk=entry_id)):
+        entry = run_proposer_entry(entry_id)
     return {"entry": entry.pk, "state": entry.state, "processed": entry.processed}
 
 
@@ -52,5 +83,8 @@ def evaluate_entry(entry_id: int) -> dict:
 def run_export_job(job_id: int) -> dict:
     from annotator.exports import run_export_job as run
 
-    job = run(job_id)
+    if not _claim_job(job_id):
+        return {"job": job_id, "skipped": "finished, or running in a live worker"}
+    with _job_lease(job_id):
+        job = run(job_id)
     return {"job": job.pk, "state": job.state, "rows": job.processed}

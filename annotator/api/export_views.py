@@ -84,13 +84,20 @@ class JobSerializer(serializers.ModelSerializer):
     result = ExportResultSerializer(help_text="Once done: rows, format, labels, bytes (empty before)")
     percent = serializers.IntegerField()
     is_finished = serializers.BooleanField()
+    activity = serializers.CharField(help_text='"queued, waiting for a worker", "running (heartbeat N s ago)", '
+                                               '"stalled (no live worker)" or the finished state')
+    heartbeat_age_s = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = ["id", "url", "kind", "dataset", "options", "state", "total", "processed", "percent", "is_finished",
-                  "errors", "result", "download_url", "created_at", "started_at", "finished_at"]
+                  "activity", "heartbeat_age_s", "errors", "result", "download_url", "created_at", "started_at", "finished_at"]
+
+    def get_heartbeat_age_s(self, job) -> float | None:
+        """Seconds since a worker last renewed the job's lease (null: never)."""
+        return jobs.heartbeat_age_s(job)
 
     def get_download_url(self, job) -> str | None:
         return reverse("api-export-download", args=[job.pk]) if job.state == Job.State.DONE and job.result_file else None

@@ -11,7 +11,7 @@ async function poll() {
   if (!r.ok) { state.textContent = `Could not read the export's state (HTTP ${r.status}).`; return; }
   const job = await r.json();
   bar.style.width = `${job.percent}%`;
-  state.textContent = `${job.state.replace(/_/g, " ")} · ${job.processed} / ${job.total} faces`;
+  state.textContent = `${job.activity} · ${job.processed} / ${job.total} faces`;  // "waiting for a worker", "running (heartbeat 2 s ago)"
   errors.replaceChildren(...job.errors.map((e) => Object.assign(document.createElement("li"), { textContent: e.message })));
   const left = (job.result && job.result.skipped) || [];
   if (left.length) {

@@ -100,8 +100,9 @@ def test_shared_work_finishes_with_its_last_batch(job):
 
 
 def test_progress_has_one_shape_for_jobs_and_entries(job, entry):
-    assert jobs.progress(job) == {"state": "queued", "processed": 2, "total": 3, "percent": 66, "is_finished": False}
-    assert jobs.progress(entry) == {"state": "queued", "processed": 2, "total": 4, "percent": 50, "is_finished": False}
+    waiting = {"is_finished": False, "activity": "queued, waiting for a worker", "heartbeat_age_s": None}
+    assert jobs.progress(job) == {"state": "queued", "processed": 2, "total": 3, "percent": 66, **waiting}
+    assert jobs.progress(entry) == {"state": "queued", "processed": 2, "total": 4, "percent": 50, **waiting}
     job.total, job.state = 0, "done"
     assert jobs.progress(job)["percent"] == 100 and job.percent == 100 and job.is_finished
     assert entry.percent == 50 and not entry.is_finished
