@@ -106,8 +106,15 @@ def test_redis_restarted_empty_mid_job_the_lost_jobs_are_sent_again(redis, tmp_p
     for job in (running, waiting):
         _assert_import_done_once(job, n)
     lost = waiting.pk if first == running.pk else running.pk
-    # sent by the reaper once (created, never sent), then again after Redis came back empty
-    assert log.read_text().count(f"re-sending stranded Job {lost} (queued") >= 2
+    text = log.read_text()
+    # Sent by the reaper once (created, never sent). Its message is then either gone
+    # with the old Redis, and the reaper sends it again, or it was already in the
+    # worker's hands (kombu puts back what it holds on reconnection): then it is
+    # received after the reconnection without a second send. Either way once.
+    resent_after_restart = text.count(f"re-sending stranded Job {lost} (queued") >= 2
+    held_by_the_worker = f"'job': {lost}, 'state': 'done'" in text.split("Connection to broker lost", 1)[-1]
+    assert text.count(f"re-sending stranded Job {lost} (queued") >= 1
+    assert resent_after_restart or held_by_the_worker, text[-3000:]
 
 
 def test_worker_killed_mid_import_a_new_worker_completes_it_once(redis, tmp_path):
