@@ -147,6 +147,23 @@ def add_error(obj, name: str, message: str) -> None:
         obj.errors.append({"name": "", "message": "more errors were not stored"})
 
 
+class ProgressProperties:
+    """percent / is_finished / activity on a Job or an Entry (the model mixes
+    this in), read through the functions above."""
+
+    @property
+    def percent(self) -> int:
+        return percent(self)
+
+    @property
+    def is_finished(self) -> bool:
+        return is_finished(self)
+
+    @property
+    def activity(self) -> str:
+        return activity(self)
+
+
 class Throttle:
     """True at most once every `every_s` seconds: progress writes are for
     people watching, a row update per item would slow the work itself."""

@@ -253,7 +253,7 @@ class Split(models.Model):
         return f"{self.dataset.name}/{self.name} v{self.version}"
 
 
-class Job(models.Model):
+class Job(jobs.ProgressProperties, models.Model):
     """A long-running piece of work (import, proposals, meshes, export) with
     progress that pages and commands can poll."""
 
@@ -298,18 +298,6 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.pk} ({self.state})"
-
-    @property
-    def percent(self) -> int:
-        return jobs.percent(self)
-
-    @property
-    def is_finished(self) -> bool:
-        return jobs.is_finished(self)
-
-    @property
-    def activity(self) -> str:
-        return jobs.activity(self)
 
 
 class FaceClaim(models.Model):

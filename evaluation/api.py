@@ -15,9 +15,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator import jobs
 from annotator.api.errors import ValidationErrorSerializer, error_responses, register_error
 from annotator.api.fields import StringsField
+from annotator.api.serializers import ProgressSerializer
 from evaluation import errors, selectors, uploads
 from evaluation.forms import CROP_CHOICES
 from workers.core.geometry import GeometryInputError
@@ -105,7 +105,7 @@ class ErrorFiguresSerializer(serializers.Serializer):
     geodesic_mean = serializers.FloatField(allow_null=True)
 
 
-class EntrySerializer(ErrorFiguresSerializer):
+class EntrySerializer(ProgressSerializer, ErrorFiguresSerializer):
     id = serializers.IntegerField(source="pk")
     url = serializers.SerializerMethodField()
     name = serializers.CharField()
@@ -116,11 +116,6 @@ class EntrySerializer(ErrorFiguresSerializer):
     state = serializers.CharField()
     processed = serializers.IntegerField()
     total = serializers.IntegerField()
-    percent = serializers.IntegerField(help_text="0-100")
-    is_finished = serializers.BooleanField()
-    activity = serializers.CharField(help_text='"queued, waiting for a worker", "running (heartbeat N s ago)", '
-                                               '"stalled (no live worker)" or the finished state')
-    heartbeat_age_s = serializers.SerializerMethodField()
     owner = serializers.SerializerMethodField()
     is_public = serializers.BooleanField()
     is_hidden = serializers.BooleanField()
@@ -134,10 +129,6 @@ class EntrySerializer(ErrorFiguresSerializer):
 
     def get_url(self, entry) -> str:
         return reverse("entry_detail", args=[entry.pk])
-
-    def get_heartbeat_age_s(self, entry) -> float | None:
-        """Seconds since a worker last renewed the run's lease (null: never)."""
-        return jobs.heartbeat_age_s(entry)
 
     def get_owner(self, entry) -> str | None:
         return entry.owner.get_username() if entry.owner else None

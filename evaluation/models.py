@@ -64,7 +64,7 @@ class Benchmark(models.Model):
         }
 
 
-class Entry(models.Model):
+class Entry(jobs.ProgressProperties, models.Model):
     class Kind(models.TextChoices):
         PROPOSER = "proposer", "proposer run here"
         UPLOAD = "upload", "uploaded predictions"
@@ -134,18 +134,6 @@ class Entry(models.Model):
     @property
     def is_partial(self) -> bool:
         return self.state == self.State.DONE and self.matched < self.expected
-
-    @property
-    def percent(self) -> int:
-        return jobs.percent(self)
-
-    @property
-    def is_finished(self) -> bool:
-        return jobs.is_finished(self)
-
-    @property
-    def activity(self) -> str:
-        return jobs.activity(self)
 
     @property
     def follows_crop(self) -> bool:

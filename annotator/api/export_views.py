@@ -27,6 +27,7 @@ from annotator.api.errors import (
     error_responses,
 )
 from annotator.api.pagination import IdCursorPagination
+from annotator.api.serializers import ProgressSerializer
 from annotator.models import Dataset, Job
 from workers.core.exports import FORMATS, InvalidRowsError
 
@@ -77,16 +78,11 @@ class ExportResultSerializer(serializers.Serializer):
     file_name = serializers.CharField(required=False, help_text="The download's file name")
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(ProgressSerializer, serializers.ModelSerializer):
     dataset = serializers.CharField(source="dataset.name")
     options = ExportOptionsSerializer(help_text="What was asked for")
     errors = JobErrorSerializer(many=True)
     result = ExportResultSerializer(help_text="Once done: rows, format, labels, bytes (empty before)")
-    percent = serializers.IntegerField()
-    is_finished = serializers.BooleanField()
-    activity = serializers.CharField(help_text='"queued, waiting for a worker", "running (heartbeat N s ago)", '
-                                               '"stalled (no live worker)" or the finished state')
-    heartbeat_age_s = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -94,10 +90,6 @@ class JobSerializer(serializers.ModelSerializer):
         model = Job
         fields = ["id", "url", "kind", "dataset", "options", "state", "total", "processed", "percent", "is_finished",
                   "activity", "heartbeat_age_s", "errors", "result", "download_url", "created_at", "started_at", "finished_at"]
-
-    def get_heartbeat_age_s(self, job) -> float | None:
-        """Seconds since a worker last renewed the job's lease (null: never)."""
-        return jobs.heartbeat_age_s(job)
 
     def get_download_url(self, job) -> str | None:
         return reverse("api-export-download", args=[job.pk]) if job.state == Job.State.DONE and job.result_file else None

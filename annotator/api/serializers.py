@@ -164,3 +164,21 @@ class EditorStateSerializer(serializers.Serializer):
     reference = EditorPoseSerializer(help_text="What 'reset' goes back to: the preferred proposal, else frontal")
     annotation = EditorAnnotationSerializer(allow_null=True, help_text="Your label of this face (null: none yet)")
     progress = ProgressSerializer()
+
+
+class ProgressSerializer(serializers.Serializer):
+    """What a progress bar shows of a Job or an Entry beyond its counters
+    (annotator.jobs.progress): the export job and entry endpoints share it."""
+
+    percent = serializers.IntegerField(help_text="0-100")
+    is_finished = serializers.BooleanField()
+    activity = serializers.CharField(help_text='"queued, waiting for a worker", "running (heartbeat N s ago)", '
+                                               '"stalled (no live worker)" or the finished state')
+    heartbeat_age_s = serializers.SerializerMethodField()
+
+    def get_heartbeat_age_s(self, obj) -> float | None:
+        """Seconds since a worker last renewed the lease (null: never)."""
+        from annotator import jobs
+
+        return jobs.heartbeat_age_s(obj)
+
