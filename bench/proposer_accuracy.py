@@ -9,7 +9,13 @@ K: the AFLW2000 importer's model camera (formats.aflw2000.model_intrinsics, a lo
 focal length: the labels come from a weak-perspective fit), as stored on import.
 
 Prints one JSON object: per proposer the face count, MAE yaw / pitch / roll /
-mean, per-sample mean errors and the time per image.
+mean, per-sample mean errors and the time per image ("in_sample": scored with
+the shipped constants, some of which were fitted on these very faces), and
+"leave_one_out" (bench/proposer_loo.py): every fitted constant (landmarks-fit's
+reference face, fused's member MAEs, the confidence calibration) refitted
+without the held-out face; per member and fused, MAE per angle and per |yaw|
+bin, the fused result at other drop thresholds, and the confidence curve (mean
+error per confidence bin). The README's accuracy table quotes "leave_one_out".
 Usage: .venv/bin/python bench/proposer_accuracy.py [--proposers a,b] [--device cuda]
 """
 from __future__ import annotations
@@ -25,7 +31,8 @@ import scipy.io as sio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json, weights_dir as default_weights_dir  # noqa: E402
+from bench._common import aflw_samples_dir, print_json, shared_dir, weights_dir as default_weights_dir  # noqa: E402
+from bench.proposer_loo import leave_one_out, pick  # noqa: E402
 from workers.core import geometry  # noqa: E402
 from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
 from workers.core.metrics import angle_errors  # noqa: E402
@@ -44,16 +51,9 @@ def load_samples(folder: Path):
     return out
 
 
-def pick(proposals, centre):
-    """The proposal whose box centre is nearest `centre`, or None."""
-    if not proposals:
-        return None
-    d = [np.hypot((p.box[0] + p.box[2]) / 2 - centre[0], (p.box[1] + p.box[3]) / 2 - centre[1]) for p in proposals]
-    return proposals[int(np.argmin(d))]
-
-
-def evaluate(names, samples, faces, device="cpu", weights_dir=None) -> dict:
-    """weights_dir: default $HEADPOSE_WEIGHTS_DIR, else the shared folder's weights."""
+def evaluate(names, samples, faces, device="cpu", weights_dir=None, chosen_out=None) -> dict:
+    """weights_dir: default $HEADPOSE_WEIGHTS_DIR, else the shared folder's weights.
+    chosen_out: a dict that receives each proposer's chosen proposal per sample."""
     weights_dir = weights_dir if weights_dir is not None else default_weights_dir()
     images = [s[1] for s in samples]
     Ks = [model_intrinsics(im.shape[1], im.shape[0]) for im in images]
@@ -66,6 +66,8 @@ def evaluate(names, samples, faces, device="cpu", weights_dir=None) -> dict:
         props = proposer.propose_faces(images, Ks, faces)
         dt = time.perf_counter() - t0
         chosen = [pick(p, s[3].mean(0)) for p, s in zip(props, samples)]
+        if chosen_out is not None:
+            chosen_out[name] = chosen
         found = np.array([c is not None for c in chosen])
         row = {"faces_found": int(found.sum()), "images": len(samples),
                "seconds_per_image": dt / len(samples), "device": proposer.device}
@@ -86,6 +88,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--proposers", default="", help="comma-separated names (default: all available)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--no-loo", dest="loo", action="store_false", help="skip the leave-one-out figures")
     args = ap.parse_args(argv)
     folder = aflw_samples_dir()
     if not folder.is_dir():
@@ -95,9 +98,14 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     faces = [detect_faces(s[1]) for s in samples]
     detect_s = (time.perf_counter() - t0) / len(samples)
+    chosen = {}
+    in_sample = evaluate(names, samples, faces, args.device, chosen_out=chosen)
+    Ks = [model_intrinsics(s[1].shape[1], s[1].shape[0]) for s in samples]
+    fixed = {n: c for n, c in chosen.items() if n in ("mobilenet-3dmm", "fsanet", "6drepnet", "hopenet")}
     out = {"samples": len(samples), "detection_seconds_per_image": detect_s,
            "faces_detected": sum(len(f) for f in faces), "angle_error": "plain |d|, AFLW convention",
-           "proposers": evaluate(names, samples, faces, args.device)}
+           "proposers": in_sample,
+           "leave_one_out": leave_one_out(samples, faces, Ks, fixed, shared_dir()) if args.loo else None}
     print_json(out)
     return out
 

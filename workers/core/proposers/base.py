@@ -24,7 +24,11 @@ class PoseProposal:
 
     box: (x0, y0, x1, y1) pixels; R: (3, 3) head -> camera; t: (3,) mm or None
     when the proposer gives rotation only; landmarks_2d (N, 2) pixels,
-    landmarks_3d (N, 3) camera frame mm, in `landmark_scheme` order."""
+    landmarks_3d (N, 3) camera frame mm, in `landmark_scheme` order.
+    residual: a landmark fit's weighted RMS reprojection error over the face box
+    size (None for a network); confidence: in [0, 1], calibrated (confidence.py),
+    None when not computed; provenance: what made it (fused: the members kept and
+    dropped, each with its version and weights sha256)."""
 
     box: tuple[float, float, float, float]
     R: np.ndarray
@@ -33,6 +37,9 @@ class PoseProposal:
     landmarks_2d: Optional[np.ndarray] = None
     landmarks_3d: Optional[np.ndarray] = None
     landmark_scheme: Optional[str] = None
+    residual: Optional[float] = None
+    confidence: Optional[float] = None
+    provenance: Optional[dict] = None
 
     def __post_init__(self):
         self.R = np.asarray(self.R, dtype=np.float64)
@@ -56,7 +63,8 @@ class PoseProposal:
         return {
             "box": list(self.box), "R": lst(self.R), "t": lst(self.t), "score": float(self.score),
             "landmarks_2d": lst(self.landmarks_2d), "landmarks_3d": lst(self.landmarks_3d),
-            "landmark_scheme": self.landmark_scheme,
+            "landmark_scheme": self.landmark_scheme, "residual": self.residual,
+            "confidence": self.confidence, "provenance": self.provenance,
         }
 
 

@@ -1,50 +1,51 @@
-"""'fused': every available pose model on the same detected faces, averaged on SO(3).
+"""'fused': every available pose model on the same detected faces, fused robustly per face.
 
 This is what annotators see when model weights are installed. Members: the
 default landmark fit ('landmarks-fit', always there) plus whichever of
 'mobilenet-3dmm', 'fsanet', '6drepnet', 'hopenet' have their weights in the
 weights dir. Faces are detected once and handed to every member.
 
-Rotation: inverse-variance weighting, per angle. Each member has a measured
-MAE per angle (yaw, pitch, roll; MODEL_MAE_DEG) and gets the weight 1 / MAE^2
-for that angle, normalised over the members present. The models differ most by
-angle (FSA-Net's pitch is twice as bad as its yaw and roll; the landmark fit's
-yaw is its weak angle), so one weight per model would throw that away
-(scalar weights gave 2.49 deg mean MAE on the samples, per-angle 2.29; with the
-per-angle figures of DATA.md / the published tables instead of ours, 2.34-2.39:
-the gain does not hinge on the exact numbers). Computation:
-  1. R0 = geometry.rotation_mean of the members (chordal L2 mean on SO(3)),
-     one weight per model = 1 / mean(MAE)^2;
-  2. each member's Euler angles (AFLW convention, in which the MAEs are measured)
-     minus those of R0, wrapped to [-180, 180), averaged per angle with the
-     per-angle weights and added back to R0's angles.
-Step 2 is the per-angle weighted Euler mean, made safe against wrap-around by
-working relative to R0. Where Euler angles degenerate (|yaw| of R0 above
-EULER_LIMIT_DEG) the answer is R0 alone.
+Rotation: fusion.fuse per face: a member farther than fusion.DROP_DEG from the
+members' medoid is dropped for that face; the rest are averaged per angle with
+weights 1 / MAE^2 (MODEL_MAE_DEG). When the members agree on nothing the face
+gets no proposal (a wrong pose is worse than none: the labeling page then starts
+from a frontal head at the face box and says so).
 
-Where the MAEs come from: bench/proposer_accuracy.py on the 10 AFLW2000 samples
-with the app's own detection, for the models whose weights are here; for the
-others, their published AFLW2000 (protocol 1) per-angle MAE put on the same
-scale through FSA-Net, which has both a published (5.07) and a measured (3.43)
-mean. One set of numbers per model; nothing per sample.
+Where the MAEs come from (yaw, pitch, roll): for the members whose weights are
+here, their errors on the 10 real AFLW2000 samples with the app's own detection
+(landmarks-fit's own errors leave-one-out: each face fitted with a reference face
+built without it). The bench never scores fused with this table: it refits the
+table for each held-out face on the other faces only (bench/proposer_loo.py).
+6DRepNet and HopeNet (no weights here): their published AFLW2000 (protocol 1)
+per-angle MAE put on the same scale through FSA-Net, which has both a published
+(5.07) and a measured (3.43) mean.
+
+Confidence: confidence.py, from the members' spread, the dropped count and the
+landmark fit's residual.
+
+Provenance: every proposal records the members that ran, kept and dropped, each
+with version and weights sha256; the proposer's own version is its code version
+plus a hash of those (so a run with and one without weights differ by version,
+and the leaderboard keeps them apart).
 
 Translation: the landmark fit's t (a full perspective fit to the reference face
-through K) when it has one; else MobileNet-3DMM's weak-perspective estimate;
-else None. The 2D landmarks come from the member that gave t; no 3D landmarks
-(the member's would belong to its own rotation, not the fused one).
+through K) when it has one and was kept; else MobileNet-3DMM's weak-perspective
+estimate; else None. The 2D landmarks come from the member that gave t; no 3D
+landmarks (the member's would belong to its own rotation, not the fused one).
 
 Without any model weights the members are the landmark fit alone, so 'fused'
-returns exactly the default proposer's answer.
+returns the default proposer's rotation, with a confidence.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from workers.core import geometry
+from workers.core.proposers import confidence, fusion
 from workers.core.proposers.base import PoseProposal, Proposer, check_batch
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.errors import MissingWeightsError
@@ -53,12 +54,11 @@ from workers.core.proposers.weights import WeightFiles
 
 DEFAULT_MEMBER = "landmarks-fit"
 OPTIONAL_MEMBERS = ("mobilenet-3dmm", "fsanet", "6drepnet", "hopenet")
-EULER_LIMIT_DEG = 75.0
 _FSANET_SCALE = 3.43 / 5.07  # measured here / published AFLW2000 (P1) mean MAE
 # [yaw, pitch, roll] MAE, degrees
 MODEL_MAE_DEG = {
-    "landmarks-fit": (4.00, 3.19, 1.57),  # measured, 10 AFLW2000 samples, app detection
-    "mobilenet-3dmm": (2.49, 3.91, 1.22),  # measured, same
+    "landmarks-fit": (4.03, 3.16, 1.69),  # leave-one-out, 10 AFLW2000 samples, app detection
+    "mobilenet-3dmm": (2.49, 3.91, 1.22),  # measured, same samples (trained elsewhere)
     "fsanet": (2.23, 6.41, 1.66),  # measured, same
     "6drepnet": tuple(_FSANET_SCALE * v for v in (3.63, 4.91, 3.37)),  # published, rescaled
     "hopenet": tuple(_FSANET_SCALE * v for v in (6.47, 6.56, 5.44)),  # published, rescaled
@@ -67,41 +67,24 @@ T_SOURCES = ("landmarks-fit", "mobilenet-3dmm")
 
 CONFIG = ProposerConfig(
     name="fused",
-    version="1.0",
-    description="Per-angle inverse-variance weighted mean (anchored on the SO(3) mean) of every available pose model "
-                "(landmark fit always; MobileNet-3DMM, FSA-Net, 6DRepNet, HopeNet when their "
-                "weights exist); t from the landmark fit.",
+    version="2.0",
+    description="Robust per-face fusion of every available pose model (outliers from the medoid dropped, "
+                "per-angle 1/MAE^2 weights; landmark fit always; MobileNet-3DMM, FSA-Net, 6DRepNet, HopeNet "
+                "when their weights exist); t from the landmark fit; calibrated confidence.",
     licence="see the member proposers",
     crop="per member",
     weights_file=None,
-    extra={"model_mae_deg": MODEL_MAE_DEG},
+    extra={"model_mae_deg": MODEL_MAE_DEG, "drop_deg": fusion.DROP_DEG},
 )
 
 
-def angle_weights(names) -> np.ndarray:
-    """(M, 3) per-angle weights 1 / MAE^2, each column summing to 1."""
-    w = 1.0 / np.array([MODEL_MAE_DEG[n] for n in names], dtype=np.float64) ** 2
-    return w / w.sum(0)
-
-
-def model_weights(names) -> np.ndarray:
-    """(M,) one weight per model, 1 / mean(MAE)^2, summing to 1."""
-    w = 1.0 / np.array([np.mean(MODEL_MAE_DEG[n]) for n in names], dtype=np.float64) ** 2
-    return w / w.sum()
-
-
 def fuse_rotations(Rs, names) -> np.ndarray:
-    """(M, 3, 3) rotations of the named members -> their fused rotation."""
-    Rs = np.asarray(Rs, dtype=np.float64)
-    R0 = geometry.rotation_mean(Rs, model_weights(names))
-    if len(Rs) == 1:
-        return Rs[0].copy()
-    e0 = geometry.matrix_to_euler(R0)
-    if abs(e0[0]) > EULER_LIMIT_DEG:
-        return R0
-    d = geometry.matrix_to_euler(Rs) - e0
-    d = (d + 180.0) % 360.0 - 180.0
-    return geometry.euler_to_matrix(e0 + (angle_weights(names) * d).sum(0))
+    """(M, 3, 3) rotations of the named members -> their per-angle weighted mean (no dropping)."""
+    return fusion.weighted_rotation(Rs, np.array([MODEL_MAE_DEG[n] for n in names]))
+
+
+def member_record(name: str, p: Proposer) -> dict:
+    return {"name": name, "version": p.config.version, "weights_sha256": p.weights_sha256}
 
 
 class FusedProposer(Proposer):
@@ -121,8 +104,11 @@ class FusedProposer(Proposer):
                     raise  # asked for explicitly, or the default: its absence is a real error
         h = hashlib.sha256()
         for name, p in self.members.items():
-            h.update(f"{name}:{p.weights_sha256};".encode())
+            h.update(f"{name}@{p.config.version}:{p.weights_sha256};".encode())
         self.weights_sha256 = h.hexdigest()
+        # one version per member set: 'fused' with and without weights are different proposers
+        self.config = dataclasses.replace(config, version=f"{config.version}+{self.weights_sha256[:8]}")
+        self.member_records = {name: member_record(name, p) for name, p in self.members.items()}
 
     @property
     def member_names(self) -> list[str]:
@@ -144,12 +130,20 @@ class FusedProposer(Proposer):
                 if not found:
                     continue
                 names = list(found)
-                R = fuse_rotations([found[n].R for n in names], names)
-                source = next((found[n] for n in T_SOURCES if n in found and found[n].t is not None), None)
+                f = fusion.fuse([found[n].R for n in names], names, MODEL_MAE_DEG)
+                if f.R is None:
+                    continue  # no two members agree: no sane pose for this face
+                source = next((found[n] for n in T_SOURCES if n in f.kept and found[n].t is not None), None)
+                residual = found[DEFAULT_MEMBER].residual if DEFAULT_MEMBER in f.kept else None
+                expected = confidence.expected_error(confidence.features(f.spread_deg, len(f.dropped), residual))
                 props.append(PoseProposal(
-                    box=face.box, R=R, t=None if source is None else source.t, score=face.score,
+                    box=face.box, R=f.R, t=None if source is None else source.t, score=face.score,
                     landmarks_2d=None if source is None else source.landmarks_2d,
                     landmark_scheme=None if source is None else source.landmark_scheme,
+                    residual=residual, confidence=confidence.confidence(expected),
+                    provenance={"members": [self.member_records[n] for n in self.members],
+                                "kept": f.kept, "dropped": f.dropped, "spread_deg": round(f.spread_deg, 3),
+                                "expected_error_deg": round(expected, 3)},
                 ))
             result.append(props)
         return result

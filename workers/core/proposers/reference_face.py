@@ -74,19 +74,25 @@ def read_reference_face(path) -> ReferenceFace:
     if not path.is_file():
         raise ReferenceFaceError(f"reference face file {path} is missing; rebuild it with tools/build_reference_face.py")
     with np.load(path, allow_pickle=False) as z:
-        try:
-            face = ReferenceFace(
-                points68=z["points68"].astype(np.float64),
-                points468=z["points468"].astype(np.float64),
-                ibug68_from_mesh468=z["ibug68_from_mesh468"].astype(np.int64),
-                weights68=z["weights68"].astype(np.float64),
-                weights468=z["weights468"].astype(np.float64),
-                meta=json.loads(str(z["meta"])),
-            )
-        except KeyError as exc:
-            raise ReferenceFaceError(f"{path} lacks {exc}; rebuild it with tools/build_reference_face.py") from None
+        return reference_face_from_arrays(z, str(path))
+
+
+def reference_face_from_arrays(arrays, source: str = "arrays") -> ReferenceFace:
+    """A ReferenceFace from the arrays tools/build_reference_face.py writes (a
+    mapping; the bench builds leave-one-out faces in memory this way)."""
+    try:
+        face = ReferenceFace(
+            points68=np.asarray(arrays["points68"], dtype=np.float64),
+            points468=np.asarray(arrays["points468"], dtype=np.float64),
+            ibug68_from_mesh468=np.asarray(arrays["ibug68_from_mesh468"], dtype=np.int64),
+            weights68=np.asarray(arrays["weights68"], dtype=np.float64),
+            weights468=np.asarray(arrays["weights468"], dtype=np.float64),
+            meta=json.loads(str(arrays["meta"])),
+        )
+    except KeyError as exc:
+        raise ReferenceFaceError(f"{source} lacks {exc}; rebuild it with tools/build_reference_face.py") from None
     if face.points68.shape != (68, 3) or face.points468.shape != (468, 3) or face.ibug68_from_mesh468.shape != (68,):
-        raise ReferenceFaceError(f"{path} has wrong array shapes")
+        raise ReferenceFaceError(f"{source} has wrong array shapes")
     return face
 
 
