@@ -229,11 +229,15 @@ def reference_pose(face: Face) -> dict:
     if proposal is not None:
         pose = _pose(proposal.R, proposal.t, face)
         pose["origin"] = {"kind": "proposal", "proposal_id": proposal.pk, "proposer": proposal.proposer,
-                          "version": proposal.proposer_version, "score": proposal.score}
+                          "version": proposal.proposer_version, "score": proposal.score,
+                          "confidence": proposal.confidence,
+                          "low_confidence": proposal.confidence is not None
+                          and proposal.confidence < settings.HEADPOSE_LOW_CONFIDENCE}
         return pose
+    # no proposer gave a sane pose (none stored): a frontal head at the face box
     pose = _pose(np.eye(3), None, face)
     pose["origin"] = {"kind": "default", "proposal_id": None, "proposer": "frontal default", "version": "",
-                      "score": 0.0}
+                      "score": 0.0, "confidence": None, "low_confidence": False}
     return pose
 
 

@@ -127,6 +127,10 @@ class Proposal(PoseFields):
     proposer_version = models.CharField(max_length=50)
     weights_sha256 = models.CharField(max_length=64)
     score = models.FloatField(default=0.0)
+    # calibrated, 0..1 (workers/core/proposers/confidence.py); null: the proposer gives none
+    confidence = models.FloatField(null=True, blank=True)
+    # what made it: a fused proposal's members (name, version, weights sha256), kept and dropped
+    provenance = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -113,7 +113,8 @@ def store_proposals(image: Image, proposals, proposer, errors: list | None = Non
                 proposer=proposer.config.name,
                 proposer_version=proposer.config.version,
                 weights_sha256=proposer.weights_sha256,
-                defaults={"R": R, "t": t, "score": float(proposal.score)},
+                defaults={"R": R, "t": t, "score": float(proposal.score), "confidence": proposal.confidence,
+                          "provenance": proposal.provenance or {}},
             )
             stored.append(row)
     return stored

@@ -128,6 +128,9 @@ HEADPOSE_SHARED_DIR = Path(env("HEADPOSE_SHARED_DIR", BASE_DIR.parent / "shared"
 HEADPOSE_WEIGHTS_DIR = Path(env("HEADPOSE_WEIGHTS_DIR", HEADPOSE_SHARED_DIR / "weights")).resolve()
 # The proposer annotators see; "auto" = fused when weights exist, else the default.
 HEADPOSE_PROPOSER = env("HEADPOSE_PROPOSER", "auto")
+# The labeling page marks a proposal "low confidence" below this (confidence.py:
+# 0.45 = an expected error of about 4 deg).
+HEADPOSE_LOW_CONFIDENCE = float(env("HEADPOSE_LOW_CONFIDENCE", "0.45"))
 HEADPOSE_IMPORT_MAX_BYTES = envint("HEADPOSE_IMPORT_MAX_BYTES", 2 * 1024**3)
 # Propose poses for newly imported images, and mesh faces that got landmarks.
 HEADPOSE_AUTO_PROPOSE = envbool("HEADPOSE_AUTO_PROPOSE", "True")

@@ -85,6 +85,8 @@ class Entry(jobs.ProgressProperties, models.Model):
     proposer = models.CharField(max_length=100, blank=True)
     proposer_version = models.CharField(max_length=50, blank=True)
     weights_sha256 = models.CharField(max_length=64, blank=True)
+    # a proposer run's Proposer.provenance() (fused: every member with version and weights sha256)
+    proposer_provenance = models.JSONField(default=dict, blank=True)
     crop_used = models.CharField(max_length=100, blank=True, help_text="The crop the predictions were made with")
     upload = models.FileField(upload_to=prediction_file_path, blank=True)
     upload_name = models.CharField(max_length=300, blank=True)

@@ -63,6 +63,11 @@ def resend_entry(entry: Entry) -> None:
     pipeline.enqueue("evaluate_entry", entry.pk)
 
 
+def base_version(version: str) -> str:
+    """The code version of a proposer version ('2.0+1a2b3c4d' -> '2.0'; fused appends its members' hash)."""
+    return version.split("+", 1)[0]
+
+
 def run_proposer_entry(entry_id: int) -> Entry:
     """Run (or continue) a proposer entry: predict the samples not yet stored,
     then compute the metrics. Called by the worker task."""
@@ -74,6 +79,10 @@ def run_proposer_entry(entry_id: int) -> Entry:
     jobs.start(entry, resume=True)
     try:
         proposer = get_proposer(entry.proposer)
+        if entry.proposer_version == base_version(proposer.config.version) and not entry.weights_sha256:
+            # started from the registry's code version: a fused run's version also names its members
+            Entry.objects.filter(pk=entry.pk).update(proposer_version=proposer.config.version)
+            entry.proposer_version = proposer.config.version
         if proposer.config.version != entry.proposer_version:
             raise EvaluationRequestError(
                 f"proposer {entry.proposer} is now version {proposer.config.version}, this run started with "
@@ -81,7 +90,8 @@ def run_proposer_entry(entry_id: int) -> Entry:
         if entry.weights_sha256 and entry.weights_sha256 != proposer.weights_sha256:
             raise EvaluationRequestError("the proposer's weights changed since this run started; start a new entry")
         if not entry.weights_sha256:
-            Entry.objects.filter(pk=entry.pk).update(weights_sha256=proposer.weights_sha256)
+            Entry.objects.filter(pk=entry.pk).update(weights_sha256=proposer.weights_sha256,
+                                                     proposer_provenance=proposer.provenance())
         done = set(entry.predictions.values_list("sample_name", flat=True))
         todo = [n for n in entry.benchmark.sample_names if n not in done]
         faces = _ground_truth_faces(entry.benchmark.dataset, set(todo))

@@ -105,8 +105,8 @@ class ProposalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Proposal
-        fields = ["id", "face", "proposer", "proposer_version", "weights_sha256", "score", "R", "t", "euler",
-                  "created_at"]
+        fields = ["id", "face", "proposer", "proposer_version", "weights_sha256", "score", "confidence",
+                  "provenance", "R", "t", "euler", "created_at"]
 
 
 @extend_schema_serializer(deprecate_fields=["source"])

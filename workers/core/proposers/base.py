@@ -98,6 +98,10 @@ class Proposer:
         Returns per image a list of PoseProposal (one per face it could handle)."""
         raise NotImplementedError
 
+    def provenance(self) -> dict:
+        """What a run of this proposer is, for a leaderboard entry."""
+        return {"name": self.config.name, "version": self.config.version, "weights_sha256": self.weights_sha256}
+
     def __repr__(self):
         return f"<{type(self).__name__} {self.config.name} v{self.config.version} on {self.device}>"
 

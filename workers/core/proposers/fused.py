@@ -110,6 +110,9 @@ class FusedProposer(Proposer):
         self.config = dataclasses.replace(config, version=f"{config.version}+{self.weights_sha256[:8]}")
         self.member_records = {name: member_record(name, p) for name, p in self.members.items()}
 
+    def provenance(self) -> dict:
+        return {**super().provenance(), "members": list(self.member_records.values())}
+
     @property
     def member_names(self) -> list[str]:
         return list(self.members)
