@@ -66,3 +66,25 @@ def test_landmarks_fit_entry_runs_on_the_worker_and_resumes(celery_worker_proces
     after = SamplePrediction.objects.filter(entry=e)
     assert set(kept[:7]) <= set(after.values_list("pk", flat=True)) and after.count() == len(kept)
     assert e2.mae_mean == pytest.approx(e.mae_mean, abs=1e-6)  # same model, same numbers
+
+
+def test_a_fused_entry_records_the_members_it_ran(celery_worker_process, aflw_samples_dir, weights_dir, client, carol):
+    """Issue 17: a leaderboard entry of 'fused' names each member with its version and
+    weights sha256, and its version derives from them (with and without weights differ)."""
+    from workers.core.proposers import create_proposer
+
+    call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
+    b = Benchmark.objects.get(name="aflw-p1")
+    Dataset.objects.filter(pk=b.dataset_id).update(is_public=True)
+    client.force_login(carol)
+    r = client.post(reverse("leaderboard_run", args=[b.pk]), {"proposer": "fused", "is_public": "on"})
+    assert r.status_code == 302
+    e = _wait_done(Entry.objects.get(kind="proposer").pk)
+    assert e.state == "done", e.message
+    expected = create_proposer("fused", weights_dir=weights_dir)  # built here only to compare names and hashes
+    assert e.proposer_version == expected.config.version and e.proposer_version.startswith("2.0+")
+    assert e.weights_sha256 == expected.weights_sha256
+    members = {m["name"]: m for m in e.proposer_provenance["members"]}
+    assert {"landmarks-fit", "mobilenet-3dmm", "fsanet"} <= set(members)
+    for name, member in expected.members.items():
+        assert members[name] == {"name": name, "version": member.config.version, "weights_sha256": member.weights_sha256}
