@@ -32,6 +32,15 @@ Landmarks2DField = typed_json({"type": "array", "items": numbers(2), "nullable":
 Landmarks3DField = typed_json({"type": "array", "items": numbers(3), "nullable": True,
                                "description": "[[X, Y, Z], ...] camera frame, mm"}, "Landmarks3DField")
 StringsField = typed_json({"type": "array", "items": {"type": "string"}}, "StringsField")
+_MEMBER = {"type": "object", "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                                            "weights_sha256": {"type": "string"}}}
+ProvenanceField = typed_json({
+    "type": "object", "description": "What made a proposal: for 'fused', every member run (name, version, "
+                                     "weights sha256), those kept and dropped for this face; {} for others",
+    "properties": {"members": {"type": "array", "items": _MEMBER},
+                   "kept": {"type": "array", "items": {"type": "string"}},
+                   "dropped": {"type": "array", "items": {"type": "string"}},
+                   "spread_deg": NUMBER, "expected_error_deg": NUMBER}}, "ProvenanceField")
 
 
 @extend_schema_field({"type": "object", "properties": {k: NUMBER for k in ("yaw", "pitch", "roll")},

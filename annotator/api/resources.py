@@ -10,6 +10,7 @@ from annotator.api.fields import (
     IntrinsicsField,
     Landmarks2DField,
     Landmarks3DField,
+    ProvenanceField,
     RotationField,
     TranslationField,
     euler_of,
@@ -102,6 +103,7 @@ class ProposalSerializer(serializers.ModelSerializer):
     R = RotationField()
     t = TranslationField()
     euler = EulerField(source="R")
+    provenance = ProvenanceField(read_only=True)
 
     class Meta:
         model = Proposal
