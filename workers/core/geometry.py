@@ -82,6 +82,21 @@ def matrix_to_euler(R, degrees: bool = True) -> np.ndarray:
     return np.rad2deg(e) if degrees else e
 
 
+def matrix_to_euler_wide(R, degrees: bool = True) -> np.ndarray:
+    """(..., 3, 3) -> (..., 3) [yaw, pitch, roll] with yaw in (-180, 180] and
+    pitch in [-90, 90] (WHENet's wide range: a head turned past profile keeps
+    its yaw). The same rotation as matrix_to_euler's triple; the two differ
+    only where that one's |pitch| exceeds 90 (the back of the head, or a head
+    upside down), where this one takes the other solution
+    (180 - yaw, pitch - 180, roll - 180, each wrapped)."""
+    e = matrix_to_euler(R, degrees=True)
+    flip = np.abs(e[..., 1]) > 90.0
+    other = np.stack([180.0 - e[..., 0], e[..., 1] - 180.0, e[..., 2] - 180.0], -1)
+    other = -((-other + 180.0) % 360.0 - 180.0)  # wrap to (-180, 180]
+    out = np.where(flip[..., None], other, e)
+    return np.deg2rad(out) if not degrees else out
+
+
 def quaternion_to_matrix(q) -> np.ndarray:
     """(..., 4) (w, x, y, z), any norm -> (..., 3, 3)."""
     q = _normalize(_as_array(q, "quaternion", (4,)), "quaternion")

@@ -10,6 +10,12 @@ Per-angle error definitions (both are always reported, see `evaluate`):
               terms undo the wrap-around (358 -> 2). The +-180 terms are lenient:
               an angle that is off by exactly 180 counts as 0, and no error can
               exceed 90, so a face predicted upside down scores well on that angle.
+- 'wide'    : for yaw beyond +-90 (WHENet's range, the back of the head): both
+              poses' angles taken from their rotations with yaw in (-180, 180]
+              and pitch in [-90, 90] (geometry.matrix_to_euler_wide), then
+              min(|d|, |d+360|, |d-360|). A head at yaw 150 predicted at 140
+              counts 10 on yaw (not 0 / 180 / 180 as with the [-90, 90] angles),
+              and 179 against -179 counts 2. Reported beside the other two.
 
 Vector errors (6DRepNet's "MAEV") are the angles between matching COLUMNS of R_gt
 and R_pred: column k is head axis k (x right, y chin, z back of head) expressed in
@@ -25,7 +31,7 @@ import numpy as np
 from workers.core import geometry
 
 ANGLE_NAMES = ("yaw", "pitch", "roll")
-DEFINITIONS = ("plain", "wrapped")
+DEFINITIONS = ("plain", "wrapped", "wide")
 DEFAULT_THRESHOLDS = (5.0, 10.0, 15.0)
 # Bins of ground-truth |yaw|: [0,30), [30,60), [60,90), [90, inf).
 YAW_BIN_EDGES = (0.0, 30.0, 60.0, 90.0)
@@ -88,6 +94,11 @@ def angle_errors(pred_euler, gt_euler, definition: str = "plain") -> np.ndarray:
     g = np.asarray(gt_euler, dtype=np.float64)
     if p.shape != g.shape:
         raise MetricsError(f"prediction shape {p.shape} does not match ground truth {g.shape}")
+    if definition == "wide":
+        p = geometry.matrix_to_euler_wide(geometry.euler_to_matrix(p))
+        g = geometry.matrix_to_euler_wide(geometry.euler_to_matrix(g))
+        d = p - g
+        return np.abs(d[..., None] + np.array([0.0, 360.0, -360.0])).min(axis=-1)
     d = p - g
     if definition == "plain":
         return np.abs(d)
@@ -175,14 +186,16 @@ def evaluate(pred_R, gt_R, definition: str = "plain", *, thresholds=DEFAULT_THRE
     Keys (degrees unless a fraction or count):
       angle_error_definition, count,
       mae_yaw, mae_pitch, mae_roll, mae_mean        primary definition;
-      mae_{yaw,pitch,roll,mean}_plain / _wrapped     both definitions;
+      mae_{yaw,pitch,roll,mean}_plain / _wrapped / _wide   every definition;
       geodesic_mean, geodesic_median, geodesic_max;
       maev_x, maev_y, maev_z, maev_mean              vector errors (columns);
       acc_5, acc_10, acc_15 (one per threshold)      fraction with geodesic error <= t;
       acc_euler_5, ...                               fraction with all three primary
                                                      angle errors <= t;
       yaw_bins    list of {label, lo, hi, count, mae_*, geodesic_mean} by
-                  ground-truth |yaw| (lo <= |yaw| < hi; the last bin is open);
+                  ground-truth |yaw| (lo <= |yaw| < hi; the last bin is open;
+                  ground truth given as rotations: its wide-range yaw, so the
+                  back of the head lands in the last bin);
       curves      {"geodesic": cumulative_curve, "angle_mean": cumulative_curve of
                   the per-sample mean of the three primary angle errors};
       per_sample  (only when per_sample=True) lists: {yaw,pitch,roll}_gt,
@@ -220,7 +233,9 @@ def evaluate(pred_R, gt_R, definition: str = "plain", *, thresholds=DEFAULT_THRE
         out[f"acc_{_threshold_key(t)}"] = float(np.mean(geo <= t))
     for t in thresholds:
         out[f"acc_euler_{_threshold_key(t)}"] = float(np.mean(worst <= t))
-    out["yaw_bins"] = _yaw_bins(np.abs(eg[:, 0]), err, geo, yaw_bin_edges)
+    gt_is_euler = np.ndim(gt_R) == 2 and np.shape(gt_R)[1] == 3
+    gt_yaw = eg[:, 0] if gt_is_euler else geometry.matrix_to_euler_wide(Rg)[:, 0]
+    out["yaw_bins"] = _yaw_bins(np.abs(gt_yaw), err, geo, yaw_bin_edges)
     out["curves"] = {
         "geodesic": cumulative_curve(geo, curve_points),
         "angle_mean": cumulative_curve(per_mean, curve_points),

@@ -7,7 +7,7 @@ import { ConflictError, requestJSON, setCsrfToken } from './api.js';
 import { attachKeyboard, attachPointer } from './controls.js';
 import { PoseHistory } from './history.js';
 import { drawOverlay } from './overlay.js';
-import { checkPose, clonePose, eulerToMatrix, matrixToEuler, posesEqual } from './pose.js';
+import { checkPose, clonePose, eulerToMatrix, matrixToEuler, matrixToEulerWide, posesEqual } from './pose.js';
 import { SaveQueue } from './save_queue.js';
 import { HeadView } from './scene.js';
 
@@ -39,7 +39,7 @@ const editor = {
   },
   set(pose) { this.preview(pose); this.commit(); },
   nudgeEuler(axis, degrees) {
-    const e = matrixToEuler(this.pose.R);
+    const e = matrixToEulerWide(this.pose.R); // wide: yaw nudges go on past 90 (the back of the head)
     e[axis] += degrees;
     this.set({ R: eulerToMatrix(...e), t: this.pose.t });
   },
@@ -55,7 +55,7 @@ const fields = $('pose-fields');
 const names = ['yaw', 'pitch', 'roll', 'tx', 'ty', 'tz'];
 
 function showFields() {
-  const e = matrixToEuler(editor.pose.R);
+  const e = matrixToEulerWide(editor.pose.R);
   const values = [...e, ...editor.pose.t];
   names.forEach((n, i) => {
     const input = fields.elements[n];
@@ -229,5 +229,5 @@ window.headposeEditor = {
   setAxesVisible: (on) => view.setAxesVisible(on),
   get meshSource() { return view.meshSource; },
   get renderCount() { return view.renderCount; },
-  math: { eulerToMatrix, matrixToEuler },
+  math: { eulerToMatrix, matrixToEuler, matrixToEulerWide },
 };

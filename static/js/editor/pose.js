@@ -43,6 +43,17 @@ export function matrixToEuler(R) {
   return [yaw / DEG, pitch / DEG, roll / DEG];
 }
 
+/** R -> [yaw, pitch, roll] degrees with yaw in (-180, 180] and pitch in [-90, 90]
+ * (WHENet's wide range, geometry.matrix_to_euler_wide): a head turned past profile
+ * keeps its yaw. Same rotation as matrixToEuler's triple; they differ only where
+ * that one's |pitch| exceeds 90, where this takes (180 - yaw, pitch - 180, roll - 180). */
+export function matrixToEulerWide(R) {
+  const e = matrixToEuler(R);
+  if (Math.abs(e[1]) <= 90) return e;
+  const wrap = (a) => -((((-a + 180) % 360) + 360) % 360 - 180);
+  return [wrap(180 - e[0]), wrap(e[1] - 180), wrap(e[2] - 180)];
+}
+
 /** Rotation of `angle` radians about `axis` (any length > 0), Rodrigues. */
 export function axisAngle(axis, angle) {
   const n = Math.hypot(axis[0], axis[1], axis[2]);
