@@ -44,6 +44,10 @@ def test_fused_is_no_worse_than_any_member_on_held_out_faces(real, weights_dir, 
     # the fold's table never holds the held-out face: it differs from fold to fold
     tables = list(res["fused"]["member_mae_per_fold"].values())
     assert any(t["landmarks-fit"] != tables[0]["landmarks-fit"] for t in tables[1:])
+    # confidence is calibrated on held-out faces: the least confident third errs more than the most confident
+    curve = res["confidence"]["curve_low_to_high_confidence"]
+    assert curve[0]["mean_error_deg"] > curve[-1]["mean_error_deg"]
+    assert curve[0]["confidence"][1] <= curve[-1]["confidence"][0]
 
 
 def test_without_weights_it_is_the_default_proposer(real, tmp_path):
