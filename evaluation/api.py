@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.errors import ValidationErrorSerializer, error_responses, register_error
-from annotator.api.fields import StringsField
+from annotator.api.fields import ProposerRunField, StringsField
 from annotator.api.serializers import ProgressSerializer
 from evaluation import errors, selectors, uploads
 from evaluation.forms import CROP_CHOICES
@@ -157,6 +157,7 @@ class EntryDetailSerializer(EntrySerializer):
     protocol = serializers.SerializerMethodField()
     warnings = StringsField()
     missing_sample = StringsField(help_text="The first benchmark samples without a prediction")
+    proposer_provenance = ProposerRunField(read_only=True)
 
     @extend_schema_field(YawBinSerializer(many=True))
     def get_yaw_bins(self, entry):

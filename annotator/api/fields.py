@@ -34,6 +34,10 @@ Landmarks3DField = typed_json({"type": "array", "items": numbers(3), "nullable":
 StringsField = typed_json({"type": "array", "items": {"type": "string"}}, "StringsField")
 _MEMBER = {"type": "object", "properties": {"name": {"type": "string"}, "version": {"type": "string"},
                                             "weights_sha256": {"type": "string"}}}
+ProposerRunField = typed_json({
+    "type": "object", "description": "What a leaderboard run of a proposer was: its name, version and weights "
+                                     "sha256, and for 'fused' every member with its own; {} for uploads",
+    "properties": {**_MEMBER["properties"], "members": {"type": "array", "items": _MEMBER}}}, "ProposerRunField")
 ProvenanceField = typed_json({
     "type": "object", "description": "What made a proposal: for 'fused', every member run (name, version, "
                                      "weights sha256), those kept and dropped for this face; {} for others",

@@ -88,3 +88,8 @@ def test_a_fused_entry_records_the_members_it_ran(celery_worker_process, aflw_sa
     assert {"landmarks-fit", "mobilenet-3dmm", "fsanet"} <= set(members)
     for name, member in expected.members.items():
         assert members[name] == {"name": name, "version": member.config.version, "weights_sha256": member.weights_sha256}
+    # the API and the entry page show them
+    api = client.get(reverse("api_entry", args=[e.pk])).json()["proposer_provenance"]
+    assert api == e.proposer_provenance and api["version"] == e.proposer_version
+    page = client.get(reverse("entry_detail", args=[e.pk])).content.decode()
+    assert all(f"{m} {expected.members[m].config.version}" in page for m in expected.members)
