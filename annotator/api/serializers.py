@@ -8,6 +8,7 @@ from annotator.api.fields import BoxField, IntrinsicsField, Landmarks2DField, Ro
 from annotator.models import AnnotationStatus, FlagReason
 from annotator.poses import PoseError, clean_rotation, clean_translation
 from annotator.services import ANNOTATOR_STATUSES
+from workers.core.landmark_pins import LANDMARK_COUNT, LandmarkPinsError, check_landmark_pins
 
 MAX_NOTE = 2000
 
@@ -29,6 +30,12 @@ class NumberField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
+class LandmarkPinSerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0, max_value=LANDMARK_COUNT - 1, help_text="iBUG-68 landmark index")
+    x = NumberField(help_text="Image pixels (OpenCV: 0 is the centre of the first pixel)")
+    y = NumberField()
+
+
 class SaveLabelSerializer(serializers.Serializer):
     R = serializers.ListField(child=NumberField(), min_length=9, max_length=9,
                               help_text="Rotation head->camera (OpenCV), 9 floats row-major")
@@ -40,6 +47,9 @@ class SaveLabelSerializer(serializers.Serializer):
     flag_reason = serializers.ChoiceField(choices=FlagReason.choices, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="")
     proposal_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    landmark_pins = serializers.ListField(
+        child=LandmarkPinSerializer(), max_length=LANDMARK_COUNT, required=False, default=list,
+        help_text="Landmarks pinned on the page, one per index, inside the image (kept as evidence)")
 
     def validate_R(self, value):
         try:
@@ -51,6 +61,12 @@ class SaveLabelSerializer(serializers.Serializer):
         try:
             return clean_translation(value)
         except PoseError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_landmark_pins(self, value):
+        try:
+            return check_landmark_pins([dict(p) for p in value])  # the image bounds: the service checks them
+        except LandmarkPinsError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
     def validate(self, attrs):

@@ -10,6 +10,7 @@ import { drawOverlay } from './overlay.js';
 import { checkPose, clonePose, eulerToMatrix, matrixToEuler, posesEqual } from './pose.js';
 import { SaveQueue } from './save_queue.js';
 import { HeadView } from './scene.js';
+import { attachLandmarkTool } from './landmark_tool.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,7 +32,9 @@ const editor = {
     this.pose = clonePose(pose);
     view.setPose(this.pose.R, this.pose.t);
     showFields();
+    this.onPreview();
   },
+  onPreview() {}, // the landmark tool redraws its handles here
   /** Make the shown pose an undo step and schedule the draft autosave. */
   commit() {
     if (this.history.push(this.pose)) { saves.changed(); }
@@ -96,6 +99,7 @@ const saves = new SaveQueue({
   state,
   url: config.urls.save,
   getPose: () => editor.getPose(),
+  getLandmarkPins: () => landmarkTool.pinsForSave(),
   activeTime,
   autosaveMs: config.autosave_ms,
   autosaveChecked: () => $('opt-autosave').checked,
@@ -198,6 +202,8 @@ view.setOpacity(parseFloat($('opt-opacity').value));
 
 attachPointer($('pose-canvas'), editor);
 attachKeyboard(editor, actions);
+const landmarkTool = attachLandmarkTool({ editor, state });
+editor.onPreview = () => landmarkTool.refresh();
 editor.preview(editor.pose);
 updateButtons();
 if (saves.saved.status) setSaveState(`saved · v${saves.saved.version} (${saves.saved.status})`, 'ok');
@@ -230,4 +236,6 @@ window.headposeEditor = {
   get meshSource() { return view.meshSource; },
   get renderCount() { return view.renderCount; },
   math: { eulerToMatrix, matrixToEuler },
+  // landmarks() / pin(index, x, y) / unpin(index) / solve(): see landmark_tool.js
+  ...landmarkTool.api,
 };
