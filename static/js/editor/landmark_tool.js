@@ -89,9 +89,12 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
     e.preventDefault();
     e.stopPropagation();
     e.target.setPointerCapture(e.pointerId); // moves keep coming to the handle, and bubble here
-    const i = Number(index);
     const at = eventToPixel(e, layer, width, height);
-    const shown = landmarks()[i];
+    const all = landmarks();
+    // handles overlap (inner and outer mouth corners): take the one nearest the pointer
+    const d2 = all.map(([u, v]) => (u - at[0]) ** 2 + (v - at[1]) ** 2);
+    const i = d2.indexOf(Math.min(...d2));
+    const shown = all[i];
     // grab offset: the landmark keeps its place under the pointer
     drag = { index: i, anchor: editor.getPose(), offset: [shown[0] - at[0], shown[1] - at[1]], moved: false };
   });
