@@ -209,3 +209,29 @@ def test_proposals_switch_from_the_keyboard_with_their_distance(editor):
     assert active.endswith("0.0°") and other.endswith("15.0°"), (active, other)
     page.keyboard.press("Shift+P")
     assert page.evaluate("() => window.headposeEditor.getPose()") == first
+
+
+def test_snap_on_a_real_sample_fits_the_faces_own_landmarks(page, live_server, bob, assigned, js_errors,
+                                                           aflw_samples_dir, shots_dir):
+    """A real AFLW2000 face with its own 68 landmarks and a frontal start: Snap (X)
+    turns the head onto them (Huber fit of the reference face)."""
+    from django.core.management import call_command
+
+    from annotator.models import Dataset
+
+    call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
+    dataset = assigned(Dataset.objects.get(name="aflw"))
+    face = Face.objects.get(image__dataset=dataset, image__file_name="image00516.jpg")  # yaw -36 deg
+    truth = Annotation.objects.get(face=face, origin="ground_truth")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    login(page, live_server, bob)
+    open_editor(page, live_server, face)
+    start = pose_of(page)[0]
+    assert float(geometry.geodesic_distance(start, truth.R_matrix)) > 30
+    page.keyboard.press("h")
+    page.keyboard.press("m")  # the face's own landmarks
+    page.keyboard.press("x")
+    error = float(geometry.geodesic_distance(pose_of(page)[0], truth.R_matrix))
+    assert error < 3.0, error
+    page.screenshot(path=str(shots_dir / "pins_snap_real.png"))
+    assert js_errors == []
