@@ -235,3 +235,26 @@ def test_snap_on_a_real_sample_fits_the_faces_own_landmarks(page, live_server, b
     assert error < 3.0, error
     page.screenshot(path=str(shots_dir / "pins_snap_real.png"))
     assert js_errors == []
+
+
+def test_the_js_api_pins_unpins_and_solves(editor):
+    page = editor
+    P = load_reference_face().points68
+    shown = np.array(page.evaluate("() => window.headposeEditor.landmarks()"))
+    assert shown.shape == (68, 2)
+    assert np.abs(shown - cv2_project(P, *START)).max() < 1e-6  # the page's landmarks are cv2's
+    target = cv2_project(P, *TRUTH)
+    modes = [page.evaluate("([i, x, y]) => window.headposeEditor.pin(i, x, y).mode", [i, *target[i]])
+             for i in DRAGGED]
+    assert modes == ["damped"] * 3 + ["full"] * 3
+    R, t = pose_of(page)
+    assert float(geometry.geodesic_distance(R, geometry.euler_to_matrix(list(TRUTH[0])))) < 1e-4
+    assert np.abs(t - TRUTH[1]).max() < 1e-2
+    assert page.evaluate("() => window.headposeEditor.unpin(8)") is True
+    assert page.evaluate("() => window.headposeEditor.unpin(8)") is False
+    out = page.evaluate("() => window.headposeEditor.solve()")
+    assert out["mode"] == "full" and out["rmse"] < 1e-3 and out["ms"] < 50
+    with pytest.raises(Exception, match="outside the image"):
+        page.evaluate("() => window.headposeEditor.pin(3, -5, 10)")
+    with pytest.raises(Exception, match="0..67"):
+        page.evaluate("() => window.headposeEditor.pin(68, 5, 10)")

@@ -276,6 +276,8 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
       pins: () => pins.list(),
       showHandles(on) { handlesBox.checked = Boolean(on); showHandles(); },
       pin(index, x, y) {
+        const inside = clampToImage([x, y], width, height);
+        if (inside[0] !== x || inside[1] !== y) throw new RangeError(`(${x}, ${y}) lies outside the image`);
         const from = editor.getPose();
         pins.set(index, x, y);
         const out = solveFrom(from);

@@ -1,7 +1,8 @@
 // The labeling page: correct a proposed 6DoF head pose over the image.
 // window.headposeEditor is the automation API:
 //   getPose() -> {R: 9 numbers row-major, t: 3 numbers mm} (camera frame, OpenCV)
-//   setPose({R, t}); save({status}) -> Promise; ready -> Promise.
+//   setPose({R, t}); save({status}) -> Promise; ready -> Promise;
+//   landmarks(), pin(index, x, y), unpin(index), solve(): landmark_tool.js.
 import { ActiveTime } from './active_time.js';
 import { ConflictError, requestJSON, setCsrfToken } from './api.js';
 import { attachKeyboard, attachPointer } from './controls.js';
