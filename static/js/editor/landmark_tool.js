@@ -16,8 +16,12 @@ const NS = 'http://www.w3.org/2000/svg';
 const MAGNIFIER_PX = 160; // the magnifier's size on screen, CSS px
 const MAGNIFIER_ZOOM = 4; // screen pixels per displayed pixel inside it
 
+/** A page without the tool's markup or state (another page reusing the editor) gets this. */
+const NO_TOOL = { refresh() {}, pinsForSave: () => [], api: {} };
+
 export function attachLandmarkTool({ editor, state, doc = document }) {
   const $ = (id) => doc.getElementById(id);
+  if (!$('pin-layer') || !state.reference_face) return NO_TOOL;
   const { K, width, height } = editor;
   const model = state.reference_face.landmarks_3d;
   const own = state.face_landmarks_ibug68;
