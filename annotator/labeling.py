@@ -10,7 +10,7 @@ two annotators never get the same face at once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
@@ -35,6 +35,7 @@ from annotator.poses import PoseError
 from annotator.roles import Role, has_role
 from annotator.selectors import visible_datasets
 from workers.core import geometry
+from workers.core.proposers.reference_face import load_reference_face
 
 CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
 # A face counts as done for its annotator once it has one of these statuses (a draft does not).
@@ -169,6 +170,7 @@ class LabelInput:
     flag_reason: str = ""
     note: str = ""
     proposal_id: int | None = None
+    landmark_pins: list = field(default_factory=list)
 
 
 def save_label(user, face: Face, data: LabelInput) -> Annotation:
@@ -183,6 +185,7 @@ def save_label(user, face: Face, data: LabelInput) -> Annotation:
     annotation = services.save_annotation(
         face=face, author=user, R=data.R, t=data.t, status=data.status, expected_version=data.expected_version,
         time_spent_s=data.time_spent_s, flag_reason=data.flag_reason, note=data.note, proposal=proposal,
+        landmark_pins=data.landmark_pins,
     )
     if data.status in FINISHED:
         # After the save's own transaction: a claim left behind would only expire.
@@ -271,8 +274,36 @@ def editor_state(user, face: Face) -> dict:
         "annotation": None if annotation is None else {
             "version": annotation.version, "status": annotation.status, "flag_reason": annotation.flag_reason,
             "note": annotation.note, "total_time_s": annotation.total_time_s,
-            "updated_at": annotation.updated_at.isoformat(),
+            "updated_at": annotation.updated_at.isoformat(), "landmark_pins": annotation.landmark_pins,
         },
         "progress": progress(user, dataset),
+        **landmark_editing_state(face),
+    }
+
+
+def landmark_editing_state(face: Face) -> dict:
+    """What the page's landmark handles need (static/js/editor/pins.js): the
+    reference face's iBUG-68 points (the 3D points the proposers fit, so the
+    browser solves with the same ones), the face's own landmarks in iBUG-68 order
+    for "snap" (null when it has none), and every proposal of the face to
+    compare starting poses."""
+    reference = load_reference_face()
+    own = None
+    if face.landmarks_2d:
+        points = np.asarray(face.landmarks_2d, dtype=np.float64)
+        if face.landmark_scheme == "ibug68" and points.shape == (68, 2):
+            own = points
+        elif face.landmark_scheme == "mediapipe468" and points.shape == (468, 2):
+            own = points[reference.ibug68_from_mesh468]
+    proposals = Proposal.objects.filter(face=face).order_by("proposer", "-created_at", "-pk")
+    latest = {}
+    for p in proposals:
+        latest.setdefault(p.proposer, p)
+    return {
+        "reference_face": {"scheme": "ibug68", "version": reference.version,
+                           "landmarks_3d": [[float(v) for v in p] for p in reference.points68]},
+        "face_landmarks_ibug68": None if own is None else [[float(v) for v in p] for p in own],
+        "proposals": [{**_pose(p.R, p.t, face), "proposal_id": p.pk, "proposer": p.proposer,
+                       "version": p.proposer_version, "score": p.score} for p in latest.values()],
     }
 

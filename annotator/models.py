@@ -174,6 +174,9 @@ class RevisionFields(PoseFields):
     note = models.TextField(blank=True)
     time_spent_s = models.FloatField(default=0.0, help_text="Seconds the annotator spent on this save")
     version = models.PositiveIntegerField(default=1)
+    landmark_pins = models.JSONField(
+        default=list, blank=True,
+        help_text="Landmarks the annotator pinned: [{index (iBUG-68), x, y (image px)}] (workers/core/landmark_pins.py)")
 
     class Meta:
         abstract = True

@@ -5,6 +5,7 @@ exports); the limits come from settings (HEADPOSE_MAX_DEPTH_MM)."""
 import numpy as np
 from django.conf import settings
 
+from workers.core.landmark_pins import LandmarkPinsError, check_landmark_pins
 from workers.core.pose_rules import PoseLimits, PoseRuleError, check_rotation, check_translation
 
 
@@ -40,3 +41,11 @@ def clean_translation(t, allow_none: bool = True) -> list[float] | None:
 
 def flat(M) -> list[float]:
     return [float(v) for v in np.asarray(M, dtype=np.float64).reshape(-1)]
+
+
+def clean_landmark_pins(pins, width: int, height: int) -> list[dict]:
+    """Pins inside the image, one per iBUG-68 landmark (workers/core/landmark_pins.py)."""
+    try:
+        return check_landmark_pins(pins, width, height)
+    except LandmarkPinsError as exc:
+        raise PoseError(str(exc)) from None

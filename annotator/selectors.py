@@ -83,7 +83,7 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
         done = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, **ann_scope,
                                          status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
                                          ).annotate(**updated_text)
-        for a in _values_json(done.order_by("updated_at", "pk"), ann_fields, ["R", "t"]):
+        for a in _values_json(done.order_by("updated_at", "pk"), ann_fields, ["R", "t", "landmark_pins"]):
             accepted.setdefault(a["face_id"], []).append(a)
     props = {}
     if labels in ("best", "proposals"):
@@ -100,7 +100,7 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
             image_id=f["image_id"], face_id=f["pk"], width=f["image__width"], height=f["image__height"],
             K=f["image__K"], box=f["box"], landmarks_2d=f.get("landmarks_2d"), landmarks_3d=f.get("landmarks_3d"),
             landmark_scheme=f["landmark_scheme"], landmarks_match_pose=matches,
-            provenance={"dataset": dataset.name, **provenance},
+            provenance={"dataset": dataset.name, **provenance}, landmark_pins=pose.get("landmark_pins") or [],
         )
 
     def annotation_row(f, a):

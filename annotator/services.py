@@ -14,7 +14,7 @@ from annotator.models import (
     Face,
     Proposal,
 )
-from annotator.poses import PoseError, clean_rotation, clean_translation
+from annotator.poses import PoseError, clean_landmark_pins, clean_rotation, clean_translation
 
 ANNOTATOR_STATUSES = {
     AnnotationStatus.ACCEPTED,
@@ -50,6 +50,7 @@ def _revision_of(annotation: Annotation, author) -> AnnotationRevision:
         flag_reason=annotation.flag_reason,
         note=annotation.note,
         time_spent_s=annotation.time_spent_s,
+        landmark_pins=annotation.landmark_pins,
     )
 
 
@@ -65,8 +66,11 @@ def save_annotation(
     flag_reason: str = "",
     note: str = "",
     proposal: Proposal | None = None,
+    landmark_pins=None,
 ) -> Annotation:
     """Create or update `author`'s annotation of `face` (optimistic locking).
+    `landmark_pins`: the landmarks the annotator pinned on the page (kept with
+    this version as evidence; none when absent).
 
     `expected_version` is the version the client edited (0 for a new one). A
     mismatch raises VersionConflict and nothing is written. Every save appends
@@ -82,7 +86,9 @@ def save_annotation(
     time_spent_s = max(0.0, float(time_spent_s or 0.0))
     if time_spent_s != time_spent_s or time_spent_s > 86400:
         raise PoseError("time_spent_s must be between 0 and 86400 seconds.")
-    fields = dict(R=R, t=t, status=status, flag_reason=flag_reason, note=note, time_spent_s=time_spent_s)
+    landmark_pins = clean_landmark_pins(landmark_pins, face.image.width, face.image.height)
+    fields = dict(R=R, t=t, status=status, flag_reason=flag_reason, note=note, time_spent_s=time_spent_s,
+                  landmark_pins=landmark_pins)
 
     with transaction.atomic():
         annotation = (

@@ -15,7 +15,7 @@ from annotator.api.fields import (
     TranslationField,
     euler_of,
 )
-from annotator.api.serializers import SaveLabelSerializer
+from annotator.api.serializers import LandmarkPinSerializer, SaveLabelSerializer
 from annotator.models import (
     Annotation,
     AnnotationOrigin,
@@ -118,13 +118,14 @@ class AnnotationSerializer(serializers.ModelSerializer):
     t = TranslationField()
     euler = EulerField(source="R")
     author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    landmark_pins = LandmarkPinSerializer(many=True, read_only=True)
     reviewed_by = serializers.CharField(source="reviewed_by.username", allow_null=True, default=None)
 
     class Meta:
         model = Annotation
         fields = ["id", "face", "origin", "source", "author", "status", "flag_reason", "note", "R", "t", "euler", "version",
                   "proposal", "time_spent_s", "total_time_s", "review_state", "reviewed_by", "reviewed_at",
-                  "review_note", "created_at", "updated_at"]
+                  "review_note", "landmark_pins", "created_at", "updated_at"]
 
     @extend_schema_field(serializers.ChoiceField(choices=[deprecated_source(o) for o in AnnotationOrigin.values]))
     def get_source(self, a) -> str:
@@ -141,7 +142,7 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "euler": euler_of(a.R), "version": a.version, "proposal": a.proposal_id,
             "time_spent_s": a.time_spent_s, "total_time_s": a.total_time_s, "review_state": a.review_state,
             "reviewed_by": a.reviewed_by.username if a.reviewed_by_id else None,
-            "reviewed_at": _iso(a.reviewed_at), "review_note": a.review_note,
+            "reviewed_at": _iso(a.reviewed_at), "review_note": a.review_note, "landmark_pins": a.landmark_pins,
             "created_at": _iso(a.created_at), "updated_at": _iso(a.updated_at),
         }
 
@@ -158,11 +159,12 @@ class RevisionSerializer(serializers.ModelSerializer):
     t = TranslationField()
     euler = EulerField(source="R")
     author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    landmark_pins = LandmarkPinSerializer(many=True, read_only=True)
 
     class Meta:
         model = AnnotationRevision
         fields = ["id", "version", "author", "status", "flag_reason", "note", "R", "t", "euler", "time_spent_s",
-                  "created_at"]
+                  "landmark_pins", "created_at"]
 
 
 class AnnotationWriteSerializer(SaveLabelSerializer):

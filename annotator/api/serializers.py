@@ -8,6 +8,7 @@ from annotator.api.fields import BoxField, IntrinsicsField, Landmarks2DField, Ro
 from annotator.models import AnnotationStatus, FlagReason
 from annotator.poses import PoseError, clean_rotation, clean_translation
 from annotator.services import ANNOTATOR_STATUSES
+from workers.core.landmark_pins import LANDMARK_COUNT, LandmarkPinsError, check_landmark_pins
 
 MAX_NOTE = 2000
 
@@ -29,6 +30,20 @@ class NumberField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
+class LandmarkPinSerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0, max_value=LANDMARK_COUNT - 1, help_text="iBUG-68 landmark index")
+    x = NumberField(help_text="Image pixels (OpenCV: 0 is the centre of the first pixel)")
+    y = NumberField()
+
+    def to_internal_value(self, data):
+        # the rules of workers/core/landmark_pins.py on the raw value: IntegerField alone takes "3" for 3
+        try:
+            [pin] = check_landmark_pins([data])
+        except LandmarkPinsError as exc:
+            raise serializers.ValidationError(str(exc).replace("landmark_pins[0]", "pin")) from None
+        return super().to_internal_value(pin)
+
+
 class SaveLabelSerializer(serializers.Serializer):
     R = serializers.ListField(child=NumberField(), min_length=9, max_length=9,
                               help_text="Rotation head->camera (OpenCV), 9 floats row-major")
@@ -40,6 +55,9 @@ class SaveLabelSerializer(serializers.Serializer):
     flag_reason = serializers.ChoiceField(choices=FlagReason.choices, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="")
     proposal_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    landmark_pins = serializers.ListField(
+        child=LandmarkPinSerializer(), max_length=LANDMARK_COUNT, required=False, default=list,
+        help_text="Landmarks pinned on the page, one per index, inside the image (kept as evidence)")
 
     def validate_R(self, value):
         try:
@@ -51,6 +69,12 @@ class SaveLabelSerializer(serializers.Serializer):
         try:
             return clean_translation(value)
         except PoseError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_landmark_pins(self, value):
+        try:
+            return check_landmark_pins([dict(p) for p in value])  # the image bounds: the service checks them
+        except LandmarkPinsError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
     def validate(self, attrs):
@@ -152,6 +176,23 @@ class EditorAnnotationSerializer(serializers.Serializer):
     note = serializers.CharField()
     total_time_s = serializers.FloatField()
     updated_at = serializers.CharField(help_text="ISO 8601")
+    landmark_pins = serializers.ListField(child=LandmarkPinSerializer(), help_text="The landmarks pinned in this version")
+
+
+class ReferenceFaceSerializer(serializers.Serializer):
+    scheme = serializers.CharField(help_text="ibug68")
+    version = serializers.CharField()
+    landmarks_3d = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()),
+                                         help_text="68 points, head frame, mm (the points the proposers fit)")
+
+
+class EditorProposalSerializer(serializers.Serializer):
+    R = RotationField()
+    t = TranslationField()
+    proposal_id = serializers.IntegerField()
+    proposer = serializers.CharField()
+    version = serializers.CharField()
+    score = serializers.FloatField()
 
 
 class EditorStateSerializer(serializers.Serializer):
@@ -164,6 +205,11 @@ class EditorStateSerializer(serializers.Serializer):
     reference = EditorPoseSerializer(help_text="What 'reset' goes back to: the preferred proposal, else frontal")
     annotation = EditorAnnotationSerializer(allow_null=True, help_text="Your label of this face (null: none yet)")
     progress = ProgressSerializer()
+    reference_face = ReferenceFaceSerializer(help_text="What the landmark handles are drawn and solved from")
+    face_landmarks_ibug68 = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField()), allow_null=True,
+        help_text="The face's own landmarks in iBUG-68 order, for snap (null: none)")
+    proposals = EditorProposalSerializer(many=True, help_text="The newest proposal of each proposer")
 
 
 class ProgressSerializer(serializers.Serializer):

@@ -62,7 +62,7 @@ function page({ annotation = null, autosave = true } = {}) {
   const initial = pose(15);
   const timers = new FakeTimers();
   const server = new FakeServer(annotation ? annotation.version : 0);
-  const shown = { pose: clonePose(initial), autosave };
+  const shown = { pose: clonePose(initial), autosave, pins: [] };
   const seen = { states: [], edits: 0, saved: [], failures: [] };
   const activeTime = new ActiveTime({ now: () => timers.now, isVisible: () => true });
   activeTime.start(timers.setInterval);
@@ -71,6 +71,7 @@ function page({ annotation = null, autosave = true } = {}) {
     state: { annotation, initial, reference: { origin: { proposal_id: 7 } } },
     url: '/label/faces/1/save/',
     getPose: () => clonePose(shown.pose),
+    getLandmarkPins: () => shown.pins,
     activeTime,
     autosaveMs: AUTOSAVE_MS,
     autosaveChecked: () => shown.autosave,
@@ -90,6 +91,7 @@ describe('saving', () => {
   test('a save sends the shown pose, the version it builds on and the page facts', async () => {
     const { queue, server, shown, seen, lastState } = page();
     shown.pose = pose(20, 650);
+    shown.pins = [{ index: 36, x: 101.5, y: 88 }];
     const body = await queue.save({ status: 'flagged', flag_reason: 'occluded', note: 'hand' });
     assert.deepEqual(body, { version: 1, status: 'flagged' });
     const [call] = server.calls;
@@ -98,7 +100,7 @@ describe('saving', () => {
     assert.equal(call.init.headers['X-CSRFToken'], 'token');
     assert.deepEqual(call.body, {
       R: pose(20).R, t: [10, -5, 650], status: 'flagged', expected_version: 0, time_spent_s: 0,
-      flag_reason: 'occluded', note: 'hand', proposal_id: 7,
+      flag_reason: 'occluded', note: 'hand', proposal_id: 7, landmark_pins: [{ index: 36, x: 101.5, y: 88 }],
     });
     assert.deepEqual(queue.saved, { version: 1, status: 'flagged', pose: pose(20, 650) });
     assert.deepEqual(seen.states, [['saving…', 'pending'], ['saved · v1', 'ok']]);

@@ -59,6 +59,9 @@ class LabelRow:
     # (dataset ground truth); a proposal's or an edited pose has its own R, t.
     landmarks_match_pose: bool = False
     provenance: dict = field(default_factory=dict)  # JSON-able: author, status, proposer, weights ...
+    # Landmarks an annotator pinned on the labeling page: [{index (iBUG-68), x, y (px)}]
+    # (workers/core/landmark_pins.py); empty for other rows.
+    landmark_pins: list = field(default_factory=list)
 
 
 def face_name(row: LabelRow) -> str:

@@ -77,7 +77,7 @@ export function attachPointer(canvas, editor) {
   }, { passive: false });
 }
 
-function typing(target) {
+export function typing(target) {
   return target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))
     && !(target.type === 'checkbox' || target.type === 'range' || target.type === 'radio');
 }

@@ -1,7 +1,8 @@
 // The labeling page: correct a proposed 6DoF head pose over the image.
 // window.headposeEditor is the automation API:
 //   getPose() -> {R: 9 numbers row-major, t: 3 numbers mm} (camera frame, OpenCV)
-//   setPose({R, t}); save({status}) -> Promise; ready -> Promise.
+//   setPose({R, t}); save({status}) -> Promise; ready -> Promise;
+//   landmarks(), pin(index, x, y), unpin(index), solve(): landmark_tool.js.
 import { ActiveTime } from './active_time.js';
 import { ConflictError, requestJSON, setCsrfToken } from './api.js';
 import { attachKeyboard, attachPointer } from './controls.js';
@@ -10,6 +11,7 @@ import { drawOverlay } from './overlay.js';
 import { checkPose, clonePose, eulerToMatrix, matrixToEuler, matrixToEulerWide, posesEqual } from './pose.js';
 import { SaveQueue } from './save_queue.js';
 import { HeadView } from './scene.js';
+import { attachLandmarkTool } from './landmark_tool.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,7 +33,9 @@ const editor = {
     this.pose = clonePose(pose);
     view.setPose(this.pose.R, this.pose.t);
     showFields();
+    this.onPreview();
   },
+  onPreview() {}, // the landmark tool redraws its handles here
   /** Make the shown pose an undo step and schedule the draft autosave. */
   commit() {
     if (this.history.push(this.pose)) { saves.changed(); }
@@ -96,6 +100,7 @@ const saves = new SaveQueue({
   state,
   url: config.urls.save,
   getPose: () => editor.getPose(),
+  getLandmarkPins: () => landmarkTool.pinsForSave(),
   activeTime,
   autosaveMs: config.autosave_ms,
   autosaveChecked: () => $('opt-autosave').checked,
@@ -198,6 +203,8 @@ view.setOpacity(parseFloat($('opt-opacity').value));
 
 attachPointer($('pose-canvas'), editor);
 attachKeyboard(editor, actions);
+const landmarkTool = attachLandmarkTool({ editor, state });
+editor.onPreview = () => landmarkTool.refresh();
 editor.preview(editor.pose);
 updateButtons();
 if (saves.saved.status) setSaveState(`saved · v${saves.saved.version} (${saves.saved.status})`, 'ok');
@@ -230,4 +237,6 @@ window.headposeEditor = {
   get meshSource() { return view.meshSource; },
   get renderCount() { return view.renderCount; },
   math: { eulerToMatrix, matrixToEuler, matrixToEulerWide },
+  // landmarks() / pin(index, x, y) / unpin(index) / solve(): see landmark_tool.js
+  ...landmarkTool.api,
 };

@@ -22,17 +22,17 @@ export class SaveQueue {
   /**
    * request(url, {method, body}): api.js's requestJSON or one like it (ConflictError on 409).
    * state: the page state (annotation, initial, reference); url: the label's save URL.
-   * getPose(): the shown pose; activeTime: an ActiveTime.
+   * getPose(): the shown pose; getLandmarkPins(): the pinned landmarks saved with it; activeTime: an ActiveTime.
    * autosaveMs, autosaveChecked(): the delay and the page's autosave switch.
    * timers: {setTimeout, clearTimeout}.
    * onState(text, kind): the save state line; onEdit(): a change waits to be saved;
    * onSaved(body): a save was stored; onFailure(error): a save was not stored.
    */
   constructor({
-    request, state, url, getPose, activeTime, autosaveMs, autosaveChecked, timers,
+    request, state, url, getPose, getLandmarkPins = () => [], activeTime, autosaveMs, autosaveChecked, timers,
     onState = ignore, onEdit = ignore, onSaved = ignore, onFailure = ignore,
   }) {
-    Object.assign(this, { request, url, getPose, activeTime, autosaveMs, autosaveChecked, timers });
+    Object.assign(this, { request, url, getPose, getLandmarkPins, activeTime, autosaveMs, autosaveChecked, timers });
     Object.assign(this, { onState, onEdit, onSaved, onFailure });
     this.proposalId = state.reference.origin.proposal_id;
     this.saved = storedLabel(state);
@@ -85,7 +85,7 @@ export class SaveQueue {
         method: 'PUT',
         body: {
           R: pose.R, t: pose.t, status, expected_version: this.saved.version, time_spent_s: spent,
-          flag_reason, note, proposal_id: this.proposalId,
+          flag_reason, note, proposal_id: this.proposalId, landmark_pins: this.getLandmarkPins(),
         },
       });
     } catch (err) {
