@@ -63,3 +63,10 @@ def test_spikes_are_the_blunders():
     assert set(np.nonzero(seq.blunders)[0]) <= set(spikes)
     assert angular_velocity(Rs, 25)[0] == 0
     assert next_spike(spikes, spikes[0]) == spikes[1] and next_spike([3], 3) is None
+
+
+def test_interpolation_runs_on_frame_numbers_when_some_are_missing():
+    R0, R1 = geometry.euler_to_matrix([0, 0, 0]), geometry.euler_to_matrix([40, 0, 0])
+    labels = frame_labels([3, 4, 7, 13], {3: (R0, None), 13: (R1, None)})
+    assert [lab.frame for lab in labels] == [3, 4, 7, 13]
+    assert abs(geometry.geodesic_distance(R0, labels[2].R) - 16.0) < 1e-6  # (7 - 3) / 10 of 40 degrees

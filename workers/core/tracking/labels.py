@@ -32,40 +32,50 @@ class FrameLabel:
     kind: str
 
 
-def _carried(track, f: int, key: int, pose) -> tuple[np.ndarray, np.ndarray | None]:
+def _carried(track, i: int, key: int, pose) -> tuple[np.ndarray, np.ndarray | None]:
+    """Position i's track pose moved by the correction that takes the track onto
+    the keyframe at position `key`."""
     correction = np.asarray(pose[0]) @ track.R[key].T
-    R = correction @ track.R[f]
+    R = correction @ track.R[i]
     t = None
     if track.t is not None:
-        t = track.t[f] + ((np.asarray(pose[1]) - track.t[key]) if pose[1] is not None else 0.0)
+        t = track.t[i] + ((np.asarray(pose[1]) - track.t[key]) if pose[1] is not None else 0.0)
     elif pose[1] is not None:
         t = np.asarray(pose[1], dtype=np.float64)
     return R, t
 
 
-def frame_labels(n_frames: int, keyframes: dict, track=None) -> list[FrameLabel | None]:
-    """`keyframes`: frame -> (R, t or None); `track`: a SmoothedTrack of n_frames or None."""
-    out: list[FrameLabel | None] = [None] * n_frames
-    keys = sorted(f for f in keyframes if 0 <= f < n_frames)
-    for f in keys:
-        R, t = keyframes[f]
-        out[f] = FrameLabel(f, np.asarray(R, dtype=np.float64).reshape(3, 3),
+def frame_labels(frames, keyframes: dict, track=None) -> list[FrameLabel | None]:
+    """`frames`: the frame numbers in order (or their count, for 0..n-1);
+    `keyframes`: frame number -> (R, t or None); `track`: a SmoothedTrack with
+    one entry per frame, or None. Interpolation runs on the frame numbers, so a
+    missing frame number (BIWI skips a few) keeps the motion's timing."""
+    numbers = list(range(frames)) if isinstance(frames, int) else [int(f) for f in frames]
+    n = len(numbers)
+    out: list[FrameLabel | None] = [None] * n
+    keys = [i for i, f in enumerate(numbers) if f in keyframes]
+    for i in keys:
+        R, t = keyframes[numbers[i]]
+        out[i] = FrameLabel(numbers[i], np.asarray(R, dtype=np.float64).reshape(3, 3),
                             None if t is None else np.asarray(t, dtype=np.float64), KEYFRAME)
     for k0, k1 in zip(keys, keys[1:]):
         inner = range(k0 + 1, k1)
-        for f, (R, t) in zip(inner, interpolate_between(k0, keyframes[k0], k1, keyframes[k1], inner)):
-            out[f] = FrameLabel(f, R, t, INTERPOLATED)
-    outside = [f for f in range(n_frames) if not keys or f < keys[0] or f > keys[-1]]
-    for f in outside:
+        p0, p1 = (out[k0].R, out[k0].t), (out[k1].R, out[k1].t)
+        poses = interpolate_between(numbers[k0], p0, numbers[k1], p1, [numbers[i] for i in inner])
+        for i, (R, t) in zip(inner, poses):
+            out[i] = FrameLabel(numbers[i], R, t, INTERPOLATED)
+    for i in range(n):
+        if keys and keys[0] <= i <= keys[-1]:
+            continue
         if not keys:
             if track is not None:
-                out[f] = FrameLabel(f, track.R[f], None if track.t is None else track.t[f], SMOOTHED_PROPOSAL)
+                out[i] = FrameLabel(numbers[i], track.R[i], None if track.t is None else track.t[i], SMOOTHED_PROPOSAL)
             continue
-        key = keys[0] if f < keys[0] else keys[-1]
+        key = keys[0] if i < keys[0] else keys[-1]
         pose = (out[key].R, out[key].t)
         if track is not None:
-            R, t = _carried(track, f, key, pose)
-            out[f] = FrameLabel(f, R, t, SMOOTHED_PROPOSAL)
+            R, t = _carried(track, i, key, pose)
+            out[i] = FrameLabel(numbers[i], R, t, SMOOTHED_PROPOSAL)
         else:
-            out[f] = FrameLabel(f, pose[0], pose[1], INTERPOLATED)
+            out[i] = FrameLabel(numbers[i], pose[0], pose[1], INTERPOLATED)
     return out

@@ -1,0 +1,78 @@
+"""Sequences (reads): the label of every frame (keyframe | interpolated |
+smoothed_proposal) and what the timeline shows. Rules in
+workers/core/tracking/labels.py; this module only gathers the rows.
+
+A keyframe is an annotator's accepted or corrected annotation on the frame's
+face (the face the sequence's main track follows on that frame, else the
+frame's first face); with several annotators on one frame, the latest save."""
+from __future__ import annotations
+
+import numpy as np
+
+from annotator.models import Annotation, AnnotationOrigin, AnnotationStatus, Image, Sequence, SequenceTrack
+from workers.core import geometry
+from workers.core.tracking.labels import KEYFRAME, frame_labels
+from workers.core.tracking.smoothing import SmoothedTrack
+
+
+def main_track(sequence: Sequence) -> SequenceTrack | None:
+    return sequence.tracks.filter(index=0).first()
+
+
+def _smoothed(track: SequenceTrack | None) -> SmoothedTrack | None:
+    if track is None or not track.frames:
+        return None
+    has_t = all(f["t"] is not None for f in track.frames)
+    return SmoothedTrack(
+        R=np.asarray([f["R"] for f in track.frames], dtype=np.float64).reshape(-1, 3, 3),
+        t=np.asarray([f["t"] for f in track.frames], dtype=np.float64) if has_t else None,
+        filled=np.asarray([f["filled"] for f in track.frames]), rejected=np.asarray([f["rejected"] for f in track.frames]))
+
+
+def frames_of(sequence: Sequence) -> list[dict]:
+    return list(sequence.frames.order_by("frame_index").values(
+        "pk", "frame_index", "timestamp_s", "file_name", "width", "height", "K"))
+
+
+def sequence_labels(sequence: Sequence) -> list[dict]:
+    """One dict per frame, in order: frame_index, image, face, R (9), t (3 or
+    None), label (keyframe | interpolated | smoothed_proposal | None), author
+    (of a keyframe), raw_R (the raw proposal, 9 or None), gap_deg (geodesic
+    gap between the label and the raw proposal, None without either)."""
+    frames = frames_of(sequence)
+    track = main_track(sequence)
+    entries = {e["image"]: e for e in track.frames} if track is not None else {}
+    if track is not None and len(track.frames) != len(frames):
+        track, entries = None, {}  # frames were added after the track was built: it is rebuilt after proposals
+    faces = {}  # image -> the face labeled on it
+    for face in (Image.objects.filter(sequence=sequence).values("pk", "faces__pk", "faces__index")
+                 .order_by("pk", "faces__index")):
+        if face["faces__pk"] is not None:
+            faces.setdefault(face["pk"], face["faces__pk"])
+    for image, entry in entries.items():
+        if entry["face"] is not None:
+            faces[image] = entry["face"]
+    saved = (Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, face__in=list(faces.values()),
+                                       status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED])
+             .order_by("updated_at", "pk").values("face_id", "face__image_id", "R", "t", "author__username"))
+    keyed = {a["face__image_id"]: a for a in saved}  # the latest save wins
+    number = {f["pk"]: f["frame_index"] for f in frames}
+    keyframes = {number[image]: (np.asarray(a["R"]).reshape(3, 3), None if a["t"] is None else np.asarray(a["t"]))
+                 for image, a in keyed.items()}
+    labels = frame_labels([f["frame_index"] for f in frames], keyframes, _smoothed(track))
+    out = []
+    for f, lab in zip(frames, labels):
+        raw = entries.get(f["pk"], {}).get("raw_R")
+        gap = None
+        if lab is not None and raw is not None:
+            gap = float(geometry.geodesic_distance(lab.R, np.asarray(raw).reshape(3, 3)))
+        out.append({
+            "frame_index": f["frame_index"], "timestamp_s": f["timestamp_s"], "image": f["pk"],
+            "file_name": f["file_name"], "face": faces.get(f["pk"]),
+            "R": None if lab is None else [float(v) for v in lab.R.reshape(-1)],
+            "t": None if lab is None or lab.t is None else [float(v) for v in lab.t],
+            "label": None if lab is None else lab.kind,
+            "author": keyed[f["pk"]]["author__username"] if lab is not None and lab.kind == KEYFRAME else None,
+            "raw_R": raw, "gap_deg": gap,
+        })
+    return out

@@ -1,0 +1,25 @@
+"""A sequence in the test database: frames (images with a frame index), one face
+per frame where the synthetic detector found it, and its raw proposals
+(workers/core/tracking/synthetic.py: a known trajectory, noise, blunders, gaps)."""
+from annotator.models import Dataset, Face, Proposal, Sequence
+from tests.browser.data import make_image
+from workers.core.tracking.synthetic import make_sequence
+
+PROPOSER = "landmarks-fit"
+
+
+def make_sequence_dataset(name: str = "clips", n_frames: int = 40, seed: int = 0, with_files: bool = False,
+                          fps: float = 25.0, **synthetic):
+    """(dataset, sequence, the SyntheticSequence with its truth)."""
+    dataset = Dataset.objects.create(name=name, kind=Dataset.Kind.VIDEO)
+    sequence = Sequence.objects.create(dataset=dataset, name="drive", fps=fps, frame_count=n_frames)
+    truth = make_sequence(n=n_frames, fps=fps, seed=seed, **synthetic)
+    for i, proposal in enumerate(truth.proposals):
+        image = make_image(dataset, f"drive/frame_{i:06d}.png", with_file=with_files, seed=i)
+        image.sequence, image.frame_index, image.timestamp_s = sequence, i, i / fps
+        image.save()
+        if proposal is not None:
+            face = Face.objects.create(image=image, box=[100 + i, 60, 220 + i, 200])
+            Proposal.objects.create(face=face, proposer=PROPOSER, proposer_version="1", weights_sha256="0" * 64,
+                                    R=proposal[0].reshape(-1).tolist(), t=proposal[1].tolist(), score=0.9)
+    return dataset, sequence, truth
