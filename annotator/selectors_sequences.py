@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from annotator.models import Annotation, AnnotationOrigin, AnnotationStatus, Image, Sequence, SequenceTrack
+from annotator.models import Annotation, AnnotationOrigin, AnnotationStatus, Face, Image, Sequence, SequenceTrack
 from workers.core import geometry
 from workers.core.tracking.labels import KEYFRAME, frame_labels
 from workers.core.tracking.smoothing import SmoothedTrack
@@ -76,3 +76,33 @@ def sequence_labels(sequence: Sequence) -> list[dict]:
             "raw_R": raw, "gap_deg": gap,
         })
     return out
+
+
+TRACK_ORIGINS = {"keyframe": "annotator", "interpolated": "annotator", "smoothed_proposal": "proposal"}
+
+
+def track_rows(dataset, split=None):
+    """LabelRows (labels=track) of every labeled frame of the dataset's sequences,
+    by sequence name then frame: origin annotator for keyframes and the frames
+    interpolated between them, proposal for the smoothed track outside them."""
+    from workers.core.label_rows import LabelRow
+
+    in_split = None if split is None else set(split.images.values_list("pk", flat=True))
+    for sequence in dataset.sequences.order_by("name"):
+        track = main_track(sequence)
+        images = {f["pk"]: f for f in frames_of(sequence)}
+        faces = {f["pk"]: f for f in Face.objects.filter(image__sequence=sequence).values("pk", "index", "box")}
+        for lab in sequence_labels(sequence):
+            if lab["label"] is None or (in_split is not None and lab["image"] not in in_split):
+                continue
+            image, face = images[lab["image"]], faces.get(lab["face"])
+            kind = lab["label"]
+            detail = lab["author"] if kind == "keyframe" else (track.proposer if kind == "smoothed_proposal" else kind)
+            yield LabelRow(
+                image["file_name"], face["index"] if face else 0, lab["R"], lab["t"], TRACK_ORIGINS[kind], detail or "",
+                image_id=image["pk"], face_id=lab["face"], width=image["width"], height=image["height"],
+                K=image["K"], box=face["box"] if face else None,
+                provenance={"dataset": dataset.name, "origin": TRACK_ORIGINS[kind], "track_label": kind,
+                            "sequence": sequence.name, "author": lab["author"],
+                            "track_proposer": track.proposer if track else None},
+                sequence=sequence.name, frame_index=lab["frame_index"], track_label=kind)

@@ -6,7 +6,9 @@
                 "K" (3x3 or null), "box" ([x0, y0, x1, y1] or null), "R" (3x3), "t" (or null),
                 "euler": {"yaw", "pitch", "roll"}, "quaternion": [w, x, y, z],
                 "landmarks_2d", "landmarks_3d" (lists or null), "landmark_scheme",
-                "landmarks_match_pose", "origin" (ground_truth / annotator / proposal), "origin_detail",
+                "landmarks_match_pose", for a frame of a sequence "sequence", "frame_index" (and with
+                labels=track "track_label": keyframe / interpolated / smoothed_proposal),
+                "origin" (ground_truth / annotator / proposal), "origin_detail",
                 "source", "source_detail" (deprecated: the old names and values, dataset /
                 annotator / proposer), "provenance"}, ...]}
 
@@ -25,7 +27,7 @@ from typing import BinaryIO, Callable, Iterable
 
 from workers.core.label_rows import LabelRow, pose_batches, stack_field
 
-from .common import CONVENTION, origin_fields, MatrixText, batch_cameras, dumps, json_floats, json_int, landmarks
+from .common import CONVENTION, origin_fields, sequence_fields, MatrixText, batch_cameras, dumps, json_floats, json_int, landmarks
 
 FORMAT_NAME = "headpose-studio-labels"
 FORMAT_VERSION = 1
@@ -43,7 +45,7 @@ _FACE = (
     '{"image": %s, "image_id": %s, "face_id": %s, "face_index": %d, "width": %d, "height": %d, '
     '"K": %s, "box": %s, "R": [[%r, %r, %r], [%r, %r, %r], [%r, %r, %r]], "t": %s, '
     '"euler": {"yaw": %.12g, "pitch": %.12g, "roll": %.12g}, "quaternion": [%.12g, %.12g, %.12g, %.12g], '
-    '"landmarks_2d": %s, "landmarks_3d": %s, "landmark_scheme": %s, "landmarks_match_pose": %s, %s}'
+    '"landmarks_2d": %s, "landmarks_3d": %s, "landmark_scheme": %s, "landmarks_match_pose": %s, %s%s}'
 )
 
 
@@ -70,7 +72,7 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
                 *euler[3 * i:3 * i + 3], *quat[4 * i:4 * i + 4],
                 "null" if lm2 is None else dumps(lm2.tolist()), "null" if lm3 is None else dumps(lm3.tolist()),
                 enc(row.landmark_scheme), "true" if row.landmarks_match_pose else "false",
-                origin_fields(row)))
+                sequence_fields(row), origin_fields(row)))
         out.write("".join(parts).encode())
         n += len(b.rows)
     out.write(b"\n]}\n")
