@@ -34,7 +34,7 @@ def frames_of(sequence: Sequence) -> list[dict]:
         "pk", "frame_index", "timestamp_s", "file_name", "width", "height", "K"))
 
 
-def sequence_labels(sequence: Sequence) -> list[dict]:
+def sequence_labels(sequence: Sequence, only_author=None) -> list[dict]:
     """One dict per frame, in order: frame_index, image, face, R (9), t (3 or
     None), label (keyframe | interpolated | smoothed_proposal | None), author
     (of a keyframe), raw_R (the raw proposal, 9 or None), gap_deg (geodesic
@@ -52,9 +52,11 @@ def sequence_labels(sequence: Sequence) -> list[dict]:
     for image, entry in entries.items():
         if entry["face"] is not None:
             faces[image] = entry["face"]
-    saved = (Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, face__in=list(faces.values()),
-                                       status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED])
-             .order_by("updated_at", "pk").values("face_id", "face__image_id", "R", "t", "author__username"))
+    saved = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, face__in=list(faces.values()),
+                                      status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED])
+    if only_author is not None:
+        saved = saved.filter(author=only_author)
+    saved = (saved.order_by("updated_at", "pk").values("face_id", "face__image_id", "R", "t", "author__username"))
     keyed = {a["face__image_id"]: a for a in saved}  # the latest save wins
     number = {f["pk"]: f["frame_index"] for f in frames}
     keyframes = {number[image]: (np.asarray(a["R"]).reshape(3, 3), None if a["t"] is None else np.asarray(a["t"]))
@@ -81,14 +83,14 @@ def sequence_labels(sequence: Sequence) -> list[dict]:
 TRACK_ORIGINS = {"keyframe": "annotator", "interpolated": "annotator", "smoothed_proposal": "proposal"}
 
 
-def track_rows(dataset, split=None):
+def track_rows(dataset, split=None, sequence: Sequence | None = None):
     """LabelRows (labels=track) of every labeled frame of the dataset's sequences,
     by sequence name then frame: origin annotator for keyframes and the frames
     interpolated between them, proposal for the smoothed track outside them."""
     from workers.core.label_rows import LabelRow
 
     in_split = None if split is None else set(split.images.values_list("pk", flat=True))
-    for sequence in dataset.sequences.order_by("name"):
+    for sequence in [sequence] if sequence is not None else dataset.sequences.order_by("name"):
         track = main_track(sequence)
         images = {f["pk"]: f for f in frames_of(sequence)}
         faces = {f["pk"]: f for f in Face.objects.filter(image__sequence=sequence).values("pk", "index", "box")}
@@ -106,3 +108,45 @@ def track_rows(dataset, split=None):
                             "sequence": sequence.name, "author": lab["author"],
                             "track_proposer": track.proposer if track else None},
                 sequence=sequence.name, frame_index=lab["frame_index"], track_label=kind)
+
+
+def sequence_for(user, sequence_id: int, labeling: bool) -> Sequence:
+    """The sequence if `user` may label its dataset (`labeling`) or read all its
+    labels; Sequence.DoesNotExist (a 404) when they cannot see the dataset,
+    PermissionDenied (a 403) when they see it but may not do this."""
+    from django.core.exceptions import PermissionDenied
+
+    from annotator import access
+    from annotator import labeling as labeling_rules
+
+    sequence = Sequence.objects.select_related("dataset").get(pk=sequence_id)
+    if sequence.dataset_id not in access.visible_dataset_ids(user):
+        raise Sequence.DoesNotExist
+    if labeling:
+        labeling_rules.dataset_for_labeling(user, sequence.dataset_id)
+    elif not access.can_read_labels(user, sequence.dataset_id):
+        raise PermissionDenied("Reading every label of this dataset is not allowed for your role.")
+    return sequence
+
+
+def editor_state(user, sequence: Sequence) -> dict:
+    """What the sequence editor shows: every frame's label, raw proposal and gap,
+    the spikes, and the caller's own annotation version per face (for saving)."""
+    from annotator import access
+
+    own_only = None if access.can_read_labels(user, sequence.dataset_id) else user
+    frames = sequence_labels(sequence, only_author=own_only)
+    versions = dict(Annotation.objects.filter(author=user, origin=AnnotationOrigin.ANNOTATOR,
+                                              face__image__sequence=sequence).values_list("face_id", "version"))
+    first = sequence.frames.order_by("frame_index").values("width", "height", "K").first() or {}
+    track = main_track(sequence)
+    for f in frames:
+        f["version"] = versions.get(f["face"], 0)
+    return {
+        "sequence": {"id": sequence.pk, "name": sequence.name, "fps": sequence.fps,
+                     "frame_count": len(frames), "dataset": sequence.dataset_id},
+        "image": {"width": first.get("width", 0), "height": first.get("height", 0), "K": first.get("K")},
+        "proposer": track.proposer if track else None,
+        "spikes": track.spikes if track else [],
+        "frames": frames,
+    }

@@ -23,3 +23,13 @@ def make_sequence_dataset(name: str = "clips", n_frames: int = 40, seed: int = 0
             Proposal.objects.create(face=face, proposer=PROPOSER, proposer_version="1", weights_sha256="0" * 64,
                                     R=proposal[0].reshape(-1).tolist(), t=proposal[1].tolist(), score=0.9)
     return dataset, sequence, truth
+
+
+def sequence_of(objects: dict) -> Sequence:
+    """The permission tables' world: the dataset's image as frame 0 of a sequence (made once)."""
+    image = objects["image"]
+    sequence, _ = Sequence.objects.get_or_create(dataset=objects["dataset"], name="take", defaults={"fps": 25.0})
+    if image.sequence_id != sequence.pk:
+        image.sequence, image.frame_index, image.timestamp_s = sequence, 0, 0.0
+        image.save(update_fields=["sequence", "frame_index", "timestamp_s"])
+    return sequence

@@ -2,6 +2,8 @@
 // window.headposeEditor is the automation API:
 //   getPose() -> {R: 9 numbers row-major, t: 3 numbers mm} (camera frame, OpenCV)
 //   setPose({R, t}); save({status}) -> Promise; ready -> Promise.
+//   frame() -> this frame's number in its sequence (null outside one);
+//   goToFrame(i) opens the sequence editor at frame i (static/js/sequence/).
 import { ActiveTime } from './active_time.js';
 import { ConflictError, requestJSON, setCsrfToken } from './api.js';
 import { attachKeyboard, attachPointer } from './controls.js';
@@ -230,4 +232,6 @@ window.headposeEditor = {
   get meshSource() { return view.meshSource; },
   get renderCount() { return view.renderCount; },
   math: { eulerToMatrix, matrixToEuler },
+  frame: () => (config.sequence ? config.sequence.frame_index : null),
+  goToFrame(i) { if (config.sequence) window.location.assign(`${config.urls.sequence}#frame=${i}`); },
 };
