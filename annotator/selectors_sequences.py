@@ -36,7 +36,7 @@ def frames_of(sequence: Sequence) -> list[dict]:
 
 def sequence_labels(sequence: Sequence, only_author=None) -> list[dict]:
     """One dict per frame, in order: frame_index, image, face, R (9), t (3 or
-    None), label (keyframe | interpolated | smoothed_proposal | None), author
+    None), track_label (keyframe | interpolated | smoothed_proposal | None), author
     (of a keyframe), raw_R (the raw proposal, 9 or None), gap_deg (geodesic
     gap between the label and the raw proposal, None without either)."""
     frames = frames_of(sequence)
@@ -73,7 +73,7 @@ def sequence_labels(sequence: Sequence, only_author=None) -> list[dict]:
             "file_name": f["file_name"], "face": faces.get(f["pk"]),
             "R": None if lab is None else [float(v) for v in lab.R.reshape(-1)],
             "t": None if lab is None or lab.t is None else [float(v) for v in lab.t],
-            "label": None if lab is None else lab.kind,
+            "track_label": None if lab is None else lab.kind,
             "author": keyed[f["pk"]]["author__username"] if lab is not None and lab.kind == KEYFRAME else None,
             "raw_R": raw, "gap_deg": gap,
         })
@@ -95,10 +95,10 @@ def track_rows(dataset, split=None, sequence: Sequence | None = None):
         images = {f["pk"]: f for f in frames_of(sequence)}
         faces = {f["pk"]: f for f in Face.objects.filter(image__sequence=sequence).values("pk", "index", "box")}
         for lab in sequence_labels(sequence):
-            if lab["label"] is None or (in_split is not None and lab["image"] not in in_split):
+            if lab["track_label"] is None or (in_split is not None and lab["image"] not in in_split):
                 continue
             image, face = images[lab["image"]], faces.get(lab["face"])
-            kind = lab["label"]
+            kind = lab["track_label"]
             detail = lab["author"] if kind == "keyframe" else (track.proposer if kind == "smoothed_proposal" else kind)
             yield LabelRow(
                 image["file_name"], face["index"] if face else 0, lab["R"], lab["t"], TRACK_ORIGINS[kind], detail or "",

@@ -9,17 +9,18 @@ PROPOSER = "landmarks-fit"
 
 
 def make_sequence_dataset(name: str = "clips", n_frames: int = 40, seed: int = 0, with_files: bool = False,
-                          fps: float = 25.0, **synthetic):
+                          fps: float = 25.0, width: int = 320, height: int = 240, **synthetic):
     """(dataset, sequence, the SyntheticSequence with its truth)."""
     dataset = Dataset.objects.create(name=name, kind=Dataset.Kind.VIDEO)
     sequence = Sequence.objects.create(dataset=dataset, name="drive", fps=fps, frame_count=n_frames)
     truth = make_sequence(n=n_frames, fps=fps, seed=seed, **synthetic)
     for i, proposal in enumerate(truth.proposals):
-        image = make_image(dataset, f"drive/frame_{i:06d}.png", with_file=with_files, seed=i)
+        image = make_image(dataset, f"drive/frame_{i:06d}.png", width, height, with_file=with_files, seed=i)
         image.sequence, image.frame_index, image.timestamp_s = sequence, i, i / fps
         image.save()
         if proposal is not None:
-            face = Face.objects.create(image=image, box=[100 + i, 60, 220 + i, 200])
+            x = (width - 120) * (0.3 + 0.2 * (i % 50) / 50)
+            face = Face.objects.create(image=image, box=[x, height * 0.25, x + 120, height * 0.25 + 140])
             Proposal.objects.create(face=face, proposer=PROPOSER, proposer_version="1", weights_sha256="0" * 64,
                                     R=proposal[0].reshape(-1).tolist(), t=proposal[1].tolist(), score=0.9)
     return dataset, sequence, truth

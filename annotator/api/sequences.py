@@ -20,7 +20,7 @@ class SequenceFrameSerializer(serializers.Serializer):
     image = serializers.IntegerField(help_text="Image id (its file: /label/images/<id>/file)")
     file_name = serializers.CharField()
     face = serializers.IntegerField(allow_null=True, help_text="The face labeled on this frame (null: none)")
-    label = serializers.ChoiceField(choices=KINDS, allow_null=True, help_text="What the pose is (null: no pose)")
+    track_label = serializers.ChoiceField(choices=KINDS, allow_null=True, help_text="What the pose is (null: no pose)")
     R = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="9 floats, row-major")
     t = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="3 floats, mm")
     author = serializers.CharField(allow_null=True, help_text="Who saved the keyframe")

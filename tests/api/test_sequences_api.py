@@ -43,11 +43,11 @@ def test_images_carry_sequence_and_frame_index_and_filter_by_sequence(world, api
 def test_the_editor_state_shows_an_annotator_only_their_own_keyframes(world, api_as, clip):
     _, sequence = clip
     mine = api_as("other_annotator").get(f"/api/label/sequences/{sequence.pk}/").json()
-    assert mine["frames"][2]["label"] == "keyframe" and mine["frames"][2]["version"] == 1
+    assert mine["frames"][2]["track_label"] == "keyframe" and mine["frames"][2]["version"] == 1
     theirs = api_as("annotator").get(f"/api/label/sequences/{sequence.pk}/").json()
-    assert "keyframe" not in [f["label"] for f in theirs["frames"]]
+    assert "keyframe" not in [f["track_label"] for f in theirs["frames"]]
     assert theirs["frames"][2]["version"] == 0
-    assert api_as("admin").get(f"/api/label/sequences/{sequence.pk}/").json()["frames"][2]["label"] == "keyframe"
+    assert api_as("admin").get(f"/api/label/sequences/{sequence.pk}/").json()["frames"][2]["track_label"] == "keyframe"
     assert api_as("admin").get("/api/label/sequences/999999/").status_code == 404
 
 

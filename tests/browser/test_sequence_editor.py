@@ -40,12 +40,12 @@ def ev(page, expr):
 
 def wait_label(page, position, label):
     page.wait_for_function(f"() => {{ const e = window.headposeEditor; e.goToFrame({position}); "
-                           f"return e.label().label === '{label}'; }}")
+                           f"return e.label().track_label === '{label}'; }}")
 
 
 def test_play_step_keyframes_and_slerp_between_them(editor, sequence, bob):
     assert ev(editor, "frameCount") == N and ev(editor, "frame()") == 0
-    assert ev(editor, "label().label") == "smoothed_proposal"
+    assert ev(editor, "label().track_label") == "smoothed_proposal"
     # play at the sequence's fps, then pause
     editor.keyboard.press("Space")
     editor.wait_for_function("() => window.headposeEditor.frame() >= 5")

@@ -7,9 +7,9 @@ import {
 } from '../../static/js/sequence/timeline.js';
 
 const frames = [
-  { frame_index: 3, label: 'smoothed_proposal' }, { frame_index: 4, label: 'keyframe' },
-  { frame_index: 7, label: 'interpolated' }, { frame_index: 9, label: 'keyframe' },
-  { frame_index: 10, label: null },
+  { frame_index: 3, track_label: 'smoothed_proposal' }, { frame_index: 4, track_label: 'keyframe' },
+  { frame_index: 7, track_label: 'interpolated' }, { frame_index: 9, track_label: 'keyframe' },
+  { frame_index: 10, track_label: null },
 ];
 
 test('steps of ±1 and ±10 stay inside the sequence', () => {

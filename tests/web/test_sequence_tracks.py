@@ -38,7 +38,7 @@ def test_labels_keyframes_slerp_between_and_the_track_outside(bob):
         services.save_annotation(face=faces[frame], author=bob, R=truth.truth_R[frame].reshape(-1).tolist(),
                                  t=truth.truth_t[frame].tolist(), status="corrected", expected_version=0)
     labels = sequence_labels(sequence)
-    kinds = [lab["label"] for lab in labels]
+    kinds = [lab["track_label"] for lab in labels]
     assert kinds[:5] == ["smoothed_proposal"] * 5 and kinds[5] == "keyframe" and kinds[20] == "keyframe"
     assert set(kinds[6:20]) == {"interpolated"} and set(kinds[21:]) == {"smoothed_proposal"}
     assert labels[5]["author"] == "bob" and labels[6]["author"] is None
@@ -53,7 +53,7 @@ def test_a_skipped_or_draft_save_is_not_a_keyframe(bob):
     face = Face.objects.get(image__sequence=sequence, image__frame_index=3)
     services.save_annotation(face=face, author=bob, R=truth.truth_R[3].reshape(-1).tolist(), t=None,
                              status="draft", expected_version=0)
-    assert "keyframe" not in [lab["label"] for lab in sequence_labels(sequence)]
+    assert "keyframe" not in [lab["track_label"] for lab in sequence_labels(sequence)]
 
 
 @pytest.mark.worker

@@ -45,7 +45,7 @@ function drawTimeline() {
   line.replaceChildren();
   const slot = W / Math.max(n, 1);
   frames().forEach((f, i) => {
-    if (f.label) svg('rect', { x: i * slot, y: 22, width: Math.max(slot, 0.5), height: 8, class: `band-${f.label}` }, line);
+    if (f.track_label) svg('rect', { x: i * slot, y: 22, width: Math.max(slot, 0.5), height: 8, class: `band-${f.track_label}` }, line);
   });
   for (const i of tickPositions(n, line.clientWidth || W)) {
     const x = tickX(i, n, W);
@@ -98,11 +98,11 @@ function show(i) {
   if (head) { head.setAttribute('x1', x); head.setAttribute('x2', x); }
   $('scrubber').value = String(position);
   $('frame-line').textContent = `${position + 1} / ${frames().length} · frame ${f.frame_index}`;
-  $('label-line').textContent = f.label ? f.label.replace('_', ' ') + (f.author ? ` (${f.author})` : '') : 'no pose';
-  $('label-line').dataset.label = f.label || '';
+  $('label-line').textContent = f.track_label ? f.track_label.replace('_', ' ') + (f.author ? ` (${f.author})` : '') : 'no pose';
+  $('label-line').dataset.label = f.track_label || '';
   $('gap-line').textContent = f.gap_deg === null ? 'no raw proposal on this frame'
     : `gap to the raw proposal: ${f.gap_deg.toFixed(1)}°`;
-  $('btn-delete-keyframe').disabled = f.label !== 'keyframe';
+  $('btn-delete-keyframe').disabled = f.track_label !== 'keyframe';
   $('btn-keyframe').disabled = f.face === null || !f.R;
   const edit = $('edit-link');
   if (f.face !== null) edit.href = url(config.urls.face, f.face); else edit.removeAttribute('href');

@@ -16,7 +16,7 @@ export function step(position, delta, n) { return clampPosition(position + delta
 /** Positions of the frames labeled `kind` (keyframes by default). */
 export function positionsOf(frames, kind = 'keyframe') {
   const out = [];
-  frames.forEach((f, i) => { if (f.label === kind) out.push(i); });
+  frames.forEach((f, i) => { if (f.track_label === kind) out.push(i); });
   return out;
 }
 
