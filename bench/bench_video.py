@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
 from bench._common import aflw_samples_dir, percentile, print_json  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._django import chromium_page, django_test_db  # noqa: E402
 
 PARTS = ("import", "decode", "proposals", "smoothing", "playback", "keyframes")
 
@@ -172,16 +172,10 @@ def bench_keyframes(n: int = 250, tol_deg: float = 2.0, seeds=range(5)) -> dict:
 
 
 def bench_playback(n: int, seconds: float = 6.0) -> dict:
-    from django.conf import settings
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.test import Client
-    from django.test.testcases import LiveServerThread
-    from playwright.sync_api import sync_playwright
+    from django.contrib.auth.models import User
 
     from annotator.models import Assignment, Role
     from annotator.sequences import build_tracks
-    from django.contrib.auth.models import User
-    from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
     from tests.sequence_data import make_sequence_dataset
 
     dataset, sequence, _ = make_sequence_dataset(name="bench-playback", n_frames=n, with_files=True, width=640,
@@ -189,39 +183,23 @@ def bench_playback(n: int, seconds: float = 6.0) -> dict:
     build_tracks(sequence.pk)
     user = User.objects.create_user("bench-annotator")
     Assignment.objects.create(dataset=dataset, user=user, role=Role.ANNOTATOR)
-    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
-    server.daemon = True
-    server.start()
-    server.is_ready.wait()
-    base = f"http://127.0.0.1:{server.port}"
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}])
-            page = context.new_page()
-            page.goto(f"{base}/label/sequences/{sequence.pk}/")
-            page.wait_for_function("window.headposeEditor !== undefined")
-            page.evaluate("() => window.headposeEditor.ready")
-            renderer = page.evaluate("() => window.headposeEditor.rendererInfo().renderer")
-            # stepping: every frame once (what a held arrow key does)
-            page.evaluate("() => { const e = window.headposeEditor; e.drawTimes.length = 0;"
-                          f" for (let i = 0; i < {n}; i++) e.goToFrame(i); }}")
-            step_ms = page.evaluate("() => window.headposeEditor.drawTimes.slice()")
-            page.evaluate("() => { const e = window.headposeEditor; e.goToFrame(0); e.drawTimes.length = 0;"
-                          " window.__shown = []; const f0 = e.frame;"
-                          " const obs = () => { window.__shown.push([performance.now(), e.frame()]);"
-                          " if (e.playing) requestAnimationFrame(obs); }; e.play(); requestAnimationFrame(obs); }")
-            page.wait_for_timeout(seconds * 1000)
-            page.evaluate("() => window.headposeEditor.pause()")
-            play_ms = page.evaluate("() => window.headposeEditor.drawTimes.slice()")
-            shown = page.evaluate("() => window.__shown")
-            browser.close()
-    finally:
-        server.terminate()
+    with chromium_page(user) as (page, base):
+        page.goto(f"{base}/label/sequences/{sequence.pk}/")
+        page.wait_for_function("window.headposeEditor !== undefined")
+        page.evaluate("() => window.headposeEditor.ready")
+        renderer = page.evaluate("() => window.headposeEditor.rendererInfo().renderer")
+        # stepping: every frame once (what a held arrow key does)
+        page.evaluate("() => { const e = window.headposeEditor; e.drawTimes.length = 0;"
+                      f" for (let i = 0; i < {n}; i++) e.goToFrame(i); }}")
+        step_ms = page.evaluate("() => window.headposeEditor.drawTimes.slice()")
+        page.evaluate("() => { const e = window.headposeEditor; e.goToFrame(0); e.drawTimes.length = 0;"
+                      " window.__shown = [];"
+                      " const obs = () => { window.__shown.push([performance.now(), e.frame()]);"
+                      " if (e.playing) requestAnimationFrame(obs); }; e.play(); requestAnimationFrame(obs); }")
+        page.wait_for_timeout(seconds * 1000)
+        page.evaluate("() => window.headposeEditor.pause()")
+        play_ms = page.evaluate("() => window.headposeEditor.drawTimes.slice()")
+        shown = page.evaluate("() => window.__shown")
     changes = [t for (t, f), (_, g) in zip(shown[1:], shown) if f != g]
     intervals = [b - a for a, b in zip(changes, changes[1:])]
     played = shown[-1][1] - shown[0][1] if shown else 0
