@@ -26,7 +26,8 @@ class Track:
     members: dict = field(default_factory=dict)  # frame -> index of the detection in that frame
 
     def last(self) -> int:
-        return max(self.members)
+        # frames join in increasing order, so the last one added is the latest
+        return next(reversed(self.members))
 
 
 def link_detections(frames: list[list[Detection]], min_iou: float = MIN_IOU, max_gap: int = 10) -> list[Track]:
