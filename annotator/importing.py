@@ -106,6 +106,7 @@ def _storage_name(dataset: Dataset, name: str) -> str:
 def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
     """One sample -> Image + Faces + ground truth, atomically. Returns (image, created)."""
     checksum = hashlib.sha256(sample.image_bytes).hexdigest()
+    frame_fields = {}
     if sample.frame is not None:
         sequence = sequences.sequence_for(dataset, sample.frame)
         existing = sequences.stored_frame(sequence, sample.frame.frame_index, checksum)
@@ -113,14 +114,13 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
             return existing, False
         frame_fields = {"sequence": sequence, "frame_index": sample.frame.frame_index,
                         "timestamp_s": sample.frame.timestamp_s}
-        existing = None
-    else:
-        frame_fields = {}
-        existing = Image.objects.filter(dataset=dataset, checksum=checksum, sequence__isnull=True).first()
-    if existing is not None:
-        if existing.file_name != sample.name:
-            raise ValueError(f"same content as {existing.file_name}, already in the dataset; skipped.")
+    existing = Image.objects.filter(dataset=dataset, checksum=checksum, sequence__isnull=True).first()
+    if existing is not None and existing.file_name == sample.name:
+        if frame_fields:  # stored before sequences existed (an older BIWI import): now a frame
+            Image.objects.filter(pk=existing.pk).update(**frame_fields)
         return existing, False
+    if existing is not None and not frame_fields:  # two frames may show the same picture; two images may not
+        raise ValueError(f"same content as {existing.file_name}, already in the dataset; skipped.")
     if Image.objects.filter(dataset=dataset, file_name=sample.name).exists():
         raise ValueError("a different file with this name is already in the dataset (checksums differ).")
     stored = default_storage.save(_storage_name(dataset, sample.name), ContentFile(sample.image_bytes))

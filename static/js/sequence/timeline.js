@@ -35,8 +35,8 @@ export function nextAfter(sorted, position) {
 }
 
 /** Playback: the position shown `elapsedMs` after starting at `start`, at
- * `fps`; done once the last frame is reached. Frames are never skipped
- * because the clock is late: the page draws the frame this returns. */
+ * `fps`; done once the last frame is reached. Playback keeps time: when the
+ * page falls behind, it shows the frame of the moment and skips the ones between. */
 export function playbackPosition(start, elapsedMs, fps, n) {
   const raw = start + Math.floor((elapsedMs * fps) / 1000 + 1e-9);
   const position = clampPosition(raw, n);
