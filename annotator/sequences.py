@@ -65,7 +65,9 @@ def build_tracks(sequence_id: int) -> list[SequenceTrack]:
             return []
         proposals = (Proposal.objects.filter(face__image__sequence=sequence, proposer=latest["proposer"],
                                              proposer_version=latest["proposer_version"])
-                     .select_related("face").order_by("face__image__frame_index", "face__index"))
+                     .select_related("face").order_by("face__image__frame_index", "face__index")
+                     # a proposer's faces carry hundreds of landmarks each: not read here
+                     .only("R", "t", "face__id", "face__box", "face__image_id", "face__index"))
         position = {f["pk"]: i for i, f in enumerate(frames)}
         per_frame: list[list] = [[] for _ in frames]
         for p in proposals:
