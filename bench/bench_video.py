@@ -161,6 +161,38 @@ def keyframes_needed(seed: int, n: int, tol_deg: float) -> dict:
             "smoothed_track_max_error_deg": round(float(errors(set()).max()), 1)}
 
 
+def smoother_quality(n: int = 250, seeds=range(100, 110)) -> dict:
+    """Raw proposals (missing frames held) against the smoothed track, on
+    synthetic sequences with seeds the tests do not use (the smoother's three
+    constants were set once, not fitted)."""
+    from workers.core import geometry
+    from workers.core.tracking.smoothing import smooth_track
+    from workers.core.tracking.synthetic import make_sequence
+
+    rows = []
+    for seed in seeds:
+        seq = make_sequence(n=n, seed=seed)
+        raw, last = [], seq.truth_R[0]
+        for p in seq.proposals:
+            last = p[0] if p is not None else last
+            raw.append(last)
+        raw = np.stack(raw)
+        smoothed = smooth_track(seq.proposals).R
+        rows.append([geometry.geodesic_distance(raw[:-1], raw[1:]).mean(),
+                     geometry.geodesic_distance(smoothed[:-1], smoothed[1:]).mean(),
+                     geometry.geodesic_distance(raw, seq.truth_R).mean(),
+                     geometry.geodesic_distance(smoothed, seq.truth_R).mean(),
+                     geometry.geodesic_distance(smoothed, seq.truth_R).max()])
+    m = np.mean(rows, 0)
+    return {"sequences": len(rows), "frames_each": n,
+            "mean_frame_to_frame_change_deg": {"raw": round(m[0], 2), "smoothed": round(m[1], 2),
+                                               "truth": round(float(np.mean([geometry.geodesic_distance(
+                                                   make_sequence(n=n, seed=s).truth_R[:-1],
+                                                   make_sequence(n=n, seed=s).truth_R[1:]).mean() for s in seeds])), 2)},
+            "mean_error_to_truth_deg": {"raw": round(m[2], 2), "smoothed": round(m[3], 2)},
+            "max_error_to_truth_deg_smoothed": round(float(np.max([r[4] for r in rows])), 2)}
+
+
 def bench_keyframes(n: int = 250, tol_deg: float = 2.0, seeds=range(5)) -> dict:
     rows = [keyframes_needed(s, n, tol_deg) for s in seeds]
     return {"frames_per_sequence": n, "fps": 25, "tolerance_deg": tol_deg, "one_per_frame": n,
@@ -255,6 +287,7 @@ def main():
             if "playback" in parts:
                 out["playback"] = bench_playback(args.playback_frames)
         if "keyframes" in parts:
+            out["smoother"] = smoother_quality()
             out["keyframes"] = bench_keyframes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
