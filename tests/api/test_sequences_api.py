@@ -61,3 +61,14 @@ def test_the_sequence_csv_is_the_track_of_every_frame(world, clip):
     assert [int(x["frame_index"]) for x in rows] == list(range(8))
     assert [x["track_label"] for x in rows][:4] == ["smoothed_proposal", "smoothed_proposal", "keyframe",
                                                     "smoothed_proposal"]
+
+
+def test_the_dataset_page_lists_its_sequences_with_what_the_role_may_open(world, clip):
+    dataset, sequence = clip
+    pages = {}
+    for role in ("admin", "annotator"):
+        client = Client()
+        client.force_login(world["users"][role])
+        pages[role] = client.get(f"/datasets/{dataset.name}/").content.decode()
+    assert f"/label/sequences/{sequence.pk}/" in pages["admin"] and "labels.csv" in pages["admin"]
+    assert f"/label/sequences/{sequence.pk}/" in pages["annotator"] and "labels.csv" not in pages["annotator"]

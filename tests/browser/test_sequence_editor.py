@@ -93,3 +93,18 @@ def test_next_spike_and_the_gap_chart(editor, sequence):
     assert ev(editor, "label().frame_index") == first
     assert editor.locator("#gap-chart polyline").count() >= 1
     assert editor.locator("#timeline .spike").count() == len(set(spikes))
+
+
+def test_the_labeling_page_of_a_frame_knows_its_frame_and_goes_back_to_the_timeline(editor, sequence):
+    ev(editor, "goToFrame(4)")
+    frame_index = ev(editor, "label().frame_index")
+    editor.click("#edit-link")
+    editor.wait_for_function("() => window.headposeEditor && window.headposeEditor.getPose !== undefined"
+                             " && document.body.dataset.editorReady === '1'")
+    assert "/label/faces/" in editor.url
+    assert ev(editor, "frame()") == frame_index
+    assert f"frame {frame_index}" in editor.inner_text("#sequence-link")
+    ev(editor, "goToFrame(7)")
+    editor.wait_for_url(f"**/label/sequences/{sequence.pk}/#frame=7")
+    editor.wait_for_function("document.body.dataset.editorReady === '1'")
+    assert ev(editor, "label().frame_index") == 7
