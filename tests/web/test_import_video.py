@@ -105,3 +105,25 @@ def test_a_folder_of_frames_is_a_sequence_per_folder(tmp_path):
     assert sorted(seqs) == ["take1", "take2"] and seqs["take1"].frame_count == 4
     names = list(seqs["take1"].frames.order_by("frame_index").values_list("file_name", flat=True))
     assert names == [f"take1/f{i:02d}.jpg" for i in range(4)]  # sorted by name
+
+
+def test_a_video_import_run_again_after_its_worker_died_counts_each_frame_once(mp4, settings):
+    """What the reaper's re-send does to a stranded video import (it is one of reaper.IMPORT_KINDS)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotator import importing, jobs, reaper
+
+    assert Job.Kind.IMPORT_VIDEO in reaper.IMPORT_KINDS
+    settings.HEADPOSE_AUTO_MESH = settings.HEADPOSE_AUTO_PROPOSE = False
+    job = importing.create_import_job(kind=Job.Kind.IMPORT_VIDEO, dataset_name="clips", server_path=str(mp4),
+                                      every=3)
+    assert jobs.claim(Job, job.pk)
+    importing.run_import_job(job.pk)
+    Job.objects.filter(pk=job.pk).update(state="running", processed=4, succeeded=4,
+                                         heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert jobs.claim(Job, job.pk)
+    job = importing.run_import_job(job.pk)
+    assert (job.state, job.processed, job.succeeded, job.unchanged) == ("done", 10, 10, 0)
+    assert Sequence.objects.get(dataset__name="clips").frame_count == 10
