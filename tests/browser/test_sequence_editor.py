@@ -108,3 +108,6 @@ def test_the_labeling_page_of_a_frame_knows_its_frame_and_goes_back_to_the_timel
     editor.wait_for_url(f"**/label/sequences/{sequence.pk}/#frame=7")
     editor.wait_for_function("document.body.dataset.editorReady === '1'")
     assert ev(editor, "label().frame_index") == 7
+    editor.goto(editor.url.split("/label/")[0] + f"/datasets/{sequence.dataset.name}/")
+    assert editor.locator("#sequences a").first.get_attribute("href") == f"/label/sequences/{sequence.pk}/"
+    editor.screenshot(path=str(SHOTS_DIR / "dataset_sequences.png"))
