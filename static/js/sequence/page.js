@@ -17,6 +17,7 @@ const $ = (id) => document.getElementById(id);
 const NS = 'http://www.w3.org/2000/svg';
 const W = 1000; // the timeline's and the chart's viewBox width
 const PRELOAD = 30; // frames fetched ahead of the playhead
+const OPACITY = 0.45; // the face must show through the head while playing
 
 const config = JSON.parse($('sequence-config').textContent);
 setCsrfToken(config.csrf);
@@ -206,6 +207,7 @@ const ready = (async () => {
   stage.style.setProperty('--h', height);
   for (const el of [$('frame-image'), $('pose-canvas')]) { el.width = width; el.height = height; }
   view = new HeadView($('pose-canvas'), { width, height, K });
+  view.setOpacity(OPACITY);
   await view.loadHead(config.urls.mesh);
   $('stage-msg').hidden = view.meshSource === 'glb';
   $('stage-msg').textContent = view.meshSource === 'glb' ? '' : 'head.glb is missing: showing an ellipsoid head';
