@@ -45,6 +45,8 @@ def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", up
         raise ImportRequestError("dataset name: letters, digits, '-' and '_' only.")
     if not server_path and upload is None:
         raise ImportRequestError("name a folder or .zip on the server, or upload a .zip.")
+    if every < 1 or (max_frames is not None and max_frames < 1):
+        raise ImportRequestError("--every and --max-frames must be 1 or more.")
     if server_path:
         from pathlib import Path
 
@@ -57,8 +59,8 @@ def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", up
             raise ImportRequestError(f"dataset {dataset_name!r} holds {dataset.kind} data, not {dataset_kind}.")
         job = Job(kind=kind, dataset=dataset, created_by=user)
         job.input_name = server_path or getattr(upload, "name", "upload.zip")  # what the user named
-        if kind == Job.Kind.IMPORT_VIDEO:
-            job.options = {"reader": sequences.reader_options(job.input_name, every, max_frames)}
+        if kind == Job.Kind.IMPORT_VIDEO:  # what workers/core/formats/video.py is called with
+            job.options = {"reader": {"every": every, "max_frames": max_frames, "name": Path(job.input_name).name}}
         if upload is not None:
             job.upload.save(job.input_name, upload, save=False)
         job.save()

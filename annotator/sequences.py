@@ -5,8 +5,6 @@ The geometry is workers/core/tracking; this module only reads rows into it and
 stores what it returns."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
@@ -16,19 +14,6 @@ from annotator.poses import flat
 from workers.core.tracking.linking import Detection, link_detections
 from workers.core.tracking.smoothing import smooth_track
 from workers.core.tracking.spikes import spike_frames
-
-
-def reader_options(input_name: str, every: int, max_frames: int | None) -> dict:
-    """What a video / frames import hands to its reader (workers/core/formats/video.py)."""
-    if every < 1:
-        from annotator.importing import ImportRequestError
-
-        raise ImportRequestError("--every must be 1 or more.")
-    if max_frames is not None and max_frames < 1:
-        from annotator.importing import ImportRequestError
-
-        raise ImportRequestError("--max-frames must be 1 or more.")
-    return {"every": every, "max_frames": max_frames, "name": Path(input_name).name}
 
 
 def sequence_for(dataset: Dataset, frame) -> Sequence:
