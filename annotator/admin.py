@@ -18,6 +18,7 @@ from annotator.models import (
     Image,
     Job,
     Proposal,
+    Sequence,
     Split,
 )
 
@@ -32,7 +33,9 @@ class ImportForm(forms.Form):
     kind = forms.ChoiceField(choices=[(k, Job.Kind(k).label) for k in importing.READERS])
     dataset = forms.SlugField(help_text="Created if it does not exist.")
     server_path = forms.CharField(required=False, help_text="A folder or .zip on the server", max_length=1000)
-    upload = forms.FileField(required=False, help_text="…or upload a .zip")
+    upload = forms.FileField(required=False, help_text="…or upload a .zip (or, for a video import, the video file)")
+    every = forms.IntegerField(min_value=1, initial=1, required=False, help_text="Video import: keep every N-th frame")
+    max_frames = forms.IntegerField(min_value=1, required=False, help_text="Video import: at most N frames")
 
     def clean(self):
         data = super().clean()
@@ -106,6 +109,8 @@ class DatasetAdmin(admin.ModelAdmin):
                     server_path=form.cleaned_data["server_path"],
                     upload=form.cleaned_data["upload"],
                     user=request.user,
+                    every=form.cleaned_data.get("every") or 1,
+                    max_frames=form.cleaned_data.get("max_frames"),
                 )
             except importing.ImportRequestError as exc:
                 form.add_error(None, str(exc))
@@ -206,7 +211,7 @@ class JobAdmin(admin.ModelAdmin):
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ["file_name", "dataset", "width", "height", "checksum_short"]
+    list_display = ["file_name", "dataset", "sequence", "frame_index", "width", "height", "checksum_short"]
     list_filter = ["dataset"]
     search_fields = ["file_name", "checksum"]
     readonly_fields = ["checksum", "size_bytes", "preview"]
@@ -219,6 +224,14 @@ class ImageAdmin(admin.ModelAdmin):
     def preview(self, obj):
         url = reverse("label-image", args=[obj.pk])  # media has no public URL
         return format_html('<img src="{}" style="max-width:480px;max-height:480px">', url) if obj.file else ""
+
+
+@admin.register(Sequence)
+class SequenceAdmin(admin.ModelAdmin):
+    list_display = ["name", "dataset", "fps", "frame_count", "source"]
+    list_filter = ["dataset"]
+    search_fields = ["name", "source"]
+    readonly_fields = ["frame_count", "created_at"]
 
 
 @admin.register(Face)

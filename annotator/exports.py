@@ -113,6 +113,20 @@ def write(dataset: Dataset, options: dict, out, on_progress=None) -> Written:
     return Written(n, skipped or [])
 
 
+def sequence_csv(sequence) -> bytes:
+    """One sequence's labels=track CSV (the sequence page's download): a frame
+    whose label breaks the pose rules refuses it, as every export does."""
+    import io
+
+    from annotator.selectors_sequences import track_rows
+
+    out = io.BytesIO()
+    options = {"format": "csv", "labels": "track"}
+    write_export("csv", track_rows(sequence.dataset, sequence=sequence), out,
+                 {**_meta(sequence.dataset, options, None), "sequence": sequence.name}, limits=poses.limits())
+    return out.getvalue()
+
+
 def stream_limit() -> int:
     return int(getattr(settings, "HEADPOSE_EXPORT_STREAM_MAX_FACES", 20000))
 

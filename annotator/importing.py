@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from annotator import jobs, pipeline, services
+from annotator import jobs, pipeline, sequences, services
 from annotator.models import Dataset, Face, Image, Job
 from annotator.poses import flat
 
@@ -26,6 +26,7 @@ READERS = {
     Job.Kind.IMPORT_AFLW2000: ("workers.core.formats.aflw2000", Dataset.Kind.AFLW2000),
     Job.Kind.IMPORT_BIWI: ("workers.core.formats.biwi", Dataset.Kind.BIWI),
     Job.Kind.IMPORT_IMAGES: ("workers.core.formats.images", Dataset.Kind.IMAGES),
+    Job.Kind.IMPORT_VIDEO: ("workers.core.formats.video", Dataset.Kind.VIDEO),
 }
 
 
@@ -33,15 +34,19 @@ class ImportRequestError(ValueError):
     """The import cannot start (bad dataset name, missing path ...)."""
 
 
-def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", upload=None, user=None) -> Job:
+def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", upload=None, user=None,
+                      every: int = 1, max_frames: int | None = None) -> Job:
     """Validate the request, create (or reuse) the dataset, record a queued Job
-    reading `server_path` (a folder or .zip on the server) or `upload`."""
+    reading `server_path` (a folder or .zip on the server) or `upload`.
+    `every` / `max_frames` thin a video import (every N-th frame, at most N)."""
     if kind not in READERS:
         raise ImportRequestError(f"unknown import kind {kind!r}; one of {sorted(READERS)}")
     if not re.fullmatch(r"[-a-zA-Z0-9_]+", dataset_name or ""):
         raise ImportRequestError("dataset name: letters, digits, '-' and '_' only.")
     if not server_path and upload is None:
         raise ImportRequestError("name a folder or .zip on the server, or upload a .zip.")
+    if every < 1 or (max_frames is not None and max_frames < 1):
+        raise ImportRequestError("--every and --max-frames must be 1 or more.")
     if server_path:
         from pathlib import Path
 
@@ -54,6 +59,8 @@ def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", up
             raise ImportRequestError(f"dataset {dataset_name!r} holds {dataset.kind} data, not {dataset_kind}.")
         job = Job(kind=kind, dataset=dataset, created_by=user)
         job.input_name = server_path or getattr(upload, "name", "upload.zip")  # what the user named
+        if kind == Job.Kind.IMPORT_VIDEO:  # what workers/core/formats/video.py is called with
+            job.options = {"reader": {"every": every, "max_frames": max_frames, "name": Path(job.input_name).name}}
         if upload is not None:
             job.upload.save(job.input_name, upload, save=False)
         job.save()
@@ -101,11 +108,21 @@ def _storage_name(dataset: Dataset, name: str) -> str:
 def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
     """One sample -> Image + Faces + ground truth, atomically. Returns (image, created)."""
     checksum = hashlib.sha256(sample.image_bytes).hexdigest()
-    existing = Image.objects.filter(dataset=dataset, checksum=checksum).first()
-    if existing is not None:
-        if existing.file_name != sample.name:
-            raise ValueError(f"same content as {existing.file_name}, already in the dataset; skipped.")
+    frame_fields = {}
+    if sample.frame is not None:
+        sequence = sequences.sequence_for(dataset, sample.frame)
+        existing = sequences.stored_frame(sequence, sample.frame.frame_index, checksum)
+        if existing is not None:
+            return existing, False
+        frame_fields = {"sequence": sequence, "frame_index": sample.frame.frame_index,
+                        "timestamp_s": sample.frame.timestamp_s}
+    existing = Image.objects.filter(dataset=dataset, checksum=checksum, sequence__isnull=True).first()
+    if existing is not None and existing.file_name == sample.name:
+        if frame_fields:  # stored before sequences existed (an older BIWI import): now a frame
+            Image.objects.filter(pk=existing.pk).update(**frame_fields)
         return existing, False
+    if existing is not None and not frame_fields:  # two frames may show the same picture; two images may not
+        raise ValueError(f"same content as {existing.file_name}, already in the dataset; skipped.")
     if Image.objects.filter(dataset=dataset, file_name=sample.name).exists():
         raise ValueError("a different file with this name is already in the dataset (checksums differ).")
     stored = default_storage.save(_storage_name(dataset, sample.name), ContentFile(sample.image_bytes))
@@ -120,6 +137,7 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
                 size_bytes=len(sample.image_bytes),
                 checksum=checksum,
                 K=flat(sample.K),
+                **frame_fields,
             )
             for index, label in enumerate(sample.faces):
                 face = Face.objects.create(
@@ -154,9 +172,10 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     try:
         local = _local_copy(job.upload) if job.upload else None
         source = local.name if local else job.input_name
-        job.total = module.count(source, limits)
+        reader_options = job.options.get("reader", {})
+        job.total = module.count(source, limits, **reader_options)
         jobs.advance(job, ["total"])
-        for record in module.iter_samples(source, limits):
+        for record in module.iter_samples(source, limits, **reader_options):
             if not record.ok:
                 jobs.add_error(job, record.name, record.message)
             else:
@@ -186,6 +205,7 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
                   fields=["total", *counters])
     if local:
         local.close()
+    sequences.count_frames(job.dataset)
     if on_progress:
         on_progress(job)
     pipeline.import_finished(job, new_ids)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from annotator import label_views
+from annotator.api import sequences as sequence_api
 from annotator.api import views as api
 
 urlpatterns = [
@@ -8,6 +9,9 @@ urlpatterns = [
     path("label/datasets/<int:dataset_id>/next/", label_views.label_next, name="label-next"),
     path("label/faces/<int:face_id>/", label_views.label_face, name="label-face"),
     path("label/images/<int:image_id>/file", label_views.label_image, name="label-image"),
+    path("label/sequences/<int:sequence_id>/", label_views.label_sequence, name="label-sequence"),
+    path("label/sequences/<int:sequence_id>/labels.csv", label_views.sequence_csv, name="sequence-csv"),
+    path("api/label/sequences/<int:sequence_id>/", sequence_api.SequenceStateView.as_view(), name="api-label-sequence"),
     path("api/label/faces/<int:face_id>/", api.FaceStateView.as_view(), name="api-label-face"),
     path("api/label/faces/<int:face_id>/annotation/", api.SaveLabelView.as_view(), name="api-label-save"),
     path("api/label/datasets/<int:dataset_id>/next/", api.NextFaceView.as_view(), name="api-label-next"),

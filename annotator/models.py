@@ -25,6 +25,7 @@ class Dataset(models.Model):
         AFLW2000 = "aflw2000", "AFLW2000-3D"
         BIWI = "biwi", "BIWI"
         IMAGES = "images", "Plain images"
+        VIDEO = "video", "Video / frame sequences"
 
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.IMAGES)
@@ -59,8 +60,30 @@ class Assignment(models.Model):
         return f"{self.user} {self.role} {self.dataset}"
 
 
+class Sequence(models.Model):
+    """An ordered run of frames (a video, a folder of frames, a BIWI `NN` folder);
+    its frames are Images with a frame_index and a timestamp."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="sequences")
+    name = models.CharField(max_length=200)
+    fps = models.FloatField(help_text="Frames per second of the frames kept")
+    frame_count = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=1000, blank=True, help_text="The video file or folder it was read from")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "name"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="unique_sequence_name")]
+
+    def __str__(self):
+        return f"{self.dataset.name}/{self.name}"
+
+
 class Image(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
+    sequence = models.ForeignKey(Sequence, null=True, blank=True, on_delete=models.SET_NULL, related_name="frames")
+    frame_index = models.PositiveIntegerField(null=True, blank=True, help_text="Number of the frame in its sequence")
+    timestamp_s = models.FloatField(null=True, blank=True, help_text="Seconds from the start of the sequence's source")
     file = models.FileField(upload_to="images/%Y/%m/")
     file_name = models.CharField(max_length=500, help_text="Name inside the dataset, e.g. 12/frame_00003_rgb.png")
     width = models.PositiveIntegerField()
@@ -73,8 +96,13 @@ class Image(models.Model):
     class Meta:
         ordering = ["dataset", "file_name"]
         constraints = [
-            models.UniqueConstraint(fields=["dataset", "checksum"], name="unique_image_checksum"),
+            # two frames of a video may be the same picture (a still scene); frames are
+            # told apart by their place in the sequence instead
+            models.UniqueConstraint(fields=["dataset", "checksum"], condition=Q(sequence__isnull=True),
+                                    name="unique_image_checksum"),
             models.UniqueConstraint(fields=["dataset", "file_name"], name="unique_image_name"),
+            models.UniqueConstraint(fields=["sequence", "frame_index"], condition=Q(sequence__isnull=False),
+                                    name="unique_frame_index"),
         ]
 
     def __str__(self):
@@ -143,6 +171,23 @@ class Proposal(PoseFields):
 
     def __str__(self):
         return f"{self.proposer}@{self.proposer_version} for {self.face}"
+
+
+class SequenceTrack(models.Model):
+    """One face's proposals linked across a sequence's frames, raw and smoothed
+    (workers/core/tracking). `frames` holds one entry per frame, in frame order:
+    {frame_index, image, face, raw_R, R, t, filled, rejected}."""
+
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="tracks")
+    index = models.PositiveSmallIntegerField(default=0, help_text="0 = the track covering most frames")
+    proposer = models.CharField(max_length=160, help_text="name@version of the proposals it was built from")
+    frames = models.JSONField(default=list)
+    spikes = models.JSONField(default=list, help_text="Frame indices where the raw track's angular velocity jumps")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sequence", "index"]
+        constraints = [models.UniqueConstraint(fields=["sequence", "index"], name="unique_track_index")]
 
 
 class AnnotationStatus(models.TextChoices):
@@ -268,6 +313,7 @@ class Job(jobs.ProgressProperties, models.Model):
         IMPORT_AFLW2000 = "import_aflw2000", "AFLW2000-3D import"
         IMPORT_BIWI = "import_biwi", "BIWI import"
         IMPORT_IMAGES = "import_images", "image import"
+        IMPORT_VIDEO = "import_video", "video / frames import"
         PROPOSE = "propose", "pose proposals"
         MESH = "mesh", "face meshes"
         EXPORT = "export", "label export"

@@ -1,7 +1,7 @@
 """What follows what: the one place that chains work.
 
     import finished  ->  splits -> benchmarks -> meshes -> proposals
-    proposals stored ->  meshes
+    proposals stored ->  meshes -> tracks (frames of a sequence: link and smooth)
 
 Each stage lists its steps by name, in order. A step is a function registered
 under one of those names; `benchmarks` belongs to the evaluation app, which
@@ -19,7 +19,7 @@ from typing import Callable
 from django.conf import settings
 
 IMPORT_FINISHED = ("splits", "benchmarks", "meshes", "proposals")
-PROPOSALS_STORED = ("meshes",)
+PROPOSALS_STORED = ("meshes", "tracks")
 STAGES = {"import_finished": IMPORT_FINISHED, "proposals_stored": PROPOSALS_STORED}
 
 _steps: dict[tuple[str, str], Callable] = {}
@@ -137,3 +137,12 @@ def _mesh_proposed_faces(face_ids: list[int]) -> None:
         from annotator.meshes import queue_meshes
 
         queue_meshes(face_ids)
+
+
+@step("proposals_stored", "tracks")
+def _track_sequences(face_ids: list[int]) -> None:
+    if face_ids:
+        from annotator.sequences import sequences_of_faces
+
+        for sequence_id in sequences_of_faces(face_ids):
+            enqueue("build_sequence_tracks", sequence_id)

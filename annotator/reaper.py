@@ -65,7 +65,7 @@ def _resend_job(job: Job) -> None:
     pipeline.enqueue(task, job.pk)
 
 
-IMPORT_KINDS = (Job.Kind.IMPORT_AFLW2000, Job.Kind.IMPORT_BIWI, Job.Kind.IMPORT_IMAGES)
+IMPORT_KINDS = (Job.Kind.IMPORT_AFLW2000, Job.Kind.IMPORT_BIWI, Job.Kind.IMPORT_IMAGES, Job.Kind.IMPORT_VIDEO)
 register(Job, _resend_job)
 
 

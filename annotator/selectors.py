@@ -38,13 +38,15 @@ def with_counts(datasets):
     )
 
 
-LABEL_CHOICES = ("best", "ground_truth", "accepted", "annotations", "proposals")
+LABEL_CHOICES = ("best", "ground_truth", "accepted", "annotations", "proposals", "track")
 LABEL_HELP = {
     "best": "per face: the latest accepted/corrected annotation, else the ground truth, else the newest proposal",
     "ground_truth": "the dataset's own labels",
     "accepted": "per face: the latest accepted or corrected annotation by any annotator",
     "annotations": "every annotator's accepted or corrected annotation (several rows per face)",
     "proposals": "the newest proposal per face (of `proposer` if given)",
+    "track": ("per frame of each sequence: its keyframe, else its interpolated pose, else its smoothed proposal "
+              "(track_label says which); images outside a sequence: as best"),
 }
 
 
@@ -61,10 +63,16 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
 
     if labels not in LABEL_CHOICES:
         raise ValueError(f"labels must be one of {LABEL_CHOICES}")
+    track = labels == "track"
+    if track:  # frames of sequences from their tracks (below); the other images as best
+        labels = "best"
     faces = Face.objects.filter(image__dataset=dataset)
+    if track:
+        faces = faces.filter(image__sequence__isnull=True)
     if split is not None:
         faces = faces.filter(image__in=split.images.values("pk"))
-    face_fields = ["pk", "index", "image_id", "image__file_name", "image__width", "image__height", "landmark_scheme"]
+    face_fields = ["pk", "index", "image_id", "image__file_name", "image__width", "image__height", "landmark_scheme",
+                   "image__sequence__name", "image__frame_index"]
     face_json = ["box", "image__K"] + (["landmarks_2d", "landmarks_3d"] if with_landmarks else [])
     if split is not None:
         scope = ann_scope = {"face__in": faces.values("pk")}
@@ -101,6 +109,7 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
             K=f["image__K"], box=f["box"], landmarks_2d=f.get("landmarks_2d"), landmarks_3d=f.get("landmarks_3d"),
             landmark_scheme=f["landmark_scheme"], landmarks_match_pose=matches,
             provenance={"dataset": dataset.name, **provenance}, landmark_pins=pose.get("landmark_pins") or [],
+            sequence=f["image__sequence__name"] or "", frame_index=f["image__frame_index"],
         )
 
     def annotation_row(f, a):
@@ -129,6 +138,10 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
                 "origin": "proposal", "proposer": p["proposer"], "proposer_version": p["proposer_version"],
                 "weights_sha256": p["weights_sha256"], "score": p["score"], "created_at": p["created_at"].isoformat()},
                 False)
+    if track:
+        from annotator.selectors_sequences import track_rows
+
+        yield from track_rows(dataset, split)
 
 
 def _values_json(queryset, fields: list[str], json_fields: list[str], chunk: int = 5000):
@@ -266,7 +279,8 @@ def _scoped(queryset, user, filters: dict, dataset_path: str, image_path: str):
 
 
 def image_list(user, filters: dict):
-    return _scoped(Image.objects.all(), user, filters, "dataset_id", "pk")
+    images = _scoped(Image.objects.all(), user, filters, "dataset_id", "pk")
+    return images.filter(sequence_id=filters["sequence"]) if "sequence" in filters else images
 
 
 def face_list(user, filters: dict):

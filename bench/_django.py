@@ -46,3 +46,38 @@ def django_test_db(bench_name: str, allowed_hosts: str = "127.0.0.1,localhost,te
     finally:
         connections.close_all()
         teardown_databases(config, verbosity=0)
+
+
+@contextlib.contextmanager
+def chromium_page(user):
+    """Headless Chromium (tests/browser's launch settings) logged in as `user` on
+    a live server of the bench's database: yields (page, base_url)."""
+    from django.conf import settings
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test import Client
+    from django.test.testcases import LiveServerThread
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
+
+    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    server.daemon = True
+    server.start()
+    server.is_ready.wait()
+    if server.error:
+        raise server.error
+    base = f"http://127.0.0.1:{server.port}"
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}])
+            try:
+                yield context.new_page(), base
+            finally:
+                browser.close()
+    finally:
+        server.terminate()

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from bench._common import latency_summary as summary  # noqa: E402
 from bench._common import print_json  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._django import chromium_page, django_test_db  # noqa: E402
 
 N_SAVES = int(os.environ.get("BENCH_SAVES", 300))
 N_LOADS = int(os.environ.get("BENCH_LOADS", 6))
@@ -78,45 +78,19 @@ def bench_saves(bob, face):
 
 
 def bench_page(bob, faces):
-    from django.conf import settings
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.test import Client
-    from django.test.testcases import LiveServerThread
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
-
-    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
-    server.daemon = True
-    server.start()
-    server.is_ready.wait()
-    if server.error:
-        raise server.error
-    base = f"http://127.0.0.1:{server.port}"
-    client = Client()
-    client.force_login(bob)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
     cold, warm = None, []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}])
-            page = context.new_page()
-            renderer = None
-            for i in range(N_LOADS):
-                page.goto(f"{base}/label/faces/{faces[i % len(faces)].pk}/")
-                page.wait_for_function("window.headposeEditor && window.headposeEditor.readyAt !== undefined",
-                                       timeout=30000)
-                tti = page.evaluate("() => window.headposeEditor.readyAt")
-                renderer = renderer or page.evaluate("() => window.headposeEditor.rendererInfo().renderer")
-                if i == 0:
-                    cold = tti
-                else:
-                    warm.append(tti)
-            browser.close()
-    finally:
-        server.terminate()
+    with chromium_page(bob) as (page, base):
+        renderer = None
+        for i in range(N_LOADS):
+            page.goto(f"{base}/label/faces/{faces[i % len(faces)].pk}/")
+            page.wait_for_function("window.headposeEditor && window.headposeEditor.readyAt !== undefined",
+                                   timeout=30000)
+            tti = page.evaluate("() => window.headposeEditor.readyAt")
+            renderer = renderer or page.evaluate("() => window.headposeEditor.rendererInfo().renderer")
+            if i == 0:
+                cold = tti
+            else:
+                warm.append(tti)
     return {"cold_ms": round(cold, 1), "warm_median_ms": round(statistics.median(warm), 1), "loads": N_LOADS,
             "renderer": renderer}
 

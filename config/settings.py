@@ -157,6 +157,7 @@ CELERY_TASK_ROUTES = {
     "workers.tasks.evaluate_*": {"queue": "gpu"},
     "workers.tasks.mesh_*": {"queue": "cpu"},
     "workers.tasks.run_export_job": {"queue": "cpu"},
+    "workers.tasks.build_sequence_tracks": {"queue": "cpu"},
     "workers.tasks.ping": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True

@@ -88,3 +88,11 @@ def run_export_job(job_id: int) -> dict:
     with _job_lease(job_id):
         job = run(job_id)
     return {"job": job.pk, "state": job.state, "rows": job.processed}
+
+
+@shared_task(name="workers.tasks.build_sequence_tracks", acks_late=True)
+def build_sequence_tracks(sequence_id: int) -> dict:
+    """Idempotent: rebuilds the sequence's tracks from the proposals committed so far."""
+    from annotator.sequences import build_tracks
+
+    return {"sequence": sequence_id, "tracks": len(build_tracks(sequence_id))}

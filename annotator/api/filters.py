@@ -20,7 +20,8 @@ class ListFilters(serializers.Serializer):
 
 
 class ImageFilters(ListFilters):
-    pass
+    sequence = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                        help_text="Sequence id (its frames only)")
 
 
 class FaceFilters(ListFilters):

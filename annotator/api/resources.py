@@ -71,7 +71,7 @@ class ImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
         fields = ["id", "dataset", "file_name", "width", "height", "size_bytes", "checksum", "K", "file_url",
-                  "created_at"]
+                  "created_at", "sequence", "frame_index", "timestamp_s"]
 
     def get_file_url(self, image) -> str:
         return f"/label/images/{image.pk}/file"

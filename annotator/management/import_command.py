@@ -17,9 +17,14 @@ class ImportCommand(BaseCommand):
             help="run on the Celery workers and follow the progress (default: run in this process)",
         )
 
+    def job_options(self, options: dict) -> dict:
+        """Extra keyword arguments of importing.create_import_job (a subclass's own options)."""
+        return {}
+
     def handle(self, *args, path, dataset, queue, **options):
         try:
-            job = importing.create_import_job(kind=self.kind, dataset_name=dataset, server_path=path)
+            job = importing.create_import_job(kind=self.kind, dataset_name=dataset, server_path=path,
+                                              **self.job_options(options))
         except importing.ImportRequestError as exc:
             raise CommandError(str(exc)) from None
         bar = jobs.ProgressBar(

@@ -28,6 +28,7 @@ from annotator.models import Annotation, AnnotationRevision, ApiToken, Face, Ima
 from annotator.splits import save_split
 from evaluation import benchmarks, uploads
 from evaluation.models import Benchmark, Entry
+from tests.sequence_data import sequence_of
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def _objects(world) -> dict:
     token = ApiToken.objects.filter(user=world["users"]["annotator"]).first()
     return {"dataset": ds, "face": face, "image": face.image, "proposal": face.proposals.first(),
             "annotation": world["objects"]["pub"]["annotation"], "job": job, "token": token, "benchmark": bench,
-            "entry": entry}
+            "entry": entry, "sequence": sequence_of(world["objects"]["pub"])}
 
 
 PK_KIND = [  # url name pattern -> which object a <pk> names
@@ -76,7 +77,8 @@ ADMIN_SAMPLE = r"admin/(annotator/(face|facemesh|annotation|job|dataset)/|$|anno
 ALL_ADMIN = os.environ.get("CORPUS_ALL_ADMIN") == "1"  # every admin page in every group (slow)
 ADMIN_MODELS = {"group": None, "user": "user", "dataset": "dataset", "job": "job", "image": "image", "face": "face",
                 "proposal": "proposal", "annotation": "annotation", "split": None, "assignment": None,
-                "facemesh": None, "apitoken": "token", "benchmark": "benchmark", "entry": "entry"}
+                "facemesh": None, "apitoken": "token", "benchmark": "benchmark", "entry": "entry",
+                "sequence": "sequence"}
 
 
 def _fill(route: str, name: str, objs: dict, admin_user) -> dict[str, str]:
@@ -95,7 +97,7 @@ def _fill(route: str, name: str, objs: dict, admin_user) -> dict[str, str]:
             params[param] = str(obj.pk) if obj is not None else "1"
         elif param == "name":
             params[param] = objs["dataset"].name
-        elif param in ("face_id", "dataset_id", "image_id"):
+        elif param in ("face_id", "dataset_id", "image_id", "sequence_id"):
             params[param] = str(objs[param[:-3]].pk)
         elif param == "k":
             params[param] = "0"

@@ -28,6 +28,7 @@ from annotator.splits import save_split
 from evaluation import benchmarks, uploads
 from tests.api.conftest import label
 from tests.api.test_permission_table import ROLES
+from tests.sequence_data import sequence_of
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +115,9 @@ PAGES = {
     "label-next": Page(lambda o, w: reverse("label-next", args=[o["dataset"].pk]), labels(302), method="post"),
     "label-face": Page(lambda o, w: reverse("label-face", args=[o["unlabeled_face"].pk]), labels()),
     "label-image": Page(lambda o, w: reverse("label-image", args=[o["image"].pk]), sees(), file="image_file"),
+    "label-sequence": Page(lambda o, w: reverse("label-sequence", args=[sequence_of(o).pk]), labels()),
+    # a sequence's labels (labels=track) are every annotator's: for those who read every label
+    "sequence-csv": Page(lambda o, w: reverse("sequence-csv", args=[sequence_of(o).pk]), reads_labels()),
     "leaderboard_index": Page(lambda o, w: reverse("leaderboard_index"),
                               lambda role, ds: 200 if role in LEADERBOARDS else 403, per_dataset=False),
     "leaderboard": Page(lambda o, w: reverse("leaderboard", args=[o["benchmark"].pk]), leaderboards()),

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.sequence_data import sequence_of
 from workers.core import geometry
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,10 @@ READS = [
     ("export", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
     ("export", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
     ("revisions", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+    # the sequence editor's state: for those who label the dataset
+    ("sequence", "priv", dict(admin=200, annotator=200, reviewer=403, researcher=404)),
+    ("sequence", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
+    ("sequence", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
 ]
 
 URLS = {
@@ -45,6 +50,7 @@ URLS = {
     "ground_truth": lambda o: f"/api/v1/annotations/{o['ground_truth'].pk}/",
     "export": lambda o: f"/api/v1/datasets/{o['dataset'].pk}/export/?format=csv&labels=best",
     "revisions": lambda o: f"/api/v1/annotations/{o['annotation'].pk}/revisions/",
+    "sequence": lambda o: f"/api/label/sequences/{sequence_of(o).pk}/",
 }
 
 

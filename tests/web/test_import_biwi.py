@@ -70,3 +70,25 @@ def test_an_npz_with_pickled_objects_is_refused(tmp_path):
     with pytest.raises(Exception, match="failed|errors"):
         call_command("import_biwi", str(tmp_path / "evil.npz"), dataset="evil", verbosity=0)
     assert Image.objects.count() == 0
+
+
+def test_each_nn_folder_becomes_a_sequence_numbered_as_its_files(biwi_folder):
+    from annotator.models import Sequence
+
+    call_command("import_biwi", str(biwi_folder), dataset="biwi", verbosity=0)
+    seqs = {s.name: s for s in Sequence.objects.filter(dataset__name="biwi")}
+    assert sorted(seqs) == ["01", "05", "12", "20"]
+    assert seqs["12"].frame_count == 2 and seqs["12"].fps == 30.0
+    frame = Image.objects.get(file_name__endswith="12/frame_00004_rgb.png")
+    assert (frame.sequence, frame.frame_index, frame.timestamp_s) == (seqs["12"], 4, pytest.approx(4 / 30))
+
+
+def test_frames_imported_before_sequences_existed_become_frames_on_a_re_run(biwi_folder):
+    from annotator.models import Sequence
+
+    call_command("import_biwi", str(biwi_folder), dataset="biwi", verbosity=0)
+    Image.objects.update(sequence=None, frame_index=None, timestamp_s=None)  # as stored before migration 0010
+    Sequence.objects.all().delete()
+    call_command("import_biwi", str(biwi_folder), dataset="biwi", verbosity=0)
+    assert Image.objects.count() == 8 and not Image.objects.filter(sequence__isnull=True).exists()
+    assert Sequence.objects.get(name="05").frame_count == 2

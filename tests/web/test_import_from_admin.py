@@ -50,3 +50,19 @@ def test_a_server_path_that_does_not_exist_is_a_form_error(admin_client):
         "/admin/annotator/dataset/import/", {"kind": "import_images", "dataset": "x", "server_path": "/no/such"}
     )
     assert "no such file or folder" in response.content.decode()
+
+
+def test_an_uploaded_video_becomes_a_sequence_on_the_worker(celery_worker_process, admin_client, tmp_path):
+    from annotator.models import Sequence
+    from tests.web.test_import_video import aflw_frames, write_mp4
+
+    video = write_mp4(tmp_path / "street.mp4", aflw_frames(12))
+    with video.open("rb") as fh:
+        response = admin_client.post("/admin/annotator/dataset/import/",
+                                     {"kind": "import_video", "dataset": "clips", "upload": fh, "every": 2,
+                                      "max_frames": 5})
+    assert response.status_code == 302, response.content[:2000]
+    job = _wait(Job.objects.get(kind="import_video"))
+    assert job.state == "done" and job.input_name == "street.mp4"
+    sequence = Sequence.objects.get(dataset__name="clips")
+    assert (sequence.name, sequence.frame_count, sequence.fps) == ("street", 5, 12.5)

@@ -53,7 +53,7 @@ def test_stages_name_their_steps_in_order_and_evaluation_plugs_in_benchmarks():
     assert pipeline.IMPORT_FINISHED == ("splits", "benchmarks", "meshes", "proposals")
     assert [name for name, _ in pipeline.steps("import_finished")] == list(pipeline.IMPORT_FINISHED)
     assert pipeline.steps("import_finished")[1][1].__module__ == "evaluation.seeding"
-    assert [name for name, _ in pipeline.steps("proposals_stored")] == ["meshes"]
+    assert [name for name, _ in pipeline.steps("proposals_stored")] == ["meshes", "tracks"]
     with pytest.raises(ValueError, match="no step 'reviews'"):
         pipeline.register("import_finished", "reviews", lambda outcome: None)
 

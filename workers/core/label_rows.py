@@ -24,6 +24,8 @@ CSV_COLUMNS = (
     ["image", "face_index", "yaw", "pitch", "roll"]
     + [f"r{i}{j}" for i in range(3) for j in range(3)]
     + ["tx", "ty", "tz", "origin", "origin_detail", "image_id", "face_id"]
+    # frames of a sequence only (empty for other images); track_label with labels=track
+    + ["sequence", "frame_index", "track_label"]
 )
 # Who made a label (LabelRow.origin), and the name each origin had before
 # issue 12 renamed them: the JSON and COCO exports still write the old names
@@ -62,6 +64,9 @@ class LabelRow:
     # Landmarks an annotator pinned on the labeling page: [{index (iBUG-68), x, y (px)}]
     # (workers/core/landmark_pins.py); empty for other rows.
     landmark_pins: list = field(default_factory=list)
+    sequence: str = ""  # the sequence's name, for a frame of a sequence
+    frame_index: int | None = None
+    track_label: str = ""  # labels=track: keyframe | interpolated | smoothed_proposal
 
 
 def face_name(row: LabelRow) -> str:
@@ -250,7 +255,7 @@ def write_csv(rows: Iterable[LabelRow], out: TextIO, chunk: int = CHUNK,
     return n
 
 
-_LINE = "%s,%d,%.6f,%.6f,%.6f," + ",".join(["%r"] * 9) + ",%s,%s,%s,%s,%s\n"
+_LINE = "%s,%d,%.6f,%.6f,%.6f," + ",".join(["%r"] * 9) + ",%s,%s,%s,%s,%s,%s,%s,%s\n"
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
 
 
@@ -272,11 +277,12 @@ def _batch_text(b: PoseBatch) -> str:
     # lists alive at once and wake the cyclic garbage collector for nothing
     R9, t, euler, has_t = b.R.ravel().tolist(), b.t.ravel().tolist(), b.euler.ravel().tolist(), b.has_t.tolist()
     # one search over the whole chunk: image names and origins almost never need quoting
-    texts = "\0".join(f"{row.image}\0{row.origin}\0{row.origin_detail}" for row in b.rows)
+    texts = "\0".join(f"{row.image}\0{row.origin}\0{row.origin_detail}\0{row.sequence}" for row in b.rows)
     field = _csv_field if _NEEDS_QUOTES.search(texts) else _plain
     return "".join([
         _LINE % (field(row.image), row.face_index, *euler[3 * i:3 * i + 3], *R9[9 * i:9 * i + 9],
                  _t_text(t[3 * i:3 * i + 3], has_t[i]), field(row.origin), field(row.origin_detail),
-                 "" if row.image_id is None else row.image_id, "" if row.face_id is None else row.face_id)
+                 "" if row.image_id is None else row.image_id, "" if row.face_id is None else row.face_id,
+                 field(row.sequence), "" if row.frame_index is None else row.frame_index, row.track_label)
         for i, row in enumerate(b.rows)
     ])

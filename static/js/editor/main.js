@@ -2,7 +2,9 @@
 // window.headposeEditor is the automation API:
 //   getPose() -> {R: 9 numbers row-major, t: 3 numbers mm} (camera frame, OpenCV)
 //   setPose({R, t}); save({status}) -> Promise; ready -> Promise;
-//   landmarks(), pin(index, x, y), unpin(index), solve(): landmark_tool.js.
+//   landmarks(), pin(index, x, y), unpin(index), solve(): landmark_tool.js;
+//   frame() -> this frame's number in its sequence (null outside one);
+//   goToFrame(i) opens the sequence editor at frame i (static/js/sequence/).
 import { ActiveTime } from './active_time.js';
 import { ConflictError, requestJSON, setCsrfToken } from './api.js';
 import { attachKeyboard, attachPointer } from './controls.js';
@@ -239,4 +241,6 @@ window.headposeEditor = {
   math: { eulerToMatrix, matrixToEuler, matrixToEulerWide },
   // landmarks() / pin(index, x, y) / unpin(index) / solve(): see landmark_tool.js
   ...landmarkTool.api,
+  frame: () => (config.sequence ? config.sequence.frame_index : null),
+  goToFrame(i) { if (config.sequence) window.location.assign(`${config.urls.sequence}#frame=${i}`); },
 };

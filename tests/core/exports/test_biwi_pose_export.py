@@ -102,3 +102,12 @@ def test_missing_camera_uses_the_project_default():
     w, h = rows[0].width, rows[0].height
     assert np.array_equal(cal["K"], [[w, 0, (w - 1) / 2], [0, w, (h - 1) / 2], [0, 0, 1]])
     assert geometry.is_rotation(cal["R"])
+
+
+def test_frames_of_a_sequence_get_one_pose_file_per_frame_in_the_sequence_folder():
+    rows = random_rows(3, seed=31, names=["drive/frame_000000.jpg", "drive/frame_000001.jpg", "take2/f00.jpg"],
+                       faces_per_image=(1, 2))
+    out = io.BytesIO()
+    write_export("biwi_pose", rows, out, META)
+    names = set(zipfile.ZipFile(out).namelist())
+    assert {"drive/frame_000000_pose.txt", "drive/frame_000001_pose.txt", "take2/f00_pose.txt"} <= names

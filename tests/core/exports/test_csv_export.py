@@ -25,8 +25,16 @@ def test_it_keeps_the_original_columns_first_and_appends_ids():
     write_csv([], out)
     header = next(csv.reader(io.StringIO(out.getvalue())))
     assert header[:len(ORIGINAL_COLUMNS)] == ORIGINAL_COLUMNS
-    assert header[len(ORIGINAL_COLUMNS):] == ["image_id", "face_id"]
+    assert header[len(ORIGINAL_COLUMNS):] == ["image_id", "face_id", "sequence", "frame_index", "track_label"]
     assert header == list(CSV_COLUMNS)
+
+
+def test_frames_of_a_sequence_carry_sequence_frame_index_and_track_label():
+    rows = random_rows(3, seed=13, faces_per_image=(1, 2))
+    rows[1].sequence, rows[1].frame_index, rows[1].track_label = "take,1", 7, "interpolated"
+    got = export(rows)
+    assert [(g["sequence"], g["frame_index"], g["track_label"]) for g in got] == [
+        ("", "", ""), ("take,1", "7", "interpolated"), ("", "", "")]
 
 
 def test_rows_read_back_with_exact_pose_and_scipy_angles():

@@ -93,3 +93,14 @@ def test_odd_names_and_unicode_survive():
 def test_empty_export_is_a_valid_document():
     doc = export([])
     assert doc["faces"] == [] and doc["dataset"] == "demo"
+
+
+def test_frames_carry_sequence_and_frame_index_other_images_do_not():
+    rows = random_rows(2, seed=21, faces_per_image=(1, 2))
+    rows[0].sequence, rows[0].frame_index, rows[0].track_label = "drive", 12, "keyframe"
+    rows[1].sequence, rows[1].frame_index = "drive", 13
+    first, second = export(rows)["faces"]
+    assert (first["sequence"], first["frame_index"], first["track_label"]) == ("drive", 12, "keyframe")
+    assert (second["sequence"], second["frame_index"]) == ("drive", 13) and "track_label" not in second
+    plain = export(random_rows(1, seed=22, faces_per_image=(1, 2)))["faces"][0]
+    assert "sequence" not in plain and "frame_index" not in plain

@@ -166,6 +166,15 @@ def origin_fields(row: LabelRow) -> str:
                              enc(row.origin_detail), dumps(provenance, row))
 
 
+def sequence_fields(row: LabelRow) -> str:
+    """For a frame of a sequence: its "sequence", "frame_index" (and with
+    labels=track "track_label") as JSON object members followed by ', '; else ''."""
+    if not row.sequence:
+        return ""
+    text = f'"sequence": {encode_basestring_ascii(row.sequence)}, "frame_index": {json_int(row.frame_index)}, '
+    return text + (f'"track_label": {encode_basestring_ascii(row.track_label)}, ' if row.track_label else "")
+
+
 def json_int(value) -> str:
     return "null" if value is None else str(int(value))
 

@@ -7,8 +7,9 @@
                 "euler": {"yaw", "pitch", "roll"}, "quaternion": [w, x, y, z],
                 "landmarks_2d", "landmarks_3d" (lists or null), "landmark_scheme",
                 "landmarks_match_pose", "landmark_pins" ([{index, x, y}]: landmarks the annotator
-                pinned, image px, iBUG-68 index; [] when none), "origin" (ground_truth / annotator /
-                proposal), "origin_detail",
+                pinned, image px, iBUG-68 index; [] when none), for a frame of a sequence "sequence",
+                "frame_index" (and with labels=track "track_label": keyframe / interpolated /
+                smoothed_proposal), "origin" (ground_truth / annotator / proposal), "origin_detail",
                 "source", "source_detail" (deprecated: the old names and values, dataset /
                 annotator / proposer), "provenance"}, ...]}
 
@@ -28,7 +29,7 @@ from typing import BinaryIO, Callable, Iterable
 from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches, stack_field
 from workers.core.landmark_pins import LandmarkPinsError, check_landmark_pins
 
-from .common import CONVENTION, origin_fields, MatrixText, batch_cameras, dumps, json_floats, json_int, landmarks
+from .common import CONVENTION, origin_fields, sequence_fields, MatrixText, batch_cameras, dumps, json_floats, json_int, landmarks
 
 FORMAT_NAME = "headpose-studio-labels"
 FORMAT_VERSION = 1
@@ -46,7 +47,7 @@ _FACE = (
     '{"image": %s, "image_id": %s, "face_id": %s, "face_index": %d, "width": %d, "height": %d, '
     '"K": %s, "box": %s, "R": [[%r, %r, %r], [%r, %r, %r], [%r, %r, %r]], "t": %s, '
     '"euler": {"yaw": %.12g, "pitch": %.12g, "roll": %.12g}, "quaternion": [%.12g, %.12g, %.12g, %.12g], '
-    '"landmarks_2d": %s, "landmarks_3d": %s, "landmark_scheme": %s, "landmarks_match_pose": %s, "landmark_pins": %s, %s}'
+    '"landmarks_2d": %s, "landmarks_3d": %s, "landmark_scheme": %s, "landmarks_match_pose": %s, "landmark_pins": %s, %s%s}'
 )
 
 
@@ -73,7 +74,7 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
                 *euler[3 * i:3 * i + 3], *quat[4 * i:4 * i + 4],
                 "null" if lm2 is None else dumps(lm2.tolist()), "null" if lm3 is None else dumps(lm3.tolist()),
                 enc(row.landmark_scheme), "true" if row.landmarks_match_pose else "false",
-                _pins_text(row), origin_fields(row)))
+                _pins_text(row), sequence_fields(row), origin_fields(row)))
         out.write("".join(parts).encode())
         n += len(b.rows)
     out.write(b"\n]}\n")

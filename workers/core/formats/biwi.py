@@ -53,9 +53,12 @@ import numpy as np
 from .. import geometry
 from .archive import Limits, SourceLike, opened, paired, suffix
 from .images import encode_png, image_size
-from .records import FaceLabel, FormatError, Record, Sample, SampleError
+from .records import FaceLabel, FormatError, FrameOf, Record, Sample, SampleError
 
 HEAD_RADIUS_MM = 100.0
+# The Kinect (v1) RGB stream BIWI was recorded from runs at 30 frames per second;
+# the file numbers count those frames (a few are missing in some sequences).
+BIWI_FPS = 30.0
 _FRAME_RE = re.compile(r"(?:^|/)(\d+)/frame_(\d+)_rgb\.(png|jpg|jpeg)$", re.IGNORECASE)
 _POSE_RE = re.compile(r"(?:^|/)(\d+)/frame_(\d+)_pose\.txt$", re.IGNORECASE)
 _COMPANIONS = re.compile(r"(_depth\.bin|depth\.cal|\.obj|_depth\.png|_depthmask\.png)$", re.IGNORECASE)
@@ -219,6 +222,13 @@ def frame_key(name: str) -> str | None:
     return None if m is None else f"{m.group(1)}/frame_{m.group(2)}_rgb.{m.group(3)}"
 
 
+def biwi_frame(name: str, folder: str) -> FrameOf:
+    """A BIWI frame's place in its sequence: the `NN` folder, numbered as its file."""
+    number = int(_FRAME_RE.search(name).group(2))
+    return FrameOf(sequence=sequence_of(name), frame_index=number, timestamp_s=number / BIWI_FPS, fps=BIWI_FPS,
+                   source=folder)
+
+
 def sequence_of(name: str) -> str:
     m = _FRAME_RE.search(name)
     if m is None:
@@ -281,7 +291,8 @@ def iter_samples(source: SourceLike, limits: Limits | None = None,
                 w, h = image_size(data, img)
                 M, c = parse_pose_txt(src.read(pose), pose)
                 face = frame_label(M, c, cal, w, h, extrinsics, sequence=sequence_of(img))
-                yield Sample(name=img, image_bytes=data, width=w, height=h, K=cal["K"].copy(), faces=[face])
+                yield Sample(name=img, image_bytes=data, width=w, height=h, K=cal["K"].copy(), faces=[face],
+                             frame=biwi_frame(img, seq_dir))
             except FormatError as exc:
                 yield SampleError(img, str(exc) if img in str(exc) or pose in str(exc) else f"{img}: {exc}")
         for n in npzs:

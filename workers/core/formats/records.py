@@ -35,8 +35,20 @@ class Sample:
     height: int
     K: np.ndarray  # (3, 3) intrinsics, pixels
     faces: list = field(default_factory=list)
+    frame: Optional["FrameOf"] = None  # set when the image is a frame of a sequence
 
     ok = True
+
+
+@dataclass
+class FrameOf:
+    """Where a sample sits in a sequence (a video, a folder of frames, a BIWI `NN` folder)."""
+
+    sequence: str  # the sequence's name inside the dataset
+    frame_index: int  # the frame's number in the sequence (positions after --every; BIWI: the file's number)
+    timestamp_s: float  # seconds from the start of the source
+    fps: float  # the sequence's frame rate (of the frames kept)
+    source: str = ""  # the video file or folder it was read from
 
 
 @dataclass

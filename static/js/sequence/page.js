@@ -1,0 +1,237 @@
+// The sequence editor page: the frame with the head at its label's pose, the
+// timeline (ticks, keyframes, label bands, spikes, playhead, scrubber) and the
+// strip chart of the gap to the raw proposal. Keyframes are saved through the
+// faces' save API; the server then recomputes every frame's label (one source
+// of truth: annotator/selectors_sequences.py + workers/core/tracking).
+// window.headposeEditor: frame(), goToFrame(i), frameCount, label(), getPose(),
+// play(), pause(), playing, makeKeyframe(), deleteKeyframe(), nextSpike(),
+// drawTimes (ms to show each frame), ready.
+import { requestJSON, setCsrfToken } from '../editor/api.js';
+import { HeadView } from '../editor/scene.js';
+import {
+  gapPolylines, keyframeSave, nextAfter, playbackPosition, positionAtX, positionsOf, spikePositions, step,
+  tickPositions, tickX,
+} from './timeline.js';
+
+const $ = (id) => document.getElementById(id);
+const NS = 'http://www.w3.org/2000/svg';
+const W = 1000; // the timeline's and the chart's viewBox width
+const PRELOAD = 30; // frames fetched ahead of the playhead
+const OPACITY = 0.45; // the face must show through the head while playing
+
+const config = JSON.parse($('sequence-config').textContent);
+setCsrfToken(config.csrf);
+const url = (template, id) => template.replace('{id}', id);
+
+let state = null;
+let position = 0;
+let view = null;
+let playing = null; // {start, t0, raf}
+const drawTimes = [];
+const preloaded = new Map();
+
+function svg(tag, attrs, parent) {
+  const el = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  parent.append(el);
+  return el;
+}
+
+function frames() { return state.frames; }
+function current() { return frames()[position]; }
+
+function drawTimeline() {
+  const n = frames().length;
+  const line = $('timeline');
+  line.replaceChildren();
+  const slot = W / Math.max(n, 1);
+  frames().forEach((f, i) => {
+    if (f.track_label) svg('rect', { x: i * slot, y: 22, width: Math.max(slot, 0.5), height: 8, class: `band-${f.track_label}` }, line);
+  });
+  for (const i of tickPositions(n, line.clientWidth || W)) {
+    const x = tickX(i, n, W);
+    svg('line', { x1: x, x2: x, y1: 14, y2: 20, class: 'tick' }, line);
+  }
+  for (const i of spikePositions(frames(), state.spikes)) {
+    const x = tickX(i, n, W);
+    svg('line', { x1: x, x2: x, y1: 0, y2: 12, class: 'spike' }, line);
+  }
+  for (const i of positionsOf(frames())) {
+    const x = tickX(i, n, W);
+    svg('rect', { x: x - 4, y: 2, width: 8, height: 10, rx: 2, class: 'key', 'data-position': i }, line);
+  }
+  const x = tickX(position, n, W);
+  svg('line', { id: 'playhead', x1: x, x2: x, y1: 0, y2: 34, class: 'playhead' }, line);
+  const chart = $('gap-chart');
+  chart.replaceChildren();
+  const { top, lines } = gapPolylines(frames().map((f) => f.gap_deg), W, 46);
+  for (const points of lines) svg('polyline', { points }, chart);
+  $('gap-top').textContent = top.toFixed(0);
+  $('scrubber').max = String(Math.max(n - 1, 0));
+}
+
+function preload(from) {
+  for (let i = from; i < Math.min(from + PRELOAD, frames().length); i++) {
+    const id = frames()[i].image;
+    if (!preloaded.has(id)) {
+      const img = new Image();
+      img.src = url(config.urls.image, id);
+      preloaded.set(id, img);
+    }
+  }
+}
+
+function show(i) {
+  const t0 = performance.now();
+  position = Math.max(0, Math.min(i, frames().length - 1));
+  const f = current();
+  const src = url(config.urls.image, f.image);
+  if ($('frame-image').getAttribute('src') !== src) $('frame-image').setAttribute('src', src);
+  if (f.R && f.t) {
+    view.setHeadVisible(true);
+    view.setPose(f.R, f.t);
+  } else {
+    view.setHeadVisible(false);
+  }
+  view.renderNow();
+  const x = tickX(position, frames().length, W);
+  const head = $('playhead');
+  if (head) { head.setAttribute('x1', x); head.setAttribute('x2', x); }
+  $('scrubber').value = String(position);
+  $('frame-line').textContent = `${position + 1} / ${frames().length} · frame ${f.frame_index}`;
+  $('label-line').textContent = f.track_label ? f.track_label.replace('_', ' ') + (f.author ? ` (${f.author})` : '') : 'no pose';
+  $('label-line').dataset.label = f.track_label || '';
+  $('gap-line').textContent = f.gap_deg === null ? 'no raw proposal on this frame'
+    : `gap to the raw proposal: ${f.gap_deg.toFixed(1)}°`;
+  $('btn-delete-keyframe').disabled = f.track_label !== 'keyframe';
+  $('btn-keyframe').disabled = f.face === null || !f.R;
+  const edit = $('edit-link');
+  if (f.face !== null) edit.href = url(config.urls.face, f.face); else edit.removeAttribute('href');
+  preload(position + 1);
+  drawTimes.push(performance.now() - t0);
+}
+
+function goToFrame(i) { pause(); show(i); }
+
+function play() {
+  if (playing || !frames().length) return;
+  const start = position >= frames().length - 1 ? 0 : position;
+  playing = { start, t0: performance.now(), raf: 0 };
+  $('btn-play').textContent = 'Pause';
+  const tick = (now) => {
+    if (!playing) return;
+    const { position: p, done } = playbackPosition(playing.start, now - playing.t0, state.sequence.fps, frames().length);
+    if (p !== position) show(p);
+    if (done) { pause(); return; }
+    playing.raf = requestAnimationFrame(tick);
+  };
+  playing.raf = requestAnimationFrame(tick);
+}
+
+function pause() {
+  if (playing) cancelAnimationFrame(playing.raf);
+  playing = null;
+  $('btn-play').textContent = 'Play';
+}
+
+function setSaveState(text, kind = '') { $('save-state').textContent = text; $('save-state').dataset.kind = kind; }
+function showError(text) { $('error-banner').textContent = text; $('error-banner').hidden = false; }
+
+async function reload() {
+  state = await requestJSON(config.urls.state);
+  drawTimeline();
+  show(position);
+}
+
+async function saveKeyframe(remove) {
+  pause();
+  const f = current();
+  let body;
+  try { body = keyframeSave(f, { remove }); } catch (err) { showError(err.message); return; }
+  setSaveState('saving…', 'pending');
+  try {
+    await requestJSON(url(config.urls.save, f.face), { method: 'POST', body });
+    await reload();
+    setSaveState(remove ? `keyframe at frame ${f.frame_index} deleted` : `keyframe at frame ${f.frame_index} saved`, 'ok');
+    $('error-banner').hidden = true;
+  } catch (err) {
+    setSaveState('not saved', 'bad');
+    showError(err.message);
+  }
+}
+
+function nextSpike() {
+  const next = nextAfter(spikePositions(frames(), state.spikes), position);
+  if (next !== null) goToFrame(next);
+  return next;
+}
+
+const actions = {
+  back10: () => goToFrame(step(position, -10, frames().length)),
+  back1: () => goToFrame(step(position, -1, frames().length)),
+  fwd1: () => goToFrame(step(position, 1, frames().length)),
+  fwd10: () => goToFrame(step(position, 10, frames().length)),
+  toggle: () => (playing ? pause() : play()),
+};
+
+function wire() {
+  $('btn-back10').addEventListener('click', actions.back10);
+  $('btn-back1').addEventListener('click', actions.back1);
+  $('btn-fwd1').addEventListener('click', actions.fwd1);
+  $('btn-fwd10').addEventListener('click', actions.fwd10);
+  $('btn-play').addEventListener('click', actions.toggle);
+  $('btn-keyframe').addEventListener('click', () => saveKeyframe(false));
+  $('btn-delete-keyframe').addEventListener('click', () => saveKeyframe(true));
+  $('btn-next-spike').addEventListener('click', nextSpike);
+  $('scrubber').addEventListener('input', (e) => goToFrame(parseInt(e.target.value, 10)));
+  $('timeline').addEventListener('pointerdown', (e) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    goToFrame(positionAtX(e.clientX - r.left, frames().length, r.width));
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.target.tagName === 'INPUT' && e.target.type !== 'range') return;
+    const keys = {
+      ArrowLeft: e.shiftKey ? actions.back10 : actions.back1, ArrowRight: e.shiftKey ? actions.fwd10 : actions.fwd1,
+      ' ': actions.toggle, k: () => saveKeyframe(false), K: () => saveKeyframe(false),
+      Delete: () => saveKeyframe(true), Backspace: () => saveKeyframe(true), j: nextSpike, J: nextSpike,
+    };
+    if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
+  });
+}
+
+const ready = (async () => {
+  state = await requestJSON(config.urls.state);
+  const { width, height, K } = state.image;
+  const stage = $('stage');
+  stage.style.setProperty('--w', width);
+  stage.style.setProperty('--h', height);
+  for (const el of [$('frame-image'), $('pose-canvas')]) { el.width = width; el.height = height; }
+  view = new HeadView($('pose-canvas'), { width, height, K });
+  view.setOpacity(OPACITY);
+  await view.loadHead(config.urls.mesh);
+  $('stage-msg').hidden = view.meshSource === 'glb';
+  $('stage-msg').textContent = view.meshSource === 'glb' ? '' : 'head.glb is missing: showing an ellipsoid head';
+  wire();
+  drawTimeline();
+  const fromHash = /frame=(\d+)/.exec(window.location.hash);
+  const start = fromHash ? frames().findIndex((f) => f.frame_index === parseInt(fromHash[1], 10)) : 0;
+  show(Math.max(start, 0));
+  document.body.dataset.editorReady = '1';
+})();
+ready.catch((err) => showError(`the sequence could not be loaded: ${err.message}`));
+
+window.headposeEditor = {
+  ready,
+  frame: () => position,
+  goToFrame: (i) => goToFrame(i),
+  get frameCount() { return state ? frames().length : 0; },
+  label: () => (state ? { ...current() } : null),
+  getPose: () => (state && current().R ? { R: current().R.slice(), t: current().t && current().t.slice() } : null),
+  play, pause,
+  get playing() { return playing !== null; },
+  makeKeyframe: () => saveKeyframe(false),
+  deleteKeyframe: () => saveKeyframe(true),
+  nextSpike,
+  drawTimes,
+  rendererInfo: () => view.rendererInfo(),
+};

@@ -1,0 +1,113 @@
+"""The sequence editor in real headless Chromium: play, step, keyframes, spikes;
+the pose on a frame between two keyframes is their SLERP."""
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation, Slerp
+
+from annotator.models import Annotation
+from annotator.sequences import build_tracks
+from tests.browser.conftest import SHOTS_DIR, login
+from tests.sequence_data import make_sequence_dataset
+from workers.core import geometry
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+N = 30
+
+
+@pytest.fixture
+def sequence(bob, assigned):
+    dataset, sequence, truth = make_sequence_dataset(n_frames=N, seed=8, with_files=True, missing_rate=0.05,
+                                                     blunder_rate=0.08)
+    assigned(dataset)
+    build_tracks(sequence.pk)
+    return sequence
+
+
+@pytest.fixture
+def editor(page, live_server, bob, sequence, js_errors):
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/label/sequences/{sequence.pk}/")
+    page.wait_for_function("window.headposeEditor !== undefined")
+    page.evaluate("() => window.headposeEditor.ready")
+    yield page
+    assert js_errors == []
+
+
+def ev(page, expr):
+    return page.evaluate(f"() => window.headposeEditor.{expr}")
+
+
+def wait_label(page, position, label):
+    page.wait_for_function(f"() => {{ const e = window.headposeEditor; e.goToFrame({position}); "
+                           f"return e.label().track_label === '{label}'; }}")
+
+
+def test_play_step_keyframes_and_slerp_between_them(editor, sequence, bob):
+    assert ev(editor, "frameCount") == N and ev(editor, "frame()") == 0
+    assert ev(editor, "label().track_label") == "smoothed_proposal"
+    # play at the sequence's fps, then pause
+    editor.keyboard.press("Space")
+    editor.wait_for_function("() => window.headposeEditor.frame() >= 5")
+    editor.keyboard.press("Space")
+    assert ev(editor, "playing") is False
+    stopped = ev(editor, "frame()")
+    editor.wait_for_timeout(200)
+    assert ev(editor, "frame()") == stopped
+    # steps of ±1 and ±10 from the keyboard
+    ev(editor, "goToFrame(10)")
+    editor.keyboard.press("ArrowRight")
+    assert ev(editor, "frame()") == 11
+    editor.keyboard.press("Shift+ArrowRight")
+    assert ev(editor, "frame()") == 21
+    editor.keyboard.press("ArrowLeft")
+    assert ev(editor, "frame()") == 20
+    assert editor.input_value("#scrubber") == "20"
+    # two keyframes (the shown poses), saved through the faces' save API
+    for position in (6, 16):
+        ev(editor, f"goToFrame({position})")
+        editor.keyboard.press("k")
+        wait_label(editor, position, "keyframe")
+    keys = {p: np.reshape(editor.evaluate(f"() => {{ window.headposeEditor.goToFrame({p}); "
+                                          "return window.headposeEditor.getPose().R; }"), (3, 3)) for p in (6, 16)}
+    assert Annotation.objects.filter(author=bob, status="corrected", face__image__sequence=sequence).count() == 2
+    for middle in (7, 11, 15):
+        wait_label(editor, middle, "interpolated")
+        shown = np.reshape(ev(editor, "getPose().R"), (3, 3))
+        expected = Slerp([6, 16], Rotation.from_matrix(np.stack([keys[6], keys[16]])))([middle]).as_matrix()[0]
+        assert geometry.geodesic_distance(shown, expected, degrees=False) < 1e-6
+    editor.screenshot(path=str(SHOTS_DIR / "sequence_editor.png"), full_page=True)
+    # delete a keyframe: it becomes a draft, the frames after the other one follow the track again
+    ev(editor, "goToFrame(16)")
+    editor.keyboard.press("Delete")
+    wait_label(editor, 11, "smoothed_proposal")
+    assert Annotation.objects.get(author=bob, face__image__sequence=sequence, face__image__frame_index=16).status == "draft"
+
+
+def test_next_spike_and_the_gap_chart(editor, sequence):
+    spikes = sequence.tracks.get(index=0).spikes
+    assert spikes, "the synthetic blunders make spikes"
+    ev(editor, "goToFrame(0)")
+    editor.keyboard.press("j")
+    first = min(s for s in spikes if s > 0)
+    assert ev(editor, "label().frame_index") == first
+    assert editor.locator("#gap-chart polyline").count() >= 1
+    assert editor.locator("#timeline .spike").count() == len(set(spikes))
+
+
+def test_the_labeling_page_of_a_frame_knows_its_frame_and_goes_back_to_the_timeline(editor, sequence):
+    ev(editor, "goToFrame(4)")
+    frame_index = ev(editor, "label().frame_index")
+    editor.click("#edit-link")
+    editor.wait_for_function("() => window.headposeEditor && window.headposeEditor.getPose !== undefined"
+                             " && document.body.dataset.editorReady === '1'")
+    assert "/label/faces/" in editor.url
+    assert ev(editor, "frame()") == frame_index
+    assert f"frame {frame_index}" in editor.inner_text("#sequence-link")
+    ev(editor, "goToFrame(7)")
+    editor.wait_for_url(f"**/label/sequences/{sequence.pk}/#frame=7")
+    editor.wait_for_function("document.body.dataset.editorReady === '1'")
+    assert ev(editor, "label().frame_index") == 7
+    editor.goto(editor.url.split("/label/")[0] + f"/datasets/{sequence.dataset.name}/")
+    assert editor.locator("#sequences a").first.get_attribute("href") == f"/label/sequences/{sequence.pk}/"
+    editor.screenshot(path=str(SHOTS_DIR / "dataset_sequences.png"))
