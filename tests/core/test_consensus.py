@@ -161,3 +161,9 @@ def test_group_by_face_and_pad():
     padded = cs.pad(np.array([1.0, 2, 3, 4, 5]), row, slot, len(faces), width)
     assert np.array_equal(np.sort(padded[1][~np.isnan(padded[1])]), [1, 3, 5])
     assert padded[0, 0] == 2 and padded[2, 0] == 4
+
+
+def test_no_faces_or_no_members():
+    for shape in [(0, 3), (4, 0)]:
+        out = cs.consensus(np.zeros(shape + (3, 3)))
+        assert out.R.shape == (shape[0], 3, 3) and out.member_count.tolist() == [0] * shape[0]

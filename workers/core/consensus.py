@@ -53,6 +53,7 @@ class Consensus:
     distance_deg: np.ndarray  # (F, K) each member's geodesic distance to R; NaN for empty slots
     dispersion_deg: np.ndarray  # (F,) median member distance; NaN for faces without members
     member_count: np.ndarray  # (F,) int
+    quaternion: np.ndarray  # (F, 4) R as (w, x, y, z)
 
 
 # --- quaternion algebra, (..., 4) as (w, x, y, z) ------------------------------------
@@ -167,6 +168,11 @@ def consensus(R, t=None, mask=None, weights=None, *, method: str = "chordal", ou
     mask = np.ones((F, K), bool) if mask is None else np.asarray(mask, bool)
     weights = np.ones((F, K)) if weights is None else np.asarray(weights, dtype=np.float64)
     count = mask.sum(1)
+    if F == 0 or K == 0:
+        nan = np.full(F, np.nan)
+        return Consensus(R=np.full((F, 3, 3), np.nan), t=np.full((F, 3), np.nan), inlier=mask.copy(),
+                         distance_deg=np.full((F, K), np.nan), dispersion_deg=nan, member_count=count.astype(int),
+                         quaternion=np.full((F, 4), np.nan))
 
     # outliers are judged against the medoid, which a minority of far-off members cannot move
     medoid = _medoid(q, mask, weights)
@@ -189,7 +195,8 @@ def consensus(R, t=None, mask=None, weights=None, *, method: str = "chordal", ou
     R_out = geometry.quaternion_to_matrix(center)
     R_out[count == 0] = np.nan
     return Consensus(R=R_out, t=t_out, inlier=inlier, distance_deg=dist_deg,
-                     dispersion_deg=_nanmedian_rows(dist_deg), member_count=count.astype(int))
+                     dispersion_deg=_nanmedian_rows(dist_deg), member_count=count.astype(int),
+                     quaternion=center)
 
 
 def _nanmedian_rows(x: np.ndarray) -> np.ndarray:

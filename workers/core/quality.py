@@ -1,0 +1,193 @@
+"""Team quality figures from flat label arrays: per-face consensus, per-annotator
+scores, the dataset's noise floor. Plain numpy, no Django: the Django side
+(annotator/quality.py) reads the rows and passes arrays in.
+
+Every figure is measured on data that did not tune it: an annotator's
+agreement is the distance of their label to the consensus of the *other*
+annotators of the face (leave-one-out), never to a consensus that includes
+their own label; honeypot errors are against trusted labels (the dataset's
+ground truth or a reviewer-approved label)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workers.core import geometry
+from workers.core.consensus import Consensus, consensus, group_by_face, pad, quaternion_distance_rad
+
+REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED = 0, 1, 2
+YAW_BINS = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 180.0)
+ERROR_HISTOGRAM_EDGES = tuple(float(e) for e in range(0, 31)) + (180.0,)
+FAR_DEG = 10.0  # the honeypot "share over" threshold
+
+
+@dataclass
+class LabelTable:
+    """One finished label per row (an annotator's current annotation of a face)."""
+    annotator: np.ndarray  # (N,) int
+    face: np.ndarray  # (N,) int
+    R: np.ndarray  # (N, 3, 3)
+    t: np.ndarray  # (N, 3) mm, NaN where none
+    time_s: np.ndarray  # (N,) total seconds spent on the label
+    finished_at: np.ndarray  # (N,) seconds since the epoch of the last save
+    proposal_R: np.ndarray  # (N, 3, 3) the proposal the annotator started from, NaN where none
+    review: np.ndarray  # (N,) REVIEW_*
+    counts_for_consensus: np.ndarray  # (N,) bool: a pose (accepted/corrected) not rejected by a reviewer
+
+
+@dataclass
+class HoneypotTable:
+    annotator: np.ndarray  # (H,) int
+    error_deg: np.ndarray  # (H,) geodesic error of the answer to the trusted label
+    abs_yaw: np.ndarray  # (H,) |yaw| of the trusted label, degrees
+
+
+@dataclass
+class FaceConsensus:
+    """Consensus per face, with each label's place in the padded member arrays."""
+    faces: np.ndarray  # (F,) face keys
+    result: Consensus
+    label_index: np.ndarray  # (F, K) row of LabelTable per member slot, -1 where empty
+    q: np.ndarray  # (F, K, 4) the members' quaternions (identity in empty slots)
+
+
+def _quaternions(R: np.ndarray) -> np.ndarray:
+    return geometry.matrix_to_quaternion(np.asarray(R, dtype=np.float64).reshape(-1, 3, 3))
+
+
+def face_consensus(labels: LabelTable, weights: np.ndarray | None = None) -> FaceConsensus:
+    """Consensus of each face's labels that count for it (see LabelTable)."""
+    rows = np.flatnonzero(labels.counts_for_consensus)
+    faces, row, slot, width = group_by_face(labels.face[rows])
+    q = pad(_quaternions(labels.R[rows]), row, slot, len(faces), width, fill=1.0)
+    t = pad(labels.t[rows], row, slot, len(faces), width)
+    index = pad(rows, row, slot, len(faces), width, fill=-1)
+    w = None if weights is None else pad(np.asarray(weights, float)[rows], row, slot, len(faces), width, fill=0.0)
+    result = consensus(q, t, index >= 0, w)
+    return FaceConsensus(faces=faces, result=result, label_index=index, q=q)
+
+
+def needs_review(result: Consensus, review_deg: float) -> np.ndarray:
+    """(F,) bool: members disagree (dispersion over `review_deg`) or one was rejected as an outlier."""
+    rejected = (result.distance_deg == result.distance_deg) & ~result.inlier  # a member (not NaN) left out
+    return (np.nan_to_num(result.dispersion_deg) > review_deg) | rejected.any(1)
+
+
+def leave_one_out_distance(labels: LabelTable, fc: FaceConsensus) -> np.ndarray:
+    """(N,) per label: geodesic distance (degrees) to the consensus of the other
+    members of its face; NaN for a label alone on its face or not a member."""
+    out = np.full(len(labels.face), np.nan)
+    index = fc.label_index
+    if index.size == 0:
+        return out
+    mask = index >= 0
+    for j in range(index.shape[1]):
+        has = mask[:, j] & (mask.sum(1) >= 2)
+        if not has.any():
+            continue
+        others = mask[has].copy()
+        others[:, j] = False
+        c = consensus(fc.q[has], None, others)
+        # the left-out member's distance to the others' consensus
+        out[index[has, j]] = np.rad2deg(quaternion_distance_rad(c.quaternion, fc.q[has, j]))
+    return out
+
+
+def _stats(values: np.ndarray) -> dict:
+    v = values[np.isfinite(values)]
+    if not len(v):
+        return {"n": 0, "median": None, "p90": None}
+    return {"n": int(len(v)), "median": float(np.median(v)), "p90": float(np.percentile(v, 90))}
+
+
+def _histogram(values: np.ndarray) -> list[int]:
+    v = values[np.isfinite(values)]
+    return np.histogram(np.clip(v, 0, 180), bins=ERROR_HISTOGRAM_EDGES)[0].astype(int).tolist()
+
+
+def _by_yaw(values: np.ndarray, abs_yaw: np.ndarray) -> list[dict]:
+    out = []
+    for lo, hi in zip(YAW_BINS[:-1], YAW_BINS[1:]):
+        inside = (abs_yaw >= lo) & (abs_yaw < hi)
+        out.append({"yaw_from": lo, "yaw_to": hi, **_stats(values[inside])})
+    return out
+
+
+def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np.ndarray,
+                     rejected_as_outlier: np.ndarray, consensus_abs_yaw: np.ndarray) -> dict[int, dict]:
+    """Per annotator code: the figures of the quality page (see README, Quality).
+    `agreement`: leave_one_out_distance; `rejected_as_outlier`: (N,) bool;
+    `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none)."""
+    moved = geometry.geodesic_distance(
+        np.where(np.isfinite(labels.proposal_R), labels.proposal_R, np.eye(3)), labels.R)
+    moved = np.where(np.isfinite(labels.proposal_R).all((1, 2)), moved, np.nan)
+    scores = {}
+    for who in np.union1d(np.unique(labels.annotator), np.unique(honeypots.annotator)):
+        mine = labels.annotator == who
+        n = int(mine.sum())
+        times = labels.time_s[mine]
+        hp = honeypots.annotator == who
+        hp_err = honeypots.error_deg[hp]
+        hp_stats = _stats(hp_err)
+        agree = agreement[mine]
+        hours = float(times.sum()) / 3600.0
+        approved = int((labels.review[mine] == REVIEW_APPROVED).sum())
+        rejected = int((labels.review[mine] == REVIEW_REJECTED).sum())
+        finished = labels.finished_at[mine]
+        scores[int(who)] = {
+            "faces": n,
+            "median_time_s": _stats(times)["median"],
+            "p90_time_s": _stats(times)["p90"],
+            "throughput_per_hour": (n / hours) if hours > 0 else None,
+            "honeypot_answers": hp_stats["n"],
+            "honeypot_geodesic_median": hp_stats["median"],
+            "honeypot_geodesic_p90": hp_stats["p90"],
+            "honeypot_share_over_10": float((hp_err > FAR_DEG).mean()) if len(hp_err) else None,
+            "agreement_faces": _stats(agree)["n"],
+            "agreement_geodesic_median": _stats(agree)["median"],
+            "agreement_geodesic_p90": _stats(agree)["p90"],
+            "consensus_rejected": int(rejected_as_outlier[mine].sum()),
+            "approved": approved,
+            "rejected": rejected,
+            "approval_rate": approved / n if n else None,
+            "rejection_rate": rejected / n if n else None,
+            "proposal_moved_median": _stats(moved[mine])["median"],
+            "charts": {
+                # honeypot errors when there are any, else agreement: what the error chart can show
+                "error_kind": "honeypot" if len(hp_err) else "agreement",
+                "error_histogram": _histogram(hp_err if len(hp_err) else agree),
+                "error_by_abs_yaw": _by_yaw(hp_err, honeypots.abs_yaw[hp]) if len(hp_err)
+                else _by_yaw(agree, consensus_abs_yaw[mine]),
+                "throughput_hours": _per_hour(finished),
+            },
+        }
+    return scores
+
+
+def _per_hour(finished_at: np.ndarray) -> list[list]:
+    """[[hour start (epoch seconds), labels finished in that hour], ...] for the hours with any."""
+    if not len(finished_at):
+        return []
+    hours, counts = np.unique((finished_at // 3600).astype(np.int64), return_counts=True)
+    return [[int(h) * 3600, int(c)] for h, c in zip(hours, counts)]
+
+
+def noise_floor(result: Consensus) -> list[dict]:
+    """Inter-annotator dispersion per |yaw| bin of the consensus, over faces with
+    two or more members: how far apart careful people put the same head."""
+    several = result.member_count >= 2
+    if not several.any():
+        return _by_yaw(np.array([]), np.array([]))
+    yaw = np.abs(geometry.matrix_to_euler(result.R[several])[:, 0])
+    return _by_yaw(result.dispersion_deg[several], yaw)
+
+
+def abs_yaw(R: np.ndarray) -> np.ndarray:
+    """|yaw| (degrees, AFLW convention) of (n, 3, 3) rotations; NaN rows stay NaN."""
+    R = np.asarray(R, dtype=np.float64).reshape(-1, 3, 3)
+    ok = np.isfinite(R).all((1, 2))
+    out = np.full(len(R), np.nan)
+    if ok.any():
+        out[ok] = np.abs(geometry.matrix_to_euler(R[ok])[:, 0])
+    return out
