@@ -13,7 +13,7 @@ from annotator.models import Honeypot
 ERRORS = error_responses(400, 401, 403, 404)
 
 
-class YawBinSerializer(serializers.Serializer):
+class AbsYawBinSerializer(serializers.Serializer):
     yaw_from = serializers.FloatField(help_text="|yaw| from (degrees, inclusive)")
     yaw_to = serializers.FloatField(help_text="|yaw| to (degrees, exclusive)")
     n = serializers.IntegerField()
@@ -26,7 +26,7 @@ class ChartsSerializer(serializers.Serializer):
                                          help_text="What the error charts show: honeypot errors when there are any")
     error_histogram = serializers.ListField(child=serializers.IntegerField(),
                                             help_text="Counts per 1-degree bin from 0 to 30, then 30-180")
-    error_by_abs_yaw = YawBinSerializer(many=True)
+    error_by_abs_yaw = AbsYawBinSerializer(many=True)
     throughput_hours = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
                                              help_text="[hour start (epoch seconds), labels finished]")
 
@@ -74,7 +74,7 @@ class QualityReportSerializer(serializers.Serializer):
     faces_needing_review = serializers.IntegerField()
     dispersion_median = serializers.FloatField(allow_null=True)
     dispersion_p90 = serializers.FloatField(allow_null=True)
-    noise_floor = YawBinSerializer(many=True, help_text="Inter-annotator dispersion per |yaw| bin of the consensus")
+    noise_floor = AbsYawBinSerializer(many=True, help_text="Inter-annotator dispersion per |yaw| bin of the consensus")
     annotators = AnnotatorScoreSerializer(many=True)
 
 
