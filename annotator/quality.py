@@ -209,39 +209,13 @@ def load_tables(dataset: Dataset) -> tuple[core.LabelTable, core.HoneypotTable, 
     return labels, honeypots, sorted(set(labels.annotator.tolist()) | set(honeypots.annotator.tolist()))
 
 
-def compute(labels: core.LabelTable, honeypots: core.HoneypotTable, review_deg: float) -> dict:
-    """The report's figures from the tables (no database): consensus, scores, noise floor."""
-    fc = core.face_consensus(labels)
-    res = fc.result
-    agreement = core.leave_one_out_distance(labels, fc)
-    rejected = np.zeros(len(labels.face), bool)
-    out_slots = (fc.label_index >= 0) & ~res.inlier
-    rejected[fc.label_index[out_slots]] = True
-    face_yaw = np.full(len(labels.face), np.nan)
-    slots = fc.label_index >= 0
-    face_yaw[fc.label_index[slots]] = np.repeat(core.abs_yaw(res.R), slots.sum(1))
-    scores = core.annotator_scores(labels, honeypots, agreement, rejected, face_yaw)
-    several = res.member_count >= 2
-    disp = res.dispersion_deg[several]
-    review = core.needs_review(res, review_deg)
-    return {
-        "faces_labeled": int(len(fc.faces)),
-        "faces_with_overlap": int(several.sum()),
-        "faces_needing_review": int(review.sum()),
-        "dispersion_median": float(np.median(disp)) if len(disp) else None,
-        "dispersion_p90": float(np.percentile(disp, 90)) if len(disp) else None,
-        "noise_floor": core.noise_floor(res),
-        "scores": scores,
-    }
-
-
 def refresh(dataset: Dataset) -> dict:
     """Service: recompute the dataset's report from its rows and store it."""
     started = time.perf_counter()
     # fresh from here on: a save while the rows are read marks it stale again
     QualitySnapshot.objects.update_or_create(dataset=dataset, defaults={"stale": False})
     labels, honeypots, user_ids = load_tables(dataset)
-    figures = compute(labels, honeypots, review_threshold_deg())
+    figures = core.report_figures(labels, honeypots, review_threshold_deg())
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
     scores = figures.pop("scores")
     annotators = [{"username": names.get(uid, str(uid)), "user_id": uid, **scores[uid]}

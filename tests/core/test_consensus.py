@@ -73,8 +73,9 @@ def test_matches_scipy_on_random_sets(k, method):
             assert (got.inv() * expected).magnitude() < np.deg2rad(0.05)
             assert summed_distance(got, rots[inlier]) <= summed_distance(expected, rots[inlier]) + 1e-6
         d = np.rad2deg((got.inv() * rots).magnitude())
-        assert np.allclose(out.distance_deg[f], d, atol=1e-6)
-        assert out.dispersion_deg[f] == pytest.approx(np.median(d), abs=1e-6)
+        # distances come from 2 acos|<a, b>|: a few 1e-6 degrees off where a member sits on the median
+        assert np.allclose(out.distance_deg[f], d, atol=2e-5)
+        assert out.dispersion_deg[f] == pytest.approx(np.median(d), abs=2e-5)
 
 
 def test_is_a_geodesic_median_no_nearby_rotation_is_better():
@@ -126,7 +127,7 @@ def test_antipodal_quaternions_of_one_rotation_agree_exactly():
     q = Rotation.random(1, random_state=5).as_quat()[0][[3, 0, 1, 2]]
     out = cs.consensus(np.stack([q, -q, q])[None])
     assert out.inlier.all()
-    assert out.dispersion_deg[0] < 1e-6
+    assert out.dispersion_deg[0] < 2e-5
     assert (Rotation.from_matrix(out.R[0]).inv() * Rotation.from_quat(q[[1, 2, 3, 0]])).magnitude() < 1e-7
 
 

@@ -91,12 +91,10 @@ def qexp(v: np.ndarray) -> np.ndarray:
 
 
 def quaternion_distance_rad(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Geodesic angle between unit quaternions (any signs), radians: with b turned
-    into a's hemisphere, 4 atan2(|a - b|, |a + b|). Unlike 2 acos|<a, b>| it keeps
-    its precision near 0 and 180 degrees."""
-    sign = np.where(np.sum(a * b, -1, keepdims=True) < 0, -1.0, 1.0)
-    b = b * sign
-    return 4 * np.arctan2(np.linalg.norm(a - b, axis=-1), np.linalg.norm(a + b, axis=-1))
+    """Geodesic angle between unit quaternions (any signs), radians: 2 acos|<a, b>|.
+    Near 0 acos loses digits only below ~1e-7 rad (2e-5 degrees), far under any
+    label's noise; one product and one acos is what 100,000 faces can afford."""
+    return 2 * np.arccos(np.minimum(np.abs(np.sum(a * b, -1)), 1.0))
 
 
 def _medoid(q: np.ndarray, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -136,14 +134,29 @@ def _weiszfeld_so3(q: np.ndarray, mask: np.ndarray, weights: np.ndarray, start: 
     return center
 
 
-def chordal_mean(q: np.ndarray, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def chordal_mean(q: np.ndarray, mask: np.ndarray, weights: np.ndarray, start: np.ndarray,
+                 iterations: int = 30) -> np.ndarray:
     """(F, 4): per face the rotation nearest (Frobenius) the weighted sum of the masked
-    members' matrices: the top eigenvector of sum w q q^T, sign-blind by construction."""
+    members' matrices: the top eigenvector of M = sum w q q^T, sign-blind by
+    construction. Power iteration from `start` (the medoid), M never formed: members
+    within a few degrees make it converge to machine precision in a handful of
+    steps; the few faces still moving after `iterations` get an exact eigh."""
     w = np.where(mask, weights, 0.0)
-    M = np.einsum("fk,fki,fkj->fij", w, q, q)
-    _, vectors = np.linalg.eigh(M)
-    top = vectors[..., -1]
-    return np.where(top[:, :1] < 0, -top, top)
+    v = start.copy()
+    active = np.arange(len(q))
+    for _ in range(iterations):
+        if not len(active):
+            break
+        qa = q[active]
+        new = np.einsum("fk,fki->fi", w[active] * np.einsum("fki,fi->fk", qa, v[active]), qa)
+        new /= np.maximum(np.linalg.norm(new, axis=-1, keepdims=True), 1e-300)
+        moved = np.abs(np.abs(np.sum(new * v[active], -1)) - 1.0)
+        v[active] = new
+        active = active[moved > 1e-15]
+    if len(active):
+        M = np.einsum("fk,fki,fkj->fij", w[active], q[active], q[active])
+        v[active] = np.linalg.eigh(M)[1][..., -1]
+    return np.where(v[:, :1] < 0, -v, v)
 
 
 METHODS = ("chordal", "geodesic_median")
@@ -180,7 +193,7 @@ def consensus(R, t=None, mask=None, weights=None, *, method: str = "chordal", ou
     limit = np.maximum(np.deg2rad(outlier_deg), outlier_factor * np.nan_to_num(_nanmedian_rows(to_medoid)))
     inlier = mask & ~(to_medoid > limit[:, None])
 
-    center = chordal_mean(q, inlier, weights)
+    center = chordal_mean(q, inlier, weights, medoid)
     if method == "geodesic_median":
         center = _weiszfeld_so3(q, inlier, weights, center)
     dist_deg = np.rad2deg(np.where(mask, quaternion_distance_rad(center[:, None, :], q), np.nan))
@@ -200,12 +213,15 @@ def consensus(R, t=None, mask=None, weights=None, *, method: str = "chordal", ou
 
 
 def _nanmedian_rows(x: np.ndarray) -> np.ndarray:
-    """Median of each row's finite values; NaN for a row without any."""
-    out = np.full(len(x), np.nan)
-    has = np.isfinite(x).any(1) if x.size else np.zeros(len(x), bool)
-    if has.any():
-        out[has] = np.nanmedian(x[has], axis=1)
-    return out
+    """Median of each row's non-NaN values; NaN for a row without any. (np.nanmedian
+    sorts masked arrays: ten times slower on 100,000 short rows.)"""
+    if x.size == 0:
+        return np.full(len(x), np.nan)
+    s = np.sort(x, axis=1)  # NaN sort last
+    n = (~np.isnan(x)).sum(1)
+    lo = np.take_along_axis(s, np.maximum((n - 1) // 2, 0)[:, None], 1)[:, 0]
+    hi = np.take_along_axis(s, np.minimum(n // 2, x.shape[1] - 1)[:, None], 1)[:, 0]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
 
 
 # --- grouping flat label lists into faces --------------------------------------------------

@@ -98,7 +98,8 @@ def _stats(values: np.ndarray) -> dict:
     v = values[np.isfinite(values)]
     if not len(v):
         return {"n": 0, "median": None, "p90": None}
-    return {"n": int(len(v)), "median": float(np.median(v)), "p90": float(np.percentile(v, 90))}
+    median, p90 = np.percentile(v, [50, 90])
+    return {"n": int(len(v)), "median": float(median), "p90": float(p90)}
 
 
 def _histogram(values: np.ndarray) -> list[int]:
@@ -114,39 +115,48 @@ def _by_yaw(values: np.ndarray, abs_yaw: np.ndarray) -> list[dict]:
     return out
 
 
+def _groups(keys: np.ndarray) -> dict[int, np.ndarray]:
+    """{key: the row indices holding it}, from one stable sort (not one mask per key)."""
+    order = np.argsort(keys, kind="stable")
+    values, starts = np.unique(keys[order], return_index=True)
+    return {int(k): idx for k, idx in zip(values, np.split(order, starts[1:]))}
+
+
 def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np.ndarray,
                      rejected_as_outlier: np.ndarray, consensus_abs_yaw: np.ndarray) -> dict[int, dict]:
     """Per annotator code: the figures of the quality page (see README, Quality).
     `agreement`: leave_one_out_distance; `rejected_as_outlier`: (N,) bool;
     `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none)."""
-    moved = geometry.geodesic_distance(
-        np.where(np.isfinite(labels.proposal_R), labels.proposal_R, np.eye(3)), labels.R)
-    moved = np.where(np.isfinite(labels.proposal_R).all((1, 2)), moved, np.nan)
+    has_proposal = np.isfinite(labels.proposal_R).all((1, 2))
+    moved = np.full(len(labels.face), np.nan)
+    if has_proposal.any():
+        moved[has_proposal] = np.rad2deg(quaternion_distance_rad(
+            _quaternions(labels.proposal_R[has_proposal]), _quaternions(labels.R[has_proposal])))
+    by_label, by_answer = _groups(labels.annotator), _groups(honeypots.annotator)
+    empty = np.array([], dtype=np.int64)
     scores = {}
-    for who in np.union1d(np.unique(labels.annotator), np.unique(honeypots.annotator)):
-        mine = labels.annotator == who
-        n = int(mine.sum())
+    for who in sorted(set(by_label) | set(by_answer)):
+        mine, hp = by_label.get(who, empty), by_answer.get(who, empty)
+        n = len(mine)
         times = labels.time_s[mine]
-        hp = honeypots.annotator == who
         hp_err = honeypots.error_deg[hp]
-        hp_stats = _stats(hp_err)
-        agree = agreement[mine]
+        hp_stats, agree, time_stats = _stats(hp_err), agreement[mine], _stats(times)
+        agree_stats = _stats(agree)
         hours = float(times.sum()) / 3600.0
         approved = int((labels.review[mine] == REVIEW_APPROVED).sum())
         rejected = int((labels.review[mine] == REVIEW_REJECTED).sum())
-        finished = labels.finished_at[mine]
-        scores[int(who)] = {
+        scores[who] = {
             "faces": n,
-            "median_time_s": _stats(times)["median"],
-            "p90_time_s": _stats(times)["p90"],
+            "median_time_s": time_stats["median"],
+            "p90_time_s": time_stats["p90"],
             "throughput_per_hour": (n / hours) if hours > 0 else None,
             "honeypot_answers": hp_stats["n"],
             "honeypot_geodesic_median": hp_stats["median"],
             "honeypot_geodesic_p90": hp_stats["p90"],
             "honeypot_share_over_10": float((hp_err > FAR_DEG).mean()) if len(hp_err) else None,
-            "agreement_faces": _stats(agree)["n"],
-            "agreement_geodesic_median": _stats(agree)["median"],
-            "agreement_geodesic_p90": _stats(agree)["p90"],
+            "agreement_faces": agree_stats["n"],
+            "agreement_geodesic_median": agree_stats["median"],
+            "agreement_geodesic_p90": agree_stats["p90"],
             "consensus_rejected": int(rejected_as_outlier[mine].sum()),
             "approved": approved,
             "rejected": rejected,
@@ -159,7 +169,7 @@ def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np
                 "error_histogram": _histogram(hp_err if len(hp_err) else agree),
                 "error_by_abs_yaw": _by_yaw(hp_err, honeypots.abs_yaw[hp]) if len(hp_err)
                 else _by_yaw(agree, consensus_abs_yaw[mine]),
-                "throughput_hours": _per_hour(finished),
+                "throughput_hours": _per_hour(labels.finished_at[mine]),
             },
         }
     return scores
@@ -191,3 +201,27 @@ def abs_yaw(R: np.ndarray) -> np.ndarray:
     if ok.any():
         out[ok] = np.abs(geometry.matrix_to_euler(R[ok])[:, 0])
     return out
+
+
+def report_figures(labels: LabelTable, honeypots: HoneypotTable, review_deg: float) -> dict:
+    """Every figure of the quality report from the tables: consensus counts and
+    dispersion, the noise floor, and per annotator code the scores."""
+    fc = face_consensus(labels)
+    res = fc.result
+    agreement = leave_one_out_distance(labels, fc)
+    slots = fc.label_index >= 0
+    rejected = np.zeros(len(labels.face), bool)
+    rejected[fc.label_index[slots & ~res.inlier]] = True
+    face_yaw = np.full(len(labels.face), np.nan)
+    face_yaw[fc.label_index[slots]] = np.repeat(abs_yaw(res.R), slots.sum(1))
+    several = res.member_count >= 2
+    disp = res.dispersion_deg[several]
+    return {
+        "faces_labeled": int(len(fc.faces)),
+        "faces_with_overlap": int(several.sum()),
+        "faces_needing_review": int(needs_review(res, review_deg).sum()),
+        "dispersion_median": float(np.median(disp)) if len(disp) else None,
+        "dispersion_p90": float(np.percentile(disp, 90)) if len(disp) else None,
+        "noise_floor": noise_floor(res),
+        "scores": annotator_scores(labels, honeypots, agreement, rejected, face_yaw),
+    }
