@@ -35,10 +35,10 @@ test("noise floor and yaw bins keep their order and gaps", () => {
   assert.deepEqual(yawTraces(REPORT)[1].y, [null, null, null]);
 });
 
-test("throughput: hours as ISO times, counts as given", () => {
+test("throughput: bars centred on their hour, counts as given", () => {
   const traces = throughputTraces(REPORT);
   assert.equal(traces.length, 1);
-  assert.deepEqual(traces[0].x, ["1970-01-01T01:00:00.000Z", "1970-01-01T02:00:00.000Z"]);
+  assert.deepEqual(traces[0].x, ["1970-01-01T01:30:00.000Z", "1970-01-01T02:30:00.000Z"]);
   assert.deepEqual(traces[0].y, [5, 7]);
 });
 

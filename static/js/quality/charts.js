@@ -42,11 +42,11 @@ export function noiseTraces(report) {
   ];
 }
 
-// Labels finished per hour, one line per annotator, on a time axis.
+// Labels finished per hour, one bar series per annotator, on a time axis (bars at the hour's middle).
 export function throughputTraces(report) {
   return report.annotators.filter((a) => a.charts.throughput_hours.length).map((a) => ({
-    type: "scatter", mode: "lines+markers", name: a.username,
-    x: a.charts.throughput_hours.map(([t]) => new Date(t * 1000).toISOString()),
+    type: "bar", name: a.username,
+    x: a.charts.throughput_hours.map(([t]) => new Date((t + 1800) * 1000).toISOString()),
     y: a.charts.throughput_hours.map(([, n]) => n),
   }));
 }

@@ -24,6 +24,7 @@ if (window.Plotly) {
   draw("chart-noise", noiseTraces(report), "|yaw| of the consensus", "dispersion (°)", { barmode: "group" });
   draw("chart-errors", errorTraces(report), "geodesic error", "share of labels", { barmode: "group" });
   draw("chart-yaw", yawTraces(report), "|yaw|", "median error (°)");
-  draw("chart-throughput", throughputTraces(report), "hour", "labels finished");
+  draw("chart-throughput", throughputTraces(report), "hour", "labels finished",
+    { barmode: "group", xaxis: { type: "date", title: { text: "hour (UTC)" }, gridcolor: "#e5e7eb" } });
 }
 document.body.dataset.chartsReady = "1";
