@@ -19,7 +19,8 @@ def dataset_detail(request, name):
     dataset = get_object_or_404(selectors.visible_datasets(request.user), name=name)
     page = Paginator(selectors.dataset_faces(dataset), 48).get_page(request.GET.get("page"))
     context = {"dataset": dataset, "page": page,
-               "can_export": dataset.pk in access.label_reader_dataset_ids(request.user)}
+               "can_export": dataset.pk in access.label_reader_dataset_ids(request.user),
+               "can_see_quality": access.can_see_quality(request.user, dataset.pk)}
     if context["can_export"]:
         context.update(
             export_formats=FORMATS.values(), label_choices=selectors.LABEL_HELP.items(),
