@@ -178,7 +178,7 @@ def _honeypot_due(user, dataset: Dataset) -> bool:
     `dataset.honeypot_share`, kept within about one face of that share of the
     user's finished faces (forced when behind by 1.5, withheld when ahead)."""
     share = dataset.honeypot_share
-    if share <= 0:
+    if share <= 0 or not Honeypot.objects.filter(dataset=dataset).exists():
         return False
     finished = Annotation.objects.filter(dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR,
                                          status__in=FINISHED)

@@ -62,6 +62,9 @@ def label_changed(annotation: Annotation) -> None:
     """Service: bring the quality rows in line with a changed annotator label."""
     if annotation.origin != AnnotationOrigin.ANNOTATOR:
         return
+    if annotation.status == AnnotationStatus.DRAFT and annotation.pk not in (
+            FaceConsensus.objects.filter(face_id=annotation.face_id).values_list("members", flat=True).first() or []):
+        return  # a draft autosave of a label that was no member: no figure changes
     with transaction.atomic():
         refresh_face_consensus(annotation.face_id, annotation.dataset_id)
         record_honeypot_answer(annotation)
@@ -70,6 +73,8 @@ def label_changed(annotation: Annotation) -> None:
 
 def refresh_face_consensus(face_id: int, dataset_id: int) -> FaceConsensus | None:
     """Service: recompute one face's consensus row (deleted when it has no member)."""
+    # two annotators saving the same face at once: the second waits here and then reads the first's label
+    Face.objects.select_for_update().filter(pk=face_id).values_list("pk", flat=True).first()
     rows = list(_members(face_id=face_id).order_by("pk").values_list("pk", "R", "t"))
     if not rows:
         FaceConsensus.objects.filter(face_id=face_id).delete()

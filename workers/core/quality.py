@@ -56,11 +56,14 @@ def _quaternions(R: np.ndarray) -> np.ndarray:
     return geometry.matrix_to_quaternion(np.asarray(R, dtype=np.float64).reshape(-1, 3, 3))
 
 
-def face_consensus(labels: LabelTable, weights: np.ndarray | None = None) -> FaceConsensus:
-    """Consensus of each face's labels that count for it (see LabelTable)."""
+def face_consensus(labels: LabelTable, weights: np.ndarray | None = None,
+                   quaternions: np.ndarray | None = None) -> FaceConsensus:
+    """Consensus of each face's labels that count for it (see LabelTable).
+    `quaternions`: the labels' (N, 4), when the caller has them already."""
     rows = np.flatnonzero(labels.counts_for_consensus)
     faces, row, slot, width = group_by_face(labels.face[rows])
-    q = pad(_quaternions(labels.R[rows]), row, slot, len(faces), width, fill=1.0)
+    q_rows = _quaternions(labels.R[rows]) if quaternions is None else quaternions[rows]
+    q = pad(q_rows, row, slot, len(faces), width, fill=1.0)
     t = pad(labels.t[rows], row, slot, len(faces), width)
     index = pad(rows, row, slot, len(faces), width, fill=-1)
     w = None if weights is None else pad(np.asarray(weights, float)[rows], row, slot, len(faces), width, fill=0.0)
@@ -76,21 +79,36 @@ def needs_review(result: Consensus, review_deg: float) -> np.ndarray:
 
 def leave_one_out_distance(labels: LabelTable, fc: FaceConsensus) -> np.ndarray:
     """(N,) per label: geodesic distance (degrees) to the consensus of the other
-    members of its face; NaN for a label alone on its face or not a member."""
+    members of its face; NaN for a label alone on its face or not a member.
+    With one other member that is the other label; with two, their chordal mean
+    in closed form (two members never reject each other: see consensus); with
+    more, consensus() of the others."""
     out = np.full(len(labels.face), np.nan)
     index = fc.label_index
     if index.size == 0:
         return out
     mask = index >= 0
+    count = mask.sum(1)
     for j in range(index.shape[1]):
-        has = mask[:, j] & (mask.sum(1) >= 2)
-        if not has.any():
+        has = np.flatnonzero(mask[:, j] & (count >= 2))
+        if not len(has):
             continue
         others = mask[has].copy()
         others[:, j] = False
-        c = consensus(fc.q[has], None, others)
+        centre = np.empty((len(has), 4))
+        few = count[has] <= 3
+        if few.any():  # the first two other slots (the second is the first again when there is one)
+            first = np.argmax(others[few], axis=1)
+            rest = others[few].copy()
+            rest[np.arange(len(first)), first] = False
+            second = np.where(rest.any(1), np.argmax(rest, axis=1), first)
+            a, b = fc.q[has[few], first], fc.q[has[few], second]
+            b = b * np.where(np.sum(a * b, -1, keepdims=True) < 0, -1.0, 1.0)
+            centre[few] = (a + b) / np.linalg.norm(a + b, axis=-1, keepdims=True)
+        if (~few).any():
+            centre[~few] = consensus(fc.q[has[~few]], None, others[~few]).quaternion
         # the left-out member's distance to the others' consensus
-        out[index[has, j]] = np.rad2deg(quaternion_distance_rad(c.quaternion, fc.q[has, j]))
+        out[index[has, j]] = np.rad2deg(quaternion_distance_rad(centre, fc.q[has, j]))
     return out
 
 
@@ -123,15 +141,17 @@ def _groups(keys: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np.ndarray,
-                     rejected_as_outlier: np.ndarray, consensus_abs_yaw: np.ndarray) -> dict[int, dict]:
+                     rejected_as_outlier: np.ndarray, consensus_abs_yaw: np.ndarray,
+                     quaternions: np.ndarray | None = None) -> dict[int, dict]:
     """Per annotator code: the figures of the quality page (see README, Quality).
     `agreement`: leave_one_out_distance; `rejected_as_outlier`: (N,) bool;
     `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none)."""
     has_proposal = np.isfinite(labels.proposal_R).all((1, 2))
     moved = np.full(len(labels.face), np.nan)
     if has_proposal.any():
+        q_labels = _quaternions(labels.R) if quaternions is None else quaternions
         moved[has_proposal] = np.rad2deg(quaternion_distance_rad(
-            _quaternions(labels.proposal_R[has_proposal]), _quaternions(labels.R[has_proposal])))
+            _quaternions(labels.proposal_R[has_proposal]), q_labels[has_proposal]))
     by_label, by_answer = _groups(labels.annotator), _groups(honeypots.annotator)
     empty = np.array([], dtype=np.int64)
     scores = {}
@@ -206,7 +226,8 @@ def abs_yaw(R: np.ndarray) -> np.ndarray:
 def report_figures(labels: LabelTable, honeypots: HoneypotTable, review_deg: float) -> dict:
     """Every figure of the quality report from the tables: consensus counts and
     dispersion, the noise floor, and per annotator code the scores."""
-    fc = face_consensus(labels)
+    quaternions = _quaternions(labels.R)
+    fc = face_consensus(labels, quaternions=quaternions)
     res = fc.result
     agreement = leave_one_out_distance(labels, fc)
     slots = fc.label_index >= 0
@@ -223,5 +244,5 @@ def report_figures(labels: LabelTable, honeypots: HoneypotTable, review_deg: flo
         "dispersion_median": float(np.median(disp)) if len(disp) else None,
         "dispersion_p90": float(np.percentile(disp, 90)) if len(disp) else None,
         "noise_floor": noise_floor(res),
-        "scores": annotator_scores(labels, honeypots, agreement, rejected, face_yaw),
+        "scores": annotator_scores(labels, honeypots, agreement, rejected, face_yaw, quaternions),
     }
