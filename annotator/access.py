@@ -7,6 +7,7 @@ end to end over HTTP.
                  faces, proposals       export
   admin          all                    all                 all        all        read + submit
   reviewer       public + assigned      public + assigned   -          assigned   -
+                 (+ quality: scores, consensus, honeypots of the datasets they review; admins: all)
   researcher     public + assigned      public + assigned   -          -          read + submit
   annotator      assigned               own labels only     assigned   -          -
   anonymous      nothing (401 from the API, login page from the site)
@@ -109,6 +110,12 @@ def annotation_filter(user, dataset_path: str = "dataset_id") -> Q:
 def can_read_labels(user, dataset_id: int) -> bool:
     """Every label of the dataset, and what a label can be computed from (3D landmarks, meshes)."""
     return dataset_id in label_reader_dataset_ids(user)
+
+
+def can_see_quality(user, dataset_id: int) -> bool:
+    """Quality figures, consensus and honeypots of a dataset: its reviewers and admins.
+    Annotators never see honeypot marks or anyone's scores."""
+    return dataset_id in reviewer_dataset_ids(user)
 
 
 def can_use_leaderboards(user) -> bool:

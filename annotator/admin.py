@@ -240,6 +240,31 @@ class FaceAdmin(admin.ModelAdmin):
     list_filter = ["image__dataset", "landmark_scheme"]
     search_fields = ["image__file_name"]
     raw_id_fields = ["image"]
+    actions = ["mark_honeypots", "unmark_honeypots"]
+
+    @admin.action(description="Mark as honeypots (faces with ground truth or a reviewer-approved label)")
+    def mark_honeypots(self, request, queryset):
+        from annotator import quality
+        from annotator.poses import PoseError
+
+        for dataset_id in set(queryset.values_list("image__dataset", flat=True)):
+            dataset = Dataset.objects.get(pk=dataset_id)
+            ids = list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True))
+            try:
+                made = quality.mark_honeypots(dataset, ids, by=request.user)
+            except PoseError as exc:
+                self.message_user(request, f"{dataset}: {exc}", messages.ERROR)
+                continue
+            self.message_user(request, f"{dataset}: {len(made)} honeypot(s).")
+
+    @admin.action(description="Unmark as honeypots")
+    def unmark_honeypots(self, request, queryset):
+        from annotator import quality
+
+        for dataset_id in set(queryset.values_list("image__dataset", flat=True)):
+            dataset = Dataset.objects.get(pk=dataset_id)
+            n = quality.unmark_honeypots(dataset, list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True)))
+            self.message_user(request, f"{dataset}: {n} row(s) removed.")
 
 
 @admin.register(Proposal)

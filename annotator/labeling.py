@@ -10,6 +10,7 @@ two annotators never get the same face at once.
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -29,6 +30,7 @@ from annotator.models import (
     Dataset,
     Face,
     FaceClaim,
+    Honeypot,
     Proposal,
 )
 from annotator.poses import PoseError
@@ -108,10 +110,18 @@ def progress(user, dataset: Dataset) -> dict:
     return {"done": done, "remaining": total - done, "total": total}
 
 
+def _honeypots_open_to(user, dataset: Dataset):
+    """Honeypot faces of `dataset` that `user` has not finished (overlap does not
+    apply: every annotator answers each honeypot once)."""
+    return Face.objects.filter(honeypot__dataset=dataset).exclude(Exists(_finished_by(user)))
+
+
 def _available_faces(user, dataset: Dataset, now):
     """Faces of `dataset` that `user` has not finished and that fewer than
-    `overlap` other annotators are working on or have finished."""
-    faces = Face.objects.filter(image__dataset=dataset).exclude(Exists(_finished_by(user)))
+    `overlap` other annotators are working on or have finished. Honeypots are
+    handed out by next_face on their own schedule, never from here."""
+    faces = (Face.objects.filter(image__dataset=dataset).exclude(Exists(_finished_by(user)))
+             .exclude(Exists(Honeypot.objects.filter(face=OuterRef("pk")))))
     others_claims = FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now).exclude(user=user)
     others_done = Annotation.objects.filter(
         face=OuterRef("pk"), origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
@@ -145,14 +155,42 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
         FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__lte=now).delete()
         available = _available_faces(user, dataset, now)
+        honeypots = _honeypots_open_to(user, dataset)
         if skip_face_id is not None:
             available = available.exclude(pk=skip_face_id)
-        mine = available.filter(claims__user=user, claims__expires_at__gt=now).order_by("image__file_name", "index")
-        face = mine.first() or available.order_by("image__file_name", "index").first()
+            honeypots = honeypots.exclude(pk=skip_face_id)
+        order = ("image__file_name", "index")
+        face = (available.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first()
+                or honeypots.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first())
+        if face is None:
+            regular = available.order_by(*order).first()
+            if regular is not None and _honeypot_due(user, dataset):
+                # a random open honeypot: its place in the queue says nothing about it
+                face = honeypots.order_by("?").first()
+            face = face or regular
         if face is None:
             return None
         FaceClaim.objects.update_or_create(face=face, user=user, defaults={"expires_at": now + CLAIM_TTL})
     return face
+
+
+def _honeypot_due(user, dataset: Dataset) -> bool:
+    """Whether the next face should be a honeypot: with probability
+    `dataset.honeypot_share`, kept within about one face of that share of the
+    user's finished faces (forced when behind by 1.5, withheld when ahead)."""
+    share = dataset.honeypot_share
+    if share <= 0 or not Honeypot.objects.filter(dataset=dataset).exists():
+        return False
+    finished = Annotation.objects.filter(dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR,
+                                         status__in=FINISHED)
+    done = finished.count()
+    answered = finished.filter(Exists(Honeypot.objects.filter(face=OuterRef("face")))).count()
+    behind = share * (done + 1) - answered
+    if behind >= 1.5:
+        return True
+    if behind <= -0.5:
+        return False
+    return random.random() < share
 
 
 def refresh_claim(user, face: Face) -> None:

@@ -38,7 +38,7 @@ def with_counts(datasets):
     )
 
 
-LABEL_CHOICES = ("best", "ground_truth", "accepted", "annotations", "proposals", "track")
+LABEL_CHOICES = ("best", "ground_truth", "accepted", "annotations", "proposals", "track", "consensus")
 LABEL_HELP = {
     "best": "per face: the latest accepted/corrected annotation, else the ground truth, else the newest proposal",
     "ground_truth": "the dataset's own labels",
@@ -47,6 +47,8 @@ LABEL_HELP = {
     "proposals": "the newest proposal per face (of `proposer` if given)",
     "track": ("per frame of each sequence: its keyframe, else its interpolated pose, else its smoothed proposal "
               "(track_label says which); images outside a sequence: as best"),
+    "consensus": "per face: the robust consensus of its annotators' accepted/corrected labels, with member_count "
+                 "and dispersion_deg (faces nobody labeled are left out)",
 }
 
 
@@ -93,6 +95,13 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
                                          ).annotate(**updated_text)
         for a in _values_json(done.order_by("updated_at", "pk"), ann_fields, ["R", "t", "landmark_pins"]):
             accepted.setdefault(a["face_id"], []).append(a)
+    agreed = {}
+    if labels == "consensus":
+        from annotator.models import FaceConsensus
+
+        for c in _values_json(FaceConsensus.objects.filter(**ann_scope),
+                              ["face_id", "member_count", "dispersion_deg", "computed_at"], ["R", "t"]):
+            agreed[c["face_id"]] = c
     props = {}
     if labels in ("best", "proposals"):
         pq = Proposal.objects.filter(**scope).order_by("created_at", "pk")
@@ -122,7 +131,15 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
 
     for f in _values_json(faces.order_by("image__file_name", "index"), face_fields, face_json):
         fid = f["pk"]
-        if labels == "annotations":
+        if labels == "consensus":
+            if fid in agreed:
+                c = agreed[fid]
+                r = row(f, c, "consensus", f'{c["member_count"]} annotators', {
+                    "origin": "consensus", "member_count": c["member_count"], "dispersion_deg": c["dispersion_deg"],
+                    "computed_at": c["computed_at"].isoformat()}, False)
+                r.member_count, r.dispersion_deg = c["member_count"], c["dispersion_deg"]
+                yield r
+        elif labels == "annotations":
             for a in accepted.get(fid, []):
                 yield annotation_row(f, a)
         elif labels in ("best", "accepted") and fid in accepted:
@@ -214,6 +231,13 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
             **{k: m[k] for k in ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "geodesic_mean")},
         })
     return rows
+
+
+def faces_needing_review(dataset: Dataset):
+    """Faces whose annotators disagree: their consensus (annotator/quality.py) spread
+    over HEADPOSE_CONSENSUS_REVIEW_DEG or left a member out as an outlier. Most spread first."""
+    return (Face.objects.filter(consensus__dataset=dataset, consensus__needs_review=True)
+            .select_related("consensus").order_by("-consensus__dispersion_deg", "pk"))
 
 
 def dataset_faces(dataset: Dataset):

@@ -14,6 +14,7 @@ from annotator.models import (
     Face,
     Proposal,
 )
+from annotator import quality
 from annotator.poses import PoseError, clean_landmark_pins, clean_rotation, clean_translation
 
 ANNOTATOR_STATUSES = {
@@ -129,6 +130,7 @@ def save_annotation(
             annotation.review_note = ""
             annotation.save()
         _revision_of(annotation, author)
+        quality.label_changed(annotation)
     return annotation
 
 
@@ -170,4 +172,5 @@ def review_annotation(*, annotation: Annotation, reviewer, decision: str, note: 
         current.reviewed_at, current.review_note = timezone.now(), note
         # update_fields: a review is not an edit of the label (updated_at stays)
         current.save(update_fields=["review_state", "reviewed_by", "reviewed_at", "review_note"])
+        quality.label_changed(current)  # a rejected label leaves its face's consensus
     return current

@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from annotator import access, exports, selectors, stored_files
+from annotator import access, exports, quality, selectors, stored_files
 from annotator.models import Face, FaceMesh, Proposal
 from workers.core.exports import FORMATS
 from annotator.roles import user_roles
@@ -21,7 +21,8 @@ def dataset_detail(request, name):
     context = {"dataset": dataset, "page": page,
                "can_export": dataset.pk in access.label_reader_dataset_ids(request.user),
                "can_label": dataset.pk in access.annotator_dataset_ids(request.user),
-               "sequences": dataset.sequences.all()}
+               "sequences": dataset.sequences.all(),
+               "can_see_quality": access.can_see_quality(request.user, dataset.pk)}
     if context["can_export"]:
         context.update(
             export_formats=FORMATS.values(), label_choices=selectors.LABEL_HELP.items(),
@@ -75,3 +76,10 @@ def face_mesh_glb(request, pk):
         raise Http404("this face has no mesh yet")
     name = f"{face.image.dataset.name}-{face.image.file_name.replace('/', '_')}-face{face.index}.glb"
     return stored_files.file_response(mesh.glb, filename=name, as_attachment=True, content_type="model/gltf-binary")
+
+
+def dataset_quality(request, name):
+    """Annotator scores, consensus figures and the noise floor (reviewers of the dataset, admins)."""
+    dataset = get_object_or_404(selectors.visible_datasets(request.user), name=name)
+    dataset = quality.dataset_for_quality(request.user, dataset.pk)
+    return render(request, "annotator/quality.html", {"dataset": dataset, "report": quality.report(dataset)})

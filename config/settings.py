@@ -145,6 +145,9 @@ HEADPOSE_MAX_DEPTH_MM = envint("HEADPOSE_MAX_DEPTH_MM", 10_000)
 # Uploaded prediction files (leaderboard): size and row limits; see workers/core/predictions.py.
 HEADPOSE_MAX_PREDICTION_BYTES = envint("HEADPOSE_MAX_PREDICTION_BYTES", 32 * 1024 * 1024)
 HEADPOSE_MAX_PREDICTION_ROWS = envint("HEADPOSE_MAX_PREDICTION_ROWS", 1_000_000)
+# A face whose annotators' labels spread more than this (median geodesic distance to
+# their consensus, degrees) goes to review; see annotator/quality.py.
+HEADPOSE_CONSENSUS_REVIEW_DEG = float(env("HEADPOSE_CONSENSUS_REVIEW_DEG", "5"))
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from annotator.api import export_views as ex
+from annotator.api import quality_views as qv
 from annotator.api import v1
 
 
@@ -39,6 +40,8 @@ urlpatterns = [
     path("datasets/", v1.DatasetListAPI.as_view(), name="api-datasets"),
     path("datasets/<int:pk>/", v1.DatasetDetailAPI.as_view(), name="api-dataset"),
     path("datasets/<int:pk>/export/", ex.DatasetExportAPI.as_view(), name="api-dataset-export"),
+    path("datasets/<int:pk>/quality/", qv.QualityAPI.as_view(), name="api-dataset-quality"),
+    path("datasets/<int:pk>/honeypots/", qv.HoneypotsAPI.as_view(), name="api-dataset-honeypots"),
     path("images/", v1.ImageListAPI.as_view(), name="api-images"),
     path("images/<int:pk>/", v1.ImageDetailAPI.as_view(), name="api-image"),
     path("faces/", v1.FaceListAPI.as_view(), name="api-faces"),

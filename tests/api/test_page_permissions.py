@@ -38,6 +38,7 @@ SEES = {"admin": ALL, "reviewer": {"pub", "priv"}, "researcher": {"pub"}, "annot
 READS_LABELS = {"admin": ALL, "reviewer": {"pub", "priv"}, "researcher": {"pub"}, "annotator": set(), None: set()}
 LABELS = {"admin": ALL, "annotator": {"priv"}}
 LEADERBOARDS = {"admin", "researcher"}
+REVIEWS = {"admin": ALL, "reviewer": {"priv"}}
 
 
 def everyone(ok=200):
@@ -54,6 +55,11 @@ def reads_labels(ok=200, seen_but_denied=403):
 
 def labels(ok=200):
     return lambda role, ds: ok if ds in LABELS.get(role, ()) else 403 if ds in SEES[role] else 404
+
+
+def reviews(ok=200):
+    """Quality figures and honeypots: reviewers of the dataset and admins; an annotator never."""
+    return lambda role, ds: ok if ds in REVIEWS.get(role, ()) else 403 if ds in SEES[role] else 404
 
 
 def leaderboards(ok=200, not_owner=None):
@@ -107,6 +113,7 @@ PAGES = {
     "dataset_export": Page(lambda o, w: reverse("dataset_export", args=[o["dataset"].name]),
                            reads_labels(200, seen_but_denied=302), method="post", data=lambda o, w: {"format": "csv"}),
     "export_job": Page(lambda o, w: reverse("export_job", args=[o["own_export"].pk]), own_export),
+    "dataset_quality": Page(lambda o, w: reverse("dataset_quality", args=[o["dataset"].name]), reviews()),
     "face_detail": Page(lambda o, w: reverse("face_detail", args=[o["face"].pk]), sees()),
     "face_mesh_glb": Page(lambda o, w: reverse("face_mesh_glb", args=[o["face"].pk]), reads_labels(), file="mesh"),
     "tokens": Page(lambda o, w: reverse("tokens"), everyone(), per_dataset=False),

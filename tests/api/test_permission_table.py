@@ -39,6 +39,13 @@ READS = [
     ("sequence", "priv", dict(admin=200, annotator=200, reviewer=403, researcher=404)),
     ("sequence", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
     ("sequence", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
+    # quality figures and honeypots: reviewers of the dataset and admins; annotators never
+    ("quality", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
+    ("quality", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
+    ("quality", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
+    ("honeypots", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
+    ("honeypots", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
+    ("consensus_export", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
 ]
 
 URLS = {
@@ -51,6 +58,9 @@ URLS = {
     "export": lambda o: f"/api/v1/datasets/{o['dataset'].pk}/export/?format=csv&labels=best",
     "revisions": lambda o: f"/api/v1/annotations/{o['annotation'].pk}/revisions/",
     "sequence": lambda o: f"/api/label/sequences/{sequence_of(o).pk}/",
+    "quality": lambda o: f"/api/v1/datasets/{o['dataset'].pk}/quality/",
+    "honeypots": lambda o: f"/api/v1/datasets/{o['dataset'].pk}/honeypots/",
+    "consensus_export": lambda o: f"/api/v1/datasets/{o['dataset'].pk}/export/?format=csv&labels=consensus",
 }
 
 
@@ -110,6 +120,8 @@ WRITES = [
     ("review", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
     ("export_job", "priv", dict(admin=202, annotator=403, reviewer=202, researcher=400)),
     ("export_job", "pub", dict(admin=202, annotator=400, reviewer=202, researcher=202)),
+    ("honeypot", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
+    ("honeypot", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
 ]
 
 
@@ -121,6 +133,8 @@ def test_writes(world, api_as, what, ds, role, status, django_capture_on_commit_
         r = client.post("/api/v1/annotations/", _label_body(o["unlabeled_face"]), format="json")
     elif what == "review":
         r = client.post(f"/api/v1/annotations/{o['annotation'].pk}/review/", {"decision": "approved"}, format="json")
+    elif what == "honeypot":  # the face has ground truth: a trusted label
+        r = client.post(f"/api/v1/datasets/{o['dataset'].pk}/honeypots/", {"faces": [o["face"].pk]}, format="json")
     else:
         # the job itself is not run here (tests/api/test_exports_api.py runs one through a worker)
         r = client.post("/api/v1/exports/", {"dataset": o["dataset"].pk, "format": "csv"}, format="json")

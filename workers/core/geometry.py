@@ -113,23 +113,29 @@ def matrix_to_quaternion(R) -> np.ndarray:
     """(..., 3, 3) -> (..., 4) unit (w, x, y, z) with w >= 0.
 
     Picks the largest of the four diagonal combinations for each matrix so the
-    square root never sees a value near zero (Shepperd's method)."""
+    square root never sees a value near zero (Shepperd's method); each case is
+    computed only for the matrices that take it (most rotations take the first)."""
     R = _as_array(R, "R", (3, 3))
     m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
     cand = np.stack([
         1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22,
     ], -1)
     k = np.argmax(cand, -1)
-    s = np.sqrt(np.maximum(np.take_along_axis(cand, k[..., None], -1)[..., 0], 1e-300)) * 2
-    d21, d02, d10 = R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]
-    s01, s02, s12 = R[..., 0, 1] + R[..., 1, 0], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 2] + R[..., 2, 1]
-    options = np.stack([
-        np.stack([s / 4, d21 / s, d02 / s, d10 / s], -1),
-        np.stack([d21 / s, s / 4, s01 / s, s02 / s], -1),
-        np.stack([d02 / s, s01 / s, s / 4, s12 / s], -1),
-        np.stack([d10 / s, s02 / s, s12 / s, s / 4], -1),
-    ], -2)
-    q = np.take_along_axis(options, k[..., None, None], -2)[..., 0, :]
+    q = np.empty(R.shape[:-2] + (4,))
+    for case in range(4):
+        sel = k == case
+        if not np.any(sel):
+            continue
+        M = R[sel]
+        s = np.sqrt(np.maximum(cand[sel][:, case], 1e-300)) * 2
+        d21, d02, d10 = M[:, 2, 1] - M[:, 1, 2], M[:, 0, 2] - M[:, 2, 0], M[:, 1, 0] - M[:, 0, 1]
+        if case == 0:
+            parts = (s / 4, d21 / s, d02 / s, d10 / s)
+        else:
+            s01, s02, s12 = M[:, 0, 1] + M[:, 1, 0], M[:, 0, 2] + M[:, 2, 0], M[:, 1, 2] + M[:, 2, 1]
+            parts = ((d21 / s, s / 4, s01 / s, s02 / s), (d02 / s, s01 / s, s / 4, s12 / s),
+                     (d10 / s, s02 / s, s12 / s, s / 4))[case - 1]
+        q[sel] = np.stack(parts, -1)
     q = q / np.linalg.norm(q, axis=-1, keepdims=True)
     return np.where(q[..., :1] < 0, -q, q)
 

@@ -30,7 +30,9 @@ CSV_COLUMNS = (
 # Who made a label (LabelRow.origin), and the name each origin had before
 # issue 12 renamed them: the JSON and COCO exports still write the old names
 # as "source" / "source_detail" (deprecated) so that older readers keep working.
-ORIGINS = ("ground_truth", "annotator", "proposal")
+ORIGINS = ("ground_truth", "annotator", "proposal", "consensus")
+# labels=consensus: what the CSV adds after CSV_COLUMNS (JSON and COCO carry them in provenance)
+CONSENSUS_COLUMNS = ["member_count", "dispersion_deg"]
 DEPRECATED_SOURCE_NAMES = {"ground_truth": "dataset", "annotator": "annotator", "proposal": "proposer"}
 CHUNK = 2048
 ROTATION_TOL = 1e-3  # geometry.is_rotation's default: what the importers and editor accept
@@ -67,6 +69,8 @@ class LabelRow:
     sequence: str = ""  # the sequence's name, for a frame of a sequence
     frame_index: int | None = None
     track_label: str = ""  # labels=track: keyframe | interpolated | smoothed_proposal
+    member_count: int | None = None  # origin "consensus": how many labels made it
+    dispersion_deg: float | None = None  # origin "consensus": median member distance to it
 
 
 def face_name(row: LabelRow) -> str:
@@ -240,22 +244,24 @@ def _numbers(value, size: int, row: LabelRow, what: str, expected: str) -> np.nd
 
 
 def write_csv(rows: Iterable[LabelRow], out: TextIO, chunk: int = CHUNK,
-              on_progress: Callable[[int], None] | None = None) -> int:
+              on_progress: Callable[[int], None] | None = None, consensus: bool = False) -> int:
     """Writes the header and one line per row; Euler angles are computed per
-    chunk so large exports stay vectorised. Returns the row count.
+    chunk so large exports stay vectorised. Returns the row count. With
+    `consensus`, each line ends with CONSENSUS_COLUMNS.
 
     Lines are filled in from a template (what csv.writer would write, floats as
     their shortest round-tripping repr): float formatting is most of the cost
     and csv.writer adds half as much again on top."""
-    csv.writer(out, lineterminator="\n").writerow(CSV_COLUMNS)
+    csv.writer(out, lineterminator="\n").writerow(list(CSV_COLUMNS) + (CONSENSUS_COLUMNS if consensus else []))
     n = 0
     for b in pose_batches(rows, chunk, on_progress):
-        out.write(_batch_text(b))
+        out.write(_batch_text(b, consensus))
         n += len(b.rows)
     return n
 
 
 _LINE = "%s,%d,%.6f,%.6f,%.6f," + ",".join(["%r"] * 9) + ",%s,%s,%s,%s,%s,%s,%s,%s\n"
+_CONSENSUS_LINE = _LINE[:-1] + ",%s,%s\n"
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
 
 
@@ -272,17 +278,22 @@ def _t_text(t: list, has_t: bool) -> str:
     return ",".join(map(repr, t)) if has_t else ",,"
 
 
-def _batch_text(b: PoseBatch) -> str:
+def _batch_text(b: PoseBatch, consensus: bool = False) -> str:
     # flat lists, sliced per row: nested tolist() would keep thousands of small
     # lists alive at once and wake the cyclic garbage collector for nothing
     R9, t, euler, has_t = b.R.ravel().tolist(), b.t.ravel().tolist(), b.euler.ravel().tolist(), b.has_t.tolist()
     # one search over the whole chunk: image names and origins almost never need quoting
     texts = "\0".join(f"{row.image}\0{row.origin}\0{row.origin_detail}\0{row.sequence}" for row in b.rows)
     field = _csv_field if _NEEDS_QUOTES.search(texts) else _plain
-    return "".join([
-        _LINE % (field(row.image), row.face_index, *euler[3 * i:3 * i + 3], *R9[9 * i:9 * i + 9],
-                 _t_text(t[3 * i:3 * i + 3], has_t[i]), field(row.origin), field(row.origin_detail),
-                 "" if row.image_id is None else row.image_id, "" if row.face_id is None else row.face_id,
-                 field(row.sequence), "" if row.frame_index is None else row.frame_index, row.track_label)
-        for i, row in enumerate(b.rows)
-    ])
+
+    def values(i: int, row: LabelRow) -> tuple:
+        return (field(row.image), row.face_index, *euler[3 * i:3 * i + 3], *R9[9 * i:9 * i + 9],
+                _t_text(t[3 * i:3 * i + 3], has_t[i]), field(row.origin), field(row.origin_detail),
+                "" if row.image_id is None else row.image_id, "" if row.face_id is None else row.face_id,
+                field(row.sequence), "" if row.frame_index is None else row.frame_index, row.track_label)
+
+    if consensus:
+        return "".join([_CONSENSUS_LINE % (*values(i, row), _plain(row.member_count),
+                                           "" if row.dispersion_deg is None else repr(float(row.dispersion_deg)))
+                        for i, row in enumerate(b.rows)])
+    return "".join([_LINE % values(i, row) for i, row in enumerate(b.rows)])

@@ -1,5 +1,6 @@
 """`csv` export: label_rows.write_csv (image, face index, Euler angles, R, t,
-origin, origin_detail, image_id, face_id) on a binary stream, UTF-8."""
+origin, origin_detail, image_id, face_id; with labels=consensus also
+member_count, dispersion_deg) on a binary stream, UTF-8."""
 from __future__ import annotations
 
 import io
@@ -12,7 +13,7 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
           on_progress: Callable[[int], None] | None = None) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     try:
-        return write_csv(rows, text, on_progress=on_progress)
+        return write_csv(rows, text, on_progress=on_progress, consensus=meta.get("labels") == "consensus")
     finally:
         text.flush()
         text.detach()  # leave `out` open for the caller

@@ -1,0 +1,248 @@
+"""Team quality figures from flat label arrays: per-face consensus, per-annotator
+scores, the dataset's noise floor. Plain numpy, no Django: the Django side
+(annotator/quality.py) reads the rows and passes arrays in.
+
+Every figure is measured on data that did not tune it: an annotator's
+agreement is the distance of their label to the consensus of the *other*
+annotators of the face (leave-one-out), never to a consensus that includes
+their own label; honeypot errors are against trusted labels (the dataset's
+ground truth or a reviewer-approved label)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workers.core import geometry
+from workers.core.consensus import Consensus, consensus, group_by_face, pad, quaternion_distance_rad
+
+REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED = 0, 1, 2
+YAW_BINS = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 180.0)
+ERROR_HISTOGRAM_EDGES = tuple(float(e) for e in range(0, 31)) + (180.0,)
+FAR_DEG = 10.0  # the honeypot "share over" threshold
+
+
+@dataclass
+class LabelTable:
+    """One finished label per row (an annotator's current annotation of a face)."""
+    annotator: np.ndarray  # (N,) int
+    face: np.ndarray  # (N,) int
+    R: np.ndarray  # (N, 3, 3)
+    t: np.ndarray  # (N, 3) mm, NaN where none
+    time_s: np.ndarray  # (N,) total seconds spent on the label
+    finished_at: np.ndarray  # (N,) seconds since the epoch of the last save
+    proposal_R: np.ndarray  # (N, 3, 3) the proposal the annotator started from, NaN where none
+    review: np.ndarray  # (N,) REVIEW_*
+    counts_for_consensus: np.ndarray  # (N,) bool: a pose (accepted/corrected) not rejected by a reviewer
+
+
+@dataclass
+class HoneypotTable:
+    annotator: np.ndarray  # (H,) int
+    error_deg: np.ndarray  # (H,) geodesic error of the answer to the trusted label
+    abs_yaw: np.ndarray  # (H,) |yaw| of the trusted label, degrees
+
+
+@dataclass
+class FaceConsensus:
+    """Consensus per face, with each label's place in the padded member arrays."""
+    faces: np.ndarray  # (F,) face keys
+    result: Consensus
+    label_index: np.ndarray  # (F, K) row of LabelTable per member slot, -1 where empty
+    q: np.ndarray  # (F, K, 4) the members' quaternions (identity in empty slots)
+
+
+def _quaternions(R: np.ndarray) -> np.ndarray:
+    return geometry.matrix_to_quaternion(np.asarray(R, dtype=np.float64).reshape(-1, 3, 3))
+
+
+def face_consensus(labels: LabelTable, weights: np.ndarray | None = None,
+                   quaternions: np.ndarray | None = None) -> FaceConsensus:
+    """Consensus of each face's labels that count for it (see LabelTable).
+    `quaternions`: the labels' (N, 4), when the caller has them already."""
+    rows = np.flatnonzero(labels.counts_for_consensus)
+    faces, row, slot, width = group_by_face(labels.face[rows])
+    q_rows = _quaternions(labels.R[rows]) if quaternions is None else quaternions[rows]
+    q = pad(q_rows, row, slot, len(faces), width, fill=1.0)
+    t = pad(labels.t[rows], row, slot, len(faces), width)
+    index = pad(rows, row, slot, len(faces), width, fill=-1)
+    w = None if weights is None else pad(np.asarray(weights, float)[rows], row, slot, len(faces), width, fill=0.0)
+    result = consensus(q, t, index >= 0, w)
+    return FaceConsensus(faces=faces, result=result, label_index=index, q=q)
+
+
+def needs_review(result: Consensus, review_deg: float) -> np.ndarray:
+    """(F,) bool: members disagree (dispersion over `review_deg`) or one was rejected as an outlier."""
+    rejected = (result.distance_deg == result.distance_deg) & ~result.inlier  # a member (not NaN) left out
+    return (np.nan_to_num(result.dispersion_deg) > review_deg) | rejected.any(1)
+
+
+def leave_one_out_distance(labels: LabelTable, fc: FaceConsensus) -> np.ndarray:
+    """(N,) per label: geodesic distance (degrees) to the consensus of the other
+    members of its face; NaN for a label alone on its face or not a member.
+    With one other member that is the other label; with two, their chordal mean
+    in closed form (two members never reject each other: see consensus); with
+    more, consensus() of the others."""
+    out = np.full(len(labels.face), np.nan)
+    index = fc.label_index
+    if index.size == 0:
+        return out
+    mask = index >= 0
+    count = mask.sum(1)
+    for j in range(index.shape[1]):
+        has = np.flatnonzero(mask[:, j] & (count >= 2))
+        if not len(has):
+            continue
+        others = mask[has].copy()
+        others[:, j] = False
+        centre = np.empty((len(has), 4))
+        few = count[has] <= 3
+        if few.any():  # the first two other slots (the second is the first again when there is one)
+            first = np.argmax(others[few], axis=1)
+            rest = others[few].copy()
+            rest[np.arange(len(first)), first] = False
+            second = np.where(rest.any(1), np.argmax(rest, axis=1), first)
+            a, b = fc.q[has[few], first], fc.q[has[few], second]
+            b = b * np.where(np.sum(a * b, -1, keepdims=True) < 0, -1.0, 1.0)
+            centre[few] = (a + b) / np.linalg.norm(a + b, axis=-1, keepdims=True)
+        if (~few).any():
+            centre[~few] = consensus(fc.q[has[~few]], None, others[~few]).quaternion
+        # the left-out member's distance to the others' consensus
+        out[index[has, j]] = np.rad2deg(quaternion_distance_rad(centre, fc.q[has, j]))
+    return out
+
+
+def _stats(values: np.ndarray) -> dict:
+    v = values[np.isfinite(values)]
+    if not len(v):
+        return {"n": 0, "median": None, "p90": None}
+    median, p90 = np.percentile(v, [50, 90])
+    return {"n": int(len(v)), "median": float(median), "p90": float(p90)}
+
+
+def _histogram(values: np.ndarray) -> list[int]:
+    v = values[np.isfinite(values)]
+    return np.histogram(np.clip(v, 0, 180), bins=ERROR_HISTOGRAM_EDGES)[0].astype(int).tolist()
+
+
+def _by_yaw(values: np.ndarray, abs_yaw: np.ndarray) -> list[dict]:
+    out = []
+    for lo, hi in zip(YAW_BINS[:-1], YAW_BINS[1:]):
+        inside = (abs_yaw >= lo) & (abs_yaw < hi)
+        out.append({"yaw_from": lo, "yaw_to": hi, **_stats(values[inside])})
+    return out
+
+
+def _groups(keys: np.ndarray) -> dict[int, np.ndarray]:
+    """{key: the row indices holding it}, from one stable sort (not one mask per key)."""
+    order = np.argsort(keys, kind="stable")
+    values, starts = np.unique(keys[order], return_index=True)
+    return {int(k): idx for k, idx in zip(values, np.split(order, starts[1:]))}
+
+
+def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np.ndarray,
+                     rejected_as_outlier: np.ndarray, consensus_abs_yaw: np.ndarray,
+                     quaternions: np.ndarray | None = None) -> dict[int, dict]:
+    """Per annotator code: the figures of the quality page (see README, Quality).
+    `agreement`: leave_one_out_distance; `rejected_as_outlier`: (N,) bool;
+    `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none)."""
+    has_proposal = np.isfinite(labels.proposal_R).all((1, 2))
+    moved = np.full(len(labels.face), np.nan)
+    if has_proposal.any():
+        q_labels = _quaternions(labels.R) if quaternions is None else quaternions
+        moved[has_proposal] = np.rad2deg(quaternion_distance_rad(
+            _quaternions(labels.proposal_R[has_proposal]), q_labels[has_proposal]))
+    by_label, by_answer = _groups(labels.annotator), _groups(honeypots.annotator)
+    empty = np.array([], dtype=np.int64)
+    scores = {}
+    for who in sorted(set(by_label) | set(by_answer)):
+        mine, hp = by_label.get(who, empty), by_answer.get(who, empty)
+        n = len(mine)
+        times = labels.time_s[mine]
+        hp_err = honeypots.error_deg[hp]
+        hp_stats, agree, time_stats = _stats(hp_err), agreement[mine], _stats(times)
+        agree_stats = _stats(agree)
+        hours = float(times.sum()) / 3600.0
+        approved = int((labels.review[mine] == REVIEW_APPROVED).sum())
+        rejected = int((labels.review[mine] == REVIEW_REJECTED).sum())
+        scores[who] = {
+            "faces": n,
+            "median_time_s": time_stats["median"],
+            "p90_time_s": time_stats["p90"],
+            "throughput_per_hour": (n / hours) if hours > 0 else None,
+            "honeypot_answers": hp_stats["n"],
+            "honeypot_geodesic_median": hp_stats["median"],
+            "honeypot_geodesic_p90": hp_stats["p90"],
+            "honeypot_share_over_10": float((hp_err > FAR_DEG).mean()) if len(hp_err) else None,
+            "agreement_faces": agree_stats["n"],
+            "agreement_geodesic_median": agree_stats["median"],
+            "agreement_geodesic_p90": agree_stats["p90"],
+            "consensus_rejected": int(rejected_as_outlier[mine].sum()),
+            "approved": approved,
+            "rejected": rejected,
+            "approval_rate": approved / n if n else None,
+            "rejection_rate": rejected / n if n else None,
+            "proposal_moved_median": _stats(moved[mine])["median"],
+            "charts": {
+                # honeypot errors when there are any, else agreement: what the error chart can show
+                "error_kind": "honeypot" if len(hp_err) else "agreement",
+                "error_histogram": _histogram(hp_err if len(hp_err) else agree),
+                "error_by_abs_yaw": _by_yaw(hp_err, honeypots.abs_yaw[hp]) if len(hp_err)
+                else _by_yaw(agree, consensus_abs_yaw[mine]),
+                "throughput_hours": _per_hour(labels.finished_at[mine]),
+            },
+        }
+    return scores
+
+
+def _per_hour(finished_at: np.ndarray) -> list[list]:
+    """[[hour start (epoch seconds), labels finished in that hour], ...] for the hours with any."""
+    if not len(finished_at):
+        return []
+    hours, counts = np.unique((finished_at // 3600).astype(np.int64), return_counts=True)
+    return [[int(h) * 3600, int(c)] for h, c in zip(hours, counts)]
+
+
+def noise_floor(result: Consensus) -> list[dict]:
+    """Inter-annotator dispersion per |yaw| bin of the consensus, over faces with
+    two or more members: how far apart careful people put the same head."""
+    several = result.member_count >= 2
+    if not several.any():
+        return _by_yaw(np.array([]), np.array([]))
+    yaw = np.abs(geometry.matrix_to_euler(result.R[several])[:, 0])
+    return _by_yaw(result.dispersion_deg[several], yaw)
+
+
+def abs_yaw(R: np.ndarray) -> np.ndarray:
+    """|yaw| (degrees, AFLW convention) of (n, 3, 3) rotations; NaN rows stay NaN."""
+    R = np.asarray(R, dtype=np.float64).reshape(-1, 3, 3)
+    ok = np.isfinite(R).all((1, 2))
+    out = np.full(len(R), np.nan)
+    if ok.any():
+        out[ok] = np.abs(geometry.matrix_to_euler(R[ok])[:, 0])
+    return out
+
+
+def report_figures(labels: LabelTable, honeypots: HoneypotTable, review_deg: float) -> dict:
+    """Every figure of the quality report from the tables: consensus counts and
+    dispersion, the noise floor, and per annotator code the scores."""
+    quaternions = _quaternions(labels.R)
+    fc = face_consensus(labels, quaternions=quaternions)
+    res = fc.result
+    agreement = leave_one_out_distance(labels, fc)
+    slots = fc.label_index >= 0
+    rejected = np.zeros(len(labels.face), bool)
+    rejected[fc.label_index[slots & ~res.inlier]] = True
+    face_yaw = np.full(len(labels.face), np.nan)
+    face_yaw[fc.label_index[slots]] = np.repeat(abs_yaw(res.R), slots.sum(1))
+    several = res.member_count >= 2
+    disp = res.dispersion_deg[several]
+    return {
+        "faces_labeled": int(len(fc.faces)),
+        "faces_with_overlap": int(several.sum()),
+        "faces_needing_review": int(needs_review(res, review_deg).sum()),
+        "dispersion_median": float(np.median(disp)) if len(disp) else None,
+        "dispersion_p90": float(np.percentile(disp, 90)) if len(disp) else None,
+        "noise_floor": noise_floor(res),
+        "scores": annotator_scores(labels, honeypots, agreement, rejected, face_yaw, quaternions),
+    }
