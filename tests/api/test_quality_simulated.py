@@ -177,7 +177,8 @@ def test_simulated_annotators_are_ranked_and_the_consensus_beats_them(team):
     lines = b"".join(r.streaming_content if hasattr(r, "streaming_content") else [r.content]).decode().splitlines()
     header = lines[0].split(",")
     assert header[-2:] == ["member_count", "dispersion_deg"] and len(lines) == len(consensus_err) + 1
-    members = {int(line.split(",")[-3]): int(line.split(",")[-2]) for line in lines[1:]}  # face_id: count
+    face_col, count_col = header.index("face_id"), header.index("member_count")
+    members = {int(line.split(",")[face_col]): int(line.split(",")[count_col]) for line in lines[1:]}  # face_id: count
     assert {members[f] for f in regular} == {5}
     r = reviewer.get(f"/api/v1/datasets/{dataset.pk}/export/?format=json&labels=consensus")
     doc = json.loads(b"".join(r.streaming_content if hasattr(r, "streaming_content") else [r.content]))
