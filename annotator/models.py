@@ -179,6 +179,17 @@ class ReviewState(models.TextChoices):
     PENDING = "", "not reviewed"
     APPROVED = "approved"
     REJECTED = "rejected"
+    # a reviewer replaced the pose (a revision authored by the reviewer); the annotator's stays in the history
+    CORRECTED = "corrected", "corrected by a reviewer"
+
+
+class RejectReason(models.TextChoices):
+    """Why a reviewer sent a label back to its annotator (shown on their labeling page)."""
+
+    ROTATION = "rotation", "the head is turned wrong"
+    POSITION = "position", "the head is placed wrong (position or depth)"
+    WRONG_FLAG = "wrong_flag", "the flag is wrong (or it should have been flagged)"
+    OTHER = "other", "other (see the note)"
 
 
 class Annotation(RevisionFields):
@@ -204,6 +215,7 @@ class Annotation(RevisionFields):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
+    review_reason = models.CharField(max_length=20, choices=RejectReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -311,6 +323,16 @@ class FaceClaim(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["face", "user"], name="unique_claim")]
+
+
+class ReviewClaim(models.Model):
+    """An annotation handed to a reviewer on the review page, until it expires:
+    keeps two reviewers off the same label; the dataset page shows it "in review"."""
+
+    annotation = models.OneToOneField(Annotation, on_delete=models.CASCADE, related_name="review_claim")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_claims")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class FaceMesh(models.Model):

@@ -2,12 +2,17 @@
 import json
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Subquery, TextField, Value
+from django.db.models import (
+    Case, CharField, Count, Exists, IntegerField, OuterRef, Subquery, TextField, Value, When,
+)
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from annotator import access
 from annotator.access import visible_dataset_ids
-from annotator.models import Annotation, AnnotationOrigin, Dataset, Face, Image, Proposal, Split
+from annotator.models import (
+    Annotation, AnnotationOrigin, AnnotationStatus, Dataset, Face, Image, Proposal, ReviewClaim, ReviewState, Split,
+)
 
 
 def visible_datasets(user):
@@ -203,12 +208,78 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
     return rows
 
 
-def dataset_faces(dataset: Dataset):
-    """Faces of a dataset with their image, for listing pages."""
-    return (
+def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None):
+    """Faces of a dataset with their image and `label_state` (LABEL_STATES), for
+    listing pages; `state` keeps only faces in that state. With `author`, the
+    state is computed from that user's labels only (an annotator never learns
+    what others did with a face)."""
+    faces = (
         Face.objects.filter(image__dataset=dataset)
         .select_related("image", "mesh")
+        .annotate(label_state=label_state(author))
         .order_by("image__file_name", "index")
+    )
+    return faces.filter(label_state=state) if state else faces
+
+
+# Labels a reviewer looks at: finished ones with a pose or a flag (drafts and skips are not labels).
+REVIEWABLE = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.FLAGGED]
+
+# A face's label state on the dataset page, from its annotators' labels. The first
+# that holds wins: a face needing someone's attention shows as such.
+LABEL_STATES = {
+    "rejected": "a reviewer sent a label back to its annotator",
+    "flagged": "an annotator flagged it (no face, occluded, not a head, ...)",
+    "in_review": "a reviewer has it open on the review page",
+    "labeled": "labeled, waiting for a review",
+    "approved": "every label approved or corrected by a reviewer",
+    "unlabeled": "no finished label yet (drafts and skips do not count)",
+}
+
+
+def label_state(author=None):
+    """The LABEL_STATES word of each face, as one SQL expression (an annotation's own
+    verdict is its review_state: pending, approved, rejected, corrected)."""
+    labels = Annotation.objects.filter(face=OuterRef("pk"), origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE)
+    if author is not None:
+        labels = labels.filter(author=author)
+    pending = labels.filter(review_state=ReviewState.PENDING)
+    in_review = pending.filter(Exists(ReviewClaim.objects.filter(annotation=OuterRef("pk"),
+                                                                 expires_at__gt=timezone.now())))
+    return Case(
+        When(Exists(labels.filter(review_state=ReviewState.REJECTED)), then=Value("rejected")),
+        When(Exists(labels.filter(status=AnnotationStatus.FLAGGED, review_state=ReviewState.PENDING)),
+             then=Value("flagged")),
+        When(Exists(in_review), then=Value("in_review")),
+        When(Exists(pending), then=Value("labeled")),
+        When(Exists(labels), then=Value("approved")),
+        default=Value("unlabeled"), output_field=CharField(),
+    )
+
+
+def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
+    """{state: number of faces} for every LABEL_STATES word (zeros included)."""
+    counts = dict.fromkeys(LABEL_STATES, 0)
+    rows = (Face.objects.filter(image__dataset=dataset).annotate(label_state=label_state(author))
+            .order_by().values("label_state").annotate(n=Count("pk")))
+    counts.update({r["label_state"]: r["n"] for r in rows})
+    return counts
+
+
+def review_queue(dataset: Dataset, reviewer):
+    """Annotations of `dataset` awaiting `reviewer`'s verdict, in the order the
+    review page hands them out: one the reviewer already holds first (a reload
+    keeps their place), then the oldest label first. Excluded: their own labels,
+    and labels another reviewer holds. The one place this order is decided."""
+    now = timezone.now()
+    claims = ReviewClaim.objects.filter(annotation=OuterRef("pk"), expires_at__gt=now)
+    return (
+        Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE,
+                                  review_state=ReviewState.PENDING)
+        .exclude(author=reviewer)
+        .exclude(Exists(claims.exclude(reviewer=reviewer)))
+        .annotate(held=Exists(claims.filter(reviewer=reviewer)))
+        .order_by("-held", "updated_at", "pk")
     )
 
 

@@ -36,6 +36,7 @@ ALL = {"pub", "priv", "hidden"}
 SEES = {"admin": ALL, "reviewer": {"pub", "priv"}, "researcher": {"pub"}, "annotator": {"priv"}, None: set()}
 READS_LABELS = {"admin": ALL, "reviewer": {"pub", "priv"}, "researcher": {"pub"}, "annotator": set(), None: set()}
 LABELS = {"admin": ALL, "annotator": {"priv"}}
+REVIEWS = {"admin": ALL, "reviewer": {"priv"}}
 LEADERBOARDS = {"admin", "researcher"}
 
 
@@ -53,6 +54,10 @@ def reads_labels(ok=200, seen_but_denied=403):
 
 def labels(ok=200):
     return lambda role, ds: ok if ds in LABELS.get(role, ()) else 403 if ds in SEES[role] else 404
+
+
+def reviews(ok=200):
+    return lambda role, ds: ok if ds in REVIEWS.get(role, ()) else 403 if ds in SEES[role] else 404
 
 
 def leaderboards(ok=200, not_owner=None):
@@ -114,6 +119,10 @@ PAGES = {
     "label-next": Page(lambda o, w: reverse("label-next", args=[o["dataset"].pk]), labels(302), method="post"),
     "label-face": Page(lambda o, w: reverse("label-face", args=[o["unlabeled_face"].pk]), labels()),
     "label-image": Page(lambda o, w: reverse("label-image", args=[o["image"].pk]), sees(), file="image_file"),
+    "review-dataset": Page(lambda o, w: reverse("review-dataset", args=[o["dataset"].pk]), reviews()),
+    "review-next": Page(lambda o, w: reverse("review-next", args=[o["dataset"].pk]), reviews(302), method="post"),
+    # someone else's label (the annotator of priv, bob, wrote it: his own is still not his to review)
+    "review-annotation": Page(lambda o, w: reverse("review-annotation", args=[o["annotation"].pk]), reviews()),
     "leaderboard_index": Page(lambda o, w: reverse("leaderboard_index"),
                               lambda role, ds: 200 if role in LEADERBOARDS else 403, per_dataset=False),
     "leaderboard": Page(lambda o, w: reverse("leaderboard", args=[o["benchmark"].pk]), leaderboards()),
@@ -185,6 +194,8 @@ def files_world(world, django_user_model):
     users = world["users"]
     for key, o in world["objects"].items():
         ds = o["dataset"]
+        if "annotation" not in o:  # hidden: a label nobody but admins may review
+            o["annotation"] = label(o["face"], users["other_annotator"], [1.0, 2.0, 3.0])
         mesh = FaceMesh(face=o["face"], state=FaceMesh.State.DONE, n_vertices=3, n_triangles=1)
         mesh.glb.save("face.glb", ContentFile(b"glTF-" + key.encode()), save=False)
         mesh.save()
