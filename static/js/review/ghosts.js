@@ -5,29 +5,27 @@ export class GhostCycle {
   /** keys: the ghosts' keys, in the order the page lists them. */
   constructor(keys) {
     this.keys = keys.slice();
-    this.step = 0; // 0: all; 1..n: keys[step - 1] alone; n + 1: none
+    const each = keys.length > 1 ? keys.map((k) => [k]) : []; // one ghost alone is "all"
+    this.states = [this.keys, ...each, []];
+    this.cycleLength = this.states.length;
+    this.step = 0;
   }
 
-  get visible() {
-    if (this.step === 0) return new Set(this.keys);
-    if (this.step <= this.keys.length) return new Set([this.keys[this.step - 1]]);
-    return new Set();
-  }
+  get visible() { return new Set(this.states[this.step]); }
 
-  /** Advance and return the keys now visible. With one ghost: on, off. */
+  /** Advance and return the keys now visible. */
   next() {
-    const states = this.keys.length <= 1 ? 2 : this.keys.length + 2;
-    this.step = (this.step + 1) % states;
-    if (this.keys.length === 1 && this.step === 1) this.step = 2; // "it alone" is "all"
+    this.step = (this.step + 1) % this.states.length;
     return this.visible;
   }
 
-  /** The checkboxes were changed by hand: show exactly `keys` from now on. */
+  /** The checkboxes were changed by hand: show exactly `keys`, and carry on from there. */
   setVisible(keys) {
-    const shown = new Set(keys);
-    if (shown.size === this.keys.length) this.step = 0;
-    else if (shown.size === 0) this.step = this.keys.length + 1;
-    else if (shown.size === 1) this.step = this.keys.indexOf([...shown][0]) + 1;
+    const wanted = this.keys.filter((k) => keys.includes(k));
+    this.states.length = this.cycleLength; // forget an earlier mix
+    const i = this.states.findIndex((s) => s.length === wanted.length && s.every((k, j) => k === wanted[j]));
+    if (i >= 0) this.step = i;
+    else { this.states.push(wanted); this.step = this.cycleLength; } // a mix: G moves on to "all"
     return this.visible;
   }
 }
