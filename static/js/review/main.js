@@ -8,7 +8,8 @@ import { ConflictError, requestJSON, setCsrfToken } from '../editor/api.js';
 import { attachKeyboard, attachPointer } from '../editor/controls.js';
 import { PoseHistory } from '../editor/history.js';
 import { drawOverlay } from '../editor/overlay.js';
-import { checkPose, clonePose, eulerToMatrix, matrixToEuler, posesEqual } from '../editor/pose.js';
+import { bindPoseFields, nudges, stepOpacity, toggleOption } from '../editor/panel.js';
+import { checkPose, clonePose, posesEqual } from '../editor/pose.js';
 import { HeadView } from '../editor/scene.js';
 import { geodesicDegrees } from './angles.js';
 import { GhostHeads } from './ghost_heads.js';
@@ -58,37 +59,10 @@ const editor = {
   },
   commit() { this.history.push(this.pose); },
   set(pose) { this.preview(pose); this.commit(); },
-  nudgeEuler(axis, degrees) {
-    const e = matrixToEuler(this.pose.R);
-    e[axis] += degrees;
-    this.set({ R: eulerToMatrix(...e), t: this.pose.t });
-  },
-  nudgeT(axis, mm) {
-    const t = this.pose.t.slice();
-    t[axis] += mm;
-    this.set({ R: this.pose.R, t });
-  },
+  ...nudges,
 };
 
-const fields = $('pose-fields');
-const names = ['yaw', 'pitch', 'roll', 'tx', 'ty', 'tz'];
-
-function showFields() {
-  const values = [...matrixToEuler(editor.pose.R), ...editor.pose.t];
-  names.forEach((n, i) => {
-    const input = fields.elements[n];
-    if (document.activeElement !== input) input.value = values[i].toFixed(1);
-  });
-}
-
-function applyFields() {
-  const v = names.map((n) => parseFloat(fields.elements[n].value));
-  if (!v.every(Number.isFinite)) { showFields(); return; }
-  editor.set({ R: eulerToMatrix(v[0], v[1], v[2]), t: v.slice(3) });
-}
-
-fields.addEventListener('change', applyFields);
-fields.addEventListener('submit', (e) => { e.preventDefault(); applyFields(); document.activeElement.blur(); });
+const showFields = bindPoseFields($('pose-fields'), editor);
 
 function showCorrectionAngle() {
   $('correction-angle').lastElementChild.textContent = `${geodesicDegrees(labelPose.R, editor.pose.R).toFixed(1)}°`;
@@ -208,17 +182,8 @@ document.addEventListener('keydown', (e) => {
 const viewActions = {
   undo() { editor.preview(editor.history.undo()); },
   redo() { editor.preview(editor.history.redo()); },
-  toggle(name) {
-    const box = $(`opt-${name}`);
-    if (!box || box.disabled) return;
-    box.checked = !box.checked;
-    box.dispatchEvent(new Event('change'));
-  },
-  opacity(delta) {
-    const s = $('opt-opacity');
-    s.value = Math.min(1, Math.max(0, parseFloat(s.value) + delta)).toFixed(2);
-    s.dispatchEvent(new Event('input'));
-  },
+  toggle: (name) => toggleOption(document, name), // W, M (G is the ghosts here)
+  opacity: (delta) => stepOpacity(document, delta),
 };
 attachPointer($('pose-canvas'), editor);
 attachKeyboard(editor, viewActions);
