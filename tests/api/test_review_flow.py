@@ -150,3 +150,22 @@ def test_a_correction_is_the_reviewers_revision_and_exports_read_it(world, api_a
     # bob sees the correction as his label's current pose
     state = api_as("annotator").get(f"/api/label/faces/{priv['face'].pk}/").json()
     assert np.allclose(state["initial"]["R"], body["R"]) and state["annotation"]["review_state"] == "corrected"
+
+
+def test_the_v1_review_endpoint_takes_the_same_reasons(world, api_as, priv):
+    a = priv["annotation"]
+    url = f"/api/v1/annotations/{a.pk}/review/"
+    bad = api_as("reviewer").post(url, {"decision": "rejected", "reason": "sloppy"}, format="json")
+    assert bad.status_code == 400 and "reason" in bad.json()
+    r = api_as("reviewer").post(url, {"decision": "rejected", "reason": "wrong_flag", "note": "not occluded"},
+                                format="json")
+    assert r.status_code == 200 and (r.json()["review_reason"], r.json()["review_note"]) == ("wrong_flag",
+                                                                                            "not occluded")
+    # without a reason a rejection is "other"; an approval carries none
+    r = api_as("reviewer").post(url, {"decision": "rejected"}, format="json")
+    assert r.json()["review_reason"] == "other"
+    assert api_as("reviewer").post(url, {"decision": "approved"}, format="json").json()["review_reason"] == ""
+    rejected = api_as("annotator").get("/api/v1/annotations/?review_state=rejected").json()["results"]
+    assert rejected == []  # approved now
+    corrected = api_as("reviewer").get(f"/api/v1/annotations/?review_state=corrected&dataset={a.dataset_id}")
+    assert corrected.status_code == 200 and corrected.json()["results"] == []
