@@ -3,7 +3,7 @@ import json
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
-    Case, CharField, Count, Exists, IntegerField, OuterRef, Subquery, TextField, Value, When,
+    Case, Count, Exists, IntegerField, Min, OuterRef, Subquery, TextField, Value, When,
 )
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -45,9 +45,10 @@ def with_counts(datasets):
 
 LABEL_CHOICES = ("best", "ground_truth", "accepted", "annotations", "proposals")
 LABEL_HELP = {
-    "best": "per face: the latest accepted/corrected annotation, else the ground truth, else the newest proposal",
+    "best": "per face: the latest accepted/corrected annotation (not rejected by a reviewer), else the ground truth, "
+            "else the newest proposal",
     "ground_truth": "the dataset's own labels",
-    "accepted": "per face: the latest accepted or corrected annotation by any annotator",
+    "accepted": "per face: the latest accepted or corrected annotation by any annotator (not rejected by a reviewer)",
     "annotations": "every annotator's accepted or corrected annotation (several rows per face)",
     "proposals": "the newest proposal per face (of `proposer` if given)",
 }
@@ -61,7 +62,6 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
     proposals): an export of 100k faces would otherwise spend most of its time
     building objects. `split` limits to the split's images; with_landmarks=False
     skips the heavy landmark columns for formats that do not write them."""
-    from annotator.models import AnnotationStatus
     from workers.core.label_rows import LabelRow
 
     if labels not in LABEL_CHOICES:
@@ -85,9 +85,10 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
         for a in _values_json(truth, ann_fields, ["R", "t"]):
             gt[a["face_id"]] = a
     if labels in ("best", "accepted", "annotations"):
+        # a label a reviewer rejected is not exported until its annotator saves it again
         done = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, **ann_scope,
                                          status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
-                                         ).annotate(**updated_text)
+                                         ).exclude(review_state=ReviewState.REJECTED).annotate(**updated_text)
         for a in _values_json(done.order_by("updated_at", "pk"), ann_fields, ["R", "t"]):
             accepted.setdefault(a["face_id"], []).append(a)
     props = {}
@@ -209,17 +210,27 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
 
 
 def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None):
-    """Faces of a dataset with their image and `label_state` (LABEL_STATES), for
-    listing pages; `state` keeps only faces in that state. With `author`, the
-    state is computed from that user's labels only (an annotator never learns
-    what others did with a face)."""
+    """Faces of a dataset with their image and `label_rank` (the index of their
+    state in LABEL_STATES; `with_label_states` names it), for listing pages;
+    `state` keeps only faces in that state. With `author`, the state is computed
+    from that user's labels only (an annotator never learns what others did with
+    a face)."""
     faces = (
         Face.objects.filter(image__dataset=dataset)
         .select_related("image", "mesh")
-        .annotate(label_state=label_state(author))
+        .annotate(label_rank=label_rank(author))
         .order_by("image__file_name", "index")
     )
-    return faces.filter(label_state=state) if state else faces
+    # Filtered per face, in name order: a page needs only as many faces as it shows
+    # (its count comes from label_state_counts, one pass over the labels).
+    return faces.filter(label_rank=STATE_NAMES.index(state)) if state else faces
+
+
+def with_label_states(faces):
+    """Set `label_state` (the LABEL_STATES word) on faces from dataset_faces."""
+    for face in faces:
+        face.label_state = STATE_NAMES[face.label_rank]
+    return faces
 
 
 # Labels a reviewer looks at: finished ones with a pose or a flag (drafts and skips are not labels).
@@ -235,34 +246,47 @@ LABEL_STATES = {
     "approved": "every label approved or corrected by a reviewer",
     "unlabeled": "no finished label yet (drafts and skips do not count)",
 }
+STATE_NAMES = list(LABEL_STATES)
 
 
-def label_state(author=None):
-    """The LABEL_STATES word of each face, as one SQL expression (an annotation's own
-    verdict is its review_state: pending, approved, rejected, corrected)."""
-    labels = Annotation.objects.filter(face=OuterRef("pk"), origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE)
-    if author is not None:
-        labels = labels.filter(author=author)
-    pending = labels.filter(review_state=ReviewState.PENDING)
-    in_review = pending.filter(Exists(ReviewClaim.objects.filter(annotation=OuterRef("pk"),
-                                                                 expires_at__gt=timezone.now())))
+def _label_rank_of_annotation():
+    """Each label's rank: the index in LABEL_STATES of the state it alone would
+    give its face (its own verdict is its review_state)."""
     return Case(
-        When(Exists(labels.filter(review_state=ReviewState.REJECTED)), then=Value("rejected")),
-        When(Exists(labels.filter(status=AnnotationStatus.FLAGGED, review_state=ReviewState.PENDING)),
-             then=Value("flagged")),
-        When(Exists(in_review), then=Value("in_review")),
-        When(Exists(pending), then=Value("labeled")),
-        When(Exists(labels), then=Value("approved")),
-        default=Value("unlabeled"), output_field=CharField(),
+        When(review_state=ReviewState.REJECTED, then=Value(0)),
+        When(status=AnnotationStatus.FLAGGED, review_state=ReviewState.PENDING, then=Value(1)),
+        When(Exists(ReviewClaim.objects.filter(annotation=OuterRef("pk"), expires_at__gt=timezone.now())),
+             review_state=ReviewState.PENDING, then=Value(2)),
+        When(review_state=ReviewState.PENDING, then=Value(3)),
+        default=Value(4), output_field=IntegerField(),
     )
+
+
+def _labels(author, **scope):
+    labels = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE, **scope)
+    return labels if author is None else labels.filter(author=author)
+
+
+def label_rank(author=None):
+    """Per face, the index in LABEL_STATES of its state (the smallest rank of its
+    labels, else "unlabeled"), as one correlated sub-query: for a page of faces."""
+    best = (_labels(author, face=OuterRef("pk")).annotate(rank=_label_rank_of_annotation())
+            .order_by("rank").values("rank")[:1])
+    return Coalesce(Subquery(best, output_field=IntegerField()), Value(STATE_NAMES.index("unlabeled")))
+
+
+def _face_ranks(dataset: Dataset, author=None):
+    """{face_id, rank} of every labeled face of the dataset, in one pass over its labels."""
+    return (_labels(author, dataset=dataset).annotate(label=_label_rank_of_annotation())
+            .order_by().values("face_id").annotate(rank=Min("label")))
 
 
 def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
     """{state: number of faces} for every LABEL_STATES word (zeros included)."""
     counts = dict.fromkeys(LABEL_STATES, 0)
-    rows = (Face.objects.filter(image__dataset=dataset).annotate(label_state=label_state(author))
-            .order_by().values("label_state").annotate(n=Count("pk")))
-    counts.update({r["label_state"]: r["n"] for r in rows})
+    for rank in _face_ranks(dataset, author).values_list("rank", flat=True).iterator(chunk_size=20000):
+        counts[STATE_NAMES[rank]] += 1
+    counts["unlabeled"] = Face.objects.filter(image__dataset=dataset).count() - sum(counts.values())
     return counts
 
 

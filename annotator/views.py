@@ -23,8 +23,11 @@ def dataset_detail(request, name):
     author = None if reads_labels else request.user
     state = request.GET.get("state") if request.GET.get("state") in selectors.LABEL_STATES else None
     faces = selectors.dataset_faces(dataset, state=state, author=author)
-    page = Paginator(faces, 48).get_page(request.GET.get("page"))
     counts = selectors.label_state_counts(dataset, author=author)
+    paginator = Paginator(faces, 48)
+    paginator.count = counts[state] if state else sum(counts.values())  # known: not a second pass over the faces
+    page = paginator.get_page(request.GET.get("page"))
+    selectors.with_label_states(page.object_list)
     context = {"dataset": dataset, "page": page, "can_export": reads_labels, "state": state or "",
                "states": [(s, s.replace("_", " "), help, counts[s]) for s, help in selectors.LABEL_STATES.items()],
                "n_faces": sum(counts.values()),

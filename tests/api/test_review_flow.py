@@ -111,6 +111,9 @@ def test_a_rejected_label_goes_to_the_top_of_its_annotators_queue_with_the_note(
                note="The head looks further left.", expected_version=priv["annotation"].version)
     assert r.status_code == 200 and r.json()["review_state"] == "rejected"
     assert labeling.progress(bob, priv["dataset"])["remaining"] == 1
+    export = api_as("reviewer").get(f"/api/v1/datasets/{priv['dataset'].pk}/export/?format=csv&labels=annotations")
+    detail = [row["origin_detail"] for row in csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))]
+    assert sorted(detail) == ["bob", "erin"]  # bob's other face and erin's: the rejected label is left out
     nxt = api_as("annotator").post(f"/api/label/datasets/{priv['dataset'].pk}/next/", {}, format="json").json()
     assert nxt["face_id"] == priv["face"].pk
     state = api_as("annotator").get(f"/api/label/faces/{priv['face'].pk}/").json()["annotation"]
