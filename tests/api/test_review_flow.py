@@ -8,6 +8,7 @@ import io
 
 import numpy as np
 import pytest
+from django.test import Client
 from scipy.spatial.transform import Rotation
 
 from annotator import labeling
@@ -118,6 +119,10 @@ def test_a_rejected_label_goes_to_the_top_of_its_annotators_queue_with_the_note(
     assert nxt["face_id"] == priv["face"].pk
     state = api_as("annotator").get(f"/api/label/faces/{priv['face'].pk}/").json()["annotation"]
     assert state["review_state"] == "rejected" and state["review_reason"] == "rotation"
+    page = Client()
+    page.force_login(bob)
+    html = page.get(f"/label/faces/{priv['face'].pk}/").content.decode()
+    assert "A reviewer sent this label back" in html and "The head looks further left." in html
     assert state["review_note"] == "The head looks further left."
     # bob saves again: the verdict was about the old version; the face is finished and back for review
     saved = api_as("annotator").put(f"/api/label/faces/{priv['face'].pk}/annotation/", {
@@ -153,6 +158,9 @@ def test_a_correction_is_the_reviewers_revision_and_exports_read_it(world, api_a
     # bob sees the correction as his label's current pose
     state = api_as("annotator").get(f"/api/label/faces/{priv['face'].pk}/").json()
     assert np.allclose(state["initial"]["R"], body["R"]) and state["annotation"]["review_state"] == "corrected"
+    page = Client()
+    page.force_login(world["users"]["annotator"])
+    assert "A reviewer corrected this label" in page.get(f"/label/faces/{priv['face'].pk}/").content.decode()
 
 
 def test_the_v1_review_endpoint_takes_the_same_reasons(world, api_as, priv):

@@ -135,3 +135,19 @@ def test_correct_saves_the_reviewers_pose_as_a_new_revision(page, live_server, w
     assert [(r.version, r.author.username) for r in first.revisions.order_by("version")] == [(1, "bob"), (2, "dave")]
     assert Annotation.objects.get(pk=world["labels"]["erin0"].pk).version == 1  # the others are untouched
     assert js_errors == []
+
+
+def test_a_label_saved_again_meanwhile_is_a_conflict_not_a_lost_edit(page, live_server, world, js_errors):
+    open_review(page, live_server, world)
+    first = world["labels"]["bob0"]
+    # bob saves a new version while dave looks at the old one
+    services.save_annotation(face=world["faces"][0], author=world["bob"], R=geometry.euler_to_matrix([30.0, 0, 0]),
+                             t=[0.0, 0.0, 700.0], status="corrected", expected_version=first.version)
+    page.keyboard.press("a")
+    page.wait_for_selector("#conflict-banner:not([hidden])")
+    assert "version 2" in page.inner_text("#conflict-text")
+    first.refresh_from_db()
+    assert first.review_state == "" and first.version == 2  # nothing was approved
+    page.click("#conflict-reload")
+    page.wait_for_function("() => window.headposeReview && window.headposeReview.config.state.annotation.version === 2")
+    assert js_errors == [e for e in js_errors if "409" in e]  # the refused request is the only console error
