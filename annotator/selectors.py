@@ -255,8 +255,8 @@ def _label_rank_of_annotation():
     return Case(
         When(review_state=ReviewState.REJECTED, then=Value(0)),
         When(status=AnnotationStatus.FLAGGED, review_state=ReviewState.PENDING, then=Value(1)),
-        When(Exists(ReviewClaim.objects.filter(annotation=OuterRef("pk"), expires_at__gt=timezone.now())),
-             review_state=ReviewState.PENDING, then=Value(2)),
+        # a join, not an EXISTS per label: the claim is one-to-one with its annotation
+        When(review_claim__expires_at__gt=timezone.now(), review_state=ReviewState.PENDING, then=Value(2)),
         When(review_state=ReviewState.PENDING, then=Value(3)),
         default=Value(4), output_field=IntegerField(),
     )
@@ -282,10 +282,16 @@ def _face_ranks(dataset: Dataset, author=None):
 
 
 def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
-    """{state: number of faces} for every LABEL_STATES word (zeros included)."""
+    """{state: number of faces} for every LABEL_STATES word (zeros included):
+    one pass over the dataset's labels, counted by the database."""
+    from django.db import connection
+
     counts = dict.fromkeys(LABEL_STATES, 0)
-    for rank in _face_ranks(dataset, author).values_list("rank", flat=True).iterator(chunk_size=20000):
-        counts[STATE_NAMES[rank]] += 1
+    sql, params = _face_ranks(dataset, author).values("rank").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT per_face.rank, COUNT(*) FROM ({sql}) AS per_face GROUP BY per_face.rank", params)
+        for rank, n in cursor.fetchall():
+            counts[STATE_NAMES[rank]] = n
     counts["unlabeled"] = Face.objects.filter(image__dataset=dataset).count() - sum(counts.values())
     return counts
 
