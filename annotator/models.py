@@ -229,7 +229,12 @@ class Annotation(RevisionFields):
                 fields=["face"], condition=Q(origin="ground_truth"), name="one_ground_truth_per_face"
             ),
         ]
-        indexes = [models.Index(fields=["dataset", "id"], name="annotation_dataset_id")]
+        indexes = [
+            models.Index(fields=["dataset", "id"], name="annotation_dataset_id"),
+            # the review queue (selectors.review_queue): an annotator's label awaiting a verdict, oldest first
+            models.Index(fields=["dataset", "updated_at", "id"], name="annotation_review_pending",
+                         condition=Q(origin="annotator", review_state="")),
+        ]
 
     def __str__(self):
         who = self.author or "dataset"

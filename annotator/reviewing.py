@@ -61,8 +61,9 @@ def annotation_for_reviewing(user, annotation_id: int) -> Annotation:
 # --- the queue (services) ------------------------------------------------------
 
 def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | None = None) -> Annotation | None:
-    """Service: the next annotation for `reviewer` (selectors.review_queue's
-    order), claimed for CLAIM_TTL; None when nothing awaits review.
+    """Service: the next annotation for `reviewer`: one they hold, else the
+    first of selectors.review_queue; claimed for CLAIM_TTL; None when nothing
+    awaits review.
     `skip_annotation_id` (the one just left with N) is released and passed over."""
     now = timezone.now()
     with transaction.atomic():
@@ -73,7 +74,9 @@ def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | Non
         if skip_annotation_id is not None:
             release(reviewer, skip_annotation_id)
             queue = queue.exclude(pk=skip_annotation_id)
-        annotation = queue.first()
+        # one the reviewer already holds first: a reload keeps their place
+        held = ReviewClaim.objects.filter(reviewer=reviewer, expires_at__gt=now).values("annotation_id")
+        annotation = queue.filter(pk__in=held).first() or queue.first()
         if annotation is not None:
             hold(reviewer, annotation)
     return annotation

@@ -298,18 +298,17 @@ def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
 
 def review_queue(dataset: Dataset, reviewer):
     """Annotations of `dataset` awaiting `reviewer`'s verdict, in the order the
-    review page hands them out: one the reviewer already holds first (a reload
-    keeps their place), then the oldest label first. Excluded: their own labels,
-    and labels another reviewer holds. The one place this order is decided."""
-    now = timezone.now()
-    claims = ReviewClaim.objects.filter(annotation=OuterRef("pk"), expires_at__gt=now)
+    review page hands them out: the oldest label first. Excluded: their own
+    labels, and labels another reviewer holds. The one place this order is
+    decided (reviewing.next_for_review first gives back a label the reviewer
+    already holds). Walks the partial index annotation_review_pending."""
+    claims = ReviewClaim.objects.filter(annotation=OuterRef("pk"), expires_at__gt=timezone.now())
     return (
         Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE,
                                   review_state=ReviewState.PENDING)
         .exclude(author=reviewer)
         .exclude(Exists(claims.exclude(reviewer=reviewer)))
-        .annotate(held=Exists(claims.filter(reviewer=reviewer)))
-        .order_by("-held", "updated_at", "pk")
+        .order_by("updated_at", "pk")
     )
 
 
