@@ -1,6 +1,7 @@
 from django.urls import path
 
-from annotator import label_views
+from annotator import label_views, review_views
+from annotator.api import review as review_api
 from annotator.api import sequences as sequence_api
 from annotator.api import views as api
 
@@ -15,4 +16,15 @@ urlpatterns = [
     path("api/label/faces/<int:face_id>/", api.FaceStateView.as_view(), name="api-label-face"),
     path("api/label/faces/<int:face_id>/annotation/", api.SaveLabelView.as_view(), name="api-label-save"),
     path("api/label/datasets/<int:dataset_id>/next/", api.NextFaceView.as_view(), name="api-label-next"),
+    path("review/datasets/<int:dataset_id>/", review_views.review_dataset, name="review-dataset"),
+    path("review/datasets/<int:dataset_id>/next/", review_views.review_next, name="review-next"),
+    path("review/annotations/<int:annotation_id>/", review_views.review_annotation, name="review-annotation"),
+    path("api/label/review/annotations/<int:annotation_id>/", review_api.ReviewAnnotationView.as_view(),
+         name="api-review-annotation"),
+    path("api/label/review/annotations/<int:annotation_id>/decision/", review_api.ReviewDecisionView.as_view(),
+         name="api-review-decision"),
+    path("api/label/review/annotations/<int:annotation_id>/correction/", review_api.ReviewCorrectionView.as_view(),
+         name="api-review-correction"),
+    path("api/label/review/datasets/<int:dataset_id>/next/", review_api.NextReviewView.as_view(),
+         name="api-review-next"),
 ]

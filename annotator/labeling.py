@@ -32,6 +32,7 @@ from annotator.models import (
     FaceClaim,
     Honeypot,
     Proposal,
+    ReviewState,
 )
 from annotator.poses import PoseError
 from annotator.roles import Role, has_role
@@ -97,9 +98,10 @@ def dataset_for_labeling(user, dataset_id: int) -> Dataset:
 # --- queue (selectors) --------------------------------------------------------
 
 def _finished_by(user):
+    # a label a reviewer rejected is not finished: it is back in its annotator's queue
     return Annotation.objects.filter(
         face=OuterRef("pk"), author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
-    )
+    ).exclude(review_state=ReviewState.REJECTED)
 
 
 def progress(user, dataset: Dataset) -> dict:
@@ -145,8 +147,9 @@ def _available_faces(user, dataset: Dataset, now):
 
 def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Face | None:
     """Service: the face `user` should label next in `dataset`, claimed for
-    CLAIM_TTL; None when nothing is left. A live claim the user already holds
-    (an unfinished face) comes first, so a reload does not lose one's place.
+    CLAIM_TTL; None when nothing is left. A label of theirs a reviewer rejected
+    comes first (oldest verdict first), then a live claim the user already holds
+    (an unfinished face), so a reload does not lose one's place.
     `skip_face_id` is left out (the face the user just moved away from)."""
     now = timezone.now()
     with transaction.atomic():
@@ -159,8 +162,14 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
         if skip_face_id is not None:
             available = available.exclude(pk=skip_face_id)
             honeypots = honeypots.exclude(pk=skip_face_id)
+        # the user's own rejected labels, whoever else has labeled the face since (overlap does not apply)
+        rejected = Face.objects.filter(
+            image__dataset=dataset, annotations__author=user, annotations__origin=AnnotationOrigin.ANNOTATOR,
+            annotations__review_state=ReviewState.REJECTED).exclude(pk=skip_face_id).order_by(
+            "annotations__reviewed_at", "pk")
         order = ("image__file_name", "index")
-        face = (available.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first()
+        face = (rejected.first()
+                or available.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first()
                 or honeypots.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first())
         if face is None:
             regular = available.order_by(*order).first()
@@ -296,6 +305,13 @@ def initial_pose(user, face: Face) -> dict:
     return reference_pose(face)
 
 
+def review_of(annotation: Annotation) -> dict:
+    """A reviewer's verdict on the annotator's label, as their labeling page shows it."""
+    return {"review_state": annotation.review_state, "review_reason": annotation.review_reason,
+            "review_reason_text": annotation.get_review_reason_display() if annotation.review_reason else "",
+            "review_note": annotation.review_note}
+
+
 def editor_state(user, face: Face) -> dict:
     """Everything the labeling page needs about one face, JSON-ready."""
     image = face.image
@@ -313,6 +329,7 @@ def editor_state(user, face: Face) -> dict:
             "version": annotation.version, "status": annotation.status, "flag_reason": annotation.flag_reason,
             "note": annotation.note, "total_time_s": annotation.total_time_s,
             "updated_at": annotation.updated_at.isoformat(), "landmark_pins": annotation.landmark_pins,
+            **review_of(annotation),
         },
         "progress": progress(user, dataset),
         **landmark_editing_state(face),

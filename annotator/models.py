@@ -235,6 +235,17 @@ class ReviewState(models.TextChoices):
     PENDING = "", "not reviewed"
     APPROVED = "approved"
     REJECTED = "rejected"
+    # a reviewer replaced the pose (a revision authored by the reviewer); the annotator's stays in the history
+    CORRECTED = "corrected", "corrected by a reviewer"
+
+
+class RejectReason(models.TextChoices):
+    """Why a reviewer sent a label back to its annotator (shown on their labeling page)."""
+
+    ROTATION = "rotation", "the head is turned wrong"
+    POSITION = "position", "the head is placed wrong (position or depth)"
+    WRONG_FLAG = "wrong_flag", "the flag is wrong (or it should have been flagged)"
+    OTHER = "other", "other (see the note)"
 
 
 class Annotation(RevisionFields):
@@ -260,6 +271,7 @@ class Annotation(RevisionFields):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
+    review_reason = models.CharField(max_length=20, choices=RejectReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -273,7 +285,12 @@ class Annotation(RevisionFields):
                 fields=["face"], condition=Q(origin="ground_truth"), name="one_ground_truth_per_face"
             ),
         ]
-        indexes = [models.Index(fields=["dataset", "id"], name="annotation_dataset_id")]
+        indexes = [
+            models.Index(fields=["dataset", "id"], name="annotation_dataset_id"),
+            # the review queue (selectors.review_queue): an annotator's label awaiting a verdict, oldest first
+            models.Index(fields=["dataset", "updated_at", "id"], name="annotation_review_pending",
+                         condition=Q(origin="annotator", review_state="")),
+        ]
 
     def __str__(self):
         who = self.author or "dataset"
@@ -368,6 +385,16 @@ class FaceClaim(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["face", "user"], name="unique_claim")]
+
+
+class ReviewClaim(models.Model):
+    """An annotation handed to a reviewer on the review page, until it expires:
+    keeps two reviewers off the same label; the dataset page shows it "in review"."""
+
+    annotation = models.OneToOneField(Annotation, on_delete=models.CASCADE, related_name="review_claim")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_claims")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class FaceMesh(models.Model):

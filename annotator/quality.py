@@ -44,7 +44,7 @@ from workers.core.consensus import consensus
 POSE_STATUSES = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
 FINISHED = POSE_STATUSES + [AnnotationStatus.SKIPPED, AnnotationStatus.FLAGGED]
 REVIEW_CODES = {ReviewState.PENDING: core.REVIEW_PENDING, ReviewState.APPROVED: core.REVIEW_APPROVED,
-                ReviewState.REJECTED: core.REVIEW_REJECTED}
+                ReviewState.REJECTED: core.REVIEW_REJECTED, ReviewState.CORRECTED: core.REVIEW_CORRECTED}
 
 
 def review_threshold_deg() -> float:

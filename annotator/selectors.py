@@ -2,12 +2,17 @@
 import json
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Subquery, TextField, Value
+from django.db.models import (
+    Case, Count, Exists, IntegerField, Min, OuterRef, Subquery, TextField, Value, When,
+)
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from annotator import access
 from annotator.access import visible_dataset_ids
-from annotator.models import Annotation, AnnotationOrigin, Dataset, Face, Image, Proposal, Split
+from annotator.models import (
+    Annotation, AnnotationOrigin, AnnotationStatus, Dataset, Face, FaceConsensus, Image, Proposal, ReviewClaim, ReviewState, Split,
+)
 
 
 def visible_datasets(user):
@@ -40,9 +45,10 @@ def with_counts(datasets):
 
 LABEL_CHOICES = ("best", "ground_truth", "accepted", "annotations", "proposals", "track", "consensus")
 LABEL_HELP = {
-    "best": "per face: the latest accepted/corrected annotation, else the ground truth, else the newest proposal",
+    "best": "per face: the latest accepted/corrected annotation (not rejected by a reviewer), else the ground truth, "
+            "else the newest proposal",
     "ground_truth": "the dataset's own labels",
-    "accepted": "per face: the latest accepted or corrected annotation by any annotator",
+    "accepted": "per face: the latest accepted or corrected annotation by any annotator (not rejected by a reviewer)",
     "annotations": "every annotator's accepted or corrected annotation (several rows per face)",
     "proposals": "the newest proposal per face (of `proposer` if given)",
     "track": ("per frame of each sequence: its keyframe, else its interpolated pose, else its smoothed proposal "
@@ -60,7 +66,6 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
     proposals): an export of 100k faces would otherwise spend most of its time
     building objects. `split` limits to the split's images; with_landmarks=False
     skips the heavy landmark columns for formats that do not write them."""
-    from annotator.models import AnnotationStatus
     from workers.core.label_rows import LabelRow
 
     if labels not in LABEL_CHOICES:
@@ -90,9 +95,10 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
         for a in _values_json(truth, ann_fields, ["R", "t"]):
             gt[a["face_id"]] = a
     if labels in ("best", "accepted", "annotations"):
+        # a label a reviewer rejected is not exported until its annotator saves it again
         done = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, **ann_scope,
                                          status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
-                                         ).annotate(**updated_text)
+                                         ).exclude(review_state=ReviewState.REJECTED).annotate(**updated_text)
         for a in _values_json(done.order_by("updated_at", "pk"), ann_fields, ["R", "t", "landmark_pins"]):
             accepted.setdefault(a["face_id"], []).append(a)
     agreed = {}
@@ -240,12 +246,110 @@ def faces_needing_review(dataset: Dataset):
             .select_related("consensus").order_by("-consensus__dispersion_deg", "pk"))
 
 
-def dataset_faces(dataset: Dataset):
-    """Faces of a dataset with their image, for listing pages."""
-    return (
+def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None):
+    """Faces of a dataset with their image and `label_rank` (the index of their
+    state in LABEL_STATES; `with_label_states` names it), for listing pages;
+    `state` keeps only faces in that state. With `author`, the state is computed
+    from that user's labels only (an annotator never learns what others did with
+    a face)."""
+    faces = (
         Face.objects.filter(image__dataset=dataset)
         .select_related("image", "mesh")
+        .annotate(label_rank=label_rank(author))
         .order_by("image__file_name", "index")
+    )
+    # Filtered per face, in name order: a page needs only as many faces as it shows
+    # (its count comes from label_state_counts, one pass over the labels).
+    return faces.filter(label_rank=STATE_NAMES.index(state)) if state else faces
+
+
+def with_label_states(faces):
+    """Set `label_state` (the LABEL_STATES word) on faces from dataset_faces."""
+    for face in faces:
+        face.label_state = STATE_NAMES[face.label_rank]
+    return faces
+
+
+# Labels a reviewer looks at: finished ones with a pose or a flag (drafts and skips are not labels).
+REVIEWABLE = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.FLAGGED]
+
+# A face's label state on the dataset page, from its annotators' labels. The first
+# that holds wins: a face needing someone's attention shows as such.
+LABEL_STATES = {
+    "rejected": "a reviewer sent a label back to its annotator",
+    "flagged": "an annotator flagged it (no face, occluded, not a head, ...)",
+    "in_review": "a reviewer has it open on the review page",
+    "labeled": "labeled, waiting for a review",
+    "approved": "every label approved or corrected by a reviewer",
+    "unlabeled": "no finished label yet (drafts and skips do not count)",
+}
+STATE_NAMES = list(LABEL_STATES)
+
+
+def _label_rank_of_annotation():
+    """Each label's rank: the index in LABEL_STATES of the state it alone would
+    give its face (its own verdict is its review_state)."""
+    return Case(
+        When(review_state=ReviewState.REJECTED, then=Value(0)),
+        When(status=AnnotationStatus.FLAGGED, review_state=ReviewState.PENDING, then=Value(1)),
+        # a join, not an EXISTS per label: the claim is one-to-one with its annotation
+        When(review_claim__expires_at__gt=timezone.now(), review_state=ReviewState.PENDING, then=Value(2)),
+        When(review_state=ReviewState.PENDING, then=Value(3)),
+        default=Value(4), output_field=IntegerField(),
+    )
+
+
+def _labels(author, **scope):
+    labels = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE, **scope)
+    return labels if author is None else labels.filter(author=author)
+
+
+def label_rank(author=None):
+    """Per face, the index in LABEL_STATES of its state (the smallest rank of its
+    labels, else "unlabeled"), as one correlated sub-query: for a page of faces."""
+    best = (_labels(author, face=OuterRef("pk")).annotate(rank=_label_rank_of_annotation())
+            .order_by("rank").values("rank")[:1])
+    return Coalesce(Subquery(best, output_field=IntegerField()), Value(STATE_NAMES.index("unlabeled")))
+
+
+def _face_ranks(dataset: Dataset, author=None):
+    """{face_id, rank} of every labeled face of the dataset, in one pass over its labels."""
+    return (_labels(author, dataset=dataset).annotate(label=_label_rank_of_annotation())
+            .order_by().values("face_id").annotate(rank=Min("label")))
+
+
+def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
+    """{state: number of faces} for every LABEL_STATES word (zeros included):
+    one pass over the dataset's labels, counted by the database."""
+    from django.db import connection
+
+    counts = dict.fromkeys(LABEL_STATES, 0)
+    sql, params = _face_ranks(dataset, author).values("rank").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT per_face.rank, COUNT(*) FROM ({sql}) AS per_face GROUP BY per_face.rank", params)
+        for rank, n in cursor.fetchall():
+            counts[STATE_NAMES[rank]] = n
+    counts["unlabeled"] = Face.objects.filter(image__dataset=dataset).count() - sum(counts.values())
+    return counts
+
+
+def review_queue(dataset: Dataset, reviewer):
+    """Annotations of `dataset` awaiting `reviewer`'s verdict, in the order the
+    review page hands them out: the oldest label first. Excluded: their own
+    labels, and labels another reviewer holds. Labels of faces whose annotators
+    disagree (faces_needing_review: consensus spread over the setting, or an
+    outlier) come first. The one place this order is decided
+    (reviewing.next_for_review first gives back a label the reviewer already
+    holds). Walks the partial index annotation_review_pending."""
+    claims = ReviewClaim.objects.filter(annotation=OuterRef("pk"), expires_at__gt=timezone.now())
+    disputed = FaceConsensus.objects.filter(face=OuterRef("face_id"), needs_review=True)
+    return (
+        Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE,
+                                  review_state=ReviewState.PENDING)
+        .exclude(author=reviewer)
+        .exclude(Exists(claims.exclude(reviewer=reviewer)))
+        .annotate(disputed=Exists(disputed))
+        .order_by("-disputed", "updated_at", "pk")
     )
 
 

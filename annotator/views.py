@@ -12,14 +12,26 @@ from annotator.roles import user_roles
 
 def home(request):
     datasets = selectors.with_counts(selectors.visible_datasets(request.user))
-    return render(request, "annotator/home.html", {"datasets": datasets, "roles": sorted(user_roles(request.user))})
+    return render(request, "annotator/home.html", {"datasets": datasets, "roles": sorted(user_roles(request.user)),
+                                                   "reviewing": access.reviewer_dataset_ids(request.user)})
 
 
 def dataset_detail(request, name):
     dataset = get_object_or_404(selectors.visible_datasets(request.user), name=name)
-    page = Paginator(selectors.dataset_faces(dataset), 48).get_page(request.GET.get("page"))
-    context = {"dataset": dataset, "page": page,
-               "can_export": dataset.pk in access.label_reader_dataset_ids(request.user),
+    reads_labels = dataset.pk in access.label_reader_dataset_ids(request.user)
+    # an annotator's view of the states comes from their own labels only
+    author = None if reads_labels else request.user
+    state = request.GET.get("state") if request.GET.get("state") in selectors.LABEL_STATES else None
+    faces = selectors.dataset_faces(dataset, state=state, author=author)
+    counts = selectors.label_state_counts(dataset, author=author)
+    paginator = Paginator(faces, 48)
+    paginator.count = counts[state] if state else sum(counts.values())  # known: not a second pass over the faces
+    page = paginator.get_page(request.GET.get("page"))
+    selectors.with_label_states(page.object_list)
+    context = {"dataset": dataset, "page": page, "can_export": reads_labels, "state": state or "",
+               "states": [(s, s.replace("_", " "), help, counts[s]) for s, help in selectors.LABEL_STATES.items()],
+               "n_faces": sum(counts.values()),
+               "reviews": dataset.pk in access.reviewer_dataset_ids(request.user),
                "can_label": dataset.pk in access.annotator_dataset_ids(request.user),
                "sequences": dataset.sequences.all(),
                "can_see_quality": access.can_see_quality(request.user, dataset.pk)}

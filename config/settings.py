@@ -214,6 +214,7 @@ SPECTACULAR_SETTINGS = {
         "DatasetKindEnum": "annotator.models.Dataset.Kind",
         "LabelStatusEnum": ["accepted", "corrected", "draft", "flagged", "skipped"],
         "JobStateEnum": "annotator.models.Job.State",
+        "RejectReasonEnum": "annotator.models.RejectReason",
     },
 }
 

@@ -49,6 +49,7 @@ class AnnotatorScoreSerializer(serializers.Serializer):
     consensus_rejected = serializers.IntegerField(help_text="Labels left out of their face's consensus as outliers")
     approved = serializers.IntegerField()
     rejected = serializers.IntegerField(help_text="Labels a reviewer rejected")
+    corrected = serializers.IntegerField(help_text="Labels a reviewer corrected (replaced the pose of)")
     approval_rate = serializers.FloatField(allow_null=True)
     rejection_rate = serializers.FloatField(allow_null=True)
     proposal_moved_median = serializers.FloatField(

@@ -25,6 +25,7 @@ from annotator.models import (
     Face,
     Image,
     Proposal,
+    RejectReason,
     ReviewState,
 )
 from workers.core.label_rows import deprecated_source
@@ -125,7 +126,7 @@ class AnnotationSerializer(serializers.ModelSerializer):
         model = Annotation
         fields = ["id", "face", "origin", "source", "author", "status", "flag_reason", "note", "R", "t", "euler", "version",
                   "proposal", "time_spent_s", "total_time_s", "review_state", "reviewed_by", "reviewed_at",
-                  "review_note", "landmark_pins", "created_at", "updated_at"]
+                  "review_reason", "review_note", "landmark_pins", "created_at", "updated_at"]
 
     @extend_schema_field(serializers.ChoiceField(choices=[deprecated_source(o) for o in AnnotationOrigin.values]))
     def get_source(self, a) -> str:
@@ -142,7 +143,8 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "euler": euler_of(a.R), "version": a.version, "proposal": a.proposal_id,
             "time_spent_s": a.time_spent_s, "total_time_s": a.total_time_s, "review_state": a.review_state,
             "reviewed_by": a.reviewed_by.username if a.reviewed_by_id else None,
-            "reviewed_at": _iso(a.reviewed_at), "review_note": a.review_note, "landmark_pins": a.landmark_pins,
+            "reviewed_at": _iso(a.reviewed_at), "review_reason": a.review_reason, "review_note": a.review_note,
+            "landmark_pins": a.landmark_pins,
             "created_at": _iso(a.created_at), "updated_at": _iso(a.updated_at),
         }
 
@@ -176,6 +178,8 @@ class AnnotationWriteSerializer(SaveLabelSerializer):
 
 class ReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=[ReviewState.APPROVED.value, ReviewState.REJECTED.value])
+    reason = serializers.ChoiceField(choices=RejectReason.choices, required=False, allow_blank=True, default="",
+                                     help_text="Why it is rejected (default: other)")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     expected_version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
                                                 help_text="The annotation version reviewed (409 if it changed)")

@@ -44,20 +44,15 @@ class LandmarkPinSerializer(serializers.Serializer):
         return super().to_internal_value(pin)
 
 
-class SaveLabelSerializer(serializers.Serializer):
+class PoseInputSerializer(serializers.Serializer):
+    """A pose someone saves (a label, a reviewer's correction): checked by the pose rules."""
+
     R = serializers.ListField(child=NumberField(), min_length=9, max_length=9,
                               help_text="Rotation head->camera (OpenCV), 9 floats row-major")
     t = serializers.ListField(child=NumberField(), min_length=3, max_length=3, allow_null=True,
                               required=False, default=None, help_text="Translation, mm, camera frame")
-    status = serializers.ChoiceField(choices=sorted(str(s) for s in ANNOTATOR_STATUSES))
-    expected_version = serializers.IntegerField(min_value=0, help_text="The version edited; 0 for a new label")
     time_spent_s = NumberField(min_value=0, max_value=86400, required=False, default=0.0)
-    flag_reason = serializers.ChoiceField(choices=FlagReason.choices, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="")
-    proposal_id = serializers.IntegerField(required=False, allow_null=True, default=None)
-    landmark_pins = serializers.ListField(
-        child=LandmarkPinSerializer(), max_length=LANDMARK_COUNT, required=False, default=list,
-        help_text="Landmarks pinned on the page, one per index, inside the image (kept as evidence)")
 
     def validate_R(self, value):
         try:
@@ -70,6 +65,16 @@ class SaveLabelSerializer(serializers.Serializer):
             return clean_translation(value)
         except PoseError as exc:
             raise serializers.ValidationError(str(exc)) from None
+
+
+class SaveLabelSerializer(PoseInputSerializer):
+    status = serializers.ChoiceField(choices=sorted(str(s) for s in ANNOTATOR_STATUSES))
+    expected_version = serializers.IntegerField(min_value=0, help_text="The version edited; 0 for a new label")
+    flag_reason = serializers.ChoiceField(choices=FlagReason.choices, required=False, allow_blank=True, default="")
+    proposal_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    landmark_pins = serializers.ListField(
+        child=LandmarkPinSerializer(), max_length=LANDMARK_COUNT, required=False, default=list,
+        help_text="Landmarks pinned on the page, one per index, inside the image (kept as evidence)")
 
     def validate_landmark_pins(self, value):
         try:
@@ -177,6 +182,10 @@ class EditorAnnotationSerializer(serializers.Serializer):
     total_time_s = serializers.FloatField()
     updated_at = serializers.CharField(help_text="ISO 8601")
     landmark_pins = serializers.ListField(child=LandmarkPinSerializer(), help_text="The landmarks pinned in this version")
+    review_state = serializers.CharField(help_text='A reviewer\'s verdict: "" (none yet), approved, rejected, corrected')
+    review_reason = serializers.CharField(help_text="Why it was rejected (a RejectReason value), else empty")
+    review_reason_text = serializers.CharField(help_text="review_reason in words")
+    review_note = serializers.CharField(help_text="The reviewer's note")
 
 
 class ReferenceFaceSerializer(serializers.Serializer):

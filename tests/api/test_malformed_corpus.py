@@ -97,7 +97,7 @@ def _fill(route: str, name: str, objs: dict, admin_user) -> dict[str, str]:
             params[param] = str(obj.pk) if obj is not None else "1"
         elif param == "name":
             params[param] = objs["dataset"].name
-        elif param in ("face_id", "dataset_id", "image_id", "sequence_id"):
+        elif param in ("face_id", "dataset_id", "image_id", "sequence_id", "annotation_id"):
             params[param] = str(objs[param[:-3]].pk)
         elif param == "k":
             params[param] = "0"

@@ -37,6 +37,7 @@ ALL = {"pub", "priv", "hidden"}
 SEES = {"admin": ALL, "reviewer": {"pub", "priv"}, "researcher": {"pub"}, "annotator": {"priv"}, None: set()}
 READS_LABELS = {"admin": ALL, "reviewer": {"pub", "priv"}, "researcher": {"pub"}, "annotator": set(), None: set()}
 LABELS = {"admin": ALL, "annotator": {"priv"}}
+REVIEWS = {"admin": ALL, "reviewer": {"priv"}}
 LEADERBOARDS = {"admin", "researcher"}
 REVIEWS = {"admin": ALL, "reviewer": {"priv"}}
 
@@ -58,7 +59,7 @@ def labels(ok=200):
 
 
 def reviews(ok=200):
-    """Quality figures and honeypots: reviewers of the dataset and admins; an annotator never."""
+    """Reviewers of the dataset and admins (review pages, quality figures, honeypots); an annotator never."""
     return lambda role, ds: ok if ds in REVIEWS.get(role, ()) else 403 if ds in SEES[role] else 404
 
 
@@ -125,6 +126,10 @@ PAGES = {
     "label-sequence": Page(lambda o, w: reverse("label-sequence", args=[sequence_of(o).pk]), labels()),
     # a sequence's labels (labels=track) are every annotator's: for those who read every label
     "sequence-csv": Page(lambda o, w: reverse("sequence-csv", args=[sequence_of(o).pk]), reads_labels()),
+    "review-dataset": Page(lambda o, w: reverse("review-dataset", args=[o["dataset"].pk]), reviews()),
+    "review-next": Page(lambda o, w: reverse("review-next", args=[o["dataset"].pk]), reviews(302), method="post"),
+    # someone else's label (the annotator of priv, bob, wrote it: his own is still not his to review)
+    "review-annotation": Page(lambda o, w: reverse("review-annotation", args=[o["annotation"].pk]), reviews()),
     "leaderboard_index": Page(lambda o, w: reverse("leaderboard_index"),
                               lambda role, ds: 200 if role in LEADERBOARDS else 403, per_dataset=False),
     "leaderboard": Page(lambda o, w: reverse("leaderboard", args=[o["benchmark"].pk]), leaderboards()),
@@ -196,6 +201,8 @@ def files_world(world, django_user_model):
     users = world["users"]
     for key, o in world["objects"].items():
         ds = o["dataset"]
+        if "annotation" not in o:  # hidden: a label nobody but admins may review
+            o["annotation"] = label(o["face"], users["other_annotator"], [1.0, 2.0, 3.0])
         mesh = FaceMesh(face=o["face"], state=FaceMesh.State.DONE, n_vertices=3, n_triangles=1)
         mesh.glb.save("face.glb", ContentFile(b"glTF-" + key.encode()), save=False)
         mesh.save()

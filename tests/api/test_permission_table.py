@@ -141,6 +141,52 @@ def test_writes(world, api_as, what, ds, role, status, django_capture_on_commit_
     assert r.status_code == status, (r.status_code, r.content[:300])
 
 
+# The review page's endpoints (/api/label/review/): reviewers of the dataset and
+# admins. An annotator who sees the dataset gets a 403 (and none of the labels);
+# a dataset the caller cannot see is a 404. erin's label is on pub, bob's on priv.
+REVIEWS = [
+    (what, ds, expected)
+    for what in ("review_state", "review_decision", "review_correction", "review_next")
+    for ds, expected in (("priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
+                         ("pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)))
+]
+
+
+def _review_request(client, what, o):
+    a = o["annotation"]
+    if what == "review_state":
+        return client.get(f"/api/label/review/annotations/{a.pk}/")
+    if what == "review_decision":
+        return client.post(f"/api/label/review/annotations/{a.pk}/decision/",
+                           {"decision": "approved", "expected_version": a.version}, format="json")
+    if what == "review_correction":
+        return client.put(f"/api/label/review/annotations/{a.pk}/correction/",
+                          {**_label_body(o["face"]), "expected_version": a.version}, format="json")
+    return client.post(f"/api/label/review/datasets/{o['dataset'].pk}/next/", {}, format="json")
+
+
+@pytest.mark.parametrize("what, ds, role, status", list(_cases(REVIEWS)))
+def test_review_endpoints(world, api_as, what, ds, role, status):
+    r = _review_request(api_as(role), what, world["objects"][ds])
+    assert r.status_code == status, (r.status_code, r.content[:300])
+    if status != 200:
+        # nothing of any label in a refusal: not a pose, not a username
+        body = r.json()
+        assert set(body) == {"detail", "code"}, body
+        assert "erin" not in body["detail"] and "bob" not in body["detail"]
+
+
+def test_hidden_datasets_review_endpoints_answer_404_to_all_but_admins(world, api_as):
+    from tests.api.conftest import label as make_label
+
+    o = dict(world["objects"]["hidden"])
+    o["annotation"] = make_label(o["face"], world["users"]["other_annotator"], [1.0, 2.0, 3.0])
+    for what in ("review_state", "review_decision", "review_correction", "review_next"):
+        for role in ("annotator", "reviewer", "researcher"):
+            assert _review_request(api_as(role), what, o).status_code == 404, (what, role)
+        assert _review_request(api_as("admin"), what, o).status_code == 200, what
+
+
 @pytest.mark.parametrize("role, status", [("admin", 200), ("researcher", 200), ("annotator", 403),
                                           ("reviewer", 403), (None, 401)])
 def test_leaderboards_are_for_researchers_and_admins(world, api_as, role, status):

@@ -16,7 +16,8 @@ import numpy as np
 from workers.core import geometry
 from workers.core.consensus import Consensus, consensus, group_by_face, pad, quaternion_distance_rad
 
-REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED = 0, 1, 2
+# corrected: a reviewer replaced the pose (the annotator's version stays in the revisions)
+REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED, REVIEW_CORRECTED = 0, 1, 2, 3
 YAW_BINS = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 180.0)
 ERROR_HISTOGRAM_EDGES = tuple(float(e) for e in range(0, 31)) + (180.0,)
 FAR_DEG = 10.0  # the honeypot "share over" threshold
@@ -165,6 +166,7 @@ def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np
         hours = float(times.sum()) / 3600.0
         approved = int((labels.review[mine] == REVIEW_APPROVED).sum())
         rejected = int((labels.review[mine] == REVIEW_REJECTED).sum())
+        corrected = int((labels.review[mine] == REVIEW_CORRECTED).sum())
         scores[who] = {
             "faces": n,
             "median_time_s": time_stats["median"],
@@ -180,6 +182,7 @@ def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np
             "consensus_rejected": int(rejected_as_outlier[mine].sum()),
             "approved": approved,
             "rejected": rejected,
+            "corrected": corrected,
             "approval_rate": approved / n if n else None,
             "rejection_rate": rejected / n if n else None,
             "proposal_moved_median": _stats(moved[mine])["median"],

@@ -10,6 +10,7 @@ import { ConflictError, requestJSON, setCsrfToken } from './api.js';
 import { attachKeyboard, attachPointer } from './controls.js';
 import { PoseHistory } from './history.js';
 import { drawOverlay } from './overlay.js';
+import { bindPoseFields, nudges, stepOpacity, toggleOption } from './panel.js';
 import { checkPose, clonePose, eulerToMatrix, matrixToEuler, matrixToEulerWide, posesEqual } from './pose.js';
 import { SaveQueue } from './save_queue.js';
 import { HeadView } from './scene.js';
@@ -44,43 +45,11 @@ const editor = {
     updateButtons();
   },
   set(pose) { this.preview(pose); this.commit(); },
-  nudgeEuler(axis, degrees) {
-    const e = matrixToEulerWide(this.pose.R); // wide: yaw nudges go on past 90 (the back of the head)
-    e[axis] += degrees;
-    this.set({ R: eulerToMatrix(...e), t: this.pose.t });
-  },
-  nudgeT(axis, mm) {
-    const t = this.pose.t.slice();
-    t[axis] += mm;
-    this.set({ R: this.pose.R, t });
-  },
+  ...nudges,
 };
 
 // --- numeric fields -------------------------------------------------------------
-const fields = $('pose-fields');
-const names = ['yaw', 'pitch', 'roll', 'tx', 'ty', 'tz'];
-
-function showFields() {
-  const e = matrixToEulerWide(editor.pose.R);
-  const values = [...e, ...editor.pose.t];
-  names.forEach((n, i) => {
-    const input = fields.elements[n];
-    if (document.activeElement !== input) input.value = values[i].toFixed(1);
-  });
-}
-
-function applyFields() {
-  const v = names.map((n) => parseFloat(fields.elements[n].value));
-  if (!v.every(Number.isFinite)) { showFields(); return; }
-  editor.set({ R: eulerToMatrix(v[0], v[1], v[2]), t: v.slice(3) });
-}
-
-fields.addEventListener('change', applyFields);
-fields.addEventListener('submit', (e) => { e.preventDefault(); applyFields(); document.activeElement.blur(); });
-fields.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter') { e.preventDefault(); applyFields(); e.target.blur(); }
-  if (e.key === 'Escape') { showFields(); e.target.blur(); }
-});
+const showFields = bindPoseFields($('pose-fields'), editor);
 
 // --- saving ---------------------------------------------------------------------
 // Time spent: seconds the page was visible and in use (active_time.js).
@@ -155,17 +124,8 @@ const actions = {
   save() { act(saveAndNext('corrected')); },
   skip() { act(saveAndNext('skipped')); },
   flag() { $('flag-dialog').showModal(); },
-  toggle(name) {
-    const box = $(`opt-${name}`);
-    if (box.disabled) return;
-    box.checked = !box.checked;
-    box.dispatchEvent(new Event('change'));
-  },
-  opacity(delta) {
-    const s = $('opt-opacity');
-    s.value = Math.min(1, Math.max(0, parseFloat(s.value) + delta)).toFixed(2);
-    s.dispatchEvent(new Event('input'));
-  },
+  toggle: (name) => toggleOption(document, name),
+  opacity: (delta) => stepOpacity(document, delta),
 };
 
 function updateButtons() {

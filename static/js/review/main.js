@@ -1,0 +1,222 @@
+// The review page: the label under review drawn by the labeling page's
+// renderer (static/js/editor: the photo, the head mesh at the label's pose with
+// the image's K), the other labels and the proposal as ghosts, and the verdict:
+// approve, reject (reason + note) or correct (edit the pose, save it as the
+// reviewer's revision). window.headposeReview is the automation API.
+import { ActiveTime } from '../editor/active_time.js';
+import { ConflictError, requestJSON, setCsrfToken } from '../editor/api.js';
+import { attachKeyboard, attachPointer } from '../editor/controls.js';
+import { PoseHistory } from '../editor/history.js';
+import { drawOverlay } from '../editor/overlay.js';
+import { bindPoseFields, nudges, stepOpacity, toggleOption } from '../editor/panel.js';
+import { checkPose, clonePose, posesEqual } from '../editor/pose.js';
+import { HeadView } from '../editor/scene.js';
+import { geodesicDegrees } from './angles.js';
+import { GhostHeads } from './ghost_heads.js';
+import { GhostCycle, ghostColors } from './ghosts.js';
+import { reasonIndex, reviewAction } from './keys.js';
+
+const $ = (id) => document.getElementById(id);
+
+const config = JSON.parse($('review-config').textContent);
+setCsrfToken(config.csrf);
+const state = config.state;
+const { width, height, K } = state.image;
+const labelPose = clonePose(state.poses[0]); // the label under review
+const view = new HeadView($('pose-canvas'), { width, height, K });
+
+// --- mode: reviewing, or correcting the pose ------------------------------------
+let mode = 'reviewing';
+
+function setMode(next) {
+  mode = next;
+  const correcting = mode === 'correcting';
+  $('mode-line').dataset.mode = mode;
+  $('mode-line').innerHTML = correcting
+    ? 'Correcting: <b>S</b> save the correction · <b>Esc</b> back to the label'
+    : 'Reviewing: <b>A</b> approve · <b>R</b> reject · <b>C</b> correct';
+  $('btn-save-correction').hidden = !correcting;
+  $('btn-cancel-correction').hidden = !correcting;
+  $('btn-correct').hidden = correcting;
+  $('btn-approve').disabled = correcting;
+  $('correction-angle').hidden = !correcting;
+  showCorrectionAngle();
+}
+
+// --- the pose (the editor's object, as controls.js drives it) -------------------------
+const editor = {
+  K, width, height, steps: config.steps,
+  pose: clonePose(labelPose),
+  history: new PoseHistory(labelPose),
+  getPose() { return clonePose(this.pose); },
+  preview(pose) {
+    // any edit of the pose starts a correction
+    if (mode !== 'correcting' && !posesEqual(pose, labelPose, 0)) setMode('correcting');
+    this.pose = clonePose(pose);
+    view.setPose(this.pose.R, this.pose.t);
+    showFields();
+    showCorrectionAngle();
+  },
+  commit() { this.history.push(this.pose); },
+  set(pose) { this.preview(pose); this.commit(); },
+  ...nudges,
+};
+
+const showFields = bindPoseFields($('pose-fields'), editor);
+
+function showCorrectionAngle() {
+  $('correction-angle').lastElementChild.textContent = `${geodesicDegrees(labelPose.R, editor.pose.R).toFixed(1)}°`;
+}
+
+// --- talking to the server ------------------------------------------------------------
+const activeTime = new ActiveTime({
+  now: () => performance.now(), isVisible: () => document.visibilityState === 'visible',
+});
+['pointerdown', 'pointermove', 'keydown', 'wheel'].forEach((t) =>
+  document.addEventListener(t, () => activeTime.input(), { passive: true }));
+activeTime.start(setInterval);
+
+let busy = false;
+
+function setStatus(text, kind = '') { const el = $('save-state'); el.textContent = text; el.dataset.kind = kind; }
+function showError(text) { const b = $('error-banner'); b.textContent = text; b.hidden = false; }
+
+/** Send a verdict, then go to the next label. Resolves with the server's answer. */
+async function send(url, method, body) {
+  if (busy) return null;
+  busy = true;
+  setStatus('saving…', 'pending');
+  $('error-banner').hidden = true;
+  try {
+    const result = await requestJSON(url, { method, body: { ...body, expected_version: state.annotation.version } });
+    setStatus(`${result.review_state} · v${result.version}`, 'ok');
+    return result;
+  } catch (err) {
+    setStatus('not saved', 'bad');
+    if (err instanceof ConflictError) {
+      $('conflict-text').textContent = err.message;
+      $('conflict-banner').hidden = false;
+    } else {
+      showError(err.message);
+    }
+    throw err;
+  } finally {
+    busy = false;
+  }
+}
+
+async function next(skip = false) {
+  const body = skip ? { skip_annotation_id: state.annotation.id } : {};
+  const answer = await requestJSON(config.urls.next, { method: 'POST', body });
+  window.location.assign(answer.url);
+}
+
+const act = (promise) => { promise.catch(() => {}); };
+const thenNext = (promise) => promise.then((r) => (r ? next() : null));
+
+const actions = {
+  approve: () => thenNext(send(config.urls.decision, 'POST', { decision: 'approved' })),
+  reject: (reason, note = '') => thenNext(send(config.urls.decision, 'POST', { decision: 'rejected', reason, note })),
+  saveCorrection() {
+    const spent = activeTime.take();
+    return thenNext(send(config.urls.correction, 'PUT', { ...editor.getPose(), time_spent_s: spent })
+      .catch((err) => { activeTime.giveBack(spent); throw err; }));
+  },
+  correct() { setMode('correcting'); $('pose-canvas').focus({ preventScroll: true }); },
+  cancelCorrection() { editor.set(labelPose); setMode('reviewing'); },
+  next: () => next(true),
+  ghosts() { ghosts.show(cycle.next()); syncGhostBoxes(); },
+};
+
+// --- ghosts -------------------------------------------------------------------------------
+const ghostPoses = state.poses.slice(1);
+const colors = ghostColors(ghostPoses);
+const cycle = new GhostCycle(ghostPoses.map((p) => p.key));
+let ghosts = { show() {} };
+const hex = (c) => `#${c.toString(16).padStart(6, '0')}`;
+document.querySelectorAll('[data-ghost-swatch]').forEach((el) => {
+  el.style.setProperty('--swatch', hex(colors[el.dataset.ghostSwatch]));
+});
+const ghostBoxes = [...document.querySelectorAll('input[data-ghost]')];
+function syncGhostBoxes() { const on = cycle.visible; ghostBoxes.forEach((b) => { b.checked = on.has(b.dataset.ghost); }); }
+ghostBoxes.forEach((b) => b.addEventListener('change', () => {
+  ghosts.show(cycle.setVisible(ghostBoxes.filter((x) => x.checked).map((x) => x.dataset.ghost)));
+}));
+
+// --- buttons, dialog, keys -----------------------------------------------------------------
+$('btn-approve').addEventListener('click', () => act(actions.approve()));
+$('btn-reject').addEventListener('click', () => $('reject-dialog').showModal());
+$('btn-correct').addEventListener('click', actions.correct);
+$('btn-save-correction').addEventListener('click', () => act(actions.saveCorrection()));
+$('btn-cancel-correction').addEventListener('click', actions.cancelCorrection);
+$('btn-next').addEventListener('click', () => act(actions.next()));
+$('conflict-reload').addEventListener('click', () => window.location.reload());
+
+const rejectDialog = $('reject-dialog');
+const reasonBoxes = [...rejectDialog.querySelectorAll('input[name=reason]')];
+rejectDialog.addEventListener('keydown', (e) => {
+  const i = reasonIndex(e.key, reasonBoxes.length);
+  if (i >= 0 && e.target.tagName !== 'TEXTAREA') { reasonBoxes[i].checked = true; e.preventDefault(); }
+});
+rejectDialog.addEventListener('close', () => {
+  if (rejectDialog.returnValue !== 'reject') return;
+  const form = $('reject-form');
+  act(actions.reject(form.elements.reason.value, form.elements.note.value));
+});
+
+function typing(target) {
+  return target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))
+    && !['checkbox', 'range', 'radio'].includes(target.type);
+}
+
+// Registered before the editor's keys: a key handled here never reaches controls.js.
+document.addEventListener('keydown', (e) => {
+  if (typing(e.target) || document.querySelector('dialog[open]')) return;
+  const action = reviewAction(e.key, mode, { ctrl: e.ctrlKey || e.metaKey, alt: e.altKey });
+  if (!action) return;
+  e.preventDefault();
+  if (action === 'reject') rejectDialog.showModal();
+  else if (action !== 'ignore') act(Promise.resolve(actions[action]()));
+});
+
+const viewActions = {
+  undo() { editor.preview(editor.history.undo()); },
+  redo() { editor.preview(editor.history.redo()); },
+  toggle: (name) => toggleOption(document, name), // W, M (G is the ghosts here)
+  opacity: (delta) => stepOpacity(document, delta),
+};
+attachPointer($('pose-canvas'), editor);
+attachKeyboard(editor, viewActions);
+
+const overlay = drawOverlay($('overlay'), { width, height, box: state.face.box, landmarks: state.face.landmarks_2d });
+const syncOverlay = () => { overlay.style.display = $('opt-landmarks').checked ? '' : 'none'; };
+$('opt-landmarks').addEventListener('change', syncOverlay);
+$('opt-wireframe').addEventListener('change', (e) => view.setWireframe(e.target.checked));
+$('opt-opacity').addEventListener('input', (e) => view.setOpacity(parseFloat(e.target.value)));
+syncOverlay();
+view.setOpacity(parseFloat($('opt-opacity').value));
+editor.preview(editor.pose);
+setMode('reviewing');
+
+const ready = view.loadHead(config.urls.mesh).then(() => {
+  const msg = $('stage-msg');
+  if (view.meshSource === 'glb') msg.hidden = true;
+  else msg.textContent = 'head.glb is missing: showing an ellipsoid head';
+  ghosts = new GhostHeads(view, ghostPoses, colors);
+  ghosts.show(cycle.visible);
+  view.renderNow();
+  document.body.dataset.reviewReady = '1';
+});
+
+window.headposeReview = {
+  ready,
+  config,
+  get mode() { return mode; },
+  get visibleGhosts() { return [...cycle.visible]; },
+  getPose: () => editor.getPose(),
+  setPose(pose) { editor.set(checkPose(pose)); },
+  approve: () => actions.approve(),
+  reject: (reason, note) => actions.reject(reason, note),
+  saveCorrection: () => actions.saveCorrection(),
+  renderNow: () => view.renderNow(),
+};
