@@ -75,14 +75,16 @@ def test_approve_with_ghosts_and_angles(page, live_server, world, js_errors, sho
     next_page(page, first.pk)
     first.refresh_from_db()
     assert first.review_state == "approved" and first.reviewed_by == world["dave"]
-    assert shown_annotation(page) == world["labels"]["bob1"].pk
-    # the dataset page: bob1 is open here (in review), bob0 approved but erin's label of face 0 still waits
+    # face 0's two labels are 20° apart (its consensus needs review): erin's comes
+    # next, before bob's older label of the undisputed face 1
+    assert shown_annotation(page) == world["labels"]["erin0"].pk
+    # the dataset page: erin0 is open here (face 0 in review), bob1 waits (face 1 labeled)
     page.goto(f"{live_server.url}/datasets/rev/")
     states = page.eval_on_selector_all(".face-card", "cards => cards.map(c => c.dataset.state)")
-    assert states == ["labeled", "in_review"]
+    assert states == ["in_review", "labeled"]
     page.click("#state-filter a[data-state=in_review]")
     assert page.eval_on_selector_all(".face-card", "cards => cards.map(c => c.dataset.face)") == [
-        str(world["faces"][1].pk)]
+        str(world["faces"][0].pk)]
     page.screenshot(path=str(shots_dir / "dataset_states.png"))
     assert js_errors == []
 
