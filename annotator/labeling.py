@@ -63,11 +63,13 @@ def face_for_labeling(user, face_id: int) -> Face:
     when they can see it but are not assigned to label it (a 403)."""
     if not user.is_authenticated:
         raise Face.DoesNotExist
-    # One query for the face and the assignment: every save runs this.
+    # One query for the face, the assignment and the user's claim: every save
+    # runs this (`claimed` spares a save without a claim its DELETE).
     face = (
         Face.objects.select_related("image", "image__dataset")
         .annotate(assigned=Exists(Assignment.objects.filter(
-            dataset=OuterRef("image__dataset"), user=user, role=Role.ANNOTATOR)))
+                      dataset=OuterRef("image__dataset"), user=user, role=Role.ANNOTATOR)),
+                  claimed=Exists(FaceClaim.objects.filter(face=OuterRef("pk"), user=user)))
         .get(pk=face_id)
     )
     if not face.assigned:
@@ -180,14 +182,13 @@ def save_label(user, face: Face, data: LabelInput) -> Annotation:
         proposal = Proposal.objects.filter(pk=data.proposal_id, face=face).first()
         if proposal is None:
             raise PoseError("proposal_id does not name a proposal of this face.")
-    annotation = services.save_annotation(
+    # `claimed` is known when the face came from face_for_labeling: without a
+    # claim there is nothing to delete
+    return services.save_annotation(
         face=face, author=user, R=data.R, t=data.t, status=data.status, expected_version=data.expected_version,
         time_spent_s=data.time_spent_s, flag_reason=data.flag_reason, note=data.note, proposal=proposal,
+        release_claim=data.status in FINISHED and getattr(face, "claimed", True),
     )
-    if data.status in FINISHED:
-        # After the save's own transaction: a claim left behind would only expire.
-        FaceClaim.objects.filter(face=face, user=user).delete()
-    return annotation
 
 
 # --- the pose to start from (selectors) ---------------------------------------------

@@ -12,6 +12,7 @@ from annotator.models import (
     AnnotationStatus,
     FlagReason,
     Face,
+    FaceClaim,
     Proposal,
 )
 from annotator.poses import PoseError, clean_rotation, clean_translation
@@ -65,12 +66,15 @@ def save_annotation(
     flag_reason: str = "",
     note: str = "",
     proposal: Proposal | None = None,
+    release_claim: bool = False,
 ) -> Annotation:
     """Create or update `author`'s annotation of `face` (optimistic locking).
 
     `expected_version` is the version the client edited (0 for a new one). A
     mismatch raises VersionConflict and nothing is written. Every save appends
-    a revision, so no state is ever lost."""
+    a revision, so no state is ever lost. `release_claim`: also delete the
+    author's FaceClaim on the face (the labeling queue's hand-out), in the same
+    transaction: one commit per save."""
     if status not in ANNOTATOR_STATUSES:
         raise PoseError(f"status must be one of {sorted(ANNOTATOR_STATUSES)}.")
     if status == AnnotationStatus.FLAGGED and flag_reason not in FlagReason.values:
@@ -121,8 +125,13 @@ def save_annotation(
             # a reviewer's verdict was about the previous version
             annotation.review_state, annotation.reviewed_by, annotation.reviewed_at = "", None, None
             annotation.review_note = ""
-            annotation.save()
+            annotation.save(update_fields=[*fields, "proposal", "version", "total_time_s", "review_state",
+                                           "reviewed_by", "reviewed_at", "review_note", "updated_at"])
         _revision_of(annotation, author)
+        if release_claim:
+            FaceClaim.objects.filter(face=face, user=author).delete()
+    # the caller's own objects: the response reads them without a query
+    annotation.face, annotation.author = face, author
     return annotation
 
 
