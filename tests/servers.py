@@ -74,13 +74,16 @@ def web_server(kind: str, log: Path, env: dict, workers: int = 2):
 
 
 @contextmanager
-def celery_worker(log: Path, env: dict, name: str = "outage"):
-    """A solo Celery worker on every queue, in its own process group (kill_worker
-    kills all of it); yields once it says it is ready."""
+def celery_worker(log: Path, env: dict, name: str = "outage", queues: str = "default,gpu,cpu",
+                  processes: int | None = None):
+    """A Celery worker on `queues`, solo (processes None) or prefork with
+    `processes` children, in its own process group (kill_worker kills all of
+    it); yields once it says it is ready."""
+    pool = ["-P", "solo"] if processes is None else ["-P", "prefork", "-c", str(processes), "-O", "fair"]
     with open(log, "ab") as out:
         start = out.tell()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "default,gpu,cpu", "-P", "solo",
+            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", queues, *pool,
              "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-l", "INFO"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
