@@ -15,12 +15,10 @@ whatever DATABASE_URL names (PostgreSQL for the reported figures):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_serve.py
 Prints JSON."""
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
@@ -93,27 +91,6 @@ def summary(ms, wall, errors):
             **latency_summary(ms, digits=2)}
 
 
-@contextmanager
-def make_serve_gunicorn(log: Path, env: dict):
-    """gunicorn as `make serve` runs it (tools/serve.py's command), on a free port; yields the base URL."""
-    from tests.conftest import REPO_ROOT
-    from tests.servers import stop, wait_until_answers
-    from tools.redis_server import free_port
-    from tools.serve import commands
-
-    port = free_port()
-    env = {**env, "SERVE_BIND": f"127.0.0.1:{port}", "SERVE_WORKERS": ""}
-    (web,) = commands(env)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(web, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answers(base + "/accounts/login/", proc, log)
-        yield base
-    finally:
-        stop(proc)
-
-
 def main():
     with django_test_db("serve", allowed_hosts="127.0.0.1"):
         from tests.servers import server_env, web_server
@@ -124,7 +101,7 @@ def main():
                   "gunicorn_workers": web_concurrency(), "servers": {}, "load_average_1min": {}}
         logs = Path(tempfile.mkdtemp(prefix="headpose-bench-serve-"))
         env = server_env(DEBUG="0", SECRET_KEY="bench-serve-" + "x" * 40)
-        with make_serve_gunicorn(logs / "gunicorn.log", env) as gunicorn, \
+        with web_server("serve", logs / "gunicorn.log", env) as gunicorn, \
                 web_server("runserver", logs / "runserver.log", env) as runserver:
             bases = {"gunicorn": gunicorn, "runserver": runserver}
             for base in bases.values():

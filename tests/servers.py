@@ -56,11 +56,18 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
 
 @contextmanager
 def web_server(kind: str, log: Path, env: dict, workers: int = 2):
-    """kind 'gunicorn' (sync workers) or 'runserver' (threaded); yields the base URL."""
+    """kind 'gunicorn' (sync workers), 'serve' (gunicorn exactly as `make serve`
+    runs it: tools/serve.py's command, WEB_CONCURRENCY workers) or 'runserver'
+    (threaded); yields the base URL."""
     port = free_port()
     if kind == "gunicorn":
         cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers)]
+    elif kind == "serve":
+        from tools.serve import commands
+
+        env = {**env, "SERVE_BIND": f"127.0.0.1:{port}", "SERVE_WORKERS": ""}  # the web process alone
+        (cmd,) = commands(env)
     else:
         cmd = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     with open(log, "wb") as out:
