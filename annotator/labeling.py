@@ -73,15 +73,21 @@ def face_for_labeling(user, face_id: int) -> Face:
         .get(pk=face_id)
     )
     if not face.assigned:
-        _check_may_label(user, face.image.dataset, Face.DoesNotExist)
+        # the assignment is known (no): only an admin may still label it
+        if not has_role(user, Role.ADMIN):
+            _refuse(user, face.image.dataset, Face.DoesNotExist)
     return face
 
 
 def _check_may_label(user, dataset: Dataset, not_found) -> None:
     # An annotator of the dataset also sees it: the visibility query (for the
     # 404/403 choice) is only needed when the answer is no.
-    if can_label(user, dataset):
-        return
+    if not can_label(user, dataset):
+        _refuse(user, dataset, not_found)
+
+
+def _refuse(user, dataset: Dataset, not_found) -> None:
+    """404 (`not_found`) when the user cannot see the dataset, else 403."""
     if not visible_datasets(user).filter(pk=dataset.pk).exists():
         raise not_found
     raise LabelingDenied(f"You are not an annotator of dataset {dataset.name}.")
