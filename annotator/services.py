@@ -89,11 +89,11 @@ def save_annotation(
     fields = dict(R=R, t=t, status=status, flag_reason=flag_reason, note=note, time_spent_s=time_spent_s)
 
     with transaction.atomic():
-        annotation = (
-            Annotation.objects.select_for_update()
-            .filter(face=face, author=author, origin=AnnotationOrigin.ANNOTATOR)
-            .first()
-        )
+        try:  # get(), not first(): no ORDER BY to build for a row the unique constraint makes one
+            annotation = Annotation.objects.select_for_update().get(
+                face=face, author=author, origin=AnnotationOrigin.ANNOTATOR)
+        except Annotation.DoesNotExist:
+            annotation = None
         if annotation is None:
             if expected_version:
                 raise VersionConflict(current_version=0, expected_version=expected_version)
