@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotator import access
@@ -59,37 +60,53 @@ def _members(**scope):
 # --- after every save and review (services) -------------------------------------------
 
 def label_changed(annotation: Annotation) -> None:
-    """Service: bring the quality rows in line with a changed annotator label."""
+    """Service: bring the quality rows in line with a changed annotator label.
+    Runs inside the save's transaction, so it costs round trips on the hot path
+    (tests/web/test_save_queries.py pins them): the face locked with its honeypot
+    mark, its members, one upsert of the consensus row, the snapshot marked stale."""
     if annotation.origin != AnnotationOrigin.ANNOTATOR:
         return
     if annotation.status == AnnotationStatus.DRAFT and annotation.pk not in (
             FaceConsensus.objects.filter(face_id=annotation.face_id).values_list("members", flat=True).first() or []):
         return  # a draft autosave of a label that was no member: no figure changes
-    with transaction.atomic():
-        refresh_face_consensus(annotation.face_id, annotation.dataset_id)
-        record_honeypot_answer(annotation)
+    # savepoint=False: the caller's transaction already makes this all-or-nothing
+    with transaction.atomic(savepoint=False):
+        is_honeypot = refresh_face_consensus(annotation.face_id, annotation.dataset_id)
+        if is_honeypot:
+            record_honeypot_answer(annotation)
         QualitySnapshot.objects.filter(dataset_id=annotation.dataset_id, stale=False).update(stale=True)
 
 
-def refresh_face_consensus(face_id: int, dataset_id: int) -> FaceConsensus | None:
-    """Service: recompute one face's consensus row (deleted when it has no member)."""
+_CONSENSUS_FIELDS = ["dataset", "R", "t", "member_count", "dispersion_deg", "members", "rejected", "needs_review",
+                     "computed_at"]
+
+
+def refresh_face_consensus(face_id: int, dataset_id: int) -> bool:
+    """Service: recompute one face's consensus row (deleted when it has no
+    member). Returns whether the face is a honeypot (read with the lock: one
+    round trip for both)."""
     # two annotators saving the same face at once: the second waits here and then reads the first's label
-    Face.objects.select_for_update().filter(pk=face_id).values_list("pk", flat=True).first()
+    is_honeypot = (Face.objects.select_for_update(of=("self",)).filter(pk=face_id)
+                   .annotate(hp=Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
+                   .values_list("hp", flat=True).first())
     rows = list(_members(face_id=face_id).order_by("pk").values_list("pk", "R", "t"))
     if not rows:
         FaceConsensus.objects.filter(face_id=face_id).delete()
-        return None
+        return bool(is_honeypot)
     R = np.array([r[1] for r in rows], dtype=np.float64).reshape(1, -1, 3, 3)
     t = np.array([r[2] if r[2] is not None else [np.nan] * 3 for r in rows], dtype=np.float64)[None]
     c = consensus(R, t)
     ids = [r[0] for r in rows]
     rejected = [i for i, keep in zip(ids, c.inlier[0]) if not keep]
     t_out = None if np.isnan(c.t[0]).any() else [float(v) for v in c.t[0]]
-    row, _ = FaceConsensus.objects.update_or_create(face_id=face_id, defaults=dict(
-        dataset_id=dataset_id, R=[float(v) for v in c.R[0].reshape(9)], t=t_out, member_count=len(ids),
-        dispersion_deg=float(c.dispersion_deg[0]), members=ids, rejected=rejected,
-        needs_review=bool(core.needs_review(c, review_threshold_deg())[0])))
-    return row
+    row = FaceConsensus(
+        face_id=face_id, dataset_id=dataset_id, R=[float(v) for v in c.R[0].reshape(9)], t=t_out,
+        member_count=len(ids), dispersion_deg=float(c.dispersion_deg[0]), members=ids, rejected=rejected,
+        needs_review=bool(core.needs_review(c, review_threshold_deg())[0]), computed_at=timezone.now())
+    # one INSERT ... ON CONFLICT (face) DO UPDATE: no savepoint, no second read
+    FaceConsensus.objects.bulk_create([row], update_conflicts=True, unique_fields=["face"],
+                                      update_fields=_CONSENSUS_FIELDS)
+    return bool(is_honeypot)
 
 
 def record_honeypot_answer(annotation: Annotation) -> None:

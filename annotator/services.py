@@ -13,6 +13,7 @@ from annotator.models import (
     AnnotationStatus,
     FlagReason,
     Face,
+    FaceClaim,
     Proposal,
     RejectReason,
 )
@@ -70,6 +71,7 @@ def save_annotation(
     note: str = "",
     proposal: Proposal | None = None,
     landmark_pins=None,
+    release_claim: bool = False,
 ) -> Annotation:
     """Create or update `author`'s annotation of `face` (optimistic locking).
     `landmark_pins`: the landmarks the annotator pinned on the page (kept with
@@ -77,7 +79,9 @@ def save_annotation(
 
     `expected_version` is the version the client edited (0 for a new one). A
     mismatch raises VersionConflict and nothing is written. Every save appends
-    a revision, so no state is ever lost."""
+    a revision, so no state is ever lost. `release_claim`: also delete the
+    author's FaceClaim on the face (the labeling queue's hand-out), in the same
+    transaction: one commit per save."""
     if status not in ANNOTATOR_STATUSES:
         raise PoseError(f"status must be one of {sorted(ANNOTATOR_STATUSES)}.")
     if status == AnnotationStatus.FLAGGED and flag_reason not in FlagReason.values:
@@ -94,11 +98,11 @@ def save_annotation(
                   landmark_pins=landmark_pins)
 
     with transaction.atomic():
-        annotation = (
-            Annotation.objects.select_for_update()
-            .filter(face=face, author=author, origin=AnnotationOrigin.ANNOTATOR)
-            .first()
-        )
+        try:  # get(), not first(): no ORDER BY to build for a row the unique constraint makes one
+            annotation = Annotation.objects.select_for_update().get(
+                face=face, author=author, origin=AnnotationOrigin.ANNOTATOR)
+        except Annotation.DoesNotExist:
+            annotation = None
         if annotation is None:
             if expected_version:
                 raise VersionConflict(current_version=0, expected_version=expected_version)
@@ -129,10 +133,15 @@ def save_annotation(
             annotation.total_time_s += time_spent_s
             # a reviewer's verdict was about the previous version
             annotation.review_state, annotation.reviewed_by, annotation.reviewed_at = "", None, None
-            annotation.review_note = ""
-            annotation.save()
+            annotation.review_note = annotation.review_reason = ""
+            annotation.save(update_fields=[*fields, "proposal", "version", "total_time_s", "review_state",
+                                           "reviewed_by", "reviewed_at", "review_note", "review_reason", "updated_at"])
         _revision_of(annotation, author)
         quality.label_changed(annotation)
+        if release_claim:
+            FaceClaim.objects.filter(face=face, user=author).delete()
+    # the caller's own objects: the response reads them without a query
+    annotation.face, annotation.author = face, author
     return annotation
 
 

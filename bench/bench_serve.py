@@ -1,41 +1,36 @@
 """Requests per second and p95 latency of the annotation save
 (POST /api/v1/annotations/, token auth) and the annotation list page
 (GET /api/v1/annotations/?dataset=ID, 100 rows) under `make serve`'s gunicorn
-(sync workers, WEB_CONCURRENCY, default 2 x cores + 1) and under the development
-server (`manage.py runserver`, threaded), at 1 and 16 concurrent clients.
+(the command tools/serve.py runs: sync workers, WEB_CONCURRENCY, default
+2 x cores + 1) and under the development server (`manage.py runserver`, a
+thread per connection, pooled database connections), both DEBUG off, at 1 and
+16 concurrent clients.
 
 Loopback only, bounded loops (BENCH_REQUESTS per level, split among the clients),
 each request on a new connection; both servers run side by side and take turns in
-ROUNDS interleaved rounds, so they see the same background load. Each client saves its own face, so saves never
+ROUNDS interleaved rounds, so they see the same background load (the 1-minute load
+average is reported per level). Each client saves its own face, so saves never
 conflict. Runs against a throw-away database created and dropped here on
 whatever DATABASE_URL names (PostgreSQL for the reported figures):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_serve.py
 Prints JSON."""
-import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
+
+from bench._common import latency_summary, print_json  # noqa: E402
+from bench._django import django_test_db  # noqa: E402
 
 N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", 400))
 CLIENTS = (1, 16)
 N_FACES = 200
 WARMUP = 20
 ROUNDS = 4
-
-
-def percentile(values, q):
-    values = sorted(values)
-    k = (len(values) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def make_data():
@@ -92,28 +87,21 @@ def run_level(base, key, dataset, faces, endpoint, clients, n_requests):
 
 
 def summary(ms, wall, errors):
-    return {"requests": len(ms), "errors": errors, "rps": round(len(ms) / wall, 1),
-            "p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
-            "mean_ms": round(statistics.fmean(ms), 2)}
+    return {"errors": errors, "rps": round(len(ms) / wall, 1),
+            **latency_summary(ms, digits=2)}
 
 
 def main():
-    from _django import setup_django
+    with django_test_db("serve", allowed_hosts="127.0.0.1"):
+        from tests.servers import server_env, web_server
+        from tools.serve import web_concurrency
 
-    setup_django("serve", allowed_hosts="127.0.0.1")
-    from django.test.utils import setup_databases, teardown_databases
-
-    from tests.servers import server_env, web_server
-    from tools.serve import web_concurrency
-
-    config = setup_databases(verbosity=0, interactive=False)
-    try:
         dataset, faces, key = make_data()
-        report = {"faces": N_FACES, "requests_per_level": N_REQUESTS, "cpus": os.cpu_count(),
-                  "gunicorn_workers": web_concurrency(), "servers": {}}
+        report = {"faces": N_FACES, "requests_per_level": N_REQUESTS, "rounds": ROUNDS, "cpus": os.cpu_count(),
+                  "gunicorn_workers": web_concurrency(), "servers": {}, "load_average_1min": {}}
         logs = Path(tempfile.mkdtemp(prefix="headpose-bench-serve-"))
-        env = server_env()
-        with web_server("gunicorn", logs / "gunicorn.log", env, workers=web_concurrency()) as gunicorn, \
+        env = server_env(DEBUG="0", SECRET_KEY="bench-serve-" + "x" * 40)
+        with web_server("serve", logs / "gunicorn.log", env) as gunicorn, \
                 web_server("runserver", logs / "runserver.log", env) as runserver:
             bases = {"gunicorn": gunicorn, "runserver": runserver}
             for base in bases.values():
@@ -129,9 +117,8 @@ def main():
                             runs[kind] = (runs[kind][0] + ms, runs[kind][1] + wall, runs[kind][2] + errors)
                     for kind, run in runs.items():
                         report["servers"].setdefault(kind, {}).setdefault(endpoint, {})[str(clients)] = summary(*run)
-        print(json.dumps(report, indent=2))
-    finally:
-        teardown_databases(config, verbosity=0)
+                    report["load_average_1min"][f"{endpoint}_{clients}"] = round(os.getloadavg()[0], 2)
+        print_json(report)
 
 
 if __name__ == "__main__":

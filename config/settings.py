@@ -41,6 +41,8 @@ SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", str(PRODUCTION))
 SECURE_PROXY_SSL_HEADER = modes.proxy_ssl_header(env("SECURE_PROXY_SSL_HEADER"))
 
 INSTALLED_APPS = [
+    # first: its runserver (config/devserver.py) overrides staticfiles' one
+    "config",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -232,11 +234,18 @@ if PRODUCTION:
 
 # --- Serving and Redis outages (issue 13) ------------------------------------
 # The development server starts a thread per client connection; a persistent
-# database connection per thread piled up idle until PostgreSQL refused more.
+# database connection per thread piled up idle until PostgreSQL refused more,
+# and a new connection per request costs 5-10 ms (a PostgreSQL backend forks).
+# So it borrows from a bounded pool (psycopg_pool): at most
+# DEVSERVER_DB_POOL_MAX connections, each health-checked when lent.
 # Sync gunicorn workers and Celery processes are single-threaded and keep one.
 RUNNING_DEVSERVER = sys.argv[1:2] == ["runserver"]
+DEVSERVER_DB_POOL = RUNNING_DEVSERVER and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = 0 if RUNNING_DEVSERVER else envint("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DEVSERVER_DB_POOL:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": envint("DEVSERVER_DB_POOL_MAX", 8), "timeout": 30}
 
 # whitenoise serves STATIC_ROOT (collectstatic); STATIC_MANIFEST=1 (make serve)
 # adds content-hashed names, cached forever, and gzip. Off, {% static %} needs no

@@ -56,11 +56,18 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
 
 @contextmanager
 def web_server(kind: str, log: Path, env: dict, workers: int = 2):
-    """kind 'gunicorn' (sync workers) or 'runserver' (threaded); yields the base URL."""
+    """kind 'gunicorn' (sync workers), 'serve' (gunicorn exactly as `make serve`
+    runs it: tools/serve.py's command, WEB_CONCURRENCY workers) or 'runserver'
+    (threaded); yields the base URL."""
     port = free_port()
     if kind == "gunicorn":
         cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers)]
+    elif kind == "serve":
+        from tools.serve import commands
+
+        env = {**env, "SERVE_BIND": f"127.0.0.1:{port}", "SERVE_WORKERS": ""}  # the web process alone
+        (cmd,) = commands(env)
     else:
         cmd = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     with open(log, "wb") as out:
@@ -74,13 +81,16 @@ def web_server(kind: str, log: Path, env: dict, workers: int = 2):
 
 
 @contextmanager
-def celery_worker(log: Path, env: dict, name: str = "outage"):
-    """A solo Celery worker on every queue, in its own process group (kill_worker
-    kills all of it); yields once it says it is ready."""
+def celery_worker(log: Path, env: dict, name: str = "outage", queues: str = "default,gpu,cpu",
+                  processes: int | None = None):
+    """A Celery worker on `queues`, solo (processes None) or prefork with
+    `processes` children, in its own process group (kill_worker kills all of
+    it); yields once it says it is ready."""
+    pool = ["-P", "solo"] if processes is None else ["-P", "prefork", "-c", str(processes), "-O", "fair"]
     with open(log, "ab") as out:
         start = out.tell()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "default,gpu,cpu", "-P", "solo",
+            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", queues, *pool,
              "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-l", "INFO"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:

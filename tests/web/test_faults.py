@@ -186,7 +186,9 @@ def test_worker_killed_mid_mesh_a_new_worker_meshes_every_face_once(redis, tmp_p
     assert all(m.glb and m.n_triangles > 0 for m in FaceMesh.objects.all())
 
 
-def test_a_database_connection_dropped_mid_request_the_next_request_works(django_user_model, tmp_path):
+# gunicorn keeps a connection per worker; runserver lends pooled ones (each checked when lent)
+@pytest.mark.parametrize("kind", ["gunicorn", "runserver"])
+def test_a_database_connection_dropped_mid_request_the_next_request_works(kind, django_user_model, tmp_path):
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -195,7 +197,7 @@ def test_a_database_connection_dropped_mid_request_the_next_request_works(django
     url = _database_url(connection.settings_dict)
     # persistent connections: the health check must catch a dead one; DEBUG off: the error page a user gets
     env = server_env(DATABASE_CONN_MAX_AGE=60, DEBUG="False")
-    with web_server("gunicorn", tmp_path / "web.log", env, workers=1) as base:
+    with web_server(kind, tmp_path / "web.log", env, workers=1) as base:
         browser = Browser(base)
         assert browser.log_in("alice", "pw-alice-long").status_code == 302
         assert browser.get("/api/v1/annotations/").status_code == 200

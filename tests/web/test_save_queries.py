@@ -1,0 +1,100 @@
+"""The save path's queries, pinned: a regression that adds a lookup to every
+save (a lazy foreign key in the response, a second permission query, a separate
+transaction for the claim) fails here. Run with transaction=True so the save's
+own transaction is a real BEGIN/COMMIT (not a savepoint of the test's), as on a
+server: one transaction, so one commit (one WAL flush) per save.
+
+  POST /api/v1/annotations/ (token)                  token+user, face+assignment+claim,
+                                                     annotation FOR UPDATE, UPDATE, INSERT revision
+  PUT /api/label/faces/ID/annotation/ (session),     user, face+assignment+claim,
+  a face's first save                                annotation FOR UPDATE (none yet), INSERT it
+                                                     (in a savepoint: a concurrent first save of the same
+                                                     face must become a 409), INSERT revision,
+                                                     DELETE the claim (the labeling page claimed the face)"""
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from annotator import labeling
+from annotator.models import Annotation, AnnotationRevision, Face, FaceClaim
+from annotator.tokens import create_token
+from tests.browser.data import make_dataset
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# BEGIN and COMMIT included. QUALITY: what annotator/quality.label_changed adds to a
+# finished save (the face locked with its honeypot mark, its members, the consensus
+# upsert, the snapshot marked stale)
+QUALITY = ["SELECT FOR UPDATE", "SELECT", "INSERT", "UPDATE"]
+API_SAVE_QUERIES = 7 + len(QUALITY)
+LABEL_FIRST_SAVE_QUERIES = 10 + len(QUALITY)
+IDENTITY = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+
+
+@pytest.fixture
+def faces(assigned):
+    dataset = assigned(make_dataset("queries", n_faces=2))
+    return list(Face.objects.filter(image__dataset=dataset).order_by("pk"))
+
+
+def _kinds(queries) -> list[str]:
+    return [q["sql"].split()[0] + (" FOR UPDATE" if q["sql"].endswith("FOR UPDATE") else "") for q in queries]
+
+
+# an admin (not assigned to the dataset) pays no more than its annotator
+@pytest.mark.parametrize("who", ["bob", "alice"])
+def test_an_api_save_is_nine_queries_in_one_transaction_one_revision_insert_and_no_reread(who, request, faces):
+    face = faces[0]
+    user = request.getfixturevalue(who)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(user=user, name='t')[1]}")
+
+    def save(version, z):
+        return client.post("/api/v1/annotations/", {"face": face.pk, "R": IDENTITY, "t": [0, 0, z],
+                                                    "status": "accepted", "expected_version": version}, format="json")
+
+    assert save(0, 600).status_code == 201  # also writes the token's last_used_at (once a minute)
+    with CaptureQueriesContext(connection) as captured:
+        r = save(1, 650)
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["version"] == 2 and body["author"] == who and body["face"] == face.pk and body["t"] == [0, 0, 650]
+    assert _kinds(captured.captured_queries) == ["SELECT", "SELECT", "BEGIN", "SELECT FOR UPDATE", "UPDATE", "INSERT",
+                                                       *QUALITY, "COMMIT"]
+    assert len(captured.captured_queries) == API_SAVE_QUERIES
+    assert "annotator_annotationrevision" in captured.captured_queries[5]["sql"]
+    assert "ON CONFLICT" in captured.captured_queries[-3]["sql"]  # the consensus row: one upsert
+    a = Annotation.objects.get(face=face, author=user)
+    assert a.version == 2 and a.t == [0, 0, 650]
+    assert list(AnnotationRevision.objects.filter(annotation=a).values_list("version", flat=True)) == [1, 2]
+
+
+def test_a_labeling_page_save_releases_its_claim_in_the_same_transaction(client, bob, faces):
+    face = faces[1]
+    client.force_login(bob)
+    labeling.refresh_claim(bob, face)  # what opening the face on the labeling page does
+    client.get("/")  # the session is read once before: the cache holds it, as it does for a page's later saves
+    with CaptureQueriesContext(connection) as captured:
+        r = client.put(f"/api/label/faces/{face.pk}/annotation/", json.dumps(
+            {"R": IDENTITY, "t": [1, 2, 700], "status": "accepted", "expected_version": 0}),
+            content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert r.json()["version"] == 1
+    assert _kinds(captured.captured_queries) == ["SELECT", "SELECT", "BEGIN", "SELECT FOR UPDATE", "SAVEPOINT", "INSERT",
+                                                       "RELEASE", "INSERT", *QUALITY, "DELETE", "COMMIT"]
+    assert len(captured.captured_queries) == LABEL_FIRST_SAVE_QUERIES
+    assert not FaceClaim.objects.filter(face=face, user=bob).exists()
+    assert AnnotationRevision.objects.filter(annotation__face=face, annotation__author=bob).count() == 1
+
+
+def test_a_save_without_a_claim_deletes_nothing(bob, faces):
+    face = faces[0]
+    face = labeling.face_for_labeling(bob, face.pk)
+    assert face.claimed is False
+    with CaptureQueriesContext(connection) as captured:
+        labeling.save_label(bob, face, labeling.LabelInput(R=IDENTITY, t=[0, 0, 600], status="accepted",
+                                                           expected_version=0))
+    assert "DELETE" not in _kinds(captured.captured_queries)
