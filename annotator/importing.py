@@ -48,8 +48,6 @@ def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", up
     if every < 1 or (max_frames is not None and max_frames < 1):
         raise ImportRequestError("--every and --max-frames must be 1 or more.")
     if server_path:
-        from pathlib import Path
-
         if not Path(server_path).exists():
             raise ImportRequestError(f"{server_path}: no such file or folder on the server.")
     dataset_kind = READERS[kind][1]
