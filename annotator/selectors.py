@@ -11,7 +11,8 @@ from django.utils import timezone
 from annotator import access
 from annotator.access import visible_dataset_ids
 from annotator.models import (
-    Annotation, AnnotationOrigin, AnnotationStatus, Dataset, Face, FaceConsensus, Image, Proposal, ReviewClaim, ReviewState, Split,
+    Annotation, AnnotationOrigin, AnnotationStatus, Dataset, Face, FaceConsensus, Image, Proposal, ReviewClaim,
+    ReviewState, Split,
 )
 
 
