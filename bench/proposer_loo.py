@@ -100,6 +100,7 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
         member_err[name] = dict(rows)
 
     fused = {d: {} for d in DROP_CHECKS}
+    flat = {}  # the same without the per-regime degradation (a check, not what ships)
     features, maes_used = {}, {}
     for i in range(n):
         # per-angle MAEs of each member on the other faces; landmarks-fit nested
@@ -123,12 +124,18 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
             if f.R is None:
                 continue
             fused[drop][i] = (errors_of(f.R, i), f)
+        if present:
+            f = fusion.fuse([preds[m][i].R for m in present], present, mae, degradation={})
+            if f.R is not None:
+                flat[i] = errors_of(f.R, i)
         if i in fused[fusion.DROP_DEG]:
             e, f = fused[fusion.DROP_DEG][i]
             lf = preds[LF][i]
-            features[i] = conf.features(f.spread_deg, len(f.dropped), lf.residual if lf is not None else None)
+            features[i] = conf.features(f.spread_deg, len(f.dropped), lf.residual if lf is not None else None,
+                                         f.expected_deg)
 
-    report = {"members": {}, "fused": {}, "fused_drop_threshold_check": {}}
+    report = {"members": {}, "fused": {}, "fused_drop_threshold_check": {},
+              "fused_without_regimes_check": mae_rows(np.array(list(flat.values())).reshape(-1, 3))}
     gt_yaw = gt[:, 0]
     for name in names:
         idx = sorted(member_err[name])
@@ -172,8 +179,10 @@ def calibration_report(idx, features, mean_err, names) -> dict:
         if len(part):
             curve.append({"confidence": [float(c[part].min()), float(c[part].max())], "faces": int(len(part)),
                           "mean_error_deg": float(e[part].mean())})
+    all_faces = conf.fit_calibration(np.array([features[j] for j in idx]), np.array([mean_err[j] for j in idx]))
     rho = float(np.corrcoef(np.argsort(np.argsort(c)), np.argsort(np.argsort(e)))[0, 1]) if len(rows) > 2 else None
     return {"how": "per face: calibration fitted on the other faces' leave-one-out errors",
             "curve_low_to_high_confidence": curve, "spearman_confidence_vs_error": rho,
+            "calibration_all_faces": np.round(all_faces, 3).tolist(),
             "per_sample": [{"sample": r[0], "confidence": round(r[1], 3), "expected_error_deg": round(r[2], 3),
                             "mean_error_deg": round(r[3], 3)} for r in rows]}

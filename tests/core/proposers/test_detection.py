@@ -169,3 +169,26 @@ def test_a_worker_forked_before_first_use_detects_faces():
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr.decode()[-2000:]
+
+
+def test_the_mirror_permutation_pairs_left_and_right_vertices():
+    from workers.core.proposers.reference_face import load_reference_face
+
+    m = detection.mesh_mirror()
+    assert m.shape == (468,) and np.array_equal(m[m], np.arange(468))  # an involution
+    P = load_reference_face().points468
+    mirrored = P[m] * [-1, 1, 1]  # vertex i of the mirror image sits where m[i] is, x negated
+    assert np.abs(mirrored - P).mean() < 0.05 * np.ptp(P[:, 0])
+
+
+def test_the_mirrored_reading_is_a_second_reading_of_the_same_face(aflw_samples_dir):
+    for jpg in sorted(aflw_samples_dir.glob("*.jpg"))[:4]:
+        faces = detect_faces(cv2.imread(str(jpg)))
+        assert faces, jpg.name
+        f = faces[0]
+        assert f.landmarks_mirrored is not None and f.landmarks_mirrored.shape == (468, 3)
+        size = max(f.box[2] - f.box[0], f.box[3] - f.box[1])
+        gap = np.linalg.norm(f.landmarks_mirrored[:, :2] - f.landmarks[:, :2], axis=1).mean()
+        assert 0 < gap < 0.05 * size, (jpg.name, gap / size)  # close, but an independent reading
+        plain = detect_faces(cv2.imread(str(jpg)), refine=False)[0]
+        assert plain.landmarks_mirrored is None

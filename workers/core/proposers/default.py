@@ -2,7 +2,9 @@
 
 Per face found by detection.detect_faces, the 468 FaceMesh 2D landmarks are fitted
 (landmark_fit.fit_pose, weighted, the face outline down-weighted) to the bundled
-468-point reference face through the image's K. Needs nothing but pip packages
+468-point reference face through the image's K; FaceMesh's reading of the
+mirrored crop (DetectedFace.landmarks_mirrored) is fitted too and the two poses
+averaged. Needs nothing but pip packages
 and assets/reference_face.npz; weights_sha256 is the sha256 of that file.
 
 A face whose FaceMesh failed (landmarks None), or whose landmarks no rigid face
@@ -16,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers import confidence, detection
+from workers.core.proposers import confidence, detection, fusion
 from workers.core.proposers.landmark_fit import FitError, fit_pose
 from workers.core.proposers.reference_face import ASSET_PATH, ReferenceFace, load_reference_face
 from workers.core.proposers.base import PoseProposal, Proposer, check_batch
@@ -29,14 +31,19 @@ NAME = "landmarks-fit"
 # real samples stay below 3.5 %; set a priori well above that, not fitted.
 MAX_RESIDUAL = 0.08
 SCHEME = "mediapipe468"
+# (yaw, pitch, roll) MAE on frontal faces, degrees: leave-one-out over the 10 real
+# AFLW2000 samples (bench/proposer_accuracy.py); off-frontal it grows by
+# fusion.LANDMARK_FIT_DEGRADATION. The confidence's floor and fused's weights use it.
+LANDMARK_FIT_MAE_DEG = (3.40, 3.05, 1.39)
 
 CONFIG = ProposerConfig(
     name=NAME,
-    version="1.1",
+    version="1.2",  # 1.2: refined crop + mirrored reading averaged
     description=(
         "mediapipe full-range face detector + 468-point FaceMesh on a 2x square crop "
-        "around each face, then a weighted perspective fit (EPnP + Levenberg-Marquardt) "
-        "to the project's 468-point reference face; face outline weighted 0.25."
+        "around each face, again on a crop centred on that mesh and on its mirror image, then a weighted "
+        "perspective fit (EPnP + Levenberg-Marquardt) of both readings to the project's 468-point "
+        "reference face, the two poses averaged; face outline weighted 0.25."
     ),
     licence=(
         "MediaPipe models Apache-2.0; reference face built by the project from "
@@ -73,18 +80,26 @@ class LandmarksFitProposer(Proposer):
             return None
         K = np.asarray(K, dtype=np.float64)
         pts = face.landmarks[:, :2]
-        try:
-            fit = fit_pose(pts, self.model, K, self.weights)
-        except FitError:
-            return None
-        residual = fit.rms_px / face_size(face.box)
+        readings = [pts] if face.landmarks_mirrored is None else [pts, face.landmarks_mirrored[:, :2]]
+        fits = []
+        for reading in readings:
+            try:
+                fits.append(fit_pose(reading, self.model, K, self.weights))
+            except FitError:
+                return None  # a reading no rigid face fits: not trusted, nor its twin
+        residual = float(np.mean([f.rms_px for f in fits])) / face_size(face.box)
         if residual > MAX_RESIDUAL:
             return None  # no rigid face explains these landmarks (not a face, the back of a head): no pose
+        # the two readings' poses averaged (FaceMesh's reading of a face and of its mirror image
+        # err independently; their mean is nearer the truth, bench/proposer_accuracy.py)
+        R = geometry.rotation_mean(np.array([f.R for f in fits]))
+        t = np.mean([f.t for f in fits], axis=0)
         return PoseProposal(
-            box=face.box, R=fit.R, t=fit.t, score=face.score,
-            landmarks_2d=pts.copy(), landmarks_3d=geometry.transform(self.model, fit.R, fit.t),
+            box=face.box, R=R, t=t, score=face.score,
+            landmarks_2d=pts.copy(), landmarks_3d=geometry.transform(self.model, R, t),
             landmark_scheme=SCHEME, residual=residual,
-            confidence=confidence.confidence(confidence.expected_error(confidence.features(0.0, 0, residual))),
+            confidence=confidence.confidence(confidence.expected_error(confidence.features(
+                0.0, 0, residual, fusion.member_mae(NAME, {NAME: LANDMARK_FIT_MAE_DEG}, fusion.regime(R)).mean()))),
         )
 
     def propose_faces(self, images, Ks, faces):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Optional
 
@@ -33,6 +34,7 @@ import cv2
 import numpy as np
 
 CROP_SCALE = 2.0
+REFINE_SCALE = 2.0  # second pass: square of this x the first mesh's extent
 MESH_CROP_SIZE = 256  # the crop around a face is resampled to this (px) for FaceMesh
 MIN_SIDE = 192  # smaller images are upscaled before detection (detector input is 192)
 DETECTOR_FLOOR = 0.2  # mediapipe threshold; callers filter with min_score above it
@@ -47,10 +49,10 @@ DETECTOR_FLOOR = 0.2  # mediapipe threshold; callers filter with min_score above
 IBUG68_FROM_MESH468 = np.array([
     234, 93, 132, 58, 172, 150, 149, 176, 152, 400, 378, 365, 397, 288, 361, 323, 454,
     70, 53, 52, 65, 107, 336, 295, 282, 283, 276,
-    6, 197, 5, 4, 75, 97, 2, 326, 460,
+    6, 197, 5, 4, 75, 97, 2, 328, 305,
     7, 159, 158, 133, 153, 144, 382, 385, 387, 249, 373, 380,
-    61, 39, 37, 0, 267, 304, 291, 404, 315, 16, 84, 180,
-    62, 82, 13, 312, 306, 317, 14, 87,
+    61, 39, 37, 0, 267, 269, 291, 404, 314, 17, 84, 180,
+    76, 38, 13, 312, 306, 317, 14, 87,
 ], dtype=np.int64)
 
 # iBUG index groups (0-based)
@@ -70,12 +72,17 @@ class DetectedFace:
     """box (x0, y0, x1, y1) and keypoints (6, 2) from the detector, pixels; the
     keypoints follow mediapipe's order (right eye, left eye, nose tip, mouth
     centre, right ear tragion, left ear tragion; 'right' = the person's right).
-    landmarks: (468, 3) FaceMesh (x px, y px, relative depth px) or None."""
+    landmarks: (468, 3) FaceMesh (x px, y px, relative depth px) or None.
+    landmarks_mirrored: the same from the mirrored crop, or None."""
 
     box: tuple[float, float, float, float]
     score: float
     keypoints: np.ndarray
     landmarks: Optional[np.ndarray] = None
+    # FaceMesh on the mirror image of the refined crop, vertices back in this
+    # face's order: a second, independent reading of the same face (the landmark
+    # fit averages the two poses)
+    landmarks_mirrored: Optional[np.ndarray] = None
 
     @property
     def landmarks68(self) -> Optional[np.ndarray]:
@@ -155,31 +162,46 @@ def _detect(rgb: np.ndarray, detector) -> list[tuple[np.ndarray, float, np.ndarr
     return out
 
 
-def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> Optional[np.ndarray]:
-    """FaceMesh on a square crop around box; (468, 3) in `rgb` pixels or None."""
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    side = CROP_SCALE * max(box[2] - box[0], box[3] - box[1])
+def _mesh_square(rgb: np.ndarray, cx: float, cy: float, side: float, mesh, flip: bool = False):
+    """FaceMesh on the square of `side` px centred on (cx, cy) (mirrored first if
+    flip); every mesh it finds as (468, 3) in `rgb` pixels, in the crop's own
+    vertex order (a mirrored crop's vertex i is the person's other side)."""
     if side < 4:
-        return None
+        return []
     s = side / MESH_CROP_SIZE  # source pixels per crop pixel
     left, top = cx + 0.5 - side / 2, cy + 0.5 - side / 2  # crop edges, continuous coords
     # src pixel-centre u -> crop pixel-centre u' = (u + 0.5 - left) / s - 0.5
     M = np.array([[1 / s, 0, (0.5 - left) / s - 0.5], [0, 1 / s, (0.5 - top) / s - 0.5]])
     crop = cv2.warpAffine(rgb, M, (MESH_CROP_SIZE, MESH_CROP_SIZE), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    if flip:
+        crop = np.ascontiguousarray(crop[:, ::-1])
     res = mesh.process(crop)
-    if not res.multi_face_landmarks:
-        return None
-    best, best_d = None, np.inf
-    for face in res.multi_face_landmarks:
+    out = []
+    for face in res.multi_face_landmarks or []:
         lm = np.array([[p.x, p.y, p.z] for p in face.landmark], dtype=np.float64)
+        if flip:
+            lm[:, 0] = 1.0 - lm[:, 0]  # edge-normalised x mirrors exactly
         pts = np.empty_like(lm)
         pts[:, 0] = lm[:, 0] * side + left - 0.5
         pts[:, 1] = lm[:, 1] * side + top - 0.5
         pts[:, 2] = lm[:, 2] * side
-        d = np.hypot(*(pts[:, :2].mean(0) - (cx, cy)))
-        if d < best_d:
-            best, best_d = pts, d
+        out.append(pts)
+    return out
+
+
+def _nearest(meshes, cx: float, cy: float) -> Optional[np.ndarray]:
+    if not meshes:
+        return None
+    return min(meshes, key=lambda pts: np.hypot(*(pts[:, :2].mean(0) - (cx, cy))))
+
+
+def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> Optional[np.ndarray]:
+    """FaceMesh on a square crop around box; (468, 3) in `rgb` pixels or None."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    best = _nearest(_mesh_square(rgb, cx, cy, CROP_SCALE * max(box[2] - box[0], box[3] - box[1]), mesh), cx, cy)
+    if best is None:
+        return None
     # the mesh must describe this face, not a neighbour that the crop also caught
     lo, hi = best[:, :2].min(0), best[:, :2].max(0)
     inter = np.prod(np.clip(np.minimum(hi, box[2:]) - np.maximum(lo, box[:2]), 0, None))
@@ -189,8 +211,41 @@ def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> Optional[np.ndarray
     return best
 
 
-def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True) -> list[DetectedFace]:
-    """Every face in a BGR image, best score first; [] when there is none."""
+def _refined_meshes(rgb: np.ndarray, first: np.ndarray, mesh) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Second pass (why: FaceMesh's landmarks move with the crop it is given, by
+    degrees of pose on some faces): FaceMesh again on a square of REFINE_SCALE x
+    the first mesh's extent centred on it, and on the mirror image of that crop,
+    whose vertices are put back in this face's order (mesh_mirror). Returns
+    (refined landmarks, mirrored-pass landmarks or None); the refined pass falls
+    back to the first one when FaceMesh finds nothing."""
+    lo, hi = first[:, :2].min(0), first[:, :2].max(0)
+    cx, cy = (lo + hi) / 2
+    side = REFINE_SCALE * float((hi - lo).max())
+    again = _nearest(_mesh_square(rgb, cx, cy, side, mesh), cx, cy)
+    mirrored = _nearest(_mesh_square(rgb, cx, cy, side, mesh, flip=True), cx, cy)
+    if mirrored is not None:
+        mirrored = mirrored[mesh_mirror()]
+    return (first if again is None else again), mirrored
+
+
+_mirror: Optional[np.ndarray] = None
+
+
+def mesh_mirror() -> np.ndarray:
+    """(468,) FaceMesh vertex -> its left-right mirror vertex (from the bundled
+    reference face, where it was matched on the symmetrised mean mesh)."""
+    global _mirror
+    if _mirror is None:
+        path = Path(__file__).parent / "assets" / "reference_face.npz"
+        with np.load(path) as arrays:
+            _mirror = arrays["mesh_mirror"].astype(np.int64)
+    return _mirror
+
+
+def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True,
+                 refine: bool = True) -> list[DetectedFace]:
+    """Every face in a BGR image, best score first; [] when there is none.
+    refine: the second FaceMesh pass and its mirrored twin (_refined_meshes)."""
     if not 0 <= min_score <= 1:
         raise DetectionError(f"min_score must be in [0, 1], got {min_score}")
     img = _as_bgr(image_bgr)
@@ -207,15 +262,20 @@ def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True)
         faces = []
         for box, score, kps in sorted(found, key=lambda d: -d[1]):
             lm = _mesh_on_crop(rgb, box, mesh) if with_landmarks else None
-            faces.append((box, score, kps, lm))
+            mirrored = None
+            if lm is not None and refine:
+                lm, mirrored = _refined_meshes(rgb, lm, mesh)
+            faces.append((box, score, kps, lm, mirrored))
 
     def back(p):  # upscaled pixel-centre coords -> original
         return (p + 0.5) / s - 0.5
 
+    def back3(lm):
+        return None if lm is None else np.column_stack([back(lm[:, :2]), lm[:, 2] / s])
+
     out = []
-    for box, score, kps, lm in faces:
-        if lm is not None:
-            lm = np.column_stack([back(lm[:, :2]), lm[:, 2] / s])
+    for box, score, kps, lm, mirrored in faces:
         b = back(box)
-        out.append(DetectedFace(box=tuple(float(v) for v in b), score=score, keypoints=back(kps), landmarks=lm))
+        out.append(DetectedFace(box=tuple(float(v) for v in b), score=score, keypoints=back(kps),
+                                landmarks=back3(lm), landmarks_mirrored=back3(mirrored)))
     return out
