@@ -25,7 +25,7 @@ from workers.core import geometry
 from workers.core.metrics import angle_errors
 from workers.core.proposers import confidence as conf
 from workers.core.proposers import fusion
-from workers.core.proposers.default import CONFIG as LF_CONFIG, LandmarksFitProposer
+from workers.core.proposers.default import CONFIG as LF_CONFIG, LANDMARK_FIT_MAE_DEG as LF_MAE, LandmarksFitProposer
 from workers.core.proposers.reference_face import reference_face_from_arrays
 
 LF = "landmarks-fit"
@@ -132,7 +132,7 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
             e, f = fused[fusion.DROP_DEG][i]
             lf = preds[LF][i]
             features[i] = conf.features(f.spread_deg, len(f.dropped), lf.residual if lf is not None else None,
-                                         f.expected_deg)
+                                         f.expected_deg, lf.twin_deg if lf is not None else None)
 
     report = {"members": {}, "fused": {}, "fused_drop_threshold_check": {},
               "fused_without_regimes_check": mae_rows(np.array(list(flat.values())).reshape(-1, 3))}
@@ -157,6 +157,11 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
                     if fused[fusion.DROP_DEG][i][1].dropped},
         "member_mae_per_fold": maes_used,
     }
+    lf_idx = sorted(member_err[LF])
+    lf_features = {i: conf.features(0.0, 0, preds[LF][i].residual, fusion.member_mae(
+        LF, {LF: LF_MAE}, fusion.regime(preds[LF][i].R)).mean(), preds[LF][i].twin_deg) for i in lf_idx}
+    report["confidence_landmarks_fit"] = calibration_report(
+        lf_idx, lf_features, {i: member_err[LF][i].mean() for i in lf_idx}, [s[0] for s in samples])
     report["confidence"] = calibration_report(idx, features, {i: fused[fusion.DROP_DEG][i][0].mean() for i in idx},
                                               [s[0] for s in samples])
     return report

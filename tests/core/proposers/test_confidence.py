@@ -8,14 +8,18 @@ from workers.core.proposers import confidence
 
 
 def test_confidence_falls_as_any_feature_grows():
-    base = confidence.expected_error(confidence.features(2.0, 0, 0.02))
-    for worse in (confidence.features(6.0, 0, 0.02), confidence.features(2.0, 1, 0.02),
-                  confidence.features(2.0, 0, 0.05)):
+    base = confidence.expected_error(confidence.features(2.0, 0, 0.02, twin_deg=1.0))
+    for worse in (confidence.features(6.0, 0, 0.02, twin_deg=1.0), confidence.features(2.0, 1, 0.02, twin_deg=1.0),
+                  confidence.features(2.0, 0, 0.05, twin_deg=1.0), confidence.features(2.0, 0, 0.02, twin_deg=4.0),
+                  confidence.features(2.0, 0, 0.02, prior_deg=9.0, twin_deg=1.0)):
         assert confidence.expected_error(worse) >= base
+        for cal in (confidence.CALIBRATION, confidence.CALIBRATION_LANDMARKS_FIT):
+            assert confidence.expected_error(worse, cal) >= confidence.expected_error(
+                confidence.features(2.0, 0, 0.02, twin_deg=1.0), cal)
     assert confidence.confidence(0.0) == 1.0
     assert confidence.confidence(5.0) == pytest.approx(np.exp(-1))
     assert confidence.confidence(1.0) > confidence.confidence(4.0) > 0
-    assert all(c >= 0 for c in confidence.CALIBRATION)
+    assert all(c >= 0 for c in confidence.CALIBRATION + confidence.CALIBRATION_LANDMARKS_FIT)
 
 
 def test_the_calibration_is_a_non_negative_least_squares_fit():

@@ -83,7 +83,7 @@ def test_the_landmark_fit_alone_says_low_confidence_at_profile(euler, low, setti
     p = proposer.propose_face(face, K)
     assert geometry.geodesic_distance(p.R, geometry.euler_to_matrix(np.array(euler))) < 0.5
     floor = fusion.member_mae("landmarks-fit", {"landmarks-fit": LANDMARK_FIT_MAE_DEG}, fusion.regime(p.R)).mean()
-    assert p.confidence == pytest.approx(confidence.confidence(floor), rel=1e-6)  # a perfect fit: the floor decides
+    assert p.confidence == pytest.approx(confidence.confidence(floor), rel=1e-6)  # a perfect fit, one reading: the floor
     assert (p.confidence < settings_low_confidence) == low
 
 

@@ -26,7 +26,8 @@ class PoseProposal:
     when the proposer gives rotation only; landmarks_2d (N, 2) pixels,
     landmarks_3d (N, 3) camera frame mm, in `landmark_scheme` order.
     residual: a landmark fit's weighted RMS reprojection error over the face box
-    size (None for a network); confidence: in [0, 1], calibrated (confidence.py),
+    size (None for a network); twin_deg: the landmark fit's two readings (crop and
+    mirrored crop) this many degrees apart; confidence: in [0, 1], calibrated (confidence.py),
     None when not computed; provenance: what made it (fused: the members kept and
     dropped, each with its version and weights sha256)."""
 
@@ -40,6 +41,7 @@ class PoseProposal:
     residual: Optional[float] = None
     confidence: Optional[float] = None
     provenance: Optional[dict] = None
+    twin_deg: Optional[float] = None  # a landmark fit: its two readings' poses this far apart
 
     def __post_init__(self):
         self.R = np.asarray(self.R, dtype=np.float64)

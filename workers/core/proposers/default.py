@@ -94,12 +94,14 @@ class LandmarksFitProposer(Proposer):
         # err independently; their mean is nearer the truth, bench/proposer_accuracy.py)
         R = geometry.rotation_mean(np.array([f.R for f in fits]))
         t = np.mean([f.t for f in fits], axis=0)
+        twin = float(geometry.geodesic_distance(fits[0].R, fits[-1].R)) if len(fits) == 2 else None
         return PoseProposal(
             box=face.box, R=R, t=t, score=face.score,
             landmarks_2d=pts.copy(), landmarks_3d=geometry.transform(self.model, R, t),
-            landmark_scheme=SCHEME, residual=residual,
+            landmark_scheme=SCHEME, residual=residual, twin_deg=twin,
             confidence=confidence.confidence(confidence.expected_error(confidence.features(
-                0.0, 0, residual, fusion.member_mae(NAME, {NAME: LANDMARK_FIT_MAE_DEG}, fusion.regime(R)).mean()))),
+                0.0, 0, residual, fusion.member_mae(NAME, {NAME: LANDMARK_FIT_MAE_DEG}, fusion.regime(R)).mean(),
+                twin), confidence.CALIBRATION_LANDMARKS_FIT)),
         )
 
     def propose_faces(self, images, Ks, faces):

@@ -138,9 +138,10 @@ class FusedProposer(Proposer):
                 if f.R is None:
                     continue  # no two members agree: no sane pose for this face
                 source = next((found[n] for n in T_SOURCES if n in f.kept and found[n].t is not None), None)
-                residual = found[DEFAULT_MEMBER].residual if DEFAULT_MEMBER in f.kept else None
-                expected = confidence.expected_error(
-                    confidence.features(f.spread_deg, len(f.dropped), residual, f.expected_deg))
+                lf = found[DEFAULT_MEMBER] if DEFAULT_MEMBER in f.kept else None
+                residual = None if lf is None else lf.residual
+                expected = confidence.expected_error(confidence.features(
+                    f.spread_deg, len(f.dropped), residual, f.expected_deg, None if lf is None else lf.twin_deg))
                 props.append(PoseProposal(
                     box=face.box, R=f.R, t=None if source is None else source.t, score=face.score,
                     landmarks_2d=None if source is None else source.landmarks_2d,
