@@ -40,11 +40,16 @@ ProposerRunField = typed_json({
     "properties": {**_MEMBER["properties"], "members": {"type": "array", "items": _MEMBER}}}, "ProposerRunField")
 ProvenanceField = typed_json({
     "type": "object", "description": "What made a proposal: for 'fused', every member run (name, version, "
-                                     "weights sha256), those kept and dropped for this face; {} for others",
+                                     "weights sha256), those kept and dropped for this face; for a landmark "
+                                     "fit, its FaceMesh readings and how far apart their poses are; both: the "
+                                     "face's regime (frontal, pitched, turned, profile) and the expected error "
+                                     "behind the confidence; {} for others",
     "properties": {"members": {"type": "array", "items": _MEMBER},
                    "kept": {"type": "array", "items": {"type": "string"}},
                    "dropped": {"type": "array", "items": {"type": "string"}},
-                   "spread_deg": NUMBER, "expected_error_deg": NUMBER}}, "ProvenanceField")
+                   "spread_deg": NUMBER, "expected_error_deg": NUMBER,
+                   "regime": {"type": "string", "enum": ["frontal", "pitched", "turned", "profile"]},
+                   "twin_deg": {**NUMBER, "nullable": True}, "readings": {"type": "integer"}}}, "ProvenanceField")
 
 
 @extend_schema_field({"type": "object", "properties": {k: NUMBER for k in ("yaw", "pitch", "roll")},

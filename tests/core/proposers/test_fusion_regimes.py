@@ -85,6 +85,8 @@ def test_the_landmark_fit_alone_says_low_confidence_at_profile(euler, low, setti
     floor = fusion.member_mae("landmarks-fit", {"landmarks-fit": LANDMARK_FIT_MAE_DEG}, fusion.regime(p.R)).mean()
     assert p.confidence == pytest.approx(confidence.confidence(floor), rel=1e-6)  # a perfect fit, one reading: the floor
     assert (p.confidence < settings_low_confidence) == low
+    assert p.provenance == {"readings": 1, "twin_deg": None, "regime": "profile" if low else "frontal",
+                            "expected_error_deg": pytest.approx(floor, abs=1e-3)}
 
 
 def test_the_prior_is_a_floor_on_the_expected_error():

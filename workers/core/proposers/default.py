@@ -95,13 +95,16 @@ class LandmarksFitProposer(Proposer):
         R = geometry.rotation_mean(np.array([f.R for f in fits]))
         t = np.mean([f.t for f in fits], axis=0)
         twin = float(geometry.geodesic_distance(fits[0].R, fits[-1].R)) if len(fits) == 2 else None
+        face_regime = fusion.regime(R)
+        expected = confidence.expected_error(confidence.features(
+            0.0, 0, residual, fusion.member_mae(NAME, {NAME: LANDMARK_FIT_MAE_DEG}, face_regime).mean(), twin),
+            confidence.CALIBRATION_LANDMARKS_FIT)
         return PoseProposal(
             box=face.box, R=R, t=t, score=face.score,
             landmarks_2d=pts.copy(), landmarks_3d=geometry.transform(self.model, R, t),
-            landmark_scheme=SCHEME, residual=residual, twin_deg=twin,
-            confidence=confidence.confidence(confidence.expected_error(confidence.features(
-                0.0, 0, residual, fusion.member_mae(NAME, {NAME: LANDMARK_FIT_MAE_DEG}, fusion.regime(R)).mean(),
-                twin), confidence.CALIBRATION_LANDMARKS_FIT)),
+            landmark_scheme=SCHEME, residual=residual, twin_deg=twin, confidence=confidence.confidence(expected),
+            provenance={"readings": len(fits), "twin_deg": None if twin is None else round(twin, 3),
+                        "regime": face_regime, "expected_error_deg": round(expected, 3)},
         )
 
     def propose_faces(self, images, Ks, faces):

@@ -149,6 +149,8 @@ class FusedProposer(Proposer):
                     residual=residual, confidence=confidence.confidence(expected),
                     provenance={"members": [self.member_records[n] for n in self.members],
                                 "kept": f.kept, "dropped": f.dropped, "spread_deg": round(f.spread_deg, 3),
+                                "regime": f.regime,
+                                "twin_deg": None if lf is None or lf.twin_deg is None else round(lf.twin_deg, 3),
                                 "expected_error_deg": round(expected, 3)},
                 ))
             result.append(props)
