@@ -301,12 +301,16 @@ def reference_pose(face: Face) -> dict:
                           "version": proposal.proposer_version, "score": proposal.score,
                           "confidence": proposal.confidence,
                           "low_confidence": proposal.confidence is not None
-                          and proposal.confidence < settings.HEADPOSE_LOW_CONFIDENCE}
+                          and proposal.confidence < settings.HEADPOSE_LOW_CONFIDENCE,
+                          # why: the expected error behind the confidence and the face's regime
+                          "expected_error_deg": (proposal.provenance or {}).get("expected_error_deg"),
+                          "regime": (proposal.provenance or {}).get("regime")}
         return pose
     # no proposer gave a sane pose (none stored): a frontal head at the face box
     pose = _pose(np.eye(3), None, face)
     pose["origin"] = {"kind": "default", "proposal_id": None, "proposer": "frontal default", "version": "",
-                      "score": 0.0, "confidence": None, "low_confidence": False}
+                      "score": 0.0, "confidence": None, "low_confidence": False, "expected_error_deg": None,
+                      "regime": None}
     return pose
 
 

@@ -142,6 +142,11 @@ class PoseOriginSerializer(serializers.Serializer):
     proposal_id = serializers.IntegerField(required=False, allow_null=True, help_text="kind=proposal")
     proposer = serializers.CharField(required=False)
     score = serializers.FloatField(required=False)
+    confidence = serializers.FloatField(required=False, allow_null=True, help_text="kind=proposal, calibrated, 0-1")
+    low_confidence = serializers.BooleanField(required=False, help_text="confidence below HEADPOSE_LOW_CONFIDENCE")
+    expected_error_deg = serializers.FloatField(required=False, allow_null=True,
+                                                help_text="the expected error behind the confidence, degrees")
+    regime = serializers.CharField(required=False, allow_null=True, help_text="frontal, pitched, turned or profile")
 
     def to_representation(self, origin):
         # only the keys of its kind (DRF would add proposal_id: null to an annotation)
