@@ -1,6 +1,5 @@
 """FaceBoxes (workers/core/proposers/faceboxes.py) on real images, and as the
 fallback of detect_faces when mediapipe finds no face."""
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -14,9 +13,11 @@ import scipy.io
 
 from workers.core import geometry
 from workers.core.proposers import faceboxes
-from workers.core.proposers.detection import detect_faces
-from workers.core.proposers.errors import InvalidInputError, MissingWeightsError
-from workers.core.proposers.faceboxes import FaceBoxesDetector, FaceBoxesForkError
+from workers.core.proposers.detection import DetectionError, detect_faces
+from workers.core.proposers.errors import MissingWeightsError
+from workers.core.proposers.faceboxes import FaceBoxesDetector
+
+from tests.core.proposers.forking import call_in_fork
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -106,11 +107,11 @@ def test_a_large_image_is_resized_down_and_boxes_come_back_in_its_pixels(detecto
 
 
 def test_bad_input_gets_a_clear_error(detector, tmp_path):
-    with pytest.raises(InvalidInputError, match="uint8"):
+    with pytest.raises(DetectionError, match="uint8"):
         detector.detect(np.zeros((10, 10, 3), np.float32))
-    with pytest.raises(InvalidInputError, match="shape"):
+    with pytest.raises(DetectionError, match="shape"):
         detector.detect(np.zeros((10, 10, 5), np.uint8))
-    with pytest.raises(InvalidInputError, match="min_score"):
+    with pytest.raises(DetectionError, match="min_score"):
         detector.detect(np.zeros((10, 10, 3), np.uint8), min_score=1.5)
     with pytest.raises(MissingWeightsError, match="FaceBoxes"):
         FaceBoxesDetector(tmp_path / "none.pth")
@@ -180,23 +181,10 @@ def test_proposers_use_the_fallback_from_their_weights_dir(weights_dir, aflw_sam
     assert geometry.geodesic_distance(turned[0].R, Rz @ plain[0].R) < 10
 
 
-def _child_build(weights_path, queue):
-    try:
-        faceboxes.cached_detector(weights_path)
-        queue.put("built")
-    except FaceBoxesForkError as exc:
-        queue.put(str(exc))
-
-
 def test_a_worker_forked_after_faceboxes_ran_gets_a_clear_error_not_a_hang(detector, weights_path):
     assert len(detector.detect(skimage_bgr("astronaut"))) == 1  # torch has now run in this process
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child_build, args=(weights_path, queue))
-    proc.start()
-    proc.join(60)
-    assert proc.exitcode == 0
-    assert "hangs after such a fork" in queue.get(timeout=5)
+    status, message = call_in_fork(lambda: type(faceboxes.cached_detector(weights_path)).__name__)
+    assert status == "error" and "hangs after such a fork" in message
 
 
 def test_a_worker_forked_before_first_use_detects_faces(weights_dir):
@@ -205,11 +193,13 @@ def test_a_worker_forked_before_first_use_detects_faces(weights_dir):
         import os, sys, cv2, skimage.data
         from workers.core.proposers.faceboxes import detector_in
         img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+        def faces():
+            return len(detector_in({str(weights_dir)!r}).detect(img))
         pid = os.fork()
         if pid == 0:
-            os._exit(0 if len(detector_in({str(weights_dir)!r}).detect(img)) == 1 else 3)
+            os._exit(0 if faces() == 1 else 3)
         _, status = os.waitpid(pid, 0)
-        sys.exit(os.waitstatus_to_exitcode(status) or (0 if len(detector_in({str(weights_dir)!r}).detect(img)) == 1 else 4))
+        sys.exit(os.waitstatus_to_exitcode(status) or (0 if faces() == 1 else 4))
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
