@@ -21,7 +21,7 @@ Coordinates out: OpenCV pixels, (0, 0) = the centre of the top-left pixel.
 
 Why a fallback (bench/bench_faceboxes.py, the 10 real AFLW2000 samples): upright,
 both detectors find all 10; turned by 90 deg, mediapipe finds 3, FaceBoxes 6,
-mediapipe with the FaceBoxes fallback 8. FaceBoxes costs about 23 ms per
+mediapipe with the FaceBoxes fallback 8. FaceBoxes costs 23-26 ms per
 450x450 image on one CPU thread, so it runs only when mediapipe finds nothing.
 """
 from __future__ import annotations
