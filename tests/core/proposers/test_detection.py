@@ -1,4 +1,3 @@
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -11,6 +10,8 @@ import pytest
 
 from workers.core.proposers import detection
 from workers.core.proposers.detection import IBUG68_FROM_MESH468, DetectionError, detect_faces
+
+from tests.core.proposers.forking import call_in_fork
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -134,23 +135,11 @@ def test_it_rejects_bad_input_with_a_message():
         detect_faces(np.zeros((10, 10, 3), np.uint8), min_score=2)
 
 
-def _child_detect(img, queue):
-    try:
-        queue.put(len(detect_faces(img)))
-    except DetectionError as exc:
-        queue.put(str(exc))
-
-
 def test_a_worker_forked_after_mediapipe_was_used_gets_a_clear_error_not_an_abort():
     img = astronaut_bgr()
     assert len(detect_faces(img)) == 1  # mediapipe has now run in this process
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child_detect, args=(img, queue))
-    proc.start()
-    proc.join(60)
-    assert proc.exitcode == 0
-    assert "does not survive a fork" in queue.get(timeout=5)
+    status, message = call_in_fork(lambda: len(detect_faces(img)))
+    assert status == "error" and "does not survive a fork" in message
     assert len(detect_faces(img)) == 1  # the parent still works
 
 

@@ -92,8 +92,16 @@ class Proposer:
         images, Ks = check_batch(images, Ks)
         from workers.core.proposers.detection import detect_faces
 
-        faces = [detect_faces(img) for img in images]
+        fallback = self.fallback_detector()
+        faces = [detect_faces(img, fallback=fallback) for img in images]
         return self.propose_faces(images, Ks, faces)
+
+    def fallback_detector(self):
+        """FaceBoxes (faceboxes.py) for the faces mediapipe misses, built once per
+        process from this proposer's weights dir; None when its file is not there."""
+        from workers.core.proposers.faceboxes import detector_in
+
+        return detector_in(self.weight_files.directory, self.device)
 
     def propose_faces(self, images, Ks, faces) -> list[list[PoseProposal]]:
         """images (BGR uint8), Ks (3x3), faces: per image a list of DetectedFace.

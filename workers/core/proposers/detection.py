@@ -242,10 +242,23 @@ def mesh_mirror() -> np.ndarray:
     return _mirror
 
 
+def _fallback_found(img: np.ndarray, s: float, fallback, min_score: float):
+    """The fallback detector's boxes on the original image as _detect's triples in
+    the upscaled image's coords, keypoints unknown (NaN). No FaceMesh
+    confirmation: FaceBoxes, the one fallback, scores no face-free test image
+    near min_score's default (nothing on a dark head-shaped blob, under 0.3 on
+    a coffee cup and a cat: tests/core/proposers/test_faceboxes.py), and a face
+    FaceMesh cannot read still has a box the box-crop networks can use."""
+    return [((np.asarray(box, np.float64) + 0.5) * s - 0.5, float(score), np.full((6, 2), np.nan))
+            for box, score in fallback.detect(img, min_score=min_score)]
+
+
 def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True,
-                 refine: bool = True) -> list[DetectedFace]:
+                 refine: bool = True, fallback=None) -> list[DetectedFace]:
     """Every face in a BGR image, best score first; [] when there is none.
-    refine: the second FaceMesh pass and its mirrored twin (_refined_meshes)."""
+    refine: the second FaceMesh pass and its mirrored twin (_refined_meshes).
+    fallback: a second detector (faceboxes.FaceBoxesDetector) whose boxes are used
+    when mediapipe finds no face (it misses some near-profile and rotated faces)."""
     if not 0 <= min_score <= 1:
         raise DetectionError(f"min_score must be in [0, 1], got {min_score}")
     img = _as_bgr(image_bgr)
@@ -259,6 +272,8 @@ def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True,
             pad = max(rgb.shape[:2]) // 2
             padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
             found = [(b - pad, sc, k - pad) for b, sc, k in _detect(padded, detector) if sc >= min_score]
+        if not found and fallback is not None:
+            found = _fallback_found(img, s, fallback, min_score)
         faces = []
         for box, score, kps in sorted(found, key=lambda d: -d[1]):
             lm = _mesh_on_crop(rgb, box, mesh) if with_landmarks else None
