@@ -38,6 +38,7 @@ from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
 from workers.core.metrics import angle_errors  # noqa: E402
 from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
 from workers.core.proposers.detection import detect_faces  # noqa: E402
+from workers.core.proposers.faceboxes import detector_in  # noqa: E402
 
 
 def load_samples(folder: Path):
@@ -96,7 +97,8 @@ def main(argv=None) -> dict:
     names = [n for n in args.proposers.split(",") if n] or available_proposers(default_weights_dir())
     samples = load_samples(folder)
     t0 = time.perf_counter()
-    faces = [detect_faces(s[1]) for s in samples]
+    fallback = detector_in(default_weights_dir())  # as Proposer.propose: FaceBoxes where mediapipe finds nothing
+    faces = [detect_faces(s[1], fallback=fallback) for s in samples]
     detect_s = (time.perf_counter() - t0) / len(samples)
     chosen = {}
     in_sample = evaluate(names, samples, faces, args.device, chosen_out=chosen)
