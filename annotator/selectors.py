@@ -215,6 +215,7 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
     import numpy as np
 
     from workers.core.metrics import evaluate
+    from workers.core.proposers.confidence import curve
 
     gt = {
         a.face_id: a.R
@@ -226,16 +227,22 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
     if proposer:
         proposals = proposals.filter(proposer=proposer)
     groups: dict[tuple, list] = {}
-    for p in proposals.only("face_id", "R", "proposer", "proposer_version"):
+    for p in proposals.only("face_id", "R", "proposer", "proposer_version", "confidence"):
         groups.setdefault((p.proposer, p.proposer_version), []).append(p)
     rows = []
     for (name, version), items in sorted(groups.items()):
         pred = np.array([p.R for p in items], dtype=np.float64).reshape(-1, 3, 3)
         true = np.array([gt[p.face_id] for p in items], dtype=np.float64).reshape(-1, 3, 3)
-        m = evaluate(pred, true)
+        m = evaluate(pred, true, per_sample=True)
+        rated = [(p.confidence, e) for p, e in zip(items, m["per_sample"]["err_mean"]) if p.confidence is not None]
         rows.append({
             "proposer": name, "version": version, "found": len(items), "ground_truth_faces": len(gt),
             **{k: m[k] for k in ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "geodesic_mean")},
+            # by ground-truth |yaw| (wide: the back of the head is past 90)
+            "yaw_bins": [{k: b[k] for k in ("label", "count", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean")}
+                         for b in m["yaw_bins"]],
+            # calibrated when the mean error falls from the low-confidence third to the high one
+            "confidence_curve": curve(*zip(*rated)) if rated else [],
         })
     return rows
 

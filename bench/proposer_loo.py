@@ -179,11 +179,7 @@ def calibration_report(idx, features, mean_err, names) -> dict:
     rows.sort(key=lambda r: r[1])
     c = np.array([r[1] for r in rows])
     e = np.array([r[3] for r in rows])
-    curve = []
-    for part in np.array_split(np.arange(len(rows)), min(3, len(rows))):
-        if len(part):
-            curve.append({"confidence": [float(c[part].min()), float(c[part].max())], "faces": int(len(part)),
-                          "mean_error_deg": float(e[part].mean())})
+    curve = conf.curve(c, e)
     all_faces = conf.fit_calibration(np.array([features[j] for j in idx]), np.array([mean_err[j] for j in idx]))
     rho = float(np.corrcoef(np.argsort(np.argsort(c)), np.argsort(np.argsort(e)))[0, 1]) if len(rows) > 2 else None
     return {"how": "per face: calibration fitted on the other faces' leave-one-out errors",

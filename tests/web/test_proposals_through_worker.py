@@ -90,6 +90,14 @@ def test_the_fused_proposer_is_what_annotators_see_and_meets_the_goal(celery_wor
     # in-sample (the shipped constants saw these faces); the held-out figure is
     # tests/core/proposers/test_fused.py's leave-one-out one
     assert row["mae_mean"] <= 3.0
+    # per ground-truth |yaw| bin (the samples: 7 below 30, 3 in 30-60) and the confidence curve by thirds
+    assert {b["label"]: b["count"] for b in row["yaw_bins"] if b["count"]} == {"0-30": 7, "30-60": 3}
+    assert [g["faces"] for g in row["confidence_curve"]] == [4, 3, 3]
+    lows = [g["confidence"] for g in row["confidence_curve"]]
+    assert all(a[1] <= b[0] for a, b in zip(lows, lows[1:]))  # sorted by confidence, low to high
+    text = io.StringIO()
+    call_command("proposal_accuracy", dataset="aflw", proposer="fused", stdout=text)
+    assert "|yaw| 0-30" in text.getvalue() and "mean error by confidence, low to high" in text.getvalue()
     # every stored proposal says how far to trust it and which members made it
     stored = list(Proposal.objects.filter(proposer="fused"))
     assert len(stored) == 10 and all(0 < p.confidence <= 1 for p in stored)

@@ -61,3 +61,18 @@ def expected_error(x: np.ndarray, calibration: Sequence[float] = CALIBRATION) ->
 
 def confidence(expected_error_deg: float) -> float:
     return float(np.exp(-max(expected_error_deg, 0.0) / ERROR_SCALE_DEG))
+
+
+def curve(confidences, errors, parts: int = 3) -> list[dict]:
+    """Is it calibrated? Faces sorted by confidence and split into `parts` equal
+    groups, low to high: each group's confidence range and mean error (degrees).
+    Calibrated: the mean error falls from group to group."""
+    c = np.asarray(confidences, dtype=np.float64)
+    e = np.asarray(errors, dtype=np.float64)
+    order = np.argsort(c, kind="stable")
+    out = []
+    for part in np.array_split(order, min(parts, len(order))):
+        if len(part):
+            out.append({"confidence": [float(c[part].min()), float(c[part].max())], "faces": int(len(part)),
+                        "mean_error_deg": float(e[part].mean())})
+    return out
