@@ -4,7 +4,15 @@ Each held-out face is fitted with a reference face built without it
 (reference_build.build_from(exclude=[face])); FaceMesh landmarks from the app's
 own detection; K = the AFLW2000 importer's model camera unless a variant says
 otherwise. Variants (one cause each):
-  shipped          outline (face oval) weight 0.25, the shipped proposer
+  shipped          the shipped proposer: both FaceMesh readings (the refined crop
+                   and its mirror image) fitted, outline (face oval) weight 0.25,
+                   the two poses averaged; every other variant fits one reading
+  one_reading      the refined crop's reading alone
+  first_pass       the first crop's reading alone (detect_faces(refine=False): the
+                   proposer before version 1.2)
+  first_and_mirror the first crop and its mirror image (one FaceMesh run fewer)
+  depth_3d         a 3D similarity alignment of the refined reading's x, y and
+                   FaceMesh's own depth to the reference (no camera model)
   outline_0 / _1   outline points left out / weighted like the rest
   short_focal      K with fx = image width (the app's default for unknown cameras)
   rest_fix         the reference's rest orientation corrected by the mean
@@ -32,12 +40,14 @@ from bench.proposer_accuracy import load_samples  # noqa: E402
 from bench.proposer_loo import pick  # noqa: E402
 from workers.core import geometry  # noqa: E402
 from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
+from workers.core.proposers import detection  # noqa: E402
 from workers.core.proposers.detection import detect_faces  # noqa: E402
 from workers.core.proposers.landmark_fit import fit_pose  # noqa: E402
-from workers.core.proposers.reference_build import build_from, read_inputs  # noqa: E402
+from workers.core.proposers.reference_build import build_from, read_inputs, similarity  # noqa: E402
 from workers.core.proposers.reference_face import reference_face_from_arrays  # noqa: E402
 
-VARIANTS = ("shipped", "outline_0", "outline_1", "short_focal", "rest_fix", "visibility")
+VARIANTS = ("shipped", "one_reading", "first_pass", "first_and_mirror", "depth_3d", "outline_0", "outline_1",
+            "short_focal", "rest_fix", "visibility")
 
 
 def canonical_model_in_wheel() -> list[str]:
@@ -47,8 +57,30 @@ def canonical_model_in_wheel() -> list[str]:
             or p.suffix in (".obj", ".binarypb") and "geometry" in str(p).lower()]
 
 
+def readings(variant, face, plain_face, image):
+    """The FaceMesh reading(s) (468, 3) a variant fits."""
+    if variant == "shipped":
+        return [face.landmarks, face.landmarks_mirrored]
+    if variant == "first_pass":
+        return [plain_face.landmarks]
+    if variant == "first_and_mirror":
+        import cv2
+
+        _, mesh = detection._get_graphs()
+        b = plain_face.box
+        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        side = detection.CROP_SCALE * max(b[2] - b[0], b[3] - b[1])
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        mirrored = detection._nearest(detection._mesh_square(rgb, cx, cy, side, mesh, flip=True), cx, cy)
+        return [plain_face.landmarks, mirrored[detection.mesh_mirror()]]
+    return [face.landmarks]
+
+
 def fit(ref, lm, K, variant):
     X, w = ref.points468, ref.weights468.copy()
+    if variant == "depth_3d":
+        return similarity(X, lm)[1]
+    lm = lm[:, :2]
     outline = w < 1
     if variant == "outline_0":
         w[outline] = 0
@@ -67,6 +99,7 @@ def fit(ref, lm, K, variant):
 def main() -> dict:
     samples = load_samples(aflw_samples_dir())
     faces = [pick(detect_faces(s[1]), s[3].mean(0)) for s in samples]
+    plain = [pick(detect_faces(s[1], refine=False), s[3].mean(0)) for s in samples]
     inputs = read_inputs(shared_dir())
     gt = np.array([s[2] for s in samples])
     R_gt = geometry.euler_to_matrix(gt)
@@ -79,13 +112,13 @@ def main() -> dict:
         signed = []
         for i, (s, face) in enumerate(zip(samples, faces)):
             K = (geometry.default_intrinsics if variant == "short_focal" else model_intrinsics)(450, 450)
-            lm = face.landmarks[:, :2]
             base = "shipped" if variant in ("rest_fix", "short_focal") else variant
-            R = fit(refs[i], lm, K, base)
+            R = geometry.rotation_mean(np.array([fit(refs[i], lm, K, base)
+                                                 for lm in readings(base, face, plain[i], s[1])]))
             if variant == "rest_fix":
                 others = [j for j in range(len(samples)) if j != i]
                 C = geometry.rotation_mean(np.array(
-                    [fit(refs[i], faces[j].landmarks[:, :2], K, "shipped").T @ R_gt[j] for j in others]))
+                    [fit(refs[i], faces[j].landmarks, K, "shipped").T @ R_gt[j] for j in others]))
                 R = R @ C
             signed.append(geometry.matrix_to_euler(R) - gt[i])
         signed = np.array(signed)
