@@ -48,6 +48,10 @@ def test_fused_is_no_worse_than_any_member_on_held_out_faces(real, weights_dir, 
     curve = res["confidence"]["curve_low_to_high_confidence"]
     assert curve[0]["mean_error_deg"] > curve[-1]["mean_error_deg"]
     assert curve[0]["confidence"][1] <= curve[-1]["confidence"][0]
+    assert res["confidence"]["spearman_confidence_vs_error"] < 0
+    # and so is the landmark fit's own (no weights: its two readings' disagreement and residual)
+    lf_curve = res["confidence_landmarks_fit"]["curve_low_to_high_confidence"]
+    assert lf_curve[0]["mean_error_deg"] > lf_curve[-1]["mean_error_deg"]
 
 
 def test_without_weights_it_is_the_default_proposer(real, tmp_path):
