@@ -3,8 +3,14 @@
 Pipeline per image (RECIPES.md): the full-range BlazeFace detector
 (`mp.solutions.face_detection`, model_selection=1) finds every face; FaceMesh
 (static_image_mode, refine_landmarks=False) then runs on a square crop of
-CROP_SCALE x the box around each face, because its own detector is short-range.
-Landmarks are mapped back to image pixels.
+CROP_SCALE x the box around each face, because its own detector is short-range;
+then twice more (refine=True, the default): on a square of REFINE_SCALE x that
+first mesh's extent centred on it, and on the mirror image of that square
+(`landmarks_mirrored`, vertices put back in this face's order). FaceMesh's
+reading moves with its crop; the landmark fit averages the two later readings
+and their disagreement feeds the confidence. Where mediapipe finds no face, a
+`fallback` detector's boxes are used (FaceBoxes, faceboxes.py, when its weights
+are there). Landmarks are mapped back to image pixels.
 
 Coordinates: OpenCV pixels, (0, 0) = centre of the top-left pixel. mediapipe's
 normalised coordinates run over the image edges (0 = left edge of the first

@@ -7,7 +7,8 @@ weights dir. Faces are detected once and handed to every member.
 
 Rotation: fusion.fuse per face: a member farther than fusion.DROP_DEG from the
 members' medoid is dropped for that face; the rest are averaged per angle with
-weights 1 / MAE^2 (MODEL_MAE_DEG). When the members agree on nothing the face
+weights 1 / MAE^2 (MODEL_MAE_DEG, the landmark fit's grown by its measured
+degradation in the face's regime: fusion.LANDMARK_FIT_DEGRADATION). When the members agree on nothing the face
 gets no proposal (a wrong pose is worse than none: the labeling page then starts
 from a frontal head at the face box and says so).
 
@@ -20,8 +21,9 @@ table for each held-out face on the other faces only (bench/proposer_loo.py).
 per-angle MAE put on the same scale through FSA-Net, which has both a published
 (5.07) and a measured (3.43) mean.
 
-Confidence: confidence.py, from the members' spread, the dropped count and the
-landmark fit's residual.
+Confidence: confidence.py, from the members' spread, the dropped count, the
+landmark fit's residual and its two readings' disagreement, with the regime's
+expected error (fusion.combined_mae) as a floor.
 
 Provenance: every proposal records the members that ran, kept and dropped, each
 with version and weights sha256; the proposer's own version is its code version
