@@ -20,6 +20,12 @@ DEFAULT_STEPS = {"angle_fine": 1.0, "angle_coarse": 5.0, "move_fine": 1.0, "move
 AUTOSAVE_MS = 1500
 
 
+def editor_steps() -> dict:
+    """The keyboard nudges every pose editor uses (labeling, review): the defaults
+    with HEADPOSE_LABEL_STEPS laid over them."""
+    return {**DEFAULT_STEPS, **getattr(settings, "HEADPOSE_LABEL_STEPS", {})}
+
+
 def _dataset(request, dataset_id) -> Dataset:
     try:
         return labeling.dataset_for_labeling(request.user, dataset_id)
@@ -63,7 +69,7 @@ def label_face(request, face_id: int):
             "mesh": static("meshes/head.glb"),
             "dataset": reverse("label-dataset", args=[face.image.dataset_id]),
         },
-        "steps": {**DEFAULT_STEPS, **getattr(settings, "HEADPOSE_LABEL_STEPS", {})},
+        "steps": editor_steps(),
         "csrf": get_token(request),
         "autosave_ms": getattr(settings, "HEADPOSE_AUTOSAVE_MS", AUTOSAVE_MS),
     }

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotator import reviewing
-from annotator.label_views import DEFAULT_STEPS
+from annotator.label_views import editor_steps
 from annotator.models import Annotation, Dataset
 
 
@@ -57,10 +57,10 @@ def review_annotation(request, annotation_id: int):
             "mesh": static("meshes/head.glb"),
             "dataset": reverse("review-dataset", args=[state["dataset"]["id"]]),
         },
-        "steps": DEFAULT_STEPS,
+        "steps": editor_steps(),
         "csrf": get_token(request),
     }
     names = {p["key"]: p["who"] for p in state["poses"]}
     angles = [{**a, "a_who": names[a["a"]], "b_who": names[a["b"]]} for a in state["angles"]]
     return render(request, "annotator/review.html", {"state": state, "config": config, "angles": angles,
-                                                     "steps": DEFAULT_STEPS})
+                                                     "steps": config["steps"]})

@@ -25,7 +25,7 @@ from workers.core import geometry
 from workers.core.metrics import angle_errors
 from workers.core.proposers import confidence as conf
 from workers.core.proposers import fusion
-from workers.core.proposers.default import CONFIG as LF_CONFIG, LANDMARK_FIT_MAE_DEG as LF_MAE, LandmarksFitProposer
+from workers.core.proposers.default import CONFIG as LF_CONFIG, LandmarksFitProposer, prior_deg as lf_prior_deg
 from workers.core.proposers.reference_face import reference_face_from_arrays
 
 LF = "landmarks-fit"
@@ -158,8 +158,8 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
         "member_mae_per_fold": maes_used,
     }
     lf_idx = sorted(member_err[LF])
-    lf_features = {i: conf.features(0.0, 0, preds[LF][i].residual, fusion.member_mae(
-        LF, {LF: LF_MAE}, fusion.regime(preds[LF][i].R)).mean(), preds[LF][i].twin_deg) for i in lf_idx}
+    lf_features = {i: conf.features(0.0, 0, preds[LF][i].residual, lf_prior_deg(fusion.regime(preds[LF][i].R)),
+                                    preds[LF][i].twin_deg) for i in lf_idx}
     report["confidence_landmarks_fit"] = calibration_report(
         lf_idx, lf_features, {i: member_err[LF][i].mean() for i in lf_idx}, [s[0] for s in samples])
     report["confidence"] = calibration_report(idx, features, {i: fused[fusion.DROP_DEG][i][0].mean() for i in idx},

@@ -180,3 +180,17 @@ def test_the_v1_review_endpoint_takes_the_same_reasons(world, api_as, priv):
     assert rejected == []  # approved now
     corrected = api_as("reviewer").get(f"/api/v1/annotations/?review_state=corrected&dataset={a.dataset_id}")
     assert corrected.status_code == 200 and corrected.json()["results"] == []
+
+
+def test_the_review_page_nudges_by_the_configured_steps_like_the_labeling_page(world, priv, settings):
+    import json
+    import re
+
+    settings.HEADPOSE_LABEL_STEPS = {"angle_coarse": 15.0}
+    c = Client()
+    c.force_login(world["users"]["reviewer"])
+    page = c.get(f"/review/annotations/{priv['annotation'].pk}/")
+    assert page.status_code == 200
+    raw = re.search(r'<script id="review-config" type="application/json">(.*?)</script>', page.content.decode(), re.S)
+    steps = json.loads(raw.group(1))["steps"]
+    assert steps["angle_coarse"] == 15.0 and steps["angle_fine"] == 1.0

@@ -97,8 +97,8 @@ class Proposer:
         return self.propose_faces(images, Ks, faces)
 
     def fallback_detector(self):
-        """FaceBoxes (faceboxes.py) for the faces mediapipe misses, built once per
-        process from this proposer's weights dir; None when its file is not there."""
+        """FaceBoxes (faceboxes.py) for the faces mediapipe misses, from this
+        proposer's weights dir, built on its first use; None when its file is not there."""
         from workers.core.proposers.faceboxes import detector_in
 
         return detector_in(self.weight_files.directory, self.device)

@@ -36,6 +36,12 @@ SCHEME = "mediapipe468"
 # fusion.LANDMARK_FIT_DEGRADATION. The confidence's floor and fused's weights use it.
 LANDMARK_FIT_MAE_DEG = (3.40, 3.05, 1.39)
 
+
+def prior_deg(face_regime: str) -> float:
+    """The landmark fit's expected mean error for a face in this regime (fusion.regime):
+    the confidence's floor."""
+    return float(fusion.member_mae(NAME, {NAME: LANDMARK_FIT_MAE_DEG}, face_regime).mean())
+
 CONFIG = ProposerConfig(
     name=NAME,
     version="1.2",  # 1.2: refined crop + mirrored reading averaged
@@ -96,9 +102,8 @@ class LandmarksFitProposer(Proposer):
         t = np.mean([f.t for f in fits], axis=0)
         twin = float(geometry.geodesic_distance(fits[0].R, fits[-1].R)) if len(fits) == 2 else None
         face_regime = fusion.regime(R)
-        expected = confidence.expected_error(confidence.features(
-            0.0, 0, residual, fusion.member_mae(NAME, {NAME: LANDMARK_FIT_MAE_DEG}, face_regime).mean(), twin),
-            confidence.CALIBRATION_LANDMARKS_FIT)
+        expected = confidence.expected_error(confidence.features(0.0, 0, residual, prior_deg(face_regime), twin),
+                                             confidence.CALIBRATION_LANDMARKS_FIT)
         return PoseProposal(
             box=face.box, R=R, t=t, score=face.score,
             landmarks_2d=pts.copy(), landmarks_3d=geometry.transform(self.model, R, t),

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 from dataclasses import dataclass
 from typing import Optional
 
 import cv2
 import numpy as np
+
+from workers.core.proposers.reference_face import load_reference_face
 
 CROP_SCALE = 2.0
 REFINE_SCALE = 2.0  # second pass: square of this x the first mesh's extent
@@ -234,18 +235,10 @@ def _refined_meshes(rgb: np.ndarray, first: np.ndarray, mesh) -> tuple[np.ndarra
     return (first if again is None else again), mirrored
 
 
-_mirror: Optional[np.ndarray] = None
-
-
 def mesh_mirror() -> np.ndarray:
     """(468,) FaceMesh vertex -> its left-right mirror vertex (from the bundled
     reference face, where it was matched on the symmetrised mean mesh)."""
-    global _mirror
-    if _mirror is None:
-        path = Path(__file__).parent / "assets" / "reference_face.npz"
-        with np.load(path) as arrays:
-            _mirror = arrays["mesh_mirror"].astype(np.int64)
-    return _mirror
+    return load_reference_face().mesh_mirror
 
 
 def _fallback_found(img: np.ndarray, s: float, fallback, min_score: float):

@@ -270,14 +270,32 @@ def cached_detector(weights_path, device: str = "cpu") -> FaceBoxesDetector:
         return _detectors[key]
 
 
-def detector_in(weights_dir, device: str = "cpu") -> Optional[FaceBoxesDetector]:
-    """The cached detector for weights_dir's FaceBoxes file; None when there is no
-    weights dir or the file is not in it (FaceBoxes is an optional extra)."""
+class FallbackDetector:
+    """FaceBoxes as detect_faces' fallback, built on its first detect: most images
+    never need it (mediapipe finds their faces), so a process that only proposes
+    on those neither starts torch for it nor falls under the fork rule above."""
+
+    def __init__(self, weights_path: Path, device: str):
+        self.weights_path, self.device = weights_path, device
+
+    def detect(self, image_bgr, min_score: float = 0.5):
+        from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
+
+        return cached_detector(self.weights_path, resolve_torch_device(self.device)).detect(image_bgr, min_score)
+
+
+_fallbacks: dict[tuple, FallbackDetector] = {}
+
+
+def detector_in(weights_dir, device: str = "cpu") -> Optional[FallbackDetector]:
+    """The fallback detector for weights_dir's FaceBoxes file (one per weights dir
+    and device); None when there is no weights dir or the file is not in it
+    (FaceBoxes is an optional extra)."""
     if weights_dir is None:
         return None
     path = Path(weights_dir) / WEIGHTS_FILE
     if not path.is_file():
         return None
-    from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
-
-    return cached_detector(path, resolve_torch_device(device))
+    key = (str(path.resolve()), str(device))
+    with _lock:
+        return _fallbacks.setdefault(key, FallbackDetector(path, device))

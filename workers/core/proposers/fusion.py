@@ -119,13 +119,14 @@ def medoid(Rs: np.ndarray) -> int:
     return int(np.argmin(D.sum(1)))
 
 
-def agreeing(Rs: np.ndarray, drop_deg: float = DROP_DEG) -> np.ndarray:
-    """Step 1: (M,) bool, the members kept for this face."""
+def agreeing(Rs: np.ndarray, drop_deg: float = DROP_DEG, centre: Optional[int] = None) -> np.ndarray:
+    """Step 1: (M,) bool, the members kept for this face. centre: the medoid's
+    index when the caller has it already."""
     Rs = np.asarray(Rs, dtype=np.float64)
     M = len(Rs)
     if M == 1:
         return np.ones(1, dtype=bool)
-    keep = geometry.geodesic_distance(Rs, Rs[medoid(Rs)][None]) <= drop_deg
+    keep = geometry.geodesic_distance(Rs, Rs[medoid(Rs) if centre is None else centre][None]) <= drop_deg
     if keep.sum() < 2:  # only the medoid itself: nobody agrees with it
         keep[:] = False
     return keep
@@ -142,8 +143,9 @@ def fuse(Rs: Sequence, names: Sequence[str], mae: Mapping[str, Sequence[float]],
     """Rs (M, 3, 3) of the named members; mae: name -> (yaw, pitch, roll) MAE deg."""
     Rs = np.asarray(Rs, dtype=np.float64)
     names = list(names)
-    face_regime = regime(Rs[medoid(Rs)])
-    keep = agreeing(Rs, drop_deg)
+    centre = medoid(Rs)
+    face_regime = regime(Rs[centre])
+    keep = agreeing(Rs, drop_deg, centre)
     kept = [n for n, k in zip(names, keep) if k]
     dropped = [n for n, k in zip(names, keep) if not k]
     if not kept:

@@ -48,6 +48,7 @@ class ReferenceFace:
     ibug68_from_mesh468: np.ndarray  # (68,) int
     weights68: np.ndarray
     weights468: np.ndarray
+    mesh_mirror: np.ndarray  # (468,) int: FaceMesh vertex -> its left-right mirror vertex
     meta: dict
 
     @property
@@ -87,11 +88,13 @@ def reference_face_from_arrays(arrays, source: str = "arrays") -> ReferenceFace:
             ibug68_from_mesh468=np.asarray(arrays["ibug68_from_mesh468"], dtype=np.int64),
             weights68=np.asarray(arrays["weights68"], dtype=np.float64),
             weights468=np.asarray(arrays["weights468"], dtype=np.float64),
+            mesh_mirror=np.asarray(arrays["mesh_mirror"], dtype=np.int64),
             meta=json.loads(str(arrays["meta"])),
         )
     except KeyError as exc:
         raise ReferenceFaceError(f"{source} lacks {exc}; rebuild it with tools/build_reference_face.py") from None
-    if face.points68.shape != (68, 3) or face.points468.shape != (468, 3) or face.ibug68_from_mesh468.shape != (68,):
+    if face.points68.shape != (68, 3) or face.points468.shape != (468, 3) or face.ibug68_from_mesh468.shape != (68,) \
+            or face.mesh_mirror.shape != (468,):
         raise ReferenceFaceError(f"{source} has wrong array shapes")
     return face
 
