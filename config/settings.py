@@ -293,7 +293,7 @@ CELERY_TASK_IGNORE_RESULT = True
 # Workers wait out a broker outage of any length, then consume again.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 
-# No stranded job (annotator/leases.py, annotator/reaper.py; README: Failure handling).
+# No stranded job (annotator/leases.py, annotator/reaper.py; docs/FAILURES.md).
 # A running task renews its row's lease (heartbeat_at) every lease/4 from a thread,
 # so the lease only runs out when the process running it is gone; the reaper, in
 # every worker every HEADPOSE_REAP_EVERY_S and at worker start, re-sends work whose

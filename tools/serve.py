@@ -51,14 +51,14 @@ def commands(env: dict) -> list[list[str]]:
 def main() -> int:
     env = dict(os.environ)
     # never DEBUG, whatever the shell says (unset, development mode would turn it on);
-    # HEADPOSE_ENV=production adds the HTTPS protections (README: Production)
+    # HEADPOSE_ENV=production adds the HTTPS protections (docs/CONFIGURATION.md: Production)
     env["DEBUG"] = "0"
     env["STATIC_MANIFEST"] = "1"
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS")
                if not (env.get(name) or env.get(f"{name}_FILE"))]
     if missing:
-        print(f"make serve needs {', '.join(missing)} in the environment (README: Deployment).", file=sys.stderr)
+        print(f"make serve needs {', '.join(missing)} in the environment (docs/DEPLOYMENT.md).", file=sys.stderr)
         return 2
     redis_url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     if not redis_answers(redis_url):

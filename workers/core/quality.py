@@ -144,7 +144,7 @@ def _groups(keys: np.ndarray) -> dict[int, np.ndarray]:
 def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np.ndarray,
                      rejected_as_outlier: np.ndarray, consensus_abs_yaw: np.ndarray,
                      quaternions: np.ndarray | None = None) -> dict[int, dict]:
-    """Per annotator code: the figures of the quality page (see README, Quality).
+    """Per annotator code: the figures of the quality page (see docs/QUALITY.md).
     `agreement`: leave_one_out_distance; `rejected_as_outlier`: (N,) bool;
     `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none)."""
     has_proposal = np.isfinite(labels.proposal_R).all((1, 2))
