@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run serve test test-js install browser bench clean
+.PHONY: run serve test test-js lint-js install browser bench clean
 
 $(INSTALLED): requirements.txt requirements/*.txt
 	# an interrupted earlier run can leave a venv without pip: make it again
@@ -33,6 +33,16 @@ serve: install
 # The editor's JS unit tests: Node's own runner (Node 20+), no npm packages.
 test-js:
 	node --test --test-reporter=spec tests/js/*.test.mjs
+
+# ESLint on the JS, at the versions pinned in package.json/package-lock.json (npm ci, again when they change).
+NODE_INSTALLED := node_modules/.installed
+
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint-js: $(NODE_INSTALLED)
+	npx --no-install eslint static/js tests/js
 
 test: install browser test-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,23 +1,19 @@
 // Entry page: plotly charts from the #chart-data JSON, and progress polling
 // while a proposer run is unfinished. Plotly comes from static/vendor/plotly.
-(function () {
-  "use strict";
-  const data = JSON.parse(document.getElementById("chart-data").textContent);
-  const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 13, color: "#1d232b" };
-  const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
-  const base = (extra) => Object.assign({
-    font: FONT, margin: { l: 60, r: 20, t: 10, b: 50 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
-    hovermode: "closest",
-  }, extra);
-  const axis = (title, extra) => Object.assign({ title: { text: title }, gridcolor: "#e5e7eb", zeroline: false }, extra);
+const data = JSON.parse(document.getElementById("chart-data").textContent);
+const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 13, color: "#1d232b" };
+const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+const base = (extra) => Object.assign({
+  font: FONT, margin: { l: 60, r: 20, t: 10, b: 50 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+  hovermode: "closest",
+}, extra);
+const axis = (title, extra) => Object.assign({ title: { text: title }, gridcolor: "#e5e7eb", zeroline: false }, extra);
 
-  if (data.state !== "done") {
-    pollProgress();
-    return;
-  }
+if (data.state !== "done") pollProgress();
+else if (window.Plotly !== undefined) drawCharts(window.Plotly);
 
-  if (window.Plotly === undefined) return;
-
+/** The three charts of a finished run (plotly: the vendored global). */
+function drawCharts(Plotly) {
   // Cumulative error curves: this entry bold, others thin (others start visible up to 5, then legend-only).
   const curvesEl = document.getElementById("chart-curves");
   if (curvesEl && data.curves.length) {
@@ -81,20 +77,20 @@
       if (p) window.location = data.worst_url + "?sample=" + encodeURIComponent(p.text);
     });
   }
+}
 
-  function pollProgress() {
-    const bar = document.querySelector("#progress .progress-bar span");
-    const text = document.getElementById("processed");
-    if (data.state === "failed") return;
-    const tick = () => fetch(data.status_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-      .then((e) => {
-        if (text) text.textContent = e.processed;
-        if (bar && e.total) bar.style.width = (100 * e.processed / e.total).toFixed(1) + "%";
-        if (e.state === "done" || e.state === "failed") window.location.reload();
-        else setTimeout(tick, 2000);
-      })
-      .catch(() => setTimeout(tick, 5000));
-    setTimeout(tick, 1500);
-  }
-})();
+function pollProgress() {
+  const bar = document.querySelector("#progress .progress-bar span");
+  const text = document.getElementById("processed");
+  if (data.state === "failed") return;
+  const tick = () => fetch(data.status_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+    .then((e) => {
+      if (text) text.textContent = e.processed;
+      if (bar && e.total) bar.style.width = (100 * e.processed / e.total).toFixed(1) + "%";
+      if (e.state === "done" || e.state === "failed") window.location.reload();
+      else setTimeout(tick, 2000);
+    })
+    .catch(() => setTimeout(tick, 5000));
+  setTimeout(tick, 1500);
+}
