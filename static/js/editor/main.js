@@ -5,60 +5,30 @@
 //   landmarks(), pin(index, x, y), unpin(index), solve(): landmark_tool.js;
 //   frame() -> this frame's number in its sequence (null outside one);
 //   goToFrame(i) opens the sequence editor at frame i (static/js/sequence/).
-import { ActiveTime } from './active_time.js';
-import { ConflictError, requestJSON, setCsrfToken } from './api.js';
-import { attachKeyboard, attachPointer } from './controls.js';
-import { PoseHistory } from './history.js';
-import { drawOverlay } from './overlay.js';
-import { bindPoseFields, nudges, stepOpacity, toggleOption } from './panel.js';
-import { checkPose, clonePose, eulerToMatrix, matrixToEuler, matrixToEulerWide, posesEqual } from './pose.js';
-import { SaveQueue } from './save_queue.js';
-import { HeadView } from './scene.js';
+import { ConflictError, requestJSON } from './api.js';
+import { createEditor, extend, trackActiveTime } from './component.js';
 import { attachLandmarkTool } from './landmark_tool.js';
+import { posesEqual } from './pose.js';
+import { SaveQueue } from './save_queue.js';
 
 const $ = (id) => document.getElementById(id);
 
 const config = JSON.parse($('editor-config').textContent);
-setCsrfToken(config.csrf);
 const state = config.state;
-const { width, height, K } = state.image;
 
-const view = new HeadView($('pose-canvas'), { width, height, K });
-
-// --- pose, history ------------------------------------------------------------
-const editor = {
-  K, width, height, steps: config.steps,
-  pose: clonePose(state.initial),
-  history: new PoseHistory(state.initial),
-  getPose() { return clonePose(this.pose); },
-  /** Show a pose without making it an undo step (while dragging). */
-  preview(pose) {
-    this.pose = clonePose(pose);
-    view.setPose(this.pose.R, this.pose.t);
-    showFields();
-    this.onPreview();
-  },
-  onPreview() {}, // the landmark tool redraws its handles here
-  /** Make the shown pose an undo step and schedule the draft autosave. */
-  commit() {
-    if (this.history.push(this.pose)) { saves.changed(); }
-    updateButtons();
-  },
-  set(pose) { this.preview(pose); this.commit(); },
-  ...nudges,
-};
-
-// --- numeric fields -------------------------------------------------------------
-const showFields = bindPoseFields($('pose-fields'), editor);
+// --- the editor (component.js): pose, history, fields, view ----------------------
+let landmarkTool = null;
+const editor = createEditor({
+  config, image: state.image, pose: state.initial,
+  onPreview: () => { if (landmarkTool) landmarkTool.refresh(); }, // the landmark tool redraws its handles
+  // an undo step (or a move in the history) schedules the draft autosave
+  onCommit: (changed) => { if (changed) saves.changed(); updateButtons(); },
+});
+editor.bindFields();
 
 // --- saving ---------------------------------------------------------------------
 // Time spent: seconds the page was visible and in use (active_time.js).
-const activeTime = new ActiveTime({
-  now: () => performance.now(), isVisible: () => document.visibilityState === 'visible',
-});
-['pointerdown', 'pointermove', 'keydown', 'wheel'].forEach((t) =>
-  document.addEventListener(t, () => activeTime.input(), { passive: true }));
-activeTime.start(setInterval);
+const activeTime = trackActiveTime();
 
 function setSaveState(text, kind = '') {
   const el = $('save-state');
@@ -112,8 +82,6 @@ window.addEventListener('beforeunload', (e) => {
 
 // --- actions ----------------------------------------------------------------------
 const actions = {
-  undo() { editor.preview(editor.history.undo()); saves.changed(); updateButtons(); },
-  redo() { editor.preview(editor.history.redo()); saves.changed(); updateButtons(); },
   reset() { editor.set(state.reference); },
   // Accept keeps the proposal as it is; a moved pose is a correction.
   accept() {
@@ -124,8 +92,6 @@ const actions = {
   save() { act(saveAndNext('corrected')); },
   skip() { act(saveAndNext('skipped')); },
   flag() { $('flag-dialog').showModal(); },
-  toggle: (name) => toggleOption(document, name),
-  opacity: (delta) => stepOpacity(document, delta),
 };
 
 function updateButtons() {
@@ -133,8 +99,8 @@ function updateButtons() {
   $('btn-redo').disabled = !editor.history.canRedo;
 }
 
-$('btn-undo').addEventListener('click', actions.undo);
-$('btn-redo').addEventListener('click', actions.redo);
+$('btn-undo').addEventListener('click', () => editor.undo());
+$('btn-redo').addEventListener('click', () => editor.redo());
 $('btn-reset').addEventListener('click', actions.reset);
 $('btn-accept').addEventListener('click', actions.accept);
 $('btn-save').addEventListener('click', actions.save);
@@ -152,55 +118,30 @@ flagDialog.addEventListener('close', () => {
   act(saveAndNext('flagged', { flag_reason: form.elements.reason.value, note: form.elements.note.value }));
 });
 
-// --- view options -----------------------------------------------------------------
-const overlay = drawOverlay($('overlay'), { width, height, box: state.face.box, landmarks: state.face.landmarks_2d });
-const syncOverlay = () => { overlay.style.display = $('opt-landmarks').checked ? '' : 'none'; };
-$('opt-landmarks').addEventListener('change', syncOverlay);
-$('opt-wireframe').addEventListener('change', (e) => view.setWireframe(e.target.checked));
-$('opt-axes').addEventListener('change', (e) => view.setAxesVisible(e.target.checked));
-$('opt-opacity').addEventListener('input', (e) => view.setOpacity(parseFloat(e.target.value)));
+// --- view options, controls, the landmark tool -------------------------------------
+editor.drawOverlay(state.face);
+editor.bindViewOptions();
 $('opt-autosave').addEventListener('change', () => { if (saves.dirty()) saves.changed(); });
-syncOverlay();
-view.setOpacity(parseFloat($('opt-opacity').value));
-
-attachPointer($('pose-canvas'), editor);
-attachKeyboard(editor, actions);
-const landmarkTool = attachLandmarkTool({ editor, state });
-editor.onPreview = () => landmarkTool.refresh();
+editor.attachControls(actions);
+landmarkTool = attachLandmarkTool({ editor, state });
 editor.preview(editor.pose);
 updateButtons();
 if (saves.saved.status) setSaveState(`saved · v${saves.saved.version} (${saves.saved.status})`, 'ok');
 
-const ready = view.loadHead(config.urls.mesh).then(() => {
-  const msg = $('stage-msg');
-  if (view.meshSource === 'glb') msg.hidden = true;
-  else msg.textContent = 'head.glb is missing: showing an ellipsoid head';
-  view.renderNow();
+const ready = editor.loadHead().then(() => {
+  editor.view.renderNow();
   window.headposeEditor.readyAt = performance.now(); // ms since navigation start (time to interactive)
   document.body.dataset.editorReady = '1';
 });
 
-window.headposeEditor = {
+// The core (component.js) and this page's own.
+window.headposeEditor = extend(editor.api, {
   ready,
-  config,
-  getPose: () => editor.getPose(),
-  setPose(pose) { editor.set(checkPose(pose)); },
   save: (options) => saves.save(options),
   get version() { return saves.saved.version; },
   get status() { return saves.saved.status; },
-  undo: () => actions.undo(),
-  redo: () => actions.redo(),
-  // For tests and tools: the renderer, on-demand frames and marker dots.
-  renderNow: () => view.renderNow(),
-  rendererInfo: () => view.rendererInfo(),
-  showMarkers: (points, colors, size) => view.showMarkers(points, colors, size),
-  setHeadVisible: (on) => view.setHeadVisible(on),
-  setAxesVisible: (on) => view.setAxesVisible(on),
-  get meshSource() { return view.meshSource; },
-  get renderCount() { return view.renderCount; },
-  math: { eulerToMatrix, matrixToEuler, matrixToEulerWide },
   // landmarks() / pin(index, x, y) / unpin(index) / solve(): see landmark_tool.js
   ...landmarkTool.api,
   frame: () => (config.sequence ? config.sequence.frame_index : null),
   goToFrame(i) { if (config.sequence) window.location.assign(`${config.urls.sequence}#frame=${i}`); },
-};
+});

@@ -2,15 +2,14 @@
 // renderer (static/js/editor: the photo, the head mesh at the label's pose with
 // the image's K), the other labels and the proposal as ghosts, and the verdict:
 // approve, reject (reason + note) or correct (edit the pose, save it as the
-// reviewer's revision). window.headposeReview is the automation API.
-import { ActiveTime } from '../editor/active_time.js';
-import { ConflictError, requestJSON, setCsrfToken } from '../editor/api.js';
-import { attachKeyboard, attachPointer } from '../editor/controls.js';
-import { PoseHistory } from '../editor/history.js';
-import { drawOverlay } from '../editor/overlay.js';
-import { bindPoseFields, nudges, stepOpacity, toggleOption } from '../editor/panel.js';
-import { checkPose, clonePose, posesEqual } from '../editor/pose.js';
-import { HeadView } from '../editor/scene.js';
+// reviewer's revision). The editor is static/js/editor/component.js; this page
+// adds the ghosts, the angles and the verdict keys. window.headposeReview is the
+// automation API: the editor's core (getPose, setPose, renderNow, ...) plus mode,
+// visibleGhosts, approve(), reject(reason, note), saveCorrection(); it is also
+// window.headposeEditor, as on the other editor pages.
+import { ConflictError, requestJSON } from '../editor/api.js';
+import { createEditor, extend, trackActiveTime } from '../editor/component.js';
+import { clonePose, posesEqual } from '../editor/pose.js';
 import { geodesicDegrees } from './angles.js';
 import { GhostHeads } from './ghost_heads.js';
 import { GhostCycle, ghostColors } from './ghosts.js';
@@ -19,11 +18,8 @@ import { reasonIndex, reviewAction } from './keys.js';
 const $ = (id) => document.getElementById(id);
 
 const config = JSON.parse($('review-config').textContent);
-setCsrfToken(config.csrf);
 const state = config.state;
-const { width, height, K } = state.image;
 const labelPose = clonePose(state.poses[0]); // the label under review
-const view = new HeadView($('pose-canvas'), { width, height, K });
 
 // --- mode: reviewing, or correcting the pose ------------------------------------
 let mode = 'reviewing';
@@ -43,38 +39,23 @@ function setMode(next) {
   showCorrectionAngle();
 }
 
-// --- the pose (the editor's object, as controls.js drives it) -------------------------
-const editor = {
-  K, width, height, steps: config.steps,
-  pose: clonePose(labelPose),
-  history: new PoseHistory(labelPose),
-  getPose() { return clonePose(this.pose); },
-  preview(pose) {
+// --- the pose: the editor (component.js) at the label's pose -------------------------
+const editor = createEditor({
+  config, image: state.image, pose: labelPose,
+  onPreview(pose) {
     // any edit of the pose starts a correction
     if (mode !== 'correcting' && !posesEqual(pose, labelPose, 0)) setMode('correcting');
-    this.pose = clonePose(pose);
-    view.setPose(this.pose.R, this.pose.t);
-    showFields();
     showCorrectionAngle();
   },
-  commit() { this.history.push(this.pose); },
-  set(pose) { this.preview(pose); this.commit(); },
-  ...nudges,
-};
-
-const showFields = bindPoseFields($('pose-fields'), editor);
+});
+editor.bindFields();
 
 function showCorrectionAngle() {
   $('correction-angle').lastElementChild.textContent = `${geodesicDegrees(labelPose.R, editor.pose.R).toFixed(1)}°`;
 }
 
 // --- talking to the server ------------------------------------------------------------
-const activeTime = new ActiveTime({
-  now: () => performance.now(), isVisible: () => document.visibilityState === 'visible',
-});
-['pointerdown', 'pointermove', 'keydown', 'wheel'].forEach((t) =>
-  document.addEventListener(t, () => activeTime.input(), { passive: true }));
-activeTime.start(setInterval);
+const activeTime = trackActiveTime();
 
 let busy = false;
 
@@ -179,44 +160,27 @@ document.addEventListener('keydown', (e) => {
   else if (action !== 'ignore') act(Promise.resolve(actions[action]()));
 });
 
-const viewActions = {
-  undo() { editor.preview(editor.history.undo()); },
-  redo() { editor.preview(editor.history.redo()); },
-  toggle: (name) => toggleOption(document, name), // W, M (G is the ghosts here)
-  opacity: (delta) => stepOpacity(document, delta),
-};
-attachPointer($('pose-canvas'), editor);
-attachKeyboard(editor, viewActions);
-
-const overlay = drawOverlay($('overlay'), { width, height, box: state.face.box, landmarks: state.face.landmarks_2d });
-const syncOverlay = () => { overlay.style.display = $('opt-landmarks').checked ? '' : 'none'; };
-$('opt-landmarks').addEventListener('change', syncOverlay);
-$('opt-wireframe').addEventListener('change', (e) => view.setWireframe(e.target.checked));
-$('opt-opacity').addEventListener('input', (e) => view.setOpacity(parseFloat(e.target.value)));
-syncOverlay();
-view.setOpacity(parseFloat($('opt-opacity').value));
+// W, M and [ ] from the editor (G is the ghosts here); no save keys: the verdict keys above have them.
+editor.attachControls();
+editor.drawOverlay(state.face);
+editor.bindViewOptions();
 editor.preview(editor.pose);
 setMode('reviewing');
 
-const ready = view.loadHead(config.urls.mesh).then(() => {
-  const msg = $('stage-msg');
-  if (view.meshSource === 'glb') msg.hidden = true;
-  else msg.textContent = 'head.glb is missing: showing an ellipsoid head';
-  ghosts = new GhostHeads(view, ghostPoses, colors);
+const ready = editor.loadHead().then(() => {
+  ghosts = new GhostHeads(editor.view, ghostPoses, colors);
   ghosts.show(cycle.visible);
-  view.renderNow();
+  editor.view.renderNow();
   document.body.dataset.reviewReady = '1';
 });
 
-window.headposeReview = {
+// The editor's core (component.js) and the review's own; the same object under both names.
+window.headposeReview = extend(editor.api, {
   ready,
-  config,
   get mode() { return mode; },
   get visibleGhosts() { return [...cycle.visible]; },
-  getPose: () => editor.getPose(),
-  setPose(pose) { editor.set(checkPose(pose)); },
   approve: () => actions.approve(),
   reject: (reason, note) => actions.reject(reason, note),
   saveCorrection: () => actions.saveCorrection(),
-  renderNow: () => view.renderNow(),
-};
+});
+window.headposeEditor = window.headposeReview;

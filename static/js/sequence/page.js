@@ -3,11 +3,15 @@
 // strip chart of the gap to the raw proposal. Keyframes are saved through the
 // faces' save API; the server then recomputes every frame's label (one source
 // of truth: annotator/selectors_sequences.py + workers/core/tracking).
-// window.headposeEditor: frame(), goToFrame(i), frameCount, label(), getPose(),
-// play(), pause(), playing, makeKeyframe(), deleteKeyframe(), nextSpike(),
-// drawTimes (ms to show each frame), ready.
-import { requestJSON, setCsrfToken } from '../editor/api.js';
-import { HeadView } from '../editor/scene.js';
+// The head is drawn by the editor the labeling and review pages use
+// (static/js/editor/component.js); this page adds the timeline and keyframes.
+// window.headposeEditor: the editor's core (getPose() -> the shown pose: the
+// frame's label, or one setPose() put there, which K then keeps as the
+// keyframe; setPose, renderNow, rendererInfo, ...) plus frame(), goToFrame(i),
+// frameCount, label(), play(), pause(), playing, makeKeyframe(),
+// deleteKeyframe(), nextSpike(), drawTimes (ms to show each frame), ready.
+import { requestJSON } from '../editor/api.js';
+import { createEditor, extend } from '../editor/component.js';
 import {
   gapPolylines, keyframeSave, nextAfter, playbackPosition, positionAtX, positionsOf, spikePositions, step,
   tickPositions, tickX,
@@ -20,12 +24,11 @@ const PRELOAD = 30; // frames fetched ahead of the playhead
 const OPACITY = 0.45; // the face must show through the head while playing
 
 const config = JSON.parse($('sequence-config').textContent);
-setCsrfToken(config.csrf);
+const editor = createEditor({ config }); // no image yet: mounted once the state says its size
 const url = (template, id) => template.replace('{id}', id);
 
 let state = null;
 let position = 0;
-let view = null;
 let playing = null; // {start, t0, raf}
 const drawTimes = [];
 const preloaded = new Map();
@@ -39,6 +42,12 @@ function svg(tag, attrs, parent) {
 
 function frames() { return state.frames; }
 function current() { return frames()[position]; }
+
+/** The shown pose: the frame's label, or one setPose() put there. */
+function shownPose() {
+  const f = current();
+  return editor.getPose() || (f.R ? { R: f.R.slice(), t: f.t && f.t.slice() } : null);
+}
 
 function drawTimeline() {
   const n = frames().length;
@@ -87,13 +96,8 @@ function show(i) {
   const f = current();
   const src = url(config.urls.image, f.image);
   if ($('frame-image').getAttribute('src') !== src) $('frame-image').setAttribute('src', src);
-  if (f.R && f.t) {
-    view.setHeadVisible(true);
-    view.setPose(f.R, f.t);
-  } else {
-    view.setHeadVisible(false);
-  }
-  view.renderNow();
+  editor.start(f.R && f.t ? { R: f.R, t: f.t } : null); // each frame starts its own undo history
+  editor.view.renderNow();
   const x = tickX(position, frames().length, W);
   const head = $('playhead');
   if (head) { head.setAttribute('x1', x); head.setAttribute('x2', x); }
@@ -147,7 +151,7 @@ async function saveKeyframe(remove) {
   pause();
   const f = current();
   let body;
-  try { body = keyframeSave(f, { remove }); } catch (err) { showError(err.message); return; }
+  try { body = keyframeSave({ ...f, ...shownPose() }, { remove }); } catch (err) { showError(err.message); return; }
   setSaveState('saving…', 'pending');
   try {
     await requestJSON(url(config.urls.save, f.face), { method: 'POST', body });
@@ -205,12 +209,10 @@ const ready = (async () => {
   const stage = $('stage');
   stage.style.setProperty('--w', width);
   stage.style.setProperty('--h', height);
-  for (const el of [$('frame-image'), $('pose-canvas')]) { el.width = width; el.height = height; }
-  view = new HeadView($('pose-canvas'), { width, height, K });
-  view.setOpacity(OPACITY);
-  await view.loadHead(config.urls.mesh);
-  $('stage-msg').hidden = view.meshSource === 'glb';
-  $('stage-msg').textContent = view.meshSource === 'glb' ? '' : 'head.glb is missing: showing an ellipsoid head';
+  for (const el of [$('frame-image'), editor.canvas]) { el.width = width; el.height = height; }
+  editor.mount({ width, height, K });
+  editor.bindViewOptions(OPACITY);
+  await editor.loadHead();
   wire();
   drawTimeline();
   const fromHash = /frame=(\d+)/.exec(window.location.hash);
@@ -220,18 +222,18 @@ const ready = (async () => {
 })();
 ready.catch((err) => showError(`the sequence could not be loaded: ${err.message}`));
 
-window.headposeEditor = {
+// The editor's core (component.js) and the timeline's own.
+window.headposeEditor = extend(editor.api, {
   ready,
   frame: () => position,
   goToFrame: (i) => goToFrame(i),
   get frameCount() { return state ? frames().length : 0; },
   label: () => (state ? { ...current() } : null),
-  getPose: () => (state && current().R ? { R: current().R.slice(), t: current().t && current().t.slice() } : null),
+  getPose: () => (state ? shownPose() : null),
   play, pause,
   get playing() { return playing !== null; },
   makeKeyframe: () => saveKeyframe(false),
   deleteKeyframe: () => saveKeyframe(true),
   nextSpike,
   drawTimes,
-  rendererInfo: () => view.rendererInfo(),
-};
+});
