@@ -40,7 +40,7 @@ from bench._common import aflw_samples_dir, print_json, weights_dir  # noqa: E40
 from bench.pnp_node import NodeSolver, pose  # noqa: E402
 from workers.core import geometry  # noqa: E402
 from workers.core.formats.aflw2000 import model_intrinsics, parse_labels  # noqa: E402
-from workers.core.proposers.reference_face import load_reference_face  # noqa: E402
+from workers.core.proposers.parts.reference_face import load_reference_face  # noqa: E402
 
 TARGET_DEG = 2.0
 NOISE_PX = 1.5
@@ -98,7 +98,7 @@ def proposals_for(samples, proposer_name: str):
 
     from bench.proposer_accuracy import pick
     from workers.core.proposers import create_proposer
-    from workers.core.proposers.detection import detect_faces
+    from workers.core.proposers.parts.detection import detect_faces
 
     images = [cv2.imread(str(s["image"])) for s in samples]
     Ks = [model_intrinsics(im.shape[1], im.shape[0]) for im in images]

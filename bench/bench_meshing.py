@@ -37,7 +37,7 @@ def _stats(ms):
 def _cases(samples_dir: Path):
     cases = {"ibug68": []}
     try:
-        from workers.core.proposers.reference_face import load_reference_face
+        from workers.core.proposers.parts.reference_face import load_reference_face
         ref468 = load_reference_face().points468
         cases["mediapipe468"] = []
     except Exception:  # the 468 case is optional: the bench still runs without it

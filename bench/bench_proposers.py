@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from bench._common import aflw_samples_dir, print_json, seconds_per_call, weights_dir  # noqa: E402
 from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
 from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
-from workers.core.proposers.detection import detect_faces  # noqa: E402
+from workers.core.proposers.parts.detection import detect_faces  # noqa: E402
 
 
 def load_images():

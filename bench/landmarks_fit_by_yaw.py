@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from bench._common import print_json, shared_dir  # noqa: E402
 from workers.core import geometry  # noqa: E402
 from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
-from workers.core.proposers.fusion import regime  # noqa: E402
-from workers.core.proposers.landmark_fit import FitError, fit_pose  # noqa: E402
-from workers.core.proposers.reference_build import JAW, aflw_to_camera, load_samples, similarity  # noqa: E402
-from workers.core.proposers.reference_face import load_reference_face  # noqa: E402
+from workers.core.proposers.parts.fusion import regime  # noqa: E402
+from workers.core.proposers.parts.landmark_fit import FitError, fit_pose  # noqa: E402
+from workers.core.proposers.parts.reference_build import JAW, aflw_to_camera, load_samples, similarity  # noqa: E402
+from workers.core.proposers.parts.reference_face import load_reference_face  # noqa: E402
 
 VARIANTS = ("shipped", "outline_1", "outline_0", "visibility", "3d_style")
 REGIMES = ("frontal", "pitched", "turned", "profile")

@@ -40,11 +40,11 @@ from bench.proposer_accuracy import load_samples  # noqa: E402
 from bench.proposer_loo import pick  # noqa: E402
 from workers.core import geometry  # noqa: E402
 from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
-from workers.core.proposers import detection  # noqa: E402
-from workers.core.proposers.detection import detect_faces  # noqa: E402
-from workers.core.proposers.landmark_fit import fit_pose  # noqa: E402
-from workers.core.proposers.reference_build import build_from, read_inputs, similarity  # noqa: E402
-from workers.core.proposers.reference_face import reference_face_from_arrays  # noqa: E402
+from workers.core.proposers.parts import detection  # noqa: E402
+from workers.core.proposers.parts.detection import detect_faces  # noqa: E402
+from workers.core.proposers.parts.landmark_fit import fit_pose  # noqa: E402
+from workers.core.proposers.parts.reference_build import build_from, read_inputs, similarity  # noqa: E402
+from workers.core.proposers.parts.reference_face import reference_face_from_arrays  # noqa: E402
 
 VARIANTS = ("shipped", "one_reading", "first_pass", "first_and_mirror", "depth_3d", "outline_0", "outline_1",
             "short_focal", "rest_fix", "visibility")

@@ -37,8 +37,8 @@ from workers.core import geometry  # noqa: E402
 from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
 from workers.core.metrics import angle_errors  # noqa: E402
 from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
-from workers.core.proposers.detection import detect_faces  # noqa: E402
-from workers.core.proposers.faceboxes import detector_in  # noqa: E402
+from workers.core.proposers.parts.detection import detect_faces  # noqa: E402
+from workers.core.proposers.parts.faceboxes import detector_in  # noqa: E402
 
 
 def load_samples(folder: Path):

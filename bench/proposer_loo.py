@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.core.proposers.reference_build import build_from, read_inputs
+from workers.core.proposers.parts.reference_build import build_from, read_inputs
 from workers.core import geometry
 from workers.core.metrics import angle_errors
-from workers.core.proposers import confidence as conf
-from workers.core.proposers import fusion
+from workers.core.proposers.parts import confidence as conf
+from workers.core.proposers.parts import fusion
 from workers.core.proposers.default import CONFIG as LF_CONFIG, LandmarksFitProposer, prior_deg as lf_prior_deg
-from workers.core.proposers.reference_face import reference_face_from_arrays
+from workers.core.proposers.parts.reference_face import reference_face_from_arrays
 
 LF = "landmarks-fit"
 YAW_BINS = (0.0, 30.0, 60.0, 99.0)

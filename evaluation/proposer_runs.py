@@ -20,13 +20,13 @@ def start_proposer_entry(*, benchmark: Benchmark, proposer: str, user=None, is_p
                          name: str = "") -> Entry:
     """Queue a registered proposer over the benchmark's samples (queue gpu)."""
     from annotator.proposing import ProposeRequestError, check_proposer
-    from workers.core.proposers import registry
+    from workers.core.proposers import get_config
 
     try:
         check_proposer(proposer)
     except ProposeRequestError as exc:
         raise EvaluationRequestError(str(exc)) from None
-    config = registry.get_config(proposer)
+    config = get_config(proposer)
     if not benchmark.sample_names:
         raise EvaluationRequestError(f"benchmark {benchmark} has no samples")
     with transaction.atomic():

@@ -20,9 +20,9 @@ SCALAR_ROWS = [
 def _proposers():
     from django.conf import settings
 
-    from workers.core.proposers import registry
+    from workers.core.proposers import available_proposers
 
-    return registry.available_proposers(settings.HEADPOSE_WEIGHTS_DIR)
+    return available_proposers(settings.HEADPOSE_WEIGHTS_DIR)
 
 
 def _default_proposer():

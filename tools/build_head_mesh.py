@@ -5,7 +5,7 @@
 
 Input (nothing is downloaded):
 - `reference` (default when present): the project's reference face,
-  workers/core/proposers/reference_face.py (468 FaceMesh points + 68 iBUG points,
+  workers/core/proposers/parts/reference_face.py (468 FaceMesh points + 68 iBUG points,
   head frame, mm);
 - `aflw-mean` (fallback): the Procrustes mean of
   ../shared/data/aflw2000/gt_arrays/AFLW2000-3D.pts68.npy (68 points only).
@@ -53,7 +53,7 @@ def load_face(which: str):
     """(points68, points468 or None, description, version)."""
     if which in ("auto", "reference"):
         try:
-            from workers.core.proposers.reference_face import ReferenceFaceError, load_reference_face
+            from workers.core.proposers.parts.reference_face import ReferenceFaceError, load_reference_face
             face = load_reference_face()
             return face.points68, face.points468, "reference_face", face.version
         except (ImportError, ReferenceFaceError) as exc:

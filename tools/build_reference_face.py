@@ -7,7 +7,7 @@ AFLW2000-3D.pts68.npy (2000 x 3 x 68 landmarks, image px with depth) and the rea
 samples in ../shared/data/aflw2000/samples (images + Pose_Para); FaceMesh runs on
 those images and on the face photos that pip packages ship.
 
-The steps are in workers/core/proposers/reference_build.py.
+The steps are in workers/core/proposers/parts/reference_build.py.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workers.core.proposers.reference_build import build  # noqa: E402
+from workers.core.proposers.parts.reference_build import build  # noqa: E402
 
 OUT = ROOT / "workers" / "core" / "proposers" / "assets" / "reference_face.npz"
 

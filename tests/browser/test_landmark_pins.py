@@ -12,7 +12,7 @@ from annotator.models import Annotation, AnnotationRevision, Face
 from tests.browser.conftest import login, open_editor
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

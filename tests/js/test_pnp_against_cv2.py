@@ -14,7 +14,7 @@ from bench.pnp_node import NodeSolver, pose
 from tests.conftest import require_shared
 from workers.core import geometry
 from workers.core.formats.aflw2000 import model_intrinsics, parse_labels
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 ANGLE_TOL_DEG = 0.05
 TRANSLATION_TOL_MM = 0.5

@@ -14,7 +14,7 @@ from annotator.models import Annotation, AnnotationRevision, Face
 from tests.browser.data import add_proposal, make_dataset
 from tests.web.test_labeling_api import put
 from workers.core.exports import write_export
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 pytestmark = pytest.mark.django_db
 

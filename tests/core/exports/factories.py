@@ -11,7 +11,7 @@ from scipy.spatial.transform import Rotation
 
 from workers.core import geometry
 from workers.core.label_rows import LabelRow
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 META = {"dataset": "demo", "labels": "best", "exported_at": "2025-06-01T12:00:00+00:00"}
 

@@ -10,7 +10,7 @@ import scipy.io
 from workers.core import geometry
 from workers.core.exports import write_export
 from workers.core.formats import aflw2000
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 from ..formats.helpers import rx, ry, rz
 from .factories import META, angle_difference, png, projection, random_rows, scipy_euler

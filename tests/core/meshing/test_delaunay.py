@@ -12,7 +12,7 @@ mediapipe468: n = 468, h ~ 30-40 (the face oval) -> ~890; the eyes lose 14 each
 import numpy as np
 import pytest
 
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 from matplotlib.path import Path as MplPath
 
 from tests.conftest import require_shared
@@ -76,7 +76,7 @@ def test_real_aflw_samples_ibug68(aflw_samples_dir):
 def facemesh_samples():
     """FaceMesh's 468 landmarks on the real samples from the project's detector,
     lifted to camera mm at the AFLW face depth."""
-    from workers.core.proposers.detection import detect_faces
+    from workers.core.proposers.parts.detection import detect_faces
 
     aflw_samples_dir = require_shared("data", "aflw2000", "samples")
     out = []

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 import trimesh
 from PIL import Image
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 import trimesh
 
 from tests.conftest import REPO_ROOT

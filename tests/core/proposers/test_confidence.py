@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import lsq_linear
 
-from workers.core.proposers import confidence
+from workers.core.proposers.parts import confidence
 
 
 def test_confidence_falls_as_any_feature_grows():

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from workers.core.proposers import crops
+from workers.core.proposers.parts import crops
 
 
 def test_3ddfa_box_rule():

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from workers.core.proposers import detection
-from workers.core.proposers.detection import IBUG68_FROM_MESH468, DetectionError, detect_faces
+from workers.core.proposers.parts import detection
+from workers.core.proposers.parts.detection import IBUG68_FROM_MESH468, DetectionError, detect_faces
 
 from tests.core.proposers.forking import call_in_fork
 
@@ -121,7 +121,7 @@ def test_the_68_point_subset_is_ibug_ordered():
 
 
 def test_the_mapping_matches_the_bundled_reference_face():
-    from workers.core.proposers.reference_face import load_reference_face
+    from workers.core.proposers.parts.reference_face import load_reference_face
 
     assert np.array_equal(load_reference_face().ibug68_from_mesh468, IBUG68_FROM_MESH468)
 
@@ -147,7 +147,7 @@ def test_a_worker_forked_before_first_use_detects_faces():
     # the Celery prefork case: the master imports the code, each child builds graphs
     script = textwrap.dedent("""
         import os, sys, cv2, skimage.data
-        from workers.core.proposers.detection import detect_faces
+        from workers.core.proposers.parts.detection import detect_faces
         img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
         pid = os.fork()
         if pid == 0:
@@ -161,7 +161,7 @@ def test_a_worker_forked_before_first_use_detects_faces():
 
 
 def test_the_mirror_permutation_pairs_left_and_right_vertices():
-    from workers.core.proposers.reference_face import load_reference_face
+    from workers.core.proposers.parts.reference_face import load_reference_face
 
     m = detection.mesh_mirror()
     assert m.shape == (468,) and np.array_equal(m[m], np.arange(468))  # an involution

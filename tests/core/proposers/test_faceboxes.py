@@ -1,4 +1,4 @@
-"""FaceBoxes (workers/core/proposers/faceboxes.py) on real images, and as the
+"""FaceBoxes (workers/core/proposers/parts/faceboxes.py) on real images, and as the
 fallback of detect_faces when mediapipe finds no face."""
 import os
 import subprocess
@@ -12,10 +12,10 @@ import pytest
 import scipy.io
 
 from workers.core import geometry
-from workers.core.proposers import faceboxes
-from workers.core.proposers.detection import DetectionError, detect_faces
+from workers.core.proposers.parts import faceboxes
+from workers.core.proposers.parts.detection import DetectionError, detect_faces
 from workers.core.proposers.errors import MissingWeightsError
-from workers.core.proposers.faceboxes import FaceBoxesDetector
+from workers.core.proposers.parts.faceboxes import FaceBoxesDetector
 
 from tests.core.proposers.forking import call_in_fork
 
@@ -63,7 +63,7 @@ def contains(box, point):
 
 
 def test_the_checkpoint_loads_strictly_with_every_key(weights_path):
-    from workers.core.proposers.weights import load_torch_state
+    from workers.core.proposers.parts.weights import load_torch_state
 
     state = load_torch_state(weights_path, "FaceBoxes")
     net = faceboxes.load_network(weights_path)
@@ -191,7 +191,7 @@ def test_a_worker_forked_before_first_use_detects_faces(weights_dir):
     # the Celery prefork case: the master imports the code, each child builds its detector
     script = textwrap.dedent(f"""
         import os, sys, cv2, skimage.data
-        from workers.core.proposers.faceboxes import detector_in
+        from workers.core.proposers.parts.faceboxes import detector_in
         img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
         def faces():
             return len(detector_in({str(weights_dir)!r}).detect(img))

@@ -15,8 +15,9 @@ from bench.proposer_loo import leave_one_out, pick
 from workers.core import geometry
 from workers.core.formats.aflw2000 import model_intrinsics
 from workers.core.proposers import create_proposer
-from workers.core.proposers import fused, fusion
-from workers.core.proposers.detection import detect_faces
+from workers.core.proposers import fused
+from workers.core.proposers.parts import fusion
+from workers.core.proposers.parts.detection import detect_faces
 
 
 @pytest.fixture(scope="module")

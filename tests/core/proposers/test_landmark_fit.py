@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers.core import geometry
-from workers.core.proposers.landmark_fit import FitError, fit_pose
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.landmark_fit import FitError, fit_pose
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 
 def aflw_K(w=450, h=450):

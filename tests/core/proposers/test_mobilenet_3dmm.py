@@ -18,7 +18,7 @@ from workers.core.formats.aflw2000 import model_intrinsics
 from workers.core.metrics import angle_errors
 from workers.core.proposers import MissingWeightsError, create_proposer
 from workers.core.proposers import mobilenet_3dmm as mb
-from workers.core.proposers.detection import detect_faces
+from workers.core.proposers.parts.detection import detect_faces
 
 
 @pytest.fixture(scope="module")

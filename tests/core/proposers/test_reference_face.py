@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from workers.core import geometry
-from workers.core.proposers.reference_face import (
+from workers.core.proposers.parts.reference_face import (
     ASSET_PATH, ReferenceFaceError, load_reference_face, read_reference_face,
 )
 

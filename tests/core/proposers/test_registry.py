@@ -12,8 +12,8 @@ import pytest
 from workers.core import geometry
 from workers.core.proposers import (
     InvalidInputError, MissingWeightsError, PoseProposal, Proposer, ProposerConfig,
-    UnknownProposerError, available_proposers, create_proposer, get_config, list_proposers,
-    register_proposer, registry,
+    UnknownProposerError, _registry, available_proposers, create_proposer, get_config, list_proposers,
+    register_proposer,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -32,7 +32,7 @@ def temp_proposer():
                             weights_file="testnet/net.bin", input_size=(64, 64))
     register_proposer(name, config=config)(lambda c, p, d: _Fixed(c, p, d))
     yield name
-    registry._REGISTRY.pop(name, None)
+    _registry._REGISTRY.pop(name, None)
 
 
 def test_it_lists_the_default_proposer_with_a_complete_config():
@@ -119,7 +119,7 @@ def test_companion_files_are_required_and_hashed_after_the_weights_file(tmp_path
         assert proposer.weight_files.paths == (tmp_path / "two" / "a.bin", tmp_path / "two" / "b.bin")
         assert proposer.weights_sha256 == hashlib.sha256(b"firstsecond").hexdigest()
     finally:
-        registry._REGISTRY.pop(name, None)
+        _registry._REGISTRY.pop(name, None)
     with pytest.raises(ValueError, match="companion_files need a weights_file"):
         ProposerConfig(name="x", version="1", description="", licence="", companion_files=("b",))
 
@@ -129,9 +129,7 @@ def test_a_module_dropped_into_the_package_is_registered(tmp_path):
     process's registry is left alone; the module is removed afterwards."""
     module = REPO / "workers" / "core" / "proposers" / f"dropped_in_{os.getpid()}.py"
     module.write_text(textwrap.dedent("""
-        from workers.core.proposers.base import Proposer
-        from workers.core.proposers.config import ProposerConfig
-        from workers.core.proposers.registry import register_proposer
+        from workers.core.proposers import Proposer, ProposerConfig, register_proposer
 
         class DroppedIn(Proposer):
             def propose_faces(self, images, Ks, faces):
@@ -160,7 +158,7 @@ def test_a_module_dropped_into_the_package_is_registered(tmp_path):
 
 
 def test_the_default_hash_is_the_hash_of_its_assets():
-    from workers.core.proposers.reference_face import ASSET_PATH
+    from workers.core.proposers.parts.reference_face import ASSET_PATH
 
     proposer = create_proposer("landmarks-fit")
     assert proposer.weights_sha256 == hashlib.sha256(ASSET_PATH.read_bytes()).hexdigest()

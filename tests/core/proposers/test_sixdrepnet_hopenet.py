@@ -12,7 +12,7 @@ import torch
 from workers.core import geometry
 from workers.core.proposers import MissingWeightsError, create_proposer
 from workers.core.proposers import hopenet, sixdrepnet
-from workers.core.proposers.detection import DetectedFace
+from workers.core.proposers.parts.detection import DetectedFace
 
 
 def _rx(a):

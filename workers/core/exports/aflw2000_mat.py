@@ -29,7 +29,7 @@ import numpy as np
 from workers.core.formats import aflw2000
 from workers.core.formats.records import FormatError
 from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 from .common import MemberNames, camera_matrix, estimated_translation, landmarks, member_stem, readme, require_size
 

@@ -13,7 +13,9 @@ import numpy as np
 from workers.core import geometry
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.errors import InvalidInputError
-from workers.core.proposers.weights import WeightFiles
+from workers.core.proposers.parts.detection import detect_faces
+from workers.core.proposers.parts.faceboxes import detector_in
+from workers.core.proposers.parts.weights import WeightFiles
 
 LANDMARK_SCHEMES = ("mediapipe468", "ibug68")
 
@@ -27,7 +29,7 @@ class PoseProposal:
     landmarks_3d (N, 3) camera frame mm, in `landmark_scheme` order.
     residual: a landmark fit's weighted RMS reprojection error over the face box
     size (None for a network); twin_deg: the landmark fit's two readings (crop and
-    mirrored crop) this many degrees apart; confidence: in [0, 1], calibrated (confidence.py),
+    mirrored crop) this many degrees apart; confidence: in [0, 1], calibrated (parts/confidence.py),
     None when not computed; provenance: what made it (fused: the members kept and
     dropped, each with its version and weights sha256)."""
 
@@ -90,17 +92,13 @@ class Proposer:
 
     def propose(self, images: Sequence[np.ndarray], Ks: Sequence[np.ndarray]) -> list[list[PoseProposal]]:
         images, Ks = check_batch(images, Ks)
-        from workers.core.proposers.detection import detect_faces
-
         fallback = self.fallback_detector()
         faces = [detect_faces(img, fallback=fallback) for img in images]
         return self.propose_faces(images, Ks, faces)
 
     def fallback_detector(self):
-        """FaceBoxes (faceboxes.py) for the faces mediapipe misses, from this
+        """FaceBoxes (parts/faceboxes.py) for the faces mediapipe misses, from this
         proposer's weights dir, built on its first use; None when its file is not there."""
-        from workers.core.proposers.faceboxes import detector_in
-
         return detector_in(self.weight_files.directory, self.device)
 
     def propose_faces(self, images, Ks, faces) -> list[list[PoseProposal]]:

@@ -9,7 +9,7 @@ and assets/reference_face.npz; weights_sha256 is the sha256 of that file.
 
 A face whose FaceMesh failed (landmarks None), or whose landmarks no rigid face
 fits (residual above MAX_RESIDUAL), gets no proposal from this proposer. Each
-proposal carries a confidence from its fit residual (confidence.py).
+proposal carries a confidence from its fit residual (parts/confidence.py).
 """
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ from typing import Optional
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers import confidence, detection, fusion
-from workers.core.proposers.landmark_fit import FitError, fit_pose
-from workers.core.proposers.reference_face import ASSET_PATH, ReferenceFace, load_reference_face
+from workers.core.proposers.parts import confidence, detection, fusion
+from workers.core.proposers.parts.landmark_fit import FitError, fit_pose
+from workers.core.proposers.parts.reference_face import ASSET_PATH, ReferenceFace, load_reference_face
 from workers.core.proposers.base import PoseProposal, Proposer, check_batch
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers.registry import register_proposer
-from workers.core.proposers.weights import sha256_of
+from workers.core.proposers._registry import register_proposer
+from workers.core.proposers.parts.weights import sha256_of
 
 NAME = "landmarks-fit"
 # The fit's RMS residual over the face size beyond which there is no pose: the

@@ -20,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers import crops
+from workers.core.proposers.parts import crops
 from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers.registry import register_proposer
-from workers.core.proposers.weights import WeightFiles, require_file
+from workers.core.proposers._registry import register_proposer
+from workers.core.proposers.parts.weights import WeightFiles, require_file
 
 INPUT_SIZE = 64
 MARGIN = 0.6

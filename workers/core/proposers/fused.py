@@ -21,7 +21,7 @@ table for each held-out face on the other faces only (bench/proposer_loo.py).
 per-angle MAE put on the same scale through FSA-Net, which has both a published
 (5.07) and a measured (3.43) mean.
 
-Confidence: confidence.py, from the members' spread, the dropped count, the
+Confidence: parts/confidence.py, from the members' spread, the dropped count, the
 landmark fit's residual and its two readings' disagreement, with the regime's
 expected error (fusion.combined_mae) as a floor.
 
@@ -47,13 +47,13 @@ from typing import Optional
 
 import numpy as np
 
-from workers.core.proposers import confidence, fusion
+from workers.core.proposers.parts import confidence, fusion
 from workers.core.proposers.base import PoseProposal, Proposer, check_batch
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.default import LANDMARK_FIT_MAE_DEG
 from workers.core.proposers.errors import MissingWeightsError
-from workers.core.proposers.registry import create_proposer, register_proposer
-from workers.core.proposers.weights import WeightFiles
+from workers.core.proposers._registry import create_proposer, register_proposer
+from workers.core.proposers.parts.weights import WeightFiles
 
 DEFAULT_MEMBER = "landmarks-fit"
 OPTIONAL_MEMBERS = ("mobilenet-3dmm", "fsanet", "6drepnet", "hopenet")

@@ -26,10 +26,9 @@ import numpy as np
 from workers.core import geometry
 from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
-from workers.core.proposers.registry import register_proposer
+from workers.core.proposers._registry import register_proposer
 from workers.core.proposers.sixdrepnet import IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, imagenet_crops
-from workers.core.proposers.weights import WeightFiles, load_torch_network, load_torch_state
+from workers.core.proposers.parts.weights import WeightFiles, load_torch_network, load_torch_state, resolve_torch_device
 
 NUM_BINS = 66
 BIN_DEG = 3.0

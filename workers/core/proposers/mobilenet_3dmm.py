@@ -26,7 +26,7 @@ landmarks) projects, under weak perspective, to the centroid of the 68 predicted
 2D landmarks (u, v), so t = Z K^-1 (u, v, 1). The error of this is that of the
 weak-perspective model: the face's depth extent (~10 cm) against Z.
 
-Crops (crops.py): the detector box rule of 3DDFA-V2 (1.58 x mean side, centre
+Crops (parts/crops.py): the detector box rule of 3DDFA-V2 (1.58 x mean side, centre
 0.14 x mean side lower) for a first pass, then, as 3DDFA-V2 does for its second
 pass, the landmark rule on the network's own 68 landmarks; the second pass is
 the answer (on the AFLW2000 samples: box crop 2.8 deg mean MAE, re-crop 2.5).
@@ -38,11 +38,17 @@ from __future__ import annotations
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers import crops
+from workers.core.proposers.parts import crops
 from workers.core.proposers.base import PoseProposal, Proposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers.registry import register_proposer
-from workers.core.proposers.weights import WeightFiles, load_torch_network, load_torch_state, require_file
+from workers.core.proposers._registry import register_proposer
+from workers.core.proposers.parts.weights import (  # noqa: F401  resolve_torch_device: the name hopenet/sixdrepnet/tests used
+    WeightFiles,
+    load_torch_network,
+    load_torch_state,
+    require_file,
+    resolve_torch_device,
+)
 
 INPUT_SIZE = 120
 BFM_UNIT_MM = 1e-3
@@ -73,19 +79,6 @@ CONFIG = ProposerConfig(
     extra={"width": 0.5,
            "landmark_passes": 2, "mirror_tta": False, "bfm_unit_mm": BFM_UNIT_MM},
 )
-
-
-def resolve_torch_device(device: str) -> str:
-    """'cpu', or 'cuda' / 'cuda:N' when torch sees a CUDA GPU; a CUDA request on a
-    machine without one falls back to 'cpu' (the proposer's .device says so)."""
-    import torch
-
-    device = str(device or "cpu")
-    if device == "cpu":
-        return device
-    if device == "cuda" or device.startswith("cuda:"):
-        return device if torch.cuda.is_available() else "cpu"
-    raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'")
 
 
 def build_network(width: float = 0.5):

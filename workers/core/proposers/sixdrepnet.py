@@ -31,12 +31,11 @@ from __future__ import annotations
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers import crops
+from workers.core.proposers.parts import crops
 from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
-from workers.core.proposers.registry import register_proposer
-from workers.core.proposers.weights import WeightFiles, load_torch_network, load_torch_state
+from workers.core.proposers._registry import register_proposer
+from workers.core.proposers.parts.weights import WeightFiles, load_torch_network, load_torch_state, resolve_torch_device
 
 INPUT_SIZE = 224
 IMAGENET_MEAN = (123.675, 116.28, 103.53)  # 255 x (0.485, 0.456, 0.406), RGB

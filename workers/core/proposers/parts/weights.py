@@ -104,3 +104,16 @@ def load_torch_network(net, state: dict, device: str = "cpu"):
     """net with `state` loaded strictly (every key and shape must match), in eval mode on device."""
     net.load_state_dict(state, strict=True)
     return net.eval().to(device)
+
+
+def resolve_torch_device(device: str) -> str:
+    """'cpu', or 'cuda' / 'cuda:N' when torch sees a CUDA GPU; a CUDA request on a
+    machine without one falls back to 'cpu' (the proposer's .device says so)."""
+    import torch
+
+    device = str(device or "cpu")
+    if device == "cpu":
+        return device
+    if device == "cuda" or device.startswith("cuda:"):
+        return device if torch.cuda.is_available() else "cpu"
+    raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'")

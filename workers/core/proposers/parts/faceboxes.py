@@ -34,9 +34,9 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from workers.core.proposers.detection import DetectionError, _as_bgr
+from workers.core.proposers.parts.detection import DetectionError, _as_bgr
 from workers.core.proposers.errors import ProposerError
-from workers.core.proposers.weights import load_torch_network, load_torch_state
+from workers.core.proposers.parts.weights import load_torch_network, load_torch_state, resolve_torch_device
 
 WEIGHTS_FILE = "3ddfa_v2/FaceBoxesProd.pth"  # relative to the weights dir
 BGR_MEAN = (104.0, 117.0, 123.0)
@@ -279,8 +279,6 @@ class FallbackDetector:
         self.weights_path, self.device = weights_path, device
 
     def detect(self, image_bgr, min_score: float = 0.5):
-        from workers.core.proposers.mobilenet_3dmm import resolve_torch_device
-
         return cached_detector(self.weights_path, resolve_torch_device(self.device)).detect(image_bgr, min_score)
 
 

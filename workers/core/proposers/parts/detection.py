@@ -38,7 +38,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from workers.core.proposers.reference_face import load_reference_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 CROP_SCALE = 2.0
 REFINE_SCALE = 2.0  # second pass: square of this x the first mesh's extent

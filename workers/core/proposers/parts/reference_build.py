@@ -145,7 +145,7 @@ def real_face_images(samples):
 
 
 def mesh_outputs(images):
-    from workers.core.proposers.detection import detect_faces
+    from workers.core.proposers.parts.detection import detect_faces
     out = {}
     for name, img in images:
         faces = detect_faces(img, min_score=0.3)
