@@ -15,7 +15,7 @@ the shipped constants, some of which were fitted on these very faces), and
 reference face, fused's member MAEs, the confidence calibration) refitted
 without the held-out face; per member and fused, MAE per angle and per |yaw|
 bin, the fused result at other drop thresholds, and the confidence curve (mean
-error per confidence bin). The README's accuracy table quotes "leave_one_out".
+error per confidence bin). The accuracy table of docs/PROPOSALS.md quotes "leave_one_out".
 Usage: .venv/bin/python bench/proposer_accuracy.py [--proposers a,b] [--device cuda]
 """
 from __future__ import annotations
