@@ -5,22 +5,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from annotator import importing, jobs, reaper, selectors
-from annotator.job_queue import BrokerUnavailable
-from annotator.models import (
-    ApiToken,
-    Annotation,
-    AnnotationRevision,
-    Assignment,
-    Dataset,
-    Face,
-    FaceMesh,
-    Image,
-    Job,
-    Proposal,
-    Sequence,
-    Split,
-)
+from annotator.accounts.models import ApiToken
+from annotator.common import jobs, reaper
+from annotator.common.job_queue import BrokerUnavailable
+from annotator.common.models import Job
+from annotator.datasets import importing
+from annotator.datasets.models import Assignment, Dataset, Face, Image, Split
+from annotator.datasets.selectors import with_counts
+from annotator.labeling.models import Annotation, AnnotationRevision
+from annotator.proposals.models import FaceMesh, Proposal
+from annotator.sequences.models import Sequence
 
 
 class AssignmentInline(admin.TabularInline):
@@ -66,7 +60,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Propose poses (the proposer annotators see) on the workers")
     def propose_poses(self, request, queryset):
-        from annotator.proposing import ProposeRequestError, start_proposals
+        from annotator.proposals.services import ProposeRequestError, start_proposals
 
         for dataset in queryset:
             try:
@@ -78,15 +72,15 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Build face meshes on the workers")
     def build_meshes(self, request, queryset):
-        from annotator.meshes import queue_meshes
-        from annotator.models import Face
+        from annotator.datasets.models import Face
+        from annotator.proposals.meshes import queue_meshes
 
         ids = list(Face.objects.filter(image__dataset__in=queryset).values_list("pk", flat=True))
         queue_meshes(ids)
         self.message_user(request, f"{len(ids)} face meshes queued.")
 
     def get_queryset(self, request):
-        return selectors.with_counts(super().get_queryset(request))
+        return with_counts(super().get_queryset(request))
 
     n_images = _count_column("n_images", "images")
     n_faces = _count_column("n_faces", "faces")
@@ -244,14 +238,14 @@ class FaceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark as honeypots (faces with ground truth or a reviewer-approved label)")
     def mark_honeypots(self, request, queryset):
-        from annotator import quality
-        from annotator.poses import PoseError
+        from annotator.common.poses import PoseError
+        from annotator.quality import services as quality_services
 
         for dataset_id in set(queryset.values_list("image__dataset", flat=True)):
             dataset = Dataset.objects.get(pk=dataset_id)
             ids = list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True))
             try:
-                made = quality.mark_honeypots(dataset, ids, by=request.user)
+                made = quality_services.mark_honeypots(dataset, ids, by=request.user)
             except PoseError as exc:
                 self.message_user(request, f"{dataset}: {exc}", messages.ERROR)
                 continue
@@ -259,11 +253,11 @@ class FaceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unmark as honeypots")
     def unmark_honeypots(self, request, queryset):
-        from annotator import quality
+        from annotator.quality import services as quality_services
 
         for dataset_id in set(queryset.values_list("image__dataset", flat=True)):
             dataset = Dataset.objects.get(pk=dataset_id)
-            n = quality.unmark_honeypots(dataset, list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True)))
+            n = quality_services.unmark_honeypots(dataset, list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True)))
             self.message_user(request, f"{dataset}: {n} row(s) removed.")
 
 
@@ -340,7 +334,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        from annotator.tokens import revoke_token
+        from annotator.accounts.tokens import revoke_token
 
         for token in queryset:
             revoke_token(token)

@@ -1,17 +1,19 @@
 from django.urls import path
 
-from annotator import label_views, review_views
-from annotator.api import review as review_api
-from annotator.api import sequences as sequence_api
-from annotator.api import views as api
+from annotator.labeling import api
+from annotator.labeling.views import label_dataset, label_face, label_image, label_next
+from annotator.review import api as review_api
+from annotator.review import views as review_views
+from annotator.sequences import api as sequence_api
+from annotator.sequences.views import label_sequence, sequence_csv
 
 urlpatterns = [
-    path("label/datasets/<int:dataset_id>/", label_views.label_dataset, name="label-dataset"),
-    path("label/datasets/<int:dataset_id>/next/", label_views.label_next, name="label-next"),
-    path("label/faces/<int:face_id>/", label_views.label_face, name="label-face"),
-    path("label/images/<int:image_id>/file", label_views.label_image, name="label-image"),
-    path("label/sequences/<int:sequence_id>/", label_views.label_sequence, name="label-sequence"),
-    path("label/sequences/<int:sequence_id>/labels.csv", label_views.sequence_csv, name="sequence-csv"),
+    path("label/datasets/<int:dataset_id>/", label_dataset, name="label-dataset"),
+    path("label/datasets/<int:dataset_id>/next/", label_next, name="label-next"),
+    path("label/faces/<int:face_id>/", label_face, name="label-face"),
+    path("label/images/<int:image_id>/file", label_image, name="label-image"),
+    path("label/sequences/<int:sequence_id>/", label_sequence, name="label-sequence"),
+    path("label/sequences/<int:sequence_id>/labels.csv", sequence_csv, name="sequence-csv"),
     path("api/label/sequences/<int:sequence_id>/", sequence_api.SequenceStateView.as_view(), name="api-label-sequence"),
     path("api/label/faces/<int:face_id>/", api.FaceStateView.as_view(), name="api-label-face"),
     path("api/label/faces/<int:face_id>/annotation/", api.SaveLabelView.as_view(), name="api-label-save"),

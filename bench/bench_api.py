@@ -55,7 +55,7 @@ def make_users():
     from django.contrib.auth.models import Group, User
 
     from annotator.models import Role
-    from annotator.tokens import create_token
+    from annotator.accounts.tokens import create_token
 
     admin = User.objects.create_user("bench-admin", password="x", is_staff=True, is_superuser=True)
     admin.groups.add(Group.objects.get_or_create(name=Role.ADMIN)[0])
@@ -153,7 +153,8 @@ class ThreadPerRequestServer:
 # --- (a) exports -------------------------------------------------------------------------
 
 def time_export_write(dataset, fmt: str, rows: int, repeats: int = 2) -> dict:
-    from annotator import exports, selectors
+    from annotator.exports import services as exports
+    from annotator.exports.selectors import label_rows
 
     options = {"format": fmt, "labels": "accepted", "proposer": "", "split": None}
     seconds, size, n = [], 0, 0
@@ -168,7 +169,7 @@ def time_export_write(dataset, fmt: str, rows: int, repeats: int = 2) -> dict:
     # The database read and row building alone (what the writer is fed), to split the time.
     t0 = time.perf_counter()
     with_landmarks = fmt in exports.WITH_LANDMARKS
-    read = sum(1 for _ in selectors.label_rows(dataset, labels="accepted", with_landmarks=with_landmarks))
+    read = sum(1 for _ in label_rows(dataset, labels="accepted", with_landmarks=with_landmarks))
     read_s = time.perf_counter() - t0
     assert read == rows
     best = min(seconds)

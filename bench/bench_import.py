@@ -40,7 +40,7 @@ def main():
     try:
         generate(folder, args.n)
         with django_test_db("import") as connection:
-            from annotator import importing
+            from annotator.datasets import importing
             from annotator.models import Job
 
             job = importing.create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="bench", server_path=str(folder))

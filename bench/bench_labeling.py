@@ -47,7 +47,7 @@ def bench_saves(bob, face):
     import numpy as np
     from django.test import Client
 
-    from annotator import labeling
+    from annotator.labeling.queue import LabelInput, save_label
     from workers.core import geometry
 
     client = Client()
@@ -70,7 +70,7 @@ def bench_saves(bob, face):
     for i in range(N_SAVES):
         R = geometry.euler_to_matrix(rng.uniform(-40, 40, 3))
         t0 = time.perf_counter()
-        a = labeling.save_label(bob, face, labeling.LabelInput(R=R, t=[0, 0, 700], status="draft",
+        a = save_label(bob, face, LabelInput(R=R, t=[0, 0, 700], status="draft",
                                                                expected_version=version))
         service_ms.append((time.perf_counter() - t0) * 1000)
         version = a.version

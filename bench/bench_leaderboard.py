@@ -36,7 +36,7 @@ def main():
         from django.urls import reverse
 
         from annotator.models import Annotation, Dataset, Face, Image
-        from annotator.splits import build_standard_splits
+        from annotator.datasets.splits import build_standard_splits
         from evaluation import seeding, uploads
         from evaluation.models import Benchmark, Entry
         from workers.core import geometry

@@ -70,7 +70,7 @@ def bench_database(n_faces: int, repeat: int) -> dict:
         from django.contrib.auth import get_user_model
         from django.test import Client
 
-        from annotator import quality
+        from annotator.quality import services as quality_services
         from annotator.models import Annotation, Dataset, Face, Image
 
         _, labels, _ = simulated(n_faces)
@@ -93,7 +93,7 @@ def bench_database(n_faces: int, repeat: int) -> dict:
                        review_state=states[labels.review[i]])
             for i, (f, a) in enumerate(zip(labels.face.tolist(), labels.annotator.tolist()))], batch_size=5000)
         setup_s = time.perf_counter() - started
-        refresh = timings(lambda: quality.refresh(dataset), repeat)
+        refresh = timings(lambda: quality_services.refresh(dataset), repeat)
         client = Client()
         client.force_login(admin)
         page = timings(lambda: _ok(client.get(f"/datasets/{dataset.name}/quality/")), max(repeat, 5))

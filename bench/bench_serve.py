@@ -36,9 +36,9 @@ ROUNDS = 4
 def make_data():
     from django.contrib.auth.models import Group, User
 
-    from annotator import services
+    from annotator.labeling.services import save_annotation
     from annotator.models import Assignment, Face, Role
-    from annotator.tokens import create_token
+    from annotator.accounts.tokens import create_token
     from tests.browser.data import add_proposal, make_dataset
 
     user = User.objects.create_user("bench-annotator", password="x")
@@ -48,7 +48,7 @@ def make_data():
     faces = list(Face.objects.filter(image__dataset=dataset).order_by("pk"))
     for face in faces:
         add_proposal(face, "landmarks-fit")
-        services.save_annotation(face=face, author=user, R=[1, 0, 0, 0, 1, 0, 0, 0, 1], t=[0.0, 0.0, 600.0],
+        save_annotation(face=face, author=user, R=[1, 0, 0, 0, 1, 0, 0, 0, 1], t=[0.0, 0.0, 600.0],
                                  status="accepted", expected_version=0)
     _, key = create_token(user=user, name="bench")
     return dataset, faces, key

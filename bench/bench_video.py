@@ -44,7 +44,7 @@ def summary_ms(values) -> dict:
 
 
 def bench_import(video: Path, n: int) -> tuple[dict, object]:
-    from annotator import importing
+    from annotator.datasets import importing
     from annotator.models import Job, Sequence
 
     job = importing.create_import_job(kind=Job.Kind.IMPORT_VIDEO, dataset_name="bench-video", server_path=str(video))
@@ -96,7 +96,7 @@ def bench_decode(video: Path, sequence, samples: int = 100) -> dict:
 
 def bench_proposals(sequence, proposer: str, n: int) -> dict:
     """The workers' own code (proposing.propose_images), in batches, in this process."""
-    from annotator import proposing
+    from annotator.proposals import services as proposing
 
     ids = list(sequence.frames.order_by("frame_index").values_list("pk", flat=True))[:n]
     proposing.get_proposer(proposer)  # load the model outside the timing, as a warm worker has
@@ -111,7 +111,7 @@ def bench_proposals(sequence, proposer: str, n: int) -> dict:
 
 
 def bench_smoothing(sequence) -> dict:
-    from annotator.sequences import build_tracks
+    from annotator.sequences.services import build_tracks
     from workers.core.tracking.smoothing import smooth_track
     from workers.core.tracking.synthetic import make_sequence
 
@@ -207,7 +207,7 @@ def bench_playback(n: int, seconds: float = 6.0) -> dict:
     from django.contrib.auth.models import User
 
     from annotator.models import Assignment, Role
-    from annotator.sequences import build_tracks
+    from annotator.sequences.services import build_tracks
     from tests.sequence_data import make_sequence_dataset
 
     dataset, sequence, _ = make_sequence_dataset(name="bench-playback", n_frames=n, with_files=True, width=640,

@@ -302,16 +302,16 @@ def ratios(figures: dict) -> dict:
 def headpose_data(n_items: int):
     from django.contrib.auth.models import Group, User
 
-    from annotator import services
+    from annotator.labeling.services import save_annotation
     from annotator.models import Assignment, Face, Role
-    from annotator.tokens import create_token
+    from annotator.accounts.tokens import create_token
     from tests.browser.data import make_dataset
 
     user = User.objects.create_superuser("bench", USER, PASSWORD)
     user.groups.add(Group.objects.get_or_create(name=Role.ADMIN)[0])
     dataset = make_dataset("bench-vs-label-studio", n_faces=n_items)
     Assignment.objects.create(dataset=dataset, user=user, role=Role.ANNOTATOR)
-    annotations = [services.save_annotation(face=face, author=user, R=IDENTITY, t=[0.0, 0.0, 600.0],
+    annotations = [save_annotation(face=face, author=user, R=IDENTITY, t=[0.0, 0.0, 600.0],
                                             status="accepted", expected_version=0)
                    for face in Face.objects.filter(image__dataset=dataset).order_by("pk")]
     return dataset.pk, annotations, create_token(user=user, name="bench")[1]

@@ -58,7 +58,7 @@ def make_dataset(n_images: int):
 def run_job(dataset, proposer: str, image_ids, timeout: float = 1800) -> tuple[float, object]:
     """(seconds from start_proposals to the job done, the job)."""
     from annotator.models import Job
-    from annotator.proposing import start_proposals
+    from annotator.proposals.services import start_proposals
 
     t0 = time.perf_counter()
     job = start_proposals(dataset=dataset, proposer=proposer, image_ids=image_ids)
@@ -86,7 +86,7 @@ def main(argv=None):
 
     with django_test_db("workers", allowed_hosts="127.0.0.1"):
         from annotator.models import Image, Proposal
-        from annotator.proposing import BATCH_SIZE, preferred_proposer_name
+        from annotator.proposals.services import BATCH_SIZE, preferred_proposer_name
         from tests.servers import celery_worker, server_env
         from workers.celery import app
 

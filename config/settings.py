@@ -173,21 +173,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "annotator.api.auth.ApiTokenAuthentication",
+        "annotator.accounts.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "annotator.api.auth.ReadOnlyTokenPermission",
+        "annotator.accounts.auth.ReadOnlyTokenPermission",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "annotator.api.parsers.BoundedJSONParser",
+        "annotator.common.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "annotator.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "annotator.common.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "annotator.api.pagination.IdCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "annotator.common.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     # `format` is an export option (json, csv, ...), not DRF content negotiation.
     "URL_FORMAT_OVERRIDE": None,
@@ -276,7 +276,7 @@ CACHES = {
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # A view that cannot reach the job queue answers 503 (annotator/job_queue.py).
-MIDDLEWARE.append("annotator.middleware.BrokerUnavailableMiddleware")
+MIDDLEWARE.append("annotator.common.middleware.BrokerUnavailableMiddleware")
 
 # Fail fast when the broker is down: a request that starts a job answers 503 in
 # milliseconds (connection refused) or about 3 s (a Redis that accepts but hangs),

@@ -10,7 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/v1/", include("annotator.api.urls")),
+    path("api/v1/", include("annotator.api_urls")),
     path("", include("annotator.urls")),
     path("", include("annotator.label_urls")),
     path("benchmarks/", include("evaluation.urls")),

@@ -15,9 +15,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.api.errors import ValidationErrorSerializer, error_responses, register_error
-from annotator.api.fields import ProposerRunField, StringsField
-from annotator.api.serializers import ProgressSerializer
+from annotator.common.errors import ValidationErrorSerializer, error_responses, register_error
+from annotator.common.fields import ProposerRunField, StringsField
+from annotator.common.serializers import ProgressSerializer
 from evaluation import errors, selectors, uploads
 from evaluation.forms import CROP_CHOICES
 from workers.core.geometry import GeometryInputError

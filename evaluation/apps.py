@@ -8,12 +8,12 @@ class EvaluationConfig(AppConfig):
     def ready(self):
         # evaluation depends on annotator, never the reverse: it plugs its
         # step into the import pipeline here
-        from annotator import pipeline
+        from annotator.common import pipeline
         from evaluation.seeding import after_import
 
         pipeline.register("import_finished", "benchmarks", after_import)
 
-        from annotator import reaper
+        from annotator.common import reaper
         from evaluation.models import Entry
         from evaluation.proposer_runs import resend_entry
 

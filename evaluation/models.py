@@ -7,8 +7,8 @@ leaderboard can always be traced to exactly what was measured."""
 from django.conf import settings
 from django.db import models
 
-from annotator import jobs
-from annotator.stored_files import prediction_file_path
+from annotator.common import jobs
+from annotator.common.files import prediction_file_path
 
 
 class CropRule(models.TextChoices):

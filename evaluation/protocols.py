@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from annotator.models import Dataset
+from annotator.datasets.models import Dataset
 from evaluation.models import CropRule, ErrorDefinition
 from workers.core.formats.splits import P1_MAX_ABS_DEG
 

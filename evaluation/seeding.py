@@ -3,7 +3,7 @@ descriptions (evaluation/protocols.py). Runs as the `benchmarks` step after
 each import (annotator/pipeline.py; registered in EvaluationConfig.ready)."""
 from __future__ import annotations
 
-from annotator.models import Dataset, Split
+from annotator.datasets.models import Dataset, Split
 from evaluation.benchmarks import save_benchmark
 from evaluation.models import Benchmark
 from evaluation.protocols import protocols_for

@@ -10,9 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q
 from django.http import Http404
 
-from annotator.access import can_use_leaderboards, is_admin, leaderboard_dataset_ids
-from annotator.models import Image
-from annotator.selectors import visible_datasets
+from annotator.common.access import can_use_leaderboards, is_admin, leaderboard_dataset_ids
+from annotator.datasets.models import Image
+from annotator.datasets.selectors import visible_datasets
 from evaluation.models import Benchmark, Entry
 
 SORT_KEYS = ("mae_mean", "mae_yaw", "mae_pitch", "mae_roll", "geodesic_mean", "coverage", "created_at", "name")

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotator import stored_files
+from annotator.common import files as stored_files
 from evaluation import benchmarks, errors, moderation, proposer_runs, selectors, uploads
 from evaluation.forms import ProposerRunForm, UploadForm
 from evaluation.models import CropRule, Entry
@@ -26,7 +26,7 @@ def _proposers():
 
 
 def _default_proposer():
-    from annotator.proposing import preferred_proposer_name
+    from annotator.proposals.services import preferred_proposer_name
 
     return preferred_proposer_name()
 
@@ -140,7 +140,7 @@ def entry_worst(request, pk: int):
 
 def sample_overlay(request, pk: int, k: int):
     """JPEG of per-sample result k with the ground-truth and predicted axes."""
-    from annotator.proposing import read_image_bgr
+    from annotator.proposals.services import read_image_bgr
     from evaluation import drawing
 
     entry = selectors.get_entry(request.user, pk, full=True)

@@ -16,6 +16,6 @@ app.autodiscover_tasks(["workers"])
 def _start_reaper(sender=None, **kwargs):
     """Every worker re-sends stranded work at start and then periodically
     (annotator/reaper.py): no separate beat process to forget."""
-    from annotator import reaper
+    from annotator.common import reaper
 
     reaper.start_in_worker()

@@ -10,15 +10,15 @@ from celery import shared_task
 
 
 def _job_lease(job_id):
-    from annotator import leases
-    from annotator.models import Job
+    from annotator.common import leases
+    from annotator.common.models import Job
 
     return leases.held(Job.objects.filter(pk=job_id)) if job_id is not None else nullcontext()
 
 
 def _claim_job(job_id: int) -> bool:
-    from annotator import jobs
-    from annotator.models import Job
+    from annotator.common import jobs
+    from annotator.common.models import Job
 
     return jobs.claim(Job, job_id)
 
@@ -33,7 +33,7 @@ def ping(payload: str = "pong") -> dict:
 
 @shared_task(name="workers.tasks.run_import_job", bind=True, acks_late=True)
 def run_import_job(self, job_id: int) -> dict:
-    from annotator.importing import run_import_job as run
+    from annotator.datasets.importing import run_import_job as run
 
     if not _claim_job(job_id):
         return {"job": job_id, "skipped": "finished, or running in a live worker"}
@@ -50,7 +50,7 @@ def run_import_job(self, job_id: int) -> dict:
     max_retries=3,
 )
 def propose_images(image_ids: list[int], proposer: str, job_id: int | None = None) -> dict:
-    from annotator.proposing import batch_done, propose_images as run
+    from annotator.proposals.services import batch_done, propose_images as run
 
     if job_id is not None and batch_done(job_id, image_ids):
         return {"images": 0, "skipped": "this batch was already stored"}
@@ -60,8 +60,8 @@ def propose_images(image_ids: list[int], proposer: str, job_id: int | None = Non
 
 @shared_task(name="workers.tasks.mesh_faces", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
 def mesh_faces(face_ids: list[int]) -> dict:
-    from annotator import leases
-    from annotator.meshes import build_meshes, queued_meshes
+    from annotator.common import leases
+    from annotator.proposals.meshes import build_meshes, queued_meshes
 
     with leases.held(queued_meshes(face_ids), field="updated_at"):
         return build_meshes(face_ids)
@@ -70,7 +70,7 @@ def mesh_faces(face_ids: list[int]) -> dict:
 @shared_task(name="workers.tasks.evaluate_entry", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
 def evaluate_entry(entry_id: int) -> dict:
     """Run (or continue) a proposer over a benchmark; done samples are skipped."""
-    from annotator import leases
+    from annotator.common import leases
     from evaluation.models import Entry
     from evaluation.proposer_runs import run_proposer_entry
 
@@ -81,7 +81,7 @@ def evaluate_entry(entry_id: int) -> dict:
 
 @shared_task(name="workers.tasks.run_export_job", acks_late=True)
 def run_export_job(job_id: int) -> dict:
-    from annotator.exports import run_export_job as run
+    from annotator.exports.services import run_export_job as run
 
     if not _claim_job(job_id):
         return {"job": job_id, "skipped": "finished, or running in a live worker"}
@@ -93,6 +93,6 @@ def run_export_job(job_id: int) -> dict:
 @shared_task(name="workers.tasks.build_sequence_tracks", acks_late=True)
 def build_sequence_tracks(sequence_id: int) -> dict:
     """Idempotent: rebuilds the sequence's tracks from the proposals committed so far."""
-    from annotator.sequences import build_tracks
+    from annotator.sequences.services import build_tracks
 
     return {"sequence": sequence_id, "tracks": len(build_tracks(sequence_id))}

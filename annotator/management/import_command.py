@@ -2,8 +2,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from annotator import importing, jobs
-from annotator.models import Job
+from annotator.common import jobs
+from annotator.common.models import Job
+from annotator.datasets import importing
 
 
 class ImportCommand(BaseCommand):

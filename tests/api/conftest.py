@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from annotator import services
+from annotator.labeling.services import save_annotation, set_ground_truth
 from annotator.models import Assignment, Face, Role
-from annotator.tokens import create_token
+from annotator.accounts.tokens import create_token
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry
 
@@ -24,7 +24,7 @@ def user(django_user_model, name, *roles, **extra):
 
 def label(face, author, euler, status="corrected"):
     R = geometry.euler_to_matrix(euler).reshape(-1).tolist()
-    return services.save_annotation(face=face, author=author, R=R, t=[0.0, 0.0, 600.0], status=status,
+    return save_annotation(face=face, author=author, R=R, t=[0.0, 0.0, 600.0], status=status,
                                     expected_version=0)
 
 
@@ -48,7 +48,7 @@ def world(db, django_user_model, settings):
     for key, ds in datasets.items():
         faces = list(Face.objects.filter(image__dataset=ds).order_by("pk"))
         for i, face in enumerate(faces):
-            services.set_ground_truth(face=face, R=geometry.euler_to_matrix([5.0 * i, 2.0, -3.0]), t=[1, 2, 650])
+            set_ground_truth(face=face, R=geometry.euler_to_matrix([5.0 * i, 2.0, -3.0]), t=[1, 2, 650])
             add_proposal(face, "landmarks-fit", euler=(4.0 * i, 1.0, -2.0))
         objects[key] = {"dataset": ds, "face": faces[0], "unlabeled_face": faces[1], "image": faces[0].image,
                         "proposal": faces[0].proposals.first(),

@@ -3,8 +3,8 @@ what the generic DRF field walk over its declared fields says."""
 import pytest
 from rest_framework import serializers
 
-from annotator import services
-from annotator.api.resources import AnnotationSerializer
+from annotator.review.services import review_annotation
+from annotator.labeling.api import AnnotationSerializer
 from annotator.models import Annotation
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_fast_representation_equals_the_generic_one(world):
     reviewed = world["objects"]["priv"]["annotation"]
-    services.review_annotation(annotation=reviewed, reviewer=world["users"]["reviewer"], decision="rejected",
+    review_annotation(annotation=reviewed, reviewer=world["users"]["reviewer"], decision="rejected",
                                note="chin too low")
     rows = list(Annotation.objects.select_related("author", "reviewed_by"))
     assert any(a.reviewed_by_id for a in rows) and any(a.author_id is None for a in rows)

@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client, override_settings
 
-from annotator.exports import run_export_job
+from annotator.exports.services import run_export_job
 from annotator.models import Annotation, Face, Job
-from annotator import services
+from annotator.labeling.services import set_ground_truth
 from tests.browser.data import make_image
 from workers.core import geometry
 from workers.core.exports import FORMATS, SKIPPED_MANIFEST
@@ -30,7 +30,7 @@ def broken(world):
     ds = world["datasets"]["pub"]
     image = make_image(ds, "zz-extra.png", with_file=True, seed=7)
     face = Face.objects.create(image=image, box=[90, 60, 230, 190])
-    services.set_ground_truth(face=face, R=geometry.euler_to_matrix([1.0, 2.0, 3.0]), t=[0, 0, 700])
+    set_ground_truth(face=face, R=geometry.euler_to_matrix([1.0, 2.0, 3.0]), t=[0, 0, 700])
     gts = list(Annotation.objects.filter(dataset=ds, origin="ground_truth").order_by("face__image__file_name"))
     assert len(gts) == 3
     Annotation.objects.filter(pk=gts[0].pk).update(t=[1e308, 1e308, 1e308])

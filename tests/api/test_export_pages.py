@@ -33,7 +33,7 @@ def test_large_export_from_the_page_becomes_a_job_page(world, client, django_cap
     assert r["Location"] == f"/exports/{job.pk}/"
     page = client.get(r["Location"])
     assert page.status_code == 200 and b"queued" in page.content.lower()
-    from annotator.exports import run_export_job
+    from annotator.exports.services import run_export_job
 
     run_export_job(job.pk)  # what the worker runs (the worker itself: test_exports_api.py)
     body = client.get(f"/api/v1/exports/{job.pk}/download/")

@@ -14,7 +14,7 @@ import scipy.io
 from django.core.management import call_command
 from django.test import override_settings
 
-from annotator.importing import create_import_job, run_import_job
+from annotator.datasets.importing import create_import_job, run_import_job
 from annotator.models import Annotation, Dataset, Job
 from workers.core import geometry
 

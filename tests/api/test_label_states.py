@@ -6,7 +6,9 @@ import re
 import pytest
 from django.test import Client
 
-from annotator import reviewing, services
+from annotator.review import queue as reviewing
+from annotator.labeling.services import save_annotation
+from annotator.review.services import review_annotation
 from annotator.models import Face
 from tests.api.conftest import label
 from tests.browser.data import make_dataset
@@ -32,10 +34,10 @@ def six(world):
     labeled = label(f[1], bob, [1.0, 0.0, 0.0])
     held = label(f[2], bob, [2.0, 0.0, 0.0])
     reviewing.hold(dave, held)
-    services.save_annotation(face=f[3], author=bob, R=labeled.R, t=labeled.t, status="flagged",
+    save_annotation(face=f[3], author=bob, R=labeled.R, t=labeled.t, status="flagged",
                              flag_reason="occluded", expected_version=0)
-    services.review_annotation(annotation=label(f[4], bob, [4.0, 0.0, 0.0]), reviewer=dave, decision="approved")
-    services.review_annotation(annotation=label(f[5], bob, [5.0, 0.0, 0.0]), reviewer=dave, decision="rejected",
+    review_annotation(annotation=label(f[4], bob, [4.0, 0.0, 0.0]), reviewer=dave, decision="approved")
+    review_annotation(annotation=label(f[5], bob, [5.0, 0.0, 0.0]), reviewer=dave, decision="rejected",
                                reason="position")
     label(f[0], users["admin"], [0.0, 0.0, 0.0], status="draft")  # a draft is not a label
     expected = dict(zip((x.pk for x in f), ["unlabeled", "labeled", "in_review", "flagged", "approved", "rejected"]))
@@ -65,7 +67,7 @@ def test_an_annotator_sees_states_from_their_own_labels_only(world, six):
     ds, expected = six
     # alice's draft and an approved label of someone else on face 0 never show to bob
     first = min(expected)
-    services.review_annotation(annotation=label(Face.objects.get(pk=first), world["users"]["other_annotator"],
+    review_annotation(annotation=label(Face.objects.get(pk=first), world["users"]["other_annotator"],
                                                 [9.0, 0.0, 0.0]), reviewer=world["users"]["reviewer"],
                                decision="approved")
     assert faces_by_state(page(world, "reviewer", ds))[first] == "approved"

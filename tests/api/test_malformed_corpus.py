@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from annotator.models import Annotation, AnnotationRevision, ApiToken, Face, Image, Job, Proposal
-from annotator.splits import save_split
+from annotator.datasets.splits import save_split
 from evaluation import benchmarks, uploads
 from evaluation.models import Benchmark, Entry
 from tests.sequence_data import sequence_of

@@ -5,7 +5,7 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from annotator import exports
+from annotator.exports import services as exports
 from annotator.models import Annotation, Job
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_an_export_job_downloads_under_its_file_name_and_imports_keep_their_inpu
     r = api_as("researcher").get(f"/api/v1/exports/{job.pk}/download/")
     assert 'filename="pub-ground_truth-csv.csv"' in r["Content-Disposition"]
 
-    from annotator.importing import create_import_job
+    from annotator.datasets.importing import create_import_job
 
     folder = tmp_path / "imgs"
     folder.mkdir()

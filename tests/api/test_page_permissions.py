@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotator.models import ApiToken, Face, FaceMesh, Job
-from annotator.splits import save_split
+from annotator.datasets.splits import save_split
 from evaluation import benchmarks, uploads
 from tests.api.conftest import label
 from tests.api.test_permission_table import ROLES

@@ -3,7 +3,7 @@ added returns every row that existed at the start exactly once, and the
 filters narrow the list (with 400s for bad values)."""
 import pytest
 
-from annotator import services
+from annotator.labeling.services import save_annotation
 from annotator.models import Annotation, Face
 from tests.api.conftest import user
 from tests.browser.data import make_dataset
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _label(face, author, status="accepted"):
-    return services.save_annotation(face=face, author=author, R=geometry.euler_to_matrix([1.0, 2.0, 3.0]),
+    return save_annotation(face=face, author=author, R=geometry.euler_to_matrix([1.0, 2.0, 3.0]),
                                     t=[0, 0, 600], status=status, expected_version=0)
 
 

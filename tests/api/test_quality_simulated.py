@@ -13,14 +13,15 @@ import pytest
 from django.core.management import call_command
 from scipy.spatial.transform import Rotation
 
-from annotator import selectors
+from annotator.review.selectors import faces_needing_review
 from annotator.models import Annotation, Assignment, Face, FaceConsensus, HoneypotAnswer, Role
-from annotator.tokens import create_token
+from annotator.accounts.tokens import create_token
 from tests.api.conftest import user
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry
 from rest_framework.test import APIClient
-from annotator import services
+from annotator.review.services import review_annotation
+from annotator.labeling.services import save_annotation, set_ground_truth
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,7 @@ def team(db, django_user_model, settings):
     for face in Face.objects.filter(image__dataset=dataset):
         R = Rotation.from_euler("yxz", rng.uniform([-70, -20, -15], [70, 20, 15]), degrees=True).as_matrix()
         truth[face.pk] = R
-        services.set_ground_truth(face=face, R=R, t=[0.0, 0.0, 650.0])
+        set_ground_truth(face=face, R=R, t=[0.0, 0.0, 650.0])
         yaw, pitch, roll = geometry.matrix_to_euler(noisy(R, PROPOSAL_NOISE_DEG, rng))
         add_proposal(face, "landmarks-fit", euler=(yaw, pitch, roll), t=(0.0, 0.0, 650.0))
     admin = user(django_user_model, "lead", Role.ADMIN, is_staff=True, is_superuser=True)
@@ -137,7 +138,7 @@ def test_simulated_annotators_are_ranked_and_the_consensus_beats_them(team):
     assert by["acceptor"]["throughput_per_hour"] == pytest.approx(3600 / 2.0)
 
     # blunders are rejected from their faces' consensus, and those faces go to review
-    needing = set(selectors.faces_needing_review(dataset).values_list("pk", flat=True))
+    needing = set(faces_needing_review(dataset).values_list("pk", flat=True))
     blunder_annotations = dict(Annotation.objects.filter(author=team["annotators"]["blunderer"])
                                .values_list("face_id", "pk"))
     assert len(set(blunders) - set(faces[::4])) == 6
@@ -191,12 +192,12 @@ def test_a_reviewer_rejection_takes_the_label_out_of_the_consensus(team):
     face = Face.objects.filter(image__dataset=dataset).first()
     a, b = team["annotators"]["sigma1"], team["annotators"]["sigma3"]
     for u, yaw in ((a, 10.0), (b, 40.0)):
-        services.save_annotation(face=face, author=u, R=geometry.euler_to_matrix([yaw, 0, 0]), t=[0, 0, 650],
+        save_annotation(face=face, author=u, R=geometry.euler_to_matrix([yaw, 0, 0]), t=[0, 0, 650],
                                  status="corrected", expected_version=0)
     c = FaceConsensus.objects.get(face=face)
     assert c.member_count == 2 and c.needs_review and c.dispersion_deg == pytest.approx(15.0, abs=1e-6)
     bad = Annotation.objects.get(face=face, author=b)
-    services.review_annotation(annotation=bad, reviewer=team["reviewer"], decision="rejected", note="look again")
+    review_annotation(annotation=bad, reviewer=team["reviewer"], decision="rejected", note="look again")
     c.refresh_from_db()
     assert c.member_count == 1 and not c.needs_review and c.dispersion_deg == pytest.approx(0, abs=1e-9)
 
@@ -205,7 +206,7 @@ def test_honeypot_share_of_a_queue_over_200_faces_and_annotators_see_nothing_of_
     dataset = make_dataset("queue", n_faces=230)
     faces = list(Face.objects.filter(image__dataset=dataset).order_by("pk"))
     for face in faces:
-        services.set_ground_truth(face=face, R=np.eye(3), t=[0.0, 0.0, 650.0])
+        set_ground_truth(face=face, R=np.eye(3), t=[0.0, 0.0, 650.0])
     honeypot_ids = {f.pk for f in faces[::10]}  # 23 honeypots
     admin = client_for(team["admin"])
     r = admin.post(f"/api/v1/datasets/{dataset.pk}/honeypots/", {"faces": sorted(honeypot_ids)}, format="json")

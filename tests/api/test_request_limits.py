@@ -111,7 +111,7 @@ def test_a_body_announced_too_large_is_refused_before_it_is_read(world, api_as):
 
 
 def test_a_body_longer_than_announced_is_read_only_up_to_the_limit(world, api_as, settings):
-    from annotator.api.parsers import BoundedJSONParser
+    from annotator.common.parsers import BoundedJSONParser
 
     settings.HEADPOSE_MAX_JSON_BYTES = 100
     stream = CountingStream(b"[" + b"1," * 10_000 + b"1]")
@@ -159,7 +159,7 @@ def test_domain_errors_have_the_one_shape(world, api_as):
 def test_the_saved_label_fast_path_equals_the_generic_serializer(world):
     from rest_framework import serializers
 
-    from annotator.api.serializers import SavedLabelSerializer
+    from annotator.labeling.api import SavedLabelSerializer
 
     annotation = world["objects"]["priv"]["annotation"]
     fast = SavedLabelSerializer(annotation).data

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from scipy.spatial.transform import Rotation
 
-from annotator import labeling
+from annotator.labeling.queue import next_face, progress
 from annotator.models import Annotation, ReviewClaim
 from tests.api.conftest import label
 from workers.core import geometry
@@ -107,11 +107,11 @@ def test_a_rejected_label_goes_to_the_top_of_its_annotators_queue_with_the_note(
     bob = world["users"]["annotator"]
     # bob finishes the other face too, so without the rejection his queue would be empty
     label(priv["unlabeled_face"], bob, [1.0, 1.0, 1.0])
-    assert labeling.next_face(bob, priv["dataset"]) is None
+    assert next_face(bob, priv["dataset"]) is None
     r = decide(api_as("reviewer"), priv["annotation"].pk, decision="rejected", reason="rotation",
                note="The head looks further left.", expected_version=priv["annotation"].version)
     assert r.status_code == 200 and r.json()["review_state"] == "rejected"
-    assert labeling.progress(bob, priv["dataset"])["remaining"] == 1
+    assert progress(bob, priv["dataset"])["remaining"] == 1
     export = api_as("reviewer").get(f"/api/v1/datasets/{priv['dataset'].pk}/export/?format=csv&labels=annotations")
     detail = [row["origin_detail"] for row in csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))]
     assert sorted(detail) == ["bob", "erin"]  # bob's other face and erin's: the rejected label is left out
@@ -129,7 +129,7 @@ def test_a_rejected_label_goes_to_the_top_of_its_annotators_queue_with_the_note(
         "R": R_of([20.0, 0.0, 0.0]), "t": [0, 0, 600], "status": "corrected", "expected_version": state["version"]},
         format="json")
     assert saved.status_code == 200
-    assert labeling.next_face(bob, priv["dataset"]) is None
+    assert next_face(bob, priv["dataset"]) is None
     assert next_review(api_as("reviewer"), priv["dataset"])["annotation_id"] in (priv["annotation"].pk,
                                                                                  priv["other"].pk)
 

@@ -40,10 +40,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.transport.serialization import Binary
 
-from annotator import exports, services
+from annotator.exports import services as exports
+from annotator.labeling.services import save_annotation
+from annotator.review.services import review_annotation
 from annotator.models import Annotation, ApiToken, Dataset, Face, FlagReason, Image, Job, Proposal
-from annotator.splits import save_split
-from annotator.tokens import create_token
+from annotator.datasets.splits import save_split
+from annotator.accounts.tokens import create_token
 from evaluation import benchmarks, uploads
 from evaluation.models import Benchmark, Entry
 from workers.core import geometry
@@ -125,11 +127,11 @@ def _awkward_labels_and_landmarks(world) -> None:
     rng = np.random.default_rng(1)
     users, objects = world["users"], world["objects"]
     R = geometry.euler_to_matrix([20.0, -10.0, 5.0]).reshape(9).tolist()
-    services.save_annotation(face=objects["priv"]["unlabeled_face"], author=users["annotator"], R=R, t=None,
+    save_annotation(face=objects["priv"]["unlabeled_face"], author=users["annotator"], R=R, t=None,
                              status="flagged", flag_reason="occluded", expected_version=0)
-    services.save_annotation(face=objects["pub"]["unlabeled_face"], author=users["other_annotator"], R=R, t=None,
+    save_annotation(face=objects["pub"]["unlabeled_face"], author=users["other_annotator"], R=R, t=None,
                              status="skipped", expected_version=0)
-    services.save_annotation(face=objects["hidden"]["face"], author=users["admin"], R=R, t=None, status="accepted",
+    save_annotation(face=objects["hidden"]["face"], author=users["admin"], R=R, t=None, status="accepted",
                              expected_version=0)
     face = objects["pub"]["face"]
     face.landmarks_2d = rng.uniform(80, 240, (68, 2)).tolist()
@@ -154,7 +156,7 @@ def fuzz_world(world, settings):
         save_split(ds, "train", list(Image.objects.filter(dataset=ds).values_list("file_name", flat=True))[:1],
                    {"rule": "first"})
     _awkward_labels_and_landmarks(world)
-    services.review_annotation(annotation=world["objects"]["priv"]["annotation"], reviewer=users["reviewer"],
+    review_annotation(annotation=world["objects"]["priv"]["annotation"], reviewer=users["reviewer"],
                                decision="approved", note="ok", expected_version=None)
     benchmark = _make_benchmark()
     gt = {f.image.file_name: a.R for f in Face.objects.filter(image__dataset=benchmark.dataset).select_related("image")
@@ -427,7 +429,7 @@ def test_the_checks_catch_a_server_error_and_a_schema_mismatch(fuzz_world, serve
     error with its traceback, and a body unlike the schema as a schema mismatch."""
     from rest_framework.response import Response
 
-    from annotator.api import v1
+    from annotator.accounts.api import MeAPI
     from schemathesis.core.failures import FailureGroup
 
     operation = SCHEMA["/api/v1/me/"]["GET"]
@@ -435,13 +437,13 @@ def test_the_checks_catch_a_server_error_and_a_schema_mismatch(fuzz_world, serve
     def broken(self, request):
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(v1.MeAPI, "get", broken)
+    monkeypatch.setattr(MeAPI, "get", broken)
     with pytest.raises(FailureGroup) as caught:
         _call_and_check(operation.Case(), "admin", fuzz_world, server_errors)
     assert "Server error" in str(caught.value)
     assert any("ZeroDivisionError: planted" in note for note in caught.value.__notes__)
 
-    monkeypatch.setattr(v1.MeAPI, "get", lambda self, request: Response({"id": "not an integer"}))
+    monkeypatch.setattr(MeAPI, "get", lambda self, request: Response({"id": "not an integer"}))
     with pytest.raises(FailureGroup) as caught:
         _call_and_check(operation.Case(), "admin", fuzz_world, server_errors)
     assert "Response violates schema" in str(caught.value)

@@ -6,9 +6,9 @@ import io
 import pytest
 from django.test import Client
 
-from annotator import services
+from annotator.labeling.services import save_annotation
 from annotator.models import Assignment, Face, Role
-from annotator.sequences import build_tracks
+from annotator.sequences.services import build_tracks
 from tests.sequence_data import make_sequence_dataset
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def clip(world):
     Assignment.objects.create(dataset=dataset, user=users["annotator"], role=Role.ANNOTATOR)
     Assignment.objects.create(dataset=dataset, user=users["other_annotator"], role=Role.ANNOTATOR)
     face = Face.objects.get(image__sequence=sequence, image__frame_index=2)
-    services.save_annotation(face=face, author=users["other_annotator"], R=truth.truth_R[2].reshape(-1).tolist(),
+    save_annotation(face=face, author=users["other_annotator"], R=truth.truth_R[2].reshape(-1).tolist(),
                              t=truth.truth_t[2].tolist(), status="corrected", expected_version=0)
     return dataset, sequence
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from annotator.models import ApiToken
-from annotator.tokens import create_token
+from annotator.accounts.tokens import create_token
 
 pytestmark = pytest.mark.django_db
 

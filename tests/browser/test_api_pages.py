@@ -3,7 +3,7 @@ CDN), the token page and the export pages in headless Chromium; screenshots go
 to HEADPOSE_SHOTS_DIR for a person to look at."""
 import pytest
 
-from annotator.exports import create_export_job, run_export_job
+from annotator.exports.services import create_export_job, run_export_job
 from tests.api.conftest import world  # noqa: F401
 from tests.browser.conftest import login
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from annotator.meshes import build_mesh
+from annotator.proposals.meshes import build_mesh
 from annotator.models import Face
 from tests.browser.conftest import login
 
@@ -59,7 +59,7 @@ def test_an_annotator_sees_the_face_without_labels_that_give_the_pose_away(
     """The face page as an annotator of the dataset: the photo, proposals and
     their own label; no ground truth, nobody else's label, no mesh (its
     vertices are the 3D landmarks in the camera frame). An admin sees all."""
-    from annotator import services
+    from annotator.labeling.services import save_annotation
     from annotator.models import Assignment, Dataset, Role
     from workers.core import geometry
 
@@ -68,7 +68,7 @@ def test_an_annotator_sees_the_face_without_labels_that_give_the_pose_away(
     assert build_mesh(face).state == "done"
     Assignment.objects.create(dataset=Dataset.objects.get(name="aflw"), user=bob, role=Role.ANNOTATOR)
     for who, yaw in ((bob, 12.5), (alice, -33.5)):
-        services.save_annotation(face=face, author=who, R=geometry.euler_to_matrix([yaw, 4.0, 2.0]).reshape(-1).tolist(),
+        save_annotation(face=face, author=who, R=geometry.euler_to_matrix([yaw, 4.0, 2.0]).reshape(-1).tolist(),
                                  t=[0.0, 0.0, 900.0], status="corrected", expected_version=0)
     gt_yaw = f"{face.annotations.get(origin='ground_truth').euler[0]:.1f}"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from annotator.models import Annotation, Face
-from annotator import labeling
+from annotator.labeling.queue import LabelInput, save_label
 from tests.browser.conftest import login, open_editor
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry
@@ -168,7 +168,7 @@ def test_a_stale_save_shows_the_conflict_and_loads_the_other_version(editor, bob
     editor.evaluate("() => window.headposeEditor.save({status: 'draft'})")
     # Someone (the same annotator in another tab) saves a newer version.
     other = geometry.euler_to_matrix([-20.0, 5.0, 0.0])
-    labeling.save_label(bob, face, labeling.LabelInput(R=other, t=[0, 0, 750], status="corrected", expected_version=1))
+    save_label(bob, face, LabelInput(R=other, t=[0, 0, 750], status="corrected", expected_version=1))
     editor.evaluate("() => window.headposeEditor.setPose({R: [1,0,0,0,1,0,0,0,1], t: [0, 0, 700]})")
     mine = pose(editor)
     outcome = editor.evaluate("""() => window.headposeEditor.save().then(

@@ -5,7 +5,7 @@ head at the face box and says so. Real Chromium, real server."""
 import numpy as np
 import pytest
 
-from annotator import labeling
+from annotator.labeling.editor import default_translation
 from annotator.models import Face
 from tests.browser.conftest import login, open_editor
 from tests.browser.data import add_proposal, make_dataset
@@ -61,6 +61,6 @@ def test_without_a_proposal_the_page_starts_frontal_at_the_face_box_and_says_so(
     assert "frontal default" in page.inner_text("#origin-line")
     p = page.evaluate("() => window.headposeEditor.getPose()")
     np.testing.assert_allclose(np.reshape(p["R"], (3, 3)), np.eye(3), atol=1e-12)
-    np.testing.assert_allclose(p["t"], labeling.default_translation(face), rtol=1e-9)
+    np.testing.assert_allclose(p["t"], default_translation(face), rtol=1e-9)
     page.screenshot(path=str(tmp_path / "no_proposal.png"))
     assert js_errors == []

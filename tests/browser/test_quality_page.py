@@ -4,7 +4,8 @@ goes to HEADPOSE_SHOTS_DIR for a person to look at."""
 import numpy as np
 import pytest
 
-from annotator import quality, services
+from annotator.quality.services import mark_honeypots
+from annotator.labeling.services import save_annotation, set_ground_truth
 from annotator.models import Assignment, Face, Role
 from tests.api.conftest import user
 from tests.browser.conftest import login
@@ -22,15 +23,15 @@ def labeled_team(django_user_model):
     for face in faces:
         euler = rng.uniform([-70, -20, -10], [70, 20, 10])
         truth[face.pk] = geometry.euler_to_matrix(euler)
-        services.set_ground_truth(face=face, R=truth[face.pk], t=[0, 0, 650])
+        set_ground_truth(face=face, R=truth[face.pk], t=[0, 0, 650])
         add_proposal(face, "landmarks-fit", euler=tuple(euler + rng.normal(0, 3, 3)), t=(0, 0, 650))
-    quality.mark_honeypots(dataset, [f.pk for f in faces[::4]])
+    mark_honeypots(dataset, [f.pk for f in faces[::4]])
     for name, sigma in (("ana", 1.0), ("ben", 3.0), ("cleo", 8.0)):
         u = user(django_user_model, name, Role.ANNOTATOR)
         Assignment.objects.create(dataset=dataset, user=u, role=Role.ANNOTATOR)
         for face in faces:
             noise = geometry.axis_angle_to_matrix(rng.normal(size=3) * np.deg2rad(sigma) / np.sqrt(3))
-            services.save_annotation(face=face, author=u, R=truth[face.pk] @ noise, t=[0, 0, 650], status="corrected",
+            save_annotation(face=face, author=u, R=truth[face.pk] @ noise, t=[0, 0, 650], status="corrected",
                                      expected_version=0, time_spent_s=float(rng.gamma(4, 3)),
                                      proposal=face.proposals.first())
     return dataset

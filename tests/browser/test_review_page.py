@@ -5,7 +5,7 @@ queue with the note) and correct (C, nudges, S: a revision by the reviewer)."""
 import numpy as np
 import pytest
 
-from annotator import services
+from annotator.labeling.services import save_annotation
 from annotator.models import Annotation, Assignment, Face, Role
 from tests.browser.conftest import decode_data_url, login
 from tests.browser.data import add_proposal, make_dataset
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def save(face, author, yaw, time_spent_s=12.0):
-    return services.save_annotation(face=face, author=author, R=geometry.euler_to_matrix([yaw, -5.0, 3.0]),
+    return save_annotation(face=face, author=author, R=geometry.euler_to_matrix([yaw, -5.0, 3.0]),
                                     t=[4.0, -6.0, 760.0], status="corrected", expected_version=0,
                                     time_spent_s=time_spent_s)
 
@@ -143,7 +143,7 @@ def test_a_label_saved_again_meanwhile_is_a_conflict_not_a_lost_edit(page, live_
     open_review(page, live_server, world)
     first = world["labels"]["bob0"]
     # bob saves a new version while dave looks at the old one
-    services.save_annotation(face=world["faces"][0], author=world["bob"], R=geometry.euler_to_matrix([30.0, 0, 0]),
+    save_annotation(face=world["faces"][0], author=world["bob"], R=geometry.euler_to_matrix([30.0, 0, 0]),
                              t=[0.0, 0.0, 700.0], status="corrected", expected_version=first.version)
     page.keyboard.press("a")
     page.wait_for_selector("#conflict-banner:not([hidden])")

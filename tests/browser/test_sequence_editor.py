@@ -5,7 +5,7 @@ import pytest
 from scipy.spatial.transform import Rotation, Slerp
 
 from annotator.models import Annotation
-from annotator.sequences import build_tracks
+from annotator.sequences.services import build_tracks
 from tests.browser.conftest import SHOTS_DIR, login
 from tests.sequence_data import make_sequence_dataset
 from workers.core import geometry

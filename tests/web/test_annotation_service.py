@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from annotator import services
+from annotator.labeling.services import VersionConflict, save_annotation, set_ground_truth
 from annotator.models import Annotation, AnnotationRevision, Dataset, Face, Image
-from annotator.poses import PoseError
+from annotator.common.poses import PoseError
 from workers.core import geometry
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +24,9 @@ R2 = geometry.euler_to_matrix([12, -4, 1])
 
 
 def test_saves_create_versions_and_keep_every_revision(face, bob):
-    a = services.save_annotation(face=face, author=bob, R=R1, t=[0, 0, 600], status="accepted", expected_version=0)
+    a = save_annotation(face=face, author=bob, R=R1, t=[0, 0, 600], status="accepted", expected_version=0)
     assert a.version == 1
-    a = services.save_annotation(face=face, author=bob, R=R2, t=[1, 0, 600], status="corrected", expected_version=1,
+    a = save_annotation(face=face, author=bob, R=R2, t=[1, 0, 600], status="corrected", expected_version=1,
                                  time_spent_s=4.5)
     assert a.version == 2 and a.total_time_s == 4.5
     revisions = list(AnnotationRevision.objects.filter(annotation=a).order_by("version"))
@@ -36,10 +36,10 @@ def test_saves_create_versions_and_keep_every_revision(face, bob):
 
 
 def test_saving_over_a_newer_version_conflicts_and_writes_nothing(face, bob):
-    services.save_annotation(face=face, author=bob, R=R1, t=None, status="accepted", expected_version=0)
-    services.save_annotation(face=face, author=bob, R=R2, t=None, status="corrected", expected_version=1)
-    with pytest.raises(services.VersionConflict) as caught:
-        services.save_annotation(face=face, author=bob, R=R1, t=None, status="corrected", expected_version=1)
+    save_annotation(face=face, author=bob, R=R1, t=None, status="accepted", expected_version=0)
+    save_annotation(face=face, author=bob, R=R2, t=None, status="corrected", expected_version=1)
+    with pytest.raises(VersionConflict) as caught:
+        save_annotation(face=face, author=bob, R=R1, t=None, status="corrected", expected_version=1)
     assert caught.value.current_version == 2
     a = Annotation.objects.get()
     assert a.version == 2 and np.allclose(a.R_matrix, R2)
@@ -47,8 +47,8 @@ def test_saving_over_a_newer_version_conflicts_and_writes_nothing(face, bob):
 
 
 def test_a_first_save_claiming_a_version_conflicts(face, bob):
-    with pytest.raises(services.VersionConflict):
-        services.save_annotation(face=face, author=bob, R=R1, t=None, status="accepted", expected_version=3)
+    with pytest.raises(VersionConflict):
+        save_annotation(face=face, author=bob, R=R1, t=None, status="accepted", expected_version=3)
 
 
 @pytest.mark.parametrize(
@@ -66,20 +66,20 @@ def test_a_first_save_claiming_a_version_conflicts(face, bob):
 )
 def test_bad_poses_are_refused_with_the_reason(face, bob, R, t, status, reason, message):
     with pytest.raises(PoseError, match=message):
-        services.save_annotation(face=face, author=bob, R=R, t=t, status=status, flag_reason=reason,
+        save_annotation(face=face, author=bob, R=R, t=t, status=status, flag_reason=reason,
                                  expected_version=0)
     assert not Annotation.objects.exists()
 
 
 def test_rounded_rotations_from_a_browser_are_snapped_to_so3(face, bob):
     rounded = np.round(R1, 5)
-    a = services.save_annotation(face=face, author=bob, R=rounded, t=None, status="corrected", expected_version=0)
+    a = save_annotation(face=face, author=bob, R=rounded, t=None, status="corrected", expected_version=0)
     assert geometry.is_rotation(a.R_matrix, tol=1e-12)
     assert geometry.geodesic_distance(a.R_matrix, R1) < 1e-3
 
 
 def test_ground_truth_is_a_dataset_annotation(face):
-    gt = services.set_ground_truth(face=face, R=R1, t=[0, 0, 700])
+    gt = set_ground_truth(face=face, R=R1, t=[0, 0, 700])
     assert gt.origin == "ground_truth" and gt.author is None and gt.status == "ground_truth"
-    assert services.set_ground_truth(face=face, R=R1, t=[0, 0, 700]).version == 1  # same value: no new version
-    assert services.set_ground_truth(face=face, R=R2, t=[0, 0, 700]).version == 2
+    assert set_ground_truth(face=face, R=R1, t=[0, 0, 700]).version == 1  # same value: no new version
+    assert set_ground_truth(face=face, R=R2, t=[0, 0, 700]).version == 2

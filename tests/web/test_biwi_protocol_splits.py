@@ -2,7 +2,7 @@
 import pytest
 
 from annotator.models import Dataset, Image
-from annotator.splits import build_standard_splits
+from annotator.datasets.splits import build_standard_splits
 from tests.conftest import require_shared
 from workers.core.formats.biwi import read_protocol1_list, sequence_of
 

@@ -109,7 +109,7 @@ def test_upload_through_the_page_then_charts_and_drill_down(aflw, client, carol)
 def test_api_upload_with_a_token(aflw, carol):
     from rest_framework.test import APIClient
 
-    from annotator.tokens import create_token
+    from annotator.accounts.tokens import create_token
 
     b = Benchmark.objects.get(name="aflw-p1")
     Dataset.objects.filter(pk=b.dataset_id).update(is_public=True)  # researchers: readable datasets only

@@ -118,7 +118,7 @@ def test_entry_page_worst_samples_and_overlay_permissions(board, client, carol):
 
 
 def test_the_benchmark_is_versioned_and_entries_keep_theirs(board):
-    from annotator.splits import save_split
+    from annotator.datasets.splits import save_split
 
     b, _, entries, _ = board
     names = b.split.sample_names[:-1]

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from annotator.models import Annotation, Dataset, Face, Image
-from annotator.splits import save_split
+from annotator.datasets.splits import save_split
 from evaluation import benchmarks
 from evaluation.models import Entry
 from workers.core import geometry

@@ -18,7 +18,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from annotator import importing
+from annotator.datasets import importing
 from annotator.models import Face, FaceMesh, Image, Job, Proposal
 from tests.browser.data import png_bytes
 from tests.conftest import _database_url

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from annotator import services
+from annotator.labeling.services import set_ground_truth
 from annotator.models import Face, Honeypot
 from tests.browser.data import make_dataset
 
@@ -16,7 +16,7 @@ def test_admin_action_marks_and_unmarks_honeypots(admin_client):
     dataset = make_dataset("hp", n_faces=3)
     faces = list(Face.objects.filter(image__dataset=dataset).order_by("pk"))
     for face in faces[:2]:
-        services.set_ground_truth(face=face, R=np.eye(3), t=[0, 0, 600])
+        set_ground_truth(face=face, R=np.eye(3), t=[0, 0, 600])
     url = reverse("admin:annotator_face_changelist")
     r = admin_client.post(url, {"action": "mark_honeypots", "_selected_action": [f.pk for f in faces]}, follow=True)
     assert b"no trusted label" in r.content and Honeypot.objects.count() == 0

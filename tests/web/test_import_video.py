@@ -113,7 +113,9 @@ def test_a_video_import_run_again_after_its_worker_died_counts_each_frame_once(m
 
     from django.utils import timezone
 
-    from annotator import importing, jobs, reaper
+    from annotator.datasets import importing
+    from annotator.common import jobs
+    from annotator.common import reaper
 
     assert Job.Kind.IMPORT_VIDEO in reaper.IMPORT_KINDS
     settings.HEADPOSE_AUTO_MESH = settings.HEADPOSE_AUTO_PROPOSE = False

@@ -6,7 +6,7 @@ is tests/web/test_redis_outage.py."""
 import pytest
 from django.urls import reverse
 
-from annotator.job_queue import QUEUE_UNREACHABLE
+from annotator.common.job_queue import QUEUE_UNREACHABLE
 from annotator.models import Job
 from evaluation.models import Entry
 from tests.browser.data import make_dataset

@@ -3,7 +3,7 @@ and one progress shape for import/export/proposal Jobs and benchmark entries."""
 import pytest
 from django.urls import reverse
 
-from annotator import jobs
+from annotator.common import jobs
 from annotator.models import Dataset, Job
 from evaluation.models import Entry
 from tests.web.test_evaluation_validation import make_benchmark

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotator import labeling
+from annotator.labeling.queue import LabelInput, next_face, progress, save_label
 from annotator.models import FaceClaim
 from tests.browser.data import make_dataset
 from workers.core import geometry
@@ -23,58 +23,58 @@ def erin(django_user_model):
 
 
 def finish(user, face, status="accepted"):
-    return labeling.save_label(user, face, labeling.LabelInput(
+    return save_label(user, face, LabelInput(
         R=geometry.euler_to_matrix([1, 2, 3]), t=[0, 0, 600], status=status, expected_version=0))
 
 
 def test_faces_come_in_order_and_a_reload_keeps_ones_place(bob, assigned):
     ds = assigned(make_dataset(n_faces=3))
-    first = labeling.next_face(bob, ds)
+    first = next_face(bob, ds)
     assert first.image.file_name == "img000.png"
-    assert labeling.next_face(bob, ds) == first  # the live claim comes back
+    assert next_face(bob, ds) == first  # the live claim comes back
     finish(bob, first)
     assert not FaceClaim.objects.filter(face=first, user=bob).exists()  # released once finished
-    assert labeling.next_face(bob, ds).image.file_name == "img001.png"
-    assert labeling.progress(bob, ds) == {"done": 1, "remaining": 2, "total": 3}
+    assert next_face(bob, ds).image.file_name == "img001.png"
+    assert progress(bob, ds) == {"done": 1, "remaining": 2, "total": 3}
 
 
 def test_two_annotators_never_get_the_same_face_without_overlap(bob, erin, assigned):
     ds = assigned(assigned(make_dataset(n_faces=2)), user=erin)
-    a, b = labeling.next_face(bob, ds), labeling.next_face(erin, ds)
+    a, b = next_face(bob, ds), next_face(erin, ds)
     assert a != b
-    assert labeling.next_face(bob, ds) == a
+    assert next_face(bob, ds) == a
     finish(bob, a)
     finish(erin, b)
     # every face has its one label: nothing left for either
-    assert labeling.next_face(bob, ds) is None and labeling.next_face(erin, ds) is None
+    assert next_face(bob, ds) is None and next_face(erin, ds) is None
 
 
 def test_overlap_two_hands_each_face_to_two_annotators(bob, erin, django_user_model, assigned):
     frank = django_user_model.objects.create_user("frank", password="x")
     ds = assigned(assigned(assigned(make_dataset(n_faces=2, overlap=2)), user=erin), user=frank)
-    a, b = labeling.next_face(bob, ds), labeling.next_face(erin, ds)
+    a, b = next_face(bob, ds), next_face(erin, ds)
     assert a == b
-    assert labeling.next_face(frank, ds) != a  # a third person would exceed the overlap
+    assert next_face(frank, ds) != a  # a third person would exceed the overlap
 
 
 def test_an_expired_claim_frees_the_face(bob, erin, assigned):
     ds = assigned(assigned(make_dataset(n_faces=1)), user=erin)
-    face = labeling.next_face(bob, ds)
-    assert labeling.next_face(erin, ds) is None
+    face = next_face(bob, ds)
+    assert next_face(erin, ds) is None
     FaceClaim.objects.filter(face=face, user=bob).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert labeling.next_face(erin, ds) == face
+    assert next_face(erin, ds) == face
 
 
 def test_a_draft_is_not_done_and_a_skip_is(bob, assigned):
     ds = assigned(make_dataset(n_faces=2))
-    face = labeling.next_face(bob, ds)
+    face = next_face(bob, ds)
     finish(bob, face, status="draft")
-    assert labeling.progress(bob, ds)["done"] == 0
-    assert labeling.next_face(bob, ds) == face
-    labeling.save_label(bob, face, labeling.LabelInput(R=geometry.euler_to_matrix([0, 0, 0]), t=None,
+    assert progress(bob, ds)["done"] == 0
+    assert next_face(bob, ds) == face
+    save_label(bob, face, LabelInput(R=geometry.euler_to_matrix([0, 0, 0]), t=None,
                                                       status="skipped", expected_version=1))
-    assert labeling.progress(bob, ds)["done"] == 1
-    assert labeling.next_face(bob, ds) != face
+    assert progress(bob, ds)["done"] == 1
+    assert next_face(bob, ds) != face
 
 
 def test_the_html_flow_from_home_to_the_page_and_the_end(client, bob, assigned):

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from annotator import selectors
+from annotator.exports.selectors import label_rows
 from annotator.models import Annotation, AnnotationRevision, Face
 from tests.browser.data import add_proposal, make_dataset
 from tests.web.test_labeling_api import put
@@ -77,7 +77,7 @@ def test_all_68_pins_inside_the_image_are_fine(client, bob, face):
 def test_pins_are_exported_in_json(client, bob, face):
     client.force_login(bob)
     put(client, face, landmark_pins=PINS)
-    rows = list(selectors.label_rows(face.image.dataset, "accepted"))
+    rows = list(label_rows(face.image.dataset, "accepted"))
     out = io.BytesIO()
     write_export("json", rows, out, {})
     [exported] = json.loads(out.getvalue())["faces"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotator import pipeline
+from annotator.common import pipeline
 from annotator.models import Face, FaceMesh, Job, Proposal, Split
 from evaluation.models import Benchmark
 from tests.waiting import wait_for
@@ -98,7 +98,7 @@ def test_an_import_is_followed_by_splits_benchmarks_meshes_and_proposals(
 def test_stored_proposals_are_followed_by_meshes(celery_worker_process, settings, recorded):
     """Plain images have no landmarks: the proposer's landmarks make the faces
     meshable, so storing proposals queues their meshes."""
-    from annotator.demo import write_demo_folder
+    from annotator.datasets.demo import write_demo_folder
 
     call_command("import_images", str(write_demo_folder()), dataset="demo", verbosity=0)
     assert not Face.objects.exists()  # no detection yet: nothing to mesh

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotator import proposing, services
+from annotator.proposals import services as proposing
+from annotator.labeling.services import save_annotation, set_ground_truth
 from annotator.models import Annotation, AnnotationRevision, Face, Image, Job, Proposal
-from annotator.poses import PoseError
+from annotator.common.poses import PoseError
 from tests.browser.data import make_dataset
 from workers.core import geometry
 from workers.core.proposers.base import PoseProposal
@@ -96,9 +97,9 @@ def test_a_good_pose_still_saves_through_both(client, bob, face):
 def test_services_apply_the_depth_setting(face, bob, t, message, settings):
     settings.HEADPOSE_MAX_DEPTH_MM = 4000
     with pytest.raises(PoseError, match=message):
-        services.save_annotation(face=face, author=bob, R=R9, t=t, status="accepted", expected_version=0)
+        save_annotation(face=face, author=bob, R=R9, t=t, status="accepted", expected_version=0)
     with pytest.raises(PoseError, match=message):
-        services.set_ground_truth(face=face, R=R9, t=t)
+        set_ground_truth(face=face, R=R9, t=t)
     assert not Annotation.objects.exists() and not AnnotationRevision.objects.exists()
 
 

@@ -59,7 +59,7 @@ def test_new_images_get_proposals_and_meshes_automatically(celery_worker_process
     FaceMesh landmarks, proposes, and meshes them on the cpu queue."""
     settings.HEADPOSE_AUTO_PROPOSE = True
     settings.HEADPOSE_PROPOSER = "landmarks-fit"
-    from annotator.demo import write_demo_folder
+    from annotator.datasets.demo import write_demo_folder
 
     folder = write_demo_folder()
     call_command("import_images", str(folder), dataset="demo", verbosity=0)
@@ -78,7 +78,7 @@ def test_new_images_get_proposals_and_meshes_automatically(celery_worker_process
 
 def test_the_fused_proposer_is_what_annotators_see_and_meets_the_goal(celery_worker_process, aflw_samples_dir,
                                                                       weights_dir):
-    from annotator.proposing import preferred_proposer_name
+    from annotator.proposals.services import preferred_proposer_name
 
     assert preferred_proposer_name() == "fused"  # weights are present
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)

@@ -12,8 +12,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from annotator import importing, jobs, leases, pipeline, reaper
-from annotator.job_queue import BrokerUnavailable
+from annotator.datasets import importing
+from annotator.common import jobs
+from annotator.common import leases
+from annotator.common import pipeline
+from annotator.common import reaper
+from annotator.common.job_queue import BrokerUnavailable
 from annotator.models import Dataset, Face, FaceMesh, Image, Job
 from evaluation.models import Entry
 from tests.browser.data import make_image, png_bytes

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
 
-from annotator import importing
+from annotator.datasets import importing
 from annotator.models import Dataset, Image, Job
 from config.storage import media_storage
 from tests.s3_server import s3_server, storages_setting, stored_keys

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation, Slerp
 
-from annotator import services
+from annotator.labeling.services import save_annotation
 from annotator.models import Face, SequenceTrack
-from annotator.selectors_sequences import sequence_labels
-from annotator.sequences import build_tracks
+from annotator.sequences.selectors import sequence_labels
+from annotator.sequences.services import build_tracks
 from tests.sequence_data import make_sequence_dataset
 from workers.core import geometry
 
@@ -35,7 +35,7 @@ def test_labels_keyframes_slerp_between_and_the_track_outside(bob):
     build_tracks(sequence.pk)
     faces = {f.image.frame_index: f for f in Face.objects.filter(image__sequence=sequence).select_related("image")}
     for frame in (5, 20):
-        services.save_annotation(face=faces[frame], author=bob, R=truth.truth_R[frame].reshape(-1).tolist(),
+        save_annotation(face=faces[frame], author=bob, R=truth.truth_R[frame].reshape(-1).tolist(),
                                  t=truth.truth_t[frame].tolist(), status="corrected", expected_version=0)
     labels = sequence_labels(sequence)
     kinds = [lab["track_label"] for lab in labels]
@@ -51,7 +51,7 @@ def test_labels_keyframes_slerp_between_and_the_track_outside(bob):
 def test_a_skipped_or_draft_save_is_not_a_keyframe(bob):
     _, sequence, truth = make_sequence_dataset(n_frames=10, seed=5, missing_rate=0.0)
     face = Face.objects.get(image__sequence=sequence, image__frame_index=3)
-    services.save_annotation(face=face, author=bob, R=truth.truth_R[3].reshape(-1).tolist(), t=None,
+    save_annotation(face=face, author=bob, R=truth.truth_R[3].reshape(-1).tolist(), t=None,
                              status="draft", expected_version=0)
     assert "keyframe" not in [lab["track_label"] for lab in sequence_labels(sequence)]
 

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from scipy.spatial.transform import Rotation, Slerp
 
-from annotator import services
+from annotator.labeling.services import save_annotation, set_ground_truth
 from annotator.models import Face
-from annotator.sequences import build_tracks
+from annotator.sequences.services import build_tracks
 from tests.browser.data import make_image
 from tests.sequence_data import make_sequence_dataset
 from workers.core.exports import FORMATS
@@ -26,10 +26,10 @@ def labeled(bob):
     build_tracks(sequence.pk)
     faces = {f.image.frame_index: f for f in Face.objects.filter(image__sequence=sequence).select_related("image")}
     for frame in (3, 8):
-        services.save_annotation(face=faces[frame], author=bob, R=truth.truth_R[frame].reshape(-1).tolist(),
+        save_annotation(face=faces[frame], author=bob, R=truth.truth_R[frame].reshape(-1).tolist(),
                                  t=truth.truth_t[frame].tolist(), status="accepted", expected_version=0)
     still = make_image(dataset, "still.png", with_file=True, seed=99)  # an image outside any sequence
-    services.set_ground_truth(face=Face.objects.create(image=still, box=[10, 10, 90, 90]), R=np.eye(3), t=[0, 0, 600])
+    set_ground_truth(face=Face.objects.create(image=still, box=[10, 10, 90, 90]), R=np.eye(3), t=[0, 0, 600])
     return dataset, truth
 
 

@@ -4,9 +4,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from annotator import importing
-from annotator.demo import write_demo_folder
-from annotator.models import Assignment, Dataset, Job, Role
+from annotator.common.models import Job
+from annotator.datasets import importing
+from annotator.datasets.demo import write_demo_folder
+from annotator.datasets.models import Assignment, Dataset, Role
 
 DEMO_DATASET = "demo"
 

@@ -3,8 +3,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator import exports, selectors
-from annotator.models import Dataset, Split
+from annotator.datasets.models import Dataset, Split
+from annotator.exports import services as exports
+from annotator.exports.selectors import LABEL_CHOICES, LABEL_HELP
 from workers.core.exports import FORMATS, ExportError
 
 
@@ -15,8 +16,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True)
         parser.add_argument("--format", default="csv", choices=sorted(FORMATS))
-        parser.add_argument("--labels", default="best", choices=selectors.LABEL_CHOICES,
-                            help="; ".join(f"{k}: {v}" for k, v in selectors.LABEL_HELP.items()))
+        parser.add_argument("--labels", default="best", choices=LABEL_CHOICES,
+                            help="; ".join(f"{k}: {v}" for k, v in LABEL_HELP.items()))
         parser.add_argument("--proposer", help="with --labels proposals (or best): only this proposer")
         parser.add_argument("--split", help="split name: only its images (latest version)")
         parser.add_argument("-o", "--output", help="file to write (default: standard output; required for zips)")

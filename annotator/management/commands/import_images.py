@@ -1,5 +1,5 @@
+from annotator.common.models import Job
 from annotator.management.import_command import ImportCommand
-from annotator.models import Job
 
 
 class Command(ImportCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator.models import Dataset
-from annotator.splits import custom_split
+from annotator.datasets.models import Dataset
+from annotator.datasets.splits import custom_split
 from workers.core.formats.records import FormatError
 from workers.core.formats.splits import read_name_list
 

@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator.models import Dataset
-from annotator.selectors import proposal_accuracy
+from annotator.datasets.models import Dataset
+from annotator.proposals.selectors import proposal_accuracy
 
 
 class Command(BaseCommand):

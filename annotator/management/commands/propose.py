@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator import jobs, proposing
-from annotator.models import Dataset, Job
+from annotator.common import jobs
+from annotator.common.models import Job
+from annotator.datasets.models import Dataset
+from annotator.proposals import services as proposing
 
 
 class Command(BaseCommand):

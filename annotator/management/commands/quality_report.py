@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator import quality
-from annotator.models import Dataset
+from annotator.datasets.models import Dataset
+from annotator.quality.services import refresh
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         ds = Dataset.objects.filter(name=dataset).first()
         if ds is None:
             raise CommandError(f"no dataset named {dataset!r}")
-        report = quality.refresh(ds)
+        report = refresh(ds)
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=1))
             return

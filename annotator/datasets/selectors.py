@@ -1,0 +1,78 @@
+"""Reads. Views call these; they never write."""
+
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from annotator.common.access import visible_dataset_ids
+from annotator.datasets.models import Dataset, Face, Image, Split
+from annotator.labeling.models import Annotation, AnnotationOrigin
+from annotator.proposals.models import Proposal
+
+
+def visible_datasets(user):
+    """Datasets a user may see (the rule lives in annotator.access)."""
+    return Dataset.objects.filter(pk__in=visible_dataset_ids(user))
+
+
+def _count(queryset, dataset_path: str):
+    # One correlated sub-query per figure: joining all tables at once would
+    # multiply rows (images x faces x proposals) before counting.
+    sub = (
+        queryset.filter(**{dataset_path: OuterRef("pk")})
+        .order_by()
+        .values(dataset_path)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
+
+
+def with_counts(datasets):
+    return datasets.annotate(
+        n_images=_count(Image.objects.all(), "dataset"),
+        n_faces=_count(Face.objects.all(), "image__dataset"),
+        n_ground_truth=_count(Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH), "dataset"),
+        n_proposals=_count(Proposal.objects.all(), "face__image__dataset"),
+        n_annotations=_count(Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR), "dataset"),
+    )
+
+
+# --- the API's lists: what the caller may see, filtered ------------------------------
+# `filters` is the parsed query string (annotator.api.filters): only the given keys.
+
+def visible_images(user):
+    return Image.objects.filter(dataset_id__in=visible_dataset_ids(user))
+
+
+def visible_faces(user):
+    return Face.objects.filter(image__dataset_id__in=visible_dataset_ids(user)).select_related("image")
+
+
+def _split_images(dataset_ids: set[int], split_id: int):
+    """The images of a split of these datasets; Split.DoesNotExist (a 404) otherwise."""
+    split = Split.objects.filter(pk=split_id, dataset_id__in=dataset_ids).first()
+    if split is None:
+        raise Split.DoesNotExist("No such split.")
+    return split.images.values("pk")
+
+
+def _scoped(queryset, user, filters: dict, dataset_path: str, image_path: str):
+    """The caller's visible datasets (narrowed to `dataset`), then `split` and `image`."""
+    datasets = visible_dataset_ids(user)
+    if "dataset" in filters:
+        datasets = datasets & {filters["dataset"]}
+    queryset = queryset.filter(**{f"{dataset_path}__in": datasets})
+    if "split" in filters:
+        queryset = queryset.filter(**{f"{image_path}__in": _split_images(datasets, filters["split"])})
+    if "image" in filters:
+        queryset = queryset.filter(**{image_path: filters["image"]})
+    return queryset
+
+
+def image_list(user, filters: dict):
+    images = _scoped(Image.objects.all(), user, filters, "dataset_id", "pk")
+    return images.filter(sequence_id=filters["sequence"]) if "sequence" in filters else images
+
+
+def face_list(user, filters: dict):
+    return _scoped(Face.objects.select_related("image"), user, filters, "image__dataset_id", "image_id")

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from django.conf import settings
+
+from annotator.datasets.models import Face
+from annotator.labeling.models import Annotation, AnnotationOrigin
+from annotator.labeling.queue import progress
+from annotator.proposals.models import Proposal
+from workers.core import geometry
+from workers.core.proposers.reference_face import load_reference_face
+
+# Typical face width (ear to ear, as a detector box sees it) used to place a default pose.
+FACE_WIDTH_MM = 150.0
+
+
+# --- the pose to start from (selectors) ---------------------------------------------
+
+def preferred_proposal(face: Face) -> Proposal | None:
+    """The newest proposal of the proposer named by settings.HEADPOSE_PROPOSER;
+    'auto' prefers 'fused', else any newest one."""
+    proposals = Proposal.objects.filter(face=face).order_by("-created_at", "-pk")
+    wanted = getattr(settings, "HEADPOSE_PROPOSER", "auto") or "auto"
+    preference = ["fused"] if wanted == "auto" else [wanted]
+    for name in preference:
+        p = proposals.filter(proposer=name).first()
+        if p is not None:
+            return p
+    return proposals.first()
+
+
+def default_translation(face: Face) -> list[float]:
+    """Head origin behind the face box centre, at the depth where a
+    FACE_WIDTH_MM face is as wide as the box (pinhole, the image's K)."""
+    try:
+        box = [float(v) for v in face.box]
+        if len(box) != 4 or not all(math.isfinite(v) for v in box):
+            raise ValueError
+    except (TypeError, ValueError):
+        box = [0.0, 0.0, float(face.image.width), float(face.image.height)]
+    return [float(v) for v in geometry.translation_from_box(box, face.image.K_matrix, FACE_WIDTH_MM)]
+
+
+def _pose(R, t, face: Face) -> dict:
+    return {"R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
+            "t": [float(v) for v in (t if t is not None else default_translation(face))]}
+
+
+def reference_pose(face: Face) -> dict:
+    """The pose 'reset' goes back to: the preferred proposal, else a frontal
+    default. {'R', 't', 'origin': {...}}."""
+    proposal = preferred_proposal(face)
+    if proposal is not None:
+        pose = _pose(proposal.R, proposal.t, face)
+        pose["origin"] = {"kind": "proposal", "proposal_id": proposal.pk, "proposer": proposal.proposer,
+                          "version": proposal.proposer_version, "score": proposal.score,
+                          "confidence": proposal.confidence,
+                          "low_confidence": proposal.confidence is not None
+                          and proposal.confidence < settings.HEADPOSE_LOW_CONFIDENCE,
+                          # why: the expected error behind the confidence and the face's regime
+                          "expected_error_deg": (proposal.provenance or {}).get("expected_error_deg"),
+                          "regime": (proposal.provenance or {}).get("regime")}
+        return pose
+    # no proposer gave a sane pose (none stored): a frontal head at the face box
+    pose = _pose(np.eye(3), None, face)
+    pose["origin"] = {"kind": "default", "proposal_id": None, "proposer": "frontal default", "version": "",
+                      "score": 0.0, "confidence": None, "low_confidence": False, "expected_error_deg": None,
+                      "regime": None}
+    return pose
+
+
+def own_annotation(user, face: Face) -> Annotation | None:
+    return Annotation.objects.filter(face=face, author=user, origin=AnnotationOrigin.ANNOTATOR).first()
+
+
+def initial_pose(user, face: Face) -> dict:
+    """This annotator's latest annotation, else reference_pose(face)."""
+    annotation = own_annotation(user, face)
+    if annotation is not None:
+        pose = _pose(annotation.R, annotation.t, face)
+        pose["origin"] = {"kind": "annotation", "version": annotation.version, "status": annotation.status}
+        return pose
+    return reference_pose(face)
+
+
+def review_of(annotation: Annotation) -> dict:
+    """A reviewer's verdict on the annotator's label, as their labeling page shows it."""
+    return {"review_state": annotation.review_state, "review_reason": annotation.review_reason,
+            "review_reason_text": annotation.get_review_reason_display() if annotation.review_reason else "",
+            "review_note": annotation.review_note}
+
+
+def editor_state(user, face: Face) -> dict:
+    """Everything the labeling page needs about one face, JSON-ready."""
+    image = face.image
+    dataset = image.dataset
+    annotation = own_annotation(user, face)
+    K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
+    return {
+        "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": face.landmarks_2d},
+        "image": {"id": image.pk, "file_name": image.file_name, "width": image.width, "height": image.height,
+                  "K": [float(v) for v in np.asarray(K).reshape(9)]},
+        "dataset": {"id": dataset.pk, "name": dataset.name},
+        "initial": initial_pose(user, face),
+        "reference": reference_pose(face),
+        "annotation": None if annotation is None else {
+            "version": annotation.version, "status": annotation.status, "flag_reason": annotation.flag_reason,
+            "note": annotation.note, "total_time_s": annotation.total_time_s,
+            "updated_at": annotation.updated_at.isoformat(), "landmark_pins": annotation.landmark_pins,
+            **review_of(annotation),
+        },
+        "progress": progress(user, dataset),
+        **landmark_editing_state(face),
+    }
+
+
+def landmark_editing_state(face: Face) -> dict:
+    """What the page's landmark handles need (static/js/editor/pins.js): the
+    reference face's iBUG-68 points (the 3D points the proposers fit, so the
+    browser solves with the same ones), the face's own landmarks in iBUG-68 order
+    for "snap" (null when it has none), and every proposal of the face to
+    compare starting poses."""
+    reference = load_reference_face()
+    own = None
+    if face.landmarks_2d:
+        points = np.asarray(face.landmarks_2d, dtype=np.float64)
+        if face.landmark_scheme == "ibug68" and points.shape == (68, 2):
+            own = points
+        elif face.landmark_scheme == "mediapipe468" and points.shape == (468, 2):
+            own = points[reference.ibug68_from_mesh468]
+    proposals = Proposal.objects.filter(face=face).order_by("proposer", "-created_at", "-pk")
+    latest = {}
+    for p in proposals:
+        latest.setdefault(p.proposer, p)
+    return {
+        "reference_face": {"scheme": "ibug68", "version": reference.version,
+                           "landmarks_3d": [[float(v) for v in p] for p in reference.points68]},
+        "face_landmarks_ibug68": None if own is None else [[float(v) for v in p] for p in own],
+        "proposals": [{**_pose(p.R, p.t, face), "proposal_id": p.pk, "proposer": p.proposer,
+                       "version": p.proposer_version, "score": p.score} for p in latest.values()],
+    }

@@ -1,0 +1,125 @@
+from django.db.models import Case, IntegerField, Min, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotator.common import access
+from annotator.common.access import visible_dataset_ids
+from annotator.datasets.models import Dataset, Face
+from annotator.datasets.selectors import _split_images
+from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, ReviewState
+
+
+def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None):
+    """Faces of a dataset with their image and `label_rank` (the index of their
+    state in LABEL_STATES; `with_label_states` names it), for listing pages;
+    `state` keeps only faces in that state. With `author`, the state is computed
+    from that user's labels only (an annotator never learns what others did with
+    a face)."""
+    faces = (
+        Face.objects.filter(image__dataset=dataset)
+        .select_related("image", "mesh")
+        .annotate(label_rank=label_rank(author))
+        .order_by("image__file_name", "index")
+    )
+    # Filtered per face, in name order: a page needs only as many faces as it shows
+    # (its count comes from label_state_counts, one pass over the labels).
+    return faces.filter(label_rank=STATE_NAMES.index(state)) if state else faces
+
+
+def with_label_states(faces):
+    """Set `label_state` (the LABEL_STATES word) on faces from dataset_faces."""
+    for face in faces:
+        face.label_state = STATE_NAMES[face.label_rank]
+    return faces
+
+
+# Labels a reviewer looks at: finished ones with a pose or a flag (drafts and skips are not labels).
+REVIEWABLE = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.FLAGGED]
+
+# A face's label state on the dataset page, from its annotators' labels. The first
+# that holds wins: a face needing someone's attention shows as such.
+LABEL_STATES = {
+    "rejected": "a reviewer sent a label back to its annotator",
+    "flagged": "an annotator flagged it (no face, occluded, not a head, ...)",
+    "in_review": "a reviewer has it open on the review page",
+    "labeled": "labeled, waiting for a review",
+    "approved": "every label approved or corrected by a reviewer",
+    "unlabeled": "no finished label yet (drafts and skips do not count)",
+}
+STATE_NAMES = list(LABEL_STATES)
+
+
+def _label_rank_of_annotation():
+    """Each label's rank: the index in LABEL_STATES of the state it alone would
+    give its face (its own verdict is its review_state)."""
+    return Case(
+        When(review_state=ReviewState.REJECTED, then=Value(0)),
+        When(status=AnnotationStatus.FLAGGED, review_state=ReviewState.PENDING, then=Value(1)),
+        # a join, not an EXISTS per label: the claim is one-to-one with its annotation
+        When(review_claim__expires_at__gt=timezone.now(), review_state=ReviewState.PENDING, then=Value(2)),
+        When(review_state=ReviewState.PENDING, then=Value(3)),
+        default=Value(4), output_field=IntegerField(),
+    )
+
+
+def _labels(author, **scope):
+    labels = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE, **scope)
+    return labels if author is None else labels.filter(author=author)
+
+
+def label_rank(author=None):
+    """Per face, the index in LABEL_STATES of its state (the smallest rank of its
+    labels, else "unlabeled"), as one correlated sub-query: for a page of faces."""
+    best = (_labels(author, face=OuterRef("pk")).annotate(rank=_label_rank_of_annotation())
+            .order_by("rank").values("rank")[:1])
+    return Coalesce(Subquery(best, output_field=IntegerField()), Value(STATE_NAMES.index("unlabeled")))
+
+
+def _face_ranks(dataset: Dataset, author=None):
+    """{face_id, rank} of every labeled face of the dataset, in one pass over its labels."""
+    return (_labels(author, dataset=dataset).annotate(label=_label_rank_of_annotation())
+            .order_by().values("face_id").annotate(rank=Min("label")))
+
+
+def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
+    """{state: number of faces} for every LABEL_STATES word (zeros included):
+    one pass over the dataset's labels, counted by the database."""
+    from django.db import connection
+
+    counts = dict.fromkeys(LABEL_STATES, 0)
+    sql, params = _face_ranks(dataset, author).values("rank").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT per_face.rank, COUNT(*) FROM ({sql}) AS per_face GROUP BY per_face.rank", params)
+        for rank, n in cursor.fetchall():
+            counts[STATE_NAMES[rank]] = n
+    counts["unlabeled"] = Face.objects.filter(image__dataset=dataset).count() - sum(counts.values())
+    return counts
+
+
+def readable_annotations(user):
+    """Annotations whose labels the user may read (annotator.access decides)."""
+    qs = Annotation.objects.select_related("author", "reviewed_by")
+    return qs if access.is_admin(user) else qs.filter(access.annotation_filter(user))
+
+
+def annotation_list(user, filters: dict):
+    if "dataset" in filters and filters["dataset"] in access.label_reader_dataset_ids(user):
+        # the whole dataset is readable: no per-author OR, so the page is one
+        # range of the (dataset, id) index
+        qs = Annotation.objects.filter(dataset_id=filters["dataset"]).select_related("author", "reviewed_by")
+    else:
+        qs = readable_annotations(user)
+        if "dataset" in filters:
+            qs = qs.filter(dataset_id=filters["dataset"])
+    if "split" in filters:
+        qs = qs.filter(face__image_id__in=_split_images(visible_dataset_ids(user), filters["split"]))
+    for name, lookup in (("image", "face__image_id"), ("face", "face_id"), ("origin", "origin"),
+                         ("author", "author__username"), ("proposer", "proposal__proposer"),
+                         ("updated_since", "updated_at__gte")):
+        if name in filters:
+            qs = qs.filter(**{lookup: filters[name]})
+    if filters.get("status"):
+        qs = qs.filter(status__in=sorted(filters["status"]))
+    if "review_state" in filters:
+        qs = qs.filter(review_state="" if filters["review_state"] == "pending" else filters["review_state"])
+    return qs

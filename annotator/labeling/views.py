@@ -1,0 +1,93 @@
+"""HTML views of the labeling flow (the page itself; the editor talks to
+annotator/api for everything else)."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from annotator.common import files as stored_files
+from annotator.datasets.models import Dataset, Face, Image
+from annotator.datasets.selectors import visible_datasets
+from annotator.labeling.editor import editor_state
+from annotator.labeling.queue import dataset_for_labeling, face_for_labeling, next_face, progress, refresh_claim
+
+# Keyboard nudges: (fine, coarse) in degrees and millimetres. Coarse = with Shift.
+DEFAULT_STEPS = {"angle_fine": 1.0, "angle_coarse": 5.0, "move_fine": 1.0, "move_coarse": 10.0}
+AUTOSAVE_MS = 1500
+
+
+def editor_steps() -> dict:
+    """The keyboard nudges every pose editor uses (labeling, review): the defaults
+    with HEADPOSE_LABEL_STEPS laid over them."""
+    return {**DEFAULT_STEPS, **getattr(settings, "HEADPOSE_LABEL_STEPS", {})}
+
+
+def _dataset(request, dataset_id) -> Dataset:
+    try:
+        return dataset_for_labeling(request.user, dataset_id)
+    except Dataset.DoesNotExist:
+        raise Http404("No such dataset.") from None
+
+
+@require_GET
+def label_dataset(request, dataset_id: int):
+    """Where a labeling session starts and ends: progress and a start button."""
+    dataset = _dataset(request, dataset_id)
+    return render(request, "annotator/label_dataset.html",
+                  {"dataset": dataset, "progress": progress(request.user, dataset)})
+
+
+@require_POST
+def label_next(request, dataset_id: int):
+    dataset = _dataset(request, dataset_id)
+    face = next_face(request.user, dataset)
+    if face is None:
+        messages.success(request, f"Nothing left to label in {dataset.name}. Thank you!")
+        return redirect("label-dataset", dataset.pk)
+    return redirect("label-face", face.pk)
+
+
+@require_GET
+def label_face(request, face_id: int):
+    try:
+        face = face_for_labeling(request.user, face_id)
+    except Face.DoesNotExist:
+        raise Http404("No such face.") from None
+    refresh_claim(request.user, face)
+    state = editor_state(request.user, face)
+    config = {
+        "state": state,
+        "urls": {
+            "state": reverse("api-label-face", args=[face.pk]),
+            "save": reverse("api-label-save", args=[face.pk]),
+            "next": reverse("api-label-next", args=[face.image.dataset_id]),
+            "image": reverse("label-image", args=[face.image_id]),
+            "mesh": static("meshes/head.glb"),
+            "dataset": reverse("label-dataset", args=[face.image.dataset_id]),
+        },
+        "steps": editor_steps(),
+        "csrf": get_token(request),
+        "autosave_ms": getattr(settings, "HEADPOSE_AUTOSAVE_MS", AUTOSAVE_MS),
+    }
+    if face.image.sequence_id is not None:  # a frame: the way back to its sequence editor
+        config["sequence"] = {"id": face.image.sequence_id, "frame_index": face.image.frame_index}
+        config["urls"]["sequence"] = reverse("label-sequence", args=[face.image.sequence_id])
+    return render(request, "annotator/label.html", {"face": face, "state": state, "config": config,
+                                                    "steps": config["steps"]})
+
+
+@require_GET
+def label_image(request, image_id: int):
+    """The image file, to anyone who may see its dataset (media is not public)."""
+    try:
+        image = Image.objects.select_related("dataset").get(pk=image_id)
+    except Image.DoesNotExist:
+        raise Http404("No such image.") from None
+    if not visible_datasets(request.user).filter(pk=image.dataset_id).exists():
+        raise Http404("No such image.")
+    return stored_files.file_response(image.file)

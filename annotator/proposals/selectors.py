@@ -1,0 +1,55 @@
+from annotator.common.access import visible_dataset_ids
+from annotator.datasets.models import Dataset
+from annotator.datasets.selectors import _scoped
+from annotator.labeling.models import Annotation, AnnotationOrigin
+from annotator.proposals.models import Proposal
+
+
+def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dict]:
+    """Per proposer version: MAE against the ground truth of the faces its own
+    detections were matched to, and how many ground-truth faces it found."""
+    import numpy as np
+
+    from workers.core.metrics import evaluate
+    from workers.core.proposers.confidence import curve
+
+    gt = {
+        a.face_id: a.R
+        for a in Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.GROUND_TRUTH).only(
+            "face_id", "R"
+        )
+    }
+    proposals = Proposal.objects.filter(face_id__in=list(gt))
+    if proposer:
+        proposals = proposals.filter(proposer=proposer)
+    groups: dict[tuple, list] = {}
+    for p in proposals.only("face_id", "R", "proposer", "proposer_version", "confidence"):
+        groups.setdefault((p.proposer, p.proposer_version), []).append(p)
+    rows = []
+    for (name, version), items in sorted(groups.items()):
+        pred = np.array([p.R for p in items], dtype=np.float64).reshape(-1, 3, 3)
+        true = np.array([gt[p.face_id] for p in items], dtype=np.float64).reshape(-1, 3, 3)
+        m = evaluate(pred, true, per_sample=True)
+        rated = [(p.confidence, e) for p, e in zip(items, m["per_sample"]["err_mean"]) if p.confidence is not None]
+        rows.append({
+            "proposer": name, "version": version, "found": len(items), "ground_truth_faces": len(gt),
+            **{k: m[k] for k in ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "geodesic_mean")},
+            # by ground-truth |yaw| (wide: the back of the head is past 90)
+            "yaw_bins": [{k: b[k] for k in ("label", "count", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean")}
+                         for b in m["yaw_bins"]],
+            # calibrated when the mean error falls from the low-confidence third to the high one
+            "confidence_curve": curve(*zip(*rated)) if rated else [],
+        })
+    return rows
+
+
+def visible_proposals(user):
+    return Proposal.objects.filter(face__image__dataset_id__in=visible_dataset_ids(user))
+
+
+def proposal_list(user, filters: dict):
+    qs = _scoped(Proposal.objects.all(), user, filters, "face__image__dataset_id", "face__image_id")
+    for name, lookup in (("face", "face_id"), ("proposer", "proposer"), ("created_since", "created_at__gte")):
+        if name in filters:
+            qs = qs.filter(**{lookup: filters[name]})
+    return qs

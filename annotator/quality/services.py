@@ -1,0 +1,207 @@
+"""Team quality control: each face's consensus, honeypots, annotator scores and
+the dataset's noise floor. The maths is workers/core/consensus.py and
+workers/core/quality.py; this module reads the rows, calls them and writes.
+
+- `label_changed(annotation)` (service) runs after every annotator save and
+  every review (annotator/services.py): the face's FaceConsensus row is
+  recomputed (a face whose members spread over HEADPOSE_CONSENSUS_REVIEW_DEG,
+  or who had a member rejected as an outlier, gets needs_review), a honeypot
+  answer's error is recorded, and the dataset's QualitySnapshot goes stale.
+- `mark_honeypots` (service): faces with a trusted label become honeypots.
+- `report(dataset)` (service): the snapshot when fresh, else `refresh`, which
+  recomputes every figure from the rows at once (vectorised) and stores it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from annotator.common import access
+from annotator.common.poses import PoseError
+from annotator.datasets.models import Dataset, Face
+from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, ReviewState
+from annotator.quality.models import FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
+from annotator.quality.selectors import POSE_STATUSES, load_tables
+from workers.core import geometry
+from workers.core import quality as core
+from workers.core.consensus import consensus
+
+
+def review_threshold_deg() -> float:
+    return float(getattr(settings, "HEADPOSE_CONSENSUS_REVIEW_DEG", 5.0))
+
+
+def _members(**scope):
+    return (Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=POSE_STATUSES, **scope)
+            .exclude(review_state=ReviewState.REJECTED))
+
+
+# --- after every save and review (services) -------------------------------------------
+
+def label_changed(annotation: Annotation) -> None:
+    """Service: bring the quality rows in line with a changed annotator label.
+    Runs inside the save's transaction, so it costs round trips on the hot path
+    (tests/web/test_save_queries.py pins them): the face locked with its honeypot
+    mark, its members, one upsert of the consensus row, the snapshot marked stale."""
+    if annotation.origin != AnnotationOrigin.ANNOTATOR:
+        return
+    if annotation.status == AnnotationStatus.DRAFT and annotation.pk not in (
+            FaceConsensus.objects.filter(face_id=annotation.face_id).values_list("members", flat=True).first() or []):
+        return  # a draft autosave of a label that was no member: no figure changes
+    # savepoint=False: the caller's transaction already makes this all-or-nothing
+    with transaction.atomic(savepoint=False):
+        is_honeypot = refresh_face_consensus(annotation.face_id, annotation.dataset_id)
+        if is_honeypot:
+            record_honeypot_answer(annotation)
+        QualitySnapshot.objects.filter(dataset_id=annotation.dataset_id, stale=False).update(stale=True)
+
+
+_CONSENSUS_FIELDS = ["dataset", "R", "t", "member_count", "dispersion_deg", "members", "rejected", "needs_review",
+                     "computed_at"]
+
+
+def refresh_face_consensus(face_id: int, dataset_id: int) -> bool:
+    """Service: recompute one face's consensus row (deleted when it has no
+    member). Returns whether the face is a honeypot (read with the lock: one
+    round trip for both)."""
+    # two annotators saving the same face at once: the second waits here and then reads the first's label
+    is_honeypot = (Face.objects.select_for_update(of=("self",)).filter(pk=face_id)
+                   .annotate(hp=Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
+                   .values_list("hp", flat=True).first())
+    rows = list(_members(face_id=face_id).order_by("pk").values_list("pk", "R", "t"))
+    if not rows:
+        FaceConsensus.objects.filter(face_id=face_id).delete()
+        return bool(is_honeypot)
+    R = np.array([r[1] for r in rows], dtype=np.float64).reshape(1, -1, 3, 3)
+    t = np.array([r[2] if r[2] is not None else [np.nan] * 3 for r in rows], dtype=np.float64)[None]
+    c = consensus(R, t)
+    ids = [r[0] for r in rows]
+    rejected = [i for i, keep in zip(ids, c.inlier[0]) if not keep]
+    t_out = None if np.isnan(c.t[0]).any() else [float(v) for v in c.t[0]]
+    row = FaceConsensus(
+        face_id=face_id, dataset_id=dataset_id, R=[float(v) for v in c.R[0].reshape(9)], t=t_out,
+        member_count=len(ids), dispersion_deg=float(c.dispersion_deg[0]), members=ids, rejected=rejected,
+        needs_review=bool(core.needs_review(c, review_threshold_deg())[0]), computed_at=timezone.now())
+    # one INSERT ... ON CONFLICT (face) DO UPDATE: no savepoint, no second read
+    FaceConsensus.objects.bulk_create([row], update_conflicts=True, unique_fields=["face"],
+                                      update_fields=_CONSENSUS_FIELDS)
+    return bool(is_honeypot)
+
+
+def record_honeypot_answer(annotation: Annotation) -> None:
+    """Service: the geodesic error of an annotator's finished label of a honeypot face."""
+    honeypot = Honeypot.objects.filter(face_id=annotation.face_id).first()
+    if honeypot is None:
+        return
+    if annotation.status not in POSE_STATUSES:
+        HoneypotAnswer.objects.filter(annotation=annotation).delete()
+        return
+    error = float(geometry.geodesic_distance(np.asarray(honeypot.R, float).reshape(3, 3),
+                                             np.asarray(annotation.R, float).reshape(3, 3)))
+    HoneypotAnswer.objects.update_or_create(
+        annotation=annotation, defaults={"honeypot": honeypot, "author_id": annotation.author_id,
+                                         "geodesic_deg": error})
+
+
+# --- honeypots (services) -----------------------------------------------------------------
+
+def trusted_label(face: Face) -> tuple[Annotation | None, str]:
+    """The face's ground truth, else its newest reviewer-approved annotator label."""
+    gt = Annotation.objects.filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH).first()
+    if gt is not None:
+        return gt, Honeypot.Trusted.GROUND_TRUTH
+    approved = (Annotation.objects.filter(face=face, origin=AnnotationOrigin.ANNOTATOR, status__in=POSE_STATUSES,
+                                          review_state=ReviewState.APPROVED).order_by("-reviewed_at", "-pk").first())
+    return approved, Honeypot.Trusted.APPROVED
+
+
+def mark_honeypots(dataset: Dataset, face_ids: list[int], by=None) -> list[Honeypot]:
+    """Service: make these faces of `dataset` honeypots. Every face must belong to the
+    dataset and have a trusted label, else PoseError naming them and nothing is written."""
+    face_ids = list(dict.fromkeys(int(f) for f in face_ids))
+    faces = {f.pk: f for f in Face.objects.filter(pk__in=face_ids, image__dataset=dataset)}
+    missing = [f for f in face_ids if f not in faces]
+    if missing:
+        raise PoseError(f"not faces of dataset {dataset.name}: {missing[:20]}")
+    made, untrusted = [], []
+    with transaction.atomic():
+        for fid in face_ids:
+            label, kind = trusted_label(faces[fid])
+            if label is None:
+                untrusted.append(fid)
+                continue
+            hp, _ = Honeypot.objects.update_or_create(face_id=fid, defaults=dict(
+                dataset=dataset, R=label.R, t=label.t, trusted=kind,
+                trusted_annotation=label if kind == Honeypot.Trusted.APPROVED else None, created_by=by))
+            made.append(hp)
+        if untrusted:
+            transaction.set_rollback(True)
+            raise PoseError(f"these faces have no trusted label (ground truth or a reviewer-approved label): "
+                            f"{untrusted[:20]}")
+        QualitySnapshot.objects.filter(dataset=dataset).update(stale=True)
+    return made
+
+
+def unmark_honeypots(dataset: Dataset, face_ids: list[int]) -> int:
+    """Service: these faces are honeypots no more (their answers go with them)."""
+    n, _ = Honeypot.objects.filter(dataset=dataset, face_id__in=face_ids).delete()
+    QualitySnapshot.objects.filter(dataset=dataset).update(stale=True)
+    return n
+
+
+# --- the report (selectors + the refresh service) -------------------------------------------
+
+class QualityDenied(PermissionDenied):
+    """The user sees the dataset but is not one of its reviewers (a 403)."""
+
+
+def dataset_for_quality(user, dataset_id: int) -> Dataset:
+    """The dataset if `user` may see its quality figures and honeypots (reviewers of
+    it, admins). Dataset.DoesNotExist when they cannot see it at all (404)."""
+    if dataset_id not in access.visible_dataset_ids(user):
+        raise Dataset.DoesNotExist
+    if not access.can_see_quality(user, dataset_id):
+        raise QualityDenied("Quality figures and honeypots are for reviewers of this dataset and admins.")
+    return Dataset.objects.get(pk=dataset_id)
+
+
+def report(dataset: Dataset) -> dict:
+    """Service: the dataset's quality report, recomputed only when a label changed since."""
+    snapshot = QualitySnapshot.objects.filter(dataset=dataset).first()
+    if snapshot is not None and not snapshot.stale:
+        return snapshot.report
+    return refresh(dataset)
+
+
+def refresh(dataset: Dataset) -> dict:
+    """Service: recompute the dataset's report from its rows and store it."""
+    started = time.perf_counter()
+    # fresh from here on: a save while the rows are read marks it stale again
+    QualitySnapshot.objects.update_or_create(dataset=dataset, defaults={"stale": False})
+    labels, honeypots, user_ids = load_tables(dataset)
+    figures = core.report_figures(labels, honeypots, review_threshold_deg())
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    scores = figures.pop("scores")
+    annotators = [{"username": names.get(uid, str(uid)), "user_id": uid, **scores[uid]}
+                  for uid in sorted(scores, key=lambda u: names.get(u, ""))]
+    report_ = {
+        "dataset": {"id": dataset.pk, "name": dataset.name, "overlap": dataset.overlap,
+                    "honeypot_share": dataset.honeypot_share},
+        "computed_at": timezone.now().isoformat(),
+        "review_threshold_deg": review_threshold_deg(),
+        "faces": Face.objects.filter(image__dataset=dataset).count(),
+        "honeypots": Honeypot.objects.filter(dataset=dataset).count(),
+        **figures,
+        "annotators": annotators,
+    }
+    QualitySnapshot.objects.filter(dataset=dataset).update(
+        report=report_, computed_at=timezone.now(), compute_s=time.perf_counter() - started)
+    return report_

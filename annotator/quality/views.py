@@ -1,0 +1,11 @@
+from django.shortcuts import get_object_or_404, render
+
+from annotator.datasets.selectors import visible_datasets
+from annotator.quality.services import dataset_for_quality, report
+
+
+def dataset_quality(request, name):
+    """Annotator scores, consensus figures and the noise floor (reviewers of the dataset, admins)."""
+    dataset = get_object_or_404(visible_datasets(request.user), name=name)
+    dataset = dataset_for_quality(request.user, dataset.pk)
+    return render(request, "annotator/quality.html", {"dataset": dataset, "report": report(dataset)})

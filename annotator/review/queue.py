@@ -1,0 +1,200 @@
+"""The review flow: who may review what, handing annotations to reviewers
+(claims), what the review page shows, and the verdicts. Selectors read; the
+functions marked "service" write, each in one transaction (the verdicts
+themselves are annotator/services.py's review_annotation / correct_annotation).
+
+A reviewer sees the label an annotator made of a face, the other annotators'
+labels of it and the proposal, so only reviewers of the dataset and admins may
+open it: an annotator of the dataset gets a 403, anyone else a 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import combinations
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from annotator.common import access
+from annotator.datasets.models import Dataset
+from annotator.datasets.selectors import visible_datasets
+from annotator.labeling.editor import default_translation, preferred_proposal
+from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, RejectReason
+from annotator.review.models import ReviewClaim
+from annotator.review.selectors import review_queue
+from annotator.review.services import correct_annotation, review_annotation
+from workers.core import geometry
+
+CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
+
+
+class ReviewingDenied(PermissionDenied):
+    """The user sees the dataset but does not review it (a 403)."""
+
+
+# --- permissions (selectors) -------------------------------------------------
+
+def dataset_for_reviewing(user, dataset_id: int) -> Dataset:
+    """Dataset.DoesNotExist (404) when the user cannot see it, ReviewingDenied
+    (403) when they see it but are not one of its reviewers."""
+    dataset = visible_datasets(user).get(pk=dataset_id)
+    if dataset.pk not in access.reviewer_dataset_ids(user):
+        raise ReviewingDenied(f"You are not a reviewer of dataset {dataset.name}.")
+    return dataset
+
+
+def annotation_for_reviewing(user, annotation_id: int) -> Annotation:
+    """The annotation if `user` may review it: Annotation.DoesNotExist (404)
+    when they cannot see its dataset, ReviewingDenied (403) when they see it but
+    do not review it or it is their own label."""
+    annotation = (Annotation.objects.select_related("face__image__dataset", "author", "proposal")
+                  .filter(dataset_id__in=access.visible_dataset_ids(user)).get(pk=annotation_id))
+    if annotation.dataset_id not in access.reviewer_dataset_ids(user):
+        raise ReviewingDenied("You are not a reviewer of this dataset.")
+    if annotation.origin != AnnotationOrigin.ANNOTATOR:
+        raise ReviewingDenied("Ground truth from the dataset is not reviewed.")
+    if annotation.author_id == user.pk:
+        raise ReviewingDenied("Nobody reviews their own label.")
+    return annotation
+
+
+# --- the queue (services) ------------------------------------------------------
+
+def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | None = None) -> Annotation | None:
+    """Service: the next annotation for `reviewer`: one they hold, else the
+    first of selectors.review_queue; claimed for CLAIM_TTL; None when nothing
+    awaits review.
+    `skip_annotation_id` (the one just left with N) is released and passed over."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Serialise hand-outs per dataset: two reviewers asking at once must not get the same label.
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        ReviewClaim.objects.filter(annotation__dataset=dataset, expires_at__lte=now).delete()
+        queue = review_queue(dataset, reviewer)
+        if skip_annotation_id is not None:
+            release(reviewer, skip_annotation_id)
+            queue = queue.exclude(pk=skip_annotation_id)
+        # one the reviewer already holds first: a reload keeps their place
+        held = ReviewClaim.objects.filter(reviewer=reviewer, expires_at__gt=now).values("annotation_id")
+        annotation = queue.filter(pk__in=held).first() or queue.first()
+        if annotation is not None:
+            hold(reviewer, annotation)
+    return annotation
+
+
+def hold(reviewer, annotation: Annotation) -> None:
+    """Service: (re)take the review claim on an annotation the reviewer opened."""
+    ReviewClaim.objects.update_or_create(annotation=annotation,
+                                         defaults={"reviewer": reviewer, "expires_at": timezone.now() + CLAIM_TTL})
+
+
+def release(reviewer, annotation_id: int) -> None:
+    ReviewClaim.objects.filter(annotation_id=annotation_id, reviewer=reviewer).delete()
+
+
+def queue_size(reviewer, dataset: Dataset) -> int:
+    return review_queue(dataset, reviewer).count()
+
+
+# --- verdicts (services) ---------------------------------------------------------
+
+@dataclass
+class Decision:
+    decision: str
+    expected_version: int
+    reason: str = ""
+    note: str = ""
+
+
+def decide(reviewer, annotation: Annotation, data: Decision) -> Annotation:
+    """Service: approve or reject (services.review_annotation), then let go of the claim."""
+    reviewed = review_annotation(annotation=annotation, reviewer=reviewer, decision=data.decision,
+                                          reason=data.reason, note=data.note, expected_version=data.expected_version)
+    release(reviewer, annotation.pk)
+    return reviewed
+
+
+@dataclass
+class Correction:
+    R: object
+    t: object
+    expected_version: int
+    time_spent_s: float = 0.0
+    note: str = ""
+
+
+def correct(reviewer, annotation: Annotation, data: Correction) -> Annotation:
+    """Service: the reviewer's pose replaces the annotator's (services.correct_annotation)."""
+    corrected = correct_annotation(annotation=annotation, reviewer=reviewer, R=data.R, t=data.t,
+                                            expected_version=data.expected_version,
+                                            time_spent_s=data.time_spent_s, note=data.note)
+    release(reviewer, annotation.pk)
+    return corrected
+
+
+# --- what the review page shows (selectors) ---------------------------------------
+
+def _pose(R, t, face) -> dict:
+    return {"R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
+            "t": [float(v) for v in (t if t is not None else default_translation(face))]}
+
+
+def comparison_poses(annotation: Annotation) -> list[dict]:
+    """The label under review first, then the other annotators' finished labels
+    of the face, then the proposal the annotator started from (else the preferred
+    one): [{key, kind, who, R, t}]. Ground truth is never shown: a reviewer judges
+    the photo, not a key."""
+    face = annotation.face
+    poses = [{"key": "label", "kind": "label", "who": annotation.author.username,
+              **_pose(annotation.R, annotation.t, face)}]
+    others = (Annotation.objects.filter(face=face, origin=AnnotationOrigin.ANNOTATOR,
+                                        status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED])
+              .exclude(pk=annotation.pk).select_related("author").order_by("author__username"))
+    for other in others:
+        poses.append({"key": f"annotator-{other.pk}", "kind": "annotator", "who": other.author.username,
+                      **_pose(other.R, other.t, face)})
+    proposal = annotation.proposal or preferred_proposal(face)
+    if proposal is not None:
+        poses.append({"key": "proposal", "kind": "proposal", "who": f"{proposal.proposer}@{proposal.proposer_version}",
+                      **_pose(proposal.R, proposal.t, face)})
+    return poses
+
+
+def pairwise_angles(poses: list[dict]) -> list[dict]:
+    """The geodesic angle (degrees) between the rotations of each pair of poses."""
+    if len(poses) < 2:
+        return []
+    Rs = np.asarray([p["R"] for p in poses], dtype=np.float64).reshape(-1, 3, 3)
+    pairs = list(combinations(range(len(poses)), 2))
+    i, j = (np.asarray(side) for side in zip(*pairs))
+    degrees = geometry.geodesic_distance(Rs[i], Rs[j])
+    return [{"a": poses[a]["key"], "b": poses[b]["key"], "degrees": float(d)} for (a, b), d in zip(pairs, degrees)]
+
+
+def review_state(reviewer, annotation: Annotation) -> dict:
+    """Everything the review page needs about one annotation, JSON-ready."""
+    face = annotation.face
+    image = face.image
+    K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
+    poses = comparison_poses(annotation)
+    return {
+        "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": face.landmarks_2d},
+        "image": {"id": image.pk, "file_name": image.file_name, "width": image.width, "height": image.height,
+                  "K": [float(v) for v in np.asarray(K).reshape(9)]},
+        "dataset": {"id": image.dataset_id, "name": image.dataset.name},
+        "annotation": {
+            "id": annotation.pk, "version": annotation.version, "status": annotation.status,
+            "author": annotation.author.username, "flag_reason": annotation.flag_reason, "note": annotation.note,
+            "time_spent_s": annotation.time_spent_s, "total_time_s": annotation.total_time_s,
+            "updated_at": annotation.updated_at.isoformat(), "review_state": annotation.review_state,
+        },
+        "poses": poses,
+        "angles": pairwise_angles(poses),
+        "reasons": [{"value": v, "label": str(label)} for v, label in RejectReason.choices],
+        "remaining": queue_size(reviewer, image.dataset),
+    }

@@ -1,0 +1,63 @@
+from django.db import transaction
+from django.utils import timezone
+
+from annotator.common.poses import PoseError, clean_rotation, clean_translation
+from annotator.labeling.models import Annotation, AnnotationStatus, RejectReason, ReviewState
+from annotator.labeling.services import _locked_at_version, _revision_of
+from annotator.quality.services import label_changed
+
+
+def _set_verdict(annotation: Annotation, reviewer, state: str, note: str, reason: str = "") -> None:
+    annotation.review_state, annotation.reviewed_by = state, reviewer
+    annotation.reviewed_at, annotation.review_note, annotation.review_reason = timezone.now(), note, reason
+
+
+def review_annotation(*, annotation: Annotation, reviewer, decision: str, note: str = "", reason: str = "",
+                      expected_version: int | None = None) -> Annotation:
+    """A reviewer's verdict (approved / rejected) on the annotation's current
+    version. `expected_version` guards against reviewing a version the reviewer
+    has not seen (VersionConflict). A rejection says why (`reason`, RejectReason;
+    "other" when not given) and sends the face back to the top of its
+    annotator's queue (annotator/labeling.py)."""
+    if decision not in (ReviewState.APPROVED, ReviewState.REJECTED):
+        raise PoseError(f"decision must be {ReviewState.APPROVED.value} or {ReviewState.REJECTED.value}.")
+    if decision == ReviewState.REJECTED:
+        reason = reason or RejectReason.OTHER
+        if reason not in RejectReason.values:
+            raise PoseError(f"reason must be one of {RejectReason.values}.")
+    else:
+        reason = ""
+    with transaction.atomic():
+        current = _locked_at_version(annotation, expected_version)
+        _set_verdict(current, reviewer, decision, note, reason)
+        # update_fields: a review is not an edit of the label (updated_at stays)
+        current.save(update_fields=["review_state", "reviewed_by", "reviewed_at", "review_note", "review_reason"])
+        label_changed(current)  # a rejected label leaves its face's consensus
+    return current
+
+
+def correct_annotation(*, annotation: Annotation, reviewer, R, t, expected_version: int, time_spent_s: float = 0.0,
+                       note: str = "") -> Annotation:
+    """A reviewer replaces the pose of someone's annotation. The annotation's
+    current pose becomes the reviewer's (status corrected, version + 1, review
+    state corrected): exports and the API read it from then on. The new revision
+    is authored by the reviewer, so the annotator's version stays in the history
+    (GET /api/v1/annotations/ID/revisions/). `author` stays the annotator: it is
+    still their label of the face, and total_time_s stays their time."""
+    R = clean_rotation(R)
+    t = clean_translation(t)
+    time_spent_s = max(0.0, float(time_spent_s or 0.0))
+    if time_spent_s != time_spent_s or time_spent_s > 86400:
+        raise PoseError("time_spent_s must be between 0 and 86400 seconds.")
+    with transaction.atomic():
+        current = _locked_at_version(annotation, expected_version)
+        current.R, current.t = R, t
+        current.status, current.flag_reason = AnnotationStatus.CORRECTED, ""
+        current.landmark_pins = []  # the annotator's pins were evidence for their pose, not for this one
+        current.time_spent_s = time_spent_s
+        current.version += 1
+        _set_verdict(current, reviewer, ReviewState.CORRECTED, note)
+        current.save()
+        _revision_of(current, reviewer)
+        label_changed(current)
+    return current

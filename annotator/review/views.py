@@ -1,0 +1,68 @@
+"""HTML views of the review flow: where a review session starts, and the review
+page itself (it talks to annotator/api/review.py for everything else)."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from annotator.datasets.models import Dataset
+from annotator.labeling.models import Annotation
+from annotator.labeling.views import editor_steps
+from annotator.review import queue as reviewing
+
+
+def _dataset(request, dataset_id) -> Dataset:
+    try:
+        return reviewing.dataset_for_reviewing(request.user, dataset_id)
+    except Dataset.DoesNotExist:
+        raise Http404("No such dataset.") from None
+
+
+@require_GET
+def review_dataset(request, dataset_id: int):
+    """How many labels await the reviewer, and a start button."""
+    dataset = _dataset(request, dataset_id)
+    return render(request, "annotator/review_dataset.html",
+                  {"dataset": dataset, "remaining": reviewing.queue_size(request.user, dataset)})
+
+
+@require_POST
+def review_next(request, dataset_id: int):
+    dataset = _dataset(request, dataset_id)
+    annotation = reviewing.next_for_review(request.user, dataset)
+    if annotation is None:
+        messages.success(request, f"Nothing awaits review in {dataset.name}.")
+        return redirect("review-dataset", dataset.pk)
+    return redirect("review-annotation", annotation.pk)
+
+
+@require_GET
+def review_annotation(request, annotation_id: int):
+    try:
+        annotation = reviewing.annotation_for_reviewing(request.user, annotation_id)
+    except Annotation.DoesNotExist:
+        raise Http404("No such annotation.") from None
+    reviewing.hold(request.user, annotation)
+    state = reviewing.review_state(request.user, annotation)
+    config = {
+        "state": state,
+        "urls": {
+            "state": reverse("api-review-annotation", args=[annotation.pk]),
+            "decision": reverse("api-review-decision", args=[annotation.pk]),
+            "correction": reverse("api-review-correction", args=[annotation.pk]),
+            "next": reverse("api-review-next", args=[state["dataset"]["id"]]),
+            "image": reverse("label-image", args=[state["image"]["id"]]),
+            "mesh": static("meshes/head.glb"),
+            "dataset": reverse("review-dataset", args=[state["dataset"]["id"]]),
+        },
+        "steps": editor_steps(),
+        "csrf": get_token(request),
+    }
+    names = {p["key"]: p["who"] for p in state["poses"]}
+    angles = [{**a, "a_who": names[a["a"]], "b_who": names[a["b"]]} for a in state["angles"]]
+    return render(request, "annotator/review.html", {"state": state, "config": config, "angles": angles,
+                                                     "steps": config["steps"]})
