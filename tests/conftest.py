@@ -41,6 +41,43 @@ def weights_dir() -> Path:
     return require_shared("weights")
 
 
+# --- password hashing --------------------------------------------------------
+
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """PBKDF2 with Django's 1,000,000 iterations costs about a second per user on
+    a 2-core machine, and most tests make two or three users: the test process
+    hashes with MD5. Tests whose password is checked by another process (a
+    server the test started, with the production hashers) ask for
+    `real_password_hasher`."""
+    import django.conf
+    from django.contrib.auth import hashers
+
+    if not django.conf.settings.configured:  # a plain-Python run of tests/core
+        yield
+        return
+    before = django.conf.settings.PASSWORD_HASHERS
+    django.conf.settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+    yield
+    django.conf.settings.PASSWORD_HASHERS = before
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.fixture
+def real_password_hasher(settings):
+    """The production hashers (Django's defaults), for a user who logs in to a
+    server subprocess."""
+    from django.conf import global_settings
+
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+
+
 # --- a real Celery worker process -------------------------------------------
 
 def _database_url(settings_dict) -> str:

@@ -52,7 +52,7 @@ def _label_and_save(page, base: str, face) -> dict:
     return shown
 
 
-def test_make_serve(django_user_model, tmp_path, page, bob, assigned, js_errors):
+def test_make_serve(django_user_model, real_password_hasher, tmp_path, page, bob, assigned, js_errors):
     django_user_model.objects.create_user("alice", "a@example.com", "pw-alice-long")
     dataset = assigned(make_dataset("served", n_faces=1, with_files=True))
     face = Face.objects.get(image__dataset=dataset)

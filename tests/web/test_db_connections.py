@@ -42,7 +42,7 @@ def _settled(limit: int, timeout: float = 5.0) -> int:
 
 
 @pytest.mark.parametrize("kind,allowed", [("runserver", DEVSERVER_POOL), ("gunicorn", GUNICORN_WORKERS)])
-def test_requests_leave_no_idle_connections(kind, allowed, django_user_model, tmp_path):
+def test_requests_leave_no_idle_connections(kind, allowed, django_user_model, real_password_hasher, tmp_path):
     django_user_model.objects.create_user("alice", "a@example.com", "pw-alice-long")
     before = database_connections()
     env = server_env(DEVSERVER_DB_POOL_MAX=DEVSERVER_POOL)

@@ -188,7 +188,7 @@ def test_worker_killed_mid_mesh_a_new_worker_meshes_every_face_once(redis, tmp_p
 
 # gunicorn keeps a connection per worker; runserver lends pooled ones (each checked when lent)
 @pytest.mark.parametrize("kind", ["gunicorn", "runserver"])
-def test_a_database_connection_dropped_mid_request_the_next_request_works(kind, django_user_model, tmp_path):
+def test_a_database_connection_dropped_mid_request_the_next_request_works(kind, django_user_model, real_password_hasher, tmp_path):
     from django.db import connection
 
     if connection.vendor != "postgresql":

@@ -28,7 +28,7 @@ def _env(redis_url: str) -> dict:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pages_and_api_survive_redis_down_and_jobs_resume(django_user_model, tmp_path):
+def test_pages_and_api_survive_redis_down_and_jobs_resume(django_user_model, real_password_hasher, tmp_path):
     django_user_model.objects.create_superuser("alice", "a@example.com", "pw-alice-long")
     user = django_user_model.objects.get(username="alice")
     dataset = make_dataset("outage", n_faces=3)

@@ -53,7 +53,7 @@ print(json.dumps({"statuses": statuses, "heavy": sorted({m.split(".")[0] for m i
 
 
 @pytest.mark.django_db(transaction=True)
-def test_web_process_serves_without_heavy_libraries(django_user_model):
+def test_web_process_serves_without_heavy_libraries(django_user_model, real_password_hasher):
     django_user_model.objects.create_superuser("alice", "a@example.com", "pw-alice-long")
     dataset = make_dataset("webhost", n_faces=2, with_files=True)
     for face in dataset.images.first().faces.all():
