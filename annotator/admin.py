@@ -6,14 +6,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from annotator.accounts.models import ApiToken
+from annotator.accounts.tokens import revoke_token
 from annotator.common import jobs, reaper
 from annotator.common.job_queue import BrokerUnavailable
 from annotator.common.models import Job
+from annotator.common.poses import PoseError
 from annotator.datasets import importing
 from annotator.datasets.models import Assignment, Dataset, Face, Image, Split
 from annotator.datasets.selectors import with_counts
 from annotator.labeling.models import Annotation, AnnotationRevision
+from annotator.proposals.meshes import queue_meshes
 from annotator.proposals.models import FaceMesh, Proposal
+from annotator.proposals.services import ProposeRequestError, start_proposals
+from annotator.quality import services as quality_services
 from annotator.sequences.models import Sequence
 
 
@@ -60,8 +65,6 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Propose poses (the proposer annotators see) on the workers")
     def propose_poses(self, request, queryset):
-        from annotator.proposals.services import ProposeRequestError, start_proposals
-
         for dataset in queryset:
             try:
                 job = start_proposals(dataset=dataset, user=request.user)
@@ -72,9 +75,6 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Build face meshes on the workers")
     def build_meshes(self, request, queryset):
-        from annotator.datasets.models import Face
-        from annotator.proposals.meshes import queue_meshes
-
         ids = list(Face.objects.filter(image__dataset__in=queryset).values_list("pk", flat=True))
         queue_meshes(ids)
         self.message_user(request, f"{len(ids)} face meshes queued.")
@@ -238,9 +238,6 @@ class FaceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark as honeypots (faces with ground truth or a reviewer-approved label)")
     def mark_honeypots(self, request, queryset):
-        from annotator.common.poses import PoseError
-        from annotator.quality import services as quality_services
-
         for dataset_id in set(queryset.values_list("image__dataset", flat=True)):
             dataset = Dataset.objects.get(pk=dataset_id)
             ids = list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True))
@@ -253,8 +250,6 @@ class FaceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unmark as honeypots")
     def unmark_honeypots(self, request, queryset):
-        from annotator.quality import services as quality_services
-
         for dataset_id in set(queryset.values_list("image__dataset", flat=True)):
             dataset = Dataset.objects.get(pk=dataset_id)
             n = quality_services.unmark_honeypots(dataset, list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True)))
@@ -334,8 +329,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        from annotator.accounts.tokens import revoke_token
-
         for token in queryset:
             revoke_token(token)
         messages.success(request, f"{queryset.count()} token(s) revoked.")

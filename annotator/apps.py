@@ -1,4 +1,15 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+
+# The modules that register a pipeline step (annotator/common/pipeline.py) or a
+# domain error (annotator/common/errors.py): imported once the app registry is ready.
+REGISTERING_MODULES = (
+    "annotator.datasets.splits",
+    "annotator.proposals.meshes",
+    "annotator.proposals.services",
+    "annotator.sequences.services",
+)
 
 
 class AnnotatorConfig(AppConfig):
@@ -6,4 +17,8 @@ class AnnotatorConfig(AppConfig):
     verbose_name = "Labeling"
 
     def ready(self):
+        # AppConfig.ready: models can be imported only once the app registry is ready
         from config import checks  # noqa: F401  (registers the development-mode warning)
+
+        for module in REGISTERING_MODULES:
+            import_module(module)

@@ -6,6 +6,7 @@ class EvaluationConfig(AppConfig):
     verbose_name = "Benchmarks"
 
     def ready(self):
+        # AppConfig.ready: models can be imported only once the app registry is ready.
         # evaluation depends on annotator, never the reverse: it plugs its
         # step into the import pipeline here
         from annotator.common import pipeline

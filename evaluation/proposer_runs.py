@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 from django.db import transaction
 
-from annotator.common import jobs
-from annotator.common import pipeline
+from annotator.common import jobs, pipeline
+from annotator.common.poses import clean_rotation, clean_translation
 from annotator.datasets.models import Dataset, Face
+from annotator.proposals.services import ProposeRequestError, check_proposer, get_proposer, read_image_bgr
 from evaluation.benchmarks import ground_truth_by_name
 from evaluation.errors import EvaluationRequestError
 from evaluation.models import Benchmark, CropRule, Entry, SamplePrediction
 from evaluation.scoring import compute_metrics, load_ground_truth, store_metrics
+from workers.core.matching import match_one
 
 PROPOSER_BATCH = 16
 
@@ -20,8 +22,7 @@ PROPOSER_BATCH = 16
 def start_proposer_entry(*, benchmark: Benchmark, proposer: str, user=None, is_public: bool = False,
                          name: str = "") -> Entry:
     """Queue a registered proposer over the benchmark's samples (queue gpu)."""
-    from annotator.proposals.services import ProposeRequestError, check_proposer
-    from workers.core.proposers import get_config
+    from workers.core.proposers import get_config  # heavy (torch, cv2): not imported by the web process
 
     try:
         check_proposer(proposer)
@@ -72,7 +73,6 @@ def base_version(version: str) -> str:
 def run_proposer_entry(entry_id: int) -> Entry:
     """Run (or continue) a proposer entry: predict the samples not yet stored,
     then compute the metrics. Called by the worker task."""
-    from annotator.proposals.services import get_proposer
 
     entry = Entry.objects.select_related("benchmark__dataset", "benchmark__split").get(pk=entry_id)
     if entry.state == Entry.State.DONE:
@@ -120,9 +120,6 @@ def _ground_truth_faces(dataset: Dataset, names: set[str]) -> dict[str, Face]:
 
 
 def _predict_batch(proposer, faces: list[Face | None], names: list[str]) -> list[dict]:
-    from annotator.proposals.services import read_image_bgr
-    from workers.core.matching import match_one
-
     rows: dict[str, dict] = {}
     loaded = []
     for name, face in zip(names, faces):
@@ -149,7 +146,6 @@ def _predict_batch(proposer, faces: list[Face | None], names: list[str]) -> list
 def _checked_row(name: str, hit) -> dict:
     """A prediction row through the pose rules (annotator/poses.py), like every
     other stored pose: a proposer's non-sane output counts as no prediction, with why."""
-    from annotator.common.poses import clean_rotation, clean_translation
 
     try:
         R = clean_rotation(np.asarray(hit.R, dtype=np.float64).reshape(9))

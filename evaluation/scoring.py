@@ -15,6 +15,7 @@ import numpy as np
 from evaluation.benchmarks import ground_truth_by_name
 from evaluation.errors import EvaluationRequestError
 from evaluation.models import Benchmark, Entry
+from workers.core.metrics import evaluate
 
 MAX_MISSING_LISTED = 50
 
@@ -39,7 +40,6 @@ def load_ground_truth(benchmark: Benchmark) -> GroundTruth:
 def compute_metrics(benchmark: Benchmark, gt: GroundTruth, index, pred_R) -> dict:
     """Metrics of predictions for the samples at `index` (positions in the
     benchmark's sample list). -> {'summary', 'details', 'per_sample', 'coverage'}."""
-    from workers.core.metrics import evaluate
 
     index = np.asarray(index, dtype=np.int64)
     pred_R = np.asarray(pred_R, dtype=np.float64).reshape(-1, 3, 3)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from evaluation.errors import EvaluationRequestError
 from evaluation.models import Benchmark, CropRule, Entry
 from evaluation.scoring import GroundTruth, compute_metrics, load_ground_truth, store_metrics
+from workers.core.predictions import parse_predictions
 
 
 @dataclass
@@ -40,7 +41,6 @@ def evaluate_file(benchmark: Benchmark, data: bytes, filename: str | None = None
                   *, allow_unknown_ids: bool = False, gt: GroundTruth | None = None) -> FileEvaluation:
     """Parse and validate a prediction file against the benchmark and compute
     its metrics. Raises PredictionFileError (a ValueError) listing the problems."""
-    from workers.core.predictions import parse_predictions
 
     gt = gt or load_ground_truth(benchmark)
     parsed = parse_predictions(data, filename, content_type, gt.names, allow_unknown_ids=allow_unknown_ids,

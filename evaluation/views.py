@@ -7,9 +7,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from annotator.common import files as stored_files
+from annotator.proposals.services import preferred_proposer_name, read_image_bgr
 from evaluation import benchmarks, errors, moderation, proposer_runs, selectors, uploads
 from evaluation.forms import ProposerRunForm, UploadForm
 from evaluation.models import CropRule, Entry
+from workers.core import geometry
 from workers.core.predictions import PredictionFileError
 
 SCALAR_ROWS = [
@@ -20,14 +22,12 @@ SCALAR_ROWS = [
 def _proposers():
     from django.conf import settings
 
-    from workers.core.proposers import available_proposers
+    from workers.core.proposers import available_proposers  # heavy (torch, cv2): not imported by the web process
 
     return available_proposers(settings.HEADPOSE_WEIGHTS_DIR)
 
 
 def _default_proposer():
-    from annotator.proposals.services import preferred_proposer_name
-
     return preferred_proposer_name()
 
 
@@ -140,8 +140,6 @@ def entry_worst(request, pk: int):
 
 def sample_overlay(request, pk: int, k: int):
     """JPEG of per-sample result k with the ground-truth and predicted axes."""
-    from annotator.proposals.services import read_image_bgr
-    from evaluation import drawing
 
     entry = selectors.get_entry(request.user, pk, full=True)
     if not selectors.can_see_images(request.user, entry.benchmark):
@@ -154,11 +152,12 @@ def sample_overlay(request, pk: int, k: int):
     gt = benchmarks.ground_truth_by_name(entry.benchmark.dataset).get(name) if image else None
     if image is None or gt is None or not image.file:
         raise Http404("The image of this sample is not stored.")
+    from evaluation import drawing  # heavy (cv2): only the drill-down draws
+
     try:
         bgr = read_image_bgr(image)
     except (OSError, ValueError):
         raise Http404("The image file of this sample cannot be read.") from None
-    from workers.core import geometry
 
     R_pred = geometry.euler_to_matrix([ps["yaw_pred"][k], ps["pitch_pred"][k], ps["roll_pred"][k]])
     if gt["t"] is not None:

@@ -15,7 +15,8 @@ app.autodiscover_tasks(["workers"])
 @worker_ready.connect
 def _start_reaper(sender=None, **kwargs):
     """Every worker re-sends stranded work at start and then periodically
-    (annotator/reaper.py): no separate beat process to forget."""
+    (annotator/common/reaper.py): no separate beat process to forget."""
+    # this module is imported before Django is set up (config/__init__.py): models load only here
     from annotator.common import reaper
 
     reaper.start_in_worker()

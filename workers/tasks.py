@@ -1,44 +1,47 @@
 """Celery tasks. Each body is a few lines that call a service; the services
 hold the logic and are tested on their own.
 
-A task that works for a row claims it (annotator.jobs.claim: a duplicate
-delivery does nothing) and holds its lease while it runs (annotator.leases), so
+Tasks import the services, never the reverse: a service sends a task by name
+(annotator/common/pipeline.py: enqueue). A task that works for a row claims it (annotator.common.jobs.claim: a duplicate
+delivery does nothing) and holds its lease while it runs (annotator.common.leases), so
 the reaper can tell a live task from a lost one."""
 from contextlib import nullcontext
 
 from celery import shared_task
 
+from annotator.common import jobs, leases
+from annotator.common.models import Job
+from annotator.datasets.importing import run_import_job as import_job
+from annotator.exports.services import run_export_job as export_job
+from annotator.proposals.meshes import build_meshes, queued_meshes
+from annotator.proposals.services import batch_done
+from annotator.proposals.services import propose_images as store_proposals_of
+from annotator.sequences.services import build_tracks
+from evaluation.models import Entry
+from evaluation.proposer_runs import run_proposer_entry
+from workers.device import torch_device
+
 
 def _job_lease(job_id):
-    from annotator.common import leases
-    from annotator.common.models import Job
-
     return leases.held(Job.objects.filter(pk=job_id)) if job_id is not None else nullcontext()
 
 
 def _claim_job(job_id: int) -> bool:
-    from annotator.common import jobs
-    from annotator.common.models import Job
-
     return jobs.claim(Job, job_id)
 
 
 @shared_task(name="workers.tasks.ping")
 def ping(payload: str = "pong") -> dict:
     """Round-trips through the broker; reports the worker's torch device."""
-    from workers.device import torch_device
-
     return {"payload": payload, "device": torch_device()}
 
 
 @shared_task(name="workers.tasks.run_import_job", bind=True, acks_late=True)
 def run_import_job(self, job_id: int) -> dict:
-    from annotator.datasets.importing import run_import_job as run
-
     if not _claim_job(job_id):
         return {"job": job_id, "skipped": "finished, or running in a live worker"}
     with _job_lease(job_id):
-        job = run(job_id)
+        job = import_job(job_id)
     return {"job": job.pk, "state": job.state}
 
 
@@ -50,19 +53,14 @@ def run_import_job(self, job_id: int) -> dict:
     max_retries=3,
 )
 def propose_images(image_ids: list[int], proposer: str, job_id: int | None = None) -> dict:
-    from annotator.proposals.services import batch_done, propose_images as run
-
     if job_id is not None and batch_done(job_id, image_ids):
         return {"images": 0, "skipped": "this batch was already stored"}
     with _job_lease(job_id):
-        return run(image_ids, proposer, job_id)
+        return store_proposals_of(image_ids, proposer, job_id)
 
 
 @shared_task(name="workers.tasks.mesh_faces", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
 def mesh_faces(face_ids: list[int]) -> dict:
-    from annotator.common import leases
-    from annotator.proposals.meshes import build_meshes, queued_meshes
-
     with leases.held(queued_meshes(face_ids), field="updated_at"):
         return build_meshes(face_ids)
 
@@ -70,10 +68,6 @@ def mesh_faces(face_ids: list[int]) -> dict:
 @shared_task(name="workers.tasks.evaluate_entry", acks_late=True, autoretry_for=(ConnectionError,), max_retries=3)
 def evaluate_entry(entry_id: int) -> dict:
     """Run (or continue) a proposer over a benchmark; done samples are skipped."""
-    from annotator.common import leases
-    from evaluation.models import Entry
-    from evaluation.proposer_runs import run_proposer_entry
-
     with leases.held(Entry.objects.filter(pk=entry_id)):
         entry = run_proposer_entry(entry_id)
     return {"entry": entry.pk, "state": entry.state, "processed": entry.processed}
@@ -81,18 +75,14 @@ def evaluate_entry(entry_id: int) -> dict:
 
 @shared_task(name="workers.tasks.run_export_job", acks_late=True)
 def run_export_job(job_id: int) -> dict:
-    from annotator.exports.services import run_export_job as run
-
     if not _claim_job(job_id):
         return {"job": job_id, "skipped": "finished, or running in a live worker"}
     with _job_lease(job_id):
-        job = run(job_id)
+        job = export_job(job_id)
     return {"job": job.pk, "state": job.state, "rows": job.processed}
 
 
 @shared_task(name="workers.tasks.build_sequence_tracks", acks_late=True)
 def build_sequence_tracks(sequence_id: int) -> dict:
     """Idempotent: rebuilds the sequence's tracks from the proposals committed so far."""
-    from annotator.sequences.services import build_tracks
-
     return {"sequence": sequence_id, "tracks": len(build_tracks(sequence_id))}

@@ -4,20 +4,27 @@
     proposals stored ->  meshes -> tracks (frames of a sequence: link and smooth)
 
 Each stage lists its steps by name, in order. A step is a function registered
-under one of those names; `benchmarks` belongs to the evaluation app, which
-registers it from its AppConfig.ready (annotator never imports evaluation).
-A step with nothing registered is skipped.
+under one of those names by the feature that owns it: `splits` by
+annotator/datasets/splits.py, `meshes` by annotator/proposals/meshes.py,
+`proposals` by annotator/proposals/services.py, `tracks` by
+annotator/sequences/services.py (imported by AnnotatorConfig.ready), and
+`benchmarks` by the evaluation app from its own AppConfig.ready (annotator never
+imports evaluation). A step with nothing registered is skipped. This module
+imports no feature: features import it.
 
 Steps that write rows (splits, benchmarks) run at once, in the process that
 finished the stage; steps that hand work to the workers go through `enqueue`,
-so a task is only sent once the rows it reads are committed."""
+so a task is only sent once the rows it reads are committed. A task is named,
+never imported: workers/tasks.py imports the services, not the reverse."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from django.conf import settings
+from annotator.common import jobs
+from annotator.common.job_queue import send_on_commit
+from workers.celery import app as celery_app
 
 IMPORT_FINISHED = ("splits", "benchmarks", "meshes", "proposals")
 PROPOSALS_STORED = ("meshes", "tracks")
@@ -39,8 +46,6 @@ class ImportOutcome:
 
     @property
     def failed(self) -> bool:
-        from annotator.common import jobs
-
         return self.job.state == jobs.FAILED
 
 
@@ -88,62 +93,12 @@ def enqueue(task_name: str, *args, job=None) -> None:
     If the broker does not answer, the `job` (a Job or an Entry) the task works
     for is failed with the reason, so it never stays "queued" forever, and the
     caller gets job_queue.BrokerUnavailable (a 503 for a request)."""
-    from annotator.common.job_queue import send_on_commit
-
     def send():
-        from workers import tasks
-
-        getattr(tasks, task_name).delay(*args)
+        # looked up by name in the Celery app's registry (which loads workers/tasks.py itself)
+        celery_app.tasks[f"workers.tasks.{task_name}"].delay(*args)
 
     def unsent(reason: str) -> None:
-        from annotator.common import jobs
-
         job.refresh_from_db()
         jobs.fail(job, reason, name="job queue")
 
     send_on_commit(send, on_unreachable=unsent if job is not None else None)
-
-
-# ---- the annotator's steps ---------------------------------------------------------
-
-@step("import_finished", "splits")
-def _standard_splits(outcome: ImportOutcome) -> None:
-    if not outcome.failed:
-        from annotator.datasets.splits import build_standard_splits
-
-        build_standard_splits(outcome.dataset)
-
-
-@step("import_finished", "meshes")
-def _mesh_new_faces(outcome: ImportOutcome) -> None:
-    if outcome.new_image_ids and settings.HEADPOSE_AUTO_MESH:
-        from annotator.datasets.models import Face
-        from annotator.proposals.meshes import queue_meshes
-
-        queue_meshes(list(Face.objects.filter(image_id__in=outcome.new_image_ids, landmarks_2d__isnull=False)
-                          .values_list("pk", flat=True)))
-
-
-@step("import_finished", "proposals")
-def _propose_new_images(outcome: ImportOutcome) -> None:
-    if outcome.new_image_ids and settings.HEADPOSE_AUTO_PROPOSE:
-        from annotator.proposals.services import start_proposals
-
-        start_proposals(dataset=outcome.dataset, image_ids=outcome.new_image_ids, user=outcome.job.created_by)
-
-
-@step("proposals_stored", "meshes")
-def _mesh_proposed_faces(face_ids: list[int]) -> None:
-    if face_ids and settings.HEADPOSE_AUTO_MESH:
-        from annotator.proposals.meshes import queue_meshes
-
-        queue_meshes(face_ids)
-
-
-@step("proposals_stored", "tracks")
-def _track_sequences(face_ids: list[int]) -> None:
-    if face_ids:
-        from annotator.sequences.services import sequences_of_faces
-
-        for sequence_id in sequences_of_faces(face_ids):
-            enqueue("build_sequence_tracks", sequence_id)

@@ -1,6 +1,8 @@
 """Serializers shared by both apps' APIs."""
 from rest_framework import serializers
 
+from annotator.common import jobs
+
 
 class ProgressSerializer(serializers.Serializer):
     """What a progress bar shows of a Job or an Entry beyond its counters
@@ -14,6 +16,5 @@ class ProgressSerializer(serializers.Serializer):
 
     def get_heartbeat_age_s(self, obj) -> float | None:
         """Seconds since a worker last renewed the lease (null: never)."""
-        from annotator.common import jobs
 
         return jobs.heartbeat_age_s(obj)

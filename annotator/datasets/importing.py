@@ -25,6 +25,7 @@ from annotator.common.poses import flat
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.labeling.services import set_ground_truth
 from annotator.sequences import services as sequences
+from workers.core.formats.archive import Limits, pack_folder
 
 READERS = {
     Job.Kind.IMPORT_AFLW2000: ("workers.core.formats.aflw2000", Dataset.Kind.AFLW2000),
@@ -79,8 +80,6 @@ def queue_import_job(job: Job) -> None:
 
 
 def _upload_server_path(job: Job, path: Path) -> None:
-    from workers.core.formats.archive import pack_folder
-
     if path.is_dir():
         with tempfile.TemporaryFile() as packed:
             pack_folder(path, packed)
@@ -163,7 +162,6 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     """Run a queued (or failed, for a retry) import to the end, then what follows an import."""
     job = Job.objects.select_related("dataset").get(pk=job_id)
     module = importlib.import_module(READERS[job.kind][0])
-    from workers.core.formats.archive import Limits
 
     limits = Limits(max_total_bytes=settings.HEADPOSE_IMPORT_MAX_BYTES)
     jobs.start(job)

@@ -5,6 +5,7 @@ change (more images imported, a new seed) makes the next version."""
 
 from django.db import transaction
 
+from annotator.common import pipeline
 from annotator.datasets.models import Dataset, Image, Split
 from annotator.labeling.models import AnnotationOrigin
 from workers.core import geometry
@@ -84,3 +85,9 @@ def build_standard_splits(dataset: Dataset) -> list[Split]:
         made.append(save_split(dataset, "p1", all_names, {"rule": "BIWI protocol 1: all frames"}))
         made += _biwi_p2(dataset, all_names)
     return made
+
+
+@pipeline.step("import_finished", "splits")
+def _standard_splits(outcome: pipeline.ImportOutcome) -> None:
+    if not outcome.failed:
+        build_standard_splits(outcome.dataset)

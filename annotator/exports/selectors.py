@@ -5,6 +5,9 @@ from annotator.common.rows import _values_json
 from annotator.datasets.models import Dataset, Face
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, ReviewState
 from annotator.proposals.models import Proposal
+from annotator.quality.models import FaceConsensus
+from annotator.sequences.selectors import track_rows
+from workers.core.label_rows import LabelRow
 
 LABEL_CHOICES = ("best", "ground_truth", "accepted", "annotations", "proposals", "track", "consensus")
 LABEL_HELP = {
@@ -29,7 +32,6 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
     proposals): an export of 100k faces would otherwise spend most of its time
     building objects. `split` limits to the split's images; with_landmarks=False
     skips the heavy landmark columns for formats that do not write them."""
-    from workers.core.label_rows import LabelRow
 
     if labels not in LABEL_CHOICES:
         raise ValueError(f"labels must be one of {LABEL_CHOICES}")
@@ -66,8 +68,6 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
             accepted.setdefault(a["face_id"], []).append(a)
     agreed = {}
     if labels == "consensus":
-        from annotator.quality.models import FaceConsensus
-
         for c in _values_json(FaceConsensus.objects.filter(**ann_scope),
                               ["face_id", "member_count", "dispersion_deg", "computed_at"], ["R", "t"]):
             agreed[c["face_id"]] = c
@@ -125,8 +125,6 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
                 "weights_sha256": p["weights_sha256"], "score": p["score"], "created_at": p["created_at"].isoformat()},
                 False)
     if track:
-        from annotator.sequences.selectors import track_rows
-
         yield from track_rows(dataset, split)
 
 

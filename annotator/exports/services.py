@@ -22,6 +22,7 @@ from annotator.common import access, jobs, pipeline, poses
 from annotator.common.models import Job
 from annotator.datasets.models import Dataset, Face, Split
 from annotator.exports.selectors import LABEL_CHOICES, LABEL_HELP, label_rows
+from annotator.sequences.selectors import track_rows
 from workers.core.exports import FORMATS, InvalidRowsError, write_export
 
 # Formats that write landmarks; the others skip reading them (they dominate the row size).
@@ -121,7 +122,6 @@ def sequence_csv(sequence) -> bytes:
     whose label breaks the pose rules refuses it, as every export does."""
     import io
 
-    from annotator.sequences.selectors import track_rows
 
     out = io.BytesIO()
     options = {"format": "csv", "labels": "track"}

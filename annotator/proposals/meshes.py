@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -10,6 +11,7 @@ from django.utils import timezone
 from annotator.common import pipeline
 from annotator.datasets.models import Face
 from annotator.proposals.models import FaceMesh
+from annotator.proposals.services import read_image_bgr
 
 
 def queue_meshes(face_ids: list[int]) -> None:
@@ -31,8 +33,7 @@ def queued_meshes(face_ids: list[int]):
 def build_mesh(face: Face) -> FaceMesh:
     """Mesh one face from its landmarks; a face without landmarks gets the
     state 'no_landmarks' and a message, never an exception."""
-    from annotator.proposals.services import read_image_bgr
-    from workers.core.meshing import mesh_face
+    from workers.core.meshing import mesh_face  # heavy (torch, cv2): not imported by the web process
 
     mesh, _ = FaceMesh.objects.get_or_create(face=face)
     if face.landmarks_2d is None or face.landmarks_3d is None:
@@ -71,3 +72,16 @@ def build_meshes(face_ids: list[int]) -> dict:
         state = build_mesh(face).state
         states[state] = states.get(state, 0) + 1
     return states
+
+
+@pipeline.step("import_finished", "meshes")
+def _mesh_new_faces(outcome: pipeline.ImportOutcome) -> None:
+    if outcome.new_image_ids and settings.HEADPOSE_AUTO_MESH:
+        queue_meshes(list(Face.objects.filter(image_id__in=outcome.new_image_ids, landmarks_2d__isnull=False)
+                          .values_list("pk", flat=True)))
+
+
+@pipeline.step("proposals_stored", "meshes")
+def _mesh_proposed_faces(face_ids: list[int]) -> None:
+    if face_ids and settings.HEADPOSE_AUTO_MESH:
+        queue_meshes(face_ids)

@@ -3,6 +3,7 @@ from annotator.datasets.models import Dataset
 from annotator.datasets.selectors import _scoped
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.proposals.models import Proposal
+from workers.core.metrics import evaluate
 
 
 def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dict]:
@@ -10,8 +11,7 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
     detections were matched to, and how many ground-truth faces it found."""
     import numpy as np
 
-    from workers.core.metrics import evaluate
-    from workers.core.proposers.confidence import curve
+    from workers.core.proposers.confidence import curve  # heavy (torch, cv2): not imported by the web process
 
     gt = {
         a.face_id: a.R

@@ -15,6 +15,7 @@ from annotator.common.poses import clean_rotation, clean_translation
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.proposals.models import Proposal
 from workers.core.matching import match_boxes
+from workers.device import configure_torch_threads, torch_device
 
 BATCH_SIZE = 32
 _cache: dict[tuple[str, str], object] = {}
@@ -27,7 +28,7 @@ class ProposeRequestError(ValueError):
 def preferred_proposer_name() -> str:
     """The proposer annotators see: HEADPOSE_PROPOSER, or with 'auto' the fused
     one when any model weights are present, else the pip-only default."""
-    from workers.core.proposers import DEFAULT_PROPOSER, registry
+    from workers.core.proposers import DEFAULT_PROPOSER, registry  # heavy (torch, cv2): not imported by the web process
 
     if settings.HEADPOSE_PROPOSER != "auto":
         return settings.HEADPOSE_PROPOSER
@@ -38,7 +39,7 @@ def preferred_proposer_name() -> str:
 
 def check_proposer(name: str) -> None:
     """Refuse unknown proposers and missing weights before anything is queued."""
-    from workers.core.proposers import DEFAULT_PROPOSER, registry
+    from workers.core.proposers import DEFAULT_PROPOSER, registry  # heavy (torch, cv2): not imported by the web process
 
     try:
         config = registry.get_config(name)
@@ -56,8 +57,7 @@ def check_proposer(name: str) -> None:
 
 def get_proposer(name: str):
     """One instance per worker process and device, built on first use."""
-    from workers.core.proposers import registry
-    from workers.device import configure_torch_threads, torch_device
+    from workers.core.proposers import registry  # heavy (torch, cv2): not imported by the web process
 
     key = (name, torch_device())
     if key not in _cache:
@@ -181,3 +181,9 @@ def propose_images(image_ids: list[int], proposer_name: str, job_id: int | None 
                             batch=batch_key(image_ids))
     pipeline.proposals_stored(face_ids)
     return {"images": len(images), "faces": found, "errors": errors}
+
+
+@pipeline.step("import_finished", "proposals")
+def _propose_new_images(outcome: pipeline.ImportOutcome) -> None:
+    if outcome.new_image_ids and settings.HEADPOSE_AUTO_PROPOSE:
+        start_proposals(dataset=outcome.dataset, image_ids=outcome.new_image_ids, user=outcome.job.created_by)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from annotator.common import access
 from annotator.datasets.models import Face, Image
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus
+from annotator.labeling.queue import dataset_for_labeling
 from annotator.sequences.models import Sequence, SequenceTrack
 from workers.core import geometry
+from workers.core.label_rows import LabelRow
 from workers.core.tracking.labels import KEYFRAME, frame_labels
 from workers.core.tracking.smoothing import SmoothedTrack
 
@@ -90,7 +93,6 @@ def track_rows(dataset, split=None, sequence: Sequence | None = None):
     """LabelRows (labels=track) of every labeled frame of the dataset's sequences,
     by sequence name then frame: origin annotator for keyframes and the frames
     interpolated between them, proposal for the smoothed track outside them."""
-    from workers.core.label_rows import LabelRow
 
     in_split = None if split is None else set(split.images.values_list("pk", flat=True))
     for sequence in [sequence] if sequence is not None else dataset.sequences.order_by("name"):
@@ -119,8 +121,6 @@ def sequence_for(user, sequence_id: int, labeling: bool) -> Sequence:
     PermissionDenied (a 403) when they see it but may not do this."""
     from django.core.exceptions import PermissionDenied
 
-    from annotator.common import access
-    from annotator.labeling.queue import dataset_for_labeling
 
     sequence = Sequence.objects.select_related("dataset").get(pk=sequence_id)
     if sequence.dataset_id not in access.visible_dataset_ids(user):
@@ -135,7 +135,6 @@ def sequence_for(user, sequence_id: int, labeling: bool) -> Sequence:
 def editor_state(user, sequence: Sequence) -> dict:
     """What the sequence editor shows: every frame's label, raw proposal and gap,
     the spikes, and the caller's own annotation version per face (for saving)."""
-    from annotator.common import access
 
     own_only = None if access.can_read_labels(user, sequence.dataset_id) else user
     frames = sequence_labels(sequence, only_author=own_only)

@@ -10,6 +10,7 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 
+from annotator.common import pipeline
 from annotator.common.poses import flat
 from annotator.datasets.models import Dataset, Image
 from annotator.proposals.models import Proposal
@@ -93,3 +94,10 @@ def track_fields(frames: list[dict], chosen: list, fps: float) -> dict:
 def sequences_of_faces(face_ids: list[int]) -> list[int]:
     return sorted(set(Image.objects.filter(faces__pk__in=face_ids, sequence__isnull=False)
                       .values_list("sequence_id", flat=True)))
+
+
+@pipeline.step("proposals_stored", "tracks")
+def _track_sequences(face_ids: list[int]) -> None:
+    if face_ids:
+        for sequence_id in sequences_of_faces(face_ids):
+            pipeline.enqueue("build_sequence_tracks", sequence_id)

@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from annotator.datasets.models import Dataset
+from annotator.exports import services as exports
 from annotator.sequences import selectors as selectors_sequences
 from annotator.sequences.models import Sequence
+from workers.core.label_rows import ExportError
 
 
 def _sequence(request, sequence_id: int, labeling: bool) -> Sequence:
@@ -40,8 +42,6 @@ def sequence_csv(request, sequence_id: int):
     """This sequence's labels=track CSV, to those who read every label of the dataset."""
     from django.http import HttpResponse
 
-    from annotator.exports import services as exports
-    from workers.core.label_rows import ExportError
 
     sequence = _sequence(request, sequence_id, labeling=False)
     try:

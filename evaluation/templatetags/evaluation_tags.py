@@ -1,12 +1,12 @@
 from django import template
 
+from evaluation.selectors import can_read
+
 register = template.Library()
 
 
 @register.filter
 def can_read_leaderboard(user) -> bool:
-    from evaluation.selectors import can_read
-
     return can_read(user)
 
 
