@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: every response gets the Content-Security-Policy, static files included (config/csp.py)
+    "config.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RefuseNulInQuery",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.csp.nonce",
             ],
         },
     },
