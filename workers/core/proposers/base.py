@@ -5,16 +5,14 @@ camera frame of ../shared/docs/POSE_CONVENTIONS.md (X_cam = R X_head + t, mm;
 head origin = the centroid of the project's 68-point reference face)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 
 from workers.core import geometry
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.errors import InvalidInputError
-from workers.core.proposers.parts.detection import detect_faces
-from workers.core.proposers.parts.faceboxes import detector_in
 from workers.core.proposers.parts.weights import WeightFiles
 
 LANDMARK_SCHEMES = ("mediapipe468", "ibug68")
@@ -35,15 +33,15 @@ class PoseProposal:
 
     box: tuple[float, float, float, float]
     R: np.ndarray
-    t: Optional[np.ndarray]
+    t: np.ndarray | None
     score: float
-    landmarks_2d: Optional[np.ndarray] = None
-    landmarks_3d: Optional[np.ndarray] = None
-    landmark_scheme: Optional[str] = None
-    residual: Optional[float] = None
-    confidence: Optional[float] = None
-    provenance: Optional[dict] = None
-    twin_deg: Optional[float] = None  # a landmark fit: its two readings' poses this far apart
+    landmarks_2d: np.ndarray | None = None
+    landmarks_3d: np.ndarray | None = None
+    landmark_scheme: str | None = None
+    residual: float | None = None
+    confidence: float | None = None
+    provenance: dict | None = None
+    twin_deg: float | None = None  # a landmark fit: its two readings' poses this far apart
 
     def __post_init__(self):
         self.R = np.asarray(self.R, dtype=np.float64)
@@ -85,13 +83,17 @@ class Proposer:
     weights_sha256: str = ""
     device: str = "cpu"
 
-    def __init__(self, config: ProposerConfig, weight_files: Optional[WeightFiles] = None, device: str = "cpu"):
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles | None = None, device: str = "cpu"):
         self.config = config
         self.weight_files = weight_files if weight_files is not None else WeightFiles()
         self.device = device
 
     def propose(self, images: Sequence[np.ndarray], Ks: Sequence[np.ndarray]) -> list[list[PoseProposal]]:
         images, Ks = check_batch(images, Ks)
+        # detection loads cv2, which a web host does not install (tests/web/test_web_host_imports.py):
+        # imported on first use so the web process can import this package; no circle (test_layout.py)
+        from workers.core.proposers.parts.detection import detect_faces
+
         fallback = self.fallback_detector()
         faces = [detect_faces(img, fallback=fallback) for img in images]
         return self.propose_faces(images, Ks, faces)
@@ -99,6 +101,8 @@ class Proposer:
     def fallback_detector(self):
         """FaceBoxes (parts/faceboxes.py) for the faces mediapipe misses, from this
         proposer's weights dir, built on its first use; None when its file is not there."""
+        from workers.core.proposers.parts.faceboxes import detector_in  # cv2: see propose()
+
         return detector_in(self.weight_files.directory, self.device)
 
     def propose_faces(self, images, Ks, faces) -> list[list[PoseProposal]]:
