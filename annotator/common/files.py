@@ -2,7 +2,8 @@
 are named and how an allowed request gets one.
 
 There is no public URL for MEDIA_ROOT. A view decides who may have a file (the
-rules are annotator/access.py) and then calls `file_response`. On the local
+rules are annotator/common/access.py) and then calls `file_response`; a file
+written for the request itself (a small export) goes out through `export_response`. On the local
 file system (FileSystemStorage) it streams the file (Django) or, behind a front
 proxy, hands it over with X-Accel-Redirect (nginx `internal` location) or
 X-Sendfile (Apache), selected by HEADPOSE_FILE_SERVING. On object storage (S3)
@@ -20,6 +21,8 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
+
+from workers.core.exports import FORMATS
 
 
 def _unguessable(folder: str, filename: str) -> str:
@@ -68,4 +71,13 @@ def _presigned_redirect(field_file, name: str, content_type: str | None, as_atta
     response = HttpResponseRedirect(field_file.storage.url(field_file.name, parameters=parameters))
     # the URL expires: a cached redirect would outlive it
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def export_response(fileobj, name: str, fmt: str, written=None) -> FileResponse:
+    """An export written for this request (an open temporary file), as an attachment;
+    `written` (exports.services.Written) names the faces it skipped, if any."""
+    response = FileResponse(fileobj, as_attachment=True, filename=name, content_type=FORMATS[fmt].content_type)
+    if written is not None and written.skipped:
+        response["X-Skipped-Faces"] = written.skipped_header()
     return response

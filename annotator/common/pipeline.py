@@ -20,6 +20,7 @@ never imported: workers/tasks.py imports the services, not the reverse."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Callable
 
 from annotator.common import jobs
@@ -87,6 +88,19 @@ def proposals_stored(face_ids: list[int]) -> list[str]:
     return _run("proposals_stored", list(face_ids))
 
 
+@cache
+def _load_tasks() -> None:
+    # the Celery app imports its task modules (workers/tasks.py) itself: this
+    # module never imports them, so tasks may import the services freely
+    celery_app.autodiscover_tasks(["workers"], force=True)
+
+
+def _task(task_name: str):
+    """The Celery task `workers.tasks.<task_name>`, looked up by name."""
+    _load_tasks()
+    return celery_app.tasks[f"workers.tasks.{task_name}"]
+
+
 def enqueue(task_name: str, *args, job=None) -> None:
     """Send the Celery task `workers.tasks.<task_name>` once the current transaction commits.
 
@@ -94,8 +108,7 @@ def enqueue(task_name: str, *args, job=None) -> None:
     for is failed with the reason, so it never stays "queued" forever, and the
     caller gets job_queue.BrokerUnavailable (a 503 for a request)."""
     def send():
-        # looked up by name in the Celery app's registry (which loads workers/tasks.py itself)
-        celery_app.tasks[f"workers.tasks.{task_name}"].delay(*args)
+        _task(task_name).delay(*args)
 
     def unsent(reason: str) -> None:
         job.refresh_from_db()

@@ -11,7 +11,6 @@ GET  /api/v1/exports/<id>/      state, progress, download_url once done
 GET  /api/v1/exports/<id>/download/
 """
 
-from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
@@ -34,13 +33,6 @@ from annotator.common.serializers import ProgressSerializer
 from annotator.datasets.models import Dataset
 from annotator.exports import services as exports
 from workers.core.exports import FORMATS, InvalidRowsError
-
-
-def file_response(fileobj, name: str, fmt: str, written: exports.Written | None = None) -> FileResponse:
-    response = FileResponse(fileobj, as_attachment=True, filename=name, content_type=FORMATS[fmt].content_type)
-    if written is not None and written.skipped:
-        response["X-Skipped-Faces"] = written.skipped_header()
-    return response
 
 
 class ExportOptionsSerializer(serializers.Serializer):
@@ -137,7 +129,7 @@ class DatasetExportAPI(APIView):
         except InvalidRowsError as exc:
             raise ApiError(status.HTTP_422_UNPROCESSABLE_ENTITY, f"The export cannot be written: {exc}",
                            "invalid_faces", invalid_faces=[r.to_dict() for r in exc.invalid]) from None
-        return file_response(tmp, exports.file_name(dataset, options), options["format"], written)
+        return stored_files.export_response(tmp, exports.file_name(dataset, options), options["format"], written)
 
 
 class NewestFirst(IdCursorPagination):

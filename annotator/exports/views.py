@@ -4,10 +4,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
+from annotator.common.files import export_response
 from annotator.common.models import Job
 from annotator.datasets.models import Dataset
 from annotator.exports import services as exports
-from annotator.exports.api import file_response
 from workers.core.exports import ExportError
 
 
@@ -29,7 +29,7 @@ def dataset_export(request, name):
         small, _ = exports.fits_in_request(dataset, options)  # a split of another dataset is a ValidationError too
         if small:
             tmp, written = exports.export_to_temp(dataset, options)
-            return file_response(tmp, exports.file_name(dataset, options), options["format"], written)
+            return export_response(tmp, exports.file_name(dataset, options), options["format"], written)
     except ValidationError as exc:
         messages.error(request, "Export: " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.detail.items()))
         return redirect("dataset_detail", name=dataset.name)
