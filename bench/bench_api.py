@@ -37,8 +37,8 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import latency_summary, print_json  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._common import latency_summary, print_json
+from bench._django import django_test_db
 
 BATCH = 5000
 REFERENCE = {"label_studio_1_23_2": {"list_page_p50_ms": 244, "list_page_p95_ms": 536, "json_export_ms_per_task": 1.3},
@@ -54,8 +54,8 @@ def summary(ms):
 def make_users():
     from django.contrib.auth.models import Group, User
 
-    from annotator.models import Role
     from annotator.accounts.tokens import create_token
+    from annotator.models import Role
 
     admin = User.objects.create_user("bench-admin", password="x", is_staff=True, is_superuser=True)
     admin.groups.add(Group.objects.get_or_create(name=Role.ADMIN)[0])
@@ -276,8 +276,8 @@ def malformed_requests(face_id: int, other_face_proposal: int, n: int = 200):
         "R Infinity literal": lambda: (json.dumps({**good(), "R": [float("inf")] + R0[1:].tolist()}).encode(),
                                        "application/json"),
         "R 1e999 (overflows to inf)": lambda: (
-            ('{"face": %d, "R": [1e999, 0, 0, 0, 1, 0, 0, 0, 1], "status": "accepted", "expected_version": 0}'
-             % face_id).encode(), "application/json"),
+            ('{"face": ' + str(int(face_id)) + ', "R": [1e999, 0, 0, 0, 1, 0, 0, 0, 1], "status": "accepted", '
+             '"expected_version": 0}').encode(), "application/json"),
         "R huge numbers": lambda: with_(R=[1e308] * 9),
         "R nested 3x3": lambda: with_(R=R0.reshape(3, 3).tolist()),
         "R object": lambda: with_(R={"yaw": 1, "pitch": 2, "roll": 3}),
@@ -380,7 +380,7 @@ def measure(args, small_rows: int, connection, session) -> None:
         from annotator.models import Annotation, Face
         from tests.browser.data import add_proposal
 
-        admin, annotator, key = make_users()
+        _admin, annotator, key = make_users()
         session.headers["Authorization"] = f"Token {key}"
         result = {"benchmark": "api", "database": connection.vendor, "cpu_count": os.cpu_count(),
                   "rows": args.rows, "small_rows": small_rows, "reference": REFERENCE}

@@ -9,10 +9,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import timings  # noqa: E402
-from workers.core import geometry  # noqa: E402
-from workers.core.exports import write_export  # noqa: E402
-from workers.core.label_rows import LabelRow  # noqa: E402
+from bench._common import timings
+from workers.core import geometry
+from workers.core.exports import write_export
+from workers.core.label_rows import LabelRow
 
 
 def rows(n: int, seed: int = 0) -> list:
@@ -32,7 +32,7 @@ def main(n: int = 100_000, repeat: int = 3) -> None:
     for fmt in ("csv", "json", "coco"):
         out = io.BytesIO()
 
-        def write():
+        def write(out=out, fmt=fmt):
             out.seek(0)
             out.truncate()
             write_export(fmt, data, out, meta)

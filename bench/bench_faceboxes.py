@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json, seconds_per_call, weights_dir  # noqa: E402
-from workers.core.proposers.parts import faceboxes  # noqa: E402
-from workers.core.proposers.parts.detection import detect_faces  # noqa: E402
+from bench._common import aflw_samples_dir, print_json, seconds_per_call, weights_dir
+from workers.core.proposers.parts import faceboxes
+from workers.core.proposers.parts.detection import detect_faces
 
 
 def load_samples():

@@ -13,8 +13,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._common import aflw_samples_dir, print_json
+from bench._django import django_test_db
 
 
 def generate(folder: Path, n: int) -> None:

@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import latency_summary as summary  # noqa: E402
-from bench._common import print_json  # noqa: E402
-from bench._django import chromium_page, django_test_db  # noqa: E402
+from bench._common import latency_summary as summary
+from bench._common import print_json
+from bench._django import chromium_page, django_test_db
 
-N_SAVES = int(os.environ.get("BENCH_SAVES", 300))
-N_LOADS = int(os.environ.get("BENCH_LOADS", 6))
+N_SAVES = int(os.environ.get("BENCH_SAVES", "300"))
+N_LOADS = int(os.environ.get("BENCH_LOADS", "6"))
 
 
 def make_data():
@@ -67,7 +67,7 @@ def bench_saves(bob, face):
         if i >= 20:  # warm-up: connection, caches
             http_ms.append(dt)
     service_ms = []
-    for i in range(N_SAVES):
+    for _ in range(N_SAVES):
         R = geometry.euler_to_matrix(rng.uniform(-40, 40, 3))
         t0 = time.perf_counter()
         a = save_label(bob, face, LabelInput(R=R, t=[0, 0, 700], status="draft",

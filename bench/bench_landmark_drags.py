@@ -36,11 +36,11 @@ import scipy.io as sio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json, weights_dir  # noqa: E402
-from bench.pnp_node import NodeSolver, pose  # noqa: E402
-from workers.core import geometry  # noqa: E402
-from workers.core.formats.aflw2000 import model_intrinsics, parse_labels  # noqa: E402
-from workers.core.proposers.parts.reference_face import load_reference_face  # noqa: E402
+from bench._common import aflw_samples_dir, print_json, weights_dir
+from bench.pnp_node import NodeSolver, pose
+from workers.core import geometry
+from workers.core.formats.aflw2000 import model_intrinsics, parse_labels
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 TARGET_DEG = 2.0
 NOISE_PX = 1.5
@@ -143,7 +143,10 @@ def main(argv=None) -> dict:
             R0 = np.reshape(start["R"], (3, 3))
             ka, ea = keyboard_policy(R0, s["R"], args.max_actions)
             kb, eb, n_pins = drag_policy(solver, K, model, s["truth_2d"], start, s["R"], rng, args.max_actions)
-            a_actions.append(ka); a_errors.append(ea); b_actions.append(kb); b_errors.append(eb)
+            a_actions.append(ka)
+            a_errors.append(ea)
+            b_actions.append(kb)
+            b_errors.append(eb)
             rows[s["name"]] = {"start_error_deg": round(geodesic(R0, s["R"]), 3),
                                "keyboard": {"actions": ka, "final_error_deg": round(ea, 3)},
                                "drags": {"actions": kb, "final_error_deg": round(eb, 3), "pins": n_pins}}

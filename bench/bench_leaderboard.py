@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import median_min_s, print_json, shared_dir, timings  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._common import median_min_s, print_json, shared_dir, timings
+from bench._django import django_test_db
 
 
 def timed(fn, repeats):
@@ -35,8 +35,8 @@ def main():
         from django.test import Client
         from django.urls import reverse
 
-        from annotator.models import Annotation, Dataset, Face, Image
         from annotator.datasets.splits import build_standard_splits
+        from annotator.models import Annotation, Dataset, Face, Image
         from evaluation import seeding, uploads
         from evaluation.models import Benchmark, Entry
         from workers.core import geometry

@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json  # noqa: E402
-from tests.core.meshing.aflw_helpers import load_sample, sample_paths  # noqa: E402
-from workers.core import geometry  # noqa: E402
-from workers.core.meshing import build_face_mesh, face_mesh_glb, face_texture, mesh_face  # noqa: E402
+from bench._common import aflw_samples_dir, print_json
+from tests.core.meshing.aflw_helpers import load_sample, sample_paths
+from workers.core import geometry
+from workers.core.meshing import build_face_mesh, face_mesh_glb, face_texture, mesh_face
 
 
 def _stats(ms):
@@ -46,8 +46,9 @@ def _cases(samples_dir: Path):
         image, p2, p3, K = load_sample(path)
         cases["ibug68"].append((image, p2, p3, K))
         if ref468 is not None:
-            from workers.core.formats.aflw2000 import parse_labels
             import scipy.io
+
+            from workers.core.formats.aflw2000 import parse_labels
             label = parse_labels(scipy.io.loadmat(str(path)), image.shape[1], image.shape[0])
             q3 = geometry.transform(ref468, label.R, label.t)
             cases["mediapipe468"].append((image, geometry.project_points(q3, K), q3, K))

@@ -15,10 +15,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import print_json, shared_dir, timings  # noqa: E402
-from workers.core import geometry  # noqa: E402
-from workers.core.metrics import evaluate  # noqa: E402
-from workers.core.predictions import parse_predictions  # noqa: E402
+from bench._common import print_json, shared_dir, timings
+from workers.core import geometry
+from workers.core.metrics import evaluate
+from workers.core.predictions import parse_predictions
 
 
 def load_ground_truth(n_synthetic: int = 13219):

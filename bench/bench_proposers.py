@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json, seconds_per_call, weights_dir  # noqa: E402
-from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
-from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
-from workers.core.proposers.parts.detection import detect_faces  # noqa: E402
+from bench._common import aflw_samples_dir, print_json, seconds_per_call, weights_dir
+from workers.core.formats.aflw2000 import model_intrinsics
+from workers.core.proposers import available_proposers, create_proposer
+from workers.core.proposers.parts.detection import detect_faces
 
 
 def load_images():
@@ -92,8 +92,9 @@ def main(argv=None):
             for b in batches:
                 imgs, Ks = batch_of(b)
                 faces = [detect_faces(im) for im in imgs]
-                e2e_s, out = seconds_per_call(lambda: proposer.propose(imgs, Ks), args.min_seconds)
-                model_s, _ = seconds_per_call(lambda: proposer.propose_faces(imgs, Ks, faces), args.min_seconds)
+                e2e_s, out = seconds_per_call(lambda p=proposer, i=imgs, k=Ks: p.propose(i, k), args.min_seconds)
+                model_s, _ = seconds_per_call(lambda p=proposer, i=imgs, k=Ks, f=faces: p.propose_faces(i, k, f),
+                                               args.min_seconds)
                 n_faces = sum(len(o) for o in out)
                 result["results"].append({
                     "proposer": name, "version": proposer.config.version, "device": device, "batch": b,

@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import timings  # noqa: E402
-from workers.core import geometry  # noqa: E402
-from workers.core import quality as core  # noqa: E402
+from bench._common import timings
+from workers.core import geometry
+from workers.core import quality as core
 
 PER_FACE = 3
 N_ANNOTATORS = 30
@@ -70,8 +70,8 @@ def bench_database(n_faces: int, repeat: int) -> dict:
         from django.contrib.auth import get_user_model
         from django.test import Client
 
-        from annotator.quality import services as quality_services
         from annotator.models import Annotation, Dataset, Face, Image
+        from annotator.quality import services as quality_services
 
         _, labels, _ = simulated(n_faces)
         started = time.perf_counter()

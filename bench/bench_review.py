@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import latency_summary, print_json  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._common import latency_summary, print_json
+from bench._django import django_test_db
 
 
 def timed_ms(fn, repeats: int) -> list[float]:

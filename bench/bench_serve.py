@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import latency_summary, print_json  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._common import latency_summary, print_json
+from bench._django import django_test_db
 
-N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", 400))
+N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "400"))
 CLIENTS = (1, 16)
 N_FACES = 200
 WARMUP = 20
@@ -36,9 +36,9 @@ ROUNDS = 4
 def make_data():
     from django.contrib.auth.models import Group, User
 
+    from annotator.accounts.tokens import create_token
     from annotator.labeling.services import save_annotation
     from annotator.models import Assignment, Face, Role
-    from annotator.accounts.tokens import create_token
     from tests.browser.data import add_proposal, make_dataset
 
     user = User.objects.create_user("bench-annotator", password="x")

@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, percentile, print_json  # noqa: E402
-from bench._django import chromium_page, django_test_db  # noqa: E402
+from bench._common import aflw_samples_dir, percentile, print_json
+from bench._django import chromium_page, django_test_db
 
 PARTS = ("import", "decode", "proposals", "smoothing", "playback", "keyframes")
 
@@ -234,7 +234,7 @@ def bench_playback(n: int, seconds: float = 6.0) -> dict:
                 await new Promise((r) => requestAnimationFrame(r));
                 out.push(performance.now() - t0);
             }
-            return out; }""" % n)
+            return out; }""" % n)  # noqa: UP031 -- JS source, all braces: %-formatting leaves them as they are
         page.evaluate("() => { const e = window.headposeEditor; e.goToFrame(0); e.drawTimes.length = 0;"
                       " window.__shown = [];"
                       " const obs = () => { window.__shown.push([performance.now(), e.frame()]);"

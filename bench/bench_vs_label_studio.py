@@ -47,8 +47,8 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import latency_summary, print_json  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._common import latency_summary, print_json
+from bench._django import django_test_db
 
 LS_VERSION = "1.23.2"
 LS_LABEL_CONFIG = """<View>
@@ -302,9 +302,9 @@ def ratios(figures: dict) -> dict:
 def headpose_data(n_items: int):
     from django.contrib.auth.models import Group, User
 
+    from annotator.accounts.tokens import create_token
     from annotator.labeling.services import save_annotation
     from annotator.models import Assignment, Face, Role
-    from annotator.accounts.tokens import create_token
     from tests.browser.data import make_dataset
 
     user = User.objects.create_superuser("bench", USER, PASSWORD)

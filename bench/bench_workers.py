@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json  # noqa: E402
-from bench._django import django_test_db  # noqa: E402
+from bench._common import aflw_samples_dir, print_json
+from bench._django import django_test_db
 
 
 def make_dataset(n_images: int):
@@ -100,7 +100,7 @@ def main(argv=None):
             app.control.purge()
             with celery_worker(logs / f"worker-{n}.log", env, name=f"bench-{n}", queues="gpu", processes=n):
                 run_job(dataset, proposer, ids[: BATCH_SIZE * n])  # warm-up: each process loads its models
-                seconds, job = run_job(dataset, proposer, ids)
+                seconds, _job = run_job(dataset, proposer, ids)
             proposals = Proposal.objects.filter(face__image__dataset=dataset, proposer=proposer).count()
             runs.append({"processes": n, "images": len(ids), "seconds": round(seconds, 2),
                          "images_per_s": round(len(ids) / seconds, 2),

@@ -34,13 +34,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import print_json, shared_dir  # noqa: E402
-from workers.core import geometry  # noqa: E402
-from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
-from workers.core.proposers.parts.fusion import regime  # noqa: E402
-from workers.core.proposers.parts.landmark_fit import FitError, fit_pose  # noqa: E402
-from workers.core.proposers.parts.reference_build import JAW, aflw_to_camera, load_samples, similarity  # noqa: E402
-from workers.core.proposers.parts.reference_face import load_reference_face  # noqa: E402
+from bench._common import print_json, shared_dir
+from workers.core import geometry
+from workers.core.formats.aflw2000 import model_intrinsics
+from workers.core.proposers.parts.fusion import regime
+from workers.core.proposers.parts.landmark_fit import FitError, fit_pose
+from workers.core.proposers.parts.reference_build import JAW, aflw_to_camera, load_samples, similarity
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 VARIANTS = ("shipped", "outline_1", "outline_0", "visibility", "3d_style")
 REGIMES = ("frontal", "pitched", "turned", "profile")

@@ -35,16 +35,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json, shared_dir  # noqa: E402
-from bench.proposer_accuracy import load_samples  # noqa: E402
-from bench.proposer_loo import pick  # noqa: E402
-from workers.core import geometry  # noqa: E402
-from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
-from workers.core.proposers.parts import detection  # noqa: E402
-from workers.core.proposers.parts.detection import detect_faces  # noqa: E402
-from workers.core.proposers.parts.landmark_fit import fit_pose  # noqa: E402
-from workers.core.proposers.parts.reference_build import build_from, read_inputs, similarity  # noqa: E402
-from workers.core.proposers.parts.reference_face import reference_face_from_arrays  # noqa: E402
+from bench._common import aflw_samples_dir, print_json, shared_dir
+from bench.proposer_accuracy import load_samples
+from bench.proposer_loo import pick
+from workers.core import geometry
+from workers.core.formats.aflw2000 import model_intrinsics
+from workers.core.proposers.parts import detection
+from workers.core.proposers.parts.detection import detect_faces
+from workers.core.proposers.parts.landmark_fit import fit_pose
+from workers.core.proposers.parts.reference_build import build_from, read_inputs, similarity
+from workers.core.proposers.parts.reference_face import reference_face_from_arrays
 
 VARIANTS = ("shipped", "one_reading", "first_pass", "first_and_mirror", "depth_3d", "outline_0", "outline_1",
             "short_focal", "rest_fix", "visibility")
@@ -54,7 +54,7 @@ def canonical_model_in_wheel() -> list[str]:
     import mediapipe
     root = Path(mediapipe.__file__).parent
     return [str(p.relative_to(root)) for p in root.rglob("*") if "canonical" in p.name.lower()
-            or p.suffix in (".obj", ".binarypb") and "geometry" in str(p).lower()]
+            or (p.suffix in (".obj", ".binarypb") and "geometry" in str(p).lower())]
 
 
 def readings(variant, face, plain_face, image):

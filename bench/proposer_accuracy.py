@@ -31,14 +31,15 @@ import scipy.io as sio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-from bench._common import aflw_samples_dir, print_json, shared_dir, weights_dir as default_weights_dir  # noqa: E402
-from bench.proposer_loo import leave_one_out, pick  # noqa: E402
-from workers.core import geometry  # noqa: E402
-from workers.core.formats.aflw2000 import model_intrinsics  # noqa: E402
-from workers.core.metrics import angle_errors  # noqa: E402
-from workers.core.proposers import available_proposers, create_proposer  # noqa: E402
-from workers.core.proposers.parts.detection import detect_faces  # noqa: E402
-from workers.core.proposers.parts.faceboxes import detector_in  # noqa: E402
+from bench._common import aflw_samples_dir, print_json, shared_dir
+from bench._common import weights_dir as default_weights_dir
+from bench.proposer_loo import leave_one_out, pick
+from workers.core import geometry
+from workers.core.formats.aflw2000 import model_intrinsics
+from workers.core.metrics import angle_errors
+from workers.core.proposers import available_proposers, create_proposer
+from workers.core.proposers.parts.detection import detect_faces
+from workers.core.proposers.parts.faceboxes import detector_in
 
 
 def load_samples(folder: Path):

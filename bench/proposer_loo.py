@@ -20,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.core.proposers.parts.reference_build import build_from, read_inputs
 from workers.core import geometry
 from workers.core.metrics import angle_errors
+from workers.core.proposers.default import CONFIG as LF_CONFIG
+from workers.core.proposers.default import LandmarksFitProposer
+from workers.core.proposers.default import prior_deg as lf_prior_deg
 from workers.core.proposers.parts import confidence as conf
 from workers.core.proposers.parts import fusion
-from workers.core.proposers.default import CONFIG as LF_CONFIG, LandmarksFitProposer, prior_deg as lf_prior_deg
+from workers.core.proposers.parts.reference_build import build_from, read_inputs
 from workers.core.proposers.parts.reference_face import reference_face_from_arrays
 
 LF = "landmarks-fit"
@@ -129,7 +131,7 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
             if f.R is not None:
                 flat[i] = errors_of(f.R, i)
         if i in fused[fusion.DROP_DEG]:
-            e, f = fused[fusion.DROP_DEG][i]
+            _e, f = fused[fusion.DROP_DEG][i]
             lf = preds[LF][i]
             features[i] = conf.features(f.spread_deg, len(f.dropped), lf.residual if lf is not None else None,
                                          f.expected_deg, lf.twin_deg if lf is not None else None)

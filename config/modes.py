@@ -10,6 +10,7 @@ production (HEADPOSE_ENV=production): nothing is generated or assumed. Settings
 that are unsafe on a public server refuse to start, all listed at once."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -47,10 +48,8 @@ def stored_secret_key(data_dir: Path) -> str:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(64))
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
-        except FileExistsError:
-            pass
     finally:
         os.unlink(tmp)
     return path.read_text().strip()

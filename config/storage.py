@@ -7,7 +7,7 @@ S3-compatible service (annotator/stored_files.py then answers a download with a
 short-lived presigned URL)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
 

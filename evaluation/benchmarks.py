@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from django.db import transaction
 
-from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.datasets.models import Dataset, Split
+from annotator.labeling.models import Annotation, AnnotationOrigin
 from evaluation.errors import EvaluationRequestError
 from evaluation.models import Benchmark, CropRule, ErrorDefinition
 from workers.core import geometry

@@ -156,3 +156,6 @@ class SamplePrediction(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["entry", "sample_name"], name="unique_entry_sample")]
+
+    def __str__(self):
+        return f"{self.sample_name} of entry {self.entry_id}"

@@ -42,7 +42,7 @@ def s3_server(log: Path, host: str = "127.0.0.1"):
                 break
             except requests.RequestException:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto's S3 server did not start:\n{log.read_text()[-3000:]}")
+                    raise RuntimeError(f"moto's S3 server did not start:\n{log.read_text()[-3000:]}") from None
                 time.sleep(0.2)
         env = {"HEADPOSE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": BUCKET, "AWS_S3_ENDPOINT_URL": endpoint,
                "AWS_S3_ADDRESSING_STYLE": "path", **CREDENTIALS}

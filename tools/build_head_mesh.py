@@ -58,7 +58,7 @@ def load_face(which: str):
             return face.points68, face.points468, "reference_face", face.version
         except (ImportError, ReferenceFaceError) as exc:
             if which == "reference":
-                raise SystemExit(f"reference face unavailable: {exc}")
+                raise SystemExit(f"reference face unavailable: {exc}") from exc
     path = _shared_dir() / "data" / "aflw2000" / "gt_arrays" / "AFLW2000-3D.pts68.npy"
     if not path.is_file():
         raise SystemExit(f"no reference face and no {path} for the fallback")
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
                         help="the face points to build on (--source is the old name)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    head, glb, info = build(args.face)
+    _head, glb, info = build(args.face)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "head.glb").write_bytes(glb)
     (args.out_dir / "head.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")

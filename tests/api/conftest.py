@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from annotator.accounts.tokens import create_token
 from annotator.labeling.services import save_annotation, set_ground_truth
 from annotator.models import Assignment, Face, Role
-from annotator.accounts.tokens import create_token
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry
 

@@ -3,9 +3,9 @@ what the generic DRF field walk over its declared fields says."""
 import pytest
 from rest_framework import serializers
 
-from annotator.review.services import review_annotation
 from annotator.labeling.api import AnnotationSerializer
 from annotator.models import Annotation
+from annotator.review.services import review_annotation
 
 pytestmark = pytest.mark.django_db
 

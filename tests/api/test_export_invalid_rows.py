@@ -13,8 +13,8 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from annotator.exports.services import run_export_job
-from annotator.models import Annotation, Face, Job
 from annotator.labeling.services import set_ground_truth
+from annotator.models import Annotation, Face, Job
 from tests.browser.data import make_image
 from workers.core import geometry
 from workers.core.exports import FORMATS, SKIPPED_MANIFEST
@@ -87,7 +87,7 @@ def test_the_page_names_every_bad_face_and_skips_them_when_ticked(broken, client
 
 @pytest.mark.parametrize("fmt", ALL)
 def test_the_command_lists_every_bad_face_and_skips_with_the_flag(broken, tmp_path, capsys, fmt):
-    ds, bad, good = broken
+    ds, bad, _good = broken
     out = tmp_path / ("x" + FORMATS[fmt].extension)
     with pytest.raises(CommandError, match="2 face\\(s\\) cannot be written"):
         call_command("export_labels", dataset=ds.name, format=fmt, labels="ground_truth", output=str(out))
@@ -105,7 +105,7 @@ def test_the_command_lists_every_bad_face_and_skips_with_the_flag(broken, tmp_pa
 
 @override_settings(HEADPOSE_EXPORT_STREAM_MAX_FACES=1)
 def test_a_job_fails_listing_every_bad_face_or_skips_them(broken, world, api_as, django_capture_on_commit_callbacks):
-    ds, bad, good = broken
+    ds, bad, _good = broken
     client = api_as("researcher")
     with django_capture_on_commit_callbacks(execute=False):
         r = client.post("/api/v1/exports/", {"dataset": ds.pk, "format": "biwi_pose", "labels": "ground_truth"},

@@ -6,10 +6,10 @@ import re
 import pytest
 from django.test import Client
 
-from annotator.review import queue as reviewing
 from annotator.labeling.services import save_annotation
-from annotator.review.services import review_annotation
 from annotator.models import Face
+from annotator.review import queue as reviewing
+from annotator.review.services import review_annotation
 from tests.api.conftest import label
 from tests.browser.data import make_dataset
 

@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from annotator.models import Annotation, AnnotationRevision, ApiToken, Face, Image, Job, Proposal
 from annotator.datasets.splits import save_split
+from annotator.models import Annotation, AnnotationRevision, ApiToken, Face, Image, Job, Proposal
 from evaluation import benchmarks, uploads
 from evaluation.models import Benchmark, Entry
 from tests.sequence_data import sequence_of

@@ -14,8 +14,8 @@ never from the code under test:
 do this, 302 to the login page for anonymous callers of a page (401 from the
 API)."""
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 from django.contrib import admin
@@ -23,8 +23,8 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotator.models import ApiToken, Face, FaceMesh, Job
 from annotator.datasets.splits import save_split
+from annotator.models import ApiToken, Face, FaceMesh, Job
 from evaluation import benchmarks, uploads
 from tests.api.conftest import label
 from tests.api.test_permission_table import ROLES
@@ -256,10 +256,7 @@ def _check(world, page: Page, name: str) -> list:
             url = page.url(o, world) if page.url else _tok(role or "researcher")(o, world)
             body = page.data(o, world) if page.data else {}
             r = getattr(_client(world, role), page.method)(url, body)
-            if role is None and not page.public:
-                expected = 401 if page.api else 302
-            else:
-                expected = page.expect(role, ds)
+            expected = (401 if page.api else 302) if role is None and not page.public else page.expect(role, ds)
             if r.status_code != expected:
                 wrong.append((role or "anonymous", ds, r.status_code, expected))
             elif role is None and expected == 302:

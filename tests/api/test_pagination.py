@@ -49,7 +49,7 @@ def test_pages_while_rows_are_added_return_every_row_once(world, api_as, big):
 
 
 def test_filters(world, api_as, big):
-    ds, faces, annotators = big
+    ds, _faces, annotators = big
     client = api_as("admin")
 
     def ids(query):

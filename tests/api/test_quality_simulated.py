@@ -11,17 +11,17 @@ import json
 import numpy as np
 import pytest
 from django.core.management import call_command
+from rest_framework.test import APIClient
 from scipy.spatial.transform import Rotation
 
-from annotator.review.selectors import faces_needing_review
-from annotator.models import Annotation, Assignment, Face, FaceConsensus, HoneypotAnswer, Role
 from annotator.accounts.tokens import create_token
+from annotator.labeling.services import save_annotation, set_ground_truth
+from annotator.models import Annotation, Assignment, Face, FaceConsensus, HoneypotAnswer, Role
+from annotator.review.selectors import faces_needing_review
+from annotator.review.services import review_annotation
 from tests.api.conftest import user
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry
-from rest_framework.test import APIClient
-from annotator.review.services import review_annotation
-from annotator.labeling.services import save_annotation, set_ground_truth
 
 pytestmark = pytest.mark.django_db
 

@@ -40,12 +40,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.transport.serialization import Binary
 
+from annotator.accounts.tokens import create_token
+from annotator.datasets.splits import save_split
 from annotator.exports import services as exports
 from annotator.labeling.services import save_annotation
-from annotator.review.services import review_annotation
 from annotator.models import Annotation, ApiToken, Dataset, Face, FlagReason, Image, Job, Proposal
-from annotator.datasets.splits import save_split
-from annotator.accounts.tokens import create_token
+from annotator.review.services import review_annotation
 from evaluation import benchmarks, uploads
 from evaluation.models import Benchmark, Entry
 from workers.core import geometry
@@ -380,9 +380,9 @@ def _call_and_check(case, role, fuzz_world, server_errors):
         raise
     if elapsed > SLOW_CALL_S:
         raise TimeoutError(f"{case.method} {case.formatted_path} took {elapsed:.1f} s")
-    if role == "researcher_read_only" and case.method.upper() not in ("GET", "HEAD", "OPTIONS"):
-        # A read-only token never writes, whatever the method, path or body.
-        if response.status_code < 400:
+    # A read-only token never writes, whatever the method, path or body.
+    if role == "researcher_read_only" and case.method.upper() not in ("GET", "HEAD", "OPTIONS") \
+            and response.status_code < 400:
             raise PermissionError(f"read-only token: {case.method} {case.formatted_path} -> {response.status_code}")
     case.validate_response(response, checks=[response_schema_conformance])
 
@@ -428,9 +428,9 @@ def test_the_checks_catch_a_server_error_and_a_schema_mismatch(fuzz_world, serve
     """The harness itself can fail: a view that raises is reported as a server
     error with its traceback, and a body unlike the schema as a schema mismatch."""
     from rest_framework.response import Response
+    from schemathesis.core.failures import FailureGroup
 
     from annotator.accounts.api import MeAPI
-    from schemathesis.core.failures import FailureGroup
 
     operation = SCHEMA["/api/v1/me/"]["GET"]
 

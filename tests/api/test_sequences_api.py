@@ -28,7 +28,7 @@ def clip(world):
 
 
 def test_images_carry_sequence_and_frame_index_and_filter_by_sequence(world, api_as, clip):
-    dataset, sequence = clip
+    _dataset, sequence = clip
     rows = api_as("admin").get(f"/api/v1/images/?sequence={sequence.pk}&page_size=100").json()["results"]
     assert [(r["sequence"], r["frame_index"]) for r in rows] == [(sequence.pk, i) for i in range(8)]
     assert rows[3]["timestamp_s"] == pytest.approx(3 / 25)

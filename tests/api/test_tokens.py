@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotator.models import ApiToken
 from annotator.accounts.tokens import create_token
+from annotator.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 

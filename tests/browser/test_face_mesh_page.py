@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from annotator.proposals.meshes import build_mesh
 from annotator.models import Face
+from annotator.proposals.meshes import build_mesh
 from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

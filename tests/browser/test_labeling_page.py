@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from annotator.models import Annotation, Face
 from annotator.labeling.queue import LabelInput, save_label
+from annotator.models import Annotation, Face
 from tests.browser.conftest import login, open_editor
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry

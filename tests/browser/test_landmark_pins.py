@@ -256,5 +256,5 @@ def test_the_js_api_pins_unpins_and_solves(editor):
     assert out["mode"] == "full" and out["rmse"] < 1e-3 and out["ms"] < 50
     with pytest.raises(Exception, match="outside the image"):
         page.evaluate("() => window.headposeEditor.pin(3, -5, 10)")
-    with pytest.raises(Exception, match="0..67"):
+    with pytest.raises(Exception, match=r"0\.\.67"):
         page.evaluate("() => window.headposeEditor.pin(68, 5, 10)")

@@ -4,9 +4,9 @@ goes to HEADPOSE_SHOTS_DIR for a person to look at."""
 import numpy as np
 import pytest
 
-from annotator.quality.services import mark_honeypots
 from annotator.labeling.services import save_annotation, set_ground_truth
 from annotator.models import Assignment, Face, Role
+from annotator.quality.services import mark_honeypots
 from tests.api.conftest import user
 from tests.browser.conftest import login
 from tests.browser.data import add_proposal, make_dataset

@@ -17,7 +17,7 @@ N = 30
 
 @pytest.fixture
 def sequence(bob, assigned):
-    dataset, sequence, truth = make_sequence_dataset(n_frames=N, seed=8, with_files=True, missing_rate=0.05,
+    dataset, sequence, _truth = make_sequence_dataset(n_frames=N, seed=8, with_files=True, missing_rate=0.05,
                                                      blunder_rate=0.08)
     assigned(dataset)
     build_tracks(sequence.pk)

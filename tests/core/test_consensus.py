@@ -108,7 +108,7 @@ def test_signs_of_the_quaternions_do_not_matter(method):
 def test_member_179_degrees_away_is_rejected_and_ignored(method):
     rng = np.random.default_rng(11)
     n, k = 25, 4
-    truth, members = random_sets(rng, n, k, spread_deg=3)
+    _truth, members = random_sets(rng, n, k, spread_deg=3)
     R = as_batch(members, n, k).copy()
     axis = rng.normal(size=(n, 3))
     axis /= np.linalg.norm(axis, axis=1, keepdims=True)

@@ -139,7 +139,8 @@ def test_pitch_orders_nose_height_between_eyes_and_chin(samples):
         eyes = (y[EYE_IMAGE_LEFT].mean() + y[EYE_IMAGE_RIGHT].mean()) / 2
         pitch.append(s["ypr"][1])
         frac.append((y[NOSE_TIP] - eyes) / (y[CHIN] - eyes))
-    rank = lambda v: np.argsort(np.argsort(v))
+    def rank(v):
+        return np.argsort(np.argsort(v))
     spearman = np.corrcoef(rank(pitch), rank(frac))[0, 1]
     assert spearman < -0.8, spearman
 

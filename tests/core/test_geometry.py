@@ -6,7 +6,8 @@ import math
 import cv2
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.linalg import polar
 from scipy.spatial.transform import Rotation

@@ -13,7 +13,11 @@ import pytest
 from tests.conftest import require_shared
 from workers.core import geometry
 from workers.core.metrics import (
-    MetricsError, angle_errors, cumulative_curve, evaluate, vector_errors,
+    MetricsError,
+    angle_errors,
+    cumulative_curve,
+    evaluate,
+    vector_errors,
 )
 
 
@@ -244,7 +248,7 @@ def test_biwi_column_order():
 
 
 def test_biwi_protocol1_full_scale():
-    names, gt = load_biwi_p1()
+    _names, gt = load_biwi_p1()
     n = len(gt)
     assert n == 13219
     rng = np.random.default_rng(20240601)

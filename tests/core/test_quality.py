@@ -49,7 +49,7 @@ def test_scores_rank_known_annotators():
 
 @pytest.mark.parametrize("n_annotators", [2, 3, 4])
 def test_agreement_is_the_distance_to_the_other_annotators_consensus(n_annotators):
-    _, labels, honeypots = team(n_faces=20)
+    _, labels, _honeypots = team(n_faces=20)
     keep = labels.annotator < n_annotators  # 1, 2 or 3 others per face: each path of the computation
     labels = q.LabelTable(**{k: v[keep] for k, v in vars(labels).items()})
     fc = q.face_consensus(labels)

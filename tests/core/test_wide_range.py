@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from tests.core.exports.factories import META, random_rows
 from workers.core import geometry
 from workers.core.exports import write_export
 from workers.core.metrics import angle_errors, evaluate
-
-from tests.core.exports.factories import META, random_rows
 
 BACK = [150.0, 0.0, 0.0]  # the head turned 150 deg: the camera sees its back
 

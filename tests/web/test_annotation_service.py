@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from annotator.common.poses import PoseError
 from annotator.labeling.services import VersionConflict, save_annotation, set_ground_truth
 from annotator.models import Annotation, AnnotationRevision, Dataset, Face, Image
-from annotator.common.poses import PoseError
 from workers.core import geometry
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,8 @@
 """BIWI split definitions at full scale: the 13,219-frame protocol-1 list."""
 import pytest
 
-from annotator.models import Dataset, Image
 from annotator.datasets.splits import build_standard_splits
+from annotator.models import Dataset, Image
 from tests.conftest import require_shared
 from workers.core.formats.biwi import read_protocol1_list, sequence_of
 

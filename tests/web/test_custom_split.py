@@ -23,6 +23,6 @@ def test_unknown_names_are_listed(aflw_samples_dir, tmp_path):
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
     names = tmp_path / "names.txt"
     names.write_text("image00050.jpg\nnope.jpg\n")
-    with pytest.raises(CommandError, match="nope.jpg"):
+    with pytest.raises(CommandError, match=r"nope\.jpg"):
         call_command("make_split", str(names), dataset="aflw", name="bad")
     assert not Split.objects.filter(name="bad").exists()

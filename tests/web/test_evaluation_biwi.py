@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from annotator.models import Annotation, Dataset, Face, Image
 from annotator.datasets.splits import build_standard_splits
+from annotator.models import Annotation, Dataset, Face, Image
 from evaluation.models import Benchmark, Entry
 from evaluation.seeding import ensure_seed_benchmarks
 from tests.conftest import require_shared

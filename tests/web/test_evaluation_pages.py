@@ -76,7 +76,7 @@ def test_admins_hide_entries_and_others_cannot(board, client, alice, carol):
 
 
 def test_ranking_sorting_and_nav(board, client):
-    b, _, entries, dave = board
+    b, _, _entries, dave = board
     client.force_login(dave)
     page = client.get(reverse("leaderboard", args=[b.pk])).content.decode()
     assert page.index(">good<") < page.index(">bad<")  # lower MAE first
@@ -100,7 +100,7 @@ def test_owner_publishes_and_others_cannot(board, client, carol):
 def test_entry_page_worst_samples_and_overlay_permissions(board, client, carol):
     from annotator.models import Dataset
 
-    b, gt, entries, dave = board
+    b, _gt, entries, dave = board
     e = entries["bad"]
     client.force_login(dave)
     page = client.get(reverse("entry_detail", args=[e.pk])).content.decode()

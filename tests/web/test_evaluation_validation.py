@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from annotator.models import Annotation, Dataset, Face, Image
 from annotator.datasets.splits import save_split
+from annotator.models import Annotation, Dataset, Face, Image
 from evaluation import benchmarks
 from evaluation.models import Entry
 from workers.core import geometry
@@ -99,7 +99,7 @@ def test_bad_files_make_the_cli_exit_non_zero_with_the_reason(case, bench, tmp_p
 
 
 def test_bad_file_through_the_page_lists_the_problems(bench, client, carol):
-    b, gt = bench
+    b, _gt = bench
     client.force_login(carol)
     f = io.BytesIO(_csv("id,yaw,pitch,roll", [("a.jpg", 1, 2, 3), ("img001.jpg", "nan", 0, 0), ("img002.jpg", 1, 2, 3)]))
     f.name = "pred.csv"

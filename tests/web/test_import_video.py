@@ -48,7 +48,7 @@ def test_a_real_mp4_becomes_one_sequence_of_jpeg_frames(mp4):
         stored = cv2.imdecode(np.frombuffer(fh.read(), np.uint8), cv2.IMREAD_COLOR)
     cap = cv2.VideoCapture(str(mp4))
     for _ in range(5):
-        ok, decoded = cap.read()
+        _ok, decoded = cap.read()
     # JPEG quality 95: the stored frame is the decoded video frame to within a few grey levels
     assert np.abs(stored.astype(int) - decoded.astype(int)).mean() < 2.0
     # a re-run stores nothing twice
@@ -68,7 +68,7 @@ def test_every_and_max_frames_thin_the_sequence(mp4):
 def test_a_corrupt_video_is_a_per_file_error_and_not_a_success(tmp_path):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + np.random.default_rng(0).bytes(5000))
-    with pytest.raises(CommandError, match="1 errors") as err:
+    with pytest.raises(CommandError, match="1 errors"):
         call_command("import_video", str(bad), dataset="clips", verbosity=0)
     job = Job.objects.get(kind=Job.Kind.IMPORT_VIDEO)
     assert job.state == Job.State.DONE_WITH_ERRORS
@@ -113,9 +113,8 @@ def test_a_video_import_run_again_after_its_worker_died_counts_each_frame_once(m
 
     from django.utils import timezone
 
+    from annotator.common import jobs, reaper
     from annotator.datasets import importing
-    from annotator.common import jobs
-    from annotator.common import reaper
 
     assert Job.Kind.IMPORT_VIDEO in reaper.IMPORT_KINDS
     settings.HEADPOSE_AUTO_MESH = settings.HEADPOSE_AUTO_PROPOSE = False

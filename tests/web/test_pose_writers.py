@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotator.proposals import services as proposing
+from annotator.common.poses import PoseError
 from annotator.labeling.services import save_annotation, set_ground_truth
 from annotator.models import Annotation, AnnotationRevision, Face, Image, Job, Proposal
-from annotator.common.poses import PoseError
+from annotator.proposals import services as proposing
 from tests.browser.data import make_dataset
 from workers.core import geometry
 from workers.core.proposers.base import PoseProposal

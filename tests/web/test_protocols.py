@@ -2,8 +2,8 @@
 and the seeded benchmarks made from exactly that description."""
 import pytest
 
-from annotator.models import Annotation, Dataset, Face, Image
 from annotator.datasets.splits import build_standard_splits
+from annotator.models import Annotation, Dataset, Face, Image
 from evaluation.models import Benchmark, CropRule, ErrorDefinition
 from evaluation.protocols import AFLW2000_P1, PROTOCOLS, protocols_for
 from evaluation.seeding import ensure_seed_benchmarks

@@ -9,9 +9,9 @@ import time
 import pytest
 import requests
 
+from annotator.accounts.tokens import create_token
 from annotator.common.job_queue import QUEUE_UNREACHABLE
 from annotator.models import Face, Job
-from annotator.accounts.tokens import create_token
 from tests.browser.data import add_proposal, make_dataset
 from tests.servers import Browser, celery_worker, server_env, web_server
 from tools.redis_server import start_private_redis, with_db

@@ -122,7 +122,7 @@ def local_workers_paused():
 def test_a_worker_without_the_web_hosts_files_runs_import_propose_mesh_export(
         tmp_path, settings, aflw_samples_dir, admin_client, admin_user):
     with ExitStack() as stack:
-        ns, here, there = stack.enter_context(network_namespace())
+        ns, here, _there = stack.enter_context(network_namespace())
         stack.enter_context(local_workers_paused())
         s3_env = stack.enter_context(s3_server(tmp_path / "moto.log", host=here))
         settings.STORAGES = storages_setting(s3_env)  # this process is the web host

@@ -18,9 +18,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from annotator.accounts.tokens import create_token
 from annotator.labeling.queue import LabelInput, face_for_labeling, refresh_claim, save_label
 from annotator.models import Annotation, AnnotationRevision, Face, FaceClaim
-from annotator.accounts.tokens import create_token
 from tests.browser.data import make_dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)

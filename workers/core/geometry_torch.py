@@ -21,10 +21,21 @@ import torch
 from .geometry import GeometryInputError
 
 __all__ = [
-    "GeometryInputError", "euler_to_matrix", "matrix_to_euler", "quaternion_to_matrix",
-    "matrix_to_quaternion", "axis_angle_to_matrix", "matrix_to_axis_angle",
-    "matrix_to_sixd", "sixd_to_matrix", "geodesic_distance", "nearest_rotation",
-    "rotation_mean", "project_points", "transform", "project",
+    "GeometryInputError",
+    "axis_angle_to_matrix",
+    "euler_to_matrix",
+    "geodesic_distance",
+    "matrix_to_axis_angle",
+    "matrix_to_euler",
+    "matrix_to_quaternion",
+    "matrix_to_sixd",
+    "nearest_rotation",
+    "project",
+    "project_points",
+    "quaternion_to_matrix",
+    "rotation_mean",
+    "sixd_to_matrix",
+    "transform",
 ]
 
 

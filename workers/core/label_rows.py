@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, TextIO
+from typing import TextIO
 
 import numpy as np
 

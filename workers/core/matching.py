@@ -6,7 +6,7 @@ face of a benchmark sample when a proposer is evaluated). Boxes are
 (x0, y0, x1, y1) pixels."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,14 +28,14 @@ def box_iou(a, b) -> np.ndarray:
         return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
-def match_boxes(known: Sequence, detected: Sequence, min_iou: float = MIN_IOU) -> list[Optional[int]]:
+def match_boxes(known: Sequence, detected: Sequence, min_iou: float = MIN_IOU) -> list[int | None]:
     """For each detected box, the index of the known box it matches, or None.
 
     Greedy by IoU, best pair first: each known box takes at most one detection,
     and pairs overlapping less than min_iou never match. Ties go to the higher
     known index, then the higher detection index (a fixed order, so the same
     input always gives the same answer)."""
-    out: list[Optional[int]] = [None] * len(detected)
+    out: list[int | None] = [None] * len(detected)
     if not len(known) or not len(detected):
         return out
     iou = box_iou(known, detected)
@@ -51,6 +51,6 @@ def match_boxes(known: Sequence, detected: Sequence, min_iou: float = MIN_IOU) -
     return out
 
 
-def match_one(known_box, detected: Sequence, min_iou: float = MIN_IOU) -> Optional[int]:
+def match_one(known_box, detected: Sequence, min_iou: float = MIN_IOU) -> int | None:
     """The index of the detection that matches one known box, or None."""
     return next((d for d, k in enumerate(match_boxes([known_box], detected, min_iou)) if k is not None), None)

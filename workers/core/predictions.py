@@ -39,8 +39,8 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -291,7 +291,7 @@ def _match_expected(result: ParsedPredictions, expected: list[str], where, probl
             return
     known = np.array([i in position for i in result.ids], dtype=bool)
     n_unknown = int((~known).sum())
-    matched_ids = set(i for i in result.ids if i in position)
+    matched_ids = {i for i in result.ids if i in position}
     if not matched_ids:
         problems.append(f"none of the {len(result.ids)} ids match the benchmark's {len(expected)} ids "
                         f"(file ids look like {result.ids[0]!r}, expected ids look like "
@@ -473,10 +473,7 @@ def _number(v) -> float | None:
 
 def _json_record(item: dict, where: str, kind, records, problems, ignored):
     sid = next((item[k] for k in ID_COLUMNS if k in item), None)
-    if isinstance(sid, (int, str)) and not isinstance(sid, bool):
-        sid = str(sid).strip()
-    else:
-        sid = None
+    sid = str(sid).strip() if isinstance(sid, (int, str)) and not isinstance(sid, bool) else None
     if not sid:
         problems.append(f"{where}: missing or empty id")
         return kind

@@ -19,7 +19,7 @@ from workers.core.consensus import Consensus, consensus, group_by_face, pad, qua
 # corrected: a reviewer replaced the pose (the annotator's version stays in the revisions)
 REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED, REVIEW_CORRECTED = 0, 1, 2, 3
 YAW_BINS = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 180.0)
-ERROR_HISTOGRAM_EDGES = tuple(float(e) for e in range(0, 31)) + (180.0,)
+ERROR_HISTOGRAM_EDGES = tuple(float(e) for e in range(31)) + (180.0,)
 FAR_DEG = 10.0  # the honeypot "share over" threshold
 
 

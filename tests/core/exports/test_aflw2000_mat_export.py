@@ -48,7 +48,7 @@ def test_pose_para_angles_and_projected_landmarks():
     zf = export(rows)
     for row in rows:
         mat = mat_of(zf, member(row))
-        pitch, yaw, roll, tx, ty, tz, s = mat["Pose_Para"].reshape(7)
+        pitch, yaw, roll, _tx, _ty, _tz, s = mat["Pose_Para"].reshape(7)
         # AFLW convention written out by hand: R = Rx(-pitch) Ry(yaw) Rz(roll)
         assert np.abs(rx(-pitch) @ ry(yaw) @ rz(roll) - row.R).max() < 1e-9
         assert np.abs(angle_difference(np.degrees([yaw, pitch, roll]), scipy_euler(row.R))).max() < 1e-6

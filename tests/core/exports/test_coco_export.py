@@ -90,5 +90,5 @@ def test_running_image_ids_when_rows_have_none(tmp_path):
 def test_mixing_running_and_given_image_ids_that_collide_is_an_error(tmp_path):
     rows = random_rows(2, seed=45, image_ids=False, faces_per_image=(1, 2))
     rows[1].image_id = 1  # the running id the first image already got
-    with pytest.raises(ExportError, match="face 0.*image id 1"):
+    with pytest.raises(ExportError, match=r"face 0.*image id 1"):
         write_export("coco", rows, io.BytesIO(), META)

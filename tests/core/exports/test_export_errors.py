@@ -22,7 +22,7 @@ def test_registry_names_are_the_public_api():
 
 
 def test_unknown_format_lists_the_formats():
-    with pytest.raises(ValueError, match="unknown export format 'xml'.*json.*csv.*aflw2000_mat.*biwi_pose.*coco"):
+    with pytest.raises(ValueError, match=r"unknown export format 'xml'.*json.*csv.*aflw2000_mat.*biwi_pose.*coco"):
         write_export("xml", [], io.BytesIO(), META)
 
 

@@ -56,7 +56,7 @@ def test_landmarks_project_back_onto_pt3d(samples, aflw_samples_dir):
 def test_scale_is_micrometres(samples):
     # Jaw-line ends (0, 16): an adult face is roughly 120-170 mm wide there.
     widths = [np.linalg.norm(s.faces[0].landmarks_3d[0] - s.faces[0].landmarks_3d[16]) for s in samples]
-    assert 120 < min(widths) and max(widths) < 170, widths
+    assert min(widths) > 120 and max(widths) < 170, widths
 
 
 def test_head_frame_shape_has_the_documented_axes(samples):

@@ -9,7 +9,7 @@ from workers.core import geometry
 from workers.core.formats import biwi
 from workers.core.formats.biwi import parse_pose_txt, read_protocol1_list, write_pose_txt, write_rgb_cal
 
-from .helpers import get_R, make_zip, png_bytes, rx, ry, rz
+from .helpers import get_R, png_bytes, rx, ry, rz
 
 # rgb.cal intrinsics from POSE_CONVENTIONS.md; the extrinsics are illustrative.
 K_RGB = np.array([[517.679, 0, 320], [0, 517.679, 240.5], [0, 0, 1]])
@@ -77,7 +77,7 @@ def test_documented_sample(biwi_root):
 def test_depth_to_rgb_option(biwi_root):
     f = next(biwi.iter_samples(biwi_root, extrinsics="depth_to_rgb")).faces[0]
     np.testing.assert_allclose(f.t, R_E @ CENTRE + T_E, atol=1e-5)
-    R2, t2 = biwi.rgb_to_depth_pose(f.R, f.t, {"R": R_E, "t": T_E}, "depth_to_rgb")
+    _R2, t2 = biwi.rgb_to_depth_pose(f.R, f.t, {"R": R_E, "t": T_E}, "depth_to_rgb")
     np.testing.assert_allclose(t2, CENTRE, atol=1e-9)
 
 

@@ -24,7 +24,7 @@ def test_the_angle_filter_keeps_every_angle_up_to_the_limit_inclusive():
 
 def test_aflw2000_p1_on_real_samples(aflw_samples_dir):
     from workers.core.formats import aflw2000
-    recs = [r for r in aflw2000.iter_samples(aflw_samples_dir)]
+    recs = list(aflw2000.iter_samples(aflw_samples_dir))
     euler = [np.rad2deg(r.faces[0].extra["pose_para"][[1, 0, 2]]) for r in recs]
     s = splits.aflw2000_p1([r.name for r in recs], euler)
     # the ten samples are all within +-50 degrees
@@ -37,7 +37,7 @@ def protocol1(shared_dir):
 
 
 def test_biwi_p1_and_seeded_p2_at_full_scale(protocol1):
-    names, euler = protocol1
+    names, _euler = protocol1
     p1 = splits.biwi_p1(names)
     assert len(p1.test) == 13219 and p1.train == []
     seqs = [biwi.sequence_of(n) for n in names]

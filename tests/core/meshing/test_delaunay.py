@@ -11,14 +11,13 @@ mediapipe468: n = 468, h ~ 30-40 (the face oval) -> ~890; the eyes lose 14 each
 """
 import numpy as np
 import pytest
-
-from workers.core.proposers.parts.reference_face import load_reference_face
 from matplotlib.path import Path as MplPath
 
 from tests.conftest import require_shared
 from tests.core.meshing.aflw_helpers import load_sample, sample_paths
 from workers.core import geometry
 from workers.core.meshing import IBUG68, MEDIAPIPE468, MeshingError, build_face_mesh, lift_relative_depth
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 
 def _check_mesh(p2, p3, faces, scheme):
@@ -81,7 +80,7 @@ def facemesh_samples():
     aflw_samples_dir = require_shared("data", "aflw2000", "samples")
     out = []
     for path in sample_paths(aflw_samples_dir):
-        image, p2_68, p3_68, K = load_sample(path)
+        image, _p2_68, p3_68, K = load_sample(path)
         faces = [f for f in detect_faces(image) if f.landmarks is not None]
         lm = None if not faces else max(faces, key=lambda f: f.score).landmarks[:, :3]
         if lm is not None:

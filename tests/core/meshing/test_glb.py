@@ -7,8 +7,6 @@ import struct
 
 import numpy as np
 import pytest
-
-from workers.core.proposers.parts.reference_face import load_reference_face
 import trimesh
 from PIL import Image
 
@@ -16,6 +14,7 @@ from tests.core.meshing.aflw_helpers import load_sample, sample_paths
 from tests.core.meshing.test_texture import gradient_image, sample_bilinear
 from workers.core import geometry
 from workers.core.meshing import face_mesh_glb, face_texture, mesh_face
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 DTYPES = {5126: np.float32, 5125: np.uint32, 5123: np.uint16, 5121: np.uint8}
@@ -118,7 +117,7 @@ def test_real_samples_mesh_and_load_back(aflw_samples_dir):
         assert meta["mesher"]["name"] and meta["mesher"]["version"]
 
         # the stored (float32) camera-frame vertices still land on the landmarks
-        _, attrs, indices, _, _ = read_glb(result.glb_bytes)
+        _, attrs, _indices, _, _ = read_glb(result.glb_bytes)
         K_stored = np.array(meta["K"])
         assert np.abs(geometry.project_points(attrs["POSITION"].astype(np.float64), K_stored) - p2).max() < 1.0
         uv = attrs["TEXCOORD_0"]

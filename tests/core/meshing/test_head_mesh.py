@@ -6,13 +6,12 @@ import json
 
 import numpy as np
 import pytest
-
-from workers.core.proposers.parts.reference_face import load_reference_face
 import trimesh
 
 from tests.conftest import REPO_ROOT
 from workers.core import geometry
 from workers.core.meshing.head_mesh import aflw_mean_face68, build_head_mesh
+from workers.core.proposers.parts.reference_face import load_reference_face
 
 MESH_DIR = REPO_ROOT / "static" / "meshes"
 

@@ -17,7 +17,7 @@ def chain(edges):
     loop, prev = [start], None
     while True:
         cur = loop[-1]
-        nxt = [n for n in neighbours[cur] if n != prev][0] if prev is not None else neighbours[cur][0]
+        nxt = next(n for n in neighbours[cur] if n != prev) if prev is not None else neighbours[cur][0]
         if nxt == start:
             return loop
         loop.append(nxt)
@@ -55,7 +55,7 @@ def test_facemesh_loops_match_mediapipe():
                     remaining.discard(e)
                     changed = True
         loops.append(group)
-    inner_loop = [g for g in loops if 13 in {v for e in g for v in e}][0]
+    inner_loop = next(g for g in loops if 13 in {v for e in g for v in e})
     assert same_cycle(MEDIAPIPE468.holes["inner_lip"], chain(inner_loop))
 
 

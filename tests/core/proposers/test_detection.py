@@ -8,10 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.core.proposers.forking import call_in_fork
 from workers.core.proposers.parts import detection
 from workers.core.proposers.parts.detection import IBUG68_FROM_MESH468, DetectionError, detect_faces
-
-from tests.core.proposers.forking import call_in_fork
 
 REPO = Path(__file__).resolve().parents[3]
 

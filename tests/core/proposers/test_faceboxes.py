@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 import scipy.io
 
+from tests.core.proposers.forking import call_in_fork
 from workers.core import geometry
+from workers.core.proposers.errors import MissingWeightsError
 from workers.core.proposers.parts import faceboxes
 from workers.core.proposers.parts.detection import DetectionError, detect_faces
-from workers.core.proposers.errors import MissingWeightsError
 from workers.core.proposers.parts.faceboxes import FaceBoxesDetector
-
-from tests.core.proposers.forking import call_in_fork
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -70,7 +69,7 @@ def test_the_checkpoint_loads_strictly_with_every_key(weights_path):
     assert set(net.state_dict()) == set(state)
     assert all(net.state_dict()[k].shape == v.shape for k, v in state.items())
     del state["conf.2.bias"]  # strict: a missing key is an error, not a silently random layer
-    with pytest.raises(RuntimeError, match="conf.2.bias"):
+    with pytest.raises(RuntimeError, match=r"conf\.2\.bias"):
         faceboxes.load_torch_network(faceboxes.build_network(), state)
 
 

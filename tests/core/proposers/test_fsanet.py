@@ -15,8 +15,7 @@ from bench.proposer_accuracy import load_samples, pick
 from workers.core import geometry
 from workers.core.formats.aflw2000 import model_intrinsics
 from workers.core.metrics import angle_errors
-from workers.core.proposers import MissingWeightsError, create_proposer
-from workers.core.proposers import fsanet
+from workers.core.proposers import MissingWeightsError, create_proposer, fsanet
 from workers.core.proposers.parts.detection import detect_faces
 
 
@@ -63,11 +62,11 @@ def test_batch_matches_single_crops(real):
 
 
 def test_missing_weights_name_the_file(tmp_path, weights_dir):
-    with pytest.raises(MissingWeightsError, match="fsanet-1x1-iter-688590.onnx"):
+    with pytest.raises(MissingWeightsError, match=r"fsanet-1x1-iter-688590\.onnx"):
         create_proposer("fsanet", weights_dir=tmp_path)
     (tmp_path / "fsanet").mkdir()
     shutil.copy(weights_dir / "fsanet" / fsanet.MODEL_FILES[0], tmp_path / "fsanet")
-    with pytest.raises(MissingWeightsError, match="fsanet-var-iter-688590.onnx"):
+    with pytest.raises(MissingWeightsError, match=r"fsanet-var-iter-688590\.onnx"):
         create_proposer("fsanet", weights_dir=tmp_path)
 
 

@@ -14,8 +14,7 @@ from bench.proposer_accuracy import load_samples
 from bench.proposer_loo import leave_one_out, pick
 from workers.core import geometry
 from workers.core.formats.aflw2000 import model_intrinsics
-from workers.core.proposers import create_proposer
-from workers.core.proposers import fused
+from workers.core.proposers import create_proposer, fused
 from workers.core.proposers.parts import fusion
 from workers.core.proposers.parts.detection import detect_faces
 

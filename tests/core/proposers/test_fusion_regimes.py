@@ -12,8 +12,9 @@ from tests.conftest import require_shared
 from workers.core import geometry
 from workers.core.formats.aflw2000 import model_intrinsics
 from workers.core.proposers import fused
+from workers.core.proposers.default import CONFIG as LF_CONFIG
+from workers.core.proposers.default import LANDMARK_FIT_MAE_DEG, LandmarksFitProposer
 from workers.core.proposers.parts import confidence, fusion
-from workers.core.proposers.default import LANDMARK_FIT_MAE_DEG, LandmarksFitProposer, CONFIG as LF_CONFIG
 from workers.core.proposers.parts.detection import DetectedFace
 
 

@@ -111,11 +111,11 @@ def test_one_batch_equals_single_images(real, proposer):
 
 
 def test_missing_weights_name_the_file(tmp_path, weights_dir):
-    with pytest.raises(MissingWeightsError, match="mb05_120x120.pth"):
+    with pytest.raises(MissingWeightsError, match=r"mb05_120x120\.pth"):
         create_proposer("mobilenet-3dmm", weights_dir=tmp_path)
     (tmp_path / "3ddfa_v2").mkdir()
     shutil.copy(weights_dir / "3ddfa_v2" / "mb05_120x120.pth", tmp_path / "3ddfa_v2")
-    with pytest.raises(MissingWeightsError, match="param_mean_std_62d_120x120.npz"):
+    with pytest.raises(MissingWeightsError, match=r"param_mean_std_62d_120x120\.npz"):
         create_proposer("mobilenet-3dmm", weights_dir=tmp_path)
 
 

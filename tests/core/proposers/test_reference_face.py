@@ -3,7 +3,10 @@ import pytest
 
 from workers.core import geometry
 from workers.core.proposers.parts.reference_face import (
-    ASSET_PATH, ReferenceFaceError, load_reference_face, read_reference_face,
+    ASSET_PATH,
+    ReferenceFaceError,
+    load_reference_face,
+    read_reference_face,
 )
 
 # iBUG 68 indices (0-based)

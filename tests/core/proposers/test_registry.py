@@ -11,8 +11,17 @@ import pytest
 
 from workers.core import geometry
 from workers.core.proposers import (
-    InvalidInputError, MissingWeightsError, PoseProposal, Proposer, ProposerConfig,
-    UnknownProposerError, _registry, available_proposers, create_proposer, get_config, list_proposers,
+    InvalidInputError,
+    MissingWeightsError,
+    PoseProposal,
+    Proposer,
+    ProposerConfig,
+    UnknownProposerError,
+    _registry,
+    available_proposers,
+    create_proposer,
+    get_config,
+    list_proposers,
     register_proposer,
 )
 

@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from workers.core import geometry
-from workers.core.proposers import MissingWeightsError, create_proposer
-from workers.core.proposers import hopenet, sixdrepnet
+from workers.core.proposers import MissingWeightsError, create_proposer, hopenet, sixdrepnet
 from workers.core.proposers.parts.detection import DetectedFace
 
 

@@ -19,16 +19,24 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO
 
 from workers.core.label_rows import ExportError, InvalidRow, InvalidRowsError, LabelRow, valid_rows
 from workers.core.pose_rules import PoseLimits
 
 from . import aflw2000_mat, biwi_pose, coco, csv_labels, json_labels
 
-__all__ = ["ExportError", "ExportFormat", "FORMATS", "InvalidRow", "InvalidRowsError", "SKIPPED_MANIFEST",
-           "write_export"]
+__all__ = [
+    "FORMATS",
+    "SKIPPED_MANIFEST",
+    "ExportError",
+    "ExportFormat",
+    "InvalidRow",
+    "InvalidRowsError",
+    "write_export",
+]
 
 SKIPPED_MANIFEST = "SKIPPED_FACES.json"
 

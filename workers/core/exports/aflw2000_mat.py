@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import BinaryIO, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 import numpy as np
 

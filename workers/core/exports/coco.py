@@ -24,14 +24,24 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii as enc
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO
 
 import numpy as np
 
 from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches, stack_field
 
-from .common import CONVENTION, origin_fields, IBUG68_KEYPOINTS, MatrixText, batch_cameras, dumps, json_floats, landmarks
+from .common import (
+    CONVENTION,
+    IBUG68_KEYPOINTS,
+    MatrixText,
+    batch_cameras,
+    dumps,
+    json_floats,
+    landmarks,
+    origin_fields,
+)
 
 SPOOL_BYTES = 8 << 20
 CATEGORY = {"id": 1, "name": "head", "supercategory": "person", "keypoints": IBUG68_KEYPOINTS, "skeleton": []}

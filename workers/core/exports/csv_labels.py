@@ -4,7 +4,8 @@ member_count, dispersion_deg) on a binary stream, UTF-8."""
 from __future__ import annotations
 
 import io
-from typing import BinaryIO, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 from workers.core.label_rows import LabelRow, write_csv
 

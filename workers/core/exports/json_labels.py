@@ -23,13 +23,24 @@ a K shared by many images be formatted once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii as enc
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO
 
 from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches, stack_field
 from workers.core.landmark_pins import LandmarkPinsError, check_landmark_pins
 
-from .common import CONVENTION, origin_fields, sequence_fields, MatrixText, batch_cameras, dumps, json_floats, json_int, landmarks
+from .common import (
+    CONVENTION,
+    MatrixText,
+    batch_cameras,
+    dumps,
+    json_floats,
+    json_int,
+    landmarks,
+    origin_fields,
+    sequence_fields,
+)
 
 FORMAT_NAME = "headpose-studio-labels"
 FORMAT_VERSION = 1

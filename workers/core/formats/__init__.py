@@ -24,5 +24,15 @@ def detect_format(source: SourceLike, limits: Limits | None = None) -> str:
         return "images"
 
 
-__all__ = ["FaceLabel", "FormatError", "Limits", "READERS", "Record", "Sample", "SampleError",
-           "detect_format", "open_source", "opened"]
+__all__ = [
+    "READERS",
+    "FaceLabel",
+    "FormatError",
+    "Limits",
+    "Record",
+    "Sample",
+    "SampleError",
+    "detect_format",
+    "open_source",
+    "opened",
+]

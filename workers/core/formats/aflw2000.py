@@ -45,8 +45,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO
 
 import numpy as np
 import scipy.io
@@ -95,7 +96,7 @@ def landmarks_camera(pt3d: np.ndarray, s: float, K: np.ndarray) -> np.ndarray:
     f, cx, cy = K[0, 0], K[0, 2], K[1, 2]
     u, v, z = pt3d
     Z = f / k - z / k
-    return np.stack([(u - cx) * Z / f, (v - K[1, 2]) * Z / K[1, 1], Z], -1)
+    return np.stack([(u - cx) * Z / f, (v - cy) * Z / K[1, 1], Z], -1)
 
 
 def landmark_box(points: np.ndarray, width: int, height: int, margin: float = BOX_MARGIN) -> tuple:
@@ -178,7 +179,7 @@ def iter_samples(source: SourceLike, limits: Limits | None = None) -> Iterator[R
             if isinstance(pair, SampleError):
                 yield pair
                 continue
-            stem, img, mat = pair
+            _, img, mat = pair
             try:
                 yield read_pair(img, src.read(img), src.read(mat), mat)
             except FormatError as exc:
@@ -197,7 +198,7 @@ def count(source: SourceLike, limits: Limits | None = None) -> int:
         return len(src.rejected) + other + len(stems)
 
 
-def write_mat(dest: Union[str, os.PathLike, BinaryIO], R, t, landmarks_3d, K,
+def write_mat(dest: str | os.PathLike | BinaryIO, R, t, landmarks_3d, K,
               pt2d=None, scale: float | None = None) -> np.ndarray:
     """Write an AFLW2000-style .mat (see the module docstring); returns Pose_Para (7,).
 

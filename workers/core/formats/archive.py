@@ -27,10 +27,11 @@ import os
 import re
 import stat
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO
 
 from .records import FormatError, SampleError
 
@@ -183,7 +184,7 @@ class FolderSource(Source):
 
 
 class ZipSource(Source):
-    def __init__(self, file: Union[str, os.PathLike, BinaryIO], limits: Limits):
+    def __init__(self, file: str | os.PathLike | BinaryIO, limits: Limits):
         super().__init__(limits)
         try:
             self._zip = zipfile.ZipFile(file)
@@ -230,7 +231,7 @@ class ZipSource(Source):
         self._zip.close()
 
 
-def pack_folder(root: Union[str, os.PathLike], out: BinaryIO) -> int:
+def pack_folder(root: str | os.PathLike, out: BinaryIO) -> int:
     """Write the folder `root` as a zip to `out` so that `ZipSource` reads what
     `FolderSource` would: hidden folders and ignored files are left out, and a
     symbolic link becomes a link entry (never its target's bytes), which the
@@ -257,7 +258,7 @@ def pack_folder(root: Union[str, os.PathLike], out: BinaryIO) -> int:
     return n
 
 
-SourceLike = Union[str, os.PathLike, BinaryIO, Source]
+SourceLike = str | os.PathLike | BinaryIO | Source
 
 
 def open_source(source: SourceLike, limits: Limits | None = None) -> Source:

@@ -45,8 +45,9 @@ import io
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO
 
 import numpy as np
 
@@ -135,7 +136,7 @@ def _fmt(values) -> str:
     return " ".join(repr(float(v)) for v in values) + " \n"
 
 
-def write_pose_txt(dest: Union[str, os.PathLike, BinaryIO], M, centre) -> None:
+def write_pose_txt(dest: str | os.PathLike | BinaryIO, M, centre) -> None:
     """BIWI pose.txt from the depth-frame rotation M (= euler_to_matrix of the
     reference angles) and the head centre in mm; full float precision, so
     `parse_pose_txt` reads back the same numbers."""
@@ -308,7 +309,7 @@ def count(source: SourceLike, limits: Limits | None = None) -> int:
     if isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(".npz") and Path(source).is_file():
         return npz_count(source)
     with opened(source, limits) as src:
-        frames, poses, cals, npzs, other = _layout(src.names())
+        frames, poses, _cals, npzs, other = _layout(src.names())
         n = len(src.rejected) + len(other) + len(set(frames) | set(poses))
         for name in npzs:
             try:
@@ -378,7 +379,7 @@ def npz_count(file) -> int:
         return 1
 
 
-def iter_npz(file: Union[str, os.PathLike, BinaryIO], name: str = "BIWI.npz",
+def iter_npz(file: str | os.PathLike | BinaryIO, name: str = "BIWI.npz",
              limits: Limits | None = None) -> Iterator[Record]:
     limits = limits or Limits()
     try:
@@ -409,7 +410,7 @@ def iter_npz(file: Union[str, os.PathLike, BinaryIO], name: str = "BIWI.npz",
 
 # ---------- protocol-1 list ----------
 
-def read_protocol1_list(path: Union[str, os.PathLike]) -> tuple[list[str], np.ndarray]:
+def read_protocol1_list(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     """-> (names 'NN/frame_XXXXX_rgb.png', (N, 3) [yaw, pitch, roll] degrees).
     The file's columns are pitch, yaw, roll."""
     names, rows = [], []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image

@@ -8,7 +8,6 @@ OpenCV camera frame, millimetres, pixel (0, 0) = centre of the top-left pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
 
 import numpy as np
 
@@ -20,10 +19,10 @@ class FormatError(ValueError):
 @dataclass
 class FaceLabel:
     box: tuple  # (x0, y0, x1, y1) pixels
-    R: Optional[np.ndarray] = None  # (3, 3) head -> camera
-    t: Optional[np.ndarray] = None  # (3,) mm, camera frame; None when unknown
-    landmarks_2d: Optional[np.ndarray] = None  # (N, 2) pixels
-    landmarks_3d: Optional[np.ndarray] = None  # (N, 3) camera frame, mm
+    R: np.ndarray | None = None  # (3, 3) head -> camera
+    t: np.ndarray | None = None  # (3,) mm, camera frame; None when unknown
+    landmarks_2d: np.ndarray | None = None  # (N, 2) pixels
+    landmarks_3d: np.ndarray | None = None  # (N, 3) camera frame, mm
     extra: dict = field(default_factory=dict)
 
 
@@ -35,7 +34,7 @@ class Sample:
     height: int
     K: np.ndarray  # (3, 3) intrinsics, pixels
     faces: list = field(default_factory=list)
-    frame: Optional["FrameOf"] = None  # set when the image is a frame of a sequence
+    frame: FrameOf | None = None  # set when the image is a frame of a sequence
 
     ok = True
 
@@ -59,4 +58,4 @@ class SampleError:
     ok = False
 
 
-Record = Union[Sample, SampleError]
+Record = Sample | SampleError

@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def biwi_p1(names: Sequence[str]) -> Split:
 
 def biwi_p2(sequence_ids: Iterable[str], seed: int, train_fraction: float = 0.7) -> Split:
     """-> Split whose train/test are sorted sequence ids."""
-    seqs = sorted(set(str(s) for s in sequence_ids))
+    seqs = sorted({str(s) for s in sequence_ids})
     if len(seqs) < 2:
         raise SplitError(f"a split by sequence needs at least 2 sequences, got {len(seqs)}")
     if not 0 < train_fraction < 1:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from .. import geometry
 from .archive import Limits, SourceLike, is_ignored, opened, suffix

@@ -20,7 +20,8 @@ unreferenced vertices so that indices stay meaningful to callers.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import ConvexHull, Delaunay, QhullError
@@ -90,7 +91,7 @@ def _validate(landmarks_2d, landmarks_3d, scheme: LandmarkScheme, image_size):
 
 
 def build_face_mesh(landmarks_2d, landmarks_3d, scheme: str = "ibug68",
-                    image_size: Optional[Sequence[int]] = None) -> FaceMeshGeometry:
+                    image_size: Sequence[int] | None = None) -> FaceMeshGeometry:
     """Triangulate one face; see the module docstring for the rules.
 
     landmarks_2d: (N, 2) pixels, (0, 0) = centre of the top-left pixel.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 import trimesh
@@ -35,7 +34,7 @@ STATUS_FAILED = "failed"
 
 @dataclass
 class MeshResult:
-    glb_bytes: Optional[bytes]
+    glb_bytes: bytes | None
     n_vertices: int
     n_faces: int
     status: str              # ok | no_landmarks | invalid_input | failed
@@ -109,7 +108,7 @@ def _failure(status: str, message: str, metadata: dict) -> MeshResult:
 
 
 def mesh_face(image_bgr, landmarks_2d, landmarks_3d, scheme: str, K,
-              provenance: Optional[dict] = None, margin: float = 0.2,
+              provenance: dict | None = None, margin: float = 0.2,
               texture_size: int = 512) -> MeshResult:
     """Mesh + texture + GLB for one face. Data problems come back as a status,
     never as an exception: no_landmarks, invalid_input, failed."""

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
 
 import numpy as np
 from scipy.spatial import ConvexHull, cKDTree
@@ -57,7 +56,7 @@ class HeadMesh:
     n_face_points: int              # vertices [0, n_face_points) are the reference face points
     centre: np.ndarray              # ellipsoid centre C
     axes: np.ndarray                # ellipsoid half-axes (a, b, c)
-    named: Dict[str, dict] = field(default_factory=dict)  # name -> {"index", "position"}
+    named: dict[str, dict] = field(default_factory=dict)  # name -> {"index", "position"}
     built_from: str = ""  # what the face points came from (the reference face, a mean face ...)
 
 
@@ -108,7 +107,7 @@ def _azimuthal(directions: np.ndarray, pole: np.ndarray) -> np.ndarray:
     return np.stack([theta * x / norm, theta * y / norm], axis=1)
 
 
-def build_head_mesh(points68: np.ndarray, points468: Optional[np.ndarray] = None,
+def build_head_mesh(points68: np.ndarray, points468: np.ndarray | None = None,
                     n_skull: int = 1600, blend_angle: float = 0.5, built_from: str = "") -> HeadMesh:
     """Closed head mesh in the head frame; see the module docstring."""
     p68 = np.asarray(points68, dtype=np.float64)

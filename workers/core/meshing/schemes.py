@@ -33,7 +33,6 @@ These loops were chained from the edge lists in mediapipe 0.10.21
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
 
 
 class MeshingError(ValueError):
@@ -44,16 +43,16 @@ class MeshingError(ValueError):
 class LandmarkScheme:
     name: str
     n_points: int
-    outline: Tuple[int, ...]            # closed loop, order matters
-    holes: Dict[str, Tuple[int, ...]]   # closed loops, order matters
-    inner: Tuple[int, ...]              # brows, eyes, nose, mouth: their convex hull is face too
-    named: Dict[str, int]               # a few landmarks by name (tests, UI)
+    outline: tuple[int, ...]            # closed loop, order matters
+    holes: dict[str, tuple[int, ...]]   # closed loops, order matters
+    inner: tuple[int, ...]              # brows, eyes, nose, mouth: their convex hull is face too
+    named: dict[str, int]               # a few landmarks by name (tests, UI)
 
 
 IBUG68 = LandmarkScheme(
     name="ibug68",
     n_points=68,
-    outline=tuple(range(0, 17)) + tuple(range(26, 16, -1)),
+    outline=tuple(range(17)) + tuple(range(26, 16, -1)),
     holes={
         "right_eye": tuple(range(36, 42)),
         "left_eye": tuple(range(42, 48)),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Callable
+from collections.abc import Callable
 
 from workers.core.proposers.base import Proposer
 from workers.core.proposers.config import ProposerConfig

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -21,11 +20,11 @@ class ProposerConfig:
     description: str
     licence: str
     crop: str = "none"
-    input_size: Optional[tuple[int, int]] = None
+    input_size: tuple[int, int] | None = None
     color_order: str = "BGR"
     mean: tuple[float, ...] = (0.0, 0.0, 0.0)
     std: tuple[float, ...] = (1.0, 1.0, 1.0)
-    weights_file: Optional[str] = None
+    weights_file: str | None = None
     companion_files: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 

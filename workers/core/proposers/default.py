@@ -13,17 +13,15 @@ proposal carries a confidence from its fit residual (parts/confidence.py).
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from workers.core import geometry
+from workers.core.proposers._registry import register_proposer
+from workers.core.proposers.base import PoseProposal, Proposer, check_batch
+from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.parts import confidence, detection, fusion
 from workers.core.proposers.parts.landmark_fit import FitError, fit_pose
 from workers.core.proposers.parts.reference_face import ASSET_PATH, ReferenceFace, load_reference_face
-from workers.core.proposers.base import PoseProposal, Proposer, check_batch
-from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers._registry import register_proposer
 from workers.core.proposers.parts.weights import sha256_of
 
 NAME = "landmarks-fit"
@@ -71,7 +69,7 @@ def face_size(box) -> float:
 
 class LandmarksFitProposer(Proposer):
     def __init__(self, config: ProposerConfig, weight_files=None, device: str = "cpu",
-                 reference: Optional[ReferenceFace] = None):
+                 reference: ReferenceFace | None = None):
         """reference: the bundled face unless given (the bench passes faces built
         without the held-out sample)."""
         super().__init__(config, weight_files, device)
@@ -80,7 +78,7 @@ class LandmarksFitProposer(Proposer):
         self.weights = self.reference.weights(SCHEME)
         self.weights_sha256 = sha256_of(ASSET_PATH) if reference is None else "in-memory reference face"
 
-    def propose_face(self, face: detection.DetectedFace, K) -> Optional[PoseProposal]:
+    def propose_face(self, face: detection.DetectedFace, K) -> PoseProposal | None:
         """One face -> its proposal, or None when it has no landmarks or no fit."""
         if face.landmarks is None:
             return None

@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers.parts import crops
+from workers.core.proposers._registry import register_proposer
 from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers._registry import register_proposer
+from workers.core.proposers.parts import crops
 from workers.core.proposers.parts.weights import WeightFiles, require_file
 
 INPUT_SIZE = 64

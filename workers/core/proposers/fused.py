@@ -43,16 +43,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
-from workers.core.proposers.parts import confidence, fusion
+from workers.core.proposers._registry import create_proposer, register_proposer
 from workers.core.proposers.base import PoseProposal, Proposer, check_batch
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.default import LANDMARK_FIT_MAE_DEG
 from workers.core.proposers.errors import MissingWeightsError
-from workers.core.proposers._registry import create_proposer, register_proposer
+from workers.core.proposers.parts import confidence, fusion
 from workers.core.proposers.parts.weights import WeightFiles
 
 DEFAULT_MEMBER = "landmarks-fit"
@@ -92,7 +91,7 @@ def member_record(name: str, p: Proposer) -> dict:
 
 class FusedProposer(Proposer):
     def __init__(self, config: ProposerConfig = CONFIG, weights_dir=None, device: str = "cpu",
-                 members: Optional[list[str]] = None):
+                 members: list[str] | None = None):
         super().__init__(config, WeightFiles(None if weights_dir is None else Path(weights_dir)), device)
         wanted = [DEFAULT_MEMBER, *OPTIONAL_MEMBERS] if members is None else list(members)
         unknown = [m for m in wanted if m not in MODEL_MAE_DEG]

@@ -24,11 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from workers.core import geometry
+from workers.core.proposers._registry import register_proposer
 from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers._registry import register_proposer
-from workers.core.proposers.sixdrepnet import IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, imagenet_crops
 from workers.core.proposers.parts.weights import WeightFiles, load_torch_network, load_torch_state, resolve_torch_device
+from workers.core.proposers.sixdrepnet import IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, imagenet_crops
 
 NUM_BINS = 66
 BIN_DEG = 3.0

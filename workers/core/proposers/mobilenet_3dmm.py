@@ -38,11 +38,11 @@ from __future__ import annotations
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers.parts import crops
+from workers.core.proposers._registry import register_proposer
 from workers.core.proposers.base import PoseProposal, Proposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers._registry import register_proposer
-from workers.core.proposers.parts.weights import (  # noqa: F401  resolve_torch_device: the name hopenet/sixdrepnet/tests used
+from workers.core.proposers.parts import crops
+from workers.core.proposers.parts.weights import (
     WeightFiles,
     load_torch_network,
     load_torch_state,
@@ -184,8 +184,8 @@ class MobileNet3DMMProposer(Proposer):
             scale = (scale[:n] + scale[n:]) / 2
             lm = lm[:n]
         side = np.array([roi[2] - roi[0] for _, roi in rois])
-        lm_img = np.stack([crops.crop_to_image((l + 1) * INPUT_SIZE / 2 - 0.5, roi, INPUT_SIZE)
-                           for l, (_, roi) in zip(lm, rois)])
+        lm_img = np.stack([crops.crop_to_image((face_lm + 1) * INPUT_SIZE / 2 - 0.5, roi, INPUT_SIZE)
+                           for face_lm, (_, roi) in zip(lm, rois)])
         return R, scale * (side / INPUT_SIZE)[:, None], lm_img
 
     def estimate(self, images, boxes_per_image):
@@ -194,9 +194,9 @@ class MobileNet3DMMProposer(Proposer):
         if not index:
             return [[] for _ in images]
         rois = [(i, crops.box_square_3ddfa(boxes_per_image[i][j])) for i, j in index]
-        for p in range(max(1, self.passes)):
-            if p:
-                rois = [(i, crops.landmark_square_3ddfa(l)) for (i, _), l in zip(rois, lm)]
+        R, scale, lm = self._forward(images, rois)
+        for _ in range(1, self.passes):  # each further pass re-crops on the previous pass's landmarks
+            rois = [(i, crops.landmark_square_3ddfa(face_lm)) for (i, _), face_lm in zip(rois, lm)]
             R, scale, lm = self._forward(images, rois)
         out = [[None] * len(b) for b in boxes_per_image]
         for k, (i, j) in enumerate(index):

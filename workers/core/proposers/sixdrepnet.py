@@ -31,10 +31,10 @@ from __future__ import annotations
 import numpy as np
 
 from workers.core import geometry
-from workers.core.proposers.parts import crops
+from workers.core.proposers._registry import register_proposer
 from workers.core.proposers.base import Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers._registry import register_proposer
+from workers.core.proposers.parts import crops
 from workers.core.proposers.parts.weights import WeightFiles, load_torch_network, load_torch_state, resolve_torch_device
 
 INPUT_SIZE = 224

@@ -25,7 +25,7 @@ confidence from a calibration fitted without it).
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import nnls
@@ -39,8 +39,8 @@ CALIBRATION_LANDMARKS_FIT = (0.0, 0.0, 0.0, 0.0, 0.974)
 N_FITTED = len(CALIBRATION)
 
 
-def features(spread_deg: float, dropped: int, residual: Optional[float], prior_deg: float = 0.0,
-             twin_deg: Optional[float] = None) -> np.ndarray:
+def features(spread_deg: float, dropped: int, residual: float | None, prior_deg: float = 0.0,
+             twin_deg: float | None = None) -> np.ndarray:
     """The fitted features (N_FITTED of them) followed by the prior."""
     return np.array([1.0, float(spread_deg), float(dropped), 0.0 if residual is None else 100.0 * float(residual),
                      0.0 if twin_deg is None else float(twin_deg), float(prior_deg)])

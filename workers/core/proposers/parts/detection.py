@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -85,19 +84,19 @@ class DetectedFace:
     box: tuple[float, float, float, float]
     score: float
     keypoints: np.ndarray
-    landmarks: Optional[np.ndarray] = None
+    landmarks: np.ndarray | None = None
     # FaceMesh on the mirror image of the refined crop, vertices back in this
     # face's order: a second, independent reading of the same face (the landmark
     # fit averages the two poses)
-    landmarks_mirrored: Optional[np.ndarray] = None
+    landmarks_mirrored: np.ndarray | None = None
 
     @property
-    def landmarks68(self) -> Optional[np.ndarray]:
+    def landmarks68(self) -> np.ndarray | None:
         """(68, 3) iBUG-order subset of the FaceMesh landmarks, or None."""
         return None if self.landmarks is None else self.landmarks[IBUG68_FROM_MESH468]
 
     @property
-    def landmarks_box(self) -> Optional[tuple[float, float, float, float]]:
+    def landmarks_box(self) -> tuple[float, float, float, float] | None:
         if self.landmarks is None:
             return None
         lo, hi = self.landmarks[:, :2].min(0), self.landmarks[:, :2].max(0)
@@ -106,7 +105,7 @@ class DetectedFace:
 
 _lock = threading.Lock()
 _graphs: dict[int, tuple] = {}
-_first_user_pid: Optional[int] = None
+_first_user_pid: int | None = None
 
 
 def _get_graphs():
@@ -197,13 +196,13 @@ def _mesh_square(rgb: np.ndarray, cx: float, cy: float, side: float, mesh, flip:
     return out
 
 
-def _nearest(meshes, cx: float, cy: float) -> Optional[np.ndarray]:
+def _nearest(meshes, cx: float, cy: float) -> np.ndarray | None:
     if not meshes:
         return None
     return min(meshes, key=lambda pts: np.hypot(*(pts[:, :2].mean(0) - (cx, cy))))
 
 
-def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> Optional[np.ndarray]:
+def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> np.ndarray | None:
     """FaceMesh on a square crop around box; (468, 3) in `rgb` pixels or None."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     best = _nearest(_mesh_square(rgb, cx, cy, CROP_SCALE * max(box[2] - box[0], box[3] - box[1]), mesh), cx, cy)
@@ -218,7 +217,7 @@ def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> Optional[np.ndarray
     return best
 
 
-def _refined_meshes(rgb: np.ndarray, first: np.ndarray, mesh) -> tuple[np.ndarray, Optional[np.ndarray]]:
+def _refined_meshes(rgb: np.ndarray, first: np.ndarray, mesh) -> tuple[np.ndarray, np.ndarray | None]:
     """Second pass (why: FaceMesh's landmarks move with the crop it is given, by
     degrees of pose on some faces): FaceMesh again on a square of REFINE_SCALE x
     the first mesh's extent centred on it, and on the mirror image of that crop,

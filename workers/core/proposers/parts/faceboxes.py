@@ -29,13 +29,12 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Optional
 
 import cv2
 import numpy as np
 
-from workers.core.proposers.parts.detection import DetectionError, _as_bgr
 from workers.core.proposers.errors import ProposerError
+from workers.core.proposers.parts.detection import DetectionError, _as_bgr
 from workers.core.proposers.parts.weights import load_torch_network, load_torch_state, resolve_torch_device
 
 WEIGHTS_FILE = "3ddfa_v2/FaceBoxesProd.pth"  # relative to the weights dir
@@ -243,7 +242,7 @@ class FaceBoxesForkError(ProposerError):
 
 _lock = threading.Lock()
 _detectors: dict[tuple, FaceBoxesDetector] = {}
-_first_user_pid: Optional[int] = None
+_first_user_pid: int | None = None
 
 
 def cached_detector(weights_path, device: str = "cpu") -> FaceBoxesDetector:
@@ -285,7 +284,7 @@ class FallbackDetector:
 _fallbacks: dict[tuple, FallbackDetector] = {}
 
 
-def detector_in(weights_dir, device: str = "cpu") -> Optional[FallbackDetector]:
+def detector_in(weights_dir, device: str = "cpu") -> FallbackDetector | None:
     """The fallback detector for weights_dir's FaceBoxes file (one per weights dir
     and device); None when there is no weights dir or the file is not in it
     (FaceBoxes is an optional extra)."""

@@ -34,8 +34,8 @@ bench passes one fitted on the other faces only (leave-one-out).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def member_mae(name: str, mae: Mapping[str, Sequence[float]], face_regime: str,
 
 @dataclass
 class Fusion:
-    R: Optional[np.ndarray]  # None: the members agree on nothing
+    R: np.ndarray | None  # None: the members agree on nothing
     kept: list[str]
     dropped: list[str] = field(default_factory=list)
     spread_deg: float = 0.0  # RMS geodesic distance of the kept members to R
@@ -119,7 +119,7 @@ def medoid(Rs: np.ndarray) -> int:
     return int(np.argmin(D.sum(1)))
 
 
-def agreeing(Rs: np.ndarray, drop_deg: float = DROP_DEG, centre: Optional[int] = None) -> np.ndarray:
+def agreeing(Rs: np.ndarray, drop_deg: float = DROP_DEG, centre: int | None = None) -> np.ndarray:
     """Step 1: (M,) bool, the members kept for this face. centre: the medoid's
     index when the caller has it already."""
     Rs = np.asarray(Rs, dtype=np.float64)

@@ -17,7 +17,6 @@ focal length is a guess too (default_intrinsics), and t_z scales with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -55,7 +54,7 @@ def _lm(R, t, X, u, K, sw, max_iter=100, tol=1e-15):
     lam = 1e-3
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 -- read after the loop: the iterations run
         RX = X @ R.T
         J = _jacobian_rx(RX, Xc, K, sw)
         A = J.T @ J
@@ -111,7 +110,7 @@ def _initial_pose(X, u, K):
     return None
 
 
-def fit_pose(points_2d, model_3d, K, weights=None, init: Optional[tuple] = None,
+def fit_pose(points_2d, model_3d, K, weights=None, init: tuple | None = None,
              max_iter: int = 100) -> FitResult:
     """Fit (R, t) so that model_3d (N, 3 head frame mm) projects onto points_2d
     (N, 2 pixels) through K. weights (N,) >= 0, default 1. init: (R, t) start."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.errors import MissingWeightsError
@@ -22,11 +21,11 @@ class WeightFiles:
     """The weights dir a proposer was built from (None: none was given) and its
     config.weights_files there, in order, each one checked to exist."""
 
-    directory: Optional[Path] = None
+    directory: Path | None = None
     paths: tuple[Path, ...] = ()
 
     @property
-    def path(self) -> Optional[Path]:
+    def path(self) -> Path | None:
         """The main weights file (config.weights_file), None when there is none."""
         return self.paths[0] if self.paths else None
 
@@ -34,7 +33,7 @@ class WeightFiles:
         return sha256_of(*self.paths)
 
 
-def weights_path_for(config: ProposerConfig, weights_dir) -> Optional[Path]:
+def weights_path_for(config: ProposerConfig, weights_dir) -> Path | None:
     """Where config.weights_file is in weights_dir (None when the proposer needs no file)."""
     if config.weights_file is None or weights_dir is None:
         return None
