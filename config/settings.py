@@ -97,6 +97,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["ENGINE"] = "config.db.sqlite3"
     # A file, not memory: Celery worker processes started by the tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-headpose.sqlite3")}
+    # `make run`'s web server and Celery worker processes write at once: WAL lets readers
+    # go on while one writes, a writer waits up to 20 s for the lock instead of failing
+    # with "database is locked", and a transaction takes the write lock when it begins
+    # (IMMEDIATE), so one that read first never fails to upgrade mid-way.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": envint("SQLITE_BUSY_TIMEOUT_S", 20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
