@@ -45,7 +45,7 @@ export function createEditor({
   const editor = {
     K: null, width: 0, height: 0, steps, view: null,
     pose: pose ? clonePose(pose) : null,
-    history: new PoseHistory(pose || { R: [1, 0, 0, 0, 1, 0, 0, 0, 1], t: [0, 0, 1000] }),
+    history: pose ? new PoseHistory(pose) : null, // null until a pose is shown (start())
     canvas: canvas || doc.getElementById('pose-canvas'),
 
     /** Build the view for an image ({width, height, K}); the constructor does it when it has the image. */
@@ -69,15 +69,18 @@ export function createEditor({
       onPreview(this.pose);
     },
     /** Make the shown pose an undo step. */
-    commit() { onCommit(this.history.push(this.pose)); },
+    commit() {
+      if (!this.history) { this.history = new PoseHistory(this.pose); return; }
+      onCommit(this.history.push(this.pose));
+    },
     set(next) { this.preview(next); this.commit(); },
     /** Show `next` as a fresh start: no undo step before it (the timeline, on each frame). */
     start(next) {
-      if (next) this.history = new PoseHistory(next);
+      this.history = next ? new PoseHistory(next) : null;
       this.preview(next);
     },
-    undo() { this.preview(this.history.undo()); onCommit(true); },
-    redo() { this.preview(this.history.redo()); onCommit(true); },
+    undo() { if (this.history) { this.preview(this.history.undo()); onCommit(true); } },
+    redo() { if (this.history) { this.preview(this.history.redo()); onCommit(true); } },
     ...nudges,
 
     /** The numeric pose fields (panel.js) in `form`. */
