@@ -5,7 +5,8 @@ migrate, collectstatic (hashed + gzip names, STATIC_MANIFEST=1), then
   celery       one worker per queue, SERVE_WORKERS="default=2,gpu=1,cpu=N"
                ("" = none: a web-only host; workers run elsewhere)
 Needs SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS from the environment;
-DEBUG stays off. Ctrl-C or SIGTERM stops every process it started; if one of
+runs in production mode (HEADPOSE_ENV=production unless the environment names
+another mode: HTTPS protections on, docs/CONFIGURATION.md) and DEBUG stays off. Ctrl-C or SIGTERM stops every process it started; if one of
 them exits, the others are stopped too (a supervisor restarts the lot)."""
 from __future__ import annotations
 
@@ -48,13 +49,21 @@ def commands(env: dict) -> list[list[str]]:
     return [web, *workers]
 
 
-def main() -> int:
-    env = dict(os.environ)
-    # never DEBUG, whatever the shell says (unset, development mode would turn it on);
-    # HEADPOSE_ENV=production adds the HTTPS protections (docs/CONFIGURATION.md: Production)
+def serve_env(environ) -> dict:
+    """The environment every process `make serve` starts runs with."""
+    env = dict(environ)
+    # production unless the shell names a mode: the HTTPS protections on, unsafe settings refused
+    if not env.get("HEADPOSE_ENV", "").strip():
+        env["HEADPOSE_ENV"] = "production"
+    # never DEBUG, whatever the shell says (and production refuses it anyway)
     env["DEBUG"] = "0"
     env["STATIC_MANIFEST"] = "1"
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    return env
+
+
+def main() -> int:
+    env = serve_env(os.environ)
     missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS")
                if not (env.get(name) or env.get(f"{name}_FILE"))]
     if missing:

@@ -14,7 +14,6 @@ import requests
 
 from annotator.models import Annotation, Face
 from tests.browser.data import add_proposal, make_dataset
-
 from tests.conftest import REPO_ROOT
 from tests.servers import Browser, server_env, wait_until_answers
 from tools.redis_server import free_port
@@ -58,8 +57,12 @@ def test_make_serve(django_user_model, real_password_hasher, tmp_path, page, bob
     face = Face.objects.get(image__dataset=dataset)
     add_proposal(face, "landmarks-fit")
     port = free_port()
-    env = server_env(DEBUG="1", SERVE_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=2, SERVE_WORKERS="default=1",
-                     STATIC_ROOT=tmp_path / "static")
+    # development mode named explicitly (make serve's default is production, which refuses the tests'
+    # SQLite and key and answers plain HTTP with a redirect to HTTPS; tests/web/test_production_mode.py
+    # starts its web process in production): what is checked here is DEBUG forced off, the processes,
+    # the static files and a label saved through them
+    env = server_env(DEBUG="1", HEADPOSE_ENV="development", SERVE_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=2,
+                     SERVE_WORKERS="default=1", STATIC_ROOT=tmp_path / "static")
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "tools.serve"], cwd=REPO_ROOT, env=env, stdout=out,
