@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from annotator.common import access
 from annotator.common.access import visible_dataset_ids
+from annotator.common.rows import UPDATED_TEXT, RowScope, values_json
 from annotator.datasets.models import Dataset, Face
 from annotator.datasets.selectors import _split_images
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, ReviewState
@@ -123,3 +124,28 @@ def annotation_list(user, filters: dict):
     if "review_state" in filters:
         qs = qs.filter(review_state="" if filters["review_state"] == "pending" else filters["review_state"])
     return qs
+
+
+# --- rows for exports (annotator/exports/selectors.py) ------------------------------
+
+_LABEL_FIELDS = ["face_id", "status", "version", "updated_text", "author__username", "proposal__proposer",
+                 "proposal__proposer_version"]
+
+
+def ground_truth_values(scope: RowScope) -> dict[int, dict]:
+    """The ground-truth label of each face in scope, as plain values."""
+    truth = Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH, **scope.of_annotations()).annotate(
+        **UPDATED_TEXT)
+    return {a["face_id"]: a for a in values_json(truth, _LABEL_FIELDS, ["R", "t"])}
+
+
+def finished_label_values(scope: RowScope) -> dict[int, list[dict]]:
+    """Each face's accepted or corrected annotator labels, oldest first, as plain values."""
+    # a label a reviewer rejected is not exported until its annotator saves it again
+    done = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, **scope.of_annotations(),
+                                     status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
+                                     ).exclude(review_state=ReviewState.REJECTED).annotate(**UPDATED_TEXT)
+    labels: dict[int, list[dict]] = {}
+    for a in values_json(done.order_by("updated_at", "pk"), _LABEL_FIELDS, ["R", "t", "landmark_pins"]):
+        labels.setdefault(a["face_id"], []).append(a)
+    return labels

@@ -1,8 +1,9 @@
 from annotator.common.access import visible_dataset_ids
+from annotator.common.rows import RowScope, values_json
 from annotator.datasets.models import Dataset
 from annotator.datasets.selectors import _scoped
 from annotator.labeling.models import Annotation, AnnotationOrigin
-from annotator.proposals.models import Proposal
+from annotator.proposals.models import FaceMesh, Proposal
 from workers.core.metrics import evaluate
 
 
@@ -53,3 +54,24 @@ def proposal_list(user, filters: dict):
         if name in filters:
             qs = qs.filter(**{lookup: filters[name]})
     return qs
+
+
+def proposers_of(dataset: Dataset):
+    """The proposer names with a proposal in the dataset, sorted."""
+    return (Proposal.objects.filter(face__image__dataset=dataset).values_list("proposer", flat=True)
+            .distinct().order_by("proposer"))
+
+
+def mesh_of(face, *, done: bool = False) -> FaceMesh | None:
+    """The face's mesh row (only a finished one with done=True), or None."""
+    meshes = FaceMesh.objects.filter(face=face)
+    return (meshes.filter(state=FaceMesh.State.DONE) if done else meshes).first()
+
+
+def newest_proposal_values(scope: RowScope, proposer: str | None = None) -> dict[int, dict]:
+    """The newest proposal of each face in scope (of `proposer` if given), as plain values."""
+    proposals = Proposal.objects.filter(**scope.of_faces()).order_by("created_at", "pk")
+    if proposer:
+        proposals = proposals.filter(proposer=proposer)
+    return {p["face_id"]: p for p in values_json(
+        proposals, ["face_id", "proposer", "proposer_version", "weights_sha256", "score", "created_at"], ["R", "t"])}

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from annotator.common.rows import _values_json
+from annotator.common.rows import RowScope, values_json
 from annotator.datasets.models import Dataset
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, ReviewState
-from annotator.quality.models import Honeypot, HoneypotAnswer
+from annotator.quality.models import FaceConsensus, Honeypot, HoneypotAnswer
 from workers.core import quality as core
 
 # Labels with a pose the annotator stands by: they make a face's consensus and its honeypot answers.
@@ -19,7 +19,7 @@ REVIEW_CODES = {ReviewState.PENDING: core.REVIEW_PENDING, ReviewState.APPROVED: 
 def load_tables(dataset: Dataset) -> tuple[core.LabelTable, core.HoneypotTable, list[int]]:
     """The dataset's finished annotator labels and honeypot answers as arrays, and
     the user ids behind the annotator codes (codes are the ids themselves)."""
-    rows = list(_values_json(
+    rows = list(values_json(
         Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED)
         .order_by("pk"),
         ["face_id", "author_id", "status", "review_state", "total_time_s", "updated_at"], ["R", "t", "proposal__R"]))
@@ -49,3 +49,10 @@ def load_tables(dataset: Dataset) -> tuple[core.LabelTable, core.HoneypotTable, 
         error_deg=np.array([a[1] for a in answers], dtype=np.float64),
         abs_yaw=np.array([hp_yaw[a[2]] for a in answers], dtype=np.float64))
     return labels, honeypots, sorted(set(labels.annotator.tolist()) | set(honeypots.annotator.tolist()))
+
+
+def consensus_values(scope: RowScope) -> dict[int, dict]:
+    """The consensus of each face in scope that has one, as plain values."""
+    return {c["face_id"]: c for c in values_json(FaceConsensus.objects.filter(**scope.of_annotations()),
+                                                  ["face_id", "member_count", "dispersion_deg", "computed_at"],
+                                                  ["R", "t"])}
