@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q
 from django.http import Http404
 
-from annotator.common.access import can_use_leaderboards, is_admin, leaderboard_dataset_ids
+from annotator.common.access import is_admin, leaderboard_dataset_ids, may_use_leaderboards
 from annotator.datasets.models import Image
 from annotator.datasets.selectors import visible_datasets
 from evaluation.models import Benchmark, Entry
@@ -19,7 +19,7 @@ SORT_KEYS = ("mae_mean", "mae_yaw", "mae_pitch", "mae_roll", "geodesic_mean", "c
 
 
 # Who reads the leaderboards and who is an admin: annotator/access.py decides.
-can_read = can_use_leaderboards
+can_read = may_use_leaderboards
 
 
 def require_reader(user) -> None:

@@ -30,6 +30,7 @@ from django.db.models import Q
 
 from annotator.common.roles import has_role
 from annotator.datasets.models import Assignment, Dataset, Role
+from annotator.labeling.models import AnnotationOrigin, AnnotationStatus
 
 
 def is_admin(user) -> bool:
@@ -108,21 +109,55 @@ def annotation_filter(user, dataset_path: str = "dataset_id") -> Q:
     return Q(**{f"{dataset_path}__in": label_reader_dataset_ids(user)}) | Q(author_id=user.pk)
 
 
-def can_read_labels(user, dataset_id: int) -> bool:
-    """Every label of the dataset, and what a label can be computed from (3D landmarks, meshes)."""
+# --- one gate per action ----------------------------------------------------------
+# Every page, API route, file and export asks one of these (or a selector built on
+# the id sets above); the feature packages wrap them with their 404/403 choice.
+
+def may_label(user, dataset_id: int) -> bool:
+    """Label the dataset's faces: its annotators, and admins."""
+    return dataset_id in annotator_dataset_ids(user)
+
+
+def may_review(user, dataset_id: int) -> bool:
+    """Review the dataset's labels: its reviewers, and admins."""
+    return dataset_id in reviewer_dataset_ids(user)
+
+
+def may_read_labels(user, dataset_id: int) -> bool:
+    """Every label of the dataset (ground truth, everyone's annotations, exports),
+    and what a label can be computed from (3D landmarks, meshes)."""
     return dataset_id in label_reader_dataset_ids(user)
 
 
-def can_see_quality(user, dataset_id: int) -> bool:
+# the labels a dataset came with are labels like any other
+may_read_ground_truth = may_read_labels
+
+
+def may_see_quality(user, dataset_id: int) -> bool:
     """Quality figures, consensus and honeypots of a dataset: its reviewers and admins.
     Annotators never see honeypot marks or anyone's scores."""
     return dataset_id in reviewer_dataset_ids(user)
 
 
-def can_use_leaderboards(user) -> bool:
+def may_use_leaderboards(user) -> bool:
     return has_role(user, Role.RESEARCHER) or is_admin(user)
+
+
+def why_not_review(user, annotation) -> str | None:
+    """The one rule for reviewing a label, for every page and API route: the reason
+    `user` may not review `annotation` (None: they may). Only annotators' finished
+    labels are reviewed, never by their own author."""
+    if not may_review(user, annotation.dataset_id):
+        return "You are not a reviewer of this dataset."
+    if annotation.origin != AnnotationOrigin.ANNOTATOR:
+        return "Ground truth from the dataset is not reviewed."
+    if annotation.author_id == user.pk:
+        return "Nobody reviews their own label."
+    if annotation.status == AnnotationStatus.DRAFT:
+        return "A draft is not reviewed: its annotator has not finished it."
+    return None
 
 
 def leaderboard_dataset_ids(user) -> set[int]:
     """Datasets whose benchmarks the user may list, submit to and drill into."""
-    return label_reader_dataset_ids(user) if can_use_leaderboards(user) else set()
+    return label_reader_dataset_ids(user) if may_use_leaderboards(user) else set()

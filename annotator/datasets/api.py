@@ -113,7 +113,7 @@ class FaceSerializer(serializers.ModelSerializer):
 
     def to_representation(self, face):
         data = super().to_representation(face)
-        if not access.can_read_labels(self.context["request"].user, face.image.dataset_id):
+        if not access.may_read_labels(self.context["request"].user, face.image.dataset_id):
             data["landmarks_3d"] = None
         return data
 

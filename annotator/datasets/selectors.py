@@ -76,3 +76,20 @@ def image_list(user, filters: dict):
 
 def face_list(user, filters: dict):
     return _scoped(Face.objects.select_related("image"), user, filters, "image__dataset_id", "image_id")
+
+
+def visible_face(user, face_id: int) -> Face:
+    """The face if the user may see its dataset; Face.DoesNotExist otherwise (never
+    confirming that another dataset's face exists)."""
+    face = Face.objects.select_related("image", "image__dataset").get(pk=face_id)
+    if not visible_datasets(user).filter(pk=face.image.dataset_id).exists():
+        raise Face.DoesNotExist
+    return face
+
+
+def visible_image(user, image_id: int) -> Image:
+    """The image if the user may see its dataset; Image.DoesNotExist otherwise."""
+    image = Image.objects.select_related("dataset").get(pk=image_id)
+    if not visible_datasets(user).filter(pk=image.dataset_id).exists():
+        raise Image.DoesNotExist
+    return image

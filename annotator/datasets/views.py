@@ -6,11 +6,12 @@ from django.urls import reverse
 from annotator.common import access
 from annotator.common.roles import user_roles
 from annotator.datasets.models import Face
-from annotator.datasets.selectors import visible_datasets, with_counts
+from annotator.datasets.selectors import visible_datasets, visible_face, with_counts
 from annotator.exports import services as exports
 from annotator.exports.selectors import LABEL_HELP
 from annotator.labeling.selectors import LABEL_STATES, dataset_faces, label_state_counts, with_label_states
-from annotator.proposals.models import FaceMesh, Proposal
+from annotator.proposals.models import FaceMesh
+from annotator.proposals.selectors import mesh_of, proposers_of
 from workers.core.exports import FORMATS
 
 
@@ -36,29 +37,28 @@ def dataset_detail(request, name):
                "states": [(s, s.replace("_", " "), help, counts[s]) for s, help in LABEL_STATES.items()],
                "n_faces": sum(counts.values()),
                "reviews": dataset.pk in access.reviewer_dataset_ids(request.user),
-               "can_label": dataset.pk in access.annotator_dataset_ids(request.user),
+               "can_label": access.may_label(request.user, dataset.pk),
                "sequences": dataset.sequences.all(),
-               "can_see_quality": access.can_see_quality(request.user, dataset.pk)}
+               "can_see_quality": access.may_see_quality(request.user, dataset.pk)}
     if context["can_export"]:
         context.update(
             export_formats=FORMATS.values(), label_choices=LABEL_HELP.items(),
-            proposers=Proposal.objects.filter(face__image__dataset=dataset).values_list("proposer", flat=True)
-            .distinct().order_by("proposer"),
+            proposers=proposers_of(dataset),
             splits=dataset.splits.defer("sample_names", "definition"), stream_limit=exports.stream_limit())
     return render(request, "annotator/dataset.html", context)
 
 
 def _visible_face(request, pk) -> Face:
-    face = get_object_or_404(Face.objects.select_related("image", "image__dataset"), pk=pk)
-    if not visible_datasets(request.user).filter(pk=face.image.dataset_id).exists():
-        raise Http404("no such face")  # never confirm that another dataset's face exists
-    return face
+    try:
+        return visible_face(request.user, pk)
+    except Face.DoesNotExist:
+        raise Http404("no such face") from None  # never confirm that another dataset's face exists
 
 
 def face_detail(request, pk):
     face = _visible_face(request, pk)
-    may_read_labels = access.can_read_labels(request.user, face.image.dataset_id)
-    mesh = FaceMesh.objects.filter(face=face).first() if may_read_labels else None
+    may_read_labels = access.may_read_labels(request.user, face.image.dataset_id)
+    mesh = mesh_of(face) if may_read_labels else None
     image = face.image
     viewer_data = {
         "K": image.K,

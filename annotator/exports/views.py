@@ -7,13 +7,14 @@ from rest_framework.exceptions import ValidationError
 from annotator.common.files import export_response
 from annotator.common.models import Job
 from annotator.datasets.models import Dataset
+from annotator.datasets.selectors import visible_datasets
 from annotator.exports import services as exports
 from workers.core.exports import ExportError
 
 
 @require_POST
 def dataset_export(request, name):
-    dataset = get_object_or_404(Dataset, name=name)
+    dataset = get_object_or_404(visible_datasets(request.user), name=name)
     try:
         dataset = exports.dataset_for_export(request.user, dataset.pk)
     except Dataset.DoesNotExist:

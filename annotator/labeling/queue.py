@@ -21,6 +21,7 @@ from django.db.models import BooleanField, Exists, OuterRef
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from annotator.common import access
 from annotator.common.poses import PoseError
 from annotator.common.roles import Role, has_role
 from annotator.datasets.models import Assignment, Dataset, Face, Image
@@ -40,14 +41,6 @@ class LabelingDenied(PermissionDenied):
 
 
 # --- permissions (selectors) -------------------------------------------------
-
-def can_label(user, dataset: Dataset) -> bool:
-    if not user.is_authenticated:
-        return False
-    if Assignment.objects.filter(dataset=dataset, user=user, role=Role.ANNOTATOR).exists():
-        return True
-    return has_role(user, Role.ADMIN)
-
 
 # The two EXISTS of face_for_labeling, as SQL on the face's own row: built with
 # Exists(OuterRef(...)) they took 1.1 ms of CPU per save to compile, more than
@@ -84,7 +77,7 @@ def face_for_labeling(user, face_id: int) -> Face:
 def _check_may_label(user, dataset: Dataset, not_found) -> None:
     # An annotator of the dataset also sees it: the visibility query (for the
     # 404/403 choice) is only needed when the answer is no.
-    if not can_label(user, dataset):
+    if not access.may_label(user, dataset.pk):
         _refuse(user, dataset, not_found)
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotator.common import files as stored_files
 from annotator.datasets.models import Dataset, Face, Image
-from annotator.datasets.selectors import visible_datasets
+from annotator.datasets.selectors import visible_image
 from annotator.labeling.editor import editor_state
 from annotator.labeling.queue import dataset_for_labeling, face_for_labeling, next_face, progress, refresh_claim
 
@@ -85,9 +85,7 @@ def label_face(request, face_id: int):
 def label_image(request, image_id: int):
     """The image file, to anyone who may see its dataset (media is not public)."""
     try:
-        image = Image.objects.select_related("dataset").get(pk=image_id)
+        image = visible_image(request.user, image_id)
     except Image.DoesNotExist:
         raise Http404("No such image.") from None
-    if not visible_datasets(request.user).filter(pk=image.dataset_id).exists():
-        raise Http404("No such image.")
     return stored_files.file_response(image.file)

@@ -4,7 +4,7 @@ from django.http import Http404
 from annotator.common import access
 from annotator.common import files as stored_files
 from annotator.datasets.views import _visible_face
-from annotator.proposals.models import FaceMesh
+from annotator.proposals.selectors import mesh_of
 
 MESH_DENIED = ("The textured mesh's vertices are the face's 3D landmarks in the camera frame, from which its pose "
                "can be computed: only those who read every label of the dataset may have it.")
@@ -12,9 +12,9 @@ MESH_DENIED = ("The textured mesh's vertices are the face's 3D landmarks in the 
 
 def face_mesh_glb(request, pk):
     face = _visible_face(request, pk)
-    if not access.can_read_labels(request.user, face.image.dataset_id):
+    if not access.may_read_labels(request.user, face.image.dataset_id):
         raise PermissionDenied(MESH_DENIED)
-    mesh = FaceMesh.objects.filter(face=face, state=FaceMesh.State.DONE).first()
+    mesh = mesh_of(face, done=True)
     if mesh is None or not mesh.glb:
         raise Http404("this face has no mesh yet")
     name = f"{face.image.dataset.name}-{face.image.file_name.replace('/', '_')}-face{face.index}.glb"

@@ -168,7 +168,7 @@ def dataset_for_quality(user, dataset_id: int) -> Dataset:
     it, admins). Dataset.DoesNotExist when they cannot see it at all (404)."""
     if dataset_id not in access.visible_dataset_ids(user):
         raise Dataset.DoesNotExist
-    if not access.can_see_quality(user, dataset_id):
+    if not access.may_see_quality(user, dataset_id):
         raise QualityDenied("Quality figures and honeypots are for reviewers of this dataset and admins.")
     return Dataset.objects.get(pk=dataset_id)
 

@@ -26,7 +26,6 @@ from annotator.labeling.api import (
 )
 from annotator.labeling.models import RejectReason, ReviewState
 from annotator.review import queue as reviewing
-from annotator.review.selectors import annotation_for_review
 from annotator.review.services import review_annotation
 
 ERRORS = error_responses(400, 401, 403, 404)
@@ -176,7 +175,7 @@ class AnnotationReviewAPI(APIView):
                    responses={200: AnnotationSerializer, **error_responses(409, 413), **ERRORS})
     def post(self, request, pk: int):
         """A reviewer's verdict on an annotation (reviewers assigned to its dataset, admins)."""
-        annotation = annotation_for_review(request.user, pk)
+        annotation = reviewing.annotation_for_reviewing(request.user, pk)
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         annotation = review_annotation(annotation=annotation, reviewer=request.user, **body.validated_data)

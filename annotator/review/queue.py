@@ -25,6 +25,7 @@ from annotator.datasets.models import Dataset
 from annotator.datasets.selectors import visible_datasets
 from annotator.labeling.editor import default_translation, preferred_proposal
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, RejectReason
+from annotator.labeling.selectors import readable_annotations
 from annotator.review.models import ReviewClaim
 from annotator.review.selectors import review_queue
 from annotator.review.services import correct_annotation, review_annotation
@@ -49,17 +50,15 @@ def dataset_for_reviewing(user, dataset_id: int) -> Dataset:
 
 
 def annotation_for_reviewing(user, annotation_id: int) -> Annotation:
-    """The annotation if `user` may review it: Annotation.DoesNotExist (404)
-    when they cannot see its dataset, ReviewingDenied (403) when they see it but
-    do not review it or it is their own label."""
-    annotation = (Annotation.objects.select_related("face__image__dataset", "author", "proposal")
-                  .filter(dataset_id__in=access.visible_dataset_ids(user)).get(pk=annotation_id))
-    if annotation.dataset_id not in access.reviewer_dataset_ids(user):
-        raise ReviewingDenied("You are not a reviewer of this dataset.")
-    if annotation.origin != AnnotationOrigin.ANNOTATOR:
-        raise ReviewingDenied("Ground truth from the dataset is not reviewed.")
-    if annotation.author_id == user.pk:
-        raise ReviewingDenied("Nobody reviews their own label.")
+    """The annotation if `user` may review it (access.why_not_review, the one rule
+    of every review page and API route): Annotation.DoesNotExist (404) when they
+    cannot read it, ReviewingDenied (403) when they read it but may not review it:
+    not a reviewer of the dataset, ground truth, their own label, a draft."""
+    annotation = (readable_annotations(user).select_related("face__image__dataset", "author", "proposal")
+                  .get(pk=annotation_id))
+    reason = access.why_not_review(user, annotation)
+    if reason:
+        raise ReviewingDenied(reason)
     return annotation
 
 

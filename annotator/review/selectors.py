@@ -1,11 +1,9 @@
-from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotator.common import access
 from annotator.datasets.models import Dataset, Face
 from annotator.labeling.models import Annotation, AnnotationOrigin, ReviewState
-from annotator.labeling.selectors import REVIEWABLE, readable_annotations
+from annotator.labeling.selectors import REVIEWABLE
 from annotator.quality.models import FaceConsensus
 from annotator.review.models import ReviewClaim
 
@@ -35,14 +33,3 @@ def review_queue(dataset: Dataset, reviewer):
         .annotate(disputed=Exists(disputed))
         .order_by("-disputed", "updated_at", "pk")
     )
-
-
-def annotation_for_review(user, annotation_id: int) -> Annotation:
-    """The annotation if `user` may review it. Annotation.DoesNotExist when they
-    cannot read it (a 404), PermissionDenied when they read it but may not review it."""
-    annotation = readable_annotations(user).get(pk=annotation_id)
-    if annotation.dataset_id not in access.reviewer_dataset_ids(user):
-        raise PermissionDenied("You are not a reviewer of this dataset.")
-    if annotation.origin != AnnotationOrigin.ANNOTATOR:
-        raise PermissionDenied("Ground truth from the dataset is not reviewed.")
-    return annotation

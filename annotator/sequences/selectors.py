@@ -127,7 +127,7 @@ def sequence_for(user, sequence_id: int, labeling: bool) -> Sequence:
         raise Sequence.DoesNotExist
     if labeling:
         dataset_for_labeling(user, sequence.dataset_id)
-    elif not access.can_read_labels(user, sequence.dataset_id):
+    elif not access.may_read_labels(user, sequence.dataset_id):
         raise PermissionDenied("Reading every label of this dataset is not allowed for your role.")
     return sequence
 
@@ -136,7 +136,7 @@ def editor_state(user, sequence: Sequence) -> dict:
     """What the sequence editor shows: every frame's label, raw proposal and gap,
     the spikes, and the caller's own annotation version per face (for saving)."""
 
-    own_only = None if access.can_read_labels(user, sequence.dataset_id) else user
+    own_only = None if access.may_read_labels(user, sequence.dataset_id) else user
     frames = sequence_labels(sequence, only_author=own_only)
     versions = dict(Annotation.objects.filter(author=user, origin=AnnotationOrigin.ANNOTATOR,
                                               face__image__sequence=sequence).values_list("face_id", "version"))
