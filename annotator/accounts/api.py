@@ -5,11 +5,14 @@ from rest_framework.views import APIView
 
 from annotator.accounts import tokens
 from annotator.accounts.models import ApiToken
+from annotator.accounts.tokens import TokenError
 from annotator.common import access
 from annotator.common.api import ListAPI
-from annotator.common.errors import error_responses
+from annotator.common.errors import body_as_a_whole, error_responses, register_error
 from annotator.common.roles import user_roles
 from annotator.datasets.api import ERRORS
+
+register_error(TokenError, status.HTTP_400_BAD_REQUEST, "invalid", body_as_a_whole)
 
 
 class TokenSerializer(serializers.ModelSerializer):

@@ -16,10 +16,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from annotator.accounts.tokens import TokenError
 from annotator.common.poses import PoseError
-from annotator.labeling.services import VersionConflict
-from workers.core.exports import ExportError
 
 # exception class -> (HTTP status, code, extra body fields of an instance)
 DOMAIN_ERRORS: dict[type, tuple[int, str, object]] = {}
@@ -27,12 +24,10 @@ DOMAIN_ERRORS: dict[type, tuple[int, str, object]] = {}
 
 def register_error(exc_class: type, http_status: int, code: str, extra=None) -> None:
     """Map a domain exception (and its subclasses) to a status; `extra(exc)`
-    returns the context added to the body. Apps register their own errors."""
+    returns the context added to the body. Each feature registers its own errors
+    from its api.py (labeling: VersionConflict, accounts: TokenError, exports:
+    ExportError; evaluation from evaluation/api.py)."""
     DOMAIN_ERRORS[exc_class] = (http_status, code, extra or (lambda exc: {}))
-
-
-register_error(VersionConflict, status.HTTP_409_CONFLICT, "version_conflict",
-               lambda exc: {"current_version": exc.current_version, "expected_version": exc.expected_version})
 
 
 def body_as_a_whole(exc) -> dict:
@@ -41,8 +36,6 @@ def body_as_a_whole(exc) -> dict:
 
 
 register_error(PoseError, status.HTTP_400_BAD_REQUEST, "invalid", body_as_a_whole)
-register_error(TokenError, status.HTTP_400_BAD_REQUEST, "invalid", body_as_a_whole)
-register_error(ExportError, status.HTTP_422_UNPROCESSABLE_ENTITY, "export_error")
 
 
 class ApiError(exceptions.APIException):

@@ -26,13 +26,16 @@ from annotator.common.errors import (
     NotFinishedErrorSerializer,
     ValidationErrorSerializer,
     error_responses,
+    register_error,
 )
 from annotator.common.models import Job
 from annotator.common.pagination import IdCursorPagination
 from annotator.common.serializers import ProgressSerializer
 from annotator.datasets.models import Dataset
 from annotator.exports import services as exports
-from workers.core.exports import FORMATS, InvalidRowsError
+from workers.core.exports import FORMATS, ExportError, InvalidRowsError
+
+register_error(ExportError, status.HTTP_422_UNPROCESSABLE_ENTITY, "export_error")
 
 
 class ExportOptionsSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from annotator.common import filters
 from annotator.common.api import ListAPI
-from annotator.common.errors import error_responses
+from annotator.common.errors import error_responses, register_error
 from annotator.common.fields import (
     BoxField,
     EulerField,
@@ -27,11 +27,14 @@ from annotator.labeling.editor import editor_state
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationRevision, AnnotationStatus, FlagReason
 from annotator.labeling.queue import LabelInput, dataset_for_labeling, face_for_labeling, next_face, save_label
 from annotator.labeling.selectors import annotation_list, readable_annotations
-from annotator.labeling.services import ANNOTATOR_STATUSES
+from annotator.labeling.services import ANNOTATOR_STATUSES, VersionConflict
 from workers.core.label_rows import deprecated_source
 from workers.core.landmark_pins import LANDMARK_COUNT, LandmarkPinsError, check_landmark_pins
 
 _DATETIME = serializers.DateTimeField()
+
+register_error(VersionConflict, status.HTTP_409_CONFLICT, "version_conflict",
+               lambda exc: {"current_version": exc.current_version, "expected_version": exc.expected_version})
 
 
 def _iso(value):
