@@ -2,9 +2,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from annotator.common import jobs
 from annotator.common.models import Job
 from annotator.datasets import importing
+from annotator.management import progress
 
 
 class ImportCommand(BaseCommand):
@@ -28,13 +28,13 @@ class ImportCommand(BaseCommand):
                                               **self.job_options(options))
         except importing.ImportRequestError as exc:
             raise CommandError(str(exc)) from None
-        bar = jobs.ProgressBar(
+        bar = progress.ProgressBar(
             f"import {dataset}", unit="file", quiet=options["verbosity"] == 0,
             postfix=lambda j: {"new": j.succeeded, "unchanged": j.unchanged, "errors": len(j.errors)})
         if queue:
             with transaction.atomic():
                 importing.queue_import_job(job)
-            job = jobs.follow(job, bar)
+            job = progress.follow(job, bar)
         else:
             job = importing.run_import_job(job.pk, on_progress=bar.show)
             bar.close()

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from annotator.common import jobs
+from annotator.management import progress
 from annotator.models import Dataset, Job
 from evaluation.models import Entry
 from tests.web.test_evaluation_validation import make_benchmark
@@ -120,7 +121,7 @@ def test_the_polled_pages_get_their_progress_from_the_one_function(admin_client,
 
 def test_follow_shows_the_bar_until_the_work_is_finished(job, capsys):
     Job.objects.filter(pk=job.pk).update(state="done", processed=3)  # finished by a worker meanwhile
-    followed = jobs.follow(job, jobs.ProgressBar("import d", unit="file"), poll_s=0.01)
+    followed = progress.follow(job, progress.ProgressBar("import d", unit="file"), poll_s=0.01)
     assert followed.state == "done" and followed.processed == 3
     shown = capsys.readouterr().err
     assert "import d" in shown and "3/3" in shown and "errors=1" in shown

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from annotator.common import jobs
 from annotator.common.models import Job
 from annotator.datasets.models import Dataset
+from annotator.management import progress
 from annotator.proposals import services as proposing
 
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
                     jobs.finish(job)
             else:
                 job = proposing.start_proposals(dataset=ds, proposer=proposer)
-                job = jobs.follow(job, jobs.ProgressBar(f"propose {dataset}", unit="image",
+                job = progress.follow(job, progress.ProgressBar(f"propose {dataset}", unit="image",
                                                         quiet=options["verbosity"] == 0))
         except proposing.ProposeRequestError as exc:
             raise CommandError(str(exc)) from None
