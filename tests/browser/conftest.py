@@ -60,7 +60,7 @@ def login(page, live_server, user):
 
 def open_editor(page, live_server, face):
     page.goto(f"{live_server.url}/label/faces/{face.pk}/")
-    page.wait_for_function("window.headposeEditor !== undefined")
+    page.wait_for_function("() => window.headposeEditor !== undefined")
     page.evaluate("() => window.headposeEditor.ready")
     return page
 

@@ -61,7 +61,7 @@ def test_labeling_page_under_the_policy(csp_page, live_server, bob, assigned, js
     # the import map carries this response's nonce, and three.js came through it
     assert csp_page.locator('script[type=importmap][nonce]').count() == 1
     assert csp_page.evaluate("() => document.querySelector('script[type=importmap]').nonce") == nonce
-    csp_page.wait_for_function("window.headposeEditor !== undefined")
+    csp_page.wait_for_function("() => window.headposeEditor !== undefined")
     csp_page.evaluate("() => window.headposeEditor.ready")
     drawn = csp_page.evaluate("() => { window.headposeEditor.renderNow(); "
                               "return document.getElementById('pose-canvas').toDataURL('image/png').length; }")
@@ -85,7 +85,7 @@ def test_review_page_under_the_policy(csp_page, live_server, bob, django_user_mo
     login(csp_page, live_server, dave)
     csp_page.goto(f"{live_server.url}/review/datasets/{dataset.pk}/")
     csp_page.click("text=Start reviewing")
-    csp_page.wait_for_function("window.headposeReview !== undefined")
+    csp_page.wait_for_function("() => window.headposeReview !== undefined")
     csp_page.evaluate("() => window.headposeReview.ready")
     assert np.isfinite(csp_page.evaluate("() => window.headposeReview.getPose()")["t"]).all()
     assert_clean(csp_page, js_errors)
@@ -97,7 +97,7 @@ def test_sequence_timeline_under_the_policy(csp_page, live_server, bob, assigned
     build_tracks(sequence.pk)
     login(csp_page, live_server, bob)
     csp_page.goto(f"{live_server.url}/label/sequences/{sequence.pk}/")
-    csp_page.wait_for_function("window.headposeEditor !== undefined")
+    csp_page.wait_for_function("() => window.headposeEditor !== undefined")
     csp_page.evaluate("() => window.headposeEditor.ready")
     csp_page.evaluate("() => window.headposeEditor.goToFrame(5)")
     assert csp_page.evaluate("() => window.headposeEditor.frame()") == 5

@@ -105,7 +105,7 @@ def test_saving_stores_exactly_the_shown_pose_and_a_reload_shows_it(editor, live
     assert np.allclose(a.t, shown["t"], atol=1e-12, rtol=0)
     assert a.version == result["version"]
     editor.reload()
-    editor.wait_for_function("window.headposeEditor !== undefined")
+    editor.wait_for_function("() => window.headposeEditor !== undefined")
     editor.evaluate("() => window.headposeEditor.ready")
     again = pose(editor)
     assert np.abs(np.subtract(again["R"], shown["R"])).max() < 1e-12 and np.allclose(again["t"], shown["t"])
@@ -193,7 +193,7 @@ def test_accept_saves_and_moves_to_the_next_face(editor, bob, face):
     editor.keyboard.press("a")
     editor.wait_for_url(lambda url: f"/label/faces/{face.pk}/" not in url)
     assert Annotation.objects.get(face=face, author=bob).status == "accepted"
-    editor.wait_for_function("window.headposeEditor !== undefined")
+    editor.wait_for_function("() => window.headposeEditor !== undefined")
     assert "1 done" in editor.inner_text("#progress") and "1 remaining" in editor.inner_text("#progress")
 
 
@@ -212,7 +212,7 @@ def test_drafts_autosave_after_a_change(editor, bob, face):
     editor.locator("#pose-canvas").focus()
     editor.keyboard.press("ArrowUp")
     shown = pose(editor)
-    editor.wait_for_function("window.headposeEditor.status === 'draft'", timeout=10000)
+    editor.wait_for_function("() => window.headposeEditor.status === 'draft'", timeout=10000)
     a = Annotation.objects.get(face=face, author=bob)
     assert a.status == "draft" and np.abs(a.R_matrix - np.reshape(shown["R"], (3, 3))).max() < 1e-12
     assert json.loads(json.dumps(a.t)) == shown["t"]

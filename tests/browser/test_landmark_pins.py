@@ -120,7 +120,7 @@ def test_dragging_landmarks_with_the_mouse_pins_them_and_the_pose_follows(editor
 
     # a reload shows the saved pins, with the handles on
     page.reload()
-    page.wait_for_function("window.headposeEditor !== undefined")
+    page.wait_for_function("() => window.headposeEditor !== undefined")
     page.evaluate("() => window.headposeEditor.ready")
     assert page.is_checked("#opt-handles")
     assert page.evaluate("() => window.headposeEditor.pins()") == a.landmark_pins

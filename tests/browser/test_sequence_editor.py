@@ -28,7 +28,7 @@ def sequence(bob, assigned):
 def editor(page, live_server, bob, sequence, js_errors):
     login(page, live_server, bob)
     page.goto(f"{live_server.url}/label/sequences/{sequence.pk}/")
-    page.wait_for_function("window.headposeEditor !== undefined")
+    page.wait_for_function("() => window.headposeEditor !== undefined")
     page.evaluate("() => window.headposeEditor.ready")
     yield page
     assert js_errors == []
@@ -106,7 +106,7 @@ def test_the_labeling_page_of_a_frame_knows_its_frame_and_goes_back_to_the_timel
     assert f"frame {frame_index}" in editor.inner_text("#sequence-link")
     ev(editor, "goToFrame(7)")
     editor.wait_for_url(f"**/label/sequences/{sequence.pk}/#frame=7")
-    editor.wait_for_function("document.body.dataset.editorReady === '1'")
+    editor.wait_for_function("() => document.body.dataset.editorReady === '1'")
     assert ev(editor, "label().frame_index") == 7
     editor.goto(editor.url.split("/label/")[0] + f"/datasets/{sequence.dataset.name}/")
     assert editor.locator("#sequences a").first.get_attribute("href") == f"/label/sequences/{sequence.pk}/"

@@ -42,7 +42,7 @@ def _label_and_save(page, base: str, face) -> dict:
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
     page.goto(f"{base}/label/faces/{face.pk}/")
-    page.wait_for_function("window.headposeEditor !== undefined")
+    page.wait_for_function("() => window.headposeEditor !== undefined")
     page.evaluate("() => window.headposeEditor.ready")
     page.keyboard.press("ArrowRight")  # a nudge in yaw: the label differs from the proposal
     shown = page.evaluate("() => window.headposeEditor.getPose()")

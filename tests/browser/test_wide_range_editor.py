@@ -51,7 +51,7 @@ def test_a_back_of_head_pose_is_typed_shown_saved_and_reloaded(page, live_server
     stored = Annotation.objects.get(face=face, author=bob)
     np.testing.assert_allclose(stored.R_matrix, R, atol=1e-12)
     page.reload()
-    page.wait_for_function("window.headposeEditor !== undefined")
+    page.wait_for_function("() => window.headposeEditor !== undefined")
     page.evaluate("() => window.headposeEditor.ready")
     assert page.input_value("input[name=yaw]") == "150.0"
     assert js_errors == []
