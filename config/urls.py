@@ -4,7 +4,7 @@ from django.urls import include, path
 
 # No /media/ route, in development either: images, meshes, exports and uploaded
 # predictions are private, and each is served by a view that checks who asks
-# (annotator/stored_files.py; X-Accel-Redirect / X-Sendfile for a front proxy).
+# (annotator/common/files.py; X-Accel-Redirect / X-Sendfile for a front proxy).
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +12,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("annotator.api_urls")),
     path("", include("annotator.urls")),
-    path("", include("annotator.label_urls")),
     path("benchmarks/", include("evaluation.urls")),
 ]

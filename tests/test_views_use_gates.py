@@ -1,6 +1,6 @@
 """Pages and API routes reach rows only through a gate or a selector (issue 23).
 
-A view module (every feature's views.py and api.py, the URL modules, evaluation's
+A view module (every feature's views.py, api.py and urls.py, the URL modules, evaluation's
 views.py and api.py) never touches a model manager (`Model.objects`) nor hands a
 model class to get_object_or_404: the row comes from a selector that applies the
 visibility rules (annotator/common/access.py), or from a gate (`face_for_labeling`,
@@ -12,8 +12,9 @@ from tests.conftest import REPO_ROOT
 
 VIEW_MODULES = sorted(
     [*REPO_ROOT.glob("annotator/*/views.py"), *REPO_ROOT.glob("annotator/*/api.py"),
-     *REPO_ROOT.glob("annotator/*urls.py"), REPO_ROOT / "evaluation/views.py", REPO_ROOT / "evaluation/api.py",
-     REPO_ROOT / "evaluation/urls.py", REPO_ROOT / "evaluation/api_urls.py"])
+     *REPO_ROOT.glob("annotator/*/urls.py"), *REPO_ROOT.glob("annotator/*urls.py"),
+     REPO_ROOT / "evaluation/views.py", REPO_ROOT / "evaluation/api.py", REPO_ROOT / "evaluation/urls.py",
+     REPO_ROOT / "evaluation/api_urls.py"])
 
 
 def _ungated(source: str) -> list[tuple[int, str]]:
