@@ -7,7 +7,8 @@ may be inline: the pages set sizes in `style` attributes and the vendored
 Swagger UI and Redoc inject style elements. Nothing may frame a page, and no
 form posts elsewhere. With HEADPOSE_STORAGE=s3 a stored file is answered with a
 redirect to a presigned URL of the bucket, so the bucket's origins join img-src
-and connect-src (three.js fetches textures and meshes)."""
+and connect-src (three.js fetches textures and meshes; blob: for the textures a
+GLB embeds)."""
 from __future__ import annotations
 
 import secrets
@@ -45,7 +46,8 @@ def policy(nonce: str, media_origins: list[str] | tuple[str, ...] = ()) -> str:
         "style-src 'self' 'unsafe-inline'",
         f"img-src 'self' data: blob:{media}",
         "font-src 'self' data:",
-        f"connect-src 'self'{media}",
+        # blob: three.js's GLTFLoader fetches a mesh's embedded texture from a blob URL
+        f"connect-src 'self' blob:{media}",
         "worker-src 'self' blob:",
         "object-src 'none'",
         "base-uri 'self'",

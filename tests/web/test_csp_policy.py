@@ -23,7 +23,7 @@ def test_every_response_has_the_policy_with_a_fresh_nonce(client, bob):
     assert len(nonces) == 3 and all(len(n) >= 16 for n in nonces)
     header = anonymous[0]["Content-Security-Policy"]
     for directive in ("default-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
-                      "connect-src 'self'", "worker-src 'self' blob:", "object-src 'none'", "base-uri 'self'",
+                      "connect-src 'self' blob:", "worker-src 'self' blob:", "object-src 'none'", "base-uri 'self'",
                       "frame-ancestors 'none'", "form-action 'self'"):
         assert directive in header.split("; "), directive
     assert "unsafe-eval" not in header and "'unsafe-inline'" not in header.split("script-src")[1].split(";")[0]
