@@ -1,5 +1,6 @@
 """The module import graph of annotator/, evaluation/ and workers/ has no circle,
-and no project import hides inside a function to dodge one (issue 23).
+no project import hides inside a function to dodge one, and no read module
+(selectors.py) imports a write module (issue 23).
 
 Reads the source with `ast` (nothing is imported). A module-level import is an
 edge of the graph; `from pkg import name` is an edge to pkg.name when that is a
@@ -190,6 +191,20 @@ def test_every_allowed_entry_is_still_needed():
         for node in _function_level_imports(ast.parse(path.read_text(), relative)):
             used.update(filter(None, (_allow_entry(relative, name) for name in _names(node))))
     assert set(ALLOWED) - used == set()
+
+
+# the modules that write rows (docs/ARCHITECTURE.md: the layers)
+WRITE_MODULES = ("services", "queue", "importing", "splits", "meshes", "tokens", "benchmarks", "seeding", "uploads",
+                 "proposer_runs", "scoring", "moderation")
+
+
+def test_reads_never_import_writes():
+    graph = import_graph()
+    reads = [name for name in graph if name.rsplit(".", 1)[-1] == "selectors"]
+    assert len(reads) >= 8
+    writes_read = {name: sorted(m for m in graph[name] if m.startswith(("annotator.", "evaluation."))
+                                and m.rsplit(".", 1)[-1] in WRITE_MODULES) for name in reads}
+    assert {name: mods for name, mods in writes_read.items() if mods} == {}
 
 
 @pytest.mark.parametrize("source, expected", [

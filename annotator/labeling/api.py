@@ -25,8 +25,8 @@ from annotator.datasets.models import Face
 from annotator.labeling import queue as labeling_queue
 from annotator.labeling.editor import editor_state
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationRevision, AnnotationStatus, FlagReason
-from annotator.labeling.queue import LabelInput, dataset_for_labeling, face_for_labeling, next_face, save_label
-from annotator.labeling.selectors import annotation_list, readable_annotations
+from annotator.labeling.queue import LabelInput, next_face, save_label
+from annotator.labeling.selectors import annotation_list, dataset_for_labeling, face_for_labeling, readable_annotations
 from annotator.labeling.services import ANNOTATOR_STATUSES, VersionConflict
 from workers.core.label_rows import deprecated_source
 from workers.core.landmark_pins import LANDMARK_COUNT, LandmarkPinsError, check_landmark_pins

@@ -1,6 +1,8 @@
-"""The labeling queue: who may label what, handing out faces (claims), the pose
-an annotator starts from, and saving a label. Selectors read; the functions
-marked "service" write, each in one transaction.
+"""The labeling queue: handing out faces (claims, honeypots mixed in) and saving
+a label. Selectors read; the functions marked "service" write, each in one
+transaction. Who may label what: the gates in labeling/selectors.py
+(face_for_labeling, dataset_for_labeling, on access.may_label); the pose an
+annotator starts from and the editor's payload: labeling/editor.py.
 
 A face is handed to an annotator through a FaceClaim that expires after
 CLAIM_TTL. A face is available to a user while fewer than `dataset.overlap`
@@ -15,17 +17,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import BooleanField, Exists, OuterRef
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotator.common import access
 from annotator.common.poses import PoseError
-from annotator.common.roles import Role, has_role
-from annotator.datasets.models import Assignment, Dataset, Face, Image
-from annotator.datasets.selectors import visible_datasets
+from annotator.datasets.models import Dataset, Face
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, FaceClaim, ReviewState
 from annotator.labeling.services import save_annotation
 from annotator.proposals.models import Proposal
@@ -36,62 +33,6 @@ CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
 FINISHED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.SKIPPED, AnnotationStatus.FLAGGED]
 
 
-class LabelingDenied(PermissionDenied):
-    """The user may see the dataset but is not one of its annotators (a 403)."""
-
-
-# --- permissions (selectors) -------------------------------------------------
-
-# The two EXISTS of face_for_labeling, as SQL on the face's own row: built with
-# Exists(OuterRef(...)) they took 1.1 ms of CPU per save to compile, more than
-# the query takes to run. Tests: test_permission_table.py (who may save),
-# test_save_queries.py (the claim).
-_ASSIGNED_SQL = (f"EXISTS(SELECT 1 FROM {Assignment._meta.db_table} a JOIN {Image._meta.db_table} i "
-                 f"ON i.dataset_id = a.dataset_id WHERE i.id = {Face._meta.db_table}.image_id "
-                 "AND a.user_id = %s AND a.role = %s)")
-_CLAIMED_SQL = (f"EXISTS(SELECT 1 FROM {FaceClaim._meta.db_table} c WHERE c.face_id = {Face._meta.db_table}.id "
-                "AND c.user_id = %s)")
-
-
-def face_for_labeling(user, face_id: int) -> Face:
-    """The face if `user` may label it. Raises Face.DoesNotExist when the user
-    cannot even see its dataset (a 404, revealing nothing) and LabelingDenied
-    when they can see it but are not assigned to label it (a 403)."""
-    if not user.is_authenticated:
-        raise Face.DoesNotExist
-    # One query for the face, the assignment and the user's claim: every save
-    # runs this (`claimed` spares a save without a claim its DELETE).
-    face = (
-        Face.objects.select_related("image", "image__dataset")
-        .annotate(assigned=RawSQL(_ASSIGNED_SQL, [user.pk, Role.ANNOTATOR], output_field=BooleanField()),
-                  claimed=RawSQL(_CLAIMED_SQL, [user.pk], output_field=BooleanField()))
-        .get(pk=face_id)
-    )
-    if not face.assigned:
-        # the assignment is known (no): only an admin may still label it
-        if not has_role(user, Role.ADMIN):
-            _refuse(user, face.image.dataset, Face.DoesNotExist)
-    return face
-
-
-def _check_may_label(user, dataset: Dataset, not_found) -> None:
-    # An annotator of the dataset also sees it: the visibility query (for the
-    # 404/403 choice) is only needed when the answer is no.
-    if not access.may_label(user, dataset.pk):
-        _refuse(user, dataset, not_found)
-
-
-def _refuse(user, dataset: Dataset, not_found) -> None:
-    """404 (`not_found`) when the user cannot see the dataset, else 403."""
-    if not visible_datasets(user).filter(pk=dataset.pk).exists():
-        raise not_found
-    raise LabelingDenied(f"You are not an annotator of dataset {dataset.name}.")
-
-
-def dataset_for_labeling(user, dataset_id: int) -> Dataset:
-    dataset = Dataset.objects.get(pk=dataset_id)
-    _check_may_label(user, dataset, Dataset.DoesNotExist)
-    return dataset
 
 
 # --- queue (selectors) --------------------------------------------------------

@@ -14,7 +14,8 @@ from annotator.common import files as stored_files
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.datasets.selectors import visible_image
 from annotator.labeling.editor import editor_state
-from annotator.labeling.queue import dataset_for_labeling, face_for_labeling, next_face, progress, refresh_claim
+from annotator.labeling.queue import next_face, progress, refresh_claim
+from annotator.labeling.selectors import dataset_for_labeling, face_for_labeling
 
 # Keyboard nudges: (fine, coarse) in degrees and millimetres. Coarse = with Shift.
 DEFAULT_STEPS = {"angle_fine": 1.0, "angle_coarse": 5.0, "move_fine": 1.0, "move_coarse": 10.0}

@@ -13,7 +13,7 @@ import numpy as np
 from annotator.common import access
 from annotator.datasets.models import Face, Image
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus
-from annotator.labeling.queue import dataset_for_labeling
+from annotator.labeling.selectors import dataset_for_labeling
 from annotator.sequences.models import Sequence, SequenceTrack
 from workers.core import geometry
 from workers.core.label_rows import LabelRow

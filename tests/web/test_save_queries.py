@@ -19,7 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from annotator.accounts.tokens import create_token
-from annotator.labeling.queue import LabelInput, face_for_labeling, refresh_claim, save_label
+from annotator.labeling.queue import LabelInput, refresh_claim, save_label
+from annotator.labeling.selectors import face_for_labeling
 from annotator.models import Annotation, AnnotationRevision, Face, FaceClaim
 from tests.browser.data import make_dataset
 
