@@ -13,7 +13,7 @@ from annotator.labeling.services import save_annotation
 from annotator.models import Assignment, Face, Role
 from annotator.sequences.services import build_tracks
 from evaluation import uploads
-from tests.browser.conftest import login, open_editor
+from tests.browser.conftest import login
 from tests.browser.data import add_proposal, make_dataset
 from tests.sequence_data import make_sequence_dataset
 from tests.web.conftest import _user

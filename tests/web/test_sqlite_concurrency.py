@@ -23,7 +23,7 @@ PROCESSES, WRITES = 4, 25
 
 # One writer: waits for the start signal, then WRITES transactions that each read
 # the shared counter, hold it a moment and write it back, and insert a row of its own.
-WRITER = """
+WRITER = f"""
 import os, time
 from datetime import timedelta
 from django.contrib.sessions.models import Session
@@ -35,7 +35,7 @@ with connection.cursor() as cursor:
 while not os.path.exists(os.environ["START_FILE"]):
     time.sleep(0.01)
 me = os.environ["WRITER"]
-for i in range({writes}):
+for i in range({WRITES}):
     with transaction.atomic():
         counter = Session.objects.get(session_key="counter")
         time.sleep(0.005)
@@ -44,7 +44,7 @@ for i in range({writes}):
         Session.objects.create(session_key=f"w{{me}}-{{i}}", session_data=me,
                                expire_date=timezone.now() + timedelta(days=1))
 print("done", me, flush=True)
-""".format(writes=WRITES)
+"""
 
 
 @pytest.fixture
