@@ -3,7 +3,7 @@ whatever DATABASE_URL names: PostgreSQL for the reported figures. Prints one
 JSON document.
 
 (a) exports: a dataset of --rows (100,000) faces, each with an annotator's
-    accepted label, through annotator.exports.write (database read + writing
+    accepted label, through annotator.exports.services.write (database read + writing
     a temporary file), as csv and as json; and the HTTP path
     GET /api/v1/datasets/<id>/export/?format=...&labels=accepted for a
     --small-rows (10,000) face dataset.
