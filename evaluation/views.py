@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from annotator.common import files as stored_files
+from annotator.common.redirects import redirect_to_next
 from annotator.proposals.services import preferred_proposer_name, read_image_bgr
 from evaluation import benchmarks, errors, moderation, proposer_runs, selectors, uploads
 from evaluation.forms import ProposerRunForm, UploadForm
@@ -193,7 +194,7 @@ def entry_hide(request, pk: int):
         raise PermissionDenied("Only admins hide entries.")
     entry = selectors.get_entry(request.user, pk)
     moderation.set_hidden(entry, request.POST.get("hidden", "1") == "1")
-    return redirect(request.POST.get("next") or reverse("leaderboard", args=[entry.benchmark_id]))
+    return redirect_to_next(request, reverse("leaderboard", args=[entry.benchmark_id]))
 
 
 @require_POST

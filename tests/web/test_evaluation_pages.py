@@ -75,6 +75,19 @@ def test_admins_hide_entries_and_others_cannot(board, client, alice, carol):
     assert client.get(reverse("entry_detail", args=[entries["bad"].pk])).status_code == 404
 
 
+@pytest.mark.parametrize("next_url, followed", [
+    ("/benchmarks/?page=2", True),
+    ("https://evil.example/", False), ("//evil.example/x", False), ("http://evil.example", False),
+    ("javascript:alert(1)", False), ("https:///evil.example", False), ("/\\evil.example", False),
+])
+def test_hiding_follows_a_next_only_on_this_site(board, client, alice, next_url, followed):
+    b, _, entries, _ = board
+    client.force_login(alice)
+    r = client.post(reverse("entry_hide", args=[entries["bad"].pk]), {"hidden": "1", "next": next_url})
+    assert r.status_code == 302
+    assert r["Location"] == (next_url if followed else reverse("leaderboard", args=[b.pk]))
+
+
 def test_ranking_sorting_and_nav(board, client):
     b, _, _entries, dave = board
     client.force_login(dave)
