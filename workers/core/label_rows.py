@@ -221,6 +221,7 @@ def stack_field(rows: list, attr: str, shape: tuple, expected: str) -> tuple[np.
     has = np.array([v is not None for v in every], dtype=bool)
     out = np.full((len(rows), size), np.nan)
     values = [v for v in every if v is not None]
+    stacked: np.ndarray | None
     try:  # one conversion for the whole chunk when every value has the same layout
         stacked = np.array(values, dtype=np.float64).reshape(len(values), size)
     except (TypeError, ValueError):

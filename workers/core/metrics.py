@@ -83,6 +83,7 @@ def as_pose_arrays(x, name: str = "poses") -> tuple[np.ndarray, np.ndarray]:
         R = geometry.euler_to_matrix(euler)
     else:
         euler = geometry.matrix_to_euler(R)
+    assert euler is not None  # set on every branch above
     return R, euler
 
 

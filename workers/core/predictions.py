@@ -39,8 +39,9 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 
@@ -119,7 +120,7 @@ def parse_predictions(data: bytes, filename: str | None = None, content_type: st
 
     allow_unknown_ids: ids not in the benchmark are dropped with a warning instead
     of rejecting the file (useful when predicting on a superset of frames)."""
-    def fail(problems):
+    def fail(problems: list[str]) -> NoReturn:
         raise PredictionFileError(problems, max_listed)
 
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -187,7 +188,7 @@ def parse_predictions(data: bytes, filename: str | None = None, content_type: st
     return result
 
 
-def _decode(data: bytes, fail) -> str:
+def _decode(data: bytes, fail: Callable[[list[str]], NoReturn]) -> str:
     """The file's text: UTF-8 (BOM optional), or UTF-16/32 with a BOM."""
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
     try:
@@ -252,12 +253,13 @@ def match_ids(ids: list[str], expected: list[str]) -> tuple[list[str], list[str]
     position = set(expected)
     if all(i in position for i in ids):
         return list(ids), []
-    endings: dict[tuple, object] = {}
+    endings: dict[tuple[str, ...], object] = {}
     for e in expected:
         key = _path_key(e)
         for k in range(1, len(key) + 1):
             endings[key[-k:]] = e if endings.get(key[-k:], e) == e else _AMBIGUOUS
-    out, problems = [], []
+    out: list[str] = []
+    problems: list[str] = []
     for i in ids:
         if i in position:
             out.append(i)
@@ -271,7 +273,7 @@ def match_ids(ids: list[str], expected: list[str]) -> tuple[list[str], list[str]
             problems.append(f"id {i!r} names several benchmark samples (by its ending {'/'.join(key[-k:])!r}); "
                             "give more of the path")
             hit = None
-        out.append(i if hit is None else hit)
+        out.append(hit if isinstance(hit, str) else i)  # hit: an expected id, or None
     return out, problems
 
 
@@ -331,7 +333,7 @@ def _read_csv(text: str, problems: list[str], warnings: list[str], max_rows: int
     delimiter = max((",", ";", "\t"), key=head.count)
     rows = csv.reader(lines, delimiter=delimiter)
     header = None
-    records = []
+    records: list[tuple[str, object, list[float]]] = []
     kind = None
     columns: list[int] = []
     id_col = -1
@@ -450,7 +452,8 @@ def _read_json(text: str, problems: list[str], warnings: list[str], max_rows: in
     if len(items) > max_rows:
         problems.append(f"too many records: {len(items):,} (the limit is {max_rows:,} rows)")
         return [], None
-    records, kind = [], None
+    records: list[tuple[str, object, list[float]]] = []
+    kind = None
     ignored: set[str] = set()
     for n, item in enumerate(items, start=1):
         where = f"item {n}"
@@ -516,4 +519,4 @@ def _flatten_r(r) -> list[float] | None:
     if len(r) != 9:
         return None
     vals = [_number(v) for v in r]
-    return None if any(v is None for v in vals) else vals
+    return None if any(v is None for v in vals) else [v for v in vals if v is not None]

@@ -83,9 +83,9 @@ def write_export(fmt: str, rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
         raise ValueError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
     invalid: list[InvalidRow] = []
     n = FORMATS[fmt].writer(valid_rows(rows, invalid, limits), out, dict(meta or {}), on_progress)
-    if invalid and skipped is None:
-        raise InvalidRowsError(invalid)
     if invalid:
+        if skipped is None:
+            raise InvalidRowsError(invalid)
         skipped.extend(invalid)
         if FORMATS[fmt].extension == ".zip":
             _add_manifest(out, invalid)

@@ -4,7 +4,10 @@ README text, JSON encoding of numpy values and the fields saying who made a labe
 from __future__ import annotations
 
 import json
-from json.encoder import c_make_encoder, encode_basestring_ascii
+from json.encoder import (  # type: ignore[attr-defined]  # CPython's C encoder: not in typeshed
+    c_make_encoder,
+    encode_basestring_ascii,
+)
 from pathlib import PurePosixPath
 
 import numpy as np

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .records import FormatError, SampleError
 
@@ -119,7 +119,7 @@ class Source:
             left = min(left, self.limits.max_entry_bytes)
         return max(left, 0)
 
-    def _read_stream(self, name: str, stream: BinaryIO, compressed: int | None) -> bytes:
+    def _read_stream(self, name: str, stream: IO[bytes], compressed: int | None) -> bytes:
         budget = self._budget()
         buf = io.BytesIO()
         n = 0
@@ -299,6 +299,7 @@ def paired(primary: dict, companion: dict, no_companion, no_primary) -> Iterator
     for key in sorted(set(primary) | set(companion)):
         first, second = primary.get(key), companion.get(key)
         if second is None:
+            assert first is not None  # every key comes from one of the two maps
             yield SampleError(first, no_companion(key, first))
         elif first is None:
             yield SampleError(second, no_primary(key, second))

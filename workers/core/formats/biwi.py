@@ -47,7 +47,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -225,7 +225,9 @@ def frame_key(name: str) -> str | None:
 
 def biwi_frame(name: str, folder: str) -> FrameOf:
     """A BIWI frame's place in its sequence: the `NN` folder, numbered as its file."""
-    number = int(_FRAME_RE.search(name).group(2))
+    match = _FRAME_RE.search(name)
+    assert match is not None, name  # callers pass the names the frame pattern selected
+    number = int(match.group(2))
     return FrameOf(sequence=sequence_of(name), frame_index=number, timestamp_s=number / BIWI_FPS, fps=BIWI_FPS,
                    source=folder)
 
@@ -268,7 +270,7 @@ def iter_samples(source: SourceLike, limits: Limits | None = None,
         frames, poses, cals, npzs, other = _layout(src.names())
         for n in other:
             yield SampleError(n, f"{n}: unsupported file type '{suffix(n) or 'none'}' in a BIWI dataset")
-        cal_cache: dict[str, object] = {}
+        cal_cache: dict[str, dict[str, Any] | Exception] = {}
         for pair in paired(frames, poses, lambda key, img: f"{img}: no matching pose file (frame_{key[1]}_pose.txt)",
                            lambda key, pose: f"{pose}: no matching image (frame_{key[1]}_rgb.png)"):
             if isinstance(pair, SampleError):
@@ -330,7 +332,7 @@ def _read_npy_header(f) -> tuple:
     elif version == (2, 0):
         shape, _, dtype = fmt.read_array_header_2_0(f)
     else:  # (3, 0): utf-8 field names; no public reader for it
-        shape, _, dtype = fmt._read_array_header(f, version)
+        shape, _, dtype = fmt._read_array_header(f, version)  # type: ignore[attr-defined]  # no public reader
     return shape, dtype
 
 

@@ -29,7 +29,7 @@ JPEG_QUALITY = 95
 FRAMES_FPS = 25.0  # a folder of frames says no rate; the common video rate is assumed
 
 
-def is_video_name(name: str) -> bool:
+def is_video_name(name: str | os.PathLike[str]) -> bool:
     return suffix(str(name)) in VIDEO_SUFFIXES
 
 
@@ -40,7 +40,7 @@ def _check_thinning(every: int, max_frames: int | None) -> None:
         raise FormatError("--max-frames must be 1 or more")
 
 
-def _open_video(path: str):
+def _open_video(path: str | os.PathLike[str]):
     import cv2
 
     cap = cv2.VideoCapture(str(path))

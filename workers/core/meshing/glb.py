@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import trimesh
@@ -112,7 +113,7 @@ def mesh_face(image_bgr, landmarks_2d, landmarks_3d, scheme: str, K,
               texture_size: int = 512) -> MeshResult:
     """Mesh + texture + GLB for one face. Data problems come back as a status,
     never as an exception: no_landmarks, invalid_input, failed."""
-    meta = {"mesher": {"name": MESHER_NAME, "version": MESHER_VERSION},
+    meta: dict[str, Any] = {"mesher": {"name": MESHER_NAME, "version": MESHER_VERSION},
             "scheme": scheme, "provenance": dict(provenance or {})}
     if landmarks_2d is None or landmarks_3d is None or np.size(landmarks_2d) == 0 or np.size(landmarks_3d) == 0:
         return _failure(STATUS_NO_LANDMARKS, "the face has no landmarks, so there is nothing to mesh", meta)

@@ -18,6 +18,7 @@ records their sha256 on it.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable
 
@@ -31,7 +32,7 @@ _REGISTRY: dict[str, tuple[ProposerConfig, Builder]] = {}
 _discovered = False
 
 
-def register_proposer(name: str, *, config: ProposerConfig):
+def register_proposer(name: str, *, config: ProposerConfig) -> Callable[[Builder], Builder]:
     """Decorator: register `builder(config, weight_files, device) -> Proposer`."""
     if config.name != name:
         raise ValueError(f"config name {config.name!r} differs from registered name {name!r}")
@@ -43,7 +44,7 @@ def register_proposer(name: str, *, config: ProposerConfig):
             if getattr(existing, "__qualname__", None) != builder.__qualname__ or existing.__module__ != builder.__module__:
                 raise ValueError(f"a proposer named {name!r} is already registered")
         _REGISTRY[name] = (config, builder)
-        builder.proposer_config = config
+        builder.proposer_config = config  # type: ignore[attr-defined]  # the builder function carries its config
         return builder
 
     return decorator
@@ -84,12 +85,12 @@ def _lookup(name: str) -> tuple[ProposerConfig, Builder]:
     return _REGISTRY[name]
 
 
-def available_proposers(weights_dir=None) -> list[str]:
+def available_proposers(weights_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Registered proposers whose weights files are all in weights_dir (or that need none)."""
     return [name for name in list_proposers() if not missing_weights(get_config(name), weights_dir)]
 
 
-def create_proposer(name: str, weights_dir=None, device: str = "cpu") -> Proposer:
+def create_proposer(name: str, weights_dir: str | os.PathLike[str] | None = None, device: str = "cpu") -> Proposer:
     """The proposer `name` built on `device` from the weights in weights_dir
     (None: only proposers that need no weights file can be built)."""
     config, builder = _lookup(name)

@@ -13,6 +13,7 @@ import numpy as np
 from workers.core import geometry
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.errors import InvalidInputError
+from workers.core.proposers.parts.boxes import as_box
 from workers.core.proposers.parts.weights import WeightFiles
 
 LANDMARK_SCHEMES = ("mediapipe468", "ibug68")
@@ -49,7 +50,7 @@ class PoseProposal:
             raise ValueError("PoseProposal.R is not a rotation matrix")
         if self.t is not None:
             self.t = np.asarray(self.t, dtype=np.float64).reshape(3)
-        self.box = tuple(float(v) for v in self.box)
+        self.box = as_box(self.box)
         if self.landmark_scheme is not None and self.landmark_scheme not in LANDMARK_SCHEMES:
             raise ValueError(f"unknown landmark scheme {self.landmark_scheme!r}")
 
@@ -128,7 +129,7 @@ class RotationProposer(Proposer):
 
     def propose_faces(self, images, Ks, faces):
         index = [(i, f) for i, fs in enumerate(faces) for f in fs]
-        result = [[] for _ in images]
+        result: list[list[PoseProposal]] = [[] for _ in images]
         if index:
             for (i, f), R in zip(index, self.rotations(images, index)):
                 result[i].append(PoseProposal(box=f.box, R=R, t=None, score=f.score))

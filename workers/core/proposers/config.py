@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,9 @@ class ProposerConfig:
     std: tuple[float, ...] = (1.0, 1.0, 1.0)
     weights_file: str | None = None
     companion_files: tuple[str, ...] = ()
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.color_order not in ("BGR", "RGB"):
             raise ValueError(f"color_order must be 'BGR' or 'RGB', not {self.color_order!r}")
         if not self.name or not self.version:
@@ -41,5 +42,5 @@ class ProposerConfig:
         """Every file the proposer reads from the weights dir, weights_file first."""
         return () if self.weights_file is None else (self.weights_file, *self.companion_files)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,8 +6,8 @@ class ProposerError(ValueError):
 
 
 class UnknownProposerError(ProposerError, KeyError):
-    def __str__(self):  # KeyError would quote the message
-        return self.args[0] if self.args else ""
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class MissingWeightsError(ProposerError, FileNotFoundError):

@@ -35,6 +35,8 @@ did not help on the samples (2.6).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from workers.core import geometry
@@ -198,7 +200,7 @@ class MobileNet3DMMProposer(Proposer):
         for _ in range(1, self.passes):  # each further pass re-crops on the previous pass's landmarks
             rois = [(i, crops.landmark_square_3ddfa(face_lm)) for (i, _), face_lm in zip(rois, lm)]
             R, scale, lm = self._forward(images, rois)
-        out = [[None] * len(b) for b in boxes_per_image]
+        out: list[list[tuple[Any, Any, Any] | None]] = [[None] * len(b) for b in boxes_per_image]
         for k, (i, j) in enumerate(index):
             out[i][j] = (R[k], scale[k], lm[k])
         return out

@@ -60,7 +60,9 @@ def frame_labels(frames, keyframes: dict, track=None) -> list[FrameLabel | None]
                             None if t is None else np.asarray(t, dtype=np.float64), KEYFRAME)
     for k0, k1 in zip(keys, keys[1:]):
         inner = range(k0 + 1, k1)
-        p0, p1 = (out[k0].R, out[k0].t), (out[k1].R, out[k1].t)
+        first, last = out[k0], out[k1]
+        assert first is not None and last is not None  # every keyframe was set above
+        p0, p1 = (first.R, first.t), (last.R, last.t)
         poses = interpolate_between(numbers[k0], p0, numbers[k1], p1, [numbers[i] for i in inner])
         for i, (R, t) in zip(inner, poses):
             out[i] = FrameLabel(numbers[i], R, t, INTERPOLATED)
@@ -72,7 +74,9 @@ def frame_labels(frames, keyframes: dict, track=None) -> list[FrameLabel | None]
                 out[i] = FrameLabel(numbers[i], track.R[i], None if track.t is None else track.t[i], SMOOTHED_PROPOSAL)
             continue
         key = keys[0] if i < keys[0] else keys[-1]
-        pose = (out[key].R, out[key].t)
+        nearest = out[key]
+        assert nearest is not None  # a keyframe
+        pose = (nearest.R, nearest.t)
         if track is not None:
             R, t = _carried(track, i, key, pose)
             out[i] = FrameLabel(numbers[i], R, t, SMOOTHED_PROPOSAL)

@@ -26,8 +26,10 @@ confidence from a calibration fitted without it).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import nnls
 
 ERROR_SCALE_DEG = 5.0  # a face expected 5 deg off gets confidence 1/e
@@ -40,37 +42,37 @@ N_FITTED = len(CALIBRATION)
 
 
 def features(spread_deg: float, dropped: int, residual: float | None, prior_deg: float = 0.0,
-             twin_deg: float | None = None) -> np.ndarray:
+             twin_deg: float | None = None) -> NDArray[np.float64]:
     """The fitted features (N_FITTED of them) followed by the prior."""
     return np.array([1.0, float(spread_deg), float(dropped), 0.0 if residual is None else 100.0 * float(residual),
                      0.0 if twin_deg is None else float(twin_deg), float(prior_deg)])
 
 
-def fit_calibration(X: np.ndarray, mean_errors: np.ndarray) -> np.ndarray:
+def fit_calibration(X: ArrayLike, mean_errors: ArrayLike) -> NDArray[np.float64]:
     """X (N, >= N_FITTED) features, mean_errors (N,) degrees -> coefficients, >= 0,
     one per fitted feature (the prior, a floor, has none)."""
     coef, _ = nnls(np.asarray(X, dtype=np.float64)[:, :N_FITTED], np.asarray(mean_errors, dtype=np.float64))
-    return coef
+    return np.asarray(coef, dtype=np.float64)
 
 
-def expected_error(x: np.ndarray, calibration: Sequence[float] = CALIBRATION) -> float:
-    x = np.asarray(x, dtype=np.float64)
-    fitted = float(np.dot(x[:len(calibration)], calibration))
-    return max(fitted, float(x[N_FITTED])) if len(x) > N_FITTED else fitted
+def expected_error(x: ArrayLike, calibration: Sequence[float] = CALIBRATION) -> float:
+    values = np.asarray(x, dtype=np.float64)
+    fitted = float(np.dot(values[:len(calibration)], calibration))
+    return max(fitted, float(values[N_FITTED])) if len(values) > N_FITTED else fitted
 
 
 def confidence(expected_error_deg: float) -> float:
     return float(np.exp(-max(expected_error_deg, 0.0) / ERROR_SCALE_DEG))
 
 
-def curve(confidences, errors, parts: int = 3) -> list[dict]:
+def curve(confidences: ArrayLike, errors: ArrayLike, parts: int = 3) -> list[dict[str, Any]]:
     """Is it calibrated? Faces sorted by confidence and split into `parts` equal
     groups, low to high: each group's confidence range and mean error (degrees).
     Calibrated: the mean error falls from group to group."""
     c = np.asarray(confidences, dtype=np.float64)
     e = np.asarray(errors, dtype=np.float64)
     order = np.argsort(c, kind="stable")
-    out = []
+    out: list[dict[str, Any]] = []
     for part in np.array_split(order, min(parts, len(order))):
         if len(part):
             out.append({"confidence": [float(c[part].min()), float(c[part].max())], "faces": int(len(part)),

@@ -105,7 +105,10 @@ def crop_box(image: np.ndarray, roi, size) -> np.ndarray:
     (or size=(w, h)), bilinear. Equivalent to cutting the box out and
     cv2.resize-ing it, without rounding the box to whole pixels."""
     x0, y0, x1, y1 = _as_box(roi)
-    w, h = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    if np.isscalar(size):
+        w = h = int(size)  # type: ignore[arg-type]  # np.isscalar narrows to any numpy scalar type
+    else:
+        w, h = int(size[0]), int(size[1])
     a = (x1 - x0) / w
     b = (y1 - y0) / h
     # crop pixel j covers [x0 + j a, x0 + (j + 1) a]: its centre is x0 + (j + 0.5) a

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from workers.core.proposers.parts.boxes import as_box
 from workers.core.proposers.parts.reference_face import load_reference_face
 
 CROP_SCALE = 2.0
@@ -289,6 +290,6 @@ def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True,
     out = []
     for box, score, kps, lm, mirrored in faces:
         b = back(box)
-        out.append(DetectedFace(box=tuple(float(v) for v in b), score=score, keypoints=back(kps),
+        out.append(DetectedFace(box=as_box(b), score=score, keypoints=back(kps),
                                 landmarks=back3(lm), landmarks_mirrored=back3(mirrored)))
     return out

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from workers.core.proposers.errors import ProposerError
+from workers.core.proposers.parts.boxes import as_box
 from workers.core.proposers.parts.detection import DetectionError, _as_bgr
 from workers.core.proposers.parts.weights import load_torch_network, load_torch_state, resolve_torch_device
 
@@ -222,7 +223,7 @@ class FaceBoxesDetector:
         if scale < 1:
             img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         ih, iw = img.shape[:2]
-        x = torch.from_numpy((img.astype(np.float32) - np.float32(BGR_MEAN)).transpose(2, 0, 1)[None].copy())
+        x = torch.from_numpy((img.astype(np.float32) - np.array(BGR_MEAN, dtype=np.float32)).transpose(2, 0, 1)[None].copy())
         with torch.no_grad():
             loc, scores = self.net(x.to(self.device))
         loc, scores = loc[0].float().cpu().numpy(), scores[0].float().cpu().numpy()
@@ -233,7 +234,7 @@ class FaceBoxesDetector:
         kept = nms(boxes, scores)
         # input pixel edges -> original image pixel-centre coords
         boxes = boxes[kept] * np.array([w / iw, h / ih, w / iw, h / ih]) - 0.5
-        return [(tuple(float(v) for v in b), float(s)) for b, s in zip(boxes, scores[kept])]
+        return [(as_box(b), float(s)) for b, s in zip(boxes, scores[kept])]
 
 
 class FaceBoxesForkError(ProposerError):

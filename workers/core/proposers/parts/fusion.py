@@ -141,17 +141,17 @@ def combined_mae(maes: np.ndarray) -> float:
 def fuse(Rs: Sequence, names: Sequence[str], mae: Mapping[str, Sequence[float]],
          drop_deg: float = DROP_DEG, degradation: Mapping = DEGRADATION) -> Fusion:
     """Rs (M, 3, 3) of the named members; mae: name -> (yaw, pitch, roll) MAE deg."""
-    Rs = np.asarray(Rs, dtype=np.float64)
+    rotations = np.asarray(Rs, dtype=np.float64)
     names = list(names)
-    centre = medoid(Rs)
-    face_regime = regime(Rs[centre])
-    keep = agreeing(Rs, drop_deg, centre)
+    centre = medoid(rotations)
+    face_regime = regime(rotations[centre])
+    keep = agreeing(rotations, drop_deg, centre)
     kept = [n for n, k in zip(names, keep) if k]
     dropped = [n for n, k in zip(names, keep) if not k]
     if not kept:
         return Fusion(R=None, kept=[], dropped=dropped, regime=face_regime)
     maes = np.array([member_mae(n, mae, face_regime, degradation) for n in kept])
-    R = weighted_rotation(Rs[keep], maes)
-    d = geometry.geodesic_distance(Rs[keep], R[None])
+    R = weighted_rotation(rotations[keep], maes)
+    d = geometry.geodesic_distance(rotations[keep], R[None])
     return Fusion(R=R, kept=kept, dropped=dropped, spread_deg=float(np.sqrt(np.mean(np.square(d)))),
                   regime=face_regime, expected_deg=combined_mae(maes))

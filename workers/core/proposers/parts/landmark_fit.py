@@ -102,7 +102,7 @@ def _jacobian_rx(RX, Xc, K, sw):
 def _initial_pose(X, u, K):
     for flag in (cv2.SOLVEPNP_EPNP, cv2.SOLVEPNP_SQPNP):
         try:
-            ok, rvec, tvec = cv2.solvePnP(X.astype(np.float64), u.astype(np.float64), K, None, flags=flag)
+            ok, rvec, tvec = cv2.solvePnP(X.astype(np.float64), u.astype(np.float64), K, np.zeros(5), flags=flag)
         except cv2.error:
             continue
         if ok and tvec[2, 0] > 0 and np.all(np.isfinite(rvec)) and np.all(np.isfinite(tvec)):

@@ -170,11 +170,11 @@ def build_mapping(samples, meshes):
 
 def build_points468(meshes, ref68, idx68):
     non_jaw = np.setdiff1d(np.arange(68), JAW)
-    aligned = []
+    aligned_list = []
     for lm in meshes.values():
         sRt = similarity(lm[idx68[non_jaw]], ref68[non_jaw])
-        aligned.append(apply(sRt, lm))
-    aligned = np.array(aligned)
+        aligned_list.append(apply(sRt, lm))
+    aligned = np.array(aligned_list)
     mean = aligned.mean(0)
     for _ in range(10):  # Procrustes iterations on all 468, then back to the 68 frame
         aligned = np.array([apply(similarity(S, mean), S) for S in aligned])

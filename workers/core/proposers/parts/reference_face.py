@@ -29,10 +29,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 # the asset stays with the package it describes: workers/core/proposers/assets/
 ASSET_PATH = Path(__file__).resolve().parents[1] / "assets" / "reference_face.npz"
@@ -44,26 +48,26 @@ class ReferenceFaceError(ValueError):
 
 @dataclass(frozen=True)
 class ReferenceFace:
-    points68: np.ndarray  # (68, 3) mm, iBUG order
-    points468: np.ndarray  # (468, 3) mm, FaceMesh order
-    ibug68_from_mesh468: np.ndarray  # (68,) int
-    weights68: np.ndarray
-    weights468: np.ndarray
-    mesh_mirror: np.ndarray  # (468,) int: FaceMesh vertex -> its left-right mirror vertex
-    meta: dict
+    points68: NDArray[np.float64]  # (68, 3) mm, iBUG order
+    points468: NDArray[np.float64]  # (468, 3) mm, FaceMesh order
+    ibug68_from_mesh468: NDArray[np.int64]  # (68,) int
+    weights68: NDArray[np.float64]
+    weights468: NDArray[np.float64]
+    mesh_mirror: NDArray[np.int64]  # (468,) int: FaceMesh vertex -> its left-right mirror vertex
+    meta: dict[str, Any]
 
     @property
     def version(self) -> str:
         return str(self.meta.get("version", "unknown"))
 
-    def points(self, scheme: str) -> np.ndarray:
+    def points(self, scheme: str) -> NDArray[np.float64]:
         if scheme == "ibug68":
             return self.points68
         if scheme == "mediapipe468":
             return self.points468
         raise ReferenceFaceError(f"unknown landmark scheme {scheme!r} (ibug68 or mediapipe468)")
 
-    def weights(self, scheme: str) -> np.ndarray:
+    def weights(self, scheme: str) -> NDArray[np.float64]:
         if scheme == "ibug68":
             return self.weights68
         if scheme == "mediapipe468":
@@ -71,7 +75,7 @@ class ReferenceFace:
         raise ReferenceFaceError(f"unknown landmark scheme {scheme!r} (ibug68 or mediapipe468)")
 
 
-def read_reference_face(path) -> ReferenceFace:
+def read_reference_face(path: str | os.PathLike[str]) -> ReferenceFace:
     path = Path(path)
     if not path.is_file():
         raise ReferenceFaceError(f"reference face file {path} is missing; rebuild it with tools/build_reference_face.py")
@@ -79,7 +83,7 @@ def read_reference_face(path) -> ReferenceFace:
         return reference_face_from_arrays(z, str(path))
 
 
-def reference_face_from_arrays(arrays, source: str = "arrays") -> ReferenceFace:
+def reference_face_from_arrays(arrays: Mapping[str, Any], source: str = "arrays") -> ReferenceFace:
     """A ReferenceFace from the arrays tools/build_reference_face.py writes (a
     mapping; the bench builds leave-one-out faces in memory this way)."""
     try:

@@ -7,11 +7,16 @@ The app passes settings.HEADPOSE_WEIGHTS_DIR (default HEADPOSE_SHARED_DIR/weight
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.errors import MissingWeightsError
+
+PathLike = str | os.PathLike[str]
+"""A weights dir or file as the callers pass it: a str or a Path."""
 
 SETTING = "HEADPOSE_WEIGHTS_DIR (default HEADPOSE_SHARED_DIR/weights)"
 
@@ -33,14 +38,14 @@ class WeightFiles:
         return sha256_of(*self.paths)
 
 
-def weights_path_for(config: ProposerConfig, weights_dir) -> Path | None:
+def weights_path_for(config: ProposerConfig, weights_dir: PathLike | None) -> Path | None:
     """Where config.weights_file is in weights_dir (None when the proposer needs no file)."""
     if config.weights_file is None or weights_dir is None:
         return None
     return Path(weights_dir) / config.weights_file
 
 
-def missing_weights(config: ProposerConfig, weights_dir) -> list[str]:
+def missing_weights(config: ProposerConfig, weights_dir: PathLike | None) -> list[str]:
     """The files of config.weights_files that weights_dir lacks (all of them without a dir)."""
     if weights_dir is None:
         return list(config.weights_files)
@@ -48,7 +53,7 @@ def missing_weights(config: ProposerConfig, weights_dir) -> list[str]:
             if not (Path(weights_dir) / name).is_file()]
 
 
-def find_weights(config: ProposerConfig, weights_dir) -> WeightFiles:
+def find_weights(config: ProposerConfig, weights_dir: PathLike | None) -> WeightFiles:
     """config.weights_files in weights_dir, or MissingWeightsError naming every missing one."""
     directory = None if weights_dir is None else Path(weights_dir)
     missing = missing_weights(config, directory)
@@ -76,15 +81,16 @@ def sha256_of(*paths: Path) -> str:
     return h.hexdigest()
 
 
-def require_file(path, what: str) -> Path:
+def require_file(path: PathLike, what: str) -> Path:
     """path as a Path, or MissingWeightsError naming it (for loaders called directly)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(f"{what} file {path} does not exist")
-    return path
+    file = Path(path)
+    if not file.is_file():
+        raise MissingWeightsError(f"{what} file {file} does not exist")
+    return file
 
 
-def load_torch_state(path, what: str, wrappers: tuple[str, ...] = ("state_dict", "model_state_dict")) -> dict:
+def load_torch_state(path: PathLike, what: str,
+                     wrappers: tuple[str, ...] = ("state_dict", "model_state_dict")) -> dict[str, Any]:
     """A checkpoint's state_dict, never unpickled beyond tensors (weights_only):
     unwrapped from the first of `wrappers` it is stored under, 'module.' prefixes
     (DataParallel) stripped."""
@@ -99,8 +105,9 @@ def load_torch_state(path, what: str, wrappers: tuple[str, ...] = ("state_dict",
     return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
-def load_torch_network(net, state: dict, device: str = "cpu"):
-    """net with `state` loaded strictly (every key and shape must match), in eval mode on device."""
+def load_torch_network(net: Any, state: dict[str, Any], device: str = "cpu") -> Any:
+    """net with `state` loaded strictly (every key and shape must match), in eval mode on device
+    (torch is untyped here: an nn.Module in, the same module out)."""
     net.load_state_dict(state, strict=True)
     return net.eval().to(device)
 
