@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run serve test test-js lint-js install browser bench clean
+.PHONY: run serve test test-js lint lint-js install browser bench clean
 
 $(INSTALLED): requirements.txt requirements/*.txt
 	# an interrupted earlier run can leave a venv without pip: make it again
@@ -43,6 +43,14 @@ $(NODE_INSTALLED): package.json package-lock.json
 
 lint-js: $(NODE_INSTALLED)
 	npx --no-install eslint static/js tests/js
+
+# Python: ruff (rules in pyproject.toml) and mypy (strict on workers/core, see pyproject.toml), then the JS.
+lint: install
+	$(BIN)/ruff check .
+	# TODO(issue 23 item 6): enable once the tree is formatted (`ruff format .`, one commit of its own)
+	# $(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(MAKE) lint-js
 
 test: install browser test-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
