@@ -13,16 +13,20 @@ proposal carries a confidence from its fit residual (parts/confidence.py).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from workers.core import geometry
 from workers.core.proposers._registry import register_proposer
-from workers.core.proposers.base import PoseProposal, Proposer, check_batch
+from workers.core.proposers.base import Image, Matrix, PoseProposal, Proposer, check_batch
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.parts import confidence, detection, fusion
+from workers.core.proposers.parts.boxes import Box
 from workers.core.proposers.parts.landmark_fit import FitError, fit_pose
 from workers.core.proposers.parts.reference_face import ASSET_PATH, ReferenceFace, load_reference_face
-from workers.core.proposers.parts.weights import sha256_of
+from workers.core.proposers.parts.weights import WeightFiles, sha256_of
 
 NAME = "landmarks-fit"
 # The fit's RMS residual over the face size beyond which there is no pose: the
@@ -62,14 +66,14 @@ CONFIG = ProposerConfig(
 )
 
 
-def face_size(box) -> float:
+def face_size(box: Box) -> float:
     """The box's mean side, pixels (the scale a residual is measured against)."""
     return max(((box[2] - box[0]) + (box[3] - box[1])) / 2.0, 1.0)
 
 
 class LandmarksFitProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weight_files=None, device: str = "cpu",
-                 reference: ReferenceFace | None = None):
+    def __init__(self, config: ProposerConfig, weight_files: WeightFiles | None = None, device: str = "cpu",
+                 reference: ReferenceFace | None = None) -> None:
         """reference: the bundled face unless given (the bench passes faces built
         without the held-out sample)."""
         super().__init__(config, weight_files, device)
@@ -78,7 +82,7 @@ class LandmarksFitProposer(Proposer):
         self.weights = self.reference.weights(SCHEME)
         self.weights_sha256 = sha256_of(ASSET_PATH) if reference is None else "in-memory reference face"
 
-    def propose_face(self, face: detection.DetectedFace, K) -> PoseProposal | None:
+    def propose_face(self, face: detection.DetectedFace, K: ArrayLike) -> PoseProposal | None:
         """One face -> its proposal, or None when it has no landmarks or no fit."""
         if face.landmarks is None:
             return None
@@ -110,11 +114,12 @@ class LandmarksFitProposer(Proposer):
                         "regime": face_regime, "expected_error_deg": round(expected, 3)},
         )
 
-    def propose_faces(self, images, Ks, faces):
+    def propose_faces(self, images: Sequence[Image], Ks: Sequence[Matrix],
+                      faces: Sequence[Sequence[detection.DetectedFace]]) -> list[list[PoseProposal]]:
         images, Ks = check_batch(images, Ks)
         if len(faces) != len(images):
             raise ValueError(f"{len(images)} images but {len(faces)} face lists")
-        out = []
+        out: list[list[PoseProposal]] = []
         for K, per_image in zip(Ks, faces):
             props = (self.propose_face(f, K) for f in per_image)
             out.append([p for p in props if p is not None])
@@ -122,5 +127,5 @@ class LandmarksFitProposer(Proposer):
 
 
 @register_proposer(NAME, config=CONFIG)
-def build(config: ProposerConfig, weight_files=None, device: str = "cpu") -> LandmarksFitProposer:
+def build(config: ProposerConfig, weight_files: WeightFiles | None = None, device: str = "cpu") -> LandmarksFitProposer:
     return LandmarksFitProposer(config, weight_files, device)
