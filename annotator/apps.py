@@ -2,9 +2,11 @@ from importlib import import_module
 
 from django.apps import AppConfig
 
-# The modules that register a pipeline step (annotator/common/pipeline.py) or a
-# domain error (annotator/common/errors.py): imported once the app registry is ready.
+# The modules that register a pipeline step (annotator/common/pipeline.py), a
+# domain error (annotator/common/errors.py) or signal receivers (accounts/signals.py):
+# imported once the app registry is ready.
 REGISTERING_MODULES = (
+    "annotator.accounts.signals",
     "annotator.datasets.splits",
     "annotator.proposals.meshes",
     "annotator.proposals.services",

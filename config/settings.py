@@ -155,6 +155,20 @@ HEADPOSE_EXPORT_STREAM_MAX_FACES = envint("HEADPOSE_EXPORT_STREAM_MAX_FACES", 20
 # JSON request bodies: larger ones are refused from their Content-Length (413), deeper ones are a 400.
 HEADPOSE_MAX_JSON_BYTES = envint("HEADPOSE_MAX_JSON_BYTES", 1024 * 1024)
 HEADPOSE_MAX_JSON_DEPTH = envint("HEADPOSE_MAX_JSON_DEPTH", 64)
+# Every other request body (forms, multipart, JSON) is refused above this from its
+# Content-Length, before it is read (413); uploads of predictions and admin imports
+# have their own caps (annotator/common/body_limits.py).
+HEADPOSE_MAX_BODY_BYTES = envint("HEADPOSE_MAX_BODY_BYTES", max(2 * 1024 * 1024, HEADPOSE_MAX_JSON_BYTES))
+HEADPOSE_MAX_IMPORT_UPLOAD_BYTES = envint("HEADPOSE_MAX_IMPORT_UPLOAD_BYTES", HEADPOSE_IMPORT_MAX_BYTES)
+# Abuse limits (annotator/accounts/throttle.py): failed logins per account and per
+# address, and bad API tokens per address, in a window of HEADPOSE_LOGIN_WINDOW_S; 429 above.
+HEADPOSE_LOGIN_WINDOW_S = envint("HEADPOSE_LOGIN_WINDOW_S", 15 * 60)
+HEADPOSE_LOGIN_FAILURES_PER_ACCOUNT = envint("HEADPOSE_LOGIN_FAILURES_PER_ACCOUNT", 5)
+HEADPOSE_LOGIN_FAILURES_PER_ADDRESS = envint("HEADPOSE_LOGIN_FAILURES_PER_ADDRESS", 20)
+HEADPOSE_TOKEN_FAILURES_PER_ADDRESS = envint("HEADPOSE_TOKEN_FAILURES_PER_ADDRESS", 20)
+# The header the front proxy sets to the client's address (X-Real-IP, or X-Forwarded-For:
+# its last address is used); empty: REMOTE_ADDR. Never name a header the proxy does not overwrite.
+HEADPOSE_CLIENT_IP_HEADER = env("HEADPOSE_CLIENT_IP_HEADER", "").strip()
 # A stored head position has 0 < z <= this and |x|, |y| <= this (mm); see workers/core/pose_rules.py.
 HEADPOSE_MAX_DEPTH_MM = envint("HEADPOSE_MAX_DEPTH_MM", 10_000)
 # Uploaded prediction files (leaderboard): size and row limits; see workers/core/predictions.py.

@@ -130,3 +130,19 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# --- abuse limits ------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _forget_throttle_counters():
+    """The login and token throttles count failures in the Redis cache, which
+    outlives a test (and the test database's rollback): every test starts with
+    no failures counted (only this session's keys: CACHE_KEY_PREFIX)."""
+    import django.conf
+
+    if django.conf.settings.configured:
+        from annotator.accounts import throttle
+
+        throttle.forget_all()
+    yield

@@ -3,8 +3,19 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
-from annotator.accounts import tokens
+from annotator.accounts import throttle, tokens
 from annotator.accounts.models import ApiToken
+
+
+class TooManyFailures(exceptions.Throttled):
+    """429 with Retry-After (DRF sets the header from `wait`), in the one error shape."""
+
+    default_code = "throttled"
+
+    def __init__(self, wait: int):
+        super().__init__(wait=wait)
+        self.detail = exceptions.ErrorDetail(
+            f"Too many failed authentications from this address; try again in {wait} seconds.", "throttled")
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -16,6 +27,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower().decode(errors="replace") not in self.keywords:
             return None
+        # An address that sent too many bad tokens is refused before its key is
+        # looked at, a valid one included: the answer must not tell keys apart.
+        wait = throttle.token_retry_after(request)
+        if wait:
+            throttle.token_refused(request, wait)
+            raise TooManyFailures(wait)
+        try:
+            return self._authenticate(header)
+        except exceptions.AuthenticationFailed:
+            throttle.token_failed(request)
+            raise
+
+    def _authenticate(self, header):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Token <key>'.")
         try:

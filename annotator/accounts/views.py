@@ -1,12 +1,42 @@
-"""Pages: personal API tokens, and label exports (the dataset page's form and an
-export job's progress). Thin: the rules live in annotator.tokens / exports."""
+"""Pages: personal API tokens, and the login throttle in front of the login
+pages. Thin: the rules live in accounts/tokens.py and accounts/throttle.py."""
+
+from functools import wraps
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from annotator.accounts import tokens
+from annotator.accounts import throttle, tokens
+
+
+def throttled_login(view):
+    """Wraps a login view (ours and the admin's): a POST for an account or from an
+    address with too many recent failures is answered 429 with Retry-After before
+    any password is checked. Failures and successes are counted by the
+    user_login_failed / user_logged_in signals (accounts/signals.py)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST":
+            username = request.POST.get("username", "")
+            wait = throttle.login_retry_after(request, username)
+            if wait:
+                throttle.login_refused(request, username, wait)
+                minutes = max(1, round(wait / 60))
+                form = AuthenticationForm(request, initial={"username": username[:150]})
+                response = render(request, "registration/login.html", {
+                    "form": form, "next": request.POST.get("next", ""), "throttled": True,
+                    "throttle_message": f"Too many failed logins for this account or from this address. "
+                                        f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
+                }, status=429)
+                response["Retry-After"] = str(wait)
+                return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class TokenForm(forms.Form):

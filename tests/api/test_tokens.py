@@ -83,3 +83,36 @@ def test_last_used_is_recorded(world, api_as):
     api_as("reviewer").get("/api/v1/me/")
     token.refresh_from_db()
     assert token.last_used_at is not None
+
+
+# --- bad tokens are throttled per address (annotator/accounts/throttle.py) -------------------
+
+def test_bad_tokens_from_one_address_are_throttled_with_429_and_retry_after(world, api_as, settings, caplog):
+    settings.HEADPOSE_TOKEN_FAILURES_PER_ADDRESS = 3
+    stranger = api_as(None, key="hps_" + "y" * 43)
+    for _ in range(3):
+        assert stranger.get("/api/v1/me/", REMOTE_ADDR="198.51.100.20").status_code == 401
+    with caplog.at_level("WARNING", logger="headpose.security"):
+        r = stranger.get("/api/v1/me/", REMOTE_ADDR="198.51.100.20")
+    assert r.status_code == 429, r.content
+    body = r.json()
+    assert body["code"] == "throttled" and "Too many failed authentications" in body["detail"]
+    assert set(body) == {"detail", "code"} and 1 <= int(r["Retry-After"]) <= settings.HEADPOSE_LOGIN_WINDOW_S
+    assert any(rec.name == "headpose.security" and "198.51.100.20" in rec.getMessage() for rec in caplog.records)
+    # a valid key from that address is refused too (the answer never tells keys apart) ...
+    assert api_as("researcher").get("/api/v1/me/", REMOTE_ADDR="198.51.100.20").status_code == 429
+    # ... and works from another address; sessions (no token) are not affected
+    assert api_as("researcher").get("/api/v1/me/", REMOTE_ADDR="198.51.100.21").status_code == 200
+    assert ApiToken.objects.filter(last_used_at__isnull=False, user=world["users"]["researcher"]).exists()
+
+
+def test_token_authentication_works_again_after_the_window(world, api_as, settings, monkeypatch):
+    from annotator.accounts import throttle
+
+    settings.HEADPOSE_TOKEN_FAILURES_PER_ADDRESS = 2
+    for _ in range(2):
+        api_as(None, key="nonsense").get("/api/v1/me/")
+    assert api_as("researcher").get("/api/v1/me/").status_code == 429
+    later = throttle._now() + settings.HEADPOSE_LOGIN_WINDOW_S + 1
+    monkeypatch.setattr(throttle, "_now", lambda: later)
+    assert api_as("researcher").get("/api/v1/me/").status_code == 200
