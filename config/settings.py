@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "config.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RefuseNulInQuery",
+    # before anything reads request.POST: a body over its endpoint's cap is refused unread
+    "annotator.common.body_limits.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

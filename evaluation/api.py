@@ -179,6 +179,7 @@ class BenchmarkListAPI(APIView):
 
 class BenchmarkEntriesAPI(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    body_limit_setting = "HEADPOSE_MAX_PREDICTION_BYTES"  # annotator/common/body_limits.py
 
     @extend_schema(responses={200: EntrySerializer(many=True), **error_responses(401, 403, 404)})
     def get(self, request, pk: int):

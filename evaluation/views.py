@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from annotator.common import files as stored_files
+from annotator.common.body_limits import body_limit
 from annotator.common.redirects import redirect_to_next
 from annotator.proposals.services import preferred_proposer_name, read_image_bgr
 from evaluation import benchmarks, errors, moderation, proposer_runs, selectors, uploads
@@ -51,6 +52,7 @@ def leaderboard(request, pk: int, upload_form=None, run_form=None, status=200):
 
 
 @require_POST
+@body_limit("HEADPOSE_MAX_PREDICTION_BYTES")
 def upload(request, pk: int):
     benchmark = selectors.get_benchmark(request.user, pk)
     form = UploadForm(request.POST, request.FILES)

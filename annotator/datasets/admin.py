@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from annotator.common.body_limits import body_limit
 from annotator.common.models import Job
 from annotator.common.poses import PoseError
 from annotator.datasets import importing
@@ -86,6 +87,7 @@ class DatasetAdmin(admin.ModelAdmin):
             path("import/", self.admin_site.admin_view(self.import_view), name="annotator_dataset_import"),
         ] + super().get_urls()
 
+    @body_limit("HEADPOSE_MAX_IMPORT_UPLOAD_BYTES")
     def import_view(self, request):
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():

@@ -165,3 +165,87 @@ def test_the_saved_label_fast_path_equals_the_generic_serializer(world):
     fast = SavedLabelSerializer(annotation).data
     generic = serializers.Serializer.to_representation(SavedLabelSerializer(), annotation)
     assert json.loads(json.dumps(fast)) == json.loads(json.dumps(generic))
+
+
+# --- every body is capped per endpoint before it is read (annotator/common/body_limits.py) ------
+
+def _multipart(size: int) -> tuple[bytes, str]:
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+    upload = io.BytesIO(b"x" * size)
+    upload.name = "big.csv"
+    return encode_multipart(BOUNDARY, {"name": "n", "file": upload}), MULTIPART_CONTENT
+
+
+@pytest.fixture
+def spooled(settings, tmp_path, monkeypatch):
+    """Every file Django spools to disk while parsing (files above 100 bytes go to tmp_path)."""
+    from django.core.files import uploadhandler
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    created = []
+    original = uploadhandler.TemporaryFileUploadHandler.new_file
+
+    def new_file(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        created.append(self.file.temporary_file_path())
+
+    monkeypatch.setattr(uploadhandler.TemporaryFileUploadHandler, "new_file", new_file)
+    return created
+
+
+def _post(client, url, body: bytes, content_type: str, length=None, **meta):
+    stream = CountingStream(body)
+    r = client.generic("POST", url, content_type=content_type,
+                       **{"CONTENT_LENGTH": str(len(body) if length is None else length), "wsgi.input": stream, **meta})
+    return r, stream
+
+
+def test_a_multipart_body_over_the_cap_is_a_413_and_nothing_is_spooled(world, api_as, settings, spooled, tmp_path):
+    settings.HEADPOSE_MAX_BODY_BYTES = 10_000
+    body, content_type = _multipart(50_000)
+    for url in ("/api/v1/tokens/", f"/api/v1/annotations/{world['objects']['priv']['annotation'].pk}/review/"):
+        r, stream = _post(api_as("admin"), url, body, content_type)
+        detail = assert_error(r, 413, "too_large")["detail"]
+        assert "HEADPOSE_MAX_BODY_BYTES" in detail and stream.bytes_read == 0
+    assert spooled == [] and list(tmp_path.iterdir()) == []
+    assert ApiToken.objects.filter(name="n").count() == 0
+    # the same body under a larger cap is read, and its file spooled: the cap is what kept it off the disk
+    settings.HEADPOSE_MAX_BODY_BYTES = 100_000
+    r, stream = _post(api_as("admin"), "/api/v1/tokens/", body, content_type)
+    assert r.status_code == 201 and stream.bytes_read == len(body) and len(spooled) == 1
+
+
+def test_prediction_uploads_have_their_own_cap(world, api_as, settings, spooled):
+    from annotator.common.body_limits import MULTIPART_OVERHEAD
+
+    settings.HEADPOSE_MAX_BODY_BYTES = 10_000
+    settings.HEADPOSE_MAX_PREDICTION_BYTES = 50_000
+    client = api_as("admin")
+    small, content_type = _multipart(40_000)  # over the default cap, under the predictions' one: read
+    r, stream = _post(client, "/api/v1/benchmarks/999999/entries/", small, content_type)
+    assert r.status_code == 404 and stream.bytes_read == 0  # no such benchmark: refused before parsing, not a 413
+    big, _ = _multipart(50_000 + MULTIPART_OVERHEAD + 1000)
+    for url in ("/api/v1/benchmarks/999999/entries/", "/benchmarks/999999/upload/"):
+        r, stream = _post(client, url, big, content_type)
+        assert r.status_code == 413 and stream.bytes_read == 0, (url, r.status_code)
+        assert b"HEADPOSE_MAX_PREDICTION_BYTES" in r.content
+    assert spooled == []
+
+
+def test_a_page_refuses_a_body_over_the_cap_unread(world, client, settings, spooled):
+    settings.HEADPOSE_MAX_BODY_BYTES = 10_000
+    client.force_login(world["users"]["annotator"])
+    body, content_type = _multipart(50_000)
+    r, stream = _post(client, "/account/tokens/", body, content_type)
+    assert r.status_code == 413 and stream.bytes_read == 0 and b"HEADPOSE_MAX_BODY_BYTES" in r.content
+    assert spooled == []
+
+
+def test_a_chunked_body_without_a_length_is_refused_with_411(world, api_as):
+    stream = CountingStream(b'{"name": "chunked"}')
+    r = api_as("admin").generic("POST", "/api/v1/tokens/", content_type="application/json",
+                                **{"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": stream})
+    assert_error(r, 411, "length_required")
+    assert stream.bytes_read == 0 and not ApiToken.objects.filter(name="chunked").exists()
