@@ -1,7 +1,11 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from annotator.accounts.models import ApiToken
 from annotator.accounts.tokens import revoke_token
+
+User = get_user_model()
 
 
 @admin.register(ApiToken)
@@ -24,3 +28,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             revoke_token(token)
         messages.success(request, f"{queryset.count()} token(s) revoked.")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Django's user admin; a password set here revokes the user's API tokens
+    (accounts/signals.py), and the page says so."""
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            messages.info(request, "Their API tokens were revoked: a new password revokes every token of the "
+                                   "account (they create new ones on /account/tokens/).")
+        return response

@@ -21,7 +21,9 @@ class TokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "read_only", "created_at", "expires_at", "last_used_at", "revoked_at",
-                  "is_active"]
+                  "is_active", "parent"]
+        extra_kwargs = {"parent": {"help_text": "The token that created this one (null: made on the tokens page); "
+                                                "it expires no later than its parent and is revoked with it"}}
 
 
 class TokenDetailAPI(APIView):
@@ -62,10 +64,13 @@ class TokenListAPI(ListAPI):
                                                                **ERRORS})
     def post(self, request):
         """Create a personal token; the key is in this response only. A read-only
-        token cannot create tokens (the permission check refuses its POST)."""
+        token cannot create tokens (the permission check refuses its POST). A
+        token created with a token expires no later than it (`expires_at` is
+        capped at the parent's) and is revoked with it."""
         body = TokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        token, key = tokens.create_token(user=request.user, **body.validated_data)
+        parent = request.auth if isinstance(request.auth, ApiToken) else None
+        token, key = tokens.create_token(user=request.user, parent=parent, **body.validated_data)
         token.key = key  # shown in this response only
         return Response(CreatedTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 

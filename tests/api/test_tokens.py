@@ -3,7 +3,9 @@ tokens, revocation, expiry, and the 401s that tell a client why."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from annotator.accounts.tokens import create_token
 from annotator.models import ApiToken
@@ -116,3 +118,95 @@ def test_token_authentication_works_again_after_the_window(world, api_as, settin
     later = throttle._now() + settings.HEADPOSE_LOGIN_WINDOW_S + 1
     monkeypatch.setattr(throttle, "_now", lambda: later)
     assert api_as("researcher").get("/api/v1/me/").status_code == 200
+
+
+# --- a token's children: expiry capped, revoked with it ------------------------------------
+
+def _child(api_as, key, **body):
+    r = api_as(None, key=key).post("/api/v1/tokens/", {"name": "child", **body}, format="json")
+    assert r.status_code == 201, r.content
+    return ApiToken.objects.get(pk=r.json()["id"]), r.json()
+
+
+def test_a_token_made_with_a_token_expires_no_later_than_its_parent(world, api_as):
+    parent, key = create_token(user=world["users"]["researcher"], name="one day", expires_in_days=1)
+    forever, body = _child(api_as, key)  # no expiry asked: the parent's
+    assert forever.parent == parent and forever.expires_at == parent.expires_at and body["parent"] == parent.pk
+    longer, _ = _child(api_as, key, expires_in_days=30)  # capped
+    assert longer.expires_at == parent.expires_at
+    grandchild_key = api_as(None, key=key).post("/api/v1/tokens/", {"name": "g"}, format="json").json()["key"]
+    grandchild, _ = _child(api_as, grandchild_key, expires_in_days=3650)
+    assert grandchild.expires_at == parent.expires_at
+    # a shorter expiry is kept; a parent without expiry leaves the child's as asked
+    ten_days, ten_key = create_token(user=world["users"]["researcher"], name="ten days", expires_in_days=10)
+    assert _child(api_as, ten_key, expires_in_days=2)[0].expires_at < ten_days.expires_at - timedelta(days=7)
+    _, free_key = create_token(user=world["users"]["researcher"], name="no expiry")
+    assert _child(api_as, free_key)[0].expires_at is None
+    assert _child(api_as, free_key, expires_in_days=2)[0].expires_at is not None
+    # tokens made on the page (a session) have no parent
+    client = APIClient()
+    client.force_login(world["users"]["researcher"])
+    made = client.post("/api/v1/tokens/", {"name": "from a session"}, format="json").json()
+    assert made["parent"] is None
+
+
+def test_revoking_a_token_revokes_the_tokens_made_with_it(world, api_as):
+    parent, key = create_token(user=world["users"]["researcher"], name="ci")
+    child_key = api_as(None, key=key).post("/api/v1/tokens/", {"name": "c"}, format="json").json()["key"]
+    grandchild_key = api_as(None, key=child_key).post("/api/v1/tokens/", {"name": "g"}, format="json").json()["key"]
+    _, sibling_key = create_token(user=world["users"]["researcher"], name="unrelated")
+    assert api_as(None, key=grandchild_key).get("/api/v1/me/").status_code == 200
+    assert api_as("researcher").delete(f"/api/v1/tokens/{parent.pk}/").status_code == 200
+    for k in (key, child_key, grandchild_key):
+        r = api_as(None, key=k).get("/api/v1/me/")
+        assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    assert api_as(None, key=sibling_key).get("/api/v1/me/").status_code == 200
+    # a revoked or expired token cannot make children either
+    assert api_as(None, key=key).post("/api/v1/tokens/", {"name": "late"}, format="json").status_code == 401
+    assert not ApiToken.objects.filter(name="late").exists()
+
+
+# --- a new password revokes every token ---------------------------------------------------
+
+class OneRoundPBKDF2(PBKDF2PasswordHasher):
+    iterations = 1
+
+
+def test_a_password_change_revokes_the_users_tokens(world, api_as, caplog):
+    carol = world["users"]["researcher"]
+    _, key = create_token(user=carol, name="laptop")
+    assert api_as(None, key=key).get("/api/v1/me/").status_code == 200
+    carol.set_password("a-new-password")
+    carol.save()
+    for k in (key, world["keys"]["researcher"]):
+        r = api_as(None, key=k).get("/api/v1/me/")
+        assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    # other users' tokens live on; a token made after the change works
+    assert api_as("annotator").get("/api/v1/me/").status_code == 200
+    _, fresh = create_token(user=carol, name="after")
+    assert api_as(None, key=fresh).get("/api/v1/me/").status_code == 200
+
+
+def test_a_login_that_only_rehashes_the_password_keeps_the_tokens(world, api_as, settings):
+    settings.PASSWORD_HASHERS = ["tests.api.test_tokens.OneRoundPBKDF2", "django.contrib.auth.hashers.MD5PasswordHasher"]
+    carol = world["users"]["researcher"]
+    assert carol.password.startswith("md5$") and carol.check_password("pw-carol")
+    carol.refresh_from_db()
+    assert carol.password.startswith("pbkdf2_sha256$")  # upgraded and saved
+    assert api_as("researcher").get("/api/v1/me/").status_code == 200
+
+
+def test_the_admin_password_pages_revoke_the_tokens_and_say_so(world, api_as):
+    admin = APIClient()
+    admin.force_login(world["users"]["admin"])
+    carol = world["users"]["researcher"]
+    r = admin.post(f"/admin/auth/user/{carol.pk}/password/",
+                   {"password1": "Another-pass-42", "password2": "Another-pass-42", "usable_password": "true"},
+                   follow=True)
+    assert r.status_code == 200 and "API tokens were revoked" in r.content.decode()
+    assert api_as("researcher").get("/api/v1/me/").status_code == 401
+    # an admin's own password
+    r = admin.post("/admin/password_change/", {"old_password": "pw-alice", "new_password1": "Alice-new-pass-42",
+                                               "new_password2": "Alice-new-pass-42"}, follow=True)
+    assert r.status_code == 200 and "API tokens were revoked" in r.content.decode()
+    assert api_as("admin").get("/api/v1/me/").status_code == 401
