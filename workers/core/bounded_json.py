@@ -4,6 +4,7 @@ recursive decoder sees it (a 50,000-level `[[[...]]]` would end in RecursionErro
 The depth is counted in one vectorised pass over the bytes: brackets inside
 strings are masked out first, so `["[[["]` has depth 1."""
 import json
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def nesting_depth(data: bytes) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def loads(data: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH, *, allow_nan: bool = False):
+def loads(data: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH, *, allow_nan: bool = False) -> Any:
     """json.loads with a nesting limit (JsonTooDeep) and, unless allow_nan,
     no NaN/Infinity (ValueError): neither is JSON, and a NaN pose must not be
     stored. (Prediction files allow them, to name each such row as a problem.)"""
@@ -61,5 +62,5 @@ def loads(data: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH, *, allow_nan: b
     return json.loads(raw) if allow_nan else json.loads(raw, parse_constant=_refuse_constant)
 
 
-def _refuse_constant(name: str):
+def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON.")

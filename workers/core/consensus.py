@@ -33,8 +33,10 @@ the few member slots).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core import geometry
 
@@ -47,18 +49,18 @@ OUTLIER_FACTOR = 3.0
 
 @dataclass
 class Consensus:
-    R: np.ndarray  # (F, 3, 3); NaN where the face has no member
-    t: np.ndarray  # (F, 3) mm; NaN where no inlier has a translation
-    inlier: np.ndarray  # (F, K) bool
-    distance_deg: np.ndarray  # (F, K) each member's geodesic distance to R; NaN for empty slots
-    dispersion_deg: np.ndarray  # (F,) median member distance; NaN for faces without members
-    member_count: np.ndarray  # (F,) int
-    quaternion: np.ndarray  # (F, 4) R as (w, x, y, z)
+    R: NDArray[np.float64]  # (F, 3, 3); NaN where the face has no member
+    t: NDArray[np.float64]  # (F, 3) mm; NaN where no inlier has a translation
+    inlier: NDArray[np.bool_]  # (F, K)
+    distance_deg: NDArray[np.float64]  # (F, K) each member's geodesic distance to R; NaN for empty slots
+    dispersion_deg: NDArray[np.float64]  # (F,) median member distance; NaN for faces without members
+    member_count: NDArray[np.int_]  # (F,)
+    quaternion: NDArray[np.float64]  # (F, 4) R as (w, x, y, z)
 
 
 # --- quaternion algebra, (..., 4) as (w, x, y, z) ------------------------------------
 
-def qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def qmul(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     aw, ax, ay, az = np.moveaxis(a, -1, 0)
     bw, bx, by, bz = np.moveaxis(b, -1, 0)
     return np.stack([
@@ -69,20 +71,22 @@ def qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ], -1)
 
 
-def qconj(q: np.ndarray) -> np.ndarray:
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
+def qconj(q: NDArray[np.float64]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = q * np.array([1.0, -1.0, -1.0, -1.0])
+    return out
 
 
-def qlog(q: np.ndarray) -> np.ndarray:
+def qlog(q: NDArray[np.float64]) -> NDArray[np.float64]:
     """Rotation vector (axis * angle, radians, angle in [0, pi]) of unit quaternions of either sign."""
     q = np.where(q[..., :1] < 0, -q, q)
     n = np.linalg.norm(q[..., 1:], axis=-1)
     angle = 2 * np.arctan2(n, q[..., 0])
     scale = np.where(n > 1e-15, angle / np.maximum(n, 1e-15), 2.0)
-    return q[..., 1:] * scale[..., None]
+    out: NDArray[np.float64] = q[..., 1:] * scale[..., None]
+    return out
 
 
-def qexp(v: np.ndarray) -> np.ndarray:
+def qexp(v: NDArray[np.float64]) -> NDArray[np.float64]:
     """Unit quaternion of a rotation vector (radians)."""
     angle = np.linalg.norm(v, axis=-1)
     half = angle / 2
@@ -90,14 +94,15 @@ def qexp(v: np.ndarray) -> np.ndarray:
     return np.concatenate([np.cos(half)[..., None], v * k[..., None]], -1)
 
 
-def quaternion_distance_rad(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def quaternion_distance_rad(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     """Geodesic angle between unit quaternions (any signs), radians: 2 acos|<a, b>|.
     Near 0 acos loses digits only below ~1e-7 rad (2e-5 degrees), far under any
     label's noise; one product and one acos is what 100,000 faces can afford."""
-    return 2 * np.arccos(np.minimum(np.abs(np.sum(a * b, -1)), 1.0))
+    out: NDArray[np.float64] = 2 * np.arccos(np.minimum(np.abs(np.sum(a * b, -1)), 1.0))
+    return out
 
 
-def _medoid(q: np.ndarray, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _medoid(q: NDArray[np.float64], mask: NDArray[np.bool_], weights: NDArray[np.float64]) -> NDArray[np.float64]:
     """(F, 4): per face the member with the smallest weighted sum of geodesic distances to the others."""
     d = quaternion_distance_rad(q[:, :, None, :], q[:, None, :, :])  # (F, K, K)
     cost = np.where(mask[:, None, :], d * weights[:, None, :], 0.0).sum(-1)
@@ -106,8 +111,8 @@ def _medoid(q: np.ndarray, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.take_along_axis(q, best[:, None, None], 1)[:, 0]
 
 
-def _weiszfeld_so3(q: np.ndarray, mask: np.ndarray, weights: np.ndarray, start: np.ndarray,
-                   iterations: int = ITERATIONS) -> np.ndarray:
+def _weiszfeld_so3(q: NDArray[np.float64], mask: NDArray[np.bool_], weights: NDArray[np.float64], start: NDArray[np.float64],
+                   iterations: int = ITERATIONS) -> NDArray[np.float64]:
     """Geodesic median of each face's masked quaternions, from `start` (F, 4).
     Faces leave the iteration as they converge: most faces need a few steps."""
     center = start.copy()
@@ -134,8 +139,8 @@ def _weiszfeld_so3(q: np.ndarray, mask: np.ndarray, weights: np.ndarray, start: 
     return center
 
 
-def chordal_mean(q: np.ndarray, mask: np.ndarray, weights: np.ndarray, start: np.ndarray,
-                 iterations: int = 30) -> np.ndarray:
+def chordal_mean(q: NDArray[np.float64], mask: NDArray[np.bool_], weights: NDArray[np.float64], start: NDArray[np.float64],
+                 iterations: int = 30) -> NDArray[np.float64]:
     """(F, 4): per face the rotation nearest (Frobenius) the weighted sum of the masked
     members' matrices: the top eigenvector of M = sum w q q^T, sign-blind by
     construction. Power iteration from `start` (the medoid), M never formed: members
@@ -162,7 +167,8 @@ def chordal_mean(q: np.ndarray, mask: np.ndarray, weights: np.ndarray, start: np
 METHODS = ("chordal", "geodesic_median")
 
 
-def consensus(R, t=None, mask=None, weights=None, *, method: str = "chordal", outlier_deg: float = OUTLIER_DEG,
+def consensus(R: ArrayLike, t: ArrayLike | None = None, mask: ArrayLike | None = None,
+              weights: ArrayLike | None = None, *, method: str = "chordal", outlier_deg: float = OUTLIER_DEG,
               outlier_factor: float = OUTLIER_FACTOR) -> Consensus:
     """Robust consensus of (F, K) members; see the module docstring.
 
@@ -212,7 +218,7 @@ def consensus(R, t=None, mask=None, weights=None, *, method: str = "chordal", ou
                      quaternion=center)
 
 
-def _nanmedian_rows(x: np.ndarray) -> np.ndarray:
+def _nanmedian_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Median of each row's non-NaN values; NaN for a row without any. (np.nanmedian
     sorts masked arrays: ten times slower on 100,000 short rows.)"""
     if x.size == 0:
@@ -226,7 +232,7 @@ def _nanmedian_rows(x: np.ndarray) -> np.ndarray:
 
 # --- grouping flat label lists into faces --------------------------------------------------
 
-def group_by_face(face_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def group_by_face(face_keys: ArrayLike) -> tuple[NDArray[Any], NDArray[np.intp], NDArray[np.intp], int]:
     """Flat labels -> padded member slots. Returns (faces, row, slot, width):
     the distinct face keys (sorted), each label's place (row, slot) in the
     padded (len(faces), width) arrays, width = the most members of any face."""
@@ -241,8 +247,8 @@ def group_by_face(face_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return faces, row, slot, width
 
 
-def pad(values: np.ndarray, row: np.ndarray, slot: np.ndarray, n_faces: int, width: int,
-        fill=np.nan) -> np.ndarray:
+def pad(values: ArrayLike, row: NDArray[np.intp], slot: NDArray[np.intp], n_faces: int, width: int,
+        fill: float = np.nan) -> NDArray[Any]:
     """(N, ...) flat values -> (n_faces, width, ...) with `fill` in empty slots."""
     values = np.asarray(values)
     out = np.full((n_faces, width) + values.shape[1:], fill, dtype=np.result_type(values, type(fill)))

@@ -18,6 +18,7 @@ Quaternions are (w, x, y, z) with w >= 0. 6D is the first two columns of R
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 F = np.diag([1.0, -1.0, -1.0])  # OpenCV camera <-> three.js / y-up camera
 
@@ -26,7 +27,7 @@ class GeometryInputError(ValueError):
     """An array handed to a geometry function has the wrong shape or is degenerate."""
 
 
-def _as_array(x, name: str, tail: tuple) -> np.ndarray:
+def _as_array(x: ArrayLike, name: str, tail: tuple[int, ...]) -> NDArray[np.float64]:
     """float64 array whose trailing dimensions must be `tail`."""
     try:
         a = np.asarray(x, dtype=np.float64)
@@ -38,32 +39,36 @@ def _as_array(x, name: str, tail: tuple) -> np.ndarray:
     return a
 
 
-def _normalize(v: np.ndarray, name: str) -> np.ndarray:
+def _normalize(v: NDArray[np.float64], name: str) -> NDArray[np.float64]:
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     if np.any(~(n > 1e-12)):
         raise GeometryInputError(f"{name} has a zero-length (or non-finite) vector; it cannot be normalised")
-    return v / n
+    out: NDArray[np.float64] = v / n
+    return out
 
 
-def _rx(a):
+def _rx(a: NDArray[np.float64]) -> NDArray[np.float64]:
     c, s = np.cos(a), np.sin(a)
     o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(a.shape + (3, 3))
+    out: NDArray[np.float64] = np.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(a.shape + (3, 3))
+    return out
 
 
-def _ry(a):
+def _ry(a: NDArray[np.float64]) -> NDArray[np.float64]:
     c, s = np.cos(a), np.sin(a)
     o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([c, z, s, z, o, z, -s, z, c], -1).reshape(a.shape + (3, 3))
+    out: NDArray[np.float64] = np.stack([c, z, s, z, o, z, -s, z, c], -1).reshape(a.shape + (3, 3))
+    return out
 
 
-def _rz(a):
+def _rz(a: NDArray[np.float64]) -> NDArray[np.float64]:
     c, s = np.cos(a), np.sin(a)
     o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([c, -s, z, s, c, z, z, z, o], -1).reshape(a.shape + (3, 3))
+    out: NDArray[np.float64] = np.stack([c, -s, z, s, c, z, z, z, o], -1).reshape(a.shape + (3, 3))
+    return out
 
 
-def euler_to_matrix(euler, degrees: bool = True) -> np.ndarray:
+def euler_to_matrix(euler: ArrayLike, degrees: bool = True) -> NDArray[np.float64]:
     """(..., 3) [yaw, pitch, roll] -> (..., 3, 3) camera-frame rotation."""
     e = _as_array(euler, "euler", (3,))
     if degrees:
@@ -72,17 +77,18 @@ def euler_to_matrix(euler, degrees: bool = True) -> np.ndarray:
     return _rx(-pitch) @ _ry(yaw) @ _rz(roll)
 
 
-def matrix_to_euler(R, degrees: bool = True) -> np.ndarray:
+def matrix_to_euler(R: ArrayLike, degrees: bool = True) -> NDArray[np.float64]:
     """(..., 3, 3) -> (..., 3) [yaw, pitch, roll]; yaw in [-90, 90]."""
     R = _as_array(R, "R", (3, 3))
     yaw = np.arcsin(np.clip(R[..., 0, 2], -1.0, 1.0))
     pitch = np.arctan2(R[..., 1, 2], R[..., 2, 2])
     roll = np.arctan2(-R[..., 0, 1], R[..., 0, 0])
     e = np.stack([yaw, pitch, roll], -1)
-    return np.rad2deg(e) if degrees else e
+    out: NDArray[np.float64] = np.rad2deg(e) if degrees else e
+    return out
 
 
-def matrix_to_euler_wide(R, degrees: bool = True) -> np.ndarray:
+def matrix_to_euler_wide(R: ArrayLike, degrees: bool = True) -> NDArray[np.float64]:
     """(..., 3, 3) -> (..., 3) [yaw, pitch, roll] with yaw in (-180, 180] and
     pitch in [-90, 90] (WHENet's wide range: a head turned past profile keeps
     its yaw). The same rotation as matrix_to_euler's triple; the two differ
@@ -97,7 +103,7 @@ def matrix_to_euler_wide(R, degrees: bool = True) -> np.ndarray:
     return np.deg2rad(out) if not degrees else out
 
 
-def quaternion_to_matrix(q) -> np.ndarray:
+def quaternion_to_matrix(q: ArrayLike) -> NDArray[np.float64]:
     """(..., 4) (w, x, y, z), any norm -> (..., 3, 3)."""
     q = _normalize(_as_array(q, "quaternion", (4,)), "quaternion")
     w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
@@ -106,10 +112,11 @@ def quaternion_to_matrix(q) -> np.ndarray:
         2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
         2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
     ]
-    return np.stack(m, -1).reshape(q.shape[:-1] + (3, 3))
+    out: NDArray[np.float64] = np.stack(m, -1).reshape(q.shape[:-1] + (3, 3))
+    return out
 
 
-def matrix_to_quaternion(R) -> np.ndarray:
+def matrix_to_quaternion(R: ArrayLike) -> NDArray[np.float64]:
     """(..., 3, 3) -> (..., 4) unit (w, x, y, z) with w >= 0.
 
     Picks the largest of the four diagonal combinations for each matrix so the
@@ -140,7 +147,7 @@ def matrix_to_quaternion(R) -> np.ndarray:
     return np.where(q[..., :1] < 0, -q, q)
 
 
-def axis_angle_to_matrix(v) -> np.ndarray:
+def axis_angle_to_matrix(v: ArrayLike) -> NDArray[np.float64]:
     """(..., 3) rotation vector (axis * angle, radians) -> (..., 3, 3) (Rodrigues)."""
     v = _as_array(v, "axis-angle vector", (3,))
     theta = np.linalg.norm(v, axis=-1)
@@ -151,7 +158,7 @@ def axis_angle_to_matrix(v) -> np.ndarray:
     return quaternion_to_matrix(q)
 
 
-def matrix_to_axis_angle(R) -> np.ndarray:
+def matrix_to_axis_angle(R: ArrayLike) -> NDArray[np.float64]:
     """(..., 3, 3) -> (..., 3) rotation vector with angle in [0, pi]."""
     q = matrix_to_quaternion(R)
     w = np.clip(q[..., 0], -1.0, 1.0)
@@ -159,16 +166,17 @@ def matrix_to_axis_angle(R) -> np.ndarray:
     n = np.linalg.norm(xyz, axis=-1)
     theta = 2 * np.arctan2(n, w)
     scale = np.where(n > 1e-12, theta / np.where(n > 1e-12, n, 1.0), 2.0)
-    return xyz * scale[..., None]
+    out: NDArray[np.float64] = xyz * scale[..., None]
+    return out
 
 
-def matrix_to_sixd(R) -> np.ndarray:
+def matrix_to_sixd(R: ArrayLike) -> NDArray[np.float64]:
     """(..., 3, 3) -> (..., 6): first column then second column."""
     R = _as_array(R, "R", (3, 3))
     return np.concatenate([R[..., :, 0], R[..., :, 1]], -1)
 
 
-def sixd_to_matrix(d6) -> np.ndarray:
+def sixd_to_matrix(d6: ArrayLike) -> NDArray[np.float64]:
     """(..., 6) -> (..., 3, 3) by Gram-Schmidt; any two independent vectors work."""
     d6 = _as_array(d6, "6D rotation", (6,))
     a1, a2 = d6[..., :3], d6[..., 3:]
@@ -179,16 +187,17 @@ def sixd_to_matrix(d6) -> np.ndarray:
     return np.stack([b1, b2, b3], -1)
 
 
-def geodesic_distance(R1, R2, degrees: bool = True) -> np.ndarray:
+def geodesic_distance(R1: ArrayLike, R2: ArrayLike, degrees: bool = True) -> NDArray[np.float64]:
     """Angle of R1^T R2, (...,). Computed from the quaternion of the relative
     rotation: arccos of the trace loses precision near 0 and 180 degrees."""
     rel = np.swapaxes(_as_array(R1, "R1", (3, 3)), -1, -2) @ _as_array(R2, "R2", (3, 3))
     q = matrix_to_quaternion(rel)
     ang = 2 * np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), np.abs(q[..., 0]))
-    return np.rad2deg(ang) if degrees else ang
+    out: NDArray[np.float64] = np.rad2deg(ang) if degrees else ang
+    return out
 
 
-def nearest_rotation(M) -> np.ndarray:
+def nearest_rotation(M: ArrayLike) -> NDArray[np.float64]:
     """Project any (..., 3, 3) onto SO(3) (SVD, determinant fixed to +1)."""
     U, _, Vt = np.linalg.svd(_as_array(M, "M", (3, 3)))
     d = np.sign(np.linalg.det(U @ Vt))
@@ -196,10 +205,11 @@ def nearest_rotation(M) -> np.ndarray:
     D[..., 0] = 1
     D[..., 1] = 1
     D[..., 2] = d
-    return U @ (D[..., :, None] * Vt)
+    out: NDArray[np.float64] = U @ (D[..., :, None] * Vt)
+    return out
 
 
-def is_rotation(R, tol: float = 1e-3) -> bool:
+def is_rotation(R: ArrayLike, tol: float = 1e-3) -> bool:
     R = np.asarray(R, dtype=np.float64)
     if R.shape != (3, 3) or not np.all(np.isfinite(R)):
         return False
@@ -207,7 +217,7 @@ def is_rotation(R, tol: float = 1e-3) -> bool:
         return bool(np.abs(R @ R.T - np.eye(3)).max() < tol and abs(np.linalg.det(R) - 1) < tol)
 
 
-def rotation_mean(Rs, weights=None) -> np.ndarray:
+def rotation_mean(Rs: ArrayLike, weights: ArrayLike | None = None) -> NDArray[np.float64]:
     """Weighted chordal L2 mean on SO(3): the rotation nearest the weighted sum."""
     Rs = _as_array(Rs, "Rs", (3, 3))
     if Rs.ndim < 3 or len(Rs) == 0:
@@ -218,7 +228,7 @@ def rotation_mean(Rs, weights=None) -> np.ndarray:
     return nearest_rotation(np.tensordot(w, Rs, axes=1))
 
 
-def default_intrinsics(width: int, height: int) -> np.ndarray:
+def default_intrinsics(width: int, height: int) -> NDArray[np.float64]:
     """K for an unknown camera: fx = fy = image width, principal point at the
     image centre. Pixel coordinates follow OpenCV: (0, 0) is the centre of the
     top-left pixel, so the image centre is ((w - 1) / 2, (h - 1) / 2)."""
@@ -227,7 +237,7 @@ def default_intrinsics(width: int, height: int) -> np.ndarray:
     return np.array([[width, 0, (width - 1) / 2], [0, width, (height - 1) / 2], [0, 0, 1]], dtype=np.float64)
 
 
-def project_points(X_cam, K) -> np.ndarray:
+def project_points(X_cam: ArrayLike, K: ArrayLike) -> NDArray[np.float64]:
     """(..., N, 3) camera-frame points -> (..., N, 2) pixels (no distortion).
     K is (3, 3) or batched (..., 3, 3) matching the points' leading dimensions."""
     X = _as_array(X_cam, "X_cam", (3,))
@@ -235,7 +245,7 @@ def project_points(X_cam, K) -> np.ndarray:
     return uvw[..., :2] / uvw[..., 2:3]
 
 
-def transform(X_head, R, t) -> np.ndarray:
+def transform(X_head: ArrayLike, R: ArrayLike, t: ArrayLike) -> NDArray[np.float64]:
     """(..., N, 3) head-frame points -> camera frame: X_cam = R X_head + t.
     R (..., 3, 3) and t (..., 3) may carry the same leading dimensions; a single
     point (3,) is also accepted."""
@@ -248,18 +258,18 @@ def transform(X_head, R, t) -> np.ndarray:
     return X @ np.swapaxes(R, -1, -2) + t[..., None, :]
 
 
-def project(X_head, R, t, K) -> np.ndarray:
+def project(X_head: ArrayLike, R: ArrayLike, t: ArrayLike, K: ArrayLike) -> NDArray[np.float64]:
     return project_points(transform(X_head, R, t), K)
 
 
-def to_threejs(R, t):
+def to_threejs(R: ArrayLike, t: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Camera-frame pose (OpenCV) -> three.js camera frame (y up, looking down -z)."""
     R = _as_array(R, "R", (3, 3))
     t = _as_array(t, "t", (3,))
     return F @ R @ F, t @ F  # t @ F (F symmetric) keeps a batch of t working
 
 
-def translation_from_box(box, K, face_width_mm: float = 150.0) -> np.ndarray:
+def translation_from_box(box: ArrayLike, K: ArrayLike, face_width_mm: float = 150.0) -> NDArray[np.float64]:
     """(3,) mm: a head origin for a face whose distance is unknown. It sits on
     the ray through the centre of the box (x0, y0, x1, y1) pixels, at the depth
     where a face `face_width_mm` wide (ear to ear, as a detector box sees it)

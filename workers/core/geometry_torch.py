@@ -15,10 +15,15 @@ Differences from the numpy version, on purpose:
 from __future__ import annotations
 
 import math
+from typing import TypeAlias
 
 import torch
+from numpy.typing import ArrayLike
 
 from .geometry import GeometryInputError
+
+TensorLike: TypeAlias = "torch.Tensor | ArrayLike"
+"""A tensor, or anything torch.as_tensor takes (lists, numpy arrays)."""
 
 __all__ = [
     "GeometryInputError",
@@ -39,7 +44,7 @@ __all__ = [
 ]
 
 
-def _tensor(x, name: str, tail: tuple, like: torch.Tensor | None = None) -> torch.Tensor:
+def _tensor(x: TensorLike, name: str, tail: tuple[int, ...], like: torch.Tensor | None = None) -> torch.Tensor:
     """Floating tensor whose trailing dimensions must be `tail`."""
     if isinstance(x, torch.Tensor):
         t = x
@@ -63,7 +68,8 @@ def _tensor(x, name: str, tail: tuple, like: torch.Tensor | None = None) -> torc
 def _safe_normalize(v: torch.Tensor) -> torch.Tensor:
     # clamp instead of raising: see the module docstring
     eps = torch.finfo(v.dtype).tiny ** 0.5
-    return v / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(eps)
+    out: torch.Tensor = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(eps)
+    return out
 
 
 def _elementary(a: torch.Tensor, axis: int) -> torch.Tensor:
@@ -78,7 +84,7 @@ def _elementary(a: torch.Tensor, axis: int) -> torch.Tensor:
     return torch.stack(m, -1).reshape(a.shape + (3, 3))
 
 
-def euler_to_matrix(euler, degrees: bool = True) -> torch.Tensor:
+def euler_to_matrix(euler: TensorLike, degrees: bool = True) -> torch.Tensor:
     """(..., 3) [yaw, pitch, roll] -> (..., 3, 3): R = Rx(-pitch) Ry(yaw) Rz(roll)."""
     e = _tensor(euler, "euler", (3,))
     if degrees:
@@ -87,7 +93,7 @@ def euler_to_matrix(euler, degrees: bool = True) -> torch.Tensor:
     return _elementary(-pitch, 0) @ _elementary(yaw, 1) @ _elementary(roll, 2)
 
 
-def matrix_to_euler(R, degrees: bool = True) -> torch.Tensor:
+def matrix_to_euler(R: TensorLike, degrees: bool = True) -> torch.Tensor:
     """(..., 3, 3) -> (..., 3) [yaw, pitch, roll]; yaw in [-90, 90]."""
     R = _tensor(R, "R", (3, 3))
     yaw = torch.asin(R[..., 0, 2].clamp(-1.0, 1.0))
@@ -97,7 +103,7 @@ def matrix_to_euler(R, degrees: bool = True) -> torch.Tensor:
     return torch.rad2deg(e) if degrees else e
 
 
-def quaternion_to_matrix(q) -> torch.Tensor:
+def quaternion_to_matrix(q: TensorLike) -> torch.Tensor:
     """(..., 4) (w, x, y, z), any norm -> (..., 3, 3)."""
     q = _safe_normalize(_tensor(q, "quaternion", (4,)))
     w, x, y, z = q.unbind(-1)
@@ -109,7 +115,7 @@ def quaternion_to_matrix(q) -> torch.Tensor:
     return torch.stack(m, -1).reshape(q.shape[:-1] + (3, 3))
 
 
-def matrix_to_quaternion(R) -> torch.Tensor:
+def matrix_to_quaternion(R: TensorLike) -> torch.Tensor:
     """(..., 3, 3) -> (..., 4) unit (w, x, y, z) with w >= 0 (Shepperd's method)."""
     R = _tensor(R, "R", (3, 3))
     m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
@@ -131,7 +137,7 @@ def matrix_to_quaternion(R) -> torch.Tensor:
     return torch.where(q[..., :1] < 0, -q, q)
 
 
-def axis_angle_to_matrix(v) -> torch.Tensor:
+def axis_angle_to_matrix(v: TensorLike) -> torch.Tensor:
     """(..., 3) rotation vector (axis * angle, radians) -> (..., 3, 3)."""
     v = _tensor(v, "axis-angle vector", (3,))
     theta = torch.linalg.vector_norm(v, dim=-1)
@@ -143,7 +149,7 @@ def axis_angle_to_matrix(v) -> torch.Tensor:
     return quaternion_to_matrix(q)
 
 
-def matrix_to_axis_angle(R) -> torch.Tensor:
+def matrix_to_axis_angle(R: TensorLike) -> torch.Tensor:
     """(..., 3, 3) -> (..., 3) rotation vector with angle in [0, pi]."""
     q = matrix_to_quaternion(R)
     w, xyz = q[..., 0], q[..., 1:]
@@ -155,13 +161,13 @@ def matrix_to_axis_angle(R) -> torch.Tensor:
     return xyz * scale[..., None]
 
 
-def matrix_to_sixd(R) -> torch.Tensor:
+def matrix_to_sixd(R: TensorLike) -> torch.Tensor:
     """(..., 3, 3) -> (..., 6): first column then second column."""
     R = _tensor(R, "R", (3, 3))
     return torch.cat([R[..., :, 0], R[..., :, 1]], -1)
 
 
-def sixd_to_matrix(d6) -> torch.Tensor:
+def sixd_to_matrix(d6: TensorLike) -> torch.Tensor:
     """(..., 6) -> (..., 3, 3) by Gram-Schmidt (differentiable)."""
     d6 = _tensor(d6, "6D rotation", (6,))
     a1, a2 = d6[..., :3], d6[..., 3:]
@@ -171,7 +177,7 @@ def sixd_to_matrix(d6) -> torch.Tensor:
     return torch.stack([b1, b2, b3], -1)
 
 
-def geodesic_distance(R1, R2, degrees: bool = True) -> torch.Tensor:
+def geodesic_distance(R1: TensorLike, R2: TensorLike, degrees: bool = True) -> torch.Tensor:
     """Angle of R1^T R2, shape (...,)."""
     R1 = _tensor(R1, "R1", (3, 3))
     R2 = _tensor(R2, "R2", (3, 3), like=R1)
@@ -185,16 +191,17 @@ def geodesic_distance(R1, R2, degrees: bool = True) -> torch.Tensor:
     return ang * (180.0 / math.pi) if degrees else ang
 
 
-def nearest_rotation(M) -> torch.Tensor:
+def nearest_rotation(M: TensorLike) -> torch.Tensor:
     """Project any (..., 3, 3) onto SO(3) (SVD, determinant fixed to +1)."""
     M = _tensor(M, "M", (3, 3))
     U, _, Vh = torch.linalg.svd(M)
     d = torch.where(torch.linalg.det(U @ Vh) < 0, -1.0, 1.0).to(M.dtype)
     D = torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1)
-    return U @ (D[..., :, None] * Vh)
+    out: torch.Tensor = U @ (D[..., :, None] * Vh)
+    return out
 
 
-def rotation_mean(Rs, weights=None) -> torch.Tensor:
+def rotation_mean(Rs: TensorLike, weights: TensorLike | None = None) -> torch.Tensor:
     """Weighted chordal L2 mean over the first axis of (N, ..., 3, 3)."""
     Rs = _tensor(Rs, "Rs", (3, 3))
     if Rs.dim() < 3 or Rs.shape[0] == 0:
@@ -208,23 +215,26 @@ def rotation_mean(Rs, weights=None) -> torch.Tensor:
     return nearest_rotation(torch.tensordot(w.to(Rs.device), Rs, dims=1))
 
 
-def project_points(X_cam, K) -> torch.Tensor:
+def project_points(X_cam: TensorLike, K: TensorLike) -> torch.Tensor:
     """(..., N, 3) camera-frame points -> (..., N, 2) pixels; K (3, 3) or (..., 3, 3)."""
     X = _tensor(X_cam, "X_cam", (3,))
     K = _tensor(K, "K", (3, 3), like=X)
     uvw = X @ K.transpose(-1, -2)
-    return uvw[..., :2] / uvw[..., 2:3]
+    out: torch.Tensor = uvw[..., :2] / uvw[..., 2:3]
+    return out
 
 
-def transform(X_head, R, t) -> torch.Tensor:
+def transform(X_head: TensorLike, R: TensorLike, t: TensorLike) -> torch.Tensor:
     """(..., N, 3) head-frame points -> camera frame: X_cam = R X_head + t."""
     X = _tensor(X_head, "X_head", (3,))
     R = _tensor(R, "R", (3, 3), like=X)
     t = _tensor(t, "t", (3,), like=X)
     if X.dim() == 1:
-        return (R @ X[..., None])[..., 0] + t
-    return X @ R.transpose(-1, -2) + t[..., None, :]
+        out: torch.Tensor = (R @ X[..., None])[..., 0] + t
+        return out
+    out = X @ R.transpose(-1, -2) + t[..., None, :]
+    return out
 
 
-def project(X_head, R, t, K) -> torch.Tensor:
+def project(X_head: TensorLike, R: TensorLike, t: TensorLike, K: TensorLike) -> torch.Tensor:
     return project_points(transform(X_head, R, t), K)

@@ -13,9 +13,10 @@ import csv
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core import geometry
 from workers.core.formats.records import FormatError
@@ -47,26 +48,26 @@ class ExportError(FormatError):
 class LabelRow:
     image: str
     face_index: int
-    R: np.ndarray  # (3, 3) head -> camera, or 9 numbers row-major
-    t: np.ndarray | None  # (3,) mm; None when unknown
+    R: NDArray[np.float64]  # (3, 3) head -> camera, or 9 numbers row-major
+    t: NDArray[np.float64] | None  # (3,) mm; None when unknown
     origin: str  # one of ORIGINS
     origin_detail: str = ""  # the dataset's name, proposer name@version, annotator username
     image_id: int | None = None
     face_id: int | None = None
     width: int = 0  # pixels; 0 when unknown
     height: int = 0
-    K: np.ndarray | None = None  # (3, 3) intrinsics, pixels
-    box: tuple | None = None  # (x0, y0, x1, y1) pixels
-    landmarks_2d: np.ndarray | None = None  # (N, 2) pixels
-    landmarks_3d: np.ndarray | None = None  # (N, 3) camera frame, mm
+    K: NDArray[np.float64] | None = None  # (3, 3) intrinsics, pixels
+    box: tuple[float, float, float, float] | None = None  # (x0, y0, x1, y1) pixels
+    landmarks_2d: NDArray[np.float64] | None = None  # (N, 2) pixels
+    landmarks_3d: NDArray[np.float64] | None = None  # (N, 3) camera frame, mm
     landmark_scheme: str = ""  # "ibug68" / "mediapipe468"
     # True only when the landmarks were stored together with exactly this pose
     # (dataset ground truth); a proposal's or an edited pose has its own R, t.
     landmarks_match_pose: bool = False
-    provenance: dict = field(default_factory=dict)  # JSON-able: author, status, proposer, weights ...
+    provenance: dict[str, Any] = field(default_factory=dict)  # JSON-able: author, status, proposer, weights ...
     # Landmarks an annotator pinned on the labeling page: [{index (iBUG-68), x, y (px)}]
     # (workers/core/landmark_pins.py); empty for other rows.
-    landmark_pins: list = field(default_factory=list)
+    landmark_pins: list[dict[str, Any]] = field(default_factory=list)
     sequence: str = ""  # the sequence's name, for a frame of a sequence
     frame_index: int | None = None
     track_label: str = ""  # labels=track: keyframe | interpolated | smoothed_proposal
@@ -96,7 +97,7 @@ class InvalidRow:
     def __str__(self) -> str:
         return f"{self.image} face {self.face_index}: {self.reason}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"image": self.image, "face_index": self.face_index, "face_id": self.face_id, "origin": self.origin,
                 "origin_detail": self.origin_detail, "reason": self.reason,
                 # deprecated names, kept for readers of the old export results
@@ -114,11 +115,11 @@ class InvalidRowsError(ExportError):
                          + ". Fix them, or export the others with skip_invalid.")
 
 
-def valid_rows(rows: Iterable[LabelRow], invalid: list, limits: PoseLimits = PoseLimits(),
+def valid_rows(rows: Iterable[LabelRow], invalid: list[InvalidRow], limits: PoseLimits = PoseLimits(),
                chunk: int = CHUNK) -> Iterator[LabelRow]:
     """`rows` without those whose pose breaks the rules; each of those is
     appended to `invalid` as an InvalidRow. Checked a chunk at a time."""
-    batch: list = []
+    batch: list[LabelRow] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= chunk:
@@ -128,12 +129,12 @@ def valid_rows(rows: Iterable[LabelRow], invalid: list, limits: PoseLimits = Pos
         yield from _screen(batch, invalid, limits)
 
 
-def _screen(batch: list, invalid: list, limits: PoseLimits) -> list:
+def _screen(batch: list[LabelRow], invalid: list[InvalidRow], limits: PoseLimits) -> list[LabelRow]:
     R, why_R = _floats(batch, "R", 9, "a 3x3 matrix or 9 numbers")
     t, why_t = _floats(batch, "t", 3, "3 numbers (mm) or None")
     has_t = np.array([row.t is not None for row in batch], dtype=bool) & (why_t == "")
     problems = pose_problems(R.reshape(-1, 3, 3), np.where(has_t[:, None], t, 1.0), has_t, limits)
-    good = []
+    good: list[LabelRow] = []
     for row, a, b, c in zip(batch, why_R, why_t, problems):
         reason = a or b or c
         if reason:
@@ -143,7 +144,8 @@ def _screen(batch: list, invalid: list, limits: PoseLimits) -> list:
     return good
 
 
-def _floats(rows: list, attr: str, size: int, expected: str) -> tuple[np.ndarray, np.ndarray]:
+def _floats(rows: list[LabelRow], attr: str, size: int,
+            expected: str) -> tuple[NDArray[np.float64], NDArray[np.object_]]:
     """(n, size) floats of `attr` (NaN where unusable) and why each row's value is unusable ('' if usable)."""
     values = [getattr(row, attr) for row in rows]
     why = np.array([""] * len(rows), dtype=object)
@@ -166,19 +168,20 @@ def _floats(rows: list, attr: str, size: int, expected: str) -> tuple[np.ndarray
 @dataclass
 class PoseBatch:
     """A chunk of checked rows with their poses as arrays."""
-    rows: list
-    R: np.ndarray  # (n, 3, 3)
-    t: np.ndarray  # (n, 3); NaN where the row has no t
-    has_t: np.ndarray  # (n,) bool
-    euler: np.ndarray  # (n, 3) [yaw, pitch, roll] degrees
-    quaternion: np.ndarray  # (n, 4) (w, x, y, z), w >= 0
+    rows: list[LabelRow]
+    R: NDArray[np.float64]  # (n, 3, 3)
+    t: NDArray[np.float64]  # (n, 3); NaN where the row has no t
+    has_t: NDArray[np.bool_]  # (n,)
+    euler: NDArray[np.float64]  # (n, 3) [yaw, pitch, roll] degrees
+    quaternion: NDArray[np.float64]  # (n, 4) (w, x, y, z), w >= 0
 
 
 def pose_batches(rows: Iterable[LabelRow], chunk: int = CHUNK,
                  on_progress: Callable[[int], None] | None = None) -> Iterator[PoseBatch]:
     """Chunks of `rows` as PoseBatch; raises ExportError naming the first bad
     face. `on_progress(n_done)` is called once a chunk has been handled."""
-    n_done, batch = 0, []
+    n_done = 0
+    batch: list[LabelRow] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= chunk:
@@ -194,7 +197,7 @@ def pose_batches(rows: Iterable[LabelRow], chunk: int = CHUNK,
             on_progress(n_done)
 
 
-def _pose_batch(batch: list) -> PoseBatch:
+def _pose_batch(batch: list[LabelRow]) -> PoseBatch:
     n = len(batch)
     R, has_R = stack_field(batch, "R", (3, 3), "a 3x3 matrix or 9 numbers")
     if not has_R.all():
@@ -211,7 +214,8 @@ def _pose_batch(batch: list) -> PoseBatch:
                      quaternion=geometry.matrix_to_quaternion(R))
 
 
-def stack_field(rows: list, attr: str, shape: tuple, expected: str) -> tuple[np.ndarray, np.ndarray]:
+def stack_field(rows: list[LabelRow], attr: str, shape: tuple[int, ...],
+                expected: str) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Attribute `attr` of every row as an (n, *shape) float array, NaN where
     the row has None, and the (n,) mask of rows that have it. Any array or
     nested list with the right number of values is accepted; non-finite values
@@ -221,7 +225,7 @@ def stack_field(rows: list, attr: str, shape: tuple, expected: str) -> tuple[np.
     has = np.array([v is not None for v in every], dtype=bool)
     out = np.full((len(rows), size), np.nan)
     values = [v for v in every if v is not None]
-    stacked: np.ndarray | None
+    stacked: NDArray[np.float64] | None
     try:  # one conversion for the whole chunk when every value has the same layout
         stacked = np.array(values, dtype=np.float64).reshape(len(values), size)
     except (TypeError, ValueError):
@@ -235,7 +239,7 @@ def stack_field(rows: list, attr: str, shape: tuple, expected: str) -> tuple[np.
     return out.reshape((len(rows),) + shape), has
 
 
-def _numbers(value, size: int, row: LabelRow, what: str, expected: str) -> np.ndarray:
+def _numbers(value: ArrayLike, size: int, row: LabelRow, what: str, expected: str) -> NDArray[np.float64]:
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -267,16 +271,16 @@ _CONSENSUS_LINE = _LINE[:-1] + ",%s,%s\n"
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
 
 
-def _csv_field(value) -> str:
+def _csv_field(value: object) -> str:
     text = "" if value is None else str(value)
     return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
 
 
-def _plain(value) -> str:
+def _plain(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _t_text(t: list, has_t: bool) -> str:
+def _t_text(t: list[float], has_t: bool) -> str:
     return ",".join(map(repr, t)) if has_t else ",,"
 
 
@@ -288,7 +292,7 @@ def _batch_text(b: PoseBatch, consensus: bool = False) -> str:
     texts = "\0".join(f"{row.image}\0{row.origin}\0{row.origin_detail}\0{row.sequence}" for row in b.rows)
     field = _csv_field if _NEEDS_QUOTES.search(texts) else _plain
 
-    def values(i: int, row: LabelRow) -> tuple:
+    def values(i: int, row: LabelRow) -> tuple[object, ...]:
         return (field(row.image), row.face_index, *euler[3 * i:3 * i + 3], *R9[9 * i:9 * i + 9],
                 _t_text(t[3 * i:3 * i + 3], has_t[i]), field(row.origin), field(row.origin_detail),
                 "" if row.image_id is None else row.image_id, "" if row.face_id is None else row.face_id,

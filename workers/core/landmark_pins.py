@@ -8,6 +8,7 @@ A pin is {"index": iBUG-68 index 0..67, "x": px, "y": px} in OpenCV pixels
 from __future__ import annotations
 
 import math
+from typing import Any
 
 LANDMARK_COUNT = 68  # iBUG-68
 
@@ -16,7 +17,8 @@ class LandmarkPinsError(ValueError):
     pass
 
 
-def check_landmark_pins(value, width: float | None = None, height: float | None = None) -> list[dict]:
+def check_landmark_pins(value: object, width: float | None = None,
+                        height: float | None = None) -> list[dict[str, Any]]:
     """The pins as plain {index, x, y} dicts sorted by index, or LandmarkPinsError
     saying what is wrong. Without width/height the image bounds are not checked."""
     if value is None:
@@ -25,7 +27,8 @@ def check_landmark_pins(value, width: float | None = None, height: float | None 
         raise LandmarkPinsError("landmark_pins must be a list of {index, x, y}.")
     if len(value) > LANDMARK_COUNT:
         raise LandmarkPinsError(f"landmark_pins holds {len(value)} pins; at most {LANDMARK_COUNT} (one per landmark).")
-    out, seen = [], set()
+    out: list[dict[str, Any]] = []
+    seen: set[int] = set()
     for k, pin in enumerate(value):
         if not isinstance(pin, dict) or set(pin) != {"index", "x", "y"}:
             raise LandmarkPinsError(f"landmark_pins[{k}] must be an object with exactly index, x and y.")
@@ -35,7 +38,7 @@ def check_landmark_pins(value, width: float | None = None, height: float | None 
         if index in seen:
             raise LandmarkPinsError(f"landmark_pins pins landmark {index} twice.")
         seen.add(index)
-        xy = []
+        xy: list[float] = []
         for name, size in (("x", width), ("y", height)):
             v = pin[name]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):

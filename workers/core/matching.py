@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 MIN_IOU = 0.3
 
 
-def box_iou(a, b) -> np.ndarray:
+def box_iou(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     """(len(a), len(b)) intersection over union of two lists of boxes; 0 where a
     union is empty (degenerate boxes)."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
@@ -25,10 +26,11 @@ def box_iou(a, b) -> np.ndarray:
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     union = area_a[:, None] + area_b[None, :] - inter
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+        out: NDArray[np.float64] = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    return out
 
 
-def match_boxes(known: Sequence, detected: Sequence, min_iou: float = MIN_IOU) -> list[int | None]:
+def match_boxes(known: Sequence[Sequence[float]], detected: Sequence[Sequence[float]], min_iou: float = MIN_IOU) -> list[int | None]:
     """For each detected box, the index of the known box it matches, or None.
 
     Greedy by IoU, best pair first: each known box takes at most one detection,
@@ -41,7 +43,7 @@ def match_boxes(known: Sequence, detected: Sequence, min_iou: float = MIN_IOU) -
     iou = box_iou(known, detected)
     ki, di = np.meshgrid(np.arange(iou.shape[0]), np.arange(iou.shape[1]), indexing="ij")
     order = np.lexsort((-di.ravel(), -ki.ravel(), -iou.ravel()))
-    used = set()
+    used: set[int] = set()
     for k, d, v in zip(ki.ravel()[order], di.ravel()[order], iou.ravel()[order]):
         if v < min_iou:
             break
@@ -51,6 +53,6 @@ def match_boxes(known: Sequence, detected: Sequence, min_iou: float = MIN_IOU) -
     return out
 
 
-def match_one(known_box, detected: Sequence, min_iou: float = MIN_IOU) -> int | None:
+def match_one(known_box: Sequence[float], detected: Sequence[Sequence[float]], min_iou: float = MIN_IOU) -> int | None:
     """The index of the detection that matches one known box, or None."""
     return next((d for d, k in enumerate(match_boxes([known_box], detected, min_iou)) if k is not None), None)

@@ -26,7 +26,11 @@ code (the `axes='rows'` option of `vector_errors` exists only for comparison).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core import geometry
 
@@ -42,7 +46,7 @@ class MetricsError(ValueError):
     """Inputs that cannot be evaluated (shape, size, non-finite values, names)."""
 
 
-def euler_to_rotations(euler) -> np.ndarray:
+def euler_to_rotations(euler: ArrayLike) -> NDArray[np.float64]:
     """(N, 3) [yaw, pitch, roll] degrees -> (N, 3, 3) camera-frame rotations."""
     e = np.asarray(euler, dtype=np.float64)
     if e.ndim != 2 or e.shape[1] != 3:
@@ -50,7 +54,7 @@ def euler_to_rotations(euler) -> np.ndarray:
     return geometry.euler_to_matrix(e)
 
 
-def as_pose_arrays(x, name: str = "poses") -> tuple[np.ndarray, np.ndarray]:
+def as_pose_arrays(x: ArrayLike, name: str = "poses") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Any accepted pose batch -> (R (N,3,3), euler (N,3) degrees).
 
     (N, 3, 3) rotations or (N, 9) row-major rotations: Euler angles come from
@@ -61,6 +65,8 @@ def as_pose_arrays(x, name: str = "poses") -> tuple[np.ndarray, np.ndarray]:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise MetricsError(f"{name}: not a numeric array ({exc})") from None
+    R: NDArray[np.float64] | None
+    euler: NDArray[np.float64] | None
     if a.ndim == 3 and a.shape[1:] == (3, 3):
         R = a
         euler = None
@@ -80,6 +86,7 @@ def as_pose_arrays(x, name: str = "poses") -> tuple[np.ndarray, np.ndarray]:
         idx = np.flatnonzero(bad)
         raise MetricsError(f"{name}: {idx.size} sample(s) contain NaN or inf, first at index {int(idx[0])}")
     if R is None:
+        assert euler is not None  # the Euler-angles branch above
         R = geometry.euler_to_matrix(euler)
     else:
         euler = geometry.matrix_to_euler(R)
@@ -87,7 +94,7 @@ def as_pose_arrays(x, name: str = "poses") -> tuple[np.ndarray, np.ndarray]:
     return R, euler
 
 
-def angle_errors(pred_euler, gt_euler, definition: str = "plain") -> np.ndarray:
+def angle_errors(pred_euler: ArrayLike, gt_euler: ArrayLike, definition: str = "plain") -> NDArray[np.float64]:
     """(N, 3) absolute per-angle errors in degrees under 'plain' or 'wrapped'."""
     if definition not in DEFINITIONS:
         raise MetricsError(f"unknown angle error definition {definition!r}; use one of {DEFINITIONS}")
@@ -99,20 +106,23 @@ def angle_errors(pred_euler, gt_euler, definition: str = "plain") -> np.ndarray:
         p = geometry.matrix_to_euler_wide(geometry.euler_to_matrix(p))
         g = geometry.matrix_to_euler_wide(geometry.euler_to_matrix(g))
         d = p - g
-        return np.abs(d[..., None] + np.array([0.0, 360.0, -360.0])).min(axis=-1)
+        out: NDArray[np.float64] = np.abs(d[..., None] + np.array([0.0, 360.0, -360.0])).min(axis=-1)
+        return out
     d = p - g
     if definition == "plain":
-        return np.abs(d)
+        out = np.abs(d)
+        return out
     shifts = np.array([0.0, 360.0, -360.0, 180.0, -180.0])
-    return np.abs(d[..., None] + shifts).min(axis=-1)
+    out = np.abs(d[..., None] + shifts).min(axis=-1)
+    return out
 
 
-def geodesic_errors(pred_R, gt_R) -> np.ndarray:
+def geodesic_errors(pred_R: ArrayLike, gt_R: ArrayLike) -> NDArray[np.float64]:
     """(N,) angle of the relative rotation, degrees (arccos((tr(Rp^T Rg) - 1) / 2))."""
     return geometry.geodesic_distance(pred_R, gt_R)
 
 
-def vector_errors(pred_R, gt_R, axes: str = "columns") -> np.ndarray:
+def vector_errors(pred_R: ArrayLike, gt_R: ArrayLike, axes: str = "columns") -> NDArray[np.float64]:
     """(N, 3) angles in degrees between matching axis vectors of the two rotations.
 
     axes='columns' (the reported metric): head axes in the camera frame.
@@ -127,10 +137,11 @@ def vector_errors(pred_R, gt_R, axes: str = "columns") -> np.ndarray:
     # atan2(|a x b|, a.b) keeps precision at small angles where arccos does not
     cross = np.linalg.norm(np.cross(P, G), axis=-1)
     dot = np.sum(P * G, axis=-1)
-    return np.rad2deg(np.arctan2(cross, dot))
+    out: NDArray[np.float64] = np.rad2deg(np.arctan2(cross, dot))
+    return out
 
 
-def cumulative_curve(errors, max_points: int | None = DEFAULT_CURVE_POINTS) -> dict:
+def cumulative_curve(errors: ArrayLike, max_points: int | None = DEFAULT_CURVE_POINTS) -> dict[str, list[float]]:
     """Sorted errors and the fraction of samples at or below each, for plotting.
 
     With more than max_points samples the sorted list is sub-sampled evenly; the
@@ -143,7 +154,7 @@ def cumulative_curve(errors, max_points: int | None = DEFAULT_CURVE_POINTS) -> d
     return {"errors": e[idx].tolist(), "fraction": ((idx + 1) / n).tolist()}
 
 
-def _mae_block(err: np.ndarray, suffix: str) -> dict:
+def _mae_block(err: NDArray[np.float64], suffix: str) -> dict[str, float]:
     m = err.mean(axis=0)
     out = {f"mae_{name}{suffix}": float(v) for name, v in zip(ANGLE_NAMES, m)}
     out[f"mae_mean{suffix}"] = float(m.mean())
@@ -154,15 +165,17 @@ def _threshold_key(t: float) -> str:
     return f"{t:g}".replace(".", "_")
 
 
-def _yaw_bins(abs_yaw: np.ndarray, err: np.ndarray, geo: np.ndarray, edges) -> list[dict]:
-    edges = [float(e) for e in edges]
-    bounds = list(zip(edges, edges[1:] + [None]))
-    which = np.searchsorted(np.asarray(edges), abs_yaw, side="right") - 1
-    rows = []
+def _yaw_bins(abs_yaw: NDArray[np.float64], err: NDArray[np.float64], geo: NDArray[np.float64],
+              edges: Sequence[float]) -> list[dict[str, Any]]:
+    lows = [float(e) for e in edges]
+    highs: list[float | None] = [*lows[1:], None]
+    bounds = list(zip(lows, highs))
+    which = np.searchsorted(np.asarray(lows), abs_yaw, side="right") - 1
+    rows: list[dict[str, Any]] = []
     for k, (lo, hi) in enumerate(bounds):  # a handful of bins, not samples
         sel = which == k
         n = int(sel.sum())
-        row = {"label": f"{lo:g}-{hi:g}" if hi is not None else f"over {lo:g}", "lo": lo, "hi": hi, "count": n}
+        row: dict[str, Any] = {"label": f"{lo:g}-{hi:g}" if hi is not None else f"over {lo:g}", "lo": lo, "hi": hi, "count": n}
         if n:
             m = err[sel].mean(axis=0)
             row.update({f"mae_{a}": float(v) for a, v in zip(ANGLE_NAMES, m)})
@@ -175,9 +188,10 @@ def _yaw_bins(abs_yaw: np.ndarray, err: np.ndarray, geo: np.ndarray, edges) -> l
     return rows
 
 
-def evaluate(pred_R, gt_R, definition: str = "plain", *, thresholds=DEFAULT_THRESHOLDS,
-             yaw_bin_edges=YAW_BIN_EDGES, curve_points: int | None = DEFAULT_CURVE_POINTS,
-             per_sample: bool = False) -> dict:
+def evaluate(pred_R: ArrayLike, gt_R: ArrayLike, definition: str = "plain", *,
+             thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+             yaw_bin_edges: Sequence[float] = YAW_BIN_EDGES, curve_points: int | None = DEFAULT_CURVE_POINTS,
+             per_sample: bool = False) -> dict[str, Any]:
     """All benchmark figures for matched predictions and ground truth (JSON-ready).
 
     pred_R, gt_R: rotations (N,3,3) / (N,9) or Euler (N,3) [yaw, pitch, roll] deg,
@@ -216,7 +230,7 @@ def evaluate(pred_R, gt_R, definition: str = "plain", *, thresholds=DEFAULT_THRE
     vec = vector_errors(Rp, Rg, "columns")
     per_mean = err.mean(axis=1)
 
-    out: dict = {"angle_error_definition": definition, "count": int(Rp.shape[0])}
+    out: dict[str, Any] = {"angle_error_definition": definition, "count": int(Rp.shape[0])}
     out.update(_mae_block(err, ""))
     for d in DEFINITIONS:
         out.update(_mae_block(errs[d], f"_{d}"))

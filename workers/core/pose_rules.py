@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import geometry
 
@@ -29,7 +30,7 @@ class PoseLimits:
     rotation_tol: float = ROTATION_TOL
 
 
-def numbers(value, size: int, what: str) -> np.ndarray:
+def numbers(value: object, size: int, what: str) -> NDArray[np.float64]:
     """`value` as `size` float64s; only real numbers (no bool, str, None, nesting)."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "iuf" or value.size != size:
@@ -49,7 +50,7 @@ def numbers(value, size: int, what: str) -> np.ndarray:
         raise PoseRuleError(f"{what} contains a number too large.") from None
 
 
-def check_rotation(R, limits: PoseLimits = PoseLimits()) -> np.ndarray:
+def check_rotation(R: object, limits: PoseLimits = PoseLimits()) -> NDArray[np.float64]:
     """The nearest exact rotation to `R` (9 numbers, row-major), as (3, 3)."""
     M = numbers(R, 9, "R").reshape(3, 3)
     if not np.all(np.isfinite(M)):
@@ -59,7 +60,7 @@ def check_rotation(R, limits: PoseLimits = PoseLimits()) -> np.ndarray:
     return geometry.nearest_rotation(M)
 
 
-def check_translation(t, limits: PoseLimits = PoseLimits()) -> np.ndarray:
+def check_translation(t: object, limits: PoseLimits = PoseLimits()) -> NDArray[np.float64]:
     v = numbers(t, 3, "t")
     problem = translation_problem(v, limits)
     if problem:
@@ -67,7 +68,7 @@ def check_translation(t, limits: PoseLimits = PoseLimits()) -> np.ndarray:
     return v
 
 
-def translation_problem(t: np.ndarray, limits: PoseLimits = PoseLimits()) -> str:
+def translation_problem(t: NDArray[np.float64], limits: PoseLimits = PoseLimits()) -> str:
     """Why the translation (3 floats) cannot be a head's position, '' when it can."""
     if not np.all(np.isfinite(t)):
         return "t contains non-finite values (NaN or infinity)"
@@ -80,7 +81,7 @@ def translation_problem(t: np.ndarray, limits: PoseLimits = PoseLimits()) -> str
     return ""
 
 
-def pose_problems(R: np.ndarray, t: np.ndarray, has_t: np.ndarray,
+def pose_problems(R: NDArray[np.float64], t: NDArray[np.float64], has_t: NDArray[np.bool_],
                   limits: PoseLimits = PoseLimits()) -> list[str]:
     """Per row of R (n, 3, 3) and t (n, 3) (rows without t: has_t False), why
     the pose breaks the rules; '' for good rows. Vectorised for exports."""
