@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -89,9 +90,23 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @body_limit("HEADPOSE_MAX_IMPORT_UPLOAD_BYTES")
     def import_view(self, request):
+        """Needs the permission to add datasets (a new dataset) or to change them
+        (more data in an existing one); staff without either get a 403."""
+        may_add, may_change = self.has_add_permission(request), self.has_change_permission(request)
+        if not (may_add or may_change):
+            raise PermissionDenied("Importing data needs the permission to add or change datasets.")
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
+            name = form.cleaned_data["dataset"]
+            exists = Dataset.objects.filter(name=name).exists()
             try:
+                if exists and not may_change:
+                    raise importing.ImportRequestError(f"dataset {name!r} exists and you may not change datasets.")
+                if not exists and not may_add:
+                    raise importing.ImportRequestError(f"dataset {name!r} does not exist and you may not add "
+                                                       f"datasets.")
+                if form.cleaned_data["server_path"]:
+                    importing.check_server_path_size(form.cleaned_data["server_path"])
                 job = importing.create_import_job(
                     kind=form.cleaned_data["kind"],
                     dataset_name=form.cleaned_data["dataset"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import re
 import shutil
 import tempfile
@@ -68,6 +69,28 @@ def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", up
             job.upload.save(job.input_name, upload, save=False)
         job.save()
     return job
+
+
+def check_server_path_size(server_path: str) -> None:
+    """Refuse a server folder or file larger than HEADPOSE_MAX_IMPORT_UPLOAD_BYTES:
+    queueing it copies it into storage (a folder packed as a zip), as large an
+    amount as an upload may be. Regular files only (links are packed as links)."""
+    cap = settings.HEADPOSE_MAX_IMPORT_UPLOAD_BYTES
+    path, total = Path(server_path), 0
+    if path.is_file():
+        total = path.stat().st_size
+    elif path.is_dir():
+        for folder, _dirs, files in os.walk(path):
+            for name in files:
+                entry = Path(folder, name)
+                if not entry.is_symlink() and entry.is_file():
+                    total += entry.stat().st_size
+            if total > cap:
+                break
+    if total > cap:
+        raise ImportRequestError(f"{server_path}: more than {cap:,} bytes, the most an import may copy into "
+                                 f"storage (HEADPOSE_MAX_IMPORT_UPLOAD_BYTES); import it with the command on "
+                                 f"a worker host instead.")
 
 
 def queue_import_job(job: Job) -> None:
