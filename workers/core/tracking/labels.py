@@ -12,11 +12,14 @@
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
-from .interpolation import interpolate_between
+from .interpolation import Pose, interpolate_between
+from .smoothing import SmoothedTrack
 
 KEYFRAME = "keyframe"
 INTERPOLATED = "interpolated"
@@ -27,17 +30,17 @@ KINDS = (KEYFRAME, INTERPOLATED, SMOOTHED_PROPOSAL)
 @dataclass
 class FrameLabel:
     frame: int
-    R: np.ndarray
-    t: np.ndarray | None
+    R: NDArray[np.float64]
+    t: NDArray[np.float64] | None
     kind: str
 
 
-def _carried(track, i: int, key: int, pose) -> tuple[np.ndarray, np.ndarray | None]:
+def _carried(track: SmoothedTrack, i: int, key: int, pose: Pose) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
     """Position i's track pose moved by the correction that takes the track onto
     the keyframe at position `key`."""
     correction = np.asarray(pose[0]) @ track.R[key].T
     R = correction @ track.R[i]
-    t = None
+    t: NDArray[np.float64] | None = None
     if track.t is not None:
         t = track.t[i] + ((np.asarray(pose[1]) - track.t[key]) if pose[1] is not None else 0.0)
     elif pose[1] is not None:
@@ -45,7 +48,8 @@ def _carried(track, i: int, key: int, pose) -> tuple[np.ndarray, np.ndarray | No
     return R, t
 
 
-def frame_labels(frames, keyframes: dict, track=None) -> list[FrameLabel | None]:
+def frame_labels(frames: int | Iterable[int], keyframes: Mapping[int, Pose],
+                 track: SmoothedTrack | None = None) -> list[FrameLabel | None]:
     """`frames`: the frame numbers in order (or their count, for 0..n-1);
     `keyframes`: frame number -> (R, t or None); `track`: a SmoothedTrack with
     one entry per frame, or None. Interpolation runs on the frame numbers, so a

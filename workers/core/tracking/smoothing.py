@@ -12,12 +12,15 @@ Three steps, each on rotations themselves (never on Euler angles):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import geometry
-from .interpolation import interpolate_between
+from .interpolation import Pose, interpolate_between
 
 BLUNDER_DEG = 25.0
 NEIGHBOURS = 3  # kept proposals on each side that vote on a blunder
@@ -27,18 +30,19 @@ PAD = 12  # frames mirrored at each end; ALPHA's weight has decayed to 0.5**12 t
 
 @dataclass
 class SmoothedTrack:
-    R: np.ndarray  # (N, 3, 3)
-    t: np.ndarray | None  # (N, 3) mm, None when no proposal had a translation
-    filled: np.ndarray  # (N,) bool: no kept proposal on this frame, filled by interpolation
-    rejected: np.ndarray  # (N,) bool: a proposal was dropped as a blunder
+    R: NDArray[np.float64]  # (N, 3, 3)
+    t: NDArray[np.float64] | None  # (N, 3) mm, None when no proposal had a translation
+    filled: NDArray[np.bool_]  # (N,): no kept proposal on this frame, filled by interpolation
+    rejected: NDArray[np.bool_]  # (N,): a proposal was dropped as a blunder
 
 
-def _medoid(Rs: np.ndarray) -> np.ndarray:
+def _medoid(Rs: NDArray[np.float64]) -> NDArray[np.float64]:
     d = geometry.geodesic_distance(Rs[:, None], Rs[None, :])
-    return Rs[int(np.argmin(d.sum(1)))]
+    out: NDArray[np.float64] = Rs[int(np.argmin(d.sum(1)))]
+    return out
 
 
-def reject_blunders(Rs: np.ndarray, blunder_deg: float = BLUNDER_DEG, neighbours: int = NEIGHBOURS) -> np.ndarray:
+def reject_blunders(Rs: NDArray[np.float64], blunder_deg: float = BLUNDER_DEG, neighbours: int = NEIGHBOURS) -> NDArray[np.bool_]:
     """(M, 3, 3) observed rotations in frame order -> (M,) bool, True = blunder."""
     m = len(Rs)
     out = np.zeros(m, dtype=bool)
@@ -50,11 +54,12 @@ def reject_blunders(Rs: np.ndarray, blunder_deg: float = BLUNDER_DEG, neighbours
     return out
 
 
-def _fill(n: int, frames: list[int], poses: list) -> tuple[np.ndarray, list]:
+def _fill(n: int, frames: list[int], poses: list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]
+          ) -> tuple[NDArray[np.float64], list[NDArray[np.float64] | None]]:
     """Poses at every frame 0..n-1 from poses at `frames` (sorted): interpolated
     between, held before the first and after the last."""
     Rs = np.empty((n, 3, 3))
-    ts: list = [None] * n
+    ts: list[NDArray[np.float64] | None] = [None] * n
     for f, (R, t) in zip(frames, poses):
         Rs[f], ts[f] = R, t
     Rs[: frames[0]], Rs[frames[-1] + 1:] = poses[0][0], poses[-1][0]
@@ -69,8 +74,8 @@ def _fill(n: int, frames: list[int], poses: list) -> tuple[np.ndarray, list]:
     return Rs, ts
 
 
-def _filter_pass(Rs: np.ndarray, ts: np.ndarray | None, alpha: float, order) -> None:
-    prev = None
+def _filter_pass(Rs: NDArray[np.float64], ts: NDArray[np.float64] | None, alpha: float, order: Iterable[int]) -> None:
+    prev: int | None = None
     for i in order:
         if prev is not None:
             step = geometry.matrix_to_axis_angle(Rs[prev].T @ Rs[i]) * alpha
@@ -80,7 +85,8 @@ def _filter_pass(Rs: np.ndarray, ts: np.ndarray | None, alpha: float, order) -> 
         prev = i
 
 
-def _odd_padded(Rs: np.ndarray, ts: np.ndarray | None, pad: int):
+def _odd_padded(Rs: NDArray[np.float64], ts: NDArray[np.float64] | None,
+                pad: int) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
     """Each end extended by its point reflection (R_0 R_k^T R_0, 2 t_0 - t_k), as
     scipy's filtfilt does on a line: a steady turn then leaves the ends unbiased."""
     if len(Rs) < 2:
@@ -95,23 +101,25 @@ def _odd_padded(Rs: np.ndarray, ts: np.ndarray | None, pad: int):
     return Rs, ts
 
 
-def smooth_track(observations: list, alpha: float = ALPHA, blunder_deg: float = BLUNDER_DEG) -> SmoothedTrack | None:
+def smooth_track(observations: Sequence[Pose | None], alpha: float = ALPHA, blunder_deg: float = BLUNDER_DEG) -> SmoothedTrack | None:
     """`observations[i]` is (R, t) or None for frame i (t may be None). Returns
     None when no frame has a proposal."""
     n = len(observations)
-    frames = [i for i, o in enumerate(observations) if o is not None]
+    present = {i: o for i, o in enumerate(observations) if o is not None}
+    frames = list(present)
     if not frames:
         return None
-    observed = np.stack([np.asarray(observations[f][0], dtype=np.float64).reshape(3, 3) for f in frames])
+    observed = np.stack([np.asarray(present[f][0], dtype=np.float64).reshape(3, 3) for f in frames])
     blunder = reject_blunders(observed, blunder_deg)
     rejected = np.zeros(n, dtype=bool)
     rejected[np.asarray(frames)[blunder]] = True
     kept = [f for f, b in zip(frames, blunder) if not b]
-    with_t = all(observations[f][1] is not None for f in kept)
-    poses = [(np.asarray(observations[f][0], dtype=np.float64).reshape(3, 3),
-              np.asarray(observations[f][1], dtype=np.float64) if with_t else None) for f in kept]
+    with_t = all(present[f][1] is not None for f in kept)
+    poses = [(np.asarray(present[f][0], dtype=np.float64).reshape(3, 3),
+              np.asarray(present[f][1], dtype=np.float64) if with_t else None) for f in kept]
     Rs, ts_list = _fill(n, kept, poses)
-    ts = np.stack(ts_list) if with_t else None
+    # with_t: every kept pose has a t, so every filled frame has one
+    ts = np.stack(cast("list[NDArray[np.float64]]", ts_list)) if with_t else None
     Rs, ts = _odd_padded(Rs, ts, PAD)
     _filter_pass(Rs, ts, alpha, range(len(Rs)))
     _filter_pass(Rs, ts, alpha, range(len(Rs) - 1, -1, -1))

@@ -8,19 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import geometry
 
 
 @dataclass
 class SyntheticSequence:
-    truth_R: np.ndarray  # (N, 3, 3)
-    truth_t: np.ndarray  # (N, 3) mm
-    proposals: list  # (R, t) or None per frame
-    blunders: np.ndarray  # (N,) bool
+    truth_R: NDArray[np.float64]  # (N, 3, 3)
+    truth_t: NDArray[np.float64]  # (N, 3) mm
+    proposals: list[tuple[NDArray[np.float64], NDArray[np.float64]] | None]  # (R, t) or None per frame
+    blunders: NDArray[np.bool_]  # (N,)
 
 
-def trajectory(n: int, fps: float = 25.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def trajectory(n: int, fps: float = 25.0, seed: int = 0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     rng = np.random.default_rng(seed)
     s = np.arange(n) / fps
     amp = rng.uniform([30, 10, 8], [60, 25, 20])
@@ -31,7 +32,7 @@ def trajectory(n: int, fps: float = 25.0, seed: int = 0) -> tuple[np.ndarray, np
     return geometry.euler_to_matrix(euler), t
 
 
-def random_rotation_about(R: np.ndarray, deg: float, rng) -> np.ndarray:
+def random_rotation_about(R: NDArray[np.float64], deg: float, rng: np.random.Generator) -> NDArray[np.float64]:
     axis = rng.normal(size=3)
     return R @ geometry.axis_angle_to_matrix(axis / np.linalg.norm(axis) * np.deg2rad(deg))
 
@@ -40,7 +41,7 @@ def make_sequence(n: int = 300, fps: float = 25.0, noise_deg: float = 2.0, blund
                   missing_rate: float = 0.05, seed: int = 0) -> SyntheticSequence:
     rng = np.random.default_rng(seed)
     truth_R, truth_t = trajectory(n, fps, seed)
-    proposals: list = []
+    proposals: list[tuple[NDArray[np.float64], NDArray[np.float64]] | None] = []
     blunders = np.zeros(n, dtype=bool)
     for i in range(n):
         if rng.random() < missing_rate:
