@@ -47,10 +47,11 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import scipy.io
+from numpy.typing import ArrayLike, NDArray
 
 from .. import geometry
 from .archive import Limits, SourceLike, opened, paired, suffix
@@ -66,12 +67,12 @@ class AFLWFormatError(FormatError):
     pass
 
 
-def model_intrinsics(width: int, height: int) -> np.ndarray:
+def model_intrinsics(width: int, height: int) -> NDArray[np.float64]:
     f = FOCAL_FACTOR * max(width, height)
     return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]], dtype=np.float64)
 
 
-def _array(mat: dict, key: str, size: int, name: str) -> np.ndarray:
+def _array(mat: dict[str, Any], key: str, size: int, name: str) -> NDArray[np.float64]:
     if key not in mat:
         raise AFLWFormatError(f"{name}: no {key} in the .mat file")
     a = np.asarray(mat[key])
@@ -83,14 +84,15 @@ def _array(mat: dict, key: str, size: int, name: str) -> np.ndarray:
     return a
 
 
-def load_mat(data: bytes, name: str = "file.mat") -> dict:
+def load_mat(data: bytes, name: str = "file.mat") -> dict[str, Any]:
     try:
-        return scipy.io.loadmat(io.BytesIO(data))
+        out: dict[str, Any] = scipy.io.loadmat(io.BytesIO(data))
+        return out
     except Exception as exc:  # scipy raises many unrelated types on garbage input
         raise AFLWFormatError(f"{name}: cannot read the .mat file ({type(exc).__name__}: {exc})") from None
 
 
-def landmarks_camera(pt3d: np.ndarray, s: float, K: np.ndarray) -> np.ndarray:
+def landmarks_camera(pt3d: NDArray[np.float64], s: float, K: NDArray[np.float64]) -> NDArray[np.float64]:
     """(3, 68) pt3d_68 -> (68, 3) camera-frame mm, per the module docstring."""
     k = s * UM_PER_MM
     f, cx, cy = K[0, 0], K[0, 2], K[1, 2]
@@ -99,7 +101,7 @@ def landmarks_camera(pt3d: np.ndarray, s: float, K: np.ndarray) -> np.ndarray:
     return np.stack([(u - cx) * Z / f, (v - cy) * Z / K[1, 1], Z], -1)
 
 
-def landmark_box(points: np.ndarray, width: int, height: int, margin: float = BOX_MARGIN) -> tuple:
+def landmark_box(points: NDArray[np.float64], width: int, height: int, margin: float = BOX_MARGIN) -> tuple[float, float, float, float]:
     """Min/max box of (N, 2) points grown by `margin` of its size per side,
     clamped to the pixel centres [0, w-1] x [0, h-1]."""
     lo, hi = points.min(0), points.max(0)
@@ -109,7 +111,7 @@ def landmark_box(points: np.ndarray, width: int, height: int, margin: float = BO
             float(np.clip(hi[0], 0, width - 1)), float(np.clip(hi[1], 0, height - 1)))
 
 
-def hopenet_crop(pt2d: np.ndarray) -> tuple:
+def hopenet_crop(pt2d: NDArray[np.float64]) -> tuple[float, float, float, float]:
     """The HopeNet/6DRepNet AFLW2000 crop from the (21, 2) pt2d points, invisible
     (-1, 452) points included, as DATA.md describes. Not clamped."""
     x0, y0 = pt2d.min(0)
@@ -122,7 +124,7 @@ def hopenet_crop(pt2d: np.ndarray) -> tuple:
     return (float(x0), float(y0), float(x1), float(y1))
 
 
-def parse_labels(mat: dict, width: int, height: int, name: str = "file.mat") -> FaceLabel:
+def parse_labels(mat: dict[str, Any], width: int, height: int, name: str = "file.mat") -> FaceLabel:
     pp = _array(mat, "Pose_Para", 7, name).reshape(7)
     pt3d = _array(mat, "pt3d_68", 3 * 68, name).reshape(3, 68) if "pt3d_68" in mat else None
     if pt3d is None:
@@ -198,8 +200,8 @@ def count(source: SourceLike, limits: Limits | None = None) -> int:
         return len(src.rejected) + other + len(stems)
 
 
-def write_mat(dest: str | os.PathLike | BinaryIO, R, t, landmarks_3d, K,
-              pt2d=None, scale: float | None = None) -> np.ndarray:
+def write_mat(dest: str | os.PathLike[str] | BinaryIO, R: ArrayLike, t: ArrayLike, landmarks_3d: ArrayLike,
+              K: ArrayLike, pt2d: ArrayLike | None = None, scale: float | None = None) -> NDArray[np.float64]:
     """Write an AFLW2000-style .mat (see the module docstring); returns Pose_Para (7,).
 
     R (3, 3) rotation, t (3,) mm, landmarks_3d (68, 3) camera-frame mm, K (3, 3);

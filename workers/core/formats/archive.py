@@ -27,11 +27,11 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, Self, TypeVar
 
 from .records import FormatError, SampleError
 
@@ -147,10 +147,10 @@ class Source:
     def close(self) -> None:
         pass
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -184,7 +184,7 @@ class FolderSource(Source):
 
 
 class ZipSource(Source):
-    def __init__(self, file: str | os.PathLike | BinaryIO, limits: Limits):
+    def __init__(self, file: str | os.PathLike[str] | BinaryIO, limits: Limits):
         super().__init__(limits)
         try:
             self._zip = zipfile.ZipFile(file)
@@ -231,7 +231,7 @@ class ZipSource(Source):
         self._zip.close()
 
 
-def pack_folder(root: str | os.PathLike, out: BinaryIO) -> int:
+def pack_folder(root: str | os.PathLike[str], out: BinaryIO) -> int:
     """Write the folder `root` as a zip to `out` so that `ZipSource` reads what
     `FolderSource` would: hidden folders and ignored files are left out, and a
     symbolic link becomes a link entry (never its target's bytes), which the
@@ -258,7 +258,7 @@ def pack_folder(root: str | os.PathLike, out: BinaryIO) -> int:
     return n
 
 
-SourceLike = str | os.PathLike | BinaryIO | Source
+SourceLike = str | os.PathLike[str] | BinaryIO | Source
 
 
 def open_source(source: SourceLike, limits: Limits | None = None) -> Source:
@@ -291,7 +291,11 @@ def opened(source: SourceLike, limits: Limits | None = None) -> Iterator[Source]
         src.close()
 
 
-def paired(primary: dict, companion: dict, no_companion, no_primary) -> Iterator:
+_Key = TypeVar("_Key", str, tuple[str, str])
+
+
+def paired(primary: Mapping[_Key, str], companion: Mapping[_Key, str], no_companion: Callable[[_Key, str], str],
+           no_primary: Callable[[_Key, str], str]) -> Iterator[tuple[_Key, str, str] | SampleError]:
     """Walk two {key: entry name} maps (e.g. images and their label files) in
     key order: yields (key, primary, companion) for complete pairs and a
     SampleError, worded by `no_companion(key, primary)` / `no_primary(key,

@@ -45,11 +45,12 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .. import geometry
 from .archive import Limits, SourceLike, opened, paired, suffix
@@ -91,7 +92,7 @@ def _decode(data: bytes, name: str) -> str:
         raise BiwiFormatError(f"{name}: not a text file") from None
 
 
-def reference_euler(M: np.ndarray) -> np.ndarray:
+def reference_euler(M: NDArray[np.float64]) -> NDArray[np.float64]:
     """[yaw, pitch, roll] degrees from a pose.txt matrix, as the reference readers compute them."""
     R = np.asarray(M, dtype=np.float64).T
     roll = -np.arctan2(R[1, 0], R[0, 0])
@@ -100,7 +101,7 @@ def reference_euler(M: np.ndarray) -> np.ndarray:
     return np.rad2deg([yaw, pitch, roll])
 
 
-def parse_pose_txt(data: bytes, name: str = "pose.txt") -> tuple[np.ndarray, np.ndarray]:
+def parse_pose_txt(data: bytes, name: str = "pose.txt") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """-> (M (3, 3), head centre (3,) mm, depth camera frame)."""
     rows = _rows(_decode(data, name), name)
     if len(rows) != 4 or any(len(r) != 3 for r in rows):
@@ -116,7 +117,7 @@ def parse_pose_txt(data: bytes, name: str = "pose.txt") -> tuple[np.ndarray, np.
     return M, c
 
 
-def parse_rgb_cal(data: bytes, name: str = "rgb.cal") -> dict:
+def parse_rgb_cal(data: bytes, name: str = "rgb.cal") -> dict[str, Any]:
     """-> {'K', 'dist', 'R', 't', 'size' (w, h) or None}."""
     rows = _rows(_decode(data, name), name)
     shapes = [len(r) for r in rows]
@@ -132,11 +133,11 @@ def parse_rgb_cal(data: bytes, name: str = "rgb.cal") -> dict:
     return {"K": K, "dist": np.array(rows[3]), "R": R, "t": t, "size": size}
 
 
-def _fmt(values) -> str:
+def _fmt(values: Iterable[float]) -> str:
     return " ".join(repr(float(v)) for v in values) + " \n"
 
 
-def write_pose_txt(dest: str | os.PathLike | BinaryIO, M, centre) -> None:
+def write_pose_txt(dest: str | os.PathLike[str] | BinaryIO, M: ArrayLike, centre: ArrayLike) -> None:
     """BIWI pose.txt from the depth-frame rotation M (= euler_to_matrix of the
     reference angles) and the head centre in mm; full float precision, so
     `parse_pose_txt` reads back the same numbers."""
@@ -148,14 +149,15 @@ def write_pose_txt(dest: str | os.PathLike | BinaryIO, M, centre) -> None:
     _write(dest, text)
 
 
-def write_rgb_cal(dest, K, R, t, size=(640, 480), dist=(0, 0, 0, 0)) -> None:
+def write_rgb_cal(dest: str | os.PathLike[str] | BinaryIO, K: ArrayLike, R: ArrayLike, t: Iterable[float],
+                  size: tuple[int, int] = (640, 480), dist: Iterable[float] = (0, 0, 0, 0)) -> None:
     text = ("".join(_fmt(r) for r in np.asarray(K, float)) + "\n" + _fmt(dist) + "\n"
             + "".join(_fmt(r) for r in np.asarray(R, float)) + "\n" + _fmt(t) + "\n"
             + f"{int(size[0])} {int(size[1])}\n")
     _write(dest, text)
 
 
-def _write(dest, text: str) -> None:
+def _write(dest: str | os.PathLike[str] | BinaryIO, text: str) -> None:
     if hasattr(dest, "write"):
         dest.write(text.encode())
     else:
@@ -164,7 +166,8 @@ def _write(dest, text: str) -> None:
 
 # ---------- frames ----------
 
-def depth_to_rgb_pose(R_depth, t_depth, cal: dict, extrinsics: str = "rgb_in_depth"):
+def depth_to_rgb_pose(R_depth: ArrayLike, t_depth: ArrayLike, cal: dict[str, Any],
+                      extrinsics: str = "rgb_in_depth") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     Re, te = cal["R"], cal["t"]
     if extrinsics == "rgb_in_depth":
         return Re.T @ R_depth, Re.T @ (np.asarray(t_depth) - te)
@@ -173,7 +176,8 @@ def depth_to_rgb_pose(R_depth, t_depth, cal: dict, extrinsics: str = "rgb_in_dep
     raise ValueError(f"extrinsics must be one of {EXTRINSICS}")
 
 
-def rgb_to_depth_pose(R_rgb, t_rgb, cal: dict, extrinsics: str = "rgb_in_depth"):
+def rgb_to_depth_pose(R_rgb: ArrayLike, t_rgb: ArrayLike, cal: dict[str, Any],
+                      extrinsics: str = "rgb_in_depth") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Inverse of `depth_to_rgb_pose` (for export back to pose.txt)."""
     Re, te = cal["R"], cal["t"]
     if extrinsics == "rgb_in_depth":
@@ -183,7 +187,7 @@ def rgb_to_depth_pose(R_rgb, t_rgb, cal: dict, extrinsics: str = "rgb_in_depth")
     raise ValueError(f"extrinsics must be one of {EXTRINSICS}")
 
 
-def sphere_box(centre, radius: float, K) -> tuple:
+def sphere_box(centre: ArrayLike, radius: float, K: NDArray[np.float64]) -> tuple[float, float, float, float]:
     """Exact image bounding box (x0, y0, x1, y1) of a sphere (camera frame, mm)."""
     C = np.asarray(centre, dtype=np.float64)
     if C[2] <= radius:
@@ -199,13 +203,13 @@ def sphere_box(centre, radius: float, K) -> tuple:
     return out[0][0], out[1][0], out[0][1], out[1][1]
 
 
-def _clamp_box(box, w, h) -> tuple:
+def _clamp_box(box: tuple[float, float, float, float], w: int, h: int) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = box
     return (float(np.clip(x0, 0, w - 1)), float(np.clip(y0, 0, h - 1)),
             float(np.clip(x1, 0, w - 1)), float(np.clip(y1, 0, h - 1)))
 
 
-def frame_label(M, centre, cal: dict, width: int, height: int, extrinsics: str = "rgb_in_depth",
+def frame_label(M: NDArray[np.float64], centre: ArrayLike, cal: dict[str, Any], width: int, height: int, extrinsics: str = "rgb_in_depth",
                 sequence: str | None = None) -> FaceLabel:
     euler = reference_euler(M)
     R_depth = geometry.euler_to_matrix(euler)
@@ -239,8 +243,16 @@ def sequence_of(name: str) -> str:
     return m.group(1)
 
 
-def _layout(names: list[str]):
-    frames, poses, cals, npzs, other = {}, {}, {}, [], []
+_Layout = tuple[dict[tuple[str, str], str], dict[tuple[str, str], str], dict[str, str], list[str], list[str]]
+
+
+def _layout(names: list[str]) -> _Layout:
+    """Frames and poses by (folder, number), rgb.cal by folder, .npz files, other files."""
+    frames: dict[tuple[str, str], str] = {}
+    poses: dict[tuple[str, str], str] = {}
+    cals: dict[str, str] = {}
+    npzs: list[str] = []
+    other: list[str] = []
     for n in names:
         p = PurePosixPath(n)
         if (m := _FRAME_RE.search(n)):
@@ -324,25 +336,30 @@ def count(source: SourceLike, limits: Limits | None = None) -> int:
 
 # ---------- npz ----------
 
-def _read_npy_header(f) -> tuple:
+NpzFile = str | os.PathLike[str] | IO[bytes]
+"""An .npz file: a path or an open binary file."""
+
+
+def _read_npy_header(f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
     fmt = np.lib.format
-    version = fmt.read_magic(f)
+    version = fmt.read_magic(f)  # type: ignore[no-untyped-call]  # numpy.lib.format is unannotated
     if version == (1, 0):
-        shape, _, dtype = fmt.read_array_header_1_0(f)
+        shape, _, dtype = fmt.read_array_header_1_0(f)  # type: ignore[no-untyped-call]  # unannotated
     elif version == (2, 0):
-        shape, _, dtype = fmt.read_array_header_2_0(f)
+        shape, _, dtype = fmt.read_array_header_2_0(f)  # type: ignore[no-untyped-call]  # unannotated
     else:  # (3, 0): utf-8 field names; no public reader for it
         shape, _, dtype = fmt._read_array_header(f, version)  # type: ignore[attr-defined]  # no public reader
     return shape, dtype
 
 
-def _npz_headers(file, name: str, limits: Limits) -> dict:
+def _npz_headers(file: NpzFile, name: str, limits: Limits) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
     """member name -> (shape, dtype) from the .npy headers, without loading data."""
     try:
         zf = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError) as exc:
         raise BiwiFormatError(f"{name}: not a readable .npz file ({exc})") from None
-    heads, total = {}, 0
+    heads: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
+    total = 0
     with zf:
         for info in zf.infolist():
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
@@ -361,7 +378,7 @@ def _npz_headers(file, name: str, limits: Limits) -> dict:
     return heads
 
 
-def _npz_shapes(file, name: str, limits: Limits) -> tuple:
+def _npz_shapes(file: NpzFile, name: str, limits: Limits) -> tuple[tuple[int, ...], tuple[int, ...]]:
     heads = _npz_headers(file, name, limits)
     for key in ("image", "pose"):
         if key not in heads:
@@ -374,14 +391,15 @@ def _npz_shapes(file, name: str, limits: Limits) -> tuple:
     return ishape, pshape
 
 
-def npz_count(file) -> int:
+def npz_count(file: NpzFile) -> int:
     try:
-        return _npz_shapes(file, "npz", Limits())[0][0]
+        out: int = _npz_shapes(file, "npz", Limits())[0][0]
+        return out
     except FormatError:
         return 1
 
 
-def iter_npz(file: str | os.PathLike | BinaryIO, name: str = "BIWI.npz",
+def iter_npz(file: NpzFile, name: str = "BIWI.npz",
              limits: Limits | None = None) -> Iterator[Record]:
     limits = limits or Limits()
     try:
@@ -412,7 +430,7 @@ def iter_npz(file: str | os.PathLike | BinaryIO, name: str = "BIWI.npz",
 
 # ---------- protocol-1 list ----------
 
-def read_protocol1_list(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+def read_protocol1_list(path: str | os.PathLike[str]) -> tuple[list[str], NDArray[np.float64]]:
     """-> (names 'NN/frame_XXXXX_rgb.png', (N, 3) [yaw, pitch, roll] degrees).
     The file's columns are pitch, yaw, roll."""
     names, rows = [], []

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Iterator
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from .. import geometry
@@ -65,7 +66,7 @@ def image_size(data: bytes, name: str = "image") -> tuple[int, int]:
     return img.size
 
 
-def encode_png(array_rgb: np.ndarray) -> bytes:
+def encode_png(array_rgb: NDArray[np.uint8]) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(array_rgb)).save(buf, format="PNG")
     return buf.getvalue()

@@ -8,8 +8,10 @@ OpenCV camera frame, millimetres, pixel (0, 0) = centre of the top-left pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 class FormatError(ValueError):
@@ -18,12 +20,12 @@ class FormatError(ValueError):
 
 @dataclass
 class FaceLabel:
-    box: tuple  # (x0, y0, x1, y1) pixels
-    R: np.ndarray | None = None  # (3, 3) head -> camera
-    t: np.ndarray | None = None  # (3,) mm, camera frame; None when unknown
-    landmarks_2d: np.ndarray | None = None  # (N, 2) pixels
-    landmarks_3d: np.ndarray | None = None  # (N, 3) camera frame, mm
-    extra: dict = field(default_factory=dict)
+    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) pixels
+    R: NDArray[np.float64] | None = None  # (3, 3) head -> camera
+    t: NDArray[np.float64] | None = None  # (3,) mm, camera frame; None when unknown
+    landmarks_2d: NDArray[np.float64] | None = None  # (N, 2) pixels
+    landmarks_3d: NDArray[np.float64] | None = None  # (N, 3) camera frame, mm
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -32,8 +34,8 @@ class Sample:
     image_bytes: bytes  # the encoded image (PNG for images stored as arrays)
     width: int
     height: int
-    K: np.ndarray  # (3, 3) intrinsics, pixels
-    faces: list = field(default_factory=list)
+    K: NDArray[np.float64]  # (3, 3) intrinsics, pixels
+    faces: list[FaceLabel] = field(default_factory=list)
     frame: FrameOf | None = None  # set when the image is a frame of a sequence
 
     ok = True

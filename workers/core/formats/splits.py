@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .records import FormatError
 
@@ -28,20 +30,21 @@ class SplitError(FormatError):
 @dataclass
 class Split:
     name: str
-    train: list = field(default_factory=list)
-    test: list = field(default_factory=list)
+    train: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
     seed: int | None = None
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
-def within_max_abs_angle(euler, max_abs_deg: float) -> np.ndarray:
+def within_max_abs_angle(euler: ArrayLike, max_abs_deg: float) -> NDArray[np.bool_]:
     """The angle filter, defined once: euler (N, 3) [yaw, pitch, roll] degrees ->
     (N,) bool, True where every |angle| is at most max_abs_deg. AFLW2000
     protocol 1's split and any benchmark's angle filter both use it."""
-    return np.all(np.abs(np.asarray(euler, dtype=np.float64).reshape(-1, 3)) <= max_abs_deg, axis=1)
+    out: NDArray[np.bool_] = np.all(np.abs(np.asarray(euler, dtype=np.float64).reshape(-1, 3)) <= max_abs_deg, axis=1)
+    return out
 
 
-def aflw2000_p1(names: Sequence[str], euler, max_abs_deg: float = P1_MAX_ABS_DEG) -> Split:
+def aflw2000_p1(names: Sequence[str], euler: ArrayLike, max_abs_deg: float = P1_MAX_ABS_DEG) -> Split:
     """names (N,), euler (N, 3) [yaw, pitch, roll] degrees -> test = kept names."""
     e = np.asarray(euler, dtype=np.float64).reshape(-1, 3)
     if len(e) != len(names):
@@ -72,10 +75,12 @@ def biwi_p2(sequence_ids: Iterable[str], seed: int, train_fraction: float = 0.7)
                  info={"train_fraction": train_fraction, "sequences": seqs})
 
 
-def frames_by_sequence(names: Sequence[str], split: Split, sequence_of) -> tuple[list, list]:
+def frames_by_sequence(names: Sequence[str], split: Split,
+                       sequence_of: Callable[[str], str]) -> tuple[list[str], list[str]]:
     """Frame names -> (train names, test names) by the sequence lists of `split`."""
     train, test = set(split.train), set(split.test)
-    out_train, out_test = [], []
+    out_train: list[str] = []
+    out_test: list[str] = []
     for n in names:
         s = sequence_of(n)
         if s in train:

@@ -18,11 +18,15 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .. import geometry
 from .archive import Limits, SourceLike, is_ignored, opened, suffix
 from .images import image_sample, is_image_name
 from .records import FormatError, FrameOf, Record, Sample, SampleError
+
+if TYPE_CHECKING:  # annotations only: cv2 is imported where a video is read
+    import cv2
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv"}
 JPEG_QUALITY = 95
@@ -40,7 +44,7 @@ def _check_thinning(every: int, max_frames: int | None) -> None:
         raise FormatError("--max-frames must be 1 or more")
 
 
-def _open_video(path: str | os.PathLike[str]):
+def _open_video(path: str | os.PathLike[str]) -> cv2.VideoCapture | None:
     import cv2
 
     cap = cv2.VideoCapture(str(path))
@@ -50,7 +54,7 @@ def _open_video(path: str | os.PathLike[str]):
     return cap
 
 
-def iter_video(path, name: str, every: int = 1, max_frames: int | None = None) -> Iterator[Record]:
+def iter_video(path: str | os.PathLike[str], name: str, every: int = 1, max_frames: int | None = None) -> Iterator[Record]:
     import cv2
 
     _check_thinning(every, max_frames)
