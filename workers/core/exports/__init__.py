@@ -21,7 +21,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from workers.core.label_rows import ExportError, InvalidRow, InvalidRowsError, LabelRow, valid_rows
 from workers.core.pose_rules import PoseLimits
@@ -40,7 +40,7 @@ __all__ = [
 
 SKIPPED_MANIFEST = "SKIPPED_FACES.json"
 
-Writer = Callable[[Iterable[LabelRow], BinaryIO, dict, Callable[[int], None] | None], int]
+Writer = Callable[[Iterable[LabelRow], BinaryIO, dict[str, Any], Callable[[int], None] | None], int]
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
 )}
 
 
-def write_export(fmt: str, rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
-                 on_progress: Callable[[int], None] | None = None, *, skipped: list | None = None,
+def write_export(fmt: str, rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
+                 on_progress: Callable[[int], None] | None = None, *, skipped: list[InvalidRow] | None = None,
                  limits: PoseLimits = PoseLimits()) -> int:
     """Write `rows` as format `fmt` to `out`; returns the row count written.
     `on_progress(n_done)` is called after each chunk of a few thousand rows.

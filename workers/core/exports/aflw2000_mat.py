@@ -23,9 +23,10 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core.formats import aflw2000
 from workers.core.formats.records import FormatError
@@ -41,7 +42,7 @@ def mat_name(image: str, face_index: int) -> str:
     return stem if face_index == 0 else f"{stem}_face{face_index}"
 
 
-def own_landmarks(row: LabelRow) -> np.ndarray | None:
+def own_landmarks(row: LabelRow) -> NDArray[np.float64] | None:
     """The row's 3D landmarks when they can go into pt3d_68 unchanged."""
     L = landmarks(row, "landmarks_3d", 3)
     if L is None or row.landmark_scheme != "ibug68" or L.shape != (68, 3) or not row.landmarks_match_pose:
@@ -49,7 +50,7 @@ def own_landmarks(row: LabelRow) -> np.ndarray | None:
     return L
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
+def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
           on_progress: Callable[[int], None] | None = None) -> int:
     reference = load_reference_face().points68
     names = MemberNames()
@@ -84,7 +85,7 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
     return counts["faces"]
 
 
-def _readme(meta: dict, c: dict, renamed: int) -> str:
+def _readme(meta: dict[str, Any], c: dict[str, int], renamed: int) -> str:
     return readme("HeadPose Studio labels as AFLW2000-3D .mat files", meta, [
         f"{c['faces']} .mat files, one per face: '<image path without extension>.mat' for face 0, "
         "'<...>_face<k>.mat' for face k > 0. Keys: Pose_Para (1, 7) = [pitch, yaw, roll, tx, ty, tz, s], "

@@ -21,9 +21,10 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import geometry
 from workers.core.formats import biwi
@@ -49,17 +50,17 @@ def _directory(member: str) -> str:
     return "" if parent == "." else parent
 
 
-def _cal_size(row: LabelRow, K: np.ndarray) -> tuple[int, int]:
+def _cal_size(row: LabelRow, K: NDArray[np.float64]) -> tuple[int, int]:
     if row.width > 0 and row.height > 0:
         return int(row.width), int(row.height)
     return int(round(2 * K[0, 2] + 1)), int(round(2 * K[1, 2] + 1))  # centred principal point
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
+def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
           on_progress: Callable[[int], None] | None = None) -> int:
     names = MemberNames()
-    cal_of: dict[str, tuple] = {}  # directory -> (K, first image)
-    other_K: dict[str, list] = {}  # directory -> faces with a different K
+    cal_of: dict[str, tuple[NDArray[np.float64], str]] = {}  # directory -> (K, first image)
+    other_K: dict[str, list[str]] = {}  # directory -> faces with a different K
     counts = {"faces": 0, "t_from_box": 0, "default_K": 0}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for b in pose_batches(rows, on_progress=on_progress):
@@ -93,7 +94,8 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
     return counts["faces"]
 
 
-def _readme(meta: dict, c: dict, renamed: int, cal_of: dict, other_K: dict) -> str:
+def _readme(meta: dict[str, Any], c: dict[str, int], renamed: int,
+            cal_of: dict[str, tuple[NDArray[np.float64], str]], other_K: dict[str, list[str]]) -> str:
     paragraphs = [
         f"{c['faces']} pose.txt files, one per face ('NN/frame_XXXXX_pose.txt' for BIWI frames, "
         "'<dir>/<stem>_pose.txt' otherwise, '..._face<k>_pose.txt' for face k > 0): lines 1-3 the "

@@ -26,7 +26,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii as enc
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -52,8 +52,8 @@ _IMAGE = '{"id": %d, "file_name": %s, "width": %d, "height": %d, "camera_matrix"
 class ImageIds:
     """Image key -> COCO image id; a key is the row's image_id, else its file name."""
 
-    def __init__(self):
-        self.by_key: dict = {}
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, int | str], int] = {}  # ("id", image_id) or ("name", image)
         self.taken: set[int] = set()
         self.running: set[int] = set()
         self.next_id = 1
@@ -95,7 +95,7 @@ def _keypoints(row: LabelRow) -> tuple[str, int]:
     return dumps([v for x, y in L.tolist() for v in (x, y, 2)]), len(IBUG68_KEYPOINTS)
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
+def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
           on_progress: Callable[[int], None] | None = None) -> int:
     info = {"description": "HeadPose Studio head-pose labels", "version": "1",
             "date_created": meta.get("exported_at", ""), "convention": CONVENTION, **meta}

@@ -4,13 +4,16 @@ README text, JSON encoding of numpy values and the fields saying who made a labe
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from json.encoder import (  # type: ignore[attr-defined]  # CPython's C encoder: not in typeshed
     c_make_encoder,
     encode_basestring_ascii,
 )
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import geometry
 from workers.core.label_rows import ExportError, LabelRow, deprecated_source, face_name, stack_field
@@ -28,7 +31,7 @@ CONVENTION = (
 IBUG68_KEYPOINTS = [f"ibug_{i}" for i in range(68)]
 
 
-def camera_matrix(row: LabelRow) -> np.ndarray | None:
+def camera_matrix(row: LabelRow) -> NDArray[np.float64] | None:
     """The row's K as a checked (3, 3) array, None when the row has none."""
     if row.K is None:
         return None
@@ -47,7 +50,7 @@ def require_size(row: LabelRow, why: str) -> tuple[int, int]:
     return int(row.width), int(row.height)
 
 
-def face_box(row: LabelRow) -> tuple | None:
+def face_box(row: LabelRow) -> tuple[float, float, float, float] | None:
     """The row's box as 4 floats, None when the row has none."""
     if row.box is None:
         return None
@@ -60,7 +63,7 @@ def face_box(row: LabelRow) -> tuple | None:
     return box
 
 
-def box_or_image(row: LabelRow) -> tuple:
+def box_or_image(row: LabelRow) -> tuple[float, float, float, float]:
     """The face box, else the whole image (as annotator/labeling.py does)."""
     box = face_box(row)
     if box is not None:
@@ -69,12 +72,12 @@ def box_or_image(row: LabelRow) -> tuple:
     return (0.0, 0.0, float(w), float(h))
 
 
-def estimated_translation(row: LabelRow, K: np.ndarray) -> np.ndarray:
+def estimated_translation(row: LabelRow, K: NDArray[np.float64]) -> NDArray[np.float64]:
     """geometry.translation_from_box for a row without t (box, else the whole image)."""
     return geometry.translation_from_box(box_or_image(row), K)
 
 
-def landmarks(row: LabelRow, which: str, dims: int) -> np.ndarray | None:
+def landmarks(row: LabelRow, which: str, dims: int) -> NDArray[np.float64] | None:
     value = getattr(row, which)
     if value is None:
         return None
@@ -100,7 +103,7 @@ class MemberNames:
     """Hands out zip member names; a name already used (several labels of one
     face) gets '_label2', '_label3' ... before its suffix."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.used: set[str] = set()
         self.renamed = 0
 
@@ -115,7 +118,7 @@ class MemberNames:
         return name
 
 
-def readme(title: str, meta: dict, paragraphs: list[str]) -> str:
+def readme(title: str, meta: dict[str, Any], paragraphs: list[str]) -> str:
     lines = [title, "=" * len(title), ""]
     lines += [f"{k}: {v}" for k, v in meta.items()]
     lines += ["", "Convention: " + CONVENTION, ""]
@@ -125,7 +128,7 @@ def readme(title: str, meta: dict, paragraphs: list[str]) -> str:
     return "\n".join(lines)
 
 
-def json_default(value):
+def json_default(value: object) -> Any:
     """json fallback for numpy values in provenance and meta."""
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -142,7 +145,7 @@ _C_ENCODE = (c_make_encoder(None, json_default, encode_basestring_ascii, None, "
              if c_make_encoder is not None else None)
 
 
-def dumps(value, row: LabelRow | None = None) -> str:
+def dumps(value: object, row: LabelRow | None = None) -> str:
     """One-line JSON (json.dumps layout); a value that cannot be written names the face."""
     try:
         if _C_ENCODE is not None and isinstance(value, (dict, list)):
@@ -178,17 +181,17 @@ def sequence_fields(row: LabelRow) -> str:
     return text + (f'"track_label": {encode_basestring_ascii(row.track_label)}, ' if row.track_label else "")
 
 
-def json_int(value) -> str:
+def json_int(value: int | None) -> str:
     return "null" if value is None else str(int(value))
 
 
-def json_floats(values) -> str:
+def json_floats(values: Iterable[float]) -> str:
     """A flat list of finite Python floats as JSON; repr is the shortest text
     that reads back as the same float."""
     return "[" + ", ".join(map(repr, values)) + "]"
 
 
-def batch_cameras(rows: list) -> tuple[np.ndarray, np.ndarray]:
+def batch_cameras(rows: list[LabelRow]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """(n, 3, 3) K of each row (NaN where none) and the mask of rows with one."""
     K, has = stack_field(rows, "K", (3, 3), "a 3x3 matrix")
     bad = has & ~((K[:, 0, 0] > 0) & (K[:, 1, 1] > 0))
@@ -204,7 +207,7 @@ class MatrixText:
         self.cache: dict[bytes, str] = {}
         self.limit = limit
 
-    def __call__(self, M: np.ndarray) -> str:
+    def __call__(self, M: NDArray[np.float64]) -> str:
         key = M.tobytes()
         text = self.cache.get(key)
         if text is None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from workers.core.label_rows import LabelRow, write_csv
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
+def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
           on_progress: Callable[[int], None] | None = None) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     try:

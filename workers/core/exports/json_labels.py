@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii as enc
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches, stack_field
 from workers.core.landmark_pins import LandmarkPinsError, check_landmark_pins
@@ -47,7 +47,7 @@ FORMAT_VERSION = 1
 RESERVED_KEYS = ("format", "format_version", "convention", "faces")
 
 
-def header(meta: dict) -> dict:
+def header(meta: dict[str, Any]) -> dict[str, Any]:
     clash = [k for k in RESERVED_KEYS if k in meta]
     if clash:
         raise ValueError(f"export meta may not set {clash}: the writer sets them")
@@ -62,7 +62,7 @@ _FACE = (
 )
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict,
+def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
           on_progress: Callable[[int], None] | None = None) -> int:
     head = dumps(header(meta))
     out.write((head[:-1] + ', "faces": [').encode())
