@@ -41,9 +41,10 @@ import csv
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import bounded_json, geometry
 
@@ -87,7 +88,7 @@ class Coverage:
     def fraction(self) -> float:
         return self.matched / self.expected if self.expected else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"matched": self.matched, "expected": self.expected, "missing": self.missing,
                 "fraction": self.fraction}
 
@@ -97,16 +98,16 @@ class ParsedPredictions:
     """ids in file order; R (N,3,3) projected onto SO(3); euler (N,3) as given or None;
     expected_index[i] = position of ids[i] in the expected id list (or None)."""
     ids: list[str]
-    R: np.ndarray
+    R: NDArray[np.float64]
     format: str  # 'csv' or 'json'
     kind: str  # 'euler' or 'matrix'
-    euler: np.ndarray | None = None
+    euler: NDArray[np.float64] | None = None
     coverage: Coverage | None = None
-    expected_index: np.ndarray | None = None
+    expected_index: NDArray[np.int64] | None = None
     missing_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {"count": len(self.ids), "format": self.format, "kind": self.kind,
                 "coverage": self.coverage.to_dict() if self.coverage else None,
                 "missing_ids_sample": self.missing_ids[:MAX_LISTED], "warnings": list(self.warnings)}
@@ -148,6 +149,7 @@ def parse_predictions(data: bytes, filename: str | None = None, content_type: st
         fail(problems)
     if not records:
         fail(["file has no prediction rows"])
+    assert kind is not None  # set by the reader with the first record
 
     ids = [r[1] for r in records]
     values = np.array([r[2] for r in records], dtype=np.float64)
@@ -214,7 +216,7 @@ def _looks_utf16(data: bytes) -> bool:
     return len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4
 
 
-def _detect_format(text: str, filename, content_type) -> str:
+def _detect_format(text: str, filename: str | None, content_type: str | None) -> str:
     name = (filename or "").lower()
     ctype = (content_type or "").lower()
     if name.endswith(".json") or "json" in ctype:
@@ -224,7 +226,7 @@ def _detect_format(text: str, filename, content_type) -> str:
     return "json" if text.lstrip()[:1] in ("[", "{") else "csv"
 
 
-def _check_duplicates(ids, where, problems) -> None:
+def _check_duplicates(ids: Sequence[str], where: Sequence[str], problems: list[str]) -> None:
     first: dict[str, int] = {}
     for k, i in enumerate(ids):
         if i in first:
@@ -277,7 +279,8 @@ def match_ids(ids: list[str], expected: list[str]) -> tuple[list[str], list[str]
     return out, problems
 
 
-def _match_expected(result: ParsedPredictions, expected: list[str], where, problems, allow_unknown) -> None:
+def _match_expected(result: ParsedPredictions, expected: list[str], where: Sequence[str], problems: list[str],
+                    allow_unknown: bool) -> None:
     position = {i: k for k, i in enumerate(expected)}
     given = result.ids
     result.ids, ambiguous = match_ids(given, expected)
@@ -323,7 +326,11 @@ def _match_expected(result: ParsedPredictions, expected: list[str], where, probl
 
 # ---- CSV -------------------------------------------------------------------
 
-def _read_csv(text: str, problems: list[str], warnings: list[str], max_rows: int = MAX_ROWS):
+_Record = tuple[str, str, list[float]]
+"""(where in the file, id, the pose's numbers)"""
+
+def _read_csv(text: str, problems: list[str], warnings: list[str],
+              max_rows: int = MAX_ROWS) -> tuple[list[_Record], str | None]:
     # CR-only (old Mac) and CRLF lines become LF: csv would take a lone CR for data
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     head = next((line for line in lines if line.strip()), None)
@@ -332,9 +339,9 @@ def _read_csv(text: str, problems: list[str], warnings: list[str], max_rows: int
         return [], None
     delimiter = max((",", ";", "\t"), key=head.count)
     rows = csv.reader(lines, delimiter=delimiter)
-    header = None
-    records: list[tuple[str, object, list[float]]] = []
-    kind = None
+    header: list[str] | None = None
+    records: list[_Record] = []
+    kind: str | None = None
     columns: list[int] = []
     id_col = -1
     while True:
@@ -374,7 +381,7 @@ def _csv_error(line_no: int, exc: csv.Error) -> str:
     return f"line {line_no}: unreadable CSV ({exc})"
 
 
-def _csv_layout(header: list[str], problems, warnings):
+def _csv_layout(header: list[str], problems: list[str], warnings: list[str]) -> tuple[int, str | None, list[int]]:
     ids = [c for c in ID_COLUMNS if c in header]
     has_angles = [c for c in ANGLE_COLUMNS if c in header]
     has_matrix = [c for c in MATRIX_COLUMNS if c in header]
@@ -386,7 +393,7 @@ def _csv_layout(header: list[str], problems, warnings):
                         f"(found {', '.join(header)})")
     elif len(ids) > 1:
         problems.append(f"header has several id columns ({', '.join(ids)}); keep one")
-    kind = None
+    kind: str | None = None
     wanted: tuple[str, ...] = ()
     if has_angles and has_matrix:
         problems.append("header has both yaw/pitch/roll and r00..r22 columns; give one form")
@@ -408,12 +415,13 @@ def _csv_layout(header: list[str], problems, warnings):
     return header.index(ids[0]), kind, [header.index(c) for c in wanted]
 
 
-def _csv_record(row, line_no, id_col, columns, records, problems) -> None:
+def _csv_record(row: list[str], line_no: int, id_col: int, columns: list[int], records: list[_Record],
+                problems: list[str]) -> None:
     sid = row[id_col].strip()
     if not sid:
         problems.append(f"line {line_no}: empty id")
         return
-    vals = []
+    vals: list[float] = []
     for c in columns:
         cell = row[c].strip()
         try:
@@ -426,7 +434,8 @@ def _csv_record(row, line_no, id_col, columns, records, problems) -> None:
 
 # ---- JSON ------------------------------------------------------------------
 
-def _read_json(text: str, problems: list[str], warnings: list[str], max_rows: int = MAX_ROWS):
+def _read_json(text: str, problems: list[str], warnings: list[str],
+               max_rows: int = MAX_ROWS) -> tuple[list[_Record], str | None]:
     try:
         doc = bounded_json.loads(text, MAX_JSON_DEPTH, allow_nan=True)
     except json.JSONDecodeError as exc:
@@ -441,7 +450,7 @@ def _read_json(text: str, problems: list[str], warnings: list[str], max_rows: in
         if extra:
             warnings.append(f"ignored top-level key(s): {', '.join(map(str, extra[:MAX_LISTED]))}")
     if isinstance(doc, dict):
-        items = []
+        items: list[Any] = []
         for k, v in doc.items():
             items.append(dict(v, id=k) if isinstance(v, dict) and "id" not in v else v)
     elif isinstance(doc, list):
@@ -452,8 +461,8 @@ def _read_json(text: str, problems: list[str], warnings: list[str], max_rows: in
     if len(items) > max_rows:
         problems.append(f"too many records: {len(items):,} (the limit is {max_rows:,} rows)")
         return [], None
-    records: list[tuple[str, object, list[float]]] = []
-    kind = None
+    records: list[_Record] = []
+    kind: str | None = None
     ignored: set[str] = set()
     for n, item in enumerate(items, start=1):
         where = f"item {n}"
@@ -468,13 +477,14 @@ def _read_json(text: str, problems: list[str], warnings: list[str], max_rows: in
     return records, kind
 
 
-def _number(v) -> float | None:
+def _number(v: object) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     return float(v)
 
 
-def _json_record(item: dict, where: str, kind, records, problems, ignored):
+def _json_record(item: dict[str, Any], where: str, kind: str | None, records: list[_Record], problems: list[str],
+                 ignored: set[str]) -> str | None:
     sid = next((item[k] for k in ID_COLUMNS if k in item), None)
     sid = str(sid).strip() if isinstance(sid, (int, str)) and not isinstance(sid, bool) else None
     if not sid:
@@ -507,11 +517,11 @@ def _json_record(item: dict, where: str, kind, records, problems, ignored):
     if bad:
         problems.append(f"{where_id}: {', '.join(bad)} not a number")
         return this
-    records.append((where, sid, vals))
+    records.append((where, sid, [v for v in vals if v is not None]))  # none is None: `bad` is empty
     return this
 
 
-def _flatten_r(r) -> list[float] | None:
+def _flatten_r(r: object) -> list[float] | None:
     if not isinstance(r, list):
         return None
     if len(r) == 3 and all(isinstance(row, list) and len(row) == 3 for row in r):

@@ -10,8 +10,10 @@ ground truth or a reviewer-approved label)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import geometry
 from workers.core.consensus import Consensus, consensus, group_by_face, pad, quaternion_distance_rad
@@ -26,39 +28,39 @@ FAR_DEG = 10.0  # the honeypot "share over" threshold
 @dataclass
 class LabelTable:
     """One finished label per row (an annotator's current annotation of a face)."""
-    annotator: np.ndarray  # (N,) int
-    face: np.ndarray  # (N,) int
-    R: np.ndarray  # (N, 3, 3)
-    t: np.ndarray  # (N, 3) mm, NaN where none
-    time_s: np.ndarray  # (N,) total seconds spent on the label
-    finished_at: np.ndarray  # (N,) seconds since the epoch of the last save
-    proposal_R: np.ndarray  # (N, 3, 3) the proposal the annotator started from, NaN where none
-    review: np.ndarray  # (N,) REVIEW_*
-    counts_for_consensus: np.ndarray  # (N,) bool: a pose (accepted/corrected) not rejected by a reviewer
+    annotator: NDArray[np.int_]  # (N,)
+    face: NDArray[np.int_]  # (N,)
+    R: NDArray[np.float64]  # (N, 3, 3)
+    t: NDArray[np.float64]  # (N, 3) mm, NaN where none
+    time_s: NDArray[np.float64]  # (N,) total seconds spent on the label
+    finished_at: NDArray[np.float64]  # (N,) seconds since the epoch of the last save
+    proposal_R: NDArray[np.float64]  # (N, 3, 3) the proposal the annotator started from, NaN where none
+    review: NDArray[np.int_]  # (N,) REVIEW_*
+    counts_for_consensus: NDArray[np.bool_]  # (N,): a pose (accepted/corrected) not rejected by a reviewer
 
 
 @dataclass
 class HoneypotTable:
-    annotator: np.ndarray  # (H,) int
-    error_deg: np.ndarray  # (H,) geodesic error of the answer to the trusted label
-    abs_yaw: np.ndarray  # (H,) |yaw| of the trusted label, degrees
+    annotator: NDArray[np.int_]  # (H,)
+    error_deg: NDArray[np.float64]  # (H,) geodesic error of the answer to the trusted label
+    abs_yaw: NDArray[np.float64]  # (H,) |yaw| of the trusted label, degrees
 
 
 @dataclass
 class FaceConsensus:
     """Consensus per face, with each label's place in the padded member arrays."""
-    faces: np.ndarray  # (F,) face keys
+    faces: NDArray[Any]  # (F,) face keys
     result: Consensus
-    label_index: np.ndarray  # (F, K) row of LabelTable per member slot, -1 where empty
-    q: np.ndarray  # (F, K, 4) the members' quaternions (identity in empty slots)
+    label_index: NDArray[np.intp]  # (F, K) row of LabelTable per member slot, -1 where empty
+    q: NDArray[np.float64]  # (F, K, 4) the members' quaternions (identity in empty slots)
 
 
-def _quaternions(R: np.ndarray) -> np.ndarray:
+def _quaternions(R: NDArray[np.float64]) -> NDArray[np.float64]:
     return geometry.matrix_to_quaternion(np.asarray(R, dtype=np.float64).reshape(-1, 3, 3))
 
 
-def face_consensus(labels: LabelTable, weights: np.ndarray | None = None,
-                   quaternions: np.ndarray | None = None) -> FaceConsensus:
+def face_consensus(labels: LabelTable, weights: NDArray[np.float64] | None = None,
+                   quaternions: NDArray[np.float64] | None = None) -> FaceConsensus:
     """Consensus of each face's labels that count for it (see LabelTable).
     `quaternions`: the labels' (N, 4), when the caller has them already."""
     rows = np.flatnonzero(labels.counts_for_consensus)
@@ -72,13 +74,14 @@ def face_consensus(labels: LabelTable, weights: np.ndarray | None = None,
     return FaceConsensus(faces=faces, result=result, label_index=index, q=q)
 
 
-def needs_review(result: Consensus, review_deg: float) -> np.ndarray:
+def needs_review(result: Consensus, review_deg: float) -> NDArray[np.bool_]:
     """(F,) bool: members disagree (dispersion over `review_deg`) or one was rejected as an outlier."""
     rejected = (result.distance_deg == result.distance_deg) & ~result.inlier  # a member (not NaN) left out
-    return (np.nan_to_num(result.dispersion_deg) > review_deg) | rejected.any(1)
+    out: NDArray[np.bool_] = (np.nan_to_num(result.dispersion_deg) > review_deg) | rejected.any(1)
+    return out
 
 
-def leave_one_out_distance(labels: LabelTable, fc: FaceConsensus) -> np.ndarray:
+def leave_one_out_distance(labels: LabelTable, fc: FaceConsensus) -> NDArray[np.float64]:
     """(N,) per label: geodesic distance (degrees) to the consensus of the other
     members of its face; NaN for a label alone on its face or not a member.
     With one other member that is the other label; with two, their chordal mean
@@ -113,7 +116,7 @@ def leave_one_out_distance(labels: LabelTable, fc: FaceConsensus) -> np.ndarray:
     return out
 
 
-def _stats(values: np.ndarray) -> dict:
+def _stats(values: NDArray[np.float64]) -> dict[str, Any]:
     v = values[np.isfinite(values)]
     if not len(v):
         return {"n": 0, "median": None, "p90": None}
@@ -121,29 +124,30 @@ def _stats(values: np.ndarray) -> dict:
     return {"n": int(len(v)), "median": float(median), "p90": float(p90)}
 
 
-def _histogram(values: np.ndarray) -> list[int]:
+def _histogram(values: NDArray[np.float64]) -> list[int]:
     v = values[np.isfinite(values)]
-    return np.histogram(np.clip(v, 0, 180), bins=ERROR_HISTOGRAM_EDGES)[0].astype(int).tolist()
+    out: list[int] = np.histogram(np.clip(v, 0, 180), bins=ERROR_HISTOGRAM_EDGES)[0].astype(int).tolist()
+    return out
 
 
-def _by_yaw(values: np.ndarray, abs_yaw: np.ndarray) -> list[dict]:
-    out = []
+def _by_yaw(values: NDArray[np.float64], abs_yaw: NDArray[np.float64]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for lo, hi in zip(YAW_BINS[:-1], YAW_BINS[1:]):
         inside = (abs_yaw >= lo) & (abs_yaw < hi)
         out.append({"yaw_from": lo, "yaw_to": hi, **_stats(values[inside])})
     return out
 
 
-def _groups(keys: np.ndarray) -> dict[int, np.ndarray]:
+def _groups(keys: NDArray[np.int_]) -> dict[int, NDArray[np.intp]]:
     """{key: the row indices holding it}, from one stable sort (not one mask per key)."""
     order = np.argsort(keys, kind="stable")
     values, starts = np.unique(keys[order], return_index=True)
     return {int(k): idx for k, idx in zip(values, np.split(order, starts[1:]))}
 
 
-def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np.ndarray,
-                     rejected_as_outlier: np.ndarray, consensus_abs_yaw: np.ndarray,
-                     quaternions: np.ndarray | None = None) -> dict[int, dict]:
+def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: NDArray[np.float64],
+                     rejected_as_outlier: NDArray[np.bool_], consensus_abs_yaw: NDArray[np.float64],
+                     quaternions: NDArray[np.float64] | None = None) -> dict[int, dict[str, Any]]:
     """Per annotator code: the figures of the quality page (see docs/QUALITY.md).
     `agreement`: leave_one_out_distance; `rejected_as_outlier`: (N,) bool;
     `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none)."""
@@ -155,7 +159,7 @@ def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np
             _quaternions(labels.proposal_R[has_proposal]), q_labels[has_proposal]))
     by_label, by_answer = _groups(labels.annotator), _groups(honeypots.annotator)
     empty = np.array([], dtype=np.int64)
-    scores = {}
+    scores: dict[int, dict[str, Any]] = {}
     for who in sorted(set(by_label) | set(by_answer)):
         mine, hp = by_label.get(who, empty), by_answer.get(who, empty)
         n = len(mine)
@@ -198,7 +202,7 @@ def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: np
     return scores
 
 
-def _per_hour(finished_at: np.ndarray) -> list[list]:
+def _per_hour(finished_at: NDArray[np.float64]) -> list[list[int]]:
     """[[hour start (epoch seconds), labels finished in that hour], ...] for the hours with any."""
     if not len(finished_at):
         return []
@@ -206,7 +210,7 @@ def _per_hour(finished_at: np.ndarray) -> list[list]:
     return [[int(h) * 3600, int(c)] for h, c in zip(hours, counts)]
 
 
-def noise_floor(result: Consensus) -> list[dict]:
+def noise_floor(result: Consensus) -> list[dict[str, Any]]:
     """Inter-annotator dispersion per |yaw| bin of the consensus, over faces with
     two or more members: how far apart careful people put the same head."""
     several = result.member_count >= 2
@@ -216,7 +220,7 @@ def noise_floor(result: Consensus) -> list[dict]:
     return _by_yaw(result.dispersion_deg[several], yaw)
 
 
-def abs_yaw(R: np.ndarray) -> np.ndarray:
+def abs_yaw(R: NDArray[np.float64]) -> NDArray[np.float64]:
     """|yaw| (degrees, AFLW convention) of (n, 3, 3) rotations; NaN rows stay NaN."""
     R = np.asarray(R, dtype=np.float64).reshape(-1, 3, 3)
     ok = np.isfinite(R).all((1, 2))
@@ -226,7 +230,7 @@ def abs_yaw(R: np.ndarray) -> np.ndarray:
     return out
 
 
-def report_figures(labels: LabelTable, honeypots: HoneypotTable, review_deg: float) -> dict:
+def report_figures(labels: LabelTable, honeypots: HoneypotTable, review_deg: float) -> dict[str, Any]:
     """Every figure of the quality report from the tables: consensus counts and
     dispersion, the noise floor, and per annotator code the scores."""
     quaternions = _quaternions(labels.R)
