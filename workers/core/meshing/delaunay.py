@@ -21,20 +21,21 @@ unreferenced vertices so that indices stay meaningful to callers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import ConvexHull, Delaunay, QhullError
 
 from workers.core.meshing.schemes import LandmarkScheme, MeshingError, get_scheme
 
 
 class FaceMeshGeometry(NamedTuple):
-    vertices: np.ndarray  # (N, 3) float64, camera frame, mm; row i = landmark i
-    faces: np.ndarray     # (M, 3) int32, counter-clockwise on screen
+    vertices: NDArray[np.float64]  # (N, 3) float64, camera frame, mm; row i = landmark i
+    faces: NDArray[np.int32]       # (M, 3) counter-clockwise on screen
 
 
-def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+def points_in_polygon(points: NDArray[np.float64], polygon: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Even-odd test of (M, 2) points against a closed (K, 2) loop -> (M,) bool."""
     p = np.asarray(points, dtype=np.float64)
     a = np.asarray(polygon, dtype=np.float64)
@@ -45,22 +46,26 @@ def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     safe_dy = np.where(dy == 0, 1.0, dy)  # edges with dy == 0 never straddle
     x_cross = a[None, :, 0] + (py - a[None, :, 1]) * (b[None, :, 0] - a[None, :, 0]) / safe_dy[None, :]
     crossings = straddles & (px < x_cross)
-    return (np.count_nonzero(crossings, axis=1) % 2) == 1
+    out: NDArray[np.bool_] = (np.count_nonzero(crossings, axis=1) % 2) == 1
+    return out
 
 
-def signed_area_2d(points_2d: np.ndarray, faces: np.ndarray) -> np.ndarray:
+def signed_area_2d(points_2d: NDArray[np.float64], faces: NDArray[np.integer[Any]]) -> NDArray[np.float64]:
     """Half the 2D cross product per triangle; negative = counter-clockwise on screen."""
     p0, p1, p2 = (points_2d[faces[:, k]] for k in range(3))
     e1, e2 = p1 - p0, p2 - p0
-    return 0.5 * (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    out: NDArray[np.float64] = 0.5 * (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    return out
 
 
-def triangle_areas_3d(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+def triangle_areas_3d(vertices: NDArray[np.float64], faces: NDArray[np.integer[Any]]) -> NDArray[np.float64]:
     v0, v1, v2 = (vertices[faces[:, k]] for k in range(3))
-    return 0.5 * np.linalg.norm(np.cross(v1 - v0, v2 - v0), axis=1)
+    out: NDArray[np.float64] = 0.5 * np.linalg.norm(np.cross(v1 - v0, v2 - v0), axis=1)
+    return out
 
 
-def _validate(landmarks_2d, landmarks_3d, scheme: LandmarkScheme, image_size):
+def _validate(landmarks_2d: ArrayLike | None, landmarks_3d: ArrayLike | None, scheme: LandmarkScheme,
+              image_size: Sequence[float] | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     if landmarks_2d is None or landmarks_3d is None:
         raise MeshingError("no landmarks were given")
     p2 = np.asarray(landmarks_2d, dtype=np.float64)
@@ -90,7 +95,7 @@ def _validate(landmarks_2d, landmarks_3d, scheme: LandmarkScheme, image_size):
     return p2, p3
 
 
-def build_face_mesh(landmarks_2d, landmarks_3d, scheme: str = "ibug68",
+def build_face_mesh(landmarks_2d: ArrayLike | None, landmarks_3d: ArrayLike | None, scheme: str = "ibug68",
                     image_size: Sequence[int] | None = None) -> FaceMeshGeometry:
     """Triangulate one face; see the module docstring for the rules.
 
@@ -134,7 +139,7 @@ def build_face_mesh(landmarks_2d, landmarks_3d, scheme: str = "ibug68",
     return FaceMeshGeometry(vertices=p3, faces=faces.astype(np.int32))
 
 
-def backproject(landmarks_2d, depths_mm, K) -> np.ndarray:
+def backproject(landmarks_2d: ArrayLike, depths_mm: ArrayLike, K: ArrayLike) -> NDArray[np.float64]:
     """(N, 2) pixels + (N,) depths (camera z, mm) -> (N, 3) camera-frame points that
     project exactly onto the pixels with K."""
     p2 = np.asarray(landmarks_2d, dtype=np.float64)
@@ -147,7 +152,8 @@ def backproject(landmarks_2d, depths_mm, K) -> np.ndarray:
     return np.stack([x * z, y * z, z], axis=1)
 
 
-def lift_relative_depth(landmarks_2d, relative_depth_px, K, centroid_depth_mm: float) -> np.ndarray:
+def lift_relative_depth(landmarks_2d: ArrayLike, relative_depth_px: ArrayLike, K: ArrayLike,
+                        centroid_depth_mm: float) -> NDArray[np.float64]:
     """Camera-frame mm for landmarks whose depth is only known relative to the face,
     in pixel units (FaceMesh's z: same scale as x, smaller = nearer the camera).
 

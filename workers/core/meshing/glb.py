@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import trimesh
+from numpy.typing import ArrayLike, NDArray
 from PIL import Image
 
 from workers.core import geometry
@@ -40,28 +41,30 @@ class MeshResult:
     n_faces: int
     status: str              # ok | no_landmarks | invalid_input | failed
     message: str
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status == STATUS_OK
 
 
-def _json_ready(metadata: dict) -> dict:
+def _json_ready(metadata: dict[str, Any]) -> dict[str, Any]:
     """A plain-JSON copy; trimesh silently drops metadata it cannot serialise."""
-    def convert(obj):
+    def convert(obj: object) -> Any:
         if isinstance(obj, np.ndarray):
             return obj.tolist()
         if isinstance(obj, np.generic):
             return obj.item()
         raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
     try:
-        return json.loads(json.dumps(metadata, default=convert))
+        out: dict[str, Any] = json.loads(json.dumps(metadata, default=convert))
+        return out
     except (TypeError, ValueError) as exc:
         raise MeshingError(f"metadata must be JSON-serialisable: {exc}") from None
 
 
-def face_mesh_glb(vertices, faces, uv, texture_image: Image.Image, metadata: dict,
+def face_mesh_glb(vertices: ArrayLike, faces: ArrayLike, uv: ArrayLike, texture_image: Image.Image,
+                  metadata: dict[str, Any],
                   texture_format: str = "JPEG") -> bytes:
     """GLB bytes of one textured mesh. uv is (N, 2) in the glTF convention (v = 0 at
     the top of the texture), as texture.face_texture returns it."""
@@ -84,32 +87,34 @@ def face_mesh_glb(vertices, faces, uv, texture_image: Image.Image, metadata: dic
     # trimesh keeps JPEG for images whose .format says JPEG, else writes PNG;
     # JPEG is several times smaller and faster to encode for a photo.
     image.format = texture_format.upper()
-    material = trimesh.visual.material.PBRMaterial(
+    material = trimesh.visual.material.PBRMaterial(  # type: ignore[no-untyped-call]  # trimesh is unannotated
         baseColorTexture=image, metallicFactor=0.0, roughnessFactor=1.0, doubleSided=False)
     # trimesh's UVs have v = 0 at the bottom (OBJ style); its glTF writer flips v
     uv_trimesh = np.column_stack([t[:, 0], 1.0 - t[:, 1]])
     mesh = trimesh.Trimesh(vertices=v, faces=f, process=False, validate=False,
-                           visual=trimesh.visual.TextureVisuals(uv=uv_trimesh, material=material))
+                           visual=trimesh.visual.TextureVisuals(uv=uv_trimesh, material=material))  # type: ignore[no-untyped-call]  # trimesh is unannotated
     scene = trimesh.Scene()
     scene.add_geometry(mesh, geom_name="face", node_name="face")
     scene.metadata.update(extras)
-    return trimesh.exchange.gltf.export_glb(scene, include_normals=False)
+    out: bytes = trimesh.exchange.gltf.export_glb(scene, include_normals=False)  # type: ignore[no-untyped-call]  # trimesh is unannotated
+    return out
 
 
-def _check_intrinsics(K) -> np.ndarray:
+def _check_intrinsics(K: ArrayLike) -> NDArray[np.float64]:
     K = np.asarray(K, dtype=np.float64)
     if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
         raise MeshingError("K must be a finite 3x3 intrinsics matrix with fx, fy > 0")
-    return K
+    out: NDArray[np.float64] = K
+    return out
 
 
-def _failure(status: str, message: str, metadata: dict) -> MeshResult:
+def _failure(status: str, message: str, metadata: dict[str, Any]) -> MeshResult:
     return MeshResult(glb_bytes=None, n_vertices=0, n_faces=0, status=status,
                       message=message, metadata=metadata)
 
 
-def mesh_face(image_bgr, landmarks_2d, landmarks_3d, scheme: str, K,
-              provenance: dict | None = None, margin: float = 0.2,
+def mesh_face(image_bgr: NDArray[np.uint8], landmarks_2d: ArrayLike | None, landmarks_3d: ArrayLike | None,
+              scheme: str, K: ArrayLike, provenance: dict[str, Any] | None = None, margin: float = 0.2,
               texture_size: int = 512) -> MeshResult:
     """Mesh + texture + GLB for one face. Data problems come back as a status,
     never as an exception: no_landmarks, invalid_input, failed."""

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.spatial import ConvexHull, cKDTree
 
 from workers.core.meshing.delaunay import points_in_polygon
@@ -51,20 +53,21 @@ LENGTH_PER_BREADTH = 1.3
 
 @dataclass
 class HeadMesh:
-    vertices: np.ndarray            # (V, 3) head frame, mm
-    faces: np.ndarray               # (F, 3) int, outward (counter-clockwise seen from outside)
+    vertices: NDArray[np.float64]            # (V, 3) head frame, mm
+    faces: NDArray[np.int32]                 # (F, 3) outward (counter-clockwise seen from outside)
     n_face_points: int              # vertices [0, n_face_points) are the reference face points
-    centre: np.ndarray              # ellipsoid centre C
-    axes: np.ndarray                # ellipsoid half-axes (a, b, c)
-    named: dict[str, dict] = field(default_factory=dict)  # name -> {"index", "position"}
+    centre: NDArray[np.float64]              # ellipsoid centre C
+    axes: NDArray[np.float64]                # ellipsoid half-axes (a, b, c)
+    named: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"index", "position"}
     built_from: str = ""  # what the face points came from (the reference face, a mean face ...)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = v / np.linalg.norm(v, axis=-1, keepdims=True)
+    return out
 
 
-def fibonacci_sphere(n: int) -> np.ndarray:
+def fibonacci_sphere(n: int) -> NDArray[np.float64]:
     """n nearly uniform unit vectors."""
     i = np.arange(n) + 0.5
     y = 1 - 2 * i / n
@@ -73,7 +76,7 @@ def fibonacci_sphere(n: int) -> np.ndarray:
     return np.stack([r * np.cos(phi), y, r * np.sin(phi)], axis=1)
 
 
-def fit_skull(points68: np.ndarray):
+def fit_skull(points68: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Ellipsoid centre and half-axes from the 68 reference points (docstring)."""
     p = np.asarray(points68, dtype=np.float64)
     a = BREADTH_PER_JAW_WIDTH * np.linalg.norm(p[16] - p[0])
@@ -88,11 +91,12 @@ def fit_skull(points68: np.ndarray):
     return np.array([0.0, cy, cz]), np.array([a, b, c])
 
 
-def ellipsoid_radius(directions: np.ndarray, axes: np.ndarray) -> np.ndarray:
-    return 1.0 / np.sqrt(np.sum((directions / axes) ** 2, axis=1))
+def ellipsoid_radius(directions: NDArray[np.float64], axes: NDArray[np.float64]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = 1.0 / np.sqrt(np.sum((directions / axes) ** 2, axis=1))
+    return out
 
 
-def _azimuthal(directions: np.ndarray, pole: np.ndarray) -> np.ndarray:
+def _azimuthal(directions: NDArray[np.float64], pole: NDArray[np.float64]) -> NDArray[np.float64]:
     """Azimuthal equidistant map around `pole`: a face outline that spans almost a
     hemisphere stays a simple polygon (a gnomonic map would blow up near 90 deg)."""
     pole = _unit(pole)
@@ -107,7 +111,7 @@ def _azimuthal(directions: np.ndarray, pole: np.ndarray) -> np.ndarray:
     return np.stack([theta * x / norm, theta * y / norm], axis=1)
 
 
-def build_head_mesh(points68: np.ndarray, points468: np.ndarray | None = None,
+def build_head_mesh(points68: NDArray[np.float64], points468: NDArray[np.float64] | None = None,
                     n_skull: int = 1600, blend_angle: float = 0.5, built_from: str = "") -> HeadMesh:
     """Closed head mesh in the head frame; see the module docstring."""
     p68 = np.asarray(points68, dtype=np.float64)
@@ -174,22 +178,23 @@ def build_head_mesh(points68: np.ndarray, points468: np.ndarray | None = None,
                     centre=centre, axes=axes, named=named, built_from=built_from)
 
 
-def head_mesh_glb(head: HeadMesh, metadata: dict) -> bytes:
+def head_mesh_glb(head: HeadMesh, metadata: dict[str, Any]) -> bytes:
     """GLB of the head: smooth normals, one plain skin-coloured material."""
     import trimesh  # local: the face meshing path does not need it at import time
 
     from workers.core.meshing.glb import _json_ready
 
     mesh = trimesh.Trimesh(vertices=head.vertices, faces=head.faces, process=False, validate=False)
-    mesh.visual = trimesh.visual.TextureVisuals(material=trimesh.visual.material.PBRMaterial(
+    mesh.visual = trimesh.visual.TextureVisuals(material=trimesh.visual.material.PBRMaterial(  # type: ignore[no-untyped-call]  # trimesh is unannotated
         baseColorFactor=SKIN_RGBA, metallicFactor=0.0, roughnessFactor=0.8))
     scene = trimesh.Scene()
     scene.add_geometry(mesh, geom_name="head", node_name="head")
     scene.metadata.update(_json_ready(metadata))
-    return trimesh.exchange.gltf.export_glb(scene, include_normals=True)
+    out: bytes = trimesh.exchange.gltf.export_glb(scene, include_normals=True)  # type: ignore[no-untyped-call]  # trimesh is unannotated
+    return out
 
 
-def aflw_mean_face68(pts68_path: Path, eye_corner_mm: float = 86.0) -> np.ndarray:
+def aflw_mean_face68(pts68_path: Path, eye_corner_mm: float = 86.0) -> NDArray[np.float64]:
     """Fallback 68-point face when the project's reference face is missing: the
     generalized Procrustes mean of the AFLW2000-3D landmarks (image x, y down,
     depth toward the viewer -> negated to point away), put in the head frame by
@@ -215,4 +220,5 @@ def aflw_mean_face68(pts68_path: Path, eye_corner_mm: float = 86.0) -> np.ndarra
     z = np.cross(x, y)
     face = mean @ np.stack([x, y, z], axis=1)
     face -= face.mean(axis=0)
-    return face * eye_corner_mm / np.linalg.norm(face[45] - face[36])
+    out: NDArray[np.float64] = face * eye_corner_mm / np.linalg.norm(face[45] - face[36])
+    return out

@@ -9,10 +9,11 @@ Resizing the crop to the texture size keeps that mapping (edges map to edges).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from PIL import Image
 
 from workers.core.meshing.schemes import MeshingError
@@ -20,11 +21,11 @@ from workers.core.meshing.schemes import MeshingError
 
 class FaceTexture(NamedTuple):
     image: Image.Image     # RGB, size x size
-    uv: np.ndarray         # (N, 2) float64 in [0, 1], glTF convention (v = 0 at top)
-    crop: tuple            # (x0, y0, side): the crop in image pixels
+    uv: NDArray[np.float64]         # (N, 2) float64 in [0, 1], glTF convention (v = 0 at top)
+    crop: tuple[int, int, int]  # (x0, y0, side): the crop in image pixels
 
 
-def square_crop(landmarks_2d, margin: float = 0.2) -> tuple:
+def square_crop(landmarks_2d: ArrayLike, margin: float = 0.2) -> tuple[int, int, int]:
     """(x0, y0, side) integers: the landmarks' bounding square, grown by `margin`
     of its side on every side."""
     p = np.asarray(landmarks_2d, dtype=np.float64)
@@ -36,7 +37,7 @@ def square_crop(landmarks_2d, margin: float = 0.2) -> tuple:
     return x0, y0, side
 
 
-def _cut(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
+def _cut(image: NDArray[np.uint8], x0: int, y0: int, side: int) -> NDArray[np.uint8]:
     """The crop, with the image's border pixels repeated where it leaves the image."""
     h, w = image.shape[:2]
     xa, ya = max(x0, 0), max(y0, 0)
@@ -46,16 +47,17 @@ def _cut(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
     part = image[ya:yb, xa:xb]
     pads = (ya - y0, y0 + side - yb, xa - x0, x0 + side - xb)
     if any(pads):
-        part = cv2.copyMakeBorder(part, *pads, borderType=cv2.BORDER_REPLICATE)
+        # cv2 returns the input's dtype (its stubs say any integer or float array)
+        part = cast("NDArray[np.uint8]", cv2.copyMakeBorder(part, *pads, borderType=cv2.BORDER_REPLICATE))
     return part
 
 
-def face_texture(image_bgr: np.ndarray, landmarks_2d, margin: float = 0.2,
+def face_texture(image_bgr: NDArray[np.uint8], landmarks_2d: ArrayLike, margin: float = 0.2,
                  max_size: int = 512) -> FaceTexture:
     """Crop, shrink to at most max_size pixels a side (never enlarged), compute UVs."""
     img = np.asarray(image_bgr)
     if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        img = cast("NDArray[np.uint8]", cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))  # cv2 keeps the dtype
     if img.ndim != 3 or img.shape[2] not in (3, 4) or img.dtype != np.uint8:
         raise MeshingError(f"expected an 8-bit BGR image (H, W, 3), got {img.dtype} {img.shape}")
     if img.shape[2] == 4:
@@ -69,7 +71,7 @@ def face_texture(image_bgr: np.ndarray, landmarks_2d, margin: float = 0.2,
     crop = _cut(img, x0, y0, side)
     size = min(side, int(max_size))
     if size != side:
-        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+        crop = cast("NDArray[np.uint8]", cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA))  # same dtype
     uv = (p - np.array([x0, y0]) + 0.5) / side
     rgb = Image.fromarray(np.ascontiguousarray(crop[:, :, ::-1]))
     return FaceTexture(image=rgb, uv=uv, crop=(x0, y0, side))
