@@ -52,8 +52,11 @@ lint: install
 	$(BIN)/mypy
 	$(MAKE) lint-js
 
-test: install browser test-js
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# The whole suite, lint first, on every core (pytest-xdist: each worker process has its own test
+# database, Celery worker, live server and Chromium). TEST_JOBS=0 runs it in this one process.
+TEST_JOBS ?= auto
+test: install browser lint test-js
+	$(BIN)/python -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 # bench_vs_label_studio.py installs Label Studio into a throw-away venv and needs PostgreSQL: run it by hand.
 bench: install
