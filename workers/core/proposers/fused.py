@@ -42,17 +42,24 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core.proposers._registry import create_proposer, register_proposer
-from workers.core.proposers.base import PoseProposal, Proposer, check_batch
+from workers.core.proposers.base import Image, Matrix, PoseProposal, Proposer, check_batch
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.default import LANDMARK_FIT_MAE_DEG
 from workers.core.proposers.errors import MissingWeightsError
 from workers.core.proposers.parts import confidence, fusion
 from workers.core.proposers.parts.weights import WeightFiles
+
+if TYPE_CHECKING:  # annotations only: detection loads cv2 (see Proposer.propose)
+    from workers.core.proposers.parts.detection import DetectedFace
 
 DEFAULT_MEMBER = "landmarks-fit"
 OPTIONAL_MEMBERS = ("mobilenet-3dmm", "fsanet", "6drepnet", "hopenet")
@@ -80,18 +87,18 @@ CONFIG = ProposerConfig(
 )
 
 
-def fuse_rotations(Rs, names) -> np.ndarray:
+def fuse_rotations(Rs: ArrayLike, names: Sequence[str]) -> NDArray[np.float64]:
     """(M, 3, 3) rotations of the named members -> their per-angle weighted mean (no dropping)."""
     return fusion.weighted_rotation(Rs, np.array([MODEL_MAE_DEG[n] for n in names]))
 
 
-def member_record(name: str, p: Proposer) -> dict:
+def member_record(name: str, p: Proposer) -> dict[str, Any]:
     return {"name": name, "version": p.config.version, "weights_sha256": p.weights_sha256}
 
 
 class FusedProposer(Proposer):
-    def __init__(self, config: ProposerConfig = CONFIG, weights_dir=None, device: str = "cpu",
-                 members: list[str] | None = None):
+    def __init__(self, config: ProposerConfig = CONFIG, weights_dir: str | os.PathLike[str] | None = None,
+                 device: str = "cpu", members: list[str] | None = None):
         super().__init__(config, WeightFiles(None if weights_dir is None else Path(weights_dir)), device)
         wanted = [DEFAULT_MEMBER, *OPTIONAL_MEMBERS] if members is None else list(members)
         unknown = [m for m in wanted if m not in MODEL_MAE_DEG]
@@ -112,23 +119,24 @@ class FusedProposer(Proposer):
         self.config = dataclasses.replace(config, version=f"{config.version}+{self.weights_sha256[:8]}")
         self.member_records = {name: member_record(name, p) for name, p in self.members.items()}
 
-    def provenance(self) -> dict:
+    def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "members": list(self.member_records.values())}
 
     @property
     def member_names(self) -> list[str]:
         return list(self.members)
 
-    def propose_faces(self, images, Ks, faces):
+    def propose_faces(self, images: Sequence[Image], Ks: Sequence[Matrix],
+                      faces: Sequence[Sequence[DetectedFace]]) -> list[list[PoseProposal]]:
         images, Ks = check_batch(images, Ks)
         if len(faces) != len(images):
             raise ValueError(f"{len(images)} images but {len(faces)} face lists")
         answers = {name: p.propose_faces(images, Ks, faces) for name, p in self.members.items()}
-        result = []
+        result: list[list[PoseProposal]] = []
         for i, per_image in enumerate(faces):
             # members return proposals only for faces they could handle; match by box
             by_member = {name: {tuple(p.box): p for p in ans[i]} for name, ans in answers.items()}
-            props = []
+            props: list[PoseProposal] = []
             for face in per_image:
                 key = tuple(float(v) for v in face.box)
                 found = {n: d[key] for n, d in by_member.items() if key in d}

@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core import geometry
 
@@ -58,7 +59,7 @@ LANDMARK_FIT_DEGRADATION = {
 DEGRADATION = {"landmarks-fit": LANDMARK_FIT_DEGRADATION}
 
 
-def regime(R) -> str:
+def regime(R: ArrayLike) -> str:
     """frontal / pitched / turned / profile, from a rotation's wide yaw and pitch
     (the back of the head, |yaw| > 90, is profile too)."""
     yaw, pitch, _ = geometry.matrix_to_euler_wide(np.asarray(R, dtype=np.float64))
@@ -70,15 +71,16 @@ def regime(R) -> str:
 
 
 def member_mae(name: str, mae: Mapping[str, Sequence[float]], face_regime: str,
-               degradation: Mapping = DEGRADATION) -> np.ndarray:
+               degradation: Mapping[str, Mapping[str, Sequence[float]]] = DEGRADATION) -> NDArray[np.float64]:
     """A member's (yaw, pitch, roll) MAE for a face in `face_regime`."""
     factor = degradation.get(name, {}).get(face_regime, (1.0, 1.0, 1.0))
-    return np.asarray(mae[name], dtype=np.float64) * np.asarray(factor)
+    out: NDArray[np.float64] = np.asarray(mae[name], dtype=np.float64) * np.asarray(factor)
+    return out
 
 
 @dataclass
 class Fusion:
-    R: np.ndarray | None  # None: the members agree on nothing
+    R: NDArray[np.float64] | None  # None: the members agree on nothing
     kept: list[str]
     dropped: list[str] = field(default_factory=list)
     spread_deg: float = 0.0  # RMS geodesic distance of the kept members to R
@@ -86,23 +88,26 @@ class Fusion:
     expected_deg: float = 0.0  # the kept members' combined mean MAE in this regime
 
 
-def angle_weights(maes: np.ndarray) -> np.ndarray:
+def angle_weights(maes: ArrayLike) -> NDArray[np.float64]:
     """(M, 3) MAEs -> per-angle weights 1 / MAE^2, each column summing to 1."""
     w = 1.0 / np.asarray(maes, dtype=np.float64) ** 2
-    return w / w.sum(0)
+    out: NDArray[np.float64] = w / w.sum(0)
+    return out
 
 
-def member_weights(maes: np.ndarray) -> np.ndarray:
+def member_weights(maes: ArrayLike) -> NDArray[np.float64]:
     """(M, 3) MAEs -> one weight per member, 1 / mean(MAE)^2, summing to 1."""
     w = 1.0 / np.asarray(maes, dtype=np.float64).mean(1) ** 2
-    return w / w.sum()
+    out: NDArray[np.float64] = w / w.sum()
+    return out
 
 
-def weighted_rotation(Rs: np.ndarray, maes: np.ndarray) -> np.ndarray:
+def weighted_rotation(Rs: ArrayLike, maes: ArrayLike) -> NDArray[np.float64]:
     """Step 2: the per-angle weighted mean of rotations Rs (M, 3, 3)."""
     Rs = np.asarray(Rs, dtype=np.float64)
     if len(Rs) == 1:
-        return Rs[0].copy()
+        out: NDArray[np.float64] = Rs[0].copy()
+        return out
     R0 = geometry.rotation_mean(Rs, member_weights(maes))
     e0 = geometry.matrix_to_euler(R0)
     if abs(e0[0]) > EULER_LIMIT_DEG:
@@ -112,14 +117,14 @@ def weighted_rotation(Rs: np.ndarray, maes: np.ndarray) -> np.ndarray:
     return geometry.euler_to_matrix(e0 + (angle_weights(maes) * d).sum(0))
 
 
-def medoid(Rs: np.ndarray) -> int:
+def medoid(Rs: ArrayLike) -> int:
     """Index of the rotation with the smallest sum of geodesic distances to the others."""
     Rs = np.asarray(Rs, dtype=np.float64)
     D = np.array([[float(geometry.geodesic_distance(a, b)) for b in Rs] for a in Rs])
     return int(np.argmin(D.sum(1)))
 
 
-def agreeing(Rs: np.ndarray, drop_deg: float = DROP_DEG, centre: int | None = None) -> np.ndarray:
+def agreeing(Rs: ArrayLike, drop_deg: float = DROP_DEG, centre: int | None = None) -> NDArray[np.bool_]:
     """Step 1: (M,) bool, the members kept for this face. centre: the medoid's
     index when the caller has it already."""
     Rs = np.asarray(Rs, dtype=np.float64)
@@ -132,14 +137,15 @@ def agreeing(Rs: np.ndarray, drop_deg: float = DROP_DEG, centre: int | None = No
     return keep
 
 
-def combined_mae(maes: np.ndarray) -> float:
+def combined_mae(maes: ArrayLike) -> float:
     """The mean MAE expected of an inverse-variance mean of members with these
     (M, 3) MAEs: per angle 1 / sqrt(sum 1 / MAE^2), averaged over the angles."""
     return float(np.mean(1.0 / np.sqrt((1.0 / np.asarray(maes, dtype=np.float64) ** 2).sum(0))))
 
 
-def fuse(Rs: Sequence, names: Sequence[str], mae: Mapping[str, Sequence[float]],
-         drop_deg: float = DROP_DEG, degradation: Mapping = DEGRADATION) -> Fusion:
+def fuse(Rs: Sequence[ArrayLike], names: Sequence[str], mae: Mapping[str, Sequence[float]],
+         drop_deg: float = DROP_DEG,
+         degradation: Mapping[str, Mapping[str, Sequence[float]]] = DEGRADATION) -> Fusion:
     """Rs (M, 3, 3) of the named members; mae: name -> (yaw, pitch, roll) MAE deg."""
     rotations = np.asarray(Rs, dtype=np.float64)
     names = list(names)

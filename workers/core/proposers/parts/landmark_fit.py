@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core import geometry
 
@@ -30,27 +31,29 @@ class FitError(ValueError):
 
 @dataclass
 class FitResult:
-    R: np.ndarray  # (3, 3) head -> camera
-    t: np.ndarray  # (3,) mm
+    R: NDArray[np.float64]  # (3, 3) head -> camera
+    t: NDArray[np.float64]  # (3,) mm
     rms_px: float  # weighted RMS reprojection error, pixels
     iterations: int
     converged: bool
 
 
-def _project(X_cam, K):
+def _project(X_cam: NDArray[np.float64], K: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     p = X_cam @ K.T
     return p[:, :2] / p[:, 2:3], p
 
 
-def _residuals(R, t, X, u, K, sw):
+def _residuals(R: NDArray[np.float64], t: NDArray[np.float64], X: NDArray[np.float64], u: NDArray[np.float64], K: NDArray[np.float64],
+               sw: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     Xc = X @ R.T + t
     uv, _ = _project(Xc, K)
     return ((uv - u) * sw[:, None]).ravel(), Xc
 
 
-def _lm(R, t, X, u, K, sw, max_iter=100, tol=1e-15):
+def _lm(R: NDArray[np.float64], t: NDArray[np.float64], X: NDArray[np.float64], u: NDArray[np.float64], K: NDArray[np.float64], sw: NDArray[np.float64], max_iter: int = 100,
+        tol: float = 1e-15) -> tuple[NDArray[np.float64], NDArray[np.float64], float, int, bool]:
     r, Xc = _residuals(R, t, X, u, K, sw)
-    cost = r @ r
+    cost = float(r @ r)  # r is 1-D: a number (numpy's stubs type a matmul as an array)
     lam = 1e-3
     converged = False
     it = 0
@@ -72,7 +75,7 @@ def _lm(R, t, X, u, K, sw, max_iter=100, tol=1e-15):
             r_new, Xc_new = _residuals(R_new, t_new, X, u, K, sw)
             if np.all(Xc_new[:, 2] > 0) and r_new @ r_new <= cost:
                 small = np.abs(step).max() < 1e-13 * (1 + np.abs(t).max()) or cost - r_new @ r_new <= tol * max(cost, 1e-300)
-                R, t, r, Xc, cost = R_new, t_new, r_new, Xc_new, r_new @ r_new
+                R, t, r, Xc, cost = R_new, t_new, r_new, Xc_new, float(r_new @ r_new)
                 lam = max(lam / 10, 1e-12)
                 improved = True
                 break
@@ -83,7 +86,7 @@ def _lm(R, t, X, u, K, sw, max_iter=100, tol=1e-15):
     return R, t, cost, it, converged
 
 
-def _jacobian_rx(RX, Xc, K, sw):
+def _jacobian_rx(RX: NDArray[np.float64], Xc: NDArray[np.float64], K: NDArray[np.float64], sw: NDArray[np.float64]) -> NDArray[np.float64]:
     p = Xc @ K.T
     z = p[:, 2]
     u = p[:, 0] / z
@@ -99,7 +102,7 @@ def _jacobian_rx(RX, Xc, K, sw):
     return (J * sw[:, None, None]).reshape(-1, 6)
 
 
-def _initial_pose(X, u, K):
+def _initial_pose(X: NDArray[np.float64], u: NDArray[np.float64], K: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     for flag in (cv2.SOLVEPNP_EPNP, cv2.SOLVEPNP_SQPNP):
         try:
             ok, rvec, tvec = cv2.solvePnP(X.astype(np.float64), u.astype(np.float64), K, np.zeros(5), flags=flag)
@@ -110,7 +113,8 @@ def _initial_pose(X, u, K):
     return None
 
 
-def fit_pose(points_2d, model_3d, K, weights=None, init: tuple | None = None,
+def fit_pose(points_2d: ArrayLike, model_3d: ArrayLike, K: ArrayLike, weights: ArrayLike | None = None,
+             init: tuple[ArrayLike, ArrayLike] | None = None,
              max_iter: int = 100) -> FitResult:
     """Fit (R, t) so that model_3d (N, 3 head frame mm) projects onto points_2d
     (N, 2 pixels) through K. weights (N,) >= 0, default 1. init: (R, t) start."""
