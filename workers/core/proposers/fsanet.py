@@ -17,14 +17,23 @@ Rotation only: t is None.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import geometry
 from workers.core.proposers._registry import register_proposer
-from workers.core.proposers.base import Proposer, RotationProposer
+from workers.core.proposers.base import Image, Matrix, Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.parts import crops
-from workers.core.proposers.parts.weights import WeightFiles, require_file
+from workers.core.proposers.parts.weights import PathLike, WeightFiles, require_file
+
+if TYPE_CHECKING:  # annotations only: onnxruntime and detection (cv2) load on first use
+    import onnxruntime
+
+    from workers.core.proposers.parts.detection import DetectedFace
 
 INPUT_SIZE = 64
 MARGIN = 0.6
@@ -49,10 +58,11 @@ CONFIG = ProposerConfig(
 def _available() -> list[str]:
     import onnxruntime as ort
 
-    return ort.get_available_providers()
+    out: list[str] = ort.get_available_providers()
+    return out
 
 
-def _providers(device: str) -> list:
+def _providers(device: str) -> list[str | tuple[str, dict[str, int]]]:
     import onnxruntime as ort
 
     available = ort.get_available_providers()
@@ -62,19 +72,19 @@ def _providers(device: str) -> list:
     return ["CPUExecutionProvider"]
 
 
-def load_sessions(paths, device: str = "cpu") -> list:
+def load_sessions(paths: Iterable[PathLike], device: str = "cpu") -> list[onnxruntime.InferenceSession]:
     import onnxruntime as ort
 
     sessions = []
-    for p in paths:
-        p = require_file(p, "FSA-Net model")
+    for path in paths:
+        p = require_file(path, "FSA-Net model")
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         sessions.append(ort.InferenceSession(str(p), sess_options=opts, providers=_providers(device)))
     return sessions
 
 
-def fsanet_crop(image: np.ndarray, box) -> np.ndarray:
+def fsanet_crop(image: Image, box: Sequence[float] | Matrix) -> Image:
     """`box`: the tight (68-landmark) face box."""
     h, w = image.shape[:2]
     return crops.crop_pixels(image, crops.margin_box(box, MARGIN, w, h), (INPUT_SIZE, INPUT_SIZE))
@@ -87,7 +97,7 @@ class FSANetProposer(RotationProposer):
         super().__init__(config, weight_files, device)
         self.sessions = load_sessions(weight_files.paths, device)
 
-    def predict_euler(self, patches: np.ndarray) -> np.ndarray:
+    def predict_euler(self, patches: NDArray[np.uint8]) -> Matrix:
         """(N, 64, 64, 3) uint8 BGR crops -> (N, 3) [yaw, pitch, roll] degrees."""
         x = crops.normalise(patches, self.config.mean, self.config.std)
         out = np.zeros((len(x), 3))
@@ -97,7 +107,7 @@ class FSANetProposer(RotationProposer):
             out += np.concatenate([s.run(None, {name: x[k:k + 1]})[0] for k in range(len(x))])
         return out / len(self.sessions)
 
-    def rotations(self, images, index):
+    def rotations(self, images: Sequence[Image], index: Sequence[tuple[int, DetectedFace]]) -> Matrix:
         patches = np.stack([fsanet_crop(images[i], crops.tight_face_box(f)) for i, f in index])
         return geometry.euler_to_matrix(self.predict_euler(patches))
 

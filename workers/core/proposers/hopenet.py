@@ -21,14 +21,31 @@ Input: RGB, ImageNet mean/std, 224x224, the same crop as 6DRepNet
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import geometry
 from workers.core.proposers._registry import register_proposer
-from workers.core.proposers.base import Proposer, RotationProposer
+from workers.core.proposers.base import Image, Matrix, Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
-from workers.core.proposers.parts.weights import WeightFiles, load_torch_network, load_torch_state, resolve_torch_device
+from workers.core.proposers.errors import MissingWeightsError
+from workers.core.proposers.parts.weights import (
+    PathLike,
+    WeightFiles,
+    load_torch_network,
+    load_torch_state,
+    resolve_torch_device,
+)
 from workers.core.proposers.sixdrepnet import IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, imagenet_crops
+
+if TYPE_CHECKING:  # annotations only: torch is imported where a network is built
+    import torch
+    from torch import nn
+
+    from workers.core.proposers.parts.detection import DetectedFace
 
 NUM_BINS = 66
 BIN_DEG = 3.0
@@ -49,14 +66,14 @@ CONFIG = ProposerConfig(
 )
 
 
-def build_network():
+def build_network() -> nn.Module:
     import torch
     from torch import nn
 
     class Bottleneck(nn.Module):
         expansion = 4
 
-        def __init__(self, cin, planes, stride):
+        def __init__(self, cin: int, planes: int, stride: int) -> None:
             super().__init__()
             cout = planes * 4
             self.conv1 = nn.Conv2d(cin, planes, 1, bias=False)
@@ -65,18 +82,18 @@ def build_network():
             self.bn2 = nn.BatchNorm2d(planes)
             self.conv3 = nn.Conv2d(planes, cout, 1, bias=False)
             self.bn3 = nn.BatchNorm2d(cout)
-            self.downsample = None
+            self.downsample: nn.Sequential | None = None
             if stride != 1 or cin != cout:
                 self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             y = torch.relu(self.bn1(self.conv1(x)))
             y = torch.relu(self.bn2(self.conv2(y)))
             y = self.bn3(self.conv3(y))
             return torch.relu(y + (x if self.downsample is None else self.downsample(x)))
 
     class HopeNet(nn.Module):
-        def __init__(self):
+        def __init__(self) -> None:
             super().__init__()
             self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
             self.bn1 = nn.BatchNorm2d(64)
@@ -91,7 +108,7 @@ def build_network():
             self.fc_pitch = nn.Linear(cin, NUM_BINS)
             self.fc_roll = nn.Linear(cin, NUM_BINS)
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             x = torch.relu(self.bn1(self.conv1(x)))
             x = nn.functional.max_pool2d(x, 3, 2, 1)
             for i in range(1, 5):
@@ -102,26 +119,29 @@ def build_network():
     return HopeNet()
 
 
-def load_network(path, device: str = "cpu"):
+def load_network(path: PathLike, device: str = "cpu") -> Any:
     state = load_torch_state(path, "HopeNet weights", wrappers=())
     state = {k: v for k, v in state.items() if not k.startswith("fc_finetune.")}
     return load_torch_network(build_network(), state, device)
 
 
-def bins_to_degrees(logits: np.ndarray) -> np.ndarray:
+def bins_to_degrees(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     """(N, 66) logits -> (N,) degrees: softmax expectation over the bin indices."""
     z = np.asarray(logits, np.float64)
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
-    return p @ np.arange(NUM_BINS) * BIN_DEG + BIN_OFFSET_DEG
+    out: NDArray[np.float64] = p @ np.arange(NUM_BINS) * BIN_DEG + BIN_OFFSET_DEG
+    return out
 
 
 class HopeNetProposer(RotationProposer):
     def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
         super().__init__(config, weight_files, resolve_torch_device(device))
+        if weight_files.path is None:  # the registry builds a proposer only once its file exists
+            raise MissingWeightsError(f"{config.name}: no weights file")
         self.net = load_network(weight_files.path, self.device)
 
-    def predict_euler(self, x: np.ndarray) -> np.ndarray:
+    def predict_euler(self, x: NDArray[np.float32]) -> Matrix:
         """(N, 3, 224, 224) normalised -> (N, 3) [yaw, pitch, roll] degrees."""
         import torch
 
@@ -129,7 +149,7 @@ class HopeNetProposer(RotationProposer):
             heads = self.net(torch.from_numpy(x).to(self.device))
         return np.stack([bins_to_degrees(h.float().cpu().numpy()) for h in heads], axis=1)
 
-    def rotations(self, images, index):
+    def rotations(self, images: Sequence[Image], index: Sequence[tuple[int, DetectedFace]]) -> Matrix:
         return geometry.euler_to_matrix(self.predict_euler(imagenet_crops(images, index)))
 
 

@@ -35,16 +35,19 @@ did not help on the samples (2.6).
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import geometry
 from workers.core.proposers._registry import register_proposer
-from workers.core.proposers.base import PoseProposal, Proposer
+from workers.core.proposers.base import Image, Matrix, PoseProposal, Proposer
 from workers.core.proposers.config import ProposerConfig
 from workers.core.proposers.parts import crops
 from workers.core.proposers.parts.weights import (
+    PathLike,
     WeightFiles,
     load_torch_network,
     load_torch_state,
@@ -52,7 +55,15 @@ from workers.core.proposers.parts.weights import (
     resolve_torch_device,
 )
 
+if TYPE_CHECKING:  # annotations only: torch is imported where a network is built
+    import torch
+    from torch import nn
+
+    from workers.core.proposers.parts.detection import DetectedFace
+
 INPUT_SIZE = 120
+_Estimate = tuple[Matrix, Matrix, Matrix]
+"""One face's R (3, 3), weak-perspective scales (2,) and 68 landmarks (68, 2) px."""
 BFM_UNIT_MM = 1e-3
 PARAM_STATS_FILE = "param_mean_std_62d_120x120.npz"
 # (name, in, out, stride) at width 1.0; the checkpoint is width 0.5.
@@ -83,28 +94,28 @@ CONFIG = ProposerConfig(
 )
 
 
-def build_network(width: float = 0.5):
+def build_network(width: float = 0.5) -> nn.Module:
     """MobileNet-V1 3DMM regressor; torch imported here so the module stays cheap."""
     import torch
     from torch import nn
 
-    def ch(c):
+    def ch(c: int) -> int:
         return int(c * width)
 
     class DepthwiseSeparable(nn.Module):
-        def __init__(self, cin, cout, stride):
+        def __init__(self, cin: int, cout: int, stride: int) -> None:
             super().__init__()
             self.conv_dw = nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False)
             self.bn_dw = nn.BatchNorm2d(cin)
             self.conv_sep = nn.Conv2d(cin, cout, 1, 1, 0, bias=False)
             self.bn_sep = nn.BatchNorm2d(cout)
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = torch.relu(self.bn_dw(self.conv_dw(x)))
             return torch.relu(self.bn_sep(self.conv_sep(x)))
 
     class MobileNetV1_3DMM(nn.Module):
-        def __init__(self):
+        def __init__(self) -> None:
             super().__init__()
             self.conv1 = nn.Conv2d(3, ch(32), 3, 2, 1, bias=False)
             self.bn1 = nn.BatchNorm2d(ch(32))
@@ -113,7 +124,7 @@ def build_network(width: float = 0.5):
             self.fc_param = nn.Linear(ch(1024), 62)
             self.fc_lm = nn.Linear(ch(1024), 136)
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             x = torch.relu(self.bn1(self.conv1(x)))
             for name, *_ in _BLOCKS:
                 x = getattr(self, name)(x)
@@ -123,12 +134,12 @@ def build_network(width: float = 0.5):
     return MobileNetV1_3DMM()
 
 
-def load_network(path, device: str = "cpu"):
+def load_network(path: PathLike, device: str = "cpu") -> Any:
     """Network with the checkpoint loaded strictly (every key and shape must match)."""
     return load_torch_network(build_network(0.5), load_torch_state(path, "MobileNet-3DMM weights"), device)
 
 
-def load_param_stats(path) -> tuple[np.ndarray, np.ndarray]:
+def load_param_stats(path: PathLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     path = require_file(path, "MobileNet-3DMM parameter statistics")
     with np.load(path) as z:
         mean, std = np.asarray(z["mean"], np.float64).reshape(-1), np.asarray(z["std"], np.float64).reshape(-1)
@@ -137,7 +148,7 @@ def load_param_stats(path) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-def rotation_from_params(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rotation_from_params(params: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(N, 62) de-normalised parameters -> camera-frame R (N, 3, 3) and the weak
     perspective scales (N, 2) of the x and y rows (crop pixels per model unit)."""
     P = np.asarray(params, np.float64)[:, :12].reshape(-1, 3, 4)
@@ -146,13 +157,14 @@ def rotation_from_params(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return R, np.linalg.norm(sR[:, :2], axis=-1)
 
 
-def translation_mm(scale_xy_img: np.ndarray, centre_uv: np.ndarray, K: np.ndarray) -> np.ndarray:
+def translation_mm(scale_xy_img: NDArray[np.float64], centre_uv: NDArray[np.float64], K: NDArray[np.float64]) -> NDArray[np.float64]:
     """Head origin in mm from the weak-perspective scale (image px per model
     unit, x and y rows) and the image point the origin projects to."""
     K = np.asarray(K, np.float64)
     z = BFM_UNIT_MM * (K[0, 0] / scale_xy_img[0] + K[1, 1] / scale_xy_img[1]) / 2
     ray = np.linalg.solve(K, np.array([centre_uv[0], centre_uv[1], 1.0]))
-    return z * ray
+    out: NDArray[np.float64] = z * ray
+    return out
 
 
 class MobileNet3DMMProposer(Proposer):
@@ -164,7 +176,7 @@ class MobileNet3DMMProposer(Proposer):
         self.passes = int(config.extra.get("landmark_passes", 2))
         self.mirror = bool(config.extra.get("mirror_tta", False))
 
-    def _forward(self, images, rois) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _forward(self, images: Sequence[Image], rois: Sequence[tuple[int, Matrix]]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """One batched forward of (image index, roi) crops (plus mirrored copies).
         Returns R (N, 3, 3) averaged over the mirror pair, weak-perspective scales
         (N, 2) in image px per unit, and 68 landmarks (N, 68, 2) in image px."""
@@ -190,7 +202,8 @@ class MobileNet3DMMProposer(Proposer):
                            for face_lm, (_, roi) in zip(lm, rois)])
         return R, scale * (side / INPUT_SIZE)[:, None], lm_img
 
-    def estimate(self, images, boxes_per_image):
+    def estimate(self, images: Sequence[Image],
+                 boxes_per_image: Sequence[Sequence[Sequence[float]]]) -> list[list[_Estimate | None]]:
         """Per image, per box: (R, scale_xy, landmarks68) after all passes."""
         index = [(i, j) for i, boxes in enumerate(boxes_per_image) for j in range(len(boxes))]
         if not index:
@@ -200,17 +213,20 @@ class MobileNet3DMMProposer(Proposer):
         for _ in range(1, self.passes):  # each further pass re-crops on the previous pass's landmarks
             rois = [(i, crops.landmark_square_3ddfa(face_lm)) for (i, _), face_lm in zip(rois, lm)]
             R, scale, lm = self._forward(images, rois)
-        out: list[list[tuple[Any, Any, Any] | None]] = [[None] * len(b) for b in boxes_per_image]
+        out: list[list[_Estimate | None]] = [[None] * len(b) for b in boxes_per_image]
         for k, (i, j) in enumerate(index):
             out[i][j] = (R[k], scale[k], lm[k])
         return out
 
-    def propose_faces(self, images, Ks, faces):
+    def propose_faces(self, images: Sequence[Image], Ks: Sequence[Matrix],
+                      faces: Sequence[Sequence[DetectedFace]]) -> list[list[PoseProposal]]:
         est = self.estimate(images, [[f.box for f in fs] for fs in faces])
-        result = []
+        result: list[list[PoseProposal]] = []
         for K, fs, es in zip(Ks, faces, est):
-            props = []
-            for face, (R, scale, lm) in zip(fs, es):
+            props: list[PoseProposal] = []
+            for face, e in zip(fs, es):
+                assert e is not None  # estimate answers every box
+                R, scale, lm = e
                 t = translation_mm(scale, lm.mean(0), K)
                 props.append(PoseProposal(box=face.box, R=R, t=t, score=face.score,
                                           landmarks_2d=lm, landmark_scheme="ibug68"))

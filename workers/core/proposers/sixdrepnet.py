@@ -28,14 +28,31 @@ then the centred square of it (their Resize(224) + CenterCrop(224)).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from workers.core import geometry
 from workers.core.proposers._registry import register_proposer
-from workers.core.proposers.base import Proposer, RotationProposer
+from workers.core.proposers.base import Image, Matrix, Proposer, RotationProposer
 from workers.core.proposers.config import ProposerConfig
+from workers.core.proposers.errors import MissingWeightsError
 from workers.core.proposers.parts import crops
-from workers.core.proposers.parts.weights import WeightFiles, load_torch_network, load_torch_state, resolve_torch_device
+from workers.core.proposers.parts.weights import (
+    PathLike,
+    WeightFiles,
+    load_torch_network,
+    load_torch_state,
+    resolve_torch_device,
+)
+
+if TYPE_CHECKING:  # annotations only: torch is imported where a network is built
+    import torch
+    from torch import nn
+
+    from workers.core.proposers.parts.detection import DetectedFace
 
 INPUT_SIZE = 224
 IMAGENET_MEAN = (123.675, 116.28, 103.53)  # 255 x (0.485, 0.456, 0.406), RGB
@@ -58,20 +75,20 @@ CONFIG = ProposerConfig(
 )
 
 
-def build_network():
+def build_network() -> nn.Module:
     import torch
     from torch import nn
 
     class RepVGGBlockDeploy(nn.Module):
-        def __init__(self, cin, cout, stride, groups):
+        def __init__(self, cin: int, cout: int, stride: int, groups: int) -> None:
             super().__init__()
             self.rbr_reparam = nn.Conv2d(cin, cout, 3, stride, 1, groups=groups, bias=True)
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.relu(self.rbr_reparam(x))
 
     class SixDRepNet(nn.Module):
-        def __init__(self):
+        def __init__(self) -> None:
             super().__init__()
             self.layer0 = RepVGGBlockDeploy(3, 64, 2, 1)
             cin, idx = 64, 1
@@ -84,15 +101,16 @@ def build_network():
                 setattr(self, f"layer{s}", nn.Sequential(*blocks))
             self.linear_reg = nn.Linear(cin, 6)
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             for s in range(5):
                 x = getattr(self, f"layer{s}")(x)
-            return self.linear_reg(x.mean((2, 3)))
+            out: torch.Tensor = self.linear_reg(x.mean((2, 3)))
+            return out
 
     return SixDRepNet()
 
 
-def _normalise_keys(state: dict) -> dict:
+def _normalise_keys(state: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in state.items():
         if k.startswith("stage"):
@@ -104,12 +122,12 @@ def _normalise_keys(state: dict) -> dict:
     return out
 
 
-def load_network(path, device: str = "cpu"):
+def load_network(path: PathLike, device: str = "cpu") -> Any:
     state = load_torch_state(path, "6DRepNet weights", wrappers=("model_state_dict",))
     return load_torch_network(build_network(), _normalise_keys(state), device)
 
 
-def sixd_to_own_matrix(d6: np.ndarray) -> np.ndarray:
+def sixd_to_own_matrix(d6: NDArray[np.float64]) -> NDArray[np.float64]:
     """6DRepNet's ortho6d -> its rotation M with columns x, y, z (x from the first
     3 numbers, z = x cross y_raw, y = z cross x)."""
     d6 = np.asarray(d6, np.float64)
@@ -120,11 +138,12 @@ def sixd_to_own_matrix(d6: np.ndarray) -> np.ndarray:
     return np.stack([x, y, z], axis=-1)
 
 
-def own_matrix_to_camera(M: np.ndarray) -> np.ndarray:
-    return geometry.F @ np.swapaxes(M, -1, -2) @ geometry.F
+def own_matrix_to_camera(M: NDArray[np.float64]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = geometry.F @ np.swapaxes(M, -1, -2) @ geometry.F
+    return out
 
 
-def imagenet_crops(images, index, size: int = INPUT_SIZE) -> np.ndarray:
+def imagenet_crops(images: Sequence[Image], index: Sequence[tuple[int, DetectedFace]], size: int = INPUT_SIZE) -> NDArray[np.float32]:
     """HopeNet/6DRepNet crops of (image index, face) pairs, (N, 3, size, size) float32."""
     patches = [crops.crop_box(images[i], crops.centre_square(crops.hopenet_box(crops.tight_face_box(f))), size)
                for i, f in index]
@@ -134,9 +153,11 @@ def imagenet_crops(images, index, size: int = INPUT_SIZE) -> np.ndarray:
 class SixDRepNetProposer(RotationProposer):
     def __init__(self, config: ProposerConfig, weight_files: WeightFiles, device: str = "cpu"):
         super().__init__(config, weight_files, resolve_torch_device(device))
+        if weight_files.path is None:  # the registry builds a proposer only once its file exists
+            raise MissingWeightsError(f"{config.name}: no weights file")
         self.net = load_network(weight_files.path, self.device)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: NDArray[np.float32]) -> Matrix:
         """(N, 3, 224, 224) normalised -> (N, 3, 3) camera-frame rotations."""
         import torch
 
@@ -144,7 +165,7 @@ class SixDRepNetProposer(RotationProposer):
             d6 = self.net(torch.from_numpy(x).to(self.device)).float().cpu().numpy()
         return own_matrix_to_camera(sixd_to_own_matrix(d6))
 
-    def rotations(self, images, index):
+    def rotations(self, images: Sequence[Image], index: Sequence[tuple[int, DetectedFace]]) -> Matrix:
         return self.predict(imagenet_crops(images, index))
 
 

@@ -64,7 +64,7 @@ def landmark_square_3ddfa(points: ArrayLike) -> NDArray[np.float64]:
     return np.array([cx - half, cy - half, cx + half, cy + half])
 
 
-def margin_box(box: Sequence[float], margin: float, width: int, height: int) -> NDArray[np.float64]:
+def margin_box(box: Sequence[float] | NDArray[np.float64], margin: float, width: int, height: int) -> NDArray[np.float64]:
     """Box grown by `margin` x its own width/height on every side, clamped to the
     image; integer pixel bounds (inclusive x0, y0; exclusive x1, y1)."""
     x0, y0, x1, y1 = _as_box(box)
