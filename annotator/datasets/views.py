@@ -23,7 +23,7 @@ def home(request):
 
 def dataset_detail(request, name):
     dataset = get_object_or_404(visible_datasets(request.user), name=name)
-    reads_labels = dataset.pk in access.label_reader_dataset_ids(request.user)
+    reads_labels = access.may_read_labels(request.user, dataset.pk)
     # an annotator's view of the states comes from their own labels only
     author = None if reads_labels else request.user
     state = request.GET.get("state") if request.GET.get("state") in LABEL_STATES else None
@@ -36,7 +36,7 @@ def dataset_detail(request, name):
     context = {"dataset": dataset, "page": page, "can_export": reads_labels, "state": state or "",
                "states": [(s, s.replace("_", " "), help, counts[s]) for s, help in LABEL_STATES.items()],
                "n_faces": sum(counts.values()),
-               "reviews": dataset.pk in access.reviewer_dataset_ids(request.user),
+               "reviews": access.may_review(request.user, dataset.pk),
                "can_label": access.may_label(request.user, dataset.pk),
                "sequences": dataset.sequences.all(),
                "can_see_quality": access.may_see_quality(request.user, dataset.pk)}

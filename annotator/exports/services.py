@@ -56,7 +56,7 @@ def dataset_for_export(user, dataset_id: int) -> Dataset:
     everyone's labels (annotators: 403)."""
     if dataset_id not in access.visible_dataset_ids(user):
         raise Dataset.DoesNotExist
-    if dataset_id not in access.label_reader_dataset_ids(user):
+    if not access.may_read_labels(user, dataset_id):
         raise ExportDenied("Exports are for reviewers, researchers and admins of this dataset.")
     return Dataset.objects.get(pk=dataset_id)
 
@@ -206,6 +206,6 @@ def export_jobs_of(user):
 def job_for_download(user, job_id: int) -> Job:
     """The user's finished export job (admins: any), still readable by them."""
     job = export_jobs_of(user).filter(pk=job_id).first()
-    if job is None or job.dataset_id not in access.label_reader_dataset_ids(user):
+    if job is None or not access.may_read_labels(user, job.dataset_id):
         raise Job.DoesNotExist
     return job

@@ -107,7 +107,7 @@ def readable_annotations(user):
 
 
 def annotation_list(user, filters: dict):
-    if "dataset" in filters and filters["dataset"] in access.label_reader_dataset_ids(user):
+    if "dataset" in filters and access.may_read_labels(user, filters["dataset"]):
         # the whole dataset is readable: no per-author OR, so the page is one
         # range of the (dataset, id) index
         qs = Annotation.objects.filter(dataset_id=filters["dataset"]).select_related("author", "reviewed_by")

@@ -44,7 +44,7 @@ def dataset_for_reviewing(user, dataset_id: int) -> Dataset:
     """Dataset.DoesNotExist (404) when the user cannot see it, ReviewingDenied
     (403) when they see it but are not one of its reviewers."""
     dataset = visible_datasets(user).get(pk=dataset_id)
-    if dataset.pk not in access.reviewer_dataset_ids(user):
+    if not access.may_review(user, dataset.pk):
         raise ReviewingDenied(f"You are not a reviewer of dataset {dataset.name}.")
     return dataset
 
