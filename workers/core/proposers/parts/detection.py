@@ -33,9 +33,11 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core.proposers.parts.boxes import as_box
 from workers.core.proposers.parts.reference_face import load_reference_face
@@ -70,6 +72,17 @@ IBUG_EYES = np.arange(36, 48)
 IBUG_MOUTH = np.arange(48, 68)
 
 
+class BoxDetector(Protocol):
+    """A second face detector (faceboxes.FallbackDetector): boxes and scores, best first."""
+
+    def detect(self, image_bgr: ArrayLike,
+               min_score: float = 0.5) -> list[tuple[tuple[float, float, float, float], float]]: ...
+
+
+_Found = tuple[NDArray[np.float64], float, NDArray[np.float64]]
+"""A detection: box (x0, y0, x1, y1) px, score, keypoints (6, 2) px."""
+
+
 class DetectionError(ValueError):
     pass
 
@@ -84,15 +97,15 @@ class DetectedFace:
 
     box: tuple[float, float, float, float]
     score: float
-    keypoints: np.ndarray
-    landmarks: np.ndarray | None = None
+    keypoints: NDArray[np.float64]
+    landmarks: NDArray[np.float64] | None = None
     # FaceMesh on the mirror image of the refined crop, vertices back in this
     # face's order: a second, independent reading of the same face (the landmark
     # fit averages the two poses)
-    landmarks_mirrored: np.ndarray | None = None
+    landmarks_mirrored: NDArray[np.float64] | None = None
 
     @property
-    def landmarks68(self) -> np.ndarray | None:
+    def landmarks68(self) -> NDArray[np.float64] | None:
         """(68, 3) iBUG-order subset of the FaceMesh landmarks, or None."""
         return None if self.landmarks is None else self.landmarks[IBUG68_FROM_MESH468]
 
@@ -105,11 +118,11 @@ class DetectedFace:
 
 
 _lock = threading.Lock()
-_graphs: dict[int, tuple] = {}
+_graphs: dict[int, tuple[Any, Any]] = {}  # pid -> mediapipe (FaceDetection, FaceMesh): untyped
 _first_user_pid: int | None = None
 
 
-def _get_graphs():
+def _get_graphs() -> tuple[Any, Any]:
     global _first_user_pid
     pid = os.getpid()
     graphs = _graphs.get(pid)
@@ -132,7 +145,7 @@ def _get_graphs():
     return graphs
 
 
-def _as_bgr(image) -> np.ndarray:
+def _as_bgr(image: ArrayLike) -> NDArray[np.uint8]:
     img = np.asarray(image)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
@@ -145,7 +158,7 @@ def _as_bgr(image) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def _upscale(img: np.ndarray) -> tuple[np.ndarray, float]:
+def _upscale(img: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], float]:
     h, w = img.shape[:2]
     s = max(1.0, MIN_SIDE / min(h, w))
     if s == 1.0:
@@ -153,14 +166,14 @@ def _upscale(img: np.ndarray) -> tuple[np.ndarray, float]:
     # keep huge aspect ratios bounded: a 25x4000 strip is not worth 30 Mpx
     s = max(1.0, min(s, 4000 / max(h, w)))
     up = cv2.resize(img, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_CUBIC)
-    return up, s
+    return cast("NDArray[np.uint8]", up), s  # cv2 keeps the dtype (its stubs say any number array)
 
 
-def _detect(rgb: np.ndarray, detector) -> list[tuple[np.ndarray, float, np.ndarray]]:
+def _detect(rgb: NDArray[np.uint8], detector: Any) -> list[_Found]:
     """Boxes (edge-normalised -> pixel-centre px), scores, keypoints on `rgb`."""
     h, w = rgb.shape[:2]
     res = detector.process(rgb)
-    out = []
+    out: list[_Found] = []
     for det in res.detections or []:
         bb = det.location_data.relative_bounding_box
         box = np.array([bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h]) - 0.5
@@ -169,7 +182,8 @@ def _detect(rgb: np.ndarray, detector) -> list[tuple[np.ndarray, float, np.ndarr
     return out
 
 
-def _mesh_square(rgb: np.ndarray, cx: float, cy: float, side: float, mesh, flip: bool = False):
+def _mesh_square(rgb: NDArray[np.uint8], cx: float, cy: float, side: float, mesh: Any,
+                 flip: bool = False) -> list[NDArray[np.float64]]:
     """FaceMesh on the square of `side` px centred on (cx, cy) (mirrored first if
     flip); every mesh it finds as (468, 3) in `rgb` pixels, in the crop's own
     vertex order (a mirrored crop's vertex i is the person's other side)."""
@@ -184,7 +198,7 @@ def _mesh_square(rgb: np.ndarray, cx: float, cy: float, side: float, mesh, flip:
     if flip:
         crop = np.ascontiguousarray(crop[:, ::-1])
     res = mesh.process(crop)
-    out = []
+    out: list[NDArray[np.float64]] = []
     for face in res.multi_face_landmarks or []:
         lm = np.array([[p.x, p.y, p.z] for p in face.landmark], dtype=np.float64)
         if flip:
@@ -197,13 +211,14 @@ def _mesh_square(rgb: np.ndarray, cx: float, cy: float, side: float, mesh, flip:
     return out
 
 
-def _nearest(meshes, cx: float, cy: float) -> np.ndarray | None:
+def _nearest(meshes: list[NDArray[np.float64]], cx: float, cy: float) -> NDArray[np.float64] | None:
     if not meshes:
         return None
-    return min(meshes, key=lambda pts: np.hypot(*(pts[:, :2].mean(0) - (cx, cy))))
+    out: NDArray[np.float64] | None = min(meshes, key=lambda pts: np.hypot(*(pts[:, :2].mean(0) - (cx, cy))))
+    return out
 
 
-def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> np.ndarray | None:
+def _mesh_on_crop(rgb: NDArray[np.uint8], box: NDArray[np.float64], mesh: Any) -> NDArray[np.float64] | None:
     """FaceMesh on a square crop around box; (468, 3) in `rgb` pixels or None."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     best = _nearest(_mesh_square(rgb, cx, cy, CROP_SCALE * max(box[2] - box[0], box[3] - box[1]), mesh), cx, cy)
@@ -218,7 +233,7 @@ def _mesh_on_crop(rgb: np.ndarray, box: np.ndarray, mesh) -> np.ndarray | None:
     return best
 
 
-def _refined_meshes(rgb: np.ndarray, first: np.ndarray, mesh) -> tuple[np.ndarray, np.ndarray | None]:
+def _refined_meshes(rgb: NDArray[np.uint8], first: NDArray[np.float64], mesh: Any) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
     """Second pass (why: FaceMesh's landmarks move with the crop it is given, by
     degrees of pose on some faces): FaceMesh again on a square of REFINE_SCALE x
     the first mesh's extent centred on it, and on the mirror image of that crop,
@@ -235,13 +250,13 @@ def _refined_meshes(rgb: np.ndarray, first: np.ndarray, mesh) -> tuple[np.ndarra
     return (first if again is None else again), mirrored
 
 
-def mesh_mirror() -> np.ndarray:
+def mesh_mirror() -> NDArray[np.int64]:
     """(468,) FaceMesh vertex -> its left-right mirror vertex (from the bundled
     reference face, where it was matched on the symmetrised mean mesh)."""
     return load_reference_face().mesh_mirror
 
 
-def _fallback_found(img: np.ndarray, s: float, fallback, min_score: float):
+def _fallback_found(img: NDArray[np.uint8], s: float, fallback: BoxDetector, min_score: float) -> list[_Found]:
     """The fallback detector's boxes on the original image as _detect's triples in
     the upscaled image's coords, keypoints unknown (NaN). No FaceMesh
     confirmation: FaceBoxes, the one fallback, scores no face-free test image
@@ -252,8 +267,8 @@ def _fallback_found(img: np.ndarray, s: float, fallback, min_score: float):
             for box, score in fallback.detect(img, min_score=min_score)]
 
 
-def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True,
-                 refine: bool = True, fallback=None) -> list[DetectedFace]:
+def detect_faces(image_bgr: ArrayLike, min_score: float = 0.5, with_landmarks: bool = True,
+                 refine: bool = True, fallback: BoxDetector | None = None) -> list[DetectedFace]:
     """Every face in a BGR image, best score first; [] when there is none.
     refine: the second FaceMesh pass and its mirrored twin (_refined_meshes).
     fallback: a second detector (faceboxes.FaceBoxesDetector) whose boxes are used
@@ -262,32 +277,34 @@ def detect_faces(image_bgr, min_score: float = 0.5, with_landmarks: bool = True,
         raise DetectionError(f"min_score must be in [0, 1], got {min_score}")
     img = _as_bgr(image_bgr)
     up, s = _upscale(img)
-    rgb = cv2.cvtColor(up, cv2.COLOR_BGR2RGB)
+    rgb = cast("NDArray[np.uint8]", cv2.cvtColor(up, cv2.COLOR_BGR2RGB))  # cv2 keeps the dtype
     with _lock:
         detector, mesh = _get_graphs()
         found = [d for d in _detect(rgb, detector) if d[1] >= min_score]
         if not found:
             # a face that fills the frame can be too big for the full-range model
             pad = max(rgb.shape[:2]) // 2
-            padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            padded = cast("NDArray[np.uint8]", cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT,
+                                                                  value=(0, 0, 0)))
             found = [(b - pad, sc, k - pad) for b, sc, k in _detect(padded, detector) if sc >= min_score]
         if not found and fallback is not None:
             found = _fallback_found(img, s, fallback, min_score)
-        faces = []
+        faces: list[tuple[NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64] | None]] = []
         for box, score, kps in sorted(found, key=lambda d: -d[1]):
             lm = _mesh_on_crop(rgb, box, mesh) if with_landmarks else None
-            mirrored = None
+            mirrored: NDArray[np.float64] | None = None
             if lm is not None and refine:
                 lm, mirrored = _refined_meshes(rgb, lm, mesh)
             faces.append((box, score, kps, lm, mirrored))
 
-    def back(p):  # upscaled pixel-centre coords -> original
-        return (p + 0.5) / s - 0.5
+    def back(p: NDArray[np.float64]) -> NDArray[np.float64]:  # upscaled pixel-centre coords -> original
+        out: NDArray[np.float64] = (p + 0.5) / s - 0.5
+        return out
 
-    def back3(lm):
+    def back3(lm: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
         return None if lm is None else np.column_stack([back(lm[:, :2]), lm[:, 2] / s])
 
-    out = []
+    out: list[DetectedFace] = []
     for box, score, kps, lm, mirrored in faces:
         b = back(box)
         out.append(DetectedFace(box=as_box(b), score=score, keypoints=back(kps),

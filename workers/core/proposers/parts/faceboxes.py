@@ -28,15 +28,22 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core.proposers.errors import ProposerError
 from workers.core.proposers.parts.boxes import as_box
 from workers.core.proposers.parts.detection import DetectionError, _as_bgr
-from workers.core.proposers.parts.weights import load_torch_network, load_torch_state, resolve_torch_device
+from workers.core.proposers.parts.weights import PathLike, load_torch_network, load_torch_state, resolve_torch_device
+
+if TYPE_CHECKING:  # annotations only: torch is imported where the network is built
+    import torch
+    from torch import nn
 
 WEIGHTS_FILE = "3ddfa_v2/FaceBoxesProd.pth"  # relative to the weights dir
 BGR_MEAN = (104.0, 117.0, 123.0)
@@ -54,12 +61,12 @@ PRE_NMS_TOP_K = 5000
 NMS_IOU = 0.3
 
 
-def anchors_per_cell(densities) -> int:
+def anchors_per_cell(densities: Sequence[int]) -> int:
     """Anchors a head predicts per cell: n x n for each size densified n times."""
     return sum(d * d for d in densities)
 
 
-def build_network():
+def build_network() -> nn.Module:
     """The FaceBoxes module; torch imported here so the module stays cheap."""
     import torch
     from torch import nn
@@ -69,20 +76,20 @@ def build_network():
         """conv (no bias) + BN; relu: 'relu', 'crelu' (concat(x, -x) then ReLU: the
         paper's CReLU, which doubles the channels for free) or None."""
 
-        def __init__(self, cin, cout, kernel, stride=1, relu="relu"):
+        def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, relu: str | None = "relu") -> None:
             super().__init__()
             self.conv = nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False)
             self.bn = nn.BatchNorm2d(cout)
             self.relu = relu
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = self.bn(self.conv(x))
             if self.relu == "crelu":
                 x = torch.cat([x, -x], 1)
             return fn.relu(x) if self.relu else x
 
     class Inception(nn.Module):
-        def __init__(self):
+        def __init__(self) -> None:
             super().__init__()
             self.branch1x1 = ConvBN(128, 32, 1)
             self.branch1x1_2 = ConvBN(128, 32, 1)
@@ -92,7 +99,7 @@ def build_network():
             self.branch3x3_2 = ConvBN(24, 32, 3)
             self.branch3x3_3 = ConvBN(32, 32, 3)
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             pooled = fn.avg_pool2d(x, 3, 1, 1)
             return torch.cat([
                 self.branch1x1(x),
@@ -102,7 +109,7 @@ def build_network():
             ], 1)
 
     class FaceBoxes(nn.Module):
-        def __init__(self):
+        def __init__(self) -> None:
             super().__init__()
             self.conv1 = ConvBN(3, 24, 7, 4, relu="crelu")
             self.conv2 = ConvBN(48, 64, 5, 2, relu="crelu")
@@ -116,7 +123,7 @@ def build_network():
             self.loc = nn.ModuleList([nn.Conv2d(c, 4 * a, 3, 1, 1) for c, a in zip(channels, counts)])
             self.conf = nn.ModuleList([nn.Conv2d(c, 2 * a, 3, 1, 1) for c, a in zip(channels, counts)])
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             """(N, 3, H, W) -> box offsets (N, P, 4) and face scores (N, P), P
             anchors ordered head by head, cell by cell (row-major), anchor by anchor."""
             x = fn.max_pool2d(self.conv1(x), 3, 2, 1)
@@ -132,7 +139,7 @@ def build_network():
     return FaceBoxes()
 
 
-def load_network(path, device: str = "cpu"):
+def load_network(path: PathLike, device: str = "cpu") -> Any:
     """FaceBoxes with the checkpoint loaded strictly (every key and shape must match)."""
     return load_torch_network(build_network(), load_torch_state(path, "FaceBoxes weights"), device)
 
@@ -145,7 +152,7 @@ def feature_size(size: int, stride: int) -> int:
     return size
 
 
-def prior_boxes(height: int, width: int) -> np.ndarray:
+def prior_boxes(height: int, width: int) -> NDArray[np.float64]:
     """(P, 4) anchors (cx, cy, w, h) in input pixels, in the order the heads emit
     them. A plain anchor sits at its cell's centre; a densified one (n x n per
     cell) at offsets k / n of the stride (k = 0..n-1), the tiling the checkpoint
@@ -169,14 +176,14 @@ def prior_boxes(height: int, width: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def decode(loc: np.ndarray, priors: np.ndarray) -> np.ndarray:
+def decode(loc: NDArray[np.float64], priors: NDArray[np.float64]) -> NDArray[np.float64]:
     """SSD offsets (P, 4) on anchors (cx, cy, w, h) -> boxes (x0, y0, x1, y1), same units."""
     centre = priors[:, :2] + loc[:, :2] * VARIANCES[0] * priors[:, 2:]
     size = priors[:, 2:] * np.exp(loc[:, 2:] * VARIANCES[1])
     return np.concatenate([centre - size / 2, centre + size / 2], 1)
 
 
-def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def iou(box: NDArray[np.float64], boxes: NDArray[np.float64]) -> NDArray[np.float64]:
     """IoU of one (x0, y0, x1, y1) box with each of (N, 4) boxes."""
     lo = np.maximum(box[:2], boxes[:, :2])
     hi = np.minimum(box[2:], boxes[:, 2:])
@@ -185,7 +192,7 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.where(area > 0, inter / np.maximum(area, 1e-12), 0.0)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float = NMS_IOU) -> np.ndarray:
+def nms(boxes: NDArray[np.float64], scores: NDArray[np.float64], threshold: float = NMS_IOU) -> NDArray[np.int64]:
     """Greedy non-maximum suppression: indices kept, best score first."""
     order = np.argsort(-scores, kind="stable")
     keep = []
@@ -206,12 +213,12 @@ def input_scale(height: int, width: int) -> float:
 class FaceBoxesDetector:
     """FaceBoxes on one device: detect(image_bgr) -> [(box, score)], best first."""
 
-    def __init__(self, weights_path, device: str = "cpu"):
+    def __init__(self, weights_path: PathLike, device: str = "cpu"):
         self.weights_path = Path(weights_path)
         self.device = device
         self.net = load_network(self.weights_path, device)
 
-    def detect(self, image_bgr, min_score: float = 0.5) -> list[tuple[tuple[float, float, float, float], float]]:
+    def detect(self, image_bgr: ArrayLike, min_score: float = 0.5) -> list[tuple[tuple[float, float, float, float], float]]:
         """Faces as ((x0, y0, x1, y1) OpenCV pixel-centre coords, score), best first."""
         import torch
 
@@ -221,7 +228,8 @@ class FaceBoxesDetector:
         h, w = img.shape[:2]
         scale = input_scale(h, w)
         if scale < 1:
-            img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+            img = cast("NDArray[np.uint8]", cv2.resize(  # cv2 keeps the dtype
+                img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA))
         ih, iw = img.shape[:2]
         x = torch.from_numpy((img.astype(np.float32) - np.array(BGR_MEAN, dtype=np.float32)).transpose(2, 0, 1)[None].copy())
         with torch.no_grad():
@@ -242,11 +250,11 @@ class FaceBoxesForkError(ProposerError):
 
 
 _lock = threading.Lock()
-_detectors: dict[tuple, FaceBoxesDetector] = {}
+_detectors: dict[tuple[int, str, str], FaceBoxesDetector] = {}  # (pid, weights file, device)
 _first_user_pid: int | None = None
 
 
-def cached_detector(weights_path, device: str = "cpu") -> FaceBoxesDetector:
+def cached_detector(weights_path: PathLike, device: str = "cpu") -> FaceBoxesDetector:
     """One detector per process, weights file and device, built on first use.
 
     Like mediapipe (detection.py), torch does not survive a fork once it has run:
@@ -278,14 +286,14 @@ class FallbackDetector:
     def __init__(self, weights_path: Path, device: str):
         self.weights_path, self.device = weights_path, device
 
-    def detect(self, image_bgr, min_score: float = 0.5):
+    def detect(self, image_bgr: ArrayLike, min_score: float = 0.5) -> list[tuple[tuple[float, float, float, float], float]]:
         return cached_detector(self.weights_path, resolve_torch_device(self.device)).detect(image_bgr, min_score)
 
 
-_fallbacks: dict[tuple, FallbackDetector] = {}
+_fallbacks: dict[tuple[str, str], FallbackDetector] = {}  # (weights file, device)
 
 
-def detector_in(weights_dir, device: str = "cpu") -> FallbackDetector | None:
+def detector_in(weights_dir: PathLike | None, device: str = "cpu") -> FallbackDetector | None:
     """The fallback detector for weights_dir's FaceBoxes file (one per weights dir
     and device); None when there is no weights dir or the file is not in it
     (FaceBoxes is an optional extra)."""
