@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import glob
 import json
+import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from workers.core import geometry
 
@@ -43,39 +47,45 @@ IBUG_MIRROR = np.array(
 JAW = np.arange(17)
 FIT_WEIGHT_OUTLINE = 0.25  # jaw (68) / face oval (468): slides along the silhouette
 
+Similarity = tuple[float, NDArray[np.float64], NDArray[np.float64]]
+"""(s, R, t): X -> s R X + t."""
+Sample = dict[str, Any]
+"""A real AFLW2000 sample: name, jpg path, R, s and pts (68, 3) camera frame."""
 
-def aflw_to_camera(pts):
+
+def aflw_to_camera(pts: ArrayLike) -> NDArray[np.float64]:
     """(..., 3, 68) AFLW px (x, y down, depth toward viewer) -> (..., 68, 3) x right, y down, z away."""
     p = np.swapaxes(np.asarray(pts, dtype=np.float64), -1, -2).copy()
     p[..., 2] *= -1
     return p
 
 
-def similarity(A, B, w=None, scale=True):
+def similarity(A: NDArray[np.float64], B: NDArray[np.float64], w: ArrayLike | None = None, scale: bool = True) -> Similarity:
     """(s, R, t) minimising sum w |s R A_i + t - B_i|^2 (Umeyama, no reflection)."""
-    w = np.ones(len(A)) if w is None else np.asarray(w, dtype=np.float64)
-    w = w / w.sum()
-    ma, mb = w @ A, w @ B
+    wa = np.ones(len(A)) if w is None else np.asarray(w, dtype=np.float64)
+    wa = wa / wa.sum()
+    ma, mb = wa @ A, wa @ B
     A0, B0 = A - ma, B - mb
-    H = (A0 * w[:, None]).T @ B0
+    H = (A0 * wa[:, None]).T @ B0
     U, S, Vt = np.linalg.svd(H)
     d = np.sign(np.linalg.det(Vt.T @ U.T))
     D = np.diag([1.0, 1.0, d])
     R = Vt.T @ D @ U.T
-    s = (S * np.diag(D)).sum() / (w @ (A0 ** 2).sum(1)) if scale else 1.0
+    s = (S * np.diag(D)).sum() / (wa @ (A0 ** 2).sum(1)) if scale else 1.0
     return s, R, mb - s * R @ ma
 
 
-def apply(sRt, X):
+def apply(sRt: Similarity, X: NDArray[np.float64]) -> NDArray[np.float64]:
     s, R, t = sRt
     return s * X @ R.T + t
 
 
-def generalized_procrustes(shapes, weights=None, iters=30):
+def generalized_procrustes(shapes: NDArray[np.float64], weights: ArrayLike | None = None, iters: int = 30) -> NDArray[np.float64]:
     """(N, P, 3) -> unit-RMS-size centred mean after rotation+scale alignment."""
-    def norm(X):
+    def norm(X: NDArray[np.float64]) -> NDArray[np.float64]:
         X = X - X.mean(0)
-        return X / np.sqrt((X ** 2).sum(1).mean())
+        out: NDArray[np.float64] = X / np.sqrt((X ** 2).sum(1).mean())
+        return out
     mean = norm(shapes[0])
     for _ in range(iters):
         aligned = np.array([apply(similarity(S, mean, weights), S) for S in shapes])
@@ -88,14 +98,15 @@ def generalized_procrustes(shapes, weights=None, iters=30):
     return mean
 
 
-def symmetrize(P, mirror):
+def symmetrize(P: NDArray[np.float64], mirror: NDArray[np.integer[Any]]) -> NDArray[np.float64]:
     M = P * np.array([-1.0, 1.0, 1.0])
-    return (P + M[mirror]) / 2
+    out: NDArray[np.float64] = (P + M[mirror]) / 2
+    return out
 
 
-def load_samples(samples_dir):
+def load_samples(samples_dir: str | os.PathLike[str]) -> list[Sample]:
     import scipy.io as sio
-    out = []
+    out: list[Sample] = []
     for mat in sorted(glob.glob(str(Path(samples_dir) / "*.mat"))):
         m = sio.loadmat(mat)
         pitch, yaw, roll, _, _, _, s = m["Pose_Para"][0].astype(np.float64)
@@ -107,12 +118,12 @@ def load_samples(samples_dir):
     return out
 
 
-def sample_head_shapes(samples):
+def sample_head_shapes(samples: list[Sample]) -> NDArray[np.float64]:
     """Each sample's 68 points in the head frame, mm (un-rotated by its ground truth)."""
     return np.array([((d["pts"] - d["pts"].mean(0)) @ d["R"]) / (d["s"] * 1000.0) for d in samples])
 
 
-def shape_mean(pts68_all):
+def shape_mean(pts68_all: NDArray[np.float64]) -> tuple[NDArray[np.float64], int]:
     """(unit-size GPA mean shape, number of faces used) of the non-degenerate faces."""
     keep = np.all(np.isfinite(pts68_all), axis=(1, 2))
     size = np.sqrt(((pts68_all - pts68_all.mean(1, keepdims=True)) ** 2).sum(2).mean(1))
@@ -120,33 +131,34 @@ def shape_mean(pts68_all):
     return generalized_procrustes(pts68_all[keep]), int(keep.sum())
 
 
-def orient_points68(mean_unit, samples):
+def orient_points68(mean_unit: NDArray[np.float64], samples: list[Sample]) -> NDArray[np.float64]:
     """The GPA mean put into the head frame, in mm, by the samples' ground truth."""
     target = sample_head_shapes(samples).mean(0)
     ref = apply(similarity(mean_unit, target), mean_unit)
     ref = symmetrize(ref - ref.mean(0), IBUG_MIRROR)
-    return ref - ref.mean(0)
+    out: NDArray[np.float64] = ref - ref.mean(0)
+    return out
 
 
-def real_face_images(samples):
+def real_face_images(samples: list[Sample]) -> list[tuple[str, NDArray[Any]]]:
     import cv2
     import matplotlib.cbook as cbook
     import matplotlib.image as mpimg
     import skimage.data as sd
 
-    imgs = [(d["name"], cv2.imread(d["jpg"])) for d in samples]
-    imgs.append(("astronaut", cv2.cvtColor(sd.astronaut(), cv2.COLOR_RGB2BGR)))
-    imgs.append(("camera", cv2.cvtColor(sd.camera(), cv2.COLOR_GRAY2BGR)))
+    imgs: list[tuple[str, NDArray[Any]]] = [(d["name"], cv2.imread(d["jpg"])) for d in samples]
+    imgs.append(("astronaut", cv2.cvtColor(sd.astronaut(), cv2.COLOR_RGB2BGR)))  # type: ignore[no-untyped-call]  # skimage.data is unannotated
+    imgs.append(("camera", cv2.cvtColor(sd.camera(), cv2.COLOR_GRAY2BGR)))  # type: ignore[no-untyped-call]  # skimage.data is unannotated
     gh = mpimg.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     imgs.append(("grace_hopper", cv2.cvtColor(gh, cv2.COLOR_RGB2BGR)))
-    lfw = sd.lfw_subset()[:100]  # the first 100 are faces
+    lfw = sd.lfw_subset()[:100]  # type: ignore[no-untyped-call]  # unannotated; the first 100 are faces
     imgs += [(f"lfw{i}", cv2.cvtColor((im * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)) for i, im in enumerate(lfw)]
     return imgs
 
 
-def mesh_outputs(images):
+def mesh_outputs(images: Iterable[tuple[str, ArrayLike]]) -> dict[str, NDArray[np.float64]]:
     from workers.core.proposers.parts.detection import detect_faces
-    out = {}
+    out: dict[str, NDArray[np.float64]] = {}
     for name, img in images:
         faces = detect_faces(img, min_score=0.3)
         if faces and faces[0].landmarks is not None:
@@ -154,21 +166,22 @@ def mesh_outputs(images):
     return out
 
 
-def build_mapping(samples, meshes):
-    D = []
+def build_mapping(samples: list[Sample], meshes: dict[str, NDArray[np.float64]]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    dists: list[NDArray[np.float64]] = []
     for d in samples:
         if d["name"] not in meshes:
             continue
         gt = d["pts"][:, :2]
         size = np.sqrt(((gt - gt.mean(0)) ** 2).sum(1).mean())
         lm = meshes[d["name"]][:, :2]
-        D.append(np.linalg.norm(lm[None] - gt[:, None], axis=2) / size)
-    D = np.mean(D, axis=0)
+        dists.append(np.linalg.norm(lm[None] - gt[:, None], axis=2) / size)
+    D = np.mean(dists, axis=0)
     idx = D.argmin(1)
     return idx, D[np.arange(68), idx]
 
 
-def build_points468(meshes, ref68, idx68):
+def build_points468(meshes: dict[str, NDArray[np.float64]], ref68: NDArray[np.float64],
+                    idx68: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.intp], int]:
     non_jaw = np.setdiff1d(np.arange(68), JAW)
     aligned_list = []
     for lm in meshes.values():
@@ -186,15 +199,16 @@ def build_points468(meshes, ref68, idx68):
     return mean, mirror, len(aligned)
 
 
-def mesh_mirror(P):
+def mesh_mirror(P: NDArray[np.float64]) -> NDArray[np.intp]:
     from scipy.optimize import linear_sum_assignment
     M = P * np.array([-1.0, 1.0, 1.0])
     cost = np.linalg.norm(P[:, None] - M[None], axis=2)
     _, col = linear_sum_assignment(cost)
-    return col
+    out: NDArray[np.intp] = col
+    return out
 
 
-def fit_weights():
+def fit_weights() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     from mediapipe.python.solutions import face_mesh_connections as fmc
     w68 = np.ones(68)
     w68[JAW] = FIT_WEIGHT_OUTLINE
@@ -204,7 +218,7 @@ def fit_weights():
     return w68, w468
 
 
-def read_inputs(shared: Path) -> dict:
+def read_inputs(shared: Path) -> dict[str, Any]:
     """What every build needs, read once: the real samples, the GPA mean of the
     AFLW2000-3D shapes other than the real samples' (so that no held-out sample
     shapes the reference) and FaceMesh's output on every real face."""
@@ -221,11 +235,11 @@ def read_inputs(shared: Path) -> dict:
             "meshes": mesh_outputs(real_face_images(samples))}
 
 
-def build(shared: Path, exclude=()) -> dict:
+def build(shared: Path, exclude: Iterable[str] = ()) -> dict[str, NDArray[Any]]:
     return build_from(read_inputs(shared), exclude)
 
 
-def build_from(inputs: dict, exclude=()) -> dict:
+def build_from(inputs: dict[str, Any], exclude: Iterable[str] = ()) -> dict[str, NDArray[Any]]:
     """The reference face arrays from every real sample except those named in
     `exclude` (leave-one-out: bench/proposer_accuracy.py builds one per held-out face)."""
     exclude = set(exclude)
