@@ -2,6 +2,7 @@
 its admin.py (datasets, labeling, sequences, proposals, accounts; jobs in
 common/admin.py); Django's admin autodiscovery imports this module, which
 imports them."""
+
 from annotator.accounts import admin as accounts_admin  # noqa: F401
 from annotator.common import admin as common_admin  # noqa: F401
 from annotator.datasets import admin as datasets_admin  # noqa: F401

@@ -3,6 +3,7 @@ labeling/, review/, quality/, sequences/, proposals/, accounts/, common/) and
 gathered here: Django finds an app's models in `<app>.models`, and
 `from annotator.models import Face` keeps working. Every class keeps the app
 label `annotator` and its table name, so moving one needs no migration."""
+
 from annotator.accounts.models import ApiToken
 from annotator.common.models import Job, PoseFields
 from annotator.datasets.models import Assignment, Dataset, Face, Image, Role, Split
@@ -23,8 +24,31 @@ from annotator.review.models import ReviewClaim
 from annotator.sequences.models import Sequence, SequenceTrack
 
 __all__ = [
-    "Annotation", "AnnotationOrigin", "AnnotationRevision", "AnnotationStatus", "ApiToken", "Assignment", "Dataset",
-    "Face", "FaceClaim", "FaceConsensus", "FaceMesh", "FlagReason", "Honeypot", "HoneypotAnswer", "Image", "Job",
-    "PoseFields", "Proposal", "QualitySnapshot", "RejectReason", "ReviewClaim", "ReviewState", "RevisionFields", "Role",
-    "Sequence", "SequenceTrack", "Split",
+    "Annotation",
+    "AnnotationOrigin",
+    "AnnotationRevision",
+    "AnnotationStatus",
+    "ApiToken",
+    "Assignment",
+    "Dataset",
+    "Face",
+    "FaceClaim",
+    "FaceConsensus",
+    "FaceMesh",
+    "FlagReason",
+    "Honeypot",
+    "HoneypotAnswer",
+    "Image",
+    "Job",
+    "PoseFields",
+    "Proposal",
+    "QualitySnapshot",
+    "RejectReason",
+    "ReviewClaim",
+    "ReviewState",
+    "RevisionFields",
+    "Role",
+    "Sequence",
+    "SequenceTrack",
+    "Split",
 ]

@@ -1,5 +1,6 @@
 """Every page and /api/label/ route of the annotator app: each feature lists its
 own in its urls.py (`urlpatterns`); this module only gathers them."""
+
 from annotator.accounts import urls as accounts
 from annotator.datasets import urls as datasets
 from annotator.exports import urls as exports

@@ -3,6 +3,7 @@ latency summaries, and the one JSON document a script prints.
 
 Scripts run as `python bench/NAME.py`; each puts the repository on sys.path
 before importing this module (`from bench._common import ...`)."""
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,12 @@ def percentile(values, q):
 
 def latency_summary(ms, digits: int = 3, with_max: bool = False) -> dict:
     """n, p50, p95, mean (and max) of latencies in milliseconds."""
-    out = {"n": len(ms), "p50_ms": round(percentile(ms, 50), digits), "p95_ms": round(percentile(ms, 95), digits),
-           "mean_ms": round(statistics.fmean(ms), digits)}
+    out = {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), digits),
+        "p95_ms": round(percentile(ms, 95), digits),
+        "mean_ms": round(statistics.fmean(ms), digits),
+    }
     if with_max:
         out["max_ms"] = round(max(ms), digits)
     return out

@@ -1,5 +1,6 @@
 """Bench scripts run Django against a throw-away test database (created and
 dropped here) on whatever DATABASE_URL names: PostgreSQL in the figures we report."""
+
 import contextlib
 import os
 import tempfile
@@ -29,8 +30,9 @@ def setup_django(bench_name: str, allowed_hosts: str = "127.0.0.1,localhost,test
 
 
 @contextlib.contextmanager
-def django_test_db(bench_name: str, allowed_hosts: str = "127.0.0.1,localhost,testserver",
-                   test_environment: bool = False):
+def django_test_db(
+    bench_name: str, allowed_hosts: str = "127.0.0.1,localhost,testserver", test_environment: bool = False
+):
     """setup_django, then the bench's own test database for the duration of the
     block (yields the connection); `test_environment`: Django's test settings
     too (locmem mail, instrumented templates), as the test client expects."""

@@ -21,6 +21,7 @@ JSON document.
 Usage:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_api.py [--rows N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ from bench._common import latency_summary, print_json
 from bench._django import django_test_db
 
 BATCH = 5000
-REFERENCE = {"label_studio_1_23_2": {"list_page_p50_ms": 244, "list_page_p95_ms": 536, "json_export_ms_per_task": 1.3},
-             "aim": {"export_100k_s": 5.0}}
+REFERENCE = {
+    "label_studio_1_23_2": {"list_page_p50_ms": 244, "list_page_p95_ms": 536, "json_export_ms_per_task": 1.3},
+    "aim": {"export_100k_s": 5.0},
+}
 
 
 def summary(ms):
@@ -50,6 +53,7 @@ def summary(ms):
 
 
 # --- data --------------------------------------------------------------------------
+
 
 def make_users():
     from django.contrib.auth.models import Group, User
@@ -77,17 +81,42 @@ def make_labeled_dataset(name: str, n: int, author, seed: int):
     K = geometry.default_intrinsics(640, 480).reshape(-1).tolist()
     for start in range(0, n, BATCH):
         stop = min(start + BATCH, n)
-        images = Image.objects.bulk_create([
-            Image(dataset=dataset, file=f"{name}/img{k:06d}.jpg", file_name=f"img{k:06d}.jpg", width=640, height=480,
-                  size_bytes=1, checksum=f"{name}-{k:012d}", K=K) for k in range(start, stop)])
+        images = Image.objects.bulk_create(
+            [
+                Image(
+                    dataset=dataset,
+                    file=f"{name}/img{k:06d}.jpg",
+                    file_name=f"img{k:06d}.jpg",
+                    width=640,
+                    height=480,
+                    size_bytes=1,
+                    checksum=f"{name}-{k:012d}",
+                    K=K,
+                )
+                for k in range(start, stop)
+            ]
+        )
         boxes = rng.uniform([100, 80, 300, 260], [220, 160, 420, 380], (len(images), 4)).tolist()
         faces = Face.objects.bulk_create([Face(image=im, index=0, box=b) for im, b in zip(images, boxes)])
         R = geometry.euler_to_matrix(rng.uniform([-80, -50, -40], [80, 50, 40], (len(faces), 3))).reshape(-1, 9)
         t = rng.uniform([-150, -100, 500], [150, 100, 1500], (len(faces), 3))
-        Annotation.objects.bulk_create([
-            Annotation(face=f, dataset=dataset, origin="annotator", author=author, status="accepted", R=r.tolist(), t=tt.tolist(),
-                       version=1, time_spent_s=3.0, total_time_s=3.0)
-            for f, r, tt in zip(faces, R, t)])
+        Annotation.objects.bulk_create(
+            [
+                Annotation(
+                    face=f,
+                    dataset=dataset,
+                    origin="annotator",
+                    author=author,
+                    status="accepted",
+                    R=r.tolist(),
+                    t=tt.tolist(),
+                    version=1,
+                    time_spent_s=3.0,
+                    total_time_s=3.0,
+                )
+                for f, r, tt in zip(faces, R, t)
+            ]
+        )
     return dataset
 
 
@@ -101,6 +130,7 @@ def analyze(connection) -> None:
 
 
 # --- servers -----------------------------------------------------------------------
+
 
 class PersistentServer:
     """One thread serving requests one after another with one database
@@ -152,6 +182,7 @@ class ThreadPerRequestServer:
 
 # --- (a) exports -------------------------------------------------------------------------
 
+
 def time_export_write(dataset, fmt: str, rows: int, repeats: int = 2) -> dict:
     from annotator.exports import services as exports
     from annotator.exports.selectors import label_rows
@@ -173,8 +204,14 @@ def time_export_write(dataset, fmt: str, rows: int, repeats: int = 2) -> dict:
     read_s = time.perf_counter() - t0
     assert read == rows
     best = min(seconds)
-    return {"rows": n, "bytes": size, "seconds": [round(s, 3) for s in seconds], "best_s": round(best, 3),
-            "ms_per_row": round(best * 1000 / n, 4), "of_which_label_rows_s": round(read_s, 3)}
+    return {
+        "rows": n,
+        "bytes": size,
+        "seconds": [round(s, 3) for s in seconds],
+        "best_s": round(best, 3),
+        "ms_per_row": round(best * 1000 / n, 4),
+        "of_which_label_rows_s": round(read_s, 3),
+    }
 
 
 def time_export_http(session, base: str, dataset, fmt: str, rows: int, repeats: int = 3) -> dict:
@@ -190,11 +227,17 @@ def time_export_http(session, base: str, dataset, fmt: str, rows: int, repeats: 
     lines = body.count(b"\n") - 1 if fmt == "csv" else len(json.loads(body)["faces"])
     assert lines == rows, (fmt, lines, rows)
     best = min(seconds)
-    return {"rows": rows, "bytes": size, "seconds": [round(s, 3) for s in seconds], "best_s": round(best, 3),
-            "ms_per_row": round(best * 1000 / rows, 4)}
+    return {
+        "rows": rows,
+        "bytes": size,
+        "seconds": [round(s, 3) for s in seconds],
+        "best_s": round(best, 3),
+        "ms_per_row": round(best * 1000 / rows, 4),
+    }
 
 
 # --- (b) list latency -----------------------------------------------------------------------
+
 
 def _get_page(session, url: str, expect_rows: int | None = 100):
     t0 = time.perf_counter()
@@ -232,11 +275,16 @@ def list_latency(session, base: str, dataset, rounds: int = 10, chain: int = 20,
         cursor = base64.b64encode(urlencode({"p": ids[seen - 1]}).encode()).decode()
         ms, _ = _get_page(session, f"{first_url}&{urlencode({'cursor': cursor})}", min(100, len(ids) - seen))
         deep_ms.append(ms)
-    return {"first_page": summary(first), f"next_pages_2_to_{chain}": summary(chained) if chained else None,
-            "deep_pages_5_to_95_pct": summary(deep_ms), "all": summary(first + chained + deep_ms)}
+    return {
+        "first_page": summary(first),
+        f"next_pages_2_to_{chain}": summary(chained) if chained else None,
+        "deep_pages_5_to_95_pct": summary(deep_ms),
+        "all": summary(first + chained + deep_ms),
+    }
 
 
 # --- (c) malformed input -----------------------------------------------------------------------
+
 
 def malformed_requests(face_id: int, other_face_proposal: int, n: int = 200):
     """n (body bytes, content type, what) triples, each broken in one way."""
@@ -273,11 +321,17 @@ def malformed_requests(face_id: int, other_face_proposal: int, n: int = 200):
         "R strings": lambda: with_(R=["a"] * 9),
         "R 'NaN' strings": lambda: with_(R=["NaN"] * 9),
         "R NaN literal": lambda: (json.dumps({**good(), "R": [float("nan")] * 9}).encode(), "application/json"),
-        "R Infinity literal": lambda: (json.dumps({**good(), "R": [float("inf")] + R0[1:].tolist()}).encode(),
-                                       "application/json"),
+        "R Infinity literal": lambda: (
+            json.dumps({**good(), "R": [float("inf")] + R0[1:].tolist()}).encode(),
+            "application/json",
+        ),
         "R 1e999 (overflows to inf)": lambda: (
-            ('{"face": ' + str(int(face_id)) + ', "R": [1e999, 0, 0, 0, 1, 0, 0, 0, 1], "status": "accepted", '
-             '"expected_version": 0}').encode(), "application/json"),
+            (
+                '{"face": ' + str(int(face_id)) + ', "R": [1e999, 0, 0, 0, 1, 0, 0, 0, 1], "status": "accepted", '
+                '"expected_version": 0}'
+            ).encode(),
+            "application/json",
+        ),
         "R huge numbers": lambda: with_(R=[1e308] * 9),
         "R nested 3x3": lambda: with_(R=R0.reshape(3, 3).tolist()),
         "R object": lambda: with_(R={"yaw": 1, "pitch": 2, "roll": 3}),
@@ -320,8 +374,12 @@ def malformed_requests(face_id: int, other_face_proposal: int, n: int = 200):
         "not JSON": lambda: (b"R=1,0,0&status=accepted", "application/json"),
         "empty body": lambda: (b"", "application/json"),
         "binary body": lambda: (bytes(rng.integers(0, 256, 64, dtype=np.uint8)), "application/json"),
-        "form-encoded body": lambda: (urlencode({"face": face_id, "R": "1,0,0,0,1,0,0,0,1", "status": "accepted",
-                                                "expected_version": 0}).encode(), "application/x-www-form-urlencoded"),
+        "form-encoded body": lambda: (
+            urlencode(
+                {"face": face_id, "R": "1,0,0,0,1,0,0,0,1", "status": "accepted", "expected_version": 0}
+            ).encode(),
+            "application/x-www-form-urlencoded",
+        ),
         "text/plain body": lambda: (json.dumps(good()).encode(), "text/plain"),
     }
     names = sorted(kinds)
@@ -347,14 +405,19 @@ def malformed_run(session, base: str, face, other_proposal) -> dict:
         if r.status_code >= 500:
             server_errors.append({"what": what, "status": r.status_code, "body": body[:200].decode(errors="replace")})
     after = (Annotation.objects.filter(origin="annotator").count(), AnnotationRevision.objects.count())
-    return {"requests": sum(statuses.values()), "kinds": len(by_kind),
-            "status_histogram": {str(k): v for k, v in sorted(statuses.items())},
-            "status_by_kind": {k: dict(sorted(v.items())) for k, v in sorted(by_kind.items())},
-            "annotations_stored": after[0] - before[0], "revisions_stored": after[1] - before[1],
-            "server_errors": server_errors}
+    return {
+        "requests": sum(statuses.values()),
+        "kinds": len(by_kind),
+        "status_histogram": {str(k): v for k, v in sorted(statuses.items())},
+        "status_by_kind": {k: dict(sorted(v.items())) for k, v in sorted(by_kind.items())},
+        "annotations_stored": after[0] - before[0],
+        "revisions_stored": after[1] - before[1],
+        "server_errors": server_errors,
+    }
 
 
 # --- main ---------------------------------------------------------------------------------------
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -382,8 +445,14 @@ def measure(args, small_rows: int, connection, session) -> None:
 
         _admin, annotator, key = make_users()
         session.headers["Authorization"] = f"Token {key}"
-        result = {"benchmark": "api", "database": connection.vendor, "cpu_count": os.cpu_count(),
-                  "rows": args.rows, "small_rows": small_rows, "reference": REFERENCE}
+        result = {
+            "benchmark": "api",
+            "database": connection.vendor,
+            "cpu_count": os.cpu_count(),
+            "rows": args.rows,
+            "small_rows": small_rows,
+            "reference": REFERENCE,
+        }
 
         t0 = time.perf_counter()
         small = make_labeled_dataset("small", small_rows, annotator, seed=1)
@@ -392,8 +461,9 @@ def measure(args, small_rows: int, connection, session) -> None:
         persistent, per_request = PersistentServer(), ThreadPerRequestServer()
         servers = [persistent, per_request]
 
-        result["export_http_small"] = {fmt: time_export_http(session, persistent.base, small, fmt, small_rows)
-                                       for fmt in ("csv", "json")}
+        result["export_http_small"] = {
+            fmt: time_export_http(session, persistent.base, small, fmt, small_rows) for fmt in ("csv", "json")
+        }
         result["list_small"] = {
             "annotations_in_db": Annotation.objects.count(),
             "persistent_connection": list_latency(session, persistent.base, small),

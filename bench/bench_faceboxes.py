@@ -12,6 +12,7 @@ landmarks' bounding box (over the images with any box). CPU ms per upright image
 mediapipe detection alone (no FaceMesh), FaceBoxes alone, and the full
 detect_faces with the fallback. Prints one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,13 @@ def load_samples():
         img = cv2.imread(str(jpg))
         pts = scipy.io.loadmat(str(jpg.with_suffix(".mat")))["pt3d_68"][:2].T
         upright.append((jpg.stem, img, pts))
-        turned.append((jpg.stem, cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE),
-                       np.column_stack([img.shape[0] - 1 - pts[:, 1], pts[:, 0]])))
+        turned.append(
+            (
+                jpg.stem,
+                cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE),
+                np.column_stack([img.shape[0] - 1 - pts[:, 1], pts[:, 0]]),
+            )
+        )
     if not upright:
         raise SystemExit(f"no samples in {aflw_samples_dir()} (set HEADPOSE_SHARED_DIR)")
     return upright, turned
@@ -63,8 +69,7 @@ def detectors(fb):
     return {
         "mediapipe": lambda im: [f.box for f in detect_faces(im, with_landmarks=False)],
         "faceboxes": lambda im: [b for b, _ in fb.detect(im)],
-        "mediapipe+faceboxes_fallback": lambda im: [f.box for f in detect_faces(im, with_landmarks=False,
-                                                                                 fallback=fb)],
+        "mediapipe+faceboxes_fallback": lambda im: [f.box for f in detect_faces(im, with_landmarks=False, fallback=fb)],
     }
 
 
@@ -79,16 +84,18 @@ def main(argv=None):
     upright, turned = load_samples()
     result = {"images": "aflw2000 samples", "torch_threads": threads}
     for set_name, samples in (("upright", upright), ("turned_90", turned)):
-        result[set_name] = {name: box_fit([fn(im) for _, im, _ in samples], samples)
-                            for name, fn in detectors(fb).items()}
+        result[set_name] = {
+            name: box_fit([fn(im) for _, im, _ in samples], samples) for name, fn in detectors(fb).items()
+        }
     images = [im for _, im, _ in upright]
     timed = {
         "mediapipe_detection": lambda: [detect_faces(im, with_landmarks=False) for im in images],
         "faceboxes": lambda: [fb.detect(im) for im in images],
         "detect_faces_with_fallback": lambda: [detect_faces(im, fallback=fb) for im in images],
     }
-    result["cpu_ms_per_image"] = {name: round(1000 * seconds_per_call(fn, args.min_seconds)[0] / len(images), 2)
-                                  for name, fn in timed.items()}
+    result["cpu_ms_per_image"] = {
+        name: round(1000 * seconds_per_call(fn, args.min_seconds)[0] / len(images), 2) for name, fn in timed.items()
+    }
     print_json(result)
 
 

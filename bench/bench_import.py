@@ -1,5 +1,6 @@
 """Import N AFLW2000-format pairs generated from the shared samples and print
 images per second (JSON). Usage: python bench/bench_import.py [--n 2000]"""
+
 import argparse
 import io
 import shutil
@@ -43,19 +44,23 @@ def main():
             from annotator.datasets import importing
             from annotator.models import Job
 
-            job = importing.create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="bench", server_path=str(folder))
+            job = importing.create_import_job(
+                kind=Job.Kind.IMPORT_AFLW2000, dataset_name="bench", server_path=str(folder)
+            )
             start = time.perf_counter()
             job = importing.run_import_job(job.pk)
             seconds = time.perf_counter() - start
-            print_json({
-                "bench": "import_aflw2000",
-                "pairs": args.n,
-                "imported": job.succeeded,
-                "errors": len(job.errors),
-                "seconds": round(seconds, 2),
-                "images_per_second": round(job.succeeded / seconds, 1),
-                "database": connection.vendor,
-            })
+            print_json(
+                {
+                    "bench": "import_aflw2000",
+                    "pairs": args.n,
+                    "imported": job.succeeded,
+                    "errors": len(job.errors),
+                    "seconds": round(seconds, 2),
+                    "images_per_second": round(job.succeeded / seconds, 1),
+                    "database": connection.vendor,
+                }
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

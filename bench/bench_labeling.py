@@ -10,6 +10,7 @@ Runs against a throw-away database created and dropped here on whatever
 DATABASE_URL names (PostgreSQL for the reported figures), e.g.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_labeling.py
 """
+
 import json
 import os
 import statistics
@@ -57,8 +58,9 @@ def bench_saves(bob, face):
     http_ms, version = [], 0
     for i in range(N_SAVES + 20):
         R = geometry.euler_to_matrix(rng.uniform(-40, 40, 3)).reshape(-1).tolist()
-        body = json.dumps({"R": R, "t": [1.0, 2.0, 700.0 + i], "status": "draft", "expected_version": version,
-                           "time_spent_s": 1.0})
+        body = json.dumps(
+            {"R": R, "t": [1.0, 2.0, 700.0 + i], "status": "draft", "expected_version": version, "time_spent_s": 1.0}
+        )
         t0 = time.perf_counter()
         r = client.put(url, body, content_type="application/json")
         dt = (time.perf_counter() - t0) * 1000
@@ -70,8 +72,7 @@ def bench_saves(bob, face):
     for _ in range(N_SAVES):
         R = geometry.euler_to_matrix(rng.uniform(-40, 40, 3))
         t0 = time.perf_counter()
-        a = save_label(bob, face, LabelInput(R=R, t=[0, 0, 700], status="draft",
-                                                               expected_version=version))
+        a = save_label(bob, face, LabelInput(R=R, t=[0, 0, 700], status="draft", expected_version=version))
         service_ms.append((time.perf_counter() - t0) * 1000)
         version = a.version
     return summary(http_ms), summary(service_ms)
@@ -83,16 +84,21 @@ def bench_page(bob, faces):
         renderer = None
         for i in range(N_LOADS):
             page.goto(f"{base}/label/faces/{faces[i % len(faces)].pk}/")
-            page.wait_for_function("window.headposeEditor && window.headposeEditor.readyAt !== undefined",
-                                   timeout=30000)
+            page.wait_for_function(
+                "window.headposeEditor && window.headposeEditor.readyAt !== undefined", timeout=30000
+            )
             tti = page.evaluate("() => window.headposeEditor.readyAt")
             renderer = renderer or page.evaluate("() => window.headposeEditor.rendererInfo().renderer")
             if i == 0:
                 cold = tti
             else:
                 warm.append(tti)
-    return {"cold_ms": round(cold, 1), "warm_median_ms": round(statistics.median(warm), 1), "loads": N_LOADS,
-            "renderer": renderer}
+    return {
+        "cold_ms": round(cold, 1),
+        "warm_median_ms": round(statistics.median(warm), 1),
+        "loads": N_LOADS,
+        "renderer": renderer,
+    }
 
 
 def main():
@@ -101,15 +107,17 @@ def main():
         bob, faces = make_data()
         http, service = bench_saves(bob, faces[0])
         page = bench_page(bob, faces[1:])
-        print_json({
-            "benchmark": "labeling",
-            "database": connection.vendor,
-            "save_http": http,
-            "save_service": service,
-            "page_time_to_interactive": page,
-            "target": "save p50 well under 11 ms (Label Studio: 112 ms)",
-            "cpu_count": os.cpu_count(),
-        })
+        print_json(
+            {
+                "benchmark": "labeling",
+                "database": connection.vendor,
+                "save_http": http,
+                "save_service": service,
+                "page_time_to_interactive": page,
+                "target": "save p50 well under 11 ms (Label Studio: 112 ms)",
+                "cpu_count": os.cpu_count(),
+            }
+        )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ per-sample final error, and how many samples reached 2 deg; also the JS solver's
 time per solve (measured inside node).
 Usage: .venv/bin/python bench/bench_landmark_drags.py [--proposer fused] [--max-actions 60]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,8 +84,13 @@ def drag_policy(solver, K, model, truth_2d, start, R_truth, rng, max_actions: in
         worst = int(np.argmax(np.linalg.norm(shown - truth_2d, axis=1)))
         x, y = truth_2d[worst] + rng.normal(0, NOISE_PX, 2)
         pins[worst] = {"index": worst, "x": float(x), "y": float(y)}
-        out = solver.call("solvePins", K=K.reshape(9), points3d=model, pins=sorted(pins.values(), key=lambda p: p["index"]),
-                          pose=current)
+        out = solver.call(
+            "solvePins",
+            K=K.reshape(9),
+            points3d=model,
+            pins=sorted(pins.values(), key=lambda p: p["index"]),
+            pose=current,
+        )
         current = {"R": out["R"], "t": out["t"]}
         error = geodesic(np.reshape(current["R"], (3, 3)), R_truth)
         actions += 1
@@ -112,8 +118,12 @@ def proposals_for(samples, proposer_name: str):
 
 
 def summary(actions, errors, reached):
-    return {"median_actions": statistics.median(actions), "mean_actions": round(statistics.mean(actions), 2),
-            "median_final_error_deg": round(statistics.median(errors), 3), "reached_2deg": f"{reached}/{len(actions)}"}
+    return {
+        "median_actions": statistics.median(actions),
+        "mean_actions": round(statistics.mean(actions), 2),
+        "median_final_error_deg": round(statistics.median(errors), 3),
+        "reached_2deg": f"{reached}/{len(actions)}",
+    }
 
 
 def main(argv=None) -> dict:
@@ -128,8 +138,14 @@ def main(argv=None) -> dict:
     samples = []
     for mat in sorted(folder.glob("*.mat")):
         label = parse_labels(sio.loadmat(mat), 450, 450, mat.name)
-        samples.append({"name": mat.stem, "image": mat.with_suffix(".jpg"), "R": label.R,
-                        "truth_2d": np.asarray(label.landmarks_2d)})
+        samples.append(
+            {
+                "name": mat.stem,
+                "image": mat.with_suffix(".jpg"),
+                "R": label.R,
+                "truth_2d": np.asarray(label.landmarks_2d),
+            }
+        )
     starts = proposals_for(samples, args.proposer)
     K = model_intrinsics(450, 450)
     model = load_reference_face().points68
@@ -147,20 +163,38 @@ def main(argv=None) -> dict:
             a_errors.append(ea)
             b_actions.append(kb)
             b_errors.append(eb)
-            rows[s["name"]] = {"start_error_deg": round(geodesic(R0, s["R"]), 3),
-                               "keyboard": {"actions": ka, "final_error_deg": round(ea, 3)},
-                               "drags": {"actions": kb, "final_error_deg": round(eb, 3), "pins": n_pins}}
+            rows[s["name"]] = {
+                "start_error_deg": round(geodesic(R0, s["R"]), 3),
+                "keyboard": {"actions": ka, "final_error_deg": round(ea, 3)},
+                "drags": {"actions": kb, "final_error_deg": round(eb, 3), "pins": n_pins},
+            }
         eight = [{"index": i, "x": 225.0 + i, "y": 225.0} for i in (36, 39, 42, 45, 30, 48, 54, 8)]
-        timing = {f"{n}_pins": round(solver.call("timeSolvePins", K=K.reshape(9), points3d=model, pins=eight[:n],
-                                                  pose=starts[0] or pose(np.eye(3), [0, 0, 5000]), repeats=500
-                                                  )["ms_per_solve"], 4) for n in (1, 3, 8)}
+        timing = {
+            f"{n}_pins": round(
+                solver.call(
+                    "timeSolvePins",
+                    K=K.reshape(9),
+                    points3d=model,
+                    pins=eight[:n],
+                    pose=starts[0] or pose(np.eye(3), [0, 0, 5000]),
+                    repeats=500,
+                )["ms_per_solve"],
+                4,
+            )
+            for n in (1, 3, 8)
+        }
     reached = lambda errors: sum(e <= TARGET_DEG for e in errors)  # noqa: E731
     out = {
-        "samples": len(samples), "start": f"{args.proposer} proposal on the app's own detection",
-        "target_deg": TARGET_DEG, "max_actions": args.max_actions, "drag_noise_px_per_axis": NOISE_PX,
+        "samples": len(samples),
+        "start": f"{args.proposer} proposal on the app's own detection",
+        "target_deg": TARGET_DEG,
+        "max_actions": args.max_actions,
+        "drag_noise_px_per_axis": NOISE_PX,
         "keyboard_greedy": summary(a_actions, a_errors, reached(a_errors)),
         "landmark_drags": summary(b_actions, b_errors, reached(b_errors)),
-        "action_ratio_drags_over_keyboard": round(statistics.median(b_actions) / max(statistics.median(a_actions), 1e-9), 3),
+        "action_ratio_drags_over_keyboard": round(
+            statistics.median(b_actions) / max(statistics.median(a_actions), 1e-9), 3
+        ),
         "js_solve_ms": timing,
         "per_sample": rows,
     }

@@ -8,6 +8,7 @@
 
 Prints one JSON object. Usage: .venv/bin/python bench/bench_leaderboard.py [--repeats N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,22 +56,42 @@ def main():
             ground_truth = "synthetic"
         K = [517.679, 0, 320, 0, 517.679, 240.5, 0, 0, 1]
         ds = Dataset.objects.create(name="biwi", kind="biwi", is_public=True)
-        images = Image.objects.bulk_create((Image(dataset=ds, file=f"x/{n}", file_name=n, width=640, height=480,
-                                                  size_bytes=1, checksum=f"{i:064d}", K=K) for i, n in enumerate(names)),
-                                           batch_size=2000)
-        faces = Face.objects.bulk_create((Face(image=im, index=0, box=[200, 100, 440, 380]) for im in images),
-                                         batch_size=2000)
+        images = Image.objects.bulk_create(
+            (
+                Image(
+                    dataset=ds,
+                    file=f"x/{n}",
+                    file_name=n,
+                    width=640,
+                    height=480,
+                    size_bytes=1,
+                    checksum=f"{i:064d}",
+                    K=K,
+                )
+                for i, n in enumerate(names)
+            ),
+            batch_size=2000,
+        )
+        faces = Face.objects.bulk_create(
+            (Face(image=im, index=0, box=[200, 100, 440, 380]) for im in images), batch_size=2000
+        )
         R = geometry.euler_to_matrix(euler)
-        Annotation.objects.bulk_create((Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth",
-                                                   R=r.reshape(9).tolist()) for f, r in zip(faces, R)), batch_size=2000)
+        Annotation.objects.bulk_create(
+            (
+                Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist())
+                for f, r in zip(faces, R)
+            ),
+            batch_size=2000,
+        )
         build_standard_splits(ds)
         seeding.ensure_seed_benchmarks(ds)
         bench = Benchmark.objects.get(name="biwi-p1")
 
         rng = np.random.default_rng(1)
         pred = euler + rng.normal(0, 3, euler.shape)
-        csv = ("id,yaw,pitch,roll\n" + "".join(f"{n},{y:.5f},{p:.5f},{r:.5f}\n"
-                                               for n, (y, p, r) in zip(names, pred))).encode()
+        csv = (
+            "id,yaw,pitch,roll\n" + "".join(f"{n},{y:.5f},{p:.5f},{r:.5f}\n" for n, (y, p, r) in zip(names, pred))
+        ).encode()
         Rp = geometry.euler_to_matrix(pred)
         out = {"database": connection.vendor, "ground_truth": ground_truth, "samples": len(names)}
         out["metrics_evaluate_only"] = timed(lambda: evaluate(Rp, R, per_sample=True), args.repeats)
@@ -78,8 +99,11 @@ def main():
         user = User.objects.create_user("r", password="x")
         user.groups.add(Group.objects.get_or_create(name="researcher")[0])
         out["metrics_upload_entry_stored"] = timed(
-            lambda: uploads.create_upload_entry(benchmark=bench, data=csv, filename="p.csv", user=user,
-                                                 name="p", is_public=True), args.repeats)
+            lambda: uploads.create_upload_entry(
+                benchmark=bench, data=csv, filename="p.csv", user=user, name="p", is_public=True
+            ),
+            args.repeats,
+        )
         # fill the board to N entries of full size by cloning a stored one
         template = Entry.objects.filter(benchmark=bench).first()
         have = Entry.objects.filter(benchmark=bench).count()

@@ -9,6 +9,7 @@ Prints one JSON object: median and p90 ms per face for each stage
 (triangulation, texture, GLB export) and for the whole mesh_face call, plus GLB
 sizes. Images are decoded once, outside the timing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,14 +31,18 @@ from workers.core.meshing import build_face_mesh, face_mesh_glb, face_texture, m
 
 def _stats(ms):
     a = np.asarray(ms)
-    return {"median_ms": round(float(np.median(a)), 3), "p90_ms": round(float(np.percentile(a, 90)), 3),
-            "mean_ms": round(float(a.mean()), 3)}
+    return {
+        "median_ms": round(float(np.median(a)), 3),
+        "p90_ms": round(float(np.percentile(a, 90)), 3),
+        "mean_ms": round(float(a.mean()), 3),
+    }
 
 
 def _cases(samples_dir: Path):
     cases = {"ibug68": []}
     try:
         from workers.core.proposers.parts.reference_face import load_reference_face
+
         ref468 = load_reference_face().points468
         cases["mediapipe468"] = []
     except Exception:  # the 468 case is optional: the bench still runs without it
@@ -49,6 +54,7 @@ def _cases(samples_dir: Path):
             import scipy.io
 
             from workers.core.formats.aflw2000 import parse_labels
+
             label = parse_labels(scipy.io.loadmat(str(path)), image.shape[1], image.shape[0])
             q3 = geometry.transform(ref468, label.R, label.t)
             cases["mediapipe468"].append((image, geometry.project_points(q3, K), q3, K))
@@ -56,8 +62,15 @@ def _cases(samples_dir: Path):
 
 
 def run(samples_dir: Path, rounds: int, texture_size: int) -> dict:
-    out = {"benchmark": "meshing", "samples": 0, "rounds": rounds, "texture_size": texture_size,
-           "python": platform.python_version(), "cpu_count": os.cpu_count(), "schemes": {}}
+    out = {
+        "benchmark": "meshing",
+        "samples": 0,
+        "rounds": rounds,
+        "texture_size": texture_size,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "schemes": {},
+    }
     for scheme, cases in _cases(samples_dir).items():
         out["samples"] = len(cases)
         tri_ms, tex_ms, glb_ms, total_ms, sizes = [], [], [], [], []
@@ -72,8 +85,9 @@ def run(samples_dir: Path, rounds: int, texture_size: int) -> dict:
                 t2 = time.perf_counter()
                 face_mesh_glb(geom.vertices, geom.faces, tex.uv, tex.image, {"scheme": scheme})
                 t3 = time.perf_counter()
-                result = mesh_face(image, p2, p3, scheme, K, provenance={"landmarks_provenance": "bench"},
-                                   texture_size=texture_size)
+                result = mesh_face(
+                    image, p2, p3, scheme, K, provenance={"landmarks_provenance": "bench"}, texture_size=texture_size
+                )
                 t4 = time.perf_counter()
                 assert result.ok, result.message
                 tri_ms.append((t1 - t0) * 1e3)
@@ -82,10 +96,14 @@ def run(samples_dir: Path, rounds: int, texture_size: int) -> dict:
                 total_ms.append((t4 - t3) * 1e3)
                 sizes.append(len(result.glb_bytes))
         out["schemes"][scheme] = {
-            "triangulation": _stats(tri_ms), "texture": _stats(tex_ms), "glb": _stats(glb_ms),
-            "mesh_face_total": _stats(total_ms), "glb_kb_median": round(float(np.median(sizes)) / 1024, 1),
-            "n_faces_median": int(np.median([build_face_mesh(p2, p3, scheme).faces.shape[0]
-                                             for _, p2, p3, _ in cases])),
+            "triangulation": _stats(tri_ms),
+            "texture": _stats(tex_ms),
+            "glb": _stats(glb_ms),
+            "mesh_face_total": _stats(total_ms),
+            "glb_kb_median": round(float(np.median(sizes)) / 1024, 1),
+            "n_faces_median": int(
+                np.median([build_face_mesh(p2, p3, scheme).faces.shape[0] for _, p2, p3, _ in cases])
+            ),
         }
     return out
 

@@ -5,6 +5,7 @@ columns pitch yaw roll), or $HEADPOSE_SHARED_DIR; synthetic angles of the same
 size when the folder is absent. Predictions: ground truth + seeded normal noise.
 Prints one JSON object. Usage: .venv/bin/python bench/bench_metrics.py [--repeats N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,26 +50,32 @@ def main():
     result = evaluate(pred_R, gt_R)
 
     csv = ("id,yaw,pitch,roll\n" + "".join(f"{n},{y!r},{p!r},{r!r}\n" for n, (y, p, r) in zip(names, pred))).encode()
-    rcsv = ("id," + ",".join(f"r{i}{j}" for i in range(3) for j in range(3)) + "\n" + "".join(
-        n + "," + ",".join(repr(v) for v in R.ravel()) + "\n" for n, R in zip(names, pred_R))).encode()
+    rcsv = (
+        "id,"
+        + ",".join(f"r{i}{j}" for i in range(3) for j in range(3))
+        + "\n"
+        + "".join(n + "," + ",".join(repr(v) for v in R.ravel()) + "\n" for n, R in zip(names, pred_R))
+    ).encode()
     t_parse = timings(lambda: parse_predictions(csv, "p.csv", expected_ids=names), args.repeats)
     t_parse_r = timings(lambda: parse_predictions(rcsv, "p.csv", expected_ids=names), args.repeats)
 
-    print_json({
-        "benchmark": "metrics.evaluate",
-        "ground_truth": ground_truth,
-        "n": int(len(gt)),
-        "repeats": args.repeats,
-        "seconds_median": float(np.median(t_eval)),
-        "seconds_min": float(np.min(t_eval)),
-        "seconds_median_with_per_sample": float(np.median(t_eval_ps)),
-        "parse_csv_euler_seconds_median": float(np.median(t_parse)),
-        "parse_csv_matrix_seconds_median": float(np.median(t_parse_r)),
-        "csv_euler_bytes": len(csv),
-        "csv_matrix_bytes": len(rcsv),
-        "mae_mean": result["mae_mean"],
-        "geodesic_mean": result["geodesic_mean"],
-    })
+    print_json(
+        {
+            "benchmark": "metrics.evaluate",
+            "ground_truth": ground_truth,
+            "n": int(len(gt)),
+            "repeats": args.repeats,
+            "seconds_median": float(np.median(t_eval)),
+            "seconds_min": float(np.min(t_eval)),
+            "seconds_median_with_per_sample": float(np.median(t_eval_ps)),
+            "parse_csv_euler_seconds_median": float(np.median(t_parse)),
+            "parse_csv_matrix_seconds_median": float(np.median(t_parse_r)),
+            "csv_euler_bytes": len(csv),
+            "csv_matrix_bytes": len(rcsv),
+            "mae_mean": result["mae_mean"],
+            "geodesic_mean": result["geodesic_mean"],
+        }
+    )
 
 
 if __name__ == "__main__":

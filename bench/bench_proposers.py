@@ -12,6 +12,7 @@ Two figures per proposer, device and batch size:
 and detection alone once, with its two FaceMesh readings and with one
 (refine=False). Prints one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,10 @@ def load_images():
     import skimage.data
 
     gh = mpimg.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    return [cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR),
-            cv2.cvtColor(gh, cv2.COLOR_RGB2BGR)], "pip portraits (no shared folder)"
+    return [
+        cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR),
+        cv2.cvtColor(gh, cv2.COLOR_RGB2BGR),
+    ], "pip portraits (no shared folder)"
 
 
 def main(argv=None):
@@ -76,8 +79,13 @@ def main(argv=None):
     # what the second FaceMesh pass and its mirrored twin cost (detection.REFINE_SCALE)
     det1_s, _ = seconds_per_call(lambda: [detect_faces(im, refine=False) for im in images], args.min_seconds)
     result = {
-        "benchmark": "proposers", "images": images_from, "n_distinct_images": len(images),
-        "cpu_count": os.cpu_count(), "torch_threads": threads, "machine": platform.machine(), "python": platform.python_version(),
+        "benchmark": "proposers",
+        "images": images_from,
+        "n_distinct_images": len(images),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": threads,
+        "machine": platform.machine(),
+        "python": platform.python_version(),
         "detection_faces_per_s": round(len(images) / det_s, 2),
         "detection_one_reading_faces_per_s": round(len(images) / det1_s, 2),
         "results": [],
@@ -93,17 +101,23 @@ def main(argv=None):
                 imgs, Ks = batch_of(b)
                 faces = [detect_faces(im) for im in imgs]
                 e2e_s, out = seconds_per_call(lambda p=proposer, i=imgs, k=Ks: p.propose(i, k), args.min_seconds)
-                model_s, _ = seconds_per_call(lambda p=proposer, i=imgs, k=Ks, f=faces: p.propose_faces(i, k, f),
-                                               args.min_seconds)
+                model_s, _ = seconds_per_call(
+                    lambda p=proposer, i=imgs, k=Ks, f=faces: p.propose_faces(i, k, f), args.min_seconds
+                )
                 n_faces = sum(len(o) for o in out)
-                result["results"].append({
-                    "proposer": name, "version": proposer.config.version, "device": device, "batch": b,
-                    "faces": n_faces,
-                    "end_to_end_faces_per_s": round(n_faces / e2e_s, 2),
-                    "model_only_faces_per_s": round(n_faces / model_s, 2),
-                    "end_to_end_ms_per_batch": round(1000 * e2e_s, 2),
-                    "model_only_ms_per_batch": round(1000 * model_s, 2),
-                })
+                result["results"].append(
+                    {
+                        "proposer": name,
+                        "version": proposer.config.version,
+                        "device": device,
+                        "batch": b,
+                        "faces": n_faces,
+                        "end_to_end_faces_per_s": round(n_faces / e2e_s, 2),
+                        "model_only_faces_per_s": round(n_faces / model_s, 2),
+                        "end_to_end_ms_per_batch": round(1000 * e2e_s, 2),
+                        "model_only_ms_per_batch": round(1000 * model_s, 2),
+                    }
+                )
     print_json(result)
 
 

@@ -11,6 +11,7 @@
    process) with a fresh snapshot, `api_ms` the same for GET /api/v1/datasets/ID/quality/.
 
 Run: .venv/bin/python bench/bench_quality.py [--faces N] [--core-only]"""
+
 import argparse
 import statistics
 import sys
@@ -42,15 +43,22 @@ def simulated(n_faces: int, seed: int = 0):
     proposal = truth[face] @ geometry.axis_angle_to_matrix(rng.normal(size=(len(face), 3)) * np.deg2rad(3))
     n = len(face)
     labels = core.LabelTable(
-        annotator=annotator.astype(np.int64), face=face.astype(np.int64), R=R,
+        annotator=annotator.astype(np.int64),
+        face=face.astype(np.int64),
+        R=R,
         t=np.column_stack([rng.normal(0, 5, n), rng.normal(0, 5, n), 650 + rng.normal(0, 10, n)]),
-        time_s=rng.gamma(4.0, 3.0, n), finished_at=1.7e9 + np.sort(rng.uniform(0, 30 * 86400, n)),
-        proposal_R=proposal, review=rng.choice([0, 1, 2], n, p=[0.8, 0.15, 0.05]).astype(np.int8),
-        counts_for_consensus=np.ones(n, bool))
+        time_s=rng.gamma(4.0, 3.0, n),
+        finished_at=1.7e9 + np.sort(rng.uniform(0, 30 * 86400, n)),
+        proposal_R=proposal,
+        review=rng.choice([0, 1, 2], n, p=[0.8, 0.15, 0.05]).astype(np.int8),
+        counts_for_consensus=np.ones(n, bool),
+    )
     hp = rng.random(n) < 0.05
     honeypots = core.HoneypotTable(
         annotator=annotator[hp].astype(np.int64),
-        error_deg=np.abs(rng.normal(0, SIGMAS[annotator[hp]])), abs_yaw=rng.uniform(0, 80, int(hp.sum())))
+        error_deg=np.abs(rng.normal(0, SIGMAS[annotator[hp]])),
+        abs_yaw=rng.uniform(0, 80, int(hp.sum())),
+    )
     return truth, labels, honeypots
 
 
@@ -58,9 +66,15 @@ def bench_core(n_faces: int, repeat: int) -> dict:
     _, labels, honeypots = simulated(n_faces)
     out = {}
     times = timings(lambda: out.update(core.report_figures(labels, honeypots, 5.0)), repeat)
-    return {"faces": n_faces, "labels": len(labels.face), "annotators": N_ANNOTATORS, "repeat": repeat,
-            "best_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
-            "faces_needing_review": out["faces_needing_review"]}
+    return {
+        "faces": n_faces,
+        "labels": len(labels.face),
+        "annotators": N_ANNOTATORS,
+        "repeat": repeat,
+        "best_s": round(min(times), 3),
+        "median_s": round(statistics.median(times), 3),
+        "faces_needing_review": out["faces_needing_review"],
+    }
 
 
 def bench_database(n_faces: int, repeat: int) -> dict:
@@ -80,28 +94,58 @@ def bench_database(n_faces: int, repeat: int) -> dict:
         users = User.objects.bulk_create([User(username=f"annotator{i:02d}") for i in range(N_ANNOTATORS)])
         dataset = Dataset.objects.create(name="bench-quality", overlap=PER_FACE)
         K = geometry.default_intrinsics(640, 480).reshape(-1).tolist()
-        images = Image.objects.bulk_create([
-            Image(dataset=dataset, file=f"images/{i}.jpg", file_name=f"{i:07d}.jpg", width=640, height=480,
-                  size_bytes=1, checksum=f"{i:064d}", K=K) for i in range(n_faces)], batch_size=5000)
+        images = Image.objects.bulk_create(
+            [
+                Image(
+                    dataset=dataset,
+                    file=f"images/{i}.jpg",
+                    file_name=f"{i:07d}.jpg",
+                    width=640,
+                    height=480,
+                    size_bytes=1,
+                    checksum=f"{i:064d}",
+                    K=K,
+                )
+                for i in range(n_faces)
+            ],
+            batch_size=5000,
+        )
         faces = Face.objects.bulk_create([Face(image=im, box=[0, 0, 10, 10]) for im in images], batch_size=5000)
         R9 = labels.R.reshape(-1, 9).tolist()
         t3 = labels.t.tolist()
         states = ["", "approved", "rejected"]
-        Annotation.objects.bulk_create([
-            Annotation(face=faces[f], dataset=dataset, origin="annotator", author=users[a], status="corrected",
-                       R=R9[i], t=t3[i], time_spent_s=labels.time_s[i], total_time_s=labels.time_s[i],
-                       review_state=states[labels.review[i]])
-            for i, (f, a) in enumerate(zip(labels.face.tolist(), labels.annotator.tolist()))], batch_size=5000)
+        Annotation.objects.bulk_create(
+            [
+                Annotation(
+                    face=faces[f],
+                    dataset=dataset,
+                    origin="annotator",
+                    author=users[a],
+                    status="corrected",
+                    R=R9[i],
+                    t=t3[i],
+                    time_spent_s=labels.time_s[i],
+                    total_time_s=labels.time_s[i],
+                    review_state=states[labels.review[i]],
+                )
+                for i, (f, a) in enumerate(zip(labels.face.tolist(), labels.annotator.tolist()))
+            ],
+            batch_size=5000,
+        )
         setup_s = time.perf_counter() - started
         refresh = timings(lambda: quality_services.refresh(dataset), repeat)
         client = Client()
         client.force_login(admin)
         page = timings(lambda: _ok(client.get(f"/datasets/{dataset.name}/quality/")), max(repeat, 5))
         api = timings(lambda: _ok(client.get(f"/api/v1/datasets/{dataset.pk}/quality/")), max(repeat, 5))
-        return {"faces": n_faces, "labels": len(labels.face), "setup_s": round(setup_s, 1),
-                "refresh_s": {"best": round(min(refresh), 3), "median": round(statistics.median(refresh), 3)},
-                "page_ms": {"best": round(1000 * min(page), 1), "median": round(1000 * statistics.median(page), 1)},
-                "api_ms": {"best": round(1000 * min(api), 1), "median": round(1000 * statistics.median(api), 1)}}
+        return {
+            "faces": n_faces,
+            "labels": len(labels.face),
+            "setup_s": round(setup_s, 1),
+            "refresh_s": {"best": round(min(refresh), 3), "median": round(statistics.median(refresh), 3)},
+            "page_ms": {"best": round(1000 * min(page), 1), "median": round(1000 * statistics.median(page), 1)},
+            "api_ms": {"best": round(1000 * min(api), 1), "median": round(1000 * statistics.median(api), 1)},
+        }
 
 
 def _ok(response):

@@ -14,6 +14,7 @@ through Django's test client (no network), of:
 Usage:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_review.py [--rows N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,12 +63,17 @@ def main():
         ids = list(Annotation.objects.filter(dataset=dataset).order_by("pk").values_list("pk", flat=True))
         now = timezone.now()
         Annotation.objects.filter(pk__in=ids[: len(ids) * 3 // 10]).update(
-            review_state="approved", reviewed_by=reviewer, reviewed_at=now)
-        Annotation.objects.filter(pk__in=ids[len(ids) * 3 // 10: len(ids) * 4 // 10]).update(
-            review_state="rejected", review_reason="rotation", reviewed_by=reviewer, reviewed_at=now)
-        ReviewClaim.objects.bulk_create([ReviewClaim(annotation_id=pk, reviewer=other,
-                                                     expires_at=now + timedelta(hours=1))
-                                         for pk in ids[len(ids) * 4 // 10: len(ids) * 41 // 100]])
+            review_state="approved", reviewed_by=reviewer, reviewed_at=now
+        )
+        Annotation.objects.filter(pk__in=ids[len(ids) * 3 // 10 : len(ids) * 4 // 10]).update(
+            review_state="rejected", review_reason="rotation", reviewed_by=reviewer, reviewed_at=now
+        )
+        ReviewClaim.objects.bulk_create(
+            [
+                ReviewClaim(annotation_id=pk, reviewer=other, expires_at=now + timedelta(hours=1))
+                for pk in ids[len(ids) * 4 // 10 : len(ids) * 41 // 100]
+            ]
+        )
         analyze(connection)
         load_s = time.perf_counter() - t0
 
@@ -89,15 +95,19 @@ def main():
         def page(query=""):
             return lambda: client.get(f"/datasets/{dataset.name}/{query}").status_code == 200 or 1 / 0
 
-        print_json({
-            "rows": args.rows, "database": connection.vendor, "load_s": round(load_s, 1),
-            "review_next": latency_summary(next_ms),
-            "review_state": latency_summary(timed_ms(review_state, args.repeats)),
-            "dataset_page": latency_summary(timed_ms(page(), args.repeats)),
-            "dataset_page_state_rejected": latency_summary(timed_ms(page("?state=rejected"), args.repeats)),
-            "how": "Django test client in one process (server time, no network), after ANALYZE; "
-                   f"{args.repeats} requests each, the first included",
-        })
+        print_json(
+            {
+                "rows": args.rows,
+                "database": connection.vendor,
+                "load_s": round(load_s, 1),
+                "review_next": latency_summary(next_ms),
+                "review_state": latency_summary(timed_ms(review_state, args.repeats)),
+                "dataset_page": latency_summary(timed_ms(page(), args.repeats)),
+                "dataset_page_state_rejected": latency_summary(timed_ms(page("?state=rejected"), args.repeats)),
+                "how": "Django test client in one process (server time, no network), after ANALYZE; "
+                f"{args.repeats} requests each, the first included",
+            }
+        )
 
 
 if __name__ == "__main__":

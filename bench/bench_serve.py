@@ -14,6 +14,7 @@ conflict. Runs against a throw-away database created and dropped here on
 whatever DATABASE_URL names (PostgreSQL for the reported figures):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_serve.py
 Prints JSON."""
+
 import os
 import sys
 import tempfile
@@ -48,8 +49,14 @@ def make_data():
     faces = list(Face.objects.filter(image__dataset=dataset).order_by("pk"))
     for face in faces:
         add_proposal(face, "landmarks-fit")
-        save_annotation(face=face, author=user, R=[1, 0, 0, 0, 1, 0, 0, 0, 1], t=[0.0, 0.0, 600.0],
-                                 status="accepted", expected_version=0)
+        save_annotation(
+            face=face,
+            author=user,
+            R=[1, 0, 0, 0, 1, 0, 0, 0, 1],
+            t=[0.0, 0.0, 600.0],
+            status="accepted",
+            expected_version=0,
+        )
     _, key = create_token(user=user, name="bench")
     return dataset, faces, key
 
@@ -63,15 +70,25 @@ def run_level(base, key, dataset, faces, endpoint, clients, n_requests):
 
     def client(i):
         face = faces[i]
-        version = requests.get(f"{base}/api/v1/annotations/?face={face.pk}", headers=headers,
-                               timeout=60).json()["results"][0]["version"]
+        version = requests.get(f"{base}/api/v1/annotations/?face={face.pk}", headers=headers, timeout=60).json()[
+            "results"
+        ][0]["version"]
         ms, errors = [], 0
         for k in range(per_client):
             t0 = time.perf_counter()
             if endpoint == "save":
-                r = requests.post(f"{base}/api/v1/annotations/", headers=headers, timeout=60, json={
-                    "face": face.pk, "R": [1, 0, 0, 0, 1, 0, 0, 0, 1], "t": [0.0, 0.0, 600.0 + k],
-                    "status": "accepted", "expected_version": version})
+                r = requests.post(
+                    f"{base}/api/v1/annotations/",
+                    headers=headers,
+                    timeout=60,
+                    json={
+                        "face": face.pk,
+                        "R": [1, 0, 0, 0, 1, 0, 0, 0, 1],
+                        "t": [0.0, 0.0, 600.0 + k],
+                        "status": "accepted",
+                        "expected_version": version,
+                    },
+                )
                 if r.ok:
                     version = r.json()["version"]
             else:
@@ -87,8 +104,7 @@ def run_level(base, key, dataset, faces, endpoint, clients, n_requests):
 
 
 def summary(ms, wall, errors):
-    return {"errors": errors, "rps": round(len(ms) / wall, 1),
-            **latency_summary(ms, digits=2)}
+    return {"errors": errors, "rps": round(len(ms) / wall, 1), **latency_summary(ms, digits=2)}
 
 
 def main():
@@ -97,12 +113,21 @@ def main():
         from tools.serve import web_concurrency
 
         dataset, faces, key = make_data()
-        report = {"faces": N_FACES, "requests_per_level": N_REQUESTS, "rounds": ROUNDS, "cpus": os.cpu_count(),
-                  "gunicorn_workers": web_concurrency(), "servers": {}, "load_average_1min": {}}
+        report = {
+            "faces": N_FACES,
+            "requests_per_level": N_REQUESTS,
+            "rounds": ROUNDS,
+            "cpus": os.cpu_count(),
+            "gunicorn_workers": web_concurrency(),
+            "servers": {},
+            "load_average_1min": {},
+        }
         logs = Path(tempfile.mkdtemp(prefix="headpose-bench-serve-"))
         env = server_env(DEBUG="0", SECRET_KEY="bench-serve-" + "x" * 40)
-        with web_server("serve", logs / "gunicorn.log", env) as gunicorn, \
-                web_server("runserver", logs / "runserver.log", env) as runserver:
+        with (
+            web_server("serve", logs / "gunicorn.log", env) as gunicorn,
+            web_server("runserver", logs / "runserver.log", env) as runserver,
+        ):
             bases = {"gunicorn": gunicorn, "runserver": runserver}
             for base in bases.values():
                 run_level(base, key, dataset, faces, "list", 1, WARMUP)
@@ -112,8 +137,9 @@ def main():
                     runs = {kind: ([], 0.0, 0) for kind in bases}
                     for _ in range(ROUNDS):
                         for kind, base in bases.items():
-                            ms, wall, errors = run_level(base, key, dataset, faces, endpoint, clients,
-                                                         N_REQUESTS // ROUNDS)
+                            ms, wall, errors = run_level(
+                                base, key, dataset, faces, endpoint, clients, N_REQUESTS // ROUNDS
+                            )
                             runs[kind] = (runs[kind][0] + ms, runs[kind][1] + wall, runs[kind][2] + errors)
                     for kind, run in runs.items():
                         report["servers"].setdefault(kind, {}).setdefault(endpoint, {})[str(clients)] = summary(*run)

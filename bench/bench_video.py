@@ -6,6 +6,7 @@ sequences. Prints one JSON document.
 
 Usage: python bench/bench_video.py [--frames 1000] [--proposal-frames 200]
        [--proposer landmarks-fit] [--playback-frames 300] [--parts import,keyframes,...]"""
+
 import argparse
 import os
 import shutil
@@ -33,14 +34,18 @@ def write_video(path: Path, n: int, fps: float = 25.0) -> Path:
     for i in range(n):
         photo = photos[(i // 50) % len(photos)]
         dx, dy = int(80 + 70 * np.sin(i / 15)), int(60 + 50 * np.cos(i / 20))
-        writer.write(np.ascontiguousarray(photo[dy:dy + 480, dx:dx + 640]))
+        writer.write(np.ascontiguousarray(photo[dy : dy + 480, dx : dx + 640]))
     writer.release()
     return path
 
 
 def summary_ms(values) -> dict:
-    return {"median_ms": round(statistics.median(values), 2), "p95_ms": round(percentile(values, 95), 2),
-            "max_ms": round(max(values), 2), "n": len(values)}
+    return {
+        "median_ms": round(statistics.median(values), 2),
+        "p95_ms": round(percentile(values, 95), 2),
+        "max_ms": round(max(values), 2),
+        "n": len(values),
+    }
 
 
 def bench_import(video: Path, n: int) -> tuple[dict, object]:
@@ -52,9 +57,13 @@ def bench_import(video: Path, n: int) -> tuple[dict, object]:
     job = importing.run_import_job(job.pk)
     seconds = time.perf_counter() - t0
     sequence = Sequence.objects.get(dataset=job.dataset)
-    return {"frames": job.succeeded, "errors": len(job.errors), "seconds": round(seconds, 2),
-            "frames_per_second": round(job.succeeded / seconds, 1),
-            "what": "OpenCV decode + JPEG q95 encode + storage + rows, one transaction per frame"}, sequence
+    return {
+        "frames": job.succeeded,
+        "errors": len(job.errors),
+        "seconds": round(seconds, 2),
+        "frames_per_second": round(job.succeeded / seconds, 1),
+        "what": "OpenCV decode + JPEG q95 encode + storage + rows, one transaction per frame",
+    }, sequence
 
 
 def bench_decode(video: Path, sequence, samples: int = 100) -> dict:
@@ -103,11 +112,17 @@ def bench_proposals(sequence, proposer: str, n: int) -> dict:
     t0 = time.perf_counter()
     found = 0
     for i in range(0, len(ids), proposing.BATCH_SIZE):
-        found += proposing.propose_images(ids[i:i + proposing.BATCH_SIZE], proposer)["faces"]
+        found += proposing.propose_images(ids[i : i + proposing.BATCH_SIZE], proposer)["faces"]
     seconds = time.perf_counter() - t0
-    return {"proposer": proposer, "frames": len(ids), "faces_found": found, "seconds": round(seconds, 2),
-            "frames_per_second": round(len(ids) / seconds, 2), "batch_size": proposing.BATCH_SIZE,
-            "torch_threads": int(os.environ.get("HEADPOSE_TORCH_THREADS", "1") or 1)}
+    return {
+        "proposer": proposer,
+        "frames": len(ids),
+        "faces_found": found,
+        "seconds": round(seconds, 2),
+        "frames_per_second": round(len(ids) / seconds, 2),
+        "batch_size": proposing.BATCH_SIZE,
+        "torch_threads": int(os.environ.get("HEADPOSE_TORCH_THREADS", "1") or 1),
+    }
 
 
 def bench_smoothing(sequence) -> dict:
@@ -123,10 +138,16 @@ def bench_smoothing(sequence) -> dict:
     t0 = time.perf_counter()
     smooth_track(synthetic.proposals)
     core = time.perf_counter() - t0
-    return {"build_tracks": {"frames": n, "tracks": len(tracks), "seconds": round(stored, 2),
-                             "frames_per_second": round(n / stored, 1),
-                             "what": "read proposals, link, smooth, store (annotator/sequences.py)"},
-            "smooth_track_core_1000_frames": {"seconds": round(core, 3), "frames_per_second": round(1000 / core, 1)}}
+    return {
+        "build_tracks": {
+            "frames": n,
+            "tracks": len(tracks),
+            "seconds": round(stored, 2),
+            "frames_per_second": round(n / stored, 1),
+            "what": "read proposals, link, smooth, store (annotator/sequences.py)",
+        },
+        "smooth_track_core_1000_frames": {"seconds": round(core, 3), "frames_per_second": round(1000 / core, 1)},
+    }
 
 
 def keyframes_needed(seed: int, n: int, tol_deg: float) -> dict:
@@ -157,8 +178,12 @@ def keyframes_needed(seed: int, n: int, tol_deg: float) -> dict:
         if errors(ks).max() <= tol_deg:
             uniform = len(ks)
             break
-    return {"seed": seed, "greedy_worst_first": greedy, "uniform": uniform,
-            "smoothed_track_max_error_deg": round(float(errors(set()).max()), 1)}
+    return {
+        "seed": seed,
+        "greedy_worst_first": greedy,
+        "uniform": uniform,
+        "smoothed_track_max_error_deg": round(float(errors(set()).max()), 1),
+    }
 
 
 def smoother_quality(n: int = 250, seeds=range(100, 110)) -> dict:
@@ -178,29 +203,54 @@ def smoother_quality(n: int = 250, seeds=range(100, 110)) -> dict:
             raw.append(last)
         raw = np.stack(raw)
         smoothed = smooth_track(seq.proposals).R
-        rows.append([geometry.geodesic_distance(raw[:-1], raw[1:]).mean(),
-                     geometry.geodesic_distance(smoothed[:-1], smoothed[1:]).mean(),
-                     geometry.geodesic_distance(raw, seq.truth_R).mean(),
-                     geometry.geodesic_distance(smoothed, seq.truth_R).mean(),
-                     geometry.geodesic_distance(smoothed, seq.truth_R).max()])
+        rows.append(
+            [
+                geometry.geodesic_distance(raw[:-1], raw[1:]).mean(),
+                geometry.geodesic_distance(smoothed[:-1], smoothed[1:]).mean(),
+                geometry.geodesic_distance(raw, seq.truth_R).mean(),
+                geometry.geodesic_distance(smoothed, seq.truth_R).mean(),
+                geometry.geodesic_distance(smoothed, seq.truth_R).max(),
+            ]
+        )
     m = np.mean(rows, 0)
-    return {"sequences": len(rows), "frames_each": n,
-            "mean_frame_to_frame_change_deg": {"raw": round(m[0], 2), "smoothed": round(m[1], 2),
-                                               "truth": round(float(np.mean([geometry.geodesic_distance(
-                                                   make_sequence(n=n, seed=s).truth_R[:-1],
-                                                   make_sequence(n=n, seed=s).truth_R[1:]).mean() for s in seeds])), 2)},
-            "mean_error_to_truth_deg": {"raw": round(m[2], 2), "smoothed": round(m[3], 2)},
-            "max_error_to_truth_deg_smoothed": round(float(np.max([r[4] for r in rows])), 2)}
+    return {
+        "sequences": len(rows),
+        "frames_each": n,
+        "mean_frame_to_frame_change_deg": {
+            "raw": round(m[0], 2),
+            "smoothed": round(m[1], 2),
+            "truth": round(
+                float(
+                    np.mean(
+                        [
+                            geometry.geodesic_distance(
+                                make_sequence(n=n, seed=s).truth_R[:-1], make_sequence(n=n, seed=s).truth_R[1:]
+                            ).mean()
+                            for s in seeds
+                        ]
+                    )
+                ),
+                2,
+            ),
+        },
+        "mean_error_to_truth_deg": {"raw": round(m[2], 2), "smoothed": round(m[3], 2)},
+        "max_error_to_truth_deg_smoothed": round(float(np.max([r[4] for r in rows])), 2),
+    }
 
 
 def bench_keyframes(n: int = 250, tol_deg: float = 2.0, seeds=range(5)) -> dict:
     rows = [keyframes_needed(s, n, tol_deg) for s in seeds]
-    return {"frames_per_sequence": n, "fps": 25, "tolerance_deg": tol_deg, "one_per_frame": n,
-            "sequences": rows,
-            "mean_greedy": round(float(np.mean([r["greedy_worst_first"] for r in rows])), 1),
-            "mean_uniform": round(float(np.mean([r["uniform"] for r in rows])), 1),
-            "synthetic": "yaw/pitch/roll sinusoids (30-60, 10-25, 8-20 deg amplitude, 0.1-0.4 Hz), 2 deg proposal "
-                         "noise, 5% blunders (40-120 deg off), 5% missing (workers/core/tracking/synthetic.py)"}
+    return {
+        "frames_per_sequence": n,
+        "fps": 25,
+        "tolerance_deg": tol_deg,
+        "one_per_frame": n,
+        "sequences": rows,
+        "mean_greedy": round(float(np.mean([r["greedy_worst_first"] for r in rows])), 1),
+        "mean_uniform": round(float(np.mean([r["uniform"] for r in rows])), 1),
+        "synthetic": "yaw/pitch/roll sinusoids (30-60, 10-25, 8-20 deg amplitude, 0.1-0.4 Hz), 2 deg proposal "
+        "noise, 5% blunders (40-120 deg off), 5% missing (workers/core/tracking/synthetic.py)",
+    }
 
 
 def bench_playback(n: int, seconds: float = 6.0) -> dict:
@@ -210,8 +260,9 @@ def bench_playback(n: int, seconds: float = 6.0) -> dict:
     from annotator.sequences.services import build_tracks
     from tests.sequence_data import make_sequence_dataset
 
-    dataset, sequence, _ = make_sequence_dataset(name="bench-playback", n_frames=n, with_files=True, width=640,
-                                                 height=480)
+    dataset, sequence, _ = make_sequence_dataset(
+        name="bench-playback", n_frames=n, with_files=True, width=640, height=480
+    )
     build_tracks(sequence.pk)
     user = User.objects.create_user("bench-annotator")
     Assignment.objects.create(dataset=dataset, user=user, role=Role.ANNOTATOR)
@@ -221,11 +272,14 @@ def bench_playback(n: int, seconds: float = 6.0) -> dict:
         page.evaluate("() => window.headposeEditor.ready")
         renderer = page.evaluate("() => window.headposeEditor.rendererInfo().renderer")
         # stepping: every frame once (what a held arrow key does)
-        page.evaluate("() => { const e = window.headposeEditor; e.drawTimes.length = 0;"
-                      f" for (let i = 0; i < {n}; i++) e.goToFrame(i); }}")
+        page.evaluate(
+            "() => { const e = window.headposeEditor; e.drawTimes.length = 0;"
+            f" for (let i = 0; i < {n}; i++) e.goToFrame(i); }}"
+        )
         step_ms = page.evaluate("() => window.headposeEditor.drawTimes.slice()")
         # frame time as painted: show each frame, wait for its image to be decoded and the next paint
-        paint_ms = page.evaluate("""async () => {
+        paint_ms = page.evaluate(
+            """async () => {
             const e = window.headposeEditor, img = document.getElementById('frame-image'), out = [];
             for (let i = 0; i < %d; i++) {
                 const t0 = performance.now();
@@ -234,11 +288,15 @@ def bench_playback(n: int, seconds: float = 6.0) -> dict:
                 await new Promise((r) => requestAnimationFrame(r));
                 out.push(performance.now() - t0);
             }
-            return out; }""" % n)  # noqa: UP031 -- JS source, all braces: %-formatting leaves them as they are
-        page.evaluate("() => { const e = window.headposeEditor; e.goToFrame(0); e.drawTimes.length = 0;"
-                      " window.__shown = [];"
-                      " const obs = () => { window.__shown.push([performance.now(), e.frame()]);"
-                      " if (e.playing) requestAnimationFrame(obs); }; e.play(); requestAnimationFrame(obs); }")
+            return out; }"""
+            % n
+        )  # noqa: UP031 -- JS source, all braces: %-formatting leaves them as they are
+        page.evaluate(
+            "() => { const e = window.headposeEditor; e.goToFrame(0); e.drawTimes.length = 0;"
+            " window.__shown = [];"
+            " const obs = () => { window.__shown.push([performance.now(), e.frame()]);"
+            " if (e.playing) requestAnimationFrame(obs); }; e.play(); requestAnimationFrame(obs); }"
+        )
         page.wait_for_timeout(seconds * 1000)
         page.evaluate("() => window.headposeEditor.pause()")
         play_ms = page.evaluate("() => window.headposeEditor.drawTimes.slice()")
@@ -246,15 +304,23 @@ def bench_playback(n: int, seconds: float = 6.0) -> dict:
     changes = [t for (t, f), (_, g) in zip(shown[1:], shown) if f != g]
     intervals = [b - a for a, b in zip(changes, changes[1:])]
     played = shown[-1][1] - shown[0][1] if shown else 0
-    return {"frames": n, "size": "640x480", "renderer": renderer, "fps": 25,
-            "step_draw": summary_ms(step_ms),
-            "frame_painted": summary_ms(paint_ms),
-            "play_draw": summary_ms(play_ms) if play_ms else None,
-            "play_interval_between_shown_frames": summary_ms(intervals) if intervals else None,
-            "play_frames_advanced": played, "play_seconds": seconds,
-            "what": ("draw = the page's work for a frame (set the image, pose the head, render on SwiftShader, move the "
-                     "playhead); frame_painted = draw + the image decoded + the next animation frame (60 Hz in headless Chromium); "
-                     "play_interval = time between frames shown while playing at the sequence's fps")}
+    return {
+        "frames": n,
+        "size": "640x480",
+        "renderer": renderer,
+        "fps": 25,
+        "step_draw": summary_ms(step_ms),
+        "frame_painted": summary_ms(paint_ms),
+        "play_draw": summary_ms(play_ms) if play_ms else None,
+        "play_interval_between_shown_frames": summary_ms(intervals) if intervals else None,
+        "play_frames_advanced": played,
+        "play_seconds": seconds,
+        "what": (
+            "draw = the page's work for a frame (set the image, pose the head, render on SwiftShader, move the "
+            "playhead); frame_painted = draw + the image decoded + the next animation frame (60 Hz in headless Chromium); "
+            "play_interval = time between frames shown while playing at the sequence's fps"
+        ),
+    }
 
 
 def main():

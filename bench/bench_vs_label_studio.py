@@ -32,6 +32,7 @@ Prints one JSON document: p50/p95 per app and operation, the ratios
 Usage (the first run installs Label Studio: several minutes):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_vs_label_studio.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,19 +64,24 @@ IDENTITY = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
 
 # --- Label Studio: install, database, process ----------------------------------------
 
+
 def ensure_label_studio(venv: Path) -> Path:
     """venv/bin/label-studio at LS_VERSION, installed with pip if missing."""
     exe = venv / "bin" / "label-studio"
     python = venv / "bin" / "python"
     if exe.exists():
-        probe = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('label-studio'))"],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('label-studio'))"],
+            capture_output=True,
+            text=True,
+        )
         if probe.stdout.strip() == LS_VERSION:
             return exe
     print(f"installing label-studio=={LS_VERSION} into {venv} (several minutes)", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", f"label-studio=={LS_VERSION}"], check=True,
-                   stdout=sys.stderr)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", f"label-studio=={LS_VERSION}"], check=True, stdout=sys.stderr
+    )
     return exe
 
 
@@ -83,8 +89,12 @@ def postgres_server() -> dict:
     url = urlparse(os.environ.get("DATABASE_URL", ""))
     if url.scheme not in ("postgres", "postgresql"):
         sys.exit("DATABASE_URL must name a PostgreSQL server: both apps run on PostgreSQL here.")
-    return {"host": url.hostname or "127.0.0.1", "port": url.port or 5432, "user": url.username or "postgres",
-            "password": url.password or ""}
+    return {
+        "host": url.hostname or "127.0.0.1",
+        "port": url.port or 5432,
+        "user": url.username or "postgres",
+        "password": url.password or "",
+    }
 
 
 def recreate_database(server: dict, name: str, drop_only: bool = False) -> None:
@@ -120,15 +130,41 @@ def label_studio(exe: Path, server: dict, database: str, token: str, workdir: Pa
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE", "DEBUG"))}
-    env.update(DJANGO_DB="default", POSTGRE_NAME=database, POSTGRE_USER=server["user"],
-               POSTGRE_PASSWORD=server["password"], POSTGRE_HOST=server["host"], POSTGRE_PORT=str(server["port"]),
-               LABEL_STUDIO_BASE_DATA_DIR=str(workdir / "ls-data"), DEBUG="false")
+    env.update(
+        DJANGO_DB="default",
+        POSTGRE_NAME=database,
+        POSTGRE_USER=server["user"],
+        POSTGRE_PASSWORD=server["password"],
+        POSTGRE_HOST=server["host"],
+        POSTGRE_PORT=str(server["port"]),
+        LABEL_STUDIO_BASE_DATA_DIR=str(workdir / "ls-data"),
+        DEBUG="false",
+    )
     log = workdir / "label-studio.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
-             "--username", USER, "--password", PASSWORD, "--user-token", token, "--enable-legacy-api-token"],
-            env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(exe),
+                "start",
+                "--no-browser",
+                "--internal-host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--username",
+                USER,
+                "--password",
+                PASSWORD,
+                "--user-token",
+                token,
+                "--enable-legacy-api-token",
+            ],
+            env=env,
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(base + "/health", proc, log, timeout=900)  # the first start runs every migration
@@ -151,6 +187,7 @@ def stop_process(proc: subprocess.Popen) -> None:
 
 # --- the two apps behind one interface ------------------------------------------------
 
+
 class App:
     """One app's data and the requests each operation makes; `save(session)`
     saves the next item's label (a new connection when session is None)."""
@@ -166,8 +203,9 @@ class App:
 
     def call(self, method: str, path: str, session=None, **kwargs):
         if session is None:
-            r = self.requests.request(method, self.base + path, timeout=120,
-                                      headers={**self.headers, "Connection": "close"}, **kwargs)
+            r = self.requests.request(
+                method, self.base + path, timeout=120, headers={**self.headers, "Connection": "close"}, **kwargs
+            )
         else:
             r = session.request(method, self.base + path, timeout=120, headers=self.headers, **kwargs)
         if not r.ok:
@@ -175,8 +213,9 @@ class App:
         return r
 
     def login_page(self, session=None):
-        r = (session or self.requests).get(self.base + self.login_path, timeout=60,
-                                           headers={} if session else {"Connection": "close"})
+        r = (session or self.requests).get(
+            self.base + self.login_path, timeout=60, headers={} if session else {"Connection": "close"}
+        )
         if r.status_code != 200:
             raise RuntimeError(f"{self.name} login page: {r.status_code}")
         return r
@@ -194,9 +233,18 @@ class HeadPose(App):
     def save(self, session=None):
         item = self.items[self.turn % len(self.items)]
         self.turn += 1
-        r = self.call("POST", "/api/v1/annotations/", session, json={
-            "face": item[0], "R": IDENTITY, "t": [0.0, 0.0, 600.0 + self.turn % 50], "status": "accepted",
-            "expected_version": item[1]})
+        r = self.call(
+            "POST",
+            "/api/v1/annotations/",
+            session,
+            json={
+                "face": item[0],
+                "R": IDENTITY,
+                "t": [0.0, 0.0, 600.0 + self.turn % 50],
+                "status": "accepted",
+                "expected_version": item[1],
+            },
+        )
         item[1] = r.json()["version"]
 
     def item(self):
@@ -215,22 +263,33 @@ class LabelStudio(App):
 
     def __init__(self, base, key, n_items):
         super().__init__(base, key)
-        self.project_id = self.call("POST", "/api/projects/", json={
-            "title": "bench", "label_config": LS_LABEL_CONFIG}).json()["id"]
-        self.call("POST", f"/api/projects/{self.project_id}/import", json=[
-            {"image": f"/data/upload/img{i:05d}.png"} for i in range(n_items)])
+        self.project_id = self.call(
+            "POST", "/api/projects/", json={"title": "bench", "label_config": LS_LABEL_CONFIG}
+        ).json()["id"]
+        self.call(
+            "POST",
+            f"/api/projects/{self.project_id}/import",
+            json=[{"image": f"/data/upload/img{i:05d}.png"} for i in range(n_items)],
+        )
         tasks = self.call("GET", f"/api/tasks/?project={self.project_id}&page_size={n_items}").json()
         tasks = tasks["tasks"] if isinstance(tasks, dict) else tasks
         if len(tasks) != n_items:
             raise RuntimeError(f"Label Studio imported {len(tasks)} tasks of {n_items}")
-        self.items = [[t["id"], self.call("POST", f"/api/tasks/{t['id']}/annotations/",
-                                          json=self.body(0)).json()["id"]] for t in tasks]
+        self.items = [
+            [t["id"], self.call("POST", f"/api/tasks/{t['id']}/annotations/", json=self.body(0)).json()["id"]]
+            for t in tasks
+        ]
         self.turn = 0
 
     @staticmethod
     def body(k: int) -> dict:
-        return {"result": [{"from_name": name, "to_name": "image", "type": "number", "value": {"number": float(k % 50)}}
-                           for name in ("yaw", "pitch", "roll")], "lead_time": 1.0}
+        return {
+            "result": [
+                {"from_name": name, "to_name": "image", "type": "number", "value": {"number": float(k % 50)}}
+                for name in ("yaw", "pitch", "roll")
+            ],
+            "lead_time": 1.0,
+        }
 
     def save(self, session=None):
         task_id, _ = self.items[self.turn % len(self.items)]
@@ -292,12 +351,13 @@ def ratios(figures: dict) -> dict:
     for name in hp:
         theirs = ls[name]["p50_ms"]
         if name.startswith("save"):  # Label Studio's faster way to save: submit or update
-            theirs = min(theirs, ls["update" + name[len("save"):]]["p50_ms"])
+            theirs = min(theirs, ls["update" + name[len("save") :]]["p50_ms"])
         out[name] = round(theirs / hp[name]["p50_ms"], 1)
     return out
 
 
 # --- HeadPose data ------------------------------------------------------------------
+
 
 def headpose_data(n_items: int):
     from django.contrib.auth.models import Group, User
@@ -311,15 +371,18 @@ def headpose_data(n_items: int):
     user.groups.add(Group.objects.get_or_create(name=Role.ADMIN)[0])
     dataset = make_dataset("bench-vs-label-studio", n_faces=n_items)
     Assignment.objects.create(dataset=dataset, user=user, role=Role.ANNOTATOR)
-    annotations = [save_annotation(face=face, author=user, R=IDENTITY, t=[0.0, 0.0, 600.0],
-                                            status="accepted", expected_version=0)
-                   for face in Face.objects.filter(image__dataset=dataset).order_by("pk")]
+    annotations = [
+        save_annotation(face=face, author=user, R=IDENTITY, t=[0.0, 0.0, 600.0], status="accepted", expected_version=0)
+        for face in Face.objects.filter(image__dataset=dataset).order_by("pk")
+    ]
     return dataset.pk, annotations, create_token(user=user, name="bench")[1]
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / f"headpose-bench-label-studio-{LS_VERSION}")
+    ap.add_argument(
+        "--venv", type=Path, default=Path(tempfile.gettempdir()) / f"headpose-bench-label-studio-{LS_VERSION}"
+    )
     ap.add_argument("--ls-database", default="hp_ls_bench")
     ap.add_argument("--items", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=5)
@@ -339,8 +402,10 @@ def main(argv=None):
 
             dataset_id, annotations, hp_key = headpose_data(args.items)
             env = server_env(DEBUG="0", SECRET_KEY="bench-" + secrets.token_hex(32))
-            with web_server("runserver", workdir / "headpose.log", env) as hp_base, \
-                    label_studio(exe, server, args.ls_database, ls_token, workdir) as ls_base:
+            with (
+                web_server("runserver", workdir / "headpose.log", env) as hp_base,
+                label_studio(exe, server, args.ls_database, ls_token, workdir) as ls_base,
+            ):
                 apps = [HeadPose(hp_base, hp_key, dataset_id, annotations), LabelStudio(ls_base, ls_token, args.items)]
                 for app in apps:  # warm-up: imports, caches, first connections
                     measure_round(app, 2, {})
@@ -354,13 +419,21 @@ def main(argv=None):
         recreate_database(server, args.ls_database, drop_only=True)
 
     figures = {name: {op: latency_summary(ms, digits=2) for op, ms in ops.items()} for name, ops in samples.items()}
-    print_json({
-        "benchmark": "headpose_vs_label_studio", "label_studio": LS_VERSION, "server": "runserver (DEBUG off)",
-        "database": "postgresql", "items": args.items, "rounds": args.rounds, "per_round": args.per_round,
-        "cpus": os.cpu_count(), "load_average_1min_per_round": load,
-        "figures": figures,
-        "label_studio_p50_over_headpose_p50": ratios(figures),
-    })
+    print_json(
+        {
+            "benchmark": "headpose_vs_label_studio",
+            "label_studio": LS_VERSION,
+            "server": "runserver (DEBUG off)",
+            "database": "postgresql",
+            "items": args.items,
+            "rounds": args.rounds,
+            "per_round": args.per_round,
+            "cpus": os.cpu_count(),
+            "load_average_1min_per_round": load,
+            "figures": figures,
+            "label_studio_p50_over_headpose_p50": ratios(figures),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Usage:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose .venv/bin/python bench/bench_workers.py \
         [--processes 1,2,4] [--images 256] [--proposer NAME]
 Prints JSON, with the 1-minute load average after each run."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,9 +49,15 @@ def make_dataset(n_images: int):
         data = path.read_bytes()
         height, width = cv2.imread(str(path)).shape[:2]
         name = f"{k:05d}-{path.name}"
-        image = Image(dataset=dataset, file_name=name, width=width, height=height, size_bytes=len(data),
-                      checksum=hashlib.sha256(data + name.encode()).hexdigest(),
-                      K=model_intrinsics(width, height).reshape(-1).tolist())
+        image = Image(
+            dataset=dataset,
+            file_name=name,
+            width=width,
+            height=height,
+            size_bytes=len(data),
+            checksum=hashlib.sha256(data + name.encode()).hexdigest(),
+            K=model_intrinsics(width, height).reshape(-1).tolist(),
+        )
         image.file.save(f"bench-workers/{name}", ContentFile(data), save=True)
     return dataset
 
@@ -68,7 +75,9 @@ def run_job(dataset, proposer: str, image_ids, timeout: float = 1800) -> tuple[f
         if job.state in (Job.State.DONE, Job.State.FAILED):
             break
         if time.monotonic() > deadline:
-            raise RuntimeError(f"proposal job {job.pk} not done after {timeout} s: {job.state} {job.processed}/{job.total}")
+            raise RuntimeError(
+                f"proposal job {job.pk} not done after {timeout} s: {job.state} {job.processed}/{job.total}"
+            )
         time.sleep(0.05)
     elapsed = time.perf_counter() - t0
     if job.state != Job.State.DONE or job.errors:
@@ -102,16 +111,28 @@ def main(argv=None):
                 run_job(dataset, proposer, ids[: BATCH_SIZE * n])  # warm-up: each process loads its models
                 seconds, _job = run_job(dataset, proposer, ids)
             proposals = Proposal.objects.filter(face__image__dataset=dataset, proposer=proposer).count()
-            runs.append({"processes": n, "images": len(ids), "seconds": round(seconds, 2),
-                         "images_per_s": round(len(ids) / seconds, 2),
-                         "proposals_per_s": round(proposals / seconds, 2),
-                         "load_average_1min_after": round(os.getloadavg()[0], 2)})
-        print_json({
-            "benchmark": "proposal_workers", "proposer": proposer, "batch_size": BATCH_SIZE,
-            "images_from": f"{len(list(aflw_samples_dir().glob('*.jpg')))} AFLW2000 samples, repeated",
-            "cpus": os.cpu_count(), "torch_threads_per_process": int(os.environ.get("HEADPOSE_TORCH_THREADS") or 1),
-            "device": "cpu (no GPU on this machine)", "runs": runs,
-        })
+            runs.append(
+                {
+                    "processes": n,
+                    "images": len(ids),
+                    "seconds": round(seconds, 2),
+                    "images_per_s": round(len(ids) / seconds, 2),
+                    "proposals_per_s": round(proposals / seconds, 2),
+                    "load_average_1min_after": round(os.getloadavg()[0], 2),
+                }
+            )
+        print_json(
+            {
+                "benchmark": "proposal_workers",
+                "proposer": proposer,
+                "batch_size": BATCH_SIZE,
+                "images_from": f"{len(list(aflw_samples_dir().glob('*.jpg')))} AFLW2000 samples, repeated",
+                "cpus": os.cpu_count(),
+                "torch_threads_per_process": int(os.environ.get("HEADPOSE_TORCH_THREADS") or 1),
+                "device": "cpu (no GPU on this machine)",
+                "runs": runs,
+            }
+        )
 
 
 if __name__ == "__main__":

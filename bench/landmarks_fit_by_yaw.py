@@ -24,6 +24,7 @@ fit's MAE per angle in each regime over its MAE on frontal faces (|yaw| < 30,
 |pitch| < 20). Nothing in it is fitted to the 10 real images.
 Usage: .venv/bin/python bench/landmarks_fit_by_yaw.py [--variants shipped,...] [--limit N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,9 +81,14 @@ def fit(variant: str, u: np.ndarray, ref68: np.ndarray, K: np.ndarray) -> np.nda
 def summarize(errors: np.ndarray, geodesic: np.ndarray) -> dict:
     if not len(errors):
         return {"faces": 0}
-    return {"faces": int(len(errors)), "mae_yaw": round(float(errors[:, 0].mean()), 3),
-            "mae_pitch": round(float(errors[:, 1].mean()), 3), "mae_roll": round(float(errors[:, 2].mean()), 3),
-            "mae_mean": round(float(errors.mean()), 3), "mean_geodesic": round(float(geodesic.mean()), 3)}
+    return {
+        "faces": int(len(errors)),
+        "mae_yaw": round(float(errors[:, 0].mean()), 3),
+        "mae_pitch": round(float(errors[:, 1].mean()), 3),
+        "mae_roll": round(float(errors[:, 2].mean()), 3),
+        "mae_mean": round(float(errors.mean()), 3),
+        "mean_geodesic": round(float(geodesic.mean()), 3),
+    }
 
 
 def run(shared: Path, variants=VARIANTS, limit=None) -> dict:
@@ -92,8 +98,11 @@ def run(shared: Path, variants=VARIANTS, limit=None) -> dict:
     samples = load_samples(shared / "data" / "aflw2000" / "samples")
     check = [float(geometry.geodesic_distance(pseudo_truth(ref68, d["pts"]), d["R"])) for d in samples]
     own = {d["name"] for d in samples}
-    idx = [i for i, n in enumerate(names) if n not in own and np.all(np.isfinite(pts3d[i]))
-           and np.all(np.isfinite(pts2d[i]))]
+    idx = [
+        i
+        for i, n in enumerate(names)
+        if n not in own and np.all(np.isfinite(pts3d[i])) and np.all(np.isfinite(pts2d[i]))
+    ]
     if limit:
         idx = idx[:limit]
     truth, kept = [], []
@@ -105,10 +114,17 @@ def run(shared: Path, variants=VARIANTS, limit=None) -> dict:
     truth = np.array(truth)
     euler = geometry.matrix_to_euler(truth)
     regimes = np.array([regime(R) for R in truth])
-    out = {"faces": len(kept), "left_out": sorted(own),
-           "pseudo_truth_check": {"samples": len(check), "mean_geodesic_deg": round(float(np.mean(check)), 3),
-                                  "max_geodesic_deg": round(float(np.max(check)), 3)},
-           "regimes": {r: int((regimes == r).sum()) for r in REGIMES}, "variants": {}}
+    out = {
+        "faces": len(kept),
+        "left_out": sorted(own),
+        "pseudo_truth_check": {
+            "samples": len(check),
+            "mean_geodesic_deg": round(float(np.mean(check)), 3),
+            "max_geodesic_deg": round(float(np.max(check)), 3),
+        },
+        "regimes": {r: int((regimes == r).sum()) for r in REGIMES},
+        "variants": {},
+    }
     for variant in variants:
         errs, geo = [], []
         for R_true, e_true, i in zip(truth, euler, kept):
@@ -122,18 +138,30 @@ def run(shared: Path, variants=VARIANTS, limit=None) -> dict:
             geo.append(float(geometry.geodesic_distance(R, R_true)) if np.all(np.isfinite(R)) else np.nan)
         errs, geo = np.array(errs), np.array(geo)
         ok = np.isfinite(geo)
-        row = {"fit_failures": int((~ok).sum()), "all": summarize(errs[ok], geo[ok]),
-               "per_abs_yaw_bin": [dict(abs_yaw_deg=[lo, hi], **summarize(
-                   errs[ok & (np.abs(euler[:, 0]) >= lo) & (np.abs(euler[:, 0]) < hi)],
-                   geo[ok & (np.abs(euler[:, 0]) >= lo) & (np.abs(euler[:, 0]) < hi)]))
-                   for lo, hi in ((0, 30), (30, 60), (60, 99.01))],
-               "per_regime": {r: summarize(errs[ok & (regimes == r)], geo[ok & (regimes == r)]) for r in REGIMES}}
+        row = {
+            "fit_failures": int((~ok).sum()),
+            "all": summarize(errs[ok], geo[ok]),
+            "per_abs_yaw_bin": [
+                dict(
+                    abs_yaw_deg=[lo, hi],
+                    **summarize(
+                        errs[ok & (np.abs(euler[:, 0]) >= lo) & (np.abs(euler[:, 0]) < hi)],
+                        geo[ok & (np.abs(euler[:, 0]) >= lo) & (np.abs(euler[:, 0]) < hi)],
+                    ),
+                )
+                for lo, hi in ((0, 30), (30, 60), (60, 99.01))
+            ],
+            "per_regime": {r: summarize(errs[ok & (regimes == r)], geo[ok & (regimes == r)]) for r in REGIMES},
+        }
         out["variants"][variant] = row
     if "shipped" in out["variants"]:
         per = out["variants"]["shipped"]["per_regime"]
         base = np.array([per["frontal"][f"mae_{a}"] for a in ("yaw", "pitch", "roll")])
-        out["degradation"] = {r: np.round(np.array([per[r][f"mae_{a}"] for a in ("yaw", "pitch", "roll")]) / base,
-                                          2).tolist() for r in REGIMES if per[r]["faces"]}
+        out["degradation"] = {
+            r: np.round(np.array([per[r][f"mae_{a}"] for a in ("yaw", "pitch", "roll")]) / base, 2).tolist()
+            for r in REGIMES
+            if per[r]["faces"]
+        }
     return out
 
 

@@ -26,6 +26,7 @@ only the face-geometry protobuf definitions, not the canonical face model, so
 that check is not possible offline (printed as such).
 Usage: .venv/bin/python bench/landmarks_fit_diagnosis.py
 """
+
 from __future__ import annotations
 
 import sys
@@ -46,15 +47,29 @@ from workers.core.proposers.parts.landmark_fit import fit_pose
 from workers.core.proposers.parts.reference_build import build_from, read_inputs, similarity
 from workers.core.proposers.parts.reference_face import reference_face_from_arrays
 
-VARIANTS = ("shipped", "one_reading", "first_pass", "first_and_mirror", "depth_3d", "outline_0", "outline_1",
-            "short_focal", "rest_fix", "visibility")
+VARIANTS = (
+    "shipped",
+    "one_reading",
+    "first_pass",
+    "first_and_mirror",
+    "depth_3d",
+    "outline_0",
+    "outline_1",
+    "short_focal",
+    "rest_fix",
+    "visibility",
+)
 
 
 def canonical_model_in_wheel() -> list[str]:
     import mediapipe
+
     root = Path(mediapipe.__file__).parent
-    return [str(p.relative_to(root)) for p in root.rglob("*") if "canonical" in p.name.lower()
-            or (p.suffix in (".obj", ".binarypb") and "geometry" in str(p).lower())]
+    return [
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if "canonical" in p.name.lower() or (p.suffix in (".obj", ".binarypb") and "geometry" in str(p).lower())
+    ]
 
 
 def readings(variant, face, plain_face, image):
@@ -105,29 +120,37 @@ def main() -> dict:
     R_gt = geometry.euler_to_matrix(gt)
     stems = [Path(s[0]).stem for s in samples]
     refs = [reference_face_from_arrays(build_from(inputs, {stems[i]})) for i in range(len(samples))]
-    out = {"samples": len(samples), "canonical_face_model_in_mediapipe_wheel": canonical_model_in_wheel(),
-           "variants": {}}
+    out = {
+        "samples": len(samples),
+        "canonical_face_model_in_mediapipe_wheel": canonical_model_in_wheel(),
+        "variants": {},
+    }
     hard = np.abs(gt[:, 0]) >= 30
     for variant in VARIANTS:
         signed = []
         for i, (s, face) in enumerate(zip(samples, faces)):
             K = (geometry.default_intrinsics if variant == "short_focal" else model_intrinsics)(450, 450)
             base = "shipped" if variant in ("rest_fix", "short_focal") else variant
-            R = geometry.rotation_mean(np.array([fit(refs[i], lm, K, base)
-                                                 for lm in readings(base, face, plain[i], s[1])]))
+            R = geometry.rotation_mean(
+                np.array([fit(refs[i], lm, K, base) for lm in readings(base, face, plain[i], s[1])])
+            )
             if variant == "rest_fix":
                 others = [j for j in range(len(samples)) if j != i]
-                C = geometry.rotation_mean(np.array(
-                    [fit(refs[i], faces[j].landmarks, K, "shipped").T @ R_gt[j] for j in others]))
+                C = geometry.rotation_mean(
+                    np.array([fit(refs[i], faces[j].landmarks, K, "shipped").T @ R_gt[j] for j in others])
+                )
                 R = R @ C
             signed.append(geometry.matrix_to_euler(R) - gt[i])
         signed = np.array(signed)
         err = np.abs(signed)
         out["variants"][variant] = {
-            "mae_yaw": float(err[:, 0].mean()), "mae_pitch": float(err[:, 1].mean()),
-            "mae_roll": float(err[:, 2].mean()), "mae_mean": float(err.mean()),
+            "mae_yaw": float(err[:, 0].mean()),
+            "mae_pitch": float(err[:, 1].mean()),
+            "mae_roll": float(err[:, 2].mean()),
+            "mae_mean": float(err.mean()),
             "mean_signed_error": signed.mean(0).round(3).tolist(),
-            "mae_mean_abs_yaw_below_30": float(err[~hard].mean()), "faces_below_30": int((~hard).sum()),
+            "mae_mean_abs_yaw_below_30": float(err[~hard].mean()),
+            "faces_below_30": int((~hard).sum()),
             "mae_mean_abs_yaw_30_or_more": float(err[hard].mean()) if hard.any() else None,
             "faces_30_or_more": int(hard.sum()),
         }

@@ -2,6 +2,7 @@
 node (bench/pnp_stdio.mjs): one long-lived process, one JSON line per call.
 Used by the CI test that holds it against cv2.solvePnP and by
 bench/bench_landmark_drags.py, so both measure the code the page runs."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ class NodeSolver:
         node = node or shutil.which("node")
         if node is None:
             raise NodeSolverError("node is not installed (the editor's solver runs in node here)")
-        self.proc = subprocess.Popen([node, str(DRIVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            [node, str(DRIVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
 
     def call(self, op: str, **args) -> dict:
         self.proc.stdin.write(json.dumps({"op": op, **_plain(args)}) + "\n")

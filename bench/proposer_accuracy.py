@@ -18,6 +18,7 @@ bin, the fused result at other drop thresholds, and the confidence curve (mean
 error per confidence bin). The accuracy table of docs/PROPOSALS.md quotes "leave_one_out".
 Usage: .venv/bin/python bench/proposer_accuracy.py [--proposers a,b] [--device cuda]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,7 @@ def load_samples(folder: Path):
     for img_path in sorted(folder.glob("*.jpg")):
         mat = sio.loadmat(img_path.with_suffix(".mat"))
         pitch, yaw, roll = mat["Pose_Para"][0, :3]
-        out.append((img_path.name, cv2.imread(str(img_path)), np.rad2deg([yaw, pitch, roll]),
-                    mat["pt3d_68"][:2].T))
+        out.append((img_path.name, cv2.imread(str(img_path)), np.rad2deg([yaw, pitch, roll]), mat["pt3d_68"][:2].T))
     return out
 
 
@@ -71,15 +71,20 @@ def evaluate(names, samples, faces, device="cpu", weights_dir=None, chosen_out=N
         if chosen_out is not None:
             chosen_out[name] = chosen
         found = np.array([c is not None for c in chosen])
-        row = {"faces_found": int(found.sum()), "images": len(samples),
-               "seconds_per_image": dt / len(samples), "device": proposer.device}
+        row = {
+            "faces_found": int(found.sum()),
+            "images": len(samples),
+            "seconds_per_image": dt / len(samples),
+            "device": proposer.device,
+        }
         if found.any():
             pred = geometry.matrix_to_euler(np.stack([c.R for c in chosen if c is not None]))
             err = angle_errors(pred, gt[found], "plain")
             row.update({f"mae_{a}": float(v) for a, v in zip(("yaw", "pitch", "roll"), err.mean(0))})
             row["mae_mean"] = float(err.mean())
-            row["per_sample_mean_error"] = dict(zip([s[0] for s, f in zip(samples, found) if f],
-                                                    np.round(err.mean(1), 3).tolist()))
+            row["per_sample_mean_error"] = dict(
+                zip([s[0] for s, f in zip(samples, found) if f], np.round(err.mean(1), 3).tolist())
+            )
         if hasattr(proposer, "member_names"):
             row["members"] = proposer.member_names
         result[name] = row
@@ -105,10 +110,14 @@ def main(argv=None) -> dict:
     in_sample = evaluate(names, samples, faces, args.device, chosen_out=chosen)
     Ks = [model_intrinsics(s[1].shape[1], s[1].shape[0]) for s in samples]
     fixed = {n: c for n, c in chosen.items() if n in ("mobilenet-3dmm", "fsanet", "6drepnet", "hopenet")}
-    out = {"samples": len(samples), "detection_seconds_per_image": detect_s,
-           "faces_detected": sum(len(f) for f in faces), "angle_error": "plain |d|, AFLW convention",
-           "proposers": in_sample,
-           "leave_one_out": leave_one_out(samples, faces, Ks, fixed, shared_dir()) if args.loo else None}
+    out = {
+        "samples": len(samples),
+        "detection_seconds_per_image": detect_s,
+        "faces_detected": sum(len(f) for f in faces),
+        "angle_error": "plain |d|, AFLW convention",
+        "proposers": in_sample,
+        "leave_one_out": leave_one_out(samples, faces, Ks, fixed, shared_dir()) if args.loo else None,
+    }
     print_json(out)
     return out
 

@@ -14,6 +14,7 @@ Fitted constants and how each held-out face i is kept out of them:
 The networks (MobileNet-3DMM, FSA-Net, ...) were trained elsewhere; nothing of
 theirs is fitted here.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -70,8 +71,13 @@ def mae_rows(err: np.ndarray) -> dict:
     if len(err) == 0:
         return {"faces": 0}
     m = err.mean(0)
-    return {"faces": int(len(err)), "mae_yaw": float(m[0]), "mae_pitch": float(m[1]), "mae_roll": float(m[2]),
-            "mae_mean": float(m.mean())}
+    return {
+        "faces": int(len(err)),
+        "mae_yaw": float(m[0]),
+        "mae_pitch": float(m[1]),
+        "mae_roll": float(m[2]),
+        "mae_mean": float(m.mean()),
+    }
 
 
 def by_yaw_bin(err: np.ndarray, gt_yaw: np.ndarray) -> list[dict]:
@@ -93,7 +99,7 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
     names = [LF, *[m for m in member_preds if m != LF]]
 
     def errors_of(R, i):
-        return angle_errors(geometry.matrix_to_euler(R[None]), gt[i:i + 1], "plain")[0]
+        return angle_errors(geometry.matrix_to_euler(R[None]), gt[i : i + 1], "plain")[0]
 
     # members, each face predicted without itself in anything fitted
     member_err = {}
@@ -133,18 +139,29 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
         if i in fused[fusion.DROP_DEG]:
             _e, f = fused[fusion.DROP_DEG][i]
             lf = preds[LF][i]
-            features[i] = conf.features(f.spread_deg, len(f.dropped), lf.residual if lf is not None else None,
-                                         f.expected_deg, lf.twin_deg if lf is not None else None)
+            features[i] = conf.features(
+                f.spread_deg,
+                len(f.dropped),
+                lf.residual if lf is not None else None,
+                f.expected_deg,
+                lf.twin_deg if lf is not None else None,
+            )
 
-    report = {"members": {}, "fused": {}, "fused_drop_threshold_check": {},
-              "fused_without_regimes_check": mae_rows(np.array(list(flat.values())).reshape(-1, 3))}
+    report = {
+        "members": {},
+        "fused": {},
+        "fused_drop_threshold_check": {},
+        "fused_without_regimes_check": mae_rows(np.array(list(flat.values())).reshape(-1, 3)),
+    }
     gt_yaw = gt[:, 0]
     for name in names:
         idx = sorted(member_err[name])
         err = np.array([member_err[name][i] for i in idx]).reshape(-1, 3)
-        report["members"][name] = {**mae_rows(err), "per_yaw_bin": by_yaw_bin(err, gt_yaw[idx]),
-                                   "per_sample_mean_error": {samples[i][0]: round(float(member_err[name][i].mean()), 3)
-                                                             for i in idx}}
+        report["members"][name] = {
+            **mae_rows(err),
+            "per_yaw_bin": by_yaw_bin(err, gt_yaw[idx]),
+            "per_sample_mean_error": {samples[i][0]: round(float(member_err[name][i].mean()), 3) for i in idx},
+        }
     for drop in DROP_CHECKS:
         idx = sorted(fused[drop])
         err = np.array([fused[drop][i][0] for i in idx]).reshape(-1, 3)
@@ -152,20 +169,29 @@ def leave_one_out(samples, faces, Ks, member_preds: dict, shared: Path) -> dict:
     idx = sorted(fused[fusion.DROP_DEG])
     err = np.array([fused[fusion.DROP_DEG][i][0] for i in idx]).reshape(-1, 3)
     report["fused"] = {
-        **mae_rows(err), "drop_deg": fusion.DROP_DEG, "no_pose": n - len(idx),
+        **mae_rows(err),
+        "drop_deg": fusion.DROP_DEG,
+        "no_pose": n - len(idx),
         "per_yaw_bin": by_yaw_bin(err, gt_yaw[idx]),
         "per_sample_mean_error": {samples[i][0]: round(float(fused[fusion.DROP_DEG][i][0].mean()), 3) for i in idx},
-        "dropped": {samples[i][0]: fused[fusion.DROP_DEG][i][1].dropped for i in idx
-                    if fused[fusion.DROP_DEG][i][1].dropped},
+        "dropped": {
+            samples[i][0]: fused[fusion.DROP_DEG][i][1].dropped for i in idx if fused[fusion.DROP_DEG][i][1].dropped
+        },
         "member_mae_per_fold": maes_used,
     }
     lf_idx = sorted(member_err[LF])
-    lf_features = {i: conf.features(0.0, 0, preds[LF][i].residual, lf_prior_deg(fusion.regime(preds[LF][i].R)),
-                                    preds[LF][i].twin_deg) for i in lf_idx}
+    lf_features = {
+        i: conf.features(
+            0.0, 0, preds[LF][i].residual, lf_prior_deg(fusion.regime(preds[LF][i].R)), preds[LF][i].twin_deg
+        )
+        for i in lf_idx
+    }
     report["confidence_landmarks_fit"] = calibration_report(
-        lf_idx, lf_features, {i: member_err[LF][i].mean() for i in lf_idx}, [s[0] for s in samples])
-    report["confidence"] = calibration_report(idx, features, {i: fused[fusion.DROP_DEG][i][0].mean() for i in idx},
-                                              [s[0] for s in samples])
+        lf_idx, lf_features, {i: member_err[LF][i].mean() for i in lf_idx}, [s[0] for s in samples]
+    )
+    report["confidence"] = calibration_report(
+        idx, features, {i: fused[fusion.DROP_DEG][i][0].mean() for i in idx}, [s[0] for s in samples]
+    )
     return report
 
 
@@ -184,8 +210,18 @@ def calibration_report(idx, features, mean_err, names) -> dict:
     curve = conf.curve(c, e)
     all_faces = conf.fit_calibration(np.array([features[j] for j in idx]), np.array([mean_err[j] for j in idx]))
     rho = float(np.corrcoef(np.argsort(np.argsort(c)), np.argsort(np.argsort(e)))[0, 1]) if len(rows) > 2 else None
-    return {"how": "per face: calibration fitted on the other faces' leave-one-out errors",
-            "curve_low_to_high_confidence": curve, "spearman_confidence_vs_error": rho,
-            "calibration_all_faces": np.round(all_faces, 3).tolist(),
-            "per_sample": [{"sample": r[0], "confidence": round(r[1], 3), "expected_error_deg": round(r[2], 3),
-                            "mean_error_deg": round(r[3], 3)} for r in rows]}
+    return {
+        "how": "per face: calibration fitted on the other faces' leave-one-out errors",
+        "curve_low_to_high_confidence": curve,
+        "spearman_confidence_vs_error": rho,
+        "calibration_all_faces": np.round(all_faces, 3).tolist(),
+        "per_sample": [
+            {
+                "sample": r[0],
+                "confidence": round(r[1], 3),
+                "expected_error_deg": round(r[2], 3),
+                "mean_error_deg": round(r[3], 3),
+            }
+            for r in rows
+        ],
+    }

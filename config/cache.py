@@ -4,6 +4,7 @@ database (SESSION_ENGINE cached_db) and pages keep answering.
 
 After a failure Redis is left alone for RETRY_AFTER_S, so a dead Redis costs
 one connection attempt per process every few seconds, not one per cache call."""
+
 from __future__ import annotations
 
 import logging

@@ -9,6 +9,7 @@ form posts elsewhere. With HEADPOSE_STORAGE=s3 a stored file is answered with a
 redirect to a presigned URL of the bucket, so the bucket's origins join img-src
 and connect-src (three.js fetches textures and meshes; blob: for the textures a
 GLB embeds)."""
+
 from __future__ import annotations
 
 import secrets
@@ -40,20 +41,22 @@ def storage_origins(storage: dict) -> list[str]:
 
 def policy(nonce: str, media_origins: list[str] | tuple[str, ...] = ()) -> str:
     media = "".join(f" {origin}" for origin in media_origins)
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        "style-src 'self' 'unsafe-inline'",
-        f"img-src 'self' data: blob:{media}",
-        "font-src 'self' data:",
-        # blob: three.js's GLTFLoader fetches a mesh's embedded texture from a blob URL
-        f"connect-src 'self' blob:{media}",
-        "worker-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src 'self' data: blob:{media}",
+            "font-src 'self' data:",
+            # blob: three.js's GLTFLoader fetches a mesh's embedded texture from a blob URL
+            f"connect-src 'self' blob:{media}",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ]
+    )
 
 
 class ContentSecurityPolicyMiddleware:

@@ -7,6 +7,7 @@ up to 40 ms), so every small response on a kept-alive connection (what
 browsers use) took about 40 ms instead of 3. A new connection escapes it only
 because TCP acknowledges quickly at its start. TCP_NODELAY on each accepted
 socket sends every write at once, as gunicorn does."""
+
 import socket
 
 from django.core.servers.basehttp import WSGIServer

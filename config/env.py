@@ -2,6 +2,7 @@
 
 `NAME_FILE` may point to a file holding a secret instead of NAME itself.
 """
+
 import os
 
 

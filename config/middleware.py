@@ -1,4 +1,5 @@
 """Request guards that hold for every view, the Django admin included."""
+
 from django.http import HttpResponseBadRequest
 
 

@@ -8,6 +8,7 @@ not for production.
 
 production (HEADPOSE_ENV=production): nothing is generated or assumed. Settings
 that are unsafe on a public server refuse to start, all listed at once."""
+
 from __future__ import annotations
 
 import contextlib
@@ -62,33 +63,44 @@ def lazy_stored_secret_key(data_dir: Path):
 
 
 def is_weak_key(key: str) -> bool:
-    return (len(key) < MIN_KEY_LENGTH or len(set(key)) < MIN_KEY_UNIQUE_CHARS
-            or key.startswith("django-insecure-"))
+    return len(key) < MIN_KEY_LENGTH or len(set(key)) < MIN_KEY_UNIQUE_CHARS or key.startswith("django-insecure-")
 
 
-def production_problems(*, debug: bool, secret_key: str | None, allowed_hosts: list[str], database_engine: str,
-                        ) -> list[str]:
+def production_problems(
+    *,
+    debug: bool,
+    secret_key: str | None,
+    allowed_hosts: list[str],
+    database_engine: str,
+) -> list[str]:
     problems = []
     if debug:
         problems.append("DEBUG is on: it shows settings and code to anyone who causes an error. Unset DEBUG.")
     if not secret_key:
-        problems.append("SECRET_KEY must be set (or SECRET_KEY_FILE): e.g. "
-                        "python -c 'import secrets; print(secrets.token_urlsafe(64))'.")
+        problems.append(
+            "SECRET_KEY must be set (or SECRET_KEY_FILE): e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(64))'."
+        )
     elif is_weak_key(secret_key):
-        problems.append(f"SECRET_KEY is weak: use at least {MIN_KEY_LENGTH} random characters "
-                        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))').")
+        problems.append(
+            f"SECRET_KEY is weak: use at least {MIN_KEY_LENGTH} random characters "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))')."
+        )
     if not allowed_hosts:
         problems.append("ALLOWED_HOSTS is empty: name the host names the site answers to (comma-separated).")
     if database_engine.endswith("sqlite3"):
-        problems.append("DATABASE_URL is SQLite, which the web server and the Celery workers cannot write "
-                        "concurrently: set DATABASE_URL to PostgreSQL (postgres://user:password@host:5432/name).")
+        problems.append(
+            "DATABASE_URL is SQLite, which the web server and the Celery workers cannot write "
+            "concurrently: set DATABASE_URL to PostgreSQL (postgres://user:password@host:5432/name)."
+        )
     return problems
 
 
 def refuse_unsafe_production(problems: list[str]) -> None:
     if problems:
         raise ImproperlyConfigured(
-            "HEADPOSE_ENV=production refuses to start:\n" + "\n".join(f"  - {p}" for p in problems))
+            "HEADPOSE_ENV=production refuses to start:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def proxy_ssl_header(value: str | None) -> tuple[str, str] | None:
@@ -99,5 +111,7 @@ def proxy_ssl_header(value: str | None) -> tuple[str, str] | None:
     name, _, expected = value.partition(":")
     name = name.strip()
     if not name or any(c.isspace() for c in name):
-        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER must be a header name like X-Forwarded-Proto, not {value!r}.")
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER must be a header name like X-Forwarded-Proto, not {value!r}."
+        )
     return "HTTP_" + name.upper().replace("-", "_"), expected.strip() or "https"

@@ -5,6 +5,7 @@ connection and writes no file. HEADPOSE_ENV picks the mode (config/modes.py):
 development by default (works in a fresh shell), production refuses unsafe
 settings and turns the HTTPS protections on.
 """
+
 import sys
 from pathlib import Path
 
@@ -91,9 +92,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'headpose.sqlite3'}"))
-}
+DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'headpose.sqlite3'}"))}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Creates the folder of the file on first connection (a fresh clone has no data/).
     DATABASES["default"]["ENGINE"] = "config.db.sqlite3"
@@ -135,7 +134,8 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", DATA_DIR / "media"))
 HEADPOSE_FILE_SERVING = env("HEADPOSE_FILE_SERVING", "django").strip().lower()
 if HEADPOSE_FILE_SERVING not in ("django", "x-accel-redirect", "x-sendfile"):
     raise ImproperlyConfigured(
-        f"HEADPOSE_FILE_SERVING must be django, x-accel-redirect or x-sendfile, not {HEADPOSE_FILE_SERVING!r}.")
+        f"HEADPOSE_FILE_SERVING must be django, x-accel-redirect or x-sendfile, not {HEADPOSE_FILE_SERVING!r}."
+    )
 HEADPOSE_X_ACCEL_PREFIX = env("HEADPOSE_X_ACCEL_PREFIX", "/protected-media/")
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -257,9 +257,14 @@ LOGGING = {
 }
 
 if PRODUCTION:
-    modes.refuse_unsafe_production(modes.production_problems(
-        debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS,
-        database_engine=DATABASES["default"]["ENGINE"]))
+    modes.refuse_unsafe_production(
+        modes.production_problems(
+            debug=DEBUG,
+            secret_key=SECRET_KEY,
+            allowed_hosts=ALLOWED_HOSTS,
+            database_engine=DATABASES["default"]["ENGINE"],
+        )
+    )
 
 # --- Serving and Redis outages (issue 13) ------------------------------------
 # The development server starts a thread per client connection; a persistent
@@ -274,23 +279,32 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0 if RUNNING_DEVSERVER else envint("DATAB
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DEVSERVER_DB_POOL:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": envint("DEVSERVER_DB_POOL_MAX", 8), "timeout": 30}
+        "min_size": 1,
+        "max_size": envint("DEVSERVER_DB_POOL_MAX", 8),
+        "timeout": 30,
+    }
 
 # whitenoise serves STATIC_ROOT (collectstatic); STATIC_MANIFEST=1 (make serve)
 # adds content-hashed names, cached forever, and gzip. Off, {% static %} needs no
 # collectstatic (tests, make run).
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "whitenoise.middleware.WhiteNoiseMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
+)
 # Media go through Django's storage API only: the local MEDIA_ROOT or an
 # S3-compatible bucket, by HEADPOSE_STORAGE (config/storage.py).
 HEADPOSE_STORAGE = env("HEADPOSE_STORAGE", "filesystem").strip().lower()
 if HEADPOSE_STORAGE == "s3" and HEADPOSE_FILE_SERVING != "django":
-    raise ImproperlyConfigured("HEADPOSE_FILE_SERVING hands a local file to the proxy; with HEADPOSE_STORAGE=s3 "
-                               "leave it at django (files are answered with a presigned URL).")
+    raise ImproperlyConfigured(
+        "HEADPOSE_FILE_SERVING hands a local file to the proxy; with HEADPOSE_STORAGE=s3 "
+        "leave it at django (files are answered with a presigned URL)."
+    )
 STORAGES = {
     "default": media_storage(env),
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if envbool("STATIC_MANIFEST")
-                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if envbool("STATIC_MANIFEST")
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 
 # Sessions live in the database, read through the Redis cache; when Redis is
@@ -314,8 +328,9 @@ MIDDLEWARE.append("annotator.common.middleware.BrokerUnavailableMiddleware")
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "socket_connect_timeout": 1, "socket_timeout": 3}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "interval_start": 0,
-                                                            "interval_step": 0.2, "interval_max": 0.2}}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+}
 # Job state lives in the database; nothing reads task results. Storing none keeps
 # the web processes from subscribing to a result channel per task sent.
 CELERY_TASK_IGNORE_RESULT = True
@@ -337,6 +352,8 @@ HEADPOSE_REAP_EVERY_S = float(env("HEADPOSE_REAP_EVERY_S", "60"))
 # large benchmark on CPU, or a multi-GB import: under 2 h here) and a
 # re-delivery of a live task stays rare: 3 h. Any re-delivery is harmless anyway
 # (claims, done batches, per-face meshes).
-CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS,
-                                   "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT_S", 3 * 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT_S", 3 * 3600),
+}
 # --- end of serving and Redis outages -----------------------------------------

@@ -6,8 +6,19 @@ from evaluation.models import Benchmark, Entry
 
 @admin.register(Benchmark)
 class BenchmarkAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "title", "dataset", "split", "max_abs_angle", "crop", "error_definition",
-                    "n_samples", "is_seed", "created_at"]
+    list_display = [
+        "name",
+        "version",
+        "title",
+        "dataset",
+        "split",
+        "max_abs_angle",
+        "crop",
+        "error_definition",
+        "n_samples",
+        "is_seed",
+        "created_at",
+    ]
     list_filter = ["crop", "error_definition", "is_seed"]
     search_fields = ["name", "title"]
     readonly_fields = ["sample_names", "excluded", "split", "dataset", "version", "created_at"]
@@ -19,16 +30,52 @@ class BenchmarkAdmin(admin.ModelAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
-    list_display = ["name", "benchmark", "kind", "owner", "state", "matched", "expected", "mae_mean", "is_public",
-                    "is_hidden", "is_baseline", "created_at"]
+    list_display = [
+        "name",
+        "benchmark",
+        "kind",
+        "owner",
+        "state",
+        "matched",
+        "expected",
+        "mae_mean",
+        "is_public",
+        "is_hidden",
+        "is_baseline",
+        "created_at",
+    ]
     list_filter = ["kind", "state", "is_public", "is_hidden", "is_baseline", "benchmark"]
     search_fields = ["name", "proposer", "owner__username"]
     exclude = ["per_sample", "details"]
-    readonly_fields = ["benchmark", "benchmark_version", "split_version", "protocol", "kind", "proposer",
-                       "proposer_version", "weights_sha256", "upload", "upload_name", "upload_sha256", "state",
-                       "total", "processed", "expected", "matched", "missing_sample", "mae_yaw", "mae_pitch",
-                       "mae_roll", "mae_mean", "geodesic_mean", "summary", "warnings", "message", "started_at",
-                       "finished_at"]
+    readonly_fields = [
+        "benchmark",
+        "benchmark_version",
+        "split_version",
+        "protocol",
+        "kind",
+        "proposer",
+        "proposer_version",
+        "weights_sha256",
+        "upload",
+        "upload_name",
+        "upload_sha256",
+        "state",
+        "total",
+        "processed",
+        "expected",
+        "matched",
+        "missing_sample",
+        "mae_yaw",
+        "mae_pitch",
+        "mae_roll",
+        "mae_mean",
+        "geodesic_mean",
+        "summary",
+        "warnings",
+        "message",
+        "started_at",
+        "finished_at",
+    ]
     actions = ["hide", "unhide", "mark_baseline", "unmark_baseline", "resume"]
 
     def get_queryset(self, request):

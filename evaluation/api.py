@@ -8,6 +8,7 @@ POST /benchmarks/api/v1/benchmarks/<id>/entries/   multipart: file (CSV/JSON), n
                                                    {"detail", "problems" (first 10), "problem_count"}
 GET  /benchmarks/api/v1/entries/<id>/              one entry (progress of a proposer run, metrics)
 """
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -45,8 +46,9 @@ class UploadSerializer(serializers.Serializer):
 
 
 class UploadErrorSerializer(ValidationErrorSerializer):
-    problems = serializers.ListField(child=serializers.CharField(), required=False,
-                                     help_text="The first problems of the file")
+    problems = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="The first problems of the file"
+    )
     problem_count = serializers.IntegerField(required=False, help_text="How many problems in all")
 
 
@@ -85,12 +87,21 @@ class ProtocolSerializer(serializers.Serializer):
     samples = serializers.IntegerField()
 
 
-@extend_schema_field({
-    "type": "object", "description": "Every metric by name: numbers, a few words (the error definition), and "
-                                     "counts by name (coverage: matched, expected, missing, fraction; missing_reasons)",
-    "additionalProperties": {"oneOf": [
-        {"type": "number"}, {"type": "string"},
-        {"type": "object", "additionalProperties": {"type": "number"}}], "nullable": True}})
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Every metric by name: numbers, a few words (the error definition), and "
+        "counts by name (coverage: matched, expected, missing, fraction; missing_reasons)",
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "number"},
+                {"type": "string"},
+                {"type": "object", "additionalProperties": {"type": "number"}},
+            ],
+            "nullable": True,
+        },
+    }
+)
 class MetricsField(serializers.JSONField):
     pass
 
@@ -186,9 +197,14 @@ class BenchmarkEntriesAPI(APIView):
         benchmark = selectors.get_benchmark(request.user, pk)
         return Response(EntrySerializer(selectors.leaderboard(request.user, benchmark), many=True).data)
 
-    @extend_schema(request=UploadSerializer, responses={
-        201: EntryDetailSerializer, **error_responses(401, 403, 404),
-        400: OpenApiResponse(UploadErrorSerializer, description="A bad request or file: the first problems")})
+    @extend_schema(
+        request=UploadSerializer,
+        responses={
+            201: EntryDetailSerializer,
+            **error_responses(401, 403, 404),
+            400: OpenApiResponse(UploadErrorSerializer, description="A bad request or file: the first problems"),
+        },
+    )
     def post(self, request, pk: int):
         benchmark = selectors.get_benchmark(request.user, pk)
         payload = UploadSerializer(data=request.data)
@@ -196,10 +212,15 @@ class BenchmarkEntriesAPI(APIView):
         data = payload.validated_data
         f = data["file"]
         entry = uploads.create_upload_entry(
-            benchmark=benchmark, data=uploads.read_prediction_upload(f), filename=f.name,
+            benchmark=benchmark,
+            data=uploads.read_prediction_upload(f),
+            filename=f.name,
             content_type=f.content_type,
-            user=request.user, name=data.get("name", ""), description=data.get("description", ""),
-            is_public=data["is_public"], crop_used=data.get("crop_used", ""),
+            user=request.user,
+            name=data.get("name", ""),
+            description=data.get("description", ""),
+            is_public=data["is_public"],
+            crop_used=data.get("crop_used", ""),
             allow_unknown_ids=data["allow_unknown_ids"],
         )
         return Response(EntryDetailSerializer(entry).data, status=status.HTTP_201_CREATED)

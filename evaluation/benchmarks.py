@@ -1,6 +1,7 @@
 """Benchmarks: a split plus a protocol, versioned. Which samples a benchmark
 evaluates (those with ground truth that pass its angle filter), saving a new
 version when the definition changed, and finding one by name."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,10 +39,20 @@ def select_samples(split: Split, gt: dict[str, dict], max_abs_angle: float | Non
     return sorted(names), {k: v for k, v in excluded.items() if v}
 
 
-def save_benchmark(*, name: str, dataset: Dataset, split: Split, title: str, max_abs_angle: float | None = None,
-                   crop: str = CropRule.DETECTOR, error_definition: str = ErrorDefinition.PLAIN,
-                   description: str = "", reference_results=None, reference_note: str = "",
-                   is_seed: bool = False) -> Benchmark:
+def save_benchmark(
+    *,
+    name: str,
+    dataset: Dataset,
+    split: Split,
+    title: str,
+    max_abs_angle: float | None = None,
+    crop: str = CropRule.DETECTOR,
+    error_definition: str = ErrorDefinition.PLAIN,
+    description: str = "",
+    reference_results=None,
+    reference_note: str = "",
+    is_seed: bool = False,
+) -> Benchmark:
     """Create a benchmark, or its next version when the split or protocol
     changed; the same definition again returns the current version."""
     if crop not in CropRule.values:
@@ -52,17 +63,30 @@ def save_benchmark(*, name: str, dataset: Dataset, split: Split, title: str, max
     with transaction.atomic():
         current = Benchmark.objects.select_for_update().filter(name=name).order_by("-version").first()
         same = current is not None and (
-            current.dataset_id == dataset.pk and current.split_id == split.pk and current.max_abs_angle == max_abs_angle
-            and current.crop == crop and current.error_definition == error_definition
+            current.dataset_id == dataset.pk
+            and current.split_id == split.pk
+            and current.max_abs_angle == max_abs_angle
+            and current.crop == crop
+            and current.error_definition == error_definition
             and current.sample_names == names
         )
         if same:
             return current
         return Benchmark.objects.create(
-            name=name, version=current.version + 1 if current else 1, title=title, description=description,
-            dataset=dataset, split=split, max_abs_angle=max_abs_angle, crop=crop, error_definition=error_definition,
-            sample_names=names, excluded=excluded, reference_results=reference_results or [],
-            reference_note=reference_note, is_seed=is_seed,
+            name=name,
+            version=current.version + 1 if current else 1,
+            title=title,
+            description=description,
+            dataset=dataset,
+            split=split,
+            max_abs_angle=max_abs_angle,
+            crop=crop,
+            error_definition=error_definition,
+            sample_names=names,
+            excluded=excluded,
+            reference_results=reference_results or [],
+            reference_note=reference_note,
+            is_seed=is_seed,
         )
 
 

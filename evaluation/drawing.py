@@ -4,6 +4,7 @@ Axes are the head frame's x (image-right at identity, red), y (chin, green) and
 z (back of the head, blue), projected through the image's own K with
 geometry.project. Both poses are drawn at the ground-truth head origin, so only
 the rotations differ: solid lines = ground truth, dashed = prediction."""
+
 from __future__ import annotations
 
 import cv2

@@ -12,7 +12,8 @@ class UploadForm(forms.Form):
     crop_used = forms.ChoiceField(choices=CROP_CHOICES, label="Crop the predictions were made with")
     is_public = forms.BooleanField(required=False, label="Public (other researchers see it)")
     allow_unknown_ids = forms.BooleanField(
-        required=False, label="Ignore ids that are not in the benchmark (instead of rejecting the file)")
+        required=False, label="Ignore ids that are not in the benchmark (instead of rejecting the file)"
+    )
 
 
 class ProposerRunForm(forms.Form):

@@ -4,6 +4,7 @@ An entry is one model's result on one benchmark version: a registered proposer
 run by the workers, or an uploaded prediction file. It records the benchmark
 and split versions and the protocol it was computed under, so a number on the
 leaderboard can always be traced to exactly what was measured."""
+
 from django.conf import settings
 from django.db import models
 
@@ -33,7 +34,9 @@ class Benchmark(models.Model):
     dataset = models.ForeignKey("annotator.Dataset", on_delete=models.CASCADE, related_name="benchmarks")
     split = models.ForeignKey("annotator.Split", on_delete=models.PROTECT, related_name="benchmarks")
     max_abs_angle = models.FloatField(
-        null=True, blank=True, help_text="Angle filter: drop a sample if any ground-truth |yaw|, |pitch|, |roll| exceeds it"
+        null=True,
+        blank=True,
+        help_text="Angle filter: drop a sample if any ground-truth |yaw|, |pitch|, |roll| exceeds it",
     )
     crop = models.CharField(max_length=20, choices=CropRule.choices, default=CropRule.DETECTOR)
     error_definition = models.CharField(max_length=20, choices=ErrorDefinition.choices, default=ErrorDefinition.PLAIN)
@@ -57,9 +60,14 @@ class Benchmark(models.Model):
     def protocol(self) -> dict:
         """What an entry's numbers depend on, copied onto every entry."""
         return {
-            "benchmark": self.name, "benchmark_version": self.version,
-            "dataset": self.dataset.name, "split": self.split.name, "split_version": self.split.version,
-            "max_abs_angle": self.max_abs_angle, "crop": self.crop, "error_definition": self.error_definition,
+            "benchmark": self.name,
+            "benchmark_version": self.version,
+            "dataset": self.dataset.name,
+            "split": self.split.name,
+            "split_version": self.split.version,
+            "max_abs_angle": self.max_abs_angle,
+            "crop": self.crop,
+            "error_definition": self.error_definition,
             "samples": len(self.sample_names),
         }
 
@@ -91,8 +99,9 @@ class Entry(jobs.ProgressProperties, models.Model):
     upload = models.FileField(upload_to=prediction_file_path, blank=True)
     upload_name = models.CharField(max_length=300, blank=True)
     upload_sha256 = models.CharField(max_length=64, blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="benchmark_entries")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="benchmark_entries"
+    )
     is_public = models.BooleanField(default=False, help_text="Other researchers see it")
     is_hidden = models.BooleanField(default=False, help_text="Hidden by an admin (only admins see it)")
     is_baseline = models.BooleanField(default=False)

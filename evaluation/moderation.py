@@ -1,4 +1,5 @@
 """Who sees an entry on the leaderboard: hidden by an admin, public, a baseline."""
+
 from evaluation.models import Entry
 
 

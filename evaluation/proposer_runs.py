@@ -1,6 +1,7 @@
 """Proposer runs: a registered proposer over a benchmark's samples on the
 `gpu` workers, one stored prediction per sample so a stopped run resumes where
 it stopped; the metrics once every sample has one."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,9 @@ from workers.core.matching import match_one
 PROPOSER_BATCH = 16
 
 
-def start_proposer_entry(*, benchmark: Benchmark, proposer: str, user=None, is_public: bool = False,
-                         name: str = "") -> Entry:
+def start_proposer_entry(
+    *, benchmark: Benchmark, proposer: str, user=None, is_public: bool = False, name: str = ""
+) -> Entry:
     """Queue a registered proposer over the benchmark's samples (queue gpu)."""
     from workers.core.proposers import get_config  # heavy (torch, cv2): not imported by the web process
 
@@ -33,10 +35,19 @@ def start_proposer_entry(*, benchmark: Benchmark, proposer: str, user=None, is_p
         raise EvaluationRequestError(f"benchmark {benchmark} has no samples")
     with transaction.atomic():
         entry = Entry.objects.create(
-            benchmark=benchmark, benchmark_version=benchmark.version, split_version=benchmark.split.version,
-            protocol=benchmark.protocol, kind=Entry.Kind.PROPOSER, name=name or f"{proposer} {config.version}",
-            description=config.description, proposer=proposer, proposer_version=config.version,
-            crop_used=CropRule.DETECTOR, owner=user, is_public=is_public, total=len(benchmark.sample_names),
+            benchmark=benchmark,
+            benchmark_version=benchmark.version,
+            split_version=benchmark.split.version,
+            protocol=benchmark.protocol,
+            kind=Entry.Kind.PROPOSER,
+            name=name or f"{proposer} {config.version}",
+            description=config.description,
+            proposer=proposer,
+            proposer_version=config.version,
+            crop_used=CropRule.DETECTOR,
+            owner=user,
+            is_public=is_public,
+            total=len(benchmark.sample_names),
             expected=len(benchmark.sample_names),
         )
         pipeline.enqueue("evaluate_entry", entry.pk, job=entry)
@@ -87,20 +98,23 @@ def run_proposer_entry(entry_id: int) -> Entry:
         if proposer.config.version != entry.proposer_version:
             raise EvaluationRequestError(
                 f"proposer {entry.proposer} is now version {proposer.config.version}, this run started with "
-                f"{entry.proposer_version}; start a new entry")
+                f"{entry.proposer_version}; start a new entry"
+            )
         if entry.weights_sha256 and entry.weights_sha256 != proposer.weights_sha256:
             raise EvaluationRequestError("the proposer's weights changed since this run started; start a new entry")
         if not entry.weights_sha256:
-            Entry.objects.filter(pk=entry.pk).update(weights_sha256=proposer.weights_sha256,
-                                                     proposer_provenance=proposer.provenance())
+            Entry.objects.filter(pk=entry.pk).update(
+                weights_sha256=proposer.weights_sha256, proposer_provenance=proposer.provenance()
+            )
         done = set(entry.predictions.values_list("sample_name", flat=True))
         todo = [n for n in entry.benchmark.sample_names if n not in done]
         faces = _ground_truth_faces(entry.benchmark.dataset, set(todo))
         for i in range(0, len(todo), PROPOSER_BATCH):
-            batch = todo[i:i + PROPOSER_BATCH]
+            batch = todo[i : i + PROPOSER_BATCH]
             rows = _predict_batch(proposer, [faces.get(n) for n in batch], batch)
-            SamplePrediction.objects.bulk_create([SamplePrediction(entry=entry, **r) for r in rows],
-                                                 ignore_conflicts=True)
+            SamplePrediction.objects.bulk_create(
+                [SamplePrediction(entry=entry, **r) for r in rows], ignore_conflicts=True
+            )
             entry.processed = entry.predictions.count()
             jobs.advance(entry)
         return finish_proposer_entry(entry.pk)
@@ -114,7 +128,7 @@ def _ground_truth_faces(dataset: Dataset, names: set[str]) -> dict[str, Face]:
     ids = [gt[n]["face_id"] for n in names if n in gt]
     faces = {}
     for i in range(0, len(ids), 500):  # SQLite caps the number of query parameters
-        for f in Face.objects.filter(pk__in=ids[i:i + 500]).select_related("image"):
+        for f in Face.objects.filter(pk__in=ids[i : i + 500]).select_related("image"):
             faces[f.image.file_name] = f
     return faces
 
@@ -157,16 +171,20 @@ def _checked_row(name: str, hit) -> dict:
 
 def finish_proposer_entry(entry_id: int) -> Entry:
     with transaction.atomic():
-        entry = Entry.objects.select_for_update().select_related("benchmark__dataset", "benchmark__split").get(
-            pk=entry_id)
+        entry = (
+            Entry.objects.select_for_update().select_related("benchmark__dataset", "benchmark__split").get(pk=entry_id)
+        )
         if entry.state == Entry.State.DONE:
             return entry
         benchmark = entry.benchmark
         preds = dict(entry.predictions.values_list("sample_name", "R"))
         entry.processed = len(preds)
         if len(preds) < len(benchmark.sample_names):
-            jobs.fail(entry, f"only {len(preds)} of {len(benchmark.sample_names)} samples were processed; resume it",
-                      fields=None)
+            jobs.fail(
+                entry,
+                f"only {len(preds)} of {len(benchmark.sample_names)} samples were processed; resume it",
+                fields=None,
+            )
             return entry
         gt = load_ground_truth(benchmark)
         position = {n: k for k, n in enumerate(gt.names)}
@@ -181,7 +199,9 @@ def finish_proposer_entry(entry_id: int) -> Entry:
             reasons[msg] = reasons.get(msg, 0) + 1
         entry.summary["missing_reasons"] = reasons
         if missing:
-            entry.warnings = [f"{len(missing)} of {len(gt.names)} samples have no prediction (the model found no "
-                              "face matching the ground-truth face); the averages are over the rest"]
+            entry.warnings = [
+                f"{len(missing)} of {len(gt.names)} samples have no prediction (the model found no "
+                "face matching the ground-truth face); the averages are over the rest"
+            ]
         jobs.finish(entry, fields=None)
     return entry

@@ -10,6 +10,7 @@ The split recipes themselves live in annotator/splits.py (they are named by
 `split` here); the AFLW2000 angle filter is workers.core.formats.splits'
 (P1_MAX_ABS_DEG, within_max_abs_angle), the one definition the split recipe and
 the benchmark's sample selection share."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,13 @@ class PublishedResult:
     mae_mean: float
 
     def as_dict(self) -> dict:
-        return {"method": self.method, "mae_yaw": self.mae_yaw, "mae_pitch": self.mae_pitch,
-                "mae_roll": self.mae_roll, "mae_mean": self.mae_mean}
+        return {
+            "method": self.method,
+            "mae_yaw": self.mae_yaw,
+            "mae_pitch": self.mae_pitch,
+            "mae_roll": self.mae_roll,
+            "mae_mean": self.mae_mean,
+        }
 
 
 @dataclass(frozen=True)
@@ -60,40 +66,63 @@ def _published(*rows) -> tuple[PublishedResult, ...]:
 
 # Published MAE (yaw, pitch, roll, mean), degrees, from ../shared/docs/DATA.md.
 AFLW2000_P1 = Protocol(
-    key="aflw2000-p1", dataset_kind=Dataset.Kind.AFLW2000, split="p1", title="AFLW2000-3D protocol 1",
+    key="aflw2000-p1",
+    dataset_kind=Dataset.Kind.AFLW2000,
+    split="p1",
+    title="AFLW2000-3D protocol 1",
     description="Train elsewhere (300W-LP), test on AFLW2000-3D; "
-                f"a sample is dropped if any |angle| > {P1_MAX_ABS_DEG:g} deg.",
-    max_abs_angle=P1_MAX_ABS_DEG, crop=CropRule.HOPENET, error_definition=ErrorDefinition.PLAIN,
+    f"a sample is dropped if any |angle| > {P1_MAX_ABS_DEG:g} deg.",
+    max_abs_angle=P1_MAX_ABS_DEG,
+    crop=CropRule.HOPENET,
+    error_definition=ErrorDefinition.PLAIN,
     published=_published(
-        ("HopeNet", 6.47, 6.56, 5.44, 6.16), ("FSA-Net", 4.50, 6.08, 4.64, 5.07),
-        ("WHENet-V", 4.44, 5.75, 4.31, 4.83), ("img2pose", 3.43, 5.03, 3.28, 3.91),
-        ("6DRepNet", 3.63, 4.91, 3.37, 3.97), ("WQuatNet (2025)", 3.39, 4.62, 3.23, 3.75),
+        ("HopeNet", 6.47, 6.56, 5.44, 6.16),
+        ("FSA-Net", 4.50, 6.08, 4.64, 5.07),
+        ("WHENet-V", 4.44, 5.75, 4.31, 4.83),
+        ("img2pose", 3.43, 5.03, 3.28, 3.91),
+        ("6DRepNet", 3.63, 4.91, 3.37, 3.97),
+        ("WQuatNet (2025)", 3.39, 4.62, 3.23, 3.75),
     ),
     published_note="Published on the full 2000-image set with the HopeNet crop; a smaller import is not comparable.",
 )
 
 BIWI_P1 = Protocol(
-    key="biwi-p1", dataset_kind=Dataset.Kind.BIWI, split="p1", title="BIWI protocol 1",
+    key="biwi-p1",
+    dataset_kind=Dataset.Kind.BIWI,
+    split="p1",
+    title="BIWI protocol 1",
     description="Train elsewhere (300W-LP), test on all BIWI frames.",
-    max_abs_angle=None, crop=CropRule.FSANET, error_definition=ErrorDefinition.PLAIN,
+    max_abs_angle=None,
+    crop=CropRule.FSANET,
+    error_definition=ErrorDefinition.PLAIN,
     published=_published(
-        ("HopeNet", 4.81, 6.61, 3.27, 4.90), ("FSA-Net", 4.27, 4.96, 2.76, 4.00),
-        ("WHENet-V", 3.60, 4.10, 2.73, 3.48), ("img2pose", 4.57, 3.55, 3.24, 3.79),
-        ("6DRepNet", 3.24, 4.48, 2.68, 3.47), ("WQuatNet (2025)", 3.91, 4.20, 2.64, 3.58),
+        ("HopeNet", 4.81, 6.61, 3.27, 4.90),
+        ("FSA-Net", 4.27, 4.96, 2.76, 4.00),
+        ("WHENet-V", 3.60, 4.10, 2.73, 3.48),
+        ("img2pose", 4.57, 3.55, 3.24, 3.79),
+        ("6DRepNet", 3.24, 4.48, 2.68, 3.47),
+        ("WQuatNet (2025)", 3.91, 4.20, 2.64, 3.58),
     ),
     published_note="Published on the 13,219-frame protocol-1 list (FSA-Net's preprocessed crops).",
 )
 
 BIWI_P2_TEST = Protocol(
-    key="biwi-p2", dataset_kind=Dataset.Kind.BIWI, split="p2-test", title="BIWI protocol 2 (70/30), test part",
+    key="biwi-p2",
+    dataset_kind=Dataset.Kind.BIWI,
+    split="p2-test",
+    title="BIWI protocol 2 (70/30), test part",
     description="Train on 70% of the BIWI sequences, test on the other 30% (seeded, sequences recorded in the split).",
-    max_abs_angle=None, crop=CropRule.FSANET, error_definition=ErrorDefinition.PLAIN,
+    max_abs_angle=None,
+    crop=CropRule.FSANET,
+    error_definition=ErrorDefinition.PLAIN,
     published=_published(
-        ("HopeNet", 3.29, 3.39, 3.00, 3.23), ("FSA-Net", 2.89, 4.29, 3.60, 3.60),
-        ("6DRepNet", 2.69, 2.92, 2.36, 2.66), ("WQuatNet (2025)", 2.39, 2.37, 2.08, 2.28),
+        ("HopeNet", 3.29, 3.39, 3.00, 3.23),
+        ("FSA-Net", 2.89, 4.29, 3.60, 3.60),
+        ("6DRepNet", 2.69, 2.92, 2.36, 2.66),
+        ("WQuatNet (2025)", 2.39, 2.37, 2.08, 2.28),
     ),
     published_note="Published 70/30 splits were unseeded permutations: another sequence list than ours, "
-                   "so these numbers are indicative only.",
+    "so these numbers are indicative only.",
 )
 
 PROTOCOLS: dict[str, Protocol] = {p.key: p for p in (AFLW2000_P1, BIWI_P1, BIWI_P2_TEST)}

@@ -6,6 +6,7 @@ compare the Euler angles of both rotations decomposed the same way
 (geometry.matrix_to_euler, yaw in [-90, 90]); for |yaw| < 90 these are the
 dataset's own angles. Samples without a prediction are counted as missing
 (coverage) and never enter an average silently."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ def load_ground_truth(benchmark: Benchmark) -> GroundTruth:
     if missing:
         raise EvaluationRequestError(
             f"the ground truth of {len(missing)} benchmark sample(s) is gone (e.g. {missing[0]!r}); "
-            "rebuild the benchmark")
+            "rebuild the benchmark"
+        )
     R = np.array([gt[n]["R"] for n in benchmark.sample_names], dtype=np.float64).reshape(-1, 3, 3)
     return GroundTruth(list(benchmark.sample_names), R)
 
@@ -46,8 +48,12 @@ def compute_metrics(benchmark: Benchmark, gt: GroundTruth, index, pred_R) -> dic
     order = np.argsort(index, kind="stable")
     index, pred_R = index[order], pred_R[order]
     expected = len(gt.names)
-    coverage = {"matched": int(index.size), "expected": expected, "missing": expected - int(index.size),
-                "fraction": index.size / expected if expected else 0.0}
+    coverage = {
+        "matched": int(index.size),
+        "expected": expected,
+        "missing": expected - int(index.size),
+        "fraction": index.size / expected if expected else 0.0,
+    }
     if index.size == 0:
         return {"summary": {"count": 0, "coverage": coverage}, "details": {}, "per_sample": {}, "coverage": coverage}
     m = evaluate(pred_R, gt.R[index], benchmark.error_definition, per_sample=True)

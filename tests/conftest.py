@@ -4,6 +4,7 @@
 A stranger's clone may lack it and then those tests skip; in CI (CI=true) they
 must never silently vanish, so a missing folder fails instead.
 """
+
 import os
 from pathlib import Path
 
@@ -80,6 +81,7 @@ def real_password_hasher(settings):
 
 # --- a real Celery worker process -------------------------------------------
 
+
 def _database_url(settings_dict) -> str:
     if settings_dict["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{settings_dict['NAME']}"
@@ -113,9 +115,29 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     hostname = f"tests-{os.getpid()}@%h"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "default,gpu,cpu", "-P", "solo",
-             "-n", hostname, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers",
+                "worker",
+                "-Q",
+                "default,gpu,cpu",
+                "-P",
+                "solo",
+                "-n",
+                hostname,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 60
@@ -133,6 +155,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 # --- abuse limits ------------------------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def _forget_throttle_counters():

@@ -1,6 +1,7 @@
 """A TCP forwarder for tests: listens on an address of the test's own (a veth
 end) and relays every connection to a service that listens on 127.0.0.1 only
 (PostgreSQL, Redis), so a process in another network namespace reaches it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,6 +42,7 @@ def tcp_forwarder(listen_host: str, target: tuple[str, int]):
     try:
         yield port
     finally:
+
         async def shut():
             server.close()
             for task in asyncio.all_tasks():

@@ -4,6 +4,7 @@ started as a process on an address the test chooses, with one empty bucket.
 moto keeps objects in memory and verifies no signature (nor its expiry);
 it speaks the S3 calls django-storages makes (put, get, head, delete, list,
 presigned GET URLs), which is what these tests need from it."""
+
 from __future__ import annotations
 
 import socket
@@ -32,8 +33,9 @@ def s3_server(log: Path, host: str = "127.0.0.1"):
     port = _free_port(host)
     endpoint = f"http://{host}:{port}"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -44,8 +46,13 @@ def s3_server(log: Path, host: str = "127.0.0.1"):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"moto's S3 server did not start:\n{log.read_text()[-3000:]}") from None
                 time.sleep(0.2)
-        env = {"HEADPOSE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": BUCKET, "AWS_S3_ENDPOINT_URL": endpoint,
-               "AWS_S3_ADDRESSING_STYLE": "path", **CREDENTIALS}
+        env = {
+            "HEADPOSE_STORAGE": "s3",
+            "AWS_STORAGE_BUCKET_NAME": BUCKET,
+            "AWS_S3_ENDPOINT_URL": endpoint,
+            "AWS_S3_ADDRESSING_STYLE": "path",
+            **CREDENTIALS,
+        }
         client(env).create_bucket(Bucket=BUCKET)
         yield env
     finally:
@@ -56,8 +63,13 @@ def s3_server(log: Path, host: str = "127.0.0.1"):
 def client(env: dict):
     import boto3
 
-    return boto3.client("s3", endpoint_url=env["AWS_S3_ENDPOINT_URL"], region_name=env["AWS_S3_REGION_NAME"],
-                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    return boto3.client(
+        "s3",
+        endpoint_url=env["AWS_S3_ENDPOINT_URL"],
+        region_name=env["AWS_S3_REGION_NAME"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 def stored_keys(env: dict) -> list[str]:

@@ -1,6 +1,7 @@
 """A sequence in the test database: frames (images with a frame index), one face
 per frame where the synthetic detector found it, and its raw proposals
 (workers/core/tracking/synthetic.py: a known trajectory, noise, blunders, gaps)."""
+
 from annotator.models import Dataset, Face, Proposal, Sequence
 from tests.browser.data import make_image
 from workers.core.tracking.synthetic import make_sequence
@@ -8,8 +9,16 @@ from workers.core.tracking.synthetic import make_sequence
 PROPOSER = "landmarks-fit"
 
 
-def make_sequence_dataset(name: str = "clips", n_frames: int = 40, seed: int = 0, with_files: bool = False,
-                          fps: float = 25.0, width: int = 320, height: int = 240, **synthetic):
+def make_sequence_dataset(
+    name: str = "clips",
+    n_frames: int = 40,
+    seed: int = 0,
+    with_files: bool = False,
+    fps: float = 25.0,
+    width: int = 320,
+    height: int = 240,
+    **synthetic,
+):
     """(dataset, sequence, the SyntheticSequence with its truth)."""
     dataset = Dataset.objects.create(name=name, kind=Dataset.Kind.VIDEO)
     sequence = Sequence.objects.create(dataset=dataset, name="drive", fps=fps, frame_count=n_frames)
@@ -21,8 +30,15 @@ def make_sequence_dataset(name: str = "clips", n_frames: int = 40, seed: int = 0
         if proposal is not None:
             x = (width - 120) * (0.3 + 0.2 * (i % 50) / 50)
             face = Face.objects.create(image=image, box=[x, height * 0.25, x + 120, height * 0.25 + 140])
-            Proposal.objects.create(face=face, proposer=PROPOSER, proposer_version="1", weights_sha256="0" * 64,
-                                    R=proposal[0].reshape(-1).tolist(), t=proposal[1].tolist(), score=0.9)
+            Proposal.objects.create(
+                face=face,
+                proposer=PROPOSER,
+                proposer_version="1",
+                weights_sha256="0" * 64,
+                R=proposal[0].reshape(-1).tolist(),
+                t=proposal[1].tolist(),
+                score=0.9,
+            )
     return dataset, sequence, truth
 
 

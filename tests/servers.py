@@ -3,6 +3,7 @@ worker, each on the test database, and a cookie-keeping HTTP client.
 
 Tests that use them need `@pytest.mark.django_db(transaction=True)`: the
 processes only see committed rows."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,7 @@ def server_env(**extra) -> dict:
     from django.db import connection
 
     env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
-    env.update(DATABASE_URL=_database_url(connection.settings_dict), ALLOWED_HOSTS="127.0.0.1",
-               PYTHONUNBUFFERED="1")
+    env.update(DATABASE_URL=_database_url(connection.settings_dict), ALLOWED_HOSTS="127.0.0.1", PYTHONUNBUFFERED="1")
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -61,8 +61,16 @@ def web_server(kind: str, log: Path, env: dict, workers: int = 2):
     (threaded); yields the base URL."""
     port = free_port()
     if kind == "gunicorn":
-        cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ]
     elif kind == "serve":
         from tools.serve import commands
 
@@ -81,8 +89,9 @@ def web_server(kind: str, log: Path, env: dict, workers: int = 2):
 
 
 @contextmanager
-def celery_worker(log: Path, env: dict, name: str = "outage", queues: str = "default,gpu,cpu",
-                  processes: int | None = None):
+def celery_worker(
+    log: Path, env: dict, name: str = "outage", queues: str = "default,gpu,cpu", processes: int | None = None
+):
     """A Celery worker on `queues`, solo (processes None) or prefork with
     `processes` children, in its own process group (kill_worker kills all of
     it); yields once it says it is ready."""
@@ -90,9 +99,30 @@ def celery_worker(log: Path, env: dict, name: str = "outage", queues: str = "def
     with open(log, "ab") as out:
         start = out.tell()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", queues, *pool,
-             "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-l", "INFO"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers",
+                "worker",
+                "-Q",
+                queues,
+                *pool,
+                "-n",
+                f"{name}-{os.getpid()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         while b"ready." not in log.read_bytes()[start:]:
@@ -124,8 +154,9 @@ class Browser:
         if method != "GET" and "csrftoken" in self.cookies:
             headers.setdefault("X-CSRFToken", self.cookies["csrftoken"])
             headers.setdefault("Referer", self.base + "/")
-        response = requests.request(method, self.base + path, headers=headers, allow_redirects=False, timeout=30,
-                                    **kwargs)
+        response = requests.request(
+            method, self.base + path, headers=headers, allow_redirects=False, timeout=30, **kwargs
+        )
         self.cookies.update(response.cookies.get_dict())
         return response
 
@@ -138,8 +169,9 @@ class Browser:
     def log_in(self, username: str, password: str) -> requests.Response:
         page = self.get("/accounts/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        return self.post("/accounts/login/", data={"username": username, "password": password,
-                                                    "csrfmiddlewaretoken": token})
+        return self.post(
+            "/accounts/login/", data={"username": username, "password": password, "csrfmiddlewaretoken": token}
+        )
 
 
 def database_connections() -> int:
@@ -147,6 +179,7 @@ def database_connections() -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         return cursor.fetchone()[0]

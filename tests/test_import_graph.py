@@ -6,6 +6,7 @@ Reads the source with `ast` (nothing is imported). A module-level import is an
 edge of the graph; `from pkg import name` is an edge to pkg.name when that is a
 module, else to pkg. An import inside a function or method must be in ALLOWED,
 with the reason it cannot be at the top."""
+
 import ast
 from pathlib import Path
 
@@ -23,14 +24,14 @@ FUNCTION_RULE_SKIPS = ("workers/core/",)
 # (file, or "*" for any file; imported module, or a prefix of it) -> why it is imported inside a function
 ALLOWED = {
     ("*", "workers.core.proposers"): "torch, cv2 and mediapipe: never imported by the web process "
-                                     "(tests/web/test_web_host_imports.py)",
+    "(tests/web/test_web_host_imports.py)",
     ("*", "workers.core.meshing"): "trimesh and cv2: never imported by the web process",
     ("evaluation/views.py", "evaluation.drawing"): "cv2: only the leaderboard's drill-down image draws",
     ("annotator/apps.py", "config.checks"): "AppConfig.ready: registers a system check once apps are loaded",
     ("evaluation/apps.py", "annotator.common"): "AppConfig.ready: models load only once the app registry is ready",
     ("evaluation/apps.py", "evaluation"): "AppConfig.ready: models load only once the app registry is ready",
     ("workers/celery.py", "annotator.common.reaper"): "the Celery app is imported before Django is set up "
-                                                      "(config/__init__.py): the reaper's models load in the handler",
+    "(config/__init__.py): the reaper's models load in the handler",
 }
 
 
@@ -68,7 +69,8 @@ def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _module_level_imports(tree: ast.Module):
@@ -166,8 +168,8 @@ def test_no_import_circle():
     graph = import_graph()
     circles = cycles(graph)
     assert not circles, "import circles:\n" + "\n".join(
-        " <-> ".join(c) + "\n    " + "\n    ".join(f"{m} -> {sorted(graph[m] & set(c))}" for m in c)
-        for c in circles)
+        " <-> ".join(c) + "\n    " + "\n    ".join(f"{m} -> {sorted(graph[m] & set(c))}" for m in c) for c in circles
+    )
 
 
 def test_no_function_level_import_of_a_project_module_outside_the_allow_list():
@@ -180,8 +182,9 @@ def test_no_function_level_import_of_a_project_module_outside_the_allow_list():
             for name in _names(node):
                 if name.split(".")[0] in PROJECT and _allow_entry(relative, name) is None:
                     hidden.append(f"{relative}:{node.lineno}: {name}")
-    assert not hidden, ("imports inside functions (move them to the top, or add them to ALLOWED with the reason):\n"
-                        + "\n".join(hidden))
+    assert not hidden, (
+        "imports inside functions (move them to the top, or add them to ALLOWED with the reason):\n" + "\n".join(hidden)
+    )
 
 
 def test_every_allowed_entry_is_still_needed():
@@ -194,25 +197,46 @@ def test_every_allowed_entry_is_still_needed():
 
 
 # the modules that write rows (docs/ARCHITECTURE.md: the layers)
-WRITE_MODULES = ("services", "queue", "importing", "splits", "meshes", "tokens", "benchmarks", "seeding", "uploads",
-                 "proposer_runs", "scoring", "moderation")
+WRITE_MODULES = (
+    "services",
+    "queue",
+    "importing",
+    "splits",
+    "meshes",
+    "tokens",
+    "benchmarks",
+    "seeding",
+    "uploads",
+    "proposer_runs",
+    "scoring",
+    "moderation",
+)
 
 
 def test_reads_never_import_writes():
     graph = import_graph()
     reads = [name for name in graph if name.rsplit(".", 1)[-1] == "selectors"]
     assert len(reads) >= 8
-    writes_read = {name: sorted(m for m in graph[name] if m.startswith(("annotator.", "evaluation."))
-                                and m.rsplit(".", 1)[-1] in WRITE_MODULES) for name in reads}
+    writes_read = {
+        name: sorted(
+            m
+            for m in graph[name]
+            if m.startswith(("annotator.", "evaluation.")) and m.rsplit(".", 1)[-1] in WRITE_MODULES
+        )
+        for name in reads
+    }
     assert {name: mods for name, mods in writes_read.items() if mods} == {}
 
 
-@pytest.mark.parametrize("source, expected", [
-    ({"a": "import b\n", "b": "from a import x\n"}, [["a", "b"]]),
-    ({"a": "import b\n", "b": "def f():\n    import a\n"}, []),
-    ({"a": "from b import c\n", "b": "", "b.c": "import a\n"}, [["a", "b.c"]]),
-    ({"a": "if TYPE_CHECKING:\n    import b\n", "b": "import a\n"}, []),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ({"a": "import b\n", "b": "from a import x\n"}, [["a", "b"]]),
+        ({"a": "import b\n", "b": "def f():\n    import a\n"}, []),
+        ({"a": "from b import c\n", "b": "", "b.c": "import a\n"}, [["a", "b.c"]]),
+        ({"a": "if TYPE_CHECKING:\n    import b\n", "b": "import a\n"}, []),
+    ],
+)
 def test_the_check_sees_a_circle(tmp_path, source, expected):
     modules = {}
     for name, text in source.items():

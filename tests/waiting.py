@@ -1,4 +1,5 @@
 """Waiting for a worker process to have done something."""
+
 import time
 
 

@@ -20,6 +20,7 @@ frame, counts, the skull ellipsoid, and named vertices (index + position), e.g.
 nose_tip, chin, eye corners, top_of_head. Rerunning with the same inputs gives the
 same bytes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ from workers.core.meshing.head_mesh import (  # noqa: E402
 )
 
 DEFAULT_OUT = REPO_ROOT / "static" / "meshes"
-FRAME = ("head frame: x to image-right, y to the chin, z to the back of the head; mm; "
-         "origin = centroid of the 68 reference landmarks; X_cam = R X_head + t")
+FRAME = (
+    "head frame: x to image-right, y to the chin, z to the back of the head; mm; "
+    "origin = centroid of the 68 reference landmarks; X_cam = R X_head + t"
+)
 
 
 def _shared_dir() -> Path:
@@ -54,6 +57,7 @@ def load_face(which: str):
     if which in ("auto", "reference"):
         try:
             from workers.core.proposers.parts.reference_face import ReferenceFaceError, load_reference_face
+
             face = load_reference_face()
             return face.points68, face.points468, "reference_face", face.version
         except (ImportError, ReferenceFaceError) as exc:
@@ -90,16 +94,31 @@ def build(face: str = "auto"):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--face", "--source", dest="face", choices=("auto", "reference", "aflw-mean"), default="auto",
-                        help="the face points to build on (--source is the old name)")
+    parser.add_argument(
+        "--face",
+        "--source",
+        dest="face",
+        choices=("auto", "reference", "aflw-mean"),
+        default="auto",
+        help="the face points to build on (--source is the old name)",
+    )
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     _head, glb, info = build(args.face)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "head.glb").write_bytes(glb)
     (args.out_dir / "head.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-    print(json.dumps({"glb": str(args.out_dir / "head.glb"), "bytes": len(glb), "built_from": info["built_from"],
-                      "n_vertices": info["n_vertices"], "n_faces": info["n_faces"]}))
+    print(
+        json.dumps(
+            {
+                "glb": str(args.out_dir / "head.glb"),
+                "bytes": len(glb),
+                "built_from": info["built_from"],
+                "n_vertices": info["n_vertices"],
+                "n_faces": info["n_faces"],
+            }
+        )
+    )
     return 0
 
 

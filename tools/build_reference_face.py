@@ -9,6 +9,7 @@ those images and on the face photos that pip packages ship.
 
 The steps are in workers/core/proposers/parts/reference_build.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,16 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)
     meta = json.loads(str(arrays["meta"]))
-    print(json.dumps({**meta, "out": str(args.out), "bytes": args.out.stat().st_size,
-                      "ibug68_from_mesh468": arrays["ibug68_from_mesh468"].tolist()}))
+    print(
+        json.dumps(
+            {
+                **meta,
+                "out": str(args.out),
+                "bytes": args.out.stat().st_size,
+                "ibug68_from_mesh468": arrays["ibug68_from_mesh468"].tolist(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

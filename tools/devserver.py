@@ -1,5 +1,6 @@
 """`make run`: migrate, demo admin and dataset, Redis, a Celery worker and the
 web server on http://127.0.0.1:8000. Ctrl-C stops everything it started."""
+
 import os
 import signal
 import subprocess
@@ -37,11 +38,31 @@ def main() -> int:
 
         manage("migrate", "--noinput", "-v", "0")
         manage("demo_setup", "--username", DEMO_USER, "--password", DEMO_PASSWORD)
-        started.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "default,gpu,cpu", "-c", "2",
-             "-l", "WARNING"], cwd=ROOT, env=env))
-        started.append(subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"], cwd=ROOT, env=env))
+        started.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers",
+                    "worker",
+                    "-Q",
+                    "default,gpu,cpu",
+                    "-c",
+                    "2",
+                    "-l",
+                    "WARNING",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        started.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"], cwd=ROOT, env=env
+            )
+        )
         print(f"\nHeadPose Studio: http://127.0.0.1:8000  (login {DEMO_USER} / {DEMO_PASSWORD})\nCtrl-C stops it.\n")
         while all(p.poll() is None for p in started):
             time.sleep(0.5)

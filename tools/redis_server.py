@@ -2,6 +2,7 @@
 
 Used by `make run` (tools/devserver.py) and by the test bootstrap, so a fresh
 machine with nothing but Python works, and a machine with Redis uses it."""
+
 from __future__ import annotations
 
 import socket
@@ -33,8 +34,19 @@ def start_private_redis(port: int | None = None) -> tuple[subprocess.Popen, str]
     port = port or free_port()
     workdir = tempfile.mkdtemp(prefix="headpose-redis-")
     proc = subprocess.Popen(
-        [REDIS_SERVER_PATH, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", workdir],
+        [
+            REDIS_SERVER_PATH,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )

@@ -8,6 +8,7 @@ Needs SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS from the environment;
 runs in production mode (HEADPOSE_ENV=production unless the environment names
 another mode: HTTPS protections on, docs/CONFIGURATION.md) and DEBUG stays off. Ctrl-C or SIGTERM stops every process it started; if one of
 them exits, the others are stopped too (a supervisor restarts the lot)."""
+
 from __future__ import annotations
 
 import os
@@ -41,11 +42,45 @@ def worker_plan(spec: str | None) -> list[tuple[str, int]]:
 
 def commands(env: dict) -> list[list[str]]:
     bind = env.get("SERVE_BIND", "127.0.0.1:8000")
-    web = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", bind,
-           "--workers", str(web_concurrency()), "--timeout", "120", "--graceful-timeout", str(STOP_TIMEOUT_S),
-           "--max-requests", "2000", "--max-requests-jitter", "200", "--access-logfile", "-"]
-    workers = [[sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", queue, "-c", str(n),
-                "-n", f"{queue}@%h", "-l", "INFO"] for queue, n in worker_plan(env.get("SERVE_WORKERS"))]
+    web = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(web_concurrency()),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        str(STOP_TIMEOUT_S),
+        "--max-requests",
+        "2000",
+        "--max-requests-jitter",
+        "200",
+        "--access-logfile",
+        "-",
+    ]
+    workers = [
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers",
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            str(n),
+            "-n",
+            f"{queue}@%h",
+            "-l",
+            "INFO",
+        ]
+        for queue, n in worker_plan(env.get("SERVE_WORKERS"))
+    ]
     return [web, *workers]
 
 
@@ -64,8 +99,11 @@ def serve_env(environ) -> dict:
 
 def main() -> int:
     env = serve_env(os.environ)
-    missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS")
-               if not (env.get(name) or env.get(f"{name}_FILE"))]
+    missing = [
+        name
+        for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS")
+        if not (env.get(name) or env.get(f"{name}_FILE"))
+    ]
     if missing:
         print(f"make serve needs {', '.join(missing)} in the environment (docs/DEPLOYMENT.md).", file=sys.stderr)
         return 2
@@ -84,9 +122,12 @@ def main() -> int:
             subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
         for cmd in commands(env):
             started.append(subprocess.Popen(cmd, cwd=ROOT, env=env))
-        print(f"HeadPose Studio on http://{env.get('SERVE_BIND', '127.0.0.1:8000')} "
-              f"({web_concurrency()} web processes, workers {worker_plan(env.get('SERVE_WORKERS'))}). "
-              "Ctrl-C stops it.", flush=True)
+        print(
+            f"HeadPose Studio on http://{env.get('SERVE_BIND', '127.0.0.1:8000')} "
+            f"({web_concurrency()} web processes, workers {worker_plan(env.get('SERVE_WORKERS'))}). "
+            "Ctrl-C stops it.",
+            flush=True,
+        )
         while all(p.poll() is None for p in started):
             time.sleep(0.5)
         return 1

@@ -1,5 +1,6 @@
 """The Celery app. Configuration comes from Django settings (CELERY_*), read
 lazily, so importing this module neither sets Django up nor connects."""
+
 import os
 
 from celery import Celery

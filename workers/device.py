@@ -1,4 +1,5 @@
 """Where torch work runs: CUDA when torch sees a GPU, else the CPU."""
+
 import os
 
 

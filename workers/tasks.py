@@ -5,6 +5,7 @@ Tasks import the services, never the reverse: a service sends a task by name
 (annotator/common/pipeline.py: enqueue). A task that works for a row claims it (annotator.common.jobs.claim: a duplicate
 delivery does nothing) and holds its lease while it runs (annotator.common.leases), so
 the reaper can tell a live task from a lost one."""
+
 from contextlib import nullcontext
 
 from celery import shared_task

@@ -16,8 +16,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "read_only", "created_at", "last_used_at", "expires_at", "revoked_at")
     list_filter = ("read_only", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "user__username", "prefix")
-    readonly_fields = ("user", "name", "prefix", "key_hash", "read_only", "created_at", "expires_at", "last_used_at",
-                       "revoked_at")
+    readonly_fields = (
+        "user",
+        "name",
+        "prefix",
+        "key_hash",
+        "read_only",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     actions = ["revoke"]
 
     def has_add_permission(self, request):
@@ -41,6 +50,9 @@ class UserAdmin(DjangoUserAdmin):
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
-            messages.info(request, "Their API tokens were revoked: a new password revokes every token of the "
-                                   "account (they create new ones on /account/tokens/).")
+            messages.info(
+                request,
+                "Their API tokens were revoked: a new password revokes every token of the "
+                "account (they create new ones on /account/tokens/).",
+            )
         return response

@@ -20,10 +20,24 @@ class TokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "read_only", "created_at", "expires_at", "last_used_at", "revoked_at",
-                  "is_active", "parent"]
-        extra_kwargs = {"parent": {"help_text": "The token that created this one (null: made on the tokens page); "
-                                                "it expires no later than its parent and is revoked with it"}}
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "read_only",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "is_active",
+            "parent",
+        ]
+        extra_kwargs = {
+            "parent": {
+                "help_text": "The token that created this one (null: made on the tokens page); "
+                "it expires no later than its parent and is revoked with it"
+            }
+        }
 
 
 class TokenDetailAPI(APIView):
@@ -41,8 +55,9 @@ class TokenDetailAPI(APIView):
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     read_only = serializers.BooleanField(default=False)
-    expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True,
-                                               default=None)
+    expires_in_days = serializers.IntegerField(
+        min_value=1, max_value=3650, required=False, allow_null=True, default=None
+    )
 
 
 class CreatedTokenSerializer(TokenSerializer):
@@ -54,14 +69,16 @@ class CreatedTokenSerializer(TokenSerializer):
 
 # --- tokens -----------------------------------------------------------------------
 
+
 class TokenListAPI(ListAPI):
     serializer_class = TokenSerializer
 
     def get_queryset(self):
         return tokens.tokens_of(self.request.user)
 
-    @extend_schema(request=TokenCreateSerializer, responses={201: CreatedTokenSerializer, **error_responses(413),
-                                                               **ERRORS})
+    @extend_schema(
+        request=TokenCreateSerializer, responses={201: CreatedTokenSerializer, **error_responses(413), **ERRORS}
+    )
     def post(self, request):
         """Create a personal token; the key is in this response only. A read-only
         token cannot create tokens (the permission check refuses its POST). A
@@ -98,18 +115,25 @@ class MeSerializer(serializers.Serializer):
 
 # --- who am I -----------------------------------------------------------------
 
+
 class MeAPI(APIView):
     @extend_schema(responses={200: MeSerializer, **ERRORS})
     def get(self, request):
         user = request.user
         token = request.auth if isinstance(request.auth, ApiToken) else None
-        return Response(MeSerializer({
-            "id": user.pk, "username": user.get_username(), "roles": sorted(user_roles(user)), "token": token,
-            "datasets": {
-                "visible": sorted(access.visible_dataset_ids(user)),
-                "labels_readable": sorted(access.label_reader_dataset_ids(user)),
-                "labeling": sorted(access.annotator_dataset_ids(user)),
-                "reviewing": sorted(access.reviewer_dataset_ids(user)),
-            },
-        }).data)
-
+        return Response(
+            MeSerializer(
+                {
+                    "id": user.pk,
+                    "username": user.get_username(),
+                    "roles": sorted(user_roles(user)),
+                    "token": token,
+                    "datasets": {
+                        "visible": sorted(access.visible_dataset_ids(user)),
+                        "labels_readable": sorted(access.label_reader_dataset_ids(user)),
+                        "labeling": sorted(access.annotator_dataset_ids(user)),
+                        "reviewing": sorted(access.reviewer_dataset_ids(user)),
+                    },
+                }
+            ).data
+        )

@@ -15,7 +15,8 @@ class TooManyFailures(exceptions.Throttled):
     def __init__(self, wait: int):
         super().__init__(wait=wait)
         self.detail = exceptions.ErrorDetail(
-            f"Too many failed authentications from this address; try again in {wait} seconds.", "throttled")
+            f"Too many failed authentications from this address; try again in {wait} seconds.", "throttled"
+        )
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -74,5 +75,9 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Token hps_...`: a personal API token (create one at /account/tokens/)."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token hps_...`: a personal API token (create one at /account/tokens/).",
+        }

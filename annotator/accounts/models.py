@@ -17,8 +17,14 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # The token that created this one through the API (null: created on the tokens page):
     # a child expires no later than its parent and is revoked with it (accounts/tokens.py).
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children",
-                               help_text="The token that created this one through the API")
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        help_text="The token that created this one through the API",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -86,8 +86,13 @@ def failed(limit: Limit, ident: str) -> int:
     except ValueError:  # the cache is down, or the key expired a moment ago
         return 0
     if count == limit.allowed:
-        security_log.warning("%s: limit of %d failures in %d s reached (key %s)", limit.scope, limit.allowed,
-                             window, count_key.split(":")[-2])
+        security_log.warning(
+            "%s: limit of %d failures in %d s reached (key %s)",
+            limit.scope,
+            limit.allowed,
+            window,
+            count_key.split(":")[-2],
+        )
     return count
 
 
@@ -114,10 +119,10 @@ def account_of(username) -> str:
 
 # --- logins --------------------------------------------------------------------------
 
+
 def login_retry_after(request, username) -> int:
     """Seconds before this account may try to log in from this address (0: now)."""
-    return max(retry_after(LOGIN_ACCOUNT, account_of(username)),
-               retry_after(LOGIN_ADDRESS, client_address(request)))
+    return max(retry_after(LOGIN_ACCOUNT, account_of(username)), retry_after(LOGIN_ADDRESS, client_address(request)))
 
 
 def login_failed(request, username) -> None:
@@ -130,11 +135,16 @@ def login_succeeded(username) -> None:
 
 
 def login_refused(request, username, wait: int) -> None:
-    security_log.warning("login refused (too many failures): account=%r address=%s retry_after=%ds",
-                         account_of(username), client_address(request), wait)
+    security_log.warning(
+        "login refused (too many failures): account=%r address=%s retry_after=%ds",
+        account_of(username),
+        client_address(request),
+        wait,
+    )
 
 
 # --- API tokens ------------------------------------------------------------------------
+
 
 def token_retry_after(request) -> int:
     return retry_after(TOKEN_ADDRESS, client_address(request))
@@ -145,8 +155,12 @@ def token_failed(request) -> None:
 
 
 def token_refused(request, wait: int) -> None:
-    security_log.warning("API authentication refused (too many bad tokens): address=%s path=%s retry_after=%ds",
-                         client_address(request), request.path, wait)
+    security_log.warning(
+        "API authentication refused (too many bad tokens): address=%s path=%s retry_after=%ds",
+        client_address(request),
+        request.path,
+        wait,
+    )
 
 
 def forget_all() -> int:

@@ -31,8 +31,9 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_token(*, user, name: str, read_only: bool = False, expires_in_days: int | None = None,
-                 parent: ApiToken | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    *, user, name: str, read_only: bool = False, expires_in_days: int | None = None, parent: ApiToken | None = None
+) -> tuple[ApiToken, str]:
     """Returns (token, key). The key is not stored and cannot be shown again.
 
     `parent`: the token the request that asks for this one authenticated with.
@@ -57,8 +58,13 @@ def create_token(*, user, name: str, read_only: bool = False, expires_in_days: i
         if parent is not None and parent.expires_at is not None:
             expires_at = parent.expires_at if expires_at is None else min(expires_at, parent.expires_at)
         token = ApiToken.objects.create(
-            user=user, name=name[:100], prefix=key[: len(KEY_PREFIX) + SHOWN_PREFIX_LENGTH], key_hash=_hash(key),
-            read_only=read_only, expires_at=expires_at, parent=parent,
+            user=user,
+            name=name[:100],
+            prefix=key[: len(KEY_PREFIX) + SHOWN_PREFIX_LENGTH],
+            key_hash=_hash(key),
+            read_only=read_only,
+            expires_at=expires_at,
+            parent=parent,
         )
     return token, key
 

@@ -27,11 +27,18 @@ def throttled_login(view):
                 throttle.login_refused(request, username, wait)
                 minutes = max(1, round(wait / 60))
                 form = AuthenticationForm(request, initial={"username": username[:150]})
-                response = render(request, "registration/login.html", {
-                    "form": form, "next": request.POST.get("next", ""), "throttled": True,
-                    "throttle_message": f"Too many failed logins for this account or from this address. "
-                                        f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
-                }, status=429)
+                response = render(
+                    request,
+                    "registration/login.html",
+                    {
+                        "form": form,
+                        "next": request.POST.get("next", ""),
+                        "throttled": True,
+                        "throttle_message": f"Too many failed logins for this account or from this address. "
+                        f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
+                    },
+                    status=429,
+                )
                 response["Retry-After"] = str(wait)
                 return response
         return view(request, *args, **kwargs)
@@ -42,8 +49,9 @@ def throttled_login(view):
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What it is for, e.g. 'training pipeline'")
     read_only = forms.BooleanField(required=False, help_text="Only reads (GET)")
-    expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False,
-                                         help_text="Leave empty for no expiry")
+    expires_in_days = forms.IntegerField(
+        min_value=1, max_value=3650, required=False, help_text="Leave empty for no expiry"
+    )
 
 
 def token_list(request):
@@ -57,8 +65,9 @@ def token_list(request):
         else:
             form = TokenForm()
             messages.success(request, f"Token “{token.name}” created. Copy the key now: it is not shown again.")
-    return render(request, "annotator/tokens.html", {
-        "form": form, "new_key": new_key, "tokens": tokens.tokens_of(request.user)})
+    return render(
+        request, "annotator/tokens.html", {"form": form, "new_key": new_key, "tokens": tokens.tokens_of(request.user)}
+    )
 
 
 @require_POST

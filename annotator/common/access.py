@@ -113,6 +113,7 @@ def annotation_filter(user, dataset_path: str = "dataset_id") -> Q:
 # Every page, API route, file and export asks one of these (or a selector built on
 # the id sets above); the feature packages wrap them with their 404/403 choice.
 
+
 def may_label(user, dataset_id: int) -> bool:
     """Label the dataset's faces: its annotators, and admins."""
     return dataset_id in annotator_dataset_ids(user)

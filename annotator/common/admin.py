@@ -13,19 +13,49 @@ def progress_bar(job: Job) -> str:
     colour = {"failed": "#b91c1c", "done_with_errors": "#b45309"}.get(job.state, "#2563eb")
     return format_html(
         '<div class="hp-progress" title="{} of {}"><div style="width:{}%;background:{}"></div></div> {}%',
-        job.processed, job.total, job.percent, colour, job.percent,
+        job.processed,
+        job.total,
+        job.percent,
+        colour,
+        job.percent,
     )
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "dataset", "activity", "progress", "succeeded", "unchanged", "error_count",
-                    "created_at"]
+    list_display = [
+        "id",
+        "kind",
+        "dataset",
+        "activity",
+        "progress",
+        "succeeded",
+        "unchanged",
+        "error_count",
+        "created_at",
+    ]
     list_filter = ["kind", "state"]
     readonly_fields = [
-        "kind", "dataset", "input_name", "upload", "options", "state", "activity", "heartbeat_at", "progress", "total",
-        "processed", "succeeded",
-        "unchanged", "error_list", "result", "result_file", "created_by", "created_at", "started_at", "finished_at",
+        "kind",
+        "dataset",
+        "input_name",
+        "upload",
+        "options",
+        "state",
+        "activity",
+        "heartbeat_at",
+        "progress",
+        "total",
+        "processed",
+        "succeeded",
+        "unchanged",
+        "error_list",
+        "result",
+        "result_file",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
     ]
     exclude = ["errors"]
     actions = ["retry", "resume"]
@@ -74,12 +104,17 @@ class JobAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return
         live = queryset.count() - len(stuck)
-        self.message_user(request, f"{len(stuck)} stuck job(s) sent to the workers again; work already done is "
-                                   f"skipped." + (f" {live} left alone: finished, or a worker holds them." if live else ""))
+        self.message_user(
+            request,
+            f"{len(stuck)} stuck job(s) sent to the workers again; work already done is "
+            f"skipped." + (f" {live} left alone: finished, or a worker holds them." if live else ""),
+        )
 
     def get_urls(self):
-        return [path("<int:pk>/resume/", self.admin_site.admin_view(self.resume_view), name="annotator_job_resume"),
-                *super().get_urls()]
+        return [
+            path("<int:pk>/resume/", self.admin_site.admin_view(self.resume_view), name="annotator_job_resume"),
+            *super().get_urls(),
+        ]
 
     def resume_view(self, request, pk):
         """The Resume button of a stuck job's page (POST)."""
@@ -91,6 +126,7 @@ class JobAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, object_id)
         stuck = job is not None and jobs.stranded(Job).filter(pk=job.pk).exists()
-        extra_context = dict(extra_context or {}, refresh=job is not None and not job.is_finished and not stuck,
-                             stuck=stuck)
+        extra_context = dict(
+            extra_context or {}, refresh=job is not None and not job.is_finished and not stuck, stuck=stuck
+        )
         return super().change_view(request, object_id, form_url, extra_context)

@@ -48,17 +48,25 @@ def body_limit(setting: str):
 
 def limit_for(view_func) -> tuple[int, str]:
     """(bytes, the setting that says it) for the view that will answer."""
-    setting = (getattr(view_func, "body_limit_setting", None)
-               or getattr(getattr(view_func, "view_class", None), "body_limit_setting", None)
-               or getattr(getattr(view_func, "cls", None), "body_limit_setting", None))
+    setting = (
+        getattr(view_func, "body_limit_setting", None)
+        or getattr(getattr(view_func, "view_class", None), "body_limit_setting", None)
+        or getattr(getattr(view_func, "cls", None), "body_limit_setting", None)
+    )
     if setting:
         return int(getattr(settings, setting)) + MULTIPART_OVERHEAD, setting
     return int(getattr(settings, DEFAULT_SETTING)), DEFAULT_SETTING
 
 
 def _refuse(request, status: int, code: str, detail: str):
-    security_log.warning("request body refused (%s): %s %s from %s: %s", status, request.method, request.path,
-                         request.META.get("REMOTE_ADDR", ""), detail)
+    security_log.warning(
+        "request body refused (%s): %s %s from %s: %s",
+        status,
+        request.method,
+        request.path,
+        request.META.get("REMOTE_ADDR", ""),
+        detail,
+    )
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": detail, "code": code}, status=status)
     else:
@@ -79,14 +87,21 @@ class RequestBodyLimitMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         meta = request.META
         if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH"):
-            return _refuse(request, 411, "length_required",
-                           "A request body needs a Content-Length (chunked bodies are not accepted).")
+            return _refuse(
+                request,
+                411,
+                "length_required",
+                "A request body needs a Content-Length (chunked bodies are not accepted).",
+            )
         length = declared_length(request)
         if length <= 0:
             return None
         limit, setting = limit_for(view_func)
         if length > limit:
-            return _refuse(request, 413, "too_large",
-                           f"The request body ({length} bytes) is larger than this endpoint accepts "
-                           f"({limit} bytes, {setting}).")
+            return _refuse(
+                request,
+                413,
+                "too_large",
+                f"The request body ({length} bytes) is larger than this endpoint accepts ({limit} bytes, {setting}).",
+            )
         return None

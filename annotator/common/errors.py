@@ -106,12 +106,15 @@ def exception_handler(exc, context):
 
 # --- the shape in the OpenAPI schema ---------------------------------------------------
 
+
 class ErrorSerializer(serializers.Serializer):
     """Every error body."""
 
     detail = serializers.CharField(help_text="What went wrong, for people")
-    code = serializers.CharField(help_text="A stable word for programs: invalid, not_found, permission_denied, "
-                                           "not_authenticated, authentication_failed, version_conflict, ...")
+    code = serializers.CharField(
+        help_text="A stable word for programs: invalid, not_found, permission_denied, "
+        "not_authenticated, authentication_failed, version_conflict, ..."
+    )
 
 
 class NotFinishedErrorSerializer(ErrorSerializer):

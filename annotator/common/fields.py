@@ -22,40 +22,67 @@ def typed_json(schema: dict, name: str) -> type:
     return extend_schema_field(schema)(type(name, (serializers.JSONField,), {}))
 
 
-RotationField = typed_json(numbers(9, description="Rotation head->camera (OpenCV frame), 3x3 row-major"),
-                           "RotationField")
-TranslationField = typed_json(numbers(3, nullable=True, description=(
-    "Translation of the head origin, camera frame, mm (null when unknown)")), "TranslationField")
+RotationField = typed_json(
+    numbers(9, description="Rotation head->camera (OpenCV frame), 3x3 row-major"), "RotationField"
+)
+TranslationField = typed_json(
+    numbers(3, nullable=True, description=("Translation of the head origin, camera frame, mm (null when unknown)")),
+    "TranslationField",
+)
 IntrinsicsField = typed_json(numbers(9, description="Camera intrinsics K, 3x3 row-major, pixels"), "IntrinsicsField")
 BoxField = typed_json(numbers(4, description="[x0, y0, x1, y1] pixels"), "BoxField")
-Landmarks2DField = typed_json({"type": "array", "items": numbers(2), "nullable": True,
-                               "description": "[[x, y], ...] pixels"}, "Landmarks2DField")
-Landmarks3DField = typed_json({"type": "array", "items": numbers(3), "nullable": True,
-                               "description": "[[X, Y, Z], ...] camera frame, mm"}, "Landmarks3DField")
+Landmarks2DField = typed_json(
+    {"type": "array", "items": numbers(2), "nullable": True, "description": "[[x, y], ...] pixels"}, "Landmarks2DField"
+)
+Landmarks3DField = typed_json(
+    {"type": "array", "items": numbers(3), "nullable": True, "description": "[[X, Y, Z], ...] camera frame, mm"},
+    "Landmarks3DField",
+)
 StringsField = typed_json({"type": "array", "items": {"type": "string"}}, "StringsField")
-_MEMBER = {"type": "object", "properties": {"name": {"type": "string"}, "version": {"type": "string"},
-                                            "weights_sha256": {"type": "string"}}}
-ProposerRunField = typed_json({
-    "type": "object", "description": "What a leaderboard run of a proposer was: its name, version and weights "
-                                     "sha256, and for 'fused' every member with its own; {} for uploads",
-    "properties": {**_MEMBER["properties"], "members": {"type": "array", "items": _MEMBER}}}, "ProposerRunField")
-ProvenanceField = typed_json({
-    "type": "object", "description": "What made a proposal: for 'fused', every member run (name, version, "
-                                     "weights sha256), those kept and dropped for this face; for a landmark "
-                                     "fit, its FaceMesh readings and how far apart their poses are; both: the "
-                                     "face's regime (frontal, pitched, turned, profile) and the expected error "
-                                     "behind the confidence; {} for others",
-    "properties": {"members": {"type": "array", "items": _MEMBER},
-                   "kept": {"type": "array", "items": {"type": "string"}},
-                   "dropped": {"type": "array", "items": {"type": "string"}},
-                   "spread_deg": NUMBER, "expected_error_deg": NUMBER,
-                   "regime": {"type": "string", "enum": ["frontal", "pitched", "turned", "profile"]},
-                   "twin_deg": {**NUMBER, "nullable": True}, "readings": {"type": "integer"}}}, "ProvenanceField")
+_MEMBER = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "version": {"type": "string"}, "weights_sha256": {"type": "string"}},
+}
+ProposerRunField = typed_json(
+    {
+        "type": "object",
+        "description": "What a leaderboard run of a proposer was: its name, version and weights "
+        "sha256, and for 'fused' every member with its own; {} for uploads",
+        "properties": {**_MEMBER["properties"], "members": {"type": "array", "items": _MEMBER}},
+    },
+    "ProposerRunField",
+)
+ProvenanceField = typed_json(
+    {
+        "type": "object",
+        "description": "What made a proposal: for 'fused', every member run (name, version, "
+        "weights sha256), those kept and dropped for this face; for a landmark "
+        "fit, its FaceMesh readings and how far apart their poses are; both: the "
+        "face's regime (frontal, pitched, turned, profile) and the expected error "
+        "behind the confidence; {} for others",
+        "properties": {
+            "members": {"type": "array", "items": _MEMBER},
+            "kept": {"type": "array", "items": {"type": "string"}},
+            "dropped": {"type": "array", "items": {"type": "string"}},
+            "spread_deg": NUMBER,
+            "expected_error_deg": NUMBER,
+            "regime": {"type": "string", "enum": ["frontal", "pitched", "turned", "profile"]},
+            "twin_deg": {**NUMBER, "nullable": True},
+            "readings": {"type": "integer"},
+        },
+    },
+    "ProvenanceField",
+)
 
 
-@extend_schema_field({"type": "object", "properties": {k: NUMBER for k in ("yaw", "pitch", "roll")},
-                      "required": ["yaw", "pitch", "roll"],
-                      "description": "Degrees, AFLW2000 convention (POSE_CONVENTIONS.md)"})
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {k: NUMBER for k in ("yaw", "pitch", "roll")},
+        "required": ["yaw", "pitch", "roll"],
+        "description": "Degrees, AFLW2000 convention (POSE_CONVENTIONS.md)",
+    }
+)
 class EulerField(serializers.Field):
     def to_representation(self, R):
         return euler_of(R)

@@ -39,8 +39,14 @@ def prediction_file_path(instance, filename: str) -> str:
     return _unguessable("predictions", filename)
 
 
-def file_response(field_file, *, filename: str | None = None, content_type: str | None = None,
-                  as_attachment: bool = False, cache_control: str = "private, max-age=3600") -> HttpResponse:
+def file_response(
+    field_file,
+    *,
+    filename: str | None = None,
+    content_type: str | None = None,
+    as_attachment: bool = False,
+    cache_control: str = "private, max-age=3600",
+) -> HttpResponse:
     """The stored file of a FieldFile for a request a view has already allowed.
     A row whose file is gone answers 404, never a 500."""
     if not field_file or not field_file.storage.exists(field_file.name):
@@ -50,11 +56,14 @@ def file_response(field_file, *, filename: str | None = None, content_type: str 
     if not isinstance(field_file.storage, FileSystemStorage):
         return _presigned_redirect(field_file, name, content_type, as_attachment)
     if mode == "django":
-        response = FileResponse(field_file.open("rb"), as_attachment=as_attachment, filename=name,
-                                content_type=content_type)
+        response = FileResponse(
+            field_file.open("rb"), as_attachment=as_attachment, filename=name, content_type=content_type
+        )
     else:
         # the proxy keeps these headers of ours when it sends the file
-        response = HttpResponse(content_type=content_type or mimetypes.guess_type(name)[0] or "application/octet-stream")
+        response = HttpResponse(
+            content_type=content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
         if mode == "x-accel-redirect":
             response["X-Accel-Redirect"] = settings.HEADPOSE_X_ACCEL_PREFIX.rstrip("/") + "/" + quote(field_file.name)
         else:
@@ -66,8 +75,10 @@ def file_response(field_file, *, filename: str | None = None, content_type: str 
 
 def _presigned_redirect(field_file, name: str, content_type: str | None, as_attachment: bool) -> HttpResponse:
     # The object store names the download and its type, as Django would have.
-    parameters = {"ResponseContentDisposition": content_disposition_header(as_attachment, name),
-                  "ResponseContentType": content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"}
+    parameters = {
+        "ResponseContentDisposition": content_disposition_header(as_attachment, name),
+        "ResponseContentType": content_type or mimetypes.guess_type(name)[0] or "application/octet-stream",
+    }
     response = HttpResponseRedirect(field_file.storage.url(field_file.name, parameters=parameters))
     # the URL expires: a cached redirect would outlive it
     response["Cache-Control"] = "private, no-store"

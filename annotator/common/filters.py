@@ -10,19 +10,24 @@ from annotator.labeling.models import AnnotationOrigin, AnnotationStatus, Review
 from workers.core.label_rows import deprecated_source
 
 # origin's pre-rename name "source" and its values (dataset = ground_truth), still accepted
-DEPRECATED_SOURCE_VALUES = {**{deprecated_source(o): o for o in AnnotationOrigin.values},
-                            **{o: o for o in AnnotationOrigin.values}}
+DEPRECATED_SOURCE_VALUES = {
+    **{deprecated_source(o): o for o in AnnotationOrigin.values},
+    **{o: o for o in AnnotationOrigin.values},
+}
 MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL; larger values are a 400, not a database error
 
 
 class ListFilters(serializers.Serializer):
     dataset = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Dataset id")
-    split = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Split id (its images only)")
+    split = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Split id (its images only)"
+    )
 
 
 class ImageFilters(ListFilters):
-    sequence = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
-                                        help_text="Sequence id (its frames only)")
+    sequence = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Sequence id (its frames only)"
+    )
 
 
 class FaceFilters(ListFilters):
@@ -36,14 +41,22 @@ class ProposalFilters(FaceFilters):
 
 
 class AnnotationFilters(ProposalFilters):
-    proposer = serializers.CharField(required=False, max_length=100,
-                                     help_text="Annotations that started from this proposer's proposal")
-    status = serializers.MultipleChoiceField(choices=AnnotationStatus.values, required=False,
-                                             help_text="One or more (repeat the parameter)")
-    origin = serializers.ChoiceField(choices=AnnotationOrigin.values, required=False,
-                                     help_text="Who made the label: ground_truth (the dataset's) or annotator")
-    source = serializers.ChoiceField(choices=DEPRECATED_SOURCE_VALUES, required=False,
-                                     help_text="Deprecated: use origin (source=dataset is origin=ground_truth)")
+    proposer = serializers.CharField(
+        required=False, max_length=100, help_text="Annotations that started from this proposer's proposal"
+    )
+    status = serializers.MultipleChoiceField(
+        choices=AnnotationStatus.values, required=False, help_text="One or more (repeat the parameter)"
+    )
+    origin = serializers.ChoiceField(
+        choices=AnnotationOrigin.values,
+        required=False,
+        help_text="Who made the label: ground_truth (the dataset's) or annotator",
+    )
+    source = serializers.ChoiceField(
+        choices=DEPRECATED_SOURCE_VALUES,
+        required=False,
+        help_text="Deprecated: use origin (source=dataset is origin=ground_truth)",
+    )
     author = serializers.CharField(required=False, max_length=150, help_text="Username")
     review_state = serializers.ChoiceField(choices=[v or "pending" for v in ReviewState.values], required=False)
     updated_since = serializers.DateTimeField(required=False, help_text="ISO 8601, inclusive")
@@ -54,7 +67,9 @@ class AnnotationFilters(ProposalFilters):
         if "source" in data:
             origin = DEPRECATED_SOURCE_VALUES[data.pop("source")]
             if data.setdefault("origin", origin) != origin:
-                raise serializers.ValidationError({"source": "Contradicts origin (source is origin's deprecated name)."})
+                raise serializers.ValidationError(
+                    {"source": "Contradicts origin (source is origin's deprecated name)."}
+                )
         return data
 
 
@@ -63,8 +78,11 @@ def parse(filter_class, request) -> dict:
     for name, field in filter_class().fields.items():
         if name not in request.query_params:
             continue
-        data[name] = (request.query_params.getlist(name) if isinstance(field, serializers.MultipleChoiceField)
-                      else request.query_params.get(name))
+        data[name] = (
+            request.query_params.getlist(name)
+            if isinstance(field, serializers.MultipleChoiceField)
+            else request.query_params.get(name)
+        )
     f = filter_class(data=data)
     f.is_valid(raise_exception=True)
     return f.validated_data

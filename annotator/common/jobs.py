@@ -44,6 +44,7 @@ def _save(obj, fields) -> None:
 
 # ---- reading ---------------------------------------------------------------------
 
+
 def is_finished(obj) -> bool:
     return obj.state in FINISHED
 
@@ -89,8 +90,15 @@ def activity(obj) -> str:
 def progress(obj) -> dict:
     """What a progress bar needs, the same keys for a Job and an Entry: the
     export job page and the entry page poll this."""
-    return {"state": obj.state, "processed": obj.processed, "total": obj.total, "percent": percent(obj),
-            "is_finished": is_finished(obj), "activity": activity(obj), "heartbeat_age_s": heartbeat_age_s(obj)}
+    return {
+        "state": obj.state,
+        "processed": obj.processed,
+        "total": obj.total,
+        "percent": percent(obj),
+        "is_finished": is_finished(obj),
+        "activity": activity(obj),
+        "heartbeat_age_s": heartbeat_age_s(obj),
+    }
 
 
 def stranded(model):
@@ -98,7 +106,8 @@ def stranded(model):
     send (queued) within the lease."""
     stale = timezone.now() - timedelta(seconds=lease_s())
     return model.objects.filter(state__in=[QUEUED, RUNNING]).filter(
-        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale))
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale)
+    )
 
 
 def claim(model, pk: int) -> bool:
@@ -108,11 +117,13 @@ def claim(model, pk: int) -> bool:
     finished work."""
     stale = timezone.now() - timedelta(seconds=lease_s())
     dead = Q(state=RUNNING) & (Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True))
-    return bool(model.objects.filter(pk=pk).filter(Q(state=QUEUED) | dead)
-                .update(state=RUNNING, heartbeat_at=timezone.now()))
+    return bool(
+        model.objects.filter(pk=pk).filter(Q(state=QUEUED) | dead).update(state=RUNNING, heartbeat_at=timezone.now())
+    )
 
 
 # ---- writing -----------------------------------------------------------------------
+
 
 def start(obj, *, total: int | None = None, resume: bool = False) -> None:
     """Mark the work running. A fresh start zeroes the counters and problems;
@@ -183,8 +194,9 @@ def advance(obj, fields=("processed",)) -> None:
     _save(obj, [*fields, "heartbeat_at"])
 
 
-def advance_shared(model, pk: int, *, processed: int, succeeded: int = 0, errors: list | None = None,
-                   batch: str | None = None):
+def advance_shared(
+    model, pk: int, *, processed: int, succeeded: int = 0, errors: list | None = None, batch: str | None = None
+):
     """Add one batch's counts to work that several workers share (a proposal
     Job's batches run concurrently); the last batch finishes it. A `batch`
     key already counted (a re-sent batch) adds nothing. Returns the row, None

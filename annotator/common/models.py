@@ -45,9 +45,12 @@ class Job(jobs.ProgressProperties, models.Model):
         FAILED = "failed"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
-    dataset = models.ForeignKey("annotator.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
-    input_name = models.CharField(max_length=1000, blank=True,
-                                  help_text="What an import reads: a server path or an uploaded file's name")
+    dataset = models.ForeignKey(
+        "annotator.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    input_name = models.CharField(
+        max_length=1000, blank=True, help_text="What an import reads: a server path or an uploaded file's name"
+    )
     upload = models.FileField(upload_to="uploads/", blank=True)
     options = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)

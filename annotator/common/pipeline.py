@@ -107,6 +107,7 @@ def enqueue(task_name: str, *args, job=None) -> None:
     If the broker does not answer, the `job` (a Job or an Entry) the task works
     for is failed with the reason, so it never stays "queued" forever, and the
     caller gets job_queue.BrokerUnavailable (a 503 for a request)."""
+
     def send():
         _task(task_name).delay(*args)
 

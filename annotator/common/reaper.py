@@ -54,7 +54,7 @@ def _resend_job(job: Job) -> None:
         done = set(job.result.get("done_batches", []))
         jobs.requeue(job)
         for i in range(0, len(image_ids), size):
-            batch = image_ids[i:i + size]
+            batch = image_ids[i : i + size]
             if str(batch[0]) not in done:
                 pipeline.enqueue("propose_images", batch, job.options["proposer"], job.pk)
         return
@@ -86,8 +86,9 @@ def _reap_model(model) -> int:
             row = jobs.stranded(model).select_for_update(skip_locked=True).filter(pk=pk).first()
             if row is None:
                 continue
-            logger.warning("re-sending stranded %s %s (%s, heartbeat %s)", model.__name__, pk, row.state,
-                           row.heartbeat_at)
+            logger.warning(
+                "re-sending stranded %s %s (%s, heartbeat %s)", model.__name__, pk, row.state, row.heartbeat_at
+            )
             _resenders[model](row)
             n += 1
     return n
@@ -96,12 +97,13 @@ def _reap_model(model) -> int:
 def _reap_meshes() -> int:
     stale = timezone.now() - timedelta(seconds=jobs.lease_s())
     with transaction.atomic():
-        meshes = FaceMesh.objects.select_for_update(skip_locked=True).filter(state=FaceMesh.State.QUEUED,
-                                                                            updated_at__lt=stale)
+        meshes = FaceMesh.objects.select_for_update(skip_locked=True).filter(
+            state=FaceMesh.State.QUEUED, updated_at__lt=stale
+        )
         face_ids = sorted(meshes.values_list("face_id", flat=True))
         FaceMesh.objects.filter(face_id__in=face_ids).update(updated_at=timezone.now())
         for i in range(0, len(face_ids), MESH_BATCH):
-            pipeline.enqueue("mesh_faces", face_ids[i:i + MESH_BATCH])
+            pipeline.enqueue("mesh_faces", face_ids[i : i + MESH_BATCH])
     return len(face_ids)
 
 

@@ -14,7 +14,8 @@ def safe_next(request, fallback: str) -> str:
     """The `next` of the request (POST, then GET) when it stays on this site, else `fallback`."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return candidate
     return fallback
 

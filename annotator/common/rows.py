@@ -1,5 +1,6 @@
 """Reading many rows' values at once: the JSON columns decoded in bulk, and the
 scope (a dataset, or only a split's faces) every feature's row reader takes."""
+
 import json
 from dataclasses import dataclass
 

@@ -1,4 +1,5 @@
 """Serializers shared by both apps' APIs."""
+
 from rest_framework import serializers
 
 from annotator.common import jobs
@@ -10,8 +11,10 @@ class ProgressSerializer(serializers.Serializer):
 
     percent = serializers.IntegerField(help_text="0-100")
     is_finished = serializers.BooleanField()
-    activity = serializers.CharField(help_text='"queued, waiting for a worker", "running (heartbeat N s ago)", '
-                                               '"stalled (no live worker)" or the finished state')
+    activity = serializers.CharField(
+        help_text='"queued, waiting for a worker", "running (heartbeat N s ago)", '
+        '"stalled (no live worker)" or the finished state'
+    )
     heartbeat_age_s = serializers.SerializerMethodField()
 
     def get_heartbeat_age_s(self, obj) -> float | None:

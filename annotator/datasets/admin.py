@@ -52,7 +52,16 @@ def _count_column(field: str, label: str):
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "is_public", "n_images", "n_faces", "n_ground_truth", "n_proposals", "n_annotations"]
+    list_display = [
+        "name",
+        "kind",
+        "is_public",
+        "n_images",
+        "n_faces",
+        "n_ground_truth",
+        "n_proposals",
+        "n_annotations",
+    ]
     list_filter = ["kind", "is_public"]
     search_fields = ["name", "description"]
     inlines = [AssignmentInline]
@@ -103,8 +112,7 @@ class DatasetAdmin(admin.ModelAdmin):
                 if exists and not may_change:
                     raise importing.ImportRequestError(f"dataset {name!r} exists and you may not change datasets.")
                 if not exists and not may_add:
-                    raise importing.ImportRequestError(f"dataset {name!r} does not exist and you may not add "
-                                                       f"datasets.")
+                    raise importing.ImportRequestError(f"dataset {name!r} does not exist and you may not add datasets.")
                 if form.cleaned_data["server_path"]:
                     importing.check_server_path_size(form.cleaned_data["server_path"])
                 job = importing.create_import_job(
@@ -167,7 +175,9 @@ class FaceAdmin(admin.ModelAdmin):
     def unmark_honeypots(self, request, queryset):
         for dataset_id in set(queryset.values_list("image__dataset", flat=True)):
             dataset = Dataset.objects.get(pk=dataset_id)
-            n = quality_services.unmark_honeypots(dataset, list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True)))
+            n = quality_services.unmark_honeypots(
+                dataset, list(queryset.filter(image__dataset=dataset).values_list("pk", flat=True))
+            )
             self.message_user(request, f"{dataset}: {n} row(s) removed.")
 
 

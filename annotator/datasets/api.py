@@ -41,11 +41,24 @@ class DatasetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Dataset
-        fields = ["id", "name", "kind", "description", "is_public", "overlap", "created_at",
-                  "n_images", "n_faces", "n_ground_truth", "n_proposals", "n_annotations"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "description",
+            "is_public",
+            "overlap",
+            "created_at",
+            "n_images",
+            "n_faces",
+            "n_ground_truth",
+            "n_proposals",
+            "n_annotations",
+        ]
 
 
 # --- datasets, images, faces, proposals -------------------------------------------
+
 
 class DatasetListAPI(ListAPI):
     serializer_class = DatasetSerializer
@@ -78,8 +91,21 @@ class ImageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Image
-        fields = ["id", "dataset", "file_name", "width", "height", "size_bytes", "checksum", "K", "file_url",
-                  "created_at", "sequence", "frame_index", "timestamp_s"]
+        fields = [
+            "id",
+            "dataset",
+            "file_name",
+            "width",
+            "height",
+            "size_bytes",
+            "checksum",
+            "K",
+            "file_url",
+            "created_at",
+            "sequence",
+            "frame_index",
+            "timestamp_s",
+        ]
 
     def get_file_url(self, image) -> str:
         return f"/label/images/{image.pk}/file"
@@ -104,12 +130,17 @@ class ImageDetailAPI(generics.RetrieveAPIView):
 @extend_schema_serializer(deprecate_fields=["landmark_source"])
 class FaceSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="image.dataset_id")
-    landmark_source = serializers.CharField(source="landmarks_provenance", read_only=True,
-                                            help_text="Deprecated: landmarks_provenance's old name")
+    landmark_source = serializers.CharField(
+        source="landmarks_provenance", read_only=True, help_text="Deprecated: landmarks_provenance's old name"
+    )
     box = BoxField()
     landmarks_2d = Landmarks2DField()
-    landmarks_3d = Landmarks3DField(allow_null=True, help_text=(
-        "Camera frame, mm; null unless you read every label of the dataset (the pose can be computed from them)"))
+    landmarks_3d = Landmarks3DField(
+        allow_null=True,
+        help_text=(
+            "Camera frame, mm; null unless you read every label of the dataset (the pose can be computed from them)"
+        ),
+    )
 
     def to_representation(self, face):
         data = super().to_representation(face)
@@ -119,8 +150,19 @@ class FaceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Face
-        fields = ["id", "image", "dataset", "index", "box", "landmarks_2d", "landmarks_3d", "landmark_scheme",
-                  "landmarks_provenance", "landmark_source", "created_at"]
+        fields = [
+            "id",
+            "image",
+            "dataset",
+            "index",
+            "box",
+            "landmarks_2d",
+            "landmarks_3d",
+            "landmark_scheme",
+            "landmarks_provenance",
+            "landmark_source",
+            "created_at",
+        ]
 
 
 @extend_schema(parameters=filters.parameters(filters.FaceFilters))
@@ -137,4 +179,3 @@ class FaceDetailAPI(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return visible_faces(self.request.user)
-

@@ -40,8 +40,16 @@ class ImportRequestError(ValueError):
     """The import cannot start (bad dataset name, missing path ...)."""
 
 
-def create_import_job(*, kind: str, dataset_name: str, server_path: str = "", upload=None, user=None,
-                      every: int = 1, max_frames: int | None = None) -> Job:
+def create_import_job(
+    *,
+    kind: str,
+    dataset_name: str,
+    server_path: str = "",
+    upload=None,
+    user=None,
+    every: int = 1,
+    max_frames: int | None = None,
+) -> Job:
     """Validate the request, create (or reuse) the dataset, record a queued Job
     reading `server_path` (a folder or .zip on the server) or `upload`.
     `every` / `max_frames` thin a video import (every N-th frame, at most N)."""
@@ -88,9 +96,11 @@ def check_server_path_size(server_path: str) -> None:
             if total > cap:
                 break
     if total > cap:
-        raise ImportRequestError(f"{server_path}: more than {cap:,} bytes, the most an import may copy into "
-                                 f"storage (HEADPOSE_MAX_IMPORT_UPLOAD_BYTES); import it with the command on "
-                                 f"a worker host instead.")
+        raise ImportRequestError(
+            f"{server_path}: more than {cap:,} bytes, the most an import may copy into "
+            f"storage (HEADPOSE_MAX_IMPORT_UPLOAD_BYTES); import it with the command on "
+            f"a worker host instead."
+        )
 
 
 def queue_import_job(job: Job) -> None:
@@ -138,8 +148,11 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
         existing = sequences.stored_frame(sequence, sample.frame.frame_index, checksum)
         if existing is not None:
             return existing, False
-        frame_fields = {"sequence": sequence, "frame_index": sample.frame.frame_index,
-                        "timestamp_s": sample.frame.timestamp_s}
+        frame_fields = {
+            "sequence": sequence,
+            "frame_index": sample.frame.frame_index,
+            "timestamp_s": sample.frame.timestamp_s,
+        }
     existing = Image.objects.filter(dataset=dataset, checksum=checksum, sequence__isnull=True).first()
     if existing is not None and existing.file_name == sample.name:
         if frame_fields:  # stored before sequences existed (an older BIWI import): now a frame
@@ -170,7 +183,9 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
                     box=[float(v) for v in label.box],
                     landmarks_2d=None if label.landmarks_2d is None else label.landmarks_2d.tolist(),
                     landmarks_3d=None if label.landmarks_3d is None else label.landmarks_3d.tolist(),
-                    landmark_scheme="ibug68" if label.landmarks_2d is not None and len(label.landmarks_2d) == 68 else "",
+                    landmark_scheme="ibug68"
+                    if label.landmarks_2d is not None and len(label.landmarks_2d) == 68
+                    else "",
                     landmarks_provenance="dataset" if label.landmarks_2d is not None else "",
                 )
                 if label.R is not None:
@@ -224,8 +239,12 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     except Exception as exc:
         # The source itself is unreadable (not a zip, a bomb ...): the job fails
         # visibly; samples stored so far stay and a retry skips them.
-        jobs.fail(job, f"import stopped: {exc}", name=job.input_name or (job.upload.name if job.upload else ""),
-                  fields=["total", *counters])
+        jobs.fail(
+            job,
+            f"import stopped: {exc}",
+            name=job.input_name or (job.upload.name if job.upload else ""),
+            fields=["total", *counters],
+        )
     if local:
         local.close()
     sequences.count_frames(job.dataset)

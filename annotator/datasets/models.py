@@ -27,8 +27,10 @@ class Dataset(models.Model):
         default=1, help_text="How many annotators label each face (1 = never hand a face to two at once)."
     )
     honeypot_share = models.FloatField(
-        default=0.05, validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
-        help_text="Share of each annotator's queue that are honeypots (faces with a trusted label).")
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="Share of each annotator's queue that are honeypots (faces with a trusted label).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,7 +59,9 @@ class Assignment(models.Model):
 
 class Image(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
-    sequence = models.ForeignKey("annotator.Sequence", null=True, blank=True, on_delete=models.SET_NULL, related_name="frames")
+    sequence = models.ForeignKey(
+        "annotator.Sequence", null=True, blank=True, on_delete=models.SET_NULL, related_name="frames"
+    )
     frame_index = models.PositiveIntegerField(null=True, blank=True, help_text="Number of the frame in its sequence")
     timestamp_s = models.FloatField(null=True, blank=True, help_text="Seconds from the start of the sequence's source")
     file = models.FileField(upload_to="images/%Y/%m/")
@@ -74,11 +78,13 @@ class Image(models.Model):
         constraints = [
             # two frames of a video may be the same picture (a still scene); frames are
             # told apart by their place in the sequence instead
-            models.UniqueConstraint(fields=["dataset", "checksum"], condition=Q(sequence__isnull=True),
-                                    name="unique_image_checksum"),
+            models.UniqueConstraint(
+                fields=["dataset", "checksum"], condition=Q(sequence__isnull=True), name="unique_image_checksum"
+            ),
             models.UniqueConstraint(fields=["dataset", "file_name"], name="unique_image_name"),
-            models.UniqueConstraint(fields=["sequence", "frame_index"], condition=Q(sequence__isnull=False),
-                                    name="unique_frame_index"),
+            models.UniqueConstraint(
+                fields=["sequence", "frame_index"], condition=Q(sequence__isnull=False), name="unique_frame_index"
+            ),
         ]
 
     def __str__(self):
@@ -96,8 +102,9 @@ class Face(models.Model):
     landmarks_2d = models.JSONField(null=True, blank=True, help_text="[[x, y], ...] pixels")
     landmarks_3d = models.JSONField(null=True, blank=True, help_text="[[X, Y, Z], ...] camera frame, mm")
     landmark_scheme = models.CharField(max_length=20, blank=True, help_text="ibug68 or mediapipe468")
-    landmarks_provenance = models.CharField(max_length=100, blank=True,
-                                            help_text="Where the landmarks came from: dataset or proposer name@version")
+    landmarks_provenance = models.CharField(
+        max_length=100, blank=True, help_text="Where the landmarks came from: dataset or proposer name@version"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

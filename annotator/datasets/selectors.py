@@ -40,6 +40,7 @@ def with_counts(datasets):
 # --- the API's lists: what the caller may see, filtered ------------------------------
 # `filters` is the parsed query string (annotator.api.filters): only the given keys.
 
+
 def visible_images(user):
     return Image.objects.filter(dataset_id__in=visible_dataset_ids(user))
 

@@ -17,8 +17,15 @@ from workers.core.exports import FORMATS
 
 def home(request):
     datasets = with_counts(visible_datasets(request.user))
-    return render(request, "annotator/home.html", {"datasets": datasets, "roles": sorted(user_roles(request.user)),
-                                                   "reviewing": access.reviewer_dataset_ids(request.user)})
+    return render(
+        request,
+        "annotator/home.html",
+        {
+            "datasets": datasets,
+            "roles": sorted(user_roles(request.user)),
+            "reviewing": access.reviewer_dataset_ids(request.user),
+        },
+    )
 
 
 def dataset_detail(request, name):
@@ -33,18 +40,26 @@ def dataset_detail(request, name):
     paginator.count = counts[state] if state else sum(counts.values())  # known: not a second pass over the faces
     page = paginator.get_page(request.GET.get("page"))
     with_label_states(page.object_list)
-    context = {"dataset": dataset, "page": page, "can_export": reads_labels, "state": state or "",
-               "states": [(s, s.replace("_", " "), help, counts[s]) for s, help in LABEL_STATES.items()],
-               "n_faces": sum(counts.values()),
-               "reviews": access.may_review(request.user, dataset.pk),
-               "can_label": access.may_label(request.user, dataset.pk),
-               "sequences": dataset.sequences.all(),
-               "can_see_quality": access.may_see_quality(request.user, dataset.pk)}
+    context = {
+        "dataset": dataset,
+        "page": page,
+        "can_export": reads_labels,
+        "state": state or "",
+        "states": [(s, s.replace("_", " "), help, counts[s]) for s, help in LABEL_STATES.items()],
+        "n_faces": sum(counts.values()),
+        "reviews": access.may_review(request.user, dataset.pk),
+        "can_label": access.may_label(request.user, dataset.pk),
+        "sequences": dataset.sequences.all(),
+        "can_see_quality": access.may_see_quality(request.user, dataset.pk),
+    }
     if context["can_export"]:
         context.update(
-            export_formats=FORMATS.values(), label_choices=LABEL_HELP.items(),
+            export_formats=FORMATS.values(),
+            label_choices=LABEL_HELP.items(),
             proposers=proposers_of(dataset),
-            splits=dataset.splits.defer("sample_names", "definition"), stream_limit=exports.stream_limit())
+            splits=dataset.splits.defer("sample_names", "definition"),
+            stream_limit=exports.stream_limit(),
+        )
     return render(request, "annotator/dataset.html", context)
 
 
@@ -72,7 +87,8 @@ def face_detail(request, pk):
         "proposals": face.proposals.order_by("proposer", "-created_at"),
         # an annotator sees their own labels only: no ground truth, nobody else's
         "annotations": face.annotations.filter(access.annotation_filter(request.user))
-        .select_related("author").order_by("origin", "author__username"),
+        .select_related("author")
+        .order_by("origin", "author__username"),
         "may_read_labels": may_read_labels,
         "viewer_data": viewer_data,
     }

@@ -87,11 +87,31 @@ class JobSerializer(ProgressSerializer, serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = ["id", "url", "kind", "dataset", "options", "state", "total", "processed", "percent", "is_finished",
-                  "activity", "heartbeat_age_s", "errors", "result", "download_url", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "dataset",
+            "options",
+            "state",
+            "total",
+            "processed",
+            "percent",
+            "is_finished",
+            "activity",
+            "heartbeat_age_s",
+            "errors",
+            "result",
+            "download_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
     def get_download_url(self, job) -> str | None:
-        return reverse("api-export-download", args=[job.pk]) if job.state == Job.State.DONE and job.result_file else None
+        return (
+            reverse("api-export-download", args=[job.pk]) if job.state == Job.State.DONE and job.result_file else None
+        )
 
     def get_url(self, job) -> str:
         return reverse("api-export", args=[job.pk])
@@ -112,10 +132,18 @@ class ExportCreateSerializer(exports.ExportRequest):
 class DatasetExportAPI(APIView):
     @extend_schema(
         parameters=[exports.ExportRequest],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **error_responses(401, 403, 404),
-                   400: OpenApiResponse(TooLargeForStreamingErrorSerializer, description=(
-                       "Bad option ({option: [messages]}), or too large to stream (code too_large_for_streaming)")),
-                   422: OpenApiResponse(ErrorSerializer, description="A stored label cannot be written")})
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            **error_responses(401, 403, 404),
+            400: OpenApiResponse(
+                TooLargeForStreamingErrorSerializer,
+                description=(
+                    "Bad option ({option: [messages]}), or too large to stream (code too_large_for_streaming)"
+                ),
+            ),
+            422: OpenApiResponse(ErrorSerializer, description="A stored label cannot be written"),
+        },
+    )
     def get(self, request, pk: int):
         dataset = exports.dataset_for_export(request.user, pk)
         body = exports.ExportRequest(data=request.query_params.dict())
@@ -123,15 +151,23 @@ class DatasetExportAPI(APIView):
         options = body.validated_data
         small, n = exports.fits_in_request(dataset, options)
         if not small:
-            raise ApiError(status.HTTP_400_BAD_REQUEST,
-                           f"{n} faces: more than the {exports.stream_limit()} answered directly; "
-                           "POST /api/v1/exports/ to run this export as a job.",
-                           "too_large_for_streaming", faces=n, limit=exports.stream_limit())
+            raise ApiError(
+                status.HTTP_400_BAD_REQUEST,
+                f"{n} faces: more than the {exports.stream_limit()} answered directly; "
+                "POST /api/v1/exports/ to run this export as a job.",
+                "too_large_for_streaming",
+                faces=n,
+                limit=exports.stream_limit(),
+            )
         try:
             tmp, written = exports.export_to_temp(dataset, options)
         except InvalidRowsError as exc:
-            raise ApiError(status.HTTP_422_UNPROCESSABLE_ENTITY, f"The export cannot be written: {exc}",
-                           "invalid_faces", invalid_faces=[r.to_dict() for r in exc.invalid]) from None
+            raise ApiError(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                f"The export cannot be written: {exc}",
+                "invalid_faces",
+                invalid_faces=[r.to_dict() for r in exc.invalid],
+            ) from None
         return stored_files.export_response(tmp, exports.file_name(dataset, options), options["format"], written)
 
 
@@ -146,8 +182,9 @@ class ExportJobListAPI(generics.ListAPIView):
     def get_queryset(self):
         return exports.export_jobs_of(self.request.user)
 
-    @extend_schema(request=ExportCreateSerializer,
-                   responses={202: JobSerializer, **error_responses(400, 401, 403, 413)})
+    @extend_schema(
+        request=ExportCreateSerializer, responses={202: JobSerializer, **error_responses(400, 401, 403, 413)}
+    )
     def post(self, request):
         body = ExportCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -167,13 +204,27 @@ class ExportJobAPI(APIView):
 
 
 class ExportDownloadAPI(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **error_responses(401, 404),
-                              409: OpenApiResponse(NotFinishedErrorSerializer, description="Not finished yet")})
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            **error_responses(401, 404),
+            409: OpenApiResponse(NotFinishedErrorSerializer, description="Not finished yet"),
+        }
+    )
     def get(self, request, pk: int):
         job = exports.job_for_download(request.user, pk)
         if job.state != Job.State.DONE or not job.result_file:
-            raise ApiError(status.HTTP_409_CONFLICT, f"The export is {job.get_state_display()}; no file yet.",
-                           "not_finished", state=job.state)
+            raise ApiError(
+                status.HTTP_409_CONFLICT,
+                f"The export is {job.get_state_display()}; no file yet.",
+                "not_finished",
+                state=job.state,
+            )
         fmt = FORMATS.get(job.options.get("format", "json"))
-        return stored_files.file_response(job.result_file, filename=exports.download_name(job), as_attachment=True,
-                                          content_type=fmt.content_type if fmt else None, cache_control="private")
+        return stored_files.file_response(
+            job.result_file,
+            filename=exports.download_name(job),
+            as_attachment=True,
+            content_type=fmt.content_type if fmt else None,
+            cache_control="private",
+        )

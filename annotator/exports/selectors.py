@@ -38,21 +38,40 @@ class _Context:
 
     def row(self, f, pose, origin, detail, provenance, matches) -> LabelRow:
         return LabelRow(
-            f["image__file_name"], f["index"], pose["R"], pose["t"], origin, detail,
-            image_id=f["image_id"], face_id=f["pk"], width=f["image__width"], height=f["image__height"],
-            K=f["image__K"], box=f["box"], landmarks_2d=f.get("landmarks_2d"), landmarks_3d=f.get("landmarks_3d"),
-            landmark_scheme=f["landmark_scheme"], landmarks_match_pose=matches,
-            provenance={"dataset": self.dataset.name, **provenance}, landmark_pins=pose.get("landmark_pins") or [],
-            sequence=f["image__sequence__name"] or "", frame_index=f["image__frame_index"],
+            f["image__file_name"],
+            f["index"],
+            pose["R"],
+            pose["t"],
+            origin,
+            detail,
+            image_id=f["image_id"],
+            face_id=f["pk"],
+            width=f["image__width"],
+            height=f["image__height"],
+            K=f["image__K"],
+            box=f["box"],
+            landmarks_2d=f.get("landmarks_2d"),
+            landmarks_3d=f.get("landmarks_3d"),
+            landmark_scheme=f["landmark_scheme"],
+            landmarks_match_pose=matches,
+            provenance={"dataset": self.dataset.name, **provenance},
+            landmark_pins=pose.get("landmark_pins") or [],
+            sequence=f["image__sequence__name"] or "",
+            frame_index=f["image__frame_index"],
         )
 
 
 def _annotation_row(ctx: _Context, f, a) -> LabelRow:
     who = a["author__username"]
-    prov = {"origin": "annotator", "author": who, "status": a["status"], "version": a["version"],
-            "updated_at": _iso_text(a["updated_text"])}
+    prov = {
+        "origin": "annotator",
+        "author": who,
+        "status": a["status"],
+        "version": a["version"],
+        "updated_at": _iso_text(a["updated_text"]),
+    }
     if a["proposal__proposer"]:
-        prov["started_from"] = f'{a["proposal__proposer"]}@{a["proposal__proposer_version"]}'
+        prov["started_from"] = f"{a['proposal__proposer']}@{a['proposal__proposer_version']}"
     return ctx.row(f, a, "annotator", who, prov, False)
 
 
@@ -66,22 +85,49 @@ def _every_label_rows(ctx, f, labels):
 
 
 def _ground_truth_rows(ctx, f, a):
-    yield ctx.row(f, a, "ground_truth", ctx.dataset.name, {"origin": "ground_truth", "status": "ground_truth",
-                                                           "version": a["version"]}, True)
+    yield ctx.row(
+        f,
+        a,
+        "ground_truth",
+        ctx.dataset.name,
+        {"origin": "ground_truth", "status": "ground_truth", "version": a["version"]},
+        True,
+    )
 
 
 def _proposal_rows(ctx, f, p):
-    detail = f'{p["proposer"]}@{p["proposer_version"]}'
-    yield ctx.row(f, p, "proposal", detail, {
-        "origin": "proposal", "proposer": p["proposer"], "proposer_version": p["proposer_version"],
-        "weights_sha256": p["weights_sha256"], "score": p["score"], "created_at": p["created_at"].isoformat()},
-        False)
+    detail = f"{p['proposer']}@{p['proposer_version']}"
+    yield ctx.row(
+        f,
+        p,
+        "proposal",
+        detail,
+        {
+            "origin": "proposal",
+            "proposer": p["proposer"],
+            "proposer_version": p["proposer_version"],
+            "weights_sha256": p["weights_sha256"],
+            "score": p["score"],
+            "created_at": p["created_at"].isoformat(),
+        },
+        False,
+    )
 
 
 def _consensus_rows(ctx, f, c):
-    r = ctx.row(f, c, "consensus", f'{c["member_count"]} annotators', {
-        "origin": "consensus", "member_count": c["member_count"], "dispersion_deg": c["dispersion_deg"],
-        "computed_at": c["computed_at"].isoformat()}, False)
+    r = ctx.row(
+        f,
+        c,
+        "consensus",
+        f"{c['member_count']} annotators",
+        {
+            "origin": "consensus",
+            "member_count": c["member_count"],
+            "dispersion_deg": c["dispersion_deg"],
+            "computed_at": c["computed_at"].isoformat(),
+        },
+        False,
+    )
     r.member_count, r.dispersion_deg = c["member_count"], c["dispersion_deg"]
     yield r
 
@@ -94,26 +140,39 @@ CONSENSUS = Source(lambda scope, proposer: consensus_values(scope), _consensus_r
 
 BEST = (LATEST_LABEL, GROUND_TRUTH, NEWEST_PROPOSAL)
 LABELS: dict[str, LabelKind] = {
-    "best": LabelKind("per face: the latest accepted/corrected annotation (not rejected by a reviewer), else the "
-                      "ground truth, else the newest proposal", BEST),
+    "best": LabelKind(
+        "per face: the latest accepted/corrected annotation (not rejected by a reviewer), else the "
+        "ground truth, else the newest proposal",
+        BEST,
+    ),
     "ground_truth": LabelKind("the dataset's own labels", (GROUND_TRUTH,)),
-    "accepted": LabelKind("per face: the latest accepted or corrected annotation by any annotator (not rejected by a "
-                          "reviewer)", (LATEST_LABEL,)),
-    "annotations": LabelKind("every annotator's accepted or corrected annotation (several rows per face)",
-                             (EVERY_LABEL,)),
+    "accepted": LabelKind(
+        "per face: the latest accepted or corrected annotation by any annotator (not rejected by a reviewer)",
+        (LATEST_LABEL,),
+    ),
+    "annotations": LabelKind(
+        "every annotator's accepted or corrected annotation (several rows per face)", (EVERY_LABEL,)
+    ),
     "proposals": LabelKind("the newest proposal per face (of `proposer` if given)", (NEWEST_PROPOSAL,)),
-    "track": LabelKind("per frame of each sequence: its keyframe, else its interpolated pose, else its smoothed "
-                       "proposal (track_label says which); images outside a sequence: as best", BEST,
-                       sequences_as_tracks=True),
-    "consensus": LabelKind("per face: the robust consensus of its annotators' accepted/corrected labels, with "
-                           "member_count and dispersion_deg (faces nobody labeled are left out)", (CONSENSUS,)),
+    "track": LabelKind(
+        "per frame of each sequence: its keyframe, else its interpolated pose, else its smoothed "
+        "proposal (track_label says which); images outside a sequence: as best",
+        BEST,
+        sequences_as_tracks=True,
+    ),
+    "consensus": LabelKind(
+        "per face: the robust consensus of its annotators' accepted/corrected labels, with "
+        "member_count and dispersion_deg (faces nobody labeled are left out)",
+        (CONSENSUS,),
+    ),
 }
 LABEL_CHOICES = tuple(LABELS)
 LABEL_HELP = {name: kind.help for name, kind in LABELS.items()}
 
 
-def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = None, split=None,
-               with_landmarks: bool = True):
+def label_rows(
+    dataset: Dataset, labels: str = "best", proposer: str | None = None, split=None, with_landmarks: bool = True
+):
     """LabelRows (workers.core.label_rows) of a dataset's faces, in image-name order.
 
     Reads plain values, not model instances, in one query per source (and one for
@@ -129,8 +188,17 @@ def label_rows(dataset: Dataset, labels: str = "best", proposer: str | None = No
         faces = faces.filter(image__sequence__isnull=True)
     if split is not None:
         faces = faces.filter(image__in=split.images.values("pk"))
-    face_fields = ["pk", "index", "image_id", "image__file_name", "image__width", "image__height", "landmark_scheme",
-                   "image__sequence__name", "image__frame_index"]
+    face_fields = [
+        "pk",
+        "index",
+        "image_id",
+        "image__file_name",
+        "image__width",
+        "image__height",
+        "landmark_scheme",
+        "image__sequence__name",
+        "image__frame_index",
+    ]
     face_json = ["box", "image__K"] + (["landmarks_2d", "landmarks_3d"] if with_landmarks else [])
     # annotations and consensus rows carry their dataset; proposals reach it through the face
     scope = RowScope(dataset, split_faces=faces.values("pk") if split is not None else None)

@@ -36,18 +36,35 @@ class ExportDenied(PermissionDenied):
 class ExportRequest(serializers.Serializer):
     """What to export; used by the API (query string or body) and the dataset page's form."""
 
-    format = serializers.ChoiceField(choices=sorted(FORMATS), default="json",
-                                     help_text="; ".join(f"{k}: {v.description}" for k, v in sorted(FORMATS.items())))
-    labels = serializers.ChoiceField(choices=list(LABEL_CHOICES), default="best",
-                                     help_text="; ".join(f"{k}: {v}" for k, v in LABEL_HELP.items()))
-    proposer = serializers.CharField(max_length=100, required=False, allow_blank=True, default="",
-                                     help_text="Only this proposer's proposals (labels=proposals or best)")
-    split = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True,
-                                     default=None, help_text="Split id: only its images")
+    format = serializers.ChoiceField(
+        choices=sorted(FORMATS),
+        default="json",
+        help_text="; ".join(f"{k}: {v.description}" for k, v in sorted(FORMATS.items())),
+    )
+    labels = serializers.ChoiceField(
+        choices=list(LABEL_CHOICES), default="best", help_text="; ".join(f"{k}: {v}" for k, v in LABEL_HELP.items())
+    )
+    proposer = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Only this proposer's proposals (labels=proposals or best)",
+    )
+    split = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Split id: only its images",
+    )
     skip_invalid = serializers.BooleanField(
-        default=False, help_text="Leave out faces whose stored pose cannot be written (named in the X-Skipped-Faces "
-                                 "header, a SKIPPED_FACES.json member of zips, or the job's result); by default "
-                                 "such faces refuse the export with their list")
+        default=False,
+        help_text="Leave out faces whose stored pose cannot be written (named in the X-Skipped-Faces "
+        "header, a SKIPPED_FACES.json member of zips, or the job's result); by default "
+        "such faces refuse the export with their list",
+    )
 
 
 def dataset_for_export(user, dataset_id: int) -> Dataset:
@@ -79,7 +96,7 @@ def face_count(dataset: Dataset, split: Split | None) -> int:
 
 def file_name(dataset: Dataset, options: dict) -> str:
     fmt = FORMATS[options["format"]]
-    return f'{dataset.name}-{options["labels"]}-{options["format"]}{fmt.extension}'
+    return f"{dataset.name}-{options['labels']}-{options['format']}{fmt.extension}"
 
 
 def download_name(job: Job) -> str:
@@ -88,9 +105,13 @@ def download_name(job: Job) -> str:
 
 
 def _meta(dataset: Dataset, options: dict, split: Split | None) -> dict:
-    return {"dataset": dataset.name, "labels": options["labels"], "proposer": options.get("proposer") or None,
-            "split": None if split is None else f"{split.name} v{split.version}",
-            "exported_at": timezone.now().isoformat()}
+    return {
+        "dataset": dataset.name,
+        "labels": options["labels"],
+        "proposer": options.get("proposer") or None,
+        "split": None if split is None else f"{split.name} v{split.version}",
+        "exported_at": timezone.now().isoformat(),
+    }
 
 
 @dataclass
@@ -109,11 +130,23 @@ def write(dataset: Dataset, options: dict, out, on_progress=None) -> Written:
     rules refuse it (InvalidRowsError, listing them all) unless
     options["skip_invalid"]: then they are left out and listed in the result."""
     split = resolve_split(dataset, options.get("split"))
-    rows = label_rows(dataset, labels=options["labels"], proposer=options.get("proposer") or None,
-                                split=split, with_landmarks=options["format"] in WITH_LANDMARKS)
+    rows = label_rows(
+        dataset,
+        labels=options["labels"],
+        proposer=options.get("proposer") or None,
+        split=split,
+        with_landmarks=options["format"] in WITH_LANDMARKS,
+    )
     skipped = [] if options.get("skip_invalid") else None
-    n = write_export(options["format"], rows, out, _meta(dataset, options, split), on_progress, skipped=skipped,
-                     limits=poses.limits())
+    n = write_export(
+        options["format"],
+        rows,
+        out,
+        _meta(dataset, options, split),
+        on_progress,
+        skipped=skipped,
+        limits=poses.limits(),
+    )
     return Written(n, skipped or [])
 
 
@@ -122,11 +155,15 @@ def sequence_csv(sequence) -> bytes:
     whose label breaks the pose rules refuses it, as every export does."""
     import io
 
-
     out = io.BytesIO()
     options = {"format": "csv", "labels": "track"}
-    write_export("csv", track_rows(sequence.dataset, sequence=sequence), out,
-                 {**_meta(sequence.dataset, options, None), "sequence": sequence.name}, limits=poses.limits())
+    write_export(
+        "csv",
+        track_rows(sequence.dataset, sequence=sequence),
+        out,
+        {**_meta(sequence.dataset, options, None), "sequence": sequence.name},
+        limits=poses.limits(),
+    )
     return out.getvalue()
 
 
@@ -153,6 +190,7 @@ def export_to_temp(dataset: Dataset, options: dict):
 
 
 # --- jobs (services) -------------------------------------------------------------
+
 
 def create_export_job(*, user, dataset: Dataset, options: dict) -> Job:
     resolve_split(dataset, options.get("split"))  # a bad split is a 400 now, not a failed job later
@@ -181,16 +219,24 @@ def run_export_job(job_id: int) -> Job:
         n = written.rows
         job.processed = job.succeeded = n
         job.total = max(job.total, n)
-        job.result = {"rows": n, "format": options["format"], "labels": options["labels"],
-                      "file_name": file_name(job.dataset, options),
-                      "bytes": job.result_file.size, "skipped": [r.to_dict() for r in written.skipped]}
+        job.result = {
+            "rows": n,
+            "format": options["format"],
+            "labels": options["labels"],
+            "file_name": file_name(job.dataset, options),
+            "bytes": job.result_file.size,
+            "skipped": [r.to_dict() for r in written.skipped],
+        }
         jobs.finish(job, fields=None)
     except InvalidRowsError as exc:
         # every face that cannot be written, each with its id (no generic line on top)
-        job.errors = [{"name": f"{r.image} face {r.face_index}", "message": str(r), "face_id": r.face_id}
-                      for r in exc.invalid]
-        job.result = {"invalid_faces": len(exc.invalid),
-                      "hint": "export again with skip_invalid to write the other faces"}
+        job.errors = [
+            {"name": f"{r.image} face {r.face_index}", "message": str(r), "face_id": r.face_id} for r in exc.invalid
+        ]
+        job.result = {
+            "invalid_faces": len(exc.invalid),
+            "hint": "export again with skip_invalid to write the other faces",
+        }
         job.state, job.finished_at = jobs.FAILED, timezone.now()
         job.save()
     except Exception as exc:  # the job must end visibly failed, never stay "running"

@@ -33,8 +33,12 @@ from workers.core.landmark_pins import LANDMARK_COUNT, LandmarkPinsError, check_
 
 _DATETIME = serializers.DateTimeField()
 
-register_error(VersionConflict, status.HTTP_409_CONFLICT, "version_conflict",
-               lambda exc: {"current_version": exc.current_version, "expected_version": exc.expected_version})
+register_error(
+    VersionConflict,
+    status.HTTP_409_CONFLICT,
+    "version_conflict",
+    lambda exc: {"current_version": exc.current_version, "expected_version": exc.expected_version},
+)
 
 
 def _iso(value):
@@ -48,8 +52,10 @@ class NumberField(serializers.FloatField):
     """A JSON number, nothing else: FloatField would take True as 1.0 and "1" as 1.0,
     and answer 500 for an integer too large for a float."""
 
-    default_error_messages = {"not_a_number": "A number is required, not {kind}.",
-                              "too_large": "This number is too large."}
+    default_error_messages = {
+        "not_a_number": "A number is required, not {kind}.",
+        "too_large": "This number is too large.",
+    }
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, float)):
@@ -87,9 +93,31 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "face", "origin", "source", "author", "status", "flag_reason", "note", "R", "t", "euler", "version",
-                  "proposal", "time_spent_s", "total_time_s", "review_state", "reviewed_by", "reviewed_at",
-                  "review_reason", "review_note", "landmark_pins", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "face",
+            "origin",
+            "source",
+            "author",
+            "status",
+            "flag_reason",
+            "note",
+            "R",
+            "t",
+            "euler",
+            "version",
+            "proposal",
+            "time_spent_s",
+            "total_time_s",
+            "review_state",
+            "reviewed_by",
+            "reviewed_at",
+            "review_reason",
+            "review_note",
+            "landmark_pins",
+            "created_at",
+            "updated_at",
+        ]
 
     @extend_schema_field(serializers.ChoiceField(choices=[deprecated_source(o) for o in AnnotationOrigin.values]))
     def get_source(self, a) -> str:
@@ -100,15 +128,29 @@ class AnnotationSerializer(serializers.ModelSerializer):
         # directly (the generic field walk was most of a 100-row page's time).
         # tests/api/test_annotation_resource.py checks the two agree.
         return {
-            "id": a.pk, "face": a.face_id, "origin": a.origin, "source": deprecated_source(a.origin),
+            "id": a.pk,
+            "face": a.face_id,
+            "origin": a.origin,
+            "source": deprecated_source(a.origin),
             "author": a.author.username if a.author_id else None,
-            "status": a.status, "flag_reason": a.flag_reason, "note": a.note, "R": a.R, "t": a.t,
-            "euler": euler_of(a.R), "version": a.version, "proposal": a.proposal_id,
-            "time_spent_s": a.time_spent_s, "total_time_s": a.total_time_s, "review_state": a.review_state,
+            "status": a.status,
+            "flag_reason": a.flag_reason,
+            "note": a.note,
+            "R": a.R,
+            "t": a.t,
+            "euler": euler_of(a.R),
+            "version": a.version,
+            "proposal": a.proposal_id,
+            "time_spent_s": a.time_spent_s,
+            "total_time_s": a.total_time_s,
+            "review_state": a.review_state,
             "reviewed_by": a.reviewed_by.username if a.reviewed_by_id else None,
-            "reviewed_at": _iso(a.reviewed_at), "review_reason": a.review_reason, "review_note": a.review_note,
+            "reviewed_at": _iso(a.reviewed_at),
+            "review_reason": a.review_reason,
+            "review_note": a.review_note,
             "landmark_pins": a.landmark_pins,
-            "created_at": _iso(a.created_at), "updated_at": _iso(a.updated_at),
+            "created_at": _iso(a.created_at),
+            "updated_at": _iso(a.updated_at),
         }
 
 
@@ -128,8 +170,20 @@ class RevisionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AnnotationRevision
-        fields = ["id", "version", "author", "status", "flag_reason", "note", "R", "t", "euler", "time_spent_s",
-                  "landmark_pins", "created_at"]
+        fields = [
+            "id",
+            "version",
+            "author",
+            "status",
+            "flag_reason",
+            "note",
+            "R",
+            "t",
+            "euler",
+            "time_spent_s",
+            "landmark_pins",
+            "created_at",
+        ]
 
 
 class AnnotationRevisionsAPI(ListAPI):
@@ -143,10 +197,18 @@ class AnnotationRevisionsAPI(ListAPI):
 class PoseInputSerializer(serializers.Serializer):
     """A pose someone saves (a label, a reviewer's correction): checked by the pose rules."""
 
-    R = serializers.ListField(child=NumberField(), min_length=9, max_length=9,
-                              help_text="Rotation head->camera (OpenCV), 9 floats row-major")
-    t = serializers.ListField(child=NumberField(), min_length=3, max_length=3, allow_null=True,
-                              required=False, default=None, help_text="Translation, mm, camera frame")
+    R = serializers.ListField(
+        child=NumberField(), min_length=9, max_length=9, help_text="Rotation head->camera (OpenCV), 9 floats row-major"
+    )
+    t = serializers.ListField(
+        child=NumberField(),
+        min_length=3,
+        max_length=3,
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="Translation, mm, camera frame",
+    )
     time_spent_s = NumberField(min_value=0, max_value=86400, required=False, default=0.0)
     note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="")
 
@@ -169,8 +231,12 @@ class SaveLabelSerializer(PoseInputSerializer):
     flag_reason = serializers.ChoiceField(choices=FlagReason.choices, required=False, allow_blank=True, default="")
     proposal_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     landmark_pins = serializers.ListField(
-        child=LandmarkPinSerializer(), max_length=LANDMARK_COUNT, required=False, default=list,
-        help_text="Landmarks pinned on the page, one per index, inside the image (kept as evidence)")
+        child=LandmarkPinSerializer(),
+        max_length=LANDMARK_COUNT,
+        required=False,
+        default=list,
+        help_text="Landmarks pinned on the page, one per index, inside the image (kept as evidence)",
+    )
 
     def validate_landmark_pins(self, value):
         try:
@@ -208,8 +274,12 @@ class SavedLabelSerializer(serializers.Serializer):
         # (every save answers it; the generic field walk cost more than the
         # rest of the view). tests/web/test_labeling_api.py checks the two agree.
         return {
-            "face_id": annotation.face_id, "version": annotation.version, "status": annotation.status,
-            "R": annotation.R, "t": annotation.t, "total_time_s": annotation.total_time_s,
+            "face_id": annotation.face_id,
+            "version": annotation.version,
+            "status": annotation.status,
+            "R": annotation.R,
+            "t": annotation.t,
+            "total_time_s": annotation.total_time_s,
             "updated_at": _DATETIME.to_representation(annotation.updated_at),
         }
 
@@ -230,8 +300,12 @@ class NextFaceResultSerializer(serializers.Serializer):
     progress = ProgressSerializer()
 
 
-@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}],
-                      "description": "A proposer's version (string) or an annotation's version (integer)"})
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "integer"}],
+        "description": "A proposer's version (string) or an annotation's version (integer)",
+    }
+)
 class VersionField(serializers.JSONField):
     pass
 
@@ -247,8 +321,9 @@ class PoseOriginSerializer(serializers.Serializer):
     score = serializers.FloatField(required=False)
     confidence = serializers.FloatField(required=False, allow_null=True, help_text="kind=proposal, calibrated, 0-1")
     low_confidence = serializers.BooleanField(required=False, help_text="confidence below HEADPOSE_LOW_CONFIDENCE")
-    expected_error_deg = serializers.FloatField(required=False, allow_null=True,
-                                                help_text="the expected error behind the confidence, degrees")
+    expected_error_deg = serializers.FloatField(
+        required=False, allow_null=True, help_text="the expected error behind the confidence, degrees"
+    )
     regime = serializers.CharField(required=False, allow_null=True, help_text="frontal, pitched, turned or profile")
 
     def to_representation(self, origin):
@@ -289,8 +364,12 @@ class EditorAnnotationSerializer(serializers.Serializer):
     note = serializers.CharField()
     total_time_s = serializers.FloatField()
     updated_at = serializers.CharField(help_text="ISO 8601")
-    landmark_pins = serializers.ListField(child=LandmarkPinSerializer(), help_text="The landmarks pinned in this version")
-    review_state = serializers.CharField(help_text='A reviewer\'s verdict: "" (none yet), approved, rejected, corrected')
+    landmark_pins = serializers.ListField(
+        child=LandmarkPinSerializer(), help_text="The landmarks pinned in this version"
+    )
+    review_state = serializers.CharField(
+        help_text='A reviewer\'s verdict: "" (none yet), approved, rejected, corrected'
+    )
     review_reason = serializers.CharField(help_text="Why it was rejected (a RejectReason value), else empty")
     review_reason_text = serializers.CharField(help_text="review_reason in words")
     review_note = serializers.CharField(help_text="The reviewer's note")
@@ -299,8 +378,10 @@ class EditorAnnotationSerializer(serializers.Serializer):
 class ReferenceFaceSerializer(serializers.Serializer):
     scheme = serializers.CharField(help_text="ibug68")
     version = serializers.CharField()
-    landmarks_3d = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()),
-                                         help_text="68 points, head frame, mm (the points the proposers fit)")
+    landmarks_3d = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField()),
+        help_text="68 points, head frame, mm (the points the proposers fit)",
+    )
 
 
 class EditorProposalSerializer(serializers.Serializer):
@@ -324,8 +405,10 @@ class EditorStateSerializer(serializers.Serializer):
     progress = ProgressSerializer()
     reference_face = ReferenceFaceSerializer(help_text="What the landmark handles are drawn and solved from")
     face_landmarks_ibug68 = serializers.ListField(
-        child=serializers.ListField(child=serializers.FloatField()), allow_null=True,
-        help_text="The face's own landmarks in iBUG-68 order, for snap (null: none)")
+        child=serializers.ListField(child=serializers.FloatField()),
+        allow_null=True,
+        help_text="The face's own landmarks in iBUG-68 order, for snap (null: none)",
+    )
     proposals = EditorProposalSerializer(many=True, help_text="The newest proposal of each proposer")
 
 
@@ -333,6 +416,7 @@ ERRORS = error_responses(400, 401, 403, 404)
 
 
 # --- annotations -------------------------------------------------------------------
+
 
 @extend_schema_view(get=extend_schema(parameters=filters.parameters(filters.AnnotationFilters)))
 class AnnotationListAPI(ListAPI):
@@ -342,8 +426,10 @@ class AnnotationListAPI(ListAPI):
     def get_queryset(self):
         return annotation_list(self.request.user, self.filters())
 
-    @extend_schema(request=AnnotationWriteSerializer, responses={
-        201: AnnotationSerializer, 200: AnnotationSerializer, **error_responses(409, 413), **ERRORS})
+    @extend_schema(
+        request=AnnotationWriteSerializer,
+        responses={201: AnnotationSerializer, 200: AnnotationSerializer, **error_responses(409, 413), **ERRORS},
+    )
     def post(self, request):
         """Save the caller's own label of a face (an annotator of its dataset).
         expected_version 0 creates it (201); the current version updates it (200)."""
@@ -368,8 +454,11 @@ class FaceStateView(APIView):
 
 
 class SaveLabelView(APIView):
-    @extend_schema(request=SaveLabelSerializer, tags=["labeling"],
-                   responses={200: SavedLabelSerializer, **error_responses(409, 413), **ERRORS})
+    @extend_schema(
+        request=SaveLabelSerializer,
+        tags=["labeling"],
+        responses={200: SavedLabelSerializer, **error_responses(409, 413), **ERRORS},
+    )
     def put(self, request, face_id: int):
         face = face_for_labeling(request.user, face_id)
         payload = SaveLabelSerializer(data=request.data)
@@ -381,16 +470,24 @@ class SaveLabelView(APIView):
 
 
 class NextFaceView(APIView):
-    @extend_schema(request=NextFaceSerializer, tags=["labeling"],
-                   responses={200: NextFaceResultSerializer, **error_responses(413), **ERRORS})
+    @extend_schema(
+        request=NextFaceSerializer,
+        tags=["labeling"],
+        responses={200: NextFaceResultSerializer, **error_responses(413), **ERRORS},
+    )
     def post(self, request, dataset_id: int):
         dataset = dataset_for_labeling(request.user, dataset_id)
         body = NextFaceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         face = next_face(request.user, dataset, skip_face_id=body.validated_data["skip_face_id"])
-        return Response(NextFaceResultSerializer({
-            "face_id": None if face is None else face.pk,
-            "url": reverse("label-face", args=[face.pk]) if face else reverse("label-dataset", args=[dataset.pk]),
-            "progress": labeling_queue.progress(request.user, dataset),
-        }).data)
-
+        return Response(
+            NextFaceResultSerializer(
+                {
+                    "face_id": None if face is None else face.pk,
+                    "url": reverse("label-face", args=[face.pk])
+                    if face
+                    else reverse("label-dataset", args=[dataset.pk]),
+                    "progress": labeling_queue.progress(request.user, dataset),
+                }
+            ).data
+        )

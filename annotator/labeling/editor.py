@@ -18,6 +18,7 @@ FACE_WIDTH_MM = 150.0
 
 # --- the pose to start from (selectors) ---------------------------------------------
 
+
 def preferred_proposal(face: Face) -> Proposal | None:
     """The newest proposal of the proposer named by settings.HEADPOSE_PROPOSER;
     'auto' prefers 'fused', else any newest one."""
@@ -44,8 +45,10 @@ def default_translation(face: Face) -> list[float]:
 
 
 def _pose(R, t, face: Face) -> dict:
-    return {"R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
-            "t": [float(v) for v in (t if t is not None else default_translation(face))]}
+    return {
+        "R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
+        "t": [float(v) for v in (t if t is not None else default_translation(face))],
+    }
 
 
 def reference_pose(face: Face) -> dict:
@@ -54,20 +57,33 @@ def reference_pose(face: Face) -> dict:
     proposal = preferred_proposal(face)
     if proposal is not None:
         pose = _pose(proposal.R, proposal.t, face)
-        pose["origin"] = {"kind": "proposal", "proposal_id": proposal.pk, "proposer": proposal.proposer,
-                          "version": proposal.proposer_version, "score": proposal.score,
-                          "confidence": proposal.confidence,
-                          "low_confidence": proposal.confidence is not None
-                          and proposal.confidence < settings.HEADPOSE_LOW_CONFIDENCE,
-                          # why: the expected error behind the confidence and the face's regime
-                          "expected_error_deg": (proposal.provenance or {}).get("expected_error_deg"),
-                          "regime": (proposal.provenance or {}).get("regime")}
+        pose["origin"] = {
+            "kind": "proposal",
+            "proposal_id": proposal.pk,
+            "proposer": proposal.proposer,
+            "version": proposal.proposer_version,
+            "score": proposal.score,
+            "confidence": proposal.confidence,
+            "low_confidence": proposal.confidence is not None
+            and proposal.confidence < settings.HEADPOSE_LOW_CONFIDENCE,
+            # why: the expected error behind the confidence and the face's regime
+            "expected_error_deg": (proposal.provenance or {}).get("expected_error_deg"),
+            "regime": (proposal.provenance or {}).get("regime"),
+        }
         return pose
     # no proposer gave a sane pose (none stored): a frontal head at the face box
     pose = _pose(np.eye(3), None, face)
-    pose["origin"] = {"kind": "default", "proposal_id": None, "proposer": "frontal default", "version": "",
-                      "score": 0.0, "confidence": None, "low_confidence": False, "expected_error_deg": None,
-                      "regime": None}
+    pose["origin"] = {
+        "kind": "default",
+        "proposal_id": None,
+        "proposer": "frontal default",
+        "version": "",
+        "score": 0.0,
+        "confidence": None,
+        "low_confidence": False,
+        "expected_error_deg": None,
+        "regime": None,
+    }
     return pose
 
 
@@ -87,9 +103,12 @@ def initial_pose(user, face: Face) -> dict:
 
 def review_of(annotation: Annotation) -> dict:
     """A reviewer's verdict on the annotator's label, as their labeling page shows it."""
-    return {"review_state": annotation.review_state, "review_reason": annotation.review_reason,
-            "review_reason_text": annotation.get_review_reason_display() if annotation.review_reason else "",
-            "review_note": annotation.review_note}
+    return {
+        "review_state": annotation.review_state,
+        "review_reason": annotation.review_reason,
+        "review_reason_text": annotation.get_review_reason_display() if annotation.review_reason else "",
+        "review_note": annotation.review_note,
+    }
 
 
 def editor_state(user, face: Face) -> dict:
@@ -100,15 +119,26 @@ def editor_state(user, face: Face) -> dict:
     K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
     return {
         "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": face.landmarks_2d},
-        "image": {"id": image.pk, "file_name": image.file_name, "width": image.width, "height": image.height,
-                  "K": [float(v) for v in np.asarray(K).reshape(9)]},
+        "image": {
+            "id": image.pk,
+            "file_name": image.file_name,
+            "width": image.width,
+            "height": image.height,
+            "K": [float(v) for v in np.asarray(K).reshape(9)],
+        },
         "dataset": {"id": dataset.pk, "name": dataset.name},
         "initial": initial_pose(user, face),
         "reference": reference_pose(face),
-        "annotation": None if annotation is None else {
-            "version": annotation.version, "status": annotation.status, "flag_reason": annotation.flag_reason,
-            "note": annotation.note, "total_time_s": annotation.total_time_s,
-            "updated_at": annotation.updated_at.isoformat(), "landmark_pins": annotation.landmark_pins,
+        "annotation": None
+        if annotation is None
+        else {
+            "version": annotation.version,
+            "status": annotation.status,
+            "flag_reason": annotation.flag_reason,
+            "note": annotation.note,
+            "total_time_s": annotation.total_time_s,
+            "updated_at": annotation.updated_at.isoformat(),
+            "landmark_pins": annotation.landmark_pins,
             **review_of(annotation),
         },
         "progress": progress(user, dataset),
@@ -135,9 +165,20 @@ def landmark_editing_state(face: Face) -> dict:
     for p in proposals:
         latest.setdefault(p.proposer, p)
     return {
-        "reference_face": {"scheme": "ibug68", "version": reference.version,
-                           "landmarks_3d": [[float(v) for v in p] for p in reference.points68]},
+        "reference_face": {
+            "scheme": "ibug68",
+            "version": reference.version,
+            "landmarks_3d": [[float(v) for v in p] for p in reference.points68],
+        },
         "face_landmarks_ibug68": None if own is None else [[float(v) for v in p] for p in own],
-        "proposals": [{**_pose(p.R, p.t, face), "proposal_id": p.pk, "proposer": p.proposer,
-                       "version": p.proposer_version, "score": p.score} for p in latest.values()],
+        "proposals": [
+            {
+                **_pose(p.R, p.t, face),
+                "proposal_id": p.pk,
+                "proposer": p.proposer,
+                "version": p.proposer_version,
+                "score": p.score,
+            }
+            for p in latest.values()
+        ],
     }

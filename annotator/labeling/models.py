@@ -37,8 +37,10 @@ class RevisionFields(PoseFields):
     time_spent_s = models.FloatField(default=0.0, help_text="Seconds the annotator spent on this save")
     version = models.PositiveIntegerField(default=1)
     landmark_pins = models.JSONField(
-        default=list, blank=True,
-        help_text="Landmarks the annotator pinned: [{index (iBUG-68), x, y (image px)}] (workers/core/landmark_pins.py)")
+        default=list,
+        blank=True,
+        help_text="Landmarks the annotator pinned: [{index (iBUG-68), x, y (image px)}] (workers/core/landmark_pins.py)",
+    )
 
     class Meta:
         abstract = True
@@ -101,8 +103,11 @@ class Annotation(RevisionFields):
         indexes = [
             models.Index(fields=["dataset", "id"], name="annotation_dataset_id"),
             # the review queue (selectors.review_queue): an annotator's label awaiting a verdict, oldest first
-            models.Index(fields=["dataset", "updated_at", "id"], name="annotation_review_pending",
-                         condition=Q(origin="annotator", review_state="")),
+            models.Index(
+                fields=["dataset", "updated_at", "id"],
+                name="annotation_review_pending",
+                condition=Q(origin="annotator", review_state=""),
+            ),
         ]
 
     def __str__(self):
@@ -112,7 +117,9 @@ class Annotation(RevisionFields):
 
 class AnnotationRevision(RevisionFields):
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="revisions")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

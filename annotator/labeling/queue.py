@@ -33,9 +33,8 @@ CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
 FINISHED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.SKIPPED, AnnotationStatus.FLAGGED]
 
 
-
-
 # --- queue (selectors) --------------------------------------------------------
+
 
 def _finished_by(user):
     # a label a reviewer rejected is not finished: it is back in its annotator's queue
@@ -62,8 +61,11 @@ def _available_faces(user, dataset: Dataset, now):
     """Faces of `dataset` that `user` has not finished and that fewer than
     `overlap` other annotators are working on or have finished. Honeypots are
     handed out by next_face on their own schedule, never from here."""
-    faces = (Face.objects.filter(image__dataset=dataset).exclude(Exists(_finished_by(user)))
-             .exclude(Exists(Honeypot.objects.filter(face=OuterRef("pk")))))
+    faces = (
+        Face.objects.filter(image__dataset=dataset)
+        .exclude(Exists(_finished_by(user)))
+        .exclude(Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
+    )
     others_claims = FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now).exclude(user=user)
     others_done = Annotation.objects.filter(
         face=OuterRef("pk"), origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
@@ -75,15 +77,18 @@ def _available_faces(user, dataset: Dataset, now):
     claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now).exclude(user=user)
     for face_id, uid in claims.values_list("face_id", "user_id"):
         busy.setdefault(face_id, set()).add(uid)
-    for face_id, uid in Annotation.objects.filter(
-        dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
-    ).exclude(author=user).values_list("face_id", "author_id"):
+    for face_id, uid in (
+        Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED)
+        .exclude(author=user)
+        .values_list("face_id", "author_id")
+    ):
         busy.setdefault(face_id, set()).add(uid)
     full = [fid for fid, users in busy.items() if len(users) >= dataset.overlap]
     return faces.exclude(pk__in=full)
 
 
 # --- queue (services) -----------------------------------------------------------
+
 
 def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Face | None:
     """Service: the face `user` should label next in `dataset`, claimed for
@@ -103,14 +108,22 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
             available = available.exclude(pk=skip_face_id)
             honeypots = honeypots.exclude(pk=skip_face_id)
         # the user's own rejected labels, whoever else has labeled the face since (overlap does not apply)
-        rejected = Face.objects.filter(
-            image__dataset=dataset, annotations__author=user, annotations__origin=AnnotationOrigin.ANNOTATOR,
-            annotations__review_state=ReviewState.REJECTED).exclude(pk=skip_face_id).order_by(
-            "annotations__reviewed_at", "pk")
+        rejected = (
+            Face.objects.filter(
+                image__dataset=dataset,
+                annotations__author=user,
+                annotations__origin=AnnotationOrigin.ANNOTATOR,
+                annotations__review_state=ReviewState.REJECTED,
+            )
+            .exclude(pk=skip_face_id)
+            .order_by("annotations__reviewed_at", "pk")
+        )
         order = ("image__file_name", "index")
-        face = (rejected.first()
-                or available.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first()
-                or honeypots.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first())
+        face = (
+            rejected.first()
+            or available.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first()
+            or honeypots.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first()
+        )
         if face is None:
             regular = available.order_by(*order).first()
             if regular is not None and _honeypot_due(user, dataset):
@@ -130,8 +143,9 @@ def _honeypot_due(user, dataset: Dataset) -> bool:
     share = dataset.honeypot_share
     if share <= 0 or not Honeypot.objects.filter(dataset=dataset).exists():
         return False
-    finished = Annotation.objects.filter(dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR,
-                                         status__in=FINISHED)
+    finished = Annotation.objects.filter(
+        dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
+    )
     done = finished.count()
     answered = finished.filter(Exists(Honeypot.objects.filter(face=OuterRef("face")))).count()
     behind = share * (done + 1) - answered
@@ -172,8 +186,16 @@ def save_label(user, face: Face, data: LabelInput) -> Annotation:
     # `claimed` is known when the face came from face_for_labeling: without a
     # claim there is nothing to delete
     return save_annotation(
-        face=face, author=user, R=data.R, t=data.t, status=data.status, expected_version=data.expected_version,
-        time_spent_s=data.time_spent_s, flag_reason=data.flag_reason, note=data.note, proposal=proposal,
+        face=face,
+        author=user,
+        R=data.R,
+        t=data.t,
+        status=data.status,
+        expected_version=data.expected_version,
+        time_spent_s=data.time_spent_s,
+        flag_reason=data.flag_reason,
+        note=data.note,
+        proposal=proposal,
         landmark_pins=data.landmark_pins,
         release_claim=data.status in FINISHED and getattr(face, "claimed", True),
     )

@@ -62,7 +62,8 @@ def _label_rank_of_annotation():
         # a join, not an EXISTS per label: the claim is one-to-one with its annotation
         When(review_claim__expires_at__gt=timezone.now(), review_state=ReviewState.PENDING, then=Value(2)),
         When(review_state=ReviewState.PENDING, then=Value(3)),
-        default=Value(4), output_field=IntegerField(),
+        default=Value(4),
+        output_field=IntegerField(),
     )
 
 
@@ -74,15 +75,24 @@ def _labels(author, **scope):
 def label_rank(author=None):
     """Per face, the index in LABEL_STATES of its state (the smallest rank of its
     labels, else "unlabeled"), as one correlated sub-query: for a page of faces."""
-    best = (_labels(author, face=OuterRef("pk")).annotate(rank=_label_rank_of_annotation())
-            .order_by("rank").values("rank")[:1])
+    best = (
+        _labels(author, face=OuterRef("pk"))
+        .annotate(rank=_label_rank_of_annotation())
+        .order_by("rank")
+        .values("rank")[:1]
+    )
     return Coalesce(Subquery(best, output_field=IntegerField()), Value(STATE_NAMES.index("unlabeled")))
 
 
 def _face_ranks(dataset: Dataset, author=None):
     """{face_id, rank} of every labeled face of the dataset, in one pass over its labels."""
-    return (_labels(author, dataset=dataset).annotate(label=_label_rank_of_annotation())
-            .order_by().values("face_id").annotate(rank=Min("label")))
+    return (
+        _labels(author, dataset=dataset)
+        .annotate(label=_label_rank_of_annotation())
+        .order_by()
+        .values("face_id")
+        .annotate(rank=Min("label"))
+    )
 
 
 def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
@@ -117,9 +127,14 @@ def annotation_list(user, filters: dict):
             qs = qs.filter(dataset_id=filters["dataset"])
     if "split" in filters:
         qs = qs.filter(face__image_id__in=_split_images(visible_dataset_ids(user), filters["split"]))
-    for name, lookup in (("image", "face__image_id"), ("face", "face_id"), ("origin", "origin"),
-                         ("author", "author__username"), ("proposer", "proposal__proposer"),
-                         ("updated_since", "updated_at__gte")):
+    for name, lookup in (
+        ("image", "face__image_id"),
+        ("face", "face_id"),
+        ("origin", "origin"),
+        ("author", "author__username"),
+        ("proposer", "proposal__proposer"),
+        ("updated_since", "updated_at__gte"),
+    ):
         if name in filters:
             qs = qs.filter(**{lookup: filters[name]})
     if filters.get("status"):
@@ -131,23 +146,37 @@ def annotation_list(user, filters: dict):
 
 # --- rows for exports (annotator/exports/selectors.py) ------------------------------
 
-_LABEL_FIELDS = ["face_id", "status", "version", "updated_text", "author__username", "proposal__proposer",
-                 "proposal__proposer_version"]
+_LABEL_FIELDS = [
+    "face_id",
+    "status",
+    "version",
+    "updated_text",
+    "author__username",
+    "proposal__proposer",
+    "proposal__proposer_version",
+]
 
 
 def ground_truth_values(scope: RowScope) -> dict[int, dict]:
     """The ground-truth label of each face in scope, as plain values."""
     truth = Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH, **scope.of_annotations()).annotate(
-        **UPDATED_TEXT)
+        **UPDATED_TEXT
+    )
     return {a["face_id"]: a for a in values_json(truth, _LABEL_FIELDS, ["R", "t"])}
 
 
 def finished_label_values(scope: RowScope) -> dict[int, list[dict]]:
     """Each face's accepted or corrected annotator labels, oldest first, as plain values."""
     # a label a reviewer rejected is not exported until its annotator saves it again
-    done = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, **scope.of_annotations(),
-                                     status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
-                                     ).exclude(review_state=ReviewState.REJECTED).annotate(**UPDATED_TEXT)
+    done = (
+        Annotation.objects.filter(
+            origin=AnnotationOrigin.ANNOTATOR,
+            **scope.of_annotations(),
+            status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED],
+        )
+        .exclude(review_state=ReviewState.REJECTED)
+        .annotate(**UPDATED_TEXT)
+    )
     labels: dict[int, list[dict]] = {}
     for a in values_json(done.order_by("updated_at", "pk"), _LABEL_FIELDS, ["R", "t", "landmark_pins"]):
         labels.setdefault(a["face_id"], []).append(a)
@@ -165,13 +194,16 @@ class LabelingDenied(PermissionDenied):
 # Exists(OuterRef(...)) they took 1.1 ms of CPU per save to compile, more than
 # the query takes to run. Tests: test_permission_table.py (who may save),
 # test_save_queries.py (the claim).
-_ASSIGNED_SQL = (f"EXISTS(SELECT 1 FROM {Assignment._meta.db_table} a JOIN {Image._meta.db_table} i "
-                 f"ON i.dataset_id = a.dataset_id WHERE i.id = {Face._meta.db_table}.image_id "
-                 "AND a.user_id = %s AND a.role = %s)")
+_ASSIGNED_SQL = (
+    f"EXISTS(SELECT 1 FROM {Assignment._meta.db_table} a JOIN {Image._meta.db_table} i "
+    f"ON i.dataset_id = a.dataset_id WHERE i.id = {Face._meta.db_table}.image_id "
+    "AND a.user_id = %s AND a.role = %s)"
+)
 
 
-_CLAIMED_SQL = (f"EXISTS(SELECT 1 FROM {FaceClaim._meta.db_table} c WHERE c.face_id = {Face._meta.db_table}.id "
-                "AND c.user_id = %s)")
+_CLAIMED_SQL = (
+    f"EXISTS(SELECT 1 FROM {FaceClaim._meta.db_table} c WHERE c.face_id = {Face._meta.db_table}.id AND c.user_id = %s)"
+)
 
 
 def face_for_labeling(user, face_id: int) -> Face:
@@ -184,8 +216,10 @@ def face_for_labeling(user, face_id: int) -> Face:
     # runs this (`claimed` spares a save without a claim its DELETE).
     face = (
         Face.objects.select_related("image", "image__dataset")
-        .annotate(assigned=RawSQL(_ASSIGNED_SQL, [user.pk, Role.ANNOTATOR], output_field=BooleanField()),
-                  claimed=RawSQL(_CLAIMED_SQL, [user.pk], output_field=BooleanField()))
+        .annotate(
+            assigned=RawSQL(_ASSIGNED_SQL, [user.pk, Role.ANNOTATOR], output_field=BooleanField()),
+            claimed=RawSQL(_CLAIMED_SQL, [user.pk], output_field=BooleanField()),
+        )
         .get(pk=face_id)
     )
     if not face.assigned:
@@ -213,4 +247,3 @@ def dataset_for_labeling(user, dataset_id: int) -> Dataset:
     dataset = Dataset.objects.get(pk=dataset_id)
     _check_may_label(user, dataset, Dataset.DoesNotExist)
     return dataset
-

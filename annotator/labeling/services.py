@@ -92,13 +92,21 @@ def save_annotation(
     if time_spent_s != time_spent_s or time_spent_s > 86400:
         raise PoseError("time_spent_s must be between 0 and 86400 seconds.")
     landmark_pins = clean_landmark_pins(landmark_pins, face.image.width, face.image.height)
-    fields = dict(R=R, t=t, status=status, flag_reason=flag_reason, note=note, time_spent_s=time_spent_s,
-                  landmark_pins=landmark_pins)
+    fields = dict(
+        R=R,
+        t=t,
+        status=status,
+        flag_reason=flag_reason,
+        note=note,
+        time_spent_s=time_spent_s,
+        landmark_pins=landmark_pins,
+    )
 
     with transaction.atomic():
         try:  # get(), not first(): no ORDER BY to build for a row the unique constraint makes one
             annotation = Annotation.objects.select_for_update().get(
-                face=face, author=author, origin=AnnotationOrigin.ANNOTATOR)
+                face=face, author=author, origin=AnnotationOrigin.ANNOTATOR
+            )
         except Annotation.DoesNotExist:
             annotation = None
         if annotation is None:
@@ -132,8 +140,20 @@ def save_annotation(
             # a reviewer's verdict was about the previous version
             annotation.review_state, annotation.reviewed_by, annotation.reviewed_at = "", None, None
             annotation.review_note = annotation.review_reason = ""
-            annotation.save(update_fields=[*fields, "proposal", "version", "total_time_s", "review_state",
-                                           "reviewed_by", "reviewed_at", "review_note", "review_reason", "updated_at"])
+            annotation.save(
+                update_fields=[
+                    *fields,
+                    "proposal",
+                    "version",
+                    "total_time_s",
+                    "review_state",
+                    "reviewed_by",
+                    "reviewed_at",
+                    "review_note",
+                    "review_reason",
+                    "updated_at",
+                ]
+            )
         _revision_of(annotation, author)
         label_changed(annotation)
         if release_claim:
@@ -149,10 +169,18 @@ def set_ground_truth(*, face: Face, R, t) -> Annotation:
     R = clean_rotation(R)
     t = clean_translation(t)
     with transaction.atomic():
-        annotation = Annotation.objects.select_for_update().filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH).first()
+        annotation = (
+            Annotation.objects.select_for_update().filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH).first()
+        )
         if annotation is None:
             annotation = Annotation.objects.create(
-                face=face, dataset_id=face.image.dataset_id, origin=AnnotationOrigin.GROUND_TRUTH, status=AnnotationStatus.GROUND_TRUTH, R=R, t=t, version=1
+                face=face,
+                dataset_id=face.image.dataset_id,
+                origin=AnnotationOrigin.GROUND_TRUTH,
+                status=AnnotationStatus.GROUND_TRUTH,
+                R=R,
+                t=t,
+                version=1,
             )
         elif annotation.R == R and annotation.t == t:
             return annotation

@@ -39,8 +39,9 @@ def _dataset(request, dataset_id) -> Dataset:
 def label_dataset(request, dataset_id: int):
     """Where a labeling session starts and ends: progress and a start button."""
     dataset = _dataset(request, dataset_id)
-    return render(request, "annotator/label_dataset.html",
-                  {"dataset": dataset, "progress": progress(request.user, dataset)})
+    return render(
+        request, "annotator/label_dataset.html", {"dataset": dataset, "progress": progress(request.user, dataset)}
+    )
 
 
 @require_POST
@@ -78,8 +79,9 @@ def label_face(request, face_id: int):
     if face.image.sequence_id is not None:  # a frame: the way back to its sequence editor
         config["sequence"] = {"id": face.image.sequence_id, "frame_index": face.image.frame_index}
         config["urls"]["sequence"] = reverse("label-sequence", args=[face.image.sequence_id])
-    return render(request, "annotator/label.html", {"face": face, "state": state, "config": config,
-                                                    "steps": config["steps"]})
+    return render(
+        request, "annotator/label.html", {"face": face, "state": state, "config": config, "steps": config["steps"]}
+    )
 
 
 @require_GET

@@ -1,4 +1,5 @@
 """The shared body of the import_* management commands."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -14,7 +15,8 @@ class ImportCommand(BaseCommand):
         parser.add_argument("path", help="a folder or a .zip on this machine")
         parser.add_argument("--dataset", required=True, help="dataset name (created if missing)")
         parser.add_argument(
-            "--queue", action="store_true",
+            "--queue",
+            action="store_true",
             help="run on the Celery workers and follow the progress (default: run in this process)",
         )
 
@@ -24,13 +26,17 @@ class ImportCommand(BaseCommand):
 
     def handle(self, *args, path, dataset, queue, **options):
         try:
-            job = importing.create_import_job(kind=self.kind, dataset_name=dataset, server_path=path,
-                                              **self.job_options(options))
+            job = importing.create_import_job(
+                kind=self.kind, dataset_name=dataset, server_path=path, **self.job_options(options)
+            )
         except importing.ImportRequestError as exc:
             raise CommandError(str(exc)) from None
         bar = progress.ProgressBar(
-            f"import {dataset}", unit="file", quiet=options["verbosity"] == 0,
-            postfix=lambda j: {"new": j.succeeded, "unchanged": j.unchanged, "errors": len(j.errors)})
+            f"import {dataset}",
+            unit="file",
+            quiet=options["verbosity"] == 0,
+            postfix=lambda j: {"new": j.succeeded, "unchanged": j.unchanged, "errors": len(j.errors)},
+        )
         if queue:
             with transaction.atomic():
                 importing.queue_import_job(job)
@@ -47,4 +53,3 @@ class ImportCommand(BaseCommand):
         if job.state != Job.State.DONE:
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))
-

@@ -1,5 +1,6 @@
 """Following a Job or an Entry from a management command: a progress bar on
 stderr until the workers finish it (the lifecycle itself is annotator/common/jobs.py)."""
+
 from __future__ import annotations
 
 import sys
@@ -14,8 +15,9 @@ from annotator.common.jobs import is_finished
 class ProgressBar:
     """A tqdm bar on stderr showing a Job's or an Entry's progress."""
 
-    def __init__(self, desc: str, *, unit: str = "item", quiet: bool = False,
-                 postfix: Callable[[object], dict] | None = None):
+    def __init__(
+        self, desc: str, *, unit: str = "item", quiet: bool = False, postfix: Callable[[object], dict] | None = None
+    ):
         self.bar = tqdm(total=0, unit=unit, desc=desc, file=sys.stderr, disable=quiet)
         self.postfix = postfix or (lambda obj: {"errors": len(getattr(obj, "errors", []))})
 

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,196 +14,404 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('aflw2000', 'AFLW2000-3D'), ('biwi', 'BIWI'), ('images', 'Plain images')], default='images', max_length=20)),
-                ('description', models.TextField(blank=True)),
-                ('is_public', models.BooleanField(default=False, help_text='Researchers may read its labels.')),
-                ('overlap', models.PositiveSmallIntegerField(default=1, help_text='How many annotators label each face (1 = never hand a face to two at once).')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("aflw2000", "AFLW2000-3D"), ("biwi", "BIWI"), ("images", "Plain images")],
+                        default="images",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("is_public", models.BooleanField(default=False, help_text="Researchers may read its labels.")),
+                (
+                    "overlap",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        help_text="How many annotators label each face (1 = never hand a face to two at once).",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Image',
+            name="Image",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to='images/%Y/%m/')),
-                ('file_name', models.CharField(help_text='Name inside the dataset, e.g. 12/frame_00003_rgb.png', max_length=500)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('size_bytes', models.PositiveBigIntegerField()),
-                ('checksum', models.CharField(help_text='sha256 of the file', max_length=64)),
-                ('K', models.JSONField(help_text='Camera intrinsics, 3x3 row-major (9 floats), pixels')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='images', to='annotator.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(upload_to="images/%Y/%m/")),
+                (
+                    "file_name",
+                    models.CharField(help_text="Name inside the dataset, e.g. 12/frame_00003_rgb.png", max_length=500),
+                ),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("size_bytes", models.PositiveBigIntegerField()),
+                ("checksum", models.CharField(help_text="sha256 of the file", max_length=64)),
+                ("K", models.JSONField(help_text="Camera intrinsics, 3x3 row-major (9 floats), pixels")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="images", to="annotator.dataset"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['dataset', 'file_name'],
+                "ordering": ["dataset", "file_name"],
             },
         ),
         migrations.CreateModel(
-            name='Face',
+            name="Face",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveSmallIntegerField(default=0)),
-                ('box', models.JSONField(help_text='[x0, y0, x1, y1] pixels')),
-                ('landmarks_2d', models.JSONField(blank=True, help_text='[[x, y], ...] pixels', null=True)),
-                ('landmarks_3d', models.JSONField(blank=True, help_text='[[X, Y, Z], ...] camera frame, mm', null=True)),
-                ('landmark_scheme', models.CharField(blank=True, help_text='ibug68 or mediapipe468', max_length=20)),
-                ('landmark_source', models.CharField(blank=True, help_text='dataset or proposer name@version', max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='faces', to='annotator.image')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveSmallIntegerField(default=0)),
+                ("box", models.JSONField(help_text="[x0, y0, x1, y1] pixels")),
+                ("landmarks_2d", models.JSONField(blank=True, help_text="[[x, y], ...] pixels", null=True)),
+                (
+                    "landmarks_3d",
+                    models.JSONField(blank=True, help_text="[[X, Y, Z], ...] camera frame, mm", null=True),
+                ),
+                ("landmark_scheme", models.CharField(blank=True, help_text="ibug68 or mediapipe468", max_length=20)),
+                (
+                    "landmark_source",
+                    models.CharField(blank=True, help_text="dataset or proposer name@version", max_length=100),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="faces", to="annotator.image"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['image', 'index'],
+                "ordering": ["image", "index"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('import_aflw2000', 'Import Aflw2000'), ('import_biwi', 'Import Biwi'), ('import_images', 'Import Images'), ('propose', 'Propose'), ('mesh', 'Mesh'), ('export', 'Export')], max_length=30)),
-                ('source', models.CharField(blank=True, help_text='A server path or an uploaded file', max_length=1000)),
-                ('upload', models.FileField(blank=True, upload_to='uploads/')),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('done_with_errors', 'done with errors'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('processed', models.PositiveIntegerField(default=0)),
-                ('succeeded', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0, help_text='Already present (idempotent re-run)')),
-                ('errors', models.JSONField(blank=True, default=list, help_text="[{'name': ..., 'message': ...}]")),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('result_file', models.FileField(blank=True, upload_to='exports/')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='annotator.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("import_aflw2000", "Import Aflw2000"),
+                            ("import_biwi", "Import Biwi"),
+                            ("import_images", "Import Images"),
+                            ("propose", "Propose"),
+                            ("mesh", "Mesh"),
+                            ("export", "Export"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(blank=True, help_text="A server path or an uploaded file", max_length=1000),
+                ),
+                ("upload", models.FileField(blank=True, upload_to="uploads/")),
+                ("options", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("done_with_errors", "done with errors"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("processed", models.PositiveIntegerField(default=0)),
+                ("succeeded", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0, help_text="Already present (idempotent re-run)")),
+                ("errors", models.JSONField(blank=True, default=list, help_text="[{'name': ..., 'message': ...}]")),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("result_file", models.FileField(blank=True, upload_to="exports/")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="annotator.dataset",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Proposal',
+            name="Proposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('R', models.JSONField(help_text='Rotation head->camera, 9 floats row-major')),
-                ('t', models.JSONField(blank=True, help_text='Translation, 3 floats, mm (camera frame)', null=True)),
-                ('proposer', models.CharField(max_length=100)),
-                ('proposer_version', models.CharField(max_length=50)),
-                ('weights_sha256', models.CharField(max_length=64)),
-                ('score', models.FloatField(default=0.0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('face', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='proposals', to='annotator.face')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("R", models.JSONField(help_text="Rotation head->camera, 9 floats row-major")),
+                ("t", models.JSONField(blank=True, help_text="Translation, 3 floats, mm (camera frame)", null=True)),
+                ("proposer", models.CharField(max_length=100)),
+                ("proposer_version", models.CharField(max_length=50)),
+                ("weights_sha256", models.CharField(max_length=64)),
+                ("score", models.FloatField(default=0.0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "face",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="proposals", to="annotator.face"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['face', '-created_at'],
+                "ordering": ["face", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Annotation',
+            name="Annotation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('R', models.JSONField(help_text='Rotation head->camera, 9 floats row-major')),
-                ('t', models.JSONField(blank=True, help_text='Translation, 3 floats, mm (camera frame)', null=True)),
-                ('status', models.CharField(choices=[('ground_truth', 'ground truth (from the dataset)'), ('accepted', 'Accepted'), ('corrected', 'Corrected'), ('skipped', 'Skipped'), ('flagged', 'Flagged'), ('draft', 'Draft')], max_length=20)),
-                ('flag_reason', models.CharField(blank=True, choices=[('no_face', 'no face'), ('occluded', 'Occluded'), ('not_a_head', 'not a head'), ('other', 'Other')], max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('time_spent_s', models.FloatField(default=0.0, help_text='Seconds the annotator spent on this save')),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('source', models.CharField(choices=[('dataset', 'Dataset'), ('annotator', 'Annotator')], max_length=20)),
-                ('total_time_s', models.FloatField(default=0.0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='annotations', to=settings.AUTH_USER_MODEL)),
-                ('face', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annotations', to='annotator.face')),
-                ('proposal', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='annotator.proposal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("R", models.JSONField(help_text="Rotation head->camera, 9 floats row-major")),
+                ("t", models.JSONField(blank=True, help_text="Translation, 3 floats, mm (camera frame)", null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ground_truth", "ground truth (from the dataset)"),
+                            ("accepted", "Accepted"),
+                            ("corrected", "Corrected"),
+                            ("skipped", "Skipped"),
+                            ("flagged", "Flagged"),
+                            ("draft", "Draft"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "flag_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("no_face", "no face"),
+                            ("occluded", "Occluded"),
+                            ("not_a_head", "not a head"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("time_spent_s", models.FloatField(default=0.0, help_text="Seconds the annotator spent on this save")),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "source",
+                    models.CharField(choices=[("dataset", "Dataset"), ("annotator", "Annotator")], max_length=20),
+                ),
+                ("total_time_s", models.FloatField(default=0.0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="annotations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "face",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="annotations", to="annotator.face"
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="annotator.proposal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['face', 'source'],
+                "ordering": ["face", "source"],
             },
         ),
         migrations.CreateModel(
-            name='Split',
+            name="Split",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('definition', models.JSONField(default=dict, help_text='How it was made: rule, seed, sequence lists, ...')),
-                ('sample_names', models.JSONField(default=list, help_text="File names of the split (the definition's result)")),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='splits', to='annotator.dataset')),
-                ('images', models.ManyToManyField(blank=True, related_name='splits', to='annotator.image')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "definition",
+                    models.JSONField(default=dict, help_text="How it was made: rule, seed, sequence lists, ..."),
+                ),
+                (
+                    "sample_names",
+                    models.JSONField(default=list, help_text="File names of the split (the definition's result)"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="splits", to="annotator.dataset"
+                    ),
+                ),
+                ("images", models.ManyToManyField(blank=True, related_name="splits", to="annotator.image")),
             ],
             options={
-                'ordering': ['dataset', 'name', '-version'],
+                "ordering": ["dataset", "name", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='AnnotationRevision',
+            name="AnnotationRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('R', models.JSONField(help_text='Rotation head->camera, 9 floats row-major')),
-                ('t', models.JSONField(blank=True, help_text='Translation, 3 floats, mm (camera frame)', null=True)),
-                ('status', models.CharField(choices=[('ground_truth', 'ground truth (from the dataset)'), ('accepted', 'Accepted'), ('corrected', 'Corrected'), ('skipped', 'Skipped'), ('flagged', 'Flagged'), ('draft', 'Draft')], max_length=20)),
-                ('flag_reason', models.CharField(blank=True, choices=[('no_face', 'no face'), ('occluded', 'Occluded'), ('not_a_head', 'not a head'), ('other', 'Other')], max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('time_spent_s', models.FloatField(default=0.0, help_text='Seconds the annotator spent on this save')),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('annotation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='annotator.annotation')),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("R", models.JSONField(help_text="Rotation head->camera, 9 floats row-major")),
+                ("t", models.JSONField(blank=True, help_text="Translation, 3 floats, mm (camera frame)", null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ground_truth", "ground truth (from the dataset)"),
+                            ("accepted", "Accepted"),
+                            ("corrected", "Corrected"),
+                            ("skipped", "Skipped"),
+                            ("flagged", "Flagged"),
+                            ("draft", "Draft"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "flag_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("no_face", "no face"),
+                            ("occluded", "Occluded"),
+                            ("not_a_head", "not a head"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("time_spent_s", models.FloatField(default=0.0, help_text="Seconds the annotator spent on this save")),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "annotation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="revisions", to="annotator.annotation"
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['annotation', 'version'],
-                'constraints': [models.UniqueConstraint(fields=('annotation', 'version'), name='unique_revision_version')],
+                "ordering": ["annotation", "version"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("annotation", "version"), name="unique_revision_version")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('annotator', 'annotator'), ('reviewer', 'reviewer')], default='annotator', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='annotator.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("annotator", "annotator"), ("reviewer", "reviewer")],
+                        default="annotator",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="assignments", to="annotator.dataset"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('dataset', 'user', 'role'), name='unique_assignment')],
+                "constraints": [models.UniqueConstraint(fields=("dataset", "user", "role"), name="unique_assignment")],
             },
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(fields=('dataset', 'checksum'), name='unique_image_checksum'),
+            model_name="image",
+            constraint=models.UniqueConstraint(fields=("dataset", "checksum"), name="unique_image_checksum"),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(fields=('dataset', 'file_name'), name='unique_image_name'),
+            model_name="image",
+            constraint=models.UniqueConstraint(fields=("dataset", "file_name"), name="unique_image_name"),
         ),
         migrations.AddConstraint(
-            model_name='face',
-            constraint=models.UniqueConstraint(fields=('image', 'index'), name='unique_face_index'),
+            model_name="face",
+            constraint=models.UniqueConstraint(fields=("image", "index"), name="unique_face_index"),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.UniqueConstraint(fields=('face', 'proposer', 'proposer_version', 'weights_sha256'), name='unique_proposal_per_version'),
+            model_name="proposal",
+            constraint=models.UniqueConstraint(
+                fields=("face", "proposer", "proposer_version", "weights_sha256"), name="unique_proposal_per_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='annotation',
-            constraint=models.UniqueConstraint(condition=models.Q(('source', 'annotator')), fields=('face', 'author'), name='one_annotation_per_author'),
+            model_name="annotation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source", "annotator")), fields=("face", "author"), name="one_annotation_per_author"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='annotation',
-            constraint=models.UniqueConstraint(condition=models.Q(('source', 'dataset')), fields=('face',), name='one_ground_truth_per_face'),
+            model_name="annotation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source", "dataset")), fields=("face",), name="one_ground_truth_per_face"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='split',
-            constraint=models.UniqueConstraint(fields=('dataset', 'name', 'version'), name='unique_split_version'),
+            model_name="split",
+            constraint=models.UniqueConstraint(fields=("dataset", "name", "version"), name="unique_split_version"),
         ),
     ]

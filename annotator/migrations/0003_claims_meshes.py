@@ -6,38 +6,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0002_roles'),
+        ("annotator", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FaceMesh',
+            name="FaceMesh",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('done', 'Done'), ('no_landmarks', 'no landmarks'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('message', models.TextField(blank=True)),
-                ('glb', models.FileField(blank=True, upload_to='meshes/')),
-                ('n_vertices', models.PositiveIntegerField(default=0)),
-                ('n_triangles', models.PositiveIntegerField(default=0)),
-                ('provenance', models.JSONField(blank=True, default=dict, help_text='Landmark source, scheme, proposer version')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('face', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='mesh', to='annotator.face')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("done", "Done"),
+                            ("no_landmarks", "no landmarks"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("glb", models.FileField(blank=True, upload_to="meshes/")),
+                ("n_vertices", models.PositiveIntegerField(default=0)),
+                ("n_triangles", models.PositiveIntegerField(default=0)),
+                (
+                    "provenance",
+                    models.JSONField(blank=True, default=dict, help_text="Landmark source, scheme, proposer version"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "face",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="mesh", to="annotator.face"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FaceClaim',
+            name="FaceClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('face', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='claims', to='annotator.face')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='claims', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "face",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="claims", to="annotator.face"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="claims", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('face', 'user'), name='unique_claim')],
+                "constraints": [models.UniqueConstraint(fields=("face", "user"), name="unique_claim")],
             },
         ),
     ]

@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0003_claims_meshes'),
+        ("annotator", "0003_claims_meshes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('import_aflw2000', 'AFLW2000-3D import'), ('import_biwi', 'BIWI import'), ('import_images', 'image import'), ('propose', 'pose proposals'), ('mesh', 'face meshes'), ('export', 'label export')], max_length=30),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("import_aflw2000", "AFLW2000-3D import"),
+                    ("import_biwi", "BIWI import"),
+                    ("import_images", "image import"),
+                    ("propose", "pose proposals"),
+                    ("mesh", "face meshes"),
+                    ("export", "label export"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

@@ -6,49 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0004_job_labels'),
+        ("annotator", "0004_job_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='annotation',
-            name='review_note',
+            model_name="annotation",
+            name="review_note",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='annotation',
-            name='review_state',
-            field=models.CharField(blank=True, choices=[('', 'not reviewed'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='', max_length=20),
+            model_name="annotation",
+            name="review_state",
+            field=models.CharField(
+                blank=True,
+                choices=[("", "not reviewed"), ("approved", "Approved"), ("rejected", "Rejected")],
+                default="",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='annotation',
-            name='reviewed_at',
+            model_name="annotation",
+            name="reviewed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='annotation',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="annotation",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text="What it is for, e.g. 'training pipeline'", max_length=100)),
-                ('prefix', models.CharField(help_text="The key's first characters, to recognise it", max_length=16)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('read_only', models.BooleanField(default=False, help_text='Only GET/HEAD/OPTIONS requests')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(help_text="What it is for, e.g. 'training pipeline'", max_length=100)),
+                ("prefix", models.CharField(help_text="The key's first characters, to recognise it", max_length=16)),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("read_only", models.BooleanField(default=False, help_text="Only GET/HEAD/OPTIONS requests")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

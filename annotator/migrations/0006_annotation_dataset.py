@@ -13,26 +13,33 @@ def fill_dataset(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0005_api_tokens_reviews'),
+        ("annotator", "0005_api_tokens_reviews"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='annotation',
-            name='dataset',
-            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotator.dataset'),
+            model_name="annotation",
+            name="dataset",
+            field=models.ForeignKey(
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="annotator.dataset",
+            ),
         ),
         migrations.RunPython(fill_dataset, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name='annotation',
-            name='dataset',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotator.dataset'),
+            model_name="annotation",
+            name="dataset",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="annotator.dataset"
+            ),
         ),
         migrations.AddIndex(
-            model_name='annotation',
-            index=models.Index(fields=['dataset', 'id'], name='annotation_dataset_id'),
+            model_name="annotation",
+            index=models.Index(fields=["dataset", "id"], name="annotation_dataset_id"),
         ),
     ]

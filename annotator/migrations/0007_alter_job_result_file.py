@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0006_annotation_dataset'),
+        ("annotator", "0006_annotation_dataset"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='result_file',
+            model_name="job",
+            name="result_file",
             field=models.FileField(blank=True, upload_to=annotator.common.files.export_file_path),
         ),
     ]

@@ -67,7 +67,8 @@ def export_job_forward(job):
     if isinstance(result.get("skipped"), list):
         result["skipped"] = [
             {**r, "origin": ROW_ORIGIN.get(r["source"], r["source"]), "origin_detail": r.get("source_detail", "")}
-            if isinstance(r, dict) and "source" in r and "origin" not in r else r
+            if isinstance(r, dict) and "source" in r and "origin" not in r
+            else r
             for r in result["skipped"]
         ]
     if job.input_name == "" and result == (job.result or {}):
@@ -95,7 +96,6 @@ def export_jobs_backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("annotator", "0007_alter_job_result_file"),
     ]
@@ -116,7 +116,9 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="annotation",
             name="origin",
-            field=models.CharField(choices=[("ground_truth", "ground truth"), ("annotator", "Annotator")], max_length=20),
+            field=models.CharField(
+                choices=[("ground_truth", "ground truth"), ("annotator", "Annotator")], max_length=20
+            ),
         ),
         migrations.AlterModelOptions(name="annotation", options={"ordering": ["face", "origin"]}),
         migrations.AddConstraint(
@@ -151,7 +153,9 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="facemesh",
             name="provenance",
-            field=models.JSONField(blank=True, default=dict, help_text="Landmarks provenance, scheme, proposer version"),
+            field=models.JSONField(
+                blank=True, default=dict, help_text="Landmarks provenance, scheme, proposer version"
+            ),
         ),
         migrations.RunPython(mesh_key_forward, mesh_key_backward),
     ]

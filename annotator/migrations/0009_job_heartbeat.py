@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0008_names'),
+        ("annotator", "0008_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='heartbeat_at',
+            model_name="job",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

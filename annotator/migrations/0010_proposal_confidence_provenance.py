@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0009_job_heartbeat'),
+        ("annotator", "0009_job_heartbeat"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='proposal',
-            name='confidence',
+            model_name="proposal",
+            name="confidence",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='proposal',
-            name='provenance',
+            model_name="proposal",
+            name="provenance",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

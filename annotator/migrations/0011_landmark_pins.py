@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0010_proposal_confidence_provenance'),
+        ("annotator", "0010_proposal_confidence_provenance"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='annotation',
-            name='landmark_pins',
-            field=models.JSONField(blank=True, default=list, help_text='Landmarks the annotator pinned: [{index (iBUG-68), x, y (image px)}] (workers/core/landmark_pins.py)'),
+            model_name="annotation",
+            name="landmark_pins",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Landmarks the annotator pinned: [{index (iBUG-68), x, y (image px)}] (workers/core/landmark_pins.py)",
+            ),
         ),
         migrations.AddField(
-            model_name='annotationrevision',
-            name='landmark_pins',
-            field=models.JSONField(blank=True, default=list, help_text='Landmarks the annotator pinned: [{index (iBUG-68), x, y (image px)}] (workers/core/landmark_pins.py)'),
+            model_name="annotationrevision",
+            name="landmark_pins",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Landmarks the annotator pinned: [{index (iBUG-68), x, y (image px)}] (workers/core/landmark_pins.py)",
+            ),
         ),
     ]

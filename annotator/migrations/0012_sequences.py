@@ -5,93 +5,143 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0011_landmark_pins'),
+        ("annotator", "0011_landmark_pins"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Sequence',
+            name="Sequence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('fps', models.FloatField(help_text='Frames per second of the frames kept')),
-                ('frame_count', models.PositiveIntegerField(default=0)),
-                ('source', models.CharField(blank=True, help_text='The video file or folder it was read from', max_length=1000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("fps", models.FloatField(help_text="Frames per second of the frames kept")),
+                ("frame_count", models.PositiveIntegerField(default=0)),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True, help_text="The video file or folder it was read from", max_length=1000
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['dataset', 'name'],
+                "ordering": ["dataset", "name"],
             },
         ),
         migrations.CreateModel(
-            name='SequenceTrack',
+            name="SequenceTrack",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveSmallIntegerField(default=0, help_text='0 = the track covering most frames')),
-                ('proposer', models.CharField(help_text='name@version of the proposals it was built from', max_length=160)),
-                ('frames', models.JSONField(default=list)),
-                ('spikes', models.JSONField(default=list, help_text="Frame indices where the raw track's angular velocity jumps")),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveSmallIntegerField(default=0, help_text="0 = the track covering most frames")),
+                (
+                    "proposer",
+                    models.CharField(help_text="name@version of the proposals it was built from", max_length=160),
+                ),
+                ("frames", models.JSONField(default=list)),
+                (
+                    "spikes",
+                    models.JSONField(
+                        default=list, help_text="Frame indices where the raw track's angular velocity jumps"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['sequence', 'index'],
+                "ordering": ["sequence", "index"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='image',
-            name='unique_image_checksum',
+            model_name="image",
+            name="unique_image_checksum",
         ),
         migrations.AddField(
-            model_name='image',
-            name='frame_index',
-            field=models.PositiveIntegerField(blank=True, help_text='Number of the frame in its sequence', null=True),
+            model_name="image",
+            name="frame_index",
+            field=models.PositiveIntegerField(blank=True, help_text="Number of the frame in its sequence", null=True),
         ),
         migrations.AddField(
-            model_name='image',
-            name='timestamp_s',
+            model_name="image",
+            name="timestamp_s",
             field=models.FloatField(blank=True, help_text="Seconds from the start of the sequence's source", null=True),
         ),
         migrations.AlterField(
-            model_name='dataset',
-            name='kind',
-            field=models.CharField(choices=[('aflw2000', 'AFLW2000-3D'), ('biwi', 'BIWI'), ('images', 'Plain images'), ('video', 'Video / frame sequences')], default='images', max_length=20),
+            model_name="dataset",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("aflw2000", "AFLW2000-3D"),
+                    ("biwi", "BIWI"),
+                    ("images", "Plain images"),
+                    ("video", "Video / frame sequences"),
+                ],
+                default="images",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('import_aflw2000', 'AFLW2000-3D import'), ('import_biwi', 'BIWI import'), ('import_images', 'image import'), ('import_video', 'video / frames import'), ('propose', 'pose proposals'), ('mesh', 'face meshes'), ('export', 'label export')], max_length=30),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("import_aflw2000", "AFLW2000-3D import"),
+                    ("import_biwi", "BIWI import"),
+                    ("import_images", "image import"),
+                    ("import_video", "video / frames import"),
+                    ("propose", "pose proposals"),
+                    ("mesh", "face meshes"),
+                    ("export", "label export"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AddField(
-            model_name='sequence',
-            name='dataset',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sequences', to='annotator.dataset'),
+            model_name="sequence",
+            name="dataset",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="sequences", to="annotator.dataset"
+            ),
         ),
         migrations.AddField(
-            model_name='image',
-            name='sequence',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='frames', to='annotator.sequence'),
+            model_name="image",
+            name="sequence",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="frames",
+                to="annotator.sequence",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(condition=models.Q(('sequence__isnull', True)), fields=('dataset', 'checksum'), name='unique_image_checksum'),
+            model_name="image",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("sequence__isnull", True)),
+                fields=("dataset", "checksum"),
+                name="unique_image_checksum",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(condition=models.Q(('sequence__isnull', False)), fields=('sequence', 'frame_index'), name='unique_frame_index'),
+            model_name="image",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("sequence__isnull", False)),
+                fields=("sequence", "frame_index"),
+                name="unique_frame_index",
+            ),
         ),
         migrations.AddField(
-            model_name='sequencetrack',
-            name='sequence',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tracks', to='annotator.sequence'),
+            model_name="sequencetrack",
+            name="sequence",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="tracks", to="annotator.sequence"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sequence',
-            constraint=models.UniqueConstraint(fields=('dataset', 'name'), name='unique_sequence_name'),
+            model_name="sequence",
+            constraint=models.UniqueConstraint(fields=("dataset", "name"), name="unique_sequence_name"),
         ),
         migrations.AddConstraint(
-            model_name='sequencetrack',
-            constraint=models.UniqueConstraint(fields=('sequence', 'index'), name='unique_track_index'),
+            model_name="sequencetrack",
+            constraint=models.UniqueConstraint(fields=("sequence", "index"), name="unique_track_index"),
         ),
     ]

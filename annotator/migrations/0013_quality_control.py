@@ -7,74 +7,153 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0012_sequences'),
+        ("annotator", "0012_sequences"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dataset',
-            name='honeypot_share',
-            field=models.FloatField(default=0.05, help_text="Share of each annotator's queue that are honeypots (faces with a trusted label).", validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(0.5)]),
+            model_name="dataset",
+            name="honeypot_share",
+            field=models.FloatField(
+                default=0.05,
+                help_text="Share of each annotator's queue that are honeypots (faces with a trusted label).",
+                validators=[
+                    django.core.validators.MinValueValidator(0.0),
+                    django.core.validators.MaxValueValidator(0.5),
+                ],
+            ),
         ),
         migrations.CreateModel(
-            name='Honeypot',
+            name="Honeypot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('R', models.JSONField(help_text='The trusted rotation, 9 floats row-major')),
-                ('t', models.JSONField(blank=True, null=True)),
-                ('trusted', models.CharField(choices=[('ground_truth', 'ground truth'), ('approved', 'reviewer-approved label')], max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='honeypots', to='annotator.dataset')),
-                ('face', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='honeypot', to='annotator.face')),
-                ('trusted_annotation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='annotator.annotation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("R", models.JSONField(help_text="The trusted rotation, 9 floats row-major")),
+                ("t", models.JSONField(blank=True, null=True)),
+                (
+                    "trusted",
+                    models.CharField(
+                        choices=[("ground_truth", "ground truth"), ("approved", "reviewer-approved label")],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="honeypots", to="annotator.dataset"
+                    ),
+                ),
+                (
+                    "face",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="honeypot", to="annotator.face"
+                    ),
+                ),
+                (
+                    "trusted_annotation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="annotator.annotation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='QualitySnapshot',
+            name="QualitySnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('report', models.JSONField(default=dict)),
-                ('stale', models.BooleanField(default=True)),
-                ('computed_at', models.DateTimeField(auto_now=True)),
-                ('compute_s', models.FloatField(default=0.0, help_text='Seconds the last refresh took')),
-                ('dataset', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='quality_snapshot', to='annotator.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("report", models.JSONField(default=dict)),
+                ("stale", models.BooleanField(default=True)),
+                ("computed_at", models.DateTimeField(auto_now=True)),
+                ("compute_s", models.FloatField(default=0.0, help_text="Seconds the last refresh took")),
+                (
+                    "dataset",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quality_snapshot",
+                        to="annotator.dataset",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FaceConsensus',
+            name="FaceConsensus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('R', models.JSONField(help_text='Consensus rotation head->camera, 9 floats row-major')),
-                ('t', models.JSONField(blank=True, help_text='Consensus translation, 3 floats, mm', null=True)),
-                ('member_count', models.PositiveSmallIntegerField()),
-                ('dispersion_deg', models.FloatField(help_text='Median geodesic distance of the members to the consensus')),
-                ('members', models.JSONField(default=list, help_text='Annotation ids of every member')),
-                ('rejected', models.JSONField(default=list, help_text='Annotation ids left out as outliers')),
-                ('needs_review', models.BooleanField(default=False)),
-                ('computed_at', models.DateTimeField(auto_now=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotator.dataset')),
-                ('face', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='consensus', to='annotator.face')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("R", models.JSONField(help_text="Consensus rotation head->camera, 9 floats row-major")),
+                ("t", models.JSONField(blank=True, help_text="Consensus translation, 3 floats, mm", null=True)),
+                ("member_count", models.PositiveSmallIntegerField()),
+                (
+                    "dispersion_deg",
+                    models.FloatField(help_text="Median geodesic distance of the members to the consensus"),
+                ),
+                ("members", models.JSONField(default=list, help_text="Annotation ids of every member")),
+                ("rejected", models.JSONField(default=list, help_text="Annotation ids left out as outliers")),
+                ("needs_review", models.BooleanField(default=False)),
+                ("computed_at", models.DateTimeField(auto_now=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="annotator.dataset"
+                    ),
+                ),
+                (
+                    "face",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="consensus", to="annotator.face"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['dataset', 'needs_review'], name='consensus_needs_review')],
+                "indexes": [models.Index(fields=["dataset", "needs_review"], name="consensus_needs_review")],
             },
         ),
         migrations.CreateModel(
-            name='HoneypotAnswer',
+            name="HoneypotAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('geodesic_deg', models.FloatField()),
-                ('answered_at', models.DateTimeField(auto_now=True)),
-                ('annotation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='honeypot_answer', to='annotator.annotation')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('honeypot', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='annotator.honeypot')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("geodesic_deg", models.FloatField()),
+                ("answered_at", models.DateTimeField(auto_now=True)),
+                (
+                    "annotation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="honeypot_answer",
+                        to="annotator.annotation",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "honeypot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answers", to="annotator.honeypot"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('honeypot', 'author'), name='one_honeypot_answer_per_author')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("honeypot", "author"), name="one_honeypot_answer_per_author")
+                ],
             },
         ),
     ]

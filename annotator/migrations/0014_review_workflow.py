@@ -6,43 +6,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0013_quality_control'),
+        ("annotator", "0013_quality_control"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReviewClaim',
+            name="ReviewClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AddField(
-            model_name='annotation',
-            name='review_reason',
-            field=models.CharField(blank=True, choices=[('rotation', 'the head is turned wrong'), ('position', 'the head is placed wrong (position or depth)'), ('wrong_flag', 'the flag is wrong (or it should have been flagged)'), ('other', 'other (see the note)')], max_length=20),
+            model_name="annotation",
+            name="review_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("rotation", "the head is turned wrong"),
+                    ("position", "the head is placed wrong (position or depth)"),
+                    ("wrong_flag", "the flag is wrong (or it should have been flagged)"),
+                    ("other", "other (see the note)"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='annotation',
-            name='review_state',
-            field=models.CharField(blank=True, choices=[('', 'not reviewed'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('corrected', 'corrected by a reviewer')], default='', max_length=20),
+            model_name="annotation",
+            name="review_state",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "not reviewed"),
+                    ("approved", "Approved"),
+                    ("rejected", "Rejected"),
+                    ("corrected", "corrected by a reviewer"),
+                ],
+                default="",
+                max_length=20,
+            ),
         ),
         migrations.AddIndex(
-            model_name='annotation',
-            index=models.Index(condition=models.Q(('origin', 'annotator'), ('review_state', '')), fields=['dataset', 'updated_at', 'id'], name='annotation_review_pending'),
+            model_name="annotation",
+            index=models.Index(
+                condition=models.Q(("origin", "annotator"), ("review_state", "")),
+                fields=["dataset", "updated_at", "id"],
+                name="annotation_review_pending",
+            ),
         ),
         migrations.AddField(
-            model_name='reviewclaim',
-            name='annotation',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='review_claim', to='annotator.annotation'),
+            model_name="reviewclaim",
+            name="annotation",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="review_claim", to="annotator.annotation"
+            ),
         ),
         migrations.AddField(
-            model_name='reviewclaim',
-            name='reviewer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_claims', to=settings.AUTH_USER_MODEL),
+            model_name="reviewclaim",
+            name="reviewer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="review_claims", to=settings.AUTH_USER_MODEL
+            ),
         ),
     ]

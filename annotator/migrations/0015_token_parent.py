@@ -7,15 +7,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0014_review_workflow'),
+        ("annotator", "0014_review_workflow"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apitoken',
-            name='parent',
-            field=models.ForeignKey(blank=True, help_text='The token that created this one through the API', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='annotator.apitoken'),
+            model_name="apitoken",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The token that created this one through the API",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="children",
+                to="annotator.apitoken",
+            ),
         ),
     ]

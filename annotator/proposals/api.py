@@ -16,8 +16,20 @@ class ProposalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Proposal
-        fields = ["id", "face", "proposer", "proposer_version", "weights_sha256", "score", "confidence",
-                  "provenance", "R", "t", "euler", "created_at"]
+        fields = [
+            "id",
+            "face",
+            "proposer",
+            "proposer_version",
+            "weights_sha256",
+            "score",
+            "confidence",
+            "provenance",
+            "R",
+            "t",
+            "euler",
+            "created_at",
+        ]
 
 
 @extend_schema(parameters=filters.parameters(filters.ProposalFilters))
@@ -34,4 +46,3 @@ class ProposalDetailAPI(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return visible_proposals(self.request.user)
-

@@ -21,7 +21,8 @@ def queue_meshes(face_ids: list[int]) -> None:
     with transaction.atomic():
         FaceMesh.objects.bulk_create([FaceMesh(face_id=pk) for pk in face_ids], ignore_conflicts=True)
         FaceMesh.objects.filter(face_id__in=face_ids).exclude(state=FaceMesh.State.DONE).update(
-            state=FaceMesh.State.QUEUED, updated_at=timezone.now())
+            state=FaceMesh.State.QUEUED, updated_at=timezone.now()
+        )
         pipeline.enqueue("mesh_faces", face_ids)
 
 
@@ -47,8 +48,12 @@ def build_mesh(face: Face) -> FaceMesh:
         np.asarray(face.landmarks_3d, dtype=np.float64),
         face.landmark_scheme,
         image.K_matrix,
-        provenance={"landmarks_provenance": face.landmarks_provenance, "scheme": face.landmark_scheme,
-                    "image": image.file_name, "face_index": face.index},
+        provenance={
+            "landmarks_provenance": face.landmarks_provenance,
+            "scheme": face.landmark_scheme,
+            "image": image.file_name,
+            "face_index": face.index,
+        },
     )
     mesh.message = result.message or ""
     if result.status == "ok":
@@ -77,8 +82,13 @@ def build_meshes(face_ids: list[int]) -> dict:
 @pipeline.step("import_finished", "meshes")
 def _mesh_new_faces(outcome: pipeline.ImportOutcome) -> None:
     if outcome.new_image_ids and settings.HEADPOSE_AUTO_MESH:
-        queue_meshes(list(Face.objects.filter(image_id__in=outcome.new_image_ids, landmarks_2d__isnull=False)
-                          .values_list("pk", flat=True)))
+        queue_meshes(
+            list(
+                Face.objects.filter(image_id__in=outcome.new_image_ids, landmarks_2d__isnull=False).values_list(
+                    "pk", flat=True
+                )
+            )
+        )
 
 
 @pipeline.step("proposals_stored", "meshes")

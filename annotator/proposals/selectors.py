@@ -16,9 +16,7 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
 
     gt = {
         a.face_id: a.R
-        for a in Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.GROUND_TRUTH).only(
-            "face_id", "R"
-        )
+        for a in Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.GROUND_TRUTH).only("face_id", "R")
     }
     proposals = Proposal.objects.filter(face_id__in=list(gt))
     if proposer:
@@ -32,15 +30,22 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
         true = np.array([gt[p.face_id] for p in items], dtype=np.float64).reshape(-1, 3, 3)
         m = evaluate(pred, true, per_sample=True)
         rated = [(p.confidence, e) for p, e in zip(items, m["per_sample"]["err_mean"]) if p.confidence is not None]
-        rows.append({
-            "proposer": name, "version": version, "found": len(items), "ground_truth_faces": len(gt),
-            **{k: m[k] for k in ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "geodesic_mean")},
-            # by ground-truth |yaw| (wide: the back of the head is past 90)
-            "yaw_bins": [{k: b[k] for k in ("label", "count", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean")}
-                         for b in m["yaw_bins"]],
-            # calibrated when the mean error falls from the low-confidence third to the high one
-            "confidence_curve": curve(*zip(*rated)) if rated else [],
-        })
+        rows.append(
+            {
+                "proposer": name,
+                "version": version,
+                "found": len(items),
+                "ground_truth_faces": len(gt),
+                **{k: m[k] for k in ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "geodesic_mean")},
+                # by ground-truth |yaw| (wide: the back of the head is past 90)
+                "yaw_bins": [
+                    {k: b[k] for k in ("label", "count", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean")}
+                    for b in m["yaw_bins"]
+                ],
+                # calibrated when the mean error falls from the low-confidence third to the high one
+                "confidence_curve": curve(*zip(*rated)) if rated else [],
+            }
+        )
     return rows
 
 
@@ -58,8 +63,12 @@ def proposal_list(user, filters: dict):
 
 def proposers_of(dataset: Dataset):
     """The proposer names with a proposal in the dataset, sorted."""
-    return (Proposal.objects.filter(face__image__dataset=dataset).values_list("proposer", flat=True)
-            .distinct().order_by("proposer"))
+    return (
+        Proposal.objects.filter(face__image__dataset=dataset)
+        .values_list("proposer", flat=True)
+        .distinct()
+        .order_by("proposer")
+    )
 
 
 def mesh_of(face, *, done: bool = False) -> FaceMesh | None:
@@ -73,5 +82,9 @@ def newest_proposal_values(scope: RowScope, proposer: str | None = None) -> dict
     proposals = Proposal.objects.filter(**scope.of_faces()).order_by("created_at", "pk")
     if proposer:
         proposals = proposals.filter(proposer=proposer)
-    return {p["face_id"]: p for p in values_json(
-        proposals, ["face_id", "proposer", "proposer_version", "weights_sha256", "score", "created_at"], ["R", "t"])}
+    return {
+        p["face_id"]: p
+        for p in values_json(
+            proposals, ["face_id", "proposer", "proposer_version", "weights_sha256", "score", "created_at"], ["R", "t"]
+        )
+    }

@@ -78,7 +78,10 @@ def start_proposals(*, dataset: Dataset, proposer: str | None = None, user=None,
     with transaction.atomic():
         # the work list is kept so the reaper can re-send the batches not yet stored
         job = Job.objects.create(
-            kind=Job.Kind.PROPOSE, dataset=dataset, created_by=user, total=len(ids),
+            kind=Job.Kind.PROPOSE,
+            dataset=dataset,
+            created_by=user,
+            total=len(ids),
             options={"proposer": proposer, "image_ids": ids, "batch_size": BATCH_SIZE},
             state=Job.State.QUEUED if ids else Job.State.DONE,
         )
@@ -98,8 +101,10 @@ def store_proposals(image: Image, proposals, proposer, errors: list | None = Non
     with transaction.atomic():
         faces = list(image.faces.select_for_update().order_by("index"))
         # a proposal lands on the known face (e.g. ground truth) its detection overlaps
-        matched = [None if k is None else faces[k]
-                   for k in match_boxes([f.box for f in faces], [p.box for p, _, _ in proposals])]
+        matched = [
+            None if k is None else faces[k]
+            for k in match_boxes([f.box for f in faces], [p.box for p, _, _ in proposals])
+        ]
         next_index = max((f.index for f in faces), default=-1) + 1
         for (proposal, R, t), face in zip(proposals, matched):
             if face is None:
@@ -107,7 +112,9 @@ def store_proposals(image: Image, proposals, proposer, errors: list | None = Non
                 next_index += 1
             if face.landmarks_2d is None and proposal.landmarks_2d is not None:
                 face.landmarks_2d = np.asarray(proposal.landmarks_2d)[:, :2].tolist()
-                face.landmarks_3d = None if proposal.landmarks_3d is None else np.asarray(proposal.landmarks_3d).tolist()
+                face.landmarks_3d = (
+                    None if proposal.landmarks_3d is None else np.asarray(proposal.landmarks_3d).tolist()
+                )
                 face.landmark_scheme = proposal.landmark_scheme or ""
                 face.landmarks_provenance = tag
                 face.save(update_fields=["landmarks_2d", "landmarks_3d", "landmark_scheme", "landmarks_provenance"])
@@ -116,8 +123,13 @@ def store_proposals(image: Image, proposals, proposer, errors: list | None = Non
                 proposer=proposer.config.name,
                 proposer_version=proposer.config.version,
                 weights_sha256=proposer.weights_sha256,
-                defaults={"R": R, "t": t, "score": float(proposal.score), "confidence": proposal.confidence,
-                          "provenance": proposal.provenance or {}},
+                defaults={
+                    "R": R,
+                    "t": t,
+                    "score": float(proposal.score),
+                    "confidence": proposal.confidence,
+                    "provenance": proposal.provenance or {},
+                },
             )
             stored.append(row)
     return stored
@@ -177,8 +189,9 @@ def propose_images(image_ids: list[int], proposer_name: str, job_id: int | None 
             found += len(rows)
             face_ids += [r.face_id for r in rows]
     if job_id is not None:
-        jobs.advance_shared(Job, job_id, processed=len(image_ids), succeeded=len(loaded), errors=errors,
-                            batch=batch_key(image_ids))
+        jobs.advance_shared(
+            Job, job_id, processed=len(image_ids), succeeded=len(loaded), errors=errors, batch=batch_key(image_ids)
+        )
     pipeline.proposals_stored(face_ids)
     return {"images": len(images), "faces": found, "errors": errors}
 

@@ -6,8 +6,10 @@ from annotator.common import files as stored_files
 from annotator.datasets.views import _visible_face
 from annotator.proposals.selectors import mesh_of
 
-MESH_DENIED = ("The textured mesh's vertices are the face's 3D landmarks in the camera frame, from which its pose "
-               "can be computed: only those who read every label of the dataset may have it.")
+MESH_DENIED = (
+    "The textured mesh's vertices are the face's 3D landmarks in the camera frame, from which its pose "
+    "can be computed: only those who read every label of the dataset may have it."
+)
 
 
 def face_mesh_glb(request, pk):

@@ -23,13 +23,17 @@ class AbsYawBinSerializer(serializers.Serializer):
 
 
 class ChartsSerializer(serializers.Serializer):
-    error_kind = serializers.ChoiceField(choices=["honeypot", "agreement"],
-                                         help_text="What the error charts show: honeypot errors when there are any")
-    error_histogram = serializers.ListField(child=serializers.IntegerField(),
-                                            help_text="Counts per 1-degree bin from 0 to 30, then 30-180")
+    error_kind = serializers.ChoiceField(
+        choices=["honeypot", "agreement"], help_text="What the error charts show: honeypot errors when there are any"
+    )
+    error_histogram = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Counts per 1-degree bin from 0 to 30, then 30-180"
+    )
     error_by_abs_yaw = AbsYawBinSerializer(many=True)
-    throughput_hours = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
-                                             help_text="[hour start (epoch seconds), labels finished]")
+    throughput_hours = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[hour start (epoch seconds), labels finished]",
+    )
 
 
 class AnnotatorScoreSerializer(serializers.Serializer):
@@ -45,7 +49,8 @@ class AnnotatorScoreSerializer(serializers.Serializer):
     honeypot_share_over_10 = serializers.FloatField(allow_null=True, help_text="Share of answers over 10 degrees")
     agreement_faces = serializers.IntegerField()
     agreement_geodesic_median = serializers.FloatField(
-        allow_null=True, help_text="Median geodesic distance to the consensus of the other annotators (degrees)")
+        allow_null=True, help_text="Median geodesic distance to the consensus of the other annotators (degrees)"
+    )
     agreement_geodesic_p90 = serializers.FloatField(allow_null=True)
     consensus_rejected = serializers.IntegerField(help_text="Labels left out of their face's consensus as outliers")
     approved = serializers.IntegerField()
@@ -54,7 +59,8 @@ class AnnotatorScoreSerializer(serializers.Serializer):
     approval_rate = serializers.FloatField(allow_null=True)
     rejection_rate = serializers.FloatField(allow_null=True)
     proposal_moved_median = serializers.FloatField(
-        allow_null=True, help_text="Median geodesic distance from the proposal started from to the label (degrees)")
+        allow_null=True, help_text="Median geodesic distance from the proposal started from to the label (degrees)"
+    )
     charts = ChartsSerializer()
 
 
@@ -97,8 +103,9 @@ class HoneypotSerializer(serializers.ModelSerializer):
 
 
 class HoneypotChangeSerializer(serializers.Serializer):
-    faces = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
-                                  min_length=1, max_length=10000)
+    faces = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), min_length=1, max_length=10000
+    )
     remove = serializers.BooleanField(default=False, help_text="Unmark these faces instead")
 
 
@@ -108,8 +115,10 @@ class HoneypotsAPI(APIView):
         dataset = dataset_for_quality(request.user, pk)
         return Response(HoneypotSerializer(dataset.honeypots.order_by("pk"), many=True).data)
 
-    @extend_schema(request=HoneypotChangeSerializer,
-                   responses={200: HoneypotSerializer(many=True), **error_responses(413), **ERRORS})
+    @extend_schema(
+        request=HoneypotChangeSerializer,
+        responses={200: HoneypotSerializer(many=True), **error_responses(413), **ERRORS},
+    )
     def post(self, request, pk: int):
         """Mark faces with a trusted label (ground truth, or a reviewer-approved label) as
         honeypots, or unmark them with remove=true. A face without one is a 400 naming it."""

@@ -41,9 +41,11 @@ class Honeypot(models.Model):
     t = models.JSONField(null=True, blank=True)
     trusted = models.CharField(max_length=20, choices=Trusted.choices)
     trusted_annotation = models.ForeignKey(
-        "Annotation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+        "Annotation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

@@ -40,11 +40,13 @@ def review_threshold_deg() -> float:
 
 
 def _members(**scope):
-    return (Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=POSE_STATUSES, **scope)
-            .exclude(review_state=ReviewState.REJECTED))
+    return Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=POSE_STATUSES, **scope).exclude(
+        review_state=ReviewState.REJECTED
+    )
 
 
 # --- after every save and review (services) -------------------------------------------
+
 
 def label_changed(annotation: Annotation) -> None:
     """Service: bring the quality rows in line with a changed annotator label.
@@ -54,7 +56,8 @@ def label_changed(annotation: Annotation) -> None:
     if annotation.origin != AnnotationOrigin.ANNOTATOR:
         return
     if annotation.status == AnnotationStatus.DRAFT and annotation.pk not in (
-            FaceConsensus.objects.filter(face_id=annotation.face_id).values_list("members", flat=True).first() or []):
+        FaceConsensus.objects.filter(face_id=annotation.face_id).values_list("members", flat=True).first() or []
+    ):
         return  # a draft autosave of a label that was no member: no figure changes
     # savepoint=False: the caller's transaction already makes this all-or-nothing
     with transaction.atomic(savepoint=False):
@@ -64,8 +67,17 @@ def label_changed(annotation: Annotation) -> None:
         QualitySnapshot.objects.filter(dataset_id=annotation.dataset_id, stale=False).update(stale=True)
 
 
-_CONSENSUS_FIELDS = ["dataset", "R", "t", "member_count", "dispersion_deg", "members", "rejected", "needs_review",
-                     "computed_at"]
+_CONSENSUS_FIELDS = [
+    "dataset",
+    "R",
+    "t",
+    "member_count",
+    "dispersion_deg",
+    "members",
+    "rejected",
+    "needs_review",
+    "computed_at",
+]
 
 
 def refresh_face_consensus(face_id: int, dataset_id: int) -> bool:
@@ -73,9 +85,13 @@ def refresh_face_consensus(face_id: int, dataset_id: int) -> bool:
     member). Returns whether the face is a honeypot (read with the lock: one
     round trip for both)."""
     # two annotators saving the same face at once: the second waits here and then reads the first's label
-    is_honeypot = (Face.objects.select_for_update(of=("self",)).filter(pk=face_id)
-                   .annotate(hp=Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
-                   .values_list("hp", flat=True).first())
+    is_honeypot = (
+        Face.objects.select_for_update(of=("self",))
+        .filter(pk=face_id)
+        .annotate(hp=Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
+        .values_list("hp", flat=True)
+        .first()
+    )
     rows = list(_members(face_id=face_id).order_by("pk").values_list("pk", "R", "t"))
     if not rows:
         FaceConsensus.objects.filter(face_id=face_id).delete()
@@ -87,12 +103,21 @@ def refresh_face_consensus(face_id: int, dataset_id: int) -> bool:
     rejected = [i for i, keep in zip(ids, c.inlier[0]) if not keep]
     t_out = None if np.isnan(c.t[0]).any() else [float(v) for v in c.t[0]]
     row = FaceConsensus(
-        face_id=face_id, dataset_id=dataset_id, R=[float(v) for v in c.R[0].reshape(9)], t=t_out,
-        member_count=len(ids), dispersion_deg=float(c.dispersion_deg[0]), members=ids, rejected=rejected,
-        needs_review=bool(core.needs_review(c, review_threshold_deg())[0]), computed_at=timezone.now())
+        face_id=face_id,
+        dataset_id=dataset_id,
+        R=[float(v) for v in c.R[0].reshape(9)],
+        t=t_out,
+        member_count=len(ids),
+        dispersion_deg=float(c.dispersion_deg[0]),
+        members=ids,
+        rejected=rejected,
+        needs_review=bool(core.needs_review(c, review_threshold_deg())[0]),
+        computed_at=timezone.now(),
+    )
     # one INSERT ... ON CONFLICT (face) DO UPDATE: no savepoint, no second read
-    FaceConsensus.objects.bulk_create([row], update_conflicts=True, unique_fields=["face"],
-                                      update_fields=_CONSENSUS_FIELDS)
+    FaceConsensus.objects.bulk_create(
+        [row], update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS
+    )
     return bool(is_honeypot)
 
 
@@ -104,22 +129,31 @@ def record_honeypot_answer(annotation: Annotation) -> None:
     if annotation.status not in POSE_STATUSES:
         HoneypotAnswer.objects.filter(annotation=annotation).delete()
         return
-    error = float(geometry.geodesic_distance(np.asarray(honeypot.R, float).reshape(3, 3),
-                                             np.asarray(annotation.R, float).reshape(3, 3)))
+    error = float(
+        geometry.geodesic_distance(
+            np.asarray(honeypot.R, float).reshape(3, 3), np.asarray(annotation.R, float).reshape(3, 3)
+        )
+    )
     HoneypotAnswer.objects.update_or_create(
-        annotation=annotation, defaults={"honeypot": honeypot, "author_id": annotation.author_id,
-                                         "geodesic_deg": error})
+        annotation=annotation, defaults={"honeypot": honeypot, "author_id": annotation.author_id, "geodesic_deg": error}
+    )
 
 
 # --- honeypots (services) -----------------------------------------------------------------
+
 
 def trusted_label(face: Face) -> tuple[Annotation | None, str]:
     """The face's ground truth, else its newest reviewer-approved annotator label."""
     gt = Annotation.objects.filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH).first()
     if gt is not None:
         return gt, Honeypot.Trusted.GROUND_TRUTH
-    approved = (Annotation.objects.filter(face=face, origin=AnnotationOrigin.ANNOTATOR, status__in=POSE_STATUSES,
-                                          review_state=ReviewState.APPROVED).order_by("-reviewed_at", "-pk").first())
+    approved = (
+        Annotation.objects.filter(
+            face=face, origin=AnnotationOrigin.ANNOTATOR, status__in=POSE_STATUSES, review_state=ReviewState.APPROVED
+        )
+        .order_by("-reviewed_at", "-pk")
+        .first()
+    )
     return approved, Honeypot.Trusted.APPROVED
 
 
@@ -138,14 +172,23 @@ def mark_honeypots(dataset: Dataset, face_ids: list[int], by=None) -> list[Honey
             if label is None:
                 untrusted.append(fid)
                 continue
-            hp, _ = Honeypot.objects.update_or_create(face_id=fid, defaults=dict(
-                dataset=dataset, R=label.R, t=label.t, trusted=kind,
-                trusted_annotation=label if kind == Honeypot.Trusted.APPROVED else None, created_by=by))
+            hp, _ = Honeypot.objects.update_or_create(
+                face_id=fid,
+                defaults=dict(
+                    dataset=dataset,
+                    R=label.R,
+                    t=label.t,
+                    trusted=kind,
+                    trusted_annotation=label if kind == Honeypot.Trusted.APPROVED else None,
+                    created_by=by,
+                ),
+            )
             made.append(hp)
         if untrusted:
             transaction.set_rollback(True)
-            raise PoseError(f"these faces have no trusted label (ground truth or a reviewer-approved label): "
-                            f"{untrusted[:20]}")
+            raise PoseError(
+                f"these faces have no trusted label (ground truth or a reviewer-approved label): {untrusted[:20]}"
+            )
         QualitySnapshot.objects.filter(dataset=dataset).update(stale=True)
     return made
 
@@ -158,6 +201,7 @@ def unmark_honeypots(dataset: Dataset, face_ids: list[int]) -> int:
 
 
 # --- the report (selectors + the refresh service) -------------------------------------------
+
 
 class QualityDenied(PermissionDenied):
     """The user sees the dataset but is not one of its reviewers (a 403)."""
@@ -190,11 +234,17 @@ def refresh(dataset: Dataset) -> dict:
     figures = core.report_figures(labels, honeypots, review_threshold_deg())
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
     scores = figures.pop("scores")
-    annotators = [{"username": names.get(uid, str(uid)), "user_id": uid, **scores[uid]}
-                  for uid in sorted(scores, key=lambda u: names.get(u, ""))]
+    annotators = [
+        {"username": names.get(uid, str(uid)), "user_id": uid, **scores[uid]}
+        for uid in sorted(scores, key=lambda u: names.get(u, ""))
+    ]
     report_ = {
-        "dataset": {"id": dataset.pk, "name": dataset.name, "overlap": dataset.overlap,
-                    "honeypot_share": dataset.honeypot_share},
+        "dataset": {
+            "id": dataset.pk,
+            "name": dataset.name,
+            "overlap": dataset.overlap,
+            "honeypot_share": dataset.honeypot_share,
+        },
         "computed_at": timezone.now().isoformat(),
         "review_threshold_deg": review_threshold_deg(),
         "faces": Face.objects.filter(image__dataset=dataset).count(),
@@ -203,5 +253,6 @@ def refresh(dataset: Dataset) -> dict:
         "annotators": annotators,
     }
     QualitySnapshot.objects.filter(dataset=dataset).update(
-        report=report_, computed_at=timezone.now(), compute_s=time.perf_counter() - started)
+        report=report_, computed_at=timezone.now(), compute_s=time.perf_counter() - started
+    )
     return report_

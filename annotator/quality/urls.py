@@ -1,5 +1,6 @@
 """The quality feature's routes: `urlpatterns` (pages and /api/label/, included by
 annotator/urls.py) and `api_urlpatterns` (/api/v1/, included by annotator/api_urls.py)."""
+
 from django.urls import path
 
 from annotator.quality import api, views

@@ -33,10 +33,20 @@ ERRORS = error_responses(400, 401, 403, 404)
 
 class DecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=[ReviewState.APPROVED.value, ReviewState.REJECTED.value])
-    reason = serializers.ChoiceField(choices=RejectReason.choices, required=False, allow_blank=True, default="",
-                                     help_text="Why it is rejected (required with decision=rejected)")
-    note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="",
-                                 help_text="Shown to the annotator on their labeling page")
+    reason = serializers.ChoiceField(
+        choices=RejectReason.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why it is rejected (required with decision=rejected)",
+    )
+    note = serializers.CharField(
+        max_length=MAX_NOTE,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Shown to the annotator on their labeling page",
+    )
     expected_version = serializers.IntegerField(min_value=1, help_text="The annotation version reviewed")
 
     def validate(self, attrs):
@@ -123,8 +133,11 @@ class ReviewAnnotationView(APIView):
 
 
 class ReviewDecisionView(APIView):
-    @extend_schema(request=DecisionSerializer, tags=["reviewing"],
-                   responses={200: ReviewedSerializer, **error_responses(409, 413), **ERRORS})
+    @extend_schema(
+        request=DecisionSerializer,
+        tags=["reviewing"],
+        responses={200: ReviewedSerializer, **error_responses(409, 413), **ERRORS},
+    )
     def post(self, request, annotation_id: int):
         annotation = reviewing.annotation_for_reviewing(request.user, annotation_id)
         body = DecisionSerializer(data=request.data)
@@ -134,8 +147,11 @@ class ReviewDecisionView(APIView):
 
 
 class ReviewCorrectionView(APIView):
-    @extend_schema(request=CorrectionSerializer, tags=["reviewing"],
-                   responses={200: ReviewedSerializer, **error_responses(409, 413), **ERRORS})
+    @extend_schema(
+        request=CorrectionSerializer,
+        tags=["reviewing"],
+        responses={200: ReviewedSerializer, **error_responses(409, 413), **ERRORS},
+    )
     def put(self, request, annotation_id: int):
         annotation = reviewing.annotation_for_reviewing(request.user, annotation_id)
         body = CorrectionSerializer(data=request.data)
@@ -145,34 +161,56 @@ class ReviewCorrectionView(APIView):
 
 
 class NextReviewView(APIView):
-    @extend_schema(request=NextReviewSerializer, tags=["reviewing"],
-                   responses={200: NextReviewResultSerializer, **error_responses(413), **ERRORS})
+    @extend_schema(
+        request=NextReviewSerializer,
+        tags=["reviewing"],
+        responses={200: NextReviewResultSerializer, **error_responses(413), **ERRORS},
+    )
     def post(self, request, dataset_id: int):
         dataset = reviewing.dataset_for_reviewing(request.user, dataset_id)
         body = NextReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        annotation = reviewing.next_for_review(request.user, dataset,
-                                               skip_annotation_id=body.validated_data["skip_annotation_id"])
-        return Response(NextReviewResultSerializer({
-            "annotation_id": None if annotation is None else annotation.pk,
-            "url": (reverse("review-annotation", args=[annotation.pk]) if annotation
-                    else reverse("review-dataset", args=[dataset.pk])),
-            "remaining": reviewing.queue_size(request.user, dataset),
-        }).data)
+        annotation = reviewing.next_for_review(
+            request.user, dataset, skip_annotation_id=body.validated_data["skip_annotation_id"]
+        )
+        return Response(
+            NextReviewResultSerializer(
+                {
+                    "annotation_id": None if annotation is None else annotation.pk,
+                    "url": (
+                        reverse("review-annotation", args=[annotation.pk])
+                        if annotation
+                        else reverse("review-dataset", args=[dataset.pk])
+                    ),
+                    "remaining": reviewing.queue_size(request.user, dataset),
+                }
+            ).data
+        )
 
 
 class ReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=[ReviewState.APPROVED.value, ReviewState.REJECTED.value])
-    reason = serializers.ChoiceField(choices=RejectReason.choices, required=False, allow_blank=True, default="",
-                                     help_text="Why it is rejected (default: other)")
+    reason = serializers.ChoiceField(
+        choices=RejectReason.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why it is rejected (default: other)",
+    )
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    expected_version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
-                                                help_text="The annotation version reviewed (409 if it changed)")
+    expected_version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The annotation version reviewed (409 if it changed)",
+    )
 
 
 class AnnotationReviewAPI(APIView):
-    @extend_schema(request=ReviewSerializer,
-                   responses={200: AnnotationSerializer, **error_responses(409, 413), **ERRORS})
+    @extend_schema(
+        request=ReviewSerializer, responses={200: AnnotationSerializer, **error_responses(409, 413), **ERRORS}
+    )
     def post(self, request, pk: int):
         """A reviewer's verdict on an annotation (reviewers assigned to its dataset, admins)."""
         annotation = reviewing.annotation_for_reviewing(request.user, pk)
@@ -180,4 +218,3 @@ class AnnotationReviewAPI(APIView):
         body.is_valid(raise_exception=True)
         annotation = review_annotation(annotation=annotation, reviewer=request.user, **body.validated_data)
         return Response(AnnotationSerializer(annotation).data)
-

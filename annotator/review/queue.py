@@ -40,6 +40,7 @@ class ReviewingDenied(PermissionDenied):
 
 # --- permissions (selectors) -------------------------------------------------
 
+
 def dataset_for_reviewing(user, dataset_id: int) -> Dataset:
     """Dataset.DoesNotExist (404) when the user cannot see it, ReviewingDenied
     (403) when they see it but are not one of its reviewers."""
@@ -54,8 +55,9 @@ def annotation_for_reviewing(user, annotation_id: int) -> Annotation:
     of every review page and API route): Annotation.DoesNotExist (404) when they
     cannot read it, ReviewingDenied (403) when they read it but may not review it:
     not a reviewer of the dataset, ground truth, their own label, a draft."""
-    annotation = (readable_annotations(user).select_related("face__image__dataset", "author", "proposal")
-                  .get(pk=annotation_id))
+    annotation = (
+        readable_annotations(user).select_related("face__image__dataset", "author", "proposal").get(pk=annotation_id)
+    )
     reason = access.why_not_review(user, annotation)
     if reason:
         raise ReviewingDenied(reason)
@@ -63,6 +65,7 @@ def annotation_for_reviewing(user, annotation_id: int) -> Annotation:
 
 
 # --- the queue (services) ------------------------------------------------------
+
 
 def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | None = None) -> Annotation | None:
     """Service: the next annotation for `reviewer`: one they hold, else the
@@ -88,8 +91,9 @@ def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | Non
 
 def hold(reviewer, annotation: Annotation) -> None:
     """Service: (re)take the review claim on an annotation the reviewer opened."""
-    ReviewClaim.objects.update_or_create(annotation=annotation,
-                                         defaults={"reviewer": reviewer, "expires_at": timezone.now() + CLAIM_TTL})
+    ReviewClaim.objects.update_or_create(
+        annotation=annotation, defaults={"reviewer": reviewer, "expires_at": timezone.now() + CLAIM_TTL}
+    )
 
 
 def release(reviewer, annotation_id: int) -> None:
@@ -102,6 +106,7 @@ def queue_size(reviewer, dataset: Dataset) -> int:
 
 # --- verdicts (services) ---------------------------------------------------------
 
+
 @dataclass
 class Decision:
     decision: str
@@ -112,8 +117,14 @@ class Decision:
 
 def decide(reviewer, annotation: Annotation, data: Decision) -> Annotation:
     """Service: approve or reject (services.review_annotation), then let go of the claim."""
-    reviewed = review_annotation(annotation=annotation, reviewer=reviewer, decision=data.decision,
-                                          reason=data.reason, note=data.note, expected_version=data.expected_version)
+    reviewed = review_annotation(
+        annotation=annotation,
+        reviewer=reviewer,
+        decision=data.decision,
+        reason=data.reason,
+        note=data.note,
+        expected_version=data.expected_version,
+    )
     release(reviewer, annotation.pk)
     return reviewed
 
@@ -129,18 +140,27 @@ class Correction:
 
 def correct(reviewer, annotation: Annotation, data: Correction) -> Annotation:
     """Service: the reviewer's pose replaces the annotator's (services.correct_annotation)."""
-    corrected = correct_annotation(annotation=annotation, reviewer=reviewer, R=data.R, t=data.t,
-                                            expected_version=data.expected_version,
-                                            time_spent_s=data.time_spent_s, note=data.note)
+    corrected = correct_annotation(
+        annotation=annotation,
+        reviewer=reviewer,
+        R=data.R,
+        t=data.t,
+        expected_version=data.expected_version,
+        time_spent_s=data.time_spent_s,
+        note=data.note,
+    )
     release(reviewer, annotation.pk)
     return corrected
 
 
 # --- what the review page shows (selectors) ---------------------------------------
 
+
 def _pose(R, t, face) -> dict:
-    return {"R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
-            "t": [float(v) for v in (t if t is not None else default_translation(face))]}
+    return {
+        "R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
+        "t": [float(v) for v in (t if t is not None else default_translation(face))],
+    }
 
 
 def comparison_poses(annotation: Annotation) -> list[dict]:
@@ -149,18 +169,38 @@ def comparison_poses(annotation: Annotation) -> list[dict]:
     one): [{key, kind, who, R, t}]. Ground truth is never shown: a reviewer judges
     the photo, not a key."""
     face = annotation.face
-    poses = [{"key": "label", "kind": "label", "who": annotation.author.username,
-              **_pose(annotation.R, annotation.t, face)}]
-    others = (Annotation.objects.filter(face=face, origin=AnnotationOrigin.ANNOTATOR,
-                                        status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED])
-              .exclude(pk=annotation.pk).select_related("author").order_by("author__username"))
+    poses = [
+        {"key": "label", "kind": "label", "who": annotation.author.username, **_pose(annotation.R, annotation.t, face)}
+    ]
+    others = (
+        Annotation.objects.filter(
+            face=face,
+            origin=AnnotationOrigin.ANNOTATOR,
+            status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED],
+        )
+        .exclude(pk=annotation.pk)
+        .select_related("author")
+        .order_by("author__username")
+    )
     for other in others:
-        poses.append({"key": f"annotator-{other.pk}", "kind": "annotator", "who": other.author.username,
-                      **_pose(other.R, other.t, face)})
+        poses.append(
+            {
+                "key": f"annotator-{other.pk}",
+                "kind": "annotator",
+                "who": other.author.username,
+                **_pose(other.R, other.t, face),
+            }
+        )
     proposal = annotation.proposal or preferred_proposal(face)
     if proposal is not None:
-        poses.append({"key": "proposal", "kind": "proposal", "who": f"{proposal.proposer}@{proposal.proposer_version}",
-                      **_pose(proposal.R, proposal.t, face)})
+        poses.append(
+            {
+                "key": "proposal",
+                "kind": "proposal",
+                "who": f"{proposal.proposer}@{proposal.proposer_version}",
+                **_pose(proposal.R, proposal.t, face),
+            }
+        )
     return poses
 
 
@@ -183,14 +223,25 @@ def review_state(reviewer, annotation: Annotation) -> dict:
     poses = comparison_poses(annotation)
     return {
         "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": face.landmarks_2d},
-        "image": {"id": image.pk, "file_name": image.file_name, "width": image.width, "height": image.height,
-                  "K": [float(v) for v in np.asarray(K).reshape(9)]},
+        "image": {
+            "id": image.pk,
+            "file_name": image.file_name,
+            "width": image.width,
+            "height": image.height,
+            "K": [float(v) for v in np.asarray(K).reshape(9)],
+        },
         "dataset": {"id": image.dataset_id, "name": image.dataset.name},
         "annotation": {
-            "id": annotation.pk, "version": annotation.version, "status": annotation.status,
-            "author": annotation.author.username, "flag_reason": annotation.flag_reason, "note": annotation.note,
-            "time_spent_s": annotation.time_spent_s, "total_time_s": annotation.total_time_s,
-            "updated_at": annotation.updated_at.isoformat(), "review_state": annotation.review_state,
+            "id": annotation.pk,
+            "version": annotation.version,
+            "status": annotation.status,
+            "author": annotation.author.username,
+            "flag_reason": annotation.flag_reason,
+            "note": annotation.note,
+            "time_spent_s": annotation.time_spent_s,
+            "total_time_s": annotation.total_time_s,
+            "updated_at": annotation.updated_at.isoformat(),
+            "review_state": annotation.review_state,
         },
         "poses": poses,
         "angles": pairwise_angles(poses),

@@ -11,8 +11,11 @@ from annotator.review.models import ReviewClaim
 def faces_needing_review(dataset: Dataset):
     """Faces whose annotators disagree: their consensus (annotator/quality.py) spread
     over HEADPOSE_CONSENSUS_REVIEW_DEG or left a member out as an outlier. Most spread first."""
-    return (Face.objects.filter(consensus__dataset=dataset, consensus__needs_review=True)
-            .select_related("consensus").order_by("-consensus__dispersion_deg", "pk"))
+    return (
+        Face.objects.filter(consensus__dataset=dataset, consensus__needs_review=True)
+        .select_related("consensus")
+        .order_by("-consensus__dispersion_deg", "pk")
+    )
 
 
 def review_queue(dataset: Dataset, reviewer):
@@ -26,8 +29,9 @@ def review_queue(dataset: Dataset, reviewer):
     claims = ReviewClaim.objects.filter(annotation=OuterRef("pk"), expires_at__gt=timezone.now())
     disputed = FaceConsensus.objects.filter(face=OuterRef("face_id"), needs_review=True)
     return (
-        Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE,
-                                  review_state=ReviewState.PENDING)
+        Annotation.objects.filter(
+            dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=REVIEWABLE, review_state=ReviewState.PENDING
+        )
         .exclude(author=reviewer)
         .exclude(Exists(claims.exclude(reviewer=reviewer)))
         .annotate(disputed=Exists(disputed))

@@ -12,8 +12,15 @@ def _set_verdict(annotation: Annotation, reviewer, state: str, note: str, reason
     annotation.reviewed_at, annotation.review_note, annotation.review_reason = timezone.now(), note, reason
 
 
-def review_annotation(*, annotation: Annotation, reviewer, decision: str, note: str = "", reason: str = "",
-                      expected_version: int | None = None) -> Annotation:
+def review_annotation(
+    *,
+    annotation: Annotation,
+    reviewer,
+    decision: str,
+    note: str = "",
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Annotation:
     """A reviewer's verdict (approved / rejected) on the annotation's current
     version. `expected_version` guards against reviewing a version the reviewer
     has not seen (VersionConflict). A rejection says why (`reason`, RejectReason;
@@ -36,8 +43,9 @@ def review_annotation(*, annotation: Annotation, reviewer, decision: str, note: 
     return current
 
 
-def correct_annotation(*, annotation: Annotation, reviewer, R, t, expected_version: int, time_spent_s: float = 0.0,
-                       note: str = "") -> Annotation:
+def correct_annotation(
+    *, annotation: Annotation, reviewer, R, t, expected_version: int, time_spent_s: float = 0.0, note: str = ""
+) -> Annotation:
     """A reviewer replaces the pose of someone's annotation. The annotation's
     current pose becomes the reviewer's (status corrected, version + 1, review
     state corrected): exports and the API read it from then on. The new revision

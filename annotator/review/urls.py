@@ -1,5 +1,6 @@
 """The review feature's routes: `urlpatterns` (pages and /api/label/, included by
 annotator/urls.py) and `api_urlpatterns` (/api/v1/, included by annotator/api_urls.py)."""
+
 from django.urls import path
 
 from annotator.review import api, views
@@ -8,14 +9,22 @@ urlpatterns = [
     path("review/datasets/<int:dataset_id>/", views.review_dataset, name="review-dataset"),
     path("review/datasets/<int:dataset_id>/next/", views.review_next, name="review-next"),
     path("review/annotations/<int:annotation_id>/", views.review_annotation, name="review-annotation"),
-    path("api/label/review/annotations/<int:annotation_id>/", api.ReviewAnnotationView.as_view(),
-         name="api-review-annotation"),
-    path("api/label/review/annotations/<int:annotation_id>/decision/", api.ReviewDecisionView.as_view(),
-         name="api-review-decision"),
-    path("api/label/review/annotations/<int:annotation_id>/correction/", api.ReviewCorrectionView.as_view(),
-         name="api-review-correction"),
-    path("api/label/review/datasets/<int:dataset_id>/next/", api.NextReviewView.as_view(),
-         name="api-review-next"),
+    path(
+        "api/label/review/annotations/<int:annotation_id>/",
+        api.ReviewAnnotationView.as_view(),
+        name="api-review-annotation",
+    ),
+    path(
+        "api/label/review/annotations/<int:annotation_id>/decision/",
+        api.ReviewDecisionView.as_view(),
+        name="api-review-decision",
+    ),
+    path(
+        "api/label/review/annotations/<int:annotation_id>/correction/",
+        api.ReviewCorrectionView.as_view(),
+        name="api-review-correction",
+    ),
+    path("api/label/review/datasets/<int:dataset_id>/next/", api.NextReviewView.as_view(), name="api-review-next"),
 ]
 
 api_urlpatterns = [

@@ -26,8 +26,11 @@ def _dataset(request, dataset_id) -> Dataset:
 def review_dataset(request, dataset_id: int):
     """How many labels await the reviewer, and a start button."""
     dataset = _dataset(request, dataset_id)
-    return render(request, "annotator/review_dataset.html",
-                  {"dataset": dataset, "remaining": reviewing.queue_size(request.user, dataset)})
+    return render(
+        request,
+        "annotator/review_dataset.html",
+        {"dataset": dataset, "remaining": reviewing.queue_size(request.user, dataset)},
+    )
 
 
 @require_POST
@@ -64,5 +67,6 @@ def review_annotation(request, annotation_id: int):
     }
     names = {p["key"]: p["who"] for p in state["poses"]}
     angles = [{**a, "a_who": names[a["a"]], "b_who": names[a["b"]]} for a in state["angles"]]
-    return render(request, "annotator/review.html", {"state": state, "config": config, "angles": angles,
-                                                     "steps": config["steps"]})
+    return render(
+        request, "annotator/review.html", {"state": state, "config": config, "angles": angles, "steps": config["steps"]}
+    )

@@ -25,8 +25,9 @@ class SequenceFrameSerializer(serializers.Serializer):
     R = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="9 floats, row-major")
     t = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="3 floats, mm")
     author = serializers.CharField(allow_null=True, help_text="Who saved the keyframe")
-    raw_R = serializers.ListField(child=serializers.FloatField(), allow_null=True,
-                                  help_text="The raw proposal of the track on this frame")
+    raw_R = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="The raw proposal of the track on this frame"
+    )
     gap_deg = serializers.FloatField(allow_null=True, help_text="Geodesic angle between the label and the raw proposal")
     version = serializers.IntegerField(help_text="Your annotation's version on this face (0: none), for saving")
 

@@ -32,12 +32,17 @@ def _smoothed(track: SequenceTrack | None) -> SmoothedTrack | None:
     return SmoothedTrack(
         R=np.asarray([f["R"] for f in track.frames], dtype=np.float64).reshape(-1, 3, 3),
         t=np.asarray([f["t"] for f in track.frames], dtype=np.float64) if has_t else None,
-        filled=np.asarray([f["filled"] for f in track.frames]), rejected=np.asarray([f["rejected"] for f in track.frames]))
+        filled=np.asarray([f["filled"] for f in track.frames]),
+        rejected=np.asarray([f["rejected"] for f in track.frames]),
+    )
 
 
 def frames_of(sequence: Sequence) -> list[dict]:
-    return list(sequence.frames.order_by("frame_index").values(
-        "pk", "frame_index", "timestamp_s", "file_name", "width", "height", "K"))
+    return list(
+        sequence.frames.order_by("frame_index").values(
+            "pk", "frame_index", "timestamp_s", "file_name", "width", "height", "K"
+        )
+    )
 
 
 def sequence_labels(sequence: Sequence, only_author=None) -> list[dict]:
@@ -51,22 +56,28 @@ def sequence_labels(sequence: Sequence, only_author=None) -> list[dict]:
     if track is not None and len(track.frames) != len(frames):
         track, entries = None, {}  # frames were added after the track was built: it is rebuilt after proposals
     faces = {}  # image -> the face labeled on it
-    for face in (Image.objects.filter(sequence=sequence).values("pk", "faces__pk", "faces__index")
-                 .order_by("pk", "faces__index")):
+    for face in (
+        Image.objects.filter(sequence=sequence).values("pk", "faces__pk", "faces__index").order_by("pk", "faces__index")
+    ):
         if face["faces__pk"] is not None:
             faces.setdefault(face["pk"], face["faces__pk"])
     for image, entry in entries.items():
         if entry["face"] is not None:
             faces[image] = entry["face"]
-    saved = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, face__in=list(faces.values()),
-                                      status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED])
+    saved = Annotation.objects.filter(
+        origin=AnnotationOrigin.ANNOTATOR,
+        face__in=list(faces.values()),
+        status__in=[AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED],
+    )
     if only_author is not None:
         saved = saved.filter(author=only_author)
-    saved = (saved.order_by("updated_at", "pk").values("face_id", "face__image_id", "R", "t", "author__username"))
+    saved = saved.order_by("updated_at", "pk").values("face_id", "face__image_id", "R", "t", "author__username")
     keyed = {a["face__image_id"]: a for a in saved}  # the latest save wins
     number = {f["pk"]: f["frame_index"] for f in frames}
-    keyframes = {number[image]: (np.asarray(a["R"]).reshape(3, 3), None if a["t"] is None else np.asarray(a["t"]))
-                 for image, a in keyed.items()}
+    keyframes = {
+        number[image]: (np.asarray(a["R"]).reshape(3, 3), None if a["t"] is None else np.asarray(a["t"]))
+        for image, a in keyed.items()
+    }
     labels = frame_labels([f["frame_index"] for f in frames], keyframes, _smoothed(track))
     out = []
     for f, lab in zip(frames, labels):
@@ -74,15 +85,21 @@ def sequence_labels(sequence: Sequence, only_author=None) -> list[dict]:
         gap = None
         if lab is not None and raw is not None:
             gap = float(geometry.geodesic_distance(lab.R, np.asarray(raw).reshape(3, 3)))
-        out.append({
-            "frame_index": f["frame_index"], "timestamp_s": f["timestamp_s"], "image": f["pk"],
-            "file_name": f["file_name"], "face": faces.get(f["pk"]),
-            "R": None if lab is None else [float(v) for v in lab.R.reshape(-1)],
-            "t": None if lab is None or lab.t is None else [float(v) for v in lab.t],
-            "track_label": None if lab is None else lab.kind,
-            "author": keyed[f["pk"]]["author__username"] if lab is not None and lab.kind == KEYFRAME else None,
-            "raw_R": raw, "gap_deg": gap,
-        })
+        out.append(
+            {
+                "frame_index": f["frame_index"],
+                "timestamp_s": f["timestamp_s"],
+                "image": f["pk"],
+                "file_name": f["file_name"],
+                "face": faces.get(f["pk"]),
+                "R": None if lab is None else [float(v) for v in lab.R.reshape(-1)],
+                "t": None if lab is None or lab.t is None else [float(v) for v in lab.t],
+                "track_label": None if lab is None else lab.kind,
+                "author": keyed[f["pk"]]["author__username"] if lab is not None and lab.kind == KEYFRAME else None,
+                "raw_R": raw,
+                "gap_deg": gap,
+            }
+        )
     return out
 
 
@@ -106,13 +123,30 @@ def track_rows(dataset, split=None, sequence: Sequence | None = None):
             kind = lab["track_label"]
             detail = lab["author"] if kind == "keyframe" else (track.proposer if kind == "smoothed_proposal" else kind)
             yield LabelRow(
-                image["file_name"], face["index"] if face else 0, lab["R"], lab["t"], TRACK_ORIGINS[kind], detail or "",
-                image_id=image["pk"], face_id=lab["face"], width=image["width"], height=image["height"],
-                K=image["K"], box=face["box"] if face else None,
-                provenance={"dataset": dataset.name, "origin": TRACK_ORIGINS[kind], "track_label": kind,
-                            "sequence": sequence.name, "author": lab["author"],
-                            "track_proposer": track.proposer if track else None},
-                sequence=sequence.name, frame_index=lab["frame_index"], track_label=kind)
+                image["file_name"],
+                face["index"] if face else 0,
+                lab["R"],
+                lab["t"],
+                TRACK_ORIGINS[kind],
+                detail or "",
+                image_id=image["pk"],
+                face_id=lab["face"],
+                width=image["width"],
+                height=image["height"],
+                K=image["K"],
+                box=face["box"] if face else None,
+                provenance={
+                    "dataset": dataset.name,
+                    "origin": TRACK_ORIGINS[kind],
+                    "track_label": kind,
+                    "sequence": sequence.name,
+                    "author": lab["author"],
+                    "track_proposer": track.proposer if track else None,
+                },
+                sequence=sequence.name,
+                frame_index=lab["frame_index"],
+                track_label=kind,
+            )
 
 
 def sequence_for(user, sequence_id: int, labeling: bool) -> Sequence:
@@ -120,7 +154,6 @@ def sequence_for(user, sequence_id: int, labeling: bool) -> Sequence:
     labels; Sequence.DoesNotExist (a 404) when they cannot see the dataset,
     PermissionDenied (a 403) when they see it but may not do this."""
     from django.core.exceptions import PermissionDenied
-
 
     sequence = Sequence.objects.select_related("dataset").get(pk=sequence_id)
     if sequence.dataset_id not in access.visible_dataset_ids(user):
@@ -138,15 +171,23 @@ def editor_state(user, sequence: Sequence) -> dict:
 
     own_only = None if access.may_read_labels(user, sequence.dataset_id) else user
     frames = sequence_labels(sequence, only_author=own_only)
-    versions = dict(Annotation.objects.filter(author=user, origin=AnnotationOrigin.ANNOTATOR,
-                                              face__image__sequence=sequence).values_list("face_id", "version"))
+    versions = dict(
+        Annotation.objects.filter(
+            author=user, origin=AnnotationOrigin.ANNOTATOR, face__image__sequence=sequence
+        ).values_list("face_id", "version")
+    )
     first = sequence.frames.order_by("frame_index").values("width", "height", "K").first() or {}
     track = main_track(sequence)
     for f in frames:
         f["version"] = versions.get(f["face"], 0)
     return {
-        "sequence": {"id": sequence.pk, "name": sequence.name, "fps": sequence.fps,
-                     "frame_count": len(frames), "dataset": sequence.dataset_id},
+        "sequence": {
+            "id": sequence.pk,
+            "name": sequence.name,
+            "fps": sequence.fps,
+            "frame_count": len(frames),
+            "dataset": sequence.dataset_id,
+        },
         "image": {"width": first.get("width", 0), "height": first.get("height", 0), "K": first.get("K")},
         "proposer": track.proposer if track else None,
         "spikes": track.spikes if track else [],

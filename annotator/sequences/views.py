@@ -26,12 +26,14 @@ def label_sequence(request, sequence_id: int):
     """The sequence editor: the frame with the head, and the timeline under it."""
     sequence = _sequence(request, sequence_id, labeling=True)
     config = {
-        "urls": {"state": reverse("api-label-sequence", args=[sequence.pk]),
-                 "image": reverse("label-image", args=[0]).replace("/0/", "/{id}/"),
-                 "save": reverse("api-label-save", args=[0]).replace("/0/", "/{id}/"),
-                 "face": reverse("label-face", args=[0]).replace("/0/", "/{id}/"),
-                 "mesh": static("meshes/head.glb"),
-                 "csv": reverse("sequence-csv", args=[sequence.pk])},
+        "urls": {
+            "state": reverse("api-label-sequence", args=[sequence.pk]),
+            "image": reverse("label-image", args=[0]).replace("/0/", "/{id}/"),
+            "save": reverse("api-label-save", args=[0]).replace("/0/", "/{id}/"),
+            "face": reverse("label-face", args=[0]).replace("/0/", "/{id}/"),
+            "mesh": static("meshes/head.glb"),
+            "csv": reverse("sequence-csv", args=[sequence.pk]),
+        },
         "csrf": get_token(request),
     }
     return render(request, "annotator/label_sequence.html", {"sequence": sequence, "config": config})
@@ -41,7 +43,6 @@ def label_sequence(request, sequence_id: int):
 def sequence_csv(request, sequence_id: int):
     """This sequence's labels=track CSV, to those who read every label of the dataset."""
     from django.http import HttpResponse
-
 
     sequence = _sequence(request, sequence_id, labeling=False)
     try:

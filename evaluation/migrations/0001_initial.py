@@ -6,104 +6,194 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('annotator', '0004_job_labels'),
+        ("annotator", "0004_job_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Benchmark',
+            name="Benchmark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(help_text="e.g. aflw-p1; the CLI's --benchmark", max_length=100)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('max_abs_angle', models.FloatField(blank=True, help_text='Angle filter: drop a sample if any ground-truth |yaw|, |pitch|, |roll| exceeds it', null=True)),
-                ('crop', models.CharField(choices=[('hopenet', 'HopeNet / 6DRepNet crop (pt2d box + 0.2 margins)'), ('fsanet', 'FSA-Net crop (0.6 margin, 64x64)'), ('detector', "the model's own face detector")], default='detector', max_length=20)),
-                ('error_definition', models.CharField(choices=[('plain', 'plain |d| (HopeNet, FSA-Net)'), ('wrapped', 'wrapped (6DRepNet)')], default='plain', max_length=20)),
-                ('sample_names', models.JSONField(default=list, help_text='The evaluated samples (image file names), sorted')),
-                ('excluded', models.JSONField(blank=True, default=dict, help_text='Split samples left out, by reason: counts')),
-                ('reference_results', models.JSONField(blank=True, default=list, help_text='Published numbers shown as reference rows (not computed here)')),
-                ('reference_note', models.CharField(blank=True, max_length=300)),
-                ('is_seed', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='benchmarks', to='annotator.dataset')),
-                ('split', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='benchmarks', to='annotator.split')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.SlugField(help_text="e.g. aflw-p1; the CLI's --benchmark", max_length=100)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "max_abs_angle",
+                    models.FloatField(
+                        blank=True,
+                        help_text="Angle filter: drop a sample if any ground-truth |yaw|, |pitch|, |roll| exceeds it",
+                        null=True,
+                    ),
+                ),
+                (
+                    "crop",
+                    models.CharField(
+                        choices=[
+                            ("hopenet", "HopeNet / 6DRepNet crop (pt2d box + 0.2 margins)"),
+                            ("fsanet", "FSA-Net crop (0.6 margin, 64x64)"),
+                            ("detector", "the model's own face detector"),
+                        ],
+                        default="detector",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "error_definition",
+                    models.CharField(
+                        choices=[("plain", "plain |d| (HopeNet, FSA-Net)"), ("wrapped", "wrapped (6DRepNet)")],
+                        default="plain",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "sample_names",
+                    models.JSONField(default=list, help_text="The evaluated samples (image file names), sorted"),
+                ),
+                (
+                    "excluded",
+                    models.JSONField(blank=True, default=dict, help_text="Split samples left out, by reason: counts"),
+                ),
+                (
+                    "reference_results",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Published numbers shown as reference rows (not computed here)",
+                    ),
+                ),
+                ("reference_note", models.CharField(blank=True, max_length=300)),
+                ("is_seed", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="benchmarks", to="annotator.dataset"
+                    ),
+                ),
+                (
+                    "split",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="benchmarks", to="annotator.split"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', '-version'],
+                "ordering": ["name", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('benchmark_version', models.PositiveIntegerField()),
-                ('split_version', models.PositiveIntegerField()),
-                ('protocol', models.JSONField(default=dict, help_text="The benchmark's protocol when this was computed")),
-                ('kind', models.CharField(choices=[('proposer', 'proposer run here'), ('upload', 'uploaded predictions')], max_length=20)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('proposer', models.CharField(blank=True, max_length=100)),
-                ('proposer_version', models.CharField(blank=True, max_length=50)),
-                ('weights_sha256', models.CharField(blank=True, max_length=64)),
-                ('crop_used', models.CharField(blank=True, help_text='The crop the predictions were made with', max_length=100)),
-                ('upload', models.FileField(blank=True, upload_to='predictions/')),
-                ('upload_name', models.CharField(blank=True, max_length=300)),
-                ('upload_sha256', models.CharField(blank=True, max_length=64)),
-                ('is_public', models.BooleanField(default=False, help_text='Other researchers see it')),
-                ('is_hidden', models.BooleanField(default=False, help_text='Hidden by an admin (only admins see it)')),
-                ('is_baseline', models.BooleanField(default=False)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('processed', models.PositiveIntegerField(default=0)),
-                ('message', models.TextField(blank=True)),
-                ('warnings', models.JSONField(blank=True, default=list)),
-                ('expected', models.PositiveIntegerField(default=0)),
-                ('matched', models.PositiveIntegerField(default=0)),
-                ('missing_sample', models.JSONField(blank=True, default=list, help_text='The first missing sample names')),
-                ('mae_yaw', models.FloatField(blank=True, null=True)),
-                ('mae_pitch', models.FloatField(blank=True, null=True)),
-                ('mae_roll', models.FloatField(blank=True, null=True)),
-                ('mae_mean', models.FloatField(blank=True, db_index=True, null=True)),
-                ('geodesic_mean', models.FloatField(blank=True, null=True)),
-                ('summary', models.JSONField(blank=True, default=dict, help_text='Every scalar metric')),
-                ('details', models.JSONField(blank=True, default=dict, help_text='yaw_bins and curves')),
-                ('per_sample', models.JSONField(blank=True, default=dict, help_text='Per-sample poses and errors (lists)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('benchmark', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='evaluation.benchmark')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='benchmark_entries', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("benchmark_version", models.PositiveIntegerField()),
+                ("split_version", models.PositiveIntegerField()),
+                (
+                    "protocol",
+                    models.JSONField(default=dict, help_text="The benchmark's protocol when this was computed"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("proposer", "proposer run here"), ("upload", "uploaded predictions")], max_length=20
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("proposer", models.CharField(blank=True, max_length=100)),
+                ("proposer_version", models.CharField(blank=True, max_length=50)),
+                ("weights_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "crop_used",
+                    models.CharField(blank=True, help_text="The crop the predictions were made with", max_length=100),
+                ),
+                ("upload", models.FileField(blank=True, upload_to="predictions/")),
+                ("upload_name", models.CharField(blank=True, max_length=300)),
+                ("upload_sha256", models.CharField(blank=True, max_length=64)),
+                ("is_public", models.BooleanField(default=False, help_text="Other researchers see it")),
+                ("is_hidden", models.BooleanField(default=False, help_text="Hidden by an admin (only admins see it)")),
+                ("is_baseline", models.BooleanField(default=False)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("processed", models.PositiveIntegerField(default=0)),
+                ("message", models.TextField(blank=True)),
+                ("warnings", models.JSONField(blank=True, default=list)),
+                ("expected", models.PositiveIntegerField(default=0)),
+                ("matched", models.PositiveIntegerField(default=0)),
+                (
+                    "missing_sample",
+                    models.JSONField(blank=True, default=list, help_text="The first missing sample names"),
+                ),
+                ("mae_yaw", models.FloatField(blank=True, null=True)),
+                ("mae_pitch", models.FloatField(blank=True, null=True)),
+                ("mae_roll", models.FloatField(blank=True, null=True)),
+                ("mae_mean", models.FloatField(blank=True, db_index=True, null=True)),
+                ("geodesic_mean", models.FloatField(blank=True, null=True)),
+                ("summary", models.JSONField(blank=True, default=dict, help_text="Every scalar metric")),
+                ("details", models.JSONField(blank=True, default=dict, help_text="yaw_bins and curves")),
+                (
+                    "per_sample",
+                    models.JSONField(blank=True, default=dict, help_text="Per-sample poses and errors (lists)"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "benchmark",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="entries", to="evaluation.benchmark"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="benchmark_entries",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'entries',
-                'ordering': ['benchmark', 'mae_mean'],
+                "verbose_name_plural": "entries",
+                "ordering": ["benchmark", "mae_mean"],
             },
         ),
         migrations.CreateModel(
-            name='SamplePrediction',
+            name="SamplePrediction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sample_name', models.CharField(max_length=500)),
-                ('R', models.JSONField(blank=True, null=True)),
-                ('t', models.JSONField(blank=True, null=True)),
-                ('message', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='evaluation.entry')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sample_name", models.CharField(max_length=500)),
+                ("R", models.JSONField(blank=True, null=True)),
+                ("t", models.JSONField(blank=True, null=True)),
+                ("message", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="predictions", to="evaluation.entry"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='benchmark',
-            constraint=models.UniqueConstraint(fields=('name', 'version'), name='unique_benchmark_version'),
+            model_name="benchmark",
+            constraint=models.UniqueConstraint(fields=("name", "version"), name="unique_benchmark_version"),
         ),
         migrations.AddConstraint(
-            model_name='sampleprediction',
-            constraint=models.UniqueConstraint(fields=('entry', 'sample_name'), name='unique_entry_sample'),
+            model_name="sampleprediction",
+            constraint=models.UniqueConstraint(fields=("entry", "sample_name"), name="unique_entry_sample"),
         ),
     ]

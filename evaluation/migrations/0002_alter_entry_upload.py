@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evaluation', '0001_initial'),
+        ("evaluation", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='entry',
-            name='upload',
+            model_name="entry",
+            name="upload",
             field=models.FileField(blank=True, upload_to=annotator.common.files.prediction_file_path),
         ),
     ]

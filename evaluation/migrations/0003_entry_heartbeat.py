@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evaluation', '0002_alter_entry_upload'),
+        ("evaluation", "0002_alter_entry_upload"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='entry',
-            name='heartbeat_at',
+            model_name="entry",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

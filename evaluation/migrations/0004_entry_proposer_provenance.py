@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evaluation', '0003_entry_heartbeat'),
+        ("evaluation", "0003_entry_heartbeat"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='entry',
-            name='proposer_provenance',
+            model_name="entry",
+            name="proposer_provenance",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

@@ -4,6 +4,7 @@
   priv    private; bob annotates it, dave reviews it (bob has a label on it)
   hidden  private; nobody assigned
 Every dataset has ground truth and a proposal on each face."""
+
 import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
@@ -24,8 +25,7 @@ def user(django_user_model, name, *roles, **extra):
 
 def label(face, author, euler, status="corrected"):
     R = geometry.euler_to_matrix(euler).reshape(-1).tolist()
-    return save_annotation(face=face, author=author, R=R, t=[0.0, 0.0, 600.0], status=status,
-                                    expected_version=0)
+    return save_annotation(face=face, author=author, R=R, t=[0.0, 0.0, 600.0], status=status, expected_version=0)
 
 
 @pytest.fixture
@@ -50,9 +50,14 @@ def world(db, django_user_model, settings):
         for i, face in enumerate(faces):
             set_ground_truth(face=face, R=geometry.euler_to_matrix([5.0 * i, 2.0, -3.0]), t=[1, 2, 650])
             add_proposal(face, "landmarks-fit", euler=(4.0 * i, 1.0, -2.0))
-        objects[key] = {"dataset": ds, "face": faces[0], "unlabeled_face": faces[1], "image": faces[0].image,
-                        "proposal": faces[0].proposals.first(),
-                        "ground_truth": faces[0].annotations.get(origin="ground_truth")}
+        objects[key] = {
+            "dataset": ds,
+            "face": faces[0],
+            "unlabeled_face": faces[1],
+            "image": faces[0].image,
+            "proposal": faces[0].proposals.first(),
+            "ground_truth": faces[0].annotations.get(origin="ground_truth"),
+        }
     objects["priv"]["annotation"] = label(objects["priv"]["face"], users["annotator"], [10.0, 0.0, 0.0])
     objects["pub"]["annotation"] = label(objects["pub"]["face"], users["other_annotator"], [-10.0, 0.0, 0.0])
     keys = {role: create_token(user=u, name="tests")[1] for role, u in users.items()}

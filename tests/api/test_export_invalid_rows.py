@@ -3,6 +3,7 @@ services (t = 1e308, behind the camera, R not a rotation) refuses the export
 with the list of EVERY offending face, on the API, the page, the command and a
 job; with skip_invalid (--skip-invalid) the rest is written and what was
 skipped is named (X-Skipped-Faces, SKIPPED_FACES.json in zips, the job)."""
+
 import io
 import json
 import zipfile
@@ -35,7 +36,7 @@ def broken(world):
     assert len(gts) == 3
     Annotation.objects.filter(pk=gts[0].pk).update(t=[1e308, 1e308, 1e308])
     with connection.cursor() as cur:  # behind the camera, straight into the table
-        cur.execute(f"UPDATE {Annotation._meta.db_table} SET t = %s WHERE id = %s", ['[0, 0, -650]', gts[2].pk])
+        cur.execute(f"UPDATE {Annotation._meta.db_table} SET t = %s WHERE id = %s", ["[0, 0, -650]", gts[2].pk])
     bad = [gts[0].face, gts[2].face]
     return ds, bad, gts[1].face
 
@@ -94,8 +95,9 @@ def test_the_command_lists_every_bad_face_and_skips_with_the_flag(broken, tmp_pa
     assert not out.exists()
     err = capsys.readouterr().err
     assert all(f"cannot be written: {name}" in err for name in _names(bad))
-    call_command("export_labels", dataset=ds.name, format=fmt, labels="ground_truth", output=str(out),
-                 skip_invalid=True)
+    call_command(
+        "export_labels", dataset=ds.name, format=fmt, labels="ground_truth", output=str(out), skip_invalid=True
+    )
     err = capsys.readouterr().err
     assert all(f"skipped: {name}" in err for name in _names(bad)) and "1 rows, 2 faces skipped" in err
     if FORMATS[fmt].extension == ".zip":
@@ -108,16 +110,20 @@ def test_a_job_fails_listing_every_bad_face_or_skips_them(broken, world, api_as,
     ds, bad, _good = broken
     client = api_as("researcher")
     with django_capture_on_commit_callbacks(execute=False):
-        r = client.post("/api/v1/exports/", {"dataset": ds.pk, "format": "biwi_pose", "labels": "ground_truth"},
-                        format="json")
+        r = client.post(
+            "/api/v1/exports/", {"dataset": ds.pk, "format": "biwi_pose", "labels": "ground_truth"}, format="json"
+        )
     job = run_export_job(r.json()["id"])  # what the worker runs
     assert job.state == Job.State.FAILED
     assert [e["face_id"] for e in job.errors] == [f.pk for f in bad]
     body = client.get(f"/api/v1/exports/{job.pk}/").json()
     assert [e["message"].split(":")[0] for e in body["errors"]] == _names(bad)
     with django_capture_on_commit_callbacks(execute=False):
-        r = client.post("/api/v1/exports/", {"dataset": ds.pk, "format": "biwi_pose", "labels": "ground_truth",
-                                             "skip_invalid": True}, format="json")
+        r = client.post(
+            "/api/v1/exports/",
+            {"dataset": ds.pk, "format": "biwi_pose", "labels": "ground_truth", "skip_invalid": True},
+            format="json",
+        )
     job = run_export_job(r.json()["id"])
     assert job.state == Job.State.DONE and job.result["rows"] == 1
     body = client.get(f"/api/v1/exports/{job.pk}/").json()

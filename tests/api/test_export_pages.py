@@ -1,5 +1,6 @@
 """The export form of the dataset page, the export job page, the token page and
 the export_labels command."""
+
 import csv
 import io
 import json
@@ -74,8 +75,9 @@ def test_token_page_creates_shows_once_and_revokes(world, client):
 def test_export_labels_command_all_formats_and_errors(world, tmp_path):
     for fmt in ("json", "csv", "coco", "aflw2000_mat", "biwi_pose"):
         out = tmp_path / f"x.{fmt}"
-        call_command("export_labels", dataset="pub", format=fmt, labels="ground_truth", output=str(out),
-                     stderr=io.StringIO())
+        call_command(
+            "export_labels", dataset="pub", format=fmt, labels="ground_truth", output=str(out), stderr=io.StringIO()
+        )
         assert out.stat().st_size > 0
     with pytest.raises(CommandError, match="no dataset"):
         call_command("export_labels", dataset="nope", stderr=io.StringIO())

@@ -2,6 +2,7 @@
 by a real Celery worker; the AFLW2000 .mat export re-imported through the
 project's importer gives back the same poses (real AFLW2000-3D samples); each
 file parsed by an independent reader."""
+
 import csv
 import io
 import json
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.django_db
 
 def _poses(dataset, origin="ground_truth"):
     rows = Annotation.objects.filter(face__image__dataset=dataset, origin=origin).values_list(
-        "face__image__file_name", "R", "t")
+        "face__image__file_name", "R", "t"
+    )
     return {name: (np.asarray(R).reshape(3, 3), np.asarray(t)) for name, R, t in rows}
 
 
@@ -40,7 +42,11 @@ def test_json_export_holds_every_face_with_full_6dof(world, api_as):
         assert np.abs(np.asarray(face["R"]) - R).max() < 1e-12 and np.allclose(face["t"], t)
         yaw, pitch, roll = geometry.matrix_to_euler(R)
         assert face["euler"] == pytest.approx({"yaw": yaw, "pitch": pitch, "roll": roll}, abs=1e-9)
-        assert (face["origin"], face["origin_detail"], face["provenance"]["origin"]) == ("ground_truth", "pub", "ground_truth")
+        assert (face["origin"], face["origin_detail"], face["provenance"]["origin"]) == (
+            "ground_truth",
+            "pub",
+            "ground_truth",
+        )
         assert face["K"]
         # the pre-rename keys and values, still written for older readers
         assert (face["source"], face["source_detail"], face["provenance"]["source"]) == ("dataset", "pub", "dataset")
@@ -61,8 +67,10 @@ def test_labels_choice_accepted_and_proposer(world, api_as):
     assert list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode()))) == []
 
 
-@pytest.mark.parametrize("query, field", [("format=xml", "format"), ("labels=some", "labels"),
-                                          ("split=999999", "split"), ("split=abc", "split")])
+@pytest.mark.parametrize(
+    "query, field",
+    [("format=xml", "format"), ("labels=some", "labels"), ("split=999999", "split"), ("split=abc", "split")],
+)
 def test_bad_export_options_are_400_with_the_field(world, api_as, query, field):
     ds = world["datasets"]["pub"]
     r = api_as("researcher").get(f"/api/v1/datasets/{ds.pk}/export/?{query}")
@@ -97,8 +105,9 @@ def test_aflw_mat_export_reimports_to_the_same_poses(aflw_samples_dir, world, ap
             z.writestr(name, exported.read(name))
             jpg = name.replace(".mat", ".jpg")
             z.write(aflw_samples_dir / jpg, jpg)
-    job = run_import_job(create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="aflw-again",
-                                           server_path=str(bundle)).pk)
+    job = run_import_job(
+        create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="aflw-again", server_path=str(bundle)).pk
+    )
     assert job.state == Job.State.DONE and job.succeeded == 10, job.errors
     before, after = _poses(aflw), _poses(Dataset.objects.get(name="aflw-again"))
     assert before.keys() == after.keys() and len(before) == 10
@@ -133,11 +142,15 @@ def test_a_large_export_runs_as_a_job_on_a_worker(celery_worker_process, world, 
     assert len(coco.getAnnIds()) == 2 and len(coco.getImgIds()) == 2
     # the label of bob (best = accepted annotation) and the ground truth of the other face
     anns = coco.loadAnns(coco.getAnnIds())
-    assert sorted(a["origin"] for a in anns) == sorted(a["provenance"]["origin"] for a in anns) == [
-        "annotator", "ground_truth"]
+    assert (
+        sorted(a["origin"] for a in anns)
+        == sorted(a["provenance"]["origin"] for a in anns)
+        == ["annotator", "ground_truth"]
+    )
     # the pre-rename keys and values, still written for older readers
-    assert sorted(a["source"] for a in anns) == sorted(a["provenance"]["source"] for a in anns) == [
-        "annotator", "dataset"]
+    assert (
+        sorted(a["source"] for a in anns) == sorted(a["provenance"]["source"] for a in anns) == ["annotator", "dataset"]
+    )
     # someone else cannot see or download it
     assert api_as("researcher").get(job["url"]).status_code == 404
     assert api_as("researcher").get(job["download_url"]).status_code == 404

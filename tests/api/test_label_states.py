@@ -1,6 +1,7 @@
 """The dataset page's per-face label state (unlabeled, labeled, in review,
 flagged, approved, rejected): shown on each face, counted, filterable; an
 annotator's view comes from their own labels only."""
+
 import re
 
 import pytest
@@ -34,11 +35,13 @@ def six(world):
     labeled = label(f[1], bob, [1.0, 0.0, 0.0])
     held = label(f[2], bob, [2.0, 0.0, 0.0])
     reviewing.hold(dave, held)
-    save_annotation(face=f[3], author=bob, R=labeled.R, t=labeled.t, status="flagged",
-                             flag_reason="occluded", expected_version=0)
+    save_annotation(
+        face=f[3], author=bob, R=labeled.R, t=labeled.t, status="flagged", flag_reason="occluded", expected_version=0
+    )
     review_annotation(annotation=label(f[4], bob, [4.0, 0.0, 0.0]), reviewer=dave, decision="approved")
-    review_annotation(annotation=label(f[5], bob, [5.0, 0.0, 0.0]), reviewer=dave, decision="rejected",
-                               reason="position")
+    review_annotation(
+        annotation=label(f[5], bob, [5.0, 0.0, 0.0]), reviewer=dave, decision="rejected", reason="position"
+    )
     label(f[0], users["admin"], [0.0, 0.0, 0.0], status="draft")  # a draft is not a label
     expected = dict(zip((x.pk for x in f), ["unlabeled", "labeled", "in_review", "flagged", "approved", "rejected"]))
     return ds, expected
@@ -59,7 +62,8 @@ def test_each_face_shows_its_state_and_the_filter_keeps_only_that_state(world, s
     for state in set(expected.values()):
         assert re.search(rf'data-state="{state}"[^>]*>[^<]*<b>1</b>', html), state
         assert faces_by_state(page(world, "reviewer", ds, f"?state={state}")) == {
-            f: s for f, s in expected.items() if s == state}
+            f: s for f, s in expected.items() if s == state
+        }
     assert faces_by_state(page(world, "reviewer", ds, "?state=nonsense")) == expected  # unknown: all faces
 
 
@@ -67,9 +71,11 @@ def test_an_annotator_sees_states_from_their_own_labels_only(world, six):
     ds, expected = six
     # alice's draft and an approved label of someone else on face 0 never show to bob
     first = min(expected)
-    review_annotation(annotation=label(Face.objects.get(pk=first), world["users"]["other_annotator"],
-                                                [9.0, 0.0, 0.0]), reviewer=world["users"]["reviewer"],
-                               decision="approved")
+    review_annotation(
+        annotation=label(Face.objects.get(pk=first), world["users"]["other_annotator"], [9.0, 0.0, 0.0]),
+        reviewer=world["users"]["reviewer"],
+        decision="approved",
+    )
     assert faces_by_state(page(world, "reviewer", ds))[first] == "approved"
     assert faces_by_state(page(world, "annotator", ds))[first] == "unlabeled"
 

@@ -10,6 +10,7 @@ Each case group runs as admin, annotator and anonymous; Django's admin pages
 all get the bad ids, a sample of them every group (CORPUS_ALL_ADMIN=1: all). Counts by status code
 are printed, and written as JSON to $CORPUS_REPORT when set (before/after
 figures for a report)."""
+
 from __future__ import annotations
 
 import base64
@@ -35,11 +36,12 @@ pytestmark = pytest.mark.django_db
 WATCHED = [Annotation, AnnotationRevision, Proposal, Job, Entry, ApiToken]
 COUNTS: dict[str, collections.Counter] = {}
 FAILURES: dict[str, list] = {}
-HUGE = 10 ** 30
-BIG_IDS = ["0", str(2 ** 31), str(2 ** 63), str(HUGE)]
+HUGE = 10**30
+BIG_IDS = ["0", str(2**31), str(2**63), str(HUGE)]
 
 
 # ---- the URLs, with real ids ------------------------------------------------------
+
 
 def url_patterns(resolver=None, prefix=""):
     """(route, name, converters) of every URL pattern, resolvers walked."""
@@ -54,31 +56,67 @@ def _objects(world) -> dict:
     """Real ids per kind, for filling path parameters."""
     ds = world["datasets"]["pub"]
     face = Face.objects.filter(image__dataset=ds).order_by("pk").first()
-    split = save_split(ds, "all", list(Image.objects.filter(dataset=ds).values_list("file_name", flat=True)),
-                       {"rule": "all"})
+    split = save_split(
+        ds, "all", list(Image.objects.filter(dataset=ds).values_list("file_name", flat=True)), {"rule": "all"}
+    )
     bench = benchmarks.save_benchmark(name="corpus", dataset=ds, split=split, title="corpus")
     entry = uploads.create_upload_entry(
-        benchmark=bench, data=b"id,yaw,pitch,roll\n" + b"".join(f"{n},1,2,3\n".encode() for n in bench.sample_names),
-        filename="p.csv", user=world["users"]["admin"])
-    job = Job.objects.create(kind=Job.Kind.EXPORT, dataset=ds, options={"format": "csv", "labels": "best"},
-                             created_by=world["users"]["admin"])
+        benchmark=bench,
+        data=b"id,yaw,pitch,roll\n" + b"".join(f"{n},1,2,3\n".encode() for n in bench.sample_names),
+        filename="p.csv",
+        user=world["users"]["admin"],
+    )
+    job = Job.objects.create(
+        kind=Job.Kind.EXPORT,
+        dataset=ds,
+        options={"format": "csv", "labels": "best"},
+        created_by=world["users"]["admin"],
+    )
     token = ApiToken.objects.filter(user=world["users"]["annotator"]).first()
-    return {"dataset": ds, "face": face, "image": face.image, "proposal": face.proposals.first(),
-            "annotation": world["objects"]["pub"]["annotation"], "job": job, "token": token, "benchmark": bench,
-            "entry": entry, "sequence": sequence_of(world["objects"]["pub"])}
+    return {
+        "dataset": ds,
+        "face": face,
+        "image": face.image,
+        "proposal": face.proposals.first(),
+        "annotation": world["objects"]["pub"]["annotation"],
+        "job": job,
+        "token": token,
+        "benchmark": bench,
+        "entry": entry,
+        "sequence": sequence_of(world["objects"]["pub"]),
+    }
 
 
 PK_KIND = [  # url name pattern -> which object a <pk> names
-    (r"^api-datasets?|^api-dataset-", "dataset"), (r"^api-images?$", "image"), (r"^api-faces?$|^face_", "face"),
-    (r"^api-proposals?$", "proposal"), (r"^api-annotation", "annotation"), (r"export", "job"),
-    (r"token", "token"), (r"^leaderboard|^api_benchmark", "benchmark"), (r"entr", "entry"),
+    (r"^api-datasets?|^api-dataset-", "dataset"),
+    (r"^api-images?$", "image"),
+    (r"^api-faces?$|^face_", "face"),
+    (r"^api-proposals?$", "proposal"),
+    (r"^api-annotation", "annotation"),
+    (r"export", "job"),
+    (r"token", "token"),
+    (r"^leaderboard|^api_benchmark", "benchmark"),
+    (r"entr", "entry"),
 ]
 ADMIN_SAMPLE = r"admin/(annotator/(face|facemesh|annotation|job|dataset)/|$|annotator/$|\(|\^)"
 ALL_ADMIN = os.environ.get("CORPUS_ALL_ADMIN") == "1"  # every admin page in every group (slow)
-ADMIN_MODELS = {"group": None, "user": "user", "dataset": "dataset", "job": "job", "image": "image", "face": "face",
-                "proposal": "proposal", "annotation": "annotation", "split": None, "assignment": None,
-                "facemesh": None, "apitoken": "token", "benchmark": "benchmark", "entry": "entry",
-                "sequence": "sequence"}
+ADMIN_MODELS = {
+    "group": None,
+    "user": "user",
+    "dataset": "dataset",
+    "job": "job",
+    "image": "image",
+    "face": "face",
+    "proposal": "proposal",
+    "annotation": "annotation",
+    "split": None,
+    "assignment": None,
+    "facemesh": None,
+    "apitoken": "token",
+    "benchmark": "benchmark",
+    "entry": "entry",
+    "sequence": "sequence",
+}
 
 
 def _fill(route: str, name: str, objs: dict, admin_user) -> dict[str, str]:
@@ -128,73 +166,193 @@ def _urls(world) -> list[dict]:
             continue  # would end the session the rest of the corpus runs in
         params = _fill(route, name, objs, world["users"]["admin"])
         admin = route.startswith("admin/")
-        out.append({"route": route, "name": name, "url": _render(route, params), "params": params, "admin": admin,
-                    "deletes": route.endswith("/delete/"),
-                    # the admin is Django's own: every page gets bad ids, a sample of it everything
-                    "sampled": not admin or bool(re.match(ADMIN_SAMPLE, route)) or ALL_ADMIN})
+        out.append(
+            {
+                "route": route,
+                "name": name,
+                "url": _render(route, params),
+                "params": params,
+                "admin": admin,
+                "deletes": route.endswith("/delete/"),
+                # the admin is Django's own: every page gets bad ids, a sample of it everything
+                "sampled": not admin or bool(re.match(ADMIN_SAMPLE, route)) or ALL_ADMIN,
+            }
+        )
     return out
 
 
 # ---- the malformed requests -----------------------------------------------------------
+
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
 QUERIES = [
-    "page_size=-1", f"page_size={HUGE}", "page_size=abc", "page_size=true", "page_size=1e999",
-    f"dataset=abc&split=1e999&face=-1&image={2 ** 31}", f"dataset={2 ** 63}&face={HUGE}&image=0&proposal={HUGE}",
-    f"status=%00&source=%F0%9F%92%A9&author={HUGE}&review_state=%00", "updated_since=not-a-date&created_since=99999-99-99",
-    "updated_since=2026-13-45T99:99:99Z", "format=zzz&labels=zzz&split=0&proposer=%00", "format=csv&split=-5",
-    f"format=json&labels=best&split={HUGE}&skip_invalid=maybe", "sort=__class__&o=9999&q=%00", "o=-99.abc&p=999999999",
-    "e=1&nonexistent__field=1", "q=" + "x" * 5000, "status=accepted&status=%ff%fe&status=",
-    "dataset=NaN&split=Infinity&page_size=-Infinity", "skip_face_id=abc&x=%00",
+    "page_size=-1",
+    f"page_size={HUGE}",
+    "page_size=abc",
+    "page_size=true",
+    "page_size=1e999",
+    f"dataset=abc&split=1e999&face=-1&image={2**31}",
+    f"dataset={2**63}&face={HUGE}&image=0&proposal={HUGE}",
+    f"status=%00&source=%F0%9F%92%A9&author={HUGE}&review_state=%00",
+    "updated_since=not-a-date&created_since=99999-99-99",
+    "updated_since=2026-13-45T99:99:99Z",
+    "format=zzz&labels=zzz&split=0&proposer=%00",
+    "format=csv&split=-5",
+    f"format=json&labels=best&split={HUGE}&skip_invalid=maybe",
+    "sort=__class__&o=9999&q=%00",
+    "o=-99.abc&p=999999999",
+    "e=1&nonexistent__field=1",
+    "q=" + "x" * 5000,
+    "status=accepted&status=%ff%fe&status=",
+    "dataset=NaN&split=Infinity&page_size=-Infinity",
+    "skip_face_id=abc&x=%00",
 ]
-CURSORS = [_b64("p=abc"), _b64(f"p={HUGE}"), "!!!not-base64!!!", _b64("r=1&p=-1"), _b64("o=9&p=1") + "%00",
-           _b64("p=" + "9" * 400)]
+CURSORS = [
+    _b64("p=abc"),
+    _b64(f"p={HUGE}"),
+    "!!!not-base64!!!",
+    _b64("r=1&p=-1"),
+    _b64("o=9&p=1") + "%00",
+    _b64("p=" + "9" * 400),
+]
 
 POSE = {"R": [1, 0, 0, 0, 1, 0, 0, 0, 1], "t": [0, 0, 600], "status": "draft", "expected_version": 0}
 JSON_BODIES = [
-    b"{not json", b"[]", b'"a string"', b"null", b"123", b"{}", b'{"a": ',
-    json.dumps({"face": True, "R": [True] * 9, "t": [False, False, True], "status": True, "expected_version": True,
-                "dataset": True, "name": True, "read_only": "maybe", "decision": True}).encode(),
-    json.dumps({"face": "1", "R": ["1"] * 9, "t": ["0", "0", "600"], "expected_version": "0", "status": "draft",
-                "dataset": "1", "format": 1, "labels": [], "expires_in_days": "soon"}).encode(),
+    b"{not json",
+    b"[]",
+    b'"a string"',
+    b"null",
+    b"123",
+    b"{}",
+    b'{"a": ',
+    json.dumps(
+        {
+            "face": True,
+            "R": [True] * 9,
+            "t": [False, False, True],
+            "status": True,
+            "expected_version": True,
+            "dataset": True,
+            "name": True,
+            "read_only": "maybe",
+            "decision": True,
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "face": "1",
+            "R": ["1"] * 9,
+            "t": ["0", "0", "600"],
+            "expected_version": "0",
+            "status": "draft",
+            "dataset": "1",
+            "format": 1,
+            "labels": [],
+            "expires_in_days": "soon",
+        }
+    ).encode(),
     b'{"face": 1, "R": [NaN, 0, 0, 0, 1, 0, 0, 0, 1], "t": [Infinity, -Infinity, 1e999], "status": "draft", '
     b'"expected_version": 0, "time_spent_s": NaN, "dataset": 1e999, "expires_in_days": Infinity}',
-    json.dumps({"face": HUGE, "expected_version": HUGE, "R": [10 ** 400] * 9, "t": [0, 0, 10 ** 400],
-                "dataset": 2 ** 63, "expires_in_days": HUGE, "time_spent_s": 10 ** 400, "proposal_id": HUGE,
-                "split": HUGE, "status": "draft", "name": "big"}).encode(),
-    json.dumps({"face": -1, "dataset": 0, "proposal_id": -5, "expected_version": -1, "split": -1,
-                "expires_in_days": 0, **{k: v for k, v in POSE.items() if k != "expected_version"}}).encode(),
-    json.dumps({"face": 2 ** 31, "dataset": 2 ** 31 + 5, "proposal_id": 2 ** 40, "split": 2 ** 31,
-                **POSE}).encode(),
-    json.dumps({"name": "\ud800\udfff\ud800", "note": "a\u0000b", "decision": "approved\u0000", "flag_reason": "\u0000",
-                "format": "\u202ecsv", "labels": "\ufeffbest", "proposer": "\u0000", **POSE}).encode(),
-    json.dumps({"name": "x" * 100_000, "note": "y" * 100_000, "format": "z" * 10_000, "proposer": "p" * 10_000,
-                "flag_reason": "f" * 10_000, **POSE}).encode(),
-    json.dumps({"face": {"$gt": 1}, "R": {"a": 1}, "t": {"z": 1}, "status": ["draft"], "expected_version": [0],
-                "dataset": [1], "name": {"x": 1}, "decision": {"approved": 1}}).encode(),
-    json.dumps({"R": [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1]], "t": [0, 0, -600], "status": "accepted",
-                "expected_version": 0, "face": 1}).encode(),
-    json.dumps({"R": [1e308] * 9, "t": [1e308, 1e308, 1e308], "status": "corrected", "expected_version": 0,
-                "face": 1}).encode(),
+    json.dumps(
+        {
+            "face": HUGE,
+            "expected_version": HUGE,
+            "R": [10**400] * 9,
+            "t": [0, 0, 10**400],
+            "dataset": 2**63,
+            "expires_in_days": HUGE,
+            "time_spent_s": 10**400,
+            "proposal_id": HUGE,
+            "split": HUGE,
+            "status": "draft",
+            "name": "big",
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "face": -1,
+            "dataset": 0,
+            "proposal_id": -5,
+            "expected_version": -1,
+            "split": -1,
+            "expires_in_days": 0,
+            **{k: v for k, v in POSE.items() if k != "expected_version"},
+        }
+    ).encode(),
+    json.dumps({"face": 2**31, "dataset": 2**31 + 5, "proposal_id": 2**40, "split": 2**31, **POSE}).encode(),
+    json.dumps(
+        {
+            "name": "\ud800\udfff\ud800",
+            "note": "a\u0000b",
+            "decision": "approved\u0000",
+            "flag_reason": "\u0000",
+            "format": "\u202ecsv",
+            "labels": "\ufeffbest",
+            "proposer": "\u0000",
+            **POSE,
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "name": "x" * 100_000,
+            "note": "y" * 100_000,
+            "format": "z" * 10_000,
+            "proposer": "p" * 10_000,
+            "flag_reason": "f" * 10_000,
+            **POSE,
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "face": {"$gt": 1},
+            "R": {"a": 1},
+            "t": {"z": 1},
+            "status": ["draft"],
+            "expected_version": [0],
+            "dataset": [1],
+            "name": {"x": 1},
+            "decision": {"approved": 1},
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "R": [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1]],
+            "t": [0, 0, -600],
+            "status": "accepted",
+            "expected_version": 0,
+            "face": 1,
+        }
+    ).encode(),
+    json.dumps(
+        {"R": [1e308] * 9, "t": [1e308, 1e308, 1e308], "status": "corrected", "expected_version": 0, "face": 1}
+    ).encode(),
     b'{"name": "\xff\xfe\xfd", "note": "\xc3\x28"}',
     json.dumps([{"face": 1, **POSE}] * 1000).encode(),
 ]
-DEEP = [b"[" * 50_000 + b"]" * 50_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
-        b'{"R": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"]
+DEEP = [
+    b"[" * 50_000 + b"]" * 50_000,
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    b'{"R": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+]
 CONTENT_TYPES = [
-    ("text/plain", json.dumps(POSE).encode()), ("application/xml", b"<pose><R>1</R></pose>"),
+    ("text/plain", json.dumps(POSE).encode()),
+    ("application/xml", b"<pose><R>1</R></pose>"),
     ("application/x-www-form-urlencoded", b"%%%&&&==&R=%ZZ&t=1&t=x&status=%00"),
-    ("multipart/form-data", b"--no-boundary-given\r\n"), ("multipart/form-data; boundary=xyz", b"--abc\r\nbroken"),
+    ("multipart/form-data", b"--no-boundary-given\r\n"),
+    ("multipart/form-data; boundary=xyz", b"--abc\r\nbroken"),
     ("application/json; charset=utf-16", json.dumps(POSE).encode("utf-16")),
-    ("application/octet-stream", bytes(range(256)) * 4), ("", b"\x00\x01\x02"),
+    ("application/octet-stream", bytes(range(256)) * 4),
+    ("", b"\x00\x01\x02"),
     ("application/json", b"\x00" * 64),
 ]
-OVERSIZED = [("application/json", b'{"name": "' + b"x" * (11 * 1024 * 1024) + b'"}'),
-             ("application/x-www-form-urlencoded", b"name=" + b"x" * (11 * 1024 * 1024)),
-             ("application/x-www-form-urlencoded", "&".join(f"f{i}=1" for i in range(5000)).encode())]
+OVERSIZED = [
+    ("application/json", b'{"name": "' + b"x" * (11 * 1024 * 1024) + b'"}'),
+    ("application/x-www-form-urlencoded", b"name=" + b"x" * (11 * 1024 * 1024)),
+    ("application/x-www-form-urlencoded", "&".join(f"f{i}=1" for i in range(5000)).encode()),
+]
 
 
 def _multipart(files: dict, fields: dict | None = None):
@@ -207,9 +365,11 @@ def _multipart(files: dict, fields: dict | None = None):
 
 
 MULTIPART = [
-    {"file": ("p.csv", b"")}, {"file": ("p.csv", b"\x00\x01\x02\xff" * 100)},
+    {"file": ("p.csv", b"")},
+    {"file": ("p.csv", b"\x00\x01\x02\xff" * 100)},
     {"file": ("p.json", b"[" * 50_000 + b"]" * 50_000)},
-    {"file": ("../../../etc/passwd", b"id,yaw,pitch,roll\n")}, {"file": ("p.csv", b"id,yaw\r" + b"x" * 200_000)},
+    {"file": ("../../../etc/passwd", b"id,yaw,pitch,roll\n")},
+    {"file": ("p.csv", b"id,yaw\r" + b"x" * 200_000)},
     {"file": ("p.csv", b"id,yaw,pitch,roll\nimg000.png," + b"1" * 200_000 + b",0,0\n")},
     {"file": ("p.csv", b"id,yaw,pitch,roll\rimg000.png,1,2,3\rimg001.png,abc,2,3\r")},
     {"file": ("p.json", b'{"predictions": ' + b"[" * 50_000 + b"]" * 50_000 + b"}")},
@@ -218,8 +378,16 @@ MULTIPART = [
     {"file": ("x" * 1000 + ".zip", b"PK\x03\x04 not really a zip")},
     {"upload": ("bomb.zip", b"PK\x05\x06" + b"\x00" * 18), "file": ("p.json", b'{"predictions": 5}')},
 ]
-MULTIPART_FIELDS = {"name": "\u0000", "crop_used": "banana", "is_public": "maybe", "allow_unknown_ids": "2",
-                    "kind": "\u0000", "dataset_name": "../x", "source": "/etc", "proposer": "x" * 1000}
+MULTIPART_FIELDS = {
+    "name": "\u0000",
+    "crop_used": "banana",
+    "is_public": "maybe",
+    "allow_unknown_ids": "2",
+    "kind": "\u0000",
+    "dataset_name": "../x",
+    "source": "/etc",
+    "proposer": "x" * 1000,
+}
 
 
 def _cases(group: str, u: dict) -> list[tuple[str, str, dict]]:
@@ -232,12 +400,18 @@ def _cases(group: str, u: dict) -> list[tuple[str, str, dict]]:
         return []
     if group == "bad ids":
         for key in u["params"]:
-            for bad in BIG_IDS + (["-1", "abc", "1%00", "x" * 300] if not re.search(rf"<int:{key}>", u["route"])
-                                  else []):
+            for bad in BIG_IDS + (
+                ["-1", "abc", "1%00", "x" * 300] if not re.search(rf"<int:{key}>", u["route"]) else []
+            ):
                 out.append(("GET", _render(u["route"], {**u["params"], key: bad}), {}))
             if not u["admin"]:
-                out.append(("POST", _render(u["route"], {**u["params"], key: BIG_IDS[-1]}),
-                            {"data": json.dumps(POSE), "content_type": "application/json"}))
+                out.append(
+                    (
+                        "POST",
+                        _render(u["route"], {**u["params"], key: BIG_IDS[-1]}),
+                        {"data": json.dumps(POSE), "content_type": "application/json"},
+                    )
+                )
     elif group == "bad query parameters":
         out += [("GET", f"{url}?{q}", {}) for q in QUERIES]
     elif group == "tampered cursors":
@@ -253,13 +427,24 @@ def _cases(group: str, u: dict) -> list[tuple[str, str, dict]]:
         out += [("POST", url, {"data": b, "content_type": ct}) for ct, b in OVERSIZED]
     elif group == "bad multipart files":
         # with junk fields (the form refuses them), and alone (the file itself is parsed)
-        out += [("POST", url, {"data": _multipart(files, fields)}) for files in MULTIPART
-                for fields in (MULTIPART_FIELDS, {"name": "corpus"})]
+        out += [
+            ("POST", url, {"data": _multipart(files, fields)})
+            for files in MULTIPART
+            for fields in (MULTIPART_FIELDS, {"name": "corpus"})
+        ]
     return out
 
 
-GROUPS = ["bad ids", "bad query parameters", "tampered cursors", "bad JSON bodies", "nested JSON 50,000 deep",
-          "wrong content types", "oversized bodies", "bad multipart files"]
+GROUPS = [
+    "bad ids",
+    "bad query parameters",
+    "tampered cursors",
+    "bad JSON bodies",
+    "nested JSON 50,000 deep",
+    "wrong content types",
+    "oversized bodies",
+    "bad multipart files",
+]
 ROLES = ["admin", "annotator", None]
 
 
@@ -313,8 +498,9 @@ def test_malformed_requests_never_5xx_and_store_nothing(group, role, world, sett
             if r.status_code >= 500:
                 failures.append(f"{r.status_code} {method} {url[:120]} ({u['name']})")
             elif r.status_code >= 400 and _row_counts() != before:
-                failures.append(f"rows added by a refused {r.status_code} {method} {url[:120]}: "
-                                f"{before} -> {_row_counts()}")
+                failures.append(
+                    f"rows added by a refused {r.status_code} {method} {url[:120]}: {before} -> {_row_counts()}"
+                )
     assert sum(counts.values()) > 0
     FAILURES[f"{group} | {role or 'anonymous'}"] = failures
     assert not failures, f"{len(failures)} of {sum(counts.values())} requests:\n" + "\n".join(failures[:60])
@@ -331,17 +517,30 @@ def report():
     print(f"\nmalformed corpus: {sum(total.values())} requests; by status: {dict(sorted(total.items()))}")
     if os.environ.get("CORPUS_REPORT"):
         with open(os.environ["CORPUS_REPORT"], "w") as fh:
-            json.dump({"total": sum(total.values()), "by_status": dict(sorted(total.items())),
-                       "by_group": {k: dict(sorted(v.items())) for k, v in COUNTS.items()},
-                       "failures": {k: v for k, v in FAILURES.items() if v}}, fh, indent=1)
+            json.dump(
+                {
+                    "total": sum(total.values()),
+                    "by_status": dict(sorted(total.items())),
+                    "by_group": {k: dict(sorted(v.items())) for k, v in COUNTS.items()},
+                    "failures": {k: v for k, v in FAILURES.items() if v},
+                },
+                fh,
+                indent=1,
+            )
 
 
 def test_every_url_of_the_project_is_in_the_corpus(world):
     """Walking the resolvers finds the API, the pages and the admin: a new
     endpoint joins the corpus by existing."""
     routes = {u["route"] for u in _urls(world)}
-    for expected in ("api/v1/annotations/", "api/v1/benchmarks/<int:pk>/entries/", "api/label/faces/<int:face_id>/",
-                     "faces/<int:pk>/", "datasets/<slug:name>/export/", "admin/annotator/face/<path:object_id>/change/",
-                     "benchmarks/entries/<int:pk>/samples/<int:k>.jpg"):
+    for expected in (
+        "api/v1/annotations/",
+        "api/v1/benchmarks/<int:pk>/entries/",
+        "api/label/faces/<int:face_id>/",
+        "faces/<int:pk>/",
+        "datasets/<slug:name>/export/",
+        "admin/annotator/face/<path:object_id>/change/",
+        "benchmarks/entries/<int:pk>/samples/<int:k>.jpg",
+    ):
         assert expected in routes
     assert Benchmark.objects.count() == 1

@@ -1,6 +1,7 @@
 """One word per idea in the API (issue 12): who made a label is `origin`
 (ground_truth | annotator); the pre-rename names stay accepted and written,
 marked deprecated in the schema."""
+
 import pytest
 import yaml
 from django.core.management import call_command
@@ -23,9 +24,14 @@ def test_origin_filter_and_its_deprecated_source_alias(world, api_as):
     truth = set(Annotation.objects.filter(dataset=ds, origin="ground_truth").values_list("pk", flat=True))
     labels = set(Annotation.objects.filter(dataset=ds, origin="annotator").values_list("pk", flat=True))
     assert len(truth) == 2 and len(labels) == 1
-    for query, expected in [("origin=ground_truth", truth), ("source=dataset", truth), ("source=ground_truth", truth),
-                            ("origin=annotator", labels), ("source=annotator", labels),
-                            ("origin=ground_truth&source=dataset", truth)]:
+    for query, expected in [
+        ("origin=ground_truth", truth),
+        ("source=dataset", truth),
+        ("source=ground_truth", truth),
+        ("origin=annotator", labels),
+        ("source=annotator", labels),
+        ("origin=ground_truth&source=dataset", truth),
+    ]:
         got = _annotations(client, f"dataset={ds.pk}&{query}")
         assert {a["id"] for a in got} == expected, query
     for a in _annotations(client, f"dataset={ds.pk}"):
@@ -62,14 +68,19 @@ def test_the_schema_marks_the_old_names_deprecated(tmp_path):
 
 def test_an_export_job_downloads_under_its_file_name_and_imports_keep_their_input(world, api_as, tmp_path):
     ds = world["datasets"]["pub"]
-    job = exports.create_export_job(user=world["users"]["researcher"], dataset=ds,
-                                    options={"format": "csv", "labels": "ground_truth", "proposer": "", "split": None})
+    job = exports.create_export_job(
+        user=world["users"]["researcher"],
+        dataset=ds,
+        options={"format": "csv", "labels": "ground_truth", "proposer": "", "split": None},
+    )
     assert job.input_name == ""  # an export reads no input
     job = exports.run_export_job(job.pk)
     assert job.result["file_name"] == "pub-ground_truth-csv.csv"
     r = api_as("researcher").get(f"/api/v1/exports/{job.pk}/download/")
     assert r.status_code == 200 and 'filename="pub-ground_truth-csv.csv"' in r["Content-Disposition"]
-    assert api_as("researcher").get(f"/api/v1/exports/{job.pk}/").json()["result"]["file_name"] == job.result["file_name"]
+    assert (
+        api_as("researcher").get(f"/api/v1/exports/{job.pk}/").json()["result"]["file_name"] == job.result["file_name"]
+    )
     # an older job, whose result has no file name, is named from its options
     Job.objects.filter(pk=job.pk).update(result={**job.result, "file_name": ""})
     r = api_as("researcher").get(f"/api/v1/exports/{job.pk}/download/")

@@ -13,6 +13,7 @@ never from the code under test:
 404 where the caller may not see the object, 403 where they see it but may not
 do this, 302 to the login page for anonymous callers of a page (401 from the
 API)."""
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,12 +67,14 @@ def reviews(ok=200):
 def leaderboards(ok=200, not_owner=None):
     """Researchers and admins, for benchmarks of datasets whose labels they read;
     `not_owner`: the answer when they see the entry but it is not theirs."""
+
     def rule(role, ds):
         if role not in LEADERBOARDS:
             return 403
         if ds not in READS_LABELS[role]:
             return 404
         return not_owner if not_owner and role != "admin" else ok
+
     return rule
 
 
@@ -97,8 +100,11 @@ class Page:
 
 def _csv(o, w):
     names = o["benchmark"].sample_names
-    return {"file": ContentFile(("id,yaw,pitch,roll\n" + "".join(f"{n},1,2,3\n" for n in names)).encode(),
-                                name="p.csv"), "name": "mine", "crop_used": "detector"}
+    return {
+        "file": ContentFile(("id,yaw,pitch,roll\n" + "".join(f"{n},1,2,3\n" for n in names)).encode(), name="p.csv"),
+        "name": "mine",
+        "crop_used": "detector",
+    }
 
 
 def _tok(role):
@@ -111,8 +117,12 @@ PAGES = {
     "home": Page(lambda o, w: reverse("home"), everyone(), per_dataset=False),
     "dataset_detail": Page(lambda o, w: reverse("dataset_detail", args=[o["dataset"].name]), sees()),
     # an annotator sees the dataset page, and a message (not the file) after asking for an export
-    "dataset_export": Page(lambda o, w: reverse("dataset_export", args=[o["dataset"].name]),
-                           reads_labels(200, seen_but_denied=302), method="post", data=lambda o, w: {"format": "csv"}),
+    "dataset_export": Page(
+        lambda o, w: reverse("dataset_export", args=[o["dataset"].name]),
+        reads_labels(200, seen_but_denied=302),
+        method="post",
+        data=lambda o, w: {"format": "csv"},
+    ),
     "export_job": Page(lambda o, w: reverse("export_job", args=[o["own_export"].pk]), own_export),
     "dataset_quality": Page(lambda o, w: reverse("dataset_quality", args=[o["dataset"].name]), reviews()),
     "face_detail": Page(lambda o, w: reverse("face_detail", args=[o["face"].pk]), sees()),
@@ -130,26 +140,48 @@ PAGES = {
     "review-next": Page(lambda o, w: reverse("review-next", args=[o["dataset"].pk]), reviews(302), method="post"),
     # someone else's label (the annotator of priv, bob, wrote it: his own is still not his to review)
     "review-annotation": Page(lambda o, w: reverse("review-annotation", args=[o["annotation"].pk]), reviews()),
-    "leaderboard_index": Page(lambda o, w: reverse("leaderboard_index"),
-                              lambda role, ds: 200 if role in LEADERBOARDS else 403, per_dataset=False),
+    "leaderboard_index": Page(
+        lambda o, w: reverse("leaderboard_index"),
+        lambda role, ds: 200 if role in LEADERBOARDS else 403,
+        per_dataset=False,
+    ),
     "leaderboard": Page(lambda o, w: reverse("leaderboard", args=[o["benchmark"].pk]), leaderboards()),
-    "leaderboard_upload": Page(lambda o, w: reverse("leaderboard_upload", args=[o["benchmark"].pk]),
-                               leaderboards(302), method="post", data=_csv),
+    "leaderboard_upload": Page(
+        lambda o, w: reverse("leaderboard_upload", args=[o["benchmark"].pk]),
+        leaderboards(302),
+        method="post",
+        data=_csv,
+    ),
     # a proposer that does not exist: a form error (400) for those who may run one
-    "leaderboard_run": Page(lambda o, w: reverse("leaderboard_run", args=[o["benchmark"].pk]), leaderboards(400),
-                            method="post", data=lambda o, w: {"proposer": "no-such-proposer"}),
+    "leaderboard_run": Page(
+        lambda o, w: reverse("leaderboard_run", args=[o["benchmark"].pk]),
+        leaderboards(400),
+        method="post",
+        data=lambda o, w: {"proposer": "no-such-proposer"},
+    ),
     "entry_detail": Page(lambda o, w: reverse("entry_detail", args=[o["entry"].pk]), leaderboards()),
     "entry_worst": Page(lambda o, w: reverse("entry_worst", args=[o["entry"].pk]), leaderboards()),
-    "entry_sample_overlay": Page(lambda o, w: reverse("entry_sample_overlay", args=[o["entry"].pk, 0]),
-                                 leaderboards()),
-    "entry_predictions": Page(lambda o, w: reverse("entry_predictions", args=[o["entry"].pk]), leaderboards(),
-                              file="predictions"),
-    "entry_hide": Page(lambda o, w: reverse("entry_hide", args=[o["entry"].pk]), admins_only(302), method="post",
-                       data=lambda o, w: {"hidden": "0"}),
-    "entry_publish": Page(lambda o, w: reverse("entry_publish", args=[o["admin_entry"].pk]),
-                          leaderboards(302, not_owner=403), method="post", data=lambda o, w: {"public": "1"}),
-    "entry_resume": Page(lambda o, w: reverse("entry_resume", args=[o["admin_entry"].pk]),
-                         leaderboards(302, not_owner=403), method="post"),
+    "entry_sample_overlay": Page(lambda o, w: reverse("entry_sample_overlay", args=[o["entry"].pk, 0]), leaderboards()),
+    "entry_predictions": Page(
+        lambda o, w: reverse("entry_predictions", args=[o["entry"].pk]), leaderboards(), file="predictions"
+    ),
+    "entry_hide": Page(
+        lambda o, w: reverse("entry_hide", args=[o["entry"].pk]),
+        admins_only(302),
+        method="post",
+        data=lambda o, w: {"hidden": "0"},
+    ),
+    "entry_publish": Page(
+        lambda o, w: reverse("entry_publish", args=[o["admin_entry"].pk]),
+        leaderboards(302, not_owner=403),
+        method="post",
+        data=lambda o, w: {"public": "1"},
+    ),
+    "entry_resume": Page(
+        lambda o, w: reverse("entry_resume", args=[o["admin_entry"].pk]),
+        leaderboards(302, not_owner=403),
+        method="post",
+    ),
     # the API's docs pages (the API's resources are in test_permission_table.py)
     "api-docs": Page(lambda o, w: reverse("api-docs"), everyone(), per_dataset=False, api=True),
     "api-redoc": Page(lambda o, w: reverse("api-redoc"), everyone(), per_dataset=False, api=True),
@@ -158,13 +190,23 @@ PAGES = {
 
 # Stored files served by the API (the pages' files are in PAGES with file=...).
 FILES = {
-    "export file (own job)": Page(lambda o, w: reverse("api-export-download", args=[o["own_export"].pk]), own_export,
-                                  api=True, file="own_export_file"),
-    "export file (an admin's job)": Page(lambda o, w: reverse("api-export-download", args=[o["admin_export"].pk]),
-                                         admins_only(200, others=404), api=True, file="admin_export_file"),
+    "export file (own job)": Page(
+        lambda o, w: reverse("api-export-download", args=[o["own_export"].pk]),
+        own_export,
+        api=True,
+        file="own_export_file",
+    ),
+    "export file (an admin's job)": Page(
+        lambda o, w: reverse("api-export-download", args=[o["admin_export"].pk]),
+        admins_only(200, others=404),
+        api=True,
+        file="admin_export_file",
+    ),
     "prediction file (another's entry)": Page(
-        lambda o, w: reverse("entry_predictions", args=[o["admin_entry"].pk]), leaderboards(200, not_owner=403),
-        file="admin_predictions"),
+        lambda o, w: reverse("entry_predictions", args=[o["admin_entry"].pk]),
+        leaderboards(200, not_owner=403),
+        file="admin_predictions",
+    ),
 }
 
 
@@ -210,18 +252,31 @@ def files_world(world, django_user_model):
         o["image"].refresh_from_db()
         names = sorted(o["dataset"].images.values_list("file_name", flat=True))
         split = save_split(ds, "test", names, {"rule": "all"})
-        o["benchmark"] = benchmarks.save_benchmark(name=f"{key}-test", dataset=ds, split=split, title=key,
-                                                   crop="detector")
+        o["benchmark"] = benchmarks.save_benchmark(
+            name=f"{key}-test", dataset=ds, split=split, title=key, crop="detector"
+        )
         rows = "id,yaw,pitch,roll\n" + "".join(f"{n},1,2,3\n" for n in names)
         o["entry"], o["admin_entry"] = (
-            uploads.create_upload_entry(benchmark=o["benchmark"], data=rows.encode(), filename=f"{who}.csv",
-                                           user=users[who], name=who, is_public=True)
-            for who in ("researcher", "admin"))
+            uploads.create_upload_entry(
+                benchmark=o["benchmark"],
+                data=rows.encode(),
+                filename=f"{who}.csv",
+                user=users[who],
+                name=who,
+                is_public=True,
+            )
+            for who in ("researcher", "admin")
+        )
         o["predictions"], o["admin_predictions"] = o["entry"].upload, o["admin_entry"].upload
         o["own_export"] = {}
         for role, u in users.items():
-            job = Job.objects.create(kind=Job.Kind.EXPORT, dataset=ds, options={"format": "csv", "labels": "best"},
-                                     created_by=u, state=Job.State.DONE)
+            job = Job.objects.create(
+                kind=Job.Kind.EXPORT,
+                dataset=ds,
+                options={"format": "csv", "labels": "best"},
+                created_by=u,
+                state=Job.State.DONE,
+            )
             job.result_file.save(f"{key}.csv", ContentFile(f"{key},{role}\n".encode()))
             o["own_export"][role] = job
         o["admin_export"] = o["own_export"]["admin"]
@@ -251,7 +306,7 @@ def _read(response) -> bytes:
 def _check(world, page: Page, name: str) -> list:
     wrong = []
     for role in ROLES:
-        for ds in (sorted(ALL) if page.per_dataset else ["pub"]):
+        for ds in sorted(ALL) if page.per_dataset else ["pub"]:
             o = _objects(world, ds, role)
             url = page.url(o, world) if page.url else _tok(role or "researcher")(o, world)
             body = page.data(o, world) if page.data else {}
@@ -284,12 +339,14 @@ def test_stored_files_follow_the_roles_table(files_world, name):
     assert not wrong, f"{name}: (role, dataset, got, expected) {wrong}"
 
 
-@pytest.mark.parametrize("role, status", [("admin", 200), ("annotator", 302), ("reviewer", 302),
-                                          ("researcher", 302), (None, 302)])
+@pytest.mark.parametrize(
+    "role, status", [("admin", 200), ("annotator", 302), ("reviewer", 302), ("researcher", 302), (None, 302)]
+)
 def test_the_django_admin_is_for_admins(files_world, role, status):
     client = _client(files_world, role)
-    urls = [reverse("admin:index")] + [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist")
-                                       for m in admin.site._registry]
+    urls = [reverse("admin:index")] + [
+        reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry
+    ]
     wrong = [(url, r.status_code) for url in urls if (r := client.get(url)).status_code != status]
     assert not wrong, wrong
 
@@ -311,7 +368,7 @@ def test_export_and_prediction_files_have_unguessable_paths(files_world):
 
 def _section(html: str, heading: str) -> str:
     start = html.index(heading)
-    return html[start:html.index("</table>", start)]
+    return html[start : html.index("</table>", start)]
 
 
 def test_face_page_shows_an_annotator_only_their_own_labels(files_world):
@@ -355,26 +412,34 @@ def test_leaderboards_list_only_benchmarks_of_readable_datasets(files_world):
             upload = client.post(reverse("api_benchmark_entries", args=[o["benchmark"].pk]), _csv(o, files_world))
             assert upload.status_code == (201 if ds in expected_ds(expected) else 404), upload.content[:200]
             assert client.get(reverse("api_entry", args=[o["entry"].pk])).status_code == (
-                200 if ds in expected_ds(expected) else 404)
+                200 if ds in expected_ds(expected) else 404
+            )
 
 
 def expected_ds(benchmark_names):
     return {name.removesuffix("-test") for name in benchmark_names}
 
 
-@pytest.mark.parametrize("mode, header, value", [
-    ("x-accel-redirect", "X-Accel-Redirect", lambda f: "/protected-media/" + f.name),
-    ("x-sendfile", "X-Sendfile", lambda f: f.path),
-])
+@pytest.mark.parametrize(
+    "mode, header, value",
+    [
+        ("x-accel-redirect", "X-Accel-Redirect", lambda f: "/protected-media/" + f.name),
+        ("x-sendfile", "X-Sendfile", lambda f: f.path),
+    ],
+)
 def test_a_front_proxy_sends_the_files(files_world, settings, mode, header, value):
     settings.HEADPOSE_FILE_SERVING = mode
     o = files_world["objects"]["priv"]
     client = _client(files_world, "reviewer")
     for url, stored, disposition in (
-            (reverse("label-image", args=[o["image"].pk]), o["image"].file, "inline"),
-            (reverse("face_mesh_glb", args=[o["face"].pk]), o["mesh"], "attachment"),
-            (reverse("api-export-download", args=[o["own_export"]["reviewer"].pk]),
-             o["own_export"]["reviewer"].result_file, "attachment")):
+        (reverse("label-image", args=[o["image"].pk]), o["image"].file, "inline"),
+        (reverse("face_mesh_glb", args=[o["face"].pk]), o["mesh"], "attachment"),
+        (
+            reverse("api-export-download", args=[o["own_export"]["reviewer"].pk]),
+            o["own_export"]["reviewer"].result_file,
+            "attachment",
+        ),
+    ):
         r = client.get(url)
         assert r.status_code == 200 and r[header] == value(stored) and r.content == b"", url
         assert r["Content-Disposition"].startswith(disposition), url

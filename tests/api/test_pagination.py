@@ -1,6 +1,7 @@
 """Cursor pagination: walking a list larger than one page while rows are being
 added returns every row that existed at the start exactly once, and the
 filters narrow the list (with 400s for bad values)."""
+
 import pytest
 
 from annotator.labeling.services import save_annotation
@@ -13,8 +14,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _label(face, author, status="accepted"):
-    return save_annotation(face=face, author=author, R=geometry.euler_to_matrix([1.0, 2.0, 3.0]),
-                                    t=[0, 0, 600], status=status, expected_version=0)
+    return save_annotation(
+        face=face,
+        author=author,
+        R=geometry.euler_to_matrix([1.0, 2.0, 3.0]),
+        t=[0, 0, 600],
+        status=status,
+        expected_version=0,
+    )
 
 
 @pytest.fixture
@@ -64,16 +71,26 @@ def test_filters(world, api_as, big):
     assert ids(f"author={annotators[1].username}") == set(qs.filter(author=annotators[1]).values_list("pk", flat=True))
     mid = qs.order_by("updated_at")[60].updated_at
     assert ids("updated_since=" + mid.isoformat().replace("+00:00", "Z")) == set(
-        qs.filter(updated_at__gte=mid).values_list("pk", flat=True))
+        qs.filter(updated_at__gte=mid).values_list("pk", flat=True)
+    )
     assert ids("origin=ground_truth") == ids("source=dataset") == set()
     assert ids("origin=annotator") == ids("source=annotator") == ids("")
 
 
-@pytest.mark.parametrize("query, field", [
-    ("dataset=abc", "dataset"), ("dataset=99999999999999", "dataset"), ("status=nope", "status"),
-    ("updated_since=yesterday", "updated_since"), ("source=robot", "source"), ("origin=robot", "origin"),
-    ("origin=dataset", "origin"), ("origin=annotator&source=dataset", "source"), ("page_size=x", None),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("dataset=abc", "dataset"),
+        ("dataset=99999999999999", "dataset"),
+        ("status=nope", "status"),
+        ("updated_since=yesterday", "updated_since"),
+        ("source=robot", "source"),
+        ("origin=robot", "origin"),
+        ("origin=dataset", "origin"),
+        ("origin=annotator&source=dataset", "source"),
+        ("page_size=x", None),
+    ],
+)
 def test_bad_filter_values_are_400_with_the_parameter_named(world, api_as, query, field):
     r = api_as("admin").get(f"/api/v1/annotations/?{query}")
     if field is None:  # DRF ignores a bad page_size and uses the default

@@ -2,6 +2,7 @@
 tokens: every role against every kind of object in a public, an assigned and an
 unassigned dataset. 404 (not 403) where the caller may not even see the object,
 so ids cannot be probed. Pages and stored files: test_page_permissions.py."""
+
 import json
 
 import pytest
@@ -78,18 +79,27 @@ def test_reads(world, api_as, what, ds, role, status):
         assert r["WWW-Authenticate"].startswith("Token")
 
 
-@pytest.mark.parametrize("role, expected", [
-    ("admin", {"pub", "priv", "hidden"}), ("annotator", {"priv"}), ("reviewer", {"pub", "priv"}),
-    ("researcher", {"pub"}), ("other_annotator", {"pub"}),
-])
+@pytest.mark.parametrize(
+    "role, expected",
+    [
+        ("admin", {"pub", "priv", "hidden"}),
+        ("annotator", {"priv"}),
+        ("reviewer", {"pub", "priv"}),
+        ("researcher", {"pub"}),
+        ("other_annotator", {"pub"}),
+    ],
+)
 def test_lists_hold_only_what_the_role_may_see(world, api_as, role, expected):
     names = {d["name"] for d in api_as(role).get("/api/v1/datasets/").json()["results"]}
     assert names == expected
     allowed = {world["datasets"][n].pk for n in expected}
     for what in ("images", "faces", "proposals"):
         rows = api_as(role).get(f"/api/v1/{what}/?page_size=1000").json()["results"]
-        ds_of = {"images": lambda r: r["dataset"], "faces": lambda r: r["dataset"],
-                 "proposals": lambda r: world_face_dataset(world, r["face"])}[what]
+        ds_of = {
+            "images": lambda r: r["dataset"],
+            "faces": lambda r: r["dataset"],
+            "proposals": lambda r: world_face_dataset(world, r["face"]),
+        }[what]
         assert rows and {ds_of(r) for r in rows} == allowed, what
     annotations = api_as(role).get("/api/v1/annotations/?page_size=1000").json()["results"]
     if role in ("annotator", "other_annotator"):
@@ -106,8 +116,13 @@ def world_face_dataset(world, face_id):
 
 
 def _label_body(face):
-    return {"face": face.pk, "R": geometry.euler_to_matrix([3.0, 4.0, 5.0]).reshape(-1).tolist(),
-            "t": [0, 0, 700], "status": "corrected", "expected_version": 0}
+    return {
+        "face": face.pk,
+        "R": geometry.euler_to_matrix([3.0, 4.0, 5.0]).reshape(-1).tolist(),
+        "t": [0, 0, 700],
+        "status": "corrected",
+        "expected_version": 0,
+    }
 
 
 # Writes. A face the caller cannot see is a field error (400 "No such face"), one they
@@ -147,8 +162,10 @@ def test_writes(world, api_as, what, ds, role, status, django_capture_on_commit_
 REVIEWS = [
     (what, ds, expected)
     for what in ("review_state", "review_decision", "review_correction", "review_next")
-    for ds, expected in (("priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
-                         ("pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)))
+    for ds, expected in (
+        ("priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
+        ("pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
+    )
 ]
 
 
@@ -157,11 +174,17 @@ def _review_request(client, what, o):
     if what == "review_state":
         return client.get(f"/api/label/review/annotations/{a.pk}/")
     if what == "review_decision":
-        return client.post(f"/api/label/review/annotations/{a.pk}/decision/",
-                           {"decision": "approved", "expected_version": a.version}, format="json")
+        return client.post(
+            f"/api/label/review/annotations/{a.pk}/decision/",
+            {"decision": "approved", "expected_version": a.version},
+            format="json",
+        )
     if what == "review_correction":
-        return client.put(f"/api/label/review/annotations/{a.pk}/correction/",
-                          {**_label_body(o["face"]), "expected_version": a.version}, format="json")
+        return client.put(
+            f"/api/label/review/annotations/{a.pk}/correction/",
+            {**_label_body(o["face"]), "expected_version": a.version},
+            format="json",
+        )
     return client.post(f"/api/label/review/datasets/{o['dataset'].pk}/next/", {}, format="json")
 
 
@@ -187,8 +210,9 @@ def test_hidden_datasets_review_endpoints_answer_404_to_all_but_admins(world, ap
         assert _review_request(api_as("admin"), what, o).status_code == 200, what
 
 
-@pytest.mark.parametrize("role, status", [("admin", 200), ("researcher", 200), ("annotator", 403),
-                                          ("reviewer", 403), (None, 401)])
+@pytest.mark.parametrize(
+    "role, status", [("admin", 200), ("researcher", 200), ("annotator", 403), ("reviewer", 403), (None, 401)]
+)
 def test_leaderboards_are_for_researchers_and_admins(world, api_as, role, status):
     assert api_as(role).get("/api/v1/benchmarks/").status_code == status
 

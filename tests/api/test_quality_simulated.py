@@ -5,6 +5,7 @@ noise says, the consensus must beat the median single annotator, the blunders
 must be rejected from their faces' consensus and send those faces to review.
 Also: the honeypot share of a queue over 200 faces, and honeypots invisible to
 annotators."""
+
 import io
 import json
 
@@ -54,8 +55,14 @@ def label_until_done(client, dataset, decide) -> list[int]:
             return done
         state = client.get(f"/api/label/faces/{face_id}/").json()
         R, t, spent = decide(face_id, state, len(done))
-        body = {"R": R.reshape(-1).tolist(), "t": t, "status": "corrected", "expected_version": 0,
-                "time_spent_s": spent, "proposal_id": state["reference"]["origin"]["proposal_id"]}
+        body = {
+            "R": R.reshape(-1).tolist(),
+            "t": t,
+            "status": "corrected",
+            "expected_version": 0,
+            "time_spent_s": spent,
+            "proposal_id": state["reference"]["origin"]["proposal_id"],
+        }
         r = client.put(f"/api/label/faces/{face_id}/annotation/", body, format="json")
         assert r.status_code == 200, r.content
         done.append(face_id)
@@ -83,8 +90,14 @@ def team(db, django_user_model, settings):
     for name in names:
         annotators[name] = user(django_user_model, name, Role.ANNOTATOR)
         Assignment.objects.create(dataset=dataset, user=annotators[name], role=Role.ANNOTATOR)
-    return {"dataset": dataset, "truth": truth, "admin": admin, "reviewer": reviewer, "annotators": annotators,
-            "rng": rng}
+    return {
+        "dataset": dataset,
+        "truth": truth,
+        "admin": admin,
+        "reviewer": reviewer,
+        "annotators": annotators,
+        "rng": rng,
+    }
 
 
 def test_simulated_annotators_are_ranked_and_the_consensus_beats_them(team):
@@ -107,6 +120,7 @@ def test_simulated_annotators_are_ranked_and_the_consensus_beats_them(team):
                     R = R @ Rotation.from_euler("y", 90, degrees=True).as_matrix()
                 return R, [0.0, 0.0, 650.0], 6.0
             return noisy(truth[face_id], NOISE_DEG[name], rng), list(650 + rng.normal(size=3) * 3), 4.0 + n % 3
+
         return decide
 
     for name, u in team["annotators"].items():
@@ -139,8 +153,9 @@ def test_simulated_annotators_are_ranked_and_the_consensus_beats_them(team):
 
     # blunders are rejected from their faces' consensus, and those faces go to review
     needing = set(faces_needing_review(dataset).values_list("pk", flat=True))
-    blunder_annotations = dict(Annotation.objects.filter(author=team["annotators"]["blunderer"])
-                               .values_list("face_id", "pk"))
+    blunder_annotations = dict(
+        Annotation.objects.filter(author=team["annotators"]["blunderer"]).values_list("face_id", "pk")
+    )
     assert len(set(blunders) - set(faces[::4])) == 6
     for face_id in blunders:
         c = FaceConsensus.objects.get(face_id=face_id)
@@ -151,12 +166,15 @@ def test_simulated_annotators_are_ranked_and_the_consensus_beats_them(team):
     assert report["faces_needing_review"] == len(needing)
 
     # the consensus is closer to the truth than the median single annotator
-    consensus_err = {c.face_id: float(geometry.geodesic_distance(truth[c.face_id], np.reshape(c.R, (3, 3))))
-                     for c in FaceConsensus.objects.filter(dataset=dataset)}
+    consensus_err = {
+        c.face_id: float(geometry.geodesic_distance(truth[c.face_id], np.reshape(c.R, (3, 3))))
+        for c in FaceConsensus.objects.filter(dataset=dataset)
+    }
     single = []
     for u in team["annotators"].values():
-        errs = [float(geometry.geodesic_distance(truth[a.face_id], a.R_matrix))
-                for a in Annotation.objects.filter(author=u)]
+        errs = [
+            float(geometry.geodesic_distance(truth[a.face_id], a.R_matrix)) for a in Annotation.objects.filter(author=u)
+        ]
         single.append(np.median(errs))
     assert set(regular) <= set(consensus_err)
     assert np.median(list(consensus_err.values())) < np.median(single)
@@ -166,8 +184,15 @@ def test_simulated_annotators_are_ranked_and_the_consensus_beats_them(team):
     call_command("quality_report", "--dataset", "team", "--json", stdout=out)
     printed = {a["username"]: a for a in json.loads(out.getvalue())["annotators"]}
     for name in by:
-        for key in ("username", "faces", "median_time_s", "honeypot_geodesic_median", "agreement_geodesic_median",
-                    "proposal_moved_median", "rejected"):
+        for key in (
+            "username",
+            "faces",
+            "median_time_s",
+            "honeypot_geodesic_median",
+            "agreement_geodesic_median",
+            "proposal_moved_median",
+            "rejected",
+        ):
             assert printed[name][key] == pytest.approx(by[name][key]), (name, key)
     # the noise floor: per |yaw| bin, over the faces labeled by several
     assert sum(b["n"] for b in report["noise_floor"]) == report["faces_with_overlap"] >= len(regular)
@@ -183,8 +208,12 @@ def test_simulated_annotators_are_ranked_and_the_consensus_beats_them(team):
     assert {members[f] for f in regular} == {5}
     r = reviewer.get(f"/api/v1/datasets/{dataset.pk}/export/?format=json&labels=consensus")
     doc = json.loads(b"".join(r.streaming_content if hasattr(r, "streaming_content") else [r.content]))
-    assert all(f["origin"] == "consensus" and f["provenance"]["member_count"] == members[f["face_id"]]
-               and f["provenance"]["dispersion_deg"] >= 0 for f in doc["faces"])
+    assert all(
+        f["origin"] == "consensus"
+        and f["provenance"]["member_count"] == members[f["face_id"]]
+        and f["provenance"]["dispersion_deg"] >= 0
+        for f in doc["faces"]
+    )
 
 
 def test_a_reviewer_rejection_takes_the_label_out_of_the_consensus(team):
@@ -192,8 +221,14 @@ def test_a_reviewer_rejection_takes_the_label_out_of_the_consensus(team):
     face = Face.objects.filter(image__dataset=dataset).first()
     a, b = team["annotators"]["sigma1"], team["annotators"]["sigma3"]
     for u, yaw in ((a, 10.0), (b, 40.0)):
-        save_annotation(face=face, author=u, R=geometry.euler_to_matrix([yaw, 0, 0]), t=[0, 0, 650],
-                                 status="corrected", expected_version=0)
+        save_annotation(
+            face=face,
+            author=u,
+            R=geometry.euler_to_matrix([yaw, 0, 0]),
+            t=[0, 0, 650],
+            status="corrected",
+            expected_version=0,
+        )
     c = FaceConsensus.objects.get(face=face)
     assert c.member_count == 2 and c.needs_review and c.dispersion_deg == pytest.approx(15.0, abs=1e-6)
     bad = Annotation.objects.get(face=face, author=b)
@@ -213,8 +248,9 @@ def test_honeypot_share_of_a_queue_over_200_faces_and_annotators_see_nothing_of_
     assert r.status_code == 200
     # a face without a trusted label cannot be one: 400 naming it, nothing written
     bare = make_dataset("bare", n_faces=1)
-    r = admin.post(f"/api/v1/datasets/{bare.pk}/honeypots/",
-                   {"faces": [Face.objects.get(image__dataset=bare).pk]}, format="json")
+    r = admin.post(
+        f"/api/v1/datasets/{bare.pk}/honeypots/", {"faces": [Face.objects.get(image__dataset=bare).pk]}, format="json"
+    )
     assert r.status_code == 400 and "no trusted label" in r.json()["detail"]
 
     worker = user(django_user_model, "worker", Role.ANNOTATOR)
@@ -227,9 +263,16 @@ def test_honeypot_share_of_a_queue_over_200_faces_and_annotators_see_nothing_of_
         state = client.get(f"/api/label/faces/{face_id}/")
         seen_bodies += [r.content, state.content]
         handed.append(face_id)
-        r = client.put(f"/api/label/faces/{face_id}/annotation/", {
-            "R": geometry.euler_to_matrix([2.0, 0, 0]).reshape(-1).tolist(), "t": [0, 0, 650],
-            "status": "accepted", "expected_version": 0}, format="json")
+        r = client.put(
+            f"/api/label/faces/{face_id}/annotation/",
+            {
+                "R": geometry.euler_to_matrix([2.0, 0, 0]).reshape(-1).tolist(),
+                "t": [0, 0, 650],
+                "status": "accepted",
+                "expected_version": 0,
+            },
+            format="json",
+        )
         seen_bodies.append(r.content)
     n_honeypots = len(set(handed) & honeypot_ids)
     assert abs(n_honeypots - 0.05 * 200) <= 2, n_honeypots
@@ -242,8 +285,12 @@ def test_honeypot_share_of_a_queue_over_200_faces_and_annotators_see_nothing_of_
     a, b = (client.get(f"/api/label/faces/{f}/").json() for f in (hp_face, regular))
     assert _keys(a) == _keys(b)
     assert not any(b"honeypot" in body.lower() for body in seen_bodies)
-    for url in (f"/api/v1/faces/{hp_face}/", f"/api/v1/annotations/?dataset={dataset.pk}",
-                f"/api/v1/datasets/{dataset.pk}/", "/api/v1/me/"):
+    for url in (
+        f"/api/v1/faces/{hp_face}/",
+        f"/api/v1/annotations/?dataset={dataset.pk}",
+        f"/api/v1/datasets/{dataset.pk}/",
+        "/api/v1/me/",
+    ):
         r = client.get(url)
         assert r.status_code == 200 and b"honeypot" not in r.content.lower(), url
     for url in (f"/api/v1/datasets/{dataset.pk}/honeypots/", f"/api/v1/datasets/{dataset.pk}/quality/"):

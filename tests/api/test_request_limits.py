@@ -2,6 +2,7 @@
 tampered cursors on every list, JSON bodies too deep or too large on every
 JSON endpoint (refused from Content-Length before the body is read), and the
 domain errors mapped by the one exception handler."""
+
 import base64
 import io
 import json
@@ -10,8 +11,16 @@ import pytest
 
 from annotator.models import Annotation, ApiToken, Job
 
-LISTS = ["/api/v1/datasets/", "/api/v1/images/", "/api/v1/faces/", "/api/v1/proposals/", "/api/v1/annotations/",
-         "/api/v1/exports/", "/api/v1/tokens/", "REVISIONS"]
+LISTS = [
+    "/api/v1/datasets/",
+    "/api/v1/images/",
+    "/api/v1/faces/",
+    "/api/v1/proposals/",
+    "/api/v1/annotations/",
+    "/api/v1/exports/",
+    "/api/v1/tokens/",
+    "REVISIONS",
+]
 CURSORS = {
     "position not a number": base64.b64encode(b"p=abc").decode(),
     "position too large": base64.b64encode(b"p=" + b"9" * 30).decode(),
@@ -23,7 +32,9 @@ CURSORS = {
 
 
 def _url(world, path):
-    return f"/api/v1/annotations/{world['objects']['priv']['annotation'].pk}/revisions/" if path == "REVISIONS" else path
+    return (
+        f"/api/v1/annotations/{world['objects']['priv']['annotation'].pk}/revisions/" if path == "REVISIONS" else path
+    )
 
 
 def assert_error(r, status, code=None):
@@ -104,8 +115,12 @@ class CountingStream(io.BytesIO):
 def test_a_body_announced_too_large_is_refused_before_it_is_read(world, api_as):
     """A 100 MB body is refused from its Content-Length: not a byte of it is read."""
     stream = CountingStream(b'{"name": "' + b"x" * 1000 + b'"}')
-    r = api_as("admin").generic("POST", "/api/v1/tokens/", content_type="application/json",
-                                **{"CONTENT_LENGTH": str(100 * 1024 * 1024), "wsgi.input": stream})
+    r = api_as("admin").generic(
+        "POST",
+        "/api/v1/tokens/",
+        content_type="application/json",
+        **{"CONTENT_LENGTH": str(100 * 1024 * 1024), "wsgi.input": stream},
+    )
     assert_error(r, 413, "too_large")
     assert stream.bytes_read == 0
 
@@ -122,6 +137,7 @@ def test_a_body_longer_than_announced_is_read_only_up_to_the_limit(world, api_as
 
 # --- the one error shape of the domain errors ------------------------------------------------
 
+
 def _label(R=None, **extra):
     body = {"R": R or [1, 0, 0, 0, 1, 0, 0, 0, 1], "t": [0, 0, 600], "status": "draft", "expected_version": 0}
     return {**body, **extra}
@@ -134,8 +150,11 @@ def test_domain_errors_have_the_one_shape(world, api_as):
     # 409: a stale version, with the versions
     body = assert_error(annotator.put(url, _label(expected_version=0), format="json"), 409, "version_conflict")
     assert body["current_version"] == priv["annotation"].version and body["expected_version"] == 0
-    body = assert_error(annotator.post("/api/v1/annotations/", {"face": priv["face"].pk, **_label()}, format="json"),
-                        409, "version_conflict")
+    body = assert_error(
+        annotator.post("/api/v1/annotations/", {"face": priv["face"].pk, **_label()}, format="json"),
+        409,
+        "version_conflict",
+    )
     assert body["current_version"] == priv["annotation"].version
     # 400: a pose that is not a rotation (a domain check), and field errors flattened per field
     body = assert_error(admin.put(url, _label(R=[2, 0, 0, 0, 1, 0, 0, 0, 1]), format="json"), 400, "invalid")
@@ -169,6 +188,7 @@ def test_the_saved_label_fast_path_equals_the_generic_serializer(world):
 
 # --- every body is capped per endpoint before it is read (annotator/common/body_limits.py) ------
 
+
 def _multipart(size: int) -> tuple[bytes, str]:
     from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
@@ -197,8 +217,12 @@ def spooled(settings, tmp_path, monkeypatch):
 
 def _post(client, url, body: bytes, content_type: str, length=None, **meta):
     stream = CountingStream(body)
-    r = client.generic("POST", url, content_type=content_type,
-                       **{"CONTENT_LENGTH": str(len(body) if length is None else length), "wsgi.input": stream, **meta})
+    r = client.generic(
+        "POST",
+        url,
+        content_type=content_type,
+        **{"CONTENT_LENGTH": str(len(body) if length is None else length), "wsgi.input": stream, **meta},
+    )
     return r, stream
 
 
@@ -245,7 +269,11 @@ def test_a_page_refuses_a_body_over_the_cap_unread(world, client, settings, spoo
 
 def test_a_chunked_body_without_a_length_is_refused_with_411(world, api_as):
     stream = CountingStream(b'{"name": "chunked"}')
-    r = api_as("admin").generic("POST", "/api/v1/tokens/", content_type="application/json",
-                                **{"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": stream})
+    r = api_as("admin").generic(
+        "POST",
+        "/api/v1/tokens/",
+        content_type="application/json",
+        **{"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": stream},
+    )
     assert_error(r, 411, "length_required")
     assert stream.bytes_read == 0 and not ApiToken.objects.filter(name="chunked").exists()

@@ -3,6 +3,7 @@ tokens: the queue, approve, reject (back to the top of the annotator's queue
 with the note), correct (a revision by the reviewer; exports read it), 409 on
 a stale version, one error shape. World: tests/api/conftest.py (dave reviews
 priv, bob labels it)."""
+
 import csv
 import io
 
@@ -78,8 +79,12 @@ def test_approve_and_a_stale_version_is_a_409(world, api_as, priv):
     a = priv["annotation"]
     stale = decide(api_as("reviewer"), a.pk, decision="approved", expected_version=a.version + 1)
     assert stale.status_code == 409
-    assert stale.json() == {"detail": stale.json()["detail"], "code": "version_conflict",
-                            "current_version": a.version, "expected_version": a.version + 1}
+    assert stale.json() == {
+        "detail": stale.json()["detail"],
+        "code": "version_conflict",
+        "current_version": a.version,
+        "expected_version": a.version + 1,
+    }
     ok = decide(api_as("reviewer"), a.pk, decision="approved", expected_version=a.version)
     assert ok.status_code == 200 and ok.json()["review_state"] == "approved"
     a.refresh_from_db()
@@ -88,12 +93,15 @@ def test_approve_and_a_stale_version_is_a_409(world, api_as, priv):
     assert next_review(api_as("reviewer"), priv["dataset"])["annotation_id"] == priv["other"].pk
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"decision": "rejected"}, "reason"),
-    ({"decision": "rejected", "reason": "sloppy"}, "reason"),
-    ({"decision": "maybe", "reason": "other"}, "decision"),
-    ({"decision": "approved"}, "expected_version"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"decision": "rejected"}, "reason"),
+        ({"decision": "rejected", "reason": "sloppy"}, "reason"),
+        ({"decision": "maybe", "reason": "other"}, "decision"),
+        ({"decision": "approved"}, "expected_version"),
+    ],
+)
 def test_bad_verdicts_are_400_naming_the_field(world, api_as, priv, body, field):
     body = {"expected_version": priv["annotation"].version, **body}
     if field == "expected_version":
@@ -108,8 +116,14 @@ def test_a_rejected_label_goes_to_the_top_of_its_annotators_queue_with_the_note(
     # bob finishes the other face too, so without the rejection his queue would be empty
     label(priv["unlabeled_face"], bob, [1.0, 1.0, 1.0])
     assert next_face(bob, priv["dataset"]) is None
-    r = decide(api_as("reviewer"), priv["annotation"].pk, decision="rejected", reason="rotation",
-               note="The head looks further left.", expected_version=priv["annotation"].version)
+    r = decide(
+        api_as("reviewer"),
+        priv["annotation"].pk,
+        decision="rejected",
+        reason="rotation",
+        note="The head looks further left.",
+        expected_version=priv["annotation"].version,
+    )
     assert r.status_code == 200 and r.json()["review_state"] == "rejected"
     assert progress(bob, priv["dataset"])["remaining"] == 1
     export = api_as("reviewer").get(f"/api/v1/datasets/{priv['dataset'].pk}/export/?format=csv&labels=annotations")
@@ -125,13 +139,17 @@ def test_a_rejected_label_goes_to_the_top_of_its_annotators_queue_with_the_note(
     assert "A reviewer sent this label back" in html and "The head looks further left." in html
     assert state["review_note"] == "The head looks further left."
     # bob saves again: the verdict was about the old version; the face is finished and back for review
-    saved = api_as("annotator").put(f"/api/label/faces/{priv['face'].pk}/annotation/", {
-        "R": R_of([20.0, 0.0, 0.0]), "t": [0, 0, 600], "status": "corrected", "expected_version": state["version"]},
-        format="json")
+    saved = api_as("annotator").put(
+        f"/api/label/faces/{priv['face'].pk}/annotation/",
+        {"R": R_of([20.0, 0.0, 0.0]), "t": [0, 0, 600], "status": "corrected", "expected_version": state["version"]},
+        format="json",
+    )
     assert saved.status_code == 200
     assert next_face(bob, priv["dataset"]) is None
-    assert next_review(api_as("reviewer"), priv["dataset"])["annotation_id"] in (priv["annotation"].pk,
-                                                                                 priv["other"].pk)
+    assert next_review(api_as("reviewer"), priv["dataset"])["annotation_id"] in (
+        priv["annotation"].pk,
+        priv["other"].pk,
+    )
 
 
 def test_a_correction_is_the_reviewers_revision_and_exports_read_it(world, api_as, priv):
@@ -168,10 +186,13 @@ def test_the_v1_review_endpoint_takes_the_same_reasons(world, api_as, priv):
     url = f"/api/v1/annotations/{a.pk}/review/"
     bad = api_as("reviewer").post(url, {"decision": "rejected", "reason": "sloppy"}, format="json")
     assert bad.status_code == 400 and "reason" in bad.json()
-    r = api_as("reviewer").post(url, {"decision": "rejected", "reason": "wrong_flag", "note": "not occluded"},
-                                format="json")
-    assert r.status_code == 200 and (r.json()["review_reason"], r.json()["review_note"]) == ("wrong_flag",
-                                                                                            "not occluded")
+    r = api_as("reviewer").post(
+        url, {"decision": "rejected", "reason": "wrong_flag", "note": "not occluded"}, format="json"
+    )
+    assert r.status_code == 200 and (r.json()["review_reason"], r.json()["review_note"]) == (
+        "wrong_flag",
+        "not occluded",
+    )
     # without a reason a rejection is "other"; an approval carries none
     r = api_as("reviewer").post(url, {"decision": "rejected"}, format="json")
     assert r.json()["review_reason"] == "other"

@@ -1,5 +1,6 @@
 """The OpenAPI schema: generated without a warning, valid, and with a declared
 type for every request and response body (no bare `object`, no `{}`)."""
+
 import io
 
 import pytest
@@ -91,15 +92,18 @@ def test_every_error_response_has_the_one_shape():
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("planted, expected", [
-    ({"type": "object"}, ["x: an object with no properties"]),
-    ({"type": "object", "additionalProperties": True}, ["x: an object with no properties"]),
-    ({}, ["x: no type"]),
-    ({"type": "array", "items": {}}, ["x/items: no type"]),
-    ({"type": "object", "properties": {"a": {"type": "object"}}}, ["x/a: an object with no properties"]),
-    ({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}, []),
-    ({"oneOf": [{"type": "string"}, {"type": "object"}]}, ["x/oneOf/1: an object with no properties"]),
-])
+@pytest.mark.parametrize(
+    "planted, expected",
+    [
+        ({"type": "object"}, ["x: an object with no properties"]),
+        ({"type": "object", "additionalProperties": True}, ["x: an object with no properties"]),
+        ({}, ["x: no type"]),
+        ({"type": "array", "items": {}}, ["x/items: no type"]),
+        ({"type": "object", "properties": {"a": {"type": "object"}}}, ["x/a: an object with no properties"]),
+        ({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}, []),
+        ({"oneOf": [{"type": "string"}, {"type": "object"}]}, ["x/oneOf/1: an object with no properties"]),
+    ],
+)
 def test_the_walk_finds_an_untyped_body(planted, expected):
     assert untyped(planted, "x", {}, set()) == expected
 
@@ -123,7 +127,10 @@ def test_every_api_route_is_in_the_fuzzed_schema():
         # drf-spectacular names a `pk` parameter `id`
         return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route).replace("{pk}", "{id}")
 
-    api = {as_openapi(r) for r, cls in routes(get_resolver().url_patterns)
-           if r.startswith("api/") and cls is not None and issubclass(cls, APIView)}
+    api = {
+        as_openapi(r)
+        for r, cls in routes(get_resolver().url_patterns)
+        if r.startswith("api/") and cls is not None and issubclass(cls, APIView)
+    }
     assert len(api) >= 20
     assert api - {"/api/v1/docs/", "/api/v1/redoc/"} <= set(RAW_SCHEMA["paths"])

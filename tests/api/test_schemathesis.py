@@ -24,6 +24,7 @@ mixes the ids of real objects into the generated path parameters.
 
 Reproducible: Hypothesis runs derandomized, so the same cases every run.
 """
+
 import json
 import threading
 import time
@@ -67,28 +68,42 @@ def served_schema() -> dict:
 
 
 def fuzz_config(*, read_only: bool) -> schemathesis.Config:
-    operations = [{
-        # The schema itself: each call regenerates it (~0.2 s), and the coverage phase would try
-        # every one of its ~100 `lang` values. A few fuzzed calls are enough.
-        "include-path": "/api/v1/schema/", "generation": {"max-examples": 5},
-        "phases": {"coverage": {"enabled": False}},
-    }]
+    operations = [
+        {
+            # The schema itself: each call regenerates it (~0.2 s), and the coverage phase would try
+            # every one of its ~100 `lang` values. A few fuzzed calls are enough.
+            "include-path": "/api/v1/schema/",
+            "generation": {"max-examples": 5},
+            "phases": {"coverage": {"enabled": False}},
+        }
+    ]
     if read_only:
         # Every write of a read-only token stops at the permission check, whatever
         # the input: a few cases per write show it; the reads get the full run.
-        operations.append({"include-method": ["POST", "PUT", "DELETE"], "generation": {"max-examples": 10},
-                           "phases": {"coverage": {"enabled": False}}})
+        operations.append(
+            {
+                "include-method": ["POST", "PUT", "DELETE"],
+                "generation": {"max-examples": 10},
+                "phases": {"coverage": {"enabled": False}},
+            }
+        )
     else:
         # The writes that reach the most code (labels, reviews, prediction files): more cases.
-        operations.append({
-            "include-path-regex": "^/api/(v1/annotations/|label/faces/.*/annotation/|v1/benchmarks/.*/entries/)",
-            "include-method": ["POST", "PUT"], "generation": {"max-examples": 2 * MAX_EXAMPLES}})
-    return schemathesis.Config.from_dict({
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-        # The stateful phase needs links the schema does not declare; examples + coverage + fuzzing run.
-        "phases": {"stateful": {"enabled": False}},
-        "operations": operations,
-    })
+        operations.append(
+            {
+                "include-path-regex": "^/api/(v1/annotations/|label/faces/.*/annotation/|v1/benchmarks/.*/entries/)",
+                "include-method": ["POST", "PUT"],
+                "generation": {"max-examples": 2 * MAX_EXAMPLES},
+            }
+        )
+    return schemathesis.Config.from_dict(
+        {
+            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+            # The stateful phase needs links the schema does not declare; examples + coverage + fuzzing run.
+            "phases": {"stateful": {"enabled": False}},
+            "operations": operations,
+        }
+    )
 
 
 RAW_SCHEMA = served_schema()
@@ -110,13 +125,26 @@ def _make_benchmark(n: int = 6) -> Benchmark:
     ds = Dataset.objects.create(name="bench", kind="images", is_public=True)
     names = [f"b{k:03d}.jpg" for k in range(n)]
     images = Image.objects.bulk_create(
-        Image(dataset=ds, file=f"x/{nm}", file_name=nm, width=640, height=480, size_bytes=1,
-              checksum=f"bench{k:059d}", K=[500.0, 0, 319.5, 0, 500.0, 239.5, 0, 0, 1]) for k, nm in enumerate(names))
+        Image(
+            dataset=ds,
+            file=f"x/{nm}",
+            file_name=nm,
+            width=640,
+            height=480,
+            size_bytes=1,
+            checksum=f"bench{k:059d}",
+            K=[500.0, 0, 319.5, 0, 500.0, 239.5, 0, 0, 1],
+        )
+        for k, nm in enumerate(names)
+    )
     faces = Face.objects.bulk_create(Face(image=im, index=0, box=[200, 120, 440, 360]) for im in images)
     R = geometry.euler_to_matrix(rng.uniform([-60, -40, -30], [60, 40, 30], (n, 3)))
     Annotation.objects.bulk_create(
-        Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
-        for f, r in zip(faces, R))
+        Annotation(
+            face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600]
+        )
+        for f, r in zip(faces, R)
+    )
     split = save_split(ds, "test", names, {"rule": "all"})
     return benchmarks.save_benchmark(name="bench-test", dataset=ds, split=split, title="Fuzz", crop="detector")
 
@@ -127,12 +155,26 @@ def _awkward_labels_and_landmarks(world) -> None:
     rng = np.random.default_rng(1)
     users, objects = world["users"], world["objects"]
     R = geometry.euler_to_matrix([20.0, -10.0, 5.0]).reshape(9).tolist()
-    save_annotation(face=objects["priv"]["unlabeled_face"], author=users["annotator"], R=R, t=None,
-                             status="flagged", flag_reason="occluded", expected_version=0)
-    save_annotation(face=objects["pub"]["unlabeled_face"], author=users["other_annotator"], R=R, t=None,
-                             status="skipped", expected_version=0)
-    save_annotation(face=objects["hidden"]["face"], author=users["admin"], R=R, t=None, status="accepted",
-                             expected_version=0)
+    save_annotation(
+        face=objects["priv"]["unlabeled_face"],
+        author=users["annotator"],
+        R=R,
+        t=None,
+        status="flagged",
+        flag_reason="occluded",
+        expected_version=0,
+    )
+    save_annotation(
+        face=objects["pub"]["unlabeled_face"],
+        author=users["other_annotator"],
+        R=R,
+        t=None,
+        status="skipped",
+        expected_version=0,
+    )
+    save_annotation(
+        face=objects["hidden"]["face"], author=users["admin"], R=R, t=None, status="accepted", expected_version=0
+    )
     face = objects["pub"]["face"]
     face.landmarks_2d = rng.uniform(80, 240, (68, 2)).tolist()
     face.landmarks_3d = rng.uniform(-80, 80, (68, 3)).tolist()
@@ -153,45 +195,76 @@ def fuzz_world(world, settings):
     users = world["users"]
     for key in ("pub", "priv"):
         ds = world["datasets"][key]
-        save_split(ds, "train", list(Image.objects.filter(dataset=ds).values_list("file_name", flat=True))[:1],
-                   {"rule": "first"})
+        save_split(
+            ds,
+            "train",
+            list(Image.objects.filter(dataset=ds).values_list("file_name", flat=True))[:1],
+            {"rule": "first"},
+        )
     _awkward_labels_and_landmarks(world)
-    review_annotation(annotation=world["objects"]["priv"]["annotation"], reviewer=users["reviewer"],
-                               decision="approved", note="ok", expected_version=None)
+    review_annotation(
+        annotation=world["objects"]["priv"]["annotation"],
+        reviewer=users["reviewer"],
+        decision="approved",
+        note="ok",
+        expected_version=None,
+    )
     benchmark = _make_benchmark()
-    gt = {f.image.file_name: a.R for f in Face.objects.filter(image__dataset=benchmark.dataset).select_related("image")
-          for a in f.annotations.filter(origin="ground_truth")}
+    gt = {
+        f.image.file_name: a.R
+        for f in Face.objects.filter(image__dataset=benchmark.dataset).select_related("image")
+        for a in f.annotations.filter(origin="ground_truth")
+    }
     body = json.dumps([{"id": n, "R": R} for n, R in gt.items()]).encode()
     uploads.create_upload_entry(
-        benchmark=benchmark, data=body, filename="p.json", content_type="application/json", user=users["admin"],
-        name="fuzz", description="", is_public=True, crop_used="", allow_unknown_ids=False)
-    done = Job.objects.create(kind=Job.Kind.EXPORT, dataset=world["datasets"]["pub"], created_by=users["admin"],
-                              options={"format": "csv", "labels": "best", "proposer": "", "split": None})
+        benchmark=benchmark,
+        data=body,
+        filename="p.json",
+        content_type="application/json",
+        user=users["admin"],
+        name="fuzz",
+        description="",
+        is_public=True,
+        crop_used="",
+        allow_unknown_ids=False,
+    )
+    done = Job.objects.create(
+        kind=Job.Kind.EXPORT,
+        dataset=world["datasets"]["pub"],
+        created_by=users["admin"],
+        options={"format": "csv", "labels": "best", "proposer": "", "split": None},
+    )
     exports.run_export_job(done.pk)
-    Job.objects.create(kind=Job.Kind.EXPORT, dataset=world["datasets"]["priv"], created_by=users["researcher"],
-                       options={"format": "json", "labels": "best", "proposer": "", "split": None})
+    Job.objects.create(
+        kind=Job.Kind.EXPORT,
+        dataset=world["datasets"]["priv"],
+        created_by=users["researcher"],
+        options={"format": "json", "labels": "best", "proposer": "", "split": None},
+    )
     read_only_token, read_only_key = create_token(user=users["researcher"], name="read-only", read_only=True)
     auth = {
         "admin": (ApiToken.objects.get(user=users["admin"]), world["keys"]["admin"]),
         "researcher_read_only": (read_only_token, read_only_key),
     }
     KNOWN_IDS.clear()
-    KNOWN_IDS.update({
-        "benchmark_names": sorted(gt),
-        "/api/v1/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
-        "/api/v1/images/": list(Image.objects.values_list("pk", flat=True)),
-        "/api/v1/faces/": list(Face.objects.values_list("pk", flat=True)),
-        "/api/v1/proposals/": list(Proposal.objects.values_list("pk", flat=True)),
-        "/api/v1/annotations/": list(Annotation.objects.values_list("pk", flat=True)),
-        "/api/v1/exports/": list(Job.objects.values_list("pk", flat=True)),
-        "/api/v1/tokens/": list(ApiToken.objects.values_list("pk", flat=True)),
-        "/api/v1/benchmarks/": list(Benchmark.objects.values_list("pk", flat=True)),
-        "/api/v1/entries/": list(Entry.objects.values_list("pk", flat=True)),
-        "/api/label/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
-        "/api/label/faces/": list(Face.objects.values_list("pk", flat=True)),
-        "faces": list(Face.objects.values_list("pk", flat=True)),
-        "proposals": list(Proposal.objects.values_list("pk", flat=True)),
-    })
+    KNOWN_IDS.update(
+        {
+            "benchmark_names": sorted(gt),
+            "/api/v1/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
+            "/api/v1/images/": list(Image.objects.values_list("pk", flat=True)),
+            "/api/v1/faces/": list(Face.objects.values_list("pk", flat=True)),
+            "/api/v1/proposals/": list(Proposal.objects.values_list("pk", flat=True)),
+            "/api/v1/annotations/": list(Annotation.objects.values_list("pk", flat=True)),
+            "/api/v1/exports/": list(Job.objects.values_list("pk", flat=True)),
+            "/api/v1/tokens/": list(ApiToken.objects.values_list("pk", flat=True)),
+            "/api/v1/benchmarks/": list(Benchmark.objects.values_list("pk", flat=True)),
+            "/api/v1/entries/": list(Entry.objects.values_list("pk", flat=True)),
+            "/api/label/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
+            "/api/label/faces/": list(Face.objects.values_list("pk", flat=True)),
+            "faces": list(Face.objects.values_list("pk", flat=True)),
+            "proposals": list(Proposal.objects.values_list("pk", flat=True)),
+        }
+    )
     yield {**world, "auth": auth, "benchmark": benchmark}
     KNOWN_IDS.clear()
     # Export POSTs queued run_export_job tasks on this session's private broker
@@ -241,12 +314,21 @@ def aim_coverage_case_at_a_real_object(case) -> None:
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 ROTATIONS = st.tuples(st.floats(-180, 180), st.floats(-89, 89), st.floats(-180, 180)).map(
-    lambda e: geometry.euler_to_matrix(list(e)).reshape(9).tolist())
+    lambda e: geometry.euler_to_matrix(list(e)).reshape(9).tolist()
+)
 BROKEN_ROTATIONS = st.one_of(
-    st.lists(FINITE, min_size=9, max_size=9), st.lists(FINITE, max_size=12),
-    st.lists(st.text(max_size=4), min_size=9, max_size=9), st.just(["NaN"] * 9), st.just(["1e999"] * 9),
-    st.just([1e308] * 9), st.integers(), st.none(), st.text(max_size=5), st.just({"yaw": 1}),
-    st.lists(st.lists(FINITE, min_size=3, max_size=3), min_size=3, max_size=3))
+    st.lists(FINITE, min_size=9, max_size=9),
+    st.lists(FINITE, max_size=12),
+    st.lists(st.text(max_size=4), min_size=9, max_size=9),
+    st.just(["NaN"] * 9),
+    st.just(["1e999"] * 9),
+    st.just([1e308] * 9),
+    st.integers(),
+    st.none(),
+    st.text(max_size=5),
+    st.just({"yaw": 1}),
+    st.lists(st.lists(FINITE, min_size=3, max_size=3), min_size=3, max_size=3),
+)
 ANY_INT = st.one_of(st.integers(-3, 20), st.integers(), st.sampled_from([2**31, 2**63, -(2**63) - 1, 10**30]))
 
 
@@ -257,22 +339,40 @@ def _label_bodies(with_face: bool):
     sends R, status or expected_version."""
     real_faces = st.sampled_from(KNOWN_IDS.get("faces") or [1])
     valid = st.fixed_dictionaries(
-        {"R": ROTATIONS, "expected_version": st.sampled_from([0, 0, 1, 2]),
-         "status": st.sampled_from(["accepted", "corrected", "draft", "skipped"])},
-        optional={"t": st.one_of(st.none(), st.lists(st.floats(-1e4, 1e4), min_size=3, max_size=3)),
-                  "time_spent_s": st.floats(0, 86400), "note": st.text(max_size=20),
-                  "proposal_id": st.one_of(st.none(), st.sampled_from(KNOWN_IDS.get("proposals") or [1]))})
-    flagged = st.fixed_dictionaries({"R": ROTATIONS, "expected_version": st.sampled_from([0, 1]),
-                                     "status": st.just("flagged"), "flag_reason": st.sampled_from(FlagReason.values)})
+        {
+            "R": ROTATIONS,
+            "expected_version": st.sampled_from([0, 0, 1, 2]),
+            "status": st.sampled_from(["accepted", "corrected", "draft", "skipped"]),
+        },
+        optional={
+            "t": st.one_of(st.none(), st.lists(st.floats(-1e4, 1e4), min_size=3, max_size=3)),
+            "time_spent_s": st.floats(0, 86400),
+            "note": st.text(max_size=20),
+            "proposal_id": st.one_of(st.none(), st.sampled_from(KNOWN_IDS.get("proposals") or [1])),
+        },
+    )
+    flagged = st.fixed_dictionaries(
+        {
+            "R": ROTATIONS,
+            "expected_version": st.sampled_from([0, 1]),
+            "status": st.just("flagged"),
+            "flag_reason": st.sampled_from(FlagReason.values),
+        }
+    )
     broken = st.fixed_dictionaries(
-        {"R": st.one_of(ROTATIONS, BROKEN_ROTATIONS),
-         "status": st.sampled_from(["accepted", "flagged", "ground_truth", "", "x", None]),
-         "expected_version": st.one_of(ANY_INT, st.text(max_size=3), st.none())},
-        optional={"t": st.one_of(st.lists(FINITE, max_size=5), st.just(["1", "2", "x"]), st.just([1e308] * 3)),
-                  "time_spent_s": st.one_of(FINITE, st.text(max_size=3), st.just(-1)),
-                  "flag_reason": st.sampled_from(["", "occluded", "blurry", None]),
-                  "note": st.one_of(st.text(max_size=20), st.just("x" * 2001), st.integers()),
-                  "proposal_id": st.one_of(ANY_INT, st.text(max_size=3))})
+        {
+            "R": st.one_of(ROTATIONS, BROKEN_ROTATIONS),
+            "status": st.sampled_from(["accepted", "flagged", "ground_truth", "", "x", None]),
+            "expected_version": st.one_of(ANY_INT, st.text(max_size=3), st.none()),
+        },
+        optional={
+            "t": st.one_of(st.lists(FINITE, max_size=5), st.just(["1", "2", "x"]), st.just([1e308] * 3)),
+            "time_spent_s": st.one_of(FINITE, st.text(max_size=3), st.just(-1)),
+            "flag_reason": st.sampled_from(["", "occluded", "blurry", None]),
+            "note": st.one_of(st.text(max_size=20), st.just("x" * 2001), st.integers()),
+            "proposal_id": st.one_of(ANY_INT, st.text(max_size=3)),
+        },
+    )
     if not with_face:
         return st.one_of(valid, flagged, broken)
     face_ids = st.one_of(ANY_INT, st.text(max_size=3), st.none())
@@ -287,20 +387,26 @@ def _prediction_files():
     """Prediction files for a benchmark entry: the benchmark's ids with good,
     odd and broken values, as JSON or CSV."""
     names = KNOWN_IDS.get("benchmark_names") or ["b000.jpg"]
-    good_angles = st.lists(st.tuples(st.floats(-90, 90), st.floats(-90, 90), st.floats(-90, 90)),
-                           min_size=len(names), max_size=len(names))
-    good_json = good_angles.map(lambda es: json.dumps(
-        [{"id": n, "yaw": y, "pitch": p, "roll": r} for n, (y, p, r) in zip(names, es)]).encode())
-    good_csv = good_angles.map(lambda es: ("id,yaw,pitch,roll\n" + "".join(
-        f"{n},{y},{p},{r}\n" for n, (y, p, r) in zip(names, es))).encode())
+    good_angles = st.lists(
+        st.tuples(st.floats(-90, 90), st.floats(-90, 90), st.floats(-90, 90)), min_size=len(names), max_size=len(names)
+    )
+    good_json = good_angles.map(
+        lambda es: json.dumps([{"id": n, "yaw": y, "pitch": p, "roll": r} for n, (y, p, r) in zip(names, es)]).encode()
+    )
+    good_csv = good_angles.map(
+        lambda es: ("id,yaw,pitch,roll\n" + "".join(f"{n},{y},{p},{r}\n" for n, (y, p, r) in zip(names, es))).encode()
+    )
     angle = st.one_of(st.floats(-90, 90), FINITE, st.just(float("nan")), st.text(max_size=3))
-    rows = st.lists(st.tuples(st.one_of(st.sampled_from(names), st.text(max_size=8)), angle, angle, angle),
-                    max_size=len(names) + 2)
-    odd_json = rows.map(lambda rs: json.dumps(
-        [{"id": i, "yaw": y, "pitch": p, "roll": r} for i, y, p, r in rs]).encode())
+    rows = st.lists(
+        st.tuples(st.one_of(st.sampled_from(names), st.text(max_size=8)), angle, angle, angle), max_size=len(names) + 2
+    )
+    odd_json = rows.map(
+        lambda rs: json.dumps([{"id": i, "yaw": y, "pitch": p, "roll": r} for i, y, p, r in rs]).encode()
+    )
     odd_csv = rows.map(lambda rs: ("id,yaw,pitch,roll\n" + "".join(f"{i},{y},{p},{r}\n" for i, y, p, r in rs)).encode())
-    with_R = st.lists(st.tuples(st.sampled_from(names), st.one_of(ROTATIONS, BROKEN_ROTATIONS)),
-                      max_size=len(names)).map(lambda rs: json.dumps([{"id": i, "R": R} for i, R in rs]).encode())
+    with_R = st.lists(
+        st.tuples(st.sampled_from(names), st.one_of(ROTATIONS, BROKEN_ROTATIONS)), max_size=len(names)
+    ).map(lambda rs: json.dumps([{"id": i, "R": R} for i, R in rs]).encode())
     return st.one_of(good_json, good_csv, odd_json, odd_csv, with_R, st.binary(max_size=64))
 
 
@@ -313,8 +419,13 @@ def _nested(depth: int, leaf: str) -> object:
 
 # JSON bodies every JSON write must refuse with a 400, whatever the operation: nested
 # deeper than HEADPOSE_MAX_JSON_DEPTH (64), or not an object at all.
-HOSTILE_JSON = st.one_of(st.integers(65, 200).map(lambda d: _nested(d, "x")), st.just([]), st.just("body"),
-                         st.just(None), st.lists(st.integers(), max_size=3))
+HOSTILE_JSON = st.one_of(
+    st.integers(65, 200).map(lambda d: _nested(d, "x")),
+    st.just([]),
+    st.just("body"),
+    st.just(None),
+    st.lists(st.integers(), max_size=3),
+)
 
 
 def flatmap_body(context, body):
@@ -334,6 +445,7 @@ def flatmap_body(context, body):
 
 
 # --- the checks -------------------------------------------------------------------------
+
 
 class ServerErrors:
     """Tracebacks of exceptions Django turned into 500s (DEBUG is off, so the
@@ -381,9 +493,12 @@ def _call_and_check(case, role, fuzz_world, server_errors):
     if elapsed > SLOW_CALL_S:
         raise TimeoutError(f"{case.method} {case.formatted_path} took {elapsed:.1f} s")
     # A read-only token never writes, whatever the method, path or body.
-    if role == "researcher_read_only" and case.method.upper() not in ("GET", "HEAD", "OPTIONS") \
-            and response.status_code < 400:
-            raise PermissionError(f"read-only token: {case.method} {case.formatted_path} -> {response.status_code}")
+    if (
+        role == "researcher_read_only"
+        and case.method.upper() not in ("GET", "HEAD", "OPTIONS")
+        and response.status_code < 400
+    ):
+        raise PermissionError(f"read-only token: {case.method} {case.formatted_path} -> {response.status_code}")
     case.validate_response(response, checks=[response_schema_conformance])
 
 
@@ -391,8 +506,9 @@ for _schema in (SCHEMA, READ_ONLY_SCHEMA):
     _schema.hook(flatmap_path_parameters)
     _schema.hook(flatmap_body)
 
-SETTINGS = hypothesis.settings(derandomize=True, deadline=None, database=None,
-                               suppress_health_check=list(hypothesis.HealthCheck))
+SETTINGS = hypothesis.settings(
+    derandomize=True, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck)
+)
 
 
 # The role parameter (one value each) also gives every operation's test a node id

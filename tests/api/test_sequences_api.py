@@ -1,5 +1,6 @@
 """Sequences over HTTP: the images API's sequence fields and filter, the editor
 state (an annotator sees only their own keyframes), the per-sequence CSV."""
+
 import csv
 import io
 
@@ -22,8 +23,14 @@ def clip(world):
     Assignment.objects.create(dataset=dataset, user=users["annotator"], role=Role.ANNOTATOR)
     Assignment.objects.create(dataset=dataset, user=users["other_annotator"], role=Role.ANNOTATOR)
     face = Face.objects.get(image__sequence=sequence, image__frame_index=2)
-    save_annotation(face=face, author=users["other_annotator"], R=truth.truth_R[2].reshape(-1).tolist(),
-                             t=truth.truth_t[2].tolist(), status="corrected", expected_version=0)
+    save_annotation(
+        face=face,
+        author=users["other_annotator"],
+        R=truth.truth_R[2].reshape(-1).tolist(),
+        t=truth.truth_t[2].tolist(),
+        status="corrected",
+        expected_version=0,
+    )
     return dataset, sequence
 
 
@@ -59,8 +66,12 @@ def test_the_sequence_csv_is_the_track_of_every_frame(world, clip):
     assert r.status_code == 200 and r["Content-Disposition"] == 'attachment; filename="clips-drive-track.csv"'
     rows = list(csv.DictReader(io.StringIO(r.content.decode())))
     assert [int(x["frame_index"]) for x in rows] == list(range(8))
-    assert [x["track_label"] for x in rows][:4] == ["smoothed_proposal", "smoothed_proposal", "keyframe",
-                                                    "smoothed_proposal"]
+    assert [x["track_label"] for x in rows][:4] == [
+        "smoothed_proposal",
+        "smoothed_proposal",
+        "keyframe",
+        "smoothed_proposal",
+    ]
 
 
 def test_the_dataset_page_lists_its_sequences_with_what_the_role_may_open(world, clip):

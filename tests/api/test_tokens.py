@@ -1,5 +1,6 @@
 """Personal API tokens: creation (key shown once, only a hash stored), read-only
 tokens, revocation, expiry, and the 401s that tell a client why."""
+
 from datetime import timedelta
 
 import pytest
@@ -43,8 +44,13 @@ def test_a_read_only_token_reads_but_cannot_write(world, api_as):
     client = api_as(None, key=key)
     assert client.get("/api/v1/annotations/").status_code == 200
     face = world["objects"]["priv"]["unlabeled_face"]
-    body = {"face": face.pk, "R": [1, 0, 0, 0, 1, 0, 0, 0, 1], "t": [0, 0, 600], "status": "accepted",
-            "expected_version": 0}
+    body = {
+        "face": face.pk,
+        "R": [1, 0, 0, 0, 1, 0, 0, 0, 1],
+        "t": [0, 0, 600],
+        "status": "accepted",
+        "expected_version": 0,
+    }
     r = client.post("/api/v1/annotations/", body, format="json")
     assert r.status_code == 403 and "read-only" in r.json()["detail"]
     assert not face.annotations.filter(origin="annotator").exists()
@@ -71,9 +77,16 @@ def test_an_inactive_users_tokens_stop_working(world, api_as):
     assert api_as("researcher").get("/api/v1/me/").status_code == 401
 
 
-@pytest.mark.parametrize("body, field", [({}, "name"), ({"name": ""}, "name"), ({"name": "x" * 101}, "name"),
-                                         ({"name": "ok", "expires_in_days": 0}, "expires_in_days"),
-                                         ({"name": "ok", "read_only": "perhaps"}, "read_only")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"name": "ok", "expires_in_days": 0}, "expires_in_days"),
+        ({"name": "ok", "read_only": "perhaps"}, "read_only"),
+    ],
+)
 def test_bad_token_requests_get_field_errors(world, api_as, body, field):
     r = api_as("researcher").post("/api/v1/tokens/", body, format="json")
     assert r.status_code == 400 and field in r.json(), r.content
@@ -88,6 +101,7 @@ def test_last_used_is_recorded(world, api_as):
 
 
 # --- bad tokens are throttled per address (annotator/accounts/throttle.py) -------------------
+
 
 def test_bad_tokens_from_one_address_are_throttled_with_429_and_retry_after(world, api_as, settings, caplog):
     settings.HEADPOSE_TOKEN_FAILURES_PER_ADDRESS = 3
@@ -121,6 +135,7 @@ def test_token_authentication_works_again_after_the_window(world, api_as, settin
 
 
 # --- a token's children: expiry capped, revoked with it ------------------------------------
+
 
 def _child(api_as, key, **body):
     r = api_as(None, key=key).post("/api/v1/tokens/", {"name": "child", **body}, format="json")
@@ -168,6 +183,7 @@ def test_revoking_a_token_revokes_the_tokens_made_with_it(world, api_as):
 
 # --- a new password revokes every token ---------------------------------------------------
 
+
 class OneRoundPBKDF2(PBKDF2PasswordHasher):
     iterations = 1
 
@@ -188,7 +204,10 @@ def test_a_password_change_revokes_the_users_tokens(world, api_as, caplog):
 
 
 def test_a_login_that_only_rehashes_the_password_keeps_the_tokens(world, api_as, settings):
-    settings.PASSWORD_HASHERS = ["tests.api.test_tokens.OneRoundPBKDF2", "django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "tests.api.test_tokens.OneRoundPBKDF2",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
     carol = world["users"]["researcher"]
     assert carol.password.startswith("md5$") and carol.check_password("pw-carol")
     carol.refresh_from_db()
@@ -200,13 +219,18 @@ def test_the_admin_password_pages_revoke_the_tokens_and_say_so(world, api_as):
     admin = APIClient()
     admin.force_login(world["users"]["admin"])
     carol = world["users"]["researcher"]
-    r = admin.post(f"/admin/auth/user/{carol.pk}/password/",
-                   {"password1": "Another-pass-42", "password2": "Another-pass-42", "usable_password": "true"},
-                   follow=True)
+    r = admin.post(
+        f"/admin/auth/user/{carol.pk}/password/",
+        {"password1": "Another-pass-42", "password2": "Another-pass-42", "usable_password": "true"},
+        follow=True,
+    )
     assert r.status_code == 200 and "API tokens were revoked" in r.content.decode()
     assert api_as("researcher").get("/api/v1/me/").status_code == 401
     # an admin's own password
-    r = admin.post("/admin/password_change/", {"old_password": "pw-alice", "new_password1": "Alice-new-pass-42",
-                                               "new_password2": "Alice-new-pass-42"}, follow=True)
+    r = admin.post(
+        "/admin/password_change/",
+        {"old_password": "pw-alice", "new_password1": "Alice-new-pass-42", "new_password2": "Alice-new-pass-42"},
+        follow=True,
+    )
     assert r.status_code == 200 and "API tokens were revoked" in r.content.decode()
     assert api_as("admin").get("/api/v1/me/").status_code == 401

@@ -1,5 +1,6 @@
 """Headless Chromium (the Debian package, never a downloaded build) with WebGL2
 on SwiftShader, logged in to pytest-django's live server."""
+
 import base64
 import os
 import shutil
@@ -12,8 +13,14 @@ import pytest
 from tests.web.conftest import alice, assigned, bob  # noqa: F401  (the same users as the web tests)
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--enable-unsafe-swiftshader",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS_DIR = Path(os.environ.get("HEADPOSE_SHOTS_DIR", "/tmp/shots"))
@@ -67,8 +74,10 @@ def open_editor(page, live_server, face):
 
 def canvas_rgba(page) -> np.ndarray:
     """What the browser drew on the WebGL canvas (H, W, 4) RGBA, read back as PNG."""
-    url = page.evaluate("() => { window.headposeEditor.renderNow(); "
-                        "return document.getElementById('pose-canvas').toDataURL('image/png'); }")
+    url = page.evaluate(
+        "() => { window.headposeEditor.renderNow(); "
+        "return document.getElementById('pose-canvas').toDataURL('image/png'); }"
+    )
     return decode_data_url(url)
 
 

@@ -1,5 +1,6 @@
 """Small labeling datasets built in the test database (shared by the web and
 browser tests of the labeling page)."""
+
 import hashlib
 
 import cv2
@@ -24,8 +25,15 @@ def png_bytes(width: int, height: int, seed: int = 0) -> bytes:
 def make_image(dataset, name: str, width: int = 320, height: int = 240, K=None, with_file: bool = False, seed: int = 0):
     K = geometry.default_intrinsics(width, height) if K is None else np.asarray(K, dtype=np.float64)
     data = png_bytes(width, height, seed) if with_file else name.encode()
-    image = Image(dataset=dataset, file_name=name, width=width, height=height, size_bytes=len(data),
-                  checksum=hashlib.sha256(data + name.encode()).hexdigest(), K=K.reshape(-1).tolist())
+    image = Image(
+        dataset=dataset,
+        file_name=name,
+        width=width,
+        height=height,
+        size_bytes=len(data),
+        checksum=hashlib.sha256(data + name.encode()).hexdigest(),
+        K=K.reshape(-1).tolist(),
+    )
     if with_file:
         image.file.save(name, ContentFile(data), save=False)
     else:
@@ -34,8 +42,15 @@ def make_image(dataset, name: str, width: int = 320, height: int = 240, K=None, 
     return image
 
 
-def make_dataset(name: str = "lab", n_faces: int = 3, overlap: int = 1, with_files: bool = False, width: int = 320,
-                 height: int = 240, K=None) -> Dataset:
+def make_dataset(
+    name: str = "lab",
+    n_faces: int = 3,
+    overlap: int = 1,
+    with_files: bool = False,
+    width: int = 320,
+    height: int = 240,
+    K=None,
+) -> Dataset:
     dataset = Dataset.objects.create(name=name, overlap=overlap)
     for i in range(n_faces):
         image = make_image(dataset, f"img{i:03d}.png", width, height, K=K, with_file=with_files, seed=i)
@@ -44,5 +59,12 @@ def make_dataset(name: str = "lab", n_faces: int = 3, overlap: int = 1, with_fil
 
 
 def add_proposal(face, proposer: str, euler=(10.0, -5.0, 3.0), t=(5.0, -10.0, 700.0), version: str = "1"):
-    return Proposal.objects.create(face=face, proposer=proposer, proposer_version=version, weights_sha256="0" * 64,
-                                   R=geometry.euler_to_matrix(list(euler)).reshape(-1).tolist(), t=list(t), score=0.9)
+    return Proposal.objects.create(
+        face=face,
+        proposer=proposer,
+        proposer_version=version,
+        weights_sha256="0" * 64,
+        R=geometry.euler_to_matrix(list(euler)).reshape(-1).tolist(),
+        t=list(t),
+        score=0.9,
+    )

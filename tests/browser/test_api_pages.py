@@ -1,6 +1,7 @@
 """The API docs page (Swagger UI from the drf-spectacular-sidecar wheel, no
 CDN), the token page and the export pages in headless Chromium; screenshots go
 to HEADPOSE_SHOTS_DIR for a person to look at."""
+
 import pytest
 
 from annotator.exports.services import create_export_job, run_export_job
@@ -12,8 +13,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _no_outside_requests(page, live_server):
     outside = []
-    page.on("request", lambda req: outside.append(req.url) if not req.url.startswith(live_server.url)
-            and not req.url.startswith(("data:", "blob:")) else None)
+    page.on(
+        "request",
+        lambda req: (
+            outside.append(req.url)
+            if not req.url.startswith(live_server.url) and not req.url.startswith(("data:", "blob:"))
+            else None
+        ),
+    )
     return outside
 
 
@@ -52,8 +59,11 @@ def test_export_form_and_job_page(page, live_server, world, js_errors, shots_dir
     with page.expect_download() as download:
         page.click(".export-form button[type=submit]")
     assert download.value.suggested_filename == "priv-best-coco.json"
-    job = create_export_job(user=world["users"]["reviewer"], dataset=world["datasets"]["priv"],
-                            options={"format": "json", "labels": "best", "proposer": "", "split": None})
+    job = create_export_job(
+        user=world["users"]["reviewer"],
+        dataset=world["datasets"]["priv"],
+        options={"format": "json", "labels": "best", "proposer": "", "split": None},
+    )
     run_export_job(job.pk)
     page.goto(f"{live_server.url}/exports/{job.pk}/")
     page.wait_for_selector("#export-download:not([hidden])")

@@ -4,6 +4,7 @@ leaderboard (plotly), the admin and the API docs (Swagger UI, Redoc) load,
 draw and report no CSP violation, neither as a `securitypolicyviolation` event
 nor in the console. pytest-django's live server goes through the middleware,
 so the policy is the one every response carries."""
+
 import re
 
 import numpy as np
@@ -59,12 +60,14 @@ def test_labeling_page_under_the_policy(csp_page, live_server, bob, assigned, js
     policy = response.headers["content-security-policy"]
     nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
     # the import map carries this response's nonce, and three.js came through it
-    assert csp_page.locator('script[type=importmap][nonce]').count() == 1
+    assert csp_page.locator("script[type=importmap][nonce]").count() == 1
     assert csp_page.evaluate("() => document.querySelector('script[type=importmap]').nonce") == nonce
     csp_page.wait_for_function("() => window.headposeEditor !== undefined")
     csp_page.evaluate("() => window.headposeEditor.ready")
-    drawn = csp_page.evaluate("() => { window.headposeEditor.renderNow(); "
-                              "return document.getElementById('pose-canvas').toDataURL('image/png').length; }")
+    drawn = csp_page.evaluate(
+        "() => { window.headposeEditor.renderNow(); "
+        "return document.getElementById('pose-canvas').toDataURL('image/png').length; }"
+    )
     assert drawn > 1000
     csp_page.keyboard.press("ArrowRight")
     saved = csp_page.evaluate("() => window.headposeEditor.save()")
@@ -80,8 +83,15 @@ def test_review_page_under_the_policy(csp_page, live_server, bob, django_user_mo
     Assignment.objects.create(dataset=dataset, user=dave, role=Role.REVIEWER)
     face = Face.objects.get(image__dataset=dataset)
     add_proposal(face, "fused")
-    save_annotation(face=face, author=bob, R=geometry.euler_to_matrix([12.0, -5.0, 3.0]), t=[4.0, -6.0, 760.0],
-                    status="corrected", expected_version=0, time_spent_s=5.0)
+    save_annotation(
+        face=face,
+        author=bob,
+        R=geometry.euler_to_matrix([12.0, -5.0, 3.0]),
+        t=[4.0, -6.0, 760.0],
+        status="corrected",
+        expected_version=0,
+        time_spent_s=5.0,
+    )
     login(csp_page, live_server, dave)
     csp_page.goto(f"{live_server.url}/review/datasets/{dataset.pk}/")
     csp_page.click("text=Start reviewing")
@@ -108,8 +118,14 @@ def test_leaderboard_admin_and_api_docs_under_the_policy(csp_page, live_server, 
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-long")
     benchmark, gt = make_benchmark(n=20)
     rows = "".join(f"{name},{e[0] + 2:.4f},{e[1]:.4f},{e[2]:.4f}\n" for name, e in gt.items())
-    entry = uploads.create_upload_entry(benchmark=benchmark, data=("id,yaw,pitch,roll\n" + rows).encode(),
-                                        filename="p.csv", user=admin, name="csp", is_public=True)
+    entry = uploads.create_upload_entry(
+        benchmark=benchmark,
+        data=("id,yaw,pitch,roll\n" + rows).encode(),
+        filename="p.csv",
+        user=admin,
+        name="csp",
+        is_public=True,
+    )
     login(csp_page, live_server, admin)
     csp_page.goto(f"{live_server.url}/benchmarks/{benchmark.pk}/")
     assert csp_page.locator("text=csp").count() >= 1
@@ -119,8 +135,13 @@ def test_leaderboard_admin_and_api_docs_under_the_policy(csp_page, live_server, 
     assert_clean(csp_page, js_errors)
     # the admin's pages name no icon, so Chromium asks for /favicon.ico (a 404 in the console, no CSP matter)
     csp_page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    for path in ("/admin/", "/admin/annotator/dataset/", f"/admin/annotator/dataset/{benchmark.dataset_id}/change/",
-                 "/admin/annotator/job/", "/admin/auth/user/add/"):
+    for path in (
+        "/admin/",
+        "/admin/annotator/dataset/",
+        f"/admin/annotator/dataset/{benchmark.dataset_id}/change/",
+        "/admin/annotator/job/",
+        "/admin/auth/user/add/",
+    ):
         response = csp_page.goto(live_server.url + path)
         assert response.status == 200, path
         assert_clean(csp_page, js_errors, response)

@@ -1,5 +1,6 @@
 """The face page loads the face's textured GLB in the browser (GLTFLoader),
 posed over the photo with the image's K."""
+
 import numpy as np
 import pytest
 from django.core.management import call_command
@@ -55,7 +56,8 @@ def test_a_face_without_landmarks_says_so(page, live_server, alice, aflw_samples
 
 
 def test_an_annotator_sees_the_face_without_labels_that_give_the_pose_away(
-        page, live_server, alice, bob, aflw_samples_dir, js_errors):
+    page, live_server, alice, bob, aflw_samples_dir, js_errors
+):
     """The face page as an annotator of the dataset: the photo, proposals and
     their own label; no ground truth, nobody else's label, no mesh (its
     vertices are the 3D landmarks in the camera frame). An admin sees all."""
@@ -68,8 +70,14 @@ def test_an_annotator_sees_the_face_without_labels_that_give_the_pose_away(
     assert build_mesh(face).state == "done"
     Assignment.objects.create(dataset=Dataset.objects.get(name="aflw"), user=bob, role=Role.ANNOTATOR)
     for who, yaw in ((bob, 12.5), (alice, -33.5)):
-        save_annotation(face=face, author=who, R=geometry.euler_to_matrix([yaw, 4.0, 2.0]).reshape(-1).tolist(),
-                                 t=[0.0, 0.0, 900.0], status="corrected", expected_version=0)
+        save_annotation(
+            face=face,
+            author=who,
+            R=geometry.euler_to_matrix([yaw, 4.0, 2.0]).reshape(-1).tolist(),
+            t=[0.0, 0.0, 900.0],
+            status="corrected",
+            expected_version=0,
+        )
     gt_yaw = f"{face.annotations.get(origin='ground_truth').euler[0]:.1f}"
 
     def table_rows():

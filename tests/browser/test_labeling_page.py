@@ -1,5 +1,6 @@
 """The labeling page in real headless Chromium: WebGL, mouse, keyboard, save,
 reload, undo and the 409 path."""
+
 import json
 
 import numpy as np
@@ -52,6 +53,7 @@ def test_the_page_starts_at_the_proposal_and_names_it(editor):
 
 def test_the_head_is_drawn_where_the_pose_puts_it(editor):
     from tests.browser.conftest import canvas_rgba
+
     rgba = canvas_rgba(editor)
     ys, xs = np.nonzero(rgba[..., 3] > 0)
     assert len(xs) > 500

@@ -4,6 +4,7 @@ are saved with the annotation; at 4x zoom the handles and the 3D drawing still
 sit where cv2.projectPoints puts the reference face's landmarks (within 1 px);
 the proposals are switched from the keyboard with their distance shown.
 Screenshots go to HEADPOSE_SHOTS_DIR (/tmp/shots) for a person to look at."""
+
 import cv2
 import numpy as np
 import pytest
@@ -26,8 +27,9 @@ DRAGGED = [36, 45, 30, 48, 54, 8]  # eye corners, nose tip, mouth corners, chin
 
 def cv2_project(points, euler, t):
     rvec, _ = cv2.Rodrigues(geometry.euler_to_matrix(list(euler)))
-    uv, _ = cv2.projectPoints(np.asarray(points, np.float64), rvec, np.asarray(t, np.float64),
-                              np.asarray(K, np.float64), None)
+    uv, _ = cv2.projectPoints(
+        np.asarray(points, np.float64), rvec, np.asarray(t, np.float64), np.asarray(K, np.float64), None
+    )
     return uv.reshape(-1, 2)
 
 
@@ -51,16 +53,20 @@ def editor(page, live_server, bob, face, js_errors):
 
 def to_screen(page, uv):
     """Image pixels (OpenCV) -> page CSS pixels, through the canvas's box on screen."""
-    r = page.evaluate("() => { const b = document.getElementById('pose-canvas').getBoundingClientRect();"
-                      " return [b.left, b.top, b.width, b.height]; }")
+    r = page.evaluate(
+        "() => { const b = document.getElementById('pose-canvas').getBoundingClientRect();"
+        " return [b.left, b.top, b.width, b.height]; }"
+    )
     uv = np.asarray(uv, np.float64)
     return np.stack([r[0] + (uv[..., 0] + 0.5) * r[2] / W, r[1] + (uv[..., 1] + 0.5) * r[3] / H], -1)
 
 
 def handle_centres(page):
     """Screen centres of the 68 landmark handles."""
-    return np.array(page.evaluate("""() => [...document.querySelectorAll('#pin-layer .handle')].map((c) => {
-        const b = c.getBoundingClientRect(); return [b.left + b.width / 2, b.top + b.height / 2]; })"""))
+    return np.array(
+        page.evaluate("""() => [...document.querySelectorAll('#pin-layer .handle')].map((c) => {
+        const b = c.getBoundingClientRect(); return [b.left + b.width / 2, b.top + b.height / 2]; })""")
+    )
 
 
 def pose_of(page):
@@ -81,8 +87,10 @@ def test_dragging_landmarks_with_the_mouse_pins_them_and_the_pose_follows(editor
     assert page.is_checked("#opt-handles")
     P = load_reference_face().points68
     target = cv2_project(P, *TRUTH)
-    page.evaluate("([u, v]) => window.headposeEditor.zoom.set(2 * window.headposeEditor.zoom.scale, u, v)",
-                  target.mean(0).tolist())
+    page.evaluate(
+        "([u, v]) => window.headposeEditor.zoom.set(2 * window.headposeEditor.zoom.scale, u, v)",
+        target.mean(0).tolist(),
+    )
     R_truth = geometry.euler_to_matrix(list(TRUTH[0]))
     start_error = float(geometry.geodesic_distance(pose_of(page)[0], R_truth))
     assert start_error > 10
@@ -91,7 +99,7 @@ def test_dragging_landmarks_with_the_mouse_pins_them_and_the_pose_follows(editor
         mouse_drag(page, handle_centres(page)[index], to_screen(page, target[index]))
         shown = np.array(page.evaluate("() => window.headposeEditor.landmarks()"))
         pins = page.evaluate("() => window.headposeEditor.pins()")
-        assert [p["index"] for p in pins] == sorted(DRAGGED[:k + 1])
+        assert [p["index"] for p in pins] == sorted(DRAGGED[: k + 1])
         # the dragged landmark is where the mouse left it (the mouse moves in whole CSS pixels)
         assert np.hypot(*(shown[index] - target[index])) < 1.0, (index, shown[index], target[index])
         if k == 0:
@@ -129,20 +137,25 @@ def test_dragging_landmarks_with_the_mouse_pins_them_and_the_pose_follows(editor
 def drawn_centre_on_screen(page, point):
     """Draw one head-frame point as a 5x5 dot (image pixels) with the photo, head,
     axes and handles hidden; screenshot the page and return the dot's centroid, CSS px."""
-    page.evaluate("""(p) => {
+    page.evaluate(
+        """(p) => {
         const ed = window.headposeEditor;
         for (const id of ['face-image', 'pin-layer', 'overlay']) document.getElementById(id).style.visibility = 'hidden';
         ed.setHeadVisible(false); ed.setAxesVisible(false);
         ed.showMarkers([p], [[255, 255, 255]], 5); ed.renderNow();
-    }""", list(point))
+    }""",
+        list(point),
+    )
     shot = cv2.imdecode(np.frombuffer(page.screenshot(), np.uint8), cv2.IMREAD_GRAYSCALE).astype(np.float64)
     page.evaluate("""() => {
         const ed = window.headposeEditor;
         for (const id of ['face-image', 'pin-layer', 'overlay']) document.getElementById(id).style.visibility = '';
         ed.showMarkers(null); ed.setHeadVisible(true); ed.setAxesVisible(true); ed.renderNow();
     }""")
-    box = page.evaluate("() => { const b = document.getElementById('stage').getBoundingClientRect();"
-                        " return [b.left, b.top, b.right, b.bottom]; }")
+    box = page.evaluate(
+        "() => { const b = document.getElementById('stage').getBoundingClientRect();"
+        " return [b.left, b.top, b.right, b.bottom]; }"
+    )
     x0, y0, x1, y1 = [int(round(v)) for v in box]
     crop = np.clip(shot[y0:y1, x0:x1] - 60, 0, None)  # the stage background is dark
     ys, xs = np.nonzero(crop)
@@ -156,27 +169,41 @@ def test_at_4x_zoom_handles_and_drawing_stay_on_the_projection(editor, shots_dir
     P = load_reference_face().points68
     expected = cv2_project(P, *START)
     centre = expected.mean(0)
-    page.evaluate("([u, v]) => window.headposeEditor.zoom.set(4 * window.headposeEditor.zoom.scale, u, v)",
-                  centre.tolist())
+    page.evaluate(
+        "([u, v]) => window.headposeEditor.zoom.set(4 * window.headposeEditor.zoom.scale, u, v)", centre.tolist()
+    )
     page.wait_for_timeout(100)
     assert abs(page.evaluate("() => window.headposeEditor.zoom.scale") - 4) < 1e-9
-    box = page.evaluate("() => { const b = document.getElementById('pose-canvas').getBoundingClientRect(); return b.width; }")
+    box = page.evaluate(
+        "() => { const b = document.getElementById('pose-canvas').getBoundingClientRect(); return b.width; }"
+    )
     per_px = box / W  # screen px per image px
     assert per_px > 6  # 4x of the fitted view
 
     # the handles: within 1 image pixel (here, 1/per_px screen px... held to 1 screen px)
     on_screen = handle_centres(page)
     want = to_screen(page, expected)
-    stage = page.evaluate("() => { const b = document.getElementById('stage').getBoundingClientRect();"
-                          " return [b.left, b.top, b.right, b.bottom]; }")
-    visible = (want[:, 0] > stage[0] + 5) & (want[:, 0] < stage[2] - 5) & (want[:, 1] > stage[1] + 5) & (want[:, 1] < stage[3] - 5)
+    stage = page.evaluate(
+        "() => { const b = document.getElementById('stage').getBoundingClientRect();"
+        " return [b.left, b.top, b.right, b.bottom]; }"
+    )
+    visible = (
+        (want[:, 0] > stage[0] + 5)
+        & (want[:, 0] < stage[2] - 5)
+        & (want[:, 1] > stage[1] + 5)
+        & (want[:, 1] < stage[3] - 5)
+    )
     assert visible.sum() >= 20
     assert np.abs(on_screen[visible] - want[visible]).max() < 1.0
 
     # the WebGL drawing, read from a screenshot: within 1 image pixel of cv2
     margin = 4 * per_px  # the whole 5x5 dot inside the stage
-    inside = (want[:, 0] > stage[0] + margin) & (want[:, 0] < stage[2] - margin) & \
-        (want[:, 1] > stage[1] + margin) & (want[:, 1] < stage[3] - margin)
+    inside = (
+        (want[:, 0] > stage[0] + margin)
+        & (want[:, 0] < stage[2] - margin)
+        & (want[:, 1] > stage[1] + margin)
+        & (want[:, 1] < stage[3] - margin)
+    )
     checked = [i for i in (36, 45, 39, 42, 30, 48, 54, 33, 51, 57) if inside[i]]
     assert len(checked) >= 4
     for index in checked:
@@ -211,8 +238,9 @@ def test_proposals_switch_from_the_keyboard_with_their_distance(editor):
     assert page.evaluate("() => window.headposeEditor.getPose()") == first
 
 
-def test_snap_on_a_real_sample_fits_the_faces_own_landmarks(page, live_server, bob, assigned, js_errors,
-                                                           aflw_samples_dir, shots_dir):
+def test_snap_on_a_real_sample_fits_the_faces_own_landmarks(
+    page, live_server, bob, assigned, js_errors, aflw_samples_dir, shots_dir
+):
     """A real AFLW2000 face with its own 68 landmarks and a frontal start: Snap (X)
     turns the head onto them (Huber fit of the reference face)."""
     from django.core.management import call_command
@@ -244,8 +272,7 @@ def test_the_js_api_pins_unpins_and_solves(editor):
     assert shown.shape == (68, 2)
     assert np.abs(shown - cv2_project(P, *START)).max() < 1e-6  # the page's landmarks are cv2's
     target = cv2_project(P, *TRUTH)
-    modes = [page.evaluate("([i, x, y]) => window.headposeEditor.pin(i, x, y).mode", [i, *target[i]])
-             for i in DRAGGED]
+    modes = [page.evaluate("([i, x, y]) => window.headposeEditor.pin(i, x, y).mode", [i, *target[i]]) for i in DRAGGED]
     assert modes == ["damped"] * 3 + ["full"] * 3
     R, t = pose_of(page)
     assert float(geometry.geodesic_distance(R, geometry.euler_to_matrix(list(TRUTH[0])))) < 1e-4

@@ -2,6 +2,7 @@
 it (same pose, same K) within 1 px: checked on pixels read back from the WebGL
 canvas, for several cameras (off-centre principal point, non-square image,
 fx != fy), and for the whole mesh silhouette."""
+
 import json
 
 import cv2
@@ -17,8 +18,17 @@ from workers.core import geometry
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HEAD_JSON = json.loads((REPO_ROOT / "static" / "meshes" / "head.json").read_text())
-POINTS = ["nose_tip", "chin", "forehead", "left_eye_outer", "right_eye_outer", "mouth_left", "mouth_right",
-          "left_side", "top_of_head"]
+POINTS = [
+    "nose_tip",
+    "chin",
+    "forehead",
+    "left_eye_outer",
+    "right_eye_outer",
+    "mouth_left",
+    "mouth_right",
+    "left_side",
+    "top_of_head",
+]
 
 CAMERAS = {
     # name: (width, height, K, euler, t)
@@ -30,15 +40,17 @@ CAMERAS = {
 
 def cv2_project(points, euler, t, K):
     rvec, _ = cv2.Rodrigues(geometry.euler_to_matrix(list(euler)))
-    uv, _ = cv2.projectPoints(np.asarray(points, np.float64), rvec, np.asarray(t, np.float64),
-                              np.asarray(K, np.float64), None)
+    uv, _ = cv2.projectPoints(
+        np.asarray(points, np.float64), rvec, np.asarray(t, np.float64), np.asarray(K, np.float64), None
+    )
     return uv.reshape(-1, 2)
 
 
 def drawn_centroids(page, points, size=5):
     """Draw each point alone as a size x size dot (head and axes hidden), read the
     canvas back and return the alpha-weighted centroid of the drawn pixels."""
-    urls = page.evaluate("""([points, size]) => {
+    urls = page.evaluate(
+        """([points, size]) => {
         const ed = window.headposeEditor;
         ed.setHeadVisible(false); ed.setAxesVisible(false);
         const out = points.map((p) => {
@@ -47,7 +59,9 @@ def drawn_centroids(page, points, size=5):
         });
         ed.showMarkers(null); ed.setHeadVisible(true); ed.setAxesVisible(true); ed.renderNow();
         return out;
-    }""", [points, size])
+    }""",
+        [points, size],
+    )
     centroids, areas = [], []
     for url in urls:
         alpha = decode_data_url(url)[..., 3].astype(np.float64)
@@ -110,8 +124,9 @@ def test_the_mesh_silhouette_matches_cv2(page, live_server, bob, assigned, js_er
     iou = (a & b).sum() / (a | b).sum()
     assert iou > 0.99, iou
     # Only edge pixels may differ, and by less than a pixel's worth of coverage in total per edge pixel.
-    assert np.abs(drawn - expected).sum() < 0.25 * (np.abs(np.diff(b.astype(int), axis=1)).sum() + 1), \
-        np.abs(drawn - expected).sum()
+    assert np.abs(drawn - expected).sum() < 0.25 * (np.abs(np.diff(b.astype(int), axis=1)).sum() + 1), np.abs(
+        drawn - expected
+    ).sum()
     dist = cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, 5)
     assert dist[a].max() <= 1.0
     assert js_errors == []

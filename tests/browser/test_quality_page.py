@@ -1,6 +1,7 @@
 """The quality page in headless Chromium: the scores table, the noise floor and
 the plotly charts (vendored plotly, no request leaves the server); a screenshot
 goes to HEADPOSE_SHOTS_DIR for a person to look at."""
+
 import numpy as np
 import pytest
 
@@ -31,18 +32,30 @@ def labeled_team(django_user_model):
         Assignment.objects.create(dataset=dataset, user=u, role=Role.ANNOTATOR)
         for face in faces:
             noise = geometry.axis_angle_to_matrix(rng.normal(size=3) * np.deg2rad(sigma) / np.sqrt(3))
-            save_annotation(face=face, author=u, R=truth[face.pk] @ noise, t=[0, 0, 650], status="corrected",
-                                     expected_version=0, time_spent_s=float(rng.gamma(4, 3)),
-                                     proposal=face.proposals.first())
+            save_annotation(
+                face=face,
+                author=u,
+                R=truth[face.pk] @ noise,
+                t=[0, 0, 650],
+                status="corrected",
+                expected_version=0,
+                time_spent_s=float(rng.gamma(4, 3)),
+                proposal=face.proposals.first(),
+            )
     return dataset
 
 
-def test_quality_page_draws_the_scores_and_charts(page, live_server, alice, django_user_model, js_errors,
-                                                   shots_dir):
+def test_quality_page_draws_the_scores_and_charts(page, live_server, alice, django_user_model, js_errors, shots_dir):
     dataset = labeled_team(django_user_model)
     outside = []
-    page.on("request", lambda req: outside.append(req.url) if not req.url.startswith(live_server.url)
-            and not req.url.startswith(("data:", "blob:")) else None)
+    page.on(
+        "request",
+        lambda req: (
+            outside.append(req.url)
+            if not req.url.startswith(live_server.url) and not req.url.startswith(("data:", "blob:"))
+            else None
+        ),
+    )
     login(page, live_server, alice)
     page.goto(f"{live_server.url}/datasets/{dataset.name}/quality/")
     page.wait_for_selector("body[data-charts-ready='1']")

@@ -1,6 +1,7 @@
 """The labeling page on real AFLW2000 samples, with the ground truth handed in
 as the proposal: the head must sit on the face. Screenshots go to /tmp/shots/
 (HEADPOSE_SHOTS_DIR) for a person to look at."""
+
 import numpy as np
 import pytest
 from django.core.management import call_command
@@ -11,15 +12,26 @@ from tests.browser.conftest import canvas_rgba, login, open_editor
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_head_sits_on_real_faces_at_the_ground_truth_pose(page, live_server, bob, assigned, js_errors,
-                                                             aflw_samples_dir, shots_dir):
+def test_the_head_sits_on_real_faces_at_the_ground_truth_pose(
+    page, live_server, bob, assigned, js_errors, aflw_samples_dir, shots_dir
+):
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
     dataset = assigned(Dataset.objects.get(name="aflw"))
-    gts = Annotation.objects.filter(face__image__dataset=dataset, origin=AnnotationOrigin.GROUND_TRUTH).select_related(
-        "face__image").order_by("face__image__file_name")
+    gts = (
+        Annotation.objects.filter(face__image__dataset=dataset, origin=AnnotationOrigin.GROUND_TRUTH)
+        .select_related("face__image")
+        .order_by("face__image__file_name")
+    )
     for gt in gts:
-        Proposal.objects.create(face=gt.face, proposer="ground_truth", proposer_version="aflw2000",
-                                weights_sha256="0" * 64, R=gt.R, t=gt.t, score=1.0)
+        Proposal.objects.create(
+            face=gt.face,
+            proposer="ground_truth",
+            proposer_version="aflw2000",
+            weights_sha256="0" * 64,
+            R=gt.R,
+            t=gt.t,
+            score=1.0,
+        )
     login(page, live_server, bob)
     for gt in list(gts)[:4]:
         open_editor(page, live_server, gt.face)

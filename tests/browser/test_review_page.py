@@ -2,6 +2,7 @@
 page's renderer with the other label and the proposal as ghosts, then approve
 (A), reject (R, a reason, a note: the annotator finds it at the top of their
 queue with the note) and correct (C, nudges, S: a revision by the reviewer)."""
+
 import numpy as np
 import pytest
 
@@ -16,9 +17,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def save(face, author, yaw, time_spent_s=12.0):
-    return save_annotation(face=face, author=author, R=geometry.euler_to_matrix([yaw, -5.0, 3.0]),
-                                    t=[4.0, -6.0, 760.0], status="corrected", expected_version=0,
-                                    time_spent_s=time_spent_s)
+    return save_annotation(
+        face=face,
+        author=author,
+        R=geometry.euler_to_matrix([yaw, -5.0, 3.0]),
+        t=[4.0, -6.0, 760.0],
+        status="corrected",
+        expected_version=0,
+        time_spent_s=time_spent_s,
+    )
 
 
 @pytest.fixture
@@ -49,8 +56,10 @@ def shown_annotation(page):
 
 
 def next_page(page, previous_id):
-    page.wait_for_function(f"() => window.headposeReview && window.headposeReview.config.state.annotation.id "
-                           f"!== {previous_id} && document.body.dataset.reviewReady === '1'")
+    page.wait_for_function(
+        f"() => window.headposeReview && window.headposeReview.config.state.annotation.id "
+        f"!== {previous_id} && document.body.dataset.reviewReady === '1'"
+    )
 
 
 def test_approve_with_ghosts_and_angles(page, live_server, world, js_errors, shots_dir):
@@ -60,11 +69,14 @@ def test_approve_with_ghosts_and_angles(page, live_server, world, js_errors, sho
     # the label's pose is what the editor shows, drawn over the photo
     pose = page.evaluate("() => window.headposeReview.getPose()")
     assert np.allclose(pose["R"], first.R) and pose["t"] == first.t
-    drawn = page.evaluate("() => { window.headposeReview.renderNow(); "
-                          "return document.getElementById('pose-canvas').toDataURL('image/png'); }")
+    drawn = page.evaluate(
+        "() => { window.headposeReview.renderNow(); "
+        "return document.getElementById('pose-canvas').toDataURL('image/png'); }"
+    )
     assert (decode_data_url(drawn)[..., 3] > 0).sum() > 500
     assert sorted(page.evaluate("() => window.headposeReview.visibleGhosts")) == sorted(
-        [f"annotator-{world['labels']['erin0'].pk}", "proposal"])
+        [f"annotator-{world['labels']['erin0'].pk}", "proposal"]
+    )
     angles = page.inner_text("#angles")
     assert "bob" in angles and "erin" in angles and "20.0°" in angles and "fused@1" in angles
     assert "12.0 s" in page.inner_text("#time-spent")
@@ -84,13 +96,15 @@ def test_approve_with_ghosts_and_angles(page, live_server, world, js_errors, sho
     assert states == ["in_review", "labeled"]
     page.click("#state-filter a[data-state=in_review]")
     assert page.eval_on_selector_all(".face-card", "cards => cards.map(c => c.dataset.face)") == [
-        str(world["faces"][0].pk)]
+        str(world["faces"][0].pk)
+    ]
     page.screenshot(path=str(shots_dir / "dataset_states.png"))
     assert js_errors == []
 
 
-def test_reject_sends_it_back_to_the_top_of_the_annotators_queue_with_the_note(page, live_server, world, js_errors,
-                                                                                   shots_dir):
+def test_reject_sends_it_back_to_the_top_of_the_annotators_queue_with_the_note(
+    page, live_server, world, js_errors, shots_dir
+):
     open_review(page, live_server, world)
     first = world["labels"]["bob0"]
     page.keyboard.press("r")
@@ -143,8 +157,14 @@ def test_a_label_saved_again_meanwhile_is_a_conflict_not_a_lost_edit(page, live_
     open_review(page, live_server, world)
     first = world["labels"]["bob0"]
     # bob saves a new version while dave looks at the old one
-    save_annotation(face=world["faces"][0], author=world["bob"], R=geometry.euler_to_matrix([30.0, 0, 0]),
-                             t=[0.0, 0.0, 700.0], status="corrected", expected_version=first.version)
+    save_annotation(
+        face=world["faces"][0],
+        author=world["bob"],
+        R=geometry.euler_to_matrix([30.0, 0, 0]),
+        t=[0.0, 0.0, 700.0],
+        status="corrected",
+        expected_version=first.version,
+    )
     page.keyboard.press("a")
     page.wait_for_selector("#conflict-banner:not([hidden])")
     assert "version 2" in page.inner_text("#conflict-text")

@@ -1,5 +1,6 @@
 """The sequence editor in real headless Chromium: play, step, keyframes, spikes;
 the pose on a frame between two keyframes is their SLERP."""
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation, Slerp
@@ -17,8 +18,9 @@ N = 30
 
 @pytest.fixture
 def sequence(bob, assigned):
-    dataset, sequence, _truth = make_sequence_dataset(n_frames=N, seed=8, with_files=True, missing_rate=0.05,
-                                                     blunder_rate=0.08)
+    dataset, sequence, _truth = make_sequence_dataset(
+        n_frames=N, seed=8, with_files=True, missing_rate=0.05, blunder_rate=0.08
+    )
     assigned(dataset)
     build_tracks(sequence.pk)
     return sequence
@@ -39,8 +41,10 @@ def ev(page, expr):
 
 
 def wait_label(page, position, label):
-    page.wait_for_function(f"() => {{ const e = window.headposeEditor; e.goToFrame({position}); "
-                           f"return e.label().track_label === '{label}'; }}")
+    page.wait_for_function(
+        f"() => {{ const e = window.headposeEditor; e.goToFrame({position}); "
+        f"return e.label().track_label === '{label}'; }}"
+    )
 
 
 def test_play_step_keyframes_and_slerp_between_them(editor, sequence, bob):
@@ -68,8 +72,15 @@ def test_play_step_keyframes_and_slerp_between_them(editor, sequence, bob):
         ev(editor, f"goToFrame({position})")
         editor.keyboard.press("k")
         wait_label(editor, position, "keyframe")
-    keys = {p: np.reshape(editor.evaluate(f"() => {{ window.headposeEditor.goToFrame({p}); "
-                                          "return window.headposeEditor.getPose().R; }"), (3, 3)) for p in (6, 16)}
+    keys = {
+        p: np.reshape(
+            editor.evaluate(
+                f"() => {{ window.headposeEditor.goToFrame({p}); return window.headposeEditor.getPose().R; }}"
+            ),
+            (3, 3),
+        )
+        for p in (6, 16)
+    }
     assert Annotation.objects.filter(author=bob, status="corrected", face__image__sequence=sequence).count() == 2
     for middle in (7, 11, 15):
         wait_label(editor, middle, "interpolated")
@@ -81,7 +92,10 @@ def test_play_step_keyframes_and_slerp_between_them(editor, sequence, bob):
     ev(editor, "goToFrame(16)")
     editor.keyboard.press("Delete")
     wait_label(editor, 11, "smoothed_proposal")
-    assert Annotation.objects.get(author=bob, face__image__sequence=sequence, face__image__frame_index=16).status == "draft"
+    assert (
+        Annotation.objects.get(author=bob, face__image__sequence=sequence, face__image__frame_index=16).status
+        == "draft"
+    )
 
 
 def test_next_spike_and_the_gap_chart(editor, sequence):
@@ -99,8 +113,10 @@ def test_the_labeling_page_of_a_frame_knows_its_frame_and_goes_back_to_the_timel
     ev(editor, "goToFrame(4)")
     frame_index = ev(editor, "label().frame_index")
     editor.click("#edit-link")
-    editor.wait_for_function("() => window.headposeEditor && window.headposeEditor.getPose !== undefined"
-                             " && document.body.dataset.editorReady === '1'")
+    editor.wait_for_function(
+        "() => window.headposeEditor && window.headposeEditor.getPose !== undefined"
+        " && document.body.dataset.editorReady === '1'"
+    )
     assert "/label/faces/" in editor.url
     assert ev(editor, "frame()") == frame_index
     assert f"frame {frame_index}" in editor.inner_text("#sequence-link")

@@ -2,6 +2,7 @@
 Celery worker; DEBUG off whatever the shell says; static files with hashed
 names, gzip and a far-future cache; in headless Chromium an annotator logs in,
 labels and saves; SIGTERM stops every process it started."""
+
 import os
 import signal
 import subprocess
@@ -61,12 +62,19 @@ def test_make_serve(django_user_model, real_password_hasher, tmp_path, page, bob
     # SQLite and key and answers plain HTTP with a redirect to HTTPS; tests/web/test_production_mode.py
     # starts its web process in production): what is checked here is DEBUG forced off, the processes,
     # the static files and a label saved through them
-    env = server_env(DEBUG="1", HEADPOSE_ENV="development", SERVE_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=2,
-                     SERVE_WORKERS="default=1", STATIC_ROOT=tmp_path / "static")
+    env = server_env(
+        DEBUG="1",
+        HEADPOSE_ENV="development",
+        SERVE_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY=2,
+        SERVE_WORKERS="default=1",
+        STATIC_ROOT=tmp_path / "static",
+    )
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tools.serve"], cwd=REPO_ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.serve"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_answers(base + "/accounts/login/", proc, log, timeout=180)

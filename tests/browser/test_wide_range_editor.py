@@ -1,6 +1,7 @@
 """Yaw beyond +-90 in the labeling page (issue 17): a back-of-head pose is typed,
 shown, nudged past profile, saved and reloaded without turning into another
 triple of angles. Real Chromium, real server."""
+
 import numpy as np
 import pytest
 
@@ -45,7 +46,9 @@ def test_a_back_of_head_pose_is_typed_shown_saved_and_reloaded(page, live_server
     R = _pose_R(page)
     assert np.abs(R - geometry.euler_to_matrix([150, -10, 0])).max() < 1e-12
     assert [page.input_value(f"input[name={n}]") for n in ("yaw", "pitch", "roll")] in (
-        ["150.0", "-10.0", "0.0"], ["150.0", "-10.0", "-0.0"])
+        ["150.0", "-10.0", "0.0"],
+        ["150.0", "-10.0", "-0.0"],
+    )
     page.screenshot(path=str(tmp_path / "back_of_head.png"))
     assert page.evaluate("() => window.headposeEditor.save()")["version"] >= 1
     stored = Annotation.objects.get(face=face, author=bob)

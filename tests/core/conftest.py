@@ -1,6 +1,7 @@
 """tests/core: plain Python. The shared-data fixtures of ../conftest.py (which a
 run of tests/core alone does not load: pytest.ini here stops conftest lookup at
 this folder), and a check that such a run never imports Django or Redis."""
+
 import sys
 from pathlib import Path
 

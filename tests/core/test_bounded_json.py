@@ -1,5 +1,6 @@
 """workers.core.bounded_json: nesting depth counted outside strings, deep JSON
 refused before the recursive decoder, NaN refused."""
+
 import json
 import sys
 
@@ -10,17 +11,31 @@ from hypothesis import strategies as st
 from workers.core.bounded_json import JsonTooDeep, loads, nesting_depth
 
 
-@pytest.mark.parametrize("text, depth", [
-    ("", 0), ("1", 0), ('"[[["', 0), ("[]", 1), ("[[1]]", 2), ('{"a": [1, {"b": []}]}', 4),
-    ('["[[["]', 1), ('["\\"[[", [1]]', 2), ('["\\\\", [[1]]]', 3), ('"\\\\\\"[["', 0), ('{"k\\\\": {}}', 2),
-])
+@pytest.mark.parametrize(
+    "text, depth",
+    [
+        ("", 0),
+        ("1", 0),
+        ('"[[["', 0),
+        ("[]", 1),
+        ("[[1]]", 2),
+        ('{"a": [1, {"b": []}]}', 4),
+        ('["[[["]', 1),
+        ('["\\"[[", [1]]', 2),
+        ('["\\\\", [[1]]]', 3),
+        ('"\\\\\\"[["', 0),
+        ('{"k\\\\": {}}', 2),
+    ],
+)
 def test_depth_counts_brackets_outside_strings(text, depth):
     assert nesting_depth(text.encode()) == depth
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab'),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\'), inner,
-                                                                               max_size=3), max_leaves=20)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab'),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\'), inner, max_size=3),
+    max_leaves=20,
+)
 
 
 def _depth(value) -> int:

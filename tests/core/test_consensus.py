@@ -2,6 +2,7 @@
 loop written with scipy.spatial.transform.Rotation (its own log/exp maps and
 composition), and against the definition of a geodesic median (no rotation
 nearby has a smaller summed geodesic distance to the members)."""
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -84,7 +85,7 @@ def test_is_a_geodesic_median_no_nearby_rotation_is_better():
     _, members = random_sets(rng, n, k, spread_deg=20)
     out = cs.consensus(as_batch(members, n, k), method="geodesic_median", outlier_deg=180)  # no rejection
     for f in range(n):
-        rots = members[f * k:(f + 1) * k]
+        rots = members[f * k : (f + 1) * k]
         center = Rotation.from_matrix(out.R[f])
         best = summed_distance(center, rots)
         for step in Rotation.from_rotvec(rng.normal(size=(30, 3)) * np.deg2rad(0.5)):
@@ -133,9 +134,14 @@ def test_antipodal_quaternions_of_one_rotation_agree_exactly():
 
 def test_ragged_members_translation_and_empty_faces():
     R = np.tile(np.eye(3), (3, 3, 1, 1))
-    t = np.array([[[0, 0, 500], [10, 0, 500], [0, 0, 9000.0]],
-                  [[1, 2, 600], [np.nan, np.nan, np.nan], [0, 0, 0]],
-                  [[0, 0, 0]] * 3], dtype=float)
+    t = np.array(
+        [
+            [[0, 0, 500], [10, 0, 500], [0, 0, 9000.0]],
+            [[1, 2, 600], [np.nan, np.nan, np.nan], [0, 0, 0]],
+            [[0, 0, 0]] * 3,
+        ],
+        dtype=float,
+    )
     mask = np.array([[1, 1, 1], [1, 1, 0], [0, 0, 0]], bool)
     out = cs.consensus(R, t, mask)
     assert out.member_count.tolist() == [3, 2, 0]

@@ -6,6 +6,7 @@ Only the right convention achieves that; a transposed matrix or a flipped sign
 leaves tens of degrees between samples. Independently of any rotation code,
 the landmarks also show which way each angle turns the face.
 """
+
 import itertools
 
 import numpy as np
@@ -90,8 +91,9 @@ def test_wrong_conventions_leave_large_residuals(samples, wrong):
 
 @pytest.mark.parametrize("wrong", ["transposed", "yaw flipped"])
 def test_documented_over_100_degrees(samples, wrong):
-    flip = (lambda e: g.euler_to_matrix(e).T) if wrong == "transposed" else (
-        lambda e: g.euler_to_matrix(e * [-1, 1, 1]))
+    flip = (
+        (lambda e: g.euler_to_matrix(e).T) if wrong == "transposed" else (lambda e: g.euler_to_matrix(e * [-1, 1, 1]))
+    )
     assert residuals(samples, flip).max() > 100
 
 
@@ -139,8 +141,10 @@ def test_pitch_orders_nose_height_between_eyes_and_chin(samples):
         eyes = (y[EYE_IMAGE_LEFT].mean() + y[EYE_IMAGE_RIGHT].mean()) / 2
         pitch.append(s["ypr"][1])
         frac.append((y[NOSE_TIP] - eyes) / (y[CHIN] - eyes))
+
     def rank(v):
         return np.argsort(np.argsort(v))
+
     spearman = np.corrcoef(rank(pitch), rank(frac))[0, 1]
     assert spearman < -0.8, spearman
 

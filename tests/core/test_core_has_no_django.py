@@ -4,6 +4,7 @@ Two independent checks: every module is imported in a fresh interpreter where
 those packages are blocked (catches indirect imports too), and the source of
 every file is scanned (catches imports hidden behind try/except or inside
 functions that the import alone never runs)."""
+
 import ast
 import json
 import os
@@ -73,8 +74,12 @@ def forbidden_imports(source: str, filename: str = "<source>"):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             func = node.func
             fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if fname in ("import_module", "__import__"):

@@ -1,14 +1,17 @@
 """`pytest tests/core` runs without Django, Redis or a database: tests/core/pytest.ini
 configures such a run (and conftest.py checks every one); the whole suite still
 gets Django and Redis from the repository's pytest.ini."""
+
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PROBE = ("import json, sys, pytest; rc = pytest.main({args!r}); "
-         "print(json.dumps({{'rc': int(rc), 'modules': sorted({{m.split('.')[0] for m in sys.modules}})}}))")
+PROBE = (
+    "import json, sys, pytest; rc = pytest.main({args!r}); "
+    "print(json.dumps({{'rc': int(rc), 'modules': sorted({{m.split('.')[0] for m in sys.modules}})}}))"
+)
 SERVICES = {"django", "redis", "celery", "pytest_django", "tools", "schemathesis", "playwright"}
 
 

@@ -1,6 +1,7 @@
 """Property tests for workers/core/geometry.py against independent math
 (scipy, OpenCV, the elementary matrices written out here) and the sign meanings
 of POSE_CONVENTIONS.md."""
+
 import math
 
 import cv2
@@ -25,8 +26,11 @@ def floats(lo, hi):
 
 
 quats = hnp.arrays(np.float64, 4, elements=floats(-1, 1)).filter(lambda q: np.linalg.norm(q) > 0.1)
-unit_vectors = hnp.arrays(np.float64, 3, elements=floats(-1, 1)).filter(
-    lambda v: np.linalg.norm(v) > 0.1).map(lambda v: v / np.linalg.norm(v))
+unit_vectors = (
+    hnp.arrays(np.float64, 3, elements=floats(-1, 1))
+    .filter(lambda v: np.linalg.norm(v) > 0.1)
+    .map(lambda v: v / np.linalg.norm(v))
+)
 rotations = quats.map(lambda q: Rotation.from_quat([q[1], q[2], q[3], q[0]]).as_matrix())
 eulers = st.tuples(floats(-89, 89), floats(-179, 179), floats(-179, 179)).map(np.array)
 
@@ -108,8 +112,11 @@ def test_matrix_euler_matrix_round_trip(R):
 @given(eulers)
 def test_euler_radians_flag(e):
     np.testing.assert_allclose(g.euler_to_matrix(np.deg2rad(e), degrees=False), g.euler_to_matrix(e), atol=TOL)
-    np.testing.assert_allclose(g.matrix_to_euler(g.euler_to_matrix(e), degrees=False),
-                               np.deg2rad(g.matrix_to_euler(g.euler_to_matrix(e))), atol=TOL)
+    np.testing.assert_allclose(
+        g.matrix_to_euler(g.euler_to_matrix(e), degrees=False),
+        np.deg2rad(g.matrix_to_euler(g.euler_to_matrix(e))),
+        atol=TOL,
+    )
 
 
 @PROP
@@ -123,8 +130,11 @@ def test_published_code_identities(e):
 
 
 # ------------------------------------------------------------- sign meanings
-HEAD_POINTS = {"nose": np.array([0.0, 0.0, -100.0]), "chin": np.array([0.0, 100.0, 0.0]),
-               "top": np.array([0.0, -100.0, 0.0])}
+HEAD_POINTS = {
+    "nose": np.array([0.0, 0.0, -100.0]),
+    "chin": np.array([0.0, 100.0, 0.0]),
+    "top": np.array([0.0, -100.0, 0.0]),
+}
 T_FRONT = np.array([0.0, 0.0, 600.0])
 K_TEST = g.default_intrinsics(640, 480)
 
@@ -277,10 +287,12 @@ def test_sixd_from_perturbed_input_is_gram_schmidt_rotation(R, noise, scale):
 
 # --------------------------------------------------- outputs are rotations
 @PROP
-@given(hnp.arrays(np.float64, (5, 3), elements=floats(-400, 400)),
-       hnp.arrays(np.float64, (5, 4), elements=floats(-1, 1).filter(lambda x: abs(x) > 0.05)),
-       hnp.arrays(np.float64, (5, 3), elements=floats(-20, 20)),
-       hnp.arrays(np.float64, (5, 3, 3), elements=floats(-5, 5)))
+@given(
+    hnp.arrays(np.float64, (5, 3), elements=floats(-400, 400)),
+    hnp.arrays(np.float64, (5, 4), elements=floats(-1, 1).filter(lambda x: abs(x) > 0.05)),
+    hnp.arrays(np.float64, (5, 3), elements=floats(-20, 20)),
+    hnp.arrays(np.float64, (5, 3, 3), elements=floats(-5, 5)),
+)
 def test_every_constructor_returns_rotations(e, q, v, M):
     assert_rotation(g.euler_to_matrix(e))
     assert_rotation(g.quaternion_to_matrix(q))
@@ -345,8 +357,7 @@ def test_geodesic_triangle_inequality(A, B, C):
 
 # ------------------------------------------------------------- rotation mean
 @PROP
-@given(unit_vectors, floats(-180, 180),
-       st.lists(st.tuples(floats(-70, 70), floats(0.1, 3)), min_size=1, max_size=8))
+@given(unit_vectors, floats(-180, 180), st.lists(st.tuples(floats(-70, 70), floats(0.1, 3)), min_size=1, max_size=8))
 def test_rotation_mean_about_one_axis_is_circular_mean(axis, base, items):
     angles = np.deg2rad(base + np.array([a for a, _ in items]))
     w = np.array([wt for _, wt in items])
@@ -367,10 +378,17 @@ def test_rotation_mean_of_symmetric_spread_is_the_mean_angle(axis, base, offsets
 
 # ---------------------------------------------------------------- projection
 @PROP
-@given(unit_vectors, floats(0, 3.1),
-       hnp.arrays(np.float64, 3, elements=floats(-200, 200)), floats(300, 3000),
-       hnp.arrays(np.float64, (7, 3), elements=floats(-100, 100)),
-       floats(200, 3000), floats(200, 3000), floats(-50, 1500), floats(-50, 1500))
+@given(
+    unit_vectors,
+    floats(0, 3.1),
+    hnp.arrays(np.float64, 3, elements=floats(-200, 200)),
+    floats(300, 3000),
+    hnp.arrays(np.float64, (7, 3), elements=floats(-100, 100)),
+    floats(200, 3000),
+    floats(200, 3000),
+    floats(-50, 1500),
+    floats(-50, 1500),
+)
 def test_project_matches_cv2(axis, angle, txy, tz, X, fx, fy, cx, cy):
     rvec = axis * angle
     R = cv2.Rodrigues(rvec)[0]
@@ -420,21 +438,24 @@ def test_to_threejs_flips_y_and_z():
 
 
 # ----------------------------------------------------------------- bad input
-@pytest.mark.parametrize("call", [
-    lambda: g.euler_to_matrix([1, 2]),
-    lambda: g.matrix_to_euler(np.eye(4)),
-    lambda: g.quaternion_to_matrix([0, 0, 0, 0]),
-    lambda: g.quaternion_to_matrix([1, 0, 0]),
-    lambda: g.axis_angle_to_matrix("abc"),
-    lambda: g.sixd_to_matrix([1, 0, 0, 2, 0, 0]),
-    lambda: g.sixd_to_matrix(np.ones(5)),
-    lambda: g.geodesic_distance(np.eye(3), np.eye(2)),
-    lambda: g.rotation_mean(np.eye(3)[None], weights=[1, 2]),
-    lambda: g.rotation_mean(np.zeros((0, 3, 3))),
-    lambda: g.project_points(np.ones((4, 2)), np.eye(3)),
-    lambda: g.transform(np.ones((4, 3)), np.eye(3), [1, 2]),
-    lambda: g.default_intrinsics(0, 10),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: g.euler_to_matrix([1, 2]),
+        lambda: g.matrix_to_euler(np.eye(4)),
+        lambda: g.quaternion_to_matrix([0, 0, 0, 0]),
+        lambda: g.quaternion_to_matrix([1, 0, 0]),
+        lambda: g.axis_angle_to_matrix("abc"),
+        lambda: g.sixd_to_matrix([1, 0, 0, 2, 0, 0]),
+        lambda: g.sixd_to_matrix(np.ones(5)),
+        lambda: g.geodesic_distance(np.eye(3), np.eye(2)),
+        lambda: g.rotation_mean(np.eye(3)[None], weights=[1, 2]),
+        lambda: g.rotation_mean(np.zeros((0, 3, 3))),
+        lambda: g.project_points(np.ones((4, 2)), np.eye(3)),
+        lambda: g.transform(np.ones((4, 3)), np.eye(3), [1, 2]),
+        lambda: g.default_intrinsics(0, 10),
+    ],
+)
 def test_bad_input_raises_value_error(call):
     with pytest.raises(g.GeometryInputError) as info:
         call()

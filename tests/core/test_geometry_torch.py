@@ -1,5 +1,6 @@
 """workers/core/geometry_torch.py agrees with the numpy reference, keeps batch
 shapes, device and dtype, and passes gradients."""
+
 import math
 
 import numpy as np
@@ -33,8 +34,11 @@ def tt(a):
 
 
 def close(a, b, atol=1e-10):
-    np.testing.assert_allclose(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a,
-                               b.detach().cpu().numpy() if isinstance(b, torch.Tensor) else b, atol=atol)
+    np.testing.assert_allclose(
+        a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a,
+        b.detach().cpu().numpy() if isinstance(b, torch.Tensor) else b,
+        atol=atol,
+    )
 
 
 SHAPES = [(64,), (8, 5)]
@@ -144,8 +148,14 @@ def test_accepts_lists_and_numpy_as_float64():
 
 def test_float32_stays_float32():
     R = torch.as_tensor(rotations((16,)), dtype=torch.float32)
-    for out in (gt.matrix_to_quaternion(R), gt.matrix_to_sixd(R), gt.geodesic_distance(R, R),
-                gt.sixd_to_matrix(gt.matrix_to_sixd(R)), gt.nearest_rotation(R), gt.matrix_to_euler(R)):
+    for out in (
+        gt.matrix_to_quaternion(R),
+        gt.matrix_to_sixd(R),
+        gt.geodesic_distance(R, R),
+        gt.sixd_to_matrix(gt.matrix_to_sixd(R)),
+        gt.nearest_rotation(R),
+        gt.matrix_to_euler(R),
+    ):
         assert out.dtype == torch.float32
     assert float(gt.geodesic_distance(R, R).abs().max()) < 1e-2  # degrees
 
@@ -196,8 +206,13 @@ def test_axis_angle_gradient_finite_at_zero():
 def test_cuda_stays_on_cuda_and_agrees():
     R = rotations((32,))
     Rc = torch.as_tensor(R, device="cuda")
-    for name in ("matrix_to_quaternion", "matrix_to_axis_angle", "matrix_to_sixd", "matrix_to_euler",
-                 "nearest_rotation"):
+    for name in (
+        "matrix_to_quaternion",
+        "matrix_to_axis_angle",
+        "matrix_to_sixd",
+        "matrix_to_euler",
+        "nearest_rotation",
+    ):
         out = getattr(gt, name)(Rc)
         assert out.device.type == "cuda", name
         close(out, getattr(g, name)(R), atol=1e-8)
@@ -205,22 +220,29 @@ def test_cuda_stays_on_cuda_and_agrees():
     assert d.device.type == "cuda"
     close(d, g.geodesic_distance(R, R[::-1]), atol=1e-8)
     K = np.array([[600.0, 0, 320], [0, 600, 240], [0, 0, 1]])
-    uv = gt.project(torch.ones(32, 5, 3, device="cuda", dtype=torch.float64), Rc,
-                    torch.tensor([0.0, 0, 500], device="cuda", dtype=torch.float64), K)
+    uv = gt.project(
+        torch.ones(32, 5, 3, device="cuda", dtype=torch.float64),
+        Rc,
+        torch.tensor([0.0, 0, 500], device="cuda", dtype=torch.float64),
+        K,
+    )
     assert uv.device.type == "cuda"
     close(uv, g.project(np.ones((32, 5, 3)), R, [0, 0, 500], K), atol=1e-8)
 
 
 # ----------------------------------------------------------------- bad input
-@pytest.mark.parametrize("call", [
-    lambda: gt.euler_to_matrix(torch.zeros(4, 2)),
-    lambda: gt.matrix_to_quaternion(torch.zeros(3)),
-    lambda: gt.sixd_to_matrix(torch.zeros(5)),
-    lambda: gt.geodesic_distance(torch.eye(3), torch.eye(4)),
-    lambda: gt.rotation_mean(torch.eye(3)[None], weights=torch.ones(2)),
-    lambda: gt.transform(torch.ones(4, 2), torch.eye(3), torch.zeros(3)),
-    lambda: gt.quaternion_to_matrix("not numbers"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: gt.euler_to_matrix(torch.zeros(4, 2)),
+        lambda: gt.matrix_to_quaternion(torch.zeros(3)),
+        lambda: gt.sixd_to_matrix(torch.zeros(5)),
+        lambda: gt.geodesic_distance(torch.eye(3), torch.eye(4)),
+        lambda: gt.rotation_mean(torch.eye(3)[None], weights=torch.ones(2)),
+        lambda: gt.transform(torch.ones(4, 2), torch.eye(3), torch.zeros(3)),
+        lambda: gt.quaternion_to_matrix("not numbers"),
+    ],
+)
 def test_bad_shapes_raise_value_error(call):
     with pytest.raises(gt.GeometryInputError) as info:
         call()

@@ -1,4 +1,5 @@
 """Face matching (workers/core/matching.py): detections to known faces by IoU."""
+
 import numpy as np
 import pytest
 
@@ -7,6 +8,7 @@ from workers.core.matching import MIN_IOU, box_iou, match_boxes, match_one
 
 def reference_match(known, detected, min_iou=MIN_IOU):
     """The greedy matching written out pair by pair (as the app did before it moved to the core)."""
+
     def iou(a, b):
         ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
         iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -63,9 +65,11 @@ def test_empty_inputs():
 @pytest.mark.parametrize("seed", range(20))
 def test_it_agrees_with_the_pairwise_greedy_matching(seed):
     rng = np.random.default_rng(seed)
+
     def boxes(n):
         xy = rng.uniform(0, 200, (n, 2))
         wh = rng.uniform(20, 120, (n, 2))
         return [tuple(b) for b in np.hstack([xy, xy + wh]).round(0)]  # rounded: ties happen
+
     known, detected = boxes(rng.integers(0, 6)), boxes(rng.integers(0, 6))
     assert match_boxes(known, detected) == reference_match(known, detected)

@@ -4,6 +4,7 @@ Expected numbers are worked out by hand (or with plain trigonometry written here
 never by the code under test. Elementary matrices are spelled out below on purpose:
 they are the independent reference for the convention in POSE_CONVENTIONS.md.
 """
+
 import json
 import math
 
@@ -213,14 +214,17 @@ def test_result_is_json_and_per_sample_only_on_request():
     json.dumps(out, allow_nan=False)
 
 
-@pytest.mark.parametrize("pred, gt, definition, message", [
-    (np.zeros((2, 3)), np.zeros((3, 3)), "plain", "2 predictions but 3 ground-truth"),
-    (np.zeros((2, 4)), np.zeros((2, 3)), "plain", "got shape (2, 4)"),
-    (np.zeros((0, 3)), np.zeros((0, 3)), "plain", "no samples"),
-    (np.array([[np.nan, 0, 0]]), np.zeros((1, 3)), "plain", "contain NaN or inf, first at index 0"),
-    (np.zeros((1, 3)), np.zeros((1, 3)), "hopenet", "unknown angle error definition"),
-    ([["a", "b", "c"]], np.zeros((1, 3)), "plain", "not a numeric array"),
-])
+@pytest.mark.parametrize(
+    "pred, gt, definition, message",
+    [
+        (np.zeros((2, 3)), np.zeros((3, 3)), "plain", "2 predictions but 3 ground-truth"),
+        (np.zeros((2, 4)), np.zeros((2, 3)), "plain", "got shape (2, 4)"),
+        (np.zeros((0, 3)), np.zeros((0, 3)), "plain", "no samples"),
+        (np.array([[np.nan, 0, 0]]), np.zeros((1, 3)), "plain", "contain NaN or inf, first at index 0"),
+        (np.zeros((1, 3)), np.zeros((1, 3)), "hopenet", "unknown angle error definition"),
+        ([["a", "b", "c"]], np.zeros((1, 3)), "plain", "not a numeric array"),
+    ],
+)
 def test_bad_input_messages(pred, gt, definition, message):
     with pytest.raises(MetricsError) as info:
         evaluate(pred, gt, definition)
@@ -228,6 +232,7 @@ def test_bad_input_messages(pred, gt, definition, message):
 
 
 # ---- BIWI protocol 1, 13,219 frames ------------------------------------------
+
 
 def load_biwi_p1():
     path = require_shared("data", "biwi", "protocol1_annotations.txt")

@@ -1,4 +1,5 @@
 """Prediction-file parsing: accepted forms, and every rejection by its message."""
+
 import codecs
 import json
 import math
@@ -36,6 +37,7 @@ def csv_bytes(*lines):
 
 # ---- accepted forms ----------------------------------------------------------
 
+
 def test_csv_euler():
     p = parse_predictions(csv_bytes("id,yaw,pitch,roll", "a,10,0,0", "b,0,0,30"), "p.csv", expected_ids=IDS[:2])
     assert p.ids == ["a", "b"] and p.format == "csv" and p.kind == "euler"
@@ -66,13 +68,16 @@ def test_partial_coverage_is_reported_with_alignment():
     json.dumps(p.summary())
 
 
-@pytest.mark.parametrize("doc", [
-    [{"id": "a", "yaw": 10, "pitch": 0, "roll": 0}],
-    {"predictions": [{"id": "a", "yaw": 10, "pitch": 0, "roll": 0}], "method": "mine"},
-    {"a": {"yaw": 10, "pitch": 0, "roll": 0}},
-    [{"id": "a", "R": ry(10).ravel().tolist()}],
-    [{"id": "a", "R": ry(10).tolist()}],
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        [{"id": "a", "yaw": 10, "pitch": 0, "roll": 0}],
+        {"predictions": [{"id": "a", "yaw": 10, "pitch": 0, "roll": 0}], "method": "mine"},
+        {"a": {"yaw": 10, "pitch": 0, "roll": 0}},
+        [{"id": "a", "R": ry(10).ravel().tolist()}],
+        [{"id": "a", "R": ry(10).tolist()}],
+    ],
+)
 def test_json_forms(doc):
     p = parse_predictions(json.dumps(doc).encode(), "p.json", expected_ids=IDS)
     assert p.ids == ["a"] and p.format == "json"
@@ -96,13 +101,18 @@ def test_near_rotation_is_projected_with_warning():
 
 
 def test_unknown_ids_allowed_are_dropped():
-    p = parse_predictions(csv_bytes("id,yaw,pitch,roll", "a,1,0,0", "zz,2,0,0", "b,3,0,0"), "p.csv",
-                          expected_ids=IDS, allow_unknown_ids=True)
+    p = parse_predictions(
+        csv_bytes("id,yaw,pitch,roll", "a,1,0,0", "zz,2,0,0", "b,3,0,0"),
+        "p.csv",
+        expected_ids=IDS,
+        allow_unknown_ids=True,
+    )
     assert p.ids == ["a", "b"] and p.euler[:, 0].tolist() == [1, 3] and len(p.R) == 2
     assert any("1 id(s) not in the benchmark were ignored, e.g. 'zz'" in w for w in p.warnings)
 
 
 # ---- rejections, each by message ---------------------------------------------
+
 
 @pytest.mark.parametrize("data", [b"", b"  \n\n "])
 def test_empty_file(data):
@@ -195,8 +205,10 @@ def test_unknown_ids():
 
 def test_no_id_matches():
     err = rejected(csv_bytes("id,yaw,pitch,roll", "frame_1.png,0,0,0"), "p.csv", expected_ids=IDS)
-    assert "none of the 1 ids match the benchmark's 4 ids (file ids look like 'frame_1.png', " \
-           "expected ids look like 'a')" in str(err)
+    assert (
+        "none of the 1 ids match the benchmark's 4 ids (file ids look like 'frame_1.png', "
+        "expected ids look like 'a')" in str(err)
+    )
 
 
 def test_message_lists_first_problems_then_counts_the_rest():
@@ -209,21 +221,26 @@ def test_message_lists_first_problems_then_counts_the_rest():
     assert msg.endswith("; ... and 22 more")
 
 
-@pytest.mark.parametrize("text, message", [
-    ('[{"id": "a", "yaw": 0,', "invalid JSON at line 1 column"),
-    ("42", "JSON must be a list of records"),
-    ('["a"]', "item 1: expected an object, got str"),
-    ('[{"yaw": 0, "pitch": 0, "roll": 0}]', "item 1: missing or empty id"),
-    ('[{"id": true, "yaw": 0, "pitch": 0, "roll": 0}]', "item 1: missing or empty id"),
-    ('[{"id": "a", "yaw": 0, "pitch": 0}]', "item 1 (id 'a'): missing roll (or give R)"),
-    ('[{"id": "a", "yaw": "1", "pitch": null, "roll": false}]', "item 1 (id 'a'): yaw, pitch, roll not a number"),
-    ('[{"id": "a", "R": [1, 0, 0]}]', "item 1 (id 'a'): R must be 9 numbers (row-major) or a 3x3 list"),
-    ('[{"id": "a", "R": [[1, 0, 0], [0, 1, 0], [0, 0, "1"]]}]', "R must be 9 numbers"),
-    ('[{"id": "a", "R": [1,0,0,0,1,0,0,0,1], "yaw": 0}]', "item 1 (id 'a'): has both R and yaw/pitch/roll"),
-    ('[{"id": "a", "yaw": 0, "pitch": 0, "roll": 0}, {"id": "b", "R": [1,0,0,0,1,0,0,0,1]}]',
-     "item 2 (id 'b'): uses the matrix form but earlier records use the euler form"),
-    ("[]", "file has no prediction rows"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[{"id": "a", "yaw": 0,', "invalid JSON at line 1 column"),
+        ("42", "JSON must be a list of records"),
+        ('["a"]', "item 1: expected an object, got str"),
+        ('[{"yaw": 0, "pitch": 0, "roll": 0}]', "item 1: missing or empty id"),
+        ('[{"id": true, "yaw": 0, "pitch": 0, "roll": 0}]', "item 1: missing or empty id"),
+        ('[{"id": "a", "yaw": 0, "pitch": 0}]', "item 1 (id 'a'): missing roll (or give R)"),
+        ('[{"id": "a", "yaw": "1", "pitch": null, "roll": false}]', "item 1 (id 'a'): yaw, pitch, roll not a number"),
+        ('[{"id": "a", "R": [1, 0, 0]}]', "item 1 (id 'a'): R must be 9 numbers (row-major) or a 3x3 list"),
+        ('[{"id": "a", "R": [[1, 0, 0], [0, 1, 0], [0, 0, "1"]]}]', "R must be 9 numbers"),
+        ('[{"id": "a", "R": [1,0,0,0,1,0,0,0,1], "yaw": 0}]', "item 1 (id 'a'): has both R and yaw/pitch/roll"),
+        (
+            '[{"id": "a", "yaw": 0, "pitch": 0, "roll": 0}, {"id": "b", "R": [1,0,0,0,1,0,0,0,1]}]',
+            "item 2 (id 'b'): uses the matrix form but earlier records use the euler form",
+        ),
+        ("[]", "file has no prediction rows"),
+    ],
+)
 def test_json_rejections(text, message):
     assert message in str(rejected(text.encode(), "p.json"))
 
@@ -280,7 +297,9 @@ def test_latin1_is_refused_naming_the_encoding_to_use():
 
 
 def test_a_bom_that_lies_is_refused():
-    assert "nor valid UTF-16 although it starts with a UTF-16 byte-order mark" in str(rejected(codecs.BOM_UTF16_LE + b"a\xd8", "p.csv"))
+    assert "nor valid UTF-16 although it starts with a UTF-16 byte-order mark" in str(
+        rejected(codecs.BOM_UTF16_LE + b"a\xd8", "p.csv")
+    )
 
 
 def test_csv_field_over_the_field_limit_names_the_limit():
@@ -322,14 +341,17 @@ AFLW = ["image00002.jpg", "image00004.jpg"]
 BIWI = ["hpdb/01/frame_00003_rgb.png", "hpdb/02/frame_00003_rgb.png"]
 
 
-@pytest.mark.parametrize("given, expected, matched", [
-    ("image00002", AFLW, "image00002.jpg"),
-    ("image00002.png", AFLW, "image00002.jpg"),
-    ("AFLW2000/image00002.jpg", AFLW, "image00002.jpg"),
-    ("C:\\data\\AFLW2000\\image00002.jpg", AFLW, "image00002.jpg"),
-    ("01/frame_00003_rgb.png", BIWI, "hpdb/01/frame_00003_rgb.png"),
-    ("/data/biwi/hpdb/02/frame_00003_rgb", BIWI, "hpdb/02/frame_00003_rgb.png"),
-])
+@pytest.mark.parametrize(
+    "given, expected, matched",
+    [
+        ("image00002", AFLW, "image00002.jpg"),
+        ("image00002.png", AFLW, "image00002.jpg"),
+        ("AFLW2000/image00002.jpg", AFLW, "image00002.jpg"),
+        ("C:\\data\\AFLW2000\\image00002.jpg", AFLW, "image00002.jpg"),
+        ("01/frame_00003_rgb.png", BIWI, "hpdb/01/frame_00003_rgb.png"),
+        ("/data/biwi/hpdb/02/frame_00003_rgb", BIWI, "hpdb/02/frame_00003_rgb.png"),
+    ],
+)
 def test_ids_with_a_path_or_extension_match_their_sample(given, expected, matched):
     p = parse_predictions(csv_bytes("image,yaw,pitch,roll", f"{given},1,0,0"), "p.csv", expected_ids=expected)
     assert p.ids == [matched] and p.coverage.matched == 1
@@ -342,6 +364,11 @@ def test_an_ambiguous_ending_asks_for_more_of_the_path():
 
 
 def test_two_ids_naming_the_same_sample_are_duplicates():
-    msg = str(rejected(csv_bytes("image,yaw,pitch,roll", "image00002.jpg,1,0,0", "x/image00002.png,1,0,0"),
-                       "p.csv", expected_ids=AFLW))
+    msg = str(
+        rejected(
+            csv_bytes("image,yaw,pitch,roll", "image00002.jpg,1,0,0", "x/image00002.png,1,0,0"),
+            "p.csv",
+            expected_ids=AFLW,
+        )
+    )
     assert "duplicate id 'image00002.jpg'" in msg

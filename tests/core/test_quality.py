@@ -1,5 +1,6 @@
 """workers/core/quality.py: scores from known synthetic annotators, leave-one-out
 agreement checked against scipy, the noise floor's bins."""
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -18,19 +19,32 @@ def team(n_faces=300, seed=0):
         if sigma == "acceptor":
             R.append(proposal.as_matrix())
         else:
-            R.append((truth * Rotation.from_rotvec(rng.normal(size=(n_faces, 3)) * np.deg2rad(sigma) / np.sqrt(3)))
-                     .as_matrix())
+            R.append(
+                (
+                    truth * Rotation.from_rotvec(rng.normal(size=(n_faces, 3)) * np.deg2rad(sigma) / np.sqrt(3))
+                ).as_matrix()
+            )
         who += [a] * n_faces
         face += list(range(n_faces))
         prop.append(proposal.as_matrix())
     n = len(who)
     labels = q.LabelTable(
-        annotator=np.array(who), face=np.array(face), R=np.concatenate(R), t=np.full((n, 3), np.nan),
-        time_s=np.tile(np.arange(1, 5.0), n // 4 + 1)[:n], finished_at=1.7e9 + np.arange(n) * 10.0,
-        proposal_R=np.concatenate(prop), review=np.zeros(n, np.int8), counts_for_consensus=np.ones(n, bool))
+        annotator=np.array(who),
+        face=np.array(face),
+        R=np.concatenate(R),
+        t=np.full((n, 3), np.nan),
+        time_s=np.tile(np.arange(1, 5.0), n // 4 + 1)[:n],
+        finished_at=1.7e9 + np.arange(n) * 10.0,
+        proposal_R=np.concatenate(prop),
+        review=np.zeros(n, np.int8),
+        counts_for_consensus=np.ones(n, bool),
+    )
     hp = np.arange(n) % 10 == 0
-    honeypots = q.HoneypotTable(annotator=np.array(who)[hp], abs_yaw=np.full(hp.sum(), 20.0),
-                                error_deg=np.array([([*SIGMAS, 4.0])[a] for a in np.array(who)[hp]]))
+    honeypots = q.HoneypotTable(
+        annotator=np.array(who)[hp],
+        abs_yaw=np.full(hp.sum(), 20.0),
+        error_deg=np.array([([*SIGMAS, 4.0])[a] for a in np.array(who)[hp]]),
+    )
     return truth, labels, honeypots
 
 
@@ -62,9 +76,16 @@ def test_agreement_is_the_distance_to_the_other_annotators_consensus(n_annotator
 
 
 def test_no_labels_at_all():
-    empty = q.LabelTable(annotator=np.zeros(0, int), face=np.zeros(0, int), R=np.zeros((0, 3, 3)),
-                         t=np.zeros((0, 3)), time_s=np.zeros(0), finished_at=np.zeros(0),
-                         proposal_R=np.zeros((0, 3, 3)), review=np.zeros(0, np.int8),
-                         counts_for_consensus=np.zeros(0, bool))
+    empty = q.LabelTable(
+        annotator=np.zeros(0, int),
+        face=np.zeros(0, int),
+        R=np.zeros((0, 3, 3)),
+        t=np.zeros((0, 3)),
+        time_s=np.zeros(0),
+        finished_at=np.zeros(0),
+        proposal_R=np.zeros((0, 3, 3)),
+        review=np.zeros(0, np.int8),
+        counts_for_consensus=np.zeros(0, bool),
+    )
     figures = q.report_figures(empty, q.HoneypotTable(np.zeros(0, int), np.zeros(0), np.zeros(0)), 5.0)
     assert figures["faces_labeled"] == 0 and figures["scores"] == {} and figures["dispersion_median"] is None

@@ -1,6 +1,7 @@
 """Yaw beyond +-90 (WHENet's range, the back of the head) end to end in the core
 (issue 17): the angles, the metrics, the exports, and proposers that give no
 pose rather than a frontal one for a view without a face."""
+
 import io
 import json
 
@@ -31,8 +32,10 @@ def test_wide_angles_keep_a_yaw_past_profile():
     for yaw in (-179.0, -120.0, 95.0, 135.0, 180.0):
         R = geometry.euler_to_matrix([yaw, 0.0, 0.0])
         nose = R @ [0.0, 0.0, -1.0]
-        assert abs(((geometry.matrix_to_euler_wide(R)[0] - np.degrees(np.arctan2(-nose[0], -nose[2]))) + 180) % 360
-                   - 180) < 1e-9
+        assert (
+            abs(((geometry.matrix_to_euler_wide(R)[0] - np.degrees(np.arctan2(-nose[0], -nose[2]))) + 180) % 360 - 180)
+            < 1e-9
+        )
 
 
 def test_wide_errors_for_the_back_of_the_head():
@@ -61,6 +64,7 @@ def test_exports_keep_a_back_of_head_pose_exactly(fmt):
         R = np.array(json.loads(text)["faces"][0]["R"], dtype=float).reshape(3, 3)
     else:
         import csv
+
         rec = next(csv.DictReader(io.StringIO(text)))
         R = np.array([float(rec[f"r{i}{j}"]) for i in range(3) for j in range(3)]).reshape(3, 3)
     np.testing.assert_allclose(R, row.R, atol=1e-12)
@@ -74,7 +78,7 @@ def test_no_proposer_gives_a_frontal_pose_without_a_face(weights_dir):
     from workers.core.proposers import create_proposer
 
     yy, xx = np.mgrid[0:320, 0:320]
-    blob = ((xx - 160) ** 2 / 90 ** 2 + (yy - 170) ** 2 / 120 ** 2) < 1
+    blob = ((xx - 160) ** 2 / 90**2 + (yy - 170) ** 2 / 120**2) < 1
     img = np.full((320, 320, 3), 200, np.uint8)
     img[blob] = (30, 35, 45)
     rng = np.random.default_rng(0)

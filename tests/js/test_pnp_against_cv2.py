@@ -2,6 +2,7 @@
 bench/pnp_stdio.mjs) against cv2.solvePnP(SOLVEPNP_ITERATIVE, useExtrinsicGuess)
 from the same start, on the real AFLW2000 samples and on random poses; and what
 pinning a few true landmark positions gives on the real samples."""
+
 import shutil
 from pathlib import Path
 
@@ -47,9 +48,16 @@ def model():
 
 def cv2_pnp(P, uv, K, start_R, start_t):
     rvec, _ = cv2.Rodrigues(np.asarray(start_R, dtype=np.float64))
-    ok, rvec, tvec = cv2.solvePnP(P.astype(np.float64), uv.astype(np.float64), K, None, rvec.copy(),
-                                  np.asarray(start_t, dtype=np.float64).reshape(3, 1).copy(), True,
-                                  cv2.SOLVEPNP_ITERATIVE)
+    ok, rvec, tvec = cv2.solvePnP(
+        P.astype(np.float64),
+        uv.astype(np.float64),
+        K,
+        None,
+        rvec.copy(),
+        np.asarray(start_t, dtype=np.float64).reshape(3, 1).copy(),
+        True,
+        cv2.SOLVEPNP_ITERATIVE,
+    )
     assert ok
     return cv2.Rodrigues(rvec)[0], tvec.ravel()
 
@@ -67,7 +75,9 @@ def assert_agree(js, cv, what):
 
 def perturbed(R, t, rng, degrees, mm):
     axis = rng.normal(size=3)
-    return geometry.axis_angle_to_matrix(axis / np.linalg.norm(axis) * np.deg2rad(degrees)) @ R, t + rng.normal(0, mm, 3)
+    return geometry.axis_angle_to_matrix(axis / np.linalg.norm(axis) * np.deg2rad(degrees)) @ R, t + rng.normal(
+        0, mm, 3
+    )
 
 
 def test_agrees_with_cv2_on_real_samples(solver, samples):
@@ -79,8 +89,11 @@ def test_agrees_with_cv2_on_real_samples(solver, samples):
         subsets = [np.arange(68)] + [np.sort(rng.choice(68, n, replace=False)) for n in (6, 8, 12, 30)]
         for idx in subsets:
             start = perturbed(label.R, label.t, rng, 10, 20)
-            assert_agree(js_pnp(solver, P[idx], uv[idx], K, *start), cv2_pnp(P[idx], uv[idx], K, *start),
-                         f"{name}, {len(idx)} points")
+            assert_agree(
+                js_pnp(solver, P[idx], uv[idx], K, *start),
+                cv2_pnp(P[idx], uv[idx], K, *start),
+                f"{name}, {len(idx)} points",
+            )
 
 
 def test_agrees_with_cv2_on_random_poses(solver):
@@ -96,8 +109,11 @@ def test_agrees_with_cv2_on_random_poses(solver):
         uv = geometry.project(P, R, t, K) + rng.normal(0, 1.5, (68, 2))
         idx = np.sort(rng.choice(68, rng.integers(6, 69), replace=False))
         start = perturbed(R, t, rng, rng.uniform(2, 15), 0.03 * z)
-        assert_agree(js_pnp(solver, P[idx], uv[idx], K, *start), cv2_pnp(P[idx], uv[idx], K, *start),
-                     f"random case {case}, {len(idx)} points")
+        assert_agree(
+            js_pnp(solver, P[idx], uv[idx], K, *start),
+            cv2_pnp(P[idx], uv[idx], K, *start),
+            f"random case {case}, {len(idx)} points",
+        )
 
 
 @pytest.mark.parametrize("count", [6, 8])

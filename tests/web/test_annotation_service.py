@@ -13,7 +13,13 @@ pytestmark = pytest.mark.django_db
 def face():
     ds = Dataset.objects.create(name="d")
     image = Image.objects.create(
-        dataset=ds, file="x.png", file_name="x.png", width=100, height=80, size_bytes=1, checksum="0" * 64,
+        dataset=ds,
+        file="x.png",
+        file_name="x.png",
+        width=100,
+        height=80,
+        size_bytes=1,
+        checksum="0" * 64,
         K=geometry.default_intrinsics(100, 80).reshape(-1).tolist(),
     )
     return Face.objects.create(image=image, box=[10, 10, 50, 50])
@@ -26,8 +32,9 @@ R2 = geometry.euler_to_matrix([12, -4, 1])
 def test_saves_create_versions_and_keep_every_revision(face, bob):
     a = save_annotation(face=face, author=bob, R=R1, t=[0, 0, 600], status="accepted", expected_version=0)
     assert a.version == 1
-    a = save_annotation(face=face, author=bob, R=R2, t=[1, 0, 600], status="corrected", expected_version=1,
-                                 time_spent_s=4.5)
+    a = save_annotation(
+        face=face, author=bob, R=R2, t=[1, 0, 600], status="corrected", expected_version=1, time_spent_s=4.5
+    )
     assert a.version == 2 and a.total_time_s == 4.5
     revisions = list(AnnotationRevision.objects.filter(annotation=a).order_by("version"))
     assert [r.version for r in revisions] == [1, 2]
@@ -66,8 +73,7 @@ def test_a_first_save_claiming_a_version_conflicts(face, bob):
 )
 def test_bad_poses_are_refused_with_the_reason(face, bob, R, t, status, reason, message):
     with pytest.raises(PoseError, match=message):
-        save_annotation(face=face, author=bob, R=R, t=t, status=status, flag_reason=reason,
-                                 expected_version=0)
+        save_annotation(face=face, author=bob, R=R, t=t, status=status, flag_reason=reason, expected_version=0)
     assert not Annotation.objects.exists()
 
 

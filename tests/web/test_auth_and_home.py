@@ -38,8 +38,15 @@ def test_researchers_see_public_datasets(client, carol):
 
 
 def test_the_django_admin_works_for_admins(admin_client):
-    for url in ["/admin/", "/admin/annotator/dataset/", "/admin/annotator/job/", "/admin/annotator/dataset/import/",
-                "/admin/annotator/image/", "/admin/annotator/annotation/", "/admin/auth/user/"]:
+    for url in [
+        "/admin/",
+        "/admin/annotator/dataset/",
+        "/admin/annotator/job/",
+        "/admin/annotator/dataset/import/",
+        "/admin/annotator/image/",
+        "/admin/annotator/annotation/",
+        "/admin/auth/user/",
+    ]:
         assert admin_client.get(url).status_code == 200, url
 
 
@@ -49,6 +56,7 @@ def test_non_staff_cannot_enter_the_admin(client, bob):
 
 
 # --- the login throttle (annotator/accounts/throttle.py) ---------------------------------
+
 
 def _login(client, username, password, address="198.51.100.7", next=None, **meta):
     data = {"username": username, "password": password, **({"next": next} if next else {})}
@@ -93,10 +101,8 @@ def test_the_address_is_read_from_the_configured_proxy_header(client, bob, setti
     settings.HEADPOSE_LOGIN_FAILURES_PER_ADDRESS = 2
     for _ in range(2):
         _login(client, "x", "wrong", address="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.1")
-    assert _login(client, "bob", "pw-bob", address="127.0.0.1",
-                  HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
-    assert _login(client, "bob", "pw-bob", address="127.0.0.1",
-                  HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 302
+    assert _login(client, "bob", "pw-bob", address="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
+    assert _login(client, "bob", "pw-bob", address="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 302
 
 
 def test_logins_work_again_after_the_window(client, bob, monkeypatch):

@@ -1,4 +1,5 @@
 """BIWI split definitions at full scale: the 13,219-frame protocol-1 list."""
+
 import pytest
 
 from annotator.datasets.splits import build_standard_splits
@@ -14,8 +15,16 @@ def test_the_protocol1_list_builds_p1_and_p2_at_full_scale():
     assert len(names) == 13219
     ds = Dataset.objects.create(name="biwi", kind="biwi")
     Image.objects.bulk_create(
-        Image(dataset=ds, file=f"x/{n}", file_name=n, width=640, height=480, size_bytes=1, checksum=f"{i:064d}",
-              K=[517.679, 0, 320, 0, 517.679, 240.5, 0, 0, 1])
+        Image(
+            dataset=ds,
+            file=f"x/{n}",
+            file_name=n,
+            width=640,
+            height=480,
+            size_bytes=1,
+            checksum=f"{i:064d}",
+            K=[517.679, 0, 320, 0, 517.679, 240.5, 0, 0, 1],
+        )
         for i, n in enumerate(names)
     )
     splits = {s.name: s for s in build_standard_splits(ds)}

@@ -1,4 +1,5 @@
 """config.cache.FailSoftRedisCache: a Redis that does not answer is a cache miss."""
+
 import time
 
 import pytest
@@ -11,8 +12,9 @@ from tools.redis_server import free_port
 @pytest.fixture
 def dead_cache(settings, monkeypatch):
     monkeypatch.setattr(failsoft, "_down_until", 0.0)
-    settings.CACHES = {"default": {"BACKEND": "config.cache.FailSoftRedisCache",
-                                   "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache.FailSoftRedisCache", "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}
+    }
     yield cache
 
 

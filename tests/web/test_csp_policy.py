@@ -1,6 +1,7 @@
 """The Content-Security-Policy header (config/csp.py) without a browser: on every
 response, a fresh nonce per request that the pages' inline scripts carry, and on
 S3 storage the bucket's origins, the ones django-storages' presigned URLs have."""
+
 import re
 from urllib.parse import urlsplit
 
@@ -22,9 +23,17 @@ def test_every_response_has_the_policy_with_a_fresh_nonce(client, bob):
     nonces = {_nonce(r) for r in anonymous}
     assert len(nonces) == 3 and all(len(n) >= 16 for n in nonces)
     header = anonymous[0]["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
-                      "connect-src 'self' blob:", "worker-src 'self' blob:", "object-src 'none'", "base-uri 'self'",
-                      "frame-ancestors 'none'", "form-action 'self'"):
+    for directive in (
+        "default-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self' blob:",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ):
         assert directive in header.split("; "), directive
     assert "unsafe-eval" not in header and "'unsafe-inline'" not in header.split("script-src")[1].split(";")[0]
 
@@ -41,14 +50,17 @@ def test_the_import_map_carries_the_nonce_of_its_response(client, bob, assigned)
     assert inline and all(f'nonce="{_nonce(response)}"' in attrs or "application/json" in attrs for attrs in inline)
 
 
-@pytest.mark.parametrize("options", [
-    {"bucket_name": "media", "endpoint_url": "http://127.0.0.1:9000"},
-    {"bucket_name": "media", "endpoint_url": "https://s3.internal:9000", "addressing_style": "virtual"},
-    {"bucket_name": "media", "endpoint_url": "https://s3.internal:9000", "addressing_style": "path"},
-    {"bucket_name": "headpose-media", "region_name": "eu-west-3"},
-    {"bucket_name": "headpose.media", "region_name": "eu-west-3"},
-    {"bucket_name": "headpose-media"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"bucket_name": "media", "endpoint_url": "http://127.0.0.1:9000"},
+        {"bucket_name": "media", "endpoint_url": "https://s3.internal:9000", "addressing_style": "virtual"},
+        {"bucket_name": "media", "endpoint_url": "https://s3.internal:9000", "addressing_style": "path"},
+        {"bucket_name": "headpose-media", "region_name": "eu-west-3"},
+        {"bucket_name": "headpose.media", "region_name": "eu-west-3"},
+        {"bucket_name": "headpose-media"},
+    ],
+)
 def test_s3_origins_are_those_of_the_presigned_urls(options):
     storage = S3Storage(**options, querystring_auth=True, access_key="AKIAEXAMPLE", secret_key="not-a-secret")
     url = urlsplit(storage.url("images/a.png"))  # signed locally, nothing is sent

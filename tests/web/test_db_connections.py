@@ -3,6 +3,7 @@
 DEVSERVER_DB_POOL_MAX) or gunicorn (sync workers): N sequential and N
 concurrent logged-in requests against a real server process, connections to
 the test database counted in pg_stat_activity before and after."""
+
 import time
 from concurrent.futures import ThreadPoolExecutor
 

@@ -3,6 +3,7 @@ requests without the Nagle / delayed-ACK stall (config/devserver.py): the
 command resolves to ours, its server sets TCP_NODELAY on every accepted
 socket, and a real runserver process answers small responses on one kept-alive
 connection in a few ms, not the 40 ms a delayed ACK costs."""
+
 import socket
 import time
 

@@ -1,6 +1,7 @@
 """The AFLW2000 p1 benchmark on the 10 real samples: seeded by the import,
 evaluated through the CLI, the page upload and the API, against angles read
 straight from the .mat files (independent of the importer and the database)."""
+
 import io
 import json
 from pathlib import Path
@@ -80,8 +81,10 @@ def test_upload_through_the_page_then_charts_and_drill_down(aflw, client, carol)
     rows = [(n, aflw[n] + rng.normal(0, 4, 3)) for n in b.sample_names[:-1]]  # one sample left out
     upload = io.BytesIO(_csv(rows))
     upload.name = "noisy.csv"
-    r = client.post(reverse("leaderboard_upload", args=[b.pk]),
-                    {"file": upload, "name": "noisy", "crop_used": "hopenet", "is_public": "on"})
+    r = client.post(
+        reverse("leaderboard_upload", args=[b.pk]),
+        {"file": upload, "name": "noisy", "crop_used": "hopenet", "is_public": "on"},
+    )
     assert r.status_code == 302, r.content.decode()[:2000]
     entry = Entry.objects.get(name="noisy")
     assert (entry.matched, entry.expected) == (len(b.sample_names) - 1, len(b.sample_names))

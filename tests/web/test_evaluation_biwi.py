@@ -2,6 +2,7 @@
 truth (image rows without files), a perturbed copy as predictions, through the
 CLI and the upload endpoint; the expected errors are computed here from the
 angles in the text file, not by the code under test."""
+
 import io
 import json
 
@@ -28,14 +29,27 @@ def biwi():
     names, euler = read_protocol1_list(require_shared("data", "biwi", "protocol1_annotations.txt"))
     ds = Dataset.objects.create(name="biwi", kind="biwi")
     images = Image.objects.bulk_create(
-        (Image(dataset=ds, file=f"x/{n}", file_name=n, width=640, height=480, size_bytes=1, checksum=f"{i:064d}", K=K)
-         for i, n in enumerate(names)), batch_size=2000)
-    faces = Face.objects.bulk_create((Face(image=im, index=0, box=[200, 100, 440, 380]) for im in images),
-                                     batch_size=2000)
+        (
+            Image(
+                dataset=ds, file=f"x/{n}", file_name=n, width=640, height=480, size_bytes=1, checksum=f"{i:064d}", K=K
+            )
+            for i, n in enumerate(names)
+        ),
+        batch_size=2000,
+    )
+    faces = Face.objects.bulk_create(
+        (Face(image=im, index=0, box=[200, 100, 440, 380]) for im in images), batch_size=2000
+    )
     R = geometry.euler_to_matrix(euler)
     Annotation.objects.bulk_create(
-        (Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=None)
-         for f, r in zip(faces, R)), batch_size=2000)
+        (
+            Annotation(
+                face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=None
+            )
+            for f, r in zip(faces, R)
+        ),
+        batch_size=2000,
+    )
     build_standard_splits(ds)
     ensure_seed_benchmarks(ds)
     return dict(zip(names, euler))
@@ -49,7 +63,9 @@ def _perturbed(gt, seed=1, sigma=3.0):
 
 
 def _csv(names, pred) -> bytes:
-    return ("id,yaw,pitch,roll\n" + "".join(f"{n},{y:.6f},{p:.6f},{r:.6f}\n" for n, (y, p, r) in zip(names, pred))).encode()
+    return (
+        "id,yaw,pitch,roll\n" + "".join(f"{n},{y:.6f},{p:.6f},{r:.6f}\n" for n, (y, p, r) in zip(names, pred))
+    ).encode()
 
 
 def test_biwi_p1_full_scale_through_the_cli(biwi, tmp_path):
@@ -87,7 +103,9 @@ def test_biwi_p2_test_through_the_upload_endpoint(biwi, client, carol):
     client.force_login(carol)
     f = io.BytesIO(_csv(names, pred))
     f.name = "p2.csv"
-    r = client.post(reverse("api_benchmark_entries", args=[b.pk]), {"file": f, "name": "perturbed", "is_public": "true"})
+    r = client.post(
+        reverse("api_benchmark_entries", args=[b.pk]), {"file": f, "name": "perturbed", "is_public": "true"}
+    )
     assert r.status_code == 201, r.content[:1000]
     body = r.json()
     err = np.abs(np.round(pred, 6) - np.array([biwi[n] for n in names]))

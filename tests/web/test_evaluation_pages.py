@@ -15,8 +15,14 @@ pytestmark = pytest.mark.django_db
 def _upload(b, gt, user, name, noise, public):
     rng = np.random.default_rng(int(noise * 10))
     rows = "".join(f"{n},{e[0] + rng.normal(0, noise):.5f},{e[1]:.5f},{e[2]:.5f}\n" for n, e in gt.items())
-    return uploads.create_upload_entry(benchmark=b, data=("id,yaw,pitch,roll\n" + rows).encode(), filename="p.csv",
-                                        user=user, name=name, is_public=public)
+    return uploads.create_upload_entry(
+        benchmark=b,
+        data=("id,yaw,pitch,roll\n" + rows).encode(),
+        filename="p.csv",
+        user=user,
+        name=name,
+        is_public=public,
+    )
 
 
 @pytest.fixture
@@ -41,9 +47,13 @@ def test_annotators_and_strangers_are_kept_out(board, client, bob):
     b, _, entries, _ = board
     assert client.get(reverse("leaderboard_index")).status_code == 302  # to the login page
     client.force_login(bob)
-    for url in (reverse("leaderboard_index"), reverse("leaderboard", args=[b.pk]),
-                reverse("entry_detail", args=[entries["good"].pk]), reverse("api_benchmarks"),
-                reverse("api_benchmark_entries", args=[b.pk])):
+    for url in (
+        reverse("leaderboard_index"),
+        reverse("leaderboard", args=[b.pk]),
+        reverse("entry_detail", args=[entries["good"].pk]),
+        reverse("api_benchmarks"),
+        reverse("api_benchmark_entries", args=[b.pk]),
+    ):
         assert client.get(url).status_code == 403, url
     assert b"Leaderboard</a>" not in client.get(reverse("home")).content
 
@@ -75,11 +85,18 @@ def test_admins_hide_entries_and_others_cannot(board, client, alice, carol):
     assert client.get(reverse("entry_detail", args=[entries["bad"].pk])).status_code == 404
 
 
-@pytest.mark.parametrize("next_url, followed", [
-    ("/benchmarks/?page=2", True),
-    ("https://evil.example/", False), ("//evil.example/x", False), ("http://evil.example", False),
-    ("javascript:alert(1)", False), ("https:///evil.example", False), ("/\\evil.example", False),
-])
+@pytest.mark.parametrize(
+    "next_url, followed",
+    [
+        ("/benchmarks/?page=2", True),
+        ("https://evil.example/", False),
+        ("//evil.example/x", False),
+        ("http://evil.example", False),
+        ("javascript:alert(1)", False),
+        ("https:///evil.example", False),
+        ("/\\evil.example", False),
+    ],
+)
 def test_hiding_follows_a_next_only_on_this_site(board, client, alice, next_url, followed):
     b, _, entries, _ = board
     client.force_login(alice)

@@ -1,6 +1,7 @@
 """Every way a prediction file can be wrong, through the upload API, the page
 and the CLI: a 4xx (or a non-zero exit) that names the problem, never a 500,
 and nothing stored. Runs on a small synthetic benchmark (no ../shared needed)."""
+
 import io
 import json
 
@@ -27,13 +28,26 @@ def make_benchmark(n=12, seed=0, name="synth"):
     ds = Dataset.objects.create(name=name, kind="images", is_public=True)
     names = [f"img{k:03d}.jpg" for k in range(n)]
     images = Image.objects.bulk_create(
-        Image(dataset=ds, file=f"x/{nm}", file_name=nm, width=640, height=480, size_bytes=1,
-              checksum=f"{name}{k:0{64 - len(name)}d}", K=K) for k, nm in enumerate(names))
+        Image(
+            dataset=ds,
+            file=f"x/{nm}",
+            file_name=nm,
+            width=640,
+            height=480,
+            size_bytes=1,
+            checksum=f"{name}{k:0{64 - len(name)}d}",
+            K=K,
+        )
+        for k, nm in enumerate(names)
+    )
     faces = Face.objects.bulk_create(Face(image=im, index=0, box=[200, 120, 440, 360]) for im in images)
     R = geometry.euler_to_matrix(euler)
     Annotation.objects.bulk_create(
-        Annotation(face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600])
-        for f, r in zip(faces, R))
+        Annotation(
+            face=f, dataset=ds, origin="ground_truth", status="ground_truth", R=r.reshape(9).tolist(), t=[0, 0, 600]
+        )
+        for f, r in zip(faces, R)
+    )
     split = save_split(ds, "test", names, {"rule": "all"})
     b = benchmarks.save_benchmark(name=f"{name}-test", dataset=ds, split=split, title="Synthetic", crop="detector")
     return b, dict(zip(names, euler))
@@ -48,12 +62,23 @@ def _good_rows(gt):
 
 
 CASES = {
-    "unknown id": (lambda gt: _csv("id,yaw,pitch,roll", _good_rows(gt) + [("nope.jpg", 1, 2, 3)]), "unknown id 'nope.jpg'"),
+    "unknown id": (
+        lambda gt: _csv("id,yaw,pitch,roll", _good_rows(gt) + [("nope.jpg", 1, 2, 3)]),
+        "unknown id 'nope.jpg'",
+    ),
     "duplicate id": (lambda gt: _csv("id,yaw,pitch,roll", _good_rows(gt) + [_good_rows(gt)[0]]), "duplicate id"),
-    "NaN": (lambda gt: _csv("id,yaw,pitch,roll", [("img000.jpg", "nan", 1, 2)] + _good_rows(gt)[1:]), "NaN or infinite"),
-    "inf": (lambda gt: _csv("id,yaw,pitch,roll", [("img000.jpg", 1, "inf", 2)] + _good_rows(gt)[1:]), "NaN or infinite"),
-    "out of range": (lambda gt: _csv("id,yaw,pitch,roll", [("img000.jpg", 270, 1, 2)] + _good_rows(gt)[1:]),
-                     "out of range"),
+    "NaN": (
+        lambda gt: _csv("id,yaw,pitch,roll", [("img000.jpg", "nan", 1, 2)] + _good_rows(gt)[1:]),
+        "NaN or infinite",
+    ),
+    "inf": (
+        lambda gt: _csv("id,yaw,pitch,roll", [("img000.jpg", 1, "inf", 2)] + _good_rows(gt)[1:]),
+        "NaN or infinite",
+    ),
+    "out of range": (
+        lambda gt: _csv("id,yaw,pitch,roll", [("img000.jpg", 270, 1, 2)] + _good_rows(gt)[1:]),
+        "out of range",
+    ),
     "wrong columns": (lambda gt: _csv("id,a,b,c", _good_rows(gt)), "missing pose columns"),
     "no id column": (lambda gt: _csv("name,yaw,pitch,roll", _good_rows(gt)), "missing id column"),
     "missing roll": (lambda gt: _csv("id,yaw,pitch", [r[:3] for r in _good_rows(gt)]), "missing column(s) roll"),
@@ -62,8 +87,10 @@ CASES = {
     "empty": (lambda gt: b"", "file is empty"),
     "binary": (lambda gt: b"\xff\xfe\x00\x01garbage", "not UTF-8"),
     "bad json": (lambda gt: b'[{"id": "img000.jpg", "yaw": 1,', "invalid JSON"),
-    "not a rotation": (lambda gt: json.dumps([{"id": "img000.jpg", "R": [1, 0, 0, 0, 1, 0, 0, 0, 2]}]).encode(),
-                       "R is not a rotation"),
+    "not a rotation": (
+        lambda gt: json.dumps([{"id": "img000.jpg", "R": [1, 0, 0, 0, 1, 0, 0, 0, 2]}]).encode(),
+        "R is not a rotation",
+    ),
 }
 
 
@@ -101,7 +128,9 @@ def test_bad_files_make_the_cli_exit_non_zero_with_the_reason(case, bench, tmp_p
 def test_bad_file_through_the_page_lists_the_problems(bench, client, carol):
     b, _gt = bench
     client.force_login(carol)
-    f = io.BytesIO(_csv("id,yaw,pitch,roll", [("a.jpg", 1, 2, 3), ("img001.jpg", "nan", 0, 0), ("img002.jpg", 1, 2, 3)]))
+    f = io.BytesIO(
+        _csv("id,yaw,pitch,roll", [("a.jpg", 1, 2, 3), ("img001.jpg", "nan", 0, 0), ("img002.jpg", 1, 2, 3)])
+    )
     f.name = "pred.csv"
     r = client.post(reverse("leaderboard_upload", args=[b.pk]), {"file": f, "name": "x", "crop_used": "detector"})
     assert r.status_code == 400
@@ -156,6 +185,7 @@ def test_unknown_ids_may_be_ignored_on_request(bench, tmp_path):
 
 # ---- bounded and tolerant parsing, through every channel -------------------------
 
+
 def _good_text(gt, header="id,yaw,pitch,roll", newline="\n", name=lambda n: n):
     return header + newline + newline.join(",".join(str(v) for v in (name(r[0]), *r[1:])) for r in _good_rows(gt))
 
@@ -184,10 +214,16 @@ def _submit(channel, b, client, user, data: bytes, filename: str, tmp_path):
 
 
 REFUSED = {
-    "field over 131,072 characters": (lambda gt: ("id,yaw,pitch,roll\nimg000.jpg," + "1" * 140_000 + ",0,0\n").encode(),
-                                      "p.csv", "a field is longer than 131,072 characters (the limit)"),
-    "JSON 50,000 deep": (lambda gt: b"[" * 50_000 + b"]" * 50_000, "p.json",
-                         "JSON nested deeper than 64 levels (the limit)"),
+    "field over 131,072 characters": (
+        lambda gt: ("id,yaw,pitch,roll\nimg000.jpg," + "1" * 140_000 + ",0,0\n").encode(),
+        "p.csv",
+        "a field is longer than 131,072 characters (the limit)",
+    ),
+    "JSON 50,000 deep": (
+        lambda gt: b"[" * 50_000 + b"]" * 50_000,
+        "p.json",
+        "JSON nested deeper than 64 levels (the limit)",
+    ),
     "UTF-16 without BOM": (lambda gt: _good_text(gt).encode("utf-16-le"), "p.csv", "UTF-16 without a byte-order mark"),
     "Latin-1": (lambda gt: _good_text(gt, name=lambda n: n + "é").encode("latin-1"), "p.csv", "not UTF-8 text"),
     "over the size limit": (lambda gt: _good_text(gt).encode(), "p.csv", "the limit is 100 bytes"),
@@ -197,8 +233,9 @@ REFUSED = {
 
 @pytest.mark.parametrize("channel", ["api", "page", "cli"])
 @pytest.mark.parametrize("case", sorted(REFUSED))
-def test_unbounded_or_undecodable_files_are_refused_naming_the_limit(case, channel, bench, client, carol, tmp_path,
-                                                                     settings):
+def test_unbounded_or_undecodable_files_are_refused_naming_the_limit(
+    case, channel, bench, client, carol, tmp_path, settings
+):
     b, gt = bench
     make, filename, message = REFUSED[case]
     if case == "over the size limit":
@@ -215,9 +252,12 @@ ACCEPTED = {
     "CRLF lines": lambda gt: _good_text(gt, newline="\r\n").encode(),
     "UTF-8 BOM": lambda gt: _good_text(gt).encode("utf-8-sig"),
     "UTF-16 with BOM": lambda gt: _good_text(gt).encode("utf-16"),
-    "image column with a folder": lambda gt: _good_text(gt, "image,yaw,pitch,roll", name=lambda n: "AFLW/" + n).encode(),
-    "filename column without extension": lambda gt: _good_text(gt, "filename,yaw,pitch,roll",
-                                                               name=lambda n: n[:-4]).encode(),
+    "image column with a folder": lambda gt: _good_text(
+        gt, "image,yaw,pitch,roll", name=lambda n: "AFLW/" + n
+    ).encode(),
+    "filename column without extension": lambda gt: _good_text(
+        gt, "filename,yaw,pitch,roll", name=lambda n: n[:-4]
+    ).encode(),
     "file column": lambda gt: _good_text(gt, "file,yaw,pitch,roll").encode(),
 }
 

@@ -1,6 +1,7 @@
 """A proposer entry run by a real Celery worker on the real AFLW2000 samples:
 queued on commit, progress stored, predictions kept per sample, a resumed run
 skips what is done, metrics against the angles in the .mat files."""
+
 import time
 
 import numpy as np
@@ -87,7 +88,11 @@ def test_a_fused_entry_records_the_members_it_ran(celery_worker_process, aflw_sa
     members = {m["name"]: m for m in e.proposer_provenance["members"]}
     assert {"landmarks-fit", "mobilenet-3dmm", "fsanet"} <= set(members)
     for name, member in expected.members.items():
-        assert members[name] == {"name": name, "version": member.config.version, "weights_sha256": member.weights_sha256}
+        assert members[name] == {
+            "name": name,
+            "version": member.config.version,
+            "weights_sha256": member.weights_sha256,
+        }
     # the API and the entry page show them
     api = client.get(reverse("api_entry", args=[e.pk])).json()["proposer_provenance"]
     assert api == e.proposer_provenance and api["version"] == e.proposer_version

@@ -7,6 +7,7 @@ group): a redis-server on its own port, solo Celery workers on it (a short lease
 and reap interval so a lost task is re-sent within seconds), gunicorn. Jobs are
 created as rows only: the workers' reaper sends them, as it does for a job whose
 message Redis lost."""
+
 from __future__ import annotations
 
 import threading
@@ -31,9 +32,17 @@ WAIT_S = 90
 
 
 def _worker_env(redis_url: str, **extra) -> dict:
-    return server_env(REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url, CELERY_RESULT_BACKEND=redis_url,
-                      CACHE_URL=redis_url, HEADPOSE_JOB_LEASE_S=LEASE_S, HEADPOSE_REAP_EVERY_S=0.5,
-                      HEADPOSE_AUTO_MESH="False", HEADPOSE_AUTO_PROPOSE="False", **extra)
+    return server_env(
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+        CELERY_RESULT_BACKEND=redis_url,
+        CACHE_URL=redis_url,
+        HEADPOSE_JOB_LEASE_S=LEASE_S,
+        HEADPOSE_REAP_EVERY_S=0.5,
+        HEADPOSE_AUTO_MESH="False",
+        HEADPOSE_AUTO_PROPOSE="False",
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -62,8 +71,9 @@ def _image_folder(path, n: int):
 
 
 def _import_job(tmp_path, name: str, n: int) -> Job:
-    return importing.create_import_job(kind=Job.Kind.IMPORT_IMAGES, dataset_name=name,
-                                       server_path=str(_image_folder(tmp_path / name, n)))
+    return importing.create_import_job(
+        kind=Job.Kind.IMPORT_IMAGES, dataset_name=name, server_path=str(_image_folder(tmp_path / name, n))
+    )
 
 
 def _job(pk: int) -> Job:
@@ -72,8 +82,14 @@ def _job(pk: int) -> Job:
 
 def _assert_import_done_once(job: Job, n: int) -> None:
     job.refresh_from_db()
-    assert (job.state, job.total, job.processed, job.succeeded, job.unchanged, job.errors) == \
-        ("done", n, n, n, 0, []), job.errors
+    assert (job.state, job.total, job.processed, job.succeeded, job.unchanged, job.errors) == (
+        "done",
+        n,
+        n,
+        n,
+        0,
+        [],
+    ), job.errors
     assert Image.objects.filter(dataset=job.dataset).count() == n
     assert Image.objects.filter(dataset=job.dataset).values("checksum").distinct().count() == n
 
@@ -92,8 +108,9 @@ def test_redis_restarted_empty_mid_job_the_lost_jobs_are_sent_again(redis, tmp_p
     log = tmp_path / "worker.log"
     with celery_worker(log, _worker_env(url), name="faults-redis"):
         # the solo worker runs one import; the other waits in Redis
-        first = _poll(lambda: next((pk for pk in (running.pk, waiting.pk) if _running_mid_way(pk, n)), None),
-                      "an import mid-way")
+        first = _poll(
+            lambda: next((pk for pk in (running.pk, waiting.pk) if _running_mid_way(pk, n)), None), "an import mid-way"
+        )
         proc.kill()
         proc.wait()
         restarted, _ = start_private_redis(port=port)  # empty: the waiting job's message is gone
@@ -134,8 +151,11 @@ def test_worker_killed_mid_import_a_new_worker_completes_it_once(redis, tmp_path
 @pytest.fixture
 def aflw_faces(aflw_samples_dir, settings):
     settings.HEADPOSE_AUTO_MESH = settings.HEADPOSE_AUTO_PROPOSE = False
-    job = importing.run_import_job(importing.create_import_job(
-        kind=Job.Kind.IMPORT_AFLW2000, dataset_name="aflw", server_path=str(aflw_samples_dir)).pk)
+    job = importing.run_import_job(
+        importing.create_import_job(
+            kind=Job.Kind.IMPORT_AFLW2000, dataset_name="aflw", server_path=str(aflw_samples_dir)
+        ).pk
+    )
     assert job.state == "done"
     return job.dataset
 
@@ -145,8 +165,12 @@ def test_worker_killed_mid_propose_a_new_worker_completes_it_once(redis, tmp_pat
     ids = list(Image.objects.filter(dataset=aflw_faces).order_by("pk").values_list("pk", flat=True))
     faces_before = Face.objects.count()
     # what start_proposals records, in batches of 2 so the kill lands between batches
-    job = Job.objects.create(kind=Job.Kind.PROPOSE, dataset=aflw_faces, total=len(ids),
-                             options={"proposer": "landmarks-fit", "image_ids": ids, "batch_size": 2})
+    job = Job.objects.create(
+        kind=Job.Kind.PROPOSE,
+        dataset=aflw_faces,
+        total=len(ids),
+        options={"proposer": "landmarks-fit", "image_ids": ids, "batch_size": 2},
+    )
     env = _worker_env(url)
     with celery_worker(tmp_path / "worker.log", env, name="faults-a") as worker:
         _poll(lambda: _running_mid_way(job.pk, len(ids)), "the proposals mid-way", every_s=0.02)
@@ -173,8 +197,11 @@ def test_worker_killed_mid_mesh_a_new_worker_meshes_every_face_once(redis, tmp_p
         return FaceMesh.objects.filter(state=FaceMesh.State.DONE).count()
 
     with celery_worker(tmp_path / "worker.log", env, name="faults-a") as worker:
-        _poll(lambda: 0 < done() < len(faces) or (done() == len(faces) and pytest.fail("meshed before the kill")),
-              "meshing mid-way", every_s=0.02)
+        _poll(
+            lambda: 0 < done() < len(faces) or (done() == len(faces) and pytest.fail("meshed before the kill")),
+            "meshing mid-way",
+            every_s=0.02,
+        )
         kill_worker(worker)
     meshed_before = done()
     with celery_worker(tmp_path / "worker.log", env, name="faults-b"):
@@ -187,7 +214,9 @@ def test_worker_killed_mid_mesh_a_new_worker_meshes_every_face_once(redis, tmp_p
 
 # gunicorn keeps a connection per worker; runserver lends pooled ones (each checked when lent)
 @pytest.mark.parametrize("kind", ["gunicorn", "runserver"])
-def test_a_database_connection_dropped_mid_request_the_next_request_works(kind, django_user_model, real_password_hasher, tmp_path):
+def test_a_database_connection_dropped_mid_request_the_next_request_works(
+    kind, django_user_model, real_password_hasher, tmp_path
+):
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -203,10 +232,12 @@ def test_a_database_connection_dropped_mid_request_the_next_request_works(kind, 
 
         def web_backends(lock_waiting: bool) -> list[int]:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND pid <> pg_backend_pid() AND (NOT %s OR wait_event_type = 'Lock')",
-                               [lock_waiting])
-                return [pid for pid, in cursor.fetchall()]
+                cursor.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND (NOT %s OR wait_event_type = 'Lock')",
+                    [lock_waiting],
+                )
+                return [pid for (pid,) in cursor.fetchall()]
 
         def terminate(pids) -> None:
             with connection.cursor() as cursor:

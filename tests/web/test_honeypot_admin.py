@@ -1,6 +1,7 @@
 """The admin's Faces action marks honeypots: faces with ground truth become
 honeypots, a face without a trusted label is refused with a message and
 nothing of that dataset is marked."""
+
 import numpy as np
 import pytest
 from django.urls import reverse
@@ -20,8 +21,7 @@ def test_admin_action_marks_and_unmarks_honeypots(admin_client):
     url = reverse("admin:annotator_face_changelist")
     r = admin_client.post(url, {"action": "mark_honeypots", "_selected_action": [f.pk for f in faces]}, follow=True)
     assert b"no trusted label" in r.content and Honeypot.objects.count() == 0
-    r = admin_client.post(url, {"action": "mark_honeypots", "_selected_action": [f.pk for f in faces[:2]]},
-                          follow=True)
+    r = admin_client.post(url, {"action": "mark_honeypots", "_selected_action": [f.pk for f in faces[:2]]}, follow=True)
     assert b"2 honeypot(s)" in r.content
     assert sorted(Honeypot.objects.values_list("face_id", flat=True)) == [faces[0].pk, faces[1].pk]
     assert {h.trusted for h in Honeypot.objects.all()} == {"ground_truth"}

@@ -54,9 +54,7 @@ def test_it_builds_the_all_and_p1_splits(aflw_samples_dir):
     splits = {s.name: s for s in Split.objects.filter(dataset__name="aflw")}
     assert len(splits["all"].sample_names) == 10
     expected_p1 = sorted(
-        p.name.replace(".mat", ".jpg")
-        for p in aflw_samples_dir.glob("*.mat")
-        if np.all(np.abs(_pose_para(p)) <= 99)
+        p.name.replace(".mat", ".jpg") for p in aflw_samples_dir.glob("*.mat") if np.all(np.abs(_pose_para(p)) <= 99)
     )
     assert splits["p1"].sample_names == expected_p1
     assert splits["p1"].images.count() == len(expected_p1)

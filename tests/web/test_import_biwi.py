@@ -56,8 +56,9 @@ def test_a_pose_file_that_is_not_a_rotation_is_a_per_file_error(biwi_folder):
 
 
 def test_the_npz_variant_imports_without_pickle(tmp_path):
-    images = np.stack([np.frombuffer(np.random.default_rng(i).bytes(64 * 64 * 3), np.uint8).reshape(64, 64, 3)
-                       for i in range(3)])
+    images = np.stack(
+        [np.frombuffer(np.random.default_rng(i).bytes(64 * 64 * 3), np.uint8).reshape(64, 64, 3) for i in range(3)]
+    )
     pose = np.array([[10.0, -5.0, 2.0], [-30.0, 12.0, -4.0], [0.0, 0.0, 0.0]])
     np.savez(tmp_path / "BIWI_test.npz", image=images, pose=pose, img_size=64)
     call_command("import_biwi", str(tmp_path / "BIWI_test.npz"), dataset="biwi-npz", verbosity=0)

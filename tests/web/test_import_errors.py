@@ -1,4 +1,5 @@
 """Bad input never crashes and never hides: per-file errors, good files kept."""
+
 import io
 import zipfile
 

@@ -1,4 +1,5 @@
 """The admin's import page queues a Celery task that a real worker runs."""
+
 import time
 import zipfile
 
@@ -60,9 +61,10 @@ def test_an_uploaded_video_becomes_a_sequence_on_the_worker(celery_worker_proces
 
     video = write_mp4(tmp_path / "street.mp4", aflw_frames(12))
     with video.open("rb") as fh:
-        response = admin_client.post("/admin/annotator/dataset/import/",
-                                     {"kind": "import_video", "dataset": "clips", "upload": fh, "every": 2,
-                                      "max_frames": 5})
+        response = admin_client.post(
+            "/admin/annotator/dataset/import/",
+            {"kind": "import_video", "dataset": "clips", "upload": fh, "every": 2, "max_frames": 5},
+        )
     assert response.status_code == 302, response.content[:2000]
     job = _wait(Job.objects.get(kind="import_video"))
     assert job.state == "done" and job.input_name == "street.mp4"
@@ -104,7 +106,8 @@ def test_staff_without_dataset_permissions_cannot_import(django_user_model, clie
 
 
 def test_the_change_permission_imports_into_a_dataset_and_the_add_permission_makes_one(
-        django_user_model, client, tmp_path, queued):
+    django_user_model, client, tmp_path, queued
+):
     from annotator.models import Dataset
 
     Dataset.objects.create(name="existing", kind="images")
@@ -138,7 +141,8 @@ def test_an_upload_over_the_cap_is_a_413_and_nothing_is_spooled(admin_client, se
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
     body, content_type = _multipart(200_000)
     stream = CountingStream(body)
-    r = admin_client.generic("POST", IMPORT_URL, content_type=content_type,
-                             **{"CONTENT_LENGTH": str(len(body)), "wsgi.input": stream})
+    r = admin_client.generic(
+        "POST", IMPORT_URL, content_type=content_type, **{"CONTENT_LENGTH": str(len(body)), "wsgi.input": stream}
+    )
     assert r.status_code == 413 and b"HEADPOSE_MAX_IMPORT_UPLOAD_BYTES" in r.content
     assert stream.bytes_read == 0 and list(tmp_path.iterdir()) == [] and not Job.objects.exists()

@@ -1,4 +1,5 @@
 """Video and frame-folder imports: sequences of frames, per-file errors, BIWI as sequences."""
+
 import cv2
 import numpy as np
 import pytest
@@ -61,8 +62,13 @@ def test_every_and_max_frames_thin_the_sequence(mp4):
     call_command("import_video", str(mp4), dataset="clips", every=4, max_frames=5, verbosity=0)
     seq = Sequence.objects.get(dataset__name="clips")
     assert (seq.frame_count, seq.fps) == (5, 25.0 / 4)
-    assert [round(t * 25) for t in seq.frames.order_by("frame_index").values_list("timestamp_s", flat=True)] == \
-        [0, 4, 8, 12, 16]
+    assert [round(t * 25) for t in seq.frames.order_by("frame_index").values_list("timestamp_s", flat=True)] == [
+        0,
+        4,
+        8,
+        12,
+        16,
+    ]
 
 
 def test_a_corrupt_video_is_a_per_file_error_and_not_a_success(tmp_path):
@@ -118,12 +124,12 @@ def test_a_video_import_run_again_after_its_worker_died_counts_each_frame_once(m
 
     assert Job.Kind.IMPORT_VIDEO in reaper.IMPORT_KINDS
     settings.HEADPOSE_AUTO_MESH = settings.HEADPOSE_AUTO_PROPOSE = False
-    job = importing.create_import_job(kind=Job.Kind.IMPORT_VIDEO, dataset_name="clips", server_path=str(mp4),
-                                      every=3)
+    job = importing.create_import_job(kind=Job.Kind.IMPORT_VIDEO, dataset_name="clips", server_path=str(mp4), every=3)
     assert jobs.claim(Job, job.pk)
     importing.run_import_job(job.pk)
-    Job.objects.filter(pk=job.pk).update(state="running", processed=4, succeeded=4,
-                                         heartbeat_at=timezone.now() - timedelta(hours=1))
+    Job.objects.filter(pk=job.pk).update(
+        state="running", processed=4, succeeded=4, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
     assert jobs.claim(Job, job.pk)
     job = importing.run_import_job(job.pk)
     assert (job.state, job.processed, job.succeeded, job.unchanged) == ("done", 10, 10, 0)

@@ -3,6 +3,7 @@ reason when the broker is unreachable, and leaves the job or entry failed with
 that reason (never 'queued' forever). The broker here is a real Redis URL on a
 port nobody listens on; the Redis-down-and-back run with real server processes
 is tests/web/test_redis_outage.py."""
+
 import pytest
 from django.urls import reverse
 
@@ -40,8 +41,10 @@ def _failed_job(kind):
 
 def test_admin_import(broker_down, admin_client, tmp_path):
     (tmp_path / "empty").mkdir()
-    response = admin_client.post(reverse("admin:annotator_dataset_import"),
-                                 {"kind": Job.Kind.IMPORT_IMAGES, "dataset": "new-one", "server_path": str(tmp_path / "empty")})
+    response = admin_client.post(
+        reverse("admin:annotator_dataset_import"),
+        {"kind": Job.Kind.IMPORT_IMAGES, "dataset": "new-one", "server_path": str(tmp_path / "empty")},
+    )
     _refused_page(response)
     _failed_job(Job.Kind.IMPORT_IMAGES)
 
@@ -57,10 +60,14 @@ def test_admin_propose_and_mesh_actions(broker_down, admin_client):
 def test_export_page_and_api(broker_down, admin_client, settings):
     settings.HEADPOSE_EXPORT_STREAM_MAX_FACES = 0  # every export is a job
     dataset = make_dataset("lab", n_faces=2)
-    _refused_page(admin_client.post(reverse("dataset_export", args=[dataset.name]),
-                                    {"format": "csv", "labels": "proposals"}))
-    api = admin_client.post("/api/v1/exports/", {"dataset": dataset.pk, "format": "csv", "labels": "proposals"},
-                            content_type="application/json")
+    _refused_page(
+        admin_client.post(reverse("dataset_export", args=[dataset.name]), {"format": "csv", "labels": "proposals"})
+    )
+    api = admin_client.post(
+        "/api/v1/exports/",
+        {"dataset": dataset.pk, "format": "csv", "labels": "proposals"},
+        content_type="application/json",
+    )
     assert api.status_code == 503 and api.json() == {"detail": QUEUE_UNREACHABLE}
     assert list(Job.objects.values_list("state", flat=True)) == [Job.State.FAILED] * 2
 

@@ -1,5 +1,6 @@
 """annotator/jobs.py: one lifecycle (start, advance, finish, fail, requeue)
 and one progress shape for import/export/proposal Jobs and benchmark entries."""
+
 import pytest
 from django.urls import reverse
 
@@ -15,21 +16,43 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def job():
     ds = Dataset.objects.create(name="d")
-    return Job.objects.create(kind=Job.Kind.IMPORT_IMAGES, dataset=ds, total=3, processed=2, succeeded=2,
-                              unchanged=1, errors=[{"name": "old", "message": "from the last run"}])
+    return Job.objects.create(
+        kind=Job.Kind.IMPORT_IMAGES,
+        dataset=ds,
+        total=3,
+        processed=2,
+        succeeded=2,
+        unchanged=1,
+        errors=[{"name": "old", "message": "from the last run"}],
+    )
 
 
 @pytest.fixture
 def entry():
     benchmark, _ = make_benchmark(n=4)
-    return Entry.objects.create(benchmark=benchmark, benchmark_version=1, split_version=1, kind=Entry.Kind.PROPOSER,
-                                name="run", total=4, processed=2, message="stopped")
+    return Entry.objects.create(
+        benchmark=benchmark,
+        benchmark_version=1,
+        split_version=1,
+        kind=Entry.Kind.PROPOSER,
+        name="run",
+        total=4,
+        processed=2,
+        message="stopped",
+    )
 
 
 def test_a_fresh_start_zeroes_the_counters_and_problems(job):
     jobs.start(job, total=5)
     job.refresh_from_db()
-    assert (job.state, job.total, job.processed, job.succeeded, job.unchanged, job.errors) == ("running", 5, 0, 0, 0, [])
+    assert (job.state, job.total, job.processed, job.succeeded, job.unchanged, job.errors) == (
+        "running",
+        5,
+        0,
+        0,
+        0,
+        [],
+    )
     assert job.started_at is not None and job.finished_at is None
 
 
@@ -110,8 +133,15 @@ def test_progress_has_one_shape_for_jobs_and_entries(job, entry):
 
 
 def test_the_polled_pages_get_their_progress_from_the_one_function(admin_client, alice, job, entry):
-    export = Job.objects.create(kind=Job.Kind.EXPORT, dataset=job.dataset, created_by=alice, total=10, processed=4,
-                                options={"format": "json", "labels": "best"}, state="running")
+    export = Job.objects.create(
+        kind=Job.Kind.EXPORT,
+        dataset=job.dataset,
+        created_by=alice,
+        total=10,
+        processed=4,
+        options={"format": "json", "labels": "best"},
+        state="running",
+    )
     polled_job = admin_client.get(reverse("api-export", args=[export.pk])).json()
     polled_entry = admin_client.get(reverse("api_entry", args=[entry.pk])).json()
     for polled, obj in ((polled_job, export), (polled_entry, entry)):

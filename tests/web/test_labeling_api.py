@@ -1,5 +1,6 @@
 """The labeling API: saving a pose (optimistic locking, revisions, 400 on bad
 payloads, never 500), the pose a face starts from, and who may label."""
+
 import json
 
 import numpy as np
@@ -53,23 +54,26 @@ def test_saving_over_a_newer_version_is_a_409_and_writes_nothing(client, bob, fa
     assert AnnotationRevision.objects.filter(annotation=a).count() == 2
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"R": [1, 0, 0, 0, 1, 0, 0, 0]}, "R"),
-    ({"R": [2, 0, 0, 0, 1, 0, 0, 0, 1]}, "R"),
-    ({"R": [1, 0, 0, 0, 1, 0, 0, 0, -1]}, "R"),
-    ({"R": ["a"] * 9}, "R"),
-    ({"R": None}, "R"),
-    ({"t": [0, 0]}, "t"),
-    ({"t": "far away"}, "t"),
-    ({"status": "ground_truth"}, "status"),
-    ({"status": "flagged"}, "flag_reason"),
-    ({"status": "flagged", "flag_reason": "ugly"}, "flag_reason"),
-    ({"expected_version": -1}, "expected_version"),
-    ({"expected_version": "x"}, "expected_version"),
-    ({"time_spent_s": -4}, "time_spent_s"),
-    ({"time_spent_s": 1e9}, "time_spent_s"),
-    ({"note": "x" * 5000}, "note"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"R": [1, 0, 0, 0, 1, 0, 0, 0]}, "R"),
+        ({"R": [2, 0, 0, 0, 1, 0, 0, 0, 1]}, "R"),
+        ({"R": [1, 0, 0, 0, 1, 0, 0, 0, -1]}, "R"),
+        ({"R": ["a"] * 9}, "R"),
+        ({"R": None}, "R"),
+        ({"t": [0, 0]}, "t"),
+        ({"t": "far away"}, "t"),
+        ({"status": "ground_truth"}, "status"),
+        ({"status": "flagged"}, "flag_reason"),
+        ({"status": "flagged", "flag_reason": "ugly"}, "flag_reason"),
+        ({"expected_version": -1}, "expected_version"),
+        ({"expected_version": "x"}, "expected_version"),
+        ({"time_spent_s": -4}, "time_spent_s"),
+        ({"time_spent_s": 1e9}, "time_spent_s"),
+        ({"note": "x" * 5000}, "note"),
+    ],
+)
 def test_bad_payloads_are_400_with_field_errors(client, bob, face, payload, field):
     client.force_login(bob)
     r = put(client, face, **payload)
@@ -100,6 +104,7 @@ def test_a_proposal_of_another_face_is_refused(client, bob, face):
 
 def test_only_assigned_annotators_and_admins_may_label(client, django_user_model, alice, bob, face):
     from django.contrib.auth.models import Group
+
     stranger = django_user_model.objects.create_user("dave", password="x")
     stranger.groups.add(Group.objects.get_or_create(name=Role.ANNOTATOR)[0])
     client.force_login(stranger)

@@ -1,5 +1,6 @@
 """Handing out faces: order, claims that keep two annotators apart (unless the
 dataset asks for overlap), expiry, progress, and the HTML flow."""
+
 import json
 from datetime import timedelta
 
@@ -17,14 +18,16 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def erin(django_user_model):
     from django.contrib.auth.models import Group
+
     user = django_user_model.objects.create_user("erin", password="x")
     user.groups.add(Group.objects.get_or_create(name="annotator")[0])
     return user
 
 
 def finish(user, face, status="accepted"):
-    return save_label(user, face, LabelInput(
-        R=geometry.euler_to_matrix([1, 2, 3]), t=[0, 0, 600], status=status, expected_version=0))
+    return save_label(
+        user, face, LabelInput(R=geometry.euler_to_matrix([1, 2, 3]), t=[0, 0, 600], status=status, expected_version=0)
+    )
 
 
 def test_faces_come_in_order_and_a_reload_keeps_ones_place(bob, assigned):
@@ -71,8 +74,9 @@ def test_a_draft_is_not_done_and_a_skip_is(bob, assigned):
     finish(bob, face, status="draft")
     assert progress(bob, ds)["done"] == 0
     assert next_face(bob, ds) == face
-    save_label(bob, face, LabelInput(R=geometry.euler_to_matrix([0, 0, 0]), t=None,
-                                                      status="skipped", expected_version=1))
+    save_label(
+        bob, face, LabelInput(R=geometry.euler_to_matrix([0, 0, 0]), t=None, status="skipped", expected_version=1)
+    )
     assert progress(bob, ds)["done"] == 1
     assert next_face(bob, ds) != face
 
@@ -106,8 +110,9 @@ def test_the_api_next_endpoint(client, bob, assigned):
     assert r.status_code == 200
     body = r.json()
     assert body["url"] == f"/label/faces/{body['face_id']}/" and body["progress"]["remaining"] == 2
-    r = client.post(f"/api/label/datasets/{ds.pk}/next/", {"skip_face_id": body["face_id"]},
-                    content_type="application/json")
+    r = client.post(
+        f"/api/label/datasets/{ds.pk}/next/", {"skip_face_id": body["face_id"]}, content_type="application/json"
+    )
     assert r.json()["face_id"] != body["face_id"]
     assert client.get(f"/api/label/datasets/{ds.pk}/next/").status_code == 405
 

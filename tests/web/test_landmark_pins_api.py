@@ -3,6 +3,7 @@ revision, refused with a 400 and a reason when malformed or outside the image
 (nothing stored), shown in the page state and the v1 API, and exported in JSON.
 Also what the page gets to draw and solve with: the reference face's 3D
 landmarks, the face's own landmarks in iBUG-68 order, the proposals."""
+
 import io
 import json
 
@@ -45,20 +46,23 @@ def test_pins_are_saved_with_the_annotation_and_each_revision(client, bob, face)
     assert client.get(f"/api/v1/annotations/{a.pk}/").json()["landmark_pins"] == state["annotation"]["landmark_pins"]
 
 
-@pytest.mark.parametrize("pins", [
-    "abc",
-    [{"index": 68, "x": 1, "y": 1}],
-    [{"index": "3", "x": 1, "y": 1}],
-    [{"index": 1.5, "x": 1, "y": 1}],
-    [{"index": 3, "x": "1", "y": 1}],
-    [{"index": 3, "x": True, "y": 1}],
-    [{"index": 3, "x": 1}],
-    [{"index": 3, "x": 1, "y": 1}, {"index": 3, "x": 2, "y": 1}],
-    [{"index": 3, "x": 320.0, "y": 1}],
-    [{"index": 3, "x": 10, "y": 1e300}],
-    [{"index": 3, "x": 10, "y": -1}],
-    [{"index": i, "x": 1, "y": 1} for i in range(68)] + [{"index": 0, "x": 2, "y": 2}],
-])
+@pytest.mark.parametrize(
+    "pins",
+    [
+        "abc",
+        [{"index": 68, "x": 1, "y": 1}],
+        [{"index": "3", "x": 1, "y": 1}],
+        [{"index": 1.5, "x": 1, "y": 1}],
+        [{"index": 3, "x": "1", "y": 1}],
+        [{"index": 3, "x": True, "y": 1}],
+        [{"index": 3, "x": 1}],
+        [{"index": 3, "x": 1, "y": 1}, {"index": 3, "x": 2, "y": 1}],
+        [{"index": 3, "x": 320.0, "y": 1}],
+        [{"index": 3, "x": 10, "y": 1e300}],
+        [{"index": 3, "x": 10, "y": -1}],
+        [{"index": i, "x": 1, "y": 1} for i in range(68)] + [{"index": 0, "x": 2, "y": 2}],
+    ],
+)
 def test_bad_pins_are_400_with_a_reason_and_nothing_is_stored(client, bob, face, pins):
     client.force_login(bob)
     r = put(client, face, landmark_pins=pins)

@@ -1,6 +1,7 @@
 """annotator/pipeline.py: what follows an import and stored proposals, in
 order, through the real code paths (a real import, a real Celery worker), and
 the layering it exists for: annotator never imports evaluation."""
+
 import ast
 import io
 from pathlib import Path
@@ -25,8 +26,12 @@ def _imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module)
             found |= {f"{node.module}.{alias.name}" for alias in node.names}
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
-              and node.args and isinstance(node.args[0], ast.Constant)):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             found.add(str(node.args[0].value))
     return found
 
@@ -43,10 +48,14 @@ def test_annotator_never_imports_evaluation():
 
 def test_the_layering_check_sees_every_way_of_importing(tmp_path):
     sample = tmp_path / "m.py"
-    sample.write_text("import evaluation.models\nfrom evaluation import seeding\n"
-                      "def f():\n    from evaluation.benchmarks import save_benchmark\n"
-                      "    importlib.import_module('evaluation.uploads')\n")
-    assert {"evaluation.models", "evaluation", "evaluation.benchmarks", "evaluation.uploads"} <= _imported_modules(sample)
+    sample.write_text(
+        "import evaluation.models\nfrom evaluation import seeding\n"
+        "def f():\n    from evaluation.benchmarks import save_benchmark\n"
+        "    importlib.import_module('evaluation.uploads')\n"
+    )
+    assert {"evaluation.models", "evaluation", "evaluation.benchmarks", "evaluation.uploads"} <= _imported_modules(
+        sample
+    )
 
 
 def test_stages_name_their_steps_in_order_and_evaluation_plugs_in_benchmarks():
@@ -63,6 +72,7 @@ def recorded(monkeypatch):
     """Every step still runs; each records its name first."""
     calls = []
     for (stage, name), fn in list(pipeline._steps.items()):
+
         def spy(arg, _fn=fn, _key=(stage, name)):
             calls.append(_key)
             return _fn(arg)
@@ -74,7 +84,8 @@ def recorded(monkeypatch):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_an_import_is_followed_by_splits_benchmarks_meshes_and_proposals(
-        celery_worker_process, settings, aflw_samples_dir, recorded):
+    celery_worker_process, settings, aflw_samples_dir, recorded
+):
     settings.HEADPOSE_AUTO_MESH = True
     settings.HEADPOSE_AUTO_PROPOSE = True
     settings.HEADPOSE_PROPOSER = "landmarks-fit"
@@ -85,10 +96,15 @@ def test_an_import_is_followed_by_splits_benchmarks_meshes_and_proposals(
     assert set(Split.objects.filter(dataset__name="aflw").values_list("name", flat=True)) == {"all", "p1"}
     assert Benchmark.objects.get(name="aflw-p1").split.name == "p1"
     # ... the queued ones are run by the worker
-    wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=120,
-              why=lambda: list(FaceMesh.objects.values_list("state", "message")))
-    wait_for(lambda: Job.objects.filter(kind="propose", state="done").exists(),
-              why=lambda: list(Job.objects.filter(kind="propose").values_list("state", "errors")))
+    wait_for(
+        lambda: FaceMesh.objects.filter(state="done").count() == 10,
+        seconds=120,
+        why=lambda: list(FaceMesh.objects.values_list("state", "message")),
+    )
+    wait_for(
+        lambda: Job.objects.filter(kind="propose", state="done").exists(),
+        why=lambda: list(Job.objects.filter(kind="propose").values_list("state", "errors")),
+    )
     assert Proposal.objects.filter(proposer="landmarks-fit").count() == 10
     assert Face.objects.count() == 10  # proposals landed on the imported faces
 
@@ -108,8 +124,11 @@ def test_stored_proposals_are_followed_by_meshes(celery_worker_process, settings
     assert ("proposals_stored", "meshes") in recorded
     faces = Face.objects.filter(image__dataset__name="demo")
     assert faces.count() >= 2
-    wait_for(lambda: FaceMesh.objects.filter(state="done").count() == faces.count(), seconds=120,
-              why=lambda: list(FaceMesh.objects.values_list("state", "message")))
+    wait_for(
+        lambda: FaceMesh.objects.filter(state="done").count() == faces.count(),
+        seconds=120,
+        why=lambda: list(FaceMesh.objects.values_list("state", "message")),
+    )
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
 """Malformed poses are never stored, whichever path writes them: the API's
 annotation save, the labeling page's save and drafts, imports, proposals and
 prediction uploads all refuse them with the reason (annotator/poses.py)."""
+
 import io
 import json
 import zipfile
@@ -34,12 +35,12 @@ BAD = {
     "t strings": ({"t": ["1", "2", "600"]}, "t", "number"),
     "t None inside": ({"t": [0, None, 600]}, "t", ""),
     "t nested": ({"t": [[0], [0], [600]]}, "t", "number"),
-    "t huge int": ({"t": [0, 0, 10 ** 400]}, "t", "too large"),
+    "t huge int": ({"t": [0, 0, 10**400]}, "t", "too large"),
     "R booleans": ({"R": [True, False, False, False, True, False, False, False, True]}, "R", "number"),
     "R strings": ({"R": ["1", "0", "0", "0", "1", "0", "0", "0", "1"]}, "R", "number"),
     "R None inside": ({"R": [1, 0, 0, 0, 1, 0, 0, 0, None]}, "R", ""),
     "R nested": ({"R": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}, "R", "number"),
-    "R huge int": ({"R": [10 ** 400, 0, 0, 0, 1, 0, 0, 0, 1]}, "R", "too large"),
+    "R huge int": ({"R": [10**400, 0, 0, 0, 1, 0, 0, 0, 1]}, "R", "too large"),
     "R 1e308": ({"R": [1e308] * 9}, "R", "not a rotation"),
 }
 
@@ -66,8 +67,9 @@ def _nothing_stored():
 def test_labeling_page_saves_and_drafts_refuse_bad_poses(case, status, client, bob, face):
     change, field, message = BAD[case]
     client.force_login(bob)
-    r = client.put(f"/api/label/faces/{face.pk}/annotation/", _body(change, status=status),
-                   content_type="application/json")
+    r = client.put(
+        f"/api/label/faces/{face.pk}/annotation/", _body(change, status=status), content_type="application/json"
+    )
     assert r.status_code == 400, (case, r.status_code, r.content[:300])
     assert field in r.json() and message in json.dumps(r.json()), r.json()
     _nothing_stored()
@@ -87,13 +89,17 @@ def test_a_good_pose_still_saves_through_both(client, bob, face):
     client.force_login(bob)
     r = client.put(f"/api/label/faces/{face.pk}/annotation/", _body({}), content_type="application/json")
     assert r.status_code == 200, r.content
-    r = client.post("/api/v1/annotations/", _body({}, face=face.pk, expected_version=1), content_type="application/json")
+    r = client.post(
+        "/api/v1/annotations/", _body({}, face=face.pk, expected_version=1), content_type="application/json"
+    )
     assert r.status_code == 200, r.content
     assert Annotation.objects.get(origin="annotator").t == [1.5, -2.0, 640.0]
 
 
-@pytest.mark.parametrize("t, message", [([0, 0, -1], "behind the camera"), ([0, 0, 1e308], "too far"),
-                                        ([0, 0, 5000], "the limit is 4000 mm")])
+@pytest.mark.parametrize(
+    "t, message",
+    [([0, 0, -1], "behind the camera"), ([0, 0, 1e308], "too far"), ([0, 0, 5000], "the limit is 4000 mm")],
+)
 def test_services_apply_the_depth_setting(face, bob, t, message, settings):
     settings.HEADPOSE_MAX_DEPTH_MM = 4000
     with pytest.raises(PoseError, match=message):
@@ -165,9 +171,11 @@ def test_leaderboard_proposer_runs_keep_only_sane_poses_as_predictions():
     assert good["R"] == pytest.approx(R.reshape(9).tolist()) and good["t"] == [0.0, 0.0, 700.0]
     rotation_only = _checked_row("b", PoseProposal(box=(0, 0, 5, 5), R=R, t=None, score=0.9))
     assert rotation_only["t"] is None and rotation_only["R"] is not None
-    for bad in (PoseProposal(box=(0, 0, 5, 5), R=R, t=np.array([0.0, 0.0, -700.0]), score=0.9),
-                # PoseProposal refuses these itself; a proposer's own result type may not
-                SimpleNamespace(box=(0, 0, 5, 5), R=2 * R, t=np.array([0.0, 0.0, 700.0])),
-                SimpleNamespace(box=(0, 0, 5, 5), R=np.full((3, 3), np.nan), t=None)):
+    for bad in (
+        PoseProposal(box=(0, 0, 5, 5), R=R, t=np.array([0.0, 0.0, -700.0]), score=0.9),
+        # PoseProposal refuses these itself; a proposer's own result type may not
+        SimpleNamespace(box=(0, 0, 5, 5), R=2 * R, t=np.array([0.0, 0.0, 700.0])),
+        SimpleNamespace(box=(0, 0, 5, 5), R=np.full((3, 3), np.nan), t=None),
+    ):
         row = _checked_row("c", bad)
         assert row["R"] is None and row["message"].startswith("proposal not stored:"), row

@@ -9,6 +9,7 @@ make serve's gunicorn with the README's variables), each behind what a TLS proxy
 sends (X-Forwarded-Proto: https): a 404 is the plain page, never Django's
 technical one; cookies are Secure; HSTS and the Content-Security-Policy are on
 every response; plain HTTP is redirected to HTTPS."""
+
 import os
 import re
 import shlex
@@ -49,8 +50,12 @@ def unit_setting(path: Path, name: str) -> list[str]:
 
 def base_env(tmp_path: Path) -> dict:
     """What a service manager gives a process: no DEBUG, no HEADPOSE_ENV, the venv's python first."""
-    return {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-            "HOME": str(tmp_path), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+    return {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def test_the_shipped_files_and_make_serve_run_in_production():
@@ -59,8 +64,9 @@ def test_the_shipped_files_and_make_serve_run_in_production():
     for unit in (WEB_UNIT, DEPLOY / "headpose-worker@.service"):
         assert "HEADPOSE_ENV=production" in unit_setting(unit, "Environment"), unit
         assert unit_setting(unit, "EnvironmentFile") == ["/etc/headpose/headpose.env"]
-    for line in filter(None, (line for line in (DEPLOY / "Procfile").read_text().splitlines()
-                              if line and not line.startswith("#"))):
+    for line in filter(
+        None, (line for line in (DEPLOY / "Procfile").read_text().splitlines() if line and not line.startswith("#"))
+    ):
         assert line.split(": ", 1)[1].startswith("HEADPOSE_ENV=${HEADPOSE_ENV:-production} "), line
     assert "tools.serve" in (REPO_ROOT / "Makefile").read_text().split("\nserve:", 1)[1].split("\n\n")[0]
     assert serve_env({})["HEADPOSE_ENV"] == "production"
@@ -72,10 +78,17 @@ def test_the_shipped_files_and_make_serve_run_in_production():
 def _manage_with_env_example(tmp_path, *args, **extra):
     key_file = tmp_path / "secret_key"
     key_file.write_text(TEST_KEY)
-    env = {**base_env(tmp_path), **env_file(ENV_EXAMPLE), "SECRET_KEY_FILE": str(key_file),
-           "HEADPOSE_DATA_DIR": str(tmp_path / "data"), "MEDIA_ROOT": str(tmp_path / "media"), **extra}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        **base_env(tmp_path),
+        **env_file(ENV_EXAMPLE),
+        "SECRET_KEY_FILE": str(key_file),
+        "HEADPOSE_DATA_DIR": str(tmp_path / "data"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        **extra,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_deploy_check_is_clean_with_the_env_example_and_debug_is_refused(tmp_path):
@@ -89,24 +102,33 @@ def test_the_deploy_check_is_clean_with_the_env_example_and_debug_is_refused(tmp
 
 # --- the shipped web command lines, started -----------------------------------
 
+
 @pytest.fixture
 def postgres_only():
     if connection.vendor == "sqlite":
-        pytest.skip("production refuses SQLite (config/modes.py): run with DATABASE_URL=postgres://... to start "
-                    "the shipped production command lines")
+        pytest.skip(
+            "production refuses SQLite (config/modes.py): run with DATABASE_URL=postgres://... to start "
+            "the shipped production command lines"
+        )
 
 
 def _shipped_env(tmp_path: Path, static_root: Path) -> dict:
     """The env example as installed, with this test's database, Redis, key, host and folders."""
     key_file = tmp_path / "secret_key"
     key_file.write_text(TEST_KEY)
-    return {**env_file(ENV_EXAMPLE), "SECRET_KEY_FILE": str(key_file), "ALLOWED_HOSTS": "127.0.0.1",
-            "DATABASE_URL": _database_url(connection.settings_dict), "REDIS_URL": os.environ["REDIS_URL"],
-            "CACHE_URL": os.environ.get("CACHE_URL", os.environ["REDIS_URL"]),
-            "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "headpose-tests"),
-            "HEADPOSE_DATA_DIR": str(tmp_path / "data"), "MEDIA_ROOT": str(tmp_path / "media"),
-            "STATIC_ROOT": str(static_root),
-            "WEB_CONCURRENCY": "1"}  # the example's 9 processes are for a server, not a shared test machine
+    return {
+        **env_file(ENV_EXAMPLE),
+        "SECRET_KEY_FILE": str(key_file),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "CACHE_URL": os.environ.get("CACHE_URL", os.environ["REDIS_URL"]),
+        "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "headpose-tests"),
+        "HEADPOSE_DATA_DIR": str(tmp_path / "data"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "STATIC_ROOT": str(static_root),
+        "WEB_CONCURRENCY": "1",
+    }  # the example's 9 processes are for a server, not a shared test machine
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +139,14 @@ def static_root(tmp_path_factory, django_db_setup, django_db_blocker):
     tmp = tmp_path_factory.mktemp("release")
     root = tmp / "static"
     env = {**base_env(tmp), **_shipped_env(tmp, root)}
-    result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=REPO_ROOT,
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return root
 
@@ -144,26 +172,48 @@ def make_serve_web(tmp_path, static_root, port):
     # the README's line: SECRET_KEY=... DATABASE_URL=... REDIS_URL=... ALLOWED_HOSTS=... make serve,
     # behind a TLS proxy (DEPLOYMENT.md: SECURE_PROXY_SSL_HEADER); no HEADPOSE_ENV given
     shipped = _shipped_env(tmp_path, static_root)
-    given = {name: shipped[name] for name in ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "CACHE_KEY_PREFIX",
-                                              "ALLOWED_HOSTS", "HEADPOSE_DATA_DIR", "MEDIA_ROOT", "STATIC_ROOT",
-                                              "WEB_CONCURRENCY", "SECURE_PROXY_SSL_HEADER")}
-    env = serve_env({**base_env(tmp_path), **given, "SECRET_KEY": TEST_KEY, "DEBUG": "1",
-                     "SERVE_BIND": f"127.0.0.1:{port}", "SERVE_WORKERS": ""})
+    given = {
+        name: shipped[name]
+        for name in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CACHE_URL",
+            "CACHE_KEY_PREFIX",
+            "ALLOWED_HOSTS",
+            "HEADPOSE_DATA_DIR",
+            "MEDIA_ROOT",
+            "STATIC_ROOT",
+            "WEB_CONCURRENCY",
+            "SECURE_PROXY_SSL_HEADER",
+        )
+    }
+    env = serve_env(
+        {
+            **base_env(tmp_path),
+            **given,
+            "SECRET_KEY": TEST_KEY,
+            "DEBUG": "1",
+            "SERVE_BIND": f"127.0.0.1:{port}",
+            "SERVE_WORKERS": "",
+        }
+    )
     (web,) = commands(env)
     return web, env
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("shipped", [procfile_web, systemd_web, make_serve_web], ids=lambda f: f.__name__)
-def test_a_shipped_web_command_line_serves_production(shipped, postgres_only, static_root, tmp_path, real_password_hasher,
-                                                      django_user_model):
+def test_a_shipped_web_command_line_serves_production(
+    shipped, postgres_only, static_root, tmp_path, real_password_hasher, django_user_model
+):
     django_user_model.objects.create_user("pat", "pat@example.com", "pw-pat-long-enough")
     port = free_port()
     args, env = shipped(tmp_path, static_root, port)
     log = tmp_path / "web.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            args, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_answers(base + "/accounts/login/", proc, log, timeout=120)
@@ -183,11 +233,13 @@ def test_a_shipped_web_command_line_serves_production(shipped, postgres_only, st
         csrf = next(c for c in login_page.cookies if c.name == "csrftoken")
         assert csrf.secure
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
-        logged_in = requests.post(base + "/accounts/login/", allow_redirects=False, timeout=10,
-                                  data={"username": "pat", "password": "pw-pat-long-enough",
-                                        "csrfmiddlewaretoken": token},
-                                  headers={**PROXY, "Origin": f"https://127.0.0.1:{port}",
-                                           "Cookie": f"csrftoken={csrf.value}"})
+        logged_in = requests.post(
+            base + "/accounts/login/",
+            allow_redirects=False,
+            timeout=10,
+            data={"username": "pat", "password": "pw-pat-long-enough", "csrfmiddlewaretoken": token},
+            headers={**PROXY, "Origin": f"https://127.0.0.1:{port}", "Cookie": f"csrftoken={csrf.value}"},
+        )
         assert logged_in.status_code == 302, logged_in.text[-1500:]
         session = next(c for c in logged_in.cookies if c.name == "sessionid")
         assert session.secure and session.has_nonstandard_attr("HttpOnly")

@@ -1,5 +1,6 @@
 """Proposals end to end: queued on commit, run by a real worker on the real
 AFLW2000 samples with the app's own detection, stored idempotently, measured."""
+
 import io
 import json
 
@@ -10,7 +11,6 @@ from annotator.models import Face, FaceMesh, Job, Proposal
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
 
 
 def test_propose_command_runs_on_the_worker_and_is_idempotent(celery_worker_process, aflw_samples_dir):
@@ -76,8 +76,9 @@ def test_new_images_get_proposals_and_meshes_automatically(celery_worker_process
     assert mesh.glb.size > 1000 and mesh.n_triangles > 500
 
 
-def test_the_fused_proposer_is_what_annotators_see_and_meets_the_goal(celery_worker_process, aflw_samples_dir,
-                                                                      weights_dir):
+def test_the_fused_proposer_is_what_annotators_see_and_meets_the_goal(
+    celery_worker_process, aflw_samples_dir, weights_dir
+):
     from annotator.proposals.services import preferred_proposer_name
 
     assert preferred_proposer_name() == "fused"  # weights are present
@@ -109,12 +110,14 @@ def test_the_fused_proposer_is_what_annotators_see_and_meets_the_goal(celery_wor
         assert set(p.provenance["kept"]) <= names
 
 
-def test_imported_faces_with_landmarks_are_meshed_on_the_cpu_queue(celery_worker_process, settings,
-                                                                    aflw_samples_dir):
+def test_imported_faces_with_landmarks_are_meshed_on_the_cpu_queue(celery_worker_process, settings, aflw_samples_dir):
     settings.HEADPOSE_AUTO_MESH = True
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="aflw", verbosity=0)
-    wait_for(lambda: FaceMesh.objects.filter(state="done").count() == 10, seconds=60,
-              why=lambda: list(FaceMesh.objects.values_list("state", "message")))
+    wait_for(
+        lambda: FaceMesh.objects.filter(state="done").count() == 10,
+        seconds=60,
+        why=lambda: list(FaceMesh.objects.values_list("state", "message")),
+    )
     mesh = FaceMesh.objects.first()
     assert 80 <= mesh.n_triangles <= 120 and mesh.n_vertices == 68
     assert mesh.provenance["provenance"]["landmarks_provenance"] == "dataset"

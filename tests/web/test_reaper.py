@@ -4,6 +4,7 @@ pages that tell "queued, waiting for a worker" from "running".
 
 What is sent is recorded at pipeline.enqueue (the broker is the fault tests'
 business: tests/web/test_faults.py runs all this against real processes)."""
+
 import re
 import time
 from datetime import timedelta
@@ -41,7 +42,8 @@ def _job(dataset, state="queued", age=LONG_AGO, heartbeat_age=None, **fields):
     job = Job.objects.create(kind=fields.pop("kind", Job.Kind.IMPORT_IMAGES), dataset=dataset, state=state, **fields)
     now = timezone.now()
     Job.objects.filter(pk=job.pk).update(
-        created_at=now - age, heartbeat_at=None if heartbeat_age is None else now - heartbeat_age)
+        created_at=now - age, heartbeat_at=None if heartbeat_age is None else now - heartbeat_age
+    )
     job.refresh_from_db()
     return job
 
@@ -56,8 +58,10 @@ def test_stranded_is_queued_or_running_without_a_fresh_lease(dataset):
     _job(dataset, "failed")
     assert set(jobs.stranded(Job)) == {old_queued, dead}
     assert {j.pk: j.activity for j in (fresh_queued, dead, live)} == {
-        fresh_queued.pk: "queued, waiting for a worker", dead.pk: "stalled (no live worker)",
-        live.pk: live.activity}
+        fresh_queued.pk: "queued, waiting for a worker",
+        dead.pk: "stalled (no live worker)",
+        live.pk: live.activity,
+    }
     assert re.fullmatch(r"running \(heartbeat [12] s ago\)", live.activity)
     assert resent_lately.activity == "queued, waiting for a worker"
 
@@ -78,17 +82,30 @@ def test_the_reaper_resends_stranded_work_and_nothing_else(dataset, sent):
     dead_export = _job(dataset, "running", kind=Job.Kind.EXPORT, heartbeat_age=LONG_AGO)
     _job(dataset, "running", heartbeat_age=timedelta(seconds=1))  # live
     _job(dataset, age=timedelta(0))  # just sent
-    proposals = _job(dataset, "running", kind=Job.Kind.PROPOSE, heartbeat_age=LONG_AGO, total=5,
-                     options={"proposer": "p", "image_ids": [1, 2, 3, 4, 5], "batch_size": 2},
-                     result={"done_batches": ["3"]})
+    proposals = _job(
+        dataset,
+        "running",
+        kind=Job.Kind.PROPOSE,
+        heartbeat_age=LONG_AGO,
+        total=5,
+        options={"proposer": "p", "image_ids": [1, 2, 3, 4, 5], "batch_size": 2},
+        result={"done_batches": ["3"]},
+    )
     unresumable = _job(dataset, "running", kind=Job.Kind.PROPOSE, heartbeat_age=LONG_AGO, options={"proposer": "p"})
 
     counts = reaper.reap()
 
     assert counts["Job"] == 5 and counts["FaceMesh"] == 0
-    assert sorted(sent, key=str) == sorted([
-        ("run_import_job", old_import.pk), ("run_import_job", dead_import.pk), ("run_export_job", dead_export.pk),
-        ("propose_images", [1, 2], "p", proposals.pk), ("propose_images", [5], "p", proposals.pk)], key=str)
+    assert sorted(sent, key=str) == sorted(
+        [
+            ("run_import_job", old_import.pk),
+            ("run_import_job", dead_import.pk),
+            ("run_export_job", dead_export.pk),
+            ("propose_images", [1, 2], "p", proposals.pk),
+            ("propose_images", [5], "p", proposals.pk),
+        ],
+        key=str,
+    )
     for job in (old_import, dead_import, dead_export, proposals):
         job.refresh_from_db()
         assert job.state == "queued" and job.activity == "queued, waiting for a worker"
@@ -107,8 +124,15 @@ def test_the_reaper_resends_lost_meshes_and_entries(dataset, sent):
     FaceMesh.objects.filter(face=faces[0]).update(updated_at=timezone.now() - LONG_AGO)
     FaceMesh.objects.filter(face=faces[2]).update(updated_at=timezone.now() - LONG_AGO)
     benchmark, _ = make_benchmark(n=4)
-    entry = Entry.objects.create(benchmark=benchmark, benchmark_version=1, split_version=1,
-                                 kind=Entry.Kind.PROPOSER, name="run", total=4, state="running")
+    entry = Entry.objects.create(
+        benchmark=benchmark,
+        benchmark_version=1,
+        split_version=1,
+        kind=Entry.Kind.PROPOSER,
+        name="run",
+        total=4,
+        state="running",
+    )
     Entry.objects.filter(pk=entry.pk).update(heartbeat_at=timezone.now() - LONG_AGO)
 
     counts = reaper.reap()
@@ -147,15 +171,17 @@ def test_an_import_run_again_after_its_worker_died_counts_each_image_once(tmp_pa
     assert jobs.claim(Job, job.pk)
     importing.run_import_job(job.pk)
     # as a worker killed after storing every image but before finishing leaves it
-    Job.objects.filter(pk=job.pk).update(state="running", processed=2, succeeded=2,
-                                         heartbeat_at=timezone.now() - LONG_AGO)
+    Job.objects.filter(pk=job.pk).update(
+        state="running", processed=2, succeeded=2, heartbeat_at=timezone.now() - LONG_AGO
+    )
     assert jobs.claim(Job, job.pk)
     job = importing.run_import_job(job.pk)
     assert (job.state, job.total, job.processed, job.succeeded, job.unchanged) == ("done", 5, 5, 5, 0)
     assert Image.objects.filter(dataset=job.dataset).count() == 5
     # another job over the same files: already there
-    other = importing.run_import_job(importing.create_import_job(kind=Job.Kind.IMPORT_IMAGES, dataset_name="again",
-                                                                 server_path=str(tmp_path)).pk)
+    other = importing.run_import_job(
+        importing.create_import_job(kind=Job.Kind.IMPORT_IMAGES, dataset_name="again", server_path=str(tmp_path)).pk
+    )
     assert (other.succeeded, other.unchanged) == (0, 5)
 
 
@@ -178,7 +204,7 @@ def test_the_admin_resumes_a_stuck_job_and_leaves_a_live_one(admin_client, datas
     page = admin_client.get(reverse("admin:annotator_job_change", args=[stuck.pk])).content.decode()
     assert 'id="resume-job"' in page and "stalled (no live worker)" in page
     live_page = admin_client.get(reverse("admin:annotator_job_change", args=[live.pk])).content.decode()
-    assert 'id="resume-job"' not in live_page, live_page[live_page.find("resume-job") - 500:][:1000]
+    assert 'id="resume-job"' not in live_page, live_page[live_page.find("resume-job") - 500 :][:1000]
     assert re.search(r"running \(heartbeat \d+ s ago\)", live_page)
 
     r = admin_client.post(reverse("admin:annotator_job_resume", args=[stuck.pk]))
@@ -187,27 +213,29 @@ def test_the_admin_resumes_a_stuck_job_and_leaves_a_live_one(admin_client, datas
     assert stuck.state == "queued"
 
     sent.clear()
-    r = admin_client.post(reverse("admin:annotator_job_changelist"),
-                          {"action": "resume", "_selected_action": [live.pk]})
+    r = admin_client.post(
+        reverse("admin:annotator_job_changelist"), {"action": "resume", "_selected_action": [live.pk]}
+    )
     assert r.status_code == 302 and sent == []
     live.refresh_from_db()
     assert live.state == "running"
 
 
 def test_the_export_page_tells_waiting_from_running(admin_client, dataset, alice):
-    job = _job(dataset, kind=Job.Kind.EXPORT, age=timedelta(0), created_by=alice,
-               options={"format": "json", "labels": "best"})
+    job = _job(
+        dataset, kind=Job.Kind.EXPORT, age=timedelta(0), created_by=alice, options={"format": "json", "labels": "best"}
+    )
     assert "queued, waiting for a worker" in admin_client.get(reverse("export_job", args=[job.pk])).content.decode()
     Job.objects.filter(pk=job.pk).update(state="running", heartbeat_at=timezone.now())
     polled = admin_client.get(reverse("api-export", args=[job.pk])).json()
     assert polled["activity"].startswith("running (heartbeat") and polled["heartbeat_age_s"] < 60
 
 
-
 def test_the_entry_page_tells_waiting_from_running(admin_client):
     benchmark, _ = make_benchmark(n=4)
-    entry = Entry.objects.create(benchmark=benchmark, benchmark_version=1, split_version=1,
-                                 kind=Entry.Kind.PROPOSER, name="run", total=4)
+    entry = Entry.objects.create(
+        benchmark=benchmark, benchmark_version=1, split_version=1, kind=Entry.Kind.PROPOSER, name="run", total=4
+    )
     page = admin_client.get(reverse("entry_detail", args=[entry.pk])).content.decode()
     assert "Waiting for a worker" in page and "(queued, waiting for a worker)" in page
     Entry.objects.filter(pk=entry.pk).update(state="running", heartbeat_at=timezone.now())

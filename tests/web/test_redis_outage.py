@@ -4,6 +4,7 @@ database), endpoints that start jobs answer 503 at once and leave no job
 
 Real processes: a private redis-server on its own port (never the machine's),
 gunicorn and a Celery worker pointed at it, on the test database."""
+
 import time
 
 import pytest
@@ -22,9 +23,13 @@ EXPORT = {"format": "csv", "labels": "proposals"}
 
 
 def _env(redis_url: str) -> dict:
-    return server_env(REDIS_URL=redis_url, CELERY_BROKER_URL=with_db(redis_url, 0),
-                      CELERY_RESULT_BACKEND=with_db(redis_url, 0), CACHE_URL=with_db(redis_url, 1),
-                      HEADPOSE_EXPORT_STREAM_MAX_FACES=0)  # every export is a job
+    return server_env(
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=with_db(redis_url, 0),
+        CELERY_RESULT_BACKEND=with_db(redis_url, 0),
+        CACHE_URL=with_db(redis_url, 1),
+        HEADPOSE_EXPORT_STREAM_MAX_FACES=0,
+    )  # every export is a job
 
 
 @pytest.mark.django_db(transaction=True)
@@ -40,9 +45,11 @@ def test_pages_and_api_survive_redis_down_and_jobs_resume(django_user_model, rea
     env = _env(redis_url)
     try:
         with celery_worker(tmp_path / "worker.log", env), web_server("gunicorn", tmp_path / "web.log", env) as base:
+
             def api(method, path, **kwargs):
-                return requests.request(method, base + path, headers={"Authorization": f"Token {key}"}, timeout=30,
-                                        **kwargs)
+                return requests.request(
+                    method, base + path, headers={"Authorization": f"Token {key}"}, timeout=30, **kwargs
+                )
 
             browser = Browser(base)
             assert browser.log_in("alice", "pw-alice-long").status_code == 302
@@ -59,8 +66,14 @@ def test_pages_and_api_survive_redis_down_and_jobs_resume(django_user_model, rea
             assert fresh.log_in("alice", "pw-alice-long").status_code == 302
             assert fresh.get("/").status_code == 200
             # the API's lists
-            for path in ("/api/v1/me/", "/api/v1/datasets/", "/api/v1/faces/", "/api/v1/annotations/",
-                         "/api/v1/proposals/", "/api/v1/exports/"):
+            for path in (
+                "/api/v1/me/",
+                "/api/v1/datasets/",
+                "/api/v1/faces/",
+                "/api/v1/annotations/",
+                "/api/v1/proposals/",
+                "/api/v1/exports/",
+            ):
                 assert api("GET", path).status_code == 200, path
             assert browser.get("/api/v1/datasets/").status_code == 200  # session auth too
 

@@ -8,6 +8,7 @@ PostgreSQL and Redis listen on 127.0.0.1 only: small forwarders of the test's
 (tests/forwarder.py) listen on this side's veth address. Namespaces need root
 (or CAP_SYS_ADMIN and CAP_NET_ADMIN); where they are refused the test skips
 and says why. It needs PostgreSQL (CI runs it there) and skips on SQLite."""
+
 import json
 import os
 import shutil
@@ -31,10 +32,13 @@ from tests.servers import server_env, stop
 from tests.waiting import wait_for
 
 pytestmark = [
-    pytest.mark.worker, pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
     # the other host reaches the database over the network: the embedded SQLite file has no network
-    pytest.mark.skipif(django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
-                       reason="a worker on another host needs a database server (DATABASE_URL=postgres://...)"),
+    pytest.mark.skipif(
+        django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+        reason="a worker on another host needs a database server (DATABASE_URL=postgres://...)",
+    ),
 ]
 
 
@@ -89,16 +93,36 @@ def remote_worker(log: Path, ns: str, env: dict, hidden: list[Path]):
     """A Celery worker on every queue, run in `ns` inside a private mount
     namespace where each of `hidden` is an empty read-only tmpfs."""
     mounts = " && ".join(f'mount -t tmpfs -o ro,size=1m hidden "${i + 1}"' for i in range(len(hidden)))
-    script = (f'{mounts} && cd "${len(hidden) + 1}" && exec "${len(hidden) + 2}" -m celery -A workers worker '
-              f'-Q default,gpu,cpu -P solo -n remote-{os.getpid()}@%h --without-gossip --without-mingle '
-              f'--without-heartbeat -l INFO')
-    cmd = ["ip", "netns", "exec", ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-           *map(str, hidden), str(REPO_ROOT), sys.executable]
+    script = (
+        f'{mounts} && cd "${len(hidden) + 1}" && exec "${len(hidden) + 2}" -m celery -A workers worker '
+        f"-Q default,gpu,cpu -P solo -n remote-{os.getpid()}@%h --without-gossip --without-mingle "
+        f"--without-heartbeat -l INFO"
+    )
+    cmd = [
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        *map(str, hidden),
+        str(REPO_ROOT),
+        sys.executable,
+    ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: b"ready." in log.read_bytes() or proc.poll() is not None, seconds=120,
-                 why=lambda: log.read_text()[-3000:])
+        wait_for(
+            lambda: b"ready." in log.read_bytes() or proc.poll() is not None,
+            seconds=120,
+            why=lambda: log.read_text()[-3000:],
+        )
         assert proc.poll() is None, log.read_text()[-3000:]
         yield proc
     finally:
@@ -125,7 +149,8 @@ def local_workers_paused():
 
 
 def test_a_worker_without_the_web_hosts_files_runs_import_propose_mesh_export(
-        tmp_path, settings, aflw_samples_dir, admin_client, admin_user):
+    tmp_path, settings, aflw_samples_dir, admin_client, admin_user
+):
     with ExitStack() as stack:
         ns, here, _there = stack.enter_context(network_namespace())
         stack.enter_context(local_workers_paused())
@@ -156,12 +181,17 @@ def test_a_worker_without_the_web_hosts_files_runs_import_propose_mesh_export(
         why = lambda: (tmp_path / "worker.log").read_text()[-3000:]  # noqa: E731
         wait_for(lambda: Job.objects.filter(kind=Job.Kind.PROPOSE, state="done").exists(), seconds=300, why=why)
         assert Proposal.objects.filter(face__image__dataset=dataset, proposer="landmarks-fit").count() == faces
-        wait_for(lambda: FaceMesh.objects.filter(face__image__dataset=dataset, state="done").count() == faces,
-                 seconds=300, why=why)
+        wait_for(
+            lambda: FaceMesh.objects.filter(face__image__dataset=dataset, state="done").count() == faces,
+            seconds=300,
+            why=why,
+        )
 
-        response = admin_client.post(reverse("api-exports"), {"dataset": dataset.pk, "format": "json",
-                                                              "labels": "proposals", "proposer": "landmarks-fit"},
-                                     content_type="application/json")
+        response = admin_client.post(
+            reverse("api-exports"),
+            {"dataset": dataset.pk, "format": "json", "labels": "proposals", "proposer": "landmarks-fit"},
+            content_type="application/json",
+        )
         assert response.status_code == 202, response.content[:500]
         export = Job.objects.get(pk=response.json()["id"])
         wait_for(lambda: Job.objects.get(pk=export.pk).is_finished, seconds=120, why=why)
@@ -173,7 +203,8 @@ def test_a_worker_without_the_web_hosts_files_runs_import_propose_mesh_export(
         exported = json.loads(requests.get(download["Location"], timeout=10).content)
         assert exported["format"] == "headpose-studio-labels"
         assert sorted(f["face_id"] for f in exported["faces"]) == sorted(
-            Proposal.objects.filter(face__image__dataset=dataset).values_list("face_id", flat=True))
+            Proposal.objects.filter(face__image__dataset=dataset).values_list("face_id", flat=True)
+        )
 
         # Every file the worker wrote is in the bucket: images, the uploaded
         # folder, the meshes and the export; none under the web host's MEDIA_ROOT.

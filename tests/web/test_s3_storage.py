@@ -1,5 +1,6 @@
 """Media on S3-compatible object storage (moto's server, tests/s3_server.py):
 imports, meshes and downloads go through the storage API, never MEDIA_ROOT."""
+
 import shutil
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def _media_files() -> list[Path]:
 
 
 def test_an_import_stores_its_images_in_the_bucket_and_a_download_is_a_presigned_redirect(
-        on_s3, aflw_samples_dir, admin_client):
+    on_s3, aflw_samples_dir, admin_client
+):
     before = _media_files()
     call_command("import_aflw2000", str(aflw_samples_dir), dataset="on-s3", verbosity=0)
     images = Image.objects.filter(dataset__name="on-s3").order_by("file_name")
@@ -59,8 +61,9 @@ def test_an_import_stores_its_images_in_the_bucket_and_a_download_is_a_presigned
     assert requests.get(location.split("?")[0], timeout=10).status_code == 403
 
 
-def test_a_queued_server_folder_is_uploaded_first_and_the_import_reads_only_the_upload(on_s3, aflw_samples_dir,
-                                                                                      tmp_path):
+def test_a_queued_server_folder_is_uploaded_first_and_the_import_reads_only_the_upload(
+    on_s3, aflw_samples_dir, tmp_path
+):
     folder = tmp_path / "aflw"
     shutil.copytree(aflw_samples_dir, folder)
     job = importing.create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="packed", server_path=str(folder))
@@ -75,8 +78,9 @@ def test_a_queued_server_folder_is_uploaded_first_and_the_import_reads_only_the_
 
 
 def test_an_upload_missing_from_storage_fails_the_job_with_the_reason(on_s3, aflw_samples_dir):
-    job = importing.create_import_job(kind=Job.Kind.IMPORT_AFLW2000, dataset_name="gone",
-                                      server_path=str(aflw_samples_dir))
+    job = importing.create_import_job(
+        kind=Job.Kind.IMPORT_AFLW2000, dataset_name="gone", server_path=str(aflw_samples_dir)
+    )
     importing.queue_import_job(job)
     job.upload.storage.delete(job.upload.name)
     job = importing.run_import_job(job.pk)
@@ -85,7 +89,7 @@ def test_an_upload_missing_from_storage_fails_the_job_with_the_reason(on_s3, afl
 
 
 def test_the_storage_setting_is_checked():
-    settings_of = lambda **values: (lambda name, default=None: values.get(name, default))  # noqa: E731
+    settings_of = lambda **values: lambda name, default=None: values.get(name, default)  # noqa: E731
     assert media_storage(settings_of())["BACKEND"].endswith("FileSystemStorage")
     s3 = media_storage(settings_of(HEADPOSE_STORAGE="S3", AWS_STORAGE_BUCKET_NAME="b"))
     assert s3["BACKEND"] == "storages.backends.s3.S3Storage" and s3["OPTIONS"]["default_acl"] is None

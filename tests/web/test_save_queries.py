@@ -11,6 +11,7 @@ server: one transaction, so one commit (one WAL flush) per save.
                                                      (in a savepoint: a concurrent first save of the same
                                                      face must become a 409), INSERT revision,
                                                      DELETE the claim (the labeling page claimed the face)"""
+
 import json
 
 import pytest
@@ -63,8 +64,11 @@ def test_an_api_save_is_nine_queries_in_one_transaction_one_revision_insert_and_
     client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(user=user, name='t')[1]}")
 
     def save(version, z):
-        return client.post("/api/v1/annotations/", {"face": face.pk, "R": IDENTITY, "t": [0, 0, z],
-                                                    "status": "accepted", "expected_version": version}, format="json")
+        return client.post(
+            "/api/v1/annotations/",
+            {"face": face.pk, "R": IDENTITY, "t": [0, 0, z], "status": "accepted", "expected_version": version},
+            format="json",
+        )
 
     assert save(0, 600).status_code == 201  # also writes the token's last_used_at (once a minute)
     with CaptureQueriesContext(connection) as captured:
@@ -72,8 +76,9 @@ def test_an_api_save_is_nine_queries_in_one_transaction_one_revision_insert_and_
     assert r.status_code == 200, r.content
     body = r.json()
     assert body["version"] == 2 and body["author"] == who and body["face"] == face.pk and body["t"] == [0, 0, 650]
-    assert _kinds(captured.captured_queries) == _locking(["SELECT", "SELECT", "BEGIN", "SELECT FOR UPDATE", "UPDATE",
-                                                          "INSERT", *QUALITY, "COMMIT"])
+    assert _kinds(captured.captured_queries) == _locking(
+        ["SELECT", "SELECT", "BEGIN", "SELECT FOR UPDATE", "UPDATE", "INSERT", *QUALITY, "COMMIT"]
+    )
     assert len(captured.captured_queries) == API_SAVE_QUERIES
     assert "annotator_annotationrevision" in captured.captured_queries[5]["sql"]
     assert "ON CONFLICT" in captured.captured_queries[-3]["sql"]  # the consensus row: one upsert
@@ -88,13 +93,28 @@ def test_a_labeling_page_save_releases_its_claim_in_the_same_transaction(client,
     refresh_claim(bob, face)  # what opening the face on the labeling page does
     client.get("/")  # the session is read once before: the cache holds it, as it does for a page's later saves
     with CaptureQueriesContext(connection) as captured:
-        r = client.put(f"/api/label/faces/{face.pk}/annotation/", json.dumps(
-            {"R": IDENTITY, "t": [1, 2, 700], "status": "accepted", "expected_version": 0}),
-            content_type="application/json")
+        r = client.put(
+            f"/api/label/faces/{face.pk}/annotation/",
+            json.dumps({"R": IDENTITY, "t": [1, 2, 700], "status": "accepted", "expected_version": 0}),
+            content_type="application/json",
+        )
     assert r.status_code == 200, r.content
     assert r.json()["version"] == 1
-    assert _kinds(captured.captured_queries) == _locking(["SELECT", "SELECT", "BEGIN", "SELECT FOR UPDATE", "SAVEPOINT",
-                                                          "INSERT", "RELEASE", "INSERT", *QUALITY, "DELETE", "COMMIT"])
+    assert _kinds(captured.captured_queries) == _locking(
+        [
+            "SELECT",
+            "SELECT",
+            "BEGIN",
+            "SELECT FOR UPDATE",
+            "SAVEPOINT",
+            "INSERT",
+            "RELEASE",
+            "INSERT",
+            *QUALITY,
+            "DELETE",
+            "COMMIT",
+        ]
+    )
     assert len(captured.captured_queries) == LABEL_FIRST_SAVE_QUERIES
     assert not FaceClaim.objects.filter(face=face, user=bob).exists()
     assert AnnotationRevision.objects.filter(annotation__face=face, annotation__author=bob).count() == 1
@@ -105,6 +125,5 @@ def test_a_save_without_a_claim_deletes_nothing(bob, faces):
     face = face_for_labeling(bob, face.pk)
     assert face.claimed is False
     with CaptureQueriesContext(connection) as captured:
-        save_label(bob, face, LabelInput(R=IDENTITY, t=[0, 0, 600], status="accepted",
-                                                           expected_version=0))
+        save_label(bob, face, LabelInput(R=IDENTITY, t=[0, 0, 600], status="accepted", expected_version=0))
     assert "DELETE" not in _kinds(captured.captured_queries)

@@ -1,5 +1,6 @@
 """Stored tracks after proposals, and every frame's label (keyframe |
 interpolated | smoothed_proposal) from real rows."""
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation, Slerp
@@ -35,8 +36,14 @@ def test_labels_keyframes_slerp_between_and_the_track_outside(bob):
     build_tracks(sequence.pk)
     faces = {f.image.frame_index: f for f in Face.objects.filter(image__sequence=sequence).select_related("image")}
     for frame in (5, 20):
-        save_annotation(face=faces[frame], author=bob, R=truth.truth_R[frame].reshape(-1).tolist(),
-                                 t=truth.truth_t[frame].tolist(), status="corrected", expected_version=0)
+        save_annotation(
+            face=faces[frame],
+            author=bob,
+            R=truth.truth_R[frame].reshape(-1).tolist(),
+            t=truth.truth_t[frame].tolist(),
+            status="corrected",
+            expected_version=0,
+        )
     labels = sequence_labels(sequence)
     kinds = [lab["track_label"] for lab in labels]
     assert kinds[:5] == ["smoothed_proposal"] * 5 and kinds[5] == "keyframe" and kinds[20] == "keyframe"
@@ -51,8 +58,9 @@ def test_labels_keyframes_slerp_between_and_the_track_outside(bob):
 def test_a_skipped_or_draft_save_is_not_a_keyframe(bob):
     _, sequence, truth = make_sequence_dataset(n_frames=10, seed=5, missing_rate=0.0)
     face = Face.objects.get(image__sequence=sequence, image__frame_index=3)
-    save_annotation(face=face, author=bob, R=truth.truth_R[3].reshape(-1).tolist(), t=None,
-                             status="draft", expected_version=0)
+    save_annotation(
+        face=face, author=bob, R=truth.truth_R[3].reshape(-1).tolist(), t=None, status="draft", expected_version=0
+    )
     assert "keyframe" not in [lab["track_label"] for lab in sequence_labels(sequence)]
 
 
@@ -70,8 +78,10 @@ def test_a_video_import_is_proposed_on_the_worker_and_gets_a_track(celery_worker
     settings.HEADPOSE_PROPOSER = "landmarks-fit"
     mp4 = write_mp4(tmp_path / "clip.mp4", aflw_frames(9))
     call_command("import_video", str(mp4), dataset="clips", verbosity=0)
-    wait_for(lambda: Job.objects.filter(kind="propose", state="done").exists(),
-             why=lambda: list(Job.objects.values_list("kind", "state", "errors")))
+    wait_for(
+        lambda: Job.objects.filter(kind="propose", state="done").exists(),
+        why=lambda: list(Job.objects.values_list("kind", "state", "errors")),
+    )
     wait_for(lambda: SequenceTrack.objects.filter(sequence__name="clip").exists(), seconds=60)
     track = SequenceTrack.objects.get(sequence__name="clip", index=0)
     assert track.proposer.startswith("landmarks-fit@") and len(track.frames) == 9

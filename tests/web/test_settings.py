@@ -10,7 +10,10 @@ def _import_settings(**env):
     base.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import config.settings as s; print(s.DATABASES['default']['ENGINE'])"],
-        cwd=REPO_ROOT, env=base, capture_output=True, text=True,
+        cwd=REPO_ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -26,7 +29,10 @@ def test_sqlite_is_the_default_database(tmp_path):
     env_no_db.update(env)
     result = subprocess.run(
         [sys.executable, "-c", "import config.settings as s; print(s.DATABASES['default']['NAME'])"],
-        cwd=REPO_ROOT, env=env_no_db, capture_output=True, text=True,
+        cwd=REPO_ROOT,
+        env=env_no_db,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "headpose.sqlite3")
@@ -40,14 +46,25 @@ STRONG_KEY = "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTU
 
 def _manage(*args, **env):
     """manage.py in a fresh shell: only the variables given (and PATH)."""
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        timeout=300,
+    )
 
 
 def _production_env(**extra):
     # check --deploy opens no connection: any PostgreSQL URL will do
-    return {"HEADPOSE_ENV": "production", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "headpose.example.org",
-            "DATABASE_URL": "postgres://headpose@127.0.0.1:5432/headpose", **extra}
+    return {
+        "HEADPOSE_ENV": "production",
+        "SECRET_KEY": STRONG_KEY,
+        "ALLOWED_HOSTS": "headpose.example.org",
+        "DATABASE_URL": "postgres://headpose@127.0.0.1:5432/headpose",
+        **extra,
+    }
 
 
 def test_a_fresh_shell_checks_and_migrates_in_development_mode(tmp_path):
@@ -61,12 +78,19 @@ def test_a_fresh_shell_checks_and_migrates_in_development_mode(tmp_path):
 
 
 def test_development_keeps_one_generated_key_private_in_the_data_dir(tmp_path):
-    sign = ("import django; django.setup(); from django.core import signing; "
-            "print(signing.Signer(salt='t').sign('x')); from django.conf import settings; print(settings.DEBUG)")
-    env = {"PATH": os.environ.get("PATH", ""), "HEADPOSE_DATA_DIR": str(tmp_path),
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
-    runs = [subprocess.run([sys.executable, "-c", sign], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-            for _ in range(2)]
+    sign = (
+        "import django; django.setup(); from django.core import signing; "
+        "print(signing.Signer(salt='t').sign('x')); from django.conf import settings; print(settings.DEBUG)"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HEADPOSE_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    runs = [
+        subprocess.run([sys.executable, "-c", sign], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+        for _ in range(2)
+    ]
     assert all(r.returncode == 0 for r in runs), runs[0].stderr
     key_file = tmp_path / "secret_key"
     assert key_file.stat().st_mode & 0o777 == 0o600
@@ -76,16 +100,21 @@ def test_development_keeps_one_generated_key_private_in_the_data_dir(tmp_path):
 
 
 def test_production_refuses_unsafe_settings_listing_every_problem():
-    result = _import_settings(HEADPOSE_ENV="production", DEBUG="1", SECRET_KEY="short", ALLOWED_HOSTS="",
-                              DATABASE_URL="sqlite:///x.sqlite3")
+    result = _import_settings(
+        HEADPOSE_ENV="production", DEBUG="1", SECRET_KEY="short", ALLOWED_HOSTS="", DATABASE_URL="sqlite:///x.sqlite3"
+    )
     assert result.returncode != 0
     for problem in ("DEBUG is on", "SECRET_KEY is weak", "ALLOWED_HOSTS is empty", "DATABASE_URL is SQLite"):
         assert problem in result.stderr, result.stderr[-2000:]
 
 
 def test_production_refuses_a_generated_looking_django_key():
-    result = _import_settings(HEADPOSE_ENV="production", SECRET_KEY="django-insecure-" + STRONG_KEY,
-                              ALLOWED_HOSTS="h.example.org", DATABASE_URL="postgres://u@127.0.0.1/x")
+    result = _import_settings(
+        HEADPOSE_ENV="production",
+        SECRET_KEY="django-insecure-" + STRONG_KEY,
+        ALLOWED_HOSTS="h.example.org",
+        DATABASE_URL="postgres://u@127.0.0.1/x",
+    )
     assert result.returncode != 0 and "SECRET_KEY is weak" in result.stderr
 
 
@@ -101,34 +130,59 @@ def test_production_passes_the_deploy_check():
 
 
 def test_production_https_settings_come_from_the_environment():
-    show = ("import config.settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT,"
-            " s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD,"
-            " s.SECURE_PROXY_SSL_HEADER, s.CSRF_TRUSTED_ORIGINS, s.DEBUG)")
+    show = (
+        "import config.settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT,"
+        " s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD,"
+        " s.SECURE_PROXY_SSL_HEADER, s.CSRF_TRUSTED_ORIGINS, s.DEBUG)"
+    )
 
     def settings_of(**env):
-        r = subprocess.run([sys.executable, "-c", show], cwd=REPO_ROOT, capture_output=True, text=True,
-                           env={"PATH": os.environ.get("PATH", ""), **env})
+        r = subprocess.run(
+            [sys.executable, "-c", show],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+        )
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
 
-    prod = {"HEADPOSE_ENV": "production", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "h.example.org",
-            "DATABASE_URL": "postgres://u@127.0.0.1/x"}
+    prod = {
+        "HEADPOSE_ENV": "production",
+        "SECRET_KEY": STRONG_KEY,
+        "ALLOWED_HOSTS": "h.example.org",
+        "DATABASE_URL": "postgres://u@127.0.0.1/x",
+    }
     assert settings_of(**prod) == "True True True 31536000 True True None [] False"
-    assert settings_of(**prod, SECURE_HSTS_SECONDS="600", SECURE_HSTS_PRELOAD="0", SECURE_SSL_REDIRECT="0",
-                       SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto", CSRF_TRUSTED_ORIGINS="https://h.example.org") == (
-        "True True False 600 True False ('HTTP_X_FORWARDED_PROTO', 'https') ['https://h.example.org'] False")
+    assert settings_of(
+        **prod,
+        SECURE_HSTS_SECONDS="600",
+        SECURE_HSTS_PRELOAD="0",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        CSRF_TRUSTED_ORIGINS="https://h.example.org",
+    ) == ("True True False 600 True False ('HTTP_X_FORWARDED_PROTO', 'https') ['https://h.example.org'] False")
     # development: plain HTTP on localhost
     assert settings_of(SECRET_KEY=STRONG_KEY) == "False False False 0 False False None [] True"
 
 
 # --- media storage: HEADPOSE_STORAGE (config/storage.py) --------------------------
 
+
 def test_s3_storage_is_selected_by_the_environment_and_refuses_a_proxy_file_mode():
     s3 = {"HEADPOSE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "media", "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9"}
     result = subprocess.run(
-        [sys.executable, "-c", "import config.settings as s; o = s.STORAGES['default']; "
-                               "print(o['BACKEND'], o['OPTIONS']['bucket_name'], o['OPTIONS']['endpoint_url'])"],
-        cwd=REPO_ROOT, env={**os.environ, **s3}, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import config.settings as s; o = s.STORAGES['default']; "
+            "print(o['BACKEND'], o['OPTIONS']['bucket_name'], o['OPTIONS']['endpoint_url'])",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, **s3},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["storages.backends.s3.S3Storage", "media", "http://127.0.0.1:9"]
     refused = _import_settings(**s3, HEADPOSE_FILE_SERVING="x-sendfile")

@@ -6,6 +6,7 @@ mode the second of two such transactions cannot upgrade its read lock and fails
 at once, whatever the busy timeout; the settings begin every transaction
 IMMEDIATE (the write lock first), wait up to 20 s for it and run in WAL mode
 (config/settings.py)."""
+
 import subprocess
 import sys
 
@@ -50,7 +51,9 @@ print("done", me, flush=True)
 @pytest.fixture
 def sqlite_only():
     if connection.vendor != "sqlite":
-        pytest.skip(f"SQLite's locking only: {connection.vendor} takes row locks and never answers 'database is locked'")
+        pytest.skip(
+            f"SQLite's locking only: {connection.vendor} takes row locks and never answers 'database is locked'"
+        )
 
 
 def test_parallel_worker_processes_write_without_a_locked_database(sqlite_only, tmp_path):
@@ -59,8 +62,16 @@ def test_parallel_worker_processes_write_without_a_locked_database(sqlite_only, 
     procs = []
     for k in range(PROCESSES):
         env = server_env(DATABASE_URL=_database_url(connection.settings_dict), START_FILE=start, WRITER=k)
-        procs.append(subprocess.Popen([sys.executable, "manage.py", "shell", "--no-imports", "-c", WRITER], cwd=REPO_ROOT, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "shell", "--no-imports", "-c", WRITER],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     # every process has started Django and connected (or died) before the writing starts together
     ready = [p.stdout.readline() for p in procs]
     assert all(line.split() == ["journal_mode", "wal"] for line in ready), ready

@@ -1,5 +1,6 @@
 """labels=track in every export format: one row per labeled frame, marked
 keyframe | interpolated | smoothed_proposal; CSV/JSON carry sequence and frame_index."""
+
 import csv
 import io
 import json
@@ -26,8 +27,14 @@ def labeled(bob):
     build_tracks(sequence.pk)
     faces = {f.image.frame_index: f for f in Face.objects.filter(image__sequence=sequence).select_related("image")}
     for frame in (3, 8):
-        save_annotation(face=faces[frame], author=bob, R=truth.truth_R[frame].reshape(-1).tolist(),
-                                 t=truth.truth_t[frame].tolist(), status="accepted", expected_version=0)
+        save_annotation(
+            face=faces[frame],
+            author=bob,
+            R=truth.truth_R[frame].reshape(-1).tolist(),
+            t=truth.truth_t[frame].tolist(),
+            status="accepted",
+            expected_version=0,
+        )
     still = make_image(dataset, "still.png", with_file=True, seed=99)  # an image outside any sequence
     set_ground_truth(face=Face.objects.create(image=still, box=[10, 10, 90, 90]), R=np.eye(3), t=[0, 0, 600])
     return dataset, truth
@@ -35,7 +42,9 @@ def labeled(bob):
 
 def export(dataset, fmt, tmp_path):
     out = tmp_path / f"out-{fmt}"
-    call_command("export_labels", dataset=dataset.name, format=fmt, labels="track", output=str(out), stderr=io.StringIO())
+    call_command(
+        "export_labels", dataset=dataset.name, format=fmt, labels="track", output=str(out), stderr=io.StringIO()
+    )
     return out.read_bytes()
 
 
@@ -44,8 +53,9 @@ def test_csv_has_every_frame_marked_and_exact_slerp_between_keyframes(labeled, t
     rows = list(csv.DictReader(io.StringIO(export(dataset, "csv", tmp_path).decode())))
     frames = [r for r in rows if r["sequence"] == "drive"]
     assert [int(r["frame_index"]) for r in frames] == list(range(12))
-    assert [r["track_label"] for r in frames] == (["smoothed_proposal"] * 3 + ["keyframe"] + ["interpolated"] * 4
-                                                  + ["keyframe"] + ["smoothed_proposal"] * 3)
+    assert [r["track_label"] for r in frames] == (
+        ["smoothed_proposal"] * 3 + ["keyframe"] + ["interpolated"] * 4 + ["keyframe"] + ["smoothed_proposal"] * 3
+    )
     assert frames[3]["origin"] == "annotator" and frames[3]["origin_detail"] == "bob"
     assert frames[0]["origin"] == "proposal" and frames[0]["origin_detail"] == "landmarks-fit@1"
     R = np.array([[float(frames[6][f"r{i}{j}"]) for j in range(3)] for i in range(3)])

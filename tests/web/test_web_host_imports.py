@@ -1,6 +1,7 @@
 """A web-only host installs requirements/web.txt: no torch, onnxruntime,
 mediapipe. So the web process must never import them (nor OpenCV, except the
 leaderboard's drill-down drawing) at startup or while serving pages and the API."""
+
 import json
 import re
 import subprocess
@@ -15,8 +16,19 @@ from tests.conftest import REPO_ROOT
 from tests.servers import server_env
 
 HEAVY = ("torch", "onnxruntime", "mediapipe", "cv2")
-NOT_ON_A_WEB_HOST = {"torch", "onnxruntime", "mediapipe", "jax", "jaxlib", "pytest", "playwright", "schemathesis",
-                     "hypothesis", "trimesh", "scikit-image"}
+NOT_ON_A_WEB_HOST = {
+    "torch",
+    "onnxruntime",
+    "mediapipe",
+    "jax",
+    "jaxlib",
+    "pytest",
+    "playwright",
+    "schemathesis",
+    "hypothesis",
+    "trimesh",
+    "scikit-image",
+}
 
 # Runs in a fresh interpreter: a meta-path finder refuses the heavy modules, then
 # the WSGI application is loaded and pages / API calls are served through Django's
@@ -58,8 +70,14 @@ def test_web_process_serves_without_heavy_libraries(django_user_model, real_pass
     dataset = make_dataset("webhost", n_faces=2, with_files=True)
     for face in dataset.images.first().faces.all():
         add_proposal(face, "landmarks-fit")
-    result = subprocess.run([sys.executable, "-c", SCRIPT, ",".join(HEAVY)], cwd=REPO_ROOT, env=server_env(ALLOWED_HOSTS="testserver"),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, ",".join(HEAVY)],
+        cwd=REPO_ROOT,
+        env=server_env(ALLOWED_HOSTS="testserver"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["heavy"] == []

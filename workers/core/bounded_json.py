@@ -3,6 +3,7 @@ recursive decoder sees it (a 50,000-level `[[[...]]]` would end in RecursionErro
 
 The depth is counted in one vectorised pass over the bytes: brackets inside
 strings are masked out first, so `["[[["]` has depth 1."""
+
 import json
 from typing import Any, NoReturn
 

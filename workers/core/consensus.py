@@ -30,6 +30,7 @@ the result independent of the signs the members came with. Plain numpy, no
 Django; everything is vectorised over faces (loops run only over iterations and
 the few member slots).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,15 +61,19 @@ class Consensus:
 
 # --- quaternion algebra, (..., 4) as (w, x, y, z) ------------------------------------
 
+
 def qmul(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     aw, ax, ay, az = np.moveaxis(a, -1, 0)
     bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack([
-        aw * bw - ax * bx - ay * by - az * bz,
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-    ], -1)
+    return np.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        -1,
+    )
 
 
 def qconj(q: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -111,8 +116,13 @@ def _medoid(q: NDArray[np.float64], mask: NDArray[np.bool_], weights: NDArray[np
     return np.take_along_axis(q, best[:, None, None], 1)[:, 0]
 
 
-def _weiszfeld_so3(q: NDArray[np.float64], mask: NDArray[np.bool_], weights: NDArray[np.float64], start: NDArray[np.float64],
-                   iterations: int = ITERATIONS) -> NDArray[np.float64]:
+def _weiszfeld_so3(
+    q: NDArray[np.float64],
+    mask: NDArray[np.bool_],
+    weights: NDArray[np.float64],
+    start: NDArray[np.float64],
+    iterations: int = ITERATIONS,
+) -> NDArray[np.float64]:
     """Geodesic median of each face's masked quaternions, from `start` (F, 4).
     Faces leave the iteration as they converge: most faces need a few steps."""
     center = start.copy()
@@ -139,8 +149,13 @@ def _weiszfeld_so3(q: NDArray[np.float64], mask: NDArray[np.bool_], weights: NDA
     return center
 
 
-def chordal_mean(q: NDArray[np.float64], mask: NDArray[np.bool_], weights: NDArray[np.float64], start: NDArray[np.float64],
-                 iterations: int = 30) -> NDArray[np.float64]:
+def chordal_mean(
+    q: NDArray[np.float64],
+    mask: NDArray[np.bool_],
+    weights: NDArray[np.float64],
+    start: NDArray[np.float64],
+    iterations: int = 30,
+) -> NDArray[np.float64]:
     """(F, 4): per face the rotation nearest (Frobenius) the weighted sum of the masked
     members' matrices: the top eigenvector of M = sum w q q^T, sign-blind by
     construction. Power iteration from `start` (the medoid), M never formed: members
@@ -167,9 +182,16 @@ def chordal_mean(q: NDArray[np.float64], mask: NDArray[np.bool_], weights: NDArr
 METHODS = ("chordal", "geodesic_median")
 
 
-def consensus(R: ArrayLike, t: ArrayLike | None = None, mask: ArrayLike | None = None,
-              weights: ArrayLike | None = None, *, method: str = "chordal", outlier_deg: float = OUTLIER_DEG,
-              outlier_factor: float = OUTLIER_FACTOR) -> Consensus:
+def consensus(
+    R: ArrayLike,
+    t: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    *,
+    method: str = "chordal",
+    outlier_deg: float = OUTLIER_DEG,
+    outlier_factor: float = OUTLIER_FACTOR,
+) -> Consensus:
     """Robust consensus of (F, K) members; see the module docstring.
 
     R: (F, K, 3, 3) or (F, K, 4) unit quaternions (either sign). t: (F, K, 3)
@@ -180,8 +202,11 @@ def consensus(R: ArrayLike, t: ArrayLike | None = None, mask: ArrayLike | None =
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     R = np.asarray(R, dtype=np.float64)
-    q = R if R.shape[-1] == 4 and R.ndim == 3 else geometry.matrix_to_quaternion(
-        np.where(np.isfinite(R), R, 0.0) + np.where(np.isfinite(R), 0.0, np.eye(3)))
+    q = (
+        R
+        if R.shape[-1] == 4 and R.ndim == 3
+        else geometry.matrix_to_quaternion(np.where(np.isfinite(R), R, 0.0) + np.where(np.isfinite(R), 0.0, np.eye(3)))
+    )
     q = q / np.linalg.norm(q, axis=-1, keepdims=True)
     F, K = q.shape[:2]
     mask = np.ones((F, K), bool) if mask is None else np.asarray(mask, bool)
@@ -189,9 +214,15 @@ def consensus(R: ArrayLike, t: ArrayLike | None = None, mask: ArrayLike | None =
     count = mask.sum(1)
     if F == 0 or K == 0:
         nan = np.full(F, np.nan)
-        return Consensus(R=np.full((F, 3, 3), np.nan), t=np.full((F, 3), np.nan), inlier=mask.copy(),
-                         distance_deg=np.full((F, K), np.nan), dispersion_deg=nan, member_count=count.astype(int),
-                         quaternion=np.full((F, 4), np.nan))
+        return Consensus(
+            R=np.full((F, 3, 3), np.nan),
+            t=np.full((F, 3), np.nan),
+            inlier=mask.copy(),
+            distance_deg=np.full((F, K), np.nan),
+            dispersion_deg=nan,
+            member_count=count.astype(int),
+            quaternion=np.full((F, 4), np.nan),
+        )
 
     # outliers are judged against the medoid, which a minority of far-off members cannot move
     medoid = _medoid(q, mask, weights)
@@ -213,9 +244,15 @@ def consensus(R: ArrayLike, t: ArrayLike | None = None, mask: ArrayLike | None =
 
     R_out = geometry.quaternion_to_matrix(center)
     R_out[count == 0] = np.nan
-    return Consensus(R=R_out, t=t_out, inlier=inlier, distance_deg=dist_deg,
-                     dispersion_deg=_nanmedian_rows(dist_deg), member_count=count.astype(int),
-                     quaternion=center)
+    return Consensus(
+        R=R_out,
+        t=t_out,
+        inlier=inlier,
+        distance_deg=dist_deg,
+        dispersion_deg=_nanmedian_rows(dist_deg),
+        member_count=count.astype(int),
+        quaternion=center,
+    )
 
 
 def _nanmedian_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -232,6 +269,7 @@ def _nanmedian_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
 
 # --- grouping flat label lists into faces --------------------------------------------------
 
+
 def group_by_face(face_keys: ArrayLike) -> tuple[NDArray[Any], NDArray[np.intp], NDArray[np.intp], int]:
     """Flat labels -> padded member slots. Returns (faces, row, slot, width):
     the distinct face keys (sorted), each label's place (row, slot) in the
@@ -247,8 +285,9 @@ def group_by_face(face_keys: ArrayLike) -> tuple[NDArray[Any], NDArray[np.intp],
     return faces, row, slot, width
 
 
-def pad(values: ArrayLike, row: NDArray[np.intp], slot: NDArray[np.intp], n_faces: int, width: int,
-        fill: float = np.nan) -> NDArray[Any]:
+def pad(
+    values: ArrayLike, row: NDArray[np.intp], slot: NDArray[np.intp], n_faces: int, width: int, fill: float = np.nan
+) -> NDArray[Any]:
     """(N, ...) flat values -> (n_faces, width, ...) with `fill` in empty slots."""
     values = np.asarray(values)
     out = np.full((n_faces, width) + values.shape[1:], fill, dtype=np.result_type(values, type(fill)))

@@ -15,6 +15,7 @@ Every function takes batches: leading dimensions are carried through.
 Quaternions are (w, x, y, z) with w >= 0. 6D is the first two columns of R
 (Zhou et al. 2019), flattened column after column: (r00, r10, r20, r01, r11, r21).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +34,7 @@ def _as_array(x: ArrayLike, name: str, tail: tuple[int, ...]) -> NDArray[np.floa
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise GeometryInputError(f"{name} must be numeric, got {type(x).__name__}") from exc
-    if a.shape[a.ndim - len(tail):] != tail or a.ndim < len(tail):
+    if a.shape[a.ndim - len(tail) :] != tail or a.ndim < len(tail):
         want = "(..., " + ", ".join(map(str, tail)) + ")"
         raise GeometryInputError(f"{name} must have shape {want}, got {a.shape}")
     return a
@@ -108,9 +109,15 @@ def quaternion_to_matrix(q: ArrayLike) -> NDArray[np.float64]:
     q = _normalize(_as_array(q, "quaternion", (4,)), "quaternion")
     w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
     m = [
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        1 - 2 * (y * y + z * z),
+        2 * (x * y - w * z),
+        2 * (x * z + w * y),
+        2 * (x * y + w * z),
+        1 - 2 * (x * x + z * z),
+        2 * (y * z - w * x),
+        2 * (x * z - w * y),
+        2 * (y * z + w * x),
+        1 - 2 * (x * x + y * y),
     ]
     out: NDArray[np.float64] = np.stack(m, -1).reshape(q.shape[:-1] + (3, 3))
     return out
@@ -124,9 +131,15 @@ def matrix_to_quaternion(R: ArrayLike) -> NDArray[np.float64]:
     computed only for the matrices that take it (most rotations take the first)."""
     R = _as_array(R, "R", (3, 3))
     m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
-    cand = np.stack([
-        1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22,
-    ], -1)
+    cand = np.stack(
+        [
+            1 + m00 + m11 + m22,
+            1 + m00 - m11 - m22,
+            1 - m00 + m11 - m22,
+            1 - m00 - m11 + m22,
+        ],
+        -1,
+    )
     k = np.argmax(cand, -1)
     q = np.empty(R.shape[:-2] + (4,))
     for case in range(4):
@@ -140,8 +153,11 @@ def matrix_to_quaternion(R: ArrayLike) -> NDArray[np.float64]:
             parts = (s / 4, d21 / s, d02 / s, d10 / s)
         else:
             s01, s02, s12 = M[:, 0, 1] + M[:, 1, 0], M[:, 0, 2] + M[:, 2, 0], M[:, 1, 2] + M[:, 2, 1]
-            parts = ((d21 / s, s / 4, s01 / s, s02 / s), (d02 / s, s01 / s, s / 4, s12 / s),
-                     (d10 / s, s02 / s, s12 / s, s / 4))[case - 1]
+            parts = (
+                (d21 / s, s / 4, s01 / s, s02 / s),
+                (d02 / s, s01 / s, s / 4, s12 / s),
+                (d10 / s, s02 / s, s12 / s, s / 4),
+            )[case - 1]
         q[sel] = np.stack(parts, -1)
     q = q / np.linalg.norm(q, axis=-1, keepdims=True)
     return np.where(q[..., :1] < 0, -q, q)

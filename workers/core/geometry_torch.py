@@ -12,6 +12,7 @@ Differences from the numpy version, on purpose:
   rotations (equal to the numpy quaternion route), accurate near 0 and 180
   degrees, and differentiable without the usual arccos clamp.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,7 +60,7 @@ def _tensor(x: TensorLike, name: str, tail: tuple[int, ...], like: torch.Tensor 
             t = torch.as_tensor(x, dtype=dtype, device=device)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise GeometryInputError(f"{name} must be numeric, got {type(x).__name__}") from exc
-    if t.dim() < len(tail) or tuple(t.shape[t.dim() - len(tail):]) != tail:
+    if t.dim() < len(tail) or tuple(t.shape[t.dim() - len(tail) :]) != tail:
         want = "(..., " + ", ".join(map(str, tail)) + ")"
         raise GeometryInputError(f"{name} must have shape {want}, got {tuple(t.shape)}")
     return t
@@ -108,9 +109,15 @@ def quaternion_to_matrix(q: TensorLike) -> torch.Tensor:
     q = _safe_normalize(_tensor(q, "quaternion", (4,)))
     w, x, y, z = q.unbind(-1)
     m = [
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        1 - 2 * (y * y + z * z),
+        2 * (x * y - w * z),
+        2 * (x * z + w * y),
+        2 * (x * y + w * z),
+        1 - 2 * (x * x + z * z),
+        2 * (y * z - w * x),
+        2 * (x * z - w * y),
+        2 * (y * z + w * x),
+        1 - 2 * (x * x + y * y),
     ]
     return torch.stack(m, -1).reshape(q.shape[:-1] + (3, 3))
 
@@ -119,19 +126,28 @@ def matrix_to_quaternion(R: TensorLike) -> torch.Tensor:
     """(..., 3, 3) -> (..., 4) unit (w, x, y, z) with w >= 0 (Shepperd's method)."""
     R = _tensor(R, "R", (3, 3))
     m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
-    cand = torch.stack([
-        1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22,
-    ], -1)
+    cand = torch.stack(
+        [
+            1 + m00 + m11 + m22,
+            1 + m00 - m11 - m22,
+            1 - m00 + m11 - m22,
+            1 - m00 - m11 + m22,
+        ],
+        -1,
+    )
     k = cand.argmax(-1, keepdim=True)
     s = 2 * torch.sqrt(torch.gather(cand, -1, k).clamp_min(torch.finfo(R.dtype).tiny))[..., 0]
     d21, d02, d10 = R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]
     s01, s02, s12 = R[..., 0, 1] + R[..., 1, 0], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 2] + R[..., 2, 1]
-    options = torch.stack([
-        torch.stack([s / 4, d21 / s, d02 / s, d10 / s], -1),
-        torch.stack([d21 / s, s / 4, s01 / s, s02 / s], -1),
-        torch.stack([d02 / s, s01 / s, s / 4, s12 / s], -1),
-        torch.stack([d10 / s, s02 / s, s12 / s, s / 4], -1),
-    ], -2)
+    options = torch.stack(
+        [
+            torch.stack([s / 4, d21 / s, d02 / s, d10 / s], -1),
+            torch.stack([d21 / s, s / 4, s01 / s, s02 / s], -1),
+            torch.stack([d02 / s, s01 / s, s / 4, s12 / s], -1),
+            torch.stack([d10 / s, s02 / s, s12 / s, s / 4], -1),
+        ],
+        -2,
+    )
     index = k[..., None].expand(k.shape[:-1] + (1, 4))
     q = _safe_normalize(torch.gather(options, -2, index)[..., 0, :])
     return torch.where(q[..., :1] < 0, -q, q)
@@ -182,9 +198,14 @@ def geodesic_distance(R1: TensorLike, R2: TensorLike, degrees: bool = True) -> t
     R1 = _tensor(R1, "R1", (3, 3))
     R2 = _tensor(R2, "R2", (3, 3), like=R1)
     rel = R1.transpose(-1, -2) @ R2
-    axial = torch.stack([
-        rel[..., 2, 1] - rel[..., 1, 2], rel[..., 0, 2] - rel[..., 2, 0], rel[..., 1, 0] - rel[..., 0, 1],
-    ], -1)
+    axial = torch.stack(
+        [
+            rel[..., 2, 1] - rel[..., 1, 2],
+            rel[..., 0, 2] - rel[..., 2, 0],
+            rel[..., 1, 0] - rel[..., 0, 1],
+        ],
+        -1,
+    )
     sin = torch.linalg.vector_norm(axial, dim=-1) / 2
     cos = (rel[..., 0, 0] + rel[..., 1, 1] + rel[..., 2, 2] - 1) / 2
     ang = torch.atan2(sin, cos)

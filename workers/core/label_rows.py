@@ -7,6 +7,7 @@ computes Euler angles and quaternions for a chunk of rows at a time, so every
 writer stays vectorised and names the face when a row is bad.
 
 Column names are shared by every tabular export (CSV here, the API later)."""
+
 from __future__ import annotations
 
 import csv
@@ -87,6 +88,7 @@ def deprecated_source(origin: str) -> str:
 @dataclass(frozen=True)
 class InvalidRow:
     """A stored label that breaks the pose rules (workers/core/pose_rules.py)."""
+
     image: str
     face_index: int
     face_id: int | None
@@ -98,10 +100,17 @@ class InvalidRow:
         return f"{self.image} face {self.face_index}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"image": self.image, "face_index": self.face_index, "face_id": self.face_id, "origin": self.origin,
-                "origin_detail": self.origin_detail, "reason": self.reason,
-                # deprecated names, kept for readers of the old export results
-                "source": deprecated_source(self.origin), "source_detail": self.origin_detail}
+        return {
+            "image": self.image,
+            "face_index": self.face_index,
+            "face_id": self.face_id,
+            "origin": self.origin,
+            "origin_detail": self.origin_detail,
+            "reason": self.reason,
+            # deprecated names, kept for readers of the old export results
+            "source": deprecated_source(self.origin),
+            "source_detail": self.origin_detail,
+        }
 
 
 class InvalidRowsError(ExportError):
@@ -110,13 +119,17 @@ class InvalidRowsError(ExportError):
     def __init__(self, invalid: list[InvalidRow], max_listed: int = 20):
         self.invalid = list(invalid)
         more = len(self.invalid) - max_listed
-        super().__init__(f"{len(self.invalid)} face(s) cannot be written: "
-                         + "; ".join(map(str, self.invalid[:max_listed])) + (f"; ... and {more} more" if more > 0 else "")
-                         + ". Fix them, or export the others with skip_invalid.")
+        super().__init__(
+            f"{len(self.invalid)} face(s) cannot be written: "
+            + "; ".join(map(str, self.invalid[:max_listed]))
+            + (f"; ... and {more} more" if more > 0 else "")
+            + ". Fix them, or export the others with skip_invalid."
+        )
 
 
-def valid_rows(rows: Iterable[LabelRow], invalid: list[InvalidRow], limits: PoseLimits = PoseLimits(),
-               chunk: int = CHUNK) -> Iterator[LabelRow]:
+def valid_rows(
+    rows: Iterable[LabelRow], invalid: list[InvalidRow], limits: PoseLimits = PoseLimits(), chunk: int = CHUNK
+) -> Iterator[LabelRow]:
     """`rows` without those whose pose breaks the rules; each of those is
     appended to `invalid` as an InvalidRow. Checked a chunk at a time."""
     batch: list[LabelRow] = []
@@ -144,8 +157,9 @@ def _screen(batch: list[LabelRow], invalid: list[InvalidRow], limits: PoseLimits
     return good
 
 
-def _floats(rows: list[LabelRow], attr: str, size: int,
-            expected: str) -> tuple[NDArray[np.float64], NDArray[np.object_]]:
+def _floats(
+    rows: list[LabelRow], attr: str, size: int, expected: str
+) -> tuple[NDArray[np.float64], NDArray[np.object_]]:
     """(n, size) floats of `attr` (NaN where unusable) and why each row's value is unusable ('' if usable)."""
     values = [getattr(row, attr) for row in rows]
     why = np.array([""] * len(rows), dtype=object)
@@ -168,6 +182,7 @@ def _floats(rows: list[LabelRow], attr: str, size: int,
 @dataclass
 class PoseBatch:
     """A chunk of checked rows with their poses as arrays."""
+
     rows: list[LabelRow]
     R: NDArray[np.float64]  # (n, 3, 3)
     t: NDArray[np.float64]  # (n, 3); NaN where the row has no t
@@ -176,8 +191,9 @@ class PoseBatch:
     quaternion: NDArray[np.float64]  # (n, 4) (w, x, y, z), w >= 0
 
 
-def pose_batches(rows: Iterable[LabelRow], chunk: int = CHUNK,
-                 on_progress: Callable[[int], None] | None = None) -> Iterator[PoseBatch]:
+def pose_batches(
+    rows: Iterable[LabelRow], chunk: int = CHUNK, on_progress: Callable[[int], None] | None = None
+) -> Iterator[PoseBatch]:
     """Chunks of `rows` as PoseBatch; raises ExportError naming the first bad
     face. `on_progress(n_done)` is called once a chunk has been handled."""
     n_done = 0
@@ -208,14 +224,23 @@ def _pose_batch(batch: list[LabelRow]) -> PoseBatch:
     bad = ~(orth < ROTATION_TOL) | ~(np.abs(det - 1) < ROTATION_TOL)  # NaN counts as bad
     if bad.any():
         i = int(np.argmax(bad))
-        raise ExportError(f"{face_name(batch[i])}: R is not a rotation matrix (orthonormality error "
-                          f"{orth[i]:.3g}, determinant {det[i]:.4g}); nothing valid can be written for it")
-    return PoseBatch(rows=batch, R=R.reshape(n, 3, 3), t=t, has_t=has_t, euler=geometry.matrix_to_euler(R),
-                     quaternion=geometry.matrix_to_quaternion(R))
+        raise ExportError(
+            f"{face_name(batch[i])}: R is not a rotation matrix (orthonormality error "
+            f"{orth[i]:.3g}, determinant {det[i]:.4g}); nothing valid can be written for it"
+        )
+    return PoseBatch(
+        rows=batch,
+        R=R.reshape(n, 3, 3),
+        t=t,
+        has_t=has_t,
+        euler=geometry.matrix_to_euler(R),
+        quaternion=geometry.matrix_to_quaternion(R),
+    )
 
 
-def stack_field(rows: list[LabelRow], attr: str, shape: tuple[int, ...],
-                expected: str) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+def stack_field(
+    rows: list[LabelRow], attr: str, shape: tuple[int, ...], expected: str
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Attribute `attr` of every row as an (n, *shape) float array, NaN where
     the row has None, and the (n,) mask of rows that have it. Any array or
     nested list with the right number of values is accepted; non-finite values
@@ -229,8 +254,11 @@ def stack_field(rows: list[LabelRow], attr: str, shape: tuple[int, ...],
     try:  # one conversion for the whole chunk when every value has the same layout
         stacked = np.array(values, dtype=np.float64).reshape(len(values), size)
     except (TypeError, ValueError):
-        stacked = np.stack([_numbers(v, size, row, attr, expected)
-                            for v, row in zip(every, rows) if v is not None]) if values else None
+        stacked = (
+            np.stack([_numbers(v, size, row, attr, expected) for v, row in zip(every, rows) if v is not None])
+            if values
+            else None
+        )
     if values:
         out[has] = stacked
     bad = has & ~np.isfinite(out).all(1)
@@ -249,8 +277,13 @@ def _numbers(value: ArrayLike, size: int, row: LabelRow, what: str, expected: st
     return a.ravel()
 
 
-def write_csv(rows: Iterable[LabelRow], out: TextIO, chunk: int = CHUNK,
-              on_progress: Callable[[int], None] | None = None, consensus: bool = False) -> int:
+def write_csv(
+    rows: Iterable[LabelRow],
+    out: TextIO,
+    chunk: int = CHUNK,
+    on_progress: Callable[[int], None] | None = None,
+    consensus: bool = False,
+) -> int:
     """Writes the header and one line per row; Euler angles are computed per
     chunk so large exports stay vectorised. Returns the row count. With
     `consensus`, each line ends with CONSENSUS_COLUMNS.
@@ -293,13 +326,31 @@ def _batch_text(b: PoseBatch, consensus: bool = False) -> str:
     field = _csv_field if _NEEDS_QUOTES.search(texts) else _plain
 
     def values(i: int, row: LabelRow) -> tuple[object, ...]:
-        return (field(row.image), row.face_index, *euler[3 * i:3 * i + 3], *R9[9 * i:9 * i + 9],
-                _t_text(t[3 * i:3 * i + 3], has_t[i]), field(row.origin), field(row.origin_detail),
-                "" if row.image_id is None else row.image_id, "" if row.face_id is None else row.face_id,
-                field(row.sequence), "" if row.frame_index is None else row.frame_index, row.track_label)
+        return (
+            field(row.image),
+            row.face_index,
+            *euler[3 * i : 3 * i + 3],
+            *R9[9 * i : 9 * i + 9],
+            _t_text(t[3 * i : 3 * i + 3], has_t[i]),
+            field(row.origin),
+            field(row.origin_detail),
+            "" if row.image_id is None else row.image_id,
+            "" if row.face_id is None else row.face_id,
+            field(row.sequence),
+            "" if row.frame_index is None else row.frame_index,
+            row.track_label,
+        )
 
     if consensus:
-        return "".join([_CONSENSUS_LINE % (*values(i, row), _plain(row.member_count),
-                                           "" if row.dispersion_deg is None else repr(float(row.dispersion_deg)))
-                        for i, row in enumerate(b.rows)])
+        return "".join(
+            [
+                _CONSENSUS_LINE
+                % (
+                    *values(i, row),
+                    _plain(row.member_count),
+                    "" if row.dispersion_deg is None else repr(float(row.dispersion_deg)),
+                )
+                for i, row in enumerate(b.rows)
+            ]
+        )
     return "".join([_LINE % values(i, row) for i, row in enumerate(b.rows)])

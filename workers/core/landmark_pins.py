@@ -5,6 +5,7 @@ annotation as evidence a reviewer can check and exported in JSON.
 A pin is {"index": iBUG-68 index 0..67, "x": px, "y": px} in OpenCV pixels
 (0,0 = the centre of the top-left pixel, so an image W px wide spans
 [-0.5, W - 0.5]). At most one pin per landmark, hence at most 68."""
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,7 @@ class LandmarkPinsError(ValueError):
     pass
 
 
-def check_landmark_pins(value: object, width: float | None = None,
-                        height: float | None = None) -> list[dict[str, Any]]:
+def check_landmark_pins(value: object, width: float | None = None, height: float | None = None) -> list[dict[str, Any]]:
     """The pins as plain {index, x, y} dicts sorted by index, or LandmarkPinsError
     saying what is wrong. Without width/height the image bounds are not checked."""
     if value is None:
@@ -45,7 +45,8 @@ def check_landmark_pins(value: object, width: float | None = None,
                 raise LandmarkPinsError(f"landmark_pins[{k}].{name} must be a finite number (pixels).")
             if size is not None and not -0.5 <= v <= size - 0.5:
                 raise LandmarkPinsError(
-                    f"landmark_pins[{k}].{name} = {v:g} lies outside the image (-0.5 .. {size - 0.5:g} px).")
+                    f"landmark_pins[{k}].{name} = {v:g} lies outside the image (-0.5 .. {size - 0.5:g} px)."
+                )
             xy.append(float(v))
         out.append({"index": index, "x": xy[0], "y": xy[1]})
     return sorted(out, key=lambda p: p["index"])

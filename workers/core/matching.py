@@ -4,6 +4,7 @@ Used where a proposer's detections must land on faces the app already knows
 (a dataset's ground-truth faces when proposals are stored, the ground-truth
 face of a benchmark sample when a proposer is evaluated). Boxes are
 (x0, y0, x1, y1) pixels."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,7 +31,9 @@ def box_iou(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     return out
 
 
-def match_boxes(known: Sequence[Sequence[float]], detected: Sequence[Sequence[float]], min_iou: float = MIN_IOU) -> list[int | None]:
+def match_boxes(
+    known: Sequence[Sequence[float]], detected: Sequence[Sequence[float]], min_iou: float = MIN_IOU
+) -> list[int | None]:
     """For each detected box, the index of the known box it matches, or None.
 
     Greedy by IoU, best pair first: each known box takes at most one detection,

@@ -24,6 +24,7 @@ F @ R_cam^T @ F (F = diag(1,-1,-1)) of ours; its rows are therefore our columns 
 to a sign shared by prediction and ground truth, so the numbers agree with its
 code (the `axes='rows'` option of `vector_errors` exists only for comparison).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -78,7 +79,8 @@ def as_pose_arrays(x: ArrayLike, name: str = "poses") -> tuple[NDArray[np.float6
         euler = a
     else:
         raise MetricsError(
-            f"{name}: expected rotations (N, 3, 3) or (N, 9), or Euler angles (N, 3); got shape {a.shape}")
+            f"{name}: expected rotations (N, 3, 3) or (N, 9), or Euler angles (N, 3); got shape {a.shape}"
+        )
     if a.shape[0] == 0:
         raise MetricsError(f"{name}: no samples")
     bad = ~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
@@ -165,8 +167,9 @@ def _threshold_key(t: float) -> str:
     return f"{t:g}".replace(".", "_")
 
 
-def _yaw_bins(abs_yaw: NDArray[np.float64], err: NDArray[np.float64], geo: NDArray[np.float64],
-              edges: Sequence[float]) -> list[dict[str, Any]]:
+def _yaw_bins(
+    abs_yaw: NDArray[np.float64], err: NDArray[np.float64], geo: NDArray[np.float64], edges: Sequence[float]
+) -> list[dict[str, Any]]:
     lows = [float(e) for e in edges]
     highs: list[float | None] = [*lows[1:], None]
     bounds = list(zip(lows, highs))
@@ -175,7 +178,12 @@ def _yaw_bins(abs_yaw: NDArray[np.float64], err: NDArray[np.float64], geo: NDArr
     for k, (lo, hi) in enumerate(bounds):  # a handful of bins, not samples
         sel = which == k
         n = int(sel.sum())
-        row: dict[str, Any] = {"label": f"{lo:g}-{hi:g}" if hi is not None else f"over {lo:g}", "lo": lo, "hi": hi, "count": n}
+        row: dict[str, Any] = {
+            "label": f"{lo:g}-{hi:g}" if hi is not None else f"over {lo:g}",
+            "lo": lo,
+            "hi": hi,
+            "count": n,
+        }
         if n:
             m = err[sel].mean(axis=0)
             row.update({f"mae_{a}": float(v) for a, v in zip(ANGLE_NAMES, m)})
@@ -188,10 +196,16 @@ def _yaw_bins(abs_yaw: NDArray[np.float64], err: NDArray[np.float64], geo: NDArr
     return rows
 
 
-def evaluate(pred_R: ArrayLike, gt_R: ArrayLike, definition: str = "plain", *,
-             thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-             yaw_bin_edges: Sequence[float] = YAW_BIN_EDGES, curve_points: int | None = DEFAULT_CURVE_POINTS,
-             per_sample: bool = False) -> dict[str, Any]:
+def evaluate(
+    pred_R: ArrayLike,
+    gt_R: ArrayLike,
+    definition: str = "plain",
+    *,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    yaw_bin_edges: Sequence[float] = YAW_BIN_EDGES,
+    curve_points: int | None = DEFAULT_CURVE_POINTS,
+    per_sample: bool = False,
+) -> dict[str, Any]:
     """All benchmark figures for matched predictions and ground truth (JSON-ready).
 
     pred_R, gt_R: rotations (N,3,3) / (N,9) or Euler (N,3) [yaw, pitch, roll] deg,
@@ -234,12 +248,14 @@ def evaluate(pred_R: ArrayLike, gt_R: ArrayLike, definition: str = "plain", *,
     out.update(_mae_block(err, ""))
     for d in DEFINITIONS:
         out.update(_mae_block(errs[d], f"_{d}"))
-    out.update({
-        "geodesic_mean": float(geo.mean()),
-        "geodesic_median": float(np.median(geo)),
-        "geodesic_max": float(geo.max()),
-        "vector_axes": "columns",
-    })
+    out.update(
+        {
+            "geodesic_mean": float(geo.mean()),
+            "geodesic_median": float(np.median(geo)),
+            "geodesic_max": float(geo.max()),
+            "vector_axes": "columns",
+        }
+    )
     vm = vec.mean(axis=0)
     out.update({f"maev_{a}": float(v) for a, v in zip("xyz", vm)})
     out["maev_mean"] = float(vm.mean())

@@ -6,6 +6,7 @@ t: 3 finite numbers in millimetres, in front of the camera (0 < z <= max_depth_m
 and |x|, |y| <= max_depth_mm (a head further to the side than the depth limit is
 a unit or sign error, never a photo). Booleans, strings, None inside, and nested
 lists are refused: `[True, 0, ...]` or `["1", ...]` is a client bug, not a pose."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,12 @@ def numbers(value: object, size: int, what: str) -> NDArray[np.float64]:
         if value.dtype.kind not in "iuf" or value.size != size:
             raise PoseRuleError(f"{what} must be {size} numbers.")
         return value.astype(np.float64).reshape(size)
-    if size == 9 and isinstance(value, (list, tuple)) and len(value) == 3 and all(
-            isinstance(row, (list, tuple)) and len(row) == 3 for row in value):
+    if (
+        size == 9
+        and isinstance(value, (list, tuple))
+        and len(value) == 3
+        and all(isinstance(row, (list, tuple)) and len(row) == 3 for row in value)
+    ):
         value = [v for row in value for v in row]  # 3 rows of 3
     if not isinstance(value, (list, tuple)) or len(value) != size:
         raise PoseRuleError(f"{what} must be a list of {size} numbers.")
@@ -81,8 +86,9 @@ def translation_problem(t: NDArray[np.float64], limits: PoseLimits = PoseLimits(
     return ""
 
 
-def pose_problems(R: NDArray[np.float64], t: NDArray[np.float64], has_t: NDArray[np.bool_],
-                  limits: PoseLimits = PoseLimits()) -> list[str]:
+def pose_problems(
+    R: NDArray[np.float64], t: NDArray[np.float64], has_t: NDArray[np.bool_], limits: PoseLimits = PoseLimits()
+) -> list[str]:
     """Per row of R (n, 3, 3) and t (n, 3) (rows without t: has_t False), why
     the pose breaks the rules; '' for good rows. Vectorised for exports."""
     n = len(R)

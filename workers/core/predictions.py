@@ -34,6 +34,7 @@ Missing expected ids are reported as coverage, not an error (unless nothing
 matches). Every other problem is collected and raised together as
 PredictionFileError, with line numbers (CSV) or item numbers (JSON).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -56,8 +57,11 @@ MAX_ROWS = 1_000_000
 MAX_JSON_DEPTH = 64  # a record is 4 deep; metadata may nest a little
 CSV_FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters
 _BOMS = (  # longest first: the UTF-32-LE BOM starts with the UTF-16-LE one
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 MAX_LISTED = 10
 ROTATION_TOL = 1e-2  # max |R R^T - I| and |det R - 1|; covers values printed with 3-4 decimals
@@ -89,14 +93,14 @@ class Coverage:
         return self.matched / self.expected if self.expected else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"matched": self.matched, "expected": self.expected, "missing": self.missing,
-                "fraction": self.fraction}
+        return {"matched": self.matched, "expected": self.expected, "missing": self.missing, "fraction": self.fraction}
 
 
 @dataclass
 class ParsedPredictions:
     """ids in file order; R (N,3,3) projected onto SO(3); euler (N,3) as given or None;
     expected_index[i] = position of ids[i] in the expected id list (or None)."""
+
     ids: list[str]
     R: NDArray[np.float64]
     format: str  # 'csv' or 'json'
@@ -108,19 +112,33 @@ class ParsedPredictions:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return {"count": len(self.ids), "format": self.format, "kind": self.kind,
-                "coverage": self.coverage.to_dict() if self.coverage else None,
-                "missing_ids_sample": self.missing_ids[:MAX_LISTED], "warnings": list(self.warnings)}
+        return {
+            "count": len(self.ids),
+            "format": self.format,
+            "kind": self.kind,
+            "coverage": self.coverage.to_dict() if self.coverage else None,
+            "missing_ids_sample": self.missing_ids[:MAX_LISTED],
+            "warnings": list(self.warnings),
+        }
 
 
-def parse_predictions(data: bytes, filename: str | None = None, content_type: str | None = None,
-                      expected_ids: Sequence[str] | None = None, *, max_bytes: int = MAX_BYTES,
-                      max_rows: int = MAX_ROWS, allow_unknown_ids: bool = False, rotation_tol: float = ROTATION_TOL,
-                      max_listed: int = MAX_LISTED) -> ParsedPredictions:
+def parse_predictions(
+    data: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    expected_ids: Sequence[str] | None = None,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    allow_unknown_ids: bool = False,
+    rotation_tol: float = ROTATION_TOL,
+    max_listed: int = MAX_LISTED,
+) -> ParsedPredictions:
     """Parse `data`; validate against `expected_ids` when given.
 
     allow_unknown_ids: ids not in the benchmark are dropped with a warning instead
     of rejecting the file (useful when predicting on a superset of frames)."""
+
     def fail(problems: list[str]) -> NoReturn:
         raise PredictionFileError(problems, max_listed)
 
@@ -135,8 +153,13 @@ def parse_predictions(data: bytes, filename: str | None = None, content_type: st
     if not text.strip():
         fail(["file is empty"])
     if "\x00" in text:
-        fail([_UTF16_WITHOUT_BOM if _looks_utf16(data) else
-              "file contains NUL bytes: it looks binary, not CSV or JSON text"])
+        fail(
+            [
+                _UTF16_WITHOUT_BOM
+                if _looks_utf16(data)
+                else "file contains NUL bytes: it looks binary, not CSV or JSON text"
+            ]
+        )
 
     fmt = _detect_format(text, filename, content_type)
     problems: list[str] = []
@@ -179,8 +202,10 @@ def parse_predictions(data: bytes, filename: str | None = None, content_type: st
         R = geometry.nearest_rotation(M)
         ok = ~not_rot & ~bad_value
         if ok.any() and dev[ok].max() > 1e-4:
-            warnings.append(f"rotations were not exactly orthonormal (max deviation {dev[ok].max():.2g}); "
-                            "each was replaced by the nearest rotation")
+            warnings.append(
+                f"rotations were not exactly orthonormal (max deviation {dev[ok].max():.2g}); "
+                "each was replaced by the nearest rotation"
+            )
 
     result = ParsedPredictions(ids=ids, R=R, format=fmt, kind=kind, euler=euler, warnings=warnings)
     if expected_ids is not None:
@@ -197,17 +222,26 @@ def _decode(data: bytes, fail: Callable[[list[str]], NoReturn]) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         if encoding != "utf-8":
-            fail([f"file is not UTF-8 text, nor valid {encoding.upper()} although it starts with a "
-                  f"{encoding.upper()} byte-order mark (undecodable bytes at offset {exc.start}); "
-                  "save it as UTF-8 CSV or JSON"])
+            fail(
+                [
+                    f"file is not UTF-8 text, nor valid {encoding.upper()} although it starts with a "
+                    f"{encoding.upper()} byte-order mark (undecodable bytes at offset {exc.start}); "
+                    "save it as UTF-8 CSV or JSON"
+                ]
+            )
         if _looks_utf16(data):
             fail([_UTF16_WITHOUT_BOM])
-        fail([f"file is not UTF-8 text (undecodable byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-              "other encodings (Latin-1, Windows-1252 ...) are refused: save it as UTF-8 CSV or JSON"])
+        fail(
+            [
+                f"file is not UTF-8 text (undecodable byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                "other encodings (Latin-1, Windows-1252 ...) are refused: save it as UTF-8 CSV or JSON"
+            ]
+        )
 
 
-_UTF16_WITHOUT_BOM = ("file looks like UTF-16 without a byte-order mark; save it as UTF-8 "
-                      "(or UTF-16 with a byte-order mark)")
+_UTF16_WITHOUT_BOM = (
+    "file looks like UTF-16 without a byte-order mark; save it as UTF-8 (or UTF-16 with a byte-order mark)"
+)
 
 
 def _looks_utf16(data: bytes) -> bool:
@@ -272,15 +306,18 @@ def match_ids(ids: list[str], expected: list[str]) -> tuple[list[str], list[str]
             if hit is not None:
                 break
         if hit is _AMBIGUOUS:
-            problems.append(f"id {i!r} names several benchmark samples (by its ending {'/'.join(key[-k:])!r}); "
-                            "give more of the path")
+            problems.append(
+                f"id {i!r} names several benchmark samples (by its ending {'/'.join(key[-k:])!r}); "
+                "give more of the path"
+            )
             hit = None
         out.append(hit if isinstance(hit, str) else i)  # hit: an expected id, or None
     return out, problems
 
 
-def _match_expected(result: ParsedPredictions, expected: list[str], where: Sequence[str], problems: list[str],
-                    allow_unknown: bool) -> None:
+def _match_expected(
+    result: ParsedPredictions, expected: list[str], where: Sequence[str], problems: list[str], allow_unknown: bool
+) -> None:
     position = {i: k for k, i in enumerate(expected)}
     given = result.ids
     result.ids, ambiguous = match_ids(given, expected)
@@ -289,8 +326,9 @@ def _match_expected(result: ParsedPredictions, expected: list[str], where: Seque
         return
     renamed = [(g, i) for g, i in zip(given, result.ids) if g != i]
     if renamed:
-        result.warnings.append(f"{len(renamed)} id(s) matched by file name, e.g. {renamed[0][0]!r} -> "
-                               f"{renamed[0][1]!r}")
+        result.warnings.append(
+            f"{len(renamed)} id(s) matched by file name, e.g. {renamed[0][0]!r} -> {renamed[0][1]!r}"
+        )
         _check_duplicates(result.ids, where, problems)
         if problems:
             return
@@ -298,9 +336,11 @@ def _match_expected(result: ParsedPredictions, expected: list[str], where: Seque
     n_unknown = int((~known).sum())
     matched_ids = {i for i in result.ids if i in position}
     if not matched_ids:
-        problems.append(f"none of the {len(result.ids)} ids match the benchmark's {len(expected)} ids "
-                        f"(file ids look like {result.ids[0]!r}, expected ids look like "
-                        f"{expected[0] if expected else None!r})")
+        problems.append(
+            f"none of the {len(result.ids)} ids match the benchmark's {len(expected)} ids "
+            f"(file ids look like {result.ids[0]!r}, expected ids look like "
+            f"{expected[0] if expected else None!r})"
+        )
         return
     if n_unknown:
         if allow_unknown:
@@ -319,9 +359,11 @@ def _match_expected(result: ParsedPredictions, expected: list[str], where: Seque
     result.coverage = Coverage(matched=len(matched_ids), expected=len(expected), missing=len(result.missing_ids))
     if result.missing_ids:
         sample = ", ".join(repr(i) for i in result.missing_ids[:MAX_LISTED])
-        result.warnings.append(f"partial coverage: {len(matched_ids)} of {len(expected)} benchmark ids "
-                               f"({100 * result.coverage.fraction:.1f}%); {len(result.missing_ids)} missing, "
-                               f"e.g. {sample}")
+        result.warnings.append(
+            f"partial coverage: {len(matched_ids)} of {len(expected)} benchmark ids "
+            f"({100 * result.coverage.fraction:.1f}%); {len(result.missing_ids)} missing, "
+            f"e.g. {sample}"
+        )
 
 
 # ---- CSV -------------------------------------------------------------------
@@ -329,8 +371,10 @@ def _match_expected(result: ParsedPredictions, expected: list[str], where: Seque
 _Record = tuple[str, str, list[float]]
 """(where in the file, id, the pose's numbers)"""
 
-def _read_csv(text: str, problems: list[str], warnings: list[str],
-              max_rows: int = MAX_ROWS) -> tuple[list[_Record], str | None]:
+
+def _read_csv(
+    text: str, problems: list[str], warnings: list[str], max_rows: int = MAX_ROWS
+) -> tuple[list[_Record], str | None]:
     # CR-only (old Mac) and CRLF lines become LF: csv would take a lone CR for data
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     head = next((line for line in lines if line.strip()), None)
@@ -389,8 +433,9 @@ def _csv_layout(header: list[str], problems: list[str], warnings: list[str]) -> 
     if dupes:
         problems.append(f"header repeats column(s) {', '.join(dupes)}")
     if not ids:
-        problems.append(f"missing id column: the header needs one of {', '.join(ID_COLUMNS)} "
-                        f"(found {', '.join(header)})")
+        problems.append(
+            f"missing id column: the header needs one of {', '.join(ID_COLUMNS)} (found {', '.join(header)})"
+        )
     elif len(ids) > 1:
         problems.append(f"header has several id columns ({', '.join(ids)}); keep one")
     kind: str | None = None
@@ -402,8 +447,9 @@ def _csv_layout(header: list[str], problems: list[str], warnings: list[str]) -> 
     elif has_angles:
         kind, wanted = "euler", ANGLE_COLUMNS
     else:
-        problems.append("missing pose columns: give yaw,pitch,roll (degrees) or r00,r01,...,r22 "
-                        f"(found {', '.join(header)})")
+        problems.append(
+            f"missing pose columns: give yaw,pitch,roll (degrees) or r00,r01,...,r22 (found {', '.join(header)})"
+        )
     missing = [c for c in wanted if c not in header]
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)} for the {kind} form")
@@ -415,8 +461,9 @@ def _csv_layout(header: list[str], problems: list[str], warnings: list[str]) -> 
     return header.index(ids[0]), kind, [header.index(c) for c in wanted]
 
 
-def _csv_record(row: list[str], line_no: int, id_col: int, columns: list[int], records: list[_Record],
-                problems: list[str]) -> None:
+def _csv_record(
+    row: list[str], line_no: int, id_col: int, columns: list[int], records: list[_Record], problems: list[str]
+) -> None:
     sid = row[id_col].strip()
     if not sid:
         problems.append(f"line {line_no}: empty id")
@@ -434,8 +481,10 @@ def _csv_record(row: list[str], line_no: int, id_col: int, columns: list[int], r
 
 # ---- JSON ------------------------------------------------------------------
 
-def _read_json(text: str, problems: list[str], warnings: list[str],
-               max_rows: int = MAX_ROWS) -> tuple[list[_Record], str | None]:
+
+def _read_json(
+    text: str, problems: list[str], warnings: list[str], max_rows: int = MAX_ROWS
+) -> tuple[list[_Record], str | None]:
     try:
         doc = bounded_json.loads(text, MAX_JSON_DEPTH, allow_nan=True)
     except json.JSONDecodeError as exc:
@@ -456,7 +505,7 @@ def _read_json(text: str, problems: list[str], warnings: list[str],
     elif isinstance(doc, list):
         items = doc
     else:
-        problems.append("JSON must be a list of records, {\"predictions\": [...]}, or an object keyed by id")
+        problems.append('JSON must be a list of records, {"predictions": [...]}, or an object keyed by id')
         return [], None
     if len(items) > max_rows:
         problems.append(f"too many records: {len(items):,} (the limit is {max_rows:,} rows)")
@@ -483,8 +532,9 @@ def _number(v: object) -> float | None:
     return float(v)
 
 
-def _json_record(item: dict[str, Any], where: str, kind: str | None, records: list[_Record], problems: list[str],
-                 ignored: set[str]) -> str | None:
+def _json_record(
+    item: dict[str, Any], where: str, kind: str | None, records: list[_Record], problems: list[str], ignored: set[str]
+) -> str | None:
     sid = next((item[k] for k in ID_COLUMNS if k in item), None)
     sid = str(sid).strip() if isinstance(sid, (int, str)) and not isinstance(sid, bool) else None
     if not sid:

@@ -7,6 +7,7 @@ agreement is the distance of their label to the consensus of the *other*
 annotators of the face (leave-one-out), never to a consensus that includes
 their own label; honeypot errors are against trusted labels (the dataset's
 ground truth or a reviewer-approved label)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ FAR_DEG = 10.0  # the honeypot "share over" threshold
 @dataclass
 class LabelTable:
     """One finished label per row (an annotator's current annotation of a face)."""
+
     annotator: NDArray[np.int_]  # (N,)
     face: NDArray[np.int_]  # (N,)
     R: NDArray[np.float64]  # (N, 3, 3)
@@ -49,6 +51,7 @@ class HoneypotTable:
 @dataclass
 class FaceConsensus:
     """Consensus per face, with each label's place in the padded member arrays."""
+
     faces: NDArray[Any]  # (F,) face keys
     result: Consensus
     label_index: NDArray[np.intp]  # (F, K) row of LabelTable per member slot, -1 where empty
@@ -59,8 +62,9 @@ def _quaternions(R: NDArray[np.float64]) -> NDArray[np.float64]:
     return geometry.matrix_to_quaternion(np.asarray(R, dtype=np.float64).reshape(-1, 3, 3))
 
 
-def face_consensus(labels: LabelTable, weights: NDArray[np.float64] | None = None,
-                   quaternions: NDArray[np.float64] | None = None) -> FaceConsensus:
+def face_consensus(
+    labels: LabelTable, weights: NDArray[np.float64] | None = None, quaternions: NDArray[np.float64] | None = None
+) -> FaceConsensus:
     """Consensus of each face's labels that count for it (see LabelTable).
     `quaternions`: the labels' (N, 4), when the caller has them already."""
     rows = np.flatnonzero(labels.counts_for_consensus)
@@ -145,9 +149,14 @@ def _groups(keys: NDArray[np.int_]) -> dict[int, NDArray[np.intp]]:
     return {int(k): idx for k, idx in zip(values, np.split(order, starts[1:]))}
 
 
-def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: NDArray[np.float64],
-                     rejected_as_outlier: NDArray[np.bool_], consensus_abs_yaw: NDArray[np.float64],
-                     quaternions: NDArray[np.float64] | None = None) -> dict[int, dict[str, Any]]:
+def annotator_scores(
+    labels: LabelTable,
+    honeypots: HoneypotTable,
+    agreement: NDArray[np.float64],
+    rejected_as_outlier: NDArray[np.bool_],
+    consensus_abs_yaw: NDArray[np.float64],
+    quaternions: NDArray[np.float64] | None = None,
+) -> dict[int, dict[str, Any]]:
     """Per annotator code: the figures of the quality page (see docs/QUALITY.md).
     `agreement`: leave_one_out_distance; `rejected_as_outlier`: (N,) bool;
     `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none)."""
@@ -155,8 +164,9 @@ def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: ND
     moved = np.full(len(labels.face), np.nan)
     if has_proposal.any():
         q_labels = _quaternions(labels.R) if quaternions is None else quaternions
-        moved[has_proposal] = np.rad2deg(quaternion_distance_rad(
-            _quaternions(labels.proposal_R[has_proposal]), q_labels[has_proposal]))
+        moved[has_proposal] = np.rad2deg(
+            quaternion_distance_rad(_quaternions(labels.proposal_R[has_proposal]), q_labels[has_proposal])
+        )
     by_label, by_answer = _groups(labels.annotator), _groups(honeypots.annotator)
     empty = np.array([], dtype=np.int64)
     scores: dict[int, dict[str, Any]] = {}
@@ -194,7 +204,8 @@ def annotator_scores(labels: LabelTable, honeypots: HoneypotTable, agreement: ND
                 # honeypot errors when there are any, else agreement: what the error chart can show
                 "error_kind": "honeypot" if len(hp_err) else "agreement",
                 "error_histogram": _histogram(hp_err if len(hp_err) else agree),
-                "error_by_abs_yaw": _by_yaw(hp_err, honeypots.abs_yaw[hp]) if len(hp_err)
+                "error_by_abs_yaw": _by_yaw(hp_err, honeypots.abs_yaw[hp])
+                if len(hp_err)
                 else _by_yaw(agree, consensus_abs_yaw[mine]),
                 "throughput_hours": _per_hour(labels.finished_at[mine]),
             },

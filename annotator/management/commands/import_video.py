@@ -3,8 +3,10 @@ from annotator.management.import_command import ImportCommand
 
 
 class Command(ImportCommand):
-    help = ("Import a video (mp4, avi, mov, mkv) or a folder / .zip of frames (sorted by name) as sequences, "
-            "frames stored as JPEG (quality 95), with a progress bar.")
+    help = (
+        "Import a video (mp4, avi, mov, mkv) or a folder / .zip of frames (sorted by name) as sequences, "
+        "frames stored as JPEG (quality 95), with a progress bar."
+    )
     kind = Job.Kind.IMPORT_VIDEO
 
     def add_arguments(self, parser):

@@ -7,8 +7,10 @@ from annotator.proposals.selectors import proposal_accuracy
 
 
 class Command(BaseCommand):
-    help = ("MAE (yaw/pitch/roll/mean, degrees, AFLW convention) of each proposer against the dataset's ground "
-            "truth, per ground-truth |yaw| bin, and the mean error per confidence third (low to high).")
+    help = (
+        "MAE (yaw/pitch/roll/mean, degrees, AFLW convention) of each proposer against the dataset's ground "
+        "truth, per ground-truth |yaw| bin, and the mean error per confidence third (low to high)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True)
@@ -35,7 +37,10 @@ class Command(BaseCommand):
                 if b["count"]:
                     self.stdout.write(
                         f"{'  |yaw| ' + b['label']:<28}{b['count']:>9}"
-                        f"{b['mae_yaw']:>8.2f}{b['mae_pitch']:>8.2f}{b['mae_roll']:>8.2f}{b['mae_mean']:>8.2f}")
+                        f"{b['mae_yaw']:>8.2f}{b['mae_pitch']:>8.2f}{b['mae_roll']:>8.2f}{b['mae_mean']:>8.2f}"
+                    )
             if r["confidence_curve"]:
-                self.stdout.write("  mean error by confidence, low to high: " + " / ".join(
-                    f"{g['mean_error_deg']:.2f} ({g['faces']})" for g in r["confidence_curve"]))
+                self.stdout.write(
+                    "  mean error by confidence, low to high: "
+                    + " / ".join(f"{g['mean_error_deg']:.2f} ({g['faces']})" for g in r["confidence_curve"])
+                )

@@ -24,8 +24,7 @@ class Command(BaseCommand):
                 name = proposer or proposing.preferred_proposer_name()
                 proposing.check_proposer(name)
                 ids = list(ds.images.order_by("pk").values_list("pk", flat=True))
-                job = Job.objects.create(kind=Job.Kind.PROPOSE, dataset=ds, total=len(ids),
-                                         options={"proposer": name})
+                job = Job.objects.create(kind=Job.Kind.PROPOSE, dataset=ds, total=len(ids), options={"proposer": name})
                 for i in range(0, len(ids), proposing.BATCH_SIZE):
                     proposing.propose_images(ids[i : i + proposing.BATCH_SIZE], name, job.pk)
                 job.refresh_from_db()
@@ -33,14 +32,17 @@ class Command(BaseCommand):
                     jobs.finish(job)
             else:
                 job = proposing.start_proposals(dataset=ds, proposer=proposer)
-                job = progress.follow(job, progress.ProgressBar(f"propose {dataset}", unit="image",
-                                                        quiet=options["verbosity"] == 0))
+                job = progress.follow(
+                    job, progress.ProgressBar(f"propose {dataset}", unit="image", quiet=options["verbosity"] == 0)
+                )
         except proposing.ProposeRequestError as exc:
             raise CommandError(str(exc)) from None
         for error in job.errors:
             self.stderr.write(f"  {error['name']}: {error['message']}")
         n = ds.images.filter(faces__proposals__proposer=job.options["proposer"]).count()
-        summary = f"job #{job.pk} {job.state}: {job.processed} images, {n} faces with a {job.options['proposer']} proposal"
+        summary = (
+            f"job #{job.pk} {job.state}: {job.processed} images, {n} faces with a {job.options['proposer']} proposal"
+        )
         if job.state not in (Job.State.DONE,):
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))

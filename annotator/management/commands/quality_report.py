@@ -7,8 +7,10 @@ from annotator.quality.services import refresh
 
 
 class Command(BaseCommand):
-    help = ("Annotator scores, consensus figures and the noise floor of a dataset (the quality page's numbers), "
-            "recomputed from the labels.")
+    help = (
+        "Annotator scores, consensus figures and the noise floor of a dataset (the quality page's numbers), "
+        "recomputed from the labels."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True)
@@ -22,15 +24,21 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=1))
             return
-        self.stdout.write(f"{ds.name}: {report['faces_labeled']} faces labeled, {report['faces_with_overlap']} by "
-                          f"two or more, {report['faces_needing_review']} need review; dispersion median "
-                          f"{_deg(report['dispersion_median'])}")
-        self.stdout.write(f"{'annotator':<20}{'faces':>7}{'median s':>10}{'honeypot':>10}{'agreement':>11}"
-                          f"{'moved':>8}{'outliers':>10}{'rejected':>10}")
+        self.stdout.write(
+            f"{ds.name}: {report['faces_labeled']} faces labeled, {report['faces_with_overlap']} by "
+            f"two or more, {report['faces_needing_review']} need review; dispersion median "
+            f"{_deg(report['dispersion_median'])}"
+        )
+        self.stdout.write(
+            f"{'annotator':<20}{'faces':>7}{'median s':>10}{'honeypot':>10}{'agreement':>11}"
+            f"{'moved':>8}{'outliers':>10}{'rejected':>10}"
+        )
         for a in report["annotators"]:
-            self.stdout.write(f"{a['username']:<20}{a['faces']:>7}{_num(a['median_time_s']):>10}"
-                              f"{_deg(a['honeypot_geodesic_median']):>10}{_deg(a['agreement_geodesic_median']):>11}"
-                              f"{_deg(a['proposal_moved_median']):>8}{a['consensus_rejected']:>10}{a['rejected']:>10}")
+            self.stdout.write(
+                f"{a['username']:<20}{a['faces']:>7}{_num(a['median_time_s']):>10}"
+                f"{_deg(a['honeypot_geodesic_median']):>10}{_deg(a['agreement_geodesic_median']):>11}"
+                f"{_deg(a['proposal_moved_median']):>8}{a['consensus_rejected']:>10}{a['rejected']:>10}"
+            )
 
 
 def _num(v) -> str:

@@ -5,6 +5,7 @@ The settings run it in WAL mode (config/settings.py), which keeps a `-wal` and a
 `-shm` file beside the database while it is open: removing a test database
 removes them too, so a run that was killed never leaves a stale log that a new
 database of the same name would replay."""
+
 import contextlib
 import os
 from pathlib import Path

@@ -2,6 +2,7 @@
 
 Validates a prediction file against a benchmark and prints its metrics; a bad
 file exits non-zero with the problems listed."""
+
 import json
 from pathlib import Path
 
@@ -19,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--benchmark", required=True, help="name (latest version), name@N, or id")
         parser.add_argument("--predictions", required=True, help="CSV or JSON file")
         parser.add_argument("--json", action="store_true", help="print every metric as JSON")
-        parser.add_argument("--allow-unknown-ids", action="store_true",
-                            help="ignore ids not in the benchmark instead of rejecting the file")
+        parser.add_argument(
+            "--allow-unknown-ids",
+            action="store_true",
+            help="ignore ids not in the benchmark instead of rejecting the file",
+        )
         parser.add_argument("--save", action="store_true", help="store the result as a leaderboard entry")
         parser.add_argument("--name", default="", help="entry name (with --save)")
         parser.add_argument("--user", default="", help="entry owner's username (with --save)")
@@ -44,8 +48,14 @@ class Command(BaseCommand):
                     if owner is None:
                         raise CommandError(f"no user {opts['user']!r}")
                 entry = uploads.create_upload_entry(
-                    benchmark=benchmark, data=data, filename=path.name, user=owner, name=opts["name"] or path.stem,
-                    is_public=opts["public"], allow_unknown_ids=opts["allow_unknown_ids"])
+                    benchmark=benchmark,
+                    data=data,
+                    filename=path.name,
+                    user=owner,
+                    name=opts["name"] or path.stem,
+                    is_public=opts["public"],
+                    allow_unknown_ids=opts["allow_unknown_ids"],
+                )
                 result = dict(entry.summary, entry_id=entry.pk, protocol=entry.protocol, warnings=entry.warnings)
             else:
                 ev = uploads.evaluate_file(benchmark, data, path.name, allow_unknown_ids=opts["allow_unknown_ids"])
@@ -58,8 +68,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2))
             return
         cov = result["coverage"]
-        self.stdout.write(f"{benchmark} ({result['angle_error_definition']} angle errors), "
-                          f"{cov['matched']} of {cov['expected']} samples")
+        self.stdout.write(
+            f"{benchmark} ({result['angle_error_definition']} angle errors), "
+            f"{cov['matched']} of {cov['expected']} samples"
+        )
         for key in ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "geodesic_mean", "geodesic_median"):
             if result.get(key) is not None:
                 self.stdout.write(f"  {key:16s} {result[key]:8.3f}")

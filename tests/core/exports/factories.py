@@ -1,6 +1,7 @@
 """Random label rows for the export tests, and independent math to check the
 files with: scipy's Rotation and hand-written projections, never the code
 under test (only geometry.euler_to_matrix makes the poses, as the brief asks)."""
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,9 @@ def random_pose(rng) -> tuple[np.ndarray, np.ndarray]:
 
 def random_K(rng, w: int, h: int) -> np.ndarray:
     fx = rng.uniform(0.6, 3.0) * w
-    return np.array([[fx, 0, rng.uniform(0.4, 0.6) * w], [0, fx * rng.uniform(0.95, 1.05), rng.uniform(0.4, 0.6) * h],
-                     [0, 0, 1]])
+    return np.array(
+        [[fx, 0, rng.uniform(0.4, 0.6) * w], [0, fx * rng.uniform(0.95, 1.05), rng.uniform(0.4, 0.6) * h], [0, 0, 1]]
+    )
 
 
 def projection(X: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -36,8 +38,16 @@ def projection(X: np.ndarray, K: np.ndarray) -> np.ndarray:
     return np.stack([K[0, 0] * X[:, 0] / X[:, 2] + K[0, 2], K[1, 1] * X[:, 1] / X[:, 2] + K[1, 2]], 1)
 
 
-def random_rows(n_images: int, seed: int = 0, faces_per_image=(1, 3), names=None, with_K=True,
-                with_landmarks=False, t_missing_every: int = 0, image_ids=True) -> list[LabelRow]:
+def random_rows(
+    n_images: int,
+    seed: int = 0,
+    faces_per_image=(1, 3),
+    names=None,
+    with_K=True,
+    with_landmarks=False,
+    t_missing_every: int = 0,
+    image_ids=True,
+) -> list[LabelRow]:
     """Rows for n_images images with 1-2 faces each. Landmarks, when asked
     for, are a perturbed reference face at the row's pose (iBUG-68), stored as
     dataset ground truth (landmarks_match_pose=True) on even faces only."""
@@ -51,11 +61,27 @@ def random_rows(n_images: int, seed: int = 0, faces_per_image=(1, 3), names=None
         for k in range(int(rng.integers(*faces_per_image))):
             R, t = random_pose(rng)
             x0, y0 = rng.uniform(0, w / 2), rng.uniform(0, h / 2)
-            row = LabelRow(name, k, R, t, "annotator", f"user{k}", image_id=i + 1 if image_ids else None,
-                           face_id=len(rows) + 1, width=w, height=h, K=K,
-                           box=(x0, y0, x0 + rng.uniform(5, w / 2), y0 + rng.uniform(5, h / 2)),
-                           provenance={"origin": "annotator", "author": f"user{k}", "status": "accepted",
-                                       "version": int(rng.integers(1, 5)), "score": float(rng.uniform())})
+            row = LabelRow(
+                name,
+                k,
+                R,
+                t,
+                "annotator",
+                f"user{k}",
+                image_id=i + 1 if image_ids else None,
+                face_id=len(rows) + 1,
+                width=w,
+                height=h,
+                K=K,
+                box=(x0, y0, x0 + rng.uniform(5, w / 2), y0 + rng.uniform(5, h / 2)),
+                provenance={
+                    "origin": "annotator",
+                    "author": f"user{k}",
+                    "status": "accepted",
+                    "version": int(rng.integers(1, 5)),
+                    "score": float(rng.uniform()),
+                },
+            )
             if t_missing_every and len(rows) % t_missing_every == 0:
                 row.t = None
             if with_landmarks:

@@ -1,6 +1,7 @@
 """`aflw2000_mat` export: every .mat opened with scipy.io.loadmat and checked
 with hand-written rotations and projections, then the whole zip read back by
 the project's own AFLW2000 reader."""
+
 import io
 import zipfile
 

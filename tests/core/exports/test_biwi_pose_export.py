@@ -1,5 +1,6 @@
 """`biwi_pose` export: pose.txt and rgb.cal parsed with numpy / by hand, then
 the zip read back by the project's own BIWI reader."""
+
 import io
 import zipfile
 
@@ -36,15 +37,24 @@ def read_pose(zf, name):
 
 def read_cal(zf, name):
     lines = [[float(v) for v in line.split()] for line in zf.read(name).decode().splitlines() if line.strip()]
-    return {"K": np.array(lines[0:3]), "dist": lines[3], "R": np.array(lines[4:7]), "t": np.array(lines[7]),
-            "size": lines[8]}
+    return {
+        "K": np.array(lines[0:3]),
+        "dist": lines[3],
+        "R": np.array(lines[4:7]),
+        "t": np.array(lines[7]),
+        "size": lines[8],
+    }
 
 
 def test_pose_files_hold_r_and_t_in_the_image_camera():
     rows = biwi_rows()
     zf = export(rows)
     names = set(zf.namelist())
-    assert names == {r.image.replace("_rgb.png", "_pose.txt") for r in rows} | {"01/rgb.cal", "02/rgb.cal", "README.txt"}
+    assert names == {r.image.replace("_rgb.png", "_pose.txt") for r in rows} | {
+        "01/rgb.cal",
+        "02/rgb.cal",
+        "README.txt",
+    }
     for row in rows:
         M, c = read_pose(zf, row.image.replace("_rgb.png", "_pose.txt"))
         assert np.array_equal(M, row.R) and np.array_equal(c, row.t)
@@ -74,12 +84,19 @@ def test_project_reader_reads_back_the_same_pose(tmp_path):
 
 
 def test_other_names_faces_and_missing_t():
-    rows = random_rows(3, seed=33, names=["a/b/photo.jpg", "top.png", "a/b/other.jpeg"], faces_per_image=(2, 3),
-                       t_missing_every=2)
+    rows = random_rows(
+        3, seed=33, names=["a/b/photo.jpg", "top.png", "a/b/other.jpeg"], faces_per_image=(2, 3), t_missing_every=2
+    )
     zf = export(rows)
     names = set(zf.namelist())
-    assert {"a/b/photo_pose.txt", "a/b/photo_face1_pose.txt", "top_pose.txt", "a/b/other_pose.txt",
-            "rgb.cal", "a/b/rgb.cal"} <= names
+    assert {
+        "a/b/photo_pose.txt",
+        "a/b/photo_face1_pose.txt",
+        "top_pose.txt",
+        "a/b/other_pose.txt",
+        "rgb.cal",
+        "a/b/rgb.cal",
+    } <= names
     missing = [r for r in rows if r.t is None]
     assert missing
     for row in missing:
@@ -87,8 +104,13 @@ def test_other_names_faces_and_missing_t():
         _, c = read_pose(zf, stem + "_pose.txt")
         x0, y0, x1, y1 = row.box
         z = row.K[0, 0] * 150.0 / (x1 - x0)
-        assert np.abs(c - [((x0 + x1) / 2 - row.K[0, 2]) * z / row.K[0, 0],
-                           ((y0 + y1) / 2 - row.K[1, 2]) * z / row.K[1, 1], z]).max() < 1e-9
+        assert (
+            np.abs(
+                c
+                - [((x0 + x1) / 2 - row.K[0, 2]) * z / row.K[0, 0], ((y0 + y1) / 2 - row.K[1, 2]) * z / row.K[1, 1], z]
+            ).max()
+            < 1e-9
+        )
     readme = zf.read("README.txt").decode()
     assert f"Translation: {len(missing)} faces had no t" in readme
     assert "NOT reconstructed" in readme
@@ -105,8 +127,9 @@ def test_missing_camera_uses_the_project_default():
 
 
 def test_frames_of_a_sequence_get_one_pose_file_per_frame_in_the_sequence_folder():
-    rows = random_rows(3, seed=31, names=["drive/frame_000000.jpg", "drive/frame_000001.jpg", "take2/f00.jpg"],
-                       faces_per_image=(1, 2))
+    rows = random_rows(
+        3, seed=31, names=["drive/frame_000000.jpg", "drive/frame_000001.jpg", "take2/f00.jpg"], faces_per_image=(1, 2)
+    )
     out = io.BytesIO()
     write_export("biwi_pose", rows, out, META)
     names = set(zipfile.ZipFile(out).namelist())

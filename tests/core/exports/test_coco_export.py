@@ -1,4 +1,5 @@
 """`coco` export loaded with pycocotools."""
+
 import contextlib
 import io
 

@@ -1,4 +1,5 @@
 """`csv` export (and label_rows.write_csv) read back with csv.DictReader."""
+
 import csv
 import io
 
@@ -9,8 +10,11 @@ from workers.core.label_rows import CSV_COLUMNS, LabelRow, write_csv
 
 from .factories import META, angle_difference, random_rows, scipy_euler
 
-ORIGINAL_COLUMNS = (["image", "face_index", "yaw", "pitch", "roll"] + [f"r{i}{j}" for i in range(3) for j in range(3)]
-                    + ["tx", "ty", "tz", "origin", "origin_detail"])
+ORIGINAL_COLUMNS = (
+    ["image", "face_index", "yaw", "pitch", "roll"]
+    + [f"r{i}{j}" for i in range(3) for j in range(3)]
+    + ["tx", "ty", "tz", "origin", "origin_detail"]
+)
 
 
 def export(rows):
@@ -24,8 +28,8 @@ def test_it_keeps_the_original_columns_first_and_appends_ids():
     out = io.StringIO()
     write_csv([], out)
     header = next(csv.reader(io.StringIO(out.getvalue())))
-    assert header[:len(ORIGINAL_COLUMNS)] == ORIGINAL_COLUMNS
-    assert header[len(ORIGINAL_COLUMNS):] == ["image_id", "face_id", "sequence", "frame_index", "track_label"]
+    assert header[: len(ORIGINAL_COLUMNS)] == ORIGINAL_COLUMNS
+    assert header[len(ORIGINAL_COLUMNS) :] == ["image_id", "face_id", "sequence", "frame_index", "track_label"]
     assert header == list(CSV_COLUMNS)
 
 
@@ -34,7 +38,10 @@ def test_frames_of_a_sequence_carry_sequence_frame_index_and_track_label():
     rows[1].sequence, rows[1].frame_index, rows[1].track_label = "take,1", 7, "interpolated"
     got = export(rows)
     assert [(g["sequence"], g["frame_index"], g["track_label"]) for g in got] == [
-        ("", "", ""), ("take,1", "7", "interpolated"), ("", "", "")]
+        ("", "", ""),
+        ("take,1", "7", "interpolated"),
+        ("", "", ""),
+    ]
 
 
 def test_rows_read_back_with_exact_pose_and_scipy_angles():
@@ -56,7 +63,7 @@ def test_rows_read_back_with_exact_pose_and_scipy_angles():
 
 
 def test_names_needing_quotes_round_trip():
-    rows = random_rows(3, seed=12, names=['a,b.jpg', 'say "hi".jpg', "two\nlines.jpg"])
+    rows = random_rows(3, seed=12, names=["a,b.jpg", 'say "hi".jpg', "two\nlines.jpg"])
     rows[0].origin_detail = 'proposer,"x"@1'
     got = export(rows)
     assert [line["image"] for line in got] == [r.image for r in rows]
@@ -66,8 +73,10 @@ def test_names_needing_quotes_round_trip():
 def test_old_style_rows_still_work_with_a_text_stream():
     # the call shape of annotator/selectors.py and export_labels: six positional fields, TextIO
     R = np.eye(3)
-    rows = [LabelRow("img.jpg", 0, R, np.array([1.0, 2.0, 500.0]), "ground_truth", "aflw"),
-            LabelRow("img.jpg", 1, list(R.reshape(9)), None, "proposal", "p@1")]
+    rows = [
+        LabelRow("img.jpg", 0, R, np.array([1.0, 2.0, 500.0]), "ground_truth", "aflw"),
+        LabelRow("img.jpg", 1, list(R.reshape(9)), None, "proposal", "p@1"),
+    ]
     out = io.StringIO()
     assert write_csv(rows, out) == 2
     got = list(csv.DictReader(io.StringIO(out.getvalue())))

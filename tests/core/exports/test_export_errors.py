@@ -1,5 +1,6 @@
 """The registry and bad rows: every format refuses a face it cannot write
 truthfully, and says which face."""
+
 import io
 
 import numpy as np
@@ -32,8 +33,12 @@ def test_a_non_rotation_names_the_face(fmt, bad):
     rows = random_rows(6, seed=51, faces_per_image=(2, 3))
     victim = rows[5]
     R = np.asarray(victim.R)
-    victim.R = {"scaled": 1.5 * R, "reflection": R @ np.diag([1, 1, -1]),
-                "nan": np.where(np.eye(3) > 0, np.nan, R), "shape": R[:2]}[bad]
+    victim.R = {
+        "scaled": 1.5 * R,
+        "reflection": R @ np.diag([1, 1, -1]),
+        "nan": np.where(np.eye(3) > 0, np.nan, R),
+        "shape": R[:2],
+    }[bad]
     with pytest.raises(ExportError) as err:
         write_export(fmt, rows, io.BytesIO(), META)
     assert f"{victim.image} face {victim.face_index}" in str(err.value)
@@ -80,8 +85,13 @@ def test_unserialisable_provenance_names_the_face():
 def test_translation_from_box_places_a_150mm_face_across_the_box():
     rng = np.random.default_rng(56)
     for _ in range(20):
-        K = np.array([[rng.uniform(300, 2000), 0, rng.uniform(100, 400)],
-                      [0, rng.uniform(300, 2000), rng.uniform(100, 400)], [0, 0, 1]])
+        K = np.array(
+            [
+                [rng.uniform(300, 2000), 0, rng.uniform(100, 400)],
+                [0, rng.uniform(300, 2000), rng.uniform(100, 400)],
+                [0, 0, 1],
+            ]
+        )
         x0, y0 = rng.uniform(0, 300, 2)
         box = (x0, y0, x0 + rng.uniform(20, 300), y0 + rng.uniform(20, 300))
         t = geometry.translation_from_box(box, K)

@@ -1,6 +1,7 @@
 """One bad stored row never breaks an export of the others: every format
 refuses with the list of EVERY face that breaks the pose rules, or, asked to
 skip them, writes the rest and names what it skipped (a manifest in zips)."""
+
 import io
 import json
 import zipfile
@@ -61,8 +62,9 @@ def test_skipping_writes_the_others_and_names_the_skipped(fmt):
             assert sorted(zf.namelist()) == sorted(zc.namelist() + [SKIPPED_MANIFEST])
             manifest = json.loads(zf.read(SKIPPED_MANIFEST))
             assert manifest["skipped"] == 3
-            assert [(f["image"], f["face_index"]) for f in manifest["faces"]] == [(v.image, v.face_index)
-                                                                                 for v in victims]
+            assert [(f["image"], f["face_index"]) for f in manifest["faces"]] == [
+                (v.image, v.face_index) for v in victims
+            ]
             for name in zc.namelist():
                 assert zf.read(name) == zc.read(name)
     else:

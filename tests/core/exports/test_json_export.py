@@ -1,4 +1,5 @@
 """`json` export read back with json.load and checked against scipy."""
+
 import io
 import json
 
@@ -24,8 +25,12 @@ def test_it_writes_every_face_with_exact_pose_camera_and_box():
     assert {k: doc[k] for k in META} == META
     assert len(doc["faces"]) == len(rows)
     for face, row in zip(doc["faces"], rows):
-        assert (face["image"], face["image_id"], face["face_id"], face["face_index"]) == \
-            (row.image, row.image_id, row.face_id, row.face_index)
+        assert (face["image"], face["image_id"], face["face_id"], face["face_index"]) == (
+            row.image,
+            row.image_id,
+            row.face_id,
+            row.face_index,
+        )
         assert (face["width"], face["height"]) == (row.width, row.height)
         # floats are written as repr: they read back bit for bit
         assert np.array_equal(np.array(face["R"]), row.R)

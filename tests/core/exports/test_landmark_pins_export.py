@@ -1,5 +1,6 @@
 """Landmark pins (workers/core/landmark_pins.py) in the `json` export, and the
 rules every stored pin list obeys."""
+
 import io
 import json
 
@@ -29,21 +30,24 @@ def test_a_row_with_bad_pins_is_refused_naming_the_face():
         write_export("json", rows, io.BytesIO(), META)
 
 
-@pytest.mark.parametrize("pins, says", [
-    ("abc", "list"),
-    ([{"index": 68, "x": 1, "y": 1}], "0..67"),
-    ([{"index": -1, "x": 1, "y": 1}], "0..67"),
-    ([{"index": True, "x": 1, "y": 1}], "0..67"),
-    ([{"index": 2.0, "x": 1, "y": 1}], "0..67"),
-    ([{"index": 2, "x": "1", "y": 1}], "finite"),
-    ([{"index": 2, "x": float("nan"), "y": 1}], "finite"),
-    ([{"index": 2, "x": 1}], "exactly"),
-    ([{"index": 2, "x": 1, "y": 1, "z": 0}], "exactly"),
-    ([{"index": 2, "x": 1, "y": 1}, {"index": 2, "x": 3, "y": 1}], "twice"),
-    ([{"index": 2, "x": 319.6, "y": 1}], "outside"),
-    ([{"index": 2, "x": 1, "y": -0.6}], "outside"),
-    ([{"index": i % 68, "x": 1, "y": 1} for i in range(69)], "at most 68"),
-])
+@pytest.mark.parametrize(
+    "pins, says",
+    [
+        ("abc", "list"),
+        ([{"index": 68, "x": 1, "y": 1}], "0..67"),
+        ([{"index": -1, "x": 1, "y": 1}], "0..67"),
+        ([{"index": True, "x": 1, "y": 1}], "0..67"),
+        ([{"index": 2.0, "x": 1, "y": 1}], "0..67"),
+        ([{"index": 2, "x": "1", "y": 1}], "finite"),
+        ([{"index": 2, "x": float("nan"), "y": 1}], "finite"),
+        ([{"index": 2, "x": 1}], "exactly"),
+        ([{"index": 2, "x": 1, "y": 1, "z": 0}], "exactly"),
+        ([{"index": 2, "x": 1, "y": 1}, {"index": 2, "x": 3, "y": 1}], "twice"),
+        ([{"index": 2, "x": 319.6, "y": 1}], "outside"),
+        ([{"index": 2, "x": 1, "y": -0.6}], "outside"),
+        ([{"index": i % 68, "x": 1, "y": 1} for i in range(69)], "at most 68"),
+    ],
+)
 def test_bad_pins_are_refused_with_a_reason(pins, says):
     with pytest.raises(LandmarkPinsError, match=says):
         check_landmark_pins(pins, 320, 240)
@@ -51,6 +55,8 @@ def test_bad_pins_are_refused_with_a_reason(pins, says):
 
 def test_good_pins_come_back_sorted_and_the_image_edges_are_inside():
     pins = [{"index": 30, "x": 319.5, "y": -0.5}, {"index": 0, "x": 0, "y": 239.5}]
-    assert check_landmark_pins(pins, 320, 240) == [{"index": 0, "x": 0.0, "y": 239.5},
-                                                   {"index": 30, "x": 319.5, "y": -0.5}]
+    assert check_landmark_pins(pins, 320, 240) == [
+        {"index": 0, "x": 0.0, "y": 239.5},
+        {"index": 30, "x": 319.5, "y": -0.5},
+    ]
     assert check_landmark_pins(None) == []

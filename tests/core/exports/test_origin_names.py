@@ -2,6 +2,7 @@
 export; the JSON and COCO exports also write the pre-rename `source` /
 `source_detail` keys with the old values (dataset / annotator / proposer) for
 readers of older exports, and the CSV header carries only the new names."""
+
 import csv
 import io
 import json
@@ -19,9 +20,22 @@ OLD = {"ground_truth": "dataset", "annotator": "annotator", "proposal": "propose
 
 
 def rows():
-    return [LabelRow("img.jpg", i, np.eye(3), np.array([0.0, 0.0, 600.0]), origin, f"{origin}-who",
-                     image_id=1, face_id=i + 1, width=64, height=64, provenance={"origin": origin, "n": i})
-            for i, origin in enumerate(ORIGINS)]
+    return [
+        LabelRow(
+            "img.jpg",
+            i,
+            np.eye(3),
+            np.array([0.0, 0.0, 600.0]),
+            origin,
+            f"{origin}-who",
+            image_id=1,
+            face_id=i + 1,
+            width=64,
+            height=64,
+            provenance={"origin": origin, "n": i},
+        )
+        for i, origin in enumerate(ORIGINS)
+    ]
 
 
 def written(fmt):
@@ -40,7 +54,7 @@ def test_json_and_coco_write_origin_and_the_deprecated_source(fmt, items):
     got = items(json.loads(written(fmt)))
     assert [x["origin"] for x in got] == list(ORIGINS)
     for x in got:
-        assert x["origin_detail"] == x["source_detail"] == f'{x["origin"]}-who'
+        assert x["origin_detail"] == x["source_detail"] == f"{x['origin']}-who"
         assert x["source"] == OLD[x["origin"]]
         assert x["provenance"] == {"origin": x["origin"], "n": x["face_index"], "source": OLD[x["origin"]]}
 

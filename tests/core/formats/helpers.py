@@ -1,4 +1,5 @@
 """Small builders for format tests: images, zips, hand-written rotations."""
+
 from __future__ import annotations
 
 import io

@@ -139,8 +139,10 @@ def test_writer_refuses_bad_input():
 
 
 def test_bad_inputs_do_not_stop_the_good_ones(tmp_path, aflw_samples_dir):
-    good = {n: (aflw_samples_dir / n).read_bytes()
-            for n in ["image00050.jpg", "image00050.mat", "image00081.jpg", "image00081.mat"]}
+    good = {
+        n: (aflw_samples_dir / n).read_bytes()
+        for n in ["image00050.jpg", "image00050.mat", "image00081.jpg", "image00081.mat"]
+    }
     jpg = good["image00050.jpg"]
     mat = good["image00050.mat"]
     orig = scipy.io.loadmat(io.BytesIO(mat))
@@ -153,16 +155,25 @@ def test_bad_inputs_do_not_stop_the_good_ones(tmp_path, aflw_samples_dir):
     nan_pose = dict(Pose_Para=orig["Pose_Para"].copy(), pt3d_68=orig["pt3d_68"])
     nan_pose["Pose_Para"][0, 1] = np.nan
     entries = dict(good)
-    entries.update({
-        "bad/corrupt.jpg": b"\xff\xd8\xff\xe0 not really a jpeg", "bad/corrupt.mat": mat,
-        "bad/cut.jpg": jpg[:4000], "bad/cut.mat": mat,
-        "bad/nopose.jpg": jpg, "bad/nopose.mat": savemat({"pt3d_68": orig["pt3d_68"]}),
-        "bad/nan.jpg": jpg, "bad/nan.mat": savemat(nan_pose),
-        "bad/garbage.jpg": jpg, "bad/garbage.mat": b"MATLAB 5.0 but not really",
-        "bad/lonely.jpg": jpg, "bad/orphan.mat": mat,
-        "bad/weird.gif": png_bytes(fmt="GIF"), "bad/../../escape.jpg": jpg,
-        "README.txt": b"ignored",
-    })
+    entries.update(
+        {
+            "bad/corrupt.jpg": b"\xff\xd8\xff\xe0 not really a jpeg",
+            "bad/corrupt.mat": mat,
+            "bad/cut.jpg": jpg[:4000],
+            "bad/cut.mat": mat,
+            "bad/nopose.jpg": jpg,
+            "bad/nopose.mat": savemat({"pt3d_68": orig["pt3d_68"]}),
+            "bad/nan.jpg": jpg,
+            "bad/nan.mat": savemat(nan_pose),
+            "bad/garbage.jpg": jpg,
+            "bad/garbage.mat": b"MATLAB 5.0 but not really",
+            "bad/lonely.jpg": jpg,
+            "bad/orphan.mat": mat,
+            "bad/weird.gif": png_bytes(fmt="GIF"),
+            "bad/../../escape.jpg": jpg,
+            "README.txt": b"ignored",
+        }
+    )
     z = make_zip(tmp_path / "aflw.zip", entries)
     recs = list(aflw2000.iter_samples(z))
     by = {r.name: r for r in recs}

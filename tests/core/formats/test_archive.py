@@ -15,8 +15,15 @@ def _by_name(records):
 
 
 def test_folder_and_zip_list_the_same_entries(tmp_path):
-    entries = {"a.png": png_bytes(seed=1), "sub/b.png": png_bytes(seed=2), ".DS_Store": b"x",
-               "__MACOSX/sub/._b.png": b"x", "README.txt": b"hi", "LICENSE": b"mit", "notes.md": b"#"}
+    entries = {
+        "a.png": png_bytes(seed=1),
+        "sub/b.png": png_bytes(seed=2),
+        ".DS_Store": b"x",
+        "__MACOSX/sub/._b.png": b"x",
+        "README.txt": b"hi",
+        "LICENSE": b"mit",
+        "notes.md": b"#",
+    }
     root = tmp_path / "d"
     for name, data in entries.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -30,8 +37,17 @@ def test_folder_and_zip_list_the_same_entries(tmp_path):
 
 
 def test_ignore_policy():
-    for name in ["__MACOSX/x.jpg", "a/.DS_Store", "a/._x.jpg", ".git/config", "Thumbs.db",
-                 "README", "readme.txt", "LICENSE.source-repo", "docs/notes.md"]:
+    for name in [
+        "__MACOSX/x.jpg",
+        "a/.DS_Store",
+        "a/._x.jpg",
+        ".git/config",
+        "Thumbs.db",
+        "README",
+        "readme.txt",
+        "LICENSE.source-repo",
+        "docs/notes.md",
+    ]:
         assert is_ignored(name), name
     for name in ["image00050.jpg", "12/frame_00003_pose.txt", "12/rgb.cal", "BIWI_test.npz"]:
         assert not is_ignored(name), name
@@ -39,10 +55,18 @@ def test_ignore_policy():
 
 def test_unsafe_zip_entries_are_rejected_and_good_ones_still_read(tmp_path):
     good = png_bytes(seed=3)
-    z = make_zip(tmp_path / "u.zip", {
-        "/etc/passwd.png": good, "../evil.png": good, "ok/../../evil2.png": good,
-        "C:\\win.png": good, "link.png": b"/etc/passwd", "good.png": good,
-    }, symlinks={"link.png"})
+    z = make_zip(
+        tmp_path / "u.zip",
+        {
+            "/etc/passwd.png": good,
+            "../evil.png": good,
+            "ok/../../evil2.png": good,
+            "C:\\win.png": good,
+            "link.png": b"/etc/passwd",
+            "good.png": good,
+        },
+        symlinks={"link.png"},
+    )
     recs = list(images.iter_samples(z))
     by = _by_name(recs)
     assert "absolute path" in by["/etc/passwd.png"].message
@@ -56,8 +80,9 @@ def test_unsafe_zip_entries_are_rejected_and_good_ones_still_read(tmp_path):
 
 
 def test_zip_bomb_is_refused_by_ratio_and_the_rest_is_read(tmp_path):
-    z = make_zip(tmp_path / "bomb.zip", {"a.png": png_bytes(seed=4), "bomb.png": bytes(50 << 20),
-                                         "z.png": png_bytes(seed=5)})
+    z = make_zip(
+        tmp_path / "bomb.zip", {"a.png": png_bytes(seed=4), "bomb.png": bytes(50 << 20), "z.png": png_bytes(seed=5)}
+    )
     assert z.stat().st_size < 200_000  # small on disk, 50 MiB inside
     recs = _by_name(images.iter_samples(z, limits=Limits(max_total_bytes=1 << 30)))
     assert "zip bomb" in recs["bomb.png"].message
@@ -65,8 +90,9 @@ def test_zip_bomb_is_refused_by_ratio_and_the_rest_is_read(tmp_path):
 
 
 def test_total_cap_counts_real_bytes_not_the_header(tmp_path):
-    z = make_zip(tmp_path / "big.zip", {"a.png": png_bytes(seed=6), "big.png": bytes(8 << 20),
-                                        "z.png": png_bytes(seed=7)})
+    z = make_zip(
+        tmp_path / "big.zip", {"a.png": png_bytes(seed=6), "big.png": bytes(8 << 20), "z.png": png_bytes(seed=7)}
+    )
     # A ratio cap high enough that only the size cap can stop the big entry.
     limits = Limits(max_total_bytes=4 << 20, max_ratio=1e9)
     recs = _by_name(images.iter_samples(z, limits=limits))
@@ -90,6 +116,7 @@ def test_total_cap_counts_real_bytes_not_the_header(tmp_path):
 
 def _patch_sizes(data: bytearray, info: zipfile.ZipInfo, size: int):
     import struct
+
     # local header: uncompressed size at offset 22
     struct.pack_into("<I", data, info.header_offset + 22, size)
     # central directory entry: find it by name and patch offset 24
@@ -97,7 +124,7 @@ def _patch_sizes(data: bytearray, info: zipfile.ZipInfo, size: int):
     pos = data.find(sig)
     while pos != -1:
         n = struct.unpack_from("<H", data, pos + 28)[0]
-        if data[pos + 46:pos + 46 + n] == info.filename.encode():
+        if data[pos + 46 : pos + 46 + n] == info.filename.encode():
             struct.pack_into("<I", data, pos + 24, size)
         pos = data.find(sig, pos + 4)
 
@@ -127,8 +154,12 @@ def test_a_packed_folder_reads_as_the_folder_and_never_carries_a_link_target(tmp
     """A server folder queued to a remote worker travels as a zip (pack_folder):
     the worker must see the same samples and the same rejections."""
     root = tmp_path / "d"
-    for name, data in {"a.png": png_bytes(seed=1), "sub/b.png": png_bytes(seed=2), ".git/x.png": b"x",
-                       "README.txt": b"hi"}.items():
+    for name, data in {
+        "a.png": png_bytes(seed=1),
+        "sub/b.png": png_bytes(seed=2),
+        ".git/x.png": b"x",
+        "README.txt": b"hi",
+    }.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     secret = tmp_path / "secret.png"

@@ -49,8 +49,11 @@ CENTRE = np.array([43.3, 27.1, 1012.4])
 
 @pytest.fixture
 def biwi_root(tmp_path):
-    write_sequence(tmp_path, "12", {3: (DOC["yaw"], DOC["pitch"], DOC["roll"], CENTRE),
-                                    4: (-30.0, 20.0, 5.0, np.array([-80.0, -40.0, 950.0]))})
+    write_sequence(
+        tmp_path,
+        "12",
+        {3: (DOC["yaw"], DOC["pitch"], DOC["roll"], CENTRE), 4: (-30.0, 20.0, 5.0, np.array([-80.0, -40.0, 950.0]))},
+    )
     return tmp_path
 
 
@@ -134,8 +137,11 @@ def _npz_bytes(**arrays):
 
 def _fsanet_arrays(n=4, seed=0):
     rng = np.random.default_rng(seed)
-    return dict(image=rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8),
-                pose=rng.uniform(-60, 60, (n, 3)), img_size=np.array(64))
+    return dict(
+        image=rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8),
+        pose=rng.uniform(-60, 60, (n, 3)),
+        img_size=np.array(64),
+    )
 
 
 def test_npz_rows(tmp_path):
@@ -191,9 +197,15 @@ def test_every_bad_input_reported_and_good_files_still_read(tmp_path):
         recs = list(biwi.iter_samples(src))
         by = {r.name: r for r in recs}
         ok = sorted(n for n, r in by.items() if r.ok)
-        assert ok == ["BIWI_test.npz#000000", "BIWI_test.npz#000001", "BIWI_test.npz#000002",
-                      "hpdb/05/frame_00001_rgb.png", "hpdb/12/frame_00003_rgb.png",
-                      "nan.npz#000000", "nan.npz#000002"]
+        assert ok == [
+            "BIWI_test.npz#000000",
+            "BIWI_test.npz#000001",
+            "BIWI_test.npz#000002",
+            "hpdb/05/frame_00001_rgb.png",
+            "hpdb/12/frame_00003_rgb.png",
+            "nan.npz#000000",
+            "nan.npz#000002",
+        ]
         assert "matrix is not a rotation" in by["hpdb/05/frame_00002_rgb.png"].message
         assert "no matching pose file" in by["hpdb/05/frame_00007_rgb.png"].message
         assert "no matching image" in by["hpdb/05/frame_00008_pose.txt"].message

@@ -42,10 +42,17 @@ def test_corrupt_and_unsupported():
 
 
 def test_image_folder_reader_keeps_going(tmp_path, real_jpg):
-    z = make_zip(tmp_path / "imgs.zip", {
-        "a.jpg": real_jpg, "b/c.png": png_bytes(80, 60), "broken.jpg": b"garbage",
-        "cut.jpg": real_jpg[:5000], "notes.csv": b"a,b", "README.md": b"#",
-    })
+    z = make_zip(
+        tmp_path / "imgs.zip",
+        {
+            "a.jpg": real_jpg,
+            "b/c.png": png_bytes(80, 60),
+            "broken.jpg": b"garbage",
+            "cut.jpg": real_jpg[:5000],
+            "notes.csv": b"a,b",
+            "README.md": b"#",
+        },
+    )
     recs = {r.name: r for r in images.iter_samples(z)}
     assert set(recs) == {"a.jpg", "b/c.png", "broken.jpg", "cut.jpg", "notes.csv"}
     assert images.count(z) == 5

@@ -24,6 +24,7 @@ def test_the_angle_filter_keeps_every_angle_up_to_the_limit_inclusive():
 
 def test_aflw2000_p1_on_real_samples(aflw_samples_dir):
     from workers.core.formats import aflw2000
+
     recs = list(aflw2000.iter_samples(aflw_samples_dir))
     euler = [np.rad2deg(r.faces[0].extra["pose_para"][[1, 0, 2]]) for r in recs]
     s = splits.aflw2000_p1([r.name for r in recs], euler)

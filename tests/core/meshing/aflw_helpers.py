@@ -4,6 +4,7 @@ Uses the project's reader (workers/core/formats/aflw2000.py) when it imports;
 otherwise reads pt3d_68 with the same documented camera model: f = 10 max(w, h),
 principal point ((w-1)/2, (h-1)/2), 1000 s pixels per mm, depth toward the viewer.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,6 +31,7 @@ def load_sample(mat_path: Path):
     mat = scipy.io.loadmat(str(mat_path))
     try:
         from workers.core.formats.aflw2000 import model_intrinsics, parse_labels
+
         label = parse_labels(mat, width, height, mat_path.name)
         lm2d, lm3d, K = label.landmarks_2d, label.landmarks_3d, model_intrinsics(width, height)
     except ImportError:

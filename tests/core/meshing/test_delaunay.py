@@ -9,6 +9,7 @@ mouth up to 6, the temples and the gaps under the brow ends a few more: 80-120.
 mediapipe468: n = 468, h ~ 30-40 (the face oval) -> ~890; the eyes lose 14 each
 (16-gons) and the inner mouth 18 (20-gon): ~845, so 800-900.
 """
+
 import numpy as np
 import pytest
 from matplotlib.path import Path as MplPath
@@ -39,6 +40,7 @@ def _check_mesh(p2, p3, faces, scheme):
         assert not MplPath(p2[loop]).contains_points(centroids2).any(), f"a triangle lies in the {name}"
     inner = p2[np.asarray(scheme.inner)]
     from scipy.spatial import ConvexHull
+
     in_face = MplPath(p2[np.asarray(scheme.outline)]).contains_points(centroids2)
     in_face |= MplPath(inner[ConvexHull(inner).vertices]).contains_points(centroids2)
     assert in_face.all(), "a triangle lies outside the face"
@@ -140,14 +142,17 @@ def test_mirrored_face_keeps_the_winding():
     _check_mesh(p2m, p3m, mesh.faces, IBUG68)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (lambda p2, p3: (p2[:60], p3[:60]), "68 landmarks"),
-    (lambda p2, p3: (p2, p3[:, :2]), "(N, 3)"),
-    (lambda p2, p3: (np.where(np.arange(68)[:, None] == 5, np.nan, p2), p3), "NaN"),
-    (lambda p2, p3: (p2, p3 * [1, 1, -1]), "in front of the camera"),
-    (lambda p2, p3: (p2 + 5000, p3), "outside the image"),
-    (lambda p2, p3: (np.zeros_like(p2), p3), "collinear"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda p2, p3: (p2[:60], p3[:60]), "68 landmarks"),
+        (lambda p2, p3: (p2, p3[:, :2]), "(N, 3)"),
+        (lambda p2, p3: (np.where(np.arange(68)[:, None] == 5, np.nan, p2), p3), "NaN"),
+        (lambda p2, p3: (p2, p3 * [1, 1, -1]), "in front of the camera"),
+        (lambda p2, p3: (p2 + 5000, p3), "outside the image"),
+        (lambda p2, p3: (np.zeros_like(p2), p3), "collinear"),
+    ],
+)
 def test_bad_input_raises_meshing_error(bad, message):
     p2, p3 = _synthetic_68()
     p2b, p3b = bad(p2, p3)

@@ -1,6 +1,7 @@
 """GLB export: loads back with trimesh, and a hand-written GLB reader (the glTF
 2.0 binary layout, independent of trimesh) checks UVs, the v direction and the
 embedded texture against the photo."""
+
 import io
 import json
 import struct
@@ -26,23 +27,24 @@ def read_glb(data: bytes):
     assert magic == b"glTF" and version == 2 and length == len(data)
     json_len, json_type = struct.unpack_from("<I4s", data, 12)
     assert json_type == b"JSON"
-    gltf = json.loads(data[20:20 + json_len])
+    gltf = json.loads(data[20 : 20 + json_len])
     bin_start = 20 + json_len
     bin_len, bin_type = struct.unpack_from("<I4s", data, bin_start)
     assert bin_type == b"BIN\x00"
-    blob = data[bin_start + 8: bin_start + 8 + bin_len]
+    blob = data[bin_start + 8 : bin_start + 8 + bin_len]
 
     def view_bytes(view_index):
         view = gltf["bufferViews"][view_index]
         start = view.get("byteOffset", 0)
-        return blob[start:start + view["byteLength"]]
+        return blob[start : start + view["byteLength"]]
 
     def accessor(index):
         acc = gltf["accessors"][index]
         raw = view_bytes(acc["bufferView"])
         n = COMPONENTS[acc["type"]]
-        arr = np.frombuffer(raw, dtype=DTYPES[acc["componentType"]], count=acc["count"] * n,
-                            offset=acc.get("byteOffset", 0))
+        arr = np.frombuffer(
+            raw, dtype=DTYPES[acc["componentType"]], count=acc["count"] * n, offset=acc.get("byteOffset", 0)
+        )
         return arr.reshape(acc["count"], n) if n > 1 else arr
 
     prim = gltf["meshes"][0]["primitives"][0]
@@ -61,6 +63,7 @@ def _gradient_face():
     p2 = np.concatenate([[[125, 120]], 125 + 80 * np.c_[np.cos(angles), np.sin(angles)]])
     K = geometry.default_intrinsics(250, 240)
     from workers.core.meshing import backproject
+
     p3 = backproject(p2, rng.uniform(590, 610, len(p2)), K)
     faces = np.array([[0, i % 20 + 1, (i + 1) % 20 + 1] for i in range(20)])
     return p2, p3, faces
@@ -127,22 +130,23 @@ def test_real_samples_mesh_and_load_back(aflw_samples_dir):
         assert np.allclose(uv * side + [x0 - 0.5, y0 - 0.5], p2, atol=0.05)
 
 
-@pytest.mark.parametrize("lm2d, lm3d", [(None, None), (np.zeros((0, 2)), np.zeros((0, 3))),
-                                        (np.zeros((68, 2)), None)])
+@pytest.mark.parametrize("lm2d, lm3d", [(None, None), (np.zeros((0, 2)), np.zeros((0, 3))), (np.zeros((68, 2)), None)])
 def test_no_landmarks_status(lm2d, lm3d):
-    result = mesh_face(np.zeros((100, 100, 3), np.uint8), lm2d, lm3d, "ibug68", np.eye(3),
-                       provenance={"proposer": "x"})
+    result = mesh_face(np.zeros((100, 100, 3), np.uint8), lm2d, lm3d, "ibug68", np.eye(3), provenance={"proposer": "x"})
     assert result.status == "no_landmarks" and result.glb_bytes is None
     assert result.n_faces == 0 and "no landmarks" in result.message
     assert result.metadata["provenance"] == {"proposer": "x"}
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(scheme="dlib5"), "unknown landmark scheme"),
-    (dict(K=np.zeros((3, 3))), "intrinsics"),
-    (dict(image=np.zeros((0, 0, 3), np.uint8)), "image"),
-    (dict(provenance={"bad": object()}), "JSON"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(scheme="dlib5"), "unknown landmark scheme"),
+        (dict(K=np.zeros((3, 3))), "intrinsics"),
+        (dict(image=np.zeros((0, 0, 3), np.uint8)), "image"),
+        (dict(provenance={"bad": object()}), "JSON"),
+    ],
+)
 def test_bad_input_gives_a_status(change, message):
     p2, p3, _ = _gradient_face()
     pts = load_reference_face().points68

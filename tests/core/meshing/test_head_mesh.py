@@ -1,6 +1,7 @@
 """The committed generic head mesh (static/meshes/head.glb + head.json): closed,
 outward-facing, in the documented head frame, anatomically sized, and what
 tools/build_head_mesh.py produces today."""
+
 import io
 import json
 
@@ -68,6 +69,7 @@ def test_face_vertices_are_the_reference_face(head):
 def test_committed_file_is_up_to_date(head):
     mesh, info, _ = head
     import importlib.util
+
     spec = importlib.util.spec_from_file_location("build_head_mesh", REPO_ROOT / "tools" / "build_head_mesh.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)

@@ -1,5 +1,6 @@
 """The landmark index sets: FaceMesh loops re-derived from mediapipe's own edge
 lists; iBUG sets checked for the 300-W layout."""
+
 import numpy as np
 import pytest
 
@@ -35,6 +36,7 @@ def same_cycle(a, b):
 
 def test_facemesh_loops_match_mediapipe():
     from mediapipe.python.solutions import face_mesh_connections as conn
+
     assert same_cycle(MEDIAPIPE468.outline, chain(conn.FACEMESH_FACE_OVAL))
     assert same_cycle(MEDIAPIPE468.holes["right_eye"], chain(conn.FACEMESH_RIGHT_EYE))
     assert same_cycle(MEDIAPIPE468.holes["left_eye"], chain(conn.FACEMESH_LEFT_EYE))

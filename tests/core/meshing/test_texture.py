@@ -1,6 +1,7 @@
 """Texture crop and UVs, checked on a gradient image whose colour encodes the
 pixel position: sampling the texture at a landmark's UV must give back the
 landmark's own coordinates."""
+
 import numpy as np
 import pytest
 
@@ -67,12 +68,15 @@ def test_gray_and_bgra_images():
     assert face_texture(bgra, pts).image.mode == "RGB"
 
 
-@pytest.mark.parametrize("image, pts, message", [
-    (np.zeros((10, 10, 3), np.float32), [[1.0, 1.0]], "8-bit"),
-    (np.zeros((10, 10, 3), np.uint8), np.zeros((0, 2)), "non-empty"),
-    (np.zeros((10, 10, 3), np.uint8), [[np.nan, 1.0]], "finite"),
-    (np.zeros((10, 10, 3), np.uint8), [[500.0, 500.0], [510, 505]], "outside the image"),
-])
+@pytest.mark.parametrize(
+    "image, pts, message",
+    [
+        (np.zeros((10, 10, 3), np.float32), [[1.0, 1.0]], "8-bit"),
+        (np.zeros((10, 10, 3), np.uint8), np.zeros((0, 2)), "non-empty"),
+        (np.zeros((10, 10, 3), np.uint8), [[np.nan, 1.0]], "finite"),
+        (np.zeros((10, 10, 3), np.uint8), [[500.0, 500.0], [510, 505]], "outside the image"),
+    ],
+)
 def test_bad_input(image, pts, message):
     with pytest.raises(MeshingError, match=message):
         face_texture(image, np.asarray(pts, float))

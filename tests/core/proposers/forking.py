@@ -1,5 +1,6 @@
 """A call in a child forked from the test process, as a Celery prefork worker
 runs it: for the fork rules of mediapipe (detection.py) and torch (faceboxes.py)."""
+
 import multiprocessing
 
 

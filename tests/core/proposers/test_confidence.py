@@ -1,5 +1,6 @@
 """Confidence: more disagreement or a worse fit never raises it; the calibration
 is a non-negative least-squares fit (checked against an independent solver)."""
+
 import numpy as np
 import pytest
 from scipy.optimize import lsq_linear
@@ -9,13 +10,18 @@ from workers.core.proposers.parts import confidence
 
 def test_confidence_falls_as_any_feature_grows():
     base = confidence.expected_error(confidence.features(2.0, 0, 0.02, twin_deg=1.0))
-    for worse in (confidence.features(6.0, 0, 0.02, twin_deg=1.0), confidence.features(2.0, 1, 0.02, twin_deg=1.0),
-                  confidence.features(2.0, 0, 0.05, twin_deg=1.0), confidence.features(2.0, 0, 0.02, twin_deg=4.0),
-                  confidence.features(2.0, 0, 0.02, prior_deg=9.0, twin_deg=1.0)):
+    for worse in (
+        confidence.features(6.0, 0, 0.02, twin_deg=1.0),
+        confidence.features(2.0, 1, 0.02, twin_deg=1.0),
+        confidence.features(2.0, 0, 0.05, twin_deg=1.0),
+        confidence.features(2.0, 0, 0.02, twin_deg=4.0),
+        confidence.features(2.0, 0, 0.02, prior_deg=9.0, twin_deg=1.0),
+    ):
         assert confidence.expected_error(worse) >= base
         for cal in (confidence.CALIBRATION, confidence.CALIBRATION_LANDMARKS_FIT):
             assert confidence.expected_error(worse, cal) >= confidence.expected_error(
-                confidence.features(2.0, 0, 0.02, twin_deg=1.0), cal)
+                confidence.features(2.0, 0, 0.02, twin_deg=1.0), cal
+            )
     assert confidence.confidence(0.0) == 1.0
     assert confidence.confidence(5.0) == pytest.approx(np.exp(-1))
     assert confidence.confidence(1.0) > confidence.confidence(4.0) > 0

@@ -1,4 +1,5 @@
 """Crop rules against their published arithmetic, written out independently."""
+
 import cv2
 import numpy as np
 import pytest

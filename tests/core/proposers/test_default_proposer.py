@@ -8,6 +8,7 @@ on 16 samples. Bounds: mean < 3.5 and every angle < 5.0 — room for numeric dri
 across CPUs/mediapipe builds, but a wrong reference orientation, wrong mapping or
 a convention slip (each costs several degrees) fails.
 """
+
 import cv2
 import numpy as np
 import pytest
@@ -41,7 +42,9 @@ def test_it_proposes_nothing_for_images_without_faces(proposer):
 
     coffee = cv2.cvtColor(skimage.data.coffee(), cv2.COLOR_RGB2BGR)
     blank = np.zeros((240, 320, 3), np.uint8)
-    out = proposer.propose([coffee, blank], [geometry.default_intrinsics(600, 400), geometry.default_intrinsics(320, 240)])
+    out = proposer.propose(
+        [coffee, blank], [geometry.default_intrinsics(600, 400), geometry.default_intrinsics(320, 240)]
+    )
     assert out == [[], []]
     assert proposer.propose([], []) == []
 

@@ -40,8 +40,12 @@ def two_faces_bgr():
 def inside(points, box, margin=0.0):
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
-    return np.all((points[:, 0] >= x0 - margin * w) & (points[:, 0] <= x1 + margin * w)
-                  & (points[:, 1] >= y0 - margin * h) & (points[:, 1] <= y1 + margin * h))
+    return np.all(
+        (points[:, 0] >= x0 - margin * w)
+        & (points[:, 0] <= x1 + margin * w)
+        & (points[:, 1] >= y0 - margin * h)
+        & (points[:, 1] <= y1 + margin * h)
+    )
 
 
 def test_it_finds_no_face_in_a_blank_or_a_coffee_image():
@@ -154,8 +158,13 @@ def test_a_worker_forked_before_first_use_detects_faces():
         _, status = os.waitpid(pid, 0)
         sys.exit(os.waitstatus_to_exitcode(status) or (0 if len(detect_faces(img)) == 1 else 4))
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert result.returncode == 0, result.stderr.decode()[-2000:]
 
 

@@ -1,5 +1,6 @@
 """FaceBoxes (workers/core/proposers/parts/faceboxes.py) on real images, and as the
 fallback of detect_faces when mediapipe finds no face."""
+
 import os
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def hair_blob():
     """The back of a head as tests/core/test_wide_range.py draws it: a smooth dark blob, no face."""
     yy, xx = np.mgrid[0:320, 0:320]
     img = np.full((320, 320, 3), 200, np.uint8)
-    img[((xx - 160) ** 2 / 90 ** 2 + (yy - 170) ** 2 / 120 ** 2) < 1] = (30, 35, 45)
+    img[((xx - 160) ** 2 / 90**2 + (yy - 170) ** 2 / 120**2) < 1] = (30, 35, 45)
     rng = np.random.default_rng(0)
     return np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
 
@@ -128,8 +129,7 @@ def test_nms_priors_and_decoding():
     first = priors[:21]
     assert first[:16, 2].tolist() == [32] * 16 and first[16:20, 2].tolist() == [64] * 4 and first[20, 2] == 128
     assert first[:4, 0].tolist() == [0, 8, 16, 24] and first[20, :2].tolist() == [16, 16]
-    np.testing.assert_allclose(faceboxes.decode(np.zeros((1, 4)), np.array([[50.0, 40, 20, 10]])),
-                               [[40, 35, 60, 45]])
+    np.testing.assert_allclose(faceboxes.decode(np.zeros((1, 4)), np.array([[50.0, 40, 20, 10]])), [[40, 35, 60, 45]])
 
 
 def rotated_sample(aflw_samples_dir):
@@ -200,6 +200,11 @@ def test_a_worker_forked_before_first_use_detects_faces(weights_dir):
         _, status = os.waitpid(pid, 0)
         sys.exit(os.waitstatus_to_exitcode(status) or (0 if faces() == 1 else 4))
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert result.returncode == 0, result.stderr.decode()[-2000:]

@@ -6,6 +6,7 @@ the published figure): a wrong channel order, normalisation or crop costs
 several degrees, and an Euler sign slip far more (flipping yaw turns its error
 into about 2 |yaw|, and the mean |yaw| of these samples is 19 deg).
 """
+
 import shutil
 
 import numpy as np

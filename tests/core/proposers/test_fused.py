@@ -7,6 +7,7 @@ fitted refitted without the held-out face, bench/proposer_loo.py), with the app'
 own detection, the fused mean MAE is below 3.0 deg and no worse than that of any
 single model on the same detected faces.
 """
+
 import numpy as np
 import pytest
 
@@ -162,8 +163,12 @@ def test_members_that_agree_on_nothing_give_no_pose():
     Rs = geometry.euler_to_matrix(np.array([[0.0, 0, 0], [40.0, 0, 0], [-40.0, 30, 0]]))
     f = fusion.fuse(Rs, names, fused.MODEL_MAE_DEG)
     assert f.R is None and f.kept == [] and f.dropped == names
-    assert _independent_robust_fuse(geometry.matrix_to_euler(Rs), [fused.MODEL_MAE_DEG[n] for n in names],
-                                    fusion.DROP_DEG)[0] is None
+    assert (
+        _independent_robust_fuse(
+            geometry.matrix_to_euler(Rs), [fused.MODEL_MAE_DEG[n] for n in names], fusion.DROP_DEG
+        )[0]
+        is None
+    )
     two = fusion.fuse(Rs[:2], names[:2], fused.MODEL_MAE_DEG)
     assert two.R is None  # two members 40 deg apart: neither can be trusted
     one = fusion.fuse(Rs[1:2], names[1:2], fused.MODEL_MAE_DEG)
@@ -181,8 +186,11 @@ def test_a_fused_proposal_records_its_members_and_its_version_derives_from_them(
     records = {m["name"]: m for m in prop.provenance["members"]}
     assert set(records) == set(with_weights.member_names)
     for name, member in with_weights.members.items():
-        assert records[name] == {"name": name, "version": member.config.version,
-                                 "weights_sha256": member.weights_sha256}
+        assert records[name] == {
+            "name": name,
+            "version": member.config.version,
+            "weights_sha256": member.weights_sha256,
+        }
         assert len(member.weights_sha256) == 64
     assert set(prop.provenance["kept"]) | set(prop.provenance["dropped"]) == set(records)
     assert 0 < prop.confidence <= 1

@@ -3,6 +3,7 @@
 The per-regime degradation is a measured table (bench/landmarks_fit_by_yaw.py, the
 fitting stage on AFLW2000-3D's 1,961 faces without images): recomputed here, so the
 constants in fusion.py cannot drift from what the bench measures."""
+
 import importlib
 
 import numpy as np
@@ -18,11 +19,20 @@ from workers.core.proposers.parts import confidence, fusion
 from workers.core.proposers.parts.detection import DetectedFace
 
 
-@pytest.mark.parametrize("euler, expected", [
-    ([0.0, 0.0, 0.0], "frontal"), ([29.9, 19.9, 10.0], "frontal"), ([10.0, -25.0, 0.0], "pitched"),
-    ([-30.5, 0.0, 0.0], "turned"), ([45.0, 30.0, 0.0], "turned"), ([-60.5, 0.0, 5.0], "profile"),
-    ([88.0, 10.0, 0.0], "profile"), ([150.0, 0.0, 0.0], "profile"), ([-179.0, 5.0, 0.0], "profile"),
-])
+@pytest.mark.parametrize(
+    "euler, expected",
+    [
+        ([0.0, 0.0, 0.0], "frontal"),
+        ([29.9, 19.9, 10.0], "frontal"),
+        ([10.0, -25.0, 0.0], "pitched"),
+        ([-30.5, 0.0, 0.0], "turned"),
+        ([45.0, 30.0, 0.0], "turned"),
+        ([-60.5, 0.0, 5.0], "profile"),
+        ([88.0, 10.0, 0.0], "profile"),
+        ([150.0, 0.0, 0.0], "profile"),
+        ([-179.0, 5.0, 0.0], "profile"),
+    ],
+)
 def test_each_pose_has_a_regime(euler, expected):
     R = geometry.euler_to_matrix(np.array(euler)) if abs(euler[0]) <= 90 else None
     if R is None:  # beyond +-90 deg: the back of the head, built directly (yaw about the head's y axis)
@@ -45,8 +55,11 @@ def test_the_landmark_fit_weighs_less_off_frontal_as_measured(base_yaw, face_reg
     f = fusion.fuse(geometry.euler_to_matrix(eulers), names, fused.MODEL_MAE_DEG)
     assert f.regime == face_regime and f.kept == names
     factor = np.array(fusion.LANDMARK_FIT_DEGRADATION[face_regime])
-    maes = [np.array(fused.MODEL_MAE_DEG["landmarks-fit"]) * factor,
-            fused.MODEL_MAE_DEG["mobilenet-3dmm"], fused.MODEL_MAE_DEG["fsanet"]]
+    maes = [
+        np.array(fused.MODEL_MAE_DEG["landmarks-fit"]) * factor,
+        fused.MODEL_MAE_DEG["mobilenet-3dmm"],
+        fused.MODEL_MAE_DEG["fsanet"],
+    ]
     np.testing.assert_allclose(geometry.matrix_to_euler(f.R), _independent_weighted_euler(eulers, maes), atol=2e-2)
     # the combined expected error: per angle 1 / sqrt(sum 1 / MAE^2), averaged
     assert f.expected_deg == pytest.approx(np.mean([1 / np.sqrt(sum(1 / m[k] ** 2 for m in maes)) for k in range(3)]))
@@ -80,15 +93,22 @@ def test_the_landmark_fit_alone_says_low_confidence_at_profile(euler, low, setti
     K = model_intrinsics(450, 450)
     uv = _landmarks_at(euler, proposer.model, K)
     lo, hi = uv.min(0), uv.max(0)
-    face = DetectedFace(box=(*lo, *hi), score=0.9, keypoints=np.zeros((6, 2)),
-                        landmarks=np.column_stack([uv, np.zeros(len(uv))]))
+    face = DetectedFace(
+        box=(*lo, *hi), score=0.9, keypoints=np.zeros((6, 2)), landmarks=np.column_stack([uv, np.zeros(len(uv))])
+    )
     p = proposer.propose_face(face, K)
     assert geometry.geodesic_distance(p.R, geometry.euler_to_matrix(np.array(euler))) < 0.5
     floor = fusion.member_mae("landmarks-fit", {"landmarks-fit": LANDMARK_FIT_MAE_DEG}, fusion.regime(p.R)).mean()
-    assert p.confidence == pytest.approx(confidence.confidence(floor), rel=1e-6)  # a perfect fit, one reading: the floor
+    assert p.confidence == pytest.approx(
+        confidence.confidence(floor), rel=1e-6
+    )  # a perfect fit, one reading: the floor
     assert (p.confidence < settings_low_confidence) == low
-    assert p.provenance == {"readings": 1, "twin_deg": None, "regime": "profile" if low else "frontal",
-                            "expected_error_deg": pytest.approx(floor, abs=1e-3)}
+    assert p.provenance == {
+        "readings": 1,
+        "twin_deg": None,
+        "regime": "profile" if low else "frontal",
+        "expected_error_deg": pytest.approx(floor, abs=1e-3),
+    }
 
 
 def test_the_prior_is_a_floor_on_the_expected_error():

@@ -20,13 +20,16 @@ def ref():
 
 
 @pytest.mark.parametrize("scheme", ["ibug68", "mediapipe468"])
-@pytest.mark.parametrize("euler, t, K", [
-    ([0, 0, 0], [0, 0, 600], geometry.default_intrinsics(640, 480)),
-    ([35, -20, 10], [40, -25, 700], geometry.default_intrinsics(640, 480)),
-    ([-70, 15, -25], [-60, 30, 900], geometry.default_intrinsics(1280, 720)),
-    ([12, 40, 5], [10, 5, 3200], aflw_K()),
-    ([85, -5, 0], [0, 0, 500], np.array([[700.0, 0, 300], [0, 690, 250], [0, 0, 1]])),
-])
+@pytest.mark.parametrize(
+    "euler, t, K",
+    [
+        ([0, 0, 0], [0, 0, 600], geometry.default_intrinsics(640, 480)),
+        ([35, -20, 10], [40, -25, 700], geometry.default_intrinsics(640, 480)),
+        ([-70, 15, -25], [-60, 30, 900], geometry.default_intrinsics(1280, 720)),
+        ([12, 40, 5], [10, 5, 3200], aflw_K()),
+        ([85, -5, 0], [0, 0, 500], np.array([[700.0, 0, 300], [0, 690, 250], [0, 0, 1]])),
+    ],
+)
 def test_it_recovers_a_known_pose_exactly(ref, scheme, euler, t, K):
     X = ref.points(scheme)
     R = geometry.euler_to_matrix(euler)
@@ -38,8 +41,14 @@ def test_it_recovers_a_known_pose_exactly(ref, scheme, euler, t, K):
 
 
 @settings(max_examples=30, deadline=None)
-@given(yaw=st.floats(-80, 80), pitch=st.floats(-60, 60), roll=st.floats(-60, 60),
-       tx=st.floats(-100, 100), ty=st.floats(-100, 100), tz=st.floats(300, 3000))
+@given(
+    yaw=st.floats(-80, 80),
+    pitch=st.floats(-60, 60),
+    roll=st.floats(-60, 60),
+    tx=st.floats(-100, 100),
+    ty=st.floats(-100, 100),
+    tz=st.floats(300, 3000),
+)
 def test_it_recovers_random_poses_from_a_bad_start(yaw, pitch, roll, tx, ty, tz):
     X = load_reference_face().points68
     K = geometry.default_intrinsics(640, 480)
@@ -94,11 +103,14 @@ def test_a_larger_face_model_puts_the_face_farther_away(ref):
     assert np.allclose(b.t, a.t * 1.1)
 
 
-@pytest.mark.parametrize("args, match", [
-    ((np.zeros((5, 2)), np.zeros((5, 3))), "at least 6"),
-    ((np.zeros((10, 2)), np.zeros((9, 3))), r"\(N, 2\)"),
-    ((np.zeros((10, 3)), np.zeros((10, 3))), r"\(N, 2\)"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((np.zeros((5, 2)), np.zeros((5, 3))), "at least 6"),
+        ((np.zeros((10, 2)), np.zeros((9, 3))), r"\(N, 2\)"),
+        ((np.zeros((10, 3)), np.zeros((10, 3))), r"\(N, 2\)"),
+    ],
+)
 def test_it_rejects_bad_input_with_a_message(args, match):
     with pytest.raises(FitError, match=match):
         fit_pose(*args, geometry.default_intrinsics(640, 480))

@@ -1,6 +1,7 @@
 """The proposers package's shape: building blocks in parts/ that never reach back up to
 base.py, the registry or a proposer module, and no import circle anywhere in the package
 (imports inside functions included, so a circle cannot hide behind a lazy import)."""
+
 import ast
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def test_the_package_has_no_import_circle():
         state[node] = "open"
         for dep in sorted(edges.get(node, ())):
             if state.get(dep) == "open":
-                raise AssertionError("import circle: " + " -> ".join([*stack[stack.index(dep):], dep]))
+                raise AssertionError("import circle: " + " -> ".join([*stack[stack.index(dep) :], dep]))
             if dep not in state:
                 visit(dep, [*stack, dep])
         state[node] = "done"

@@ -6,6 +6,7 @@ landmark crops; with the app's detection we measure 2.54 on the 10 here
 detector, while a wrong stride, crop, normalisation or convention costs far more
 (using R^T instead of R gives over 20 deg, checked below).
 """
+
 import shutil
 
 import numpy as np
@@ -47,8 +48,11 @@ def _run(proposer, samples, faces):
 def test_architecture_loads_the_real_checkpoint_strictly(weights_dir):
     path = weights_dir / "3ddfa_v2" / "mb05_120x120.pth"
     net = mb.load_network(path)
-    n_ckpt = sum(v.numel() for k, v in torch.load(path, map_location="cpu", weights_only=True)["state_dict"].items()
-                 if not k.endswith("num_batches_tracked"))
+    n_ckpt = sum(
+        v.numel()
+        for k, v in torch.load(path, map_location="cpu", weights_only=True)["state_dict"].items()
+        if not k.endswith("num_batches_tracked")
+    )
     n_ours = sum(v.numel() for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked"))
     assert n_ours == n_ckpt
     # strict: a network of another width cannot take these weights

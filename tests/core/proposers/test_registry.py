@@ -37,8 +37,14 @@ class _Fixed(Proposer):
 def temp_proposer():
     """Registers 'test-needs-weights' (weights file under a sub folder) for one test."""
     name = "test-needs-weights"
-    config = ProposerConfig(name=name, version="0.1", description="test", licence="none",
-                            weights_file="testnet/net.bin", input_size=(64, 64))
+    config = ProposerConfig(
+        name=name,
+        version="0.1",
+        description="test",
+        licence="none",
+        weights_file="testnet/net.bin",
+        input_size=(64, 64),
+    )
     register_proposer(name, config=config)(lambda c, p, d: _Fixed(c, p, d))
     yield name
     _registry._REGISTRY.pop(name, None)
@@ -50,8 +56,18 @@ def test_it_lists_the_default_proposer_with_a_complete_config():
     assert cfg.weights_file is None
     assert cfg.version and cfg.licence and cfg.description and cfg.crop
     assert cfg.color_order in ("BGR", "RGB")
-    assert set(cfg.to_dict()) >= {"name", "version", "crop", "input_size", "color_order", "mean", "std",
-                                   "weights_file", "licence", "description"}
+    assert set(cfg.to_dict()) >= {
+        "name",
+        "version",
+        "crop",
+        "input_size",
+        "color_order",
+        "mean",
+        "std",
+        "weights_file",
+        "licence",
+        "description",
+    }
 
 
 def test_every_registered_config_is_named_after_its_key():
@@ -112,8 +128,14 @@ def test_available_proposers_follow_the_files_and_the_hash_is_of_the_file(temp_p
 
 def test_companion_files_are_required_and_hashed_after_the_weights_file(tmp_path):
     name = "test-two-files"
-    config = ProposerConfig(name=name, version="0.1", description="test", licence="none",
-                            weights_file="two/a.bin", companion_files=("two/b.bin",))
+    config = ProposerConfig(
+        name=name,
+        version="0.1",
+        description="test",
+        licence="none",
+        weights_file="two/a.bin",
+        companion_files=("two/b.bin",),
+    )
     register_proposer(name, config=config)(lambda c, w, d: _Fixed(c, w, d))
     try:
         (tmp_path / "two").mkdir()
@@ -137,7 +159,8 @@ def test_a_module_dropped_into_the_package_is_registered(tmp_path):
     """Discovery: no list of modules to edit. A fresh interpreter, so this
     process's registry is left alone; the module is removed afterwards."""
     module = REPO / "workers" / "core" / "proposers" / f"dropped_in_{os.getpid()}.py"
-    module.write_text(textwrap.dedent("""
+    module.write_text(
+        textwrap.dedent("""
         from workers.core.proposers import Proposer, ProposerConfig, register_proposer
 
         class DroppedIn(Proposer):
@@ -150,13 +173,17 @@ def test_a_module_dropped_into_the_package_is_registered(tmp_path):
             proposer = DroppedIn(config, weights, device)
             proposer.weights_sha256 = "0" * 64
             return proposer
-    """))
-    code = ("import json; from workers.core.proposers import create_proposer, list_proposers; "
-            "print(json.dumps([list_proposers(), repr(create_proposer('dropped-in'))]))")
+    """)
+    )
+    code = (
+        "import json; from workers.core.proposers import create_proposer, list_proposers; "
+        "print(json.dumps([list_proposers(), repr(create_proposer('dropped-in'))]))"
+    )
     try:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
     finally:
         module.unlink()
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -188,13 +215,16 @@ def test_a_proposal_serialises_and_reads_back_its_euler_angles():
     assert np.allclose(p.euler, [20.0, -10.0, 5.0])
 
 
-@pytest.mark.parametrize("images, Ks, match", [
-    ([np.zeros((10, 10, 3), np.uint8)], [], "1 images but 0"),
-    ([np.zeros((10, 10, 3), np.float32)], [np.eye(3)], "uint8"),
-    ([np.zeros((10, 10, 4), np.uint8)], [np.eye(3)], "BGR"),
-    ([np.zeros((10, 10, 3), np.uint8)], [np.zeros((3, 3))], "positive focal"),
-    (np.zeros((10, 10, 3), np.uint8), [np.eye(3)], "list of images"),
-])
+@pytest.mark.parametrize(
+    "images, Ks, match",
+    [
+        ([np.zeros((10, 10, 3), np.uint8)], [], "1 images but 0"),
+        ([np.zeros((10, 10, 3), np.float32)], [np.eye(3)], "uint8"),
+        ([np.zeros((10, 10, 4), np.uint8)], [np.eye(3)], "BGR"),
+        ([np.zeros((10, 10, 3), np.uint8)], [np.zeros((3, 3))], "positive focal"),
+        (np.zeros((10, 10, 3), np.uint8), [np.eye(3)], "list of images"),
+    ],
+)
 def test_propose_rejects_bad_batches_with_a_message(images, Ks, match):
     proposer = create_proposer("landmarks-fit")
     with pytest.raises(InvalidInputError, match=match):

@@ -5,6 +5,7 @@ weights saved in the published key layout, and against figures from the papers:
 RepVGG-B1g2 has 41.36 M parameters with its 1000-class head (RepVGG paper,
 Table), ResNet-50 25,557,032 (torchvision's count of He et al.'s network).
 """
+
 import numpy as np
 import pytest
 import torch
@@ -41,6 +42,7 @@ def _params(net, head_prefix):
 
 
 # ---------------------------------------------------------------- 6DRepNet
+
 
 def test_repvgg_b1g2_size_and_key_layout():
     net = sixdrepnet.build_network()
@@ -99,8 +101,12 @@ def test_sixdrepnet_loads_by_path_and_proposes_a_rotation(tmp_path):
 def test_sixdrepnet_accepts_other_published_wrappings_and_refuses_training_form(tmp_path):
     net = sixdrepnet.build_network()
     p1 = tmp_path / "a.pth"
-    _save_random(net, p1, wrap="model_state_dict", rename=lambda k: "module." + k.replace("layer", "stage", 1)
-                 if k.startswith("layer") else "module." + k)
+    _save_random(
+        net,
+        p1,
+        wrap="model_state_dict",
+        rename=lambda k: "module." + k.replace("layer", "stage", 1) if k.startswith("layer") else "module." + k,
+    )
     sixdrepnet.load_network(p1)
     p2 = tmp_path / "b.pth"
     torch.save({"layer0.rbr_dense.conv.weight": torch.zeros(64, 3, 3, 3)}, p2)
@@ -116,13 +122,22 @@ def test_sixdrepnet_accepts_other_published_wrappings_and_refuses_training_form(
 
 # ---------------------------------------------------------------- HopeNet
 
+
 def test_hopenet_is_resnet50_with_three_66_bin_heads():
     net = hopenet.build_network()
     assert _params(net, "fc_") + 2048 * 1000 + 1000 == 25_557_032
     sd = net.state_dict()
-    for k in ("conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer1.0.downsample.0.weight",
-              "layer1.0.downsample.1.running_mean", "layer4.2.bn3.weight", "fc_yaw.weight", "fc_pitch.weight",
-              "fc_roll.weight"):
+    for k in (
+        "conv1.weight",
+        "bn1.running_var",
+        "layer1.0.conv1.weight",
+        "layer1.0.downsample.0.weight",
+        "layer1.0.downsample.1.running_mean",
+        "layer4.2.bn3.weight",
+        "fc_yaw.weight",
+        "fc_pitch.weight",
+        "fc_roll.weight",
+    ):
         assert k in sd, k
     assert sd["fc_yaw.weight"].shape == (66, 2048)
     assert sd["layer2.0.conv2.weight"].shape == (128, 128, 3, 3)
@@ -156,8 +171,9 @@ def test_hopenet_loads_by_path_and_proposes_a_rotation(tmp_path):
     np.testing.assert_allclose(geometry.matrix_to_euler(out[0][0].R), euler, atol=1e-3)
 
 
-@pytest.mark.parametrize("name,file", [("6drepnet", "6DRepNet_300W_LP_AFLW2000.pth"),
-                                       ("hopenet", "hopenet_robust_alpha1.pkl")])
+@pytest.mark.parametrize(
+    "name,file", [("6drepnet", "6DRepNet_300W_LP_AFLW2000.pth"), ("hopenet", "hopenet_robust_alpha1.pkl")]
+)
 def test_missing_weights_name_the_file(tmp_path, name, file):
     with pytest.raises(MissingWeightsError, match=file):
         create_proposer(name, weights_dir=tmp_path)

@@ -1,4 +1,5 @@
 """SLERP / lerp between keyframes equals scipy's Slerp to 1e-6 rad."""
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation, Slerp
@@ -26,7 +27,12 @@ def test_random_pairs_match_scipy(seed):
 @pytest.mark.parametrize("deg", [170.0, 179.0, 0.001, 0.0])
 def test_far_and_near_pairs_match_scipy(deg):
     R0 = Rotation.from_euler("xyz", [10, -20, 30], degrees=True).as_matrix()
-    R1 = R0 @ Rotation.from_rotvec(np.deg2rad(deg) * np.array([0.2, 0.9, -0.4]) / np.linalg.norm([0.2, 0.9, -0.4])).as_matrix()
+    R1 = (
+        R0
+        @ Rotation.from_rotvec(
+            np.deg2rad(deg) * np.array([0.2, 0.9, -0.4]) / np.linalg.norm([0.2, 0.9, -0.4])
+        ).as_matrix()
+    )
     ours = slerp(R0, R1, U)
     assert gap_rad(ours, scipy_slerp(R0, R1, U)).max() < 1e-6
     # constant angular speed along the shorter arc

@@ -1,4 +1,5 @@
 """Frame labels (keyframe | interpolated | smoothed_proposal), linking, spikes."""
+
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
@@ -17,12 +18,17 @@ def test_kinds_and_exact_interpolation_between_keyframes():
     labels = frame_labels(50, keys, track)
     assert [lab.kind for lab in labels[9:12]] == [SMOOTHED_PROPOSAL, KEYFRAME, INTERPOLATED]
     assert labels[31].kind == SMOOTHED_PROPOSAL
-    expected = Slerp([10, 30], Rotation.from_matrix(np.stack([keys[10][0], keys[30][0]])))(np.arange(11, 30)).as_matrix()
+    expected = Slerp([10, 30], Rotation.from_matrix(np.stack([keys[10][0], keys[30][0]])))(
+        np.arange(11, 30)
+    ).as_matrix()
     got = np.stack([lab.R for lab in labels[11:30]])
     assert geometry.geodesic_distance(got, expected, degrees=False).max() < 1e-6
     assert np.allclose(labels[20].t, (keys[10][1] + keys[30][1]) / 2)
     # outside the keyframes: the track carried by the keyframe's correction (no jump at the keyframe)
-    assert geometry.geodesic_distance(labels[9].R, keys[10][0]) < 2 * geometry.geodesic_distance(track.R[9], track.R[10]) + 1e-6
+    assert (
+        geometry.geodesic_distance(labels[9].R, keys[10][0])
+        < 2 * geometry.geodesic_distance(track.R[9], track.R[10]) + 1e-6
+    )
     step_track = geometry.geodesic_distance(track.R[40], track.R[41])
     assert abs(geometry.geodesic_distance(labels[40].R, labels[41].R) - step_track) < 1e-6
 

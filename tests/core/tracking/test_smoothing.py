@@ -1,4 +1,5 @@
 """The smoother on synthetic sequences with a known trajectory and blunders."""
+
 import numpy as np
 import pytest
 

@@ -15,6 +15,7 @@ was written to `out` until then is incomplete and must be thrown away.
 The convention every format follows is `common.CONVENTION`
 (../shared/docs/POSE_CONVENTIONS.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,25 +53,58 @@ class ExportFormat:
     writer: Writer
 
 
-FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("json", ".json", "application/json",
-                 "HeadPose Studio JSON: every face with K, box, R, t, Euler angles, quaternion, landmarks "
-                 "and provenance.", json_labels.write),
-    ExportFormat("csv", ".csv", "text/csv",
-                 "One line per face: image, face index, yaw/pitch/roll, R, t, origin.", csv_labels.write),
-    ExportFormat("aflw2000_mat", ".zip", "application/zip",
-                 "Zip of AFLW2000-3D style .mat files (Pose_Para, pt3d_68), one per face.", aflw2000_mat.write),
-    ExportFormat("biwi_pose", ".zip", "application/zip",
-                 "Zip of BIWI style pose.txt files in each image's camera frame, with rgb.cal per directory.",
-                 biwi_pose.write),
-    ExportFormat("coco", ".json", "application/json",
-                 "COCO keypoints JSON (68 iBUG points) with a head_pose on every annotation.", coco.write),
-)}
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat(
+            "json",
+            ".json",
+            "application/json",
+            "HeadPose Studio JSON: every face with K, box, R, t, Euler angles, quaternion, landmarks and provenance.",
+            json_labels.write,
+        ),
+        ExportFormat(
+            "csv",
+            ".csv",
+            "text/csv",
+            "One line per face: image, face index, yaw/pitch/roll, R, t, origin.",
+            csv_labels.write,
+        ),
+        ExportFormat(
+            "aflw2000_mat",
+            ".zip",
+            "application/zip",
+            "Zip of AFLW2000-3D style .mat files (Pose_Para, pt3d_68), one per face.",
+            aflw2000_mat.write,
+        ),
+        ExportFormat(
+            "biwi_pose",
+            ".zip",
+            "application/zip",
+            "Zip of BIWI style pose.txt files in each image's camera frame, with rgb.cal per directory.",
+            biwi_pose.write,
+        ),
+        ExportFormat(
+            "coco",
+            ".json",
+            "application/json",
+            "COCO keypoints JSON (68 iBUG points) with a head_pose on every annotation.",
+            coco.write,
+        ),
+    )
+}
 
 
-def write_export(fmt: str, rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
-                 on_progress: Callable[[int], None] | None = None, *, skipped: list[InvalidRow] | None = None,
-                 limits: PoseLimits = PoseLimits()) -> int:
+def write_export(
+    fmt: str,
+    rows: Iterable[LabelRow],
+    out: BinaryIO,
+    meta: dict[str, Any],
+    on_progress: Callable[[int], None] | None = None,
+    *,
+    skipped: list[InvalidRow] | None = None,
+    limits: PoseLimits = PoseLimits(),
+) -> int:
     """Write `rows` as format `fmt` to `out`; returns the row count written.
     `on_progress(n_done)` is called after each chunk of a few thousand rows.
 
@@ -95,6 +129,14 @@ def write_export(fmt: str, rows: Iterable[LabelRow], out: BinaryIO, meta: dict[s
 def _add_manifest(out: BinaryIO, invalid: list[InvalidRow]) -> None:
     out.seek(0)  # zipfile appends after the central directory it reads
     with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(SKIPPED_MANIFEST, json.dumps(
-            {"skipped": len(invalid), "why": "stored poses that break the pose rules; not written",
-             "faces": [r.to_dict() for r in invalid]}, indent=1))
+        zf.writestr(
+            SKIPPED_MANIFEST,
+            json.dumps(
+                {
+                    "skipped": len(invalid),
+                    "why": "stored poses that break the pose rules; not written",
+                    "faces": [r.to_dict() for r in invalid],
+                },
+                indent=1,
+            ),
+        )

@@ -18,6 +18,7 @@ Per face:
 A README.txt member records the convention and how many faces needed each
 fallback.
 """
+
 from __future__ import annotations
 
 import io
@@ -50,8 +51,9 @@ def own_landmarks(row: LabelRow) -> NDArray[np.float64] | None:
     return L
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
-          on_progress: Callable[[int], None] | None = None) -> int:
+def write(
+    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+) -> int:
     reference = load_reference_face().points68
     names = MemberNames()
     counts = {"faces": 0, "t_from_box": 0, "t_from_landmarks": 0, "reference_landmarks": 0, "model_K": 0}
@@ -86,20 +88,26 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
 
 
 def _readme(meta: dict[str, Any], c: dict[str, int], renamed: int) -> str:
-    return readme("HeadPose Studio labels as AFLW2000-3D .mat files", meta, [
-        f"{c['faces']} .mat files, one per face: '<image path without extension>.mat' for face 0, "
-        "'<...>_face<k>.mat' for face k > 0. Keys: Pose_Para (1, 7) = [pitch, yaw, roll, tx, ty, tz, s], "
-        "angles in radians (the AFLW2000 convention above); pt3d_68 (3, 68) = landmark x, y in image pixels "
-        "and a depth z in pixels growing toward the viewer.",
-        "Camera model (workers/core/formats/aflw2000.py): a pinhole camera; s = fx / (1000 t_z). "
-        f"{c['model_K']} faces had no K and use the AFLW model K (f = 10 max(w, h), centred). "
-        "Reading a file back gives the exported t only when K is that model K; the angles always survive.",
-        f"Landmarks: {c['faces'] - c['reference_landmarks']} faces carry their own iBUG-68 3D landmarks "
-        f"(stored with exactly this pose); {c['reference_landmarks']} carry the project's 68-point reference "
-        "face placed at the exported pose (R p + t), not landmarks measured on the image.",
-        f"Translation: {c['t_from_box']} faces had no t; it was estimated from the face box (else the whole "
-        "image) assuming a 150 mm wide face (geometry.translation_from_box). "
-        f"{c['t_from_landmarks']} faces had no t and use the centroid of their own landmarks.",
-        f"{renamed} extra labels of an already written face were saved as '<name>_label<n>.mat' "
-        "(AFLW readers will not pair those with an image)." if renamed else "",
-    ])
+    return readme(
+        "HeadPose Studio labels as AFLW2000-3D .mat files",
+        meta,
+        [
+            f"{c['faces']} .mat files, one per face: '<image path without extension>.mat' for face 0, "
+            "'<...>_face<k>.mat' for face k > 0. Keys: Pose_Para (1, 7) = [pitch, yaw, roll, tx, ty, tz, s], "
+            "angles in radians (the AFLW2000 convention above); pt3d_68 (3, 68) = landmark x, y in image pixels "
+            "and a depth z in pixels growing toward the viewer.",
+            "Camera model (workers/core/formats/aflw2000.py): a pinhole camera; s = fx / (1000 t_z). "
+            f"{c['model_K']} faces had no K and use the AFLW model K (f = 10 max(w, h), centred). "
+            "Reading a file back gives the exported t only when K is that model K; the angles always survive.",
+            f"Landmarks: {c['faces'] - c['reference_landmarks']} faces carry their own iBUG-68 3D landmarks "
+            f"(stored with exactly this pose); {c['reference_landmarks']} carry the project's 68-point reference "
+            "face placed at the exported pose (R p + t), not landmarks measured on the image.",
+            f"Translation: {c['t_from_box']} faces had no t; it was estimated from the face box (else the whole "
+            "image) assuming a 150 mm wide face (geometry.translation_from_box). "
+            f"{c['t_from_landmarks']} faces had no t and use the centroid of their own landmarks.",
+            f"{renamed} extra labels of an already written face were saved as '<name>_label<n>.mat' "
+            "(AFLW readers will not pair those with an image)."
+            if renamed
+            else "",
+        ],
+    )

@@ -14,6 +14,7 @@ reconstructed. K per directory: the first face's K (else the project's default
 camera, fx = fy = width, centred); faces of the same directory with another K
 are listed in README.txt. Without t, t comes from geometry.translation_from_box.
 """
+
 from __future__ import annotations
 
 import io
@@ -56,8 +57,9 @@ def _cal_size(row: LabelRow, K: NDArray[np.float64]) -> tuple[int, int]:
     return int(round(2 * K[0, 2] + 1)), int(round(2 * K[1, 2] + 1))  # centred principal point
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
-          on_progress: Callable[[int], None] | None = None) -> int:
+def write(
+    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+) -> int:
     names = MemberNames()
     cal_of: dict[str, tuple[NDArray[np.float64], str]] = {}  # directory -> (K, first image)
     other_K: dict[str, list[str]] = {}  # directory -> faces with a different K
@@ -94,8 +96,13 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
     return counts["faces"]
 
 
-def _readme(meta: dict[str, Any], c: dict[str, int], renamed: int,
-            cal_of: dict[str, tuple[NDArray[np.float64], str]], other_K: dict[str, list[str]]) -> str:
+def _readme(
+    meta: dict[str, Any],
+    c: dict[str, int],
+    renamed: int,
+    cal_of: dict[str, tuple[NDArray[np.float64], str]],
+    other_K: dict[str, list[str]],
+) -> str:
     paragraphs = [
         f"{c['faces']} pose.txt files, one per face ('NN/frame_XXXXX_pose.txt' for BIWI frames, "
         "'<dir>/<stem>_pose.txt' otherwise, '..._face<k>_pose.txt' for face k > 0): lines 1-3 the "
@@ -112,12 +119,16 @@ def _readme(meta: dict[str, Any], c: dict[str, int], renamed: int,
         "image) assuming a 150 mm wide face (geometry.translation_from_box).",
     ]
     if renamed:
-        paragraphs.append(f"{renamed} extra labels of an already written face were saved as "
-                          "'<name>_label<n>_pose.txt' (BIWI readers will not pair those with an image).")
+        paragraphs.append(
+            f"{renamed} extra labels of an already written face were saved as "
+            "'<name>_label<n>_pose.txt' (BIWI readers will not pair those with an image)."
+        )
     for folder, faces in other_K.items():
         listed = ", ".join(faces[:LISTED_PER_DIRECTORY])
         more = f" and {len(faces) - LISTED_PER_DIRECTORY} more" if len(faces) > LISTED_PER_DIRECTORY else ""
-        paragraphs.append(f"Directory '{folder or '.'}': rgb.cal has the K of {cal_of[folder][1]}; these faces "
-                          f"have another K, so their poses are right but the directory's K is not theirs: "
-                          f"{listed}{more}.")
+        paragraphs.append(
+            f"Directory '{folder or '.'}': rgb.cal has the K of {cal_of[folder][1]}; these faces "
+            f"have another K, so their poses are right but the directory's K is not theirs: "
+            f"{listed}{more}."
+        )
     return readme("HeadPose Studio labels as BIWI pose.txt files", meta, paragraphs)

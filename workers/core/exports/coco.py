@@ -20,6 +20,7 @@ COCO puts images before annotations, so both lists are written to temporary
 spool files as the rows arrive and copied out at the end: memory stays small
 whatever the number of rows (the spools move to disk past a few MB).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -66,8 +67,10 @@ class ImageIds:
         if row.image_id is not None:
             image_id = int(row.image_id)
             if image_id in self.running:
-                raise ExportError(f"{face_name(row)}: image id {image_id} was already given to an image without an "
-                                  "id; rows must either all carry image_id or none")
+                raise ExportError(
+                    f"{face_name(row)}: image id {image_id} was already given to an image without an "
+                    "id; rows must either all carry image_id or none"
+                )
         else:
             while self.next_id in self.taken:
                 self.next_id += 1
@@ -95,10 +98,16 @@ def _keypoints(row: LabelRow) -> tuple[str, int]:
     return dumps([v for x, y in L.tolist() for v in (x, y, 2)]), len(IBUG68_KEYPOINTS)
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
-          on_progress: Callable[[int], None] | None = None) -> int:
-    info = {"description": "HeadPose Studio head-pose labels", "version": "1",
-            "date_created": meta.get("exported_at", ""), "convention": CONVENTION, **meta}
+def write(
+    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+) -> int:
+    info = {
+        "description": "HeadPose Studio head-pose labels",
+        "version": "1",
+        "date_created": meta.get("exported_at", ""),
+        "convention": CONVENTION,
+        **meta,
+    }
     ids = ImageIds()
     matrix_text = MatrixText()
     n = 0
@@ -108,25 +117,48 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
             box, has_box = stack_field(b.rows, "box", (4,), "4 numbers (x0, y0, x1, y1)")
             sizes = np.array([(row.width, row.height) for row in b.rows], dtype=np.float64).reshape(-1, 2)
             # bbox [x, y, w, h]: the box, else the whole image
-            bbox = np.where(has_box[:, None], np.concatenate([box[:, :2], box[:, 2:] - box[:, :2]], 1),
-                            np.concatenate([np.zeros_like(sizes), sizes], 1))
+            bbox = np.where(
+                has_box[:, None],
+                np.concatenate([box[:, :2], box[:, 2:] - box[:, :2]], 1),
+                np.concatenate([np.zeros_like(sizes), sizes], 1),
+            )
             area = bbox[:, 2] * bbox[:, 3]
             # flat lists sliced per row (see json_labels)
-            R9, t, euler, quat = b.R.ravel().tolist(), b.t.ravel().tolist(), b.euler.ravel().tolist(), b.quaternion.ravel().tolist()
+            R9, t, euler, quat = (
+                b.R.ravel().tolist(),
+                b.t.ravel().tolist(),
+                b.euler.ravel().tolist(),
+                b.quaternion.ravel().tolist(),
+            )
             bboxes, areas, has_t, has_K = bbox.ravel().tolist(), area.tolist(), b.has_t.tolist(), has_K.tolist()
             image_parts, ann_parts = [], []
             for i, row in enumerate(b.rows):
                 image_id, first = ids.get(row)
                 if first:
-                    image_parts.append(("\n" if len(ids.by_key) == 1 else ",\n") + _IMAGE % (
-                        image_id, enc(row.image), row.width, row.height,
-                        matrix_text(K[i]) if has_K[i] else "null"))
+                    image_parts.append(
+                        ("\n" if len(ids.by_key) == 1 else ",\n")
+                        + _IMAGE
+                        % (image_id, enc(row.image), row.width, row.height, matrix_text(K[i]) if has_K[i] else "null")
+                    )
                 keypoints, n_keypoints = _keypoints(row)
-                ann_parts.append(("\n" if n + i == 0 else ",\n") + _ANNOTATION % (
-                    n + i + 1, image_id, *bboxes[4 * i:4 * i + 4], areas[i], *R9[9 * i:9 * i + 9],
-                    json_floats(t[3 * i:3 * i + 3]) if has_t[i] else "null",
-                    *euler[3 * i:3 * i + 3], *quat[4 * i:4 * i + 4], keypoints, n_keypoints, row.face_index,
-                    origin_fields(row)))
+                ann_parts.append(
+                    ("\n" if n + i == 0 else ",\n")
+                    + _ANNOTATION
+                    % (
+                        n + i + 1,
+                        image_id,
+                        *bboxes[4 * i : 4 * i + 4],
+                        areas[i],
+                        *R9[9 * i : 9 * i + 9],
+                        json_floats(t[3 * i : 3 * i + 3]) if has_t[i] else "null",
+                        *euler[3 * i : 3 * i + 3],
+                        *quat[4 * i : 4 * i + 4],
+                        keypoints,
+                        n_keypoints,
+                        row.face_index,
+                        origin_fields(row),
+                    )
+                )
             images.write("".join(image_parts).encode())
             anns.write("".join(ann_parts).encode())
             n += len(b.rows)

@@ -1,6 +1,7 @@
 """Helpers shared by the export writers: the convention text every file
 carries, per-face camera/box/translation fallbacks, safe zip member names,
 README text, JSON encoding of numpy values and the fields saying who made a label."""
+
 from __future__ import annotations
 
 import json
@@ -141,8 +142,11 @@ _ENCODER = json.JSONEncoder(default=json_default, allow_nan=False)
 # json.JSONEncoder.encode builds a new C encoder on every call; one built once
 # halves the cost of the small per-face values. markers=None: no circular
 # reference check (a circular value ends in RecursionError, reported below).
-_C_ENCODE = (c_make_encoder(None, json_default, encode_basestring_ascii, None, ": ", ", ", False, False, False)
-             if c_make_encoder is not None else None)
+_C_ENCODE = (
+    c_make_encoder(None, json_default, encode_basestring_ascii, None, ": ", ", ", False, False, False)
+    if c_make_encoder is not None
+    else None
+)
 
 
 def dumps(value: object, row: LabelRow | None = None) -> str:
@@ -168,8 +172,13 @@ def origin_fields(row: LabelRow) -> str:
     if "origin" in provenance and "source" not in provenance:
         provenance = {**provenance, "source": deprecated_source(provenance["origin"])}
     enc = encode_basestring_ascii
-    return _ORIGIN_FIELDS % (enc(row.origin), enc(row.origin_detail), enc(deprecated_source(row.origin)),
-                             enc(row.origin_detail), dumps(provenance, row))
+    return _ORIGIN_FIELDS % (
+        enc(row.origin),
+        enc(row.origin_detail),
+        enc(deprecated_source(row.origin)),
+        enc(row.origin_detail),
+        dumps(provenance, row),
+    )
 
 
 def sequence_fields(row: LabelRow) -> str:

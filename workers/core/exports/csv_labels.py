@@ -1,6 +1,7 @@
 """`csv` export: label_rows.write_csv (image, face index, Euler angles, R, t,
 origin, origin_detail, image_id, face_id; with labels=consensus also
 member_count, dispersion_deg) on a binary stream, UTF-8."""
+
 from __future__ import annotations
 
 import io
@@ -10,8 +11,9 @@ from typing import Any, BinaryIO
 from workers.core.label_rows import LabelRow, write_csv
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
-          on_progress: Callable[[int], None] | None = None) -> int:
+def write(
+    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     try:
         return write_csv(rows, text, on_progress=on_progress, consensus=meta.get("labels") == "consensus")

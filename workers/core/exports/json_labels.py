@@ -21,6 +21,7 @@ digits. Each face's line is filled in from a text template rather than by
 json.dumps of a dict: float formatting is most of the cost, and a template lets
 a K shared by many images be formatted once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -62,8 +63,9 @@ _FACE = (
 )
 
 
-def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
-          on_progress: Callable[[int], None] | None = None) -> int:
+def write(
+    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+) -> int:
     head = dumps(header(meta))
     out.write((head[:-1] + ', "faces": [').encode())
     matrix_text = MatrixText()
@@ -73,19 +75,41 @@ def write(rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any],
         box, has_box = stack_field(b.rows, "box", (4,), "4 numbers (x0, y0, x1, y1)")
         # flat lists sliced per row: nested tolist() would keep thousands of
         # small lists alive at once and wake the cyclic garbage collector
-        R9, t, euler, quat = b.R.ravel().tolist(), b.t.ravel().tolist(), b.euler.ravel().tolist(), b.quaternion.ravel().tolist()
+        R9, t, euler, quat = (
+            b.R.ravel().tolist(),
+            b.t.ravel().tolist(),
+            b.euler.ravel().tolist(),
+            b.quaternion.ravel().tolist(),
+        )
         boxes, has_t, has_K, has_box = box.ravel().tolist(), b.has_t.tolist(), has_K.tolist(), has_box.tolist()
         parts = []
         for i, row in enumerate(b.rows):
             lm2, lm3 = landmarks(row, "landmarks_2d", 2), landmarks(row, "landmarks_3d", 3)
-            parts.append(("\n" if n + i == 0 else ",\n") + _FACE % (
-                enc(row.image), json_int(row.image_id), json_int(row.face_id), row.face_index, row.width, row.height,
-                matrix_text(K[i]) if has_K[i] else "null", json_floats(boxes[4 * i:4 * i + 4]) if has_box[i] else "null",
-                *R9[9 * i:9 * i + 9], json_floats(t[3 * i:3 * i + 3]) if has_t[i] else "null",
-                *euler[3 * i:3 * i + 3], *quat[4 * i:4 * i + 4],
-                "null" if lm2 is None else dumps(lm2.tolist()), "null" if lm3 is None else dumps(lm3.tolist()),
-                enc(row.landmark_scheme), "true" if row.landmarks_match_pose else "false",
-                _pins_text(row), sequence_fields(row), origin_fields(row)))
+            parts.append(
+                ("\n" if n + i == 0 else ",\n")
+                + _FACE
+                % (
+                    enc(row.image),
+                    json_int(row.image_id),
+                    json_int(row.face_id),
+                    row.face_index,
+                    row.width,
+                    row.height,
+                    matrix_text(K[i]) if has_K[i] else "null",
+                    json_floats(boxes[4 * i : 4 * i + 4]) if has_box[i] else "null",
+                    *R9[9 * i : 9 * i + 9],
+                    json_floats(t[3 * i : 3 * i + 3]) if has_t[i] else "null",
+                    *euler[3 * i : 3 * i + 3],
+                    *quat[4 * i : 4 * i + 4],
+                    "null" if lm2 is None else dumps(lm2.tolist()),
+                    "null" if lm3 is None else dumps(lm3.tolist()),
+                    enc(row.landmark_scheme),
+                    "true" if row.landmarks_match_pose else "false",
+                    _pins_text(row),
+                    sequence_fields(row),
+                    origin_fields(row),
+                )
+            )
         out.write("".join(parts).encode())
         n += len(b.rows)
     out.write(b"\n]}\n")

@@ -2,6 +2,7 @@
 ``iter_samples(source) -> Iterator[Sample | SampleError]`` plus ``count(source)``;
 a source is a folder, a .zip path, an open zip file, or an `archive.Source`.
 """
+
 from __future__ import annotations
 
 from . import aflw2000, biwi, images

@@ -41,6 +41,7 @@ the file back returns R, t and the landmarks (1e-9 relative). Original files' tx
 ty refer to the BFM origin, which 68 landmarks cannot recover, so only pt3d_68,
 the angles and s survive a read/write round trip of a real file.
 """
+
 from __future__ import annotations
 
 import io
@@ -101,14 +102,20 @@ def landmarks_camera(pt3d: NDArray[np.float64], s: float, K: NDArray[np.float64]
     return np.stack([(u - cx) * Z / f, (v - cy) * Z / K[1, 1], Z], -1)
 
 
-def landmark_box(points: NDArray[np.float64], width: int, height: int, margin: float = BOX_MARGIN) -> tuple[float, float, float, float]:
+def landmark_box(
+    points: NDArray[np.float64], width: int, height: int, margin: float = BOX_MARGIN
+) -> tuple[float, float, float, float]:
     """Min/max box of (N, 2) points grown by `margin` of its size per side,
     clamped to the pixel centres [0, w-1] x [0, h-1]."""
     lo, hi = points.min(0), points.max(0)
     pad = (hi - lo) * margin
     lo, hi = lo - pad, hi + pad
-    return (float(np.clip(lo[0], 0, width - 1)), float(np.clip(lo[1], 0, height - 1)),
-            float(np.clip(hi[0], 0, width - 1)), float(np.clip(hi[1], 0, height - 1)))
+    return (
+        float(np.clip(lo[0], 0, width - 1)),
+        float(np.clip(lo[1], 0, height - 1)),
+        float(np.clip(hi[0], 0, width - 1)),
+        float(np.clip(hi[1], 0, height - 1)),
+    )
 
 
 def hopenet_crop(pt2d: NDArray[np.float64]) -> tuple[float, float, float, float]:
@@ -136,7 +143,9 @@ def parse_labels(mat: dict[str, Any], width: int, height: int, name: str = "file
     R = geometry.euler_to_matrix([yaw, pitch, roll], degrees=False)
     lm3d = landmarks_camera(pt3d, s, K)
     if np.any(lm3d[:, 2] <= 0):
-        raise AFLWFormatError(f"{name}: landmarks fall behind the camera (depth {pt3d[2].max():g} px too large for s = {s:g})")
+        raise AFLWFormatError(
+            f"{name}: landmarks fall behind the camera (depth {pt3d[2].max():g} px too large for s = {s:g})"
+        )
     lm2d = pt3d[:2].T.copy()
     extra = {
         "pose_para": pp,
@@ -146,15 +155,15 @@ def parse_labels(mat: dict[str, Any], width: int, height: int, name: str = "file
     }
     if "pt2d" in mat:
         extra["pt2d"] = _array(mat, "pt2d", 2 * 21, name).reshape(2, 21).T.copy()
-    return FaceLabel(box=landmark_box(lm2d, width, height), R=R, t=lm3d.mean(0), landmarks_2d=lm2d,
-                     landmarks_3d=lm3d, extra=extra)
+    return FaceLabel(
+        box=landmark_box(lm2d, width, height), R=R, t=lm3d.mean(0), landmarks_2d=lm2d, landmarks_3d=lm3d, extra=extra
+    )
 
 
 def read_pair(image_name: str, image_bytes: bytes, mat_bytes: bytes, mat_name: str) -> Sample:
     w, h = image_size(image_bytes, image_name)
     face = parse_labels(load_mat(mat_bytes, mat_name), w, h, mat_name)
-    return Sample(name=image_name, image_bytes=image_bytes, width=w, height=h,
-                  K=model_intrinsics(w, h), faces=[face])
+    return Sample(name=image_name, image_bytes=image_bytes, width=w, height=h, K=model_intrinsics(w, h), faces=[face])
 
 
 def _stem(name: str) -> str:
@@ -175,9 +184,16 @@ def iter_samples(source: SourceLike, limits: Limits | None = None) -> Iterator[R
             elif ext == ".mat":
                 mats[_stem(name)] = name
             else:
-                yield SampleError(name, f"{name}: unsupported file type '{ext or 'none'}' in an AFLW2000 dataset (expected image + .mat pairs)")
-        for pair in paired(images, mats, lambda stem, img: f"{img}: no matching .mat file ({stem}.mat)",
-                           lambda stem, mat: f"{mat}: no matching image ({stem}.jpg)"):
+                yield SampleError(
+                    name,
+                    f"{name}: unsupported file type '{ext or 'none'}' in an AFLW2000 dataset (expected image + .mat pairs)",
+                )
+        for pair in paired(
+            images,
+            mats,
+            lambda stem, img: f"{img}: no matching .mat file ({stem}.mat)",
+            lambda stem, mat: f"{mat}: no matching image ({stem}.jpg)",
+        ):
             if isinstance(pair, SampleError):
                 yield pair
                 continue
@@ -200,8 +216,15 @@ def count(source: SourceLike, limits: Limits | None = None) -> int:
         return len(src.rejected) + other + len(stems)
 
 
-def write_mat(dest: str | os.PathLike[str] | BinaryIO, R: ArrayLike, t: ArrayLike, landmarks_3d: ArrayLike,
-              K: ArrayLike, pt2d: ArrayLike | None = None, scale: float | None = None) -> NDArray[np.float64]:
+def write_mat(
+    dest: str | os.PathLike[str] | BinaryIO,
+    R: ArrayLike,
+    t: ArrayLike,
+    landmarks_3d: ArrayLike,
+    K: ArrayLike,
+    pt2d: ArrayLike | None = None,
+    scale: float | None = None,
+) -> NDArray[np.float64]:
     """Write an AFLW2000-style .mat (see the module docstring); returns Pose_Para (7,).
 
     R (3, 3) rotation, t (3,) mm, landmarks_3d (68, 3) camera-frame mm, K (3, 3);

@@ -20,6 +20,7 @@ starting with '.' (.DS_Store, ._* resource forks, .git/), ``__MACOSX/``,
 README, LICENSE, LICENCE, COPYING or NOTICE (any extension) and ``*.md``. Every
 other file is handed to the reader, which reports types it does not know.
 """
+
 from __future__ import annotations
 
 import io
@@ -131,12 +132,17 @@ class Source:
             if n > budget:
                 raise ArchiveLimitError(
                     f"{name}: more than {budget:,} bytes uncompressed; over the size limit "
-                    f"(total {self.limits.max_total_bytes:,} bytes, {self._used:,} already read)")
-            if (compressed is not None and n > self.limits.ratio_floor_bytes
-                    and n > self.limits.max_ratio * max(compressed, 1)):
+                    f"(total {self.limits.max_total_bytes:,} bytes, {self._used:,} already read)"
+                )
+            if (
+                compressed is not None
+                and n > self.limits.ratio_floor_bytes
+                and n > self.limits.max_ratio * max(compressed, 1)
+            ):
                 raise ArchiveLimitError(
                     f"{name}: compression ratio over {self.limits.max_ratio:g} "
-                    f"({compressed:,} compressed bytes gave more than {n:,}); refused as a possible zip bomb")
+                    f"({compressed:,} compressed bytes gave more than {n:,}); refused as a possible zip bomb"
+                )
             buf.write(chunk)
         self._used += n
         return buf.getvalue()
@@ -220,7 +226,8 @@ class ZipSource(Source):
             # The header may lie; it is only trusted to refuse early, never to accept.
             raise ArchiveLimitError(
                 f"{name}: declares {info.file_size:,} bytes uncompressed, over the size limit "
-                f"({self._budget():,} bytes left)")
+                f"({self._budget():,} bytes left)"
+            )
         try:
             with self._zip.open(info) as stream:
                 return self._read_stream(name, stream, info.compress_size)
@@ -294,8 +301,12 @@ def opened(source: SourceLike, limits: Limits | None = None) -> Iterator[Source]
 _Key = TypeVar("_Key", str, tuple[str, str])
 
 
-def paired(primary: Mapping[_Key, str], companion: Mapping[_Key, str], no_companion: Callable[[_Key, str], str],
-           no_primary: Callable[[_Key, str], str]) -> Iterator[tuple[_Key, str, str] | SampleError]:
+def paired(
+    primary: Mapping[_Key, str],
+    companion: Mapping[_Key, str],
+    no_companion: Callable[[_Key, str], str],
+    no_primary: Callable[[_Key, str], str],
+) -> Iterator[tuple[_Key, str, str] | SampleError]:
     """Walk two {key: entry name} maps (e.g. images and their label files) in
     key order: yields (key, primary, companion) for complete pairs and a
     SampleError, worded by `no_companion(key, primary)` / `no_primary(key,

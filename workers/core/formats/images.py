@@ -9,6 +9,7 @@ truncation; nothing in this project does.
 A plain folder (or zip) of images yields one `Sample` per image with no faces
 and K = geometry.default_intrinsics(w, h) (fx = fy = width, centred).
 """
+
 from __future__ import annotations
 
 import io
@@ -86,7 +87,10 @@ def iter_samples(source: SourceLike, limits: Limits | None = None) -> Iterator[R
         yield from src.rejected
         for name in src.names():
             if not is_image_name(name):
-                yield SampleError(name, f"{name}: unsupported file type '{suffix(name) or 'none'}' (expected .jpg, .jpeg, .png or .webp)")
+                yield SampleError(
+                    name,
+                    f"{name}: unsupported file type '{suffix(name) or 'none'}' (expected .jpg, .jpeg, .png or .webp)",
+                )
                 continue
             try:
                 yield image_sample(name, src.read(name))

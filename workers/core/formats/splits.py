@@ -8,6 +8,7 @@
   makes it reproducible. floor(0.7 n) sequences train (16 of 24).
 - `custom_split`: explicit name lists, unknown names are an error.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,11 @@ def aflw2000_p1(names: Sequence[str], euler: ArrayLike, max_abs_deg: float = P1_
     if not np.all(np.isfinite(e)):
         raise SplitError("angles contain non-finite values")
     keep = within_max_abs_angle(e, max_abs_deg)
-    return Split("aflw2000_p1", test=[n for n, k in zip(names, keep) if k],
-                 info={"max_abs_deg": max_abs_deg, "dropped": [n for n, k in zip(names, keep) if not k]})
+    return Split(
+        "aflw2000_p1",
+        test=[n for n, k in zip(names, keep) if k],
+        info={"max_abs_deg": max_abs_deg, "dropped": [n for n, k in zip(names, keep) if not k]},
+    )
 
 
 def biwi_p1(names: Sequence[str]) -> Split:
@@ -71,12 +75,14 @@ def biwi_p2(sequence_ids: Iterable[str], seed: int, train_fraction: float = 0.7)
     order = np.random.default_rng(int(seed)).permutation(len(seqs))
     train = sorted(seqs[i] for i in order[:n_train])
     test = sorted(seqs[i] for i in order[n_train:])
-    return Split("biwi_p2", train=train, test=test, seed=int(seed),
-                 info={"train_fraction": train_fraction, "sequences": seqs})
+    return Split(
+        "biwi_p2", train=train, test=test, seed=int(seed), info={"train_fraction": train_fraction, "sequences": seqs}
+    )
 
 
-def frames_by_sequence(names: Sequence[str], split: Split,
-                       sequence_of: Callable[[str], str]) -> tuple[list[str], list[str]]:
+def frames_by_sequence(
+    names: Sequence[str], split: Split, sequence_of: Callable[[str], str]
+) -> tuple[list[str], list[str]]:
     """Frame names -> (train names, test names) by the sequence lists of `split`."""
     train, test = set(split.train), set(split.test)
     out_train: list[str] = []
@@ -97,8 +103,9 @@ def read_name_list(text: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
-def custom_split(available: Iterable[str], test: Iterable[str], train: Iterable[str] | None = None,
-                 name: str = "custom") -> Split:
+def custom_split(
+    available: Iterable[str], test: Iterable[str], train: Iterable[str] | None = None, name: str = "custom"
+) -> Split:
     known = set(available)
     test, train = list(test), list(train or [])
     unknown = [n for n in test + train if n not in known]

@@ -6,6 +6,7 @@ and the generic head mesh the labeling page renders. Plain numpy/scipy/trimesh.
                        provenance={"landmarks_provenance": "aflw2000-3d"})
     if result.ok: open("face.glb", "wb").write(result.glb_bytes)
 """
+
 from workers.core.meshing.delaunay import (  # noqa: F401
     FaceMeshGeometry,
     backproject,

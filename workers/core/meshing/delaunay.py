@@ -18,6 +18,7 @@ the 2D landmarks (as they should), the 2D and 3D statements are equivalent.
 Vertex i is landmark i, always: landmarks that end up in no triangle are kept as
 unreferenced vertices so that indices stay meaningful to callers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ from workers.core.meshing.schemes import LandmarkScheme, MeshingError, get_schem
 
 class FaceMeshGeometry(NamedTuple):
     vertices: NDArray[np.float64]  # (N, 3) float64, camera frame, mm; row i = landmark i
-    faces: NDArray[np.int32]       # (M, 3) counter-clockwise on screen
+    faces: NDArray[np.int32]  # (M, 3) counter-clockwise on screen
 
 
 def points_in_polygon(points: NDArray[np.float64], polygon: NDArray[np.float64]) -> NDArray[np.bool_]:
@@ -64,8 +65,12 @@ def triangle_areas_3d(vertices: NDArray[np.float64], faces: NDArray[np.integer[A
     return out
 
 
-def _validate(landmarks_2d: ArrayLike | None, landmarks_3d: ArrayLike | None, scheme: LandmarkScheme,
-              image_size: Sequence[float] | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _validate(
+    landmarks_2d: ArrayLike | None,
+    landmarks_3d: ArrayLike | None,
+    scheme: LandmarkScheme,
+    image_size: Sequence[float] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     if landmarks_2d is None or landmarks_3d is None:
         raise MeshingError("no landmarks were given")
     p2 = np.asarray(landmarks_2d, dtype=np.float64)
@@ -95,8 +100,12 @@ def _validate(landmarks_2d: ArrayLike | None, landmarks_3d: ArrayLike | None, sc
     return p2, p3
 
 
-def build_face_mesh(landmarks_2d: ArrayLike | None, landmarks_3d: ArrayLike | None, scheme: str = "ibug68",
-                    image_size: Sequence[int] | None = None) -> FaceMeshGeometry:
+def build_face_mesh(
+    landmarks_2d: ArrayLike | None,
+    landmarks_3d: ArrayLike | None,
+    scheme: str = "ibug68",
+    image_size: Sequence[int] | None = None,
+) -> FaceMeshGeometry:
     """Triangulate one face; see the module docstring for the rules.
 
     landmarks_2d: (N, 2) pixels, (0, 0) = centre of the top-left pixel.
@@ -152,8 +161,9 @@ def backproject(landmarks_2d: ArrayLike, depths_mm: ArrayLike, K: ArrayLike) -> 
     return np.stack([x * z, y * z, z], axis=1)
 
 
-def lift_relative_depth(landmarks_2d: ArrayLike, relative_depth_px: ArrayLike, K: ArrayLike,
-                        centroid_depth_mm: float) -> NDArray[np.float64]:
+def lift_relative_depth(
+    landmarks_2d: ArrayLike, relative_depth_px: ArrayLike, K: ArrayLike, centroid_depth_mm: float
+) -> NDArray[np.float64]:
     """Camera-frame mm for landmarks whose depth is only known relative to the face,
     in pixel units (FaceMesh's z: same scale as x, smaller = nearer the camera).
 

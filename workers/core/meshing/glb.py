@@ -9,6 +9,7 @@ Provenance and counts go in the glTF scene `extras` (trimesh writes
 `scene.metadata` there and reads it back into `scene.metadata`); the same dict is
 also returned in MeshResult.metadata for callers that store it beside the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ class MeshResult:
     glb_bytes: bytes | None
     n_vertices: int
     n_faces: int
-    status: str              # ok | no_landmarks | invalid_input | failed
+    status: str  # ok | no_landmarks | invalid_input | failed
     message: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -50,12 +51,14 @@ class MeshResult:
 
 def _json_ready(metadata: dict[str, Any]) -> dict[str, Any]:
     """A plain-JSON copy; trimesh silently drops metadata it cannot serialise."""
+
     def convert(obj: object) -> Any:
         if isinstance(obj, np.ndarray):
             return obj.tolist()
         if isinstance(obj, np.generic):
             return obj.item()
         raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
     try:
         out: dict[str, Any] = json.loads(json.dumps(metadata, default=convert))
         return out
@@ -63,9 +66,14 @@ def _json_ready(metadata: dict[str, Any]) -> dict[str, Any]:
         raise MeshingError(f"metadata must be JSON-serialisable: {exc}") from None
 
 
-def face_mesh_glb(vertices: ArrayLike, faces: ArrayLike, uv: ArrayLike, texture_image: Image.Image,
-                  metadata: dict[str, Any],
-                  texture_format: str = "JPEG") -> bytes:
+def face_mesh_glb(
+    vertices: ArrayLike,
+    faces: ArrayLike,
+    uv: ArrayLike,
+    texture_image: Image.Image,
+    metadata: dict[str, Any],
+    texture_format: str = "JPEG",
+) -> bytes:
     """GLB bytes of one textured mesh. uv is (N, 2) in the glTF convention (v = 0 at
     the top of the texture), as texture.face_texture returns it."""
     v = np.asarray(vertices, dtype=np.float64)
@@ -88,11 +96,17 @@ def face_mesh_glb(vertices: ArrayLike, faces: ArrayLike, uv: ArrayLike, texture_
     # JPEG is several times smaller and faster to encode for a photo.
     image.format = texture_format.upper()
     material = trimesh.visual.material.PBRMaterial(  # type: ignore[no-untyped-call]  # trimesh is unannotated
-        baseColorTexture=image, metallicFactor=0.0, roughnessFactor=1.0, doubleSided=False)
+        baseColorTexture=image, metallicFactor=0.0, roughnessFactor=1.0, doubleSided=False
+    )
     # trimesh's UVs have v = 0 at the bottom (OBJ style); its glTF writer flips v
     uv_trimesh = np.column_stack([t[:, 0], 1.0 - t[:, 1]])
-    mesh = trimesh.Trimesh(vertices=v, faces=f, process=False, validate=False,
-                           visual=trimesh.visual.TextureVisuals(uv=uv_trimesh, material=material))  # type: ignore[no-untyped-call]  # trimesh is unannotated
+    mesh = trimesh.Trimesh(
+        vertices=v,
+        faces=f,
+        process=False,
+        validate=False,
+        visual=trimesh.visual.TextureVisuals(uv=uv_trimesh, material=material),
+    )  # type: ignore[no-untyped-call]  # trimesh is unannotated
     scene = trimesh.Scene()
     scene.add_geometry(mesh, geom_name="face", node_name="face")
     scene.metadata.update(extras)
@@ -109,17 +123,26 @@ def _check_intrinsics(K: ArrayLike) -> NDArray[np.float64]:
 
 
 def _failure(status: str, message: str, metadata: dict[str, Any]) -> MeshResult:
-    return MeshResult(glb_bytes=None, n_vertices=0, n_faces=0, status=status,
-                      message=message, metadata=metadata)
+    return MeshResult(glb_bytes=None, n_vertices=0, n_faces=0, status=status, message=message, metadata=metadata)
 
 
-def mesh_face(image_bgr: NDArray[np.uint8], landmarks_2d: ArrayLike | None, landmarks_3d: ArrayLike | None,
-              scheme: str, K: ArrayLike, provenance: dict[str, Any] | None = None, margin: float = 0.2,
-              texture_size: int = 512) -> MeshResult:
+def mesh_face(
+    image_bgr: NDArray[np.uint8],
+    landmarks_2d: ArrayLike | None,
+    landmarks_3d: ArrayLike | None,
+    scheme: str,
+    K: ArrayLike,
+    provenance: dict[str, Any] | None = None,
+    margin: float = 0.2,
+    texture_size: int = 512,
+) -> MeshResult:
     """Mesh + texture + GLB for one face. Data problems come back as a status,
     never as an exception: no_landmarks, invalid_input, failed."""
-    meta: dict[str, Any] = {"mesher": {"name": MESHER_NAME, "version": MESHER_VERSION},
-            "scheme": scheme, "provenance": dict(provenance or {})}
+    meta: dict[str, Any] = {
+        "mesher": {"name": MESHER_NAME, "version": MESHER_VERSION},
+        "scheme": scheme,
+        "provenance": dict(provenance or {}),
+    }
     if landmarks_2d is None or landmarks_3d is None or np.size(landmarks_2d) == 0 or np.size(landmarks_3d) == 0:
         return _failure(STATUS_NO_LANDMARKS, "the face has no landmarks, so there is nothing to mesh", meta)
     try:
@@ -136,28 +159,35 @@ def mesh_face(image_bgr: NDArray[np.uint8], landmarks_2d: ArrayLike | None, land
         return _failure(STATUS_INVALID, str(exc), meta)
 
     reprojection = float(np.abs(geometry.project_points(geom.vertices, K) - p2).max())
-    meta.update({
-        "frame": "camera",
-        "units": "mm",
-        "convention": "OpenCV camera frame (x right, y down, z forward); pixel (0,0) = "
-                      "centre of the top-left pixel; vertex i = landmark i",
-        "winding": "counter-clockwise on screen, normals toward the camera",
-        "n_landmarks": int(len(geom.vertices)),
-        "n_vertices": int(len(geom.vertices)),
-        "n_faces": int(len(geom.faces)),
-        "image_size": [int(width), int(height)],
-        "K": K.tolist(),
-        "texture_crop": list(texture.crop),
-        "texture_size": int(texture.image.size[0]),
-        "max_reprojection_px": round(reprojection, 4),
-    })
+    meta.update(
+        {
+            "frame": "camera",
+            "units": "mm",
+            "convention": "OpenCV camera frame (x right, y down, z forward); pixel (0,0) = "
+            "centre of the top-left pixel; vertex i = landmark i",
+            "winding": "counter-clockwise on screen, normals toward the camera",
+            "n_landmarks": int(len(geom.vertices)),
+            "n_vertices": int(len(geom.vertices)),
+            "n_faces": int(len(geom.faces)),
+            "image_size": [int(width), int(height)],
+            "K": K.tolist(),
+            "texture_crop": list(texture.crop),
+            "texture_size": int(texture.image.size[0]),
+            "max_reprojection_px": round(reprojection, 4),
+        }
+    )
     try:
         glb = face_mesh_glb(geom.vertices, geom.faces, texture.uv, texture.image, meta)
     except MeshingError as exc:
         return _failure(STATUS_FAILED, str(exc), meta)
     message = f"{len(geom.faces)} triangles over {len(geom.vertices)} landmarks"
     if reprojection > 1.0:
-        message += (f"; warning: the 3D landmarks project up to {reprojection:.1f} px from the "
-                    "2D ones with this K")
-    return MeshResult(glb_bytes=glb, n_vertices=len(geom.vertices), n_faces=len(geom.faces),
-                      status=STATUS_OK, message=message, metadata=meta)
+        message += f"; warning: the 3D landmarks project up to {reprojection:.1f} px from the 2D ones with this K"
+    return MeshResult(
+        glb_bytes=glb,
+        n_vertices=len(geom.vertices),
+        n_faces=len(geom.faces),
+        status=STATUS_OK,
+        message=message,
+        metadata=meta,
+    )

@@ -29,6 +29,7 @@ Construction (no download, no hand-made vertices):
    star-shaped around C, so the triangulation stays closed and outward-facing;
    build_head_mesh checks that every triangle faces away from C.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,11 +54,11 @@ LENGTH_PER_BREADTH = 1.3
 
 @dataclass
 class HeadMesh:
-    vertices: NDArray[np.float64]            # (V, 3) head frame, mm
-    faces: NDArray[np.int32]                 # (F, 3) outward (counter-clockwise seen from outside)
-    n_face_points: int              # vertices [0, n_face_points) are the reference face points
-    centre: NDArray[np.float64]              # ellipsoid centre C
-    axes: NDArray[np.float64]                # ellipsoid half-axes (a, b, c)
+    vertices: NDArray[np.float64]  # (V, 3) head frame, mm
+    faces: NDArray[np.int32]  # (F, 3) outward (counter-clockwise seen from outside)
+    n_face_points: int  # vertices [0, n_face_points) are the reference face points
+    centre: NDArray[np.float64]  # ellipsoid centre C
+    axes: NDArray[np.float64]  # ellipsoid half-axes (a, b, c)
     named: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"index", "position"}
     built_from: str = ""  # what the face points came from (the reference face, a mean face ...)
 
@@ -111,8 +112,13 @@ def _azimuthal(directions: NDArray[np.float64], pole: NDArray[np.float64]) -> ND
     return np.stack([theta * x / norm, theta * y / norm], axis=1)
 
 
-def build_head_mesh(points68: NDArray[np.float64], points468: NDArray[np.float64] | None = None,
-                    n_skull: int = 1600, blend_angle: float = 0.5, built_from: str = "") -> HeadMesh:
+def build_head_mesh(
+    points68: NDArray[np.float64],
+    points468: NDArray[np.float64] | None = None,
+    n_skull: int = 1600,
+    blend_angle: float = 0.5,
+    built_from: str = "",
+) -> HeadMesh:
     """Closed head mesh in the head frame; see the module docstring."""
     p68 = np.asarray(points68, dtype=np.float64)
     if p68.shape != (68, 3) or not np.all(np.isfinite(p68)):
@@ -164,18 +170,31 @@ def build_head_mesh(points68: NDArray[np.float64], points468: NDArray[np.float64
     normals[inward] = -normals[inward]
     outward = np.sum(normals * (vertices[faces].mean(axis=1) - centre), axis=1)
     if np.any(outward <= 0):
-        raise MeshingError(f"{int(np.sum(outward <= 0))} head triangles face the centre: the face is "
-                           "not star-shaped around the skull centre")
+        raise MeshingError(
+            f"{int(np.sum(outward <= 0))} head triangles face the centre: the face is "
+            "not star-shaped around the skull centre"
+        )
 
     named = {}
     for name, i in scheme.named.items():
         named[name] = {"index": int(i), "position": vertices[i].round(4).tolist()}
-    extremes = {"top_of_head": int(np.argmin(vertices[:, 1])), "back_of_head": int(np.argmax(vertices[:, 2])),
-                "right_side": int(np.argmin(vertices[:, 0])), "left_side": int(np.argmax(vertices[:, 0]))}
+    extremes = {
+        "top_of_head": int(np.argmin(vertices[:, 1])),
+        "back_of_head": int(np.argmax(vertices[:, 2])),
+        "right_side": int(np.argmin(vertices[:, 0])),
+        "left_side": int(np.argmax(vertices[:, 0])),
+    }
     for name, i in extremes.items():
         named[name] = {"index": i, "position": vertices[i].round(4).tolist()}
-    return HeadMesh(vertices=vertices, faces=faces.astype(np.int32), n_face_points=len(face),
-                    centre=centre, axes=axes, named=named, built_from=built_from)
+    return HeadMesh(
+        vertices=vertices,
+        faces=faces.astype(np.int32),
+        n_face_points=len(face),
+        centre=centre,
+        axes=axes,
+        named=named,
+        built_from=built_from,
+    )
 
 
 def head_mesh_glb(head: HeadMesh, metadata: dict[str, Any]) -> bytes:
@@ -185,8 +204,11 @@ def head_mesh_glb(head: HeadMesh, metadata: dict[str, Any]) -> bytes:
     from workers.core.meshing.glb import _json_ready
 
     mesh = trimesh.Trimesh(vertices=head.vertices, faces=head.faces, process=False, validate=False)
-    mesh.visual = trimesh.visual.TextureVisuals(material=trimesh.visual.material.PBRMaterial(  # type: ignore[no-untyped-call]  # trimesh is unannotated
-        baseColorFactor=SKIN_RGBA, metallicFactor=0.0, roughnessFactor=0.8))
+    mesh.visual = trimesh.visual.TextureVisuals(
+        material=trimesh.visual.material.PBRMaterial(  # type: ignore[no-untyped-call]  # trimesh is unannotated
+            baseColorFactor=SKIN_RGBA, metallicFactor=0.0, roughnessFactor=0.8
+        )
+    )
     scene = trimesh.Scene()
     scene.add_geometry(mesh, geom_name="head", node_name="head")
     scene.metadata.update(_json_ready(metadata))
@@ -206,10 +228,10 @@ def aflw_mean_face68(pts68_path: Path, eye_corner_mm: float = 86.0) -> NDArray[n
     shapes /= np.linalg.norm(shapes, axis=(1, 2), keepdims=True)
     mean = shapes[0]
     for _ in range(5):
-        m = np.einsum("nki,kj->nij", shapes, mean)       # per-shape cross-covariance
+        m = np.einsum("nki,kj->nij", shapes, mean)  # per-shape cross-covariance
         U, _, Vt = np.linalg.svd(m)
         d = np.sign(np.linalg.det(U @ Vt))
-        U[:, :, 2] *= d[:, None]                          # proper rotations only
+        U[:, :, 2] *= d[:, None]  # proper rotations only
         aligned = np.einsum("nki,nij->nkj", shapes, U @ Vt)
         mean = aligned.mean(axis=0)
         mean /= np.linalg.norm(mean)

@@ -30,6 +30,7 @@ inner features; on a frontal face that only adds the small gap between the brows
 These loops were chained from the edge lists in mediapipe 0.10.21
 (mediapipe.python.solutions.face_mesh_connections); a test re-derives them there.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,10 +44,10 @@ class MeshingError(ValueError):
 class LandmarkScheme:
     name: str
     n_points: int
-    outline: tuple[int, ...]            # closed loop, order matters
-    holes: dict[str, tuple[int, ...]]   # closed loops, order matters
-    inner: tuple[int, ...]              # brows, eyes, nose, mouth: their convex hull is face too
-    named: dict[str, int]               # a few landmarks by name (tests, UI)
+    outline: tuple[int, ...]  # closed loop, order matters
+    holes: dict[str, tuple[int, ...]]  # closed loops, order matters
+    inner: tuple[int, ...]  # brows, eyes, nose, mouth: their convex hull is face too
+    named: dict[str, int]  # a few landmarks by name (tests, UI)
 
 
 IBUG68 = LandmarkScheme(
@@ -60,33 +61,78 @@ IBUG68 = LandmarkScheme(
     },
     inner=tuple(range(17, 68)),
     named={
-        "chin": 8, "nose_tip": 30, "right_eye_outer": 36, "right_eye_inner": 39,
-        "left_eye_inner": 42, "left_eye_outer": 45, "mouth_right": 48, "mouth_left": 54,
+        "chin": 8,
+        "nose_tip": 30,
+        "right_eye_outer": 36,
+        "right_eye_inner": 39,
+        "left_eye_inner": 42,
+        "left_eye_outer": 45,
+        "mouth_right": 48,
+        "mouth_left": 54,
     },
 )
 
 MEDIAPIPE468 = LandmarkScheme(
     name="mediapipe468",
     n_points=468,
-    outline=(10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
-             400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21,
-             54, 103, 67, 109),
+    outline=(
+        10,
+        338,
+        297,
+        332,
+        284,
+        251,
+        389,
+        356,
+        454,
+        323,
+        361,
+        288,
+        397,
+        365,
+        379,
+        378,
+        400,
+        377,
+        152,
+        148,
+        176,
+        149,
+        150,
+        136,
+        172,
+        58,
+        132,
+        93,
+        234,
+        127,
+        162,
+        21,
+        54,
+        103,
+        67,
+        109,
+    ),
     holes={
         "right_eye": (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
         "left_eye": (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
-        "inner_lip": (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13,
-                      82, 81, 80, 191),
+        "inner_lip": (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191),
     },
     inner=(),  # filled below: every landmark not on the outline
     named={
-        "chin": 152, "nose_tip": 4, "right_eye_outer": 33, "right_eye_inner": 133,
-        "left_eye_inner": 362, "left_eye_outer": 263, "mouth_right": 61, "mouth_left": 291,
+        "chin": 152,
+        "nose_tip": 4,
+        "right_eye_outer": 33,
+        "right_eye_inner": 133,
+        "left_eye_inner": 362,
+        "left_eye_outer": 263,
+        "mouth_right": 61,
+        "mouth_left": 291,
         "forehead": 10,
     },
 )
 
-object.__setattr__(MEDIAPIPE468, "inner",
-                   tuple(i for i in range(468) if i not in set(MEDIAPIPE468.outline)))
+object.__setattr__(MEDIAPIPE468, "inner", tuple(i for i in range(468) if i not in set(MEDIAPIPE468.outline)))
 
 SCHEMES = {s.name: s for s in (IBUG68, MEDIAPIPE468)}
 

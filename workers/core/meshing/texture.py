@@ -7,6 +7,7 @@ side S pixels starting at integer pixel (x0, y0) covers the continuous span
 [x0 - 0.5, x0 + S - 0.5] and a landmark at x has u = (x - x0 + 0.5) / S.
 Resizing the crop to the texture size keeps that mapping (edges map to edges).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple, cast
@@ -20,8 +21,8 @@ from workers.core.meshing.schemes import MeshingError
 
 
 class FaceTexture(NamedTuple):
-    image: Image.Image     # RGB, size x size
-    uv: NDArray[np.float64]         # (N, 2) float64 in [0, 1], glTF convention (v = 0 at top)
+    image: Image.Image  # RGB, size x size
+    uv: NDArray[np.float64]  # (N, 2) float64 in [0, 1], glTF convention (v = 0 at top)
     crop: tuple[int, int, int]  # (x0, y0, side): the crop in image pixels
 
 
@@ -52,8 +53,9 @@ def _cut(image: NDArray[np.uint8], x0: int, y0: int, side: int) -> NDArray[np.ui
     return part
 
 
-def face_texture(image_bgr: NDArray[np.uint8], landmarks_2d: ArrayLike, margin: float = 0.2,
-                 max_size: int = 512) -> FaceTexture:
+def face_texture(
+    image_bgr: NDArray[np.uint8], landmarks_2d: ArrayLike, margin: float = 0.2, max_size: int = 512
+) -> FaceTexture:
     """Crop, shrink to at most max_size pixels a side (never enlarged), compute UVs."""
     img = np.asarray(image_bgr)
     if img.ndim == 2:

@@ -13,6 +13,7 @@ private: register, look up, build). One module per proposer sits next to them
 fit, fusion, confidence, weights files) are in parts/.
 Importing this package is cheap: mediapipe and torch load on first use.
 """
+
 from workers.core.proposers._registry import (
     available_proposers,
     create_proposer,
@@ -30,9 +31,19 @@ from workers.core.proposers.errors import (
 )
 
 __all__ = [
-    "DEFAULT_PROPOSER", "InvalidInputError", "MissingWeightsError", "PoseProposal", "Proposer", "ProposerConfig",
-    "ProposerError", "UnknownProposerError", "available_proposers", "create_proposer", "get_config",
-    "list_proposers", "register_proposer",
+    "DEFAULT_PROPOSER",
+    "InvalidInputError",
+    "MissingWeightsError",
+    "PoseProposal",
+    "Proposer",
+    "ProposerConfig",
+    "ProposerError",
+    "UnknownProposerError",
+    "available_proposers",
+    "create_proposer",
+    "get_config",
+    "list_proposers",
+    "register_proposer",
 ]
 
 DEFAULT_PROPOSER = "landmarks-fit"

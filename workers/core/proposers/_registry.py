@@ -15,6 +15,7 @@ settings.HEADPOSE_WEIGHTS_DIR, the core never reads the environment), refuses
 missing ones with `MissingWeightsError`, builds the proposer with them and
 records their sha256 on it.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -41,7 +42,10 @@ def register_proposer(name: str, *, config: ProposerConfig) -> Callable[[Builder
         if name in _REGISTRY and _REGISTRY[name][1] is not builder:
             existing = _REGISTRY[name][1]
             # re-importing the same module (reload) may re-register; a clash is an error
-            if getattr(existing, "__qualname__", None) != builder.__qualname__ or existing.__module__ != builder.__module__:
+            if (
+                getattr(existing, "__qualname__", None) != builder.__qualname__
+                or existing.__module__ != builder.__module__
+            ):
                 raise ValueError(f"a proposer named {name!r} is already registered")
         _REGISTRY[name] = (config, builder)
         builder.proposer_config = config  # type: ignore[attr-defined]  # the builder function carries its config

@@ -3,6 +3,7 @@
 Every proposer returns, per image, one PoseProposal per detected face, in the
 camera frame of ../shared/docs/POSE_CONVENTIONS.md (X_cam = R X_head + t, mm;
 head origin = the centroid of the project's 68-point reference face)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -71,13 +72,21 @@ class PoseProposal:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (lists), for task results and the API."""
+
         def lst(a: ArrayLike | None) -> Any:
             return None if a is None else np.asarray(a).tolist()
+
         return {
-            "box": list(self.box), "R": lst(self.R), "t": lst(self.t), "score": float(self.score),
-            "landmarks_2d": lst(self.landmarks_2d), "landmarks_3d": lst(self.landmarks_3d),
-            "landmark_scheme": self.landmark_scheme, "residual": self.residual,
-            "confidence": self.confidence, "provenance": self.provenance,
+            "box": list(self.box),
+            "R": lst(self.R),
+            "t": lst(self.t),
+            "score": float(self.score),
+            "landmarks_2d": lst(self.landmarks_2d),
+            "landmarks_3d": lst(self.landmarks_3d),
+            "landmark_scheme": self.landmark_scheme,
+            "residual": self.residual,
+            "confidence": self.confidence,
+            "provenance": self.provenance,
         }
 
 
@@ -116,8 +125,9 @@ class Proposer:
 
         return detector_in(self.weight_files.directory, self.device)
 
-    def propose_faces(self, images: Sequence[Image], Ks: Sequence[Matrix],
-                      faces: Sequence[Sequence[DetectedFace]]) -> list[list[PoseProposal]]:
+    def propose_faces(
+        self, images: Sequence[Image], Ks: Sequence[Matrix], faces: Sequence[Sequence[DetectedFace]]
+    ) -> list[list[PoseProposal]]:
         """images (BGR uint8), Ks (3x3), faces: per image a list of DetectedFace.
         Returns per image a list of PoseProposal (one per face it could handle)."""
         raise NotImplementedError
@@ -138,8 +148,9 @@ class RotationProposer(Proposer):
         """index: (image index, DetectedFace) pairs -> (N, 3, 3) camera-frame rotations."""
         raise NotImplementedError
 
-    def propose_faces(self, images: Sequence[Image], Ks: Sequence[Matrix],
-                      faces: Sequence[Sequence[DetectedFace]]) -> list[list[PoseProposal]]:
+    def propose_faces(
+        self, images: Sequence[Image], Ks: Sequence[Matrix], faces: Sequence[Sequence[DetectedFace]]
+    ) -> list[list[PoseProposal]]:
         index = [(i, f) for i, fs in enumerate(faces) for f in fs]
         result: list[list[PoseProposal]] = [[] for _ in images]
         if index:

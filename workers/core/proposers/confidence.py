@@ -1,5 +1,6 @@
 """Deprecated path, kept while annotator/ imports it: the confidence calibration is a building
 block, workers.core.proposers.parts.confidence."""
+
 from workers.core.proposers.parts.confidence import (
     CALIBRATION,
     CALIBRATION_LANDMARKS_FIT,
@@ -13,6 +14,13 @@ from workers.core.proposers.parts.confidence import (
 )
 
 __all__ = [
-    "CALIBRATION", "CALIBRATION_LANDMARKS_FIT", "ERROR_SCALE_DEG", "N_FITTED", "confidence", "curve",
-    "expected_error", "features", "fit_calibration",
+    "CALIBRATION",
+    "CALIBRATION_LANDMARKS_FIT",
+    "ERROR_SCALE_DEG",
+    "N_FITTED",
+    "confidence",
+    "curve",
+    "expected_error",
+    "features",
+    "fit_calibration",
 ]

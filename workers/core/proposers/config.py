@@ -1,4 +1,5 @@
 """What a proposer is and exactly how its input is prepared (timm-style config)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

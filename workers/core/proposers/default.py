@@ -11,6 +11,7 @@ A face whose FaceMesh failed (landmarks None), or whose landmarks no rigid face
 fits (residual above MAX_RESIDUAL), gets no proposal from this proposer. Each
 proposal carries a confidence from its fit residual (parts/confidence.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ def prior_deg(face_regime: str) -> float:
     the confidence's floor."""
     return float(fusion.member_mae(NAME, {NAME: LANDMARK_FIT_MAE_DEG}, face_regime).mean())
 
+
 CONFIG = ProposerConfig(
     name=NAME,
     version="1.2",  # 1.2: refined crop + mirrored reading averaged
@@ -72,8 +74,13 @@ def face_size(box: Box) -> float:
 
 
 class LandmarksFitProposer(Proposer):
-    def __init__(self, config: ProposerConfig, weight_files: WeightFiles | None = None, device: str = "cpu",
-                 reference: ReferenceFace | None = None) -> None:
+    def __init__(
+        self,
+        config: ProposerConfig,
+        weight_files: WeightFiles | None = None,
+        device: str = "cpu",
+        reference: ReferenceFace | None = None,
+    ) -> None:
         """reference: the bundled face unless given (the bench passes faces built
         without the held-out sample)."""
         super().__init__(config, weight_files, device)
@@ -104,18 +111,31 @@ class LandmarksFitProposer(Proposer):
         t = np.mean([f.t for f in fits], axis=0)
         twin = float(geometry.geodesic_distance(fits[0].R, fits[-1].R)) if len(fits) == 2 else None
         face_regime = fusion.regime(R)
-        expected = confidence.expected_error(confidence.features(0.0, 0, residual, prior_deg(face_regime), twin),
-                                             confidence.CALIBRATION_LANDMARKS_FIT)
+        expected = confidence.expected_error(
+            confidence.features(0.0, 0, residual, prior_deg(face_regime), twin), confidence.CALIBRATION_LANDMARKS_FIT
+        )
         return PoseProposal(
-            box=face.box, R=R, t=t, score=face.score,
-            landmarks_2d=pts.copy(), landmarks_3d=geometry.transform(self.model, R, t),
-            landmark_scheme=SCHEME, residual=residual, twin_deg=twin, confidence=confidence.confidence(expected),
-            provenance={"readings": len(fits), "twin_deg": None if twin is None else round(twin, 3),
-                        "regime": face_regime, "expected_error_deg": round(expected, 3)},
+            box=face.box,
+            R=R,
+            t=t,
+            score=face.score,
+            landmarks_2d=pts.copy(),
+            landmarks_3d=geometry.transform(self.model, R, t),
+            landmark_scheme=SCHEME,
+            residual=residual,
+            twin_deg=twin,
+            confidence=confidence.confidence(expected),
+            provenance={
+                "readings": len(fits),
+                "twin_deg": None if twin is None else round(twin, 3),
+                "regime": face_regime,
+                "expected_error_deg": round(expected, 3),
+            },
         )
 
-    def propose_faces(self, images: Sequence[Image], Ks: Sequence[Matrix],
-                      faces: Sequence[Sequence[detection.DetectedFace]]) -> list[list[PoseProposal]]:
+    def propose_faces(
+        self, images: Sequence[Image], Ks: Sequence[Matrix], faces: Sequence[Sequence[detection.DetectedFace]]
+    ) -> list[list[PoseProposal]]:
         images, Ks = check_batch(images, Ks)
         if len(faces) != len(images):
             raise ValueError(f"{len(images)} images but {len(faces)} face lists")

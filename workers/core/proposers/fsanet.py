@@ -15,6 +15,7 @@ the aspect ratio. On the AFLW2000 samples the landmark box gave 3.36 deg mean
 MAE against 3.77 for mediapipe's detector box (which reaches up to the forehead).
 Rotation only: t is None.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -104,7 +105,7 @@ class FSANetProposer(RotationProposer):
         for s in self.sessions:
             name = s.get_inputs()[0].name
             # the exports have a fixed batch of 1
-            out += np.concatenate([s.run(None, {name: x[k:k + 1]})[0] for k in range(len(x))])
+            out += np.concatenate([s.run(None, {name: x[k : k + 1]})[0] for k in range(len(x))])
         return out / len(self.sessions)
 
     def rotations(self, images: Sequence[Image], index: Sequence[tuple[int, DetectedFace]]) -> Matrix:

@@ -38,6 +38,7 @@ landmarks (the member's would belong to its own rotation, not the fused one).
 Without any model weights the members are the landmark fit alone, so 'fused'
 returns the default proposer's rotation, with a confidence.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -78,8 +79,8 @@ CONFIG = ProposerConfig(
     name="fused",
     version="2.0",
     description="Robust per-face fusion of every available pose model (outliers from the medoid dropped, "
-                "per-angle 1/MAE^2 weights; landmark fit always; MobileNet-3DMM, FSA-Net, 6DRepNet, HopeNet "
-                "when their weights exist); t from the landmark fit; calibrated confidence.",
+    "per-angle 1/MAE^2 weights; landmark fit always; MobileNet-3DMM, FSA-Net, 6DRepNet, HopeNet "
+    "when their weights exist); t from the landmark fit; calibrated confidence.",
     licence="see the member proposers",
     crop="per member",
     weights_file=None,
@@ -97,8 +98,13 @@ def member_record(name: str, p: Proposer) -> dict[str, Any]:
 
 
 class FusedProposer(Proposer):
-    def __init__(self, config: ProposerConfig = CONFIG, weights_dir: str | os.PathLike[str] | None = None,
-                 device: str = "cpu", members: list[str] | None = None):
+    def __init__(
+        self,
+        config: ProposerConfig = CONFIG,
+        weights_dir: str | os.PathLike[str] | None = None,
+        device: str = "cpu",
+        members: list[str] | None = None,
+    ):
         super().__init__(config, WeightFiles(None if weights_dir is None else Path(weights_dir)), device)
         wanted = [DEFAULT_MEMBER, *OPTIONAL_MEMBERS] if members is None else list(members)
         unknown = [m for m in wanted if m not in MODEL_MAE_DEG]
@@ -126,8 +132,9 @@ class FusedProposer(Proposer):
     def member_names(self) -> list[str]:
         return list(self.members)
 
-    def propose_faces(self, images: Sequence[Image], Ks: Sequence[Matrix],
-                      faces: Sequence[Sequence[DetectedFace]]) -> list[list[PoseProposal]]:
+    def propose_faces(
+        self, images: Sequence[Image], Ks: Sequence[Matrix], faces: Sequence[Sequence[DetectedFace]]
+    ) -> list[list[PoseProposal]]:
         images, Ks = check_batch(images, Ks)
         if len(faces) != len(images):
             raise ValueError(f"{len(images)} images but {len(faces)} face lists")
@@ -149,19 +156,32 @@ class FusedProposer(Proposer):
                 source = next((found[n] for n in T_SOURCES if n in f.kept and found[n].t is not None), None)
                 lf = found[DEFAULT_MEMBER] if DEFAULT_MEMBER in f.kept else None
                 residual = None if lf is None else lf.residual
-                expected = confidence.expected_error(confidence.features(
-                    f.spread_deg, len(f.dropped), residual, f.expected_deg, None if lf is None else lf.twin_deg))
-                props.append(PoseProposal(
-                    box=face.box, R=f.R, t=None if source is None else source.t, score=face.score,
-                    landmarks_2d=None if source is None else source.landmarks_2d,
-                    landmark_scheme=None if source is None else source.landmark_scheme,
-                    residual=residual, confidence=confidence.confidence(expected),
-                    provenance={"members": [self.member_records[n] for n in self.members],
-                                "kept": f.kept, "dropped": f.dropped, "spread_deg": round(f.spread_deg, 3),
-                                "regime": f.regime,
-                                "twin_deg": None if lf is None or lf.twin_deg is None else round(lf.twin_deg, 3),
-                                "expected_error_deg": round(expected, 3)},
-                ))
+                expected = confidence.expected_error(
+                    confidence.features(
+                        f.spread_deg, len(f.dropped), residual, f.expected_deg, None if lf is None else lf.twin_deg
+                    )
+                )
+                props.append(
+                    PoseProposal(
+                        box=face.box,
+                        R=f.R,
+                        t=None if source is None else source.t,
+                        score=face.score,
+                        landmarks_2d=None if source is None else source.landmarks_2d,
+                        landmark_scheme=None if source is None else source.landmark_scheme,
+                        residual=residual,
+                        confidence=confidence.confidence(expected),
+                        provenance={
+                            "members": [self.member_records[n] for n in self.members],
+                            "kept": f.kept,
+                            "dropped": f.dropped,
+                            "spread_deg": round(f.spread_deg, 3),
+                            "regime": f.regime,
+                            "twin_deg": None if lf is None or lf.twin_deg is None else round(lf.twin_deg, 3),
+                            "expected_error_deg": round(expected, 3),
+                        },
+                    )
+                )
             result.append(props)
         return result
 

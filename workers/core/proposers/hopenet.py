@@ -19,6 +19,7 @@ is stripped. Everything else must match exactly.
 Input: RGB, ImageNet mean/std, 224x224, the same crop as 6DRepNet
 (crops.hopenet_box on the tight face box, then its centred square).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

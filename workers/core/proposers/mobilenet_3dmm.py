@@ -33,6 +33,7 @@ the answer (on the AFLW2000 samples: box crop 2.8 deg mean MAE, re-crop 2.5).
 Mirror test-time augmentation is available (extra['mirror_tta']) but off: it
 did not help on the samples (2.6).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -68,9 +69,18 @@ BFM_UNIT_MM = 1e-3
 PARAM_STATS_FILE = "param_mean_std_62d_120x120.npz"
 # (name, in, out, stride) at width 1.0; the checkpoint is width 0.5.
 _BLOCKS = (
-    ("dw2_1", 32, 64, 1), ("dw2_2", 64, 128, 2), ("dw3_1", 128, 128, 1), ("dw3_2", 128, 256, 2),
-    ("dw4_1", 256, 256, 1), ("dw4_2", 256, 512, 2), ("dw5_1", 512, 512, 1), ("dw5_2", 512, 512, 1),
-    ("dw5_3", 512, 512, 1), ("dw5_4", 512, 512, 1), ("dw5_5", 512, 512, 1), ("dw5_6", 512, 1024, 2),
+    ("dw2_1", 32, 64, 1),
+    ("dw2_2", 64, 128, 2),
+    ("dw3_1", 128, 128, 1),
+    ("dw3_2", 128, 256, 2),
+    ("dw4_1", 256, 256, 1),
+    ("dw4_2", 256, 512, 2),
+    ("dw5_1", 512, 512, 1),
+    ("dw5_2", 512, 512, 1),
+    ("dw5_3", 512, 512, 1),
+    ("dw5_4", 512, 512, 1),
+    ("dw5_5", 512, 512, 1),
+    ("dw5_6", 512, 1024, 2),
     ("dw6", 1024, 1024, 1),
 )
 MIRROR = np.diag([-1.0, 1.0, 1.0])  # x -> -x: a mirrored image has pose MIRROR R MIRROR
@@ -79,8 +89,8 @@ CONFIG = ProposerConfig(
     name="mobilenet-3dmm",
     version="1.0",
     description="3DDFA-V2 MobileNet-V1 x0.5 3DMM regressor (120x120); rotation from the "
-                "weak-perspective matrix, t from its scale and 68 landmarks; box crop + "
-                "landmark re-crop (3DDFA-V2's two passes).",
+    "weak-perspective matrix, t from its scale and 68 landmarks; box crop + "
+    "landmark re-crop (3DDFA-V2's two passes).",
     licence="MIT (3DDFA-V2 weights, Jianzhu Guo et al.)",
     crop="detector-box-1.58+landmarks-3ddfa",
     input_size=(INPUT_SIZE, INPUT_SIZE),
@@ -89,8 +99,7 @@ CONFIG = ProposerConfig(
     std=(128.0, 128.0, 128.0),
     weights_file="3ddfa_v2/mb05_120x120.pth",
     companion_files=("3ddfa_v2/" + PARAM_STATS_FILE,),
-    extra={"width": 0.5,
-           "landmark_passes": 2, "mirror_tta": False, "bfm_unit_mm": BFM_UNIT_MM},
+    extra={"width": 0.5, "landmark_passes": 2, "mirror_tta": False, "bfm_unit_mm": BFM_UNIT_MM},
 )
 
 
@@ -157,7 +166,9 @@ def rotation_from_params(params: NDArray[np.float64]) -> tuple[NDArray[np.float6
     return R, np.linalg.norm(sR[:, :2], axis=-1)
 
 
-def translation_mm(scale_xy_img: NDArray[np.float64], centre_uv: NDArray[np.float64], K: NDArray[np.float64]) -> NDArray[np.float64]:
+def translation_mm(
+    scale_xy_img: NDArray[np.float64], centre_uv: NDArray[np.float64], K: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Head origin in mm from the weak-perspective scale (image px per model
     unit, x and y rows) and the image point the origin projects to."""
     K = np.asarray(K, np.float64)
@@ -176,7 +187,9 @@ class MobileNet3DMMProposer(Proposer):
         self.passes = int(config.extra.get("landmark_passes", 2))
         self.mirror = bool(config.extra.get("mirror_tta", False))
 
-    def _forward(self, images: Sequence[Image], rois: Sequence[tuple[int, Matrix]]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    def _forward(
+        self, images: Sequence[Image], rois: Sequence[tuple[int, Matrix]]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """One batched forward of (image index, roi) crops (plus mirrored copies).
         Returns R (N, 3, 3) averaged over the mirror pair, weak-perspective scales
         (N, 2) in image px per unit, and 68 landmarks (N, 68, 2) in image px."""
@@ -198,12 +211,17 @@ class MobileNet3DMMProposer(Proposer):
             scale = (scale[:n] + scale[n:]) / 2
             lm = lm[:n]
         side = np.array([roi[2] - roi[0] for _, roi in rois])
-        lm_img = np.stack([crops.crop_to_image((face_lm + 1) * INPUT_SIZE / 2 - 0.5, roi, INPUT_SIZE)
-                           for face_lm, (_, roi) in zip(lm, rois)])
+        lm_img = np.stack(
+            [
+                crops.crop_to_image((face_lm + 1) * INPUT_SIZE / 2 - 0.5, roi, INPUT_SIZE)
+                for face_lm, (_, roi) in zip(lm, rois)
+            ]
+        )
         return R, scale * (side / INPUT_SIZE)[:, None], lm_img
 
-    def estimate(self, images: Sequence[Image],
-                 boxes_per_image: Sequence[Sequence[Sequence[float]]]) -> list[list[_Estimate | None]]:
+    def estimate(
+        self, images: Sequence[Image], boxes_per_image: Sequence[Sequence[Sequence[float]]]
+    ) -> list[list[_Estimate | None]]:
         """Per image, per box: (R, scale_xy, landmarks68) after all passes."""
         index = [(i, j) for i, boxes in enumerate(boxes_per_image) for j in range(len(boxes))]
         if not index:
@@ -218,8 +236,9 @@ class MobileNet3DMMProposer(Proposer):
             out[i][j] = (R[k], scale[k], lm[k])
         return out
 
-    def propose_faces(self, images: Sequence[Image], Ks: Sequence[Matrix],
-                      faces: Sequence[Sequence[DetectedFace]]) -> list[list[PoseProposal]]:
+    def propose_faces(
+        self, images: Sequence[Image], Ks: Sequence[Matrix], faces: Sequence[Sequence[DetectedFace]]
+    ) -> list[list[PoseProposal]]:
         est = self.estimate(images, [[f.box for f in fs] for fs in faces])
         result: list[list[PoseProposal]] = []
         for K, fs, es in zip(Ks, faces, est):
@@ -228,8 +247,9 @@ class MobileNet3DMMProposer(Proposer):
                 assert e is not None  # estimate answers every box
                 R, scale, lm = e
                 t = translation_mm(scale, lm.mean(0), K)
-                props.append(PoseProposal(box=face.box, R=R, t=t, score=face.score,
-                                          landmarks_2d=lm, landmark_scheme="ibug68"))
+                props.append(
+                    PoseProposal(box=face.box, R=R, t=t, score=face.score, landmarks_2d=lm, landmark_scheme="ibug68")
+                )
             result.append(props)
         return result
 

@@ -26,6 +26,7 @@ Input: RGB, ImageNet mean/std, 224x224: the tight face box with the AFLW2000
 test margins of crops.hopenet_box (HopeNet/6DRepNet's evaluation crop rule),
 then the centred square of it (their Resize(224) + CenterCrop(224)).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -95,8 +96,7 @@ def build_network() -> nn.Module:
             for s, (n, width) in enumerate(zip(STAGE_BLOCKS, STAGE_WIDTHS), start=1):
                 blocks = []
                 for b in range(n):
-                    blocks.append(RepVGGBlockDeploy(cin, width, 2 if b == 0 else 1,
-                                                    2 if idx in GROUPED_LAYERS else 1))
+                    blocks.append(RepVGGBlockDeploy(cin, width, 2 if b == 0 else 1, 2 if idx in GROUPED_LAYERS else 1))
                     cin, idx = width, idx + 1
                 setattr(self, f"layer{s}", nn.Sequential(*blocks))
             self.linear_reg = nn.Linear(cin, 6)
@@ -114,11 +114,13 @@ def _normalise_keys(state: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in state.items():
         if k.startswith("stage"):
-            k = "layer" + k[len("stage"):]
+            k = "layer" + k[len("stage") :]
         out[k] = v
     if any(".rbr_dense." in k for k in out):
-        raise ValueError("this 6DRepNet checkpoint is in RepVGG's training form (rbr_dense/rbr_1x1); "
-                         "convert it to the deploy form (repvgg_model_convert) first")
+        raise ValueError(
+            "this 6DRepNet checkpoint is in RepVGG's training form (rbr_dense/rbr_1x1); "
+            "convert it to the deploy form (repvgg_model_convert) first"
+        )
     return out
 
 
@@ -143,10 +145,14 @@ def own_matrix_to_camera(M: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-def imagenet_crops(images: Sequence[Image], index: Sequence[tuple[int, DetectedFace]], size: int = INPUT_SIZE) -> NDArray[np.float32]:
+def imagenet_crops(
+    images: Sequence[Image], index: Sequence[tuple[int, DetectedFace]], size: int = INPUT_SIZE
+) -> NDArray[np.float32]:
     """HopeNet/6DRepNet crops of (image index, face) pairs, (N, 3, size, size) float32."""
-    patches = [crops.crop_box(images[i], crops.centre_square(crops.hopenet_box(crops.tight_face_box(f))), size)
-               for i, f in index]
+    patches = [
+        crops.crop_box(images[i], crops.centre_square(crops.hopenet_box(crops.tight_face_box(f))), size)
+        for i, f in index
+    ]
     return crops.normalise(np.stack(patches), IMAGENET_MEAN, IMAGENET_STD, to_rgb=True)
 
 

@@ -4,6 +4,7 @@ SLERP is done on unit quaternions along the shorter arc (a pair given as q and
 -q is the same rotation and interpolates as the identity path), so the result
 equals scipy's `Slerp` to rounding. Euler angles are never interpolated: they
 are wrong near +-180 degrees and at gimbal lock."""
+
 from __future__ import annotations
 
 from typing import TypeAlias
@@ -17,7 +18,9 @@ Pose: TypeAlias = "tuple[ArrayLike, ArrayLike | None]"
 """(R (3, 3), t (3,) mm or None)."""
 
 
-def _shorter_arc_pair(q0: NDArray[np.float64], q1: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _shorter_arc_pair(
+    q0: NDArray[np.float64], q1: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """q1 flipped where needed so that the two quaternions are <= 90 degrees apart
     on S^3 (<= 180 degrees of rotation): the shorter of the two SLERP paths."""
     dot = np.sum(q0 * q1, -1, keepdims=True)
@@ -54,8 +57,9 @@ def lerp(t0: ArrayLike, t1: ArrayLike, u: ArrayLike) -> NDArray[np.float64]:
     return out
 
 
-def interpolate_between(frame0: int, pose0: Pose, frame1: int, pose1: Pose,
-                        frames: ArrayLike) -> list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]:
+def interpolate_between(
+    frame0: int, pose0: Pose, frame1: int, pose1: Pose, frames: ArrayLike
+) -> list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]:
     """Poses (R, t) at `frames` (frame0 <= f <= frame1) between two keyframe poses
     (R, t); t is None when either keyframe has no translation."""
     frames = np.asarray(frames, dtype=np.float64)

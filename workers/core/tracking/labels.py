@@ -10,6 +10,7 @@
   keyframe is held (kind `interpolated`, the constant extrapolation); with
   neither, the frame has no label.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -35,7 +36,9 @@ class FrameLabel:
     kind: str
 
 
-def _carried(track: SmoothedTrack, i: int, key: int, pose: Pose) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+def _carried(
+    track: SmoothedTrack, i: int, key: int, pose: Pose
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
     """Position i's track pose moved by the correction that takes the track onto
     the keyframe at position `key`."""
     correction = np.asarray(pose[0]) @ track.R[key].T
@@ -48,8 +51,9 @@ def _carried(track: SmoothedTrack, i: int, key: int, pose: Pose) -> tuple[NDArra
     return R, t
 
 
-def frame_labels(frames: int | Iterable[int], keyframes: Mapping[int, Pose],
-                 track: SmoothedTrack | None = None) -> list[FrameLabel | None]:
+def frame_labels(
+    frames: int | Iterable[int], keyframes: Mapping[int, Pose], track: SmoothedTrack | None = None
+) -> list[FrameLabel | None]:
     """`frames`: the frame numbers in order (or their count, for 0..n-1);
     `keyframes`: frame number -> (R, t or None); `track`: a SmoothedTrack with
     one entry per frame, or None. Interpolation runs on the frame numbers, so a
@@ -60,8 +64,12 @@ def frame_labels(frames: int | Iterable[int], keyframes: Mapping[int, Pose],
     keys = [i for i, f in enumerate(numbers) if f in keyframes]
     for i in keys:
         R, t = keyframes[numbers[i]]
-        out[i] = FrameLabel(numbers[i], np.asarray(R, dtype=np.float64).reshape(3, 3),
-                            None if t is None else np.asarray(t, dtype=np.float64), KEYFRAME)
+        out[i] = FrameLabel(
+            numbers[i],
+            np.asarray(R, dtype=np.float64).reshape(3, 3),
+            None if t is None else np.asarray(t, dtype=np.float64),
+            KEYFRAME,
+        )
     for k0, k1 in zip(keys, keys[1:]):
         inner = range(k0 + 1, k1)
         first, last = out[k0], out[k1]

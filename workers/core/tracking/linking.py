@@ -5,6 +5,7 @@ must overlap (box IoU >= min_iou); among overlapping pairs, pose continuity
 decides (score = IoU - rotation gap / 180 deg), so two crossing faces keep
 their tracks. A track survives `max_gap` frames without a detection; a
 detection that joins no track starts a new one."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

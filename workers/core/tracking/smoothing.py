@@ -10,6 +10,7 @@ Three steps, each on rotations themselves (never on Euler angles):
    backward over the result (zero phase: no lag), stepping in the tangent space
    (S <- S exp(alpha log(S^T R))), so quaternion signs never matter.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -42,7 +43,9 @@ def _medoid(Rs: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-def reject_blunders(Rs: NDArray[np.float64], blunder_deg: float = BLUNDER_DEG, neighbours: int = NEIGHBOURS) -> NDArray[np.bool_]:
+def reject_blunders(
+    Rs: NDArray[np.float64], blunder_deg: float = BLUNDER_DEG, neighbours: int = NEIGHBOURS
+) -> NDArray[np.bool_]:
     """(M, 3, 3) observed rotations in frame order -> (M,) bool, True = blunder."""
     m = len(Rs)
     out = np.zeros(m, dtype=bool)
@@ -54,15 +57,16 @@ def reject_blunders(Rs: NDArray[np.float64], blunder_deg: float = BLUNDER_DEG, n
     return out
 
 
-def _fill(n: int, frames: list[int], poses: list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]
-          ) -> tuple[NDArray[np.float64], list[NDArray[np.float64] | None]]:
+def _fill(
+    n: int, frames: list[int], poses: list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]
+) -> tuple[NDArray[np.float64], list[NDArray[np.float64] | None]]:
     """Poses at every frame 0..n-1 from poses at `frames` (sorted): interpolated
     between, held before the first and after the last."""
     Rs = np.empty((n, 3, 3))
     ts: list[NDArray[np.float64] | None] = [None] * n
     for f, (R, t) in zip(frames, poses):
         Rs[f], ts[f] = R, t
-    Rs[: frames[0]], Rs[frames[-1] + 1:] = poses[0][0], poses[-1][0]
+    Rs[: frames[0]], Rs[frames[-1] + 1 :] = poses[0][0], poses[-1][0]
     for f in range(frames[0]):
         ts[f] = poses[0][1]
     for f in range(frames[-1] + 1, n):
@@ -85,8 +89,9 @@ def _filter_pass(Rs: NDArray[np.float64], ts: NDArray[np.float64] | None, alpha:
         prev = i
 
 
-def _odd_padded(Rs: NDArray[np.float64], ts: NDArray[np.float64] | None,
-                pad: int) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+def _odd_padded(
+    Rs: NDArray[np.float64], ts: NDArray[np.float64] | None, pad: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
     """Each end extended by its point reflection (R_0 R_k^T R_0, 2 t_0 - t_k), as
     scipy's filtfilt does on a line: a steady turn then leaves the ends unbiased."""
     if len(Rs) < 2:
@@ -101,7 +106,9 @@ def _odd_padded(Rs: NDArray[np.float64], ts: NDArray[np.float64] | None,
     return Rs, ts
 
 
-def smooth_track(observations: Sequence[Pose | None], alpha: float = ALPHA, blunder_deg: float = BLUNDER_DEG) -> SmoothedTrack | None:
+def smooth_track(
+    observations: Sequence[Pose | None], alpha: float = ALPHA, blunder_deg: float = BLUNDER_DEG
+) -> SmoothedTrack | None:
     """`observations[i]` is (R, t) or None for frame i (t may be None). Returns
     None when no frame has a proposal."""
     n = len(observations)
@@ -115,15 +122,20 @@ def smooth_track(observations: Sequence[Pose | None], alpha: float = ALPHA, blun
     rejected[np.asarray(frames)[blunder]] = True
     kept = [f for f, b in zip(frames, blunder) if not b]
     with_t = all(present[f][1] is not None for f in kept)
-    poses = [(np.asarray(present[f][0], dtype=np.float64).reshape(3, 3),
-              np.asarray(present[f][1], dtype=np.float64) if with_t else None) for f in kept]
+    poses = [
+        (
+            np.asarray(present[f][0], dtype=np.float64).reshape(3, 3),
+            np.asarray(present[f][1], dtype=np.float64) if with_t else None,
+        )
+        for f in kept
+    ]
     Rs, ts_list = _fill(n, kept, poses)
     # with_t: every kept pose has a t, so every filled frame has one
     ts = np.stack(cast("list[NDArray[np.float64]]", ts_list)) if with_t else None
     Rs, ts = _odd_padded(Rs, ts, PAD)
     _filter_pass(Rs, ts, alpha, range(len(Rs)))
     _filter_pass(Rs, ts, alpha, range(len(Rs) - 1, -1, -1))
-    Rs, ts = Rs[PAD:PAD + n], (ts[PAD:PAD + n] if ts is not None else None)
+    Rs, ts = Rs[PAD : PAD + n], (ts[PAD : PAD + n] if ts is not None else None)
     filled = np.ones(n, dtype=bool)
     filled[kept] = False
     return SmoothedTrack(R=geometry.nearest_rotation(Rs), t=ts, filled=filled, rejected=rejected)

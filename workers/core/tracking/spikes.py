@@ -1,5 +1,6 @@
 """Angular velocity along a track, and the frames where it jumps (a likely
 detector failure the annotator should look at)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -3,6 +3,7 @@
 A smooth trajectory (yaw / pitch / roll sinusoids and a drifting translation),
 then "detector" proposals: the truth plus small rotation noise, a fraction of
 blunders (a random rotation tens of degrees off) and missing frames."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,14 @@ def random_rotation_about(R: NDArray[np.float64], deg: float, rng: np.random.Gen
     return R @ geometry.axis_angle_to_matrix(axis / np.linalg.norm(axis) * np.deg2rad(deg))
 
 
-def make_sequence(n: int = 300, fps: float = 25.0, noise_deg: float = 2.0, blunder_rate: float = 0.05,
-                  missing_rate: float = 0.05, seed: int = 0) -> SyntheticSequence:
+def make_sequence(
+    n: int = 300,
+    fps: float = 25.0,
+    noise_deg: float = 2.0,
+    blunder_rate: float = 0.05,
+    missing_rate: float = 0.05,
+    seed: int = 0,
+) -> SyntheticSequence:
     rng = np.random.default_rng(seed)
     truth_R, truth_t = trajectory(n, fps, seed)
     proposals: list[tuple[NDArray[np.float64], NDArray[np.float64]] | None] = []

@@ -1,4 +1,5 @@
 """A face box, (x0, y0, x1, y1) pixels, as four Python floats (numpy-free, so base.py can use it)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -23,6 +23,7 @@ CALIBRATION is fitted on all the real samples (their leave-one-out fused
 errors); the figures the bench prints for it are leave-one-out (each face's
 confidence from a calibration fitted without it).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -41,11 +42,20 @@ CALIBRATION_LANDMARKS_FIT = (0.0, 0.0, 0.0, 0.0, 0.974)
 N_FITTED = len(CALIBRATION)
 
 
-def features(spread_deg: float, dropped: int, residual: float | None, prior_deg: float = 0.0,
-             twin_deg: float | None = None) -> NDArray[np.float64]:
+def features(
+    spread_deg: float, dropped: int, residual: float | None, prior_deg: float = 0.0, twin_deg: float | None = None
+) -> NDArray[np.float64]:
     """The fitted features (N_FITTED of them) followed by the prior."""
-    return np.array([1.0, float(spread_deg), float(dropped), 0.0 if residual is None else 100.0 * float(residual),
-                     0.0 if twin_deg is None else float(twin_deg), float(prior_deg)])
+    return np.array(
+        [
+            1.0,
+            float(spread_deg),
+            float(dropped),
+            0.0 if residual is None else 100.0 * float(residual),
+            0.0 if twin_deg is None else float(twin_deg),
+            float(prior_deg),
+        ]
+    )
 
 
 def fit_calibration(X: ArrayLike, mean_errors: ArrayLike) -> NDArray[np.float64]:
@@ -57,7 +67,7 @@ def fit_calibration(X: ArrayLike, mean_errors: ArrayLike) -> NDArray[np.float64]
 
 def expected_error(x: ArrayLike, calibration: Sequence[float] = CALIBRATION) -> float:
     values = np.asarray(x, dtype=np.float64)
-    fitted = float(np.dot(values[:len(calibration)], calibration))
+    fitted = float(np.dot(values[: len(calibration)], calibration))
     return max(fitted, float(values[N_FITTED])) if len(values) > N_FITTED else fitted
 
 
@@ -75,6 +85,11 @@ def curve(confidences: ArrayLike, errors: ArrayLike, parts: int = 3) -> list[dic
     out: list[dict[str, Any]] = []
     for part in np.array_split(order, min(parts, len(order))):
         if len(part):
-            out.append({"confidence": [float(c[part].min()), float(c[part].max())], "faces": int(len(part)),
-                        "mean_error_deg": float(e[part].mean())})
+            out.append(
+                {
+                    "confidence": [float(c[part].min()), float(c[part].max())],
+                    "faces": int(len(part)),
+                    "mean_error_deg": float(e[part].mean()),
+                }
+            )
     return out

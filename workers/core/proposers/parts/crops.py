@@ -14,6 +14,7 @@ named and kept here, with the source it reproduces.
 - `hopenet_box` / `aflw_pt2d_box`: the HopeNet / 6DRepNet AFLW2000 test crop
   (on any tight face box / from the benchmark's `pt2d`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -64,7 +65,9 @@ def landmark_square_3ddfa(points: ArrayLike) -> NDArray[np.float64]:
     return np.array([cx - half, cy - half, cx + half, cy + half])
 
 
-def margin_box(box: Sequence[float] | NDArray[np.float64], margin: float, width: int, height: int) -> NDArray[np.float64]:
+def margin_box(
+    box: Sequence[float] | NDArray[np.float64], margin: float, width: int, height: int
+) -> NDArray[np.float64]:
     """Box grown by `margin` x its own width/height on every side, clamped to the
     image; integer pixel bounds (inclusive x0, y0; exclusive x1, y1)."""
     x0, y0, x1, y1 = _as_box(box)
@@ -123,8 +126,14 @@ def crop_box(image: NDArray[np.uint8], roi: ArrayLike, size: Size) -> NDArray[np
     b = (y1 - y0) / h
     # crop pixel j covers [x0 + j a, x0 + (j + 1) a]: its centre is x0 + (j + 0.5) a
     M = np.array([[a, 0, x0 + 0.5 * a], [0, b, y0 + 0.5 * b]])
-    out = cv2.warpAffine(image, M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    out = cv2.warpAffine(
+        image,
+        M,
+        (w, h),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
     return cast("NDArray[np.uint8]", out)  # cv2 keeps the dtype (its stubs say any number array)
 
 
@@ -149,8 +158,9 @@ def crop_pixels(image: NDArray[np.uint8], box_int: ArrayLike, size: tuple[int, i
     return cast("NDArray[np.uint8]", out)  # cv2 keeps the dtype
 
 
-def normalise(crops: ArrayLike, mean: Sequence[float], std: Sequence[float],
-              to_rgb: bool = False) -> NDArray[np.float32]:
+def normalise(
+    crops: ArrayLike, mean: Sequence[float], std: Sequence[float], to_rgb: bool = False
+) -> NDArray[np.float32]:
     """(N, H, W, 3) uint8 BGR -> (N, 3, H, W) float32 (x - mean) / std."""
     x = np.asarray(crops, dtype=np.float32)
     if to_rgb:

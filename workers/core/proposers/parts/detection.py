@@ -28,6 +28,7 @@ before the fork does not help). So never call detect_faces in a process that
 later forks workers (the Celery master, a Django process before it forks); a
 forked child of such a process gets a DetectionError instead of the abort.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,14 +56,79 @@ DETECTOR_FLOOR = 0.2  # mediapipe threshold; callers filter with min_score above
 # vertices near the point. Order: 0-16 jaw (image-left to image-right on a frontal
 # face), 17-21 / 22-26 brows, 27-30 nose bridge, 31-35 nostrils, 36-41 / 42-47
 # eyes, 48-59 outer lips, 60-67 inner lips.
-IBUG68_FROM_MESH468 = np.array([
-    234, 93, 132, 58, 172, 150, 149, 176, 152, 400, 378, 365, 397, 288, 361, 323, 454,
-    70, 53, 52, 65, 107, 336, 295, 282, 283, 276,
-    6, 197, 5, 4, 75, 97, 2, 328, 305,
-    7, 159, 158, 133, 153, 144, 382, 385, 387, 249, 373, 380,
-    61, 39, 37, 0, 267, 269, 291, 404, 314, 17, 84, 180,
-    76, 38, 13, 312, 306, 317, 14, 87,
-], dtype=np.int64)
+IBUG68_FROM_MESH468 = np.array(
+    [
+        234,
+        93,
+        132,
+        58,
+        172,
+        150,
+        149,
+        176,
+        152,
+        400,
+        378,
+        365,
+        397,
+        288,
+        361,
+        323,
+        454,
+        70,
+        53,
+        52,
+        65,
+        107,
+        336,
+        295,
+        282,
+        283,
+        276,
+        6,
+        197,
+        5,
+        4,
+        75,
+        97,
+        2,
+        328,
+        305,
+        7,
+        159,
+        158,
+        133,
+        153,
+        144,
+        382,
+        385,
+        387,
+        249,
+        373,
+        380,
+        61,
+        39,
+        37,
+        0,
+        267,
+        269,
+        291,
+        404,
+        314,
+        17,
+        84,
+        180,
+        76,
+        38,
+        13,
+        312,
+        306,
+        317,
+        14,
+        87,
+    ],
+    dtype=np.int64,
+)
 
 # iBUG index groups (0-based)
 IBUG_JAW = np.arange(0, 17)
@@ -75,8 +141,9 @@ IBUG_MOUTH = np.arange(48, 68)
 class BoxDetector(Protocol):
     """A second face detector (faceboxes.FallbackDetector): boxes and scores, best first."""
 
-    def detect(self, image_bgr: ArrayLike,
-               min_score: float = 0.5) -> list[tuple[tuple[float, float, float, float], float]]: ...
+    def detect(
+        self, image_bgr: ArrayLike, min_score: float = 0.5
+    ) -> list[tuple[tuple[float, float, float, float], float]]: ...
 
 
 _Found = tuple[NDArray[np.float64], float, NDArray[np.float64]]
@@ -132,15 +199,15 @@ def _get_graphs() -> tuple[Any, Any]:
                 f"face detection cannot run in process {pid}: it was forked from process "
                 f"{_first_user_pid}, which had already used mediapipe, and mediapipe does not "
                 "survive a fork. Run detection only inside worker processes (or start them "
-                "with the 'spawn' method).")
+                "with the 'spawn' method)."
+            )
         _first_user_pid = pid
         import mediapipe as mp
 
-        detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=DETECTOR_FLOOR)
+        detector = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=DETECTOR_FLOOR)
         mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=2, refine_landmarks=False,
-            min_detection_confidence=0.3)
+            static_image_mode=True, max_num_faces=2, refine_landmarks=False, min_detection_confidence=0.3
+        )
         graphs = _graphs[pid] = (detector, mesh)
     return graphs
 
@@ -182,8 +249,9 @@ def _detect(rgb: NDArray[np.uint8], detector: Any) -> list[_Found]:
     return out
 
 
-def _mesh_square(rgb: NDArray[np.uint8], cx: float, cy: float, side: float, mesh: Any,
-                 flip: bool = False) -> list[NDArray[np.float64]]:
+def _mesh_square(
+    rgb: NDArray[np.uint8], cx: float, cy: float, side: float, mesh: Any, flip: bool = False
+) -> list[NDArray[np.float64]]:
     """FaceMesh on the square of `side` px centred on (cx, cy) (mirrored first if
     flip); every mesh it finds as (468, 3) in `rgb` pixels, in the crop's own
     vertex order (a mirrored crop's vertex i is the person's other side)."""
@@ -193,8 +261,14 @@ def _mesh_square(rgb: NDArray[np.uint8], cx: float, cy: float, side: float, mesh
     left, top = cx + 0.5 - side / 2, cy + 0.5 - side / 2  # crop edges, continuous coords
     # src pixel-centre u -> crop pixel-centre u' = (u + 0.5 - left) / s - 0.5
     M = np.array([[1 / s, 0, (0.5 - left) / s - 0.5], [0, 1 / s, (0.5 - top) / s - 0.5]])
-    crop = cv2.warpAffine(rgb, M, (MESH_CROP_SIZE, MESH_CROP_SIZE), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    crop = cv2.warpAffine(
+        rgb,
+        M,
+        (MESH_CROP_SIZE, MESH_CROP_SIZE),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
     if flip:
         crop = np.ascontiguousarray(crop[:, ::-1])
     res = mesh.process(crop)
@@ -233,7 +307,9 @@ def _mesh_on_crop(rgb: NDArray[np.uint8], box: NDArray[np.float64], mesh: Any) -
     return best
 
 
-def _refined_meshes(rgb: NDArray[np.uint8], first: NDArray[np.float64], mesh: Any) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+def _refined_meshes(
+    rgb: NDArray[np.uint8], first: NDArray[np.float64], mesh: Any
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
     """Second pass (why: FaceMesh's landmarks move with the crop it is given, by
     degrees of pose on some faces): FaceMesh again on a square of REFINE_SCALE x
     the first mesh's extent centred on it, and on the mirror image of that crop,
@@ -263,12 +339,19 @@ def _fallback_found(img: NDArray[np.uint8], s: float, fallback: BoxDetector, min
     near min_score's default (nothing on a dark head-shaped blob, under 0.3 on
     a coffee cup and a cat: tests/core/proposers/test_faceboxes.py), and a face
     FaceMesh cannot read still has a box the box-crop networks can use."""
-    return [((np.asarray(box, np.float64) + 0.5) * s - 0.5, float(score), np.full((6, 2), np.nan))
-            for box, score in fallback.detect(img, min_score=min_score)]
+    return [
+        ((np.asarray(box, np.float64) + 0.5) * s - 0.5, float(score), np.full((6, 2), np.nan))
+        for box, score in fallback.detect(img, min_score=min_score)
+    ]
 
 
-def detect_faces(image_bgr: ArrayLike, min_score: float = 0.5, with_landmarks: bool = True,
-                 refine: bool = True, fallback: BoxDetector | None = None) -> list[DetectedFace]:
+def detect_faces(
+    image_bgr: ArrayLike,
+    min_score: float = 0.5,
+    with_landmarks: bool = True,
+    refine: bool = True,
+    fallback: BoxDetector | None = None,
+) -> list[DetectedFace]:
     """Every face in a BGR image, best score first; [] when there is none.
     refine: the second FaceMesh pass and its mirrored twin (_refined_meshes).
     fallback: a second detector (faceboxes.FaceBoxesDetector) whose boxes are used
@@ -284,12 +367,17 @@ def detect_faces(image_bgr: ArrayLike, min_score: float = 0.5, with_landmarks: b
         if not found:
             # a face that fills the frame can be too big for the full-range model
             pad = max(rgb.shape[:2]) // 2
-            padded = cast("NDArray[np.uint8]", cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT,
-                                                                  value=(0, 0, 0)))
+            padded = cast(
+                "NDArray[np.uint8]", cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            )
             found = [(b - pad, sc, k - pad) for b, sc, k in _detect(padded, detector) if sc >= min_score]
         if not found and fallback is not None:
             found = _fallback_found(img, s, fallback, min_score)
-        faces: list[tuple[NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64] | None]] = []
+        faces: list[
+            tuple[
+                NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64] | None
+            ]
+        ] = []
         for box, score, kps in sorted(found, key=lambda d: -d[1]):
             lm = _mesh_on_crop(rgb, box, mesh) if with_landmarks else None
             mirrored: NDArray[np.float64] | None = None
@@ -307,6 +395,9 @@ def detect_faces(image_bgr: ArrayLike, min_score: float = 0.5, with_landmarks: b
     out: list[DetectedFace] = []
     for box, score, kps, lm, mirrored in faces:
         b = back(box)
-        out.append(DetectedFace(box=as_box(b), score=score, keypoints=back(kps),
-                                landmarks=back3(lm), landmarks_mirrored=back3(mirrored)))
+        out.append(
+            DetectedFace(
+                box=as_box(b), score=score, keypoints=back(kps), landmarks=back3(lm), landmarks_mirrored=back3(mirrored)
+            )
+        )
     return out

@@ -24,6 +24,7 @@ both detectors find all 10; turned by 90 deg, mediapipe finds 3, FaceBoxes 6,
 mediapipe with the FaceBoxes fallback 8. FaceBoxes costs 23-26 ms per
 450x450 image on one CPU thread, so it runs only when mediapipe finds nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -101,12 +102,15 @@ def build_network() -> nn.Module:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             pooled = fn.avg_pool2d(x, 3, 1, 1)
-            return torch.cat([
-                self.branch1x1(x),
-                self.branch1x1_2(pooled),
-                self.branch3x3(self.branch3x3_reduce(x)),
-                self.branch3x3_3(self.branch3x3_2(self.branch3x3_reduce_2(x))),
-            ], 1)
+            return torch.cat(
+                [
+                    self.branch1x1(x),
+                    self.branch1x1_2(pooled),
+                    self.branch3x3(self.branch3x3_reduce(x)),
+                    self.branch3x3_3(self.branch3x3_2(self.branch3x3_reduce_2(x))),
+                ],
+                1,
+            )
 
     class FaceBoxes(nn.Module):
         def __init__(self) -> None:
@@ -218,7 +222,9 @@ class FaceBoxesDetector:
         self.device = device
         self.net = load_network(self.weights_path, device)
 
-    def detect(self, image_bgr: ArrayLike, min_score: float = 0.5) -> list[tuple[tuple[float, float, float, float], float]]:
+    def detect(
+        self, image_bgr: ArrayLike, min_score: float = 0.5
+    ) -> list[tuple[tuple[float, float, float, float], float]]:
         """Faces as ((x0, y0, x1, y1) OpenCV pixel-centre coords, score), best first."""
         import torch
 
@@ -228,10 +234,16 @@ class FaceBoxesDetector:
         h, w = img.shape[:2]
         scale = input_scale(h, w)
         if scale < 1:
-            img = cast("NDArray[np.uint8]", cv2.resize(  # cv2 keeps the dtype
-                img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA))
+            img = cast(
+                "NDArray[np.uint8]",
+                cv2.resize(  # cv2 keeps the dtype
+                    img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+                ),
+            )
         ih, iw = img.shape[:2]
-        x = torch.from_numpy((img.astype(np.float32) - np.array(BGR_MEAN, dtype=np.float32)).transpose(2, 0, 1)[None].copy())
+        x = torch.from_numpy(
+            (img.astype(np.float32) - np.array(BGR_MEAN, dtype=np.float32)).transpose(2, 0, 1)[None].copy()
+        )
         with torch.no_grad():
             loc, scores = self.net(x.to(self.device))
         loc, scores = loc[0].float().cpu().numpy(), scores[0].float().cpu().numpy()
@@ -272,7 +284,8 @@ def cached_detector(weights_path: PathLike, device: str = "cpu") -> FaceBoxesDet
                 raise FaceBoxesForkError(
                     f"FaceBoxes cannot run in process {pid}: it was forked from process {_first_user_pid}, "
                     "which had already run torch, and torch hangs after such a fork. Build detectors only "
-                    "inside worker processes (or start them with the 'spawn' method).")
+                    "inside worker processes (or start them with the 'spawn' method)."
+                )
             _first_user_pid = pid
             _detectors[key] = FaceBoxesDetector(weights_path, device)
         return _detectors[key]
@@ -286,7 +299,9 @@ class FallbackDetector:
     def __init__(self, weights_path: Path, device: str):
         self.weights_path, self.device = weights_path, device
 
-    def detect(self, image_bgr: ArrayLike, min_score: float = 0.5) -> list[tuple[tuple[float, float, float, float], float]]:
+    def detect(
+        self, image_bgr: ArrayLike, min_score: float = 0.5
+    ) -> list[tuple[tuple[float, float, float, float], float]]:
         return cached_detector(self.weights_path, resolve_torch_device(self.device)).detect(image_bgr, min_score)
 
 

@@ -32,6 +32,7 @@ thresholds, so the choice can be checked without being tuned on them.
 The MAE table is an argument: the 'fused' proposer passes its shipped table, the
 bench passes one fitted on the other faces only (leave-one-out).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -70,8 +71,12 @@ def regime(R: ArrayLike) -> str:
     return "pitched" if abs(pitch) >= PITCHED_DEG else "frontal"
 
 
-def member_mae(name: str, mae: Mapping[str, Sequence[float]], face_regime: str,
-               degradation: Mapping[str, Mapping[str, Sequence[float]]] = DEGRADATION) -> NDArray[np.float64]:
+def member_mae(
+    name: str,
+    mae: Mapping[str, Sequence[float]],
+    face_regime: str,
+    degradation: Mapping[str, Mapping[str, Sequence[float]]] = DEGRADATION,
+) -> NDArray[np.float64]:
     """A member's (yaw, pitch, roll) MAE for a face in `face_regime`."""
     factor = degradation.get(name, {}).get(face_regime, (1.0, 1.0, 1.0))
     out: NDArray[np.float64] = np.asarray(mae[name], dtype=np.float64) * np.asarray(factor)
@@ -143,9 +148,13 @@ def combined_mae(maes: ArrayLike) -> float:
     return float(np.mean(1.0 / np.sqrt((1.0 / np.asarray(maes, dtype=np.float64) ** 2).sum(0))))
 
 
-def fuse(Rs: Sequence[ArrayLike], names: Sequence[str], mae: Mapping[str, Sequence[float]],
-         drop_deg: float = DROP_DEG,
-         degradation: Mapping[str, Mapping[str, Sequence[float]]] = DEGRADATION) -> Fusion:
+def fuse(
+    Rs: Sequence[ArrayLike],
+    names: Sequence[str],
+    mae: Mapping[str, Sequence[float]],
+    drop_deg: float = DROP_DEG,
+    degradation: Mapping[str, Mapping[str, Sequence[float]]] = DEGRADATION,
+) -> Fusion:
     """Rs (M, 3, 3) of the named members; mae: name -> (yaw, pitch, roll) MAE deg."""
     rotations = np.asarray(Rs, dtype=np.float64)
     names = list(names)
@@ -159,5 +168,11 @@ def fuse(Rs: Sequence[ArrayLike], names: Sequence[str], mae: Mapping[str, Sequen
     maes = np.array([member_mae(n, mae, face_regime, degradation) for n in kept])
     R = weighted_rotation(rotations[keep], maes)
     d = geometry.geodesic_distance(rotations[keep], R[None])
-    return Fusion(R=R, kept=kept, dropped=dropped, spread_deg=float(np.sqrt(np.mean(np.square(d)))),
-                  regime=face_regime, expected_deg=combined_mae(maes))
+    return Fusion(
+        R=R,
+        kept=kept,
+        dropped=dropped,
+        spread_deg=float(np.sqrt(np.mean(np.square(d)))),
+        regime=face_regime,
+        expected_deg=combined_mae(maes),
+    )

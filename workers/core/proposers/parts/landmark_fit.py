@@ -14,6 +14,7 @@ face 10 % smaller than the reference is really 10 % nearer). R does not depend
 on it (the perspective change across a face is small). With an unknown camera the
 focal length is a guess too (default_intrinsics), and t_z scales with it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,15 +44,29 @@ def _project(X_cam: NDArray[np.float64], K: NDArray[np.float64]) -> tuple[NDArra
     return p[:, :2] / p[:, 2:3], p
 
 
-def _residuals(R: NDArray[np.float64], t: NDArray[np.float64], X: NDArray[np.float64], u: NDArray[np.float64], K: NDArray[np.float64],
-               sw: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _residuals(
+    R: NDArray[np.float64],
+    t: NDArray[np.float64],
+    X: NDArray[np.float64],
+    u: NDArray[np.float64],
+    K: NDArray[np.float64],
+    sw: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     Xc = X @ R.T + t
     uv, _ = _project(Xc, K)
     return ((uv - u) * sw[:, None]).ravel(), Xc
 
 
-def _lm(R: NDArray[np.float64], t: NDArray[np.float64], X: NDArray[np.float64], u: NDArray[np.float64], K: NDArray[np.float64], sw: NDArray[np.float64], max_iter: int = 100,
-        tol: float = 1e-15) -> tuple[NDArray[np.float64], NDArray[np.float64], float, int, bool]:
+def _lm(
+    R: NDArray[np.float64],
+    t: NDArray[np.float64],
+    X: NDArray[np.float64],
+    u: NDArray[np.float64],
+    K: NDArray[np.float64],
+    sw: NDArray[np.float64],
+    max_iter: int = 100,
+    tol: float = 1e-15,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, int, bool]:
     r, Xc = _residuals(R, t, X, u, K, sw)
     cost = float(r @ r)  # r is 1-D: a number (numpy's stubs type a matmul as an array)
     lam = 1e-3
@@ -74,7 +89,9 @@ def _lm(R: NDArray[np.float64], t: NDArray[np.float64], X: NDArray[np.float64], 
             t_new = t + step[3:]
             r_new, Xc_new = _residuals(R_new, t_new, X, u, K, sw)
             if np.all(Xc_new[:, 2] > 0) and r_new @ r_new <= cost:
-                small = np.abs(step).max() < 1e-13 * (1 + np.abs(t).max()) or cost - r_new @ r_new <= tol * max(cost, 1e-300)
+                small = np.abs(step).max() < 1e-13 * (1 + np.abs(t).max()) or cost - r_new @ r_new <= tol * max(
+                    cost, 1e-300
+                )
                 R, t, r, Xc, cost = R_new, t_new, r_new, Xc_new, float(r_new @ r_new)
                 lam = max(lam / 10, 1e-12)
                 improved = True
@@ -86,7 +103,9 @@ def _lm(R: NDArray[np.float64], t: NDArray[np.float64], X: NDArray[np.float64], 
     return R, t, cost, it, converged
 
 
-def _jacobian_rx(RX: NDArray[np.float64], Xc: NDArray[np.float64], K: NDArray[np.float64], sw: NDArray[np.float64]) -> NDArray[np.float64]:
+def _jacobian_rx(
+    RX: NDArray[np.float64], Xc: NDArray[np.float64], K: NDArray[np.float64], sw: NDArray[np.float64]
+) -> NDArray[np.float64]:
     p = Xc @ K.T
     z = p[:, 2]
     u = p[:, 0] / z
@@ -102,7 +121,9 @@ def _jacobian_rx(RX: NDArray[np.float64], Xc: NDArray[np.float64], K: NDArray[np
     return (J * sw[:, None, None]).reshape(-1, 6)
 
 
-def _initial_pose(X: NDArray[np.float64], u: NDArray[np.float64], K: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+def _initial_pose(
+    X: NDArray[np.float64], u: NDArray[np.float64], K: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     for flag in (cv2.SOLVEPNP_EPNP, cv2.SOLVEPNP_SQPNP):
         try:
             ok, rvec, tvec = cv2.solvePnP(X.astype(np.float64), u.astype(np.float64), K, np.zeros(5), flags=flag)
@@ -113,9 +134,14 @@ def _initial_pose(X: NDArray[np.float64], u: NDArray[np.float64], K: NDArray[np.
     return None
 
 
-def fit_pose(points_2d: ArrayLike, model_3d: ArrayLike, K: ArrayLike, weights: ArrayLike | None = None,
-             init: tuple[ArrayLike, ArrayLike] | None = None,
-             max_iter: int = 100) -> FitResult:
+def fit_pose(
+    points_2d: ArrayLike,
+    model_3d: ArrayLike,
+    K: ArrayLike,
+    weights: ArrayLike | None = None,
+    init: tuple[ArrayLike, ArrayLike] | None = None,
+    max_iter: int = 100,
+) -> FitResult:
     """Fit (R, t) so that model_3d (N, 3 head frame mm) projects onto points_2d
     (N, 2 pixels) through K. weights (N,) >= 0, default 1. init: (R, t) start."""
     u = np.asarray(points_2d, dtype=np.float64)

@@ -19,6 +19,7 @@ Steps (see workers/core/proposers/reference_face.py for the frame):
    to the 68-point face through the non-jaw part of the subset, Procrustes-averaged,
    aligned once more, symmetrised with a mirror matching of the vertices.
 """
+
 from __future__ import annotations
 
 import glob
@@ -60,7 +61,9 @@ def aflw_to_camera(pts: ArrayLike) -> NDArray[np.float64]:
     return p
 
 
-def similarity(A: NDArray[np.float64], B: NDArray[np.float64], w: ArrayLike | None = None, scale: bool = True) -> Similarity:
+def similarity(
+    A: NDArray[np.float64], B: NDArray[np.float64], w: ArrayLike | None = None, scale: bool = True
+) -> Similarity:
     """(s, R, t) minimising sum w |s R A_i + t - B_i|^2 (Umeyama, no reflection)."""
     wa = np.ones(len(A)) if w is None else np.asarray(w, dtype=np.float64)
     wa = wa / wa.sum()
@@ -71,7 +74,7 @@ def similarity(A: NDArray[np.float64], B: NDArray[np.float64], w: ArrayLike | No
     d = np.sign(np.linalg.det(Vt.T @ U.T))
     D = np.diag([1.0, 1.0, d])
     R = Vt.T @ D @ U.T
-    s = (S * np.diag(D)).sum() / (wa @ (A0 ** 2).sum(1)) if scale else 1.0
+    s = (S * np.diag(D)).sum() / (wa @ (A0**2).sum(1)) if scale else 1.0
     return s, R, mb - s * R @ ma
 
 
@@ -80,12 +83,16 @@ def apply(sRt: Similarity, X: NDArray[np.float64]) -> NDArray[np.float64]:
     return s * X @ R.T + t
 
 
-def generalized_procrustes(shapes: NDArray[np.float64], weights: ArrayLike | None = None, iters: int = 30) -> NDArray[np.float64]:
+def generalized_procrustes(
+    shapes: NDArray[np.float64], weights: ArrayLike | None = None, iters: int = 30
+) -> NDArray[np.float64]:
     """(N, P, 3) -> unit-RMS-size centred mean after rotation+scale alignment."""
+
     def norm(X: NDArray[np.float64]) -> NDArray[np.float64]:
         X = X - X.mean(0)
-        out: NDArray[np.float64] = X / np.sqrt((X ** 2).sum(1).mean())
+        out: NDArray[np.float64] = X / np.sqrt((X**2).sum(1).mean())
         return out
+
     mean = norm(shapes[0])
     for _ in range(iters):
         aligned = np.array([apply(similarity(S, mean, weights), S) for S in shapes])
@@ -106,13 +113,15 @@ def symmetrize(P: NDArray[np.float64], mirror: NDArray[np.integer[Any]]) -> NDAr
 
 def load_samples(samples_dir: str | os.PathLike[str]) -> list[Sample]:
     import scipy.io as sio
+
     out: list[Sample] = []
     for mat in sorted(glob.glob(str(Path(samples_dir) / "*.mat"))):
         m = sio.loadmat(mat)
         pitch, yaw, roll, _, _, _, s = m["Pose_Para"][0].astype(np.float64)
         R = geometry.euler_to_matrix(np.rad2deg([yaw, pitch, roll]))
-        out.append({"name": Path(mat).stem, "jpg": mat[:-4] + ".jpg", "R": R, "s": s,
-                    "pts": aflw_to_camera(m["pt3d_68"])})
+        out.append(
+            {"name": Path(mat).stem, "jpg": mat[:-4] + ".jpg", "R": R, "s": s, "pts": aflw_to_camera(m["pt3d_68"])}
+        )
     if not out:
         raise SystemExit(f"no samples in {samples_dir}")
     return out
@@ -158,6 +167,7 @@ def real_face_images(samples: list[Sample]) -> list[tuple[str, NDArray[Any]]]:
 
 def mesh_outputs(images: Iterable[tuple[str, ArrayLike]]) -> dict[str, NDArray[np.float64]]:
     from workers.core.proposers.parts.detection import detect_faces
+
     out: dict[str, NDArray[np.float64]] = {}
     for name, img in images:
         faces = detect_faces(img, min_score=0.3)
@@ -166,7 +176,9 @@ def mesh_outputs(images: Iterable[tuple[str, ArrayLike]]) -> dict[str, NDArray[n
     return out
 
 
-def build_mapping(samples: list[Sample], meshes: dict[str, NDArray[np.float64]]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+def build_mapping(
+    samples: list[Sample], meshes: dict[str, NDArray[np.float64]]
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     dists: list[NDArray[np.float64]] = []
     for d in samples:
         if d["name"] not in meshes:
@@ -180,8 +192,9 @@ def build_mapping(samples: list[Sample], meshes: dict[str, NDArray[np.float64]])
     return idx, D[np.arange(68), idx]
 
 
-def build_points468(meshes: dict[str, NDArray[np.float64]], ref68: NDArray[np.float64],
-                    idx68: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.intp], int]:
+def build_points468(
+    meshes: dict[str, NDArray[np.float64]], ref68: NDArray[np.float64], idx68: NDArray[np.intp]
+) -> tuple[NDArray[np.float64], NDArray[np.intp], int]:
     non_jaw = np.setdiff1d(np.arange(68), JAW)
     aligned_list = []
     for lm in meshes.values():
@@ -201,6 +214,7 @@ def build_points468(meshes: dict[str, NDArray[np.float64]], ref68: NDArray[np.fl
 
 def mesh_mirror(P: NDArray[np.float64]) -> NDArray[np.intp]:
     from scipy.optimize import linear_sum_assignment
+
     M = P * np.array([-1.0, 1.0, 1.0])
     cost = np.linalg.norm(P[:, None] - M[None], axis=2)
     _, col = linear_sum_assignment(cost)
@@ -210,6 +224,7 @@ def mesh_mirror(P: NDArray[np.float64]) -> NDArray[np.intp]:
 
 def fit_weights() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     from mediapipe.python.solutions import face_mesh_connections as fmc
+
     w68 = np.ones(68)
     w68[JAW] = FIT_WEIGHT_OUTLINE
     oval = sorted({i for e in fmc.FACEMESH_FACE_OVAL for i in e})
@@ -231,8 +246,7 @@ def read_inputs(shared: Path) -> dict[str, Any]:
         raise SystemExit(f"file_list.txt names {len(names)} faces, the landmarks array holds {len(pts_all)}")
     keep = np.array([Path(n).stem not in own for n in names])
     gpa_mean, n68 = shape_mean(pts_all[keep])
-    return {"samples": samples, "gpa_mean": gpa_mean, "n68": n68,
-            "meshes": mesh_outputs(real_face_images(samples))}
+    return {"samples": samples, "gpa_mean": gpa_mean, "n68": n68, "meshes": mesh_outputs(real_face_images(samples))}
 
 
 def build(shared: Path, exclude: Iterable[str] = ()) -> dict[str, NDArray[Any]]:
@@ -254,15 +268,18 @@ def build_from(inputs: dict[str, Any], exclude: Iterable[str] = ()) -> dict[str,
         "units": "mm",
         "frame": "head: x image-right, y chin, z back of head; origin centroid of points68",
         "points68_from": f"GPA mean of {inputs['n68']} AFLW2000-3D pts68 faces (the real samples left out), "
-                         f"oriented/scaled by {len(samples)} samples' Pose_Para",
+        f"oriented/scaled by {len(samples)} samples' Pose_Para",
         "points468_from": f"FaceMesh 3D output on {n468} real faces aligned via the iBUG subset",
         "samples_used": sorted(d["name"] for d in samples),
         "mapping_mean_error_rel": float(map_err.mean()),
         "outline_weight": FIT_WEIGHT_OUTLINE,
     }
     return {
-        "points68": ref68.astype(np.float32), "points468": ref468.astype(np.float32),
-        "ibug68_from_mesh468": idx68.astype(np.int16), "weights68": w68.astype(np.float32),
-        "weights468": w468.astype(np.float32), "mesh_mirror": mirror.astype(np.int16),
+        "points68": ref68.astype(np.float32),
+        "points468": ref468.astype(np.float32),
+        "ibug68_from_mesh468": idx68.astype(np.int16),
+        "weights68": w68.astype(np.float32),
+        "weights468": w468.astype(np.float32),
+        "mesh_mirror": mirror.astype(np.int16),
         "meta": np.array(json.dumps(meta)),
     }

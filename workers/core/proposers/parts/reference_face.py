@@ -25,6 +25,7 @@ small file assets/reference_face.npz, so nothing in ../shared is read at run tim
 - weights68 / weights468: per-point weights for the landmark fit (the jaw and
   the face outline slide along the silhouette at profile, so they weigh less).
 """
+
 from __future__ import annotations
 
 import functools
@@ -78,7 +79,9 @@ class ReferenceFace:
 def read_reference_face(path: str | os.PathLike[str]) -> ReferenceFace:
     path = Path(path)
     if not path.is_file():
-        raise ReferenceFaceError(f"reference face file {path} is missing; rebuild it with tools/build_reference_face.py")
+        raise ReferenceFaceError(
+            f"reference face file {path} is missing; rebuild it with tools/build_reference_face.py"
+        )
     with np.load(path, allow_pickle=False) as z:
         return reference_face_from_arrays(z, str(path))
 
@@ -98,8 +101,12 @@ def reference_face_from_arrays(arrays: Mapping[str, Any], source: str = "arrays"
         )
     except KeyError as exc:
         raise ReferenceFaceError(f"{source} lacks {exc}; rebuild it with tools/build_reference_face.py") from None
-    if face.points68.shape != (68, 3) or face.points468.shape != (468, 3) or face.ibug68_from_mesh468.shape != (68,) \
-            or face.mesh_mirror.shape != (468,):
+    if (
+        face.points68.shape != (68, 3)
+        or face.points468.shape != (468, 3)
+        or face.ibug68_from_mesh468.shape != (68,)
+        or face.mesh_mirror.shape != (468,)
+    ):
         raise ReferenceFaceError(f"{source} has wrong array shapes")
     return face
 

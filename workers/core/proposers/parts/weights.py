@@ -4,6 +4,7 @@ hashed and (for torch checkpoints) loaded, the same way for every proposer.
 The weights dir is always an argument: workers/core never reads the environment.
 The app passes settings.HEADPOSE_WEIGHTS_DIR (default HEADPOSE_SHARED_DIR/weights).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,7 @@ def missing_weights(config: ProposerConfig, weights_dir: PathLike | None) -> lis
     """The files of config.weights_files that weights_dir lacks (all of them without a dir)."""
     if weights_dir is None:
         return list(config.weights_files)
-    return [str(Path(weights_dir) / name) for name in config.weights_files
-            if not (Path(weights_dir) / name).is_file()]
+    return [str(Path(weights_dir) / name) for name in config.weights_files if not (Path(weights_dir) / name).is_file()]
 
 
 def find_weights(config: ProposerConfig, weights_dir: PathLike | None) -> WeightFiles:
@@ -89,8 +89,9 @@ def require_file(path: PathLike, what: str) -> Path:
     return file
 
 
-def load_torch_state(path: PathLike, what: str,
-                     wrappers: tuple[str, ...] = ("state_dict", "model_state_dict")) -> dict[str, Any]:
+def load_torch_state(
+    path: PathLike, what: str, wrappers: tuple[str, ...] = ("state_dict", "model_state_dict")
+) -> dict[str, Any]:
     """A checkpoint's state_dict, never unpickled beyond tensors (weights_only):
     unwrapped from the first of `wrappers` it is stored under, 'module.' prefixes
     (DataParallel) stripped."""
@@ -102,7 +103,7 @@ def load_torch_state(path: PathLike, what: str,
         state = next((state[k] for k in wrappers if isinstance(state.get(k), dict)), state)
     if not isinstance(state, dict):
         raise ValueError(f"{path} holds no state_dict")
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
 def load_torch_network(net: Any, state: dict[str, Any], device: str = "cpu") -> Any:
