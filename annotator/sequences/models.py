@@ -11,7 +11,7 @@ class Sequence(models.Model):
     name = models.CharField(max_length=200)
     fps = models.FloatField(help_text="Frames per second of the frames kept")
     frame_count = models.PositiveIntegerField(default=0)
-    source = models.CharField(max_length=1000, blank=True, help_text="The video file or folder it was read from")
+    input_name = models.CharField(max_length=1000, blank=True, help_text="The video file or folder it was read from")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

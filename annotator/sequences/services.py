@@ -22,7 +22,7 @@ from workers.core.tracking.spikes import spike_frames
 
 def sequence_for(dataset: Dataset, frame) -> Sequence:
     sequence, _ = Sequence.objects.get_or_create(
-        dataset=dataset, name=frame.sequence, defaults={"fps": frame.fps, "source": frame.source})
+        dataset=dataset, name=frame.sequence, defaults={"fps": frame.fps, "input_name": frame.input_name})
     return sequence
 
 

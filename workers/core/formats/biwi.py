@@ -233,7 +233,7 @@ def biwi_frame(name: str, folder: str) -> FrameOf:
     assert match is not None, name  # callers pass the names the frame pattern selected
     number = int(match.group(2))
     return FrameOf(sequence=sequence_of(name), frame_index=number, timestamp_s=number / BIWI_FPS, fps=BIWI_FPS,
-                   source=folder)
+                   input_name=folder)
 
 
 def sequence_of(name: str) -> str:

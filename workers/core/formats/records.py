@@ -49,7 +49,7 @@ class FrameOf:
     frame_index: int  # the frame's number in the sequence (positions after --every; BIWI: the file's number)
     timestamp_s: float  # seconds from the start of the source
     fps: float  # the sequence's frame rate (of the frames kept)
-    source: str = ""  # the video file or folder it was read from
+    input_name: str = ""  # the video file or folder it was read from (Job.input_name's word)
 
 
 @dataclass

@@ -80,7 +80,7 @@ def iter_video(path: str | os.PathLike[str], name: str, every: int = 1, max_fram
                 yield Sample(name=f"{stem}/frame_{kept:06d}.jpg", image_bytes=jpeg.tobytes(), width=w, height=h,
                              K=geometry.default_intrinsics(w, h),
                              frame=FrameOf(sequence=stem, frame_index=kept, timestamp_s=read / fps,
-                                           fps=fps / every, source=name))
+                                           fps=fps / every, input_name=name))
                 kept += 1
             read += 1
     finally:
@@ -116,7 +116,7 @@ def iter_frames(source: SourceLike, limits: Limits | None, name: str, every: int
                     yield SampleError(n, str(exc))
                     continue
                 sample.frame = FrameOf(sequence=sequence, frame_index=position,
-                                       timestamp_s=position * every / fps, fps=fps / every, source=folder)
+                                       timestamp_s=position * every / fps, fps=fps / every, input_name=folder)
                 yield sample
 
 
