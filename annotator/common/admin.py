@@ -86,7 +86,7 @@ class JobAdmin(admin.ModelAdmin):
         for job in queryset.filter(kind__in=list(importing.READERS)):
             if job.state in (Job.State.FAILED, Job.State.DONE_WITH_ERRORS):
                 jobs.requeue(job)
-                importing.queue_import_job(job)
+                importing.queue_import_job(job, upload_server_path=False)  # nothing copied in a web request
                 n += 1
         self.message_user(request, f"{n} import(s) queued again; files already imported are skipped.")
 

@@ -127,7 +127,7 @@ class DatasetAdmin(admin.ModelAdmin):
             except importing.ImportRequestError as exc:
                 form.add_error(None, str(exc))
             else:
-                importing.queue_import_job(job)
+                importing.queue_import_job(job, upload_server_path=False)  # a server path is read on the worker
                 messages.success(request, f"Import queued as job #{job.pk}.")
                 return redirect(reverse("admin:annotator_job_change", args=[job.pk]))
         context = dict(self.admin_site.each_context(request), form=form, title="Import data", opts=self.model._meta)

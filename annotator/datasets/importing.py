@@ -103,11 +103,14 @@ def check_server_path_size(server_path: str) -> None:
         )
 
 
-def queue_import_job(job: Job) -> None:
+def queue_import_job(job: Job, *, upload_server_path: bool = True) -> None:
     """Queue the import for the workers. A worker may run on another host that
     sees the media storage but not this host's files, so a server path is
-    uploaded into storage first (a folder as a zip) and the job reads that."""
-    if not job.upload:
+    uploaded into storage first (a folder as a zip) and the job reads that
+    (`import_* PATH --queue`). The admin's import page passes
+    `upload_server_path=False`: a web request copies nothing, and the worker
+    that runs the import reads the server path where it runs."""
+    if not job.upload and upload_server_path:
         _upload_server_path(job, Path(job.input_name))
     pipeline.enqueue("run_import_job", job.pk, job=job)
 
@@ -210,6 +213,11 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     try:
         local = _local_copy(job.upload) if job.upload else None
         source = local.name if local else job.input_name
+        if local is None and not Path(source).exists():
+            raise FileNotFoundError(
+                f"{source} is not on this worker's host: a server path is read where the import runs "
+                f"(`import_* PATH --queue` on the host that has it uploads it first)"
+            )
         reader_options = job.options.get("reader", {})
         job.total = module.count(source, limits, **reader_options)
         jobs.advance(job, ["total"])

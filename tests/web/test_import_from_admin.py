@@ -40,6 +40,33 @@ def test_an_uploaded_zip_is_imported_by_the_worker(celery_worker_process, admin_
     assert "broken.jpg" in page and "hp-progress" in page
 
 
+@pytest.mark.worker
+def test_a_server_folder_is_read_by_the_worker_not_packed_in_the_request(
+    celery_worker_process, admin_client, aflw_samples_dir
+):
+    response = admin_client.post(
+        "/admin/annotator/dataset/import/",
+        {"kind": "import_aflw2000", "dataset": "from-folder", "server_path": str(aflw_samples_dir)},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    job = Job.objects.get()
+    assert not job.upload  # nothing was copied into storage by the web request
+    job = _wait(job)
+    assert job.state == "done" and job.succeeded == Image.objects.filter(dataset__name="from-folder").count() > 0
+    assert not job.upload
+
+
+def test_a_server_path_missing_on_the_workers_host_fails_the_job_with_the_reason(tmp_path):
+    from annotator.datasets import importing
+
+    folder = tmp_path / "only-on-the-web-host"
+    folder.mkdir()
+    job = importing.create_import_job(kind="import_images", dataset_name="elsewhere", server_path=str(folder))
+    folder.rmdir()  # what a worker on another host sees of it
+    job = importing.run_import_job(job.pk)
+    assert job.state == "failed" and "not on this worker's host" in job.errors[-1]["message"]
+
+
 def test_the_import_form_needs_an_input(admin_client):
     response = admin_client.post("/admin/annotator/dataset/import/", {"kind": "import_images", "dataset": "x"})
     assert response.status_code == 200
@@ -83,7 +110,12 @@ def queued(monkeypatch):
     from annotator.datasets import importing
 
     sent = []
-    monkeypatch.setattr(importing, "queue_import_job", sent.append)
+
+    def queue(job, **options):
+        assert options == {"upload_server_path": False}  # the web request packs nothing
+        sent.append(job)
+
+    monkeypatch.setattr(importing, "queue_import_job", queue)
     return sent
 
 
