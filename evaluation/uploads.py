@@ -13,13 +13,13 @@ from django.utils import timezone
 from evaluation.errors import EvaluationRequestError
 from evaluation.models import Benchmark, CropRule, Entry
 from evaluation.scoring import GroundTruth, compute_metrics, load_ground_truth, store_metrics
-from workers.core.predictions import parse_predictions
+from workers.core.predictions import ParsedPredictions, parse_predictions
 
 
 @dataclass
 class FileEvaluation:
     benchmark: Benchmark
-    parsed: object  # ParsedPredictions
+    parsed: ParsedPredictions
     result: dict
 
     def as_json(self) -> dict:
