@@ -23,7 +23,7 @@ from annotator.common.models import Job
 from annotator.datasets.models import Dataset, Face, Split
 from annotator.exports.selectors import LABEL_CHOICES, LABEL_HELP, label_rows
 from annotator.sequences.selectors import track_rows
-from workers.core.exports import FORMATS, InvalidRowsError, write_export
+from workers.core.exports import FORMATS, InvalidRow, InvalidRowsError, write_export
 
 # Formats that write landmarks; the others skip reading them (they dominate the row size).
 WITH_LANDMARKS = {"json", "coco", "aflw2000_mat"}
@@ -137,7 +137,7 @@ def write(dataset: Dataset, options: dict, out, on_progress=None) -> Written:
         split=split,
         with_landmarks=options["format"] in WITH_LANDMARKS,
     )
-    skipped = [] if options.get("skip_invalid") else None
+    skipped: list[InvalidRow] | None = [] if options.get("skip_invalid") else None
     n = write_export(
         options["format"],
         rows,
