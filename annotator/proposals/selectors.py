@@ -43,7 +43,7 @@ def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dic
                     for b in m["yaw_bins"]
                 ],
                 # calibrated when the mean error falls from the low-confidence third to the high one
-                "confidence_curve": curve(*zip(*rated)) if rated else [],
+                "confidence_curve": curve([c for c, _ in rated], [e for _, e in rated]) if rated else [],
             }
         )
     return rows
