@@ -80,9 +80,9 @@ def create_import_job(
 
 
 def check_server_path_size(server_path: str) -> None:
-    """Refuse a server folder or file larger than HEADPOSE_MAX_IMPORT_UPLOAD_BYTES:
-    queueing it copies it into storage (a folder packed as a zip), as large an
-    amount as an upload may be. Regular files only (links are packed as links)."""
+    """Refuse a server folder or file larger than HEADPOSE_MAX_IMPORT_UPLOAD_BYTES,
+    the most the admin's import page accepts as an upload. Regular files only
+    (links are never followed by the readers)."""
     cap = settings.HEADPOSE_MAX_IMPORT_UPLOAD_BYTES
     path, total = Path(server_path), 0
     if path.is_file():
@@ -97,9 +97,8 @@ def check_server_path_size(server_path: str) -> None:
                 break
     if total > cap:
         raise ImportRequestError(
-            f"{server_path}: more than {cap:,} bytes, the most an import may copy into "
-            f"storage (HEADPOSE_MAX_IMPORT_UPLOAD_BYTES); import it with the command on "
-            f"a worker host instead."
+            f"{server_path}: more than {cap:,} bytes, the most the import page accepts "
+            f"(HEADPOSE_MAX_IMPORT_UPLOAD_BYTES); import it with the command instead."
         )
 
 

@@ -152,7 +152,7 @@ def test_the_change_permission_imports_into_a_dataset_and_the_add_permission_mak
     assert r.status_code == 302 and [job.dataset.name for job in queued] == ["existing"]
 
 
-def test_a_server_folder_over_the_cap_is_refused_before_it_is_packed(admin_client, tmp_path, settings, queued):
+def test_a_server_folder_over_the_cap_is_refused_before_it_is_queued(admin_client, tmp_path, settings, queued):
     settings.HEADPOSE_MAX_IMPORT_UPLOAD_BYTES = 10_000
     (tmp_path / "a.jpg").write_bytes(b"x" * 6_000)
     (tmp_path / "sub").mkdir()
