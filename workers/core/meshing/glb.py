@@ -105,8 +105,8 @@ def face_mesh_glb(
         faces=f,
         process=False,
         validate=False,
-        visual=trimesh.visual.TextureVisuals(uv=uv_trimesh, material=material),
-    )  # type: ignore[no-untyped-call]  # trimesh is unannotated
+        visual=trimesh.visual.TextureVisuals(uv=uv_trimesh, material=material),  # type: ignore[no-untyped-call]  # trimesh is unannotated
+    )
     scene = trimesh.Scene()
     scene.add_geometry(mesh, geom_name="face", node_name="face")
     scene.metadata.update(extras)
