@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from annotator.labeling.models import AnnotationOrigin, AnnotationStatus, ReviewState
+from annotator.labeling.models import DEPRECATED_REVIEW_STATES, AnnotationOrigin, AnnotationStatus, ReviewState
 from workers.core.label_rows import deprecated_source
 
 # origin's pre-rename name "source" and its values (dataset = ground_truth), still accepted
@@ -58,12 +58,18 @@ class AnnotationFilters(ProposalFilters):
         help_text="Deprecated: use origin (source=dataset is origin=ground_truth)",
     )
     author = serializers.CharField(required=False, max_length=150, help_text="Username")
-    review_state = serializers.ChoiceField(choices=[v or "pending" for v in ReviewState.values], required=False)
+    review_state = serializers.ChoiceField(
+        choices=[v or "pending" for v in ReviewState.values] + list(DEPRECATED_REVIEW_STATES),
+        required=False,
+        help_text="pending, approved, rejected or amended (corrected: deprecated, amended's old name)",
+    )
     updated_since = serializers.DateTimeField(required=False, help_text="ISO 8601, inclusive")
     created_since = None
     DEPRECATED = ("source",)
 
     def validate(self, data):
+        if "review_state" in data:
+            data["review_state"] = DEPRECATED_REVIEW_STATES.get(data["review_state"], data["review_state"])
         if "source" in data:
             origin = DEPRECATED_SOURCE_VALUES[data.pop("source")]
             if data.setdefault("origin", origin) != origin:

@@ -368,7 +368,7 @@ class EditorAnnotationSerializer(serializers.Serializer):
         child=LandmarkPinSerializer(), help_text="The landmarks pinned in this version"
     )
     review_state = serializers.CharField(
-        help_text='A reviewer\'s verdict: "" (none yet), approved, rejected, corrected'
+        help_text='A reviewer\'s verdict: "" (none yet), approved, rejected, amended'
     )
     review_reason = serializers.CharField(help_text="Why it was rejected (a RejectReason value), else empty")
     review_reason_text = serializers.CharField(help_text="review_reason in words")

@@ -50,8 +50,13 @@ class ReviewState(models.TextChoices):
     PENDING = "", "not reviewed"
     APPROVED = "approved"
     REJECTED = "rejected"
-    # a reviewer replaced the pose (a revision authored by the reviewer); the annotator's stays in the history
-    CORRECTED = "corrected", "corrected by a reviewer"
+    # a reviewer replaced the pose (a revision authored by the reviewer); the annotator's stays in the history.
+    # Was "corrected" (also an AnnotationStatus): still accepted as a filter value (DEPRECATED_REVIEW_STATES).
+    AMENDED = "amended", "amended by a reviewer"
+
+
+# review states renamed (issue 23 item 4): old value -> new value, still accepted on input
+DEPRECATED_REVIEW_STATES = {"corrected": ReviewState.AMENDED.value}
 
 
 class RejectReason(models.TextChoices):

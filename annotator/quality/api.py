@@ -2,7 +2,7 @@
 and /api/v1/datasets/ID/honeypots/ (list, mark, unmark): reviewers of the
 dataset and admins; annotators get 403 and never learn which faces are honeypots."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +36,7 @@ class ChartsSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(deprecate_fields=["corrected"])
 class AnnotatorScoreSerializer(serializers.Serializer):
     username = serializers.CharField()
     user_id = serializers.IntegerField()
@@ -55,7 +56,8 @@ class AnnotatorScoreSerializer(serializers.Serializer):
     consensus_rejected = serializers.IntegerField(help_text="Labels left out of their face's consensus as outliers")
     approved = serializers.IntegerField()
     rejected = serializers.IntegerField(help_text="Labels a reviewer rejected")
-    corrected = serializers.IntegerField(help_text="Labels a reviewer corrected (replaced the pose of)")
+    amended = serializers.IntegerField(help_text="Labels a reviewer amended (replaced the pose of)")
+    corrected = serializers.IntegerField(help_text="Deprecated: amended")
     approval_rate = serializers.FloatField(allow_null=True)
     rejection_rate = serializers.FloatField(allow_null=True)
     proposal_moved_median = serializers.FloatField(

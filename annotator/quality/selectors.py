@@ -17,7 +17,7 @@ REVIEW_CODES = {
     ReviewState.PENDING: core.REVIEW_PENDING,
     ReviewState.APPROVED: core.REVIEW_APPROVED,
     ReviewState.REJECTED: core.REVIEW_REJECTED,
-    ReviewState.CORRECTED: core.REVIEW_CORRECTED,
+    ReviewState.AMENDED: core.REVIEW_AMENDED,
 }
 
 

@@ -48,7 +48,7 @@ def correct_annotation(
 ) -> Annotation:
     """A reviewer replaces the pose of someone's annotation. The annotation's
     current pose becomes the reviewer's (status corrected, version + 1, review
-    state corrected): exports and the API read it from then on. The new revision
+    state amended): exports and the API read it from then on. The new revision
     is authored by the reviewer, so the annotator's version stays in the history
     (GET /api/v1/annotations/ID/revisions/). `author` stays the annotator: it is
     still their label of the face, and total_time_s stays their time."""
@@ -64,7 +64,7 @@ def correct_annotation(
         current.landmark_pins = []  # the annotator's pins were evidence for their pose, not for this one
         current.time_spent_s = time_spent_s
         current.version += 1
-        _set_verdict(current, reviewer, ReviewState.CORRECTED, note)
+        _set_verdict(current, reviewer, ReviewState.AMENDED, note)
         current.save()
         _revision_of(current, reviewer)
         label_changed(current)

@@ -160,7 +160,7 @@ def test_a_correction_is_the_reviewers_revision_and_exports_read_it(world, api_a
     assert api_as("reviewer").put(url, {**body, "R": [1, 0, 0, 0, 1, 0, 0, 0, 2]}, format="json").status_code == 400
     r = api_as("reviewer").put(url, body, format="json")
     assert r.status_code == 200, r.content
-    assert r.json()["version"] == a.version + 1 and r.json()["review_state"] == "corrected"
+    assert r.json()["version"] == a.version + 1 and r.json()["review_state"] == "amended"
     a.refresh_from_db()
     assert np.allclose(a.R, body["R"]) and a.t == body["t"] and a.status == "corrected"
     assert a.author == world["users"]["annotator"] and a.total_time_s == 0.0  # still bob's label, bob's time
@@ -175,10 +175,14 @@ def test_a_correction_is_the_reviewers_revision_and_exports_read_it(world, api_a
     assert len(rows) == 1 and float(rows[0]["yaw"]) == pytest.approx(25.0)
     # bob sees the correction as his label's current pose
     state = api_as("annotator").get(f"/api/label/faces/{priv['face'].pk}/").json()
-    assert np.allclose(state["initial"]["R"], body["R"]) and state["annotation"]["review_state"] == "corrected"
+    assert np.allclose(state["initial"]["R"], body["R"]) and state["annotation"]["review_state"] == "amended"
     page = Client()
     page.force_login(world["users"]["annotator"])
     assert "A reviewer corrected this label" in page.get(f"/label/faces/{priv['face'].pk}/").content.decode()
+    # the review state's filter, by its name and by its deprecated old name (corrected)
+    for value in ("amended", "corrected"):
+        found = api_as("admin").get(f"/api/v1/annotations/?review_state={value}&dataset={a.dataset_id}")
+        assert found.status_code == 200 and [x["id"] for x in found.json()["results"]] == [a.pk], value
 
 
 def test_the_v1_review_endpoint_takes_the_same_reasons(world, api_as, priv):

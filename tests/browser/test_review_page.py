@@ -146,7 +146,7 @@ def test_correct_saves_the_reviewers_pose_as_a_new_revision(page, live_server, w
     page.keyboard.press("s")
     next_page(page, first.pk)
     first.refresh_from_db()
-    assert first.review_state == "corrected" and first.version == 2 and first.author == world["bob"]
+    assert first.review_state == "amended" and first.version == 2 and first.author == world["bob"]
     assert np.abs(first.R_matrix - np.reshape(shown["R"], (3, 3))).max() < 1e-12
     assert [(r.version, r.author.username) for r in first.revisions.order_by("version")] == [(1, "bob"), (2, "dave")]
     assert Annotation.objects.get(pk=world["labels"]["erin0"].pk).version == 1  # the others are untouched

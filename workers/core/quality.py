@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 from workers.core import geometry
 from workers.core.consensus import Consensus, consensus, group_by_face, pad, quaternion_distance_rad
 
-# corrected: a reviewer replaced the pose (the annotator's version stays in the revisions)
-REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED, REVIEW_CORRECTED = 0, 1, 2, 3
+# amended: a reviewer replaced the pose (the annotator's version stays in the revisions)
+REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED, REVIEW_AMENDED = 0, 1, 2, 3
 YAW_BINS = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 180.0)
 ERROR_HISTOGRAM_EDGES = tuple(float(e) for e in range(31)) + (180.0,)
 FAR_DEG = 10.0  # the honeypot "share over" threshold
@@ -180,7 +180,7 @@ def annotator_scores(
         hours = float(times.sum()) / 3600.0
         approved = int((labels.review[mine] == REVIEW_APPROVED).sum())
         rejected = int((labels.review[mine] == REVIEW_REJECTED).sum())
-        corrected = int((labels.review[mine] == REVIEW_CORRECTED).sum())
+        amended = int((labels.review[mine] == REVIEW_AMENDED).sum())
         scores[who] = {
             "faces": n,
             "median_time_s": time_stats["median"],
@@ -196,7 +196,8 @@ def annotator_scores(
             "consensus_rejected": int(rejected_as_outlier[mine].sum()),
             "approved": approved,
             "rejected": rejected,
-            "corrected": corrected,
+            "amended": amended,
+            "corrected": amended,  # deprecated: amended's old name
             "approval_rate": approved / n if n else None,
             "rejection_rate": rejected / n if n else None,
             "proposal_moved_median": _stats(moved[mine])["median"],
