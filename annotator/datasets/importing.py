@@ -146,7 +146,7 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
     checksum = hashlib.sha256(sample.image_bytes).hexdigest()
     frame_fields = {}
     if sample.frame is not None:
-        sequence = sequences.sequence_for(dataset, sample.frame)
+        sequence = sequences.stored_sequence(dataset, sample.frame)
         existing = sequences.stored_frame(sequence, sample.frame.frame_index, checksum)
         if existing is not None:
             return existing, False

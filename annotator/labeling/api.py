@@ -23,7 +23,7 @@ from annotator.common.fields import (
 from annotator.common.poses import PoseError, clean_rotation, clean_translation
 from annotator.datasets.models import Face
 from annotator.labeling import queue as labeling_queue
-from annotator.labeling.editor import editor_state
+from annotator.labeling.editor import face_editor_state
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationRevision, AnnotationStatus, FlagReason
 from annotator.labeling.queue import LabelInput, next_face, save_label
 from annotator.labeling.selectors import annotation_list, dataset_for_labeling, face_for_labeling, readable_annotations
@@ -367,9 +367,7 @@ class EditorAnnotationSerializer(serializers.Serializer):
     landmark_pins = serializers.ListField(
         child=LandmarkPinSerializer(), help_text="The landmarks pinned in this version"
     )
-    review_state = serializers.CharField(
-        help_text='A reviewer\'s verdict: "" (none yet), approved, rejected, amended'
-    )
+    review_state = serializers.CharField(help_text='A reviewer\'s verdict: "" (none yet), approved, rejected, amended')
     review_reason = serializers.CharField(help_text="Why it was rejected (a RejectReason value), else empty")
     review_reason_text = serializers.CharField(help_text="review_reason in words")
     review_note = serializers.CharField(help_text="The reviewer's note")
@@ -394,7 +392,7 @@ class EditorProposalSerializer(serializers.Serializer):
 
 
 class EditorStateSerializer(serializers.Serializer):
-    """Everything the labeling page needs about one face (annotator.labeling.editor_state)."""
+    """Everything the labeling page needs about one face (labeling/editor.face_editor_state)."""
 
     face = EditorFaceSerializer()
     image = EditorImageSerializer()
@@ -450,7 +448,7 @@ class FaceStateView(APIView):
     @extend_schema(responses={200: EditorStateSerializer, **ERRORS}, tags=["labeling"])
     def get(self, request, face_id: int):
         face = face_for_labeling(request.user, face_id)
-        return Response(EditorStateSerializer(editor_state(request.user, face)).data)
+        return Response(EditorStateSerializer(face_editor_state(request.user, face)).data)
 
 
 class SaveLabelView(APIView):
@@ -487,7 +485,7 @@ class NextFaceView(APIView):
                     "url": reverse("label-face", args=[face.pk])
                     if face
                     else reverse("label-dataset", args=[dataset.pk]),
-                    "progress": labeling_queue.progress(request.user, dataset),
+                    "progress": labeling_queue.labeling_progress(request.user, dataset),
                 }
             ).data
         )

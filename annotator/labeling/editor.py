@@ -7,7 +7,7 @@ from django.conf import settings
 
 from annotator.datasets.models import Face
 from annotator.labeling.models import Annotation, AnnotationOrigin
-from annotator.labeling.queue import progress
+from annotator.labeling.queue import labeling_progress
 from annotator.proposals.models import Proposal
 from workers.core import geometry
 from workers.core.proposers.reference_face import load_reference_face
@@ -111,7 +111,7 @@ def review_of(annotation: Annotation) -> dict:
     }
 
 
-def editor_state(user, face: Face) -> dict:
+def face_editor_state(user, face: Face) -> dict:
     """Everything the labeling page needs about one face, JSON-ready."""
     image = face.image
     dataset = image.dataset
@@ -141,7 +141,7 @@ def editor_state(user, face: Face) -> dict:
             "landmark_pins": annotation.landmark_pins,
             **review_of(annotation),
         },
-        "progress": progress(user, dataset),
+        "progress": labeling_progress(user, dataset),
         **landmark_editing_state(face),
     }
 

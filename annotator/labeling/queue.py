@@ -43,7 +43,7 @@ def _finished_by(user):
     ).exclude(review_state=ReviewState.REJECTED)
 
 
-def progress(user, dataset: Dataset) -> dict:
+def labeling_progress(user, dataset: Dataset) -> dict:
     """{'done', 'remaining', 'total'}: faces of the dataset this user finished."""
     faces = Face.objects.filter(image__dataset=dataset)
     total = faces.count()

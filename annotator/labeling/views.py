@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 from annotator.common import files as stored_files
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.datasets.selectors import visible_image
-from annotator.labeling.editor import editor_state
-from annotator.labeling.queue import next_face, progress, refresh_claim
+from annotator.labeling.editor import face_editor_state
+from annotator.labeling.queue import labeling_progress, next_face, refresh_claim
 from annotator.labeling.selectors import dataset_for_labeling, face_for_labeling
 
 # Keyboard nudges: (fine, coarse) in degrees and millimetres. Coarse = with Shift.
@@ -40,7 +40,9 @@ def label_dataset(request, dataset_id: int):
     """Where a labeling session starts and ends: progress and a start button."""
     dataset = _dataset(request, dataset_id)
     return render(
-        request, "annotator/label_dataset.html", {"dataset": dataset, "progress": progress(request.user, dataset)}
+        request,
+        "annotator/label_dataset.html",
+        {"dataset": dataset, "progress": labeling_progress(request.user, dataset)},
     )
 
 
@@ -61,7 +63,7 @@ def label_face(request, face_id: int):
     except Face.DoesNotExist:
         raise Http404("No such face.") from None
     refresh_claim(request.user, face)
-    state = editor_state(request.user, face)
+    state = face_editor_state(request.user, face)
     config = {
         "state": state,
         "urls": {

@@ -7,11 +7,10 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0015_token_parent'),
+        ("annotator", "0015_token_parent"),
     ]
 
     operations = [
-        migrations.RenameField(model_name='sequence', old_name='source', new_name='input_name'),
+        migrations.RenameField(model_name="sequence", old_name="source", new_name="input_name"),
     ]

@@ -103,7 +103,7 @@ class ChoiceSerializer(serializers.Serializer):
 
 
 class ReviewStateSerializer(serializers.Serializer):
-    """Everything the review page needs about one annotation (annotator.reviewing.review_state)."""
+    """Everything the review page needs about one annotation (review/queue.review_editor_state)."""
 
     face = EditorFaceSerializer()
     image = EditorImageSerializer()
@@ -129,7 +129,7 @@ class ReviewAnnotationView(APIView):
     @extend_schema(responses={200: ReviewStateSerializer, **ERRORS}, tags=["reviewing"])
     def get(self, request, annotation_id: int):
         annotation = reviewing.annotation_for_reviewing(request.user, annotation_id)
-        return Response(ReviewStateSerializer(reviewing.review_state(request.user, annotation)).data)
+        return Response(ReviewStateSerializer(reviewing.review_editor_state(request.user, annotation)).data)
 
 
 class ReviewDecisionView(APIView):

@@ -215,7 +215,7 @@ def pairwise_angles(poses: list[dict]) -> list[dict]:
     return [{"a": poses[a]["key"], "b": poses[b]["key"], "degrees": float(d)} for (a, b), d in zip(pairs, degrees)]
 
 
-def review_state(reviewer, annotation: Annotation) -> dict:
+def review_editor_state(reviewer, annotation: Annotation) -> dict:
     """Everything the review page needs about one annotation, JSON-ready."""
     face = annotation.face
     image = face.image

@@ -8,7 +8,7 @@ from annotator.review import api, views
 urlpatterns = [
     path("review/datasets/<int:dataset_id>/", views.review_dataset, name="review-dataset"),
     path("review/datasets/<int:dataset_id>/next/", views.review_next, name="review-next"),
-    path("review/annotations/<int:annotation_id>/", views.review_annotation, name="review-annotation"),
+    path("review/annotations/<int:annotation_id>/", views.review_annotation_page, name="review-annotation"),
     path(
         "api/label/review/annotations/<int:annotation_id>/",
         api.ReviewAnnotationView.as_view(),

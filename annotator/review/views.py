@@ -44,13 +44,13 @@ def review_next(request, dataset_id: int):
 
 
 @require_GET
-def review_annotation(request, annotation_id: int):
+def review_annotation_page(request, annotation_id: int):
     try:
         annotation = reviewing.annotation_for_reviewing(request.user, annotation_id)
     except Annotation.DoesNotExist:
         raise Http404("No such annotation.") from None
     reviewing.hold(request.user, annotation)
-    state = reviewing.review_state(request.user, annotation)
+    state = reviewing.review_editor_state(request.user, annotation)
     config = {
         "state": state,
         "urls": {

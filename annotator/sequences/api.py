@@ -58,4 +58,4 @@ class SequenceStateView(APIView):
     @extend_schema(responses={200: SequenceStateSerializer, **error_responses(400, 401, 403, 404)}, tags=["labeling"])
     def get(self, request, sequence_id: int):
         sequence = selectors_sequences.sequence_for(request.user, sequence_id, labeling=True)
-        return Response(SequenceStateSerializer(selectors_sequences.editor_state(request.user, sequence)).data)
+        return Response(SequenceStateSerializer(selectors_sequences.sequence_editor_state(request.user, sequence)).data)

@@ -165,7 +165,7 @@ def sequence_for(user, sequence_id: int, labeling: bool) -> Sequence:
     return sequence
 
 
-def editor_state(user, sequence: Sequence) -> dict:
+def sequence_editor_state(user, sequence: Sequence) -> dict:
     """What the sequence editor shows: every frame's label, raw proposal and gap,
     the spikes, and the caller's own annotation version per face (for saving)."""
 

@@ -20,9 +20,10 @@ from workers.core.tracking.smoothing import smooth_track
 from workers.core.tracking.spikes import spike_frames
 
 
-def sequence_for(dataset: Dataset, frame) -> Sequence:
+def stored_sequence(dataset: Dataset, frame) -> Sequence:
     sequence, _ = Sequence.objects.get_or_create(
-        dataset=dataset, name=frame.sequence, defaults={"fps": frame.fps, "input_name": frame.input_name})
+        dataset=dataset, name=frame.sequence, defaults={"fps": frame.fps, "input_name": frame.input_name}
+    )
     return sequence
 
 
@@ -48,15 +49,23 @@ def build_tracks(sequence_id: int) -> list[SequenceTrack]:
     with transaction.atomic():
         sequence = Sequence.objects.select_for_update().get(pk=sequence_id)
         frames = list(sequence.frames.order_by("frame_index").values("pk", "frame_index"))
-        latest = (Proposal.objects.filter(face__image__sequence=sequence)
-                  .order_by("-created_at").values("proposer", "proposer_version").first())
+        latest = (
+            Proposal.objects.filter(face__image__sequence=sequence)
+            .order_by("-created_at")
+            .values("proposer", "proposer_version")
+            .first()
+        )
         if latest is None or not frames:
             return []
-        proposals = (Proposal.objects.filter(face__image__sequence=sequence, proposer=latest["proposer"],
-                                             proposer_version=latest["proposer_version"])
-                     .select_related("face").order_by("face__image__frame_index", "face__index")
-                     # a proposer's faces carry hundreds of landmarks each: not read here
-                     .only("R", "t", "face__id", "face__box", "face__image_id", "face__index"))
+        proposals = (
+            Proposal.objects.filter(
+                face__image__sequence=sequence, proposer=latest["proposer"], proposer_version=latest["proposer_version"]
+            )
+            .select_related("face")
+            .order_by("face__image__frame_index", "face__index")
+            # a proposer's faces carry hundreds of landmarks each: not read here
+            .only("R", "t", "face__id", "face__box", "face__image_id", "face__index")
+        )
         position = {f["pk"]: i for i, f in enumerate(frames)}
         per_frame: list[list] = [[] for _ in frames]
         for p in proposals:
@@ -68,8 +77,11 @@ def build_tracks(sequence_id: int) -> list[SequenceTrack]:
         tag = f"{latest['proposer']}@{latest['proposer_version']}"
         for index, link in enumerate(links):
             chosen = [per_frame[i][link.members[i]] if i in link.members else None for i in range(len(frames))]
-            rows.append(SequenceTrack.objects.create(
-                sequence=sequence, index=index, proposer=tag, **track_fields(frames, chosen, sequence.fps)))
+            rows.append(
+                SequenceTrack.objects.create(
+                    sequence=sequence, index=index, proposer=tag, **track_fields(frames, chosen, sequence.fps)
+                )
+            )
         return rows
 
 
@@ -82,18 +94,25 @@ def track_fields(frames: list[dict], chosen: list, fps: float) -> dict:
     spikes = [raw_frames[i] for i in spike_frames(np.stack(raw), fps)] if raw else []
     rows = []
     for i, (frame, p) in enumerate(zip(frames, chosen)):
-        rows.append({
-            "frame_index": frame["frame_index"], "image": frame["pk"], "face": None if p is None else p.face_id,
-            "raw_R": None if p is None else flat(p.R_matrix), "R": flat(smoothed.R[i]),
-            "t": None if smoothed.t is None else flat(smoothed.t[i]),
-            "filled": bool(smoothed.filled[i]), "rejected": bool(smoothed.rejected[i]),
-        })
+        rows.append(
+            {
+                "frame_index": frame["frame_index"],
+                "image": frame["pk"],
+                "face": None if p is None else p.face_id,
+                "raw_R": None if p is None else flat(p.R_matrix),
+                "R": flat(smoothed.R[i]),
+                "t": None if smoothed.t is None else flat(smoothed.t[i]),
+                "filled": bool(smoothed.filled[i]),
+                "rejected": bool(smoothed.rejected[i]),
+            }
+        )
     return {"frames": rows, "spikes": spikes}
 
 
 def sequences_of_faces(face_ids: list[int]) -> list[int]:
-    return sorted(set(Image.objects.filter(faces__pk__in=face_ids, sequence__isnull=False)
-                      .values_list("sequence_id", flat=True)))
+    return sorted(
+        set(Image.objects.filter(faces__pk__in=face_ids, sequence__isnull=False).values_list("sequence_id", flat=True))
+    )
 
 
 @pipeline.step("proposals_stored", "tracks")

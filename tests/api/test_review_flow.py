@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from scipy.spatial.transform import Rotation
 
-from annotator.labeling.queue import next_face, progress
+from annotator.labeling.queue import labeling_progress, next_face
 from annotator.models import Annotation, ReviewClaim
 from tests.api.conftest import label
 from workers.core import geometry
@@ -125,7 +125,7 @@ def test_a_rejected_label_goes_to_the_top_of_its_annotators_queue_with_the_note(
         expected_version=priv["annotation"].version,
     )
     assert r.status_code == 200 and r.json()["review_state"] == "rejected"
-    assert progress(bob, priv["dataset"])["remaining"] == 1
+    assert labeling_progress(bob, priv["dataset"])["remaining"] == 1
     export = api_as("reviewer").get(f"/api/v1/datasets/{priv['dataset'].pk}/export/?format=csv&labels=annotations")
     detail = [row["origin_detail"] for row in csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))]
     assert sorted(detail) == ["bob", "erin"]  # bob's other face and erin's: the rejected label is left out

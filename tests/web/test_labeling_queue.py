@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotator.labeling.queue import LabelInput, next_face, progress, save_label
+from annotator.labeling.queue import LabelInput, labeling_progress, next_face, save_label
 from annotator.models import FaceClaim
 from tests.browser.data import make_dataset
 from workers.core import geometry
@@ -38,7 +38,7 @@ def test_faces_come_in_order_and_a_reload_keeps_ones_place(bob, assigned):
     finish(bob, first)
     assert not FaceClaim.objects.filter(face=first, user=bob).exists()  # released once finished
     assert next_face(bob, ds).image.file_name == "img001.png"
-    assert progress(bob, ds) == {"done": 1, "remaining": 2, "total": 3}
+    assert labeling_progress(bob, ds) == {"done": 1, "remaining": 2, "total": 3}
 
 
 def test_two_annotators_never_get_the_same_face_without_overlap(bob, erin, assigned):
@@ -72,12 +72,12 @@ def test_a_draft_is_not_done_and_a_skip_is(bob, assigned):
     ds = assigned(make_dataset(n_faces=2))
     face = next_face(bob, ds)
     finish(bob, face, status="draft")
-    assert progress(bob, ds)["done"] == 0
+    assert labeling_progress(bob, ds)["done"] == 0
     assert next_face(bob, ds) == face
     save_label(
         bob, face, LabelInput(R=geometry.euler_to_matrix([0, 0, 0]), t=None, status="skipped", expected_version=1)
     )
-    assert progress(bob, ds)["done"] == 1
+    assert labeling_progress(bob, ds)["done"] == 1
     assert next_face(bob, ds) != face
 
 
