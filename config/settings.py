@@ -79,7 +79,9 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # the shared layout (templates/), then each feature package's own pages (annotator/<feature>/templates/,
+        # one app with a package per feature: APP_DIRS sees only annotator/templates/); evaluation's are its app's
+        "DIRS": [BASE_DIR / "templates", *sorted((BASE_DIR / "annotator").glob("*/templates"))],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
