@@ -281,16 +281,15 @@ def bench_playback(n: int, seconds: float = 6.0) -> dict:
         paint_ms = page.evaluate(
             """async () => {
             const e = window.headposeEditor, img = document.getElementById('frame-image'), out = [];
-            for (let i = 0; i < %d; i++) {
+            for (let i = 0; i < N_FRAMES; i++) {
                 const t0 = performance.now();
                 e.goToFrame(i);
                 await img.decode();
                 await new Promise((r) => requestAnimationFrame(r));
                 out.push(performance.now() - t0);
             }
-            return out; }"""
-            % n
-        )  # noqa: UP031 -- JS source, all braces: %-formatting leaves them as they are
+            return out; }""".replace("N_FRAMES", str(n))
+        )
         page.evaluate(
             "() => { const e = window.headposeEditor; e.goToFrame(0); e.drawTimes.length = 0;"
             " window.__shown = [];"

@@ -12,8 +12,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -61,9 +61,8 @@ def create_import_job(
         raise ImportRequestError("name a folder or .zip on the server, or upload a .zip.")
     if every < 1 or (max_frames is not None and max_frames < 1):
         raise ImportRequestError("--every and --max-frames must be 1 or more.")
-    if server_path:
-        if not Path(server_path).exists():
-            raise ImportRequestError(f"{server_path}: no such file or folder on the server.")
+    if server_path and not Path(server_path).exists():
+        raise ImportRequestError(f"{server_path}: no such file or folder on the server.")
     dataset_kind = READERS[kind][1]
     with transaction.atomic():
         dataset, created = Dataset.objects.get_or_create(name=dataset_name, defaults={"kind": dataset_kind})
@@ -129,7 +128,8 @@ def _upload_server_path(job: Job, path: Path) -> None:
 def _local_copy(field_file):
     """The stored file copied to a temporary file on this host (deleted when
     closed): the readers seek around a zip, and object storage cannot seek."""
-    local = tempfile.NamedTemporaryFile(suffix=Path(field_file.name).suffix)
+    # returned open on purpose: closing it deletes it, when the caller is done
+    local = tempfile.NamedTemporaryFile(suffix=Path(field_file.name).suffix)  # noqa: SIM115
     with field_file.storage.open(field_file.name, "rb") as stored:
         shutil.copyfileobj(stored, local, 1 << 20)
     local.flush()

@@ -179,7 +179,8 @@ def fits_in_request(dataset: Dataset, options: dict) -> tuple[bool, int]:
 
 def export_to_temp(dataset: Dataset, options: dict):
     """A small export written completely to a temporary file (rewound), with what was written."""
-    tmp = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
+    # returned open on purpose (the response streams it, then closes it)
+    tmp = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
     try:
         written = write(dataset, options, tmp)
     except BaseException:

@@ -64,6 +64,9 @@ class HoneypotAnswer(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["honeypot", "author"], name="one_honeypot_answer_per_author")]
 
+    def __str__(self):
+        return f"{self.honeypot} answered {self.geodesic_deg:.1f} deg off"
+
 
 class QualitySnapshot(models.Model):
     """The last computed quality report of a dataset (annotator/quality.py): the
@@ -74,3 +77,6 @@ class QualitySnapshot(models.Model):
     stale = models.BooleanField(default=True)
     computed_at = models.DateTimeField(auto_now=True)
     compute_s = models.FloatField(default=0.0, help_text="Seconds the last refresh took")
+
+    def __str__(self):
+        return f"quality of {self.dataset}" + (" (stale)" if self.stale else "")

@@ -12,3 +12,6 @@ class ReviewClaim(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_claims")
     expires_at = models.DateTimeField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"review claim on label {self.annotation_id} until {self.expires_at:%Y-%m-%d %H:%M}"
