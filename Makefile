@@ -53,10 +53,11 @@ lint: install
 	$(MAKE) lint-js
 
 # The whole suite, lint first, on every core (pytest-xdist: each worker process has its own test
-# database, Celery worker, live server and Chromium). TEST_JOBS=0 runs it in this one process.
+# database, Celery worker, live server and Chromium; an idle worker steals queued tests from a busy one).
+# TEST_JOBS=0 runs it in this one process.
 TEST_JOBS ?= auto
 test: install browser lint test-js
-	$(BIN)/python -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 # bench_vs_label_studio.py installs Label Studio into a throw-away venv and needs PostgreSQL: run it by hand.
 bench: install
