@@ -137,9 +137,9 @@ class FaceClaim(models.Model):
     annotators off the same face unless the dataset asks for overlap."""
 
     face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="claims")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims")
     expires_at = models.DateTimeField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["face", "user"], name="unique_claim")]
+        constraints = [models.UniqueConstraint(fields=["face", "annotator"], name="unique_claim")]

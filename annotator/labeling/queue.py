@@ -66,7 +66,7 @@ def _available_faces(user, dataset: Dataset, now):
         .exclude(Exists(_finished_by(user)))
         .exclude(Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
     )
-    others_claims = FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now).exclude(user=user)
+    others_claims = FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now).exclude(annotator=user)
     others_done = Annotation.objects.filter(
         face=OuterRef("pk"), origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
     ).exclude(author=user)
@@ -74,8 +74,8 @@ def _available_faces(user, dataset: Dataset, now):
         return faces.exclude(Exists(others_claims)).exclude(Exists(others_done))
     # Overlap > 1: count distinct other people busy with each face.
     busy = {}
-    claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now).exclude(user=user)
-    for face_id, uid in claims.values_list("face_id", "user_id"):
+    claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now).exclude(annotator=user)
+    for face_id, uid in claims.values_list("face_id", "annotator_id"):
         busy.setdefault(face_id, set()).add(uid)
     for face_id, uid in (
         Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED)
@@ -121,8 +121,8 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
         order = ("image__file_name", "index")
         face = (
             rejected.first()
-            or available.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first()
-            or honeypots.filter(claims__user=user, claims__expires_at__gt=now).order_by(*order).first()
+            or available.filter(claims__annotator=user, claims__expires_at__gt=now).order_by(*order).first()
+            or honeypots.filter(claims__annotator=user, claims__expires_at__gt=now).order_by(*order).first()
         )
         if face is None:
             regular = available.order_by(*order).first()
@@ -132,7 +132,7 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
             face = face or regular
         if face is None:
             return None
-        FaceClaim.objects.update_or_create(face=face, user=user, defaults={"expires_at": now + CLAIM_TTL})
+        FaceClaim.objects.update_or_create(face=face, annotator=user, defaults={"expires_at": now + CLAIM_TTL})
     return face
 
 
@@ -156,9 +156,11 @@ def _honeypot_due(user, dataset: Dataset) -> bool:
     return random.random() < share
 
 
-def refresh_claim(user, face: Face) -> None:
+def renew_claim(annotator, face: Face) -> None:
     """Service: keep (or take) the user's claim on a face they opened."""
-    FaceClaim.objects.update_or_create(face=face, user=user, defaults={"expires_at": timezone.now() + CLAIM_TTL})
+    FaceClaim.objects.update_or_create(
+        face=face, annotator=annotator, defaults={"expires_at": timezone.now() + CLAIM_TTL}
+    )
 
 
 @dataclass

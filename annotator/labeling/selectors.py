@@ -202,7 +202,7 @@ _ASSIGNED_SQL = (
 
 
 _CLAIMED_SQL = (
-    f"EXISTS(SELECT 1 FROM {FaceClaim._meta.db_table} c WHERE c.face_id = {Face._meta.db_table}.id AND c.user_id = %s)"
+    f"EXISTS(SELECT 1 FROM {FaceClaim._meta.db_table} c WHERE c.face_id = {Face._meta.db_table}.id AND c.annotator_id = %s)"
 )
 
 

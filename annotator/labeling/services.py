@@ -157,7 +157,7 @@ def save_annotation(
         _revision_of(annotation, author)
         label_changed(annotation)
         if release_claim:
-            FaceClaim.objects.filter(face=face, user=author).delete()
+            FaceClaim.objects.filter(face=face, annotator=author).delete()
     # the caller's own objects: the response reads them without a query
     annotation.face, annotation.author = face, author
     return annotation

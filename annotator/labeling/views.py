@@ -14,7 +14,7 @@ from annotator.common import files as stored_files
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.datasets.selectors import visible_image
 from annotator.labeling.editor import face_editor_state
-from annotator.labeling.queue import labeling_progress, next_face, refresh_claim
+from annotator.labeling.queue import labeling_progress, next_face, renew_claim
 from annotator.labeling.selectors import dataset_for_labeling, face_for_labeling
 
 # Keyboard nudges: (fine, coarse) in degrees and millimetres. Coarse = with Shift.
@@ -62,7 +62,7 @@ def label_face(request, face_id: int):
         face = face_for_labeling(request.user, face_id)
     except Face.DoesNotExist:
         raise Http404("No such face.") from None
-    refresh_claim(request.user, face)
+    renew_claim(request.user, face)
     state = face_editor_state(request.user, face)
     config = {
         "state": state,

@@ -85,11 +85,11 @@ def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | Non
         held = ReviewClaim.objects.filter(reviewer=reviewer, expires_at__gt=now).values("annotation_id")
         annotation = queue.filter(pk__in=held).first() or queue.first()
         if annotation is not None:
-            hold(reviewer, annotation)
+            renew_claim(reviewer, annotation)
     return annotation
 
 
-def hold(reviewer, annotation: Annotation) -> None:
+def renew_claim(reviewer, annotation: Annotation) -> None:
     """Service: (re)take the review claim on an annotation the reviewer opened."""
     ReviewClaim.objects.update_or_create(
         annotation=annotation, defaults={"reviewer": reviewer, "expires_at": timezone.now() + CLAIM_TTL}

@@ -49,7 +49,7 @@ def review_annotation_page(request, annotation_id: int):
         annotation = reviewing.annotation_for_reviewing(request.user, annotation_id)
     except Annotation.DoesNotExist:
         raise Http404("No such annotation.") from None
-    reviewing.hold(request.user, annotation)
+    reviewing.renew_claim(request.user, annotation)
     state = reviewing.review_editor_state(request.user, annotation)
     config = {
         "state": state,

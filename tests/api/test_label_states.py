@@ -34,7 +34,7 @@ def six(world):
     bob, dave = users["annotator"], users["reviewer"]
     labeled = label(f[1], bob, [1.0, 0.0, 0.0])
     held = label(f[2], bob, [2.0, 0.0, 0.0])
-    reviewing.hold(dave, held)
+    reviewing.renew_claim(dave, held)
     save_annotation(
         face=f[3], author=bob, R=labeled.R, t=labeled.t, status="flagged", flag_reason="occluded", expected_version=0
     )

@@ -36,7 +36,7 @@ def test_faces_come_in_order_and_a_reload_keeps_ones_place(bob, assigned):
     assert first.image.file_name == "img000.png"
     assert next_face(bob, ds) == first  # the live claim comes back
     finish(bob, first)
-    assert not FaceClaim.objects.filter(face=first, user=bob).exists()  # released once finished
+    assert not FaceClaim.objects.filter(face=first, annotator=bob).exists()  # released once finished
     assert next_face(bob, ds).image.file_name == "img001.png"
     assert labeling_progress(bob, ds) == {"done": 1, "remaining": 2, "total": 3}
 
@@ -64,7 +64,7 @@ def test_an_expired_claim_frees_the_face(bob, erin, assigned):
     ds = assigned(assigned(make_dataset(n_faces=1)), user=erin)
     face = next_face(bob, ds)
     assert next_face(erin, ds) is None
-    FaceClaim.objects.filter(face=face, user=bob).update(expires_at=timezone.now() - timedelta(seconds=1))
+    FaceClaim.objects.filter(face=face, annotator=bob).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert next_face(erin, ds) == face
 
 

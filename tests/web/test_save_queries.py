@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from annotator.accounts.tokens import create_token
-from annotator.labeling.queue import LabelInput, refresh_claim, save_label
+from annotator.labeling.queue import LabelInput, renew_claim, save_label
 from annotator.labeling.selectors import face_for_labeling
 from annotator.models import Annotation, AnnotationRevision, Face, FaceClaim
 from tests.browser.data import make_dataset
@@ -90,7 +90,7 @@ def test_an_api_save_is_nine_queries_in_one_transaction_one_revision_insert_and_
 def test_a_labeling_page_save_releases_its_claim_in_the_same_transaction(client, bob, faces):
     face = faces[1]
     client.force_login(bob)
-    refresh_claim(bob, face)  # what opening the face on the labeling page does
+    renew_claim(bob, face)  # what opening the face on the labeling page does
     client.get("/")  # the session is read once before: the cache holds it, as it does for a page's later saves
     with CaptureQueriesContext(connection) as captured:
         r = client.put(
@@ -116,7 +116,7 @@ def test_a_labeling_page_save_releases_its_claim_in_the_same_transaction(client,
         ]
     )
     assert len(captured.captured_queries) == LABEL_FIRST_SAVE_QUERIES
-    assert not FaceClaim.objects.filter(face=face, user=bob).exists()
+    assert not FaceClaim.objects.filter(face=face, annotator=bob).exists()
     assert AnnotationRevision.objects.filter(annotation__face=face, annotation__author=bob).count() == 1
 
 
