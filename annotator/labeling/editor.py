@@ -9,6 +9,7 @@ from annotator.datasets.models import Face
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.labeling.queue import labeling_progress
 from annotator.proposals.models import Proposal
+from annotator.proposals.selectors import preferred_proposal
 from workers.core import geometry
 from workers.core.proposers.reference_face import load_reference_face
 
@@ -17,19 +18,6 @@ FACE_WIDTH_MM = 150.0
 
 
 # --- the pose to start from (selectors) ---------------------------------------------
-
-
-def preferred_proposal(face: Face) -> Proposal | None:
-    """The newest proposal of the proposer named by settings.HEADPOSE_PROPOSER;
-    'auto' prefers 'fused', else any newest one."""
-    proposals = Proposal.objects.filter(face=face).order_by("-created_at", "-pk")
-    wanted = getattr(settings, "HEADPOSE_PROPOSER", "auto") or "auto"
-    preference = ["fused"] if wanted == "auto" else [wanted]
-    for name in preference:
-        p = proposals.filter(proposer=name).first()
-        if p is not None:
-            return p
-    return proposals.first()
 
 
 def default_translation(face: Face) -> list[float]:

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from annotator.common.access import visible_dataset_ids
 from annotator.common.rows import RowScope, values_json
 from annotator.datasets.models import Dataset
@@ -5,6 +7,30 @@ from annotator.datasets.selectors import _scoped
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.proposals.models import FaceMesh, Proposal
 from workers.core.metrics import evaluate
+
+# With HEADPOSE_PROPOSER=auto: the proposers preferred, in order (the fused one;
+# services.preferred_proposer_name runs the default proposer when fused cannot run).
+AUTO_PREFERENCE = ("fused",)
+
+
+def preferred_proposers() -> list[str]:
+    """The proposers whose proposals annotators see, most preferred first: the
+    one HEADPOSE_PROPOSER names, or with 'auto' AUTO_PREFERENCE. The one place
+    this setting is read: the proposer that runs (services.preferred_proposer_name)
+    and the proposal a face starts from (preferred_proposal) both follow it."""
+    wanted = settings.HEADPOSE_PROPOSER or "auto"
+    return list(AUTO_PREFERENCE) if wanted == "auto" else [wanted]
+
+
+def preferred_proposal(face) -> Proposal | None:
+    """The newest proposal of the first preferred proposer that has one for the
+    face, else the newest proposal of any proposer."""
+    proposals = Proposal.objects.filter(face=face).order_by("-created_at", "-pk")
+    for name in preferred_proposers():
+        p = proposals.filter(proposer=name).first()
+        if p is not None:
+            return p
+    return proposals.first()
 
 
 def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dict]:

@@ -14,6 +14,7 @@ from annotator.common.models import Job
 from annotator.common.poses import clean_rotation, clean_translation
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.proposals.models import Proposal
+from annotator.proposals.selectors import preferred_proposers
 from workers.core.matching import match_boxes
 from workers.device import configure_torch_threads, torch_device
 
@@ -26,15 +27,19 @@ class ProposeRequestError(ValueError):
 
 
 def preferred_proposer_name() -> str:
-    """The proposer annotators see: HEADPOSE_PROPOSER, or with 'auto' the fused
-    one when any model weights are present, else the pip-only default."""
+    """The proposer that runs when none is named: the first of
+    selectors.preferred_proposers() (HEADPOSE_PROPOSER, or with 'auto' the fused
+    one) that can run here, else the pip-only default."""
     from workers.core.proposers import DEFAULT_PROPOSER, registry  # heavy (torch, cv2): not imported by the web process
 
-    if settings.HEADPOSE_PROPOSER != "auto":
-        return settings.HEADPOSE_PROPOSER
+    preferred = preferred_proposers()
+    if (settings.HEADPOSE_PROPOSER or "auto") != "auto":
+        return preferred[0]
     available = set(registry.available_proposers(settings.HEADPOSE_WEIGHTS_DIR))
     with_weights = {n for n in available if registry.get_config(n).weights_file}
-    return "fused" if with_weights and "fused" in available else DEFAULT_PROPOSER
+    # fused combines the models whose weights are present: with none it adds nothing to the default
+    runnable = available if with_weights else available - {"fused"}
+    return next((name for name in preferred if name in runnable), DEFAULT_PROPOSER)
 
 
 def check_proposer(name: str) -> None:

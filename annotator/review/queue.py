@@ -23,9 +23,10 @@ from django.utils import timezone
 from annotator.common import access
 from annotator.datasets.models import Dataset
 from annotator.datasets.selectors import visible_datasets
-from annotator.labeling.editor import default_translation, preferred_proposal
+from annotator.labeling.editor import default_translation
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, RejectReason
 from annotator.labeling.selectors import readable_annotations
+from annotator.proposals.selectors import preferred_proposal
 from annotator.review.models import ReviewClaim
 from annotator.review.selectors import review_queue
 from annotator.review.services import correct_annotation, review_annotation

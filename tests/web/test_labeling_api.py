@@ -150,6 +150,17 @@ def test_start_pose_prefers_fused_then_the_newest_proposal(client, bob, face):
         assert state(client, face)["initial"]["origin"]["proposer"] == "other"  # the newest
 
 
+def test_the_proposer_that_runs_and_the_proposal_shown_follow_one_decision(settings, tmp_path):
+    from annotator.proposals.selectors import preferred_proposers
+    from annotator.proposals.services import preferred_proposer_name
+    from workers.core.proposers import DEFAULT_PROPOSER
+
+    settings.HEADPOSE_PROPOSER = "landmark_fit"
+    assert preferred_proposers() == ["landmark_fit"] and preferred_proposer_name() == "landmark_fit"
+    settings.HEADPOSE_PROPOSER, settings.HEADPOSE_WEIGHTS_DIR = "auto", str(tmp_path)  # no weights here
+    assert preferred_proposers() == ["fused"] and preferred_proposer_name() == DEFAULT_PROPOSER
+
+
 def test_start_pose_is_the_annotators_own_latest_label(client, bob, face):
     add_proposal(face, "fused")
     client.force_login(bob)
