@@ -8,6 +8,8 @@ for the body as a whole); a domain error adds its own context (409:
 `current_version`, `expected_version`). Views raise; they never build error
 responses themselves."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
@@ -19,7 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from annotator.common.poses import PoseError
 
 # exception class -> (HTTP status, code, extra body fields of an instance)
-DOMAIN_ERRORS: dict[type, tuple[int, str, object]] = {}
+DOMAIN_ERRORS: dict[type, tuple[int, str, Callable[[Exception], dict]]] = {}
 
 
 def register_error(exc_class: type, http_status: int, code: str, extra=None) -> None:

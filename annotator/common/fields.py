@@ -3,6 +3,8 @@ landmarks, job options) passed through as they are, with their OpenAPI type
 declared, so no response in the schema is an untyped object and no list of
 numbers is walked element by element on every row."""
 
+from typing import Any
+
 import numpy as np
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -39,7 +41,7 @@ Landmarks3DField = typed_json(
     "Landmarks3DField",
 )
 StringsField = typed_json({"type": "array", "items": {"type": "string"}}, "StringsField")
-_MEMBER = {
+_MEMBER: dict[str, Any] = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "version": {"type": "string"}, "weights_sha256": {"type": "string"}},
 }
@@ -78,7 +80,7 @@ ProvenanceField = typed_json(
 @extend_schema_field(
     {
         "type": "object",
-        "properties": {k: NUMBER for k in ("yaw", "pitch", "roll")},
+        "properties": dict.fromkeys(("yaw", "pitch", "roll"), NUMBER),
         "required": ["yaw", "pitch", "roll"],
         "description": "Degrees, AFLW2000 convention (POSE_CONVENTIONS.md)",
     }

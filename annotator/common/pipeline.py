@@ -19,13 +19,17 @@ never imported: workers/tasks.py imports the services, not the reverse."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from annotator.common import jobs
 from annotator.common.job_queue import send_on_commit
 from workers.celery import app as celery_app
+
+if TYPE_CHECKING:
+    from annotator.common.models import Job
 
 IMPORT_FINISHED = ("splits", "benchmarks", "meshes", "proposals")
 PROPOSALS_STORED = ("meshes", "tracks")
@@ -38,7 +42,7 @@ _steps: dict[tuple[str, str], Callable] = {}
 class ImportOutcome:
     """What a finished import hands to the steps after it."""
 
-    job: object  # annotator.models.Job
+    job: Job
     new_image_ids: list[int]
 
     @property

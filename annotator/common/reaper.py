@@ -120,7 +120,11 @@ def reap() -> dict[str, int]:
     return sent
 
 
-def start_in_worker(every_s: float | None = None) -> threading.Thread:
+class ReaperThread(threading.Thread):
+    stop: threading.Event  # set it to end the loop after its current round
+
+
+def start_in_worker(every_s: float | None = None) -> ReaperThread:
     """Reap now, then every HEADPOSE_REAP_EVERY_S, from a daemon thread of this
     worker process (so a worker needs no separate beat process)."""
     every_s = every_s or settings.HEADPOSE_REAP_EVERY_S
@@ -138,7 +142,7 @@ def start_in_worker(every_s: float | None = None) -> threading.Thread:
             if stop.wait(every_s):
                 return
 
-    thread = threading.Thread(target=loop, name="reaper", daemon=True)
+    thread = ReaperThread(target=loop, name="reaper", daemon=True)
     thread.stop = stop
     thread.start()
     return thread

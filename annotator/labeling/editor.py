@@ -149,7 +149,7 @@ def landmark_editing_state(face: Face) -> dict:
         elif face.landmark_scheme == "mediapipe468" and points.shape == (468, 2):
             own = points[reference.ibug68_from_mesh468]
     proposals = Proposal.objects.filter(face=face).order_by("proposer", "-created_at", "-pk")
-    latest = {}
+    latest: dict[str, Proposal] = {}
     for p in proposals:
         latest.setdefault(p.proposer, p)
     return {

@@ -73,7 +73,7 @@ def _available_faces(user, dataset: Dataset, now):
     if dataset.overlap <= 1:
         return faces.exclude(Exists(others_claims)).exclude(Exists(others_done))
     # Overlap > 1: count distinct other people busy with each face.
-    busy = {}
+    busy: dict[int, set[int]] = {}  # face -> the other annotators claiming or done with it
     claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now).exclude(annotator=user)
     for face_id, uid in claims.values_list("face_id", "annotator_id"):
         busy.setdefault(face_id, set()).add(uid)

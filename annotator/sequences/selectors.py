@@ -55,7 +55,7 @@ def sequence_labels(sequence: Sequence, only_author=None) -> list[dict]:
     entries = {e["image"]: e for e in track.frames} if track is not None else {}
     if track is not None and len(track.frames) != len(frames):
         track, entries = None, {}  # frames were added after the track was built: it is rebuilt after proposals
-    faces = {}  # image -> the face labeled on it
+    faces: dict[int, int] = {}  # image -> the face labeled on it
     for face in (
         Image.objects.filter(sequence=sequence).values("pk", "faces__pk", "faces__index").order_by("pk", "faces__index")
     ):
@@ -112,7 +112,8 @@ def track_rows(dataset, split=None, sequence: Sequence | None = None):
     interpolated between them, proposal for the smoothed track outside them."""
 
     in_split = None if split is None else set(split.images.values_list("pk", flat=True))
-    for sequence in [sequence] if sequence is not None else dataset.sequences.order_by("name"):
+    sequences = [sequence] if sequence is not None else dataset.sequences.order_by("name")
+    for sequence in sequences:
         track = main_track(sequence)
         images = {f["pk"]: f for f in frames_of(sequence)}
         faces = {f["pk"]: f for f in Face.objects.filter(image__sequence=sequence).values("pk", "index", "box")}
@@ -121,7 +122,13 @@ def track_rows(dataset, split=None, sequence: Sequence | None = None):
                 continue
             image, face = images[lab["image"]], faces.get(lab["face"])
             kind = lab["track_label"]
-            detail = lab["author"] if kind == "keyframe" else (track.proposer if kind == "smoothed_proposal" else kind)
+            if kind == "keyframe":
+                detail = lab["author"]
+            elif kind == "smoothed_proposal":
+                assert track is not None  # a smoothed frame's label comes from the sequence's track
+                detail = track.proposer
+            else:
+                detail = kind
             yield LabelRow(
                 image["file_name"],
                 face["index"] if face else 0,

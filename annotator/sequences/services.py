@@ -94,6 +94,7 @@ def track_fields(frames: list[dict], chosen: list, fps: float) -> dict:
     spikes = [raw_frames[i] for i in spike_frames(np.stack(raw), fps)] if raw else []
     rows = []
     for i, (frame, p) in enumerate(zip(frames, chosen)):
+        assert smoothed is not None  # a linked track has a proposal on at least one of its frames
         rows.append(
             {
                 "frame_index": frame["frame_index"],
