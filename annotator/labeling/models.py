@@ -143,3 +143,6 @@ class FaceClaim(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["face", "annotator"], name="unique_claim")]
+
+    def __str__(self):
+        return f"face {self.face_id} claimed by user {self.annotator_id} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -222,10 +222,9 @@ def face_for_labeling(user, face_id: int) -> Face:
         )
         .get(pk=face_id)
     )
-    if not face.assigned:
+    if not face.assigned and not has_role(user, Role.ADMIN):
         # the assignment is known (no): only an admin may still label it
-        if not has_role(user, Role.ADMIN):
-            _refuse(user, face.image.dataset, Face.DoesNotExist)
+        _refuse(user, face.image.dataset, Face.DoesNotExist)
     return face
 
 

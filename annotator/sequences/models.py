@@ -37,3 +37,6 @@ class SequenceTrack(models.Model):
     class Meta:
         ordering = ["sequence", "index"]
         constraints = [models.UniqueConstraint(fields=["sequence", "index"], name="unique_track_index")]
+
+    def __str__(self):
+        return f"{self.sequence} track {self.index} ({self.proposer})"
