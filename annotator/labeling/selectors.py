@@ -201,9 +201,7 @@ _ASSIGNED_SQL = (
 )
 
 
-_CLAIMED_SQL = (
-    f"EXISTS(SELECT 1 FROM {FaceClaim._meta.db_table} c WHERE c.face_id = {Face._meta.db_table}.id AND c.annotator_id = %s)"
-)
+_CLAIMED_SQL = f"EXISTS(SELECT 1 FROM {FaceClaim._meta.db_table} c WHERE c.face_id = {Face._meta.db_table}.id AND c.annotator_id = %s)"
 
 
 def face_for_labeling(user, face_id: int) -> Face:

@@ -39,6 +39,7 @@ the angles and t = None (unknown).
 
 (c) `read_protocol1_list`: '<path ending NN/frame_XXXXX_rgb.png> pitch yaw roll'.
 """
+
 from __future__ import annotations
 
 import io
@@ -73,6 +74,7 @@ class BiwiFormatError(FormatError):
 
 # ---------- text files ----------
 
+
 def _rows(text: str, name: str) -> list[list[float]]:
     rows = []
     for i, line in enumerate(text.splitlines(), 1):
@@ -105,15 +107,19 @@ def parse_pose_txt(data: bytes, name: str = "pose.txt") -> tuple[NDArray[np.floa
     """-> (M (3, 3), head centre (3,) mm, depth camera frame)."""
     rows = _rows(_decode(data, name), name)
     if len(rows) != 4 or any(len(r) != 3 for r in rows):
-        raise BiwiFormatError(f"{name}: expected 3 rows of a 3x3 matrix and a centre row of 3 numbers, "
-                              f"found rows of {[len(r) for r in rows]}")
+        raise BiwiFormatError(
+            f"{name}: expected 3 rows of a 3x3 matrix and a centre row of 3 numbers, "
+            f"found rows of {[len(r) for r in rows]}"
+        )
     a = np.array(rows)
     if not np.all(np.isfinite(a)):
         raise BiwiFormatError(f"{name}: contains non-finite values")
     M, c = a[:3], a[3]
     if not geometry.is_rotation(M):
-        raise BiwiFormatError(f"{name}: matrix is not a rotation (orthonormality error "
-                              f"{np.abs(M @ M.T - np.eye(3)).max():.3g}, det {np.linalg.det(M):.4g})")
+        raise BiwiFormatError(
+            f"{name}: matrix is not a rotation (orthonormality error "
+            f"{np.abs(M @ M.T - np.eye(3)).max():.3g}, det {np.linalg.det(M):.4g})"
+        )
     return M, c
 
 
@@ -122,8 +128,9 @@ def parse_rgb_cal(data: bytes, name: str = "rgb.cal") -> dict[str, Any]:
     rows = _rows(_decode(data, name), name)
     shapes = [len(r) for r in rows]
     if len(rows) < 8 or shapes[:3] != [3, 3, 3] or shapes[4:8] != [3, 3, 3, 3]:
-        raise BiwiFormatError(f"{name}: expected K (3 rows of 3), distortion, R (3 rows of 3) and t (3); "
-                              f"found rows of {shapes}")
+        raise BiwiFormatError(
+            f"{name}: expected K (3 rows of 3), distortion, R (3 rows of 3) and t (3); found rows of {shapes}"
+        )
     K, R, t = np.array(rows[:3]), np.array(rows[4:7]), np.array(rows[7])
     if not (np.all(np.isfinite(K)) and np.all(np.isfinite(t)) and K[0, 0] > 0 and K[1, 1] > 0):
         raise BiwiFormatError(f"{name}: invalid intrinsics or translation")
@@ -149,11 +156,25 @@ def write_pose_txt(dest: str | os.PathLike[str] | BinaryIO, M: ArrayLike, centre
     _write(dest, text)
 
 
-def write_rgb_cal(dest: str | os.PathLike[str] | BinaryIO, K: ArrayLike, R: ArrayLike, t: Iterable[float],
-                  size: tuple[int, int] = (640, 480), dist: Iterable[float] = (0, 0, 0, 0)) -> None:
-    text = ("".join(_fmt(r) for r in np.asarray(K, float)) + "\n" + _fmt(dist) + "\n"
-            + "".join(_fmt(r) for r in np.asarray(R, float)) + "\n" + _fmt(t) + "\n"
-            + f"{int(size[0])} {int(size[1])}\n")
+def write_rgb_cal(
+    dest: str | os.PathLike[str] | BinaryIO,
+    K: ArrayLike,
+    R: ArrayLike,
+    t: Iterable[float],
+    size: tuple[int, int] = (640, 480),
+    dist: Iterable[float] = (0, 0, 0, 0),
+) -> None:
+    text = (
+        "".join(_fmt(r) for r in np.asarray(K, float))
+        + "\n"
+        + _fmt(dist)
+        + "\n"
+        + "".join(_fmt(r) for r in np.asarray(R, float))
+        + "\n"
+        + _fmt(t)
+        + "\n"
+        + f"{int(size[0])} {int(size[1])}\n"
+    )
     _write(dest, text)
 
 
@@ -166,8 +187,10 @@ def _write(dest: str | os.PathLike[str] | BinaryIO, text: str) -> None:
 
 # ---------- frames ----------
 
-def depth_to_rgb_pose(R_depth: ArrayLike, t_depth: ArrayLike, cal: dict[str, Any],
-                      extrinsics: str = "rgb_in_depth") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+
+def depth_to_rgb_pose(
+    R_depth: ArrayLike, t_depth: ArrayLike, cal: dict[str, Any], extrinsics: str = "rgb_in_depth"
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     Re, te = cal["R"], cal["t"]
     if extrinsics == "rgb_in_depth":
         return Re.T @ R_depth, Re.T @ (np.asarray(t_depth) - te)
@@ -176,8 +199,9 @@ def depth_to_rgb_pose(R_depth: ArrayLike, t_depth: ArrayLike, cal: dict[str, Any
     raise ValueError(f"extrinsics must be one of {EXTRINSICS}")
 
 
-def rgb_to_depth_pose(R_rgb: ArrayLike, t_rgb: ArrayLike, cal: dict[str, Any],
-                      extrinsics: str = "rgb_in_depth") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def rgb_to_depth_pose(
+    R_rgb: ArrayLike, t_rgb: ArrayLike, cal: dict[str, Any], extrinsics: str = "rgb_in_depth"
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Inverse of `depth_to_rgb_pose` (for export back to pose.txt)."""
     Re, te = cal["R"], cal["t"]
     if extrinsics == "rgb_in_depth":
@@ -193,10 +217,10 @@ def sphere_box(centre: ArrayLike, radius: float, K: NDArray[np.float64]) -> tupl
     if C[2] <= radius:
         raise BiwiFormatError(f"head centre at depth {C[2]:.0f} mm is too close to or behind the camera")
     out = []
-    d = C[2] ** 2 - radius ** 2
+    d = C[2] ** 2 - radius**2
     for axis in (0, 1):
         c = C[axis]
-        root = radius * np.sqrt(c ** 2 + d)
+        root = radius * np.sqrt(c**2 + d)
         # planes x = a z through the camera centre tangent to the sphere
         lo, hi = (c * C[2] - root) / d, (c * C[2] + root) / d
         out.append((K[axis, axis] * lo + K[axis, 2], K[axis, axis] * hi + K[axis, 2]))
@@ -205,20 +229,41 @@ def sphere_box(centre: ArrayLike, radius: float, K: NDArray[np.float64]) -> tupl
 
 def _clamp_box(box: tuple[float, float, float, float], w: int, h: int) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = box
-    return (float(np.clip(x0, 0, w - 1)), float(np.clip(y0, 0, h - 1)),
-            float(np.clip(x1, 0, w - 1)), float(np.clip(y1, 0, h - 1)))
+    return (
+        float(np.clip(x0, 0, w - 1)),
+        float(np.clip(y0, 0, h - 1)),
+        float(np.clip(x1, 0, w - 1)),
+        float(np.clip(y1, 0, h - 1)),
+    )
 
 
-def frame_label(M: NDArray[np.float64], centre: ArrayLike, cal: dict[str, Any], width: int, height: int, extrinsics: str = "rgb_in_depth",
-                sequence: str | None = None) -> FaceLabel:
+def frame_label(
+    M: NDArray[np.float64],
+    centre: ArrayLike,
+    cal: dict[str, Any],
+    width: int,
+    height: int,
+    extrinsics: str = "rgb_in_depth",
+    sequence: str | None = None,
+) -> FaceLabel:
     euler = reference_euler(M)
     R_depth = geometry.euler_to_matrix(euler)
     R, t = depth_to_rgb_pose(R_depth, centre, cal, extrinsics)
     box = _clamp_box(sphere_box(t, HEAD_RADIUS_MM, cal["K"]), width, height)
-    return FaceLabel(box=box, R=R, t=t, extra={
-        "dataset_format": "biwi", "sequence": sequence, "reference_euler": euler, "R_depth": R_depth,
-        "t_depth": np.asarray(centre, dtype=np.float64), "extrinsics": extrinsics,
-        "head_origin": "biwi_head_centre"})
+    return FaceLabel(
+        box=box,
+        R=R,
+        t=t,
+        extra={
+            "dataset_format": "biwi",
+            "sequence": sequence,
+            "reference_euler": euler,
+            "R_depth": R_depth,
+            "t_depth": np.asarray(centre, dtype=np.float64),
+            "extrinsics": extrinsics,
+            "head_origin": "biwi_head_centre",
+        },
+    )
 
 
 def frame_key(name: str) -> str | None:
@@ -232,8 +277,9 @@ def biwi_frame(name: str, folder: str) -> FrameOf:
     match = _FRAME_RE.search(name)
     assert match is not None, name  # callers pass the names the frame pattern selected
     number = int(match.group(2))
-    return FrameOf(sequence=sequence_of(name), frame_index=number, timestamp_s=number / BIWI_FPS, fps=BIWI_FPS,
-                   input_name=folder)
+    return FrameOf(
+        sequence=sequence_of(name), frame_index=number, timestamp_s=number / BIWI_FPS, fps=BIWI_FPS, input_name=folder
+    )
 
 
 def sequence_of(name: str) -> str:
@@ -255,9 +301,9 @@ def _layout(names: list[str]) -> _Layout:
     other: list[str] = []
     for n in names:
         p = PurePosixPath(n)
-        if (m := _FRAME_RE.search(n)):
+        if m := _FRAME_RE.search(n):
             frames[(str(p.parent), m.group(2))] = n
-        elif (m := _POSE_RE.search(n)):
+        elif m := _POSE_RE.search(n):
             poses[(str(p.parent), m.group(2))] = n
         elif p.name.lower() == "rgb.cal":
             cals[str(p.parent)] = n
@@ -268,8 +314,9 @@ def _layout(names: list[str]) -> _Layout:
     return frames, poses, cals, npzs, other
 
 
-def iter_samples(source: SourceLike, limits: Limits | None = None,
-                 extrinsics: str = "rgb_in_depth") -> Iterator[Record]:
+def iter_samples(
+    source: SourceLike, limits: Limits | None = None, extrinsics: str = "rgb_in_depth"
+) -> Iterator[Record]:
     """Original-layout frames and every .npz in `source` (a folder, a zip, or a
     single .npz file path)."""
     if extrinsics not in EXTRINSICS:
@@ -283,8 +330,12 @@ def iter_samples(source: SourceLike, limits: Limits | None = None,
         for n in other:
             yield SampleError(n, f"{n}: unsupported file type '{suffix(n) or 'none'}' in a BIWI dataset")
         cal_cache: dict[str, dict[str, Any] | Exception] = {}
-        for pair in paired(frames, poses, lambda key, img: f"{img}: no matching pose file (frame_{key[1]}_pose.txt)",
-                           lambda key, pose: f"{pose}: no matching image (frame_{key[1]}_rgb.png)"):
+        for pair in paired(
+            frames,
+            poses,
+            lambda key, img: f"{img}: no matching pose file (frame_{key[1]}_pose.txt)",
+            lambda key, pose: f"{pose}: no matching image (frame_{key[1]}_rgb.png)",
+        ):
             if isinstance(pair, SampleError):
                 yield pair
                 continue
@@ -293,7 +344,9 @@ def iter_samples(source: SourceLike, limits: Limits | None = None,
             try:
                 if seq_dir not in cal_cache:
                     if seq_dir not in cals:
-                        cal_cache[seq_dir] = BiwiFormatError(f"{seq_dir}/rgb.cal is missing; the frames of this sequence cannot be placed in the RGB camera")
+                        cal_cache[seq_dir] = BiwiFormatError(
+                            f"{seq_dir}/rgb.cal is missing; the frames of this sequence cannot be placed in the RGB camera"
+                        )
                     else:
                         try:
                             cal_cache[seq_dir] = parse_rgb_cal(src.read(cals[seq_dir]), cals[seq_dir])
@@ -306,8 +359,15 @@ def iter_samples(source: SourceLike, limits: Limits | None = None,
                 w, h = image_size(data, img)
                 M, c = parse_pose_txt(src.read(pose), pose)
                 face = frame_label(M, c, cal, w, h, extrinsics, sequence=sequence_of(img))
-                yield Sample(name=img, image_bytes=data, width=w, height=h, K=cal["K"].copy(), faces=[face],
-                             frame=biwi_frame(img, seq_dir))
+                yield Sample(
+                    name=img,
+                    image_bytes=data,
+                    width=w,
+                    height=h,
+                    K=cal["K"].copy(),
+                    faces=[face],
+                    frame=biwi_frame(img, seq_dir),
+                )
             except FormatError as exc:
                 yield SampleError(img, str(exc) if img in str(exc) or pose in str(exc) else f"{img}: {exc}")
         for n in npzs:
@@ -369,8 +429,10 @@ def _npz_headers(file: NpzFile, name: str, limits: Limits) -> dict[str, tuple[tu
             except Exception as exc:
                 raise BiwiFormatError(f"{name}: member {info.filename} is not a .npy array ({exc})") from None
             if dtype.hasobject:
-                raise BiwiFormatError(f"{name}: array '{key}' holds Python objects (pickled data); refused. "
-                                      "Save plain numeric arrays (np.savez without object dtype).")
+                raise BiwiFormatError(
+                    f"{name}: array '{key}' holds Python objects (pickled data); refused. "
+                    "Save plain numeric arrays (np.savez without object dtype)."
+                )
             total += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             heads[key] = (shape, dtype)
     if total > limits.max_total_bytes:
@@ -382,7 +444,9 @@ def _npz_shapes(file: NpzFile, name: str, limits: Limits) -> tuple[tuple[int, ..
     heads = _npz_headers(file, name, limits)
     for key in ("image", "pose"):
         if key not in heads:
-            raise BiwiFormatError(f"{name}: no '{key}' array (expected image (N,H,W,3) uint8 BGR and pose (N,3) [yaw, pitch, roll] deg)")
+            raise BiwiFormatError(
+                f"{name}: no '{key}' array (expected image (N,H,W,3) uint8 BGR and pose (N,3) [yaw, pitch, roll] deg)"
+            )
     (ishape, idtype), (pshape, pdtype) = heads["image"], heads["pose"]
     if len(ishape) != 4 or ishape[3] != 3 or idtype != np.uint8:
         raise BiwiFormatError(f"{name}: 'image' must be (N, H, W, 3) uint8, found {ishape} {idtype}")
@@ -399,8 +463,7 @@ def npz_count(file: NpzFile) -> int:
         return 1
 
 
-def iter_npz(file: NpzFile, name: str = "BIWI.npz",
-             limits: Limits | None = None) -> Iterator[Record]:
+def iter_npz(file: NpzFile, name: str = "BIWI.npz", limits: Limits | None = None) -> Iterator[Record]:
     limits = limits or Limits()
     try:
         (n, h, w, _), _ = _npz_shapes(file, name, limits)
@@ -423,12 +486,17 @@ def iter_npz(file: NpzFile, name: str = "BIWI.npz",
             yield SampleError(row, f"{row}: pose contains non-finite values")
             continue
         png = encode_png(images[i][..., ::-1])  # stored BGR
-        face = FaceLabel(box=(0.0, 0.0, float(w - 1), float(h - 1)), R=geometry.euler_to_matrix(euler), t=None,
-                         extra={"dataset_format": "biwi_npz", "reference_euler": euler.copy(), "row": i})
+        face = FaceLabel(
+            box=(0.0, 0.0, float(w - 1), float(h - 1)),
+            R=geometry.euler_to_matrix(euler),
+            t=None,
+            extra={"dataset_format": "biwi_npz", "reference_euler": euler.copy(), "row": i},
+        )
         yield Sample(name=row, image_bytes=png, width=w, height=h, K=K.copy(), faces=[face])
 
 
 # ---------- protocol-1 list ----------
+
 
 def read_protocol1_list(path: str | os.PathLike[str]) -> tuple[list[str], NDArray[np.float64]]:
     """-> (names 'NN/frame_XXXXX_rgb.png', (N, 3) [yaw, pitch, roll] degrees).

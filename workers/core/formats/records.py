@@ -5,6 +5,7 @@ A reader is a generator of `Sample | SampleError`: one bad file becomes a
 Poses follow ../shared/docs/POSE_CONVENTIONS.md: X_cam = R @ X_head + t,
 OpenCV camera frame, millimetres, pixel (0, 0) = centre of the top-left pixel.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -11,6 +11,7 @@ sequence's name, the frame's position in it (0, 1, 2 ... after thinning), its
 timestamp in the video and the sequence's frame rate (the video's / every).
 Per-file errors, as for images: an unreadable video, one with no frame, one that
 ends before the frames its header announces (a frame that fails to decode)."""
+
 from __future__ import annotations
 
 import math
@@ -54,7 +55,9 @@ def _open_video(path: str | os.PathLike[str]) -> cv2.VideoCapture | None:
     return cap
 
 
-def iter_video(path: str | os.PathLike[str], name: str, every: int = 1, max_frames: int | None = None) -> Iterator[Record]:
+def iter_video(
+    path: str | os.PathLike[str], name: str, every: int = 1, max_frames: int | None = None
+) -> Iterator[Record]:
     import cv2
 
     _check_thinning(every, max_frames)
@@ -77,10 +80,16 @@ def iter_video(path: str | os.PathLike[str], name: str, every: int = 1, max_fram
                     yield SampleError(f"{stem}/frame_{kept:06d}.jpg", f"{name}: frame {read} cannot be encoded")
                     return
                 h, w = bgr.shape[:2]
-                yield Sample(name=f"{stem}/frame_{kept:06d}.jpg", image_bytes=jpeg.tobytes(), width=w, height=h,
-                             K=geometry.default_intrinsics(w, h),
-                             frame=FrameOf(sequence=stem, frame_index=kept, timestamp_s=read / fps,
-                                           fps=fps / every, input_name=name))
+                yield Sample(
+                    name=f"{stem}/frame_{kept:06d}.jpg",
+                    image_bytes=jpeg.tobytes(),
+                    width=w,
+                    height=h,
+                    K=geometry.default_intrinsics(w, h),
+                    frame=FrameOf(
+                        sequence=stem, frame_index=kept, timestamp_s=read / fps, fps=fps / every, input_name=name
+                    ),
+                )
                 kept += 1
             read += 1
     finally:
@@ -88,12 +97,21 @@ def iter_video(path: str | os.PathLike[str], name: str, every: int = 1, max_fram
     if kept == 0:
         yield SampleError(name, f"{name}: no frame could be decoded (an empty or corrupt video)")
     elif (max_frames is None or kept < max_frames) and announced and read < announced:
-        yield SampleError(name, f"{name}: frame {read} failed to decode; the video announces {announced} frames "
-                                f"(truncated or corrupt); the {kept} frames before it were imported")
+        yield SampleError(
+            name,
+            f"{name}: frame {read} failed to decode; the video announces {announced} frames "
+            f"(truncated or corrupt); the {kept} frames before it were imported",
+        )
 
 
-def iter_frames(source: SourceLike, limits: Limits | None, name: str, every: int = 1,
-                max_frames: int | None = None, fps: float = FRAMES_FPS) -> Iterator[Record]:
+def iter_frames(
+    source: SourceLike,
+    limits: Limits | None,
+    name: str,
+    every: int = 1,
+    max_frames: int | None = None,
+    fps: float = FRAMES_FPS,
+) -> Iterator[Record]:
     """A folder or zip of frames: one sequence per folder holding images (the
     frames at its top level make the sequence `name`), frames sorted by name."""
     _check_thinning(every, max_frames)
@@ -104,8 +122,11 @@ def iter_frames(source: SourceLike, limits: Limits | None, name: str, every: int
             if is_image_name(n):
                 groups[str(PurePosixPath(n).parent)].append(n)
             else:
-                yield SampleError(n, f"{n}: unsupported file type '{suffix(n) or 'none'}' among frames "
-                                     "(expected .jpg, .jpeg, .png or .webp; import a video file on its own)")
+                yield SampleError(
+                    n,
+                    f"{n}: unsupported file type '{suffix(n) or 'none'}' among frames "
+                    "(expected .jpg, .jpeg, .png or .webp; import a video file on its own)",
+                )
         for folder, names in sorted(groups.items()):
             sequence = name if folder == "." else folder
             kept = sorted(names)[::every][:max_frames]
@@ -115,13 +136,19 @@ def iter_frames(source: SourceLike, limits: Limits | None, name: str, every: int
                 except FormatError as exc:
                     yield SampleError(n, str(exc))
                     continue
-                sample.frame = FrameOf(sequence=sequence, frame_index=position,
-                                       timestamp_s=position * every / fps, fps=fps / every, input_name=folder)
+                sample.frame = FrameOf(
+                    sequence=sequence,
+                    frame_index=position,
+                    timestamp_s=position * every / fps,
+                    fps=fps / every,
+                    input_name=folder,
+                )
                 yield sample
 
 
-def iter_samples(source: SourceLike, limits: Limits | None = None, every: int = 1, max_frames: int | None = None,
-                 name: str = "") -> Iterator[Record]:
+def iter_samples(
+    source: SourceLike, limits: Limits | None = None, every: int = 1, max_frames: int | None = None, name: str = ""
+) -> Iterator[Record]:
     """`name`: what the user named (the video's file name, the folder's name)."""
     if isinstance(source, (str, os.PathLike)) and is_video_name(source) and Path(source).is_file():
         yield from iter_video(source, name or Path(source).name, every, max_frames)
@@ -129,8 +156,9 @@ def iter_samples(source: SourceLike, limits: Limits | None = None, every: int = 
         yield from iter_frames(source, limits, Path(name).stem or Path(str(source)).stem, every, max_frames)
 
 
-def count(source: SourceLike, limits: Limits | None = None, every: int = 1, max_frames: int | None = None,
-          name: str = "") -> int:
+def count(
+    source: SourceLike, limits: Limits | None = None, every: int = 1, max_frames: int | None = None, name: str = ""
+) -> int:
     if isinstance(source, (str, os.PathLike)) and is_video_name(source) and Path(source).is_file():
         import cv2
 
