@@ -47,8 +47,7 @@ lint-js: $(NODE_INSTALLED)
 # Python: ruff (rules in pyproject.toml) and mypy (strict on workers/core, see pyproject.toml), then the JS.
 lint: install
 	$(BIN)/ruff check .
-	# TODO(issue 23 item 6): enable once the tree is formatted (`ruff format .`, one commit of its own)
-	# $(BIN)/ruff format --check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(MAKE) lint-js
 
