@@ -484,7 +484,7 @@ class NextFaceView(APIView):
                     "face_id": None if face is None else face.pk,
                     "url": reverse("label-face", args=[face.pk])
                     if face
-                    else reverse("label-dataset", args=[dataset.pk]),
+                    else reverse("label-dataset", args=[dataset.name]),
                     "progress": labeling_queue.labeling_progress(request.user, dataset),
                 }
             ).data

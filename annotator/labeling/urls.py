@@ -6,8 +6,9 @@ from django.urls import path
 from annotator.labeling import api, views
 
 urlpatterns = [
-    path("label/datasets/<int:dataset_id>/", views.label_dataset, name="label-dataset"),
-    path("label/datasets/<int:dataset_id>/next/", views.label_next, name="label-next"),
+    # NAME: a dataset id here (the URLs of before) is a permanent redirect to the name
+    path("label/datasets/<slug:name>/", views.label_dataset, name="label-dataset"),
+    path("label/datasets/<slug:name>/next/", views.label_next, name="label-next"),
     path("label/faces/<int:face_id>/", views.label_face, name="label-face"),
     path("label/images/<int:image_id>/file", views.label_image, name="label-image"),
     path("api/label/faces/<int:face_id>/", api.FaceStateView.as_view(), name="api-label-face"),

@@ -3,7 +3,7 @@ annotator/api for everything else)."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotator.common import files as stored_files
 from annotator.datasets.models import Dataset, Face, Image
-from annotator.datasets.selectors import visible_image
+from annotator.datasets.selectors import visible_datasets, visible_image
 from annotator.labeling.editor import face_editor_state
 from annotator.labeling.queue import labeling_progress, next_face, renew_claim
 from annotator.labeling.selectors import dataset_for_labeling, face_for_labeling
@@ -28,17 +28,33 @@ def editor_steps() -> dict:
     return {**DEFAULT_STEPS, **getattr(settings, "HEADPOSE_LABEL_STEPS", {})}
 
 
-def _dataset(request, dataset_id) -> Dataset:
+def dataset_by_name(request, name: str, gate) -> Dataset:
+    """Pages address a dataset by its name (as /datasets/NAME/ does), the API by
+    id; `gate(user, dataset_id)` is the page's gate. A number that names no
+    dataset is the id of the URLs of before: the caller redirects (moved) when the
+    dataset's name differs from `name`."""
+    found = visible_datasets(request.user).filter(name=name).values_list("pk", flat=True).first()
+    if found is None and name.isdigit() and len(name) < 10:  # an id (32-bit)
+        found = int(name)
+    if found is None:
+        raise Http404("No such dataset.")
     try:
-        return dataset_for_labeling(request.user, dataset_id)
+        return gate(request.user, found)
     except Dataset.DoesNotExist:
         raise Http404("No such dataset.") from None
 
 
+def moved(view: str, dataset: Dataset, method: str) -> HttpResponsePermanentRedirect:
+    """The permanent redirect from an id URL to the name URL: 301, or 308 (which keeps the POST) for a POST."""
+    return HttpResponsePermanentRedirect(reverse(view, args=[dataset.name]), status=308 if method == "POST" else 301)
+
+
 @require_GET
-def label_dataset(request, dataset_id: int):
+def label_dataset(request, name: str):
     """Where a labeling session starts and ends: progress and a start button."""
-    dataset = _dataset(request, dataset_id)
+    dataset = dataset_by_name(request, name, dataset_for_labeling)
+    if dataset.name != name:
+        return moved("label-dataset", dataset, request.method)
     return render(
         request,
         "annotator/label_dataset.html",
@@ -47,12 +63,14 @@ def label_dataset(request, dataset_id: int):
 
 
 @require_POST
-def label_next(request, dataset_id: int):
-    dataset = _dataset(request, dataset_id)
+def label_next(request, name: str):
+    dataset = dataset_by_name(request, name, dataset_for_labeling)
+    if dataset.name != name:
+        return moved("label-next", dataset, request.method)
     face = next_face(request.user, dataset)
     if face is None:
         messages.success(request, f"Nothing left to label in {dataset.name}. Thank you!")
-        return redirect("label-dataset", dataset.pk)
+        return redirect("label-dataset", dataset.name)
     return redirect("label-face", face.pk)
 
 
@@ -72,7 +90,7 @@ def label_face(request, face_id: int):
             "next": reverse("api-label-next", args=[face.image.dataset_id]),
             "image": reverse("label-image", args=[face.image_id]),
             "mesh": static("meshes/head.glb"),
-            "dataset": reverse("label-dataset", args=[face.image.dataset_id]),
+            "dataset": reverse("label-dataset", args=[face.image.dataset.name]),
         },
         "steps": editor_steps(),
         "csrf": get_token(request),

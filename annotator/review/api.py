@@ -180,7 +180,7 @@ class NextReviewView(APIView):
                     "url": (
                         reverse("review-annotation", args=[annotation.pk])
                         if annotation
-                        else reverse("review-dataset", args=[dataset.pk])
+                        else reverse("review-dataset", args=[dataset.name])
                     ),
                     "remaining": reviewing.queue_size(request.user, dataset),
                 }

@@ -6,8 +6,9 @@ from django.urls import path
 from annotator.review import api, views
 
 urlpatterns = [
-    path("review/datasets/<int:dataset_id>/", views.review_dataset, name="review-dataset"),
-    path("review/datasets/<int:dataset_id>/next/", views.review_next, name="review-next"),
+    # NAME: a dataset id here (the URLs of before) is a permanent redirect to the name
+    path("review/datasets/<slug:name>/", views.review_dataset, name="review-dataset"),
+    path("review/datasets/<slug:name>/next/", views.review_next, name="review-next"),
     path("review/annotations/<int:annotation_id>/", views.review_annotation_page, name="review-annotation"),
     path(
         "api/label/review/annotations/<int:annotation_id>/",

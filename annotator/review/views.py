@@ -9,23 +9,17 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from annotator.datasets.models import Dataset
 from annotator.labeling.models import Annotation
-from annotator.labeling.views import editor_steps
+from annotator.labeling.views import dataset_by_name, editor_steps, moved
 from annotator.review import queue as reviewing
 
 
-def _dataset(request, dataset_id) -> Dataset:
-    try:
-        return reviewing.dataset_for_reviewing(request.user, dataset_id)
-    except Dataset.DoesNotExist:
-        raise Http404("No such dataset.") from None
-
-
 @require_GET
-def review_dataset(request, dataset_id: int):
+def review_dataset(request, name: str):
     """How many labels await the reviewer, and a start button."""
-    dataset = _dataset(request, dataset_id)
+    dataset = dataset_by_name(request, name, reviewing.dataset_for_reviewing)
+    if dataset.name != name:
+        return moved("review-dataset", dataset, request.method)
     return render(
         request,
         "annotator/review_dataset.html",
@@ -34,12 +28,14 @@ def review_dataset(request, dataset_id: int):
 
 
 @require_POST
-def review_next(request, dataset_id: int):
-    dataset = _dataset(request, dataset_id)
+def review_next(request, name: str):
+    dataset = dataset_by_name(request, name, reviewing.dataset_for_reviewing)
+    if dataset.name != name:
+        return moved("review-next", dataset, request.method)
     annotation = reviewing.next_for_review(request.user, dataset)
     if annotation is None:
         messages.success(request, f"Nothing awaits review in {dataset.name}.")
-        return redirect("review-dataset", dataset.pk)
+        return redirect("review-dataset", dataset.name)
     return redirect("review-annotation", annotation.pk)
 
 
@@ -60,7 +56,7 @@ def review_annotation_page(request, annotation_id: int):
             "next": reverse("api-review-next", args=[state["dataset"]["id"]]),
             "image": reverse("label-image", args=[state["image"]["id"]]),
             "mesh": static("meshes/head.glb"),
-            "dataset": reverse("review-dataset", args=[state["dataset"]["id"]]),
+            "dataset": reverse("review-dataset", args=[state["dataset"]["name"]]),
         },
         "steps": editor_steps(),
         "csrf": get_token(request),

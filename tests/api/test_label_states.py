@@ -82,7 +82,7 @@ def test_an_annotator_sees_states_from_their_own_labels_only(world, six):
 
 def test_start_reviewing_links_only_for_reviewers_of_the_dataset(world, six):
     ds, _ = six
-    link = f'href="/review/datasets/{ds.pk}/"'
+    link = f'href="/review/datasets/{ds.name}/"'
     for role, shown in (("reviewer", True), ("admin", True), ("annotator", False)):
         client = Client()
         client.force_login(world["users"][role])

@@ -129,15 +129,15 @@ PAGES = {
     "face_mesh_glb": Page(lambda o, w: reverse("face_mesh_glb", args=[o["face"].pk]), reads_labels(), file="mesh"),
     "tokens": Page(lambda o, w: reverse("tokens"), everyone(), per_dataset=False),
     "token_revoke": Page(None, everyone(302), method="post", per_dataset=False),  # the caller's own token
-    "label-dataset": Page(lambda o, w: reverse("label-dataset", args=[o["dataset"].pk]), labels()),
-    "label-next": Page(lambda o, w: reverse("label-next", args=[o["dataset"].pk]), labels(302), method="post"),
+    "label-dataset": Page(lambda o, w: reverse("label-dataset", args=[o["dataset"].name]), labels()),
+    "label-next": Page(lambda o, w: reverse("label-next", args=[o["dataset"].name]), labels(302), method="post"),
     "label-face": Page(lambda o, w: reverse("label-face", args=[o["unlabeled_face"].pk]), labels()),
     "label-image": Page(lambda o, w: reverse("label-image", args=[o["image"].pk]), sees(), file="image_file"),
     "label-sequence": Page(lambda o, w: reverse("label-sequence", args=[sequence_of(o).pk]), labels()),
     # a sequence's labels (labels=track) are every annotator's: for those who read every label
     "sequence-csv": Page(lambda o, w: reverse("sequence-csv", args=[sequence_of(o).pk]), reads_labels()),
-    "review-dataset": Page(lambda o, w: reverse("review-dataset", args=[o["dataset"].pk]), reviews()),
-    "review-next": Page(lambda o, w: reverse("review-next", args=[o["dataset"].pk]), reviews(302), method="post"),
+    "review-dataset": Page(lambda o, w: reverse("review-dataset", args=[o["dataset"].name]), reviews()),
+    "review-next": Page(lambda o, w: reverse("review-next", args=[o["dataset"].name]), reviews(302), method="post"),
     # someone else's label (the annotator of priv, bob, wrote it: his own is still not his to review)
     "review-annotation": Page(lambda o, w: reverse("review-annotation", args=[o["annotation"].pk]), reviews()),
     "leaderboard_index": Page(

@@ -52,7 +52,7 @@ def test_the_queue_hands_out_oldest_first_never_ones_own_and_never_to_two_review
     assert next_review(alice, priv["dataset"])["annotation_id"] == priv["other"].pk
     # N (skip): dave lets bob's go and is handed nothing else (alice holds erin's)
     nothing = next_review(dave, priv["dataset"], skip_annotation_id=first["annotation_id"])
-    assert nothing["annotation_id"] is None and nothing["url"] == f"/review/datasets/{priv['dataset'].pk}/"
+    assert nothing["annotation_id"] is None and nothing["url"] == f"/review/datasets/{priv['dataset'].name}/"
     assert not ReviewClaim.objects.filter(annotation=priv["annotation"]).exists()
     # nobody reviews their own label: alice's label is never handed to her
     mine = label(priv["unlabeled_face"], world["users"]["admin"], [3.0, 0.0, 0.0])

@@ -93,7 +93,7 @@ def test_review_page_under_the_policy(csp_page, live_server, bob, django_user_mo
         time_spent_s=5.0,
     )
     login(csp_page, live_server, dave)
-    csp_page.goto(f"{live_server.url}/review/datasets/{dataset.pk}/")
+    csp_page.goto(f"{live_server.url}/review/datasets/{dataset.name}/")
     csp_page.click("text=Start reviewing")
     csp_page.wait_for_function("() => window.headposeReview !== undefined")
     csp_page.evaluate("() => window.headposeReview.ready")

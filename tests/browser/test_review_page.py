@@ -44,7 +44,7 @@ def world(bob, django_user_model):
 
 def open_review(page, live_server, world):
     login(page, live_server, world["dave"])
-    page.goto(f"{live_server.url}/review/datasets/{world['dataset'].pk}/")
+    page.goto(f"{live_server.url}/review/datasets/{world['dataset'].name}/")
     page.click("text=Start reviewing")
     page.wait_for_function("() => window.headposeReview !== undefined")
     page.evaluate("() => window.headposeReview.ready")
@@ -120,7 +120,7 @@ def test_reject_sends_it_back_to_the_top_of_the_annotators_queue_with_the_note(
     page.context.clear_cookies()
     login(page, live_server, world["bob"])
     page.goto(f"{live_server.url}/")
-    page.click(f"form[action='/label/datasets/{world['dataset'].pk}/next/'] button")
+    page.click(f"form[action='/label/datasets/{world['dataset'].name}/next/'] button")
     page.wait_for_function("() => window.headposeEditor !== undefined")
     page.evaluate("() => window.headposeEditor.ready")
     assert page.url.endswith(f"/label/faces/{world['faces'][0].pk}/")

@@ -116,7 +116,7 @@ def test_only_assigned_annotators_and_admins_may_label(client, django_user_model
     stranger.groups.add(Group.objects.get_or_create(name=Role.REVIEWER)[0])
     assert put(client, face).status_code == 403
     assert client.get(f"/label/faces/{face.pk}/").status_code == 403
-    assert client.post(f"/label/datasets/{face.image.dataset_id}/next/").status_code == 403
+    assert client.post(f"/label/datasets/{face.image.dataset.name}/next/").status_code == 403
     assert not Annotation.objects.exists()
     client.force_login(alice)
     assert put(client, face).status_code == 200

@@ -85,8 +85,8 @@ def test_the_html_flow_from_home_to_the_page_and_the_end(client, bob, assigned):
     ds = assigned(make_dataset(n_faces=1))
     client.force_login(bob)
     home = client.get("/").content.decode()
-    assert f'action="/label/datasets/{ds.pk}/next/"' in home and "Start labeling" in home
-    r = client.post(f"/label/datasets/{ds.pk}/next/")
+    assert f'action="/label/datasets/{ds.name}/next/"' in home and "Start labeling" in home
+    r = client.post(f"/label/datasets/{ds.name}/next/")
     assert r.status_code == 302 and r["Location"].startswith("/label/faces/")
     page = client.get(r["Location"])
     body = page.content.decode()
@@ -98,9 +98,24 @@ def test_the_html_flow_from_home_to_the_page_and_the_end(client, bob, assigned):
     assert config["state"]["progress"] == {"done": 0, "remaining": 1, "total": 1}
     assert config["steps"]["angle_fine"] > 0
     finish(bob, ds.images.first().faces.first())
-    r = client.post(f"/label/datasets/{ds.pk}/next/", follow=True)
-    assert r.redirect_chain[-1][0] == f"/label/datasets/{ds.pk}/"
+    r = client.post(f"/label/datasets/{ds.name}/next/", follow=True)
+    assert r.redirect_chain[-1][0] == f"/label/datasets/{ds.name}/"
     assert "Nothing left to label" in r.content.decode()
+
+
+def test_pages_name_datasets_and_the_id_urls_of_before_redirect_for_good(client, alice, django_user_model):
+    ds = make_dataset(n_faces=1)
+    client.force_login(alice)  # labels and reviews every dataset
+    for page in ("label", "review"):
+        r = client.get(f"/{page}/datasets/{ds.pk}/")
+        assert (r.status_code, r["Location"]) == (301, f"/{page}/datasets/{ds.name}/"), page
+        assert client.get(r["Location"]).status_code == 200
+        r = client.post(f"/{page}/datasets/{ds.pk}/next/")  # 308: the POST goes on as a POST
+        assert (r.status_code, r["Location"]) == (308, f"/{page}/datasets/{ds.name}/next/"), page
+    # the same gate before the redirect: no dataset name leaks to who may not label it
+    client.force_login(django_user_model.objects.create_user("mallory"))
+    assert client.get(f"/label/datasets/{ds.pk}/").status_code == 404
+    assert client.get(f"/label/datasets/{ds.name}/").status_code == 404
 
 
 def test_the_api_next_endpoint(client, bob, assigned):

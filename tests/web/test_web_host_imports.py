@@ -49,7 +49,7 @@ face = Face.objects.filter(image__dataset=ds).order_by("pk").first()
 client = Client()
 statuses = {"/accounts/login/": client.get("/accounts/login/").status_code}
 statuses["login"] = client.post("/accounts/login/", {"username": "alice", "password": "pw-alice-long"}).status_code
-for path in ["/", f"/datasets/{ds.name}/", f"/faces/{face.pk}/", f"/label/datasets/{ds.pk}/",
+for path in ["/", f"/datasets/{ds.name}/", f"/faces/{face.pk}/", f"/label/datasets/{ds.name}/",
              f"/label/faces/{face.pk}/", "/benchmarks/", "/account/tokens/", "/admin/", "/admin/annotator/job/",
              "/api/v1/me/", "/api/v1/datasets/", f"/api/v1/faces/?dataset={ds.pk}",
              f"/api/v1/annotations/?dataset={ds.pk}", f"/api/v1/proposals/?dataset={ds.pk}", "/api/v1/schema/",
