@@ -16,7 +16,7 @@ from annotator.labeling.models import (
     FlagReason,
 )
 from annotator.proposals.models import Proposal
-from annotator.quality.services import label_changed
+from annotator.quality.services import annotation_changed
 
 ANNOTATOR_STATUSES = {
     AnnotationStatus.ACCEPTED,
@@ -155,7 +155,7 @@ def save_annotation(
                 ]
             )
         _revision_of(annotation, author)
-        label_changed(annotation)
+        annotation_changed(annotation)
         if release_claim:
             FaceClaim.objects.filter(face=face, annotator=author).delete()
     # the caller's own objects: the response reads them without a query

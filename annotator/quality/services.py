@@ -2,7 +2,7 @@
 the dataset's noise floor. The maths is workers/core/consensus.py and
 workers/core/quality.py; this module reads the rows, calls them and writes.
 
-- `label_changed(annotation)` (service) runs after every annotator save and
+- `annotation_changed(annotation)` (service) runs after every annotator save and
   every review (annotator/services.py): the face's FaceConsensus row is
   recomputed (a face whose members spread over HEADPOSE_CONSENSUS_REVIEW_DEG,
   or who had a member rejected as an outlier, gets needs_review), a honeypot
@@ -48,8 +48,8 @@ def _members(**scope):
 # --- after every save and review (services) -------------------------------------------
 
 
-def label_changed(annotation: Annotation) -> None:
-    """Service: bring the quality rows in line with a changed annotator label.
+def annotation_changed(annotation: Annotation) -> None:
+    """Service: bring the quality rows in line with a changed annotation (an annotator's).
     Runs inside the save's transaction, so it costs round trips on the hot path
     (tests/web/test_save_queries.py pins them): the face locked with its honeypot
     mark, its members, one upsert of the consensus row, the snapshot marked stale."""
@@ -142,8 +142,9 @@ def record_honeypot_answer(annotation: Annotation) -> None:
 # --- honeypots (services) -----------------------------------------------------------------
 
 
-def trusted_label(face: Face) -> tuple[Annotation | None, str]:
-    """The face's ground truth, else its newest reviewer-approved annotator label."""
+def trusted_annotation(face: Face) -> tuple[Annotation | None, str]:
+    """The face's ground truth, else its newest reviewer-approved annotator annotation
+    (Honeypot.trusted_annotation)."""
     gt = Annotation.objects.filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH).first()
     if gt is not None:
         return gt, Honeypot.Trusted.GROUND_TRUTH
@@ -168,18 +169,18 @@ def mark_honeypots(dataset: Dataset, face_ids: list[int], by=None) -> list[Honey
     made, untrusted = [], []
     with transaction.atomic():
         for fid in face_ids:
-            label, kind = trusted_label(faces[fid])
-            if label is None:
+            annotation, kind = trusted_annotation(faces[fid])
+            if annotation is None:
                 untrusted.append(fid)
                 continue
             hp, _ = Honeypot.objects.update_or_create(
                 face_id=fid,
                 defaults=dict(
                     dataset=dataset,
-                    R=label.R,
-                    t=label.t,
+                    R=annotation.R,
+                    t=annotation.t,
                     trusted=kind,
-                    trusted_annotation=label if kind == Honeypot.Trusted.APPROVED else None,
+                    trusted_annotation=annotation if kind == Honeypot.Trusted.APPROVED else None,
                     created_by=by,
                 ),
             )

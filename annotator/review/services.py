@@ -4,7 +4,7 @@ from django.utils import timezone
 from annotator.common.poses import PoseError, clean_rotation, clean_translation
 from annotator.labeling.models import Annotation, AnnotationStatus, RejectReason, ReviewState
 from annotator.labeling.services import _locked_at_version, _revision_of
-from annotator.quality.services import label_changed
+from annotator.quality.services import annotation_changed
 
 
 def _set_verdict(annotation: Annotation, reviewer, state: str, note: str, reason: str = "") -> None:
@@ -39,7 +39,7 @@ def review_annotation(
         _set_verdict(current, reviewer, decision, note, reason)
         # update_fields: a review is not an edit of the label (updated_at stays)
         current.save(update_fields=["review_state", "reviewed_by", "reviewed_at", "review_note", "review_reason"])
-        label_changed(current)  # a rejected label leaves its face's consensus
+        annotation_changed(current)  # a rejected label leaves its face's consensus
     return current
 
 
@@ -67,5 +67,5 @@ def correct_annotation(
         _set_verdict(current, reviewer, ReviewState.AMENDED, note)
         current.save()
         _revision_of(current, reviewer)
-        label_changed(current)
+        annotation_changed(current)
     return current

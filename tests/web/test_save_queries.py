@@ -27,7 +27,7 @@ from tests.browser.data import make_dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# BEGIN and COMMIT included. QUALITY: what annotator/quality.label_changed adds to a
+# BEGIN and COMMIT included. QUALITY: what annotator/quality.annotation_changed adds to a
 # finished save (the face locked with its honeypot mark, its members, the consensus
 # upsert, the snapshot marked stale)
 QUALITY = ["SELECT FOR UPDATE", "SELECT", "INSERT", "UPDATE"]
