@@ -5,39 +5,24 @@ export's download name -> result["file_name"]), Face.landmark_source ->
 landmarks_provenance and the same key inside FaceMesh.provenance."""
 
 import pytest
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
+
+from tests.migration_steps import migrate, migrate_to_latest, old_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE, AFTER = ("annotator", "0007_alter_job_result_file"), ("annotator", "0008_names")
 
 
-def migrate(target):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return executor.loader.project_state([target]).apps
-
-
 @pytest.fixture
 def old_world():
     """Rows written by the code before the rename, at migration 0007."""
     apps = migrate(BEFORE)
-    Dataset, Image, Face = (apps.get_model("annotator", m) for m in ("Dataset", "Image", "Face"))
+    Dataset, Face = (apps.get_model("annotator", m) for m in ("Dataset", "Face"))
     Annotation, Job, FaceMesh = (apps.get_model("annotator", m) for m in ("Annotation", "Job", "FaceMesh"))
     User = apps.get_model("auth", "User")
     ds = Dataset.objects.create(name="old", kind="aflw2000")
-    image = Image.objects.create(
-        dataset=ds,
-        file="images/x.jpg",
-        file_name="x.jpg",
-        width=10,
-        height=10,
-        size_bytes=1,
-        checksum="c" * 64,
-        K=[10, 0, 4.5, 0, 10, 4.5, 0, 0, 1],
-    )
+    image = old_image(apps, ds)
     face = Face.objects.create(image=image, box=[0, 0, 9, 9], landmark_source="dataset")
     bob = User.objects.create(username="bob")
     pose = {"R": [1, 0, 0, 0, 1, 0, 0, 0, 1], "t": [0, 0, 600], "status": "ground_truth"}
@@ -68,7 +53,7 @@ def old_world():
         result={"rows": 1, "skipped": [skipped]},
     )
     yield {"gt": gt.pk, "own": own.pk, "face": face.pk, "import": imp.pk, "export": exp.pk, "skipped": skipped}
-    migrate(max(MigrationExecutor(connection).loader.graph.leaf_nodes("annotator")))
+    migrate_to_latest()
 
 
 def test_forward_then_backward(old_world):
