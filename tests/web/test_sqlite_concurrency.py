@@ -5,20 +5,17 @@ locked". Each transaction reads, then writes: in SQLite's default (deferred)
 mode the second of two such transactions cannot upgrade its read lock and fails
 at once, whatever the busy timeout; the settings begin every transaction
 IMMEDIATE (the write lock first), wait up to 20 s for it and run in WAL mode
-(config/settings.py)."""
+(config/settings.py).
 
+It runs on its own SQLite file whatever the test database is, so CI (on
+PostgreSQL) checks the embedded default too."""
+
+import sqlite3
 import subprocess
 import sys
 
-import pytest
-from django.contrib.sessions.models import Session
-from django.db import connection
-from django.utils import timezone
-
-from tests.conftest import REPO_ROOT, _database_url
+from tests.conftest import REPO_ROOT
 from tests.servers import server_env
-
-pytestmark = pytest.mark.django_db(transaction=True)
 
 PROCESSES, WRITES = 4, 25
 
@@ -48,20 +45,24 @@ print("done", me, flush=True)
 """
 
 
-@pytest.fixture
-def sqlite_only():
-    if connection.vendor != "sqlite":
-        pytest.skip(
-            f"SQLite's locking only: {connection.vendor} takes row locks and never answers 'database is locked'"
-        )
-
-
-def test_parallel_worker_processes_write_without_a_locked_database(sqlite_only, tmp_path):
-    Session.objects.create(session_key="counter", session_data="0", expire_date=timezone.now())
+def test_parallel_worker_processes_write_without_a_locked_database(tmp_path):
+    database = tmp_path / "embedded.sqlite3"
+    url = f"sqlite:///{database}"
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "sessions", "--no-input", "-v", "0"],
+        cwd=REPO_ROOT,
+        env=server_env(DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert migrated.returncode == 0, migrated.stdout[-2000:] + migrated.stderr[-2000:]
+    with sqlite3.connect(database) as db:
+        db.execute("INSERT INTO django_session VALUES ('counter', '0', '2100-01-01 00:00:00')")
     start = tmp_path / "start"
     procs = []
     for k in range(PROCESSES):
-        env = server_env(DATABASE_URL=_database_url(connection.settings_dict), START_FILE=start, WRITER=k)
+        env = server_env(DATABASE_URL=url, START_FILE=start, WRITER=k)
         procs.append(
             subprocess.Popen(
                 [sys.executable, "manage.py", "shell", "--no-imports", "-c", WRITER],
@@ -81,5 +82,8 @@ def test_parallel_worker_processes_write_without_a_locked_database(sqlite_only, 
         assert p.returncode == 0 and "database is locked" not in out, out[-3000:]
         assert f"done {k}" in out
     # no lost update: the read-modify-write transactions ran one after another
-    assert Session.objects.get(session_key="counter").session_data == str(PROCESSES * WRITES)
-    assert Session.objects.filter(session_key__startswith="w").count() == PROCESSES * WRITES
+    with sqlite3.connect(database) as db:
+        counter = db.execute("SELECT session_data FROM django_session WHERE session_key = 'counter'").fetchone()
+        written = db.execute("SELECT count(*) FROM django_session WHERE session_key LIKE 'w%'").fetchone()
+    assert counter == (str(PROCESSES * WRITES),)
+    assert written == (PROCESSES * WRITES,)
