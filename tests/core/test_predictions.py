@@ -162,7 +162,7 @@ def test_csv_repeated_column():
 def test_csv_wrong_field_count_and_non_number_with_line_numbers():
     err = rejected(csv_bytes("id,yaw,pitch,roll", "a,0,0,0", "b,0,0", "c,0,x,0", ",1,2,3"), "p.csv")
     assert "line 3: 3 fields, the header has 4" in str(err)
-    assert "line 4 (id 'c'): 'x' is not a number" in str(err)
+    assert "line 4 (id 'c'): pitch: 'x' is not a number" in str(err)
     assert "line 5: empty id" in str(err)
     assert len(err.problems) == 3 and str(err).startswith("prediction file rejected, 3 problems: ")
 
@@ -216,7 +216,7 @@ def test_message_lists_first_problems_then_counts_the_rest():
     err = rejected(csv_bytes(*lines), "p.csv", max_listed=3)
     assert len(err.problems) == 25
     msg = str(err)
-    assert msg.startswith("prediction file rejected, 25 problems: line 2 (id 's0'): 'x' is not a number; ")
+    assert msg.startswith("prediction file rejected, 25 problems: line 2 (id 's0'): yaw: 'x' is not a number; ")
     assert "line 4 (id 's2')" in msg and "line 5 " not in msg
     assert msg.endswith("; ... and 22 more")
 
@@ -230,9 +230,12 @@ def test_message_lists_first_problems_then_counts_the_rest():
         ('[{"yaw": 0, "pitch": 0, "roll": 0}]', "item 1: missing or empty id"),
         ('[{"id": true, "yaw": 0, "pitch": 0, "roll": 0}]', "item 1: missing or empty id"),
         ('[{"id": "a", "yaw": 0, "pitch": 0}]', "item 1 (id 'a'): missing roll (or give R)"),
-        ('[{"id": "a", "yaw": "1", "pitch": null, "roll": false}]', "item 1 (id 'a'): yaw, pitch, roll not a number"),
+        (
+            '[{"id": "a", "yaw": "1", "pitch": null, "roll": false}]',
+            "item 1 (id 'a'): yaw must be a number, not str '1'; pitch must be a number, not NoneType None; roll",
+        ),
         ('[{"id": "a", "R": [1, 0, 0]}]', "item 1 (id 'a'): R must be 9 numbers (row-major) or a 3x3 list"),
-        ('[{"id": "a", "R": [[1, 0, 0], [0, 1, 0], [0, 0, "1"]]}]', "R must be 9 numbers"),
+        ('[{"id": "a", "R": [[1, 0, 0], [0, 1, 0], [0, 0, "1"]]}]', "R[8] must be a number, not str '1'"),
         ('[{"id": "a", "R": [1,0,0,0,1,0,0,0,1], "yaw": 0}]', "item 1 (id 'a'): has both R and yaw/pitch/roll"),
         (
             '[{"id": "a", "yaw": 0, "pitch": 0, "roll": 0}, {"id": "b", "R": [1,0,0,0,1,0,0,0,1]}]',
@@ -372,3 +375,40 @@ def test_two_ids_naming_the_same_sample_are_duplicates():
         )
     )
     assert "duplicate id 'image00002.jpg'" in msg
+
+
+# ---- numbers of any size (issue 24) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (
+            b'[{"id": "a", "yaw": ' + b"7" * 350 + b', "pitch": 0, "roll": 0}]',
+            "p.json",
+            "item 1 (id 'a'): yaw = an integer of 350 digits is too large for a number",
+        ),
+        (
+            b'{"b": {"R": [[' + b"3" * 320 + b", 0, 0], [0, 1, 0], [0, 0, 1]]}}",
+            "p.json",
+            "item 1 (id 'b'): R[0] = an integer of 320 digits is too large",
+        ),
+        (
+            b'[{"id": "a", "yaw": 0, "pitch": -' + b"4" * 6000 + b', "roll": 0}]',
+            "p.json",
+            "invalid JSON: a number of 6,000 digits (the most a JSON integer may have is 4,300)",
+        ),
+        (b"id,yaw,pitch,roll\na,0," + b"6" * 7000 + b",0\n", "p.csv", "line 2 (id 'a'): pitch = 66666"),
+        (b"id,yaw,pitch,roll\na,0,2_5,0\n", "p.csv", "line 2 (id 'a'): pitch: '2_5' is not a number"),
+    ],
+)
+def test_numbers_too_large_or_malformed_are_named_problems(data, name, message):
+    err = rejected(data, name, expected_ids=IDS)
+    assert message in str(err), str(err)
+    assert len(str(err)) < 400  # the digits are not echoed back
+
+
+def test_a_json_r_of_three_rows_and_nan_rows_are_still_read_and_named():
+    p = parse_predictions(b'[{"id": "a", "R": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}]', "p.json", expected_ids=IDS)
+    assert p.R[0] == pytest.approx(np.eye(3))
+    assert "NaN or infinite value" in str(rejected(b'[{"id": "a", "yaw": NaN, "pitch": 0, "roll": 0}]', "p.json"))

@@ -8,8 +8,9 @@ A pin is {"index": iBUG-68 index 0..67, "x": px, "y": px} in OpenCV pixels
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from workers.core import bounded_numbers
 
 LANDMARK_COUNT = 68  # iBUG-68
 
@@ -40,13 +41,14 @@ def check_landmark_pins(value: object, width: float | None = None, height: float
         seen.add(index)
         xy: list[float] = []
         for name, size in (("x", width), ("y", height)):
-            v = pin[name]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise LandmarkPinsError(f"landmark_pins[{k}].{name} must be a finite number (pixels).")
+            try:  # an integer of 400 digits is too large for a float (not a 500)
+                v = bounded_numbers.real(pin[name], f"landmark_pins[{k}].{name}")
+            except bounded_numbers.NumberError as exc:
+                raise LandmarkPinsError(f"{exc} (a pin is in pixels).") from None
             if size is not None and not -0.5 <= v <= size - 0.5:
                 raise LandmarkPinsError(
                     f"landmark_pins[{k}].{name} = {v:g} lies outside the image (-0.5 .. {size - 0.5:g} px)."
                 )
-            xy.append(float(v))
+            xy.append(v)
         out.append({"index": index, "x": xy[0], "y": xy[1]})
     return sorted(out, key=lambda p: p["index"])

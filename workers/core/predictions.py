@@ -47,7 +47,7 @@ from typing import Any, NoReturn
 import numpy as np
 from numpy.typing import NDArray
 
-from workers.core import bounded_json, geometry
+from workers.core import bounded_json, bounded_numbers, geometry
 
 ANGLE_COLUMNS = ("yaw", "pitch", "roll")
 MATRIX_COLUMNS = tuple(f"r{i}{j}" for i in range(3) for j in range(3))
@@ -411,7 +411,7 @@ def _read_csv(
         if len(row) != len(header):
             problems.append(f"line {line_no}: {len(row)} fields, the header has {len(header)}")
         else:
-            _csv_record(row, line_no, id_col, columns, records, problems)
+            _csv_record(row, line_no, id_col, [(c, header[c]) for c in columns], records, problems)
         if len(problems) >= _PROBLEM_CAP:
             break
     if header is not None and not records and not problems:
@@ -462,19 +462,23 @@ def _csv_layout(header: list[str], problems: list[str], warnings: list[str]) -> 
 
 
 def _csv_record(
-    row: list[str], line_no: int, id_col: int, columns: list[int], records: list[_Record], problems: list[str]
+    row: list[str],
+    line_no: int,
+    id_col: int,
+    columns: list[tuple[int, str]],
+    records: list[_Record],
+    problems: list[str],
 ) -> None:
     sid = row[id_col].strip()
     if not sid:
         problems.append(f"line {line_no}: empty id")
         return
     vals: list[float] = []
-    for c in columns:
-        cell = row[c].strip()
-        try:
-            vals.append(float(cell))
-        except ValueError:
-            problems.append(f"line {line_no} (id {sid!r}): {cell!r} is not a number")
+    for c, name in columns:
+        try:  # NaN and infinities are read, to be named below with the other bad values
+            vals.append(bounded_numbers.parse_real(row[c], name, finite=False))
+        except bounded_numbers.NumberError as exc:
+            problems.append(f"line {line_no} (id {sid!r}): {exc}")
             return
     records.append((f"line {line_no}", sid, vals))
 
@@ -492,6 +496,9 @@ def _read_json(
         return [], None
     except (bounded_json.JsonTooDeep, RecursionError):
         problems.append(f"JSON nested deeper than {MAX_JSON_DEPTH} levels (the limit); a prediction record needs 4")
+        return [], None
+    except bounded_json.JsonNumberTooLong as exc:
+        problems.append(f"invalid JSON: {exc}")
         return [], None
     if isinstance(doc, dict) and "predictions" in doc:
         extra = [k for k in doc if k != "predictions"]
@@ -526,10 +533,17 @@ def _read_json(
     return records, kind
 
 
-def _number(v: object) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    return float(v)
+def _numbers(values: dict[str, object]) -> tuple[list[float], list[str]]:
+    """The named values as floats (NaN and infinities kept: reported with the
+    other bad values), and why each of the others is not a number."""
+    out: list[float] = []
+    bad: list[str] = []
+    for name, v in values.items():
+        try:
+            out.append(bounded_numbers.real(v, name, finite=False))
+        except bounded_numbers.NumberError as exc:
+            bad.append(str(exc))
+    return out, bad
 
 
 def _json_record(
@@ -556,27 +570,24 @@ def _json_record(
         if flat is None:
             problems.append(f"{where_id}: R must be 9 numbers (row-major) or a 3x3 list of numbers")
             return this
-        records.append((where, sid, flat))
-        return this
-    missing = [a for a in ANGLE_COLUMNS if a not in item]
-    if missing:
-        problems.append(f"{where_id}: missing {', '.join(missing)} (or give R)")
-        return this
-    vals = [_number(item[a]) for a in ANGLE_COLUMNS]
-    bad = [a for a, v in zip(ANGLE_COLUMNS, vals) if v is None]
+        vals, bad = _numbers({f"R[{k}]": v for k, v in enumerate(flat)})
+    else:
+        missing = [a for a in ANGLE_COLUMNS if a not in item]
+        if missing:
+            problems.append(f"{where_id}: missing {', '.join(missing)} (or give R)")
+            return this
+        vals, bad = _numbers({a: item[a] for a in ANGLE_COLUMNS})
     if bad:
-        problems.append(f"{where_id}: {', '.join(bad)} not a number")
+        problems.append(f"{where_id}: {'; '.join(bad)}")
         return this
-    records.append((where, sid, [v for v in vals if v is not None]))  # none is None: `bad` is empty
+    records.append((where, sid, vals))
     return this
 
 
-def _flatten_r(r: object) -> list[float] | None:
+def _flatten_r(r: object) -> list[object] | None:
+    """9 values of a flat list or of 3 rows of 3; None for any other shape."""
     if not isinstance(r, list):
         return None
     if len(r) == 3 and all(isinstance(row, list) and len(row) == 3 for row in r):
         r = [v for row in r for v in row]
-    if len(r) != 9:
-        return None
-    vals = [_number(v) for v in r]
-    return None if any(v is None for v in vals) else [v for v in vals if v is not None]
+    return r if len(r) == 9 else None
