@@ -54,14 +54,19 @@ import numpy as np
 import scipy.io
 from numpy.typing import ArrayLike, NDArray
 
-from .. import geometry
+from .. import bounded_numbers, geometry
 from .archive import Limits, SourceLike, opened, paired, suffix
 from .images import IMAGE_SUFFIXES, image_size
-from .records import FaceLabel, FormatError, Record, Sample, SampleError
+from .records import MAX_PIXEL_COORDINATE, FaceLabel, FormatError, Record, Sample, SampleError
 
 FOCAL_FACTOR = 10.0
 UM_PER_MM = 1000.0
 BOX_MARGIN = 0.05
+# Bounds on Pose_Para, far outside the real files (angles within ±pi, s about 0.001,
+# tx, ty, tz a few hundred pixels): beyond them a file is a per-file error.
+MAX_ANGLE_RAD = 2 * np.pi  # one turn
+MAX_SCALE = 1.0  # s: a thousand times the real ones (the pose rules judge the depth it gives)
+POSE_PARA_NAMES = ("pitch", "yaw", "roll", "tx", "ty", "tz", "s")
 
 
 class AFLWFormatError(FormatError):
@@ -131,14 +136,31 @@ def hopenet_crop(pt2d: NDArray[np.float64]) -> tuple[float, float, float, float]
     return (float(x0), float(y0), float(x1), float(y1))
 
 
+def _check_pose_para(pp: NDArray[np.float64], name: str) -> None:
+    """Angles within one turn, tx, ty, tz within MAX_PIXEL_COORDINATE px, 0 < s <= MAX_SCALE."""
+    if pp[6] <= 0:
+        raise AFLWFormatError(f"{name}: Pose_Para scale s = {pp[6]:g} must be positive")
+    bounds = [MAX_ANGLE_RAD] * 3 + [MAX_PIXEL_COORDINATE] * 3 + [MAX_SCALE]
+    try:
+        for what, v, bound in zip(POSE_PARA_NAMES, pp.tolist(), bounds):
+            bounded_numbers.real(v, f"{name}: Pose_Para {what}", low=-bound, high=bound)
+    except bounded_numbers.NumberError as exc:
+        raise AFLWFormatError(str(exc)) from None
+
+
+def _check_pixels(a: NDArray[np.float64], key: str, name: str) -> None:
+    if np.abs(a).max() > MAX_PIXEL_COORDINATE:
+        raise AFLWFormatError(f"{name}: {key} holds values beyond ±{MAX_PIXEL_COORDINATE:g} px")
+
+
 def parse_labels(mat: dict[str, Any], width: int, height: int, name: str = "file.mat") -> FaceLabel:
     pp = _array(mat, "Pose_Para", 7, name).reshape(7)
     pt3d = _array(mat, "pt3d_68", 3 * 68, name).reshape(3, 68) if "pt3d_68" in mat else None
     if pt3d is None:
         raise AFLWFormatError(f"{name}: no pt3d_68 in the .mat file")
+    _check_pose_para(pp, name)
+    _check_pixels(pt3d, "pt3d_68", name)
     pitch, yaw, roll, s = pp[0], pp[1], pp[2], pp[6]
-    if s <= 0:
-        raise AFLWFormatError(f"{name}: Pose_Para scale s = {s:g} must be positive")
     K = model_intrinsics(width, height)
     R = geometry.euler_to_matrix([yaw, pitch, roll], degrees=False)
     lm3d = landmarks_camera(pt3d, s, K)
@@ -154,7 +176,9 @@ def parse_labels(mat: dict[str, Any], width: int, height: int, name: str = "file
         "dataset_format": "aflw2000",
     }
     if "pt2d" in mat:
-        extra["pt2d"] = _array(mat, "pt2d", 2 * 21, name).reshape(2, 21).T.copy()
+        pt2d = _array(mat, "pt2d", 2 * 21, name).reshape(2, 21).T.copy()
+        _check_pixels(pt2d, "pt2d", name)
+        extra["pt2d"] = pt2d
     return FaceLabel(
         box=landmark_box(lm2d, width, height), R=R, t=lm3d.mean(0), landmarks_2d=lm2d, landmarks_3d=lm3d, extra=extra
     )

@@ -53,12 +53,24 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .. import geometry
+from .. import bounded_numbers, geometry
 from .archive import Limits, SourceLike, opened, paired, suffix
 from .images import encode_png, image_size
-from .records import FaceLabel, FormatError, FrameOf, Record, Sample, SampleError
+from .records import (
+    MAX_FRAME_INDEX,
+    MAX_IMAGE_SIDE,
+    MAX_PIXEL_COORDINATE,
+    FaceLabel,
+    FormatError,
+    FrameOf,
+    Record,
+    Sample,
+    SampleError,
+)
 
 HEAD_RADIUS_MM = 100.0
+MAX_EXTRINSIC_MM = 10_000.0  # rgb.cal's t: the RGB camera sits centimetres from the depth camera
+MAX_ANGLE_DEG = 360.0  # an .npz pose angle beyond one turn is no head pose
 # The Kinect (v1) RGB stream BIWI was recorded from runs at 30 frames per second;
 # the file numbers count those frames (a few are missing in some sequences).
 BIWI_FPS = 30.0
@@ -76,14 +88,15 @@ class BiwiFormatError(FormatError):
 
 
 def _rows(text: str, name: str) -> list[list[float]]:
+    """Finite decimal numbers, a list per non-blank line."""
     rows = []
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            rows.append([float(x) for x in line.split()])
-        except ValueError:
-            raise BiwiFormatError(f"{name}: line {i} is not numbers: {line.strip()[:60]!r}") from None
+            rows.append([bounded_numbers.parse_real(x, f"{name}: line {i}") for x in line.split()])
+        except bounded_numbers.NumberError as exc:
+            raise BiwiFormatError(str(exc)) from None
     return rows
 
 
@@ -124,7 +137,10 @@ def parse_pose_txt(data: bytes, name: str = "pose.txt") -> tuple[NDArray[np.floa
 
 
 def parse_rgb_cal(data: bytes, name: str = "rgb.cal") -> dict[str, Any]:
-    """-> {'K', 'dist', 'R', 't', 'size' (w, h) or None}."""
+    """-> {'K', 'dist', 'R', 't', 'size' (w, h) or None}. Bounded: focal lengths
+    in (0, MAX_PIXEL_COORDINATE] px, the principal point within
+    ±MAX_PIXEL_COORDINATE px, |t| <= MAX_EXTRINSIC_MM, the image size whole
+    pixels in 1..MAX_IMAGE_SIDE."""
     rows = _rows(_decode(data, name), name)
     shapes = [len(r) for r in rows]
     if len(rows) < 8 or shapes[:3] != [3, 3, 3] or shapes[4:8] != [3, 3, 3, 3]:
@@ -134,10 +150,30 @@ def parse_rgb_cal(data: bytes, name: str = "rgb.cal") -> dict[str, Any]:
     K, R, t = np.array(rows[:3]), np.array(rows[4:7]), np.array(rows[7])
     if not (np.all(np.isfinite(K)) and np.all(np.isfinite(t)) and K[0, 0] > 0 and K[1, 1] > 0):
         raise BiwiFormatError(f"{name}: invalid intrinsics or translation")
+    try:
+        for what, v in (("fx", K[0, 0]), ("fy", K[1, 1])):
+            bounded_numbers.real(v, f"{name}: focal length {what} (px)", low=1e-6, high=MAX_PIXEL_COORDINATE)
+        for what, v in (("cx", K[0, 2]), ("cy", K[1, 2])):
+            bounded_numbers.real(
+                v, f"{name}: principal point {what} (px)", low=-MAX_PIXEL_COORDINATE, high=MAX_PIXEL_COORDINATE
+            )
+        for axis, v in zip("xyz", t):
+            bounded_numbers.real(v, f"{name}: t {axis} (mm)", low=-MAX_EXTRINSIC_MM, high=MAX_EXTRINSIC_MM)
+        size = None
+        if len(rows) > 8 and len(rows[8]) == 2:
+            size = tuple(_pixels(v, f"{name}: image {what}") for v, what in zip(rows[8], ("width", "height")))
+    except bounded_numbers.NumberError as exc:
+        raise BiwiFormatError(str(exc)) from None
     if not geometry.is_rotation(R):
         raise BiwiFormatError(f"{name}: extrinsic matrix is not a rotation")
-    size = tuple(int(v) for v in rows[8]) if len(rows) > 8 and len(rows[8]) == 2 else None
     return {"K": K, "dist": np.array(rows[3]), "R": R, "t": t, "size": size}
+
+
+def _pixels(v: float, what: str) -> int:
+    """A whole number of pixels, 1..MAX_IMAGE_SIDE (read as a float: 640.0 is 640)."""
+    if not float(v).is_integer():
+        raise bounded_numbers.NumberError(f"{what} = {v:g} is not a whole number of pixels")
+    return bounded_numbers.integer(int(v), what, low=1, high=MAX_IMAGE_SIDE)
 
 
 def _fmt(values: Iterable[float]) -> str:
@@ -273,10 +309,14 @@ def frame_key(name: str) -> str | None:
 
 
 def biwi_frame(name: str, folder: str) -> FrameOf:
-    """A BIWI frame's place in its sequence: the `NN` folder, numbered as its file."""
+    """A BIWI frame's place in its sequence: the `NN` folder, numbered as its
+    file (0..MAX_FRAME_INDEX, the database's integer: a larger one is a BiwiFormatError)."""
     match = _FRAME_RE.search(name)
     assert match is not None, name  # callers pass the names the frame pattern selected
-    number = int(match.group(2))
+    try:
+        number = bounded_numbers.parse_integer(match.group(2), "frame number", low=0, high=MAX_FRAME_INDEX)
+    except bounded_numbers.NumberError as exc:
+        raise BiwiFormatError(f"{name}: {exc}") from None
     return FrameOf(
         sequence=sequence_of(name), frame_index=number, timestamp_s=number / BIWI_FPS, fps=BIWI_FPS, input_name=folder
     )
@@ -484,6 +524,9 @@ def iter_npz(file: NpzFile, name: str = "BIWI.npz", limits: Limits | None = None
         euler = poses[i]
         if not np.all(np.isfinite(euler)):
             yield SampleError(row, f"{row}: pose contains non-finite values")
+            continue
+        if np.any(np.abs(euler) > MAX_ANGLE_DEG):
+            yield SampleError(row, f"{row}: pose angles {euler.tolist()} go beyond ±{MAX_ANGLE_DEG:g} degrees")
             continue
         png = encode_png(images[i][..., ::-1])  # stored BGR
         face = FaceLabel(

@@ -14,6 +14,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+# Bounds on the numbers a dataset's files and an import's options give
+# (workers/core/bounded_numbers.py); outside them a file is a per-file error.
+MAX_FRAME_INDEX = 2**31 - 1  # Image.frame_index is a 32-bit database integer
+MAX_FPS = 1000.0  # frames per second: above any camera a head-pose dataset uses
+MAX_EVERY = 10_000  # --every: keep one frame in 10,000 at the sparsest
+MAX_IMAGE_SIDE = 65_535  # pixels: JPEG's limit, and WebP's is lower
+MAX_PIXEL_COORDINATE = 1e6  # pixels: focal lengths, principal points, landmarks
+
 
 class FormatError(ValueError):
     """Bad input data; the message is meant for a person."""

@@ -10,7 +10,9 @@ A video yields one `Sample` per kept frame (every `every`-th, at most
 sequence's name, the frame's position in it (0, 1, 2 ... after thinning), its
 timestamp in the video and the sequence's frame rate (the video's / every).
 Per-file errors, as for images: an unreadable video, one with no frame, one that
-ends before the frames its header announces (a frame that fails to decode)."""
+ends before the frames its header announces (a frame that fails to decode), one
+whose header gives a frame rate outside (0, MAX_FPS] (0: none, 25 assumed).
+`every` is 1..MAX_EVERY and `max_frames` 1..2^31 (`check_thinning`)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from .. import geometry
+from .. import bounded_numbers, geometry
 from .archive import Limits, SourceLike, is_ignored, opened, suffix
 from .images import image_sample, is_image_name
-from .records import FormatError, FrameOf, Record, Sample, SampleError
+from .records import MAX_EVERY, MAX_FPS, MAX_FRAME_INDEX, FormatError, FrameOf, Record, Sample, SampleError
 
 if TYPE_CHECKING:  # annotations only: cv2 is imported where a video is read
     import cv2
@@ -38,11 +40,26 @@ def is_video_name(name: str | os.PathLike[str]) -> bool:
     return suffix(str(name)) in VIDEO_SUFFIXES
 
 
-def _check_thinning(every: int, max_frames: int | None) -> None:
-    if every < 1:
-        raise FormatError("--every must be 1 or more")
-    if max_frames is not None and max_frames < 1:
-        raise FormatError("--max-frames must be 1 or more")
+def check_thinning(every: object, max_frames: object) -> None:
+    """--every in 1..MAX_EVERY, --max-frames in 1..MAX_FRAME_INDEX + 1 (frames
+    are numbered 0..MAX_FRAME_INDEX), or a FormatError saying which and why."""
+    try:
+        bounded_numbers.integer(every, "--every", low=1, high=MAX_EVERY)
+        if max_frames is not None:
+            bounded_numbers.integer(max_frames, "--max-frames", low=1, high=MAX_FRAME_INDEX + 1)
+    except bounded_numbers.NumberError as exc:
+        raise FormatError(str(exc)) from None
+
+
+def video_fps(reported: float, name: str) -> float:
+    """The frame rate a video's header gives: 0 means none (FRAMES_FPS is
+    assumed); otherwise it must be a number in (0, MAX_FPS] (a FormatError)."""
+    if reported == 0:
+        return FRAMES_FPS
+    try:
+        return bounded_numbers.real(reported, f"{name}: frame rate (fps)", low=1e-3, high=MAX_FPS)
+    except bounded_numbers.NumberError as exc:
+        raise FormatError(str(exc)) from None
 
 
 def _open_video(path: str | os.PathLike[str]) -> cv2.VideoCapture | None:
@@ -60,13 +77,17 @@ def iter_video(
 ) -> Iterator[Record]:
     import cv2
 
-    _check_thinning(every, max_frames)
+    check_thinning(every, max_frames)
     cap = _open_video(path)
     if cap is None:
         yield SampleError(name, f"{name}: cannot open the video (not a video, or a codec OpenCV lacks)")
         return
     try:
-        fps = cap.get(cv2.CAP_PROP_FPS) or FRAMES_FPS
+        try:
+            fps = video_fps(cap.get(cv2.CAP_PROP_FPS), name)
+        except FormatError as exc:
+            yield SampleError(name, str(exc))
+            return
         announced = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         stem = PurePosixPath(name).stem
         read = kept = 0
@@ -114,7 +135,7 @@ def iter_frames(
 ) -> Iterator[Record]:
     """A folder or zip of frames: one sequence per folder holding images (the
     frames at its top level make the sequence `name`), frames sorted by name."""
-    _check_thinning(every, max_frames)
+    check_thinning(every, max_frames)
     with opened(source, limits) as src:
         yield from src.rejected
         groups: dict[str, list[str]] = defaultdict(list)
