@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -87,7 +88,8 @@ def deprecated_source(origin: str) -> str:
 
 @dataclass(frozen=True)
 class InvalidRow:
-    """A stored label that breaks the pose rules (workers/core/pose_rules.py)."""
+    """A stored label that cannot be written: its pose breaks the pose rules
+    (workers/core/pose_rules.py), or the export format cannot hold that face."""
 
     image: str
     face_index: int
@@ -124,6 +126,32 @@ class InvalidRowsError(ExportError):
             + "; ".join(map(str, self.invalid[:max_listed]))
             + (f"; ... and {more} more" if more > 0 else "")
             + ". Fix them, or export the others with skip_invalid."
+        )
+
+
+@contextmanager
+def writing_face(row: LabelRow, invalid: list[InvalidRow] | None, fmt: str) -> Iterator[None]:
+    """Around a writer's handling of one face: an ExportError (or FormatError)
+    for this face, raised before anything of it was written, makes it an
+    InvalidRow appended to `invalid`, and the writer goes on with the next face
+    (write_export then refuses the export listing every such face, or skips
+    them on request, as for a pose that breaks the rules). With `invalid` None
+    (a writer called on its own) the error propagates."""
+    try:
+        yield
+    except FormatError as exc:
+        if invalid is None:
+            raise
+        reason = str(exc).removeprefix(f"{face_name(row)}: ")  # InvalidRow names the face itself
+        invalid.append(
+            InvalidRow(
+                row.image,
+                row.face_index,
+                row.face_id,
+                row.origin,
+                row.origin_detail,
+                f"{reason}; not writable as {fmt}",
+            )
         )
 
 

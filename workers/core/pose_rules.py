@@ -2,10 +2,24 @@
 every write; the exports apply it to every stored row before writing).
 
 R: 9 numbers (a flat list, 3 rows of 3, or an array of 9 values), a rotation within `tol`.
-t: 3 finite numbers in millimetres, in front of the camera (0 < z <= max_depth_mm)
-and |x|, |y| <= max_depth_mm (a head further to the side than the depth limit is
-a unit or sign error, never a photo). Booleans, strings, None inside, and nested
-lists are refused: `[True, 0, ...]` or `["1", ...]` is a client bug, not a pose."""
+t: 3 finite numbers in millimetres, with MIN_DEPTH_MM <= z <= max_depth_mm and
+|x|, |y| <= max_depth_mm (a head further to the side than the depth limit is a
+unit or sign error, never a photo). Booleans, strings, None inside, and nested
+lists are refused: `[True, 0, ...]` or `["1", ...]` is a client bug, not a pose.
+
+The minimum depth is the whole head in front of the camera, whatever R: t is
+the head origin (the centroid of the 68 iBUG landmarks of the reference face),
+and the farthest point of the project's generic head (the mesh the labeling
+page draws, workers/core/meshing/head_mesh.py: reference face plus skull,
+built from the same reference face) lies HEAD_RADIUS_MM from it (193.8 mm, the
+top of the back of the skull; tests/core/test_pose_rules.py measures it). So
+at z >= HEAD_RADIUS_MM + DEPTH_MARGIN_MM every head point has Z > 0 for every
+rotation, and every export format can hold every stored pose (the AFLW2000
+.mat needs every landmark in front of the camera; a perspective projection
+needs Z > 0). A pose at t_z = 40 mm, or a few micrometres, is a unit slip or a
+broken client, not a head: a face 150 mm wide fills a 90 degree lens at 75 mm.
+The rule is one number, not a per-rotation one, so that a reader can check it
+without the head model and so that every writer and exporter says the same."""
 
 from __future__ import annotations
 
@@ -18,6 +32,9 @@ from numpy.typing import NDArray
 from workers.core import geometry
 
 MAX_DEPTH_MM = 10_000.0  # 10 m: far beyond any head photo, near enough to catch metres-as-mm slips
+HEAD_RADIUS_MM = 194.0  # the generic head's farthest point from its origin (193.8 mm; see the docstring)
+DEPTH_MARGIN_MM = 6.0  # a round number, and room for a larger head than the generic one
+MIN_DEPTH_MM = HEAD_RADIUS_MM + DEPTH_MARGIN_MM  # 200 mm: the whole head in front of the camera
 ROTATION_TOL = 1e-3
 
 
@@ -29,6 +46,14 @@ class PoseRuleError(ValueError):
 class PoseLimits:
     max_depth_mm: float = MAX_DEPTH_MM
     rotation_tol: float = ROTATION_TOL
+    min_depth_mm: float = MIN_DEPTH_MM
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_depth_mm <= self.max_depth_mm:
+            raise ValueError(
+                f"the depth limit ({self.max_depth_mm:g} mm) must be at least the minimum depth "
+                f"({self.min_depth_mm:g} mm): no pose could be stored"
+            )
 
 
 def numbers(value: object, size: int, what: str) -> NDArray[np.float64]:
@@ -79,11 +104,28 @@ def translation_problem(t: NDArray[np.float64], limits: PoseLimits = PoseLimits(
         return "t contains non-finite values (NaN or infinity)"
     if not t[2] > 0:
         return f"t is behind the camera (z = {t[2]:g} mm; a head must be in front of the camera, z > 0)"
+    if t[2] < limits.min_depth_mm:
+        return (
+            f"t is too close to the camera (z = {t[2]:g} mm; the whole head must be in front of the camera, "
+            f"z >= {limits.min_depth_mm:g} mm)"
+        )
     if t[2] > limits.max_depth_mm:
         return f"t is too far (z = {t[2]:g} mm; the limit is {limits.max_depth_mm:g} mm)"
     if max(abs(t[0]), abs(t[1])) > limits.max_depth_mm:
         return f"t is too far to the side (|x| or |y| over {limits.max_depth_mm:g} mm)"
     return ""
+
+
+def within_depth_limits(t: NDArray[np.float64], limits: PoseLimits = PoseLimits()) -> NDArray[np.float64]:
+    """A guessed head position (3,) moved along its ray from the camera centre
+    until min_depth_mm <= z <= max_depth_mm: its image position stays, the head
+    only looks smaller (or larger). For a position placed by guess (a face box
+    under an unknown camera), so that it can be saved; never applied to a pose
+    someone stored."""
+    z = float(t[2])
+    if not (np.all(np.isfinite(t)) and z > 0):
+        return t
+    return t * (min(max(z, limits.min_depth_mm), limits.max_depth_mm) / z)
 
 
 def pose_problems(
@@ -100,7 +142,12 @@ def pose_problems(
         det = np.linalg.det(Rs)
         not_rot = ~(orth < limits.rotation_tol) | ~(np.abs(det - 1) < limits.rotation_tol)
         z, xy = t[:, 2], np.abs(t[:, :2]).max(1)
-        bad_t = has_t & ~(np.isfinite(t).all(1) & (z > 0) & (z <= limits.max_depth_mm) & (xy <= limits.max_depth_mm))
+        bad_t = has_t & ~(
+            np.isfinite(t).all(1)
+            & (z >= limits.min_depth_mm)
+            & (z <= limits.max_depth_mm)
+            & (xy <= limits.max_depth_mm)
+        )
     for i in np.flatnonzero(~finite_R | not_rot | bad_t):
         if not finite_R[i]:
             out[i] = "R contains non-finite values (NaN or infinity)"

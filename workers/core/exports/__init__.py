@@ -6,11 +6,12 @@ to a binary stream and returns the number of rows. Every writer streams: rows
 are consumed in chunks and nothing grows with the number of rows except, for
 zip formats, the zip's central directory and, for `coco`, a small image-id map.
 
-A stored pose that breaks the pose rules is screened out first (see
-write_export: refused with the list of every such face, or skipped on request).
-Any other bad row (no image size where one is needed, a .mat that cannot hold
-the pose...) raises ExportError naming the face (image and face index); what
-was written to `out` until then is incomplete and must be thrown away.
+A stored pose that breaks the pose rules is screened out first, and a face a
+zip format cannot hold (no image size where one is needed, a .mat whose
+landmarks would fall behind the camera...) is set aside by its writer (see
+write_export: both are refused with the list of every such face, or skipped on
+request). Any other bad row raises ExportError naming the face (image and face
+index); what was written to `out` until then is incomplete and must be thrown away.
 
 The convention every format follows is `common.CONVENTION`
 (../shared/docs/POSE_CONVENTIONS.md).
@@ -41,7 +42,11 @@ __all__ = [
 
 SKIPPED_MANIFEST = "SKIPPED_FACES.json"
 
-Writer = Callable[[Iterable[LabelRow], BinaryIO, dict[str, Any], Callable[[int], None] | None], int]
+# (rows, out, meta, on_progress, invalid): `invalid` collects the faces the format cannot hold
+# (label_rows.writing_face); None makes the writer raise on the first one instead.
+Writer = Callable[
+    [Iterable[LabelRow], BinaryIO, dict[str, Any], Callable[[int], None] | None, list[InvalidRow] | None], int
+]
 
 
 @dataclass(frozen=True)
@@ -108,15 +113,15 @@ def write_export(
     """Write `rows` as format `fmt` to `out`; returns the row count written.
     `on_progress(n_done)` is called after each chunk of a few thousand rows.
 
-    Rows whose pose breaks the rules (workers/core/pose_rules.py) are never
-    written. With `skipped=None` any such row refuses the export: InvalidRowsError
-    lists every one (the rest is still read, so the list is complete). With a
-    list, they are left out and appended to it (InvalidRow), and a zip format
-    gets a SKIPPED_MANIFEST member naming them."""
+    Rows whose pose breaks the rules (workers/core/pose_rules.py), and faces
+    the format cannot hold, are never written. With `skipped=None` any such row
+    refuses the export: InvalidRowsError lists every one (the rest is still
+    read, so the list is complete). With a list, they are left out and appended
+    to it (InvalidRow), and a zip format gets a SKIPPED_MANIFEST member naming them."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
     invalid: list[InvalidRow] = []
-    n = FORMATS[fmt].writer(valid_rows(rows, invalid, limits), out, dict(meta or {}), on_progress)
+    n = FORMATS[fmt].writer(valid_rows(rows, invalid, limits), out, dict(meta or {}), on_progress, invalid)
     if invalid:
         if skipped is None:
             raise InvalidRowsError(invalid)
@@ -134,7 +139,7 @@ def _add_manifest(out: BinaryIO, invalid: list[InvalidRow]) -> None:
             json.dumps(
                 {
                     "skipped": len(invalid),
-                    "why": "stored poses that break the pose rules; not written",
+                    "why": "stored poses that break the pose rules, or faces this format cannot hold; not written",
                     "faces": [r.to_dict() for r in invalid],
                 },
                 indent=1,

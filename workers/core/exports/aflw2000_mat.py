@@ -16,7 +16,9 @@ Per face:
 - t: the row's t; without one, the centroid of the row's own landmarks when
   those are used, else geometry.translation_from_box (box, else whole image).
 A README.txt member records the convention and how many faces needed each
-fallback.
+fallback. A face the .mat cannot hold (a guessed t so close that landmarks fall
+behind the camera; every pose the pose rules allow fits) is set aside and
+reported per face (label_rows.writing_face), never the end of the export.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from numpy.typing import NDArray
 
 from workers.core.formats import aflw2000
 from workers.core.formats.records import FormatError
-from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches
+from workers.core.label_rows import ExportError, InvalidRow, LabelRow, face_name, pose_batches, writing_face
 from workers.core.proposers.parts.reference_face import load_reference_face
 
 from .common import MemberNames, camera_matrix, estimated_translation, landmarks, member_stem, readme, require_size
@@ -52,7 +54,11 @@ def own_landmarks(row: LabelRow) -> NDArray[np.float64] | None:
 
 
 def write(
-    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+    rows: Iterable[LabelRow],
+    out: BinaryIO,
+    meta: dict[str, Any],
+    on_progress: Callable[[int], None] | None = None,
+    invalid: list[InvalidRow] | None = None,
 ) -> int:
     reference = load_reference_face().points68
     names = MemberNames()
@@ -60,31 +66,43 @@ def write(
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for b in pose_batches(rows, on_progress=on_progress):
             for i, row in enumerate(b.rows):
-                K = camera_matrix(row)
-                if K is None:
-                    K = aflw2000.model_intrinsics(*require_size(row, "for the AFLW model camera (the row has no K)"))
-                    counts["model_K"] += 1
-                L = own_landmarks(row)
-                if b.has_t[i]:
-                    t = b.t[i]
-                elif L is not None:
-                    t = L.mean(0)
-                    counts["t_from_landmarks"] += 1
-                else:
-                    t = estimated_translation(row, K)
-                    counts["t_from_box"] += 1
-                if L is None:
-                    L = reference @ b.R[i].T + t
-                    counts["reference_landmarks"] += 1
-                buf = io.BytesIO()
-                try:
-                    aflw2000.write_mat(buf, b.R[i], t, L, K)
-                except FormatError as exc:
-                    raise ExportError(f"{face_name(row)}: {exc}") from None
-                zf.writestr(names.claim(mat_name(row.image, row.face_index), ".mat"), buf.getvalue())
-                counts["faces"] += 1
+                with writing_face(row, invalid, "aflw2000_mat"):  # a face the .mat cannot hold is set aside
+                    _write_face(zf, names, counts, reference, row, b.R[i], b.t[i] if b.has_t[i] else None)
         zf.writestr("README.txt", _readme(meta, counts, names.renamed))
     return counts["faces"]
+
+
+def _write_face(
+    zf: zipfile.ZipFile,
+    names: MemberNames,
+    counts: dict[str, int],
+    reference: NDArray[np.float64],
+    row: LabelRow,
+    R: NDArray[np.float64],
+    t: NDArray[np.float64] | None,
+) -> None:
+    """One face's .mat; raises ExportError before writing anything when the face cannot be written."""
+    K = camera_matrix(row)
+    model_K = K is None
+    if K is None:
+        K = aflw2000.model_intrinsics(*require_size(row, "for the AFLW model camera (the row has no K)"))
+    L = own_landmarks(row)
+    used = {"model_K": model_K, "t_from_landmarks": t is None and L is not None, "t_from_box": False}
+    if t is None:
+        used["t_from_box"] = L is None
+        t = L.mean(0) if L is not None else estimated_translation(row, K)
+    used["reference_landmarks"] = L is None
+    if L is None:
+        L = reference @ R.T + t
+    buf = io.BytesIO()
+    try:
+        aflw2000.write_mat(buf, R, t, L, K)
+    except FormatError as exc:
+        raise ExportError(f"{face_name(row)}: {exc}") from None
+    zf.writestr(names.claim(mat_name(row.image, row.face_index), ".mat"), buf.getvalue())
+    counts["faces"] += 1
+    for key, yes in used.items():  # counted once the face is written: a set-aside face counts nowhere
+        counts[key] += yes
 
 
 def _readme(meta: dict[str, Any], c: dict[str, int], renamed: int) -> str:

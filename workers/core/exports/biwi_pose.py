@@ -13,6 +13,8 @@ returns the exported R and t. The original BIWI depth-frame poses are not
 reconstructed. K per directory: the first face's K (else the project's default
 camera, fx = fy = width, centred); faces of the same directory with another K
 are listed in README.txt. Without t, t comes from geometry.translation_from_box.
+A face that cannot be written (no K and no image size) is set aside and reported
+per face (label_rows.writing_face), never the end of the export.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from numpy.typing import NDArray
 from workers.core import geometry
 from workers.core.formats import biwi
 from workers.core.formats.records import FormatError
-from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches
+from workers.core.label_rows import ExportError, InvalidRow, LabelRow, face_name, pose_batches, writing_face
 
 from .common import MemberNames, camera_matrix, estimated_translation, member_stem, readme, require_size
 
@@ -58,7 +60,11 @@ def _cal_size(row: LabelRow, K: NDArray[np.float64]) -> tuple[int, int]:
 
 
 def write(
-    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+    rows: Iterable[LabelRow],
+    out: BinaryIO,
+    meta: dict[str, Any],
+    on_progress: Callable[[int], None] | None = None,
+    invalid: list[InvalidRow] | None = None,
 ) -> int:
     names = MemberNames()
     cal_of: dict[str, tuple[NDArray[np.float64], str]] = {}  # directory -> (K, first image)
@@ -67,31 +73,30 @@ def write(
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for b in pose_batches(rows, on_progress=on_progress):
             for i, row in enumerate(b.rows):
-                K = camera_matrix(row)
-                if K is None:
-                    K = geometry.default_intrinsics(*require_size(row, "for the default camera (the row has no K)"))
-                    counts["default_K"] += 1
-                if b.has_t[i]:
-                    t = b.t[i]
-                else:
-                    t = estimated_translation(row, K)
-                    counts["t_from_box"] += 1
-                member = names.claim(pose_stem(row.image, row.face_index), "_pose.txt")
-                folder = _directory(member)
-                if folder not in cal_of:
-                    cal_of[folder] = (K, row.image)
-                    cal = io.BytesIO()
-                    biwi.write_rgb_cal(cal, K, np.eye(3), np.zeros(3), size=_cal_size(row, K))
-                    zf.writestr(f"{folder}/rgb.cal" if folder else "rgb.cal", cal.getvalue())
-                elif not np.array_equal(cal_of[folder][0], K):
-                    other_K.setdefault(folder, []).append(face_name(row))
-                pose = io.BytesIO()
-                try:
-                    biwi.write_pose_txt(pose, b.R[i], t)
-                except FormatError as exc:
-                    raise ExportError(f"{face_name(row)}: {exc}") from None
-                zf.writestr(member, pose.getvalue())
-                counts["faces"] += 1
+                with writing_face(row, invalid, "biwi_pose"):  # a face pose.txt cannot hold is set aside
+                    K = camera_matrix(row)
+                    default_K = K is None
+                    if K is None:
+                        K = geometry.default_intrinsics(*require_size(row, "for the default camera (the row has no K)"))
+                    t = b.t[i] if b.has_t[i] else estimated_translation(row, K)
+                    pose = io.BytesIO()
+                    try:  # before anything of this face is in the zip
+                        biwi.write_pose_txt(pose, b.R[i], t)
+                    except FormatError as exc:
+                        raise ExportError(f"{face_name(row)}: {exc}") from None
+                    member = names.claim(pose_stem(row.image, row.face_index), "_pose.txt")
+                    folder = _directory(member)
+                    if folder not in cal_of:
+                        cal_of[folder] = (K, row.image)
+                        cal = io.BytesIO()
+                        biwi.write_rgb_cal(cal, K, np.eye(3), np.zeros(3), size=_cal_size(row, K))
+                        zf.writestr(f"{folder}/rgb.cal" if folder else "rgb.cal", cal.getvalue())
+                    elif not np.array_equal(cal_of[folder][0], K):
+                        other_K.setdefault(folder, []).append(face_name(row))
+                    zf.writestr(member, pose.getvalue())
+                    counts["faces"] += 1
+                    counts["default_K"] += int(default_K)
+                    counts["t_from_box"] += int(not b.has_t[i])
         zf.writestr("README.txt", _readme(meta, counts, names.renamed, cal_of, other_K))
     return counts["faces"]
 

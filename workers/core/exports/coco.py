@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches, stack_field
+from workers.core.label_rows import ExportError, InvalidRow, LabelRow, face_name, pose_batches, stack_field
 
 from .common import (
     CONVENTION,
@@ -99,7 +99,11 @@ def _keypoints(row: LabelRow) -> tuple[str, int]:
 
 
 def write(
-    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+    rows: Iterable[LabelRow],
+    out: BinaryIO,
+    meta: dict[str, Any],
+    on_progress: Callable[[int], None] | None = None,
+    invalid: list[InvalidRow] | None = None,  # unused: every valid pose fits (see exports.Writer)
 ) -> int:
     info = {
         "description": "HeadPose Studio head-pose labels",

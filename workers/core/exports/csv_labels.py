@@ -8,11 +8,15 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
-from workers.core.label_rows import LabelRow, write_csv
+from workers.core.label_rows import InvalidRow, LabelRow, write_csv
 
 
 def write(
-    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+    rows: Iterable[LabelRow],
+    out: BinaryIO,
+    meta: dict[str, Any],
+    on_progress: Callable[[int], None] | None = None,
+    invalid: list[InvalidRow] | None = None,  # unused: every valid pose fits (see exports.Writer)
 ) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     try:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii as enc
 from typing import Any, BinaryIO
 
-from workers.core.label_rows import ExportError, LabelRow, face_name, pose_batches, stack_field
+from workers.core.label_rows import ExportError, InvalidRow, LabelRow, face_name, pose_batches, stack_field
 from workers.core.landmark_pins import LandmarkPinsError, check_landmark_pins
 
 from .common import (
@@ -64,7 +64,11 @@ _FACE = (
 
 
 def write(
-    rows: Iterable[LabelRow], out: BinaryIO, meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+    rows: Iterable[LabelRow],
+    out: BinaryIO,
+    meta: dict[str, Any],
+    on_progress: Callable[[int], None] | None = None,
+    invalid: list[InvalidRow] | None = None,  # unused: every valid pose fits (see exports.Writer)
 ) -> int:
     head = dumps(header(meta))
     out.write((head[:-1] + ', "faces": [').encode())
