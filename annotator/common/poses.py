@@ -1,7 +1,8 @@
 """Validation of poses crossing into the database: the one place every writer
 (API and labeling saves and drafts, imports, proposals, evaluation) goes
 through. The rules themselves are workers/core/pose_rules.py (shared with the
-exports); the limits come from settings (HEADPOSE_MAX_DEPTH_MM)."""
+exports); the depth limit comes from settings (HEADPOSE_MAX_DEPTH_MM), the
+minimum depth from the head's size (pose_rules.MIN_DEPTH_MM, 200 mm)."""
 
 import numpy as np
 from django.conf import settings

@@ -5,12 +5,14 @@ import math
 import numpy as np
 from django.conf import settings
 
+from annotator.common import poses
 from annotator.datasets.models import Face
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.labeling.queue import labeling_progress
 from annotator.proposals.models import Proposal
 from annotator.proposals.selectors import preferred_proposal
 from workers.core import geometry
+from workers.core.pose_rules import within_depth_limits
 from workers.core.proposers.reference_face import load_reference_face
 
 # Typical face width (ear to ear, as a detector box sees it) used to place a default pose.
@@ -22,14 +24,17 @@ FACE_WIDTH_MM = 150.0
 
 def default_translation(face: Face) -> list[float]:
     """Head origin behind the face box centre, at the depth where a
-    FACE_WIDTH_MM face is as wide as the box (pinhole, the image's K)."""
+    FACE_WIDTH_MM face is as wide as the box (pinhole, the image's K), kept
+    within the pose rules' depths (a face filling the image under the default
+    camera would sit at 150 mm, under the minimum): the starting pose can always be saved."""
     try:
         box = [float(v) for v in face.box]
         if len(box) != 4 or not all(math.isfinite(v) for v in box):
             raise ValueError
     except (TypeError, ValueError):
         box = [0.0, 0.0, float(face.image.width), float(face.image.height)]
-    return [float(v) for v in geometry.translation_from_box(box, face.image.K_matrix, FACE_WIDTH_MM)]
+    t = geometry.translation_from_box(box, face.image.K_matrix, FACE_WIDTH_MM)
+    return [float(v) for v in within_depth_limits(t, poses.limits())]
 
 
 def _pose(R, t, face: Face) -> dict:
