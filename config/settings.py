@@ -61,6 +61,9 @@ MIDDLEWARE = [
     # first: every response gets the Content-Security-Policy, static files included (config/csp.py)
     "config.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # outside the session and authentication middleware: their database and broker
+    # errors come back to it, and it answers 503 instead of 500 (annotator/common/middleware.py)
+    "annotator.common.middleware.OutageMiddleware",
     "config.middleware.RefuseNulInQuery",
     # before anything reads request.POST: a body over its endpoint's cap is refused unread
     "annotator.common.body_limits.RequestBodyLimitMiddleware",
@@ -320,8 +323,8 @@ CACHES = {
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-# A view that cannot reach the job queue answers 503 (annotator/job_queue.py).
-MIDDLEWARE.append("annotator.common.middleware.BrokerUnavailableMiddleware")
+# A request that cannot reach the job queue answers 503 (annotator/common/job_queue.py,
+# OutageMiddleware above), as does one that cannot reach the database.
 
 # Fail fast when the broker is down: a request that starts a job answers 503 in
 # milliseconds (connection refused) or about 3 s (a Redis that accepts but hangs),

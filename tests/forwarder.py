@@ -21,8 +21,9 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 @contextmanager
-def tcp_forwarder(listen_host: str, target: tuple[str, int]):
-    """Yields the port it listens on at `listen_host`; stops with the block."""
+def tcp_forwarder(listen_host: str, target: tuple[str, int], port: int = 0):
+    """Yields the port it listens on at `listen_host` (`port`, or one of the
+    system's choice); stops with the block, closing every relayed connection."""
     loop = asyncio.new_event_loop()
 
     async def relay(reader, writer):
@@ -37,7 +38,7 @@ def tcp_forwarder(listen_host: str, target: tuple[str, int]):
     # thread (Playwright's sync API does)
     thread = threading.Thread(target=loop.run_forever, name=f"forward-{target[1]}", daemon=True)
     thread.start()
-    server = asyncio.run_coroutine_threadsafe(asyncio.start_server(relay, listen_host, 0), loop).result(timeout=10)
+    server = asyncio.run_coroutine_threadsafe(asyncio.start_server(relay, listen_host, port), loop).result(timeout=10)
     port = server.sockets[0].getsockname()[1]
     try:
         yield port

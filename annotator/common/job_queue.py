@@ -4,7 +4,8 @@ Tasks are sent after the transaction that created their job commits (a worker
 must see the row). If the broker does not answer, the job row is already
 committed: it is marked failed with QUEUE_UNREACHABLE (so no job stays
 "queued" forever, and the admin's Retry can send it again) and the caller gets
-BrokerUnavailable, which BrokerUnavailableMiddleware answers with a 503."""
+BrokerUnavailable, which OutageMiddleware (annotator/common/middleware.py)
+answers with a 503."""
 
 from __future__ import annotations
 

@@ -68,7 +68,8 @@ def test_export_page_and_api(broker_down, admin_client, settings):
         {"dataset": dataset.pk, "format": "csv", "labels": "proposals"},
         content_type="application/json",
     )
-    assert api.status_code == 503 and api.json() == {"detail": QUEUE_UNREACHABLE}
+    assert api.status_code == 503 and api.json() == {"detail": QUEUE_UNREACHABLE, "code": "broker_unavailable"}
+    assert api["Retry-After"]
     assert list(Job.objects.values_list("state", flat=True)) == [Job.State.FAILED] * 2
 
 

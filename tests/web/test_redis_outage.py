@@ -82,7 +82,7 @@ def test_pages_and_api_survive_redis_down_and_jobs_resume(django_user_model, rea
             refused = api("POST", "/api/v1/exports/", json={"dataset": dataset.pk, **EXPORT})
             elapsed = time.monotonic() - started
             assert refused.status_code == 503, refused.text
-            assert refused.json() == {"detail": QUEUE_UNREACHABLE}
+            assert refused.json() == {"detail": QUEUE_UNREACHABLE, "code": "broker_unavailable"}
             assert refused.headers["Retry-After"]
             assert elapsed < JOB_REFUSAL_MAX_S
             page = browser.post(f"/datasets/{dataset.name}/export/", data=EXPORT)
