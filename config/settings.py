@@ -350,6 +350,9 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # worker holds a fresh lease, so an early re-send costs one no-op message.
 HEADPOSE_JOB_LEASE_S = envint("HEADPOSE_JOB_LEASE_S", 120)
 HEADPOSE_REAP_EVERY_S = float(env("HEADPOSE_REAP_EVERY_S", "60"))
+# A job's named temporary files (an import's local copy of its upload), a folder
+# per job: a killed run's are removed by the next run or a reaper (annotator/common/job_tmp.py).
+HEADPOSE_JOB_TMP_DIR = Path(env("HEADPOSE_JOB_TMP_DIR", DATA_DIR / "tmp"))
 # Redis re-delivers a message not acked (acks_late) within the visibility timeout,
 # even to a second worker while the first is still running it. The reaper, not
 # this, recovers from a dead worker (within lease + reap interval, about 3 min), so

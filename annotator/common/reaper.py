@@ -9,6 +9,9 @@ from a thread (`start_in_worker`); several reapers agree through row locks
 (SKIP LOCKED) and the fresh lease each re-send writes. The admin's Resume calls
 `resend` for one job.
 
+Each round also removes, on its host, the temporary folders of jobs that no
+live worker runs (annotator/common/job_tmp.py: what a killed run left).
+
 Re-sends are safe because every task is idempotent: an import claims its job
 and skips stored files by checksum, a proposal batch already counted is
 skipped, meshes are one per face, an entry skips predicted samples, an export
@@ -28,7 +31,7 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from annotator.common import jobs, pipeline
+from annotator.common import job_tmp, jobs, pipeline
 from annotator.common.job_queue import BrokerUnavailable
 from annotator.common.models import Job
 from annotator.proposals.models import FaceMesh
@@ -109,7 +112,8 @@ def _reap_meshes() -> int:
 
 def reap() -> dict[str, int]:
     """One round: re-send every stranded row; returns how many of each were sent.
-    With Redis down nothing is sent (the rows stay as they are for the next round)."""
+    With Redis down nothing is sent (the rows stay as they are for the next round).
+    Then the temporary folders of the jobs no live worker runs go."""
     sent = {}
     try:
         for model in _resenders:
@@ -117,6 +121,7 @@ def reap() -> dict[str, int]:
         sent["FaceMesh"] = _reap_meshes()
     except BrokerUnavailable:
         logger.warning("reaper: the broker is unreachable; the next round tries again")
+    job_tmp.sweep()
     return sent
 
 

@@ -20,7 +20,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from annotator.common import jobs, pipeline
+from annotator.common import job_tmp, jobs, pipeline
 from annotator.common.models import Job
 from annotator.common.poses import flat
 from annotator.datasets.models import Dataset, Face, Image
@@ -125,14 +125,14 @@ def _upload_server_path(job: Job, path: Path) -> None:
     job.save(update_fields=["upload"])
 
 
-def _local_copy(field_file):
-    """The stored file copied to a temporary file on this host (deleted when
-    closed): the readers seek around a zip, and object storage cannot seek."""
-    # returned open on purpose: closing it deletes it, when the caller is done
-    local = tempfile.NamedTemporaryFile(suffix=Path(field_file.name).suffix)  # noqa: SIM115
-    with field_file.storage.open(field_file.name, "rb") as stored:
-        shutil.copyfileobj(stored, local, 1 << 20)
-    local.flush()
+def _local_copy(job: Job) -> Path:
+    """The job's stored upload copied to this host, in the job's own temporary
+    folder (annotator/common/job_tmp.py; removed when the run ends, and by the
+    next run or a reaper when this one is killed): the readers seek around a
+    zip, and object storage cannot seek."""
+    local = job_tmp.fresh_folder(job.pk) / f"upload{Path(job.upload.name).suffix}"
+    with job.upload.storage.open(job.upload.name, "rb") as stored, open(local, "wb") as out:
+        shutil.copyfileobj(stored, out, 1 << 20)
     return local
 
 
@@ -210,8 +210,8 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     counters = ("processed", "succeeded", "unchanged", "errors")
     local = None
     try:
-        local = _local_copy(job.upload) if job.upload else None
-        source = local.name if local else job.input_name
+        local = _local_copy(job) if job.upload else None
+        source = str(local) if local else job.input_name
         if local is None and not Path(source).exists():
             raise FileNotFoundError(
                 f"{source} is not on this worker's host: a server path is read where the import runs "
@@ -252,8 +252,8 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
             name=job.input_name or (job.upload.name if job.upload else ""),
             fields=["total", *counters],
         )
-    if local:
-        local.close()
+    finally:
+        job_tmp.remove(job.pk)
     sequences.count_frames(job.dataset)
     if on_progress:
         on_progress(job)
