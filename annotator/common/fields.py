@@ -9,6 +9,7 @@ import numpy as np
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotator.common.poses import PoseError, clean_rotation
 from workers.core import geometry
 
 NUMBER = {"type": "number"}
@@ -27,6 +28,28 @@ def typed_json(schema: dict, name: str) -> type:
 RotationField = typed_json(
     numbers(9, description="Rotation head->camera (OpenCV frame), 3x3 row-major"), "RotationField"
 )
+
+
+@extend_schema_field(
+    {
+        "oneOf": [numbers(9), {"type": "array", "items": numbers(3), "minItems": 3, "maxItems": 3}],
+        "description": "Rotation head->camera (OpenCV frame): 9 numbers row-major, or 3 rows of 3",
+    }
+)
+class RotationInputField(serializers.Field):
+    """R as a client sends it: 9 numbers or 3 rows of 3 (DATA.md's pose rules),
+    checked by annotator/common/poses.py and returned as 9 floats."""
+
+    def to_internal_value(self, data):
+        try:
+            return clean_rotation(data)
+        except PoseError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value):
+        return value
+
+
 TranslationField = typed_json(
     numbers(3, nullable=True, description=("Translation of the head origin, camera frame, mm (null when unknown)")),
     "TranslationField",

@@ -17,10 +17,12 @@ from annotator.common.fields import (
     IntrinsicsField,
     Landmarks2DField,
     RotationField,
+    RotationInputField,
     TranslationField,
     euler_of,
 )
-from annotator.common.poses import PoseError, clean_rotation, clean_translation
+from annotator.common.filters import MAX_ID
+from annotator.common.poses import PoseError, clean_translation
 from annotator.datasets.models import Face
 from annotator.labeling import queue as labeling_queue
 from annotator.labeling.editor import face_editor_state
@@ -28,6 +30,7 @@ from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationRe
 from annotator.labeling.queue import LabelInput, next_face, save_label
 from annotator.labeling.selectors import annotation_list, dataset_for_labeling, face_for_labeling, readable_annotations
 from annotator.labeling.services import ANNOTATOR_STATUSES, VersionConflict
+from workers.core import bounded_numbers
 from workers.core.label_rows import deprecated_source
 from workers.core.landmark_pins import LANDMARK_COUNT, LandmarkPinsError, check_landmark_pins
 
@@ -58,11 +61,11 @@ class NumberField(serializers.FloatField):
     }
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
+        if not bounded_numbers.is_number(data):
             self.fail("not_a_number", kind=type(data).__name__)
-        try:
-            float(data)
-        except OverflowError:
+        try:  # NaN and infinities: FloatField's own message
+            bounded_numbers.real(data, self.field_name, finite=False)
+        except bounded_numbers.NumberError:
             self.fail("too_large")
         return super().to_internal_value(data)
 
@@ -197,9 +200,7 @@ class AnnotationRevisionsAPI(ListAPI):
 class PoseInputSerializer(serializers.Serializer):
     """A pose someone saves (a label, a reviewer's correction): checked by the pose rules."""
 
-    R = serializers.ListField(
-        child=NumberField(), min_length=9, max_length=9, help_text="Rotation head->camera (OpenCV), 9 floats row-major"
-    )
+    R = RotationInputField(help_text="Rotation head->camera (OpenCV): 9 numbers row-major, or 3 rows of 3")
     t = serializers.ListField(
         child=NumberField(),
         min_length=3,
@@ -212,12 +213,6 @@ class PoseInputSerializer(serializers.Serializer):
     time_spent_s = NumberField(min_value=0, max_value=86400, required=False, default=0.0)
     note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="")
 
-    def validate_R(self, value):
-        try:
-            return clean_rotation(value)
-        except PoseError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-
     def validate_t(self, value):
         try:
             return clean_translation(value)
@@ -227,9 +222,11 @@ class PoseInputSerializer(serializers.Serializer):
 
 class SaveLabelSerializer(PoseInputSerializer):
     status = serializers.ChoiceField(choices=sorted(str(s) for s in ANNOTATOR_STATUSES))
-    expected_version = serializers.IntegerField(min_value=0, help_text="The version edited; 0 for a new label")
+    expected_version = serializers.IntegerField(
+        min_value=0, max_value=MAX_ID, help_text="The version edited; 0 for a new label"
+    )
     flag_reason = serializers.ChoiceField(choices=FlagReason.choices, required=False, allow_blank=True, default="")
-    proposal_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    proposal_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None)
     landmark_pins = serializers.ListField(
         child=LandmarkPinSerializer(),
         max_length=LANDMARK_COUNT,
@@ -254,7 +251,7 @@ class AnnotationWriteSerializer(SaveLabelSerializer):
     """POST /api/v1/annotations/: the caller's own label of a face (the labeling
     page's payload plus the face)."""
 
-    face = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    face = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 _DATETIME = serializers.DateTimeField()
@@ -291,7 +288,9 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class NextFaceSerializer(serializers.Serializer):
-    skip_face_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    skip_face_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None
+    )
 
 
 class NextFaceResultSerializer(serializers.Serializer):

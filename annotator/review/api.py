@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from annotator.common.errors import error_responses
 from annotator.common.fields import RotationField, TranslationField
+from annotator.common.filters import MAX_ID
 from annotator.labeling.api import (
     MAX_NOTE,
     AnnotationSerializer,
@@ -47,7 +48,9 @@ class DecisionSerializer(serializers.Serializer):
         default="",
         help_text="Shown to the annotator on their labeling page",
     )
-    expected_version = serializers.IntegerField(min_value=1, help_text="The annotation version reviewed")
+    expected_version = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The annotation version reviewed"
+    )
 
     def validate(self, attrs):
         if attrs["decision"] == ReviewState.REJECTED and not attrs["reason"]:
@@ -56,7 +59,9 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class CorrectionSerializer(PoseInputSerializer):
-    expected_version = serializers.IntegerField(min_value=1, help_text="The annotation version corrected")
+    expected_version = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The annotation version corrected"
+    )
 
 
 class ReviewedSerializer(serializers.Serializer):
@@ -116,7 +121,9 @@ class ReviewStateSerializer(serializers.Serializer):
 
 
 class NextReviewSerializer(serializers.Serializer):
-    skip_annotation_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    skip_annotation_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None
+    )
 
 
 class NextReviewResultSerializer(serializers.Serializer):

@@ -232,7 +232,7 @@ def test_message_lists_first_problems_then_counts_the_rest():
         ('[{"id": "a", "yaw": 0, "pitch": 0}]', "item 1 (id 'a'): missing roll (or give R)"),
         (
             '[{"id": "a", "yaw": "1", "pitch": null, "roll": false}]',
-            "item 1 (id 'a'): yaw must be a number, not str '1'; pitch must be a number, not NoneType None; roll",
+            "item 1 (id 'a'): yaw must be a number, not str '1' (and 2 more)",
         ),
         ('[{"id": "a", "R": [1, 0, 0]}]', "item 1 (id 'a'): R must be 9 numbers (row-major) or a 3x3 list"),
         ('[{"id": "a", "R": [[1, 0, 0], [0, 1, 0], [0, 0, "1"]]}]', "R[8] must be a number, not str '1'"),

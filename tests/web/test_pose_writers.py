@@ -39,7 +39,8 @@ BAD = {
     "R booleans": ({"R": [True, False, False, False, True, False, False, False, True]}, "R", "number"),
     "R strings": ({"R": ["1", "0", "0", "0", "1", "0", "0", "0", "1"]}, "R", "number"),
     "R None inside": ({"R": [1, 0, 0, 0, 1, 0, 0, 0, None]}, "R", ""),
-    "R nested": ({"R": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}, "R", "number"),
+    "R nested deeper": ({"R": [[[1], 0, 0], [0, 1, 0], [0, 0, 1]]}, "R", "number"),
+    "R rows not of 3": ({"R": [[1, 0, 0], [0, 1, 0], [0, 0]]}, "R", "list of 9 numbers"),
     "R huge int": ({"R": [10**400, 0, 0, 0, 1, 0, 0, 0, 1]}, "R", "too large"),
     "R 1e308": ({"R": [1e308] * 9}, "R", "not a rotation"),
 }
@@ -158,7 +159,7 @@ def test_prediction_uploads_refuse_booleans_and_strings_for_R(client, carol):
         f = io.BytesIO(json.dumps([{"id": "img000.jpg", "R": R}]).encode())
         f.name = "p.json"
         r = client.post(f"/api/v1/benchmarks/{b.pk}/entries/", {"file": f})
-        assert r.status_code == 400 and "R must be 9 numbers" in r.json()["detail"]
+        assert r.status_code == 400 and "R[0] must be a number, not" in r.json()["detail"]
 
 
 def test_leaderboard_proposer_runs_keep_only_sane_poses_as_predictions():

@@ -578,7 +578,8 @@ def _json_record(
             return this
         vals, bad = _numbers({a: item[a] for a in ANGLE_COLUMNS})
     if bad:
-        problems.append(f"{where_id}: {'; '.join(bad)}")
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        problems.append(f"{where_id}: {bad[0]}{more}")
         return this
     records.append((where, sid, vals))
     return this
