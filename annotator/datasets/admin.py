@@ -15,6 +15,7 @@ from annotator.datasets.selectors import with_counts
 from annotator.proposals.meshes import queue_meshes
 from annotator.proposals.services import ProposeRequestError, start_proposals
 from annotator.quality import services as quality_services
+from workers.core.formats.records import MAX_EVERY, MAX_FRAME_INDEX
 
 
 class AssignmentInline(admin.TabularInline):
@@ -28,8 +29,12 @@ class ImportForm(forms.Form):
     dataset = forms.SlugField(help_text="Created if it does not exist.")
     server_path = forms.CharField(required=False, help_text="A folder or .zip on the server", max_length=1000)
     upload = forms.FileField(required=False, help_text="…or upload a .zip (or, for a video import, the video file)")
-    every = forms.IntegerField(min_value=1, initial=1, required=False, help_text="Video import: keep every N-th frame")
-    max_frames = forms.IntegerField(min_value=1, required=False, help_text="Video import: at most N frames")
+    every = forms.IntegerField(
+        min_value=1, max_value=MAX_EVERY, initial=1, required=False, help_text="Video import: keep every N-th frame"
+    )
+    max_frames = forms.IntegerField(
+        min_value=1, max_value=MAX_FRAME_INDEX + 1, required=False, help_text="Video import: at most N frames"
+    )
 
     def clean(self):
         data = super().clean()

@@ -27,6 +27,8 @@ from annotator.datasets.models import Dataset, Face, Image
 from annotator.labeling.services import set_ground_truth
 from annotator.sequences import services as sequences
 from workers.core.formats.archive import Limits, pack_folder
+from workers.core.formats.records import FormatError
+from workers.core.formats.video import check_thinning
 
 READERS = {
     Job.Kind.IMPORT_AFLW2000: ("workers.core.formats.aflw2000", Dataset.Kind.AFLW2000),
@@ -59,8 +61,10 @@ def create_import_job(
         raise ImportRequestError("dataset name: letters, digits, '-' and '_' only.")
     if not server_path and upload is None:
         raise ImportRequestError("name a folder or .zip on the server, or upload a .zip.")
-    if every < 1 or (max_frames is not None and max_frames < 1):
-        raise ImportRequestError("--every and --max-frames must be 1 or more.")
+    try:  # 1..10,000 and 1..2^31 (workers/core/formats/records.py): never a job that fails later
+        check_thinning(every, max_frames)
+    except FormatError as exc:
+        raise ImportRequestError(f"{exc}.") from None
     if server_path and not Path(server_path).exists():
         raise ImportRequestError(f"{server_path}: no such file or folder on the server.")
     dataset_kind = READERS[kind][1]
