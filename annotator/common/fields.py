@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotator.common.poses import PoseError, clean_rotation
-from workers.core import geometry
+from workers.core import bounded_numbers, geometry
 
 NUMBER = {"type": "number"}
 
@@ -30,6 +30,25 @@ RotationField = typed_json(
 )
 
 
+class NumberField(serializers.FloatField):
+    """A JSON number, nothing else: FloatField would take True as 1.0 and "1" as 1.0,
+    and answer 500 for an integer too large for a float."""
+
+    default_error_messages = {
+        "not_a_number": "A number is required, not {kind}.",
+        "too_large": "This number is too large.",
+    }
+
+    def to_internal_value(self, data):
+        if not bounded_numbers.is_number(data):
+            self.fail("not_a_number", kind=type(data).__name__)
+        try:  # NaN and infinities: FloatField's own message
+            bounded_numbers.real(data, self.field_name, finite=False)
+        except bounded_numbers.NumberError:
+            self.fail("too_large")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(
     {
         "oneOf": [numbers(9), {"type": "array", "items": numbers(3), "minItems": 3, "maxItems": 3}],
@@ -38,11 +57,17 @@ RotationField = typed_json(
 )
 class RotationInputField(serializers.Field):
     """R as a client sends it: 9 numbers or 3 rows of 3 (DATA.md's pose rules),
-    checked by annotator/common/poses.py and returned as 9 floats."""
+    each a NumberField (errors name the item), then checked by
+    annotator/common/poses.py; returned as 9 floats."""
 
     def to_internal_value(self, data):
+        if isinstance(data, list) and any(isinstance(row, list) for row in data):
+            if len(data) != 3 or not all(isinstance(row, list) and len(row) == 3 for row in data):
+                raise serializers.ValidationError("R must be 9 numbers, or 3 rows of 3 numbers.")
+            data = [v for row in data for v in row]
+        values = serializers.ListField(child=NumberField(), min_length=9, max_length=9).run_validation(data)
         try:
-            return clean_rotation(data)
+            return clean_rotation(values)
         except PoseError as exc:
             raise serializers.ValidationError(str(exc)) from None
 

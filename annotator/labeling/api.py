@@ -16,6 +16,7 @@ from annotator.common.fields import (
     EulerField,
     IntrinsicsField,
     Landmarks2DField,
+    NumberField,
     RotationField,
     RotationInputField,
     TranslationField,
@@ -30,7 +31,6 @@ from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationRe
 from annotator.labeling.queue import LabelInput, next_face, save_label
 from annotator.labeling.selectors import annotation_list, dataset_for_labeling, face_for_labeling, readable_annotations
 from annotator.labeling.services import ANNOTATOR_STATUSES, VersionConflict
-from workers.core import bounded_numbers
 from workers.core.label_rows import deprecated_source
 from workers.core.landmark_pins import LANDMARK_COUNT, LandmarkPinsError, check_landmark_pins
 
@@ -49,25 +49,6 @@ def _iso(value):
 
 
 MAX_NOTE = 2000
-
-
-class NumberField(serializers.FloatField):
-    """A JSON number, nothing else: FloatField would take True as 1.0 and "1" as 1.0,
-    and answer 500 for an integer too large for a float."""
-
-    default_error_messages = {
-        "not_a_number": "A number is required, not {kind}.",
-        "too_large": "This number is too large.",
-    }
-
-    def to_internal_value(self, data):
-        if not bounded_numbers.is_number(data):
-            self.fail("not_a_number", kind=type(data).__name__)
-        try:  # NaN and infinities: FloatField's own message
-            bounded_numbers.real(data, self.field_name, finite=False)
-        except bounded_numbers.NumberError:
-            self.fail("too_large")
-        return super().to_internal_value(data)
 
 
 class LandmarkPinSerializer(serializers.Serializer):

@@ -40,7 +40,7 @@ BAD = {
     "R strings": ({"R": ["1", "0", "0", "0", "1", "0", "0", "0", "1"]}, "R", "number"),
     "R None inside": ({"R": [1, 0, 0, 0, 1, 0, 0, 0, None]}, "R", ""),
     "R nested deeper": ({"R": [[[1], 0, 0], [0, 1, 0], [0, 0, 1]]}, "R", "number"),
-    "R rows not of 3": ({"R": [[1, 0, 0], [0, 1, 0], [0, 0]]}, "R", "list of 9 numbers"),
+    "R rows not of 3": ({"R": [[1, 0, 0], [0, 1, 0], [0, 0]]}, "R", "9 numbers, or 3 rows of 3"),
     "R huge int": ({"R": [10**400, 0, 0, 0, 1, 0, 0, 0, 1]}, "R", "too large"),
     "R 1e308": ({"R": [1e308] * 9}, "R", "not a rotation"),
 }
