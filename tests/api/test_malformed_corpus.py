@@ -220,6 +220,9 @@ QUERIES = [
     "status=accepted&status=%ff%fe&status=",
     "dataset=NaN&split=Infinity&page_size=-Infinity",
     "skip_face_id=abc&x=%00",
+    # numbers of any size (issue 24 item 1)
+    "page_size=" + "3" * 400 + "&dataset=" + "5" * 5000 + f"&face={-(2**63) - 9}",
+    "n=" + "9" * 5000 + "&page=" + "8" * 400 + "&sort=" + "1" * 400 + f"&split={7 * 10**350}",
 ]
 CURSORS = [
     _b64("p=abc"),
@@ -342,6 +345,30 @@ JSON_BODIES = [
     ).encode(),
     b'{"name": "\xff\xfe\xfd", "note": "\xc3\x28"}',
     json.dumps([{"face": 1, **POSE}] * 1000).encode(),
+    # numbers too large for a float, or too long for Python to read (issue 24 item 1)
+    json.dumps(
+        {
+            **POSE,
+            "face": 1,
+            "R": [[1, 0, 0], [0, 1, 0], [0, 0, 7 * 10**333]],
+            "landmark_pins": [{"index": 12, "x": 4 * 10**370, "y": 9}],
+            "time_spent_s": -(10**345),
+        }
+    ).encode(),
+    json.dumps(
+        {
+            **POSE,
+            "face": 1,
+            "expected_version": 10**390,
+            "proposal_id": 2**63 + 3,
+            "skip_face_id": 10**320,
+            "skip_annotation_id": -(2**70),
+            "faces": [10**35],
+            "decision": "approved",
+        }
+    ).encode(),
+    b'{"face": 1, "R": [1, 0, 0, 0, 1, 0, 0, 0, 1], "t": [0, 0, ' + b"6" * 4900 + b'], "status": "draft", '
+    b'"expected_version": 0, "landmark_pins": [{"index": 3, "x": 1, "y": -' + b"2" * 4400 + b"}]}",
 ]
 DEEP = [
     b"[" * 50_000 + b"]" * 50_000,
@@ -388,6 +415,9 @@ MULTIPART = [
     {"file": ("p.csv", "id,yaw,pitch,roll\ncafé,1,2,3\n".encode("latin-1"))},
     {"file": ("x" * 1000 + ".zip", b"PK\x03\x04 not really a zip")},
     {"upload": ("bomb.zip", b"PK\x05\x06" + b"\x00" * 18), "file": ("p.json", b'{"predictions": 5}')},
+    {"file": ("p.json", b'[{"id": "img000.png", "yaw": ' + b"3" * 360 + b', "pitch": 0, "roll": 0}]')},
+    {"file": ("p.json", b'{"img000.png": {"R": [[1, 0, 0], [0, 1, 0], [0, 0, ' + b"5" * 5300 + b"]]}}")},
+    {"file": ("p.csv", b"id,yaw,pitch,roll\nimg000.png,0," + b"8" * 480 + b",1_5\n")},
 ]
 MULTIPART_FIELDS = {
     "name": "\u0000",
@@ -398,6 +428,8 @@ MULTIPART_FIELDS = {
     "dataset_name": "../x",
     "source": "/etc",
     "proposer": "x" * 1000,
+    "every": str(10**28),
+    "max_frames": "7" * 5000,
 }
 
 
