@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config import modes
 from config.env import env, envbool, envint, envlist
 from config.storage import media_storage
-from workers.core.pose_rules import MIN_DEPTH_MM
+from workers.core.pose_rules import SAFE_DEPTH_MM
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env("HEADPOSE_DATA_DIR", BASE_DIR / "data"))
@@ -177,13 +177,13 @@ HEADPOSE_TOKEN_FAILURES_PER_ADDRESS = envint("HEADPOSE_TOKEN_FAILURES_PER_ADDRES
 # The header the front proxy sets to the client's address (X-Real-IP, or X-Forwarded-For:
 # its last address is used); empty: REMOTE_ADDR. Never name a header the proxy does not overwrite.
 HEADPOSE_CLIENT_IP_HEADER = env("HEADPOSE_CLIENT_IP_HEADER", "").strip()
-# A stored head position has MIN_DEPTH_MM (200) <= z <= this and |x|, |y| <= this (mm);
-# see workers/core/pose_rules.py.
+# A stored head position has z <= this and |x|, |y| <= this (mm), and the whole head
+# at least 10 mm in front of the camera; see workers/core/pose_rules.py.
 HEADPOSE_MAX_DEPTH_MM = envint("HEADPOSE_MAX_DEPTH_MM", 10_000)
-if HEADPOSE_MAX_DEPTH_MM < MIN_DEPTH_MM:  # no pose could be stored: every save would fail
+if HEADPOSE_MAX_DEPTH_MM < SAFE_DEPTH_MM:  # a head turned away could never be stored
     raise ImproperlyConfigured(
-        f"HEADPOSE_MAX_DEPTH_MM={HEADPOSE_MAX_DEPTH_MM} is under the minimum depth of a pose "
-        f"({MIN_DEPTH_MM:g} mm, the whole head in front of the camera; workers/core/pose_rules.py)."
+        f"HEADPOSE_MAX_DEPTH_MM={HEADPOSE_MAX_DEPTH_MM} is under {SAFE_DEPTH_MM:g} mm, the depth a head "
+        "turned away from the camera needs (the head's radius plus the clearance; workers/core/pose_rules.py)."
     )
 # Uploaded prediction files (leaderboard): size and row limits; see workers/core/predictions.py.
 HEADPOSE_MAX_PREDICTION_BYTES = envint("HEADPOSE_MAX_PREDICTION_BYTES", 32 * 1024 * 1024)

@@ -8,7 +8,7 @@ import numpy as np
 from django.db import transaction
 
 from annotator.common import jobs, pipeline
-from annotator.common.poses import clean_rotation, clean_translation
+from annotator.common.poses import clean_pose
 from annotator.datasets.models import Dataset, Face
 from annotator.proposals.services import ProposeRequestError, check_proposer, get_proposer, read_image_bgr
 from evaluation.benchmarks import ground_truth_by_name
@@ -162,8 +162,10 @@ def _checked_row(name: str, hit) -> dict:
     other stored pose: a proposer's non-sane output counts as no prediction, with why."""
 
     try:
-        R = clean_rotation(np.asarray(hit.R, dtype=np.float64).reshape(9))
-        t = None if hit.t is None else clean_translation(np.asarray(hit.t, dtype=np.float64).reshape(3))
+        R, t = clean_pose(
+            np.asarray(hit.R, dtype=np.float64).reshape(9),
+            None if hit.t is None else np.asarray(hit.t, dtype=np.float64).reshape(3),
+        )
     except ValueError as exc:  # PoseError included
         return {"sample_name": name, "R": None, "message": f"proposal not stored: {exc}"[:300]}
     return {"sample_name": name, "R": R, "t": t}

@@ -1,7 +1,7 @@
 """Build the generic head mesh the labeling page renders.
 
-    .venv/bin/python tools/build_head_mesh.py            # writes static/meshes/head.glb + head.json
-    .venv/bin/python tools/build_head_mesh.py --face aflw-mean --out-dir /tmp/x
+    .venv/bin/python tools/build_head_mesh.py            # static/meshes/head.glb + head.json, and the hull
+    .venv/bin/python tools/build_head_mesh.py --face aflw-mean --out-dir /tmp/x   # all three in /tmp/x
 
 Input (nothing is downloaded):
 - `reference` (default when present): the project's reference face,
@@ -19,6 +19,10 @@ head.json holds what tests and the browser need without parsing the GLB: the
 frame, counts, the skull ellipsoid, and named vertices (index + position), e.g.
 nose_tip, chin, eye corners, top_of_head. Rerunning with the same inputs gives the
 same bytes.
+
+head_hull.json (workers/core/assets/, or --out-dir when given): the vertices of
+the convex hull of the mesh and the 68 reference landmarks, from which the pose
+rules find a pose's nearest head point (workers/core/pose_rules.py).
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from workers.core.meshing.head_mesh import (  # noqa: E402
     HEAD_MESH_VERSION,
     aflw_mean_face68,
     build_head_mesh,
+    head_hull_vertices,
     head_mesh_glb,
 )
+from workers.core.pose_rules import HEAD_HULL_PATH  # noqa: E402
 
 DEFAULT_OUT = REPO_ROOT / "static" / "meshes"
 FRAME = (
@@ -89,7 +95,19 @@ def build(face: str = "auto"):
     }
     glb = head_mesh_glb(head, info)
     info["glb_sha256"] = hashlib.sha256(glb).hexdigest()
-    return head, glb, info
+    return head, glb, info, hull_info(head, points68, info)
+
+
+def hull_info(head, points68, info: dict) -> dict:
+    hull = head_hull_vertices(head, points68).round(3)
+    return {
+        "what": "vertices of the convex hull of the generic head mesh (head.glb) and the 68 reference landmarks",
+        "frame": FRAME,
+        "units": "mm",
+        "mesh": {k: info[k] for k in ("name", "version", "built_from", "built_from_version", "glb_sha256")},
+        "radius_mm": round(float(((hull**2).sum(1) ** 0.5).max()), 3),
+        "vertices": hull.tolist(),
+    }
 
 
 def main(argv=None) -> int:
@@ -104,10 +122,13 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    _head, glb, info = build(args.face)
+    _head, glb, info, hull = build(args.face)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "head.glb").write_bytes(glb)
     (args.out_dir / "head.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    hull_path = HEAD_HULL_PATH if args.out_dir == DEFAULT_OUT else args.out_dir / "head_hull.json"
+    hull_path.parent.mkdir(parents=True, exist_ok=True)
+    hull_path.write_text(json.dumps(hull, sort_keys=True, separators=(",", ":")) + "\n")
     print(
         json.dumps(
             {

@@ -33,8 +33,9 @@ def register_error(exc_class: type, http_status: int, code: str, extra=None) -> 
 
 
 def body_as_a_whole(exc) -> dict:
-    """A domain validation error is about the body as a whole, as DRF names it."""
-    return {"non_field_errors": [str(exc)]}
+    """A domain validation error is about the body as a whole, as DRF names it,
+    or about the field it names (PoseError.field)."""
+    return {getattr(exc, "field", None) or "non_field_errors": [str(exc)]}
 
 
 register_error(PoseError, status.HTTP_400_BAD_REQUEST, "invalid", body_as_a_whole)

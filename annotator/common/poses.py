@@ -1,18 +1,24 @@
 """Validation of poses crossing into the database: the one place every writer
 (API and labeling saves and drafts, imports, proposals, evaluation) goes
 through. The rules themselves are workers/core/pose_rules.py (shared with the
-exports); the depth limit comes from settings (HEADPOSE_MAX_DEPTH_MM), the
-minimum depth from the head's size (pose_rules.MIN_DEPTH_MM, 200 mm)."""
+exports); the depth limit comes from settings (HEADPOSE_MAX_DEPTH_MM). A writer
+checks R and t together (clean_pose): whether the whole head is in front of the
+camera depends on both (pose_rules.check_pose)."""
 
 import numpy as np
 from django.conf import settings
 
 from workers.core.landmark_pins import LandmarkPinsError, check_landmark_pins
-from workers.core.pose_rules import PoseLimits, PoseRuleError, check_rotation, check_translation
+from workers.core.pose_rules import PoseLimits, PoseRuleError, check_pose, check_rotation, check_translation
 
 
 class PoseError(ValueError):
-    """A pose that cannot be stored; the message says why."""
+    """A pose that cannot be stored; the message says why, `field` (when set)
+    which input to change (the API's error names it)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def limits() -> PoseLimits:
@@ -39,6 +45,22 @@ def clean_translation(t, allow_none: bool = True) -> list[float] | None:
         return flat(check_translation(t, limits()))
     except PoseRuleError as exc:
         raise PoseError(str(exc)) from None
+
+
+def clean_pose(R, t, allow_none: bool = True, tol: float = 1e-3) -> tuple[list[float], list[float] | None]:
+    """(9 floats, 3 floats or None) of a pose every writer may store: R and t
+    each sane (clean_rotation, clean_translation) and the whole head in front
+    of the camera at that rotation. A head too near the camera is t's error:
+    moving it back is what fixes it."""
+    R9 = clean_rotation(R, tol)
+    t3 = clean_translation(t, allow_none)
+    if t3 is None:
+        return R9, None
+    try:
+        check_pose(R9, t3, limits())
+    except PoseRuleError as exc:
+        raise PoseError(str(exc), field="t") from None
+    return R9, t3
 
 
 def flat(M) -> list[float]:

@@ -12,7 +12,7 @@ from annotator.labeling.queue import labeling_progress
 from annotator.proposals.models import Proposal
 from annotator.proposals.selectors import preferred_proposal
 from workers.core import geometry
-from workers.core.pose_rules import within_depth_limits
+from workers.core.pose_rules import within_pose_limits
 from workers.core.proposers.reference_face import load_reference_face
 
 # Typical face width (ear to ear, as a detector box sees it) used to place a default pose.
@@ -22,11 +22,14 @@ FACE_WIDTH_MM = 150.0
 # --- the pose to start from (selectors) ---------------------------------------------
 
 
-def default_translation(face: Face) -> list[float]:
+def default_translation(face: Face, R) -> list[float]:
     """Head origin behind the face box centre, at the depth where a
-    FACE_WIDTH_MM face is as wide as the box (pinhole, the image's K), kept
-    within the pose rules' depths (a face filling the image under the default
-    camera would sit at 150 mm, under the minimum): the starting pose can always be saved."""
+    FACE_WIDTH_MM face is as wide as the box (pinhole, the image's K), pushed
+    back along its ray only as far as the pose rules need for rotation R (the
+    whole head in front of the camera: a frontal face filling the image under
+    the default camera, at 150 mm, stays there; the same box with the back of
+    the head to the camera goes back to about 193 mm), and no farther than the
+    depth limit: the starting pose can always be saved."""
     try:
         box = [float(v) for v in face.box]
         if len(box) != 4 or not all(math.isfinite(v) for v in box):
@@ -34,13 +37,14 @@ def default_translation(face: Face) -> list[float]:
     except (TypeError, ValueError):
         box = [0.0, 0.0, float(face.image.width), float(face.image.height)]
     t = geometry.translation_from_box(box, face.image.K_matrix, FACE_WIDTH_MM)
-    return [float(v) for v in within_depth_limits(t, poses.limits())]
+    return [float(v) for v in within_pose_limits(np.asarray(R, dtype=np.float64).reshape(3, 3), t, poses.limits())]
 
 
-def _pose(R, t, face: Face) -> dict:
+def editor_pose(R, t, face: Face) -> dict:
+    """{R, t} as a page shows a stored pose: without a t, the guessed one for R (default_translation)."""
     return {
         "R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
-        "t": [float(v) for v in (t if t is not None else default_translation(face))],
+        "t": [float(v) for v in (t if t is not None else default_translation(face, R))],
     }
 
 
@@ -49,7 +53,7 @@ def reference_pose(face: Face) -> dict:
     default. {'R', 't', 'origin': {...}}."""
     proposal = preferred_proposal(face)
     if proposal is not None:
-        pose = _pose(proposal.R, proposal.t, face)
+        pose = editor_pose(proposal.R, proposal.t, face)
         pose["origin"] = {
             "kind": "proposal",
             "proposal_id": proposal.pk,
@@ -65,7 +69,7 @@ def reference_pose(face: Face) -> dict:
         }
         return pose
     # no proposer gave a sane pose (none stored): a frontal head at the face box
-    pose = _pose(np.eye(3), None, face)
+    pose = editor_pose(np.eye(3), None, face)
     pose["origin"] = {
         "kind": "default",
         "proposal_id": None,
@@ -88,7 +92,7 @@ def initial_pose(user, face: Face) -> dict:
     """This annotator's latest annotation, else reference_pose(face)."""
     annotation = own_annotation(user, face)
     if annotation is not None:
-        pose = _pose(annotation.R, annotation.t, face)
+        pose = editor_pose(annotation.R, annotation.t, face)
         pose["origin"] = {"kind": "annotation", "version": annotation.version, "status": annotation.status}
         return pose
     return reference_pose(face)
@@ -166,7 +170,7 @@ def landmark_editing_state(face: Face) -> dict:
         "face_landmarks_ibug68": None if own is None else [[float(v) for v in p] for p in own],
         "proposals": [
             {
-                **_pose(p.R, p.t, face),
+                **editor_pose(p.R, p.t, face),
                 "proposal_id": p.pk,
                 "proposer": p.proposer,
                 "version": p.proposer_version,

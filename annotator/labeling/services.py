@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from annotator.common.poses import PoseError, clean_landmark_pins, clean_rotation, clean_translation
+from annotator.common.poses import PoseError, clean_landmark_pins, clean_pose
 from annotator.datasets.models import Face
 from annotator.labeling.models import (
     Annotation,
@@ -86,8 +86,7 @@ def save_annotation(
         raise PoseError(f"a flag needs a reason: one of {FlagReason.values}.")
     if status != AnnotationStatus.FLAGGED:
         flag_reason = ""
-    R = clean_rotation(R)
-    t = clean_translation(t)
+    R, t = clean_pose(R, t)
     time_spent_s = max(0.0, float(time_spent_s or 0.0))
     if time_spent_s != time_spent_s or time_spent_s > 86400:
         raise PoseError("time_spent_s must be between 0 and 86400 seconds.")
@@ -166,8 +165,7 @@ def save_annotation(
 def set_ground_truth(*, face: Face, R, t) -> Annotation:
     """The dataset's own label of a face (origin=ground_truth). Re-importing the
     same value is a no-op; a changed value becomes a new revision."""
-    R = clean_rotation(R)
-    t = clean_translation(t)
+    R, t = clean_pose(R, t)
     with transaction.atomic():
         annotation = (
             Annotation.objects.select_for_update().filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH).first()

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from annotator.common import jobs, pipeline
 from annotator.common.models import Job
-from annotator.common.poses import clean_rotation, clean_translation
+from annotator.common.poses import clean_pose
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.proposals.models import Proposal
 from annotator.proposals.selectors import preferred_proposers
@@ -145,8 +145,7 @@ def _sane_proposals(image: Image, proposals, tag: str, errors: list) -> list:
     kept = []
     for k, proposal in enumerate(proposals):
         try:
-            R = clean_rotation(proposal.R)
-            t = clean_translation(None if proposal.t is None else np.asarray(proposal.t, dtype=np.float64))
+            R, t = clean_pose(proposal.R, None if proposal.t is None else np.asarray(proposal.t, dtype=np.float64))
         except ValueError as exc:  # PoseError included
             errors.append({"name": image.file_name, "message": f"{tag} proposal {k} not stored: {exc}"})
             continue

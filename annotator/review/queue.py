@@ -23,7 +23,7 @@ from django.utils import timezone
 from annotator.common import access
 from annotator.datasets.models import Dataset
 from annotator.datasets.selectors import visible_datasets
-from annotator.labeling.editor import default_translation
+from annotator.labeling.editor import editor_pose
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, RejectReason
 from annotator.labeling.selectors import readable_annotations
 from annotator.proposals.selectors import preferred_proposal
@@ -157,13 +157,6 @@ def correct(reviewer, annotation: Annotation, data: Correction) -> Annotation:
 # --- what the review page shows (selectors) ---------------------------------------
 
 
-def _pose(R, t, face) -> dict:
-    return {
-        "R": [float(v) for v in np.asarray(R, dtype=np.float64).reshape(9)],
-        "t": [float(v) for v in (t if t is not None else default_translation(face))],
-    }
-
-
 def comparison_poses(annotation: Annotation) -> list[dict]:
     """The label under review first, then the other annotators' finished labels
     of the face, then the proposal the annotator started from (else the preferred
@@ -171,7 +164,12 @@ def comparison_poses(annotation: Annotation) -> list[dict]:
     the photo, not a key."""
     face = annotation.face
     poses = [
-        {"key": "label", "kind": "label", "who": annotation.author.username, **_pose(annotation.R, annotation.t, face)}
+        {
+            "key": "label",
+            "kind": "label",
+            "who": annotation.author.username,
+            **editor_pose(annotation.R, annotation.t, face),
+        }
     ]
     others = (
         Annotation.objects.filter(
@@ -189,7 +187,7 @@ def comparison_poses(annotation: Annotation) -> list[dict]:
                 "key": f"annotator-{other.pk}",
                 "kind": "annotator",
                 "who": other.author.username,
-                **_pose(other.R, other.t, face),
+                **editor_pose(other.R, other.t, face),
             }
         )
     proposal = annotation.proposal or preferred_proposal(face)
@@ -199,7 +197,7 @@ def comparison_poses(annotation: Annotation) -> list[dict]:
                 "key": "proposal",
                 "kind": "proposal",
                 "who": f"{proposal.proposer}@{proposal.proposer_version}",
-                **_pose(proposal.R, proposal.t, face),
+                **editor_pose(proposal.R, proposal.t, face),
             }
         )
     return poses

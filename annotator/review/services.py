@@ -1,7 +1,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from annotator.common.poses import PoseError, clean_rotation, clean_translation
+from annotator.common.poses import PoseError, clean_pose
 from annotator.labeling.models import Annotation, AnnotationStatus, RejectReason, ReviewState
 from annotator.labeling.services import _locked_at_version, _revision_of
 from annotator.quality.services import annotation_changed
@@ -52,8 +52,7 @@ def correct_annotation(
     is authored by the reviewer, so the annotator's version stays in the history
     (GET /api/v1/annotations/ID/revisions/). `author` stays the annotator: it is
     still their label of the face, and total_time_s stays their time."""
-    R = clean_rotation(R)
-    t = clean_translation(t)
+    R, t = clean_pose(R, t)
     time_spent_s = max(0.0, float(time_spent_s or 0.0))
     if time_spent_s != time_spent_s or time_spent_s > 86400:
         raise PoseError("time_spent_s must be between 0 and 86400 seconds.")

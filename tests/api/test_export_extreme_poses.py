@@ -1,9 +1,12 @@
 """Issue 24: one rule for what a pose may be, shared by every writer and every
-exporter. A pose the rules allow, however extreme (at the minimum depth, at the
-depth limit, far to the side, turned away, upside down), is stored by every
-writer and exports in every format for every label set; a pose under the
-minimum depth (40 mm, a few micrometres) is refused by every writer with the
-reason; an old row under it is named by the export and skipped on request."""
+exporter: the whole head in front of the camera (its nearest point at least
+MIN_CLEARANCE_MM away) at the pose's own rotation. A pose the rules allow,
+however extreme (a frontal close-up at 120 mm, turned away as near as it may
+be, at the depth limit, far to the side, upside down), is stored by every
+writer and exports in every format for every label set; a head reaching the
+camera (a frontal face at 40 mm or a few micrometres, the back of the head at
+120 mm) is refused by every writer with the reason; an old row like that is
+named by the export and skipped on request."""
 
 import io
 import json
@@ -23,13 +26,20 @@ from annotator.models import Annotation, Face, Job, Proposal
 from annotator.proposals import services as proposing
 from workers.core import geometry
 from workers.core.exports import FORMATS, SKIPPED_MANIFEST
-from workers.core.pose_rules import MAX_DEPTH_MM, MIN_DEPTH_MM
+from workers.core.pose_rules import MAX_DEPTH_MM, SAFE_DEPTH_MM, nearest_head_z
 from workers.core.proposers.base import PoseProposal
 
 pytestmark = pytest.mark.django_db
 ALL = sorted(FORMATS)
-TOO_CLOSE = {"40 mm": [0.0, 0.0, 40.0], "a few micrometres": [0.0, 0.0, 0.003]}
 TURNED_AWAY = geometry.axis_angle_to_matrix([0.0, np.pi, 0.0])  # the back of the head to the camera
+CLOSE_UP = [0.0, 0.0, 120.0]  # a tight crop: a frontal head 120 mm away, its nose 77 mm from the camera
+TOO_CLOSE = {  # (R, t): the head reaches the camera
+    "frontal at 40 mm": (np.eye(3), [0.0, 0.0, 40.0]),
+    "frontal a few micrometres away": (np.eye(3), [0.0, 0.0, 0.003]),
+    "turned away at 120 mm": (TURNED_AWAY, CLOSE_UP),
+}
+# turned away as near as it may be: the back of the skull 10.5 mm from the camera
+NEAREST_TURNED_AWAY = [0.0, 0.0, float(round(10.5 - nearest_head_z(TURNED_AWAY, [0.0, 0.0, 0.0]), 3))]
 UPSIDE_DOWN = geometry.euler_to_matrix([-89.9, 89.9, 179.9])
 PROPOSER = SimpleNamespace(config=SimpleNamespace(name="fake", version="1"), weights_sha256="0" * 64)
 
@@ -46,10 +56,10 @@ def priv(world):
 
 
 @pytest.mark.parametrize("case", sorted(TOO_CLOSE))
-def test_every_writer_refuses_a_head_closer_than_the_minimum_depth(case, priv, api_as):
+def test_every_writer_refuses_a_head_reaching_the_camera(case, priv, api_as):
     _ds, faces, annotation = priv
-    t = TOO_CLOSE[case]
-    pose = {"R": r9(np.eye(3)), "t": t, "status": "corrected"}
+    R, t = TOO_CLOSE[case]
+    pose = {"R": r9(R), "t": t, "status": "corrected"}
     saves = [
         api_as("annotator").put(
             f"/api/label/faces/{faces[1].pk}/annotation/", {**pose, "expected_version": 0}, format="json"
@@ -65,14 +75,15 @@ def test_every_writer_refuses_a_head_closer_than_the_minimum_depth(case, priv, a
     ]
     for r in saves:
         assert r.status_code == 400, r.content[:300]
-        assert "too close to the camera" in json.dumps(r.json()["t"]), r.json()
-    with pytest.raises(PoseError, match="too close to the camera"):
-        set_ground_truth(face=faces[1], R=np.eye(3), t=t)  # imports of ground truth
+        assert "head would cross the camera plane" in json.dumps(r.json()["t"]), r.json()
+        assert "at least 10 mm in front of the camera" in r.json()["detail"]
+    with pytest.raises(PoseError, match="head would cross the camera plane"):
+        set_ground_truth(face=faces[1], R=R, t=t)  # imports of ground truth
     errors = []
     stored = proposing.store_proposals(
-        faces[1].image, [PoseProposal(box=tuple(faces[1].box), R=np.eye(3), t=np.array(t), score=0.9)], PROPOSER, errors
+        faces[1].image, [PoseProposal(box=tuple(faces[1].box), R=R, t=np.array(t), score=0.9)], PROPOSER, errors
     )
-    assert stored == [] and "too close to the camera" in errors[0]["message"]
+    assert stored == [] and "head would cross the camera plane" in errors[0]["message"]
     annotation.refresh_from_db()
     assert annotation.version == 1 and not Annotation.objects.filter(face=faces[1], origin="annotator").exists()
 
@@ -81,18 +92,18 @@ def test_every_writer_refuses_a_head_closer_than_the_minimum_depth(case, priv, a
 def extreme(priv, api_as):
     """Extreme but legal poses on dataset priv, each through its writer."""
     ds, faces, annotation = priv
-    r = api_as("reviewer").put(  # a reviewer's correction: turned away, at the minimum depth
+    r = api_as("reviewer").put(  # a reviewer's correction: turned away, as near as it may be
         f"/api/label/review/annotations/{annotation.pk}/correction/",
-        {"R": r9(TURNED_AWAY), "t": [0.0, 0.0, MIN_DEPTH_MM], "expected_version": annotation.version},
+        {"R": r9(TURNED_AWAY), "t": NEAREST_TURNED_AWAY, "expected_version": annotation.version},
         format="json",
     )
     assert r.status_code == 200, r.content
-    r = api_as("annotator").post(  # an annotator's save: upside down, far to the side, at the minimum depth
+    r = api_as("annotator").post(  # an annotator's save: upside down, far to the side, as near as any rotation may
         "/api/v1/annotations/",
         {
             "face": faces[1].pk,
             "R": r9(UPSIDE_DOWN),
-            "t": [MAX_DEPTH_MM, -MAX_DEPTH_MM, MIN_DEPTH_MM],
+            "t": [MAX_DEPTH_MM, -MAX_DEPTH_MM, SAFE_DEPTH_MM],
             "status": "corrected",
             "expected_version": 0,
         },
@@ -104,7 +115,7 @@ def extreme(priv, api_as):
     errors = []
     stored = proposing.store_proposals(
         faces[1].image,
-        [PoseProposal(box=tuple(faces[1].box), R=TURNED_AWAY, t=np.array([0.0, 0.0, MIN_DEPTH_MM]), score=0.9)],
+        [PoseProposal(box=tuple(faces[1].box), R=np.eye(3), t=np.array(CLOSE_UP), score=0.9)],  # a close-up
         PROPOSER,
         errors,
     )
@@ -126,13 +137,16 @@ def test_extreme_legal_poses_export_in_every_format_for_every_label_set(extreme,
                 assert SKIPPED_MANIFEST not in zf.namelist()
     r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format=json&labels=annotations")
     ts = [face["t"] for face in json.loads(b"".join(r.streaming_content))["faces"]]
-    assert sorted(ts) == sorted([[0.0, 0.0, MIN_DEPTH_MM], [MAX_DEPTH_MM, -MAX_DEPTH_MM, MIN_DEPTH_MM]])
+    assert sorted(ts) == sorted([NEAREST_TURNED_AWAY, [MAX_DEPTH_MM, -MAX_DEPTH_MM, SAFE_DEPTH_MM]])
+    r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format=json&labels=proposals")
+    assert CLOSE_UP in [face["t"] for face in json.loads(b"".join(r.streaming_content))["faces"]]
 
 
 @pytest.fixture
 def old_rows(extreme):
-    """Rows stored before the minimum depth: a ground truth at 40 mm and a
-    proposal a few micrometres from the camera, written straight into the tables."""
+    """Rows stored before the rule: a ground truth turned away 40 mm from the
+    camera and a frontal proposal a few micrometres from it, written straight
+    into the tables."""
     ds, faces = extreme
     gt = Annotation.objects.get(face=faces[1], origin="ground_truth")
     proposal = Proposal.objects.filter(face=faces[1]).order_by("-pk").first()
@@ -144,13 +158,13 @@ def old_rows(extreme):
 
 @pytest.mark.parametrize("fmt", ALL)
 @pytest.mark.parametrize("labels", ["ground_truth", "proposals"])
-def test_an_old_row_under_the_minimum_depth_is_named_and_skipped_on_request(old_rows, api_as, fmt, labels):
+def test_an_old_row_reaching_the_camera_is_named_and_skipped_on_request(old_rows, api_as, fmt, labels):
     ds, bad = old_rows
     client = api_as("reviewer")  # dave reviews priv: he may export it
     r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format={fmt}&labels={labels}")
     assert r.status_code == 422 and r.json()["code"] == "invalid_faces", r.content[:300]
     [invalid] = r.json()["invalid_faces"]
-    assert invalid["face_id"] == bad.pk and "too close to the camera" in invalid["reason"]
+    assert invalid["face_id"] == bad.pk and "head would cross the camera plane" in invalid["reason"]
     r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format={fmt}&labels={labels}&skip_invalid=1")
     assert r.status_code == 200 and r["X-Skipped-Faces"] == f"1; face_ids={bad.pk}"
     data = b"".join(r.streaming_content)

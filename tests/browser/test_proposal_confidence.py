@@ -66,6 +66,6 @@ def test_without_a_proposal_the_page_starts_frontal_at_the_face_box_and_says_so(
     assert "frontal default" in page.inner_text("#origin-line")
     p = page.evaluate("() => window.headposeEditor.getPose()")
     np.testing.assert_allclose(np.reshape(p["R"], (3, 3)), np.eye(3), atol=1e-12)
-    np.testing.assert_allclose(p["t"], default_translation(face), rtol=1e-9)
+    np.testing.assert_allclose(p["t"], default_translation(face, np.eye(3)), rtol=1e-9)
     page.screenshot(path=str(tmp_path / "no_proposal.png"))
     assert js_errors == []

@@ -184,3 +184,30 @@ def test_without_proposals_the_default_pose_sits_on_the_face_box(client, bob, fa
     assert abs(u - (x0 + x1) / 2) < 1e-6 and abs(v - (y0 + y1) / 2) < 1e-6
     # a 150 mm wide face at that depth is as wide as the box
     assert abs(K[0, 0] * 150 / t[2] - (x1 - x0)) < 1e-6
+
+
+def test_a_close_up_crop_starts_where_its_head_fits_the_pose_rules(client, bob, face):
+    """Issue 24: a face box wider than 75% of the image (the default camera puts
+    a frontal head under 200 mm) starts at the box's own depth when the whole
+    head is in front there; a rotation that reaches the camera is pushed back
+    along the box centre's ray only as far as it needs."""
+    from workers.core.pose_rules import MIN_CLEARANCE_MM, nearest_head_z
+
+    client.force_login(bob)
+    image = face.image
+    face.box = [0.0, 0.0, float(image.width), float(image.height)]  # the face fills the image
+    face.save(update_fields=["box"])
+    K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
+    box_depth = K[0, 0] * 150 / image.width
+    assert box_depth < 200
+    s = state(client, face)
+    assert s["initial"]["origin"]["kind"] == "default" and s["initial"]["t"][2] == pytest.approx(box_depth)
+    assert put(client, face, R=np.eye(3).reshape(-1).tolist(), t=s["initial"]["t"]).status_code == 200
+    turned = add_proposal(face, "fused", euler=(0, 0, 0))
+    turned.R = geometry.axis_angle_to_matrix([0.0, np.pi, 0.0]).reshape(-1).tolist()  # the back of the head
+    turned.t = None
+    turned.save()
+    reference = state(client, face)["reference"]
+    R, t = np.reshape(reference["R"], (3, 3)), np.array(reference["t"])
+    assert nearest_head_z(R, t) == pytest.approx(MIN_CLEARANCE_MM + 1)  # pushed back just enough, 1 mm to spare
+    np.testing.assert_allclose(geometry.project_points(t[None], K), [[image.width / 2, image.height / 2]])

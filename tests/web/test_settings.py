@@ -190,8 +190,9 @@ def test_s3_storage_is_selected_by_the_environment_and_refuses_a_proxy_file_mode
     assert "AWS_STORAGE_BUCKET_NAME" in _import_settings(HEADPOSE_STORAGE="s3").stderr
 
 
-def test_a_depth_limit_under_the_minimum_depth_is_refused():
-    """No pose could be stored under it (workers/core/pose_rules.py: 200 mm, the whole head in front)."""
-    result = _import_settings(HEADPOSE_MAX_DEPTH_MM="150")
-    assert result.returncode != 0 and "HEADPOSE_MAX_DEPTH_MM=150 is under the minimum depth" in result.stderr
-    assert _import_settings(HEADPOSE_MAX_DEPTH_MM="200").returncode == 0
+def test_a_depth_limit_under_the_safe_depth_is_refused():
+    """A head turned away from the camera could never be stored under it
+    (workers/core/pose_rules.py: 204 mm, the head's radius plus the clearance)."""
+    result = _import_settings(HEADPOSE_MAX_DEPTH_MM="200")
+    assert result.returncode != 0 and "HEADPOSE_MAX_DEPTH_MM=200 is under 204 mm" in result.stderr
+    assert _import_settings(HEADPOSE_MAX_DEPTH_MM="204").returncode == 0

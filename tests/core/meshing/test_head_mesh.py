@@ -73,7 +73,7 @@ def test_committed_file_is_up_to_date(head):
     spec = importlib.util.spec_from_file_location("build_head_mesh", REPO_ROOT / "tools" / "build_head_mesh.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    rebuilt, _, rebuilt_info = tool.build("auto")
+    rebuilt, _, rebuilt_info, _hull = tool.build("auto")
     assert len(rebuilt.faces) == len(mesh.faces), "rerun tools/build_head_mesh.py"
     assert np.abs(rebuilt.vertices - mesh.vertices).max() < 1e-3, "rerun tools/build_head_mesh.py"
     assert rebuilt_info["named_vertices"] == info["named_vertices"]

@@ -197,6 +197,16 @@ def build_head_mesh(
     )
 
 
+def head_hull_vertices(head: HeadMesh, points68: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The vertices of the convex hull of the mesh and the 68 reference
+    landmarks (head frame, mm), in index order: what the pose rules need to
+    find the head's nearest point to the camera for any pose
+    (workers/core/pose_rules.py; tools/build_head_mesh.py writes them)."""
+    points = np.vstack([head.vertices, np.asarray(points68, dtype=np.float64)])
+    out: NDArray[np.float64] = points[np.sort(ConvexHull(points).vertices)]
+    return out
+
+
 def head_mesh_glb(head: HeadMesh, metadata: dict[str, Any]) -> bytes:
     """GLB of the head: smooth normals, one plain skin-coloured material."""
     import trimesh  # local: the face meshing path does not need it at import time
