@@ -16,6 +16,7 @@ from annotator.datasets.selectors import visible_datasets, visible_image
 from annotator.labeling.editor import face_editor_state
 from annotator.labeling.queue import labeling_progress, next_face, renew_claim
 from annotator.labeling.selectors import dataset_for_labeling, face_for_labeling
+from workers.core.pose_rules import SAFE_DEPTH_MM
 
 # Keyboard nudges: (fine, coarse) in degrees and millimetres. Coarse = with Shift.
 DEFAULT_STEPS = {"angle_fine": 1.0, "angle_coarse": 5.0, "move_fine": 1.0, "move_coarse": 10.0}
@@ -26,6 +27,13 @@ def editor_steps() -> dict:
     """The keyboard nudges every pose editor uses (labeling, review): the defaults
     with HEADPOSE_LABEL_STEPS laid over them."""
     return {**DEFAULT_STEPS, **getattr(settings, "HEADPOSE_LABEL_STEPS", {})}
+
+
+def depth_limits() -> dict:
+    """How near and how far every pose editor lets the wheel (and the U/O keys)
+    move the head (static/js/editor/controls.js): from SAFE_DEPTH_MM on every
+    rotation is legal; the saves check the exact rule (workers/core/pose_rules.py)."""
+    return {"safe_depth_mm": SAFE_DEPTH_MM, "max_depth_mm": float(settings.HEADPOSE_MAX_DEPTH_MM)}
 
 
 def dataset_by_name(request, name: str, gate) -> Dataset:
@@ -93,6 +101,7 @@ def label_face(request, face_id: int):
             "dataset": reverse("label-dataset", args=[face.image.dataset.name]),
         },
         "steps": editor_steps(),
+        "depth_limits": depth_limits(),
         "csrf": get_token(request),
         "autosave_ms": getattr(settings, "HEADPOSE_AUTOSAVE_MS", AUTOSAVE_MS),
     }

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotator.labeling.models import Annotation
-from annotator.labeling.views import dataset_by_name, editor_steps, moved
+from annotator.labeling.views import dataset_by_name, depth_limits, editor_steps, moved
 from annotator.review import queue as reviewing
 
 
@@ -59,6 +59,7 @@ def review_annotation_page(request, annotation_id: int):
             "dataset": reverse("review-dataset", args=[state["dataset"]["name"]]),
         },
         "steps": editor_steps(),
+        "depth_limits": depth_limits(),
         "csrf": get_token(request),
     }
     names = {p["key"]: p["who"] for p in state["poses"]}

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from annotator.datasets.models import Dataset
 from annotator.exports import services as exports
+from annotator.labeling.views import depth_limits
 from annotator.sequences import selectors as selectors_sequences
 from annotator.sequences.models import Sequence
 from workers.core.label_rows import ExportError
@@ -34,6 +35,7 @@ def label_sequence(request, sequence_id: int):
             "mesh": static("meshes/head.glb"),
             "csv": reverse("sequence-csv", args=[sequence.pk]),
         },
+        "depth_limits": depth_limits(),
         "csrf": get_token(request),
     }
     return render(request, "annotator/label_sequence.html", {"sequence": sequence, "config": config})

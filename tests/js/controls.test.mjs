@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { projectPoint } from '../../static/js/editor/camera.js';
-import { attachKeyboard, attachPointer } from '../../static/js/editor/controls.js';
+import { attachKeyboard, attachPointer, clampDepth } from '../../static/js/editor/controls.js';
 import { apply, clonePose, isRotation, matrixToEuler } from '../../static/js/editor/pose.js';
 import { assertClose } from './helpers.mjs';
 
@@ -115,6 +115,47 @@ describe('pointer', () => {
     assert.equal(editor.commits, 0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(editor.commits, 1);
+  });
+
+  test('the wheel stops at the depth limits the page config gives, along the ray', async () => {
+    const limits = { safe_depth_mm: 204, max_depth_mm: 10000 };
+    const { canvas, editor } = setup({ R: IDENTITY, t: [20, -10, 220] });
+    editor.depthLimits = limits;
+    const before = editor.getPose();
+    for (let i = 0; i < 5; i++) canvas.fire('wheel', { deltaY: -200 }); // nearer, far past the limit
+    assertClose(editor.pose.t, before.t.map((v) => v * 204 / 220), 1e-9);
+    assertClose(projectPoint(K, editor.pose.t), projectPoint(K, before.t), 1e-9);
+    const previews = editor.previews;
+    canvas.fire('wheel', { deltaY: -100 }); // at the limit: nothing happens
+    assert.equal(editor.previews, previews);
+    editor.pose.t = [0, 0, 9900];
+    for (let i = 0; i < 5; i++) canvas.fire('wheel', { deltaY: 200 });
+    assertClose(editor.pose.t, [0, 0, 10000], 1e-9);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  });
+});
+
+describe('clampDepth', () => {
+  const limits = { safe_depth_mm: 204, max_depth_mm: 5000 };
+  test('never nearer than the safe depth, never farther than the depth limit', () => {
+    assert.equal(clampDepth(300, 150, limits), 204);
+    assert.equal(clampDepth(300, 250, limits), 250);
+    assert.equal(clampDepth(4000, 6000, limits), 5000);
+    assert.equal(clampDepth(4000, 4500, limits), 4500);
+  });
+  test('a head already nearer (a close-up the server allows) stays, may go farther, never nearer', () => {
+    assert.equal(clampDepth(120, 100, limits), 120);
+    assert.equal(clampDepth(120, 130, limits), 130);
+    assert.equal(clampDepth(120, 300, limits), 300);
+  });
+  test('a head already farther may come nearer, never farther', () => {
+    assert.equal(clampDepth(7000, 8000, limits), 7000);
+    assert.equal(clampDepth(7000, 6000, limits), 6000);
+  });
+  test('without limits (or without a depth to start from) the move is free', () => {
+    assert.equal(clampDepth(300, 10, null), 10);
+    assert.equal(clampDepth(0, 10, limits), 10);
+    assert.equal(clampDepth(-5, -10, limits), -10);
   });
 });
 

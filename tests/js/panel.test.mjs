@@ -26,3 +26,15 @@ test('nudgeT moves along one camera axis in mm and leaves R alone', () => {
   assertClose(editor.pose.t, [1, 2, 690], 0);
   assertClose(editor.pose.R, R, 0);
 });
+
+test('nudgeT in depth stops at the depth limits the page config gives', () => {
+  const editor = fakeEditor([0, 0, 0], [1, 2, 206]);
+  editor.depthLimits = { safe_depth_mm: 204, max_depth_mm: 5000 };
+  editor.nudgeT(2, -10);
+  assertClose(editor.pose.t, [1, 2, 204], 0);
+  editor.pose.t = [1, 2, 4995];
+  editor.nudgeT(2, 10);
+  assertClose(editor.pose.t, [1, 2, 5000], 0);
+  editor.nudgeT(0, -10); // sideways is free
+  assertClose(editor.pose.t, [-9, 2, 5000], 0);
+});

@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from annotator.labeling.queue import LabelInput, labeling_progress, next_face, save_label
@@ -97,6 +98,8 @@ def test_the_html_flow_from_home_to_the_page_and_the_end(client, bob, assigned):
     config = json.loads(body.split('id="editor-config" type="application/json">')[1].split("</script>")[0])
     assert config["state"]["progress"] == {"done": 0, "remaining": 1, "total": 1}
     assert config["steps"]["angle_fine"] > 0
+    # how near and far the wheel moves the head (static/js/editor/controls.js clampDepth)
+    assert config["depth_limits"] == {"safe_depth_mm": 204.0, "max_depth_mm": float(settings.HEADPOSE_MAX_DEPTH_MM)}
     finish(bob, ds.images.first().faces.first())
     r = client.post(f"/label/datasets/{ds.name}/next/", follow=True)
     assert r.redirect_chain[-1][0] == f"/label/datasets/{ds.name}/"

@@ -8,7 +8,8 @@
 // timeline: keyframes, the timeline).
 //
 // The editor object (what controls.js, panel.js and landmark_tool.js drive):
-//   K, width, height, steps, pose ({R, t} or null: no head shown), history,
+//   K, width, height, steps, depthLimits (config.depth_limits: how near and far
+//   the wheel and the U/O keys move the head), pose ({R, t} or null: no head shown), history,
 //   getPose(), preview(pose) (show, no undo step), commit() (make it an undo
 //   step), set(pose) (both), start(pose) (show, history restarts there), undo(),
 //   redo(), nudgeEuler(), nudgeT(), view (scene.js's HeadView), api (the core of
@@ -43,7 +44,7 @@ export function createEditor({
   let showFields = () => {};
 
   const editor = {
-    K: null, width: 0, height: 0, steps, view: null,
+    K: null, width: 0, height: 0, steps, depthLimits: config.depth_limits || null, view: null,
     pose: pose ? clonePose(pose) : null,
     history: pose ? new PoseHistory(pose) : null, // null until a pose is shown (start())
     canvas: canvas || doc.getElementById('pose-canvas'),

@@ -8,6 +8,19 @@ const HEAD_RADIUS_MM = 100; // the arcball sphere: about a head's size at its de
 /** Point on the virtual trackball for pixel (u, v): a sphere around the
  * projected head origin, continued by a hyperbolic sheet outside (Bell's). The
  * visible half of the sphere faces the camera, hence z < 0. */
+/** The depth (t_z, mm) a move from `from` toward `to` may reach under
+ * `limits` ({safe_depth_mm, max_depth_mm}, the page config's depth_limits,
+ * annotator/labeling/views.py): never nearer than safe_depth_mm, from where
+ * every rotation keeps the whole head in front of the camera (the server's
+ * exact rule, workers/core/pose_rules.py, may allow nearer for this rotation:
+ * a close-up proposal already nearer stays where it is and may go farther,
+ * never nearer), and never farther than max_depth_mm (likewise). No limits: `to`. */
+export function clampDepth(from, to, limits) {
+  if (!limits || !(from > 0) || !Number.isFinite(to)) return to;
+  if (to < from) return Math.max(to, Math.min(from, limits.safe_depth_mm));
+  return Math.min(to, Math.max(from, limits.max_depth_mm));
+}
+
 function trackballVector(u, v, centre, radius) {
   const x = (u - centre[0]) / radius;
   const y = (v - centre[1]) / radius;
@@ -70,7 +83,10 @@ export function attachPointer(canvas, editor) {
     // Along the ray through the head origin: its image position stays put.
     const pose = editor.getPose();
     const factor = Math.exp(Math.max(-200, Math.min(200, e.deltaY)) * 0.001);
-    pose.t = pose.t.map((v) => v * factor);
+    const z = pose.t[2];
+    const scale = z > 0 ? clampDepth(z, z * factor, editor.depthLimits) / z : factor;
+    if (scale === 1) return; // at a limit: nothing to show, nothing to save
+    pose.t = pose.t.map((v) => v * scale);
     editor.preview(pose);
     clearTimeout(wheelTimer);
     wheelTimer = setTimeout(() => editor.commit(), 250);

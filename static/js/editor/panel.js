@@ -1,6 +1,7 @@
 // The side panel's controls that the labeling and review pages share: the
 // numeric pose fields (yaw, pitch, roll in degrees; t in mm), the keyboard
 // nudges, and the view options (checkboxes, opacity slider).
+import { clampDepth } from './controls.js';
 import { eulerToMatrix, matrixToEulerWide } from './pose.js';
 
 const NAMES = ['yaw', 'pitch', 'roll', 'tx', 'ty', 'tz'];
@@ -39,7 +40,7 @@ export const nudges = {
   },
   nudgeT(axis, mm) {
     const t = this.pose.t.slice();
-    t[axis] += mm;
+    t[axis] = axis === 2 ? clampDepth(t[2], t[2] + mm, this.depthLimits) : t[axis] + mm;
     this.set({ R: this.pose.R, t });
   },
 };
