@@ -12,6 +12,11 @@ class Role(models.TextChoices):
     RESEARCHER = "researcher"
 
 
+class OverlapMode(models.TextChoices):
+    FIXED = "fixed"
+    ADAPTIVE = "adaptive"
+
+
 class Dataset(models.Model):
     class Kind(models.TextChoices):
         AFLW2000 = "aflw2000", "AFLW2000-3D"
@@ -30,6 +35,23 @@ class Dataset(models.Model):
         default=0.05,
         validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
         help_text="Share of each annotator's queue that are honeypots (faces with a trusted label).",
+    )
+    overlap_mode = models.CharField(
+        max_length=10,
+        choices=OverlapMode.choices,
+        default=OverlapMode.FIXED,
+        help_text="fixed: every face gets `overlap` labels; adaptive: 1, 2 or 3 labels as the face needs "
+        "(workers/core/overlap.py).",
+    )
+    adaptive_sample_share = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Adaptive overlap: share of the faces with a confident proposal that still get a second label.",
+    )
+    adaptive_noise_floor_deg = models.FloatField(
+        default=5.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(180.0)],
+        help_text="Adaptive overlap: a face whose first two labels are further apart (geodesic, degrees) gets a third.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

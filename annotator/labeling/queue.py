@@ -5,32 +5,53 @@ transaction. Who may label what: the gates in labeling/selectors.py
 annotator starts from and the editor's payload: labeling/editor.py.
 
 A face is handed to an annotator through a FaceClaim that expires after
-CLAIM_TTL. A face is available to a user while fewer than `dataset.overlap`
-other annotators hold a live claim on it or have finished it, so with overlap 1
-two annotators never get the same face at once.
+CLAIM_TTL. A face is available to a user while fewer other annotators hold a
+live claim on it or have finished it than it wants: `dataset.overlap` (fixed),
+or 1 to 3 as workers/core/overlap.labels_wanted decides (adaptive); with
+overlap 1 two annotators never get the same face at once. Each annotator sees
+the faces in their own stable shuffle, the ones where a label adds most first
+(_ordered), with honeypots on slots drawn at the dataset's rate (_honeypot_due).
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from annotator.common.poses import PoseError
-from annotator.datasets.models import Dataset, Face
+from annotator.common.rows import values_json
+from annotator.datasets.models import Dataset, Face, OverlapMode
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, FaceClaim, ReviewState
 from annotator.labeling.services import save_annotation
 from annotator.proposals.models import Proposal
-from annotator.quality.models import Honeypot
+from annotator.proposals.selectors import preferred_confidence
+from annotator.quality.models import FaceConsensus, Honeypot
+from workers.core import geometry, overlap
 
 CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
 # A face counts as done for its annotator once it has one of these statuses (a draft does not).
 FINISHED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.SKIPPED, AnnotationStatus.FLAGGED]
+# The labels that carry a pose worth comparing (a consensus's members).
+LABELED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
 
 
 # --- queue (selectors) --------------------------------------------------------
@@ -57,9 +78,143 @@ def _honeypots_open_to(user, dataset: Dataset):
     return Face.objects.filter(honeypot__dataset=dataset).exclude(Exists(_finished_by(user)))
 
 
-def _available_faces(user, dataset: Dataset, now):
-    """Faces of `dataset` that `user` has not finished and that fewer than
-    `overlap` other annotators are working on or have finished. Honeypots are
+# --- the order: a stable shuffle per annotator, and the active queue ------------------
+#
+# Ordinary faces and honeypots are ranked by the same keyed hash of (annotator,
+# dataset, face), so neither the ids nor the file names an annotator sees come
+# in an order that tells the two apart, and a reload gives the same order. The
+# hash is four rounds of x -> (x + s)^2 mod P in SQL (both PostgreSQL and SQLite
+# compute it in 64-bit integers: every product stays under 2^62), with round
+# salts from sha256(SECRET_KEY, dataset, annotator): nobody without the secret
+# key can predict it.
+
+_P = 2147483629  # the largest prime under 2^31
+
+
+def _salt(*parts) -> bytes:
+    text = "|".join(str(p) for p in (settings.SECRET_KEY, "headpose-queue", *parts))
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _shuffle_rank(user, dataset: Dataset):
+    """A SQL expression: the face's place in `user`'s shuffled order of `dataset`."""
+    salt = _salt(dataset.pk, user.pk)
+    rounds = [int.from_bytes(salt[4 * i : 4 * i + 4], "big") % _P for i in range(4)]
+    x = (F("pk") + Value(rounds[0])) % Value(_P)
+    for s in rounds[1:]:
+        x = ((x * x) % Value(_P) + Value(s)) % Value(_P)
+    return ExpressionWrapper(x, output_field=BigIntegerField())
+
+
+def _low_confidence_q() -> Q:
+    """Faces whose preferred proposal is low-confidence or missing (the page's
+    "low confidence" badge, HEADPOSE_LOW_CONFIDENCE); needs `confidence` annotated."""
+    return Q(confidence__isnull=True) | Q(confidence__lt=settings.HEADPOSE_LOW_CONFIDENCE)
+
+
+def _ordered(faces, user, dataset: Dataset, *, disputed=(), started=()):
+    """`faces` in the active queue's order: where one more person adds most
+    first. Tier 0: a consensus in dispute (labels that disagree, or the
+    consensus needs review); 1: a face other annotators have started and that
+    wants more labels (its consensus is forming); 2: a low-confidence proposal;
+    3: the rest. Within a tier, the annotator's shuffle."""
+    tier = Case(
+        When(
+            Q(pk__in=list(disputed)) | Exists(FaceConsensus.objects.filter(face=OuterRef("pk"), needs_review=True)),
+            then=Value(0),
+        ),
+        When(pk__in=list(started), then=Value(1)),
+        When(_low_confidence_q(), then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    return (
+        faces.annotate(confidence=preferred_confidence(), rank=_shuffle_rank(user, dataset))
+        .annotate(tier=tier)
+        .order_by("tier", "rank", "pk")
+    )
+
+
+def _honeypot_due(user, dataset: Dataset) -> bool:
+    """Whether `user`'s next face in `dataset` is a honeypot: their slot (the
+    number of faces they have finished there) drawn by
+    workers/core/overlap.honeypot_slot at `dataset.honeypot_share`, keyed by a
+    secret salt: exactly that rate from the first labels on, the same answer on
+    a reload."""
+    share = dataset.honeypot_share
+    if share <= 0:
+        return False
+    slot = Annotation.objects.filter(
+        dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
+    ).count()
+    salt = _salt(dataset.pk, user.pk, "honeypot")
+    return overlap.honeypot_slot(lambda block: salt + str(block).encode(), slot, share)
+
+
+# --- adaptive overlap -------------------------------------------------------------------
+
+
+def _first_two_angles(dataset: Dataset, face_ids) -> dict[int, float]:
+    """The geodesic angle (degrees) between the first two finished annotator
+    labels of each face in `face_ids` that has two or more."""
+    rows = values_json(
+        Annotation.objects.filter(face_id__in=list(face_ids), origin=AnnotationOrigin.ANNOTATOR, status__in=LABELED)
+        .exclude(review_state=ReviewState.REJECTED)
+        .order_by("face_id", "created_at", "pk"),
+        ["face_id"],
+        ["R"],
+    )
+    firsts: dict[int, list] = {}
+    for row in rows:
+        firsts.setdefault(row["face_id"], [])
+        if len(firsts[row["face_id"]]) < 2 and row["R"] is not None:
+            firsts[row["face_id"]].append(row["R"])
+    pairs = {fid: Rs for fid, Rs in firsts.items() if len(Rs) == 2}
+    if not pairs:
+        return {}
+    a = np.asarray([Rs[0] for Rs in pairs.values()], dtype=np.float64).reshape(-1, 3, 3)
+    b = np.asarray([Rs[1] for Rs in pairs.values()], dtype=np.float64).reshape(-1, 3, 3)
+    angles = geometry.geodesic_distance(a, b)
+    return {fid: float(d) for fid, d in zip(pairs, np.atleast_1d(angles))}
+
+
+def labels_wanted(dataset: Dataset, face_ids) -> dict[int, int]:
+    """Adaptive overlap: how many labels each face in `face_ids` should end
+    with now (workers/core/overlap.labels_wanted), from its preferred
+    proposal's confidence, the dataset's sample and its first two labels."""
+    face_ids = list(face_ids)
+    low = set(
+        Face.objects.filter(pk__in=face_ids)
+        .annotate(confidence=preferred_confidence())
+        .filter(_low_confidence_q())
+        .values_list("pk", flat=True)
+    )
+    angles = _first_two_angles(dataset, face_ids)
+    salt = _salt(dataset.pk, "second-label")
+    return {
+        fid: overlap.labels_wanted(
+            low_confidence=fid in low,
+            sampled=overlap.sampled(salt + str(fid).encode(), dataset.adaptive_sample_share),
+            first_two_deg=angles.get(fid),
+            noise_floor_deg=dataset.adaptive_noise_floor_deg,
+        )
+        for fid in face_ids
+    }
+
+
+@dataclass
+class _Queue:
+    """The faces open to an annotator, and which of them the active queue puts first."""
+
+    faces: QuerySet[Face]
+    disputed: set[int] = field(default_factory=set)  # adaptive: first two labels disagree, a third wanted
+    started: set[int] = field(default_factory=set)  # others have started it and it wants more labels
+
+
+def _available_faces(user, dataset: Dataset, now) -> _Queue:
+    """Faces of `dataset` that `user` has not finished and that fewer other
+    annotators are working on or have finished than the face wants: `overlap`
+    with a fixed overlap, `labels_wanted` with an adaptive one. Honeypots are
     handed out by next_face on their own schedule, never from here."""
     faces = (
         Face.objects.filter(image__dataset=dataset)
@@ -70,9 +225,10 @@ def _available_faces(user, dataset: Dataset, now):
     others_done = Annotation.objects.filter(
         face=OuterRef("pk"), origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
     ).exclude(author=user)
-    if dataset.overlap <= 1:
-        return faces.exclude(Exists(others_claims)).exclude(Exists(others_done))
-    # Overlap > 1: count distinct other people busy with each face.
+    adaptive = dataset.overlap_mode == OverlapMode.ADAPTIVE
+    if not adaptive and dataset.overlap <= 1:
+        return _Queue(faces.exclude(Exists(others_claims)).exclude(Exists(others_done)))
+    # Overlap > 1 or adaptive: count distinct other people busy with each face.
     busy: dict[int, set[int]] = {}  # face -> the other annotators claiming or done with it
     claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now).exclude(annotator=user)
     for face_id, uid in claims.values_list("face_id", "annotator_id"):
@@ -83,8 +239,11 @@ def _available_faces(user, dataset: Dataset, now):
         .values_list("face_id", "author_id")
     ):
         busy.setdefault(face_id, set()).add(uid)
-    full = [fid for fid, users in busy.items() if len(users) >= dataset.overlap]
-    return faces.exclude(pk__in=full)
+    wanted = labels_wanted(dataset, busy) if adaptive else dict.fromkeys(busy, dataset.overlap)
+    full = {fid for fid, users in busy.items() if len(users) >= wanted[fid]}
+    open_started = set(busy) - full
+    disputed = {fid for fid in open_started if adaptive and wanted[fid] >= overlap.ADAPTIVE_MAX}
+    return _Queue(faces.exclude(pk__in=full), disputed=disputed, started=open_started - disputed)
 
 
 # --- queue (services) -----------------------------------------------------------
@@ -94,15 +253,19 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
     """Service: the face `user` should label next in `dataset`, claimed for
     CLAIM_TTL; None when nothing is left. A label of theirs a reviewer rejected
     comes first (oldest verdict first), then a live claim the user already holds
-    (an unfinished face), so a reload does not lose one's place.
-    `skip_face_id` is left out (the face the user just moved away from)."""
+    (an unfinished face), so a reload does not lose one's place. Otherwise the
+    user's slot decides between a honeypot and an ordinary face (_honeypot_due;
+    a honeypot too once no ordinary face is left), each taken first in the
+    active queue's order (_ordered). `skip_face_id` is left out (the face the
+    user just moved away from)."""
     now = timezone.now()
     with transaction.atomic():
         # Serialise hand-outs per dataset: two annotators asking at once must not
         # both see the same face as free.
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
         FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__lte=now).delete()
-        available = _available_faces(user, dataset, now)
+        queue = _available_faces(user, dataset, now)
+        available = queue.faces
         honeypots = _honeypots_open_to(user, dataset)
         if skip_face_id is not None:
             available = available.exclude(pk=skip_face_id)
@@ -118,17 +281,28 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
             .exclude(pk=skip_face_id)
             .order_by("annotations__reviewed_at", "pk")
         )
-        order = ("image__file_name", "index")
+        held = Q(claims__annotator=user, claims__expires_at__gt=now)
         face = (
             rejected.first()
-            or available.filter(claims__annotator=user, claims__expires_at__gt=now).order_by(*order).first()
-            or honeypots.filter(claims__annotator=user, claims__expires_at__gt=now).order_by(*order).first()
+            or _ordered(available.filter(held), user, dataset).first()
+            or _ordered(honeypots.filter(held), user, dataset).first()
         )
         if face is None:
-            regular = available.order_by(*order).first()
-            if regular is not None and _honeypot_due(user, dataset):
-                # a random open honeypot: its place in the queue says nothing about it
-                face = honeypots.order_by("?").first()
+            regular = _ordered(available, user, dataset, disputed=queue.disputed, started=queue.started).first()
+            if regular is None or _honeypot_due(user, dataset):
+                # the honeypot nearest the ordinary face this slot would have had: the
+                # same "low confidence" badge, so the badges' order gives nothing away
+                same_badge = Q(confidence__isnull=True) | Q(confidence__lt=settings.HEADPOSE_LOW_CONFIDENCE)
+                if regular is not None and not _is_low_confidence(regular):
+                    same_badge = ~same_badge
+                face = (
+                    _ordered(honeypots, user, dataset)
+                    .annotate(
+                        badge=Case(When(same_badge, then=Value(0)), default=Value(1), output_field=IntegerField())
+                    )
+                    .order_by("badge", "rank", "pk")
+                    .first()
+                )
             face = face or regular
         if face is None:
             return None
@@ -136,24 +310,9 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
     return face
 
 
-def _honeypot_due(user, dataset: Dataset) -> bool:
-    """Whether the next face should be a honeypot: with probability
-    `dataset.honeypot_share`, kept within about one face of that share of the
-    user's finished faces (forced when behind by 1.5, withheld when ahead)."""
-    share = dataset.honeypot_share
-    if share <= 0 or not Honeypot.objects.filter(dataset=dataset).exists():
-        return False
-    finished = Annotation.objects.filter(
-        dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
-    )
-    done = finished.count()
-    answered = finished.filter(Exists(Honeypot.objects.filter(face=OuterRef("face")))).count()
-    behind = share * (done + 1) - answered
-    if behind >= 1.5:
-        return True
-    if behind <= -0.5:
-        return False
-    return random.random() < share
+def _is_low_confidence(face) -> bool:
+    confidence = getattr(face, "confidence", None)
+    return confidence is None or confidence < settings.HEADPOSE_LOW_CONFIDENCE
 
 
 def renew_claim(annotator, face: Face) -> None:

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db.models import Case, FloatField, IntegerField, OuterRef, Subquery, Value, When
 
 from annotator.common.access import visible_dataset_ids
 from annotator.common.rows import RowScope, values_json
@@ -95,6 +96,25 @@ def proposers_of(dataset: Dataset):
         .distinct()
         .order_by("proposer")
     )
+
+
+def preferred_confidence(face_ref: str = "pk"):
+    """The confidence of each face's preferred proposal (preferred_proposal's
+    rule, as one SQL sub-query for a queryset of faces; `face_ref` names the
+    face's id in the outer query): null when it has none or gives none."""
+    preferred = preferred_proposers()
+    rank = Case(
+        *[When(proposer=name, then=Value(i)) for i, name in enumerate(preferred)],
+        default=Value(len(preferred)),
+        output_field=IntegerField(),
+    )
+    chosen = (
+        Proposal.objects.filter(face_id=OuterRef(face_ref))
+        .annotate(preference=rank)
+        .order_by("preference", "-created_at", "-pk")
+        .values("confidence")[:1]
+    )
+    return Subquery(chosen, output_field=FloatField())
 
 
 def mesh_of(face, *, done: bool = False) -> FaceMesh | None:
