@@ -11,6 +11,7 @@ from annotator.common.errors import error_responses
 from annotator.common.fields import BoxField, IntrinsicsField, Landmarks2DField, Landmarks3DField
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.datasets.selectors import (
+    detected_landmarks_2d,
     face_list,
     image_list,
     visible_datasets,
@@ -35,9 +36,13 @@ class SplitSerializer(serializers.Serializer):
 class DatasetSerializer(serializers.ModelSerializer):
     n_images = serializers.IntegerField(read_only=True)
     n_faces = serializers.IntegerField(read_only=True)
-    n_ground_truth = serializers.IntegerField(read_only=True)
+    n_ground_truth = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="null for a caller who may not read the dataset's labels"
+    )
     n_proposals = serializers.IntegerField(read_only=True)
-    n_annotations = serializers.IntegerField(read_only=True)
+    n_annotations = serializers.IntegerField(
+        read_only=True, help_text="Annotators' labels: only the caller's own where they may not read every label"
+    )
 
     class Meta:
         model = Dataset
@@ -64,7 +69,7 @@ class DatasetListAPI(ListAPI):
     serializer_class = DatasetSerializer
 
     def get_queryset(self):
-        return with_counts(visible_datasets(self.request.user))
+        return with_counts(visible_datasets(self.request.user), self.request.user)
 
 
 class DatasetDetailSerializer(DatasetSerializer):
@@ -82,7 +87,7 @@ class DatasetDetailAPI(generics.RetrieveAPIView):
     serializer_class = DatasetDetailSerializer
 
     def get_queryset(self):
-        return with_counts(visible_datasets(self.request.user))
+        return with_counts(visible_datasets(self.request.user), self.request.user)
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -134,7 +139,10 @@ class FaceSerializer(serializers.ModelSerializer):
         source="landmarks_provenance", read_only=True, help_text="Deprecated: landmarks_provenance's old name"
     )
     box = BoxField()
-    landmarks_2d = Landmarks2DField()
+    landmarks_2d = Landmarks2DField(
+        allow_null=True,
+        help_text="Pixels; imported ones (landmarks_provenance 'dataset') are null unless you read every label",
+    )
     landmarks_3d = Landmarks3DField(
         allow_null=True,
         help_text=(
@@ -146,6 +154,8 @@ class FaceSerializer(serializers.ModelSerializer):
         data = super().to_representation(face)
         if not access.may_read_labels(self.context["request"].user, face.image.dataset_id):
             data["landmarks_3d"] = None
+            if detected_landmarks_2d(face) is None:  # imported: the dataset's ground truth
+                data["landmarks_2d"] = None
         return data
 
     class Meta:

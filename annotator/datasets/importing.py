@@ -23,7 +23,7 @@ from django.db import transaction
 from annotator.common import job_tmp, jobs, pipeline
 from annotator.common.models import Job
 from annotator.common.poses import flat
-from annotator.datasets.models import Dataset, Face, Image
+from annotator.datasets.models import IMPORTED_LANDMARKS, Dataset, Face, Image
 from annotator.labeling.services import set_ground_truth
 from annotator.sequences import services as sequences
 from workers.core.formats.archive import Limits, pack_folder
@@ -192,7 +192,7 @@ def store_sample(dataset: Dataset, sample) -> tuple[Image, bool]:
                     landmark_scheme="ibug68"
                     if label.landmarks_2d is not None and len(label.landmarks_2d) == 68
                     else "",
-                    landmarks_provenance="dataset" if label.landmarks_2d is not None else "",
+                    landmarks_provenance=IMPORTED_LANDMARKS if label.landmarks_2d is not None else "",
                 )
                 if label.R is not None:
                     set_ground_truth(face=face, R=label.R, t=None if label.t is None else label.t)

@@ -117,6 +117,11 @@ class Image(models.Model):
         return np.asarray(self.K, dtype=np.float64).reshape(3, 3)
 
 
+# landmarks_provenance of landmarks read from the dataset's own files (datasets/importing.py):
+# ground truth for AFLW2000, never shown to annotators (selectors.detected_landmarks_2d)
+IMPORTED_LANDMARKS = "dataset"
+
+
 class Face(models.Model):
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="faces")
     index = models.PositiveSmallIntegerField(default=0)

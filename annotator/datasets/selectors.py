@@ -1,10 +1,10 @@
 """Reads. Views call these; they never write."""
 
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-from annotator.common.access import visible_dataset_ids
-from annotator.datasets.models import Dataset, Face, Image, Split
+from annotator.common.access import label_reader_dataset_ids, visible_dataset_ids
+from annotator.datasets.models import IMPORTED_LANDMARKS, Dataset, Face, Image, Split
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.proposals.models import Proposal
 
@@ -27,14 +27,37 @@ def _count(queryset, dataset_path: str):
     return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
 
 
-def with_counts(datasets):
+def with_counts(datasets, user=None):
+    """Each dataset's figures. With `user`, only what they may read: where they
+    may not read every label (an annotator in their own dataset), no ground-truth
+    count (None) and only their own labels in `n_annotations`: counts of
+    everyone's labels would tell the faces that everyone labels (honeypots)
+    apart. Without `user` (the admin site), everything."""
+    everyones = _count(Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR), "dataset")
+    ground_truth = _count(Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH), "dataset")
+    if user is not None:
+        readers = label_reader_dataset_ids(user)
+        own = _count(Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, author=user), "dataset")
+        everyones = Case(When(pk__in=readers, then=everyones), default=own, output_field=IntegerField())
+        ground_truth = Case(When(pk__in=readers, then=ground_truth), default=None, output_field=IntegerField())
     return datasets.annotate(
         n_images=_count(Image.objects.all(), "dataset"),
         n_faces=_count(Face.objects.all(), "image__dataset"),
-        n_ground_truth=_count(Annotation.objects.filter(origin=AnnotationOrigin.GROUND_TRUTH), "dataset"),
+        n_ground_truth=ground_truth,
         n_proposals=_count(Proposal.objects.all(), "face__image__dataset"),
-        n_annotations=_count(Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR), "dataset"),
+        n_annotations=everyones,
     )
+
+
+def detected_landmarks_2d(face):
+    """The face's 2D landmarks unless they were imported with the dataset
+    (landmarks_provenance "dataset"; the app's own detections carry the
+    proposer's `name@version`): imported landmarks are the dataset's ground truth
+    for AFLW2000, and a labeling page that snapped to them, or an API answer
+    that gave them to an annotator, would pull a honeypot answer toward the truth."""
+    if not face.landmarks_2d or face.landmarks_provenance == IMPORTED_LANDMARKS:
+        return None
+    return face.landmarks_2d
 
 
 # --- the API's lists: what the caller may see, filtered ------------------------------

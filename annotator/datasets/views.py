@@ -16,7 +16,7 @@ from workers.core.exports import FORMATS
 
 
 def home(request):
-    datasets = with_counts(visible_datasets(request.user))
+    datasets = with_counts(visible_datasets(request.user), request.user)
     return render(
         request,
         "annotator/home.html",

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from annotator.common import poses
 from annotator.datasets.models import Face
+from annotator.datasets.selectors import detected_landmarks_2d
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.labeling.queue import labeling_progress
 from annotator.proposals.models import Proposal
@@ -115,7 +116,8 @@ def face_editor_state(user, face: Face) -> dict:
     annotation = own_annotation(user, face)
     K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
     return {
-        "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": face.landmarks_2d},
+        # only landmarks the app detected: imported ones are ground truth (AFLW2000)
+        "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": detected_landmarks_2d(face)},
         "image": {
             "id": image.pk,
             "file_name": image.file_name,
@@ -146,13 +148,15 @@ def face_editor_state(user, face: Face) -> dict:
 def landmark_editing_state(face: Face) -> dict:
     """What the page's landmark handles need (static/js/editor/pins.js): the
     reference face's iBUG-68 points (the 3D points the proposers fit, so the
-    browser solves with the same ones), the face's own landmarks in iBUG-68 order
-    for "snap" (null when it has none), and every proposal of the face to
-    compare starting poses."""
+    browser solves with the same ones), the landmarks the app detected on the
+    face in iBUG-68 order for "snap" (null when it has none: imported landmarks
+    are the dataset's ground truth and never reach the page), and every
+    proposal of the face to compare starting poses."""
     reference = load_reference_face()
     own = None
-    if face.landmarks_2d:
-        points = np.asarray(face.landmarks_2d, dtype=np.float64)
+    detected = detected_landmarks_2d(face)
+    if detected:
+        points = np.asarray(detected, dtype=np.float64)
         if face.landmark_scheme == "ibug68" and points.shape == (68, 2):
             own = points
         elif face.landmark_scheme == "mediapipe468" and points.shape == (468, 2):
