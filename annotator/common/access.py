@@ -7,8 +7,10 @@ end to end over HTTP.
                  faces, proposals       export
   admin          all                    all                 all        all        read + submit
   reviewer       public + assigned      public + assigned   -          assigned   -
+                                        as reviewer                    as reviewer
                  (+ quality: scores, consensus, honeypots of the datasets they review; admins: all)
   researcher     public + assigned      public + assigned   -          -          read + submit
+                                        as reviewer
   annotator      assigned               own labels only     assigned   -          -
   anonymous      nothing (401 from the API, login page from the site)
 
@@ -20,6 +22,13 @@ datasets whose labels they read. Stored files (images, meshes, exports,
 uploaded predictions) are served only by views that ask these functions.
 
 "assigned" means an Assignment row (annotator or reviewer) for that dataset.
+A user's rights in a dataset are those of their role IN THAT DATASET, never
+borrowed from another one: an Assignment is the user's role there, whatever
+their groups say. The groups `reviewer` and `researcher` read the public
+datasets in which the user holds no Assignment; the group `annotator` grants
+nothing by itself; the group `admin` (and superusers) everything. So a reviewer
+of dataset B who annotates dataset A reads, in A, only their own labels, even
+when A is public.
 An object a user may not see answers 404, as if it did not exist, so ids
 cannot be probed; one they may see but not change answers 403 with the reason.
 """
@@ -41,19 +50,38 @@ def _reads_public(user) -> bool:
     return has_role(user, Role.RESEARCHER) or has_role(user, Role.REVIEWER)
 
 
-def _assigned_ids(user, role: str | None = None) -> set[int]:
-    qs = Assignment.objects.filter(user=user)
-    if role:
-        qs = qs.filter(role=role)
-    return set(qs.values_list("dataset_id", flat=True))
-
-
-def _cached(user, key: str, compute) -> set[int]:
+def _cached(user, key: str, compute):
     # one computation per request: users are per-request objects
     cache = user.__dict__.setdefault("_headpose_access", {})
     if key not in cache:
         cache[key] = compute()
     return cache[key]
+
+
+def dataset_roles(user) -> dict[int, set[str]]:
+    """The user's roles by dataset: {dataset id: {"annotator", "reviewer"}} from
+    their Assignments. The role in a dataset decides what the user does there."""
+
+    def compute():
+        roles: dict[int, set[str]] = {}
+        for dataset_id, role in Assignment.objects.filter(user=user).values_list("dataset_id", "role"):
+            roles.setdefault(dataset_id, set()).add(role)
+        return roles
+
+    return _cached(user, "roles", compute)
+
+
+def _assigned_ids(user, role: str | None = None) -> set[int]:
+    return {pk for pk, roles in dataset_roles(user).items() if role is None or role in roles}
+
+
+def _public_unassigned_ids(user) -> set[int]:
+    """Public datasets where the user holds no role: those their group reads
+    (reviewer, researcher). A dataset they annotate is never read through a group."""
+    if not _reads_public(user):
+        return set()
+    public = set(Dataset.objects.filter(is_public=True).values_list("pk", flat=True))
+    return public - set(dataset_roles(user))
 
 
 def visible_dataset_ids(user) -> set[int]:
@@ -64,10 +92,7 @@ def visible_dataset_ids(user) -> set[int]:
     def compute():
         if is_admin(user):
             return set(Dataset.objects.values_list("pk", flat=True))
-        ids = _assigned_ids(user)
-        if _reads_public(user):
-            ids |= set(Dataset.objects.filter(is_public=True).values_list("pk", flat=True))
-        return ids
+        return _assigned_ids(user) | _public_unassigned_ids(user)
 
     return _cached(user, "visible", compute)
 
@@ -80,10 +105,9 @@ def label_reader_dataset_ids(user) -> set[int]:
     def compute():
         if is_admin(user):
             return set(Dataset.objects.values_list("pk", flat=True))
-        ids = _assigned_ids(user, Role.REVIEWER)
-        if _reads_public(user):
-            ids |= visible_dataset_ids(user)
-        return ids
+        # reviewers of the dataset, and a group's readers where the user has no role:
+        # never an annotator in the dataset they annotate (their own labels only)
+        return _assigned_ids(user, Role.REVIEWER) | _public_unassigned_ids(user)
 
     return _cached(user, "labels", compute)
 

@@ -73,3 +73,31 @@ def api_as(world):
         return client
 
     return make
+
+
+# Two users with two roles, one in each of two datasets (issue 25): their rights in
+# a dataset are those of their role in it, never borrowed from the other one nor
+# from their global groups. Each has a label of their own in the dataset they annotate.
+MIXED = {
+    # reviewer of pub, annotator of priv
+    "rev_pub_ann_priv": ("mia", {"pub": Role.REVIEWER, "priv": Role.ANNOTATOR}),
+    # reviewer of priv, annotator of pub (a public dataset: the reviewer group reads
+    # public datasets, but not one this user annotates)
+    "rev_priv_ann_pub": ("max", {"priv": Role.REVIEWER, "pub": Role.ANNOTATOR}),
+}
+
+
+@pytest.fixture
+def mixed_roles(world, django_user_model):
+    """The world plus MIXED's users (in world["users"] and world["keys"] under their
+    role names); world["own_labels"][role]: the label each made."""
+    world["own_labels"] = {}
+    for role, (name, roles) in MIXED.items():
+        u = user(django_user_model, name, Role.ANNOTATOR, Role.REVIEWER)
+        for key, dataset_role in roles.items():
+            Assignment.objects.create(dataset=world["datasets"][key], user=u, role=dataset_role)
+            if dataset_role == Role.ANNOTATOR:
+                world["own_labels"][role] = label(world["objects"][key]["face"], u, [7.0, 1.0, 0.0])
+        world["users"][role] = u
+        world["keys"][role] = create_token(user=u, name="tests")[1]
+    return world

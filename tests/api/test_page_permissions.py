@@ -9,6 +9,9 @@ never from the code under test:
   priv    private; bob (annotator) annotates it, dave (reviewer) reviews it
   hidden  private; nobody assigned
   carol is a researcher, alice an admin.
+  mia reviews pub and annotates priv, max reviews priv and annotates pub (both in
+  the groups annotator and reviewer; conftest.MIXED): in each dataset they are
+  what their role there makes them, nothing borrowed from the other.
 
 404 where the caller may not see the object, 403 where they see it but may not
 do this, 302 to the login page for anonymous callers of a page (401 from the
@@ -35,12 +38,30 @@ pytestmark = pytest.mark.django_db
 
 ALL = {"pub", "priv", "hidden"}
 # The README's roles table, for this world.
-SEES = {"admin": ALL, "reviewer": {"pub", "priv"}, "researcher": {"pub"}, "annotator": {"priv"}, None: set()}
-READS_LABELS = {"admin": ALL, "reviewer": {"pub", "priv"}, "researcher": {"pub"}, "annotator": set(), None: set()}
-LABELS = {"admin": ALL, "annotator": {"priv"}}
-REVIEWS = {"admin": ALL, "reviewer": {"priv"}}
+MIA, MAX = "rev_pub_ann_priv", "rev_priv_ann_pub"
+SEES = {
+    "admin": ALL,
+    "reviewer": {"pub", "priv"},
+    "researcher": {"pub"},
+    "annotator": {"priv"},
+    MIA: {"pub", "priv"},
+    MAX: {"pub", "priv"},
+    None: set(),
+}
+READS_LABELS = {
+    "admin": ALL,
+    "reviewer": {"pub", "priv"},
+    "researcher": {"pub"},
+    "annotator": set(),
+    MIA: {"pub"},
+    MAX: {"priv"},
+    None: set(),
+}
+LABELS = {"admin": ALL, "annotator": {"priv"}, MIA: {"priv"}, MAX: {"pub"}}
+REVIEWS = {"admin": ALL, "reviewer": {"priv"}, MIA: {"pub"}, MAX: {"priv"}}
 LEADERBOARDS = {"admin", "researcher"}
-REVIEWS = {"admin": ALL, "reviewer": {"priv"}}
+# whose is the label under review in each dataset (the world's o["annotation"]): bob's in priv
+OWNS_THE_LABEL = {"annotator": {"priv"}}
 
 
 def everyone(ok=200):
@@ -62,6 +83,20 @@ def labels(ok=200):
 def reviews(ok=200):
     """Reviewers of the dataset and admins (review pages, quality figures, honeypots); an annotator never."""
     return lambda role, ds: ok if ds in REVIEWS.get(role, ()) else 403 if ds in SEES[role] else 404
+
+
+def reviews_label(ok=200):
+    """A label's review page: reviewers of the dataset and admins; 403 to one who reads
+    the label (every label, or it is their own) but may not review it; 404 to one who
+    may not read it at all, as if it did not exist."""
+
+    def rule(role, ds):
+        if ds in REVIEWS.get(role, ()):
+            return ok
+        reads = ds in READS_LABELS[role] or ds in OWNS_THE_LABEL.get(role, ())
+        return 403 if reads and ds in SEES[role] else 404
+
+    return rule
 
 
 def leaderboards(ok=200, not_owner=None):
@@ -139,7 +174,7 @@ PAGES = {
     "review-dataset": Page(lambda o, w: reverse("review-dataset", args=[o["dataset"].name]), reviews()),
     "review-next": Page(lambda o, w: reverse("review-next", args=[o["dataset"].name]), reviews(302), method="post"),
     # someone else's label (the annotator of priv, bob, wrote it: his own is still not his to review)
-    "review-annotation": Page(lambda o, w: reverse("review-annotation", args=[o["annotation"].pk]), reviews()),
+    "review-annotation": Page(lambda o, w: reverse("review-annotation", args=[o["annotation"].pk]), reviews_label()),
     "leaderboard_index": Page(
         lambda o, w: reverse("leaderboard_index"),
         lambda role, ds: 200 if role in LEADERBOARDS else 403,
@@ -237,9 +272,10 @@ def test_every_page_is_in_the_table():
 
 
 @pytest.fixture
-def files_world(world, django_user_model):
-    """The world, plus what the pages and files need: a mesh, a benchmark with
-    entries (carol's, alice's), export jobs (each role's own, alice's)."""
+def files_world(mixed_roles, django_user_model):
+    """The world with its mixed-role users, plus what the pages and files need: a
+    mesh, a benchmark with entries (carol's, alice's), export jobs (each role's own, alice's)."""
+    world = mixed_roles
     users = world["users"]
     for key, o in world["objects"].items():
         ds = o["dataset"]
@@ -340,7 +376,8 @@ def test_stored_files_follow_the_roles_table(files_world, name):
 
 
 @pytest.mark.parametrize(
-    "role, status", [("admin", 200), ("annotator", 302), ("reviewer", 302), ("researcher", 302), (None, 302)]
+    "role, status",
+    [("admin", 200), ("annotator", 302), ("reviewer", 302), ("researcher", 302), (MIA, 302), (MAX, 302), (None, 302)],
 )
 def test_the_django_admin_is_for_admins(files_world, role, status):
     client = _client(files_world, role)
@@ -385,11 +422,24 @@ def test_face_page_shows_an_annotator_only_their_own_labels(files_world):
     assert reverse("face_mesh_glb", args=[o["face"].pk]) in page
 
 
+@pytest.mark.parametrize("role, ds", [(MIA, "priv"), (MAX, "pub")])
+def test_face_page_shows_a_mixed_role_user_only_their_own_labels_where_they_annotate(files_world, role, ds):
+    """A reviewer of one dataset who annotates this one: their own label, not the
+    ground truth, not the others' labels, no mesh."""
+    o = files_world["objects"][ds]
+    page = _client(files_world, role).get(reverse("face_detail", args=[o["face"].pk])).content.decode()
+    mine = _section(page, "<h2>Your annotations</h2>")
+    me, other = files_world["users"][role].username, o["annotation"].author.username
+    assert me in mine and "7.0" in mine
+    assert "dataset" not in mine and other not in mine and "<h2>Annotations</h2>" not in page
+    assert reverse("face_mesh_glb", args=[o["face"].pk]) not in page and '"glb_url": null' in page
+
+
 def test_3d_landmarks_only_for_those_who_read_every_label(files_world, api_as):
     o = files_world["objects"]["priv"]
     points = [[float(k), 2.0 * k, 600.0 + k] for k in range(68)]
     Face.objects.filter(pk=o["face"].pk).update(landmarks_2d=[p[:2] for p in points], landmarks_3d=points)
-    for role, sees_3d in (("annotator", False), ("reviewer", True), ("admin", True)):
+    for role, sees_3d in (("annotator", False), ("reviewer", True), ("admin", True), (MIA, False), (MAX, True)):
         one = api_as(role).get(f"/api/v1/faces/{o['face'].pk}/").json()
         listed = {f["id"]: f for f in api_as(role).get("/api/v1/faces/?page_size=1000").json()["results"]}
         for face in (one, listed[o["face"].pk]):

@@ -7,46 +7,62 @@ import json
 
 import pytest
 
+from annotator.models import Annotation
 from tests.sequence_data import sequence_of
 from workers.core import geometry
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["admin", "annotator", "reviewer", "researcher", None]  # None: anonymous
+# None: anonymous; the last two have one role in each of two datasets (conftest.MIXED):
+# rev_pub_ann_priv (mia) reviews pub and annotates priv, rev_priv_ann_pub (max) the reverse.
+ROLES = ["admin", "annotator", "reviewer", "researcher", "rev_pub_ann_priv", "rev_priv_ann_pub", None]
+MIXED_ROLES = ("rev_pub_ann_priv", "rev_priv_ann_pub")
+
+
+def both(mia, max_):
+    """The two mixed-role users' expected answers: mia (reviewer of pub, annotator of
+    priv), max (reviewer of priv, annotator of pub). Each is, in each dataset, exactly
+    what their role there makes them: a reviewer like dave in priv, an annotator like
+    bob (who reads only his own labels)."""
+    return dict(rev_pub_ann_priv=mia, rev_priv_ann_pub=max_)
+
 
 # (what, dataset, {role: expected status}); admin, annotator(bob: priv), reviewer(dave: priv), researcher(carol)
 READS = [
-    ("dataset", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
-    ("dataset", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
-    ("dataset", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
-    ("image", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
-    ("image", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
-    ("image", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
-    ("face", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
-    ("face", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
-    ("proposal", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
-    ("proposal", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+    ("dataset", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 200))),
+    ("dataset", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404, **both(200, 200))),
+    ("dataset", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404, **both(404, 404))),
+    ("image", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 200))),
+    ("image", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404, **both(200, 200))),
+    ("image", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404, **both(404, 404))),
+    ("face", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404, **both(200, 200))),
+    ("face", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 200))),
+    ("face", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404, **both(404, 404))),
+    ("proposal", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 200))),
+    ("proposal", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404, **both(200, 200))),
     # an annotator reads only their own labels, not the ground truth nor other people's
-    ("annotation", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
-    ("annotation", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
-    ("ground_truth", "priv", dict(admin=200, annotator=404, reviewer=200, researcher=404)),
-    ("ground_truth", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
-    ("ground_truth", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
-    ("export", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200)),
-    ("export", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
-    ("export", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
-    ("revisions", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404)),
+    ("annotation", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404, **both(404, 200))),
+    ("annotation", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 404))),
+    ("ground_truth", "priv", dict(admin=200, annotator=404, reviewer=200, researcher=404, **both(404, 200))),
+    ("ground_truth", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 404))),
+    ("ground_truth", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404, **both(404, 404))),
+    ("export", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 403))),
+    ("export", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404, **both(403, 200))),
+    ("export", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404, **both(404, 404))),
+    ("revisions", "priv", dict(admin=200, annotator=200, reviewer=200, researcher=404, **both(404, 200))),
+    ("revisions", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 404))),
     # the sequence editor's state: for those who label the dataset
-    ("sequence", "priv", dict(admin=200, annotator=200, reviewer=403, researcher=404)),
-    ("sequence", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
-    ("sequence", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
+    ("sequence", "priv", dict(admin=200, annotator=200, reviewer=403, researcher=404, **both(200, 403))),
+    ("sequence", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403, **both(403, 200))),
+    ("sequence", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404, **both(404, 404))),
     # quality figures and honeypots: reviewers of the dataset and admins; annotators never
-    ("quality", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
-    ("quality", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
-    ("quality", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404)),
-    ("honeypots", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
-    ("honeypots", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
-    ("consensus_export", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
+    ("quality", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404, **both(403, 200))),
+    ("quality", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403, **both(200, 403))),
+    ("quality", "hidden", dict(admin=200, annotator=404, reviewer=404, researcher=404, **both(404, 404))),
+    ("honeypots", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404, **both(403, 200))),
+    ("honeypots", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403, **both(200, 403))),
+    ("consensus_export", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404, **both(403, 200))),
+    ("consensus_export", "pub", dict(admin=200, annotator=404, reviewer=200, researcher=200, **both(200, 403))),
 ]
 
 URLS = {
@@ -72,8 +88,8 @@ def _cases(table):
 
 
 @pytest.mark.parametrize("what, ds, role, status", list(_cases(READS)))
-def test_reads(world, api_as, what, ds, role, status):
-    r = api_as(role).get(URLS[what](world["objects"][ds]))
+def test_reads(mixed_roles, api_as, what, ds, role, status):
+    r = api_as(role).get(URLS[what](mixed_roles["objects"][ds]))
     assert r.status_code == status, (r.status_code, getattr(r, "content", b"")[:300])
     if status == 401:
         assert r["WWW-Authenticate"].startswith("Token")
@@ -87,9 +103,12 @@ def test_reads(world, api_as, what, ds, role, status):
         ("reviewer", {"pub", "priv"}),
         ("researcher", {"pub"}),
         ("other_annotator", {"pub"}),
+        ("rev_pub_ann_priv", {"pub", "priv"}),
+        ("rev_priv_ann_pub", {"pub", "priv"}),
     ],
 )
-def test_lists_hold_only_what_the_role_may_see(world, api_as, role, expected):
+def test_lists_hold_only_what_the_role_may_see(mixed_roles, api_as, role, expected):
+    world = mixed_roles
     names = {d["name"] for d in api_as(role).get("/api/v1/datasets/").json()["results"]}
     assert names == expected
     allowed = {world["datasets"][n].pk for n in expected}
@@ -105,6 +124,15 @@ def test_lists_hold_only_what_the_role_may_see(world, api_as, role, expected):
     if role in ("annotator", "other_annotator"):
         # their own labels only: no ground truth, nobody else's
         assert annotations and {a["author"] for a in annotations} == {world["users"][role].username}
+    elif role in MIXED_ROLES:
+        # every label of the dataset they review; in the one they annotate, their own only
+        reviewed = world["datasets"]["pub" if role == "rev_pub_ann_priv" else "priv"].pk
+        own = world["own_labels"][role]
+        theirs = {a["id"] for a in annotations if world_face_dataset(world, a["face"]) != reviewed}
+        assert theirs == {own.pk}, annotations
+        assert {a["id"] for a in annotations} - theirs == set(
+            Annotation.objects.filter(dataset_id=reviewed).values_list("pk", flat=True)
+        )
     else:
         assert {world_face_dataset(world, a["face"]) for a in annotations} == allowed
 
@@ -128,26 +156,30 @@ def _label_body(face):
 # Writes. A face the caller cannot see is a field error (400 "No such face"), one they
 # see but may not label a 403.
 WRITES = [
-    ("label", "priv", dict(admin=201, annotator=201, reviewer=403, researcher=400)),
-    ("label", "pub", dict(admin=201, annotator=400, reviewer=403, researcher=403)),
-    ("label", "hidden", dict(admin=201, annotator=400, reviewer=400, researcher=400)),
-    ("review", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
-    ("review", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
-    ("export_job", "priv", dict(admin=202, annotator=403, reviewer=202, researcher=400)),
-    ("export_job", "pub", dict(admin=202, annotator=400, reviewer=202, researcher=202)),
-    ("honeypot", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
-    ("honeypot", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
+    ("label", "priv", dict(admin=201, annotator=201, reviewer=403, researcher=400, **both(201, 403))),
+    ("label", "pub", dict(admin=201, annotator=400, reviewer=403, researcher=403, **both(403, 201))),
+    ("label", "hidden", dict(admin=201, annotator=400, reviewer=400, researcher=400, **both(400, 400))),
+    ("review", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404, **both(404, 200))),
+    ("review", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403, **both(200, 404))),
+    ("export_job", "priv", dict(admin=202, annotator=403, reviewer=202, researcher=400, **both(403, 202))),
+    ("export_job", "pub", dict(admin=202, annotator=400, reviewer=202, researcher=202, **both(202, 403))),
+    ("honeypot", "priv", dict(admin=200, annotator=403, reviewer=200, researcher=404, **both(403, 200))),
+    ("honeypot", "pub", dict(admin=200, annotator=404, reviewer=403, researcher=403, **both(200, 403))),
 ]
 
 
 @pytest.mark.parametrize("what, ds, role, status", list(_cases(WRITES)))
-def test_writes(world, api_as, what, ds, role, status, django_capture_on_commit_callbacks):
-    o = world["objects"][ds]
+def test_writes(mixed_roles, api_as, what, ds, role, status, django_capture_on_commit_callbacks):
+    o = mixed_roles["objects"][ds]
     client = api_as(role)
     if what == "label":
         r = client.post("/api/v1/annotations/", _label_body(o["unlabeled_face"]), format="json")
     elif what == "review":
-        r = client.post(f"/api/v1/annotations/{o['annotation'].pk}/review/", {"decision": "approved"}, format="json")
+        r = client.post(
+            f"/api/v1/annotations/{o['annotation'].pk}/review/",
+            {"decision": "approved", "expected_version": o["annotation"].version},
+            format="json",
+        )
     elif what == "honeypot":  # the face has ground truth: a trusted label
         r = client.post(f"/api/v1/datasets/{o['dataset'].pk}/honeypots/", {"faces": [o["face"].pk]}, format="json")
     else:
@@ -159,12 +191,14 @@ def test_writes(world, api_as, what, ds, role, status, django_capture_on_commit_
 # The review page's endpoints (/api/label/review/): reviewers of the dataset and
 # admins. An annotator who sees the dataset gets a 403 (and none of the labels);
 # a dataset the caller cannot see is a 404. erin's label is on pub, bob's on priv.
+# The mixed-role users: in the dataset they annotate they cannot read the label (404)
+# and are no reviewer of its queue (403).
 REVIEWS = [
-    (what, ds, expected)
+    (what, ds, expected | both(*(mixed if what != "review_next" else [403 if m == 404 else m for m in mixed])))
     for what in ("review_state", "review_decision", "review_correction", "review_next")
-    for ds, expected in (
-        ("priv", dict(admin=200, annotator=403, reviewer=200, researcher=404)),
-        ("pub", dict(admin=200, annotator=404, reviewer=403, researcher=403)),
+    for ds, expected, mixed in (
+        ("priv", dict(admin=200, annotator=403, reviewer=200, researcher=404), (404, 200)),
+        ("pub", dict(admin=200, annotator=404, reviewer=403, researcher=403), (200, 404)),
     )
 ]
 
@@ -189,31 +223,60 @@ def _review_request(client, what, o):
 
 
 @pytest.mark.parametrize("what, ds, role, status", list(_cases(REVIEWS)))
-def test_review_endpoints(world, api_as, what, ds, role, status):
-    r = _review_request(api_as(role), what, world["objects"][ds])
+def test_review_endpoints(mixed_roles, api_as, what, ds, role, status):
+    r = _review_request(api_as(role), what, mixed_roles["objects"][ds])
     assert r.status_code == status, (r.status_code, r.content[:300])
     if status != 200:
         # nothing of any label in a refusal: not a pose, not a username
         body = r.json()
         assert set(body) == {"detail", "code"}, body
-        assert "erin" not in body["detail"] and "bob" not in body["detail"]
+        assert not any(name in body["detail"] for name in ("erin", "bob", "mia", "max"))
 
 
-def test_hidden_datasets_review_endpoints_answer_404_to_all_but_admins(world, api_as):
+def test_hidden_datasets_review_endpoints_answer_404_to_all_but_admins(mixed_roles, api_as):
     from tests.api.conftest import label as make_label
 
+    world = mixed_roles
     o = dict(world["objects"]["hidden"])
     o["annotation"] = make_label(o["face"], world["users"]["other_annotator"], [1.0, 2.0, 3.0])
     for what in ("review_state", "review_decision", "review_correction", "review_next"):
-        for role in ("annotator", "reviewer", "researcher"):
+        for role in ("annotator", "reviewer", "researcher", *MIXED_ROLES):
             assert _review_request(api_as(role), what, o).status_code == 404, (what, role)
+        o["annotation"].refresh_from_db()  # each verdict makes a new version: judge the current one
         assert _review_request(api_as("admin"), what, o).status_code == 200, what
 
 
+def test_mixed_roles_read_their_own_labels_and_me_names_each_datasets_role(mixed_roles, api_as):
+    """In the dataset they annotate, a mixed-role user reads their own label (and its
+    history) and nothing else of it; /api/v1/me says what they do where."""
+    ids = {key: ds.pk for key, ds in mixed_roles["datasets"].items()}
+    for role, reviewed, annotated in (("rev_pub_ann_priv", "pub", "priv"), ("rev_priv_ann_pub", "priv", "pub")):
+        own = mixed_roles["own_labels"][role]
+        client = api_as(role)
+        assert client.get(f"/api/v1/annotations/{own.pk}/").status_code == 200
+        assert client.get(f"/api/v1/annotations/{own.pk}/revisions/").status_code == 200
+        me = client.get("/api/v1/me/").json()["datasets"]
+        assert me == {
+            "visible": sorted([ids["pub"], ids["priv"]]),
+            "labels_readable": [ids[reviewed]],
+            "labeling": [ids[annotated]],
+            "reviewing": [ids[reviewed]],
+        }, role
+
+
 @pytest.mark.parametrize(
-    "role, status", [("admin", 200), ("researcher", 200), ("annotator", 403), ("reviewer", 403), (None, 401)]
+    "role, status",
+    [
+        ("admin", 200),
+        ("researcher", 200),
+        ("annotator", 403),
+        ("reviewer", 403),
+        ("rev_pub_ann_priv", 403),
+        ("rev_priv_ann_pub", 403),
+        (None, 401),
+    ],
 )
-def test_leaderboards_are_for_researchers_and_admins(world, api_as, role, status):
+def test_leaderboards_are_for_researchers_and_admins(mixed_roles, api_as, role, status):
     assert api_as(role).get("/api/v1/benchmarks/").status_code == status
 
 
