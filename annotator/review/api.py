@@ -2,6 +2,7 @@
 
 GET  /api/label/review/annotations/<id>/             what the page shows: the label, the others, angles
 POST /api/label/review/annotations/<id>/decision/    approve or reject (reason + note); 409 on a stale version
+                                                     (a verdict bumps the version: a second one for it is a 409)
 PUT  /api/label/review/annotations/<id>/correction/  the reviewer's pose replaces the label's; 409 when stale
 POST /api/label/review/datasets/<id>/next/           claim and return the next annotation awaiting review
 
@@ -27,7 +28,6 @@ from annotator.labeling.api import (
 )
 from annotator.labeling.models import RejectReason, ReviewState
 from annotator.review import queue as reviewing
-from annotator.review.services import review_annotation
 
 ERRORS = error_responses(400, 401, 403, 404)
 
@@ -205,12 +205,13 @@ class ReviewSerializer(serializers.Serializer):
         help_text="Why it is rejected (default: other)",
     )
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    # required since issue 25: a verdict judges one version (a verdict without it
+    # could approve a label changed since the reviewer looked, or overrule another
+    # reviewer's verdict unseen); 400 naming the field when missing
     expected_version = serializers.IntegerField(
         min_value=1,
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="The annotation version reviewed (409 if it changed)",
+        max_value=MAX_ID,
+        help_text="The annotation version reviewed: 409 if it changed (a save, or another reviewer's verdict)",
     )
 
 
@@ -219,9 +220,11 @@ class AnnotationReviewAPI(APIView):
         request=ReviewSerializer, responses={200: AnnotationSerializer, **error_responses(409, 413), **ERRORS}
     )
     def post(self, request, pk: int):
-        """A reviewer's verdict on an annotation (reviewers assigned to its dataset, admins)."""
+        """A reviewer's verdict on an annotation's version `expected_version` (reviewers
+        assigned to its dataset, admins; never its author, never a draft). The verdict
+        bumps the version: a second verdict sent for the same version is a 409."""
         annotation = reviewing.annotation_for_reviewing(request.user, pk)
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        annotation = review_annotation(annotation=annotation, reviewer=request.user, **body.validated_data)
+        annotation = reviewing.decide(request.user, annotation, reviewing.Decision(**body.validated_data))
         return Response(AnnotationSerializer(annotation).data)

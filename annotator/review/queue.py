@@ -16,7 +16,6 @@ from itertools import combinations
 
 import numpy as np
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,14 +28,10 @@ from annotator.labeling.selectors import readable_annotations
 from annotator.proposals.selectors import preferred_proposal
 from annotator.review.models import ReviewClaim
 from annotator.review.selectors import review_queue
-from annotator.review.services import correct_annotation, review_annotation
+from annotator.review.services import ReviewingDenied, correct_annotation, review_annotation
 from workers.core import geometry
 
 CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
-
-
-class ReviewingDenied(PermissionDenied):
-    """The user sees the dataset but does not review it (a 403)."""
 
 
 # --- permissions (selectors) -------------------------------------------------

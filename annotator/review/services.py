@@ -1,10 +1,28 @@
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from annotator.common import access
 from annotator.common.poses import PoseError, clean_pose
 from annotator.labeling.models import Annotation, AnnotationStatus, RejectReason, ReviewState
 from annotator.labeling.services import _locked_at_version, _revision_of
 from annotator.quality.services import annotation_changed
+
+
+class ReviewingDenied(PermissionDenied):
+    """The user may not review this (a 403): access.why_not_review's reason."""
+
+
+def _locked_for_review(annotation: Annotation, reviewer, expected_version: int | None) -> Annotation:
+    """The annotation's row, locked, at `expected_version` (VersionConflict), and
+    reviewable by `reviewer` as it is now (access.why_not_review: checked again on
+    the locked row, so a label turned into a draft meanwhile, or a caller that did
+    not ask the gate, cannot get a verdict through)."""
+    current = _locked_at_version(annotation, expected_version)
+    reason = access.why_not_review(reviewer, current)
+    if reason:
+        raise ReviewingDenied(reason)
+    return current
 
 
 def _set_verdict(annotation: Annotation, reviewer, state: str, note: str, reason: str = "") -> None:
@@ -19,13 +37,20 @@ def review_annotation(
     decision: str,
     note: str = "",
     reason: str = "",
-    expected_version: int | None = None,
+    expected_version: int | None,
 ) -> Annotation:
-    """A reviewer's verdict (approved / rejected) on the annotation's current
-    version. `expected_version` guards against reviewing a version the reviewer
-    has not seen (VersionConflict). A rejection says why (`reason`, RejectReason;
-    "other" when not given) and sends the face back to the top of its
-    annotator's queue (annotator/labeling.py)."""
+    """A reviewer's verdict (approved / rejected) on the annotation's version
+    `expected_version`: VersionConflict (409) when the annotation is at another
+    one, so a verdict never lands on a version the reviewer has not seen. The
+    verdict bumps the version (as a save does, without a revision: the pose did
+    not change; the verdict is review_state, reviewed_by, reviewed_at), so a
+    second verdict sent for the same version, another reviewer's included, is a
+    409, never a silent overrule. `expected_version` must be given; None (judge
+    whatever is current) is for scripts and fixtures, never for a request.
+    Nobody reviews their own label or a draft (access.why_not_review, on the
+    locked row). A rejection says why (`reason`, RejectReason; "other" when not
+    given) and sends the face back to the top of its annotator's queue
+    (labeling/queue.py)."""
     if decision not in (ReviewState.APPROVED, ReviewState.REJECTED):
         raise PoseError(f"decision must be {ReviewState.APPROVED.value} or {ReviewState.REJECTED.value}.")
     if decision == ReviewState.REJECTED:
@@ -35,10 +60,13 @@ def review_annotation(
     else:
         reason = ""
     with transaction.atomic():
-        current = _locked_at_version(annotation, expected_version)
+        current = _locked_for_review(annotation, reviewer, expected_version)
         _set_verdict(current, reviewer, decision, note, reason)
+        current.version += 1
         # update_fields: a review is not an edit of the label (updated_at stays)
-        current.save(update_fields=["review_state", "reviewed_by", "reviewed_at", "review_note", "review_reason"])
+        current.save(
+            update_fields=["version", "review_state", "reviewed_by", "reviewed_at", "review_note", "review_reason"]
+        )
         annotation_changed(current)  # a rejected label leaves its face's consensus
     return current
 
@@ -57,7 +85,7 @@ def correct_annotation(
     if time_spent_s != time_spent_s or time_spent_s > 86400:
         raise PoseError("time_spent_s must be between 0 and 86400 seconds.")
     with transaction.atomic():
-        current = _locked_at_version(annotation, expected_version)
+        current = _locked_for_review(annotation, reviewer, expected_version)
         current.R, current.t = R, t
         current.status, current.flag_reason = AnnotationStatus.CORRECTED, ""
         current.landmark_pins = []  # the annotator's pins were evidence for their pose, not for this one

@@ -14,7 +14,11 @@ pytestmark = pytest.mark.django_db
 def test_fast_representation_equals_the_generic_one(world):
     reviewed = world["objects"]["priv"]["annotation"]
     review_annotation(
-        annotation=reviewed, reviewer=world["users"]["reviewer"], decision="rejected", note="chin too low"
+        annotation=reviewed,
+        reviewer=world["users"]["reviewer"],
+        decision="rejected",
+        note="chin too low",
+        expected_version=reviewed.version,
     )
     rows = list(Annotation.objects.select_related("author", "reviewed_by"))
     assert any(a.reviewed_by_id for a in rows) and any(a.author_id is None for a in rows)

@@ -38,9 +38,15 @@ def six(world):
     save_annotation(
         face=f[3], author=bob, R=labeled.R, t=labeled.t, status="flagged", flag_reason="occluded", expected_version=0
     )
-    review_annotation(annotation=label(f[4], bob, [4.0, 0.0, 0.0]), reviewer=dave, decision="approved")
     review_annotation(
-        annotation=label(f[5], bob, [5.0, 0.0, 0.0]), reviewer=dave, decision="rejected", reason="position"
+        annotation=label(f[4], bob, [4.0, 0.0, 0.0]), reviewer=dave, decision="approved", expected_version=1
+    )
+    review_annotation(
+        annotation=label(f[5], bob, [5.0, 0.0, 0.0]),
+        reviewer=dave,
+        decision="rejected",
+        reason="position",
+        expected_version=1,
     )
     label(f[0], users["admin"], [0.0, 0.0, 0.0], status="draft")  # a draft is not a label
     expected = dict(zip((x.pk for x in f), ["unlabeled", "labeled", "in_review", "flagged", "approved", "rejected"]))
@@ -75,6 +81,7 @@ def test_an_annotator_sees_states_from_their_own_labels_only(world, six):
         annotation=label(Face.objects.get(pk=first), world["users"]["other_annotator"], [9.0, 0.0, 0.0]),
         reviewer=world["users"]["reviewer"],
         decision="approved",
+        expected_version=1,
     )
     assert faces_by_state(page(world, "reviewer", ds))[first] == "approved"
     assert faces_by_state(page(world, "annotator", ds))[first] == "unlabeled"

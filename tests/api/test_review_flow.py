@@ -188,23 +188,162 @@ def test_a_correction_is_the_reviewers_revision_and_exports_read_it(world, api_a
 def test_the_v1_review_endpoint_takes_the_same_reasons(world, api_as, priv):
     a = priv["annotation"]
     url = f"/api/v1/annotations/{a.pk}/review/"
-    bad = api_as("reviewer").post(url, {"decision": "rejected", "reason": "sloppy"}, format="json")
+    v = a.version
+
+    def verdict(**body):
+        nonlocal v
+        r = api_as("reviewer").post(url, {**body, "expected_version": v}, format="json")
+        if r.status_code == 200:
+            assert r.json()["version"] == v + 1  # each verdict is a new version
+            v += 1
+        return r
+
+    bad = verdict(decision="rejected", reason="sloppy")
     assert bad.status_code == 400 and "reason" in bad.json()
-    r = api_as("reviewer").post(
-        url, {"decision": "rejected", "reason": "wrong_flag", "note": "not occluded"}, format="json"
-    )
+    r = verdict(decision="rejected", reason="wrong_flag", note="not occluded")
     assert r.status_code == 200 and (r.json()["review_reason"], r.json()["review_note"]) == (
         "wrong_flag",
         "not occluded",
     )
     # without a reason a rejection is "other"; an approval carries none
-    r = api_as("reviewer").post(url, {"decision": "rejected"}, format="json")
-    assert r.json()["review_reason"] == "other"
-    assert api_as("reviewer").post(url, {"decision": "approved"}, format="json").json()["review_reason"] == ""
+    assert verdict(decision="rejected").json()["review_reason"] == "other"
+    assert verdict(decision="approved").json()["review_reason"] == ""
     rejected = api_as("annotator").get("/api/v1/annotations/?review_state=rejected").json()["results"]
     assert rejected == []  # approved now
     corrected = api_as("reviewer").get(f"/api/v1/annotations/?review_state=corrected&dataset={a.dataset_id}")
     assert corrected.status_code == 200 and corrected.json()["results"] == []
+
+
+def test_a_verdict_without_expected_version_is_a_400_naming_the_field(world, api_as, priv):
+    """A breaking change (issue 25): old clients that sent no version are told which field is missing."""
+    a = priv["annotation"]
+    for url in (f"/api/v1/annotations/{a.pk}/review/", f"/api/label/review/annotations/{a.pk}/decision/"):
+        r = api_as("reviewer").post(url, {"decision": "approved"}, format="json")
+        assert r.status_code == 400 and r.json()["code"] == "invalid", r.content
+        assert "expected_version" in r.json() and "expected_version" in r.json()["detail"]
+    a.refresh_from_db()
+    assert a.review_state == "" and a.version == 1
+
+
+VERDICT_ROUTES = {
+    "v1": lambda a: (f"/api/v1/annotations/{a.pk}/review/", "post", {"decision": "approved"}),
+    "decision": lambda a: (f"/api/label/review/annotations/{a.pk}/decision/", "post", {"decision": "approved"}),
+    "correction": lambda a: (
+        f"/api/label/review/annotations/{a.pk}/correction/",
+        "put",
+        {"R": R_of([12.0, 0.0, 0.0]), "t": [0, 0, 600]},
+    ),
+}
+
+
+@pytest.mark.parametrize("route", sorted(VERDICT_ROUTES))
+def test_two_verdicts_on_one_version_the_second_is_a_409(world, api_as, priv, route):
+    """dave and alice both judge version 1: the first verdict makes version 2, the
+    second (sent for version 1) is refused, whichever its kind; nothing is overruled unseen."""
+    a = priv["annotation"]
+    url, method, body = VERDICT_ROUTES[route](a)
+    first = getattr(api_as("reviewer"), method)(url, {**body, "expected_version": 1}, format="json")
+    assert first.status_code == 200 and first.json()["version"] == 2, first.content
+    for second in (
+        {"decision": "rejected", "reason": "rotation"},
+        {"decision": "approved"},
+    ):
+        r = api_as("admin").post(
+            f"/api/label/review/annotations/{a.pk}/decision/", {**second, "expected_version": 1}, format="json"
+        )
+        assert r.status_code == 409 and r.json()["code"] == "version_conflict", r.content
+        assert {"detail", "code"} <= set(r.json()) and r.json()["current_version"] == 2
+        r = api_as("admin").post(
+            f"/api/v1/annotations/{a.pk}/review/", {**second, "expected_version": 1}, format="json"
+        )
+        assert r.status_code == 409 and r.json()["code"] == "version_conflict", r.content
+    r = api_as("admin").put(
+        f"/api/label/review/annotations/{a.pk}/correction/",
+        {"R": R_of([30.0, 0.0, 0.0]), "t": [0, 0, 600], "expected_version": 1},
+        format="json",
+    )
+    assert r.status_code == 409
+    a.refresh_from_db()
+    assert a.version == 2 and a.reviewed_by == world["users"]["reviewer"]
+    assert a.review_state == ("amended" if route == "correction" else "approved")
+
+
+def _every_review_route(client, a):
+    """Each page and API route that shows a label for review or takes a verdict on it."""
+    v = a.version
+    return {
+        "page": client.get(f"/review/annotations/{a.pk}/"),
+        "state": client.get(f"/api/label/review/annotations/{a.pk}/"),
+        "decision": client.post(
+            f"/api/label/review/annotations/{a.pk}/decision/",
+            {"decision": "approved", "expected_version": v},
+            format="json",
+        ),
+        "correction": client.put(
+            f"/api/label/review/annotations/{a.pk}/correction/",
+            {"R": R_of([5.0, 0.0, 0.0]), "t": [0, 0, 600], "expected_version": v},
+            format="json",
+        ),
+        "v1": client.post(
+            f"/api/v1/annotations/{a.pk}/review/", {"decision": "approved", "expected_version": v}, format="json"
+        ),
+    }
+
+
+def _as(world, role):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(world["users"][role])  # the page needs a session; the API takes it too
+    return client
+
+
+@pytest.mark.parametrize("who", ["admin", "reviewer"])
+def test_nobody_reviews_their_own_label_on_any_route(world, priv, who):
+    """An admin, and a reviewer of the dataset who also annotates it, label a face:
+    every review route refuses them their own label (403 with the reason), and the
+    label is untouched."""
+    from annotator.models import Assignment, Role
+
+    me = world["users"][who]
+    Assignment.objects.get_or_create(dataset=priv["dataset"], user=me, role=Role.ANNOTATOR)
+    mine = label(priv["unlabeled_face"], me, [4.0, 0.0, 0.0])
+    answers = _every_review_route(_as(world, who), mine)
+    assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 403)
+    for k in ("state", "decision", "correction", "v1"):
+        assert answers[k].json() == {"detail": "Nobody reviews their own label.", "code": "permission_denied"}, k
+    mine.refresh_from_db()
+    assert (mine.review_state, mine.version) == ("", 1)
+    # ... and the queue never hands it to them
+    assert next_review(_as(world, who), priv["dataset"])["annotation_id"] != mine.pk
+
+
+def test_a_draft_is_not_reviewed_on_any_route(world, priv):
+    draft = label(priv["unlabeled_face"], world["users"]["annotator"], [4.0, 0.0, 0.0], status="draft")
+    for who in ("reviewer", "admin"):
+        answers = _every_review_route(_as(world, who), draft)
+        assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 403), who
+        assert "draft" in answers["v1"].json()["detail"]
+    draft.refresh_from_db()
+    assert (draft.review_state, draft.version, draft.status) == ("", 1, "draft")
+
+
+def test_the_service_asks_the_gate_on_the_locked_row(world, priv):
+    """A caller that skipped the gate (or a label that became a draft after the page
+    asked it) still cannot get a verdict through: review_annotation asks why_not_review
+    on the row it locked."""
+    from annotator.labeling.services import save_annotation
+    from annotator.review.services import ReviewingDenied, review_annotation
+
+    a, bob, alice = priv["annotation"], world["users"]["annotator"], world["users"]["admin"]
+    mine = label(priv["unlabeled_face"], alice, [4.0, 0.0, 0.0])
+    with pytest.raises(ReviewingDenied, match="own label"):
+        review_annotation(annotation=mine, reviewer=alice, decision="approved", expected_version=None)
+    save_annotation(face=a.face, author=bob, R=a.R, t=a.t, status="draft", expected_version=a.version)
+    with pytest.raises(ReviewingDenied, match="draft"):
+        review_annotation(annotation=a, reviewer=world["users"]["reviewer"], decision="approved", expected_version=None)
+    a.refresh_from_db()
+    assert a.review_state == "" and a.status == "draft"
 
 
 def test_the_review_page_nudges_by_the_configured_steps_like_the_labeling_page(world, priv, settings):

@@ -173,3 +173,28 @@ def test_a_label_saved_again_meanwhile_is_a_conflict_not_a_lost_edit(page, live_
     page.click("#conflict-reload")
     page.wait_for_function("() => window.headposeReview && window.headposeReview.config.state.annotation.version === 2")
     assert js_errors == [e for e in js_errors if "409" in e]  # the refused request is the only console error
+
+
+def test_a_second_reviewers_verdict_on_the_same_version_is_a_conflict(
+    page, live_server, world, js_errors, django_user_model
+):
+    """dave looks at bob's version 1; rita approves it meanwhile (a verdict is a new
+    version): dave's rejection of version 1 is refused with the conflict banner, and
+    rita's verdict stands."""
+    from annotator.review.services import review_annotation
+
+    rita = _user(django_user_model, "rita", Role.REVIEWER)
+    Assignment.objects.create(dataset=world["dataset"], user=rita, role=Role.REVIEWER)
+    open_review(page, live_server, world)
+    first = world["labels"]["bob0"]
+    assert shown_annotation(page) == first.pk
+    review_annotation(annotation=first, reviewer=rita, decision="approved", expected_version=1)
+    page.keyboard.press("r")
+    page.wait_for_selector("#reject-dialog[open]")
+    page.keyboard.press("1")
+    page.click("#reject-submit")
+    page.wait_for_selector("#conflict-banner:not([hidden])")
+    assert "version 2" in page.inner_text("#conflict-text")
+    first.refresh_from_db()
+    assert (first.review_state, first.reviewed_by, first.version) == ("approved", rita, 2)
+    assert js_errors == [e for e in js_errors if "409" in e]

@@ -62,7 +62,9 @@ let busy = false;
 function setStatus(text, kind = '') { const el = $('save-state'); el.textContent = text; el.dataset.kind = kind; }
 function showError(text) { const b = $('error-banner'); b.textContent = text; b.hidden = false; }
 
-/** Send a verdict, then go to the next label. Resolves with the server's answer. */
+/** Send a verdict on the version shown (expected_version, required: a label saved
+ * again, or judged by another reviewer, since it was shown is a 409 and the conflict
+ * banner). Resolves with the server's answer. */
 async function send(url, method, body) {
   if (busy) return null;
   busy = true;
@@ -70,6 +72,9 @@ async function send(url, method, body) {
   $('error-banner').hidden = true;
   try {
     const result = await requestJSON(url, { method, body: { ...body, expected_version: state.annotation.version } });
+    // a verdict is a new version: what the page shows now is that one
+    state.annotation.version = result.version;
+    state.annotation.review_state = result.review_state;
     setStatus(`${result.review_state} · v${result.version}`, 'ok');
     return result;
   } catch (err) {
