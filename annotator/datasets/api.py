@@ -53,6 +53,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "description",
             "is_public",
             "overlap",
+            "overlap_mode",
             "created_at",
             "n_images",
             "n_faces",

@@ -43,7 +43,7 @@ from annotator.datasets.models import Dataset, Face, OverlapMode
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, FaceClaim, ReviewState
 from annotator.labeling.services import save_annotation
 from annotator.proposals.models import Proposal
-from annotator.proposals.selectors import preferred_confidence
+from annotator.proposals.selectors import preferred_confidence, preferred_proposal_value
 from annotator.quality.models import FaceConsensus, Honeypot
 from workers.core import geometry, overlap
 
@@ -83,10 +83,10 @@ def _honeypots_open_to(user, dataset: Dataset):
 # Ordinary faces and honeypots are ranked by the same keyed hash of (annotator,
 # dataset, face), so neither the ids nor the file names an annotator sees come
 # in an order that tells the two apart, and a reload gives the same order. The
-# hash is four rounds of x -> (x + s)^2 mod P in SQL (both PostgreSQL and SQLite
-# compute it in 64-bit integers: every product stays under 2^62), with round
-# salts from sha256(SECRET_KEY, dataset, annotator): nobody without the secret
-# key can predict it.
+# hash is x -> (x + s0), x^2 + s1, a x + s2, x^2 + s0, each mod P, in SQL (both
+# PostgreSQL and SQLite compute it in 64-bit integers: every product stays under
+# 2^62), with the salts from sha256(SECRET_KEY, dataset, annotator): nobody
+# without the secret key can predict it.
 
 _P = 2147483629  # the largest prime under 2^31
 
@@ -101,8 +101,9 @@ def _shuffle_rank(user, dataset: Dataset):
     salt = _salt(dataset.pk, user.pk)
     rounds = [int.from_bytes(salt[4 * i : 4 * i + 4], "big") % _P for i in range(4)]
     x = (F("pk") + Value(rounds[0])) % Value(_P)
-    for s in rounds[1:]:
-        x = ((x * x) % Value(_P) + Value(s)) % Value(_P)
+    x = ((x * x) % Value(_P) + Value(rounds[1])) % Value(_P)
+    x = (x * Value(rounds[2] | 1) + Value(rounds[3])) % Value(_P)  # linear: does not double the SQL
+    x = ((x * x) % Value(_P) + Value(rounds[0])) % Value(_P)
     return ExpressionWrapper(x, output_field=BigIntegerField())
 
 
@@ -154,9 +155,11 @@ def _honeypot_due(user, dataset: Dataset) -> bool:
 # --- adaptive overlap -------------------------------------------------------------------
 
 
-def _first_two_angles(dataset: Dataset, face_ids) -> dict[int, float]:
-    """The geodesic angle (degrees) between the first two finished annotator
-    labels of each face in `face_ids` that has two or more."""
+def _label_angles(dataset: Dataset, face_ids) -> tuple[dict[int, float], dict[int, float]]:
+    """Geodesic angles (degrees) that adaptive overlap reads: between the first
+    two finished annotator labels of each face in `face_ids` that has two or
+    more, and between the only one and the face's preferred proposal for a face
+    that has exactly one."""
     rows = values_json(
         Annotation.objects.filter(face_id__in=list(face_ids), origin=AnnotationOrigin.ANNOTATOR, status__in=LABELED)
         .exclude(review_state=ReviewState.REJECTED)
@@ -166,22 +169,36 @@ def _first_two_angles(dataset: Dataset, face_ids) -> dict[int, float]:
     )
     firsts: dict[int, list] = {}
     for row in rows:
-        firsts.setdefault(row["face_id"], [])
-        if len(firsts[row["face_id"]]) < 2 and row["R"] is not None:
-            firsts[row["face_id"]].append(row["R"])
-    pairs = {fid: Rs for fid, Rs in firsts.items() if len(Rs) == 2}
+        if row["R"] is not None:
+            firsts.setdefault(row["face_id"], []).append(row["R"])
+    singles = [fid for fid, Rs in firsts.items() if len(Rs) == 1]
+    proposals = {
+        row["pk"]: row["proposal_R"]
+        for row in values_json(
+            Face.objects.filter(pk__in=singles).annotate(proposal_R=preferred_proposal_value("R")),
+            ["pk"],
+            ["proposal_R"],
+        )
+        if row["proposal_R"] is not None
+    }
+    pairs = {fid: Rs[:2] for fid, Rs in firsts.items() if len(Rs) >= 2}
+    pairs_to_proposal = {fid: [firsts[fid][0], R] for fid, R in proposals.items()}
+    return _angles(pairs), _angles(pairs_to_proposal)
+
+
+def _angles(pairs: dict[int, list]) -> dict[int, float]:
     if not pairs:
         return {}
     a = np.asarray([Rs[0] for Rs in pairs.values()], dtype=np.float64).reshape(-1, 3, 3)
     b = np.asarray([Rs[1] for Rs in pairs.values()], dtype=np.float64).reshape(-1, 3, 3)
-    angles = geometry.geodesic_distance(a, b)
-    return {fid: float(d) for fid, d in zip(pairs, np.atleast_1d(angles))}
+    return {fid: float(d) for fid, d in zip(pairs, np.atleast_1d(geometry.geodesic_distance(a, b)))}
 
 
 def labels_wanted(dataset: Dataset, face_ids) -> dict[int, int]:
     """Adaptive overlap: how many labels each face in `face_ids` should end
     with now (workers/core/overlap.labels_wanted), from its preferred
-    proposal's confidence, the dataset's sample and its first two labels."""
+    proposal's confidence, the dataset's sample, its first label against the
+    proposal and its first two labels."""
     face_ids = list(face_ids)
     low = set(
         Face.objects.filter(pk__in=face_ids)
@@ -189,14 +206,15 @@ def labels_wanted(dataset: Dataset, face_ids) -> dict[int, int]:
         .filter(_low_confidence_q())
         .values_list("pk", flat=True)
     )
-    angles = _first_two_angles(dataset, face_ids)
+    first_two, to_proposal = _label_angles(dataset, face_ids)
     salt = _salt(dataset.pk, "second-label")
     return {
         fid: overlap.labels_wanted(
             low_confidence=fid in low,
             sampled=overlap.sampled(salt + str(fid).encode(), dataset.adaptive_sample_share),
-            first_two_deg=angles.get(fid),
+            first_two_deg=first_two.get(fid),
             noise_floor_deg=dataset.adaptive_noise_floor_deg,
+            first_to_proposal_deg=to_proposal.get(fid),
         )
         for fid in face_ids
     }
@@ -284,25 +302,26 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
         held = Q(claims__annotator=user, claims__expires_at__gt=now)
         face = (
             rejected.first()
-            or _ordered(available.filter(held), user, dataset).first()
-            or _ordered(honeypots.filter(held), user, dataset).first()
+            or available.filter(held).order_by("pk").first()
+            or honeypots.filter(held).order_by("pk").first()
         )
         if face is None:
             regular = _ordered(available, user, dataset, disputed=queue.disputed, started=queue.started).first()
-            if regular is None or _honeypot_due(user, dataset):
-                # the honeypot nearest the ordinary face this slot would have had: the
-                # same "low confidence" badge, so the badges' order gives nothing away
-                same_badge = Q(confidence__isnull=True) | Q(confidence__lt=settings.HEADPOSE_LOW_CONFIDENCE)
-                if regular is not None and not _is_low_confidence(regular):
-                    same_badge = ~same_badge
-                face = (
-                    _ordered(honeypots, user, dataset)
-                    .annotate(
-                        badge=Case(When(same_badge, then=Value(0)), default=Value(1), output_field=IntegerField())
-                    )
-                    .order_by("badge", "rank", "pk")
-                    .first()
-                )
+            # the honeypot nearest the ordinary face this slot would have had: the
+            # same "low confidence" badge, so the badges' order gives nothing away;
+            # looked up whatever the slot says, so a honeypot's hand-out costs the
+            # same queries (and time) as an ordinary face's
+            same_badge = _low_confidence_q()
+            if regular is not None and not _is_low_confidence(regular):
+                same_badge = ~same_badge
+            honeypot = (
+                _ordered(honeypots, user, dataset)
+                .annotate(badge=Case(When(same_badge, then=Value(0)), default=Value(1), output_field=IntegerField()))
+                .order_by("badge", "rank", "pk")
+                .first()
+            )
+            due = _honeypot_due(user, dataset)
+            face = honeypot if (regular is None or due) else None
             face = face or regular
         if face is None:
             return None

@@ -98,10 +98,10 @@ def proposers_of(dataset: Dataset):
     )
 
 
-def preferred_confidence(face_ref: str = "pk"):
-    """The confidence of each face's preferred proposal (preferred_proposal's
-    rule, as one SQL sub-query for a queryset of faces; `face_ref` names the
-    face's id in the outer query): null when it has none or gives none."""
+def preferred_proposal_value(field: str, face_ref: str = "pk", output_field=None):
+    """One column of each face's preferred proposal (preferred_proposal's rule,
+    as one SQL sub-query for a queryset of faces; `face_ref` names the face's id
+    in the outer query): null when the face has none."""
     preferred = preferred_proposers()
     rank = Case(
         *[When(proposer=name, then=Value(i)) for i, name in enumerate(preferred)],
@@ -112,9 +112,14 @@ def preferred_confidence(face_ref: str = "pk"):
         Proposal.objects.filter(face_id=OuterRef(face_ref))
         .annotate(preference=rank)
         .order_by("preference", "-created_at", "-pk")
-        .values("confidence")[:1]
+        .values(field)[:1]
     )
-    return Subquery(chosen, output_field=FloatField())
+    return Subquery(chosen, output_field=output_field or Proposal._meta.get_field(field))
+
+
+def preferred_confidence(face_ref: str = "pk"):
+    """The confidence of each face's preferred proposal: null when it has none or gives none."""
+    return preferred_proposal_value("confidence", face_ref, FloatField())
 
 
 def mesh_of(face, *, done: bool = False) -> FaceMesh | None:

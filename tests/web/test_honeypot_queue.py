@@ -38,20 +38,21 @@ def make_honeypots(dataset, faces):
         )
 
 
-def finish(user, face, euler=(1, 2, 3)):
+def finish(user, face, euler=(1, 2, 3), status="accepted"):
     return save_label(
         user,
         face,
-        LabelInput(R=geometry.euler_to_matrix(list(euler)), t=[0, 0, 600], status="accepted", expected_version=0),
+        LabelInput(R=geometry.euler_to_matrix(list(euler)), t=[0, 0, 600], status=status, expected_version=0),
     )
 
 
-def serve_all(user, dataset) -> list[Face]:
-    """The faces the queue hands `user`, in order, each finished before the next."""
+def serve_all(user, dataset, status="accepted") -> list[Face]:
+    """The faces the queue hands `user`, in order, each finished before the next
+    (a skip is finished too, and cheaper: no consensus to recompute)."""
     served = []
     while (face := next_face(user, dataset)) is not None:
         served.append(face)
-        finish(user, face)
+        finish(user, face, status=status)
     return served
 
 
@@ -127,20 +128,20 @@ def test_the_detector_finds_the_honeypots_of_a_file_name_ordered_queue():
 
 
 def test_an_order_based_detector_does_no_better_than_chance_on_real_queues(django_user_model):
-    ds = make_dataset(n_faces=20, overlap=100)
+    ds = make_dataset(n_faces=15, overlap=100)
     ds.honeypot_share = 0.2
     ds.save()
     faces = list(Face.objects.filter(image__dataset=ds).order_by("pk"))
     make_honeypots(ds, faces[::5])
     honeypots = {f.pk for f in faces[::5]}
     queues = []
-    for k in range(30):
+    for k in range(24):
         user = annotator(django_user_model, f"q{k}")
         assign(ds, user)
-        queues.append([f.pk for f in serve_all(user, ds)])
-    assert all(len(q) == 20 for q in queues)
+        queues.append([f.pk for f in serve_all(user, ds, status="skipped")])
+    assert all(len(q) == 15 for q in queues)
     hits, flagged, base, p = hit_rate_test(queues, honeypots)
-    assert flagged > 100  # enough flags for the test to mean something
+    assert flagged > 70  # enough flags for the test to mean something
     assert p > 0.01, (hits, flagged, base)  # not above the base rate
     # and the same for file names (the order a page shows)
     names = {f.pk: f.image.file_name for f in faces}
@@ -217,7 +218,7 @@ def test_adaptive_overlap_one_label_when_confident_two_when_not_three_on_disagre
     ds = adaptive_dataset()
     confident, doubtful = Face.objects.filter(image__dataset=ds).order_by("pk")
     for face, confidence in ((confident, 0.9), (doubtful, 0.1)):
-        p = add_proposal(face, "fused")
+        p = add_proposal(face, "fused", euler=(1, 2, 3))
         p.confidence = confidence
         p.save()
     u1, u2, u3, u4 = (annotator(django_user_model, f"u{k}") for k in range(4))
@@ -263,3 +264,17 @@ def test_the_active_queue_serves_a_disputed_face_first(django_user_model):
     finish(u2, disputed, euler=(40, 2, 3))  # u2 disagrees on one face
     # u3 first gets the face in dispute, then the faces with one label
     assert next_face(u3, ds) == disputed
+
+
+def test_adaptive_overlap_asks_a_second_label_when_the_first_is_far_from_a_confident_proposal(django_user_model):
+    ds = adaptive_dataset(n_faces=2)
+    near, far = Face.objects.filter(image__dataset=ds).order_by("pk")
+    for face in (near, far):
+        p = add_proposal(face, "fused", euler=(1, 2, 3))
+        p.confidence = 0.9
+        p.save()
+    u1 = annotator(django_user_model, "u1")
+    assign(ds, u1)
+    finish(u1, near, euler=(4, 2, 3))  # 3 degrees: under 2 noise floors
+    finish(u1, far, euler=(31, 2, 3))  # 30 degrees: the label or the proposal is badly wrong
+    assert labels_wanted(ds, [near.pk, far.pk]) == {near.pk: 1, far.pk: 2}

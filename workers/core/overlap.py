@@ -2,9 +2,11 @@
 
 Adaptive overlap (a dataset's `overlap_mode = "adaptive"`): one label for a face
 whose proposal is confident; a second when the proposal's confidence is low (or
-missing), or for a sampled share of the confident faces (so the noise floor and
-the annotators' agreement stay measured everywhere); a third when the first two
-labels disagree by more than the noise floor; never more (ADAPTIVE_MAX). The
+missing), for a sampled share of the confident faces (so the noise floor and
+the annotators' agreement stay measured everywhere), or when the first label is
+far from a confident proposal (PROPOSAL_GAP_FLOORS noise floors: one of the two
+is badly wrong); a third when the first two labels disagree by more than the
+noise floor; never more (ADAPTIVE_MAX). The
 queue (annotator/labeling/queue.py) and the simulation bench
 (bench/bench_adaptive_overlap.py) both ask `labels_wanted`, so the bench
 measures the rule the app runs.
@@ -24,22 +26,30 @@ from collections.abc import Callable
 ADAPTIVE_MAX = 3
 
 
+# A first label further than this many noise floors from a confident proposal
+# gets a second opinion: one of the two is badly wrong (a blunder, or a miss the
+# proposer did not know about), and nothing else would catch it.
+PROPOSAL_GAP_FLOORS = 2.0
+
+
 def labels_wanted(
     *,
     low_confidence: bool,
     sampled: bool,
     first_two_deg: float | None,
     noise_floor_deg: float,
+    first_to_proposal_deg: float | None = None,
 ) -> int:
     """Labels a face should end with under adaptive overlap, given what is known
     now: whether its proposal is low-confidence, whether it was sampled for a
-    second label anyway, and the geodesic angle between its first two labels
-    (None while it has fewer than two)."""
-    if first_two_deg is not None and math.isfinite(first_two_deg) and first_two_deg > noise_floor_deg:
-        return ADAPTIVE_MAX
-    if first_two_deg is not None and not math.isfinite(first_two_deg):
-        return ADAPTIVE_MAX  # two labels that cannot be compared: a third decides
+    second label anyway, the geodesic angle between its first two labels (None
+    while it has fewer than two) and between its first label and its proposal
+    (None without either)."""
+    if first_two_deg is not None and not (math.isfinite(first_two_deg) and first_two_deg <= noise_floor_deg):
+        return ADAPTIVE_MAX  # they disagree (or cannot be compared): a third decides
     if low_confidence or sampled:
+        return 2
+    if first_to_proposal_deg is not None and not first_to_proposal_deg <= PROPOSAL_GAP_FLOORS * noise_floor_deg:
         return 2
     return 1
 
