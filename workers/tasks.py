@@ -17,6 +17,7 @@ from annotator.exports.services import run_export_job as export_job
 from annotator.proposals.meshes import build_meshes, queued_meshes
 from annotator.proposals.services import batch_done
 from annotator.proposals.services import propose_images as store_proposals_of
+from annotator.quality.services import rewrite_consensus as rewrite_consensus_rows
 from annotator.sequences.services import build_tracks
 from evaluation.models import Entry
 from evaluation.proposer_runs import run_proposer_entry
@@ -87,3 +88,9 @@ def run_export_job(job_id: int) -> dict:
 def build_sequence_tracks(sequence_id: int) -> dict:
     """Idempotent: rebuilds the sequence's tracks from the proposals committed so far."""
     return {"sequence": sequence_id, "tracks": len(build_tracks(sequence_id))}
+
+
+@shared_task(name="workers.tasks.rewrite_consensus", acks_late=True)
+def rewrite_consensus(dataset_id: int) -> dict:
+    """Idempotent: every consensus row of the dataset under its latest noise estimates."""
+    return rewrite_consensus_rows(dataset_id)

@@ -36,6 +36,12 @@ class ChartsSerializer(serializers.Serializer):
     )
 
 
+class NoiseBinSerializer(serializers.Serializer):
+    yaw_from = serializers.FloatField(help_text="|yaw| from (degrees, inclusive)")
+    yaw_to = serializers.FloatField(help_text="|yaw| to (degrees, exclusive)")
+    noise_deg = serializers.FloatField(allow_null=True)
+
+
 @extend_schema_serializer(deprecate_fields=["corrected"])
 class AnnotatorScoreSerializer(serializers.Serializer):
     username = serializers.CharField()
@@ -63,6 +69,36 @@ class AnnotatorScoreSerializer(serializers.Serializer):
     proposal_moved_median = serializers.FloatField(
         allow_null=True, help_text="Median geodesic distance from the proposal started from to the label (degrees)"
     )
+    noise_deg = serializers.FloatField(
+        allow_null=True,
+        help_text="The annotator's robust noise estimate (geodesic RMS, degrees), learned jointly with the consensus",
+    )
+    noise_interval = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="95 % bootstrap interval of noise_deg [low, high]"
+    )
+    noise_by_abs_yaw = NoiseBinSerializer(many=True, help_text="noise_deg per |yaw| range of the consensus")
+    noise_pairs = serializers.IntegerField(help_text="Label pairs behind the noise estimate")
+    agreement_interval = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="95 % bootstrap interval of agreement_geodesic_median [low, high]",
+    )
+    agreement_pair_only_share = serializers.FloatField(
+        allow_null=True, help_text="Share of agreement measured on faces of two labels, where it cannot tell who is off"
+    )
+    accepted_unmoved_share = serializers.FloatField(
+        allow_null=True, help_text="Share of labels within 0.5 degrees of the proposal they started from"
+    )
+    contested_faces = serializers.IntegerField(
+        help_text="Labels on faces where the others' consensus is over 5 degrees from the proposal"
+    )
+    rubber_stamp_share = serializers.FloatField(
+        allow_null=True, help_text="Share of the contested faces' labels that left the proposal unmoved"
+    )
+    rubber_stamp = serializers.BooleanField(help_text="Accepts proposals unmoved where the others disagree with them")
+    consensus_weight_median = serializers.FloatField(
+        allow_null=True, help_text="Median weight of the annotator's labels in their faces' consensus"
+    )
     charts = ChartsSerializer()
 
 
@@ -85,6 +121,15 @@ class QualityReportSerializer(serializers.Serializer):
     dispersion_median = serializers.FloatField(allow_null=True)
     dispersion_p90 = serializers.FloatField(allow_null=True)
     noise_floor = AbsYawBinSerializer(many=True, help_text="Inter-annotator dispersion per |yaw| bin of the consensus")
+    consensus_method = serializers.CharField(help_text="reliability_weighted (workers/core/reliability.py)")
+    noise_rounds = serializers.IntegerField(help_text="Rounds of the joint noise + consensus estimate")
+    noise_prior_deg = serializers.FloatField(help_text="The noise a newcomer starts from (degrees)")
+    proposer_noise_deg = serializers.FloatField(
+        allow_null=True, help_text="The proposals' noise: the weight of an unmoved accept (degrees)"
+    )
+    faces_pair_only = serializers.IntegerField(
+        help_text="Faces with exactly two labels: agreement cannot tell who is off there; honeypots can"
+    )
     annotators = AnnotatorScoreSerializer(many=True)
 
 

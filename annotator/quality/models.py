@@ -18,6 +18,18 @@ class FaceConsensus(models.Model):
     members = models.JSONField(default=list, help_text="Annotation ids of every member")
     rejected = models.JSONField(default=list, help_text="Annotation ids left out as outliers")
     needs_review = models.BooleanField(default=False)
+    method = models.CharField(
+        max_length=32,
+        default="chordal",
+        help_text="How the rotation was combined: reliability_weighted (workers/core/reliability.py), chordal (rows from before it)",
+    )
+    weights = models.JSONField(
+        default=list,
+        help_text="Each member's weight in the consensus, in the order of members (unmoved accepts of one proposal share one vote; 0: an outlier)",
+    )
+    iterations = models.PositiveSmallIntegerField(
+        default=0, help_text="Rounds of the joint noise + consensus estimate behind the weights"
+    )
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -77,6 +89,11 @@ class QualitySnapshot(models.Model):
     stale = models.BooleanField(default=True)
     computed_at = models.DateTimeField(auto_now=True)
     compute_s = models.FloatField(default=0.0, help_text="Seconds the last refresh took")
+    noise = models.JSONField(
+        default=dict,
+        help_text="Each annotator's noise estimate (workers/core/reliability.Noise.as_dict, with its rounds): "
+        "the weights of a save's consensus",
+    )
 
     def __str__(self):
         return f"quality of {self.dataset}" + (" (stale)" if self.stale else "")

@@ -21,18 +21,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, JSONField, OuterRef, Subquery
 from django.utils import timezone
 
-from annotator.common import access
+from annotator.common import access, pipeline
 from annotator.common.poses import PoseError
 from annotator.datasets.models import Dataset, Face
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, ReviewState
 from annotator.quality.models import FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
 from annotator.quality.selectors import POSE_STATUSES, load_tables
-from workers.core import geometry
+from workers.core import geometry, reliability
 from workers.core import quality as core
-from workers.core.consensus import consensus
 
 
 def review_threshold_deg() -> float:
@@ -76,49 +75,130 @@ _CONSENSUS_FIELDS = [
     "members",
     "rejected",
     "needs_review",
+    "method",
+    "weights",
+    "iterations",
     "computed_at",
 ]
 
 
 def refresh_face_consensus(face_id: int, dataset_id: int) -> bool:
-    """Service: recompute one face's consensus row (deleted when it has no
-    member). Returns whether the face is a honeypot (read with the lock: one
-    round trip for both)."""
+    """Service: recompute one face's consensus row (deleted when it has no member),
+    weighted by the dataset's stored noise estimates (the last joint estimate, read
+    with the lock; newcomers get its prior): one small weighted median, no
+    dataset-wide work on the save's path. Returns whether the face is a honeypot
+    (read with the lock too: one round trip for all three)."""
     # two annotators saving the same face at once: the second waits here and then reads the first's label
-    is_honeypot = (
+    locked = (
         Face.objects.select_for_update(of=("self",))
         .filter(pk=face_id)
-        .annotate(hp=Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
-        .values_list("hp", flat=True)
+        .annotate(
+            hp=Exists(Honeypot.objects.filter(face=OuterRef("pk"))),
+            noise=Subquery(
+                QualitySnapshot.objects.filter(dataset_id=dataset_id).values("noise")[:1], output_field=JSONField()
+            ),
+        )
+        .values_list("hp", "noise")
         .first()
     )
-    rows = list(_members(face_id=face_id).order_by("pk").values_list("pk", "R", "t"))
+    is_honeypot, noise = locked if locked is not None else (False, None)
+    rows = list(
+        _members(face_id=face_id).order_by("pk").values_list("pk", "R", "t", "author_id", "proposal_id", "proposal__R")
+    )
     if not rows:
         FaceConsensus.objects.filter(face_id=face_id).delete()
         return bool(is_honeypot)
-    R = np.array([r[1] for r in rows], dtype=np.float64).reshape(1, -1, 3, 3)
-    t = np.array([r[2] if r[2] is not None else [np.nan] * 3 for r in rows], dtype=np.float64)[None]
-    c = consensus(R, t)
-    ids = [r[0] for r in rows]
-    rejected = [i for i, keep in zip(ids, c.inlier[0]) if not keep]
-    t_out = None if np.isnan(c.t[0]).any() else [float(v) for v in c.t[0]]
-    row = FaceConsensus(
-        face_id=face_id,
-        dataset_id=dataset_id,
-        R=[float(v) for v in c.R[0].reshape(9)],
-        t=t_out,
-        member_count=len(ids),
-        dispersion_deg=float(c.dispersion_deg[0]),
-        members=ids,
-        rejected=rejected,
-        needs_review=bool(core.needs_review(c, review_threshold_deg())[0]),
-        computed_at=timezone.now(),
+    row = face_consensus_row(
+        face_id, dataset_id, rows, reliability.Noise.from_dict(noise), (noise or {}).get("rounds", 0)
     )
     # one INSERT ... ON CONFLICT (face) DO UPDATE: no savepoint, no second read
     FaceConsensus.objects.bulk_create(
         [row], update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS
     )
     return bool(is_honeypot)
+
+
+def face_consensus_row(
+    face_id: int, dataset_id: int, rows: list, noise: reliability.Noise, rounds: int
+) -> FaceConsensus:
+    """The FaceConsensus of one face from its members' (pk, R, t, author_id, proposal_id,
+    proposal R) under known noise estimates (workers/core/reliability.consensus_with)."""
+    n = len(rows)
+    q = geometry.matrix_to_quaternion(np.array([r[1] for r in rows], dtype=np.float64).reshape(n, 3, 3))
+    t = np.array([r[2] if r[2] is not None else [np.nan] * 3 for r in rows], dtype=np.float64).reshape(n, 3)
+    pq = np.full((n, 4), np.nan)
+    has_prop = [i for i, r in enumerate(rows) if r[5] is not None]
+    if has_prop:
+        pq[has_prop] = geometry.matrix_to_quaternion(
+            np.array([rows[i][5] for i in has_prop], dtype=np.float64).reshape(-1, 3, 3)
+        )
+    m, res, weights = reliability.consensus_with(
+        noise,
+        np.zeros(n, np.int64),
+        np.array([r[3] for r in rows], np.int64),
+        q,
+        np.ones(n, bool),
+        pq,
+        np.array([r[4] if r[4] is not None else -1 for r in rows], np.int64),
+    )
+    inlier = res.inlier[0, m.label_slot]
+    ids = [r[0] for r in rows]
+    t_in = t[inlier & np.isfinite(t).all(1)]
+    distance = res.distance_deg[0][m.mask[0]]
+    dispersion = float(np.median(distance))
+    return FaceConsensus(
+        face_id=face_id,
+        dataset_id=dataset_id,
+        R=[float(v) for v in geometry.quaternion_to_matrix(res.quaternion[0]).reshape(9)],
+        t=[float(v) for v in np.median(t_in, axis=0)] if len(t_in) else None,
+        member_count=n,
+        dispersion_deg=dispersion,
+        members=ids,
+        rejected=[i for i, keep in zip(ids, inlier) if not keep],
+        needs_review=bool(dispersion > review_threshold_deg() or not inlier.all()),
+        method=reliability.METHOD,
+        weights=[round(float(w), 6) for w in weights],
+        iterations=min(int(rounds), 32767),
+        computed_at=timezone.now(),
+    )
+
+
+def rewrite_consensus(dataset_id: int) -> dict:
+    """Service (a Celery task's body: workers/tasks.rewrite_consensus): every consensus row
+    of the dataset again, weighted by the snapshot's noise estimates. Sent by `refresh`
+    when those moved; row by face, in batches, off every request's path."""
+    noise_doc = QualitySnapshot.objects.filter(dataset_id=dataset_id).values_list("noise", flat=True).first() or {}
+    noise, rounds = reliability.Noise.from_dict(noise_doc), noise_doc.get("rounds", 0)
+    members = (
+        _members(dataset_id=dataset_id)
+        .order_by("face_id", "pk")
+        .values_list("face_id", "pk", "R", "t", "author_id", "proposal_id", "proposal__R")
+    )
+    written, current = 0, -1
+    batch: list[FaceConsensus] = []
+    rows: list[tuple] = []
+
+    def flush():
+        nonlocal written, batch
+        FaceConsensus.objects.bulk_create(
+            batch, update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS, batch_size=1000
+        )
+        written += len(batch)
+        batch = []
+
+    for face_id, *row in members.iterator(chunk_size=5000):
+        if face_id != current and rows:
+            batch.append(face_consensus_row(current, dataset_id, rows, noise, rounds))
+            rows = []
+            if len(batch) >= 1000:
+                flush()
+        current = face_id
+        rows.append(tuple(row))
+    if rows:
+        batch.append(face_consensus_row(current, dataset_id, rows, noise, rounds))
+    if batch:
+        flush()
+    return {"dataset": dataset_id, "faces": written}
 
 
 def record_honeypot_answer(annotation: Annotation) -> None:
@@ -235,6 +315,7 @@ def refresh(dataset: Dataset) -> dict:
     figures = core.report_figures(labels, honeypots, review_threshold_deg())
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
     scores = figures.pop("scores")
+    noise = {**figures.pop("noise"), "rounds": figures["noise_rounds"]}
     annotators = [
         {"username": names.get(uid, str(uid)), "user_id": uid, **scores[uid]}
         for uid in sorted(scores, key=lambda u: names.get(u, ""))
@@ -253,7 +334,24 @@ def refresh(dataset: Dataset) -> dict:
         **figures,
         "annotators": annotators,
     }
+    before = QualitySnapshot.objects.filter(dataset=dataset).values_list("noise", flat=True).first() or {}
     QualitySnapshot.objects.filter(dataset=dataset).update(
-        report=report_, computed_at=timezone.now(), compute_s=time.perf_counter() - started
+        report=report_, noise=noise, computed_at=timezone.now(), compute_s=time.perf_counter() - started
     )
+    if noise_moved(before, noise):
+        # the rows follow the new weights in a worker (every row of the dataset: not on this request's
+        # path); a broker that is down only delays that: robust, the page still answers
+        transaction.on_commit(lambda: pipeline.enqueue("rewrite_consensus", dataset.pk), robust=True)
     return report_
+
+
+NOISE_REWRITE_CHANGE = 0.05  # a relative change of any annotator's noise that rewrites the dataset's rows
+
+
+def noise_moved(before: dict, after: dict) -> bool:
+    """Whether the consensus rows are due for new weights: an annotator's noise moved by
+    over NOISE_REWRITE_CHANGE, or one came or went."""
+    a, b = (d.get("annotators") or {} for d in (before, after))
+    if set(a) != set(b):
+        return True
+    return any(abs(b[k]["noise_deg"] / max(a[k]["noise_deg"], 1e-9) - 1) > NOISE_REWRITE_CHANGE for k in b)

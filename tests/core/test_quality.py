@@ -65,7 +65,7 @@ def test_scores_rank_known_annotators():
 def test_agreement_is_the_distance_to_the_other_annotators_consensus(n_annotators):
     _, labels, _honeypots = team(n_faces=20)
     keep = labels.annotator < n_annotators  # 1, 2 or 3 others per face: each path of the computation
-    labels = q.LabelTable(**{k: v[keep] for k, v in vars(labels).items()})
+    labels = q.LabelTable(**{k: None if v is None else v[keep] for k, v in vars(labels).items()})
     fc = q.face_consensus(labels)
     agreement = q.leave_one_out_distance(labels, fc)
     for i in (0, 7, 25, len(labels.face) - 1):

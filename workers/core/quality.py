@@ -16,14 +16,28 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from workers.core import geometry
-from workers.core.consensus import Consensus, consensus, group_by_face, pad, quaternion_distance_rad
+from workers.core import geometry, reliability
+from workers.core.consensus import (
+    Consensus,
+    _nanmedian_rows,
+    consensus,
+    group_by_face,
+    pad,
+    quaternion_distance_rad,
+)
 
 # amended: a reviewer replaced the pose (the annotator's version stays in the revisions)
 REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED, REVIEW_AMENDED = 0, 1, 2, 3
 YAW_BINS = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 180.0)
 ERROR_HISTOGRAM_EDGES = tuple(float(e) for e in range(31)) + (180.0,)
 FAR_DEG = 10.0  # the honeypot "share over" threshold
+# rubber-stamping: policy thresholds, not fitted. A face is contested when the others' weighted
+# consensus is over CONTESTED_DEG (the default review threshold) from the proposal; an annotator is
+# flagged when at least RUBBER_STAMP_SHARE of their labels on at least RUBBER_STAMP_MIN_FACES
+# contested faces left the proposal unmoved
+CONTESTED_DEG = 5.0
+RUBBER_STAMP_SHARE = 0.5
+RUBBER_STAMP_MIN_FACES = 5
 
 
 @dataclass
@@ -39,6 +53,9 @@ class LabelTable:
     proposal_R: NDArray[np.float64]  # (N, 3, 3) the proposal the annotator started from, NaN where none
     review: NDArray[np.int_]  # (N,) REVIEW_*
     counts_for_consensus: NDArray[np.bool_]  # (N,): a pose (accepted/corrected) not rejected by a reviewer
+    # (N,) the proposal each label started from (its id; -1: none): unmoved accepts of one proposal are one vote.
+    # None: one proposal per face
+    proposal_key: NDArray[np.int64] | None = None
 
 
 @dataclass
@@ -120,6 +137,95 @@ def leave_one_out_distance(labels: LabelTable, fc: FaceConsensus) -> NDArray[np.
     return out
 
 
+@dataclass
+class WeightedFigures:
+    """The reliability-weighted consensus (workers/core/reliability.py) and what the scores
+    take from it, per label (N,) unless said."""
+
+    estimate: reliability.Estimate
+    consensus: Consensus  # per face, in member slots (a face's unmoved accepts of a proposal: one slot)
+    label_weight: NDArray[np.float64]  # each label's weight in its face's consensus
+    agreement: NDArray[np.float64]  # distance (degrees) to the weighted consensus of the *other* members; NaN: alone
+    contested: NDArray[np.bool_]  # the others' consensus is over CONTESTED_DEG from the label's proposal
+    rejected: NDArray[np.bool_]  # left out of its face's consensus as an outlier
+    pair_only: NDArray[np.bool_]  # on a face of exactly two members: agreement cannot tell who is off
+    face_yaw: NDArray[np.float64]  # |yaw| of the label's face consensus
+
+
+def weighted_figures(
+    labels: LabelTable, honeypots: HoneypotTable, quaternions: NDArray[np.float64] | None = None
+) -> WeightedFigures:
+    """The joint noise + consensus estimate of the labels, and each label's leave-one-out
+    agreement against the weighted consensus of the others (exact: one weighted
+    consensus per member slot, the others' noise as weights)."""
+    q = _quaternions(labels.R) if quaternions is None else quaternions
+    N = len(labels.face)
+    has_prop = np.isfinite(labels.proposal_R).all((1, 2))
+    pq = np.full((N, 4), np.nan)
+    if has_prop.any():
+        pq[has_prop] = _quaternions(labels.proposal_R[has_prop])
+    est = reliability.estimate(
+        labels.face,
+        labels.annotator,
+        q,
+        labels.counts_for_consensus,
+        pq,
+        proposal_key=labels.proposal_key,
+        hp_annotator=honeypots.annotator,
+        hp_error_deg=honeypots.error_deg,
+        hp_abs_yaw=honeypots.abs_yaw,
+    )
+    m, res = est.members, est.result
+    F, K = m.mask.shape
+    count = m.mask.sum(1)
+    sigma = np.deg2rad(est.sigma_deg)
+    centre = np.full((F, K, 4), np.nan)
+    for j in range(K):
+        has = np.flatnonzero(m.mask[:, j] & (count >= 2))
+        if not len(has):
+            continue
+        others = m.mask[has].copy()
+        others[:, j] = False
+        centre[has, j] = reliability.weighted_consensus(m.q[has], others, sigma[has]).quaternion
+    row, slot = m.label_row, m.label_slot
+    member = row >= 0
+    agreement = np.full(N, np.nan)
+    contested = np.zeros(N, bool)
+    if member.any():
+        c = centre[row[member], slot[member]]
+        agreement[member] = np.rad2deg(quaternion_distance_rad(c, q[member]))
+        to_prop = np.rad2deg(quaternion_distance_rad(c, np.where(np.isfinite(pq[member]), pq[member], 1.0)))
+        contested[member] = has_prop[member] & np.isfinite(to_prop) & (to_prop > CONTESTED_DEG)
+    rejected = np.zeros(N, bool)
+    rejected[member] = ~res.inlier[row[member], slot[member]]
+    labels_per_face = np.bincount(row[member], minlength=F)
+    face_R = geometry.quaternion_to_matrix(res.quaternion) if F else np.zeros((0, 3, 3))
+    face_abs_yaw = abs_yaw(face_R)
+    face_yaw = np.full(N, np.nan)
+    face_yaw[member] = face_abs_yaw[row[member]]
+    pair_only = np.zeros(N, bool)
+    pair_only[member] = count[row[member]] == 2
+    cons = Consensus(
+        R=face_R,
+        t=np.full((F, 3), np.nan),
+        inlier=res.inlier,
+        distance_deg=res.distance_deg,
+        dispersion_deg=_nanmedian_rows(res.distance_deg),
+        member_count=labels_per_face,
+        quaternion=res.quaternion,
+    )
+    return WeightedFigures(
+        estimate=est,
+        consensus=cons,
+        label_weight=reliability.label_weights(m, res.influence),
+        agreement=agreement,
+        contested=contested,
+        rejected=rejected,
+        pair_only=pair_only,
+        face_yaw=face_yaw,
+    )
+
+
 def _stats(values: NDArray[np.float64]) -> dict[str, Any]:
     v = values[np.isfinite(values)]
     if not len(v):
@@ -156,10 +262,12 @@ def annotator_scores(
     rejected_as_outlier: NDArray[np.bool_],
     consensus_abs_yaw: NDArray[np.float64],
     quaternions: NDArray[np.float64] | None = None,
+    weighted: WeightedFigures | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Per annotator code: the figures of the quality page (see docs/QUALITY.md).
     `agreement`: leave_one_out_distance; `rejected_as_outlier`: (N,) bool;
-    `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none)."""
+    `consensus_abs_yaw`: (N,) |yaw| of each label's face consensus (NaN if none);
+    `weighted`: the reliability figures (noise, unmoved accepts, rubber-stamping)."""
     has_proposal = np.isfinite(labels.proposal_R).all((1, 2))
     moved = np.full(len(labels.face), np.nan)
     if has_proposal.any():
@@ -172,6 +280,7 @@ def annotator_scores(
     scores: dict[int, dict[str, Any]] = {}
     for who in sorted(set(by_label) | set(by_answer)):
         mine, hp = by_label.get(who, empty), by_answer.get(who, empty)
+        extra = _reliability_scores(who, mine, labels, moved, agreement, weighted) if weighted is not None else {}
         n = len(mine)
         times = labels.time_s[mine]
         hp_err = honeypots.error_deg[hp]
@@ -201,6 +310,7 @@ def annotator_scores(
             "approval_rate": approved / n if n else None,
             "rejection_rate": rejected / n if n else None,
             "proposal_moved_median": _stats(moved[mine])["median"],
+            **extra,
             "charts": {
                 # honeypot errors when there are any, else agreement: what the error chart can show
                 "error_kind": "honeypot" if len(hp_err) else "agreement",
@@ -212,6 +322,46 @@ def annotator_scores(
             },
         }
     return scores
+
+
+def _reliability_scores(
+    who: int,
+    mine: NDArray[np.intp],
+    labels: LabelTable,
+    moved: NDArray[np.float64],
+    agreement: NDArray[np.float64],
+    weighted: WeightedFigures,
+) -> dict[str, Any]:
+    noise = weighted.estimate.noise
+    i = int(np.searchsorted(noise.codes, who))
+    known = i < len(noise.codes) and noise.codes[i] == who
+    interval = None
+    if known and noise.interval_deg is not None and np.isfinite(noise.interval_deg[i]).all():
+        interval = [float(noise.interval_deg[i, 0]), float(noise.interval_deg[i, 1])]
+    started = np.isfinite(moved[mine])
+    unmoved = moved[mine] < reliability.UNMOVED_DEG
+    contested = weighted.contested[mine]
+    lo, hi = reliability.median_interval(agreement[mine])
+    agreeing = np.isfinite(agreement[mine])
+    stamp_share = float(unmoved[contested].mean()) if contested.any() else None
+    return {
+        "noise_deg": float(noise.deg[i]) if known else None,
+        "noise_interval": interval,
+        "noise_by_abs_yaw": [
+            {"yaw_from": a, "yaw_to": b, "noise_deg": float(noise.by_yaw[i, r]) if known else None}
+            for r, (a, b) in enumerate(zip(reliability.YAW_RANGES[:-1], reliability.YAW_RANGES[1:]))
+        ],
+        "noise_pairs": int(noise.agreement_n[i]) if known else 0,
+        "agreement_interval": None if lo is None else [lo, hi],
+        "agreement_pair_only_share": float(weighted.pair_only[mine][agreeing].mean()) if agreeing.any() else None,
+        "accepted_unmoved_share": float(unmoved[started].mean()) if started.any() else None,
+        "contested_faces": int(contested.sum()),
+        "rubber_stamp_share": stamp_share,
+        "rubber_stamp": bool(
+            stamp_share is not None and contested.sum() >= RUBBER_STAMP_MIN_FACES and stamp_share >= RUBBER_STAMP_SHARE
+        ),
+        "consensus_weight_median": _stats(weighted.label_weight[mine][labels.counts_for_consensus[mine]])["median"],
+    }
 
 
 def _per_hour(finished_at: NDArray[np.float64]) -> list[list[int]]:
@@ -243,25 +393,29 @@ def abs_yaw(R: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def report_figures(labels: LabelTable, honeypots: HoneypotTable, review_deg: float) -> dict[str, Any]:
-    """Every figure of the quality report from the tables: consensus counts and
-    dispersion, the noise floor, and per annotator code the scores."""
+    """Every figure of the quality report from the tables: the reliability-weighted
+    consensus (counts, dispersion, the noise floor), each annotator's noise, and
+    per annotator code the scores (agreement against the others' weighted consensus)."""
     quaternions = _quaternions(labels.R)
-    fc = face_consensus(labels, quaternions=quaternions)
-    res = fc.result
-    agreement = leave_one_out_distance(labels, fc)
-    slots = fc.label_index >= 0
-    rejected = np.zeros(len(labels.face), bool)
-    rejected[fc.label_index[slots & ~res.inlier]] = True
-    face_yaw = np.full(len(labels.face), np.nan)
-    face_yaw[fc.label_index[slots]] = np.repeat(abs_yaw(res.R), slots.sum(1))
+    w = weighted_figures(labels, honeypots, quaternions)
+    res = w.consensus
     several = res.member_count >= 2
     disp = res.dispersion_deg[several]
+    noise = w.estimate.noise
+    p = int(np.searchsorted(noise.codes, reliability.PROPOSER))
+    proposer = p < len(noise.codes) and noise.codes[p] == reliability.PROPOSER
     return {
-        "faces_labeled": int(len(fc.faces)),
+        "faces_labeled": int(len(w.estimate.members.faces)),
         "faces_with_overlap": int(several.sum()),
         "faces_needing_review": int(needs_review(res, review_deg).sum()),
         "dispersion_median": float(np.median(disp)) if len(disp) else None,
         "dispersion_p90": float(np.percentile(disp, 90)) if len(disp) else None,
         "noise_floor": noise_floor(res),
-        "scores": annotator_scores(labels, honeypots, agreement, rejected, face_yaw, quaternions),
+        "consensus_method": reliability.METHOD,
+        "noise_rounds": int(w.estimate.rounds),
+        "noise_prior_deg": float(noise.prior_deg),
+        "proposer_noise_deg": float(noise.deg[p]) if proposer else None,
+        "faces_pair_only": int((res.member_count == 2).sum()),
+        "noise": noise.as_dict(),
+        "scores": annotator_scores(labels, honeypots, w.agreement, w.rejected, w.face_yaw, quaternions, weighted=w),
     }
