@@ -238,11 +238,13 @@ def test_proposals_switch_from_the_keyboard_with_their_distance(editor):
     assert page.evaluate("() => window.headposeEditor.getPose()") == first
 
 
-def test_snap_on_a_real_sample_fits_the_faces_own_landmarks(
+def test_snap_on_a_real_sample_fits_the_landmarks_the_app_detected(
     page, live_server, bob, assigned, js_errors, aflw_samples_dir, shots_dir
 ):
-    """A real AFLW2000 face with its own 68 landmarks and a frontal start: Snap (X)
-    turns the head onto them (Huber fit of the reference face)."""
+    """A real AFLW2000 face with 68 landmarks and a frontal start: Snap (X) turns
+    the head onto them (Huber fit of the reference face). Imported landmarks are
+    ground truth and never reach the page (Snap is off); the same points marked as
+    the app's own detection (a proposer's name@version) are used."""
     from django.core.management import call_command
 
     from annotator.models import Dataset
@@ -253,6 +255,11 @@ def test_snap_on_a_real_sample_fits_the_faces_own_landmarks(
     truth = Annotation.objects.get(face=face, origin="ground_truth")
     page.set_viewport_size({"width": 1280, "height": 800})
     login(page, live_server, bob)
+    assert face.landmarks_provenance == "dataset"
+    open_editor(page, live_server, face)
+    assert page.locator("#btn-snap").is_disabled()
+    assert page.locator("#opt-landmarks").is_disabled()  # no overlay of them either
+    Face.objects.filter(pk=face.pk).update(landmarks_provenance="landmarks-fit@test")
     open_editor(page, live_server, face)
     start = pose_of(page)[0]
     assert float(geometry.geodesic_distance(start, truth.R_matrix)) > 30
