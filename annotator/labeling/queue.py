@@ -35,6 +35,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from annotator.common.poses import PoseError
@@ -100,7 +101,7 @@ def _shuffle_rank(user, dataset: Dataset):
     """A SQL expression: the face's place in `user`'s shuffled order of `dataset`."""
     salt = _salt(dataset.pk, user.pk)
     rounds = [int.from_bytes(salt[4 * i : 4 * i + 4], "big") % _P for i in range(4)]
-    x = (F("pk") + Value(rounds[0])) % Value(_P)
+    x = (Cast(F("pk"), BigIntegerField()) + Value(rounds[0])) % Value(_P)  # 64-bit whatever the id column
     x = ((x * x) % Value(_P) + Value(rounds[1])) % Value(_P)
     x = (x * Value(rounds[2] | 1) + Value(rounds[3])) % Value(_P)  # linear: does not double the SQL
     x = ((x * x) % Value(_P) + Value(rounds[0])) % Value(_P)
