@@ -1,16 +1,20 @@
 """Timing check, not a test: team quality control at scale. Prints one JSON document.
 
-1. `core`: consensus + leave-one-out agreement + every annotator score + the
+1. `reliability`: the consensus that learns whom to trust alone
+   (workers/core/reliability.estimate: the joint noise + weighted-consensus
+   estimate, its noise intervals) at each of `--estimate-faces` (default 10,000
+   and 100,000 faces x 3 labels), best and median of `repeat` runs.
+2. `core`: consensus + leave-one-out agreement + every annotator score + the
    noise floor (workers/core/quality.report_figures) for N faces x 3 annotators
    (30 annotators, each face to 3 of them at random, 5% honeypot answers),
    plain numpy, best and median of `repeat` runs.
-2. `database` (skipped with --core-only): the same labels stored in a throw-away
+3. `database` (skipped with --core-only): the same labels stored in a throw-away
    PostgreSQL database (DATABASE_URL; bench/_django.py); `refresh_s` is reading
    every row and recomputing the report (what the first view after a change
    pays), `page_ms` the quality page's server time (Django test client, in
    process) with a fresh snapshot, `api_ms` the same for GET /api/v1/datasets/ID/quality/.
 
-Run: .venv/bin/python bench/bench_quality.py [--faces N] [--core-only]"""
+Run: .venv/bin/python bench/bench_quality.py [--faces N] [--estimate-faces N ...] [--core-only]"""
 
 import argparse
 import statistics
@@ -23,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
 from bench._common import timings
-from workers.core import geometry
+from workers.core import geometry, reliability
 from workers.core import quality as core
 
 PER_FACE = 3
@@ -62,18 +66,51 @@ def simulated(n_faces: int, seed: int = 0):
     return truth, labels, honeypots
 
 
+def bench_reliability(n_faces: int, repeat: int) -> dict:
+    _, labels, honeypots = simulated(n_faces)
+    q = geometry.matrix_to_quaternion(labels.R)
+    pq = geometry.matrix_to_quaternion(labels.proposal_R)
+    out = {}
+
+    def run():
+        out["estimate"] = reliability.estimate(
+            labels.face,
+            labels.annotator,
+            q,
+            labels.counts_for_consensus,
+            pq,
+            hp_annotator=honeypots.annotator,
+            hp_error_deg=honeypots.error_deg,
+            hp_abs_yaw=honeypots.abs_yaw,
+        )
+
+    times = timings(run, repeat)
+    est = out["estimate"]
+    true = SIGMAS[est.noise.codes[est.noise.codes >= 0]]
+    got = est.noise.deg[est.noise.codes >= 0]
+    return {
+        **_timed(n_faces, len(labels.face), repeat, times),
+        "rounds": est.rounds,
+        # how well the noise came out (the bench's own simulated team, not the fitting seeds)
+        "noise_rel_error_median": round(float(np.median(np.abs(got / true - 1))), 3),
+    }
+
+
 def bench_core(n_faces: int, repeat: int) -> dict:
     _, labels, honeypots = simulated(n_faces)
     out = {}
     times = timings(lambda: out.update(core.report_figures(labels, honeypots, 5.0)), repeat)
+    return {**_timed(n_faces, len(labels.face), repeat, times), "faces_needing_review": out["faces_needing_review"]}
+
+
+def _timed(n_faces: int, n_labels: int, repeat: int, times: list[float]) -> dict:
     return {
         "faces": n_faces,
-        "labels": len(labels.face),
+        "labels": n_labels,
         "annotators": N_ANNOTATORS,
         "repeat": repeat,
         "best_s": round(min(times), 3),
         "median_s": round(statistics.median(times), 3),
-        "faces_needing_review": out["faces_needing_review"],
     }
 
 
@@ -159,9 +196,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--estimate-faces", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--core-only", action="store_true")
     args = parser.parse_args()
-    result = {"bench": "quality", "core": bench_core(args.faces, args.repeat)}
+    result = {
+        "bench": "quality",
+        "reliability": [bench_reliability(n, args.repeat) for n in args.estimate_faces],
+        "core": bench_core(args.faces, args.repeat),
+    }
     if not args.core_only:
         result["database"] = bench_database(args.faces, args.repeat)
     print(json.dumps(result, indent=1))
