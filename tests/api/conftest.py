@@ -31,6 +31,11 @@ def label(face, author, euler, status="corrected"):
 @pytest.fixture
 def world(db, django_user_model, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: 5 users per test
+    return build_world(django_user_model)
+
+
+def build_world(django_user_model) -> dict:
+    """The world's rows (a fixture of a wider scope may build it once: tests/api/test_schemathesis.py)."""
     users = {
         "admin": user(django_user_model, "alice", Role.ADMIN, is_staff=True, is_superuser=True),
         "annotator": user(django_user_model, "bob", Role.ANNOTATOR),

@@ -17,10 +17,15 @@ What must hold on every response:
   - no 5xx (a server error is a bug: bad input is a 4xx that says why);
   - the body matches the schema's response description (response_schema_conformance).
 
-The data is a small world like tests/api/conftest.py (three datasets, labels,
-proposals, ground truth) plus a benchmark, a split and export jobs; sequences
-are reset so that small generated ids (1, 2, ...) name real objects, and a hook
-mixes the ids of real objects into the generated path parameters.
+The data is the small world of tests/api/conftest.py (three datasets, labels,
+proposals, ground truth) plus a benchmark, a split and export jobs, built once per
+module (per xdist worker) in a transaction that is rolled back at the end; each
+test runs in a savepoint inside it (pytest-django's plain `db`), so what one
+operation's cases write never reaches the next operation. A hook mixes the ids of
+real objects into the generated path parameters. The WSGI application runs in the
+test's transaction, as Django's test client does it (close_old_connections off), so
+the jobs an export POST starts are not sent: queueing is tested with real workers
+(tests/web/test_job_queue_unreachable.py, tests/web/test_faults.py).
 
 Reproducible: Hypothesis runs derandomized, so the same cases every run.
 """
@@ -31,11 +36,13 @@ import time
 import traceback
 import zlib
 
+import django.db
 import hypothesis
 import numpy as np
 import pytest
 import schemathesis
-from django.core.signals import got_request_exception
+from django.core.signals import got_request_exception, request_finished, request_started
+from django.db import transaction
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -49,12 +56,13 @@ from annotator.models import Annotation, ApiToken, Dataset, Face, FlagReason, Im
 from annotator.review.services import review_annotation
 from evaluation import benchmarks, uploads
 from evaluation.models import Benchmark, Entry
+from tests.api.conftest import build_world
 from workers.core import geometry
 
 MAX_EXAMPLES = 30  # fuzzing cases per operation and pass (the coverage phase adds its own boundary cases)
 SLOW_CALL_S = 20.0  # a call this slow counts as hanging (a queued export must not wait on the broker)
 
-pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
+pytestmark = pytest.mark.django_db
 
 
 def served_schema() -> dict:
@@ -186,12 +194,13 @@ def _awkward_labels_and_landmarks(world) -> None:
     face.save()
 
 
-@pytest.fixture
-def fuzz_world(world, settings):
+def build_fuzz_world() -> dict:
     """`world` (tests/api/conftest.py) plus what the other endpoints need: a split,
     a benchmark with an entry, a finished and a queued export job, a reviewed
     label, and a read-only token of the researcher."""
-    settings.ALLOWED_HOSTS = ["localhost", "testserver"]  # schemathesis' WSGI client sends Host: localhost
+    from django.contrib.auth import get_user_model
+
+    world = build_world(get_user_model())
     users = world["users"]
     for key in ("pub", "priv"):
         ds = world["datasets"][key]
@@ -246,32 +255,61 @@ def fuzz_world(world, settings):
         "admin": (ApiToken.objects.get(user=users["admin"]), world["keys"]["admin"]),
         "researcher_read_only": (read_only_token, read_only_key),
     }
-    KNOWN_IDS.clear()
-    KNOWN_IDS.update(
-        {
-            "benchmark_names": sorted(gt),
-            "/api/v1/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
-            "/api/v1/images/": list(Image.objects.values_list("pk", flat=True)),
-            "/api/v1/faces/": list(Face.objects.values_list("pk", flat=True)),
-            "/api/v1/proposals/": list(Proposal.objects.values_list("pk", flat=True)),
-            "/api/v1/annotations/": list(Annotation.objects.values_list("pk", flat=True)),
-            "/api/v1/exports/": list(Job.objects.values_list("pk", flat=True)),
-            "/api/v1/tokens/": list(ApiToken.objects.values_list("pk", flat=True)),
-            "/api/v1/benchmarks/": list(Benchmark.objects.values_list("pk", flat=True)),
-            "/api/v1/entries/": list(Entry.objects.values_list("pk", flat=True)),
-            "/api/label/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
-            "/api/label/faces/": list(Face.objects.values_list("pk", flat=True)),
-            "faces": list(Face.objects.values_list("pk", flat=True)),
-            "proposals": list(Proposal.objects.values_list("pk", flat=True)),
-        }
-    )
-    yield {**world, "auth": auth, "benchmark": benchmark}
-    KNOWN_IDS.clear()
-    # Export POSTs queued run_export_job tasks on this session's private broker
-    # keys (tests/bootstrap.py); no worker runs them here, drop them.
-    from workers.celery import app
+    known_ids = {
+        "benchmark_names": sorted(gt),
+        "/api/v1/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
+        "/api/v1/images/": list(Image.objects.values_list("pk", flat=True)),
+        "/api/v1/faces/": list(Face.objects.values_list("pk", flat=True)),
+        "/api/v1/proposals/": list(Proposal.objects.values_list("pk", flat=True)),
+        "/api/v1/annotations/": list(Annotation.objects.values_list("pk", flat=True)),
+        "/api/v1/exports/": list(Job.objects.values_list("pk", flat=True)),
+        "/api/v1/tokens/": list(ApiToken.objects.values_list("pk", flat=True)),
+        "/api/v1/benchmarks/": list(Benchmark.objects.values_list("pk", flat=True)),
+        "/api/v1/entries/": list(Entry.objects.values_list("pk", flat=True)),
+        "/api/label/datasets/": list(Dataset.objects.values_list("pk", flat=True)),
+        "/api/label/faces/": list(Face.objects.values_list("pk", flat=True)),
+        "faces": list(Face.objects.values_list("pk", flat=True)),
+        "proposals": list(Proposal.objects.values_list("pk", flat=True)),
+    }
+    return {**world, "auth": auth, "benchmark": benchmark, "known_ids": known_ids}
 
-    app.control.purge()
+
+@pytest.fixture(scope="module")
+def fuzz_world_rows(django_db_setup, django_db_blocker):
+    """The fuzzing world, built once per module in a transaction rolled back at its
+    end (the 82 operations' tests each get a savepoint in it instead of a flush and
+    a rebuild)."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            rows = build_fuzz_world()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield rows
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def fuzz_world(fuzz_world_rows, db, settings):
+    """The module's world, with the WSGI application kept in the test's transaction."""
+    settings.ALLOWED_HOSTS = ["localhost", "testserver"]  # schemathesis' WSGI client sends Host: localhost
+    # The WSGI handler closes "old" connections when a request starts and ends; inside a
+    # transaction that would end the test's: Django's test client turns this off the same way.
+    request_started.disconnect(django.db.close_old_connections)
+    request_finished.disconnect(django.db.close_old_connections)
+    KNOWN_IDS.clear()
+    KNOWN_IDS.update(fuzz_world_rows["known_ids"])
+    try:
+        yield fuzz_world_rows
+    finally:
+        KNOWN_IDS.clear()
+        request_started.connect(django.db.close_old_connections)
+        request_finished.connect(django.db.close_old_connections)
 
 
 def _known(path: str) -> list[int]:
@@ -477,7 +515,10 @@ def _call_and_check(case, role, fuzz_world, server_errors):
     aim_coverage_case_at_a_real_object(case)
     server_errors.tracebacks.clear()
     started = time.monotonic()
-    response = case.call(app=application)
+    with transaction.atomic():  # a savepoint: a case that fails in the database leaves the test's transaction usable
+        response = case.call(app=application)
+        if response.status_code >= 500:
+            transaction.set_rollback(True)
     elapsed = time.monotonic() - started
     # DELETE /api/v1/tokens/<id>/ may have revoked the very token this pass uses;
     # revive it so later cases are not all 401s (the revocation itself was checked).
@@ -527,12 +568,12 @@ def test_read_only_researcher_token(case, role, fuzz_world, server_errors):
     _call_and_check(case, role, fuzz_world, server_errors)
 
 
-def test_served_schema_is_the_fuzzed_one(world, settings):
+def test_served_schema_is_the_fuzzed_one(fuzz_world):
     """The schema fuzzed above is the one /api/v1/schema/ serves (same generator
     and renderer, read back over HTTP here)."""
     from django.test import Client
 
-    client = Client(HTTP_AUTHORIZATION=f"Token {world['keys']['researcher']}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {fuzz_world['keys']['researcher']}")
     r = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert r.status_code == 200, r.content[:300]
     served = json.loads(r.content)
