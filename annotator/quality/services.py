@@ -30,6 +30,7 @@ from annotator.datasets.models import Dataset, Face
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, ReviewState
 from annotator.quality.models import FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
 from annotator.quality.selectors import POSE_STATUSES, load_tables
+from workers.core import consensus as core_consensus
 from workers.core import geometry, reliability
 from workers.core import quality as core
 
@@ -102,102 +103,114 @@ def refresh_face_consensus(face_id: int, dataset_id: int) -> bool:
         .first()
     )
     is_honeypot, noise = locked if locked is not None else (False, None)
-    rows = list(
-        _members(face_id=face_id).order_by("pk").values_list("pk", "R", "t", "author_id", "proposal_id", "proposal__R")
-    )
+    rows = list(_members(face_id=face_id).order_by("pk").values_list(*MEMBER_FIELDS))
     if not rows:
         FaceConsensus.objects.filter(face_id=face_id).delete()
         return bool(is_honeypot)
-    row = face_consensus_row(
-        face_id, dataset_id, rows, reliability.Noise.from_dict(noise), (noise or {}).get("rounds", 0)
+    consensus_rows = build_consensus_rows(
+        dataset_id, rows, reliability.Noise.from_dict(noise), (noise or {}).get("rounds", 0)
     )
     # one INSERT ... ON CONFLICT (face) DO UPDATE: no savepoint, no second read
     FaceConsensus.objects.bulk_create(
-        [row], update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS
+        consensus_rows, update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS
     )
     return bool(is_honeypot)
 
 
-def face_consensus_row(
-    face_id: int, dataset_id: int, rows: list, noise: reliability.Noise, rounds: int
-) -> FaceConsensus:
-    """The FaceConsensus of one face from its members' (pk, R, t, author_id, proposal_id,
-    proposal R) under known noise estimates (workers/core/reliability.consensus_with)."""
+# what a consensus row is made of, per member label
+MEMBER_FIELDS = ("face_id", "pk", "R", "t", "author_id", "proposal_id", "proposal__R")
+
+
+def build_consensus_rows(dataset_id: int, rows: list, noise: reliability.Noise, rounds: int) -> list[FaceConsensus]:
+    """The FaceConsensus of each face from its members' MEMBER_FIELDS, ordered by face
+    then pk, under known noise estimates (workers/core/reliability.consensus_with), all
+    faces at once (vectorised: a save's one face and a worker's whole dataset alike)."""
     n = len(rows)
-    q = geometry.matrix_to_quaternion(np.array([r[1] for r in rows], dtype=np.float64).reshape(n, 3, 3))
-    t = np.array([r[2] if r[2] is not None else [np.nan] * 3 for r in rows], dtype=np.float64).reshape(n, 3)
+    face = np.array([r[0] for r in rows], np.int64)
+    q = geometry.matrix_to_quaternion(np.array([r[2] for r in rows], dtype=np.float64).reshape(n, 3, 3))
+    t = np.array([r[3] if r[3] is not None else [np.nan] * 3 for r in rows], dtype=np.float64).reshape(n, 3)
     pq = np.full((n, 4), np.nan)
-    has_prop = [i for i, r in enumerate(rows) if r[5] is not None]
+    has_prop = [i for i, r in enumerate(rows) if r[6] is not None]
     if has_prop:
         pq[has_prop] = geometry.matrix_to_quaternion(
-            np.array([rows[i][5] for i in has_prop], dtype=np.float64).reshape(-1, 3, 3)
+            np.array([rows[i][6] for i in has_prop], dtype=np.float64).reshape(-1, 3, 3)
         )
     m, res, weights = reliability.consensus_with(
         noise,
-        np.zeros(n, np.int64),
-        np.array([r[3] for r in rows], np.int64),
+        face,
+        np.array([r[4] for r in rows], np.int64),
         q,
         np.ones(n, bool),
         pq,
-        np.array([r[4] if r[4] is not None else -1 for r in rows], np.int64),
+        np.array([r[5] if r[5] is not None else -1 for r in rows], np.int64),
     )
-    inlier = res.inlier[0, m.label_slot]
-    ids = [r[0] for r in rows]
-    t_in = t[inlier & np.isfinite(t).all(1)]
-    distance = res.distance_deg[0][m.mask[0]]
-    dispersion = float(np.median(distance))
-    return FaceConsensus(
-        face_id=face_id,
-        dataset_id=dataset_id,
-        R=[float(v) for v in geometry.quaternion_to_matrix(res.quaternion[0]).reshape(9)],
-        t=[float(v) for v in np.median(t_in, axis=0)] if len(t_in) else None,
-        member_count=n,
-        dispersion_deg=dispersion,
-        members=ids,
-        rejected=[i for i, keep in zip(ids, inlier) if not keep],
-        needs_review=bool(dispersion > review_threshold_deg() or not inlier.all()),
-        method=reliability.METHOD,
-        weights=[round(float(w), 6) for w in weights],
-        iterations=min(int(rounds), 32767),
-        computed_at=timezone.now(),
-    )
+    inlier = res.inlier[m.label_row, m.label_slot]
+    F = len(m.faces)
+    R = geometry.quaternion_to_matrix(res.quaternion).reshape(F, 9)
+    # t: the coordinate-wise median of each face's inliers that have one
+    t_in = np.where((inlier & np.isfinite(t).all(1))[:, None], t, np.nan)
+    _, row, slot, width = core_consensus.group_by_face(face)
+    t_pad = core_consensus.pad(t_in, row, slot, F, width)
+    t_face = np.stack([core_consensus.nanmedian_rows(t_pad[..., i]) for i in range(3)], -1)
+    dispersion = core_consensus.nanmedian_rows(res.distance_deg)
+    any_out = np.zeros(F, bool)
+    np.logical_or.at(any_out, row, ~inlier)
+    needs = (dispersion > review_threshold_deg()) | any_out
+    starts = np.searchsorted(face, m.faces)
+    ends = np.append(starts[1:], n)
+    pks = [r[1] for r in rows]
+    now = timezone.now()
+    out = []
+    for f in range(F):
+        lo, hi = int(starts[f]), int(ends[f])
+        ids = pks[lo:hi]
+        out.append(
+            FaceConsensus(
+                face_id=int(m.faces[f]),
+                dataset_id=dataset_id,
+                R=[float(v) for v in R[f]],
+                t=None if np.isnan(t_face[f]).any() else [float(v) for v in t_face[f]],
+                member_count=hi - lo,
+                dispersion_deg=float(dispersion[f]),
+                members=ids,
+                rejected=[i for i, keep in zip(ids, inlier[lo:hi]) if not keep],
+                needs_review=bool(needs[f]),
+                method=reliability.METHOD,
+                weights=[round(float(w), 6) for w in weights[lo:hi]],
+                iterations=min(int(rounds), 32767),
+                computed_at=now,
+            )
+        )
+    return out
+
+
+REWRITE_BATCH = 20_000  # labels per vectorised batch of the worker's rewrite
 
 
 def rewrite_consensus(dataset_id: int) -> dict:
     """Service (a Celery task's body: workers/tasks.rewrite_consensus): every consensus row
     of the dataset again, weighted by the snapshot's noise estimates. Sent by `refresh`
-    when those moved; row by face, in batches, off every request's path."""
+    when those moved: off every request's path; batches of whole faces, vectorised."""
     noise_doc = QualitySnapshot.objects.filter(dataset_id=dataset_id).values_list("noise", flat=True).first() or {}
     noise, rounds = reliability.Noise.from_dict(noise_doc), noise_doc.get("rounds", 0)
-    members = (
-        _members(dataset_id=dataset_id)
-        .order_by("face_id", "pk")
-        .values_list("face_id", "pk", "R", "t", "author_id", "proposal_id", "proposal__R")
-    )
-    written, current = 0, -1
-    batch: list[FaceConsensus] = []
-    rows: list[tuple] = []
+    members = _members(dataset_id=dataset_id).order_by("face_id", "pk").values_list(*MEMBER_FIELDS)
+    written = 0
+    batch: list[tuple] = []
 
-    def flush():
-        nonlocal written, batch
+    def flush(rows: list[tuple]) -> int:
+        built = build_consensus_rows(dataset_id, rows, noise, rounds)
         FaceConsensus.objects.bulk_create(
-            batch, update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS, batch_size=1000
+            built, update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS, batch_size=2000
         )
-        written += len(batch)
-        batch = []
+        return len(built)
 
-    for face_id, *row in members.iterator(chunk_size=5000):
-        if face_id != current and rows:
-            batch.append(face_consensus_row(current, dataset_id, rows, noise, rounds))
-            rows = []
-            if len(batch) >= 1000:
-                flush()
-        current = face_id
-        rows.append(tuple(row))
-    if rows:
-        batch.append(face_consensus_row(current, dataset_id, rows, noise, rounds))
+    for row in members.iterator(chunk_size=5000):
+        if len(batch) >= REWRITE_BATCH and row[0] != batch[-1][0]:  # a face never spans two batches
+            written += flush(batch)
+            batch = []
+        batch.append(tuple(row))
     if batch:
-        flush()
+        written += flush(batch)
     return {"dataset": dataset_id, "faces": written}
 
 

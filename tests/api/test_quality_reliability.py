@@ -24,7 +24,7 @@ from scipy.spatial.transform import Rotation
 from annotator.common import pipeline
 from annotator.labeling.services import set_ground_truth
 from annotator.models import Annotation, Assignment, Face, FaceConsensus, Role
-from annotator.quality.services import face_consensus_row, rewrite_consensus
+from annotator.quality.services import MEMBER_FIELDS, build_consensus_rows, rewrite_consensus
 from tests.api.conftest import user
 from tests.api.test_quality_simulated import client_for, label_until_done, noisy
 from tests.browser.data import add_proposal, make_dataset
@@ -131,9 +131,9 @@ def test_a_team_of_known_noise_and_a_rubber_stamp(team, monkeypatch, django_capt
             Annotation.objects.filter(face_id=f, pk__in=rows[f].members)
             .exclude(author=stamp)
             .order_by("pk")
-            .values_list("pk", "R", "t", "author_id", "proposal_id", "proposal__R")
+            .values_list(*MEMBER_FIELDS)
         )
-        without = face_consensus_row(f, dataset.pk, list(members), noise_doc, 0)
+        (without,) = build_consensus_rows(dataset.pk, list(members), noise_doc, 0)
         moved.append(err(f, rows[f].R) - err(f, without.R))
         moved_deg = float(geometry.geodesic_distance(np.reshape(without.R, (3, 3)), np.reshape(rows[f].R, (3, 3))))
         assert moved_deg < 0.5, (f, moved_deg)

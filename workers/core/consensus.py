@@ -227,7 +227,7 @@ def consensus(
     # outliers are judged against the medoid, which a minority of far-off members cannot move
     medoid = _medoid(q, mask, weights)
     to_medoid = np.where(mask, quaternion_distance_rad(medoid[:, None, :], q), np.nan)
-    limit = np.maximum(np.deg2rad(outlier_deg), outlier_factor * np.nan_to_num(_nanmedian_rows(to_medoid)))
+    limit = np.maximum(np.deg2rad(outlier_deg), outlier_factor * np.nan_to_num(nanmedian_rows(to_medoid)))
     inlier = mask & ~(to_medoid > limit[:, None])
 
     center = chordal_mean(q, inlier, weights, medoid)
@@ -240,7 +240,7 @@ def consensus(
     else:
         t = np.asarray(t, dtype=np.float64)
         has_t = inlier & np.isfinite(t).all(-1)
-        t_out = np.stack([_nanmedian_rows(np.where(has_t, t[..., i], np.nan)) for i in range(3)], -1)
+        t_out = np.stack([nanmedian_rows(np.where(has_t, t[..., i], np.nan)) for i in range(3)], -1)
 
     R_out = geometry.quaternion_to_matrix(center)
     R_out[count == 0] = np.nan
@@ -249,13 +249,13 @@ def consensus(
         t=t_out,
         inlier=inlier,
         distance_deg=dist_deg,
-        dispersion_deg=_nanmedian_rows(dist_deg),
+        dispersion_deg=nanmedian_rows(dist_deg),
         member_count=count.astype(int),
         quaternion=center,
     )
 
 
-def _nanmedian_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
+def nanmedian_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Median of each row's non-NaN values; NaN for a row without any. (np.nanmedian
     sorts masked arrays: ten times slower on 100,000 short rows.)"""
     if x.size == 0:

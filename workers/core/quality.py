@@ -19,9 +19,9 @@ from numpy.typing import NDArray
 from workers.core import geometry, reliability
 from workers.core.consensus import (
     Consensus,
-    _nanmedian_rows,
     consensus,
     group_by_face,
+    nanmedian_rows,
     pad,
     quaternion_distance_rad,
 )
@@ -210,7 +210,7 @@ def weighted_figures(
         t=np.full((F, 3), np.nan),
         inlier=res.inlier,
         distance_deg=res.distance_deg,
-        dispersion_deg=_nanmedian_rows(res.distance_deg),
+        dispersion_deg=nanmedian_rows(res.distance_deg),
         member_count=labels_per_face,
         quaternion=res.quaternion,
     )

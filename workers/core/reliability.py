@@ -61,9 +61,9 @@ from workers.core.consensus import (
     OUTLIER_DEG,
     OUTLIER_FACTOR,
     _medoid,
-    _nanmedian_rows,
     chordal_mean,
     group_by_face,
+    nanmedian_rows,
     pad,
     qconj,
     qexp,
@@ -194,7 +194,7 @@ def weighted_consensus(
     # (it depends on the members only: a caller iterating over the weights passes it back in)
     medoid = _medoid(q, mask, np.ones((F, K))) if medoid is None else medoid
     to_medoid = np.where(mask, quaternion_distance_rad(medoid[:, None, :], q), np.nan)
-    limit = np.maximum(np.deg2rad(outlier_deg), outlier_factor * np.nan_to_num(_nanmedian_rows(to_medoid)))
+    limit = np.maximum(np.deg2rad(outlier_deg), outlier_factor * np.nan_to_num(nanmedian_rows(to_medoid)))
     inlier = mask & ~(to_medoid > limit[:, None])
     p_in = np.where(inlier, prec, 0.0)
     # from the inverse-variance weighted chordal mean (closed form): where every inlier is
