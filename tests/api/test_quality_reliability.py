@@ -19,6 +19,7 @@ import json
 import numpy as np
 import pytest
 from django.core.management import call_command
+from rest_framework.test import APIClient
 from scipy.spatial.transform import Rotation
 
 from annotator.common import pipeline
@@ -138,6 +139,15 @@ def test_a_team_of_known_noise_and_a_rubber_stamp(team, monkeypatch, django_capt
         moved_deg = float(geometry.geodesic_distance(np.reshape(without.R, (3, 3)), np.reshape(rows[f].R, (3, 3))))
         assert moved_deg < 0.5, (f, moved_deg)
     assert np.median(np.abs(moved)) < 0.1
+
+    # the page shows the noise with its interval, the unmoved share and the flag
+    web = APIClient()
+    web.force_login(team["reviewer"])
+    page = web.get(f"/datasets/{dataset.name}/quality/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "noise ° (95%)" in html and "rubber stamp</strong>" in html and "reliability_weighted" in html
+    assert html.count("rubber stamp</strong>") == 1
 
     # quality_report --json keeps its keys and adds the new ones
     out = io.StringIO()
