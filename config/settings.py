@@ -6,7 +6,9 @@ development by default (works in a fresh shell), production refuses unsafe
 settings and turns the HTTPS protections on.
 """
 
+import hashlib
 import sys
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -359,7 +361,15 @@ HEADPOSE_JOB_LEASE_S = envint("HEADPOSE_JOB_LEASE_S", 120)
 HEADPOSE_REAP_EVERY_S = float(env("HEADPOSE_REAP_EVERY_S", "60"))
 # A job's named temporary files (an import's local copy of its upload), a folder
 # per job: a killed run's are removed by the next run or a reaper (annotator/common/job_tmp.py).
-HEADPOSE_JOB_TMP_DIR = Path(env("HEADPOSE_JOB_TMP_DIR", DATA_DIR / "tmp"))
+# In the host's own temporary folder, not the data folder: a worker on another host may
+# have no (writable) copy of it. Named after the data folder, so two deployments on one
+# host never sweep each other's jobs.
+HEADPOSE_JOB_TMP_DIR = Path(
+    env(
+        "HEADPOSE_JOB_TMP_DIR",
+        Path(tempfile.gettempdir()) / f"headpose-jobs-{hashlib.sha1(str(DATA_DIR).encode()).hexdigest()[:10]}",
+    )
+)
 # Redis re-delivers a message not acked (acks_late) within the visibility timeout,
 # even to a second worker while the first is still running it. The reaper, not
 # this, recovers from a dead worker (within lease + reap interval, about 3 min), so
