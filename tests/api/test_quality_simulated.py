@@ -242,12 +242,12 @@ def test_a_reviewer_rejection_takes_the_label_out_of_the_consensus(team):
     assert c.member_count == 1 and not c.needs_review and c.dispersion_deg == pytest.approx(0, abs=1e-9)
 
 
-def test_honeypot_share_of_a_queue_over_200_faces_and_annotators_see_nothing_of_them(team, django_user_model):
-    dataset = make_dataset("queue", n_faces=230)
+def test_honeypot_share_of_a_queue_over_80_faces_and_annotators_see_nothing_of_them(team, django_user_model):
+    dataset = make_dataset("queue", n_faces=100)
     faces = list(Face.objects.filter(image__dataset=dataset).order_by("pk"))
     for face in faces:
         set_ground_truth(face=face, R=np.eye(3), t=[0.0, 0.0, 650.0])
-    honeypot_ids = {f.pk for f in faces[::10]}  # 23 honeypots
+    honeypot_ids = {f.pk for f in faces[::10]}  # 10 honeypots
     admin = client_for(team["admin"])
     r = admin.post(f"/api/v1/datasets/{dataset.pk}/honeypots/", {"faces": sorted(honeypot_ids)}, format="json")
     assert r.status_code == 200
@@ -262,7 +262,7 @@ def test_honeypot_share_of_a_queue_over_200_faces_and_annotators_see_nothing_of_
     Assignment.objects.create(dataset=dataset, user=worker, role=Role.ANNOTATOR)
     client = client_for(worker)
     seen_bodies, handed = [], []
-    for _ in range(200):
+    for _ in range(80):  # 4 of the queue's blocks of 1/share = 20 faces, one honeypot each
         r = client.post(f"/api/label/datasets/{dataset.pk}/next/", {}, format="json")
         face_id = r.json()["face_id"]
         state = client.get(f"/api/label/faces/{face_id}/")
@@ -280,7 +280,7 @@ def test_honeypot_share_of_a_queue_over_200_faces_and_annotators_see_nothing_of_
         )
         seen_bodies.append(r.content)
     n_honeypots = len(set(handed) & honeypot_ids)
-    assert abs(n_honeypots - 0.05 * 200) <= 2, n_honeypots
+    assert n_honeypots == 0.05 * 80, n_honeypots
     assert HoneypotAnswer.objects.filter(author=worker).count() == n_honeypots
     assert all(a.geodesic_deg == pytest.approx(2.0) for a in HoneypotAnswer.objects.filter(author=worker))
 
