@@ -291,11 +291,18 @@ RUNNING_DEVSERVER = sys.argv[1:2] == ["runserver"]
 DEVSERVER_DB_POOL = RUNNING_DEVSERVER and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = 0 if RUNNING_DEVSERVER else envint("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that drops packets (rather than refusing) would hold a request until
+    # the kernel gives up (minutes); after this the request answers 503 (annotator/common/middleware.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", envint("DATABASE_CONNECT_TIMEOUT_S", 5)
+    )
 if DEVSERVER_DB_POOL:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": envint("DEVSERVER_DB_POOL_MAX", 8),
-        "timeout": 30,
+        # the wait for a free connection, and for a new one while the database is down (then 503)
+        "timeout": envint("DEVSERVER_DB_POOL_TIMEOUT_S", 10),
     }
 
 # whitenoise serves STATIC_ROOT (collectstatic); STATIC_MANIFEST=1 (make serve)
