@@ -38,7 +38,7 @@ def test_a_row_with_bad_pins_is_refused_naming_the_face():
         ([{"index": -1, "x": 1, "y": 1}], "0..67"),
         ([{"index": True, "x": 1, "y": 1}], "0..67"),
         ([{"index": 2.0, "x": 1, "y": 1}], "0..67"),
-        ([{"index": 2, "x": "1", "y": 1}], "finite"),
+        ([{"index": 2, "x": "1", "y": 1}], "a number"),
         ([{"index": 2, "x": float("nan"), "y": 1}], "finite"),
         ([{"index": 2, "x": 1}], "exactly"),
         ([{"index": 2, "x": 1, "y": 1, "z": 0}], "exactly"),
