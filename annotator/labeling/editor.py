@@ -5,7 +5,7 @@ import math
 import numpy as np
 from django.conf import settings
 
-from annotator.common import poses
+from annotator.common import access, poses
 from annotator.datasets.models import Face
 from annotator.datasets.selectors import detected_landmarks_2d
 from annotator.labeling.models import Annotation, AnnotationOrigin
@@ -109,15 +109,25 @@ def review_of(annotation: Annotation) -> dict:
     }
 
 
+def visible_landmarks_2d(user, face: Face):
+    """The face's 2D landmarks as `user` may see them on a page: imported ones are the
+    dataset's ground truth (AFLW2000), so only for those who may read its labels
+    (reviewers, admins); an annotator gets the app's own detections only."""
+    if access.may_read_labels(user, face.image.dataset_id):
+        return face.landmarks_2d or None
+    return detected_landmarks_2d(face)
+
+
 def face_editor_state(user, face: Face) -> dict:
     """Everything the labeling page needs about one face, JSON-ready."""
     image = face.image
     dataset = image.dataset
     annotation = own_annotation(user, face)
+    landmarks_2d = visible_landmarks_2d(user, face)
     K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
     return {
-        # only landmarks the app detected: imported ones are ground truth (AFLW2000)
-        "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": detected_landmarks_2d(face)},
+        # an annotator gets only landmarks the app detected: imported ones are ground truth (AFLW2000)
+        "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": landmarks_2d},
         "image": {
             "id": image.pk,
             "file_name": image.file_name,
@@ -141,22 +151,21 @@ def face_editor_state(user, face: Face) -> dict:
             **review_of(annotation),
         },
         "progress": labeling_progress(user, dataset),
-        **landmark_editing_state(face),
+        **landmark_editing_state(face, landmarks_2d),
     }
 
 
-def landmark_editing_state(face: Face) -> dict:
+def landmark_editing_state(face: Face, landmarks_2d) -> dict:
     """What the page's landmark handles need (static/js/editor/pins.js): the
     reference face's iBUG-68 points (the 3D points the proposers fit, so the
-    browser solves with the same ones), the landmarks the app detected on the
-    face in iBUG-68 order for "snap" (null when it has none: imported landmarks
-    are the dataset's ground truth and never reach the page), and every
-    proposal of the face to compare starting poses."""
+    browser solves with the same ones), the face's landmarks in iBUG-68 order for
+    "snap" (`landmarks_2d`: what visible_landmarks_2d gives this user; null when
+    none: imported landmarks are the dataset's ground truth and never reach an
+    annotator), and every proposal of the face to compare starting poses."""
     reference = load_reference_face()
     own = None
-    detected = detected_landmarks_2d(face)
-    if detected:
-        points = np.asarray(detected, dtype=np.float64)
+    if landmarks_2d:
+        points = np.asarray(landmarks_2d, dtype=np.float64)
         if face.landmark_scheme == "ibug68" and points.shape == (68, 2):
             own = points
         elif face.landmark_scheme == "mediapipe468" and points.shape == (468, 2):

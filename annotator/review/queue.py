@@ -22,7 +22,7 @@ from django.utils import timezone
 from annotator.common import access
 from annotator.datasets.models import Dataset
 from annotator.datasets.selectors import visible_datasets
-from annotator.labeling.editor import editor_pose
+from annotator.labeling.editor import editor_pose, visible_landmarks_2d
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, RejectReason
 from annotator.labeling.selectors import readable_annotations
 from annotator.proposals.selectors import preferred_proposal
@@ -216,7 +216,12 @@ def review_editor_state(reviewer, annotation: Annotation) -> dict:
     K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
     poses = comparison_poses(annotation)
     return {
-        "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": face.landmarks_2d},
+        "face": {
+            "id": face.pk,
+            "index": face.index,
+            "box": face.box,
+            "landmarks_2d": visible_landmarks_2d(reviewer, face),
+        },
         "image": {
             "id": image.pk,
             "file_name": image.file_name,
