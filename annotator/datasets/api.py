@@ -9,9 +9,8 @@ from annotator.common import access, filters
 from annotator.common.api import ListAPI
 from annotator.common.errors import error_responses
 from annotator.common.fields import BoxField, IntrinsicsField, Landmarks2DField, Landmarks3DField
-from annotator.datasets.models import Dataset, Face, Image
+from annotator.datasets.models import IMPORTED_LANDMARKS, Dataset, Face, Image
 from annotator.datasets.selectors import (
-    detected_landmarks_2d,
     face_list,
     image_list,
     visible_datasets,
@@ -155,7 +154,7 @@ class FaceSerializer(serializers.ModelSerializer):
         data = super().to_representation(face)
         if not access.may_read_labels(self.context["request"].user, face.image.dataset_id):
             data["landmarks_3d"] = None
-            if detected_landmarks_2d(face) is None:  # imported: the dataset's ground truth
+            if face.landmarks_provenance == IMPORTED_LANDMARKS:  # the dataset's ground truth
                 data["landmarks_2d"] = None
         return data
 

@@ -118,7 +118,7 @@ class Image(models.Model):
 
 
 # landmarks_provenance of landmarks read from the dataset's own files (datasets/importing.py):
-# ground truth for AFLW2000, never shown to annotators (selectors.detected_landmarks_2d)
+# ground truth for AFLW2000, never shown to annotators (selectors.detected_landmarks)
 IMPORTED_LANDMARKS = "dataset"
 
 

@@ -49,15 +49,24 @@ def with_counts(datasets, user=None):
     )
 
 
-def detected_landmarks_2d(face):
-    """The face's 2D landmarks unless they were imported with the dataset
-    (landmarks_provenance "dataset"; the app's own detections carry the
-    proposer's `name@version`): imported landmarks are the dataset's ground truth
-    for AFLW2000, and a labeling page that snapped to them, or an API answer
-    that gave them to an annotator, would pull a honeypot answer toward the truth."""
+def detected_landmarks(face) -> tuple[list, str] | None:
+    """(points, scheme) of the 2D landmarks the app detected itself on this face:
+    the newest proposal that fitted landmarks, else the face's own landmarks unless
+    they were imported with the dataset (landmarks_provenance "dataset"). Imported
+    landmarks are the dataset's ground truth for AFLW2000: Snap, a landmark hint or
+    an API answer that gave them to an annotator would pull a honeypot answer
+    toward the truth. None: the app detected none."""
+    newest = (
+        Proposal.objects.filter(face=face, landmarks_2d__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values_list("landmarks_2d", "landmark_scheme")
+        .first()
+    )
+    if newest is not None and newest[0]:
+        return newest[0], newest[1]
     if not face.landmarks_2d or face.landmarks_provenance == IMPORTED_LANDMARKS:
         return None
-    return face.landmarks_2d
+    return face.landmarks_2d, face.landmark_scheme
 
 
 # --- the API's lists: what the caller may see, filtered ------------------------------

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from annotator.common import access, poses
 from annotator.datasets.models import Face
-from annotator.datasets.selectors import detected_landmarks_2d
+from annotator.datasets.selectors import detected_landmarks
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.labeling.queue import labeling_progress
 from annotator.proposals.models import Proposal
@@ -113,9 +113,10 @@ def visible_landmarks_2d(user, face: Face):
     """The face's 2D landmarks as `user` may see them on a page: imported ones are the
     dataset's ground truth (AFLW2000), so only for those who may read its labels
     (reviewers, admins); an annotator gets the app's own detections only."""
-    if access.may_read_labels(user, face.image.dataset_id):
-        return face.landmarks_2d or None
-    return detected_landmarks_2d(face)
+    if access.may_read_labels(user, face.image.dataset_id) and face.landmarks_2d:
+        return face.landmarks_2d
+    detected = detected_landmarks(face)
+    return None if detected is None else detected[0]
 
 
 def face_editor_state(user, face: Face) -> dict:
@@ -151,24 +152,26 @@ def face_editor_state(user, face: Face) -> dict:
             **review_of(annotation),
         },
         "progress": labeling_progress(user, dataset),
-        **landmark_editing_state(face, landmarks_2d),
+        **landmark_editing_state(face),
     }
 
 
-def landmark_editing_state(face: Face, landmarks_2d) -> dict:
+def landmark_editing_state(face: Face) -> dict:
     """What the page's landmark handles need (static/js/editor/pins.js): the
     reference face's iBUG-68 points (the 3D points the proposers fit, so the
     browser solves with the same ones), the face's landmarks in iBUG-68 order for
-    "snap" (`landmarks_2d`: what visible_landmarks_2d gives this user; null when
-    none: imported landmarks are the dataset's ground truth and never reach an
-    annotator), and every proposal of the face to compare starting poses."""
+    "snap" (only those the app detected itself, whoever looks: imported landmarks
+    are the dataset's ground truth, and Snap fitted to them would pull a honeypot
+    answer toward the truth; null when the app detected none), and every proposal
+    of the face to compare starting poses."""
     reference = load_reference_face()
     own = None
-    if landmarks_2d:
-        points = np.asarray(landmarks_2d, dtype=np.float64)
-        if face.landmark_scheme == "ibug68" and points.shape == (68, 2):
+    detected = detected_landmarks(face)
+    if detected is not None:
+        points, scheme = np.asarray(detected[0], dtype=np.float64), detected[1]
+        if scheme == "ibug68" and points.shape == (68, 2):
             own = points
-        elif face.landmark_scheme == "mediapipe468" and points.shape == (468, 2):
+        elif scheme == "mediapipe468" and points.shape == (468, 2):
             own = points[reference.ibug68_from_mesh468]
     proposals = Proposal.objects.filter(face=face).order_by("proposer", "-created_at", "-pk")
     latest: dict[str, Proposal] = {}

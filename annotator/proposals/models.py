@@ -10,6 +10,10 @@ class Proposal(PoseFields):
     proposer_version = models.CharField(max_length=50)
     weights_sha256 = models.CharField(max_length=64)
     score = models.FloatField(default=0.0)
+    # the 2D landmarks this proposer detected and fitted on the face (pixels, in landmark_scheme order):
+    # the app's own detection, which Snap may use even where the face holds imported ground truth
+    landmarks_2d = models.JSONField(null=True, blank=True, help_text="[[x, y], ...] pixels; null: fitted none")
+    landmark_scheme = models.CharField(max_length=20, blank=True, help_text="ibug68 or mediapipe468")
     # calibrated, 0..1 (workers/core/proposers/confidence.py); null: the proposer gives none
     confidence = models.FloatField(null=True, blank=True)
     # what made it: a fused proposal's members (name, version, weights sha256), kept and dropped

@@ -115,8 +115,9 @@ def store_proposals(image: Image, proposals, proposer, errors: list | None = Non
             if face is None:
                 face = Face.objects.create(image=image, index=next_index, box=[float(v) for v in proposal.box])
                 next_index += 1
-            if face.landmarks_2d is None and proposal.landmarks_2d is not None:
-                face.landmarks_2d = np.asarray(proposal.landmarks_2d)[:, :2].tolist()
+            landmarks_2d = None if proposal.landmarks_2d is None else np.asarray(proposal.landmarks_2d)[:, :2].tolist()
+            if face.landmarks_2d is None and landmarks_2d is not None:
+                face.landmarks_2d = landmarks_2d
                 face.landmarks_3d = (
                     None if proposal.landmarks_3d is None else np.asarray(proposal.landmarks_3d).tolist()
                 )
@@ -134,6 +135,8 @@ def store_proposals(image: Image, proposals, proposer, errors: list | None = Non
                     "score": float(proposal.score),
                     "confidence": proposal.confidence,
                     "provenance": proposal.provenance or {},
+                    "landmarks_2d": landmarks_2d,
+                    "landmark_scheme": (proposal.landmark_scheme or "") if landmarks_2d is not None else "",
                 },
             )
             stored.append(row)

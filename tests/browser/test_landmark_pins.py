@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from annotator.models import Annotation, AnnotationRevision, Face
+from annotator.models import Annotation, AnnotationRevision, Face, Proposal
 from tests.browser.conftest import login, open_editor
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry
@@ -244,7 +244,7 @@ def test_snap_on_a_real_sample_fits_the_landmarks_the_app_detected(
     """A real AFLW2000 face with 68 landmarks and a frontal start: Snap (X) turns
     the head onto them (Huber fit of the reference face). Imported landmarks are
     ground truth and never reach the page (Snap is off); the same points marked as
-    the app's own detection (a proposer's name@version) are used."""
+    the app's own detection (a proposal that fitted them) are used."""
     from django.core.management import call_command
 
     from annotator.models import Dataset
@@ -259,7 +259,9 @@ def test_snap_on_a_real_sample_fits_the_landmarks_the_app_detected(
     open_editor(page, live_server, face)
     assert page.locator("#btn-snap").is_disabled()
     assert page.locator("#opt-landmarks").is_disabled()  # no overlay of them either
-    Face.objects.filter(pk=face.pk).update(landmarks_provenance="landmarks-fit@test")
+    # the app's own detection of the same points (a proposer's row): Snap uses it, the face keeps its imported ones
+    proposal = add_proposal(face, "landmarks-fit", euler=(0.0, 0.0, 0.0), t=(0.0, 0.0, 650.0))
+    Proposal.objects.filter(pk=proposal.pk).update(landmarks_2d=face.landmarks_2d, landmark_scheme="ibug68")
     open_editor(page, live_server, face)
     start = pose_of(page)[0]
     assert float(geometry.geodesic_distance(start, truth.R_matrix)) > 30

@@ -6,6 +6,8 @@ annotators see no ground-truth count and only their own label count; adaptive
 overlap asks for a second label on a low-confidence face and a third when the
 first two disagree."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from django.contrib.auth.models import Group
@@ -14,8 +16,10 @@ from scipy.stats import binomtest
 from annotator.labeling.editor import face_editor_state
 from annotator.labeling.queue import LabelInput, labels_wanted, next_face, save_label
 from annotator.models import Assignment, Dataset, Face, Honeypot, Role
+from annotator.proposals.services import store_proposals
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry, overlap
+from workers.core.proposers.base import PoseProposal
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +158,7 @@ def test_an_order_based_detector_does_no_better_than_chance_on_real_queues(djang
 # --- what annotators see ------------------------------------------------------------------
 
 
-def test_snap_and_hints_use_only_landmarks_the_app_detected(bob, client):
+def test_snap_and_hints_use_only_landmarks_the_app_detected(bob, client, django_user_model):
     ds = make_dataset(n_faces=2)
     assign(ds, bob)
     imported, detected = Face.objects.filter(image__dataset=ds).order_by("pk")
@@ -174,6 +178,28 @@ def test_snap_and_hints_use_only_landmarks_the_app_detected(bob, client):
     client.force_login(bob)
     assert client.get(f"/api/v1/faces/{imported.pk}/").json()["landmarks_2d"] is None
     assert client.get(f"/api/v1/faces/{detected.pk}/").json()["landmarks_2d"] == points
+
+    # a proposer then detects landmarks on the face that holds imported ones: the proposal keeps
+    # them, Snap and the annotator's overlay use them, the face's imported ones stay where they are
+    found = [[100.0 + i, 50.0 + i] for i in range(68)]
+    proposer = SimpleNamespace(config=SimpleNamespace(name="landmarks-fit", version="3"), weights_sha256="0" * 64)
+    R = geometry.euler_to_matrix([10.0, -5.0, 3.0])
+    proposal = PoseProposal(
+        box=tuple(imported.box), R=R, t=[0.0, 0.0, 700.0], score=0.9,
+        landmarks_2d=np.asarray(found), landmark_scheme="ibug68",
+    )  # fmt: skip
+    (row,) = store_proposals(imported.image, [proposal], proposer)
+    assert row.face_id == imported.pk and row.landmarks_2d == found and row.landmark_scheme == "ibug68"
+    imported.refresh_from_db()
+    assert imported.landmarks_2d == points and imported.landmarks_provenance == "dataset"
+    state = face_editor_state(bob, imported)
+    assert state["face"]["landmarks_2d"] == found and state["face_landmarks_ibug68"] == found
+    assert client.get(f"/api/v1/faces/{imported.pk}/").json()["landmarks_2d"] is None
+    # a reviewer's overlay shows the imported (ground-truth) landmarks; their Snap too uses the detection
+    reviewer = annotator(django_user_model, "rory")
+    Assignment.objects.create(dataset=ds, user=reviewer, role=Role.REVIEWER)
+    state = face_editor_state(reviewer, imported)
+    assert state["face"]["landmarks_2d"] == points and state["face_landmarks_ibug68"] == found
 
 
 def test_annotators_see_no_ground_truth_count_and_only_their_own_labels(bob, erin_and_admin, client):
