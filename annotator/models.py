@@ -4,7 +4,7 @@ gathered here: Django finds an app's models in `<app>.models`, and
 `from annotator.models import Face` keeps working. Every class keeps the app
 label `annotator` and its table name, so moving one needs no migration."""
 
-from annotator.accounts.models import ApiToken
+from annotator.accounts.models import ApiToken, UserSettings
 from annotator.common.models import Job, PoseFields
 from annotator.datasets.models import Assignment, Dataset, Face, Image, Role, Split
 from annotator.labeling.models import (
@@ -51,4 +51,5 @@ __all__ = [
     "Sequence",
     "SequenceTrack",
     "Split",
+    "UserSettings",
 ]

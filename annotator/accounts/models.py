@@ -37,3 +37,15 @@ class ApiToken(models.Model):
         from django.utils import timezone
 
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class UserSettings(models.Model):
+    """What a user changed for themselves: their keyboard map (action -> key; the
+    product's defaults in static/js/keymap.js for every action not listed)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="settings")
+    keymap = models.JSONField(default=dict, blank=True, help_text='{"action": "key"} overrides of the default keymap')
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"settings of {self.user}"

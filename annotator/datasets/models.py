@@ -53,6 +53,11 @@ class Dataset(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(180.0)],
         help_text="Adaptive overlap: a face whose first two labels are further apart (geodesic, degrees) gets a third.",
     )
+    queue_sequence_frames = models.BooleanField(
+        default=False,
+        help_text="Hand out the frames of its video sequences one by one in the labeling queue "
+        "(off: frames are labeled through their sequence's timeline, by keyframes).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -36,6 +36,14 @@ class RevisionFields(PoseFields):
     note = models.TextField(blank=True)
     time_spent_s = models.FloatField(default=0.0, help_text="Seconds the annotator spent on this save")
     version = models.PositiveIntegerField(default=1)
+    # how far the saved pose is from the proposal the annotator started from (null: none); a save within
+    # labeling/services.ACCEPT_TOLERANCE of it is stored `accepted`, whatever button sent it
+    moved_deg = models.FloatField(
+        null=True, blank=True, help_text="Geodesic angle from the starting proposal, degrees (null: none)"
+    )
+    moved_mm = models.FloatField(
+        null=True, blank=True, help_text="Distance of t from the starting proposal's t, mm (null: none)"
+    )
     landmark_pins = models.JSONField(
         default=list,
         blank=True,
