@@ -72,6 +72,8 @@ def _annotation_row(ctx: _Context, f, a) -> LabelRow:
     }
     if a["proposal__proposer"]:
         prov["started_from"] = f"{a['proposal__proposer']}@{a['proposal__proposer_version']}"
+        # how far the label moved from that proposal (degrees, mm): the per-label metadata of JSON and COCO
+        prov["moved_deg"], prov["moved_mm"] = a["moved_deg"], a["moved_mm"]
     return ctx.row(f, a, "annotator", who, prov, False)
 
 

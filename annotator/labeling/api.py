@@ -77,6 +77,7 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
+        read_only_fields = ["moved_deg", "moved_mm"]
         fields = [
             "id",
             "face",
@@ -93,6 +94,8 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "proposal",
             "time_spent_s",
             "total_time_s",
+            "moved_deg",
+            "moved_mm",
             "review_state",
             "reviewed_by",
             "reviewed_at",
@@ -127,6 +130,8 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "proposal": a.proposal_id,
             "time_spent_s": a.time_spent_s,
             "total_time_s": a.total_time_s,
+            "moved_deg": a.moved_deg,
+            "moved_mm": a.moved_mm,
             "review_state": a.review_state,
             "reviewed_by": a.reviewed_by.username if a.reviewed_by_id else None,
             "reviewed_at": _iso(a.reviewed_at),
@@ -165,9 +170,12 @@ class RevisionSerializer(serializers.ModelSerializer):
             "t",
             "euler",
             "time_spent_s",
+            "moved_deg",
+            "moved_mm",
             "landmark_pins",
             "created_at",
         ]
+        read_only_fields = ["moved_deg", "moved_mm"]
 
 
 class AnnotationRevisionsAPI(ListAPI):
@@ -245,6 +253,8 @@ class SavedLabelSerializer(serializers.Serializer):
     R = serializers.ListField(child=serializers.FloatField())
     t = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     total_time_s = serializers.FloatField()
+    moved_deg = serializers.FloatField(allow_null=True, help_text="Degrees from the starting proposal (null: none)")
+    moved_mm = serializers.FloatField(allow_null=True, help_text="mm of t from the starting proposal (null: none)")
     updated_at = serializers.DateTimeField()
 
     def to_representation(self, annotation):
@@ -258,6 +268,8 @@ class SavedLabelSerializer(serializers.Serializer):
             "R": annotation.R,
             "t": annotation.t,
             "total_time_s": annotation.total_time_s,
+            "moved_deg": annotation.moved_deg,
+            "moved_mm": annotation.moved_mm,
             "updated_at": _DATETIME.to_representation(annotation.updated_at),
         }
 

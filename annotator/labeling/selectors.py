@@ -154,6 +154,8 @@ _LABEL_FIELDS = [
     "author__username",
     "proposal__proposer",
     "proposal__proposer_version",
+    "moved_deg",
+    "moved_mm",
 ]
 
 

@@ -17,6 +17,7 @@ from annotator.labeling.models import (
 )
 from annotator.proposals.models import Proposal
 from annotator.quality.services import annotation_changed
+from workers.core.geometry import pose_moved
 
 ANNOTATOR_STATUSES = {
     AnnotationStatus.ACCEPTED,
@@ -25,6 +26,32 @@ ANNOTATOR_STATUSES = {
     AnnotationStatus.FLAGGED,
     AnnotationStatus.DRAFT,
 }
+
+# A finished save (accepted or corrected) within these of the proposal it started from is stored
+# `accepted`, whatever button sent it: "Save" on an untouched proposal, or a drag undone by hand,
+# did not correct anything. 0.5 degrees is reliability.UNMOVED_DEG (the quality scores' "unmoved
+# accept") and about one tap of the finest rotation key; 1 mm is below what an annotator can see
+# or set on the page (a depth key step is 5 mm), so only a pose the proposal already had passes.
+ACCEPT_TOLERANCE_DEG = 0.5
+ACCEPT_TOLERANCE_MM = 1.0
+POSE_SAVES = {AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED}
+
+
+def moved_from(R, t, proposal: Proposal | None) -> tuple[float | None, float | None]:
+    """(moved_deg, moved_mm): how far the pose is from `proposal` (None, None without one;
+    moved_mm None when either has no t)."""
+    if proposal is None:
+        return None, None
+    return pose_moved(R, t, proposal.R, proposal.t)
+
+
+def unmoved(moved_deg: float | None, moved_mm: float | None) -> bool:
+    """Within the accept tolerance of the proposal (False without one)."""
+    return (
+        moved_deg is not None
+        and moved_deg <= ACCEPT_TOLERANCE_DEG
+        and (moved_mm is None or moved_mm <= ACCEPT_TOLERANCE_MM)
+    )
 
 
 @dataclass
@@ -53,6 +80,8 @@ def _revision_of(annotation: Annotation, author) -> AnnotationRevision:
         note=annotation.note,
         time_spent_s=annotation.time_spent_s,
         landmark_pins=annotation.landmark_pins,
+        moved_deg=annotation.moved_deg,
+        moved_mm=annotation.moved_mm,
     )
 
 
@@ -79,7 +108,11 @@ def save_annotation(
     mismatch raises VersionConflict and nothing is written. Every save appends
     a revision, so no state is ever lost. `release_claim`: also delete the
     author's FaceClaim on the face (the labeling queue's hand-out), in the same
-    transaction: one commit per save."""
+    transaction: one commit per save.
+
+    moved_deg / moved_mm record how far the pose is from the proposal it started
+    from (`proposal`, else the one the label already names); an accepted or
+    corrected save within ACCEPT_TOLERANCE_DEG / _MM of it is stored `accepted`."""
     if status not in ANNOTATOR_STATUSES:
         raise PoseError(f"status must be one of {sorted(ANNOTATOR_STATUSES)}.")
     if status == AnnotationStatus.FLAGGED and flag_reason not in FlagReason.values:
@@ -111,6 +144,7 @@ def save_annotation(
         if annotation is None:
             if expected_version:
                 raise VersionConflict(current_version=0, expected_version=expected_version)
+            _set_moved(fields, proposal)
             try:
                 with transaction.atomic():
                     annotation = Annotation.objects.create(
@@ -130,6 +164,9 @@ def save_annotation(
         else:
             if annotation.version != expected_version:
                 raise VersionConflict(current_version=annotation.version, expected_version=expected_version)
+            if proposal is None and annotation.proposal_id is not None:
+                proposal = annotation.proposal  # one query, only for a save that does not name its proposal
+            _set_moved(fields, proposal)
             for name, value in fields.items():
                 setattr(annotation, name, value)
             if proposal is not None:
@@ -160,6 +197,13 @@ def save_annotation(
     # the caller's own objects: the response reads them without a query
     annotation.face, annotation.author = face, author
     return annotation
+
+
+def _set_moved(fields: dict, proposal: Proposal | None) -> None:
+    """The save's moved_deg / moved_mm, and `accepted` for a finished save that did not move."""
+    fields["moved_deg"], fields["moved_mm"] = moved_from(fields["R"], fields["t"], proposal)
+    if fields["status"] in POSE_SAVES and unmoved(fields["moved_deg"], fields["moved_mm"]):
+        fields["status"] = AnnotationStatus.ACCEPTED
 
 
 def set_ground_truth(*, face: Face, R, t) -> Annotation:

@@ -29,7 +29,16 @@ def load_tables(dataset: Dataset) -> tuple[core.LabelTable, core.HoneypotTable, 
             Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED).order_by(
                 "pk"
             ),
-            ["face_id", "author_id", "status", "review_state", "total_time_s", "updated_at", "proposal_id"],
+            [
+                "face_id",
+                "author_id",
+                "status",
+                "review_state",
+                "total_time_s",
+                "updated_at",
+                "proposal_id",
+                "moved_deg",
+            ],
             ["R", "t", "proposal__R"],
         )
     )
@@ -52,6 +61,7 @@ def load_tables(dataset: Dataset) -> tuple[core.LabelTable, core.HoneypotTable, 
         review=review,
         counts_for_consensus=np.isin(status, [str(s) for s in POSE_STATUSES]) & (review != core.REVIEW_REJECTED),
         proposal_key=np.array([r["proposal_id"] if r["proposal_id"] is not None else -1 for r in rows], dtype=np.int64),
+        moved_deg=np.array([np.nan if r["moved_deg"] is None else r["moved_deg"] for r in rows], dtype=np.float64),
     )
     answers = list(
         HoneypotAnswer.objects.filter(honeypot__dataset=dataset).values_list("author_id", "geodesic_deg", "honeypot_id")

@@ -98,6 +98,12 @@ class ReviewedAnnotationSerializer(serializers.Serializer):
     note = serializers.CharField()
     time_spent_s = serializers.FloatField(help_text="Seconds of the last save")
     total_time_s = serializers.FloatField(help_text="Seconds the annotator spent on it, all saves")
+    moved_deg = serializers.FloatField(
+        allow_null=True, help_text="Geodesic angle from the proposal it started from, degrees (null: none)"
+    )
+    moved_mm = serializers.FloatField(
+        allow_null=True, help_text="Distance of t from the proposal's t, mm (null: no proposal or no t)"
+    )
     updated_at = serializers.CharField()
     review_state = serializers.CharField()
 

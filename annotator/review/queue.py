@@ -239,6 +239,8 @@ def review_editor_state(reviewer, annotation: Annotation) -> dict:
             "note": annotation.note,
             "time_spent_s": annotation.time_spent_s,
             "total_time_s": annotation.total_time_s,
+            "moved_deg": annotation.moved_deg,
+            "moved_mm": annotation.moved_mm,
             "updated_at": annotation.updated_at.isoformat(),
             "review_state": annotation.review_state,
         },

@@ -5,7 +5,7 @@ from django.utils import timezone
 from annotator.common import access
 from annotator.common.poses import PoseError, clean_pose
 from annotator.labeling.models import Annotation, AnnotationStatus, RejectReason, ReviewState
-from annotator.labeling.services import _locked_at_version, _revision_of
+from annotator.labeling.services import _locked_at_version, _revision_of, moved_from
 from annotator.quality.services import annotation_changed
 
 
@@ -90,6 +90,8 @@ def correct_annotation(
         current.status, current.flag_reason = AnnotationStatus.CORRECTED, ""
         current.landmark_pins = []  # the annotator's pins were evidence for their pose, not for this one
         current.time_spent_s = time_spent_s
+        # how far the reviewer's pose is from the proposal the label started from (status stays corrected)
+        current.moved_deg, current.moved_mm = moved_from(R, t, current.proposal)
         current.version += 1
         _set_verdict(current, reviewer, ReviewState.AMENDED, note)
         current.save()

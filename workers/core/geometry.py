@@ -213,6 +213,22 @@ def geodesic_distance(R1: ArrayLike, R2: ArrayLike, degrees: bool = True) -> NDA
     return out
 
 
+def pose_moved(
+    R: ArrayLike, t: ArrayLike | None, R_from: ArrayLike, t_from: ArrayLike | None
+) -> tuple[float, float | None]:
+    """How far the pose (R, t) is from (R_from, t_from), e.g. a label from the
+    proposal it started from: the geodesic angle between the rotations (degrees)
+    and |t - t_from| (mm; None when either has no t). One pose, not a batch."""
+    deg = float(
+        geodesic_distance(
+            np.asarray(R, dtype=np.float64).reshape(3, 3), np.asarray(R_from, dtype=np.float64).reshape(3, 3)
+        )
+    )
+    if t is None or t_from is None:
+        return deg, None
+    return deg, float(np.linalg.norm(np.asarray(t, dtype=np.float64) - np.asarray(t_from, dtype=np.float64)))
+
+
 def nearest_rotation(M: ArrayLike) -> NDArray[np.float64]:
     """Project any (..., 3, 3) onto SO(3) (SVD, determinant fixed to +1)."""
     U, _, Vt = np.linalg.svd(_as_array(M, "M", (3, 3)))

@@ -56,6 +56,9 @@ class LabelTable:
     # (N,) the proposal each label started from (its id; -1: none): unmoved accepts of one proposal are one vote.
     # None: one proposal per face
     proposal_key: NDArray[np.int64] | None = None
+    # (N,) degrees each label moved from its proposal as stored with it (NaN: not stored, computed
+    # from proposal_R); None: none stored
+    moved_deg: NDArray[np.float64] | None = None
 
 
 @dataclass
@@ -275,6 +278,9 @@ def annotator_scores(
         moved[has_proposal] = np.rad2deg(
             quaternion_distance_rad(_quaternions(labels.proposal_R[has_proposal]), q_labels[has_proposal])
         )
+    if labels.moved_deg is not None:  # what the save recorded wins (the proposal it started from, at save time)
+        stored = np.isfinite(labels.moved_deg)
+        moved[stored] = labels.moved_deg[stored]
     by_label, by_answer = _groups(labels.annotator), _groups(honeypots.annotator)
     empty = np.array([], dtype=np.int64)
     scores: dict[int, dict[str, Any]] = {}
