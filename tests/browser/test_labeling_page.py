@@ -218,3 +218,54 @@ def test_drafts_autosave_after_a_change(editor, bob, face):
     a = Annotation.objects.get(face=face, author=bob)
     assert a.status == "draft" and np.abs(a.R_matrix - np.reshape(shown["R"], (3, 3))).max() < 1e-12
     assert json.loads(json.dumps(a.t)) == shown["t"]
+
+
+def _in_viewport(page, selector):
+    box = page.locator(selector).bounding_box()
+    view = page.viewport_size
+    inside = box is not None and box["x"] >= 0 and box["y"] >= 0
+    return inside and box["x"] + box["width"] <= view["width"] and box["y"] + box["height"] <= view["height"]
+
+
+def test_bad_typed_depth_is_refused_and_a_network_cut_during_autosave_loses_nothing(
+    editor, bob, face, js_errors, shots_dir
+):
+    """Issue 26 item 4: z = -50 typed shows the reason next to the field and is not
+    applied; a draft autosave while offline is retried (the state says so, the banner
+    in the viewport at 1400x900 and 1024x768, in plain words) and once the network is
+    back the label is stored with the pose that was set."""
+    before = pose(editor)
+    z = editor.locator("#pose-fields input[name=tz]")
+    z.fill("-50")
+    reason = editor.locator("#field-error-tz")
+    assert "in front of the camera" in reason.inner_text()  # as typed, before Enter
+    z.press("Enter")
+    assert pose(editor) == before and z.get_attribute("aria-invalid") == "true" and reason.is_visible()
+    editor.screenshot(path=str(shots_dir / "field_error_depth.png"))
+    z.press("Escape")
+    assert not reason.is_visible() and z.input_value() == f"{before['t'][2]:.1f}"
+
+    editor.context.set_offline(True)
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("ArrowUp")  # a change: the draft autosave goes, and fails
+    shown = pose(editor)
+    editor.wait_for_function("() => document.getElementById('save-state').dataset.kind === 'retry'", timeout=15000)
+    assert editor.inner_text("#save-state").startswith("retrying in")
+    banner = editor.locator("#error-banner")
+    text = banner.inner_text()
+    assert "cannot be reached" in text and "saved automatically" in text and "Failed to fetch" not in text
+    assert _in_viewport(editor, "#error-banner")
+    editor.screenshot(path=str(shots_dir / "error_banner_1400x900.png"))
+    editor.set_viewport_size({"width": 1024, "height": 768})
+    assert _in_viewport(editor, "#error-banner")
+    editor.screenshot(path=str(shots_dir / "error_banner_1024x768.png"))
+    assert not Annotation.objects.filter(face=face, author=bob).exists()
+
+    editor.context.set_offline(False)  # back online: the waiting save goes at once
+    editor.wait_for_function("() => window.headposeEditor.status === 'draft'", timeout=15000)
+    a = Annotation.objects.get(face=face, author=bob)
+    assert a.status == "draft" and np.abs(a.R_matrix - np.reshape(shown["R"], (3, 3))).max() < 1e-12
+    assert json.loads(json.dumps(a.t)) == shown["t"]
+    assert editor.inner_text("#save-state").startswith("draft saved") and not banner.is_visible()
+    # Chromium logs the requests that failed while offline
+    js_errors[:] = [e for e in js_errors if "ERR_INTERNET_DISCONNECTED" not in e]

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ActiveTime } from '../../static/js/editor/active_time.js';
-import { ConflictError, RequestError, jsonRequester } from '../../static/js/editor/api.js';
+import { ConflictError, NetworkError, RequestError, jsonRequester } from '../../static/js/editor/api.js';
 import { clonePose, eulerToMatrix } from '../../static/js/editor/pose.js';
 import { SaveQueue } from '../../static/js/editor/save_queue.js';
 import { FakeTimers, settle } from './helpers.mjs';
@@ -176,18 +176,58 @@ describe('saving', () => {
     assert.equal(server.calls.at(-1).body.expected_version, 2);
   });
 
-  test('a failed request is reported, not retried, and the next save goes through', async () => {
-    const { queue, server, seen, timers } = page({ annotation: { version: 4, status: 'corrected' } });
-    server.answer = () => { throw new TypeError('Failed to fetch'); };
-    const err = await queue.save().then(() => null, (e) => e);
-    assert.ok(err instanceof TypeError);
-    assert.deepEqual(seen.failures, [err]);
-    assert.deepEqual(seen.states.at(-1), ['not saved', 'bad']);
-    await timers.advance(60000);
-    assert.equal(server.calls.length, 1, 'no automatic retry');
+  test('a save that gets no answer is retried with backoff, the countdown shown, until it is stored', async () => {
+    const { queue, server, seen, timers, shown, move } = page({ annotation: { version: 4, status: 'draft' } });
+    server.answer = () => { throw new TypeError('Failed to fetch'); }; // the network is down
+    let result = null;
+    queue.save({ status: 'accepted' }).then((body) => { result = body; });
+    await settle();
+    assert.equal(server.calls.length, 1);
+    assert.ok(seen.failures[0] instanceof NetworkError, 'fetch\'s TypeError becomes a NetworkError');
+    assert.deepEqual(seen.states.at(-1), ['retrying in 1 s', 'retry']);
+    assert.ok(queue.wouldLoseEdits(), 'leaving now would lose the save');
+    await timers.advance(1000);
+    assert.equal(server.calls.length, 2, 'retry 1 after 1 s');
+    assert.deepEqual(seen.states.at(-1), ['retrying in 2 s', 'retry']);
+    await timers.advance(2000);
+    assert.equal(server.calls.length, 3, 'retry 2 after 2 s more');
+    assert.deepEqual(seen.states.slice(-2), [['saving… (try 3)', 'pending'], ['retrying in 4 s', 'retry']]);
+    await timers.advance(1000);
+    assert.deepEqual(seen.states.at(-1), ['retrying in 3 s', 'retry'], 'the countdown ticks each second');
+    // a change meanwhile: no autosave of its own, the retry sends it; the countdown stays shown
+    move(pose(40, 720));
+    assert.deepEqual(seen.states.at(-1), ['retrying in 3 s', 'retry']);
+    server.answer = null; // back online
+    queue.retryNow();
+    await settle();
+    await settle();
+    assert.equal(server.calls.length, 4);
+    assert.deepEqual(result, { version: 5, status: 'accepted' });
+    assert.deepEqual(server.calls.map((c) => c.body.expected_version), [4, 4, 4, 4]);
+    assert.deepEqual(server.calls.at(-1).body.R, pose(40).R, 'the pose shown when the retry went');
+    assert.deepEqual(queue.saved, { version: 5, status: 'accepted', pose: clonePose(shown.pose) });
+    assert.deepEqual(seen.states.at(-1), ['saved · v5', 'ok']);
+    assert.ok(!queue.wouldLoseEdits());
+    await timers.advance(120000);
+    assert.equal(server.calls.length, 4, 'nothing more is sent');
+  });
+
+  test('a server error (5xx) is retried; the delay doubles up to 30 s', async () => {
+    const { queue, server, timers, seen } = page({ annotation: { version: 1, status: 'draft' } });
+    server.answer = () => json(503, { detail: 'The database is unavailable.', code: 'database_unavailable' });
+    const saving = queue.save();
+    await settle();
+    for (const wait of [1000, 2000, 4000, 8000, 16000, 30000, 30000]) {
+      const before = server.calls.length;
+      await timers.advance(wait - 1);
+      assert.equal(server.calls.length, before, `not before ${wait} ms`);
+      await timers.advance(1);
+      assert.equal(server.calls.length, before + 1, `after ${wait} ms`);
+    }
+    assert.ok(seen.failures.every((e) => e instanceof RequestError && e.status === 503));
     server.answer = null;
-    assert.equal((await queue.save()).version, 5);
-    assert.equal(server.calls[1].body.expected_version, 4);
+    await timers.advance(30000);
+    assert.equal((await saving).version, 2);
   });
 
   test('a refused save (400) reports what the server said and keeps the version', async () => {
@@ -271,7 +311,7 @@ describe('time spent', () => {
   test('seconds of a save that failed count with the next save, conflicts included', async () => {
     const { queue, server, timers } = page({ annotation: { version: 1, status: 'draft' } });
     await timers.advance(8000);
-    server.answer = () => { throw new TypeError('Failed to fetch'); };
+    server.answer = () => json(400, { t: ['z must be > 0'] });
     await queue.save().catch(() => {});
     await timers.advance(3000);
     server.answer = null;

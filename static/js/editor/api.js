@@ -9,6 +9,15 @@ export class ConflictError extends Error {
   }
 }
 
+/** The request never got an answer (offline, connection dropped, server unreachable). */
+export class NetworkError extends Error {
+  constructor(cause) {
+    super('The server cannot be reached.');
+    this.name = 'NetworkError';
+    this.cause = cause;
+  }
+}
+
 export class RequestError extends Error {
   constructor(status, body) {
     super(RequestError.describe(status, body));
@@ -37,15 +46,21 @@ function csrfToken() {
 
 /** A JSON request function over `fetchImpl` (tests hand in a fake one): resolves
  * with the parsed body, rejects with ConflictError on a 409 and RequestError on
- * any other non-2xx answer. Writes carry the CSRF token that `csrf()` returns. */
+ * any other non-2xx answer, NetworkError when no answer came (fetch rejected). Writes
+ * carry the CSRF token that `csrf()` returns. */
 export function jsonRequester(fetchImpl, csrf = csrfToken) {
   return async function request(url, { method = 'GET', body } = {}) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET') headers['X-CSRFToken'] = csrf();
-    const response = await fetchImpl(url, {
-      method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetchImpl(url, {
+        method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new NetworkError(err);
+    }
     let data = null;
     try { data = await response.json(); } catch { data = null; }
     if (response.status === 409) throw new ConflictError(data || {});

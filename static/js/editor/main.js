@@ -5,10 +5,11 @@
 //   landmarks(), pin(index, x, y), unpin(index), solve(): landmark_tool.js;
 //   frame() -> this frame's number in its sequence (null outside one);
 //   goToFrame(i) opens the sequence editor at frame i (static/js/sequence/).
-import { ConflictError, requestJSON } from './api.js';
+import { requestJSON } from './api.js';
 import { createEditor, extend, trackActiveTime } from './component.js';
 import { attachLandmarkTool } from './landmark_tool.js';
 import { posesEqual } from './pose.js';
+import { saveFeedback } from './save_feedback.js';
 import { SaveQueue } from './save_queue.js';
 
 const $ = (id) => document.getElementById(id);
@@ -34,6 +35,7 @@ function setSaveState(text, kind = '') {
   const el = $('save-state');
   el.textContent = text;
   el.dataset.kind = kind;
+  if (kind === 'ok') feedback().saved();
 }
 
 const saves = new SaveQueue({
@@ -49,7 +51,7 @@ const saves = new SaveQueue({
   onState: setSaveState,
   onEdit: hideError,
   onSaved: (body) => { $('origin-line').textContent = `your label v${body.version} (${body.status})`; },
-  onFailure: (err) => { if (err instanceof ConflictError) showConflict(err); else showError(err.message); },
+  onFailure: (err, how) => feedback().show(err, how),
 });
 
 async function saveAndNext(status, extra = {}) {
@@ -60,13 +62,11 @@ async function saveAndNext(status, extra = {}) {
 
 function act(promise) { promise.catch(() => {}); }
 
-function showError(text) { const b = $('error-banner'); b.textContent = text; b.hidden = false; }
-function hideError() { $('error-banner').hidden = true; }
-
-function showConflict(err) {
-  $('conflict-text').textContent = err.message;
-  $('conflict-banner').hidden = false;
-}
+// A failed save in plain words with what to do, in a banner fixed in the viewport (save_feedback.js);
+// "Retry now", or the browser coming back online, retries a save waiting for its retry at once.
+function feedback() { return saveFeedback(document, { retryNow: () => saves.retryNow() }); }
+function hideError() { feedback().hide(); }
+window.addEventListener('online', () => saves.retryNow());
 
 $('conflict-reload').addEventListener('click', async () => {
   const fresh = await requestJSON(config.urls.state);

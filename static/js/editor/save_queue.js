@@ -1,10 +1,15 @@
 // Saving the shown pose: one save at a time, each sending the version the
 // previous one produced (optimistic locking, 409 on a stale version), drafts
 // saved automatically a moment after a change, and the time spent sent along.
+// A save that fails on the way (no connection, the server down: retry.js) is
+// tried again with exponential backoff, the countdown on the state line
+// ("retrying in 4 s"), and sends the pose shown when it goes: nothing is lost
+// on a network blip. A refusal (4xx) or a conflict (409) is not retried.
 // No DOM here: the page hands in the request function, the timers and callbacks
 // that show the outcome, so the logic runs the same under `node --test`.
 import { ConflictError } from './api.js';
 import { clonePose, posesEqual } from './pose.js';
+import { backoffDelay, isRetryable, retryText } from './retry.js';
 
 /** The stored label as the page state describes it (pose null when none yet). */
 export function storedLabel(state) {
@@ -26,7 +31,8 @@ export class SaveQueue {
    * autosaveMs, autosaveChecked(): the delay and the page's autosave switch.
    * timers: {setTimeout, clearTimeout}.
    * onState(text, kind): the save state line; onEdit(): a change waits to be saved;
-   * onSaved(body): a save was stored; onFailure(error): a save was not stored.
+   * onSaved(body): a save was stored; onFailure(error, {retrying}): a save was not stored
+   * (retrying: it will be tried again by itself).
    */
   constructor({
     request, state, url, getPose, getLandmarkPins = () => [], activeTime, autosaveMs, autosaveChecked, timers,
@@ -39,6 +45,7 @@ export class SaveQueue {
     this.conflict = null; // the ConflictError that stopped the queue, until load()
     this.chain = Promise.resolve();
     this.autosaveTimer = 0;
+    this.retry = null; // {timer, resolve, attempt} while a failed save waits to be tried again
   }
 
   /** The shown pose differs from the stored one (or nothing is stored). */
@@ -49,13 +56,24 @@ export class SaveQueue {
     return this.autosaveChecked() && !this.conflict && (this.saved.status === null || this.saved.status === 'draft');
   }
 
-  /** Leaving now would lose a change to a stored label that autosave will not save. */
-  wouldLoseEdits() { return this.dirty() && this.saved.pose !== null && !this.autosaveOn(); }
+  /** Leaving now would lose a change: one to a stored label that autosave will not
+   * save, or a failed save waiting to be retried. */
+  wouldLoseEdits() {
+    return this.retry !== null || (this.dirty() && this.saved.pose !== null && !this.autosaveOn());
+  }
+
+  /** A failed save waits for its retry: try it now (the page's "Retry now", the browser back online). */
+  retryNow() {
+    if (!this.retry) return;
+    this.timers.clearTimeout(this.retry.timer);
+    this.retry.resolve();
+  }
 
   /** The shown pose changed: (re)start the autosave delay, or mark it unsaved. */
   changed() {
     this.onEdit();
     this.timers.clearTimeout(this.autosaveTimer);
+    if (this.retry) return; // the waiting retry sends the pose shown when it goes; its countdown stays shown
     if (this.autosaveOn()) {
       this.onState('draft pending…', 'pending');
       this.autosaveTimer = this.timers.setTimeout(() => { this.save({ status: 'draft' }).catch(ignore); }, this.autosaveMs);
@@ -75,23 +93,29 @@ export class SaveQueue {
   }
 
   async send({ status, flag_reason, note }) {
-    if (this.conflict) return this.fail(this.conflict);
-    const pose = this.getPose();
-    const spent = this.activeTime.take();
-    this.onState('saving…', 'pending');
+    let pose;
     let body;
-    try {
-      body = await this.request(this.url, {
-        method: 'PUT',
-        body: {
-          R: pose.R, t: pose.t, status, expected_version: this.saved.version, time_spent_s: spent,
-          flag_reason, note, proposal_id: this.proposalId, landmark_pins: this.getLandmarkPins(),
-        },
-      });
-    } catch (err) {
-      this.activeTime.giveBack(spent); // not recorded: count it with the next save
-      if (err instanceof ConflictError) this.conflict = err;
-      return this.fail(err);
+    for (let attempt = 1; ; attempt += 1) {
+      if (this.conflict) return this.fail(this.conflict);
+      pose = this.getPose();
+      const spent = this.activeTime.take();
+      this.onState(attempt === 1 ? 'saving…' : `saving… (try ${attempt})`, 'pending');
+      try {
+        body = await this.request(this.url, {
+          method: 'PUT',
+          body: {
+            R: pose.R, t: pose.t, status, expected_version: this.saved.version, time_spent_s: spent,
+            flag_reason, note, proposal_id: this.proposalId, landmark_pins: this.getLandmarkPins(),
+          },
+        });
+        break;
+      } catch (err) {
+        this.activeTime.giveBack(spent); // not recorded: count it with the next save
+        if (err instanceof ConflictError) this.conflict = err;
+        if (!isRetryable(err)) return this.fail(err);
+        this.onFailure(err, { retrying: true });
+        await this.waitToRetry(backoffDelay(attempt));
+      }
     }
     this.saved = { version: body.version, status: body.status, pose };
     this.onState(savedText(body), 'ok');
@@ -100,8 +124,24 @@ export class SaveQueue {
     return body;
   }
 
+  /** Count down `ms` on the state line ("retrying in 4 s"), then resolve (or at retryNow()). */
+  waitToRetry(ms) {
+    return new Promise((resolve) => {
+      let left = ms;
+      const done = () => { this.retry = null; resolve(); };
+      const tick = () => {
+        this.onState(retryText(left), 'retry');
+        const step = Math.min(1000, left);
+        left -= step;
+        this.retry.timer = this.timers.setTimeout(left > 0 ? tick : done, step);
+      };
+      this.retry = { timer: 0, resolve: () => { this.timers.clearTimeout(this.retry.timer); done(); } };
+      tick();
+    });
+  }
+
   fail(err) {
-    this.onFailure(err);
+    this.onFailure(err, { retrying: false });
     this.onState('not saved', 'bad');
     throw err;
   }
