@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.accounts import tokens
+from annotator.accounts.keymap import KeymapError, check_keymap, set_user_keymap, user_keymap
 from annotator.accounts.models import ApiToken
 from annotator.accounts.tokens import TokenError
 from annotator.common import access
@@ -137,3 +138,41 @@ class MeAPI(APIView):
                 }
             ).data
         )
+
+
+# --- the user's own keys (the editor pages' keymap, static/js/keymap.js) -------
+
+
+class KeymapSerializer(serializers.Serializer):
+    keymap = serializers.DictField(
+        child=serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=40),
+        help_text="Your own keys, {action: key}, in place of the defaults of static/js/keymap.js (the "
+        '"?" help of the labeling, review and timeline pages lists the actions): a letter in lower case, '
+        "a printed character ('[', '<'), a named key (ArrowLeft, Enter, Space, Delete, F1, ...), "
+        "with Ctrl+ Alt+ Shift+ in that order (Shift+ only with a letter or a named key). "
+        "No two actions on one key; {} is the defaults.",
+    )
+
+    def validate_keymap(self, value):
+        try:
+            return check_keymap(value)
+        except KeymapError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class KeymapAPI(APIView):
+    """The signed-in user's keyboard map for the editor pages (labeling, review, timeline)."""
+
+    @extend_schema(tags=["labeling"], responses={200: KeymapSerializer, **ERRORS})
+    def get(self, request):
+        return Response(KeymapSerializer({"keymap": user_keymap(request.user)}).data)
+
+    @extend_schema(
+        tags=["labeling"], request=KeymapSerializer, responses={200: KeymapSerializer, **error_responses(413), **ERRORS}
+    )
+    def put(self, request):
+        """Replace your keys. A 400 says why a map cannot be used: an unknown action, a key
+        written wrong, a key kept for the help and dialogs (?, Esc, Tab), or two actions on one key."""
+        body = KeymapSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(KeymapSerializer({"keymap": set_user_keymap(request.user, body.validated_data["keymap"])}).data)

@@ -8,6 +8,7 @@ from annotator.accounts import api, views
 urlpatterns = [
     path("account/tokens/", views.token_list, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("api/label/keymap/", api.KeymapAPI.as_view(), name="api-label-keymap"),
 ]
 
 api_urlpatterns = [

@@ -10,6 +10,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from annotator.accounts.keymap import page_keymap
 from annotator.common import files as stored_files
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.datasets.selectors import visible_datasets, visible_image
@@ -95,6 +96,7 @@ def label_face(request, face_id: int):
         "urls": {
             "state": reverse("api-label-face", args=[face.pk]),
             "save": reverse("api-label-save", args=[face.pk]),
+            "keymap": reverse("api-label-keymap"),
             "next": reverse("api-label-next", args=[face.image.dataset_id]),
             "image": reverse("label-image", args=[face.image_id]),
             "mesh": static("meshes/head.glb"),
@@ -103,6 +105,7 @@ def label_face(request, face_id: int):
         "steps": editor_steps(),
         "depth_limits": depth_limits(),
         "csrf": get_token(request),
+        "keymap": page_keymap(request.user, "label"),  # the user's keys (static/js/keymap.js)
         "autosave_ms": getattr(settings, "HEADPOSE_AUTOSAVE_MS", AUTOSAVE_MS),
     }
     if face.image.sequence_id is not None:  # a frame: the way back to its sequence editor

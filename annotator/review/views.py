@@ -9,6 +9,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from annotator.accounts.keymap import page_keymap
 from annotator.labeling.models import Annotation
 from annotator.labeling.views import dataset_by_name, depth_limits, editor_steps, moved
 from annotator.review import queue as reviewing
@@ -53,6 +54,7 @@ def review_annotation_page(request, annotation_id: int):
             "state": reverse("api-review-annotation", args=[annotation.pk]),
             "decision": reverse("api-review-decision", args=[annotation.pk]),
             "correction": reverse("api-review-correction", args=[annotation.pk]),
+            "keymap": reverse("api-label-keymap"),
             "next": reverse("api-review-next", args=[state["dataset"]["id"]]),
             "image": reverse("label-image", args=[state["image"]["id"]]),
             "mesh": static("meshes/head.glb"),
@@ -61,6 +63,7 @@ def review_annotation_page(request, annotation_id: int):
         "steps": editor_steps(),
         "depth_limits": depth_limits(),
         "csrf": get_token(request),
+        "keymap": page_keymap(request.user, "review"),  # the user's keys (static/js/keymap.js)
     }
     names = {p["key"]: p["who"] for p in state["poses"]}
     angles = [{**a, "a_who": names[a["a"]], "b_who": names[a["b"]]} for a in state["angles"]]

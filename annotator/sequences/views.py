@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from annotator.accounts.keymap import page_keymap
 from annotator.datasets.models import Dataset
 from annotator.exports import services as exports
 from annotator.labeling.views import depth_limits
@@ -33,10 +34,12 @@ def label_sequence(request, sequence_id: int):
             "save": reverse("api-label-save", args=[0]).replace("/0/", "/{id}/"),
             "face": reverse("label-face", args=[0]).replace("/0/", "/{id}/"),
             "mesh": static("meshes/head.glb"),
+            "keymap": reverse("api-label-keymap"),
             "csv": reverse("sequence-csv", args=[sequence.pk]),
         },
         "depth_limits": depth_limits(),
         "csrf": get_token(request),
+        "keymap": page_keymap(request.user, "timeline"),  # the user's keys (static/js/keymap.js)
     }
     return render(request, "annotator/label_sequence.html", {"sequence": sequence, "config": config})
 

@@ -63,20 +63,21 @@ def test_the_head_is_drawn_where_the_pose_puts_it(editor):
     assert xs.min() < u < xs.max() and ys.min() < v < ys.max()
 
 
-def drag(page, dx, dy, shift=False, button="left"):
+def drag(page, dx, dy, shift=False, button="left", modifier=None):
     box = page.locator("#pose-canvas").bounding_box()
     x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x0, y0)
-    if shift:
-        page.keyboard.down("Shift")
+    modifier = "Shift" if shift else modifier
+    if modifier:
+        page.keyboard.down(modifier)
     page.mouse.down(button=button)
     page.mouse.move(x0 + dx, y0 + dy, steps=10)
     page.mouse.up(button=button)
-    if shift:
-        page.keyboard.up("Shift")
+    if modifier:
+        page.keyboard.up(modifier)
 
 
-def test_dragging_rotates_and_shift_or_right_drag_moves(editor):
+def test_dragging_rotates_shift_or_right_drag_moves_ctrl_drag_changes_depth(editor):
     before = pose(editor)
     drag(editor, 80, 0)
     after = pose(editor)
@@ -91,10 +92,8 @@ def test_dragging_rotates_and_shift_or_right_drag_moves(editor):
     drag(editor, -40, 0, button="right")
     assert pose(editor)["t"][0] < moved["t"][0] - 1
     z0 = pose(editor)["t"][2]
-    editor.locator("#pose-canvas").hover()
-    editor.mouse.wheel(0, 100)
-    editor.wait_for_timeout(50)
-    assert pose(editor)["t"][2] > z0 + 10  # wheel down: farther
+    drag(editor, 0, -40, modifier="Control")
+    assert pose(editor)["t"][2] > z0 + 10  # Ctrl+drag up: farther
 
 
 def test_saving_stores_exactly_the_shown_pose_and_a_reload_shows_it(editor, live_server, bob, face):
@@ -218,6 +217,59 @@ def test_drafts_autosave_after_a_change(editor, bob, face):
     a = Annotation.objects.get(face=face, author=bob)
     assert a.status == "draft" and np.abs(a.R_matrix - np.reshape(shown["R"], (3, 3))).max() < 1e-12
     assert json.loads(json.dumps(a.t)) == shown["t"]
+
+
+def test_the_wheel_zooms_help_lists_the_keys_and_a_remapped_key_works(editor, bob, shots_dir):
+    """Issue 26 items 3 and 5: the wheel (and a pinch) zooms at the pointer and never
+    changes the pose; "?" opens the help dialog (focus inside, Esc closes it); a key
+    changed there is stored for the user and works at once."""
+    from annotator.accounts.models import UserSettings
+
+    start = pose(editor)
+    zoom = "() => window.headposeEditor.zoom.scale"
+    scale0 = editor.evaluate(zoom)
+    editor.locator("#pose-canvas").hover()
+    editor.mouse.wheel(0, -300)  # up: in
+    editor.wait_for_function(f"() => window.headposeEditor.zoom.scale > {scale0} * 1.2")
+    zoomed = editor.evaluate(zoom)
+    editor.keyboard.down("Control")  # a trackpad pinch is a wheel event with ctrlKey
+    editor.mouse.wheel(0, 20)
+    editor.keyboard.up("Control")
+    editor.wait_for_function(f"() => window.headposeEditor.zoom.scale < {zoomed}")
+    assert pose(editor) == start
+    assert editor.evaluate("() => window.scrollY") == 0
+
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("?")
+    dialog = editor.get_by_role("dialog")
+    dialog.wait_for(state="visible")
+    assert dialog.get_attribute("aria-modal") == "true"
+    assert editor.evaluate("() => document.getElementById('keymap-help').contains(document.activeElement)")
+    text = dialog.inner_text()
+    for line in ("accept and go to the next face", "reset to the starting proposal", "zoom at the pointer"):
+        assert line in text, line
+    editor.screenshot(path=str(shots_dir / "labeling_help_dialog.png"))
+    editor.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+
+    editor.keyboard.press("?")
+    dialog.wait_for(state="visible")
+    dialog.locator("[data-remap=yawLeft]").click()
+    editor.keyboard.press("b")
+    editor.wait_for_function("() => document.getElementById('keymap-status').dataset.kind === 'ok'")
+    assert UserSettings.objects.get(user=bob).keymap == {"yawLeft": "b"}
+    dialog.locator("[data-remap=reset]").click()
+    editor.keyboard.press("g")  # the review's ghosts: refused, with the reason
+    editor.wait_for_function("() => document.getElementById('keymap-status').dataset.kind === 'bad'")
+    assert "both reset and ghosts" in editor.inner_text("#keymap-status")
+    editor.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("ArrowLeft")  # no longer a key
+    assert pose(editor) == start
+    editor.keyboard.press("b")
+    yaw0 = geometry.matrix_to_euler(np.reshape(start["R"], (3, 3)))[0]
+    assert geometry.matrix_to_euler(np.reshape(pose(editor)["R"], (3, 3)))[0] == pytest.approx(yaw0 + 1, abs=1e-9)
 
 
 def _in_viewport(page, selector):

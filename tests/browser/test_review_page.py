@@ -107,7 +107,7 @@ def test_reject_sends_it_back_to_the_top_of_the_annotators_queue_with_the_note(
 ):
     open_review(page, live_server, world)
     first = world["labels"]["bob0"]
-    page.keyboard.press("r")
+    page.keyboard.press("d")  # reject (R resets the pose, as on the labeling page)
     page.wait_for_selector("#reject-dialog[open]")
     page.keyboard.press("2")  # the second reason: position
     page.fill("#reject-form textarea[name=note]", "The head sits too low: move it up to the chin.")
@@ -189,7 +189,7 @@ def test_a_second_reviewers_verdict_on_the_same_version_is_a_conflict(
     first = world["labels"]["bob0"]
     assert shown_annotation(page) == first.pk
     review_annotation(annotation=first, reviewer=rita, decision="approved", expected_version=1)
-    page.keyboard.press("r")
+    page.keyboard.press("d")  # reject (R resets the pose, as on the labeling page)
     page.wait_for_selector("#reject-dialog[open]")
     page.keyboard.press("1")
     page.click("#reject-submit")

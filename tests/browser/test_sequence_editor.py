@@ -58,19 +58,19 @@ def test_play_step_keyframes_and_slerp_between_them(editor, sequence, bob):
     stopped = ev(editor, "frame()")
     editor.wait_for_timeout(200)
     assert ev(editor, "frame()") == stopped
-    # steps of ±1 and ±10 from the keyboard
+    # steps of ±1 and ±10 from the keyboard (the keymap's: the arrows turn the head on every page)
     ev(editor, "goToFrame(10)")
-    editor.keyboard.press("ArrowRight")
+    editor.keyboard.press(".")
     assert ev(editor, "frame()") == 11
-    editor.keyboard.press("Shift+ArrowRight")
+    editor.keyboard.press(">")
     assert ev(editor, "frame()") == 21
-    editor.keyboard.press("ArrowLeft")
+    editor.keyboard.press(",")
     assert ev(editor, "frame()") == 20
     assert editor.input_value("#scrubber") == "20"
     # two keyframes (the shown poses), saved through the faces' save API
     for position in (6, 16):
         ev(editor, f"goToFrame({position})")
-        editor.keyboard.press("k")
+        editor.keyboard.press("s")  # the keymap's save: a keyframe here
         wait_label(editor, position, "keyframe")
     keys = {
         p: np.reshape(
@@ -102,7 +102,7 @@ def test_next_spike_and_the_gap_chart(editor, sequence):
     spikes = sequence.tracks.get(index=0).spikes
     assert spikes, "the synthetic blunders make spikes"
     ev(editor, "goToFrame(0)")
-    editor.keyboard.press("j")
+    editor.keyboard.press("t")
     first = min(s for s in spikes if s > 0)
     assert ev(editor, "label().frame_index") == first
     assert editor.locator("#gap-chart polyline").count() >= 1

@@ -1,9 +1,10 @@
-// controls.js: what a drag, the wheel and the keys do to the pose.
+// controls.js: what a drag and the keys do to the pose (the wheel does not: it zooms, stage_zoom.js).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { projectPoint } from '../../static/js/editor/camera.js';
 import { attachKeyboard, attachPointer, clampDepth } from '../../static/js/editor/controls.js';
 import { apply, clonePose, isRotation, matrixToEuler } from '../../static/js/editor/pose.js';
+import { Keymap } from '../../static/js/keymap.js';
 import { assertClose } from './helpers.mjs';
 
 const K = [600, 0, 330, 0, 580, 230, 0, 0, 1];
@@ -104,34 +105,40 @@ describe('pointer', () => {
     assert.ok(canvas.fire('contextmenu').defaultPrevented, 'right-drag does not open the menu');
   });
 
-  test('the wheel moves the head along its ray and commits once scrolling stops', async () => {
-    const { canvas, editor } = setup();
-    const before = editor.getPose();
-    const event = canvas.fire('wheel', { deltaY: 100 });
-    canvas.fire('wheel', { deltaY: 5000 }); // one notch of a fast wheel is capped
-    assert.ok(event.defaultPrevented, 'the page does not scroll');
-    assertClose(editor.pose.t, before.t.map((v) => v * Math.exp(0.1) * Math.exp(0.2)), 1e-9);
-    assertClose(projectPoint(K, editor.pose.t), projectPoint(K, before.t), 1e-9);
-    assert.equal(editor.commits, 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(editor.commits, 1);
+  test('Ctrl/Alt-drag moves the head along its ray: up farther, down nearer, one undo step', () => {
+    for (const mods of [{ ctrlKey: true }, { altKey: true }]) {
+      const { canvas, editor } = setup();
+      const before = editor.getPose();
+      const at = ([u, v]) => ({ clientX: u + 0.5, clientY: v + 0.5, pointerId: 1, button: 0, ...mods });
+      canvas.fire('pointerdown', at([200, 200]));
+      canvas.fire('pointermove', at([230, 180])); // 20 px up (the sideways part does nothing)
+      assertClose(editor.pose.t, before.t.map((v) => v * Math.exp(20 * 0.005)), 1e-9);
+      assertClose(projectPoint(K, editor.pose.t), projectPoint(K, before.t), 1e-9);
+      assert.deepEqual(editor.pose.R, before.R);
+      canvas.fire('pointermove', at([230, 260])); // 60 px down from there: nearer than at the start
+      canvas.fire('pointerup', at([230, 260]));
+      assert.ok(editor.pose.t[2] < before.t[2]);
+      assert.equal(editor.commits, 1);
+    }
   });
 
-  test('the wheel stops at the depth limits the page config gives, along the ray', async () => {
-    const limits = { safe_depth_mm: 204, max_depth_mm: 10000 };
+  test('a depth drag stops at the depth limits the page config gives, along the ray', () => {
     const { canvas, editor } = setup({ R: IDENTITY, t: [20, -10, 220] });
-    editor.depthLimits = limits;
+    editor.depthLimits = { safe_depth_mm: 204, max_depth_mm: 10000 };
     const before = editor.getPose();
-    for (let i = 0; i < 5; i++) canvas.fire('wheel', { deltaY: -200 }); // nearer, far past the limit
+    const at = (v) => ({ clientX: 100.5, clientY: v + 0.5, pointerId: 1, button: 0, altKey: true });
+    canvas.fire('pointerdown', at(100));
+    canvas.fire('pointermove', at(400)); // far nearer than the limit
     assertClose(editor.pose.t, before.t.map((v) => v * 204 / 220), 1e-9);
-    assertClose(projectPoint(K, editor.pose.t), projectPoint(K, before.t), 1e-9);
-    const previews = editor.previews;
-    canvas.fire('wheel', { deltaY: -100 }); // at the limit: nothing happens
-    assert.equal(editor.previews, previews);
-    editor.pose.t = [0, 0, 9900];
-    for (let i = 0; i < 5; i++) canvas.fire('wheel', { deltaY: 200 });
-    assertClose(editor.pose.t, [0, 0, 10000], 1e-9);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    canvas.fire('pointerup', at(400));
+  });
+
+  test('the wheel is not the pose\'s: no listener, the pose stays', () => {
+    const { canvas, editor } = setup();
+    const event = canvas.fire('wheel', { deltaY: 100 });
+    assert.ok(!event.defaultPrevented);
+    assert.equal(editor.previews, 0);
+    assert.equal(canvas.listeners.wheel, undefined);
   });
 });
 
@@ -160,7 +167,7 @@ describe('clampDepth', () => {
 });
 
 describe('keyboard', () => {
-  function keys({ dialogOpen = false } = {}) {
+  function keys({ dialogOpen = false, keymap = null } = {}) {
     const doc = new FakeTarget();
     doc.querySelector = (selector) => (selector === 'dialog[open]' && dialogOpen ? {} : null);
     globalThis.document = doc;
@@ -171,6 +178,7 @@ describe('keyboard', () => {
       nudgeT: (axis, mm) => calls.push(['t', axis, mm]),
     };
     const actions = new Proxy({}, { get: (_, name) => (...args) => calls.push([name, ...args]) });
+    if (keymap) editor.keymap = keymap;
     attachKeyboard(editor, actions);
     const press = (key, mods = {}, target = { tagName: 'CANVAS' }) => doc.fire('keydown', { key, target, ...mods });
     return { calls, press };
@@ -194,7 +202,7 @@ describe('keyboard', () => {
     press('L', { shiftKey: true });
     assert.deepEqual(calls, [['t', 0, -2], ['t', 0, 2], ['t', 1, -2], ['t', 1, 2], ['t', 2, -2], ['t', 2, 2], ['t', 0, 10]]);
     calls.length = 0;
-    for (const k of ['r', 'a', 's', 'Enter', 'n', 'f', 'w', 'g', 'm', '[', ']']) press(k);
+    for (const k of ['r', 'a', 's', 'Enter', 'n', 'f', 'w', 'v', 'm', '[', ']']) press(k);
     press('z', { ctrlKey: true });
     press('y', { ctrlKey: true });
     press('Z', { metaKey: true, shiftKey: true });
@@ -217,5 +225,21 @@ describe('keyboard', () => {
     const withDialog = keys({ dialogOpen: true });
     withDialog.press('a');
     assert.deepEqual(withDialog.calls, []);
+  });
+
+  test("other parts' keys are left to them: the review's, the landmark tool's, the zoom's, help", () => {
+    const { calls, press } = keys();
+    for (const k of ['g', 'd', 'c', 'x', 'p', 'h', '+', '0', '?', 't', ',']) assert.ok(!press(k).defaultPrevented, k);
+    assert.deepEqual(calls, []);
+  });
+
+  test("the user's own map: a remapped key does the action, the old key nothing", () => {
+    const { calls, press } = keys({ keymap: new Keymap('label', { yawLeft: 'b', accept: 'Shift+a' }) });
+    press('b');
+    press('B', { shiftKey: true }); // a coarse action keeps Shift for the coarse step
+    press('ArrowLeft');
+    press('a');
+    press('A', { shiftKey: true });
+    assert.deepEqual(calls, [['euler', 0, 1], ['euler', 0, 5], ['accept']]);
   });
 });

@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  KEYS, MAGNIFIER_PX, MAGNIFIER_ZOOM, checkInsideImage, dragTarget, handleRadius, keyAction, magnifierPlace,
-  magnifierSource, markUnit, nearestLandmark, pinMarkPath, pinReadout, proposalLabel, startDrag, wheelZoomFactor,
-  zoomPercent,
+  MAGNIFIER_PX, MAGNIFIER_ZOOM, TOOL_ACTIONS, checkInsideImage, dragTarget, handleRadius, magnifierPlace,
+  magnifierSource, markUnit, nearestLandmark, pinMarkPath, pinReadout, proposalLabel, startDrag, zoomPercent,
 } from '../../static/js/editor/landmark_logic.js';
+import { wheelZoomFactor } from '../../static/js/editor/view_zoom.js';
+import { Keymap } from '../../static/js/keymap.js';
 
 describe('handles and marks', () => {
   test('marks keep their size on screen: 1/400 of the image, shrinking with the square root of the zoom', () => {
@@ -78,30 +79,19 @@ describe('magnifier', () => {
 });
 
 describe('wheel and keys', () => {
-  test('wheel zoom: down zooms out, up in, a fast wheel is clamped', () => {
-    assert.ok(wheelZoomFactor(100) < 1 && wheelZoomFactor(-100) > 1);
-    assert.equal(wheelZoomFactor(0), 1);
-    assert.equal(wheelZoomFactor(5000), wheelZoomFactor(200));
-    assert.ok(Math.abs(wheelZoomFactor(100) * wheelZoomFactor(-100) - 1) < 1e-12);
+  test('wheel zoom: down zooms out, up in, a fast wheel is clamped, a pinch (ctrlKey) is stronger', () => {
+    assert.ok(wheelZoomFactor({ deltaY: 100 }) < 1 && wheelZoomFactor({ deltaY: -100 }) > 1);
+    assert.equal(wheelZoomFactor({ deltaY: 0 }), 1);
+    assert.equal(wheelZoomFactor({ deltaY: 5000 }), wheelZoomFactor({ deltaY: 200 }));
+    assert.ok(Math.abs(wheelZoomFactor({ deltaY: 100 }) * wheelZoomFactor({ deltaY: -100 }) - 1) < 1e-12);
+    assert.equal(wheelZoomFactor({ deltaY: 4, ctrlKey: true }), wheelZoomFactor({ deltaY: 20 }));
+    assert.equal(wheelZoomFactor({ deltaY: 3, deltaMode: 1 }), wheelZoomFactor({ deltaY: 99 }));
   });
 
-  test("the tool's keys, never with a modifier (Ctrl+0 and the like are the browser's)", () => {
-    assert.equal(keyAction({ key: '+' }), 'zoomIn');
-    assert.equal(keyAction({ key: '=' }), 'zoomIn');
-    assert.equal(keyAction({ key: '1' }), 'oneToOne');
-    assert.equal(keyAction({ key: '0' }), 'fit');
-    assert.equal(keyAction({ key: 'p' }), 'nextProposal');
-    assert.equal(keyAction({ key: 'P' }), 'previousProposal');
-    assert.equal(keyAction({ key: 'h' }), 'toggleHandles');
-    assert.equal(keyAction({ key: '0', ctrl: true }), null);
-    assert.equal(keyAction({ key: 'x', alt: true }), null);
-    assert.equal(keyAction({ key: 'c', meta: true }), null);
-    assert.equal(keyAction({ key: 'a' }), null); // the editor's (accept)
-    assert.equal(keyAction({ key: 'toString' }), null); // own keys only
-  });
-
-  test("no key of the tool is one the editor's controls take", () => {
-    const editorKeys = new Set('qejlikuorasnfwgm[]'.split('').concat(['Enter', 'ArrowLeft', 'ArrowRight']));
-    for (const key of Object.keys(KEYS)) assert.ok(!editorKeys.has(key.toLowerCase()), key);
+  test("the tool's actions are the keymap's, on the labeling page only", () => {
+    const km = new Keymap('label');
+    for (const id of TOOL_ACTIONS) assert.ok(km.actions().some((a) => a.id === id), id);
+    assert.deepEqual(TOOL_ACTIONS.map((id) => km.label(id)), ['X', 'Shift+X', 'H', 'P', 'Shift+P']);
+    assert.equal(new Keymap('review').resolve({ key: 'x' }), null);
   });
 });

@@ -6,6 +6,7 @@ import { axisAngle, eulerToMatrix, matmul } from '../../static/js/editor/pose.js
 import { geodesicDegrees } from '../../static/js/review/angles.js';
 import { GhostCycle, ghostColors } from '../../static/js/review/ghosts.js';
 import { reasonIndex, reviewAction } from '../../static/js/review/keys.js';
+import { Keymap } from '../../static/js/keymap.js';
 import { fixture } from './helpers.mjs';
 
 const I = [1, 0, 0, 0, 1, 0, 0, 0, 1];
@@ -68,24 +69,29 @@ describe('GhostCycle (G)', () => {
 });
 
 describe('review keys', () => {
-  test('reviewing: A approve, R reject, C correct, G ghosts, N next; the pose keys are the editor\'s', () => {
-    const got = Object.fromEntries(['a', 'R', 'c', 'g', 'n', 'Enter', 'Escape', 'ArrowLeft', 'q', 'w']
-      .map((k) => [k, reviewAction(k, 'reviewing')]));
-    assert.deepEqual(got, { a: 'approve', R: 'reject', c: 'correct', g: 'ghosts', n: 'next', Enter: 'ignore',
-      Escape: null, ArrowLeft: null, q: null, w: null });
+  const review = new Keymap('review');
+  const act = (key, mode, mods = {}) => { const hit = review.resolve({ key, ...mods }); return hit && reviewAction(hit.action, mode); };
+
+  test('reviewing: A approve, D reject, C correct, G ghosts, N next; the pose keys are the editor\'s', () => {
+    const got = Object.fromEntries(['a', 'D', 'c', 'g', 'n', 'Enter', 'r', 'Escape', 'ArrowLeft', 'q', 'w', 'f']
+      .map((k) => [k, act(k, 'reviewing', { shiftKey: k === 'D' })]));
+    assert.deepEqual(got, { a: 'approve', D: null, c: 'correct', g: 'ghosts', n: 'next', Enter: 'ignore', r: 'ignore',
+      Escape: null, ArrowLeft: null, q: null, w: null, f: null });
+    assert.equal(act('d', 'reviewing'), 'reject');
   });
 
   test('correcting: S/Enter save, Esc and R back to the label, A does nothing', () => {
-    assert.equal(reviewAction('s', 'correcting'), 'saveCorrection');
-    assert.equal(reviewAction('Enter', 'correcting'), 'saveCorrection');
-    assert.equal(reviewAction('Escape', 'correcting'), 'cancelCorrection');
-    assert.equal(reviewAction('r', 'correcting'), 'cancelCorrection');
-    assert.equal(reviewAction('a', 'correcting'), 'ignore');
+    assert.equal(act('s', 'correcting'), 'saveCorrection');
+    assert.equal(act('Enter', 'correcting'), 'saveCorrection');
+    assert.equal(act('Escape', 'correcting'), 'cancelCorrection');
+    assert.equal(act('r', 'correcting'), 'cancelCorrection');
+    assert.equal(act('a', 'correcting'), 'ignore');
   });
 
   test('with Ctrl or Alt the keys are not review actions (Ctrl+Z is undo)', () => {
-    assert.equal(reviewAction('a', 'reviewing', { ctrl: true }), null);
-    assert.equal(reviewAction('r', 'reviewing', { alt: true }), null);
+    assert.equal(act('a', 'reviewing', { ctrlKey: true }), null);
+    assert.equal(act('d', 'reviewing', { altKey: true }), null);
+    assert.equal(review.resolve({ key: 'z', ctrlKey: true }).action, 'undo');
   });
 
   test('digits pick a reject reason', () => {

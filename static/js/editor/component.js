@@ -14,11 +14,13 @@
 //   step), set(pose) (both), start(pose) (show, history restarts there), undo(),
 //   redo(), nudgeEuler(), nudgeT(), view (scene.js's HeadView), api (the core of
 //   window.headposeEditor, which the page extends).
+import { Keymap } from '../keymap.js';
 import { ActiveTime } from './active_time.js';
 import { setCsrfToken } from './api.js';
 import { attachKeyboard, attachPointer } from './controls.js';
 import { PoseHistory } from './history.js';
 import { drawOverlay } from './overlay.js';
+import { attachHelp } from './help.js';
 import { bindPoseFields, nudges, stepOpacity, toggleOption } from './panel.js';
 import { checkPose, clonePose, eulerToMatrix, matrixToEuler, matrixToEulerWide } from './pose.js';
 import { HeadView } from './scene.js';
@@ -48,6 +50,8 @@ export function createEditor({
     pose: pose ? clonePose(pose) : null,
     history: pose ? new PoseHistory(pose) : null, // null until a pose is shown (start())
     canvas: canvas || doc.getElementById('pose-canvas'),
+    // the page's keys: config.keymap = {page, user: the user's own map} (static/js/keymap.js)
+    keymap: new Keymap(config.keymap?.page, config.keymap?.user),
 
     /** Build the view for an image ({width, height, K}); the constructor does it when it has the image. */
     mount({ width, height, K }) {
@@ -129,6 +133,7 @@ export function createEditor({
   };
   if (image) editor.mount(image);
   editor.api = coreApi(editor, config);
+  attachHelp({ keymap: editor.keymap, url: config.urls?.keymap, steps, doc }); // "?": every shortcut of the page
   return editor;
 }
 

@@ -1,7 +1,12 @@
 // Mouse and keyboard. All motion is computed in the OpenCV camera frame
-// (x right, y down, z forward), where screen directions match the axes.
+// (x right, y down, z forward), where screen directions match the axes. The
+// keys are the page's keymap's (static/js/keymap.js: editor.keymap); the wheel
+// is not the pose's (it zooms the view: stage_zoom.js).
+import { Keymap } from '../keymap.js';
 import { eventToPixel, projectPoint } from './camera.js';
 import { axisAngle, matmul, orthonormalize } from './pose.js';
+
+const DEPTH_PER_PX = 0.005; // a Ctrl/Alt-drag's depth change: exp(this per pixel up)
 
 const HEAD_RADIUS_MM = 100; // the arcball sphere: about a head's size at its depth
 
@@ -43,7 +48,8 @@ export function attachPointer(canvas, editor) {
     const radius = Math.max(8, K[0] * HEAD_RADIUS_MM / Math.max(pose.t[2], 1));
     const p = eventToPixel(e, canvas, editor.width, editor.height);
     drag = {
-      mode: e.button === 2 || e.shiftKey ? 'move' : 'rotate', last: p, centre, radius,
+      mode: e.ctrlKey || e.altKey || e.metaKey ? 'depth' : e.button === 2 || e.shiftKey ? 'move' : 'rotate',
+      last: p, centre, radius,
       lastVector: trackballVector(p[0], p[1], centre, radius), moved: false,
     };
     e.preventDefault();
@@ -59,6 +65,12 @@ export function attachPointer(canvas, editor) {
       const angle = Math.atan2(Math.hypot(...axis), a[0] * v[0] + a[1] * v[1] + a[2] * v[2]);
       pose.R = orthonormalize(matmul(axisAngle(axis, angle), pose.R));
       drag.lastVector = v;
+    } else if (drag.mode === 'depth') {
+      // along the ray through the head origin (its image position stays put): up farther, down nearer
+      const z = pose.t[2];
+      const factor = Math.exp((drag.last[1] - p[1]) * DEPTH_PER_PX);
+      const scale = z > 0 ? clampDepth(z, z * factor, editor.depthLimits) / z : factor;
+      pose.t = pose.t.map((v) => v * scale);
     } else {
       const K = editor.K;
       const z = pose.t[2];
@@ -76,21 +88,6 @@ export function attachPointer(canvas, editor) {
   };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
-
-  let wheelTimer = 0;
-  canvas.addEventListener('wheel', (e) => {
-    e.preventDefault();
-    // Along the ray through the head origin: its image position stays put.
-    const pose = editor.getPose();
-    const factor = Math.exp(Math.max(-200, Math.min(200, e.deltaY)) * 0.001);
-    const z = pose.t[2];
-    const scale = z > 0 ? clampDepth(z, z * factor, editor.depthLimits) / z : factor;
-    if (scale === 1) return; // at a limit: nothing to show, nothing to save
-    pose.t = pose.t.map((v) => v * scale);
-    editor.preview(pose);
-    clearTimeout(wheelTimer);
-    wheelTimer = setTimeout(() => editor.commit(), 250);
-  }, { passive: false });
 }
 
 export function typing(target) {
@@ -98,45 +95,45 @@ export function typing(target) {
     && !(target.type === 'checkbox' || target.type === 'range' || target.type === 'radio');
 }
 
-/** Keyboard shortcuts; `actions` maps names to functions. Shortcuts are off
- * while typing in a field (Enter there applies the value) or in a dialog. */
+// The keymap's actions that nudge the pose: [euler axis or 't' axis, sign] (a step from editor.steps).
+const NUDGES = {
+  yawLeft: ['euler', 0, 1], yawRight: ['euler', 0, -1], // +yaw: the face turns to image-left
+  pitchUp: ['euler', 1, 1], pitchDown: ['euler', 1, -1],
+  rollLeft: ['euler', 2, -1], rollRight: ['euler', 2, 1],
+  moveLeft: ['t', 0, -1], moveRight: ['t', 0, 1], moveUp: ['t', 1, -1], moveDown: ['t', 1, 1],
+  nearer: ['t', 2, -1], farther: ['t', 2, 1],
+};
+// The keymap's actions that are a call of `actions` (the page's and the component's).
+const CALLS = {
+  undo: (a) => a.undo(), redo: (a) => a.redo(),
+  wireframe: (a) => a.toggle('wireframe'), axes: (a) => a.toggle('axes'), landmarks: (a) => a.toggle('landmarks'),
+  opacityDown: (a) => a.opacity(-0.1), opacityUp: (a) => a.opacity(0.1),
+};
+const PAGE_ACTIONS = ['reset', 'accept', 'save', 'skip', 'flag'];
+
+/** Keyboard shortcuts: the keys of editor.keymap (a Keymap; the defaults without one); `actions`
+ * maps names to functions (undo, redo, toggle(name), opacity(delta) and the page's reset, accept,
+ * save, skip, flag: a page without one leaves its key to others). Shortcuts are off while typing
+ * in a field (Enter there applies the value) or in a dialog. */
 export function attachKeyboard(editor, actions) {
+  const keymap = editor.keymap || new Keymap();
   document.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || typing(e.target) || document.querySelector('dialog[open]')) return;
-    const steps = editor.steps;
-    const angle = e.shiftKey ? steps.angle_coarse : steps.angle_fine;
-    const move = e.shiftKey ? steps.move_coarse : steps.move_fine;
-    const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
-    const mod = e.ctrlKey || e.metaKey;
-    let handled = true;
-    if (mod && key === 'z' && !e.shiftKey) actions.undo();
-    else if (mod && (key === 'y' || (key === 'z' && e.shiftKey))) actions.redo();
-    else if (mod || e.altKey) handled = false;
-    else switch (key) {
-      case 'ArrowLeft': editor.nudgeEuler(0, angle); break; // +yaw: the face turns to image-left
-      case 'ArrowRight': editor.nudgeEuler(0, -angle); break;
-      case 'ArrowUp': editor.nudgeEuler(1, angle); break;
-      case 'ArrowDown': editor.nudgeEuler(1, -angle); break;
-      case 'q': editor.nudgeEuler(2, -angle); break;
-      case 'e': editor.nudgeEuler(2, angle); break;
-      case 'j': editor.nudgeT(0, -move); break;
-      case 'l': editor.nudgeT(0, move); break;
-      case 'i': editor.nudgeT(1, -move); break;
-      case 'k': editor.nudgeT(1, move); break;
-      case 'u': editor.nudgeT(2, -move); break;
-      case 'o': editor.nudgeT(2, move); break;
-      case 'r': actions.reset(); break;
-      case 'a': actions.accept(); break;
-      case 's': case 'Enter': actions.save(); break;
-      case 'n': actions.skip(); break;
-      case 'f': actions.flag(); break;
-      case 'w': actions.toggle('wireframe'); break;
-      case 'g': actions.toggle('axes'); break;
-      case 'm': actions.toggle('landmarks'); break;
-      case '[': actions.opacity(-0.1); break;
-      case ']': actions.opacity(0.1); break;
-      default: handled = false;
+    const hit = keymap.resolve(e);
+    if (!hit) return;
+    const nudge = NUDGES[hit.action];
+    if (nudge) {
+      const steps = editor.steps;
+      const [kind, axis, sign] = nudge;
+      if (kind === 'euler') editor.nudgeEuler(axis, sign * (hit.coarse ? steps.angle_coarse : steps.angle_fine));
+      else editor.nudgeT(axis, sign * (hit.coarse ? steps.move_coarse : steps.move_fine));
+    } else if (Object.hasOwn(CALLS, hit.action)) {
+      CALLS[hit.action](actions);
+    } else if (PAGE_ACTIONS.includes(hit.action) && typeof actions[hit.action] === 'function') {
+      actions[hit.action]();
+    } else {
+      return; // another part's key (the review's, the landmark tool's, the zoom's, the help's)
     }
-    if (handled) e.preventDefault();
+    e.preventDefault();
   });
 }

@@ -1,7 +1,7 @@
 // The landmark tool's decisions, without the DOM (landmark_tool.js draws and
 // wires them; node --test checks them, tests/js/landmark_logic.test.mjs):
 // handle sizes, which handle a press grabs and where a drag pins it, the pin
-// readouts, the magnifier's geometry, the zoom readout and the tool's keys.
+// readouts, the magnifier's geometry, the zoom readout and the tool's actions.
 import { clampToImage } from './pins.js';
 
 export const MAGNIFIER_PX = 160; // the magnifier's size on screen, CSS px
@@ -75,20 +75,8 @@ export function magnifierPlace(x, y) {
 /** The zoom readout: 100% is one image pixel per screen pixel. */
 export function zoomPercent(scale, oneToOneScale) { return `${Math.round(scale * 100 / oneToOneScale)}%`; }
 
-/** Zoom factor for a Ctrl/Alt + wheel step (deltaY clamped: a fast wheel does not jump). */
-export function wheelZoomFactor(deltaY) { return Math.exp(-Math.max(-200, Math.min(200, deltaY)) * 0.002); }
-
 /** A proposal's line in the list: proposer, version, distance to the shown pose. */
 export function proposalLabel(p) { return `${p.proposer}${p.version ? ` v${p.version}` : ''} · ${p.distance.toFixed(1)}°`; }
 
-/** The tool's keys (those the editor's controls leave free) to its action names. */
-export const KEYS = {
-  '+': 'zoomIn', '=': 'zoomIn', '-': 'zoomOut', 1: 'oneToOne', 0: 'fit',
-  p: 'nextProposal', P: 'previousProposal', x: 'snap', c: 'unpinAll', h: 'toggleHandles',
-};
-
-/** The action name for a key event ({key, ctrl, alt, meta}), or null: modified keys are never the tool's. */
-export function keyAction({ key, ctrl = false, alt = false, meta = false }) {
-  if (ctrl || alt || meta) return null;
-  return Object.hasOwn(KEYS, key) ? KEYS[key] : null;
-}
+/** The tool's actions of the keymap (static/js/keymap.js: their keys); the zoom keys are stage_zoom.js's. */
+export const TOOL_ACTIONS = ['snap', 'unpinAll', 'handles', 'nextProposal', 'previousProposal'];

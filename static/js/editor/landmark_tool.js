@@ -14,12 +14,12 @@
 import { eventToPixel, imageViewBox } from './camera.js';
 import { typing } from './controls.js';
 import {
-  MAGNIFIER_PX, checkInsideImage, dragTarget, handleRadius, keyAction, magnifierPlace, magnifierSource, markUnit,
-  pinMarkPath, pinReadout, proposalLabel, startDrag, wheelZoomFactor, zoomPercent,
+  MAGNIFIER_PX, TOOL_ACTIONS, checkInsideImage, dragTarget, handleRadius, magnifierPlace, magnifierSource, markUnit,
+  pinMarkPath, pinReadout, proposalLabel, startDrag, zoomPercent,
 } from './landmark_logic.js';
 import { PinSet, cycleIndex, proposalChoices } from './pins.js';
 import { projectPoints, reprojectionRmse, snapPose, solvePins } from './pnp.js';
-import { ViewZoom } from './view_zoom.js';
+import { attachStageZoom } from './stage_zoom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 
@@ -37,7 +37,7 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
     own: state.face_landmarks_ibug68,
     proposals: state.proposals || [],
     pins: new PinSet((state.annotation && state.annotation.landmark_pins) || []),
-    zoom: new ViewZoom(stage.clientWidth || width, stage.clientHeight || height, width),
+    zoom: null, // view_zoom.js's ViewZoom, from attachZoom
     layer: $('pin-layer'),
     lastSolve: { mode: 'none', ms: 0 },
     proposalIndex: -1,
@@ -55,7 +55,7 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
   $('btn-snap').addEventListener('click', snap);
   $('btn-unpin-all').addEventListener('click', unpinAll);
   bindKeys(tool, {
-    ...zoom.actions, snap, unpinAll, toggleHandles: handles.toggle,
+    snap, unpinAll, handles: handles.toggle,
     nextProposal: () => proposals.choose(1), previousProposal: () => proposals.choose(-1),
   });
   zoom.apply();
@@ -84,7 +84,7 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
         get scale() { return tool.zoom.scale; },
         get oneToOneScale() { return tool.zoom.oneToOneScale; },
         set(scale, u, v) { tool.zoom.zoomTo(scale); if (u !== undefined) tool.zoom.centreOn(u, v); zoom.apply(); },
-        fit: zoom.actions.fit,
+        fit: zoom.actions.zoomFit,
       },
     },
   };
@@ -219,60 +219,20 @@ function showMagnifier({ stage, layer, width, $ }, magnifier, e, [u, v]) {
 
 // --- zoom and pan --------------------------------------------------------------
 
-/** Ctrl/Alt + wheel zooms at the pointer, middle-drag pans, buttons and keys zoom; returns {apply, actions}. */
+/** The stage's zoom (stage_zoom.js: the wheel or a pinch at the pointer, middle-drag, the zoom keys), the
+ * zoom readout and buttons; the handles keep their size on screen. Returns {apply, actions}. */
 function attachZoom(tool) {
-  const { $, stage, zoom, width } = tool;
-  const zoomed = [$('face-image'), $('pose-canvas'), $('overlay'), tool.layer];
-  let pointerAt = null; // the last pointer position over the stage, stage CSS px
-  let pan = null;
-  const apply = () => {
-    for (const el of zoomed) { el.style.transformOrigin = '0 0'; el.style.transform = zoom.css; }
-    $('zoom-level').textContent = zoomPercent(zoom.scale, zoom.oneToOneScale);
-    tool.refresh();
-  };
-  const stagePoint = (e) => { const r = stage.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
-  const focus = () => pointerAt || [zoom.stageWidth / 2, zoom.stageHeight / 2];
-
-  stage.addEventListener('pointermove', (e) => { pointerAt = stagePoint(e); }, { capture: true, passive: true });
-  // captured before the canvas, where the wheel moves the head in depth
-  stage.addEventListener('wheel', (e) => {
-    if (!(e.ctrlKey || e.altKey || e.metaKey)) return;
-    e.preventDefault();
-    e.stopPropagation();
-    zoom.zoomAt(wheelZoomFactor(e.deltaY), ...stagePoint(e));
-    apply();
-  }, { capture: true, passive: false });
-  stage.addEventListener('pointerdown', (e) => {
-    if (e.button !== 1) return;
-    e.preventDefault();
-    e.stopPropagation();
-    stage.setPointerCapture(e.pointerId);
-    pan = stagePoint(e);
-  }, { capture: true });
-  stage.addEventListener('pointermove', (e) => {
-    if (!pan) return;
-    const p = stagePoint(e);
-    zoom.panBy(p[0] - pan[0], p[1] - pan[1]);
-    pan = p;
-    apply();
+  const { $, stage, width } = tool;
+  const { zoom, apply, actions } = attachStageZoom({
+    stage, elements: [$('face-image'), $('pose-canvas'), $('overlay'), tool.layer], imageWidth: width,
+    keymap: tool.editor.keymap, doc: tool.doc,
+    onChange() { $('zoom-level').textContent = zoomPercent(zoom.scale, zoom.oneToOneScale); tool.refresh(); },
   });
-  stage.addEventListener('pointerup', (e) => {
-    if (!pan) return;
-    pan = null;
-    if (stage.hasPointerCapture(e.pointerId)) stage.releasePointerCapture(e.pointerId);
-  });
-  new ResizeObserver(() => { zoom.resize(stage.clientWidth, stage.clientHeight, width); apply(); }).observe(stage);
-
-  const actions = {
-    zoomIn() { zoom.zoomAt(1.25, ...focus()); apply(); },
-    zoomOut() { zoom.zoomAt(0.8, ...focus()); apply(); },
-    oneToOne() { zoom.zoomTo(zoom.oneToOneScale, ...focus()); apply(); },
-    fit() { zoom.fit(); apply(); },
-  };
+  tool.zoom = zoom;
   $('btn-zoom-in').addEventListener('click', actions.zoomIn);
   $('btn-zoom-out').addEventListener('click', actions.zoomOut);
-  $('btn-zoom-1').addEventListener('click', actions.oneToOne);
-  $('btn-zoom-fit').addEventListener('click', actions.fit);
+  $('btn-zoom-1').addEventListener('click', actions.zoomOneToOne);
+  $('btn-zoom-fit').addEventListener('click', actions.zoomFit);
   return { apply, actions };
 }
 
@@ -324,13 +284,14 @@ function bindHandlesOption({ $, layer, pins }) {
   };
 }
 
-/** The tool's keys (landmark_logic.KEYS): those the editor's controls leave free (controls.js marks what it handled). */
-function bindKeys({ doc }, actions) {
+/** The tool's keys (landmark_logic.TOOL_ACTIONS, keys from the page's keymap): those the editor's
+ * controls leave free (controls.js marks what it handled). */
+function bindKeys({ doc, editor }, actions) {
   doc.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || typing(e.target) || doc.querySelector('dialog[open]')) return;
-    const name = keyAction({ key: e.key, ctrl: e.ctrlKey, alt: e.altKey, meta: e.metaKey });
-    if (!name) return;
+    const hit = editor.keymap.resolve(e);
+    if (!hit || !TOOL_ACTIONS.includes(hit.action)) return;
     e.preventDefault();
-    actions[name]();
+    actions[hit.action]();
   });
 }

@@ -57,3 +57,11 @@ export class ViewZoom {
 
   get css() { return `translate(${this.x}px, ${this.y}px) scale(${this.scale})`; }
 }
+
+/** Zoom factor for a wheel event ({deltaY, deltaMode, ctrlKey}): down zooms out, up in. A mouse
+ * wheel's notch is clamped (a fast wheel does not jump); a trackpad pinch comes as small deltas
+ * with ctrlKey, made five times stronger; a wheel counted in lines (deltaMode 1) as 33 px a line. */
+export function wheelZoomFactor({ deltaY, deltaMode = 0, ctrlKey = false }) {
+  const px = deltaY * (deltaMode === 1 ? 33 : 1) * (ctrlKey ? 5 : 1);
+  return Math.exp(-Math.max(-200, Math.min(200, px)) * 0.002);
+}

@@ -1,22 +1,22 @@
-// The review page's own keys. They are read before the editor's (controls.js),
-// which keeps the pose keys (arrows, Q/E, J/L/I/K/U/O, W, M, [ ], undo/redo).
+// The review page's own keys. Which key is which action is the keymap's
+// (static/js/keymap.js); here, what each of those actions does on this page in
+// each mode. They are read before the editor's (controls.js), which keeps the
+// pose keys (arrows, Q/E, J/L/I/K/U/O, W, M, [ ], undo/redo).
 
-/** The review action of a key, or null (then the editor's keys apply).
- * mode: 'reviewing' (A approve, R reject, C correct) or 'correcting'
- * (S/Enter save the correction, Esc and R back to the label's pose). */
-export function reviewAction(key, mode, { ctrl = false, alt = false } = {}) {
-  if (ctrl || alt) return null;
-  const k = key.length === 1 ? key.toLowerCase() : key;
+/** The review action of a keymap action, or null (then the editor's keys apply).
+ * mode: 'reviewing' (accept: approve, reject, correct) or 'correcting'
+ * (save: save the correction; reset and Esc: back to the label's pose). */
+export function reviewAction(action, mode) {
   const correcting = mode === 'correcting';
-  switch (k) {
-    case 'a': return correcting ? 'ignore' : 'approve';
-    case 'r': return correcting ? 'cancelCorrection' : 'reject';
-    case 'c': return 'correct';
-    case 'g': return 'ghosts';
-    case 'n': return 'next';
-    case 's': case 'Enter': return correcting ? 'saveCorrection' : 'ignore';
-    case 'Escape': return correcting ? 'cancelCorrection' : null;
-    case 'f': return 'ignore'; // the labeling page's flag: not a review action
+  switch (action) {
+    case 'accept': return correcting ? 'ignore' : 'approve';
+    case 'reject': return 'reject';
+    case 'correct': return 'correct';
+    case 'ghosts': return 'ghosts';
+    case 'skip': return 'next';
+    case 'save': return correcting ? 'saveCorrection' : 'ignore';
+    case 'reset': return correcting ? 'cancelCorrection' : 'ignore';
+    case 'escape': return correcting ? 'cancelCorrection' : null;
     default: return null;
   }
 }

@@ -9,7 +9,9 @@
 // window.headposeEditor, as on the other editor pages.
 import { ConflictError, requestJSON } from '../editor/api.js';
 import { createEditor, extend, trackActiveTime } from '../editor/component.js';
+import { typing } from '../editor/controls.js';
 import { clonePose, posesEqual } from '../editor/pose.js';
+import { attachStageZoom } from '../editor/stage_zoom.js';
 import { geodesicDegrees } from './angles.js';
 import { GhostHeads } from './ghost_heads.js';
 import { GhostCycle, ghostColors } from './ghosts.js';
@@ -28,9 +30,10 @@ function setMode(next) {
   mode = next;
   const correcting = mode === 'correcting';
   $('mode-line').dataset.mode = mode;
+  const k = (id) => `<b>${editor.keymap.label(id)}</b>`;
   $('mode-line').innerHTML = correcting
-    ? 'Correcting: <b>S</b> save the correction · <b>Esc</b> back to the label'
-    : 'Reviewing: <b>A</b> approve · <b>R</b> reject · <b>C</b> correct';
+    ? `Correcting: ${k('save')} save the correction · ${k('reset')} or <b>Esc</b> back to the label`
+    : `Reviewing: ${k('accept')} approve · ${k('reject')} reject · ${k('correct')} correct`;
   $('btn-save-correction').hidden = !correcting;
   $('btn-cancel-correction').hidden = !correcting;
   $('btn-correct').hidden = correcting;
@@ -150,23 +153,23 @@ rejectDialog.addEventListener('close', () => {
   act(actions.reject(form.elements.reason.value, form.elements.note.value));
 });
 
-function typing(target) {
-  return target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))
-    && !['checkbox', 'range', 'radio'].includes(target.type);
-}
-
 // Registered before the editor's keys: a key handled here never reaches controls.js.
 document.addEventListener('keydown', (e) => {
   if (typing(e.target) || document.querySelector('dialog[open]')) return;
-  const action = reviewAction(e.key, mode, { ctrl: e.ctrlKey || e.metaKey, alt: e.altKey });
+  const hit = editor.keymap.resolve(e);
+  const action = hit && reviewAction(hit.action, mode);
   if (!action) return;
   e.preventDefault();
   if (action === 'reject') rejectDialog.showModal();
   else if (action !== 'ignore') act(Promise.resolve(actions[action]()));
 });
 
-// W, M and [ ] from the editor (G is the ghosts here); no save keys: the verdict keys above have them.
+// W, M and [ ] from the editor; no save keys: the verdict keys above have them. The wheel zooms.
 editor.attachControls();
+attachStageZoom({
+  stage: $('stage'), elements: [$('face-image'), editor.canvas, $('overlay')], imageWidth: state.image.width,
+  keymap: editor.keymap,
+});
 editor.drawOverlay(state.face);
 editor.bindViewOptions();
 editor.preview(editor.pose);

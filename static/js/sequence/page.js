@@ -12,6 +12,8 @@
 // deleteKeyframe(), nextSpike(), drawTimes (ms to show each frame), ready.
 import { requestJSON } from '../editor/api.js';
 import { createEditor, extend } from '../editor/component.js';
+import { typing } from '../editor/controls.js';
+import { attachStageZoom } from '../editor/stage_zoom.js';
 import {
   gapPolylines, keyframeSave, nextAfter, playbackPosition, positionAtX, positionsOf, spikePositions, step,
   tickPositions, tickX,
@@ -170,20 +172,24 @@ function nextSpike() {
   return next;
 }
 
+// The keymap's timeline actions (static/js/keymap.js: their keys).
 const actions = {
   back10: () => goToFrame(step(position, -10, frames().length)),
-  back1: () => goToFrame(step(position, -1, frames().length)),
-  fwd1: () => goToFrame(step(position, 1, frames().length)),
-  fwd10: () => goToFrame(step(position, 10, frames().length)),
-  toggle: () => (playing ? pause() : play()),
+  previousFrame: () => goToFrame(step(position, -1, frames().length)),
+  nextFrame: () => goToFrame(step(position, 1, frames().length)),
+  forward10: () => goToFrame(step(position, 10, frames().length)),
+  play: () => (playing ? pause() : play()),
+  save: () => saveKeyframe(false),
+  deleteKeyframe: () => saveKeyframe(true),
+  nextSpike: () => nextSpike(),
 };
 
 function wire() {
   $('btn-back10').addEventListener('click', actions.back10);
-  $('btn-back1').addEventListener('click', actions.back1);
-  $('btn-fwd1').addEventListener('click', actions.fwd1);
-  $('btn-fwd10').addEventListener('click', actions.fwd10);
-  $('btn-play').addEventListener('click', actions.toggle);
+  $('btn-back1').addEventListener('click', actions.previousFrame);
+  $('btn-fwd1').addEventListener('click', actions.nextFrame);
+  $('btn-fwd10').addEventListener('click', actions.forward10);
+  $('btn-play').addEventListener('click', actions.play);
   $('btn-keyframe').addEventListener('click', () => saveKeyframe(false));
   $('btn-delete-keyframe').addEventListener('click', () => saveKeyframe(true));
   $('btn-next-spike').addEventListener('click', nextSpike);
@@ -193,13 +199,11 @@ function wire() {
     goToFrame(positionAtX(e.clientX - r.left, frames().length, r.width));
   });
   document.addEventListener('keydown', (e) => {
-    if (e.target.tagName === 'INPUT' && e.target.type !== 'range') return;
-    const keys = {
-      ArrowLeft: e.shiftKey ? actions.back10 : actions.back1, ArrowRight: e.shiftKey ? actions.fwd10 : actions.fwd1,
-      ' ': actions.toggle, k: () => saveKeyframe(false), K: () => saveKeyframe(false),
-      Delete: () => saveKeyframe(true), Backspace: () => saveKeyframe(true), j: nextSpike, J: nextSpike,
-    };
-    if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
+    if (e.defaultPrevented || typing(e.target) || document.querySelector('dialog[open]')) return;
+    const hit = editor.keymap.resolve(e);
+    if (!hit || !Object.hasOwn(actions, hit.action)) return;
+    e.preventDefault();
+    actions[hit.action]();
   });
 }
 
@@ -211,6 +215,7 @@ const ready = (async () => {
   stage.style.setProperty('--h', height);
   for (const el of [$('frame-image'), editor.canvas]) { el.width = width; el.height = height; }
   editor.mount({ width, height, K });
+  attachStageZoom({ stage, elements: [$('frame-image'), editor.canvas], imageWidth: width, keymap: editor.keymap });
   editor.bindViewOptions(OPACITY);
   await editor.loadHead();
   wire();
