@@ -164,6 +164,12 @@ def may_see_quality(user, dataset_id: int) -> bool:
     return dataset_id in reviewer_dataset_ids(user)
 
 
+def may_change_dataset_settings(user, dataset_id: int) -> bool:
+    """The dataset's queue settings (overlap, honeypot share, whether frames are
+    queued one by one): admins, as in the Django admin."""
+    return is_admin(user) and dataset_id in visible_dataset_ids(user)
+
+
 def may_use_leaderboards(user) -> bool:
     return has_role(user, Role.RESEARCHER) or is_admin(user)
 

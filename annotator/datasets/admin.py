@@ -67,7 +67,7 @@ class DatasetAdmin(admin.ModelAdmin):
         "n_proposals",
         "n_annotations",
     ]
-    list_filter = ["kind", "is_public"]
+    list_filter = ["kind", "is_public", "queue_sequence_frames"]
     search_fields = ["name", "description"]
     inlines = [AssignmentInline]
     actions = ["propose_poses", "build_meshes"]

@@ -2,8 +2,10 @@
 and reviews), exports, tokens. Thin: who-sees-what comes from annotator.access,
 writes from the services. Objects outside the caller's reach answer 404."""
 
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import generics, serializers
+from rest_framework.response import Response
 
 from annotator.common import access, filters
 from annotator.common.api import ListAPI
@@ -18,8 +20,18 @@ from annotator.datasets.selectors import (
     visible_images,
     with_counts,
 )
+from annotator.datasets.services import change_settings
 
 ERRORS = error_responses(400, 401, 403, 404)
+# the settings an admin may change through the API (PATCH /api/v1/datasets/ID/)
+SETTINGS = [
+    "overlap",
+    "overlap_mode",
+    "honeypot_share",
+    "adaptive_sample_share",
+    "adaptive_noise_floor_deg",
+    "queue_sequence_frames",
+]
 
 
 class SplitSerializer(serializers.Serializer):
@@ -53,6 +65,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "is_public",
             "overlap",
             "overlap_mode",
+            "queue_sequence_frames",
             "created_at",
             "n_images",
             "n_faces",
@@ -83,11 +96,32 @@ class DatasetDetailSerializer(DatasetSerializer):
         return SplitSerializer(dataset.splits.all(), many=True).data
 
 
+class DatasetSettingsSerializer(serializers.ModelSerializer):
+    """The dataset's queue settings, the ones the Django admin's form changes."""
+
+    class Meta:
+        model = Dataset
+        fields = SETTINGS
+
+
 class DatasetDetailAPI(generics.RetrieveAPIView):
     serializer_class = DatasetDetailSerializer
 
     def get_queryset(self):
         return with_counts(visible_datasets(self.request.user), self.request.user)
+
+    @extend_schema(request=DatasetSettingsSerializer, responses={200: DatasetDetailSerializer, **ERRORS})
+    def patch(self, request, pk: int):
+        """Change the dataset's queue settings (admins): `overlap`, `overlap_mode`,
+        `honeypot_share`, `adaptive_sample_share`, `adaptive_noise_floor_deg`,
+        `queue_sequence_frames` (hand out the frames of its sequences one by one)."""
+        dataset = self.get_object()  # 404 to one who does not see it
+        if not access.may_change_dataset_settings(request.user, dataset.pk):
+            raise PermissionDenied("Only admins change a dataset's settings.")
+        body = DatasetSettingsSerializer(dataset, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        change_settings(dataset, body.validated_data)
+        return Response(DatasetDetailSerializer(self.get_object()).data)
 
 
 class ImageSerializer(serializers.ModelSerializer):

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import (
     BigIntegerField,
     Case,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -32,12 +33,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from annotator.common import access
 from annotator.common.poses import PoseError
 from annotator.common.rows import values_json
 from annotator.datasets.models import Dataset, Face, OverlapMode
@@ -46,6 +49,7 @@ from annotator.labeling.services import save_annotation
 from annotator.proposals.models import Proposal
 from annotator.proposals.selectors import preferred_confidence, preferred_proposal_value
 from annotator.quality.models import FaceConsensus, Honeypot
+from annotator.review.selectors import review_queue
 from workers.core import geometry, overlap
 
 CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
@@ -65,18 +69,68 @@ def _finished_by(user):
     ).exclude(review_state=ReviewState.REJECTED)
 
 
-def labeling_progress(user, dataset: Dataset) -> dict:
-    """{'done', 'remaining', 'total'}: faces of the dataset this user finished."""
+def _queued_faces(dataset: Dataset):
+    """The faces of `dataset` the image queue hands out: frames of a video
+    sequence only when the dataset asks for it (`queue_sequence_frames`);
+    otherwise they are labeled through their sequence's timeline."""
     faces = Face.objects.filter(image__dataset=dataset)
-    total = faces.count()
-    done = faces.filter(Exists(_finished_by(user))).count()
-    return {"done": done, "remaining": total - done, "total": total}
+    return faces if dataset.queue_sequence_frames else faces.filter(image__sequence__isnull=True)
+
+
+def labeling_progress(user, dataset: Dataset) -> dict:
+    """{'done', 'remaining', 'total'}: `done`, the faces of the queue this user
+    finished; `remaining`, the faces next_face would still hand them (open to
+    them under the overlap, every honeypot they have not answered, their
+    rejected labels), never one they will not be given; `total` = done + remaining.
+    A few counting queries, no loop over the faces."""
+    done = _queued_faces(dataset).filter(Exists(_finished_by(user))).count()
+    queue = _available_faces(user, dataset, timezone.now())
+    remaining = (
+        _queued_faces(dataset)
+        .filter(
+            Q(pk__in=queue.faces.values("pk"))
+            | Q(pk__in=_honeypots_open_to(user, dataset).values("pk"))
+            | Q(pk__in=_rejected_of(user, dataset).values("pk"))
+        )
+        .count()
+    )
+    return {"done": done, "remaining": remaining, "total": done + remaining}
+
+
+def next_steps(user, dataset: Dataset) -> dict:
+    """What an annotator whose queue in `dataset` is empty can do next: the other
+    datasets they may label with faces left for them (`label`: [(dataset,
+    remaining)]), the datasets they review with labels awaiting them (`review`:
+    [(dataset, count)], this one included), and whether the leaderboard is theirs
+    to use. Each dataset asks its gate; a few counting queries per dataset."""
+    label = []
+    for other in Dataset.objects.filter(pk__in=access.annotator_dataset_ids(user)).exclude(pk=dataset.pk):
+        remaining = labeling_progress(user, other)["remaining"]
+        if remaining:
+            label.append((other, remaining))
+    review = []
+    for reviewed in Dataset.objects.filter(pk__in=access.reviewer_dataset_ids(user)):
+        count = review_queue(reviewed, user).count()
+        if count:
+            review.append((reviewed, count))
+    return {"label": label, "review": review, "leaderboard": access.may_use_leaderboards(user)}
 
 
 def _honeypots_open_to(user, dataset: Dataset):
     """Honeypot faces of `dataset` that `user` has not finished (overlap does not
-    apply: every annotator answers each honeypot once)."""
-    return Face.objects.filter(honeypot__dataset=dataset).exclude(Exists(_finished_by(user)))
+    apply: every annotator answers each honeypot once; next_face hands them all
+    out, at the dataset's rate while ordinary faces are left)."""
+    return _queued_faces(dataset).filter(honeypot__dataset=dataset).exclude(Exists(_finished_by(user)))
+
+
+def _rejected_of(user, dataset: Dataset):
+    """Faces with a label of `user` that a reviewer rejected: back in their queue,
+    whoever else has labeled the face since (overlap does not apply)."""
+    return _queued_faces(dataset).filter(
+        annotations__author=user,
+        annotations__origin=AnnotationOrigin.ANNOTATOR,
+        annotations__review_state=ReviewState.REJECTED,
+    )
 
 
 # --- the order: a stable shuffle per annotator, and the active queue ------------------
@@ -90,6 +144,7 @@ def _honeypots_open_to(user, dataset: Dataset):
 # without the secret key can predict it.
 
 _P = 2147483629  # the largest prime under 2^31
+_NONE = Q(pk__in=[])  # no face
 
 
 def _salt(*parts) -> bytes:
@@ -114,7 +169,7 @@ def _low_confidence_q() -> Q:
     return Q(confidence__isnull=True) | Q(confidence__lt=settings.HEADPOSE_LOW_CONFIDENCE)
 
 
-def _ordered(faces, user, dataset: Dataset, *, disputed=(), started=()):
+def _ordered(faces, user, dataset: Dataset, *, disputed: Q = _NONE, started: Q = _NONE):
     """`faces` in the active queue's order: where one more person adds most
     first. Tier 0: a consensus in dispute (labels that disagree, or the
     consensus needs review); 1: a face other annotators have started and that
@@ -122,10 +177,10 @@ def _ordered(faces, user, dataset: Dataset, *, disputed=(), started=()):
     3: the rest. Within a tier, the annotator's shuffle."""
     tier = Case(
         When(
-            Q(pk__in=list(disputed)) | Exists(FaceConsensus.objects.filter(face=OuterRef("pk"), needs_review=True)),
+            disputed | Exists(FaceConsensus.objects.filter(face=OuterRef("pk"), needs_review=True)),
             then=Value(0),
         ),
-        When(pk__in=list(started), then=Value(1)),
+        When(started, then=Value(1)),
         When(_low_confidence_q(), then=Value(2)),
         default=Value(3),
         output_field=IntegerField(),
@@ -226,17 +281,36 @@ class _Queue:
     """The faces open to an annotator, and which of them the active queue puts first."""
 
     faces: QuerySet[Face]
-    disputed: set[int] = field(default_factory=set)  # adaptive: first two labels disagree, a third wanted
-    started: set[int] = field(default_factory=set)  # others have started it and it wants more labels
+    disputed: Q = _NONE  # adaptive: first two labels disagree, a third wanted
+    started: Q = _NONE  # others have started it and it wants more labels
+
+
+def _others_busy(user, now):
+    """A SQL expression: how many other people are busy with the face, holding a
+    live claim on it or done with it (each counted once)."""
+    done_by = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED).exclude(author=user)
+    done = done_by.filter(face=OuterRef("pk")).order_by().values("face").annotate(n=Count("author", distinct=True))
+    claims = (
+        FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now)
+        .exclude(annotator=user)
+        .exclude(Exists(done_by.filter(face=OuterRef("face"), author=OuterRef("annotator"))))
+        .order_by()
+        .values("face")
+        .annotate(n=Count("pk"))
+    )
+    return Coalesce(Subquery(done.values("n"), output_field=IntegerField()), Value(0)) + Coalesce(
+        Subquery(claims.values("n"), output_field=IntegerField()), Value(0)
+    )
 
 
 def _available_faces(user, dataset: Dataset, now) -> _Queue:
-    """Faces of `dataset` that `user` has not finished and that fewer other
-    annotators are working on or have finished than the face wants: `overlap`
-    with a fixed overlap, `labels_wanted` with an adaptive one. Honeypots are
-    handed out by next_face on their own schedule, never from here."""
+    """Faces of `dataset` (frames only if it queues them: _queued_faces) that
+    `user` has not finished and that fewer other annotators are working on or
+    have finished than the face wants: `overlap` with a fixed overlap (counted
+    in SQL), `labels_wanted` with an adaptive one. Honeypots are handed out by
+    next_face on their own schedule, never from here."""
     faces = (
-        Face.objects.filter(image__dataset=dataset)
+        _queued_faces(dataset)
         .exclude(Exists(_finished_by(user)))
         .exclude(Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
     )
@@ -247,7 +321,10 @@ def _available_faces(user, dataset: Dataset, now) -> _Queue:
     adaptive = dataset.overlap_mode == OverlapMode.ADAPTIVE
     if not adaptive and dataset.overlap <= 1:
         return _Queue(faces.exclude(Exists(others_claims)).exclude(Exists(others_done)))
-    # Overlap > 1 or adaptive: count distinct other people busy with each face.
+    if not adaptive:
+        busy_faces = faces.annotate(others_busy=_others_busy(user, now)).filter(others_busy__lt=dataset.overlap)
+        return _Queue(busy_faces, started=Q(others_busy__gt=0))
+    # Adaptive: count distinct other people busy with each face, and ask each busy face how many it wants.
     busy: dict[int, set[int]] = {}  # face -> the other annotators claiming or done with it
     claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now).exclude(annotator=user)
     for face_id, uid in claims.values_list("face_id", "annotator_id"):
@@ -258,11 +335,13 @@ def _available_faces(user, dataset: Dataset, now) -> _Queue:
         .values_list("face_id", "author_id")
     ):
         busy.setdefault(face_id, set()).add(uid)
-    wanted = labels_wanted(dataset, busy) if adaptive else dict.fromkeys(busy, dataset.overlap)
+    wanted = labels_wanted(dataset, busy)
     full = {fid for fid, users in busy.items() if len(users) >= wanted[fid]}
     open_started = set(busy) - full
-    disputed = {fid for fid in open_started if adaptive and wanted[fid] >= overlap.ADAPTIVE_MAX}
-    return _Queue(faces.exclude(pk__in=full), disputed=disputed, started=open_started - disputed)
+    disputed = {fid for fid in open_started if wanted[fid] >= overlap.ADAPTIVE_MAX}
+    return _Queue(
+        faces.exclude(pk__in=full), disputed=Q(pk__in=list(disputed)), started=Q(pk__in=list(open_started - disputed))
+    )
 
 
 # --- queue (services) -----------------------------------------------------------
@@ -290,16 +369,7 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
             available = available.exclude(pk=skip_face_id)
             honeypots = honeypots.exclude(pk=skip_face_id)
         # the user's own rejected labels, whoever else has labeled the face since (overlap does not apply)
-        rejected = (
-            Face.objects.filter(
-                image__dataset=dataset,
-                annotations__author=user,
-                annotations__origin=AnnotationOrigin.ANNOTATOR,
-                annotations__review_state=ReviewState.REJECTED,
-            )
-            .exclude(pk=skip_face_id)
-            .order_by("annotations__reviewed_at", "pk")
-        )
+        rejected = _rejected_of(user, dataset).exclude(pk=skip_face_id).order_by("annotations__reviewed_at", "pk")
         held = Q(claims__annotator=user, claims__expires_at__gt=now)
         face = (
             rejected.first()

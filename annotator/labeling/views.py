@@ -15,7 +15,7 @@ from annotator.common import files as stored_files
 from annotator.datasets.models import Dataset, Face, Image
 from annotator.datasets.selectors import visible_datasets, visible_image
 from annotator.labeling.editor import face_editor_state
-from annotator.labeling.queue import labeling_progress, next_face, renew_claim
+from annotator.labeling.queue import labeling_progress, next_face, next_steps, renew_claim
 from annotator.labeling.selectors import dataset_for_labeling, face_for_labeling
 from workers.core.pose_rules import SAFE_DEPTH_MM
 
@@ -64,11 +64,10 @@ def label_dataset(request, name: str):
     dataset = dataset_by_name(request, name, dataset_for_labeling)
     if dataset.name != name:
         return moved("label-dataset", dataset, request.method)
-    return render(
-        request,
-        "annotator/label_dataset.html",
-        {"dataset": dataset, "progress": labeling_progress(request.user, dataset)},
-    )
+    progress = labeling_progress(request.user, dataset)
+    # an empty queue is no dead end: what else there is to do, each asked of its gate
+    steps = None if progress["remaining"] else next_steps(request.user, dataset)
+    return render(request, "annotator/label_dataset.html", {"dataset": dataset, "progress": progress, "next": steps})
 
 
 @require_POST
