@@ -20,3 +20,7 @@ urlpatterns = [
     path("", include("annotator.urls")),
     path("benchmarks/", include("evaluation.urls")),
 ]
+
+# 403 and 404 pages inside the site's layout (the navigation kept), saying what to do
+handler403 = "annotator.common.error_pages.permission_denied"
+handler404 = "annotator.common.error_pages.page_not_found"

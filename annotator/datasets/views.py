@@ -23,6 +23,8 @@ def home(request):
         {
             "datasets": datasets,
             "roles": sorted(user_roles(request.user)),
+            # the buttons each dataset shows: its gates' answers
+            "labeling": access.annotator_dataset_ids(request.user),
             "reviewing": access.reviewer_dataset_ids(request.user),
         },
     )
@@ -34,10 +36,14 @@ def dataset_detail(request, name):
     # an annotator's view of the states comes from their own labels only
     author = None if reads_labels else request.user
     state = request.GET.get("state") if request.GET.get("state") in LABEL_STATES else None
-    faces = dataset_faces(dataset, state=state, author=author)
+    can_see_quality = access.may_see_quality(request.user, dataset.pk)
+    # the quality page's "N need review": faces whose labels disagree (consensus), for who sees quality
+    needs_review = bool(request.GET.get("needs_review")) and can_see_quality
+    faces = dataset_faces(dataset, state=state, author=author, needs_review=needs_review)
     counts = label_state_counts(dataset, author=author)
     paginator = Paginator(faces, 48)
-    paginator.count = counts[state] if state else sum(counts.values())  # known: not a second pass over the faces
+    if not needs_review:
+        paginator.count = counts[state] if state else sum(counts.values())  # known: not a second pass over the faces
     page = paginator.get_page(request.GET.get("page"))
     with_label_states(page.object_list)
     context = {
@@ -49,8 +55,11 @@ def dataset_detail(request, name):
         "n_faces": sum(counts.values()),
         "reviews": access.may_review(request.user, dataset.pk),
         "can_label": access.may_label(request.user, dataset.pk),
+        # face cards open the editor for those who label here without reading every label (annotators)
+        "cards_open_editor": access.may_label(request.user, dataset.pk) and not reads_labels,
+        "needs_review": needs_review,
         "sequences": dataset.sequences.all(),
-        "can_see_quality": access.may_see_quality(request.user, dataset.pk),
+        "can_see_quality": can_see_quality,
     }
     if context["can_export"]:
         context.update(

@@ -13,12 +13,13 @@ from annotator.datasets.selectors import _split_images, visible_datasets
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, FaceClaim, ReviewState
 
 
-def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None):
+def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None, needs_review: bool = False):
     """Faces of a dataset with their image and `label_rank` (the index of their
     state in LABEL_STATES; `with_label_states` names it), for listing pages;
     `state` keeps only faces in that state. With `author`, the state is computed
     from that user's labels only (an annotator never learns what others did with
-    a face)."""
+    a face). `needs_review`: only faces whose consensus needs a review (their
+    labels disagree; for those who see the dataset's quality)."""
     faces = (
         Face.objects.filter(image__dataset=dataset)
         .select_related("image", "mesh")
@@ -27,6 +28,8 @@ def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None):
     )
     # Filtered per face, in name order: a page needs only as many faces as it shows
     # (its count comes from label_state_counts, one pass over the labels).
+    if needs_review:
+        faces = faces.filter(consensus__needs_review=True)
     return faces.filter(label_rank=STATE_NAMES.index(state)) if state else faces
 
 

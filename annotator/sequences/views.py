@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from annotator.accounts.keymap import page_keymap
+from annotator.common import access
 from annotator.datasets.models import Dataset
 from annotator.exports import services as exports
 from annotator.labeling.views import depth_limits
@@ -35,7 +36,10 @@ def label_sequence(request, sequence_id: int):
             "face": reverse("label-face", args=[0]).replace("/0/", "/{id}/"),
             "mesh": static("meshes/head.glb"),
             "keymap": reverse("api-label-keymap"),
-            "csv": reverse("sequence-csv", args=[sequence.pk]),
+            # every annotator's labels: only for those who read them all (the CSV's own gate)
+            "csv": reverse("sequence-csv", args=[sequence.pk])
+            if access.may_read_labels(request.user, sequence.dataset_id)
+            else None,
         },
         "depth_limits": depth_limits(),
         "csrf": get_token(request),

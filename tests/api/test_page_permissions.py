@@ -502,3 +502,46 @@ def test_a_missing_stored_file_is_a_404(files_world):
     o = files_world["objects"]["pub"]
     o["image"].file.storage.delete(o["image"].file.name)
     assert _client(files_world, "admin").get(reverse("label-image", args=[o["image"].pk])).status_code == 404
+
+
+# --- no link a user cannot follow ---------------------------------------------------
+# Every page a role opens (in each dataset) is read for its links and forms; each
+# same-site one is followed as that user: none may answer 403 or 404 (issue 26 item 11).
+
+LINKED_PAGES = ["dataset_detail", "label-dataset", "label-sequence", "review-dataset", "dataset_quality", "face_detail"]
+_HREF = re.compile(r'<a\b[^>]*\bhref="(/[^"#]*)"')
+_FORM = re.compile(r'<form\b[^>]*\bmethod="post"[^>]*\baction="(/[^"]*)"')
+
+
+def _links(html: str) -> tuple[set[str], set[str]]:
+    gets = {h.replace("&amp;", "&") for h in _HREF.findall(html) if not h.startswith(("/static/", "/admin/"))}
+    posts = {a for a in _FORM.findall(html) if a != reverse("logout")}
+    return gets, posts
+
+
+def test_no_page_shows_a_link_its_user_cannot_follow(files_world):
+    followed: dict[tuple, int] = {}
+    wrong = []
+    for role in [r for r in ROLES if r is not None]:
+        client = _client(files_world, role)
+        pages = [("home", reverse("home"))] + [
+            (name, PAGES[name].url(_objects(files_world, ds, role), files_world))
+            for name in LINKED_PAGES
+            for ds in sorted(ALL)
+            if PAGES[name].expect(role, ds) == 200
+        ]
+        for name, url in pages:
+            r = client.get(url)
+            assert r.status_code == 200, (role, name, r.status_code)
+            gets, posts = _links(r.content.decode())
+            for method, target in [("get", t) for t in gets] + [("post", t) for t in posts]:
+                if (role, method, target) not in followed:
+                    followed[(role, method, target)] = getattr(client, method)(target).status_code
+                if followed[(role, method, target)] in (403, 404):
+                    wrong.append((role, name, method, target, followed[(role, method, target)]))
+    assert not wrong, f"(role, page, method, link, answer): {wrong}"
+    # the walk saw what the buttons promise: each role's start buttons, and no CSV link for an annotator
+    assert ("annotator", "post", reverse("label-next", args=["priv"])) in followed
+    assert ("reviewer", "post", reverse("review-next", args=["priv"])) in followed
+    assert not any(t.endswith("labels.csv") for (r, _, t) in followed if r == "annotator")
+    assert any(t.endswith("labels.csv") for (r, _, t) in followed if r == "reviewer")
