@@ -84,16 +84,15 @@ def labeling_progress(user, dataset: Dataset) -> dict:
     rejected labels), never one they will not be given; `total` = done + remaining.
     A few counting queries, no loop over the faces."""
     done = _queued_faces(dataset).filter(Exists(_finished_by(user))).count()
-    queue = _available_faces(user, dataset, timezone.now())
-    remaining = (
-        _queued_faces(dataset)
-        .filter(
-            Q(pk__in=queue.faces.values("pk"))
-            | Q(pk__in=_honeypots_open_to(user, dataset).values("pk"))
-            | Q(pk__in=_rejected_of(user, dataset).values("pk"))
-        )
-        .count()
+    open_faces = _available_faces(user, dataset, timezone.now()).faces  # never a honeypot
+    # the three sets counted apart (cheaper than one count of their union): a
+    # rejected label's face counts once, wherever else it is
+    rejected_elsewhere = (
+        _rejected_of(user, dataset)
+        .exclude(pk__in=open_faces.values("pk"))
+        .exclude(Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
     )
+    remaining = open_faces.count() + _honeypots_open_to(user, dataset).count() + rejected_elsewhere.count()
     return {"done": done, "remaining": remaining, "total": done + remaining}
 
 

@@ -7,7 +7,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from annotator.labeling.queue import labeling_progress, next_face
-from annotator.models import Dataset, Face, Role
+from annotator.models import Annotation, Dataset, Face, Role
+from annotator.review.services import review_annotation
 from tests.browser.data import make_dataset
 from tests.sequence_data import make_sequence_dataset
 from tests.web.test_honeypot_queue import finish, make_honeypots, serve_all
@@ -16,7 +17,7 @@ from tests.web.test_labeling_queue import erin  # noqa: F401  (a second annotato
 pytestmark = pytest.mark.django_db
 
 
-def test_remaining_counts_only_faces_the_queue_will_hand_out(bob, erin, assigned):  # noqa: F811
+def test_remaining_counts_only_faces_the_queue_will_hand_out(bob, erin, alice, assigned):  # noqa: F811
     """Six faces: two honeypots (each answered once, whatever the overlap), one
     face erin finished and one she holds (overlap 1: full), two open. Bob is told 4,
     and the queue then hands him exactly those 4."""
@@ -35,6 +36,10 @@ def test_remaining_counts_only_faces_the_queue_will_hand_out(bob, erin, assigned
     Dataset.objects.filter(pk=ds.pk).update(overlap=2)
     ds.refresh_from_db()
     assert labeling_progress(bob, ds)["remaining"] == 2 == len(serve_all(bob, ds))
+    # a label a reviewer sends back is in his queue again: counted once
+    label = Annotation.objects.get(face=served[-1], author=bob)
+    review_annotation(annotation=label, reviewer=alice, decision="rejected", reason="rotation", expected_version=None)
+    assert labeling_progress(bob, ds)["remaining"] == 1 and next_face(bob, ds) == served[-1]
 
 
 def test_frames_are_labeled_through_their_sequence_unless_the_dataset_queues_them(bob, assigned, client, alice):
@@ -118,7 +123,9 @@ def test_dataset_pages_start_work_and_error_pages_keep_the_navigation(bob, erin,
     assert denied.status_code == 403 and 'class="topbar"' in body and "<nav>" in body
     assert "You are not an annotator of dataset lab." in body and "ask an admin" in body
     missing = client.get("/datasets/no-such-dataset/")
-    assert missing.status_code == 404 and "<nav>" in missing.content.decode() and 'data-status="404"' in (
-        missing.content.decode()
+    assert (
+        missing.status_code == 404
+        and "<nav>" in missing.content.decode()
+        and 'data-status="404"' in (missing.content.decode())
     )
     assert client.get("/api/v1/no-such-thing/").json()["code"] == "not_found"
