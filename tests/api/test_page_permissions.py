@@ -508,7 +508,18 @@ def test_a_missing_stored_file_is_a_404(files_world):
 # Every page a role opens (in each dataset) is read for its links and forms; each
 # same-site one is followed as that user: none may answer 403 or 404 (issue 26 item 11).
 
-LINKED_PAGES = ["dataset_detail", "label-dataset", "label-sequence", "review-dataset", "dataset_quality", "face_detail"]
+LINKED_PAGES = [
+    "dataset_detail",
+    "label-dataset",
+    "label-face",
+    "label-sequence",
+    "review-dataset",
+    "review-annotation",
+    "dataset_quality",
+    "face_detail",
+    "leaderboard",
+    "entry_detail",
+]
 _HREF = re.compile(r'<a\b[^>]*\bhref="(/[^"#]*)"')
 _FORM = re.compile(r'<form\b[^>]*\bmethod="post"[^>]*\baction="(/[^"]*)"')
 
@@ -524,7 +535,9 @@ def test_no_page_shows_a_link_its_user_cannot_follow(files_world):
     wrong = []
     for role in [r for r in ROLES if r is not None]:
         client = _client(files_world, role)
-        pages = [("home", reverse("home"))] + [
+        pages = [("home", reverse("home")), ("tokens", reverse("tokens"))]
+        pages += [("leaderboard_index", reverse("leaderboard_index"))] if role in LEADERBOARDS else []
+        pages += [
             (name, PAGES[name].url(_objects(files_world, ds, role), files_world))
             for name in LINKED_PAGES
             for ds in sorted(ALL)
