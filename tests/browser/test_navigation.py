@@ -43,6 +43,11 @@ def test_at_1024x768_the_actions_are_on_screen_and_errors_keep_the_navigation(
         )
         assert hit, selector
 
+    page.goto(f"{live_server.url}/datasets/lab/")  # the dataset page: start labeling, cards open the editor
+    assert page.locator("#dataset-start button", has_text="Start labeling").is_visible()
+    assert page.locator(".face-card").first.get_attribute("href").startswith("/label/faces/")
+    page.screenshot(path=str(shots_dir / "dataset-page.png"))
+
     page.goto(f"{live_server.url}/label/datasets/done/")
     assert page.locator("#queue-empty").is_visible() and page.locator("#next-steps [data-next=label]").count() == 1
     page.screenshot(path=str(shots_dir / "empty-queue.png"), full_page=True)
