@@ -58,6 +58,7 @@ from annotator.review.services import review_annotation
 from evaluation import benchmarks, uploads
 from evaluation.models import Benchmark, Entry
 from tests.api.conftest import build_world
+from tests.conftest import rows_for_module
 from workers.core import geometry
 
 # Fuzzing cases per operation and pass (the coverage phase adds its own boundary cases).
@@ -289,19 +290,7 @@ def fuzz_world_rows(django_db_setup, django_db_blocker):
     """The fuzzing world, built once per module in a transaction rolled back at its
     end (the 82 operations' tests each get a savepoint in it instead of a flush and
     a rebuild)."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            rows = build_fuzz_world()
-        except BaseException:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            raise
-    yield rows
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        outer.__exit__(None, None, None)
+    yield from rows_for_module(django_db_blocker, build_fuzz_world)
 
 
 @pytest.fixture

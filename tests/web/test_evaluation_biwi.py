@@ -15,7 +15,7 @@ from annotator.datasets.splits import build_standard_splits
 from annotator.models import Annotation, Dataset, Face, Image
 from evaluation.models import Benchmark, Entry
 from evaluation.seeding import ensure_seed_benchmarks
-from tests.conftest import require_shared
+from tests.conftest import require_shared, rows_for_module
 from workers.core import geometry
 from workers.core.formats.biwi import read_protocol1_list
 
@@ -24,8 +24,18 @@ pytestmark = pytest.mark.django_db
 K = [517.679, 0, 320, 0, 517.679, 240.5, 0, 0, 1]
 
 
+@pytest.fixture(scope="module")
+def biwi_rows(django_db_setup, django_db_blocker):
+    """13,219 frames with their labels, splits and benchmarks: built once for the module."""
+    yield from rows_for_module(django_db_blocker, _build_biwi)
+
+
 @pytest.fixture
-def biwi():
+def biwi(biwi_rows, db):
+    return biwi_rows
+
+
+def _build_biwi():
     names, euler = read_protocol1_list(require_shared("data", "biwi", "protocol1_annotations.txt"))
     ds = Dataset.objects.create(name="biwi", kind="biwi")
     images = Image.objects.bulk_create(
