@@ -280,16 +280,40 @@ class ProgressSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
+# How many faces the labeling page may name in `exclude` / `face_ids` (the one shown and those fetched ahead).
+MAX_HELD = 16
+
+
+def _face_ids(help_text: str, **kwargs):
+    return serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        max_length=MAX_HELD,
+        help_text=help_text,
+        **kwargs,
+    )
+
+
 class NextFaceSerializer(serializers.Serializer):
     skip_face_id = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None
     )
+    exclude = _face_ids(
+        "Faces the page already holds (the one shown, those fetched ahead): left out, and the unfinished ones"
+        " count as handed out before this one",
+        required=False,
+        default=list,
+    )
+    with_state = serializers.BooleanField(
+        required=False, default=False, help_text="Also answer the face's editor state (`state`)"
+    )
 
 
-class NextFaceResultSerializer(serializers.Serializer):
-    face_id = serializers.IntegerField(allow_null=True, help_text="null: nothing left to label")
-    url = serializers.CharField(help_text="The labeling page of the face (or of the dataset when none is left)")
-    progress = ProgressSerializer()
+class ReleaseClaimsSerializer(serializers.Serializer):
+    face_ids = _face_ids("Faces fetched ahead that the page will not show", min_length=1)
+
+
+class ReleaseClaimsResultSerializer(serializers.Serializer):
+    released = serializers.IntegerField(help_text="Claims given back")
 
 
 @extend_schema_field(
@@ -383,6 +407,19 @@ class EditorProposalSerializer(serializers.Serializer):
     score = serializers.FloatField()
 
 
+class EditorLinksSerializer(serializers.Serializer):
+    page = serializers.CharField(help_text="The face's labeling page")
+    state = serializers.CharField(help_text="GET: this editor state")
+    save = serializers.CharField(help_text="PUT: save the label")
+    image = serializers.CharField(help_text="The image file")
+
+
+class EditorSequenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    frame_index = serializers.IntegerField()
+    url = serializers.CharField(help_text="The sequence's timeline page")
+
+
 class EditorStateSerializer(serializers.Serializer):
     """Everything the labeling page needs about one face (labeling/editor.face_editor_state)."""
 
@@ -400,6 +437,18 @@ class EditorStateSerializer(serializers.Serializer):
         help_text="The face's own landmarks in iBUG-68 order, for snap (null: none)",
     )
     proposals = EditorProposalSerializer(many=True, help_text="The newest proposal of each proposer")
+    links = EditorLinksSerializer(help_text="Where the page finds this face")
+    sequence = EditorSequenceSerializer(allow_null=True, help_text="A frame's sequence (null: a photo)")
+
+
+class NextFaceResultSerializer(serializers.Serializer):
+    face_id = serializers.IntegerField(allow_null=True, help_text="null: nothing left to label")
+    url = serializers.CharField(help_text="The labeling page of the face (or of the dataset when none is left)")
+    progress = ProgressSerializer()
+    claim_ttl_s = serializers.IntegerField(help_text="How long the claim on the face holds, seconds")
+    state = EditorStateSerializer(
+        required=False, allow_null=True, help_text="with_state: the face's editor state (null: none left)"
+    )
 
 
 ERRORS = error_responses(400, 401, 403, 404)
@@ -466,18 +515,40 @@ class NextFaceView(APIView):
         responses={200: NextFaceResultSerializer, **error_responses(413), **ERRORS},
     )
     def post(self, request, dataset_id: int):
+        """The next face for the caller, claimed. The labeling page asks for it
+        ahead, naming the faces it holds (`exclude`) and asking for its editor
+        state (`with_state`), so it shows the face in place without a reload."""
         dataset = dataset_for_labeling(request.user, dataset_id)
         body = NextFaceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        face = next_face(request.user, dataset, skip_face_id=body.validated_data["skip_face_id"])
-        return Response(
-            NextFaceResultSerializer(
-                {
-                    "face_id": None if face is None else face.pk,
-                    "url": reverse("label-face", args=[face.pk])
-                    if face
-                    else reverse("label-dataset", args=[dataset.name]),
-                    "progress": labeling_queue.labeling_progress(request.user, dataset),
-                }
-            ).data
-        )
+        data = body.validated_data
+        face = next_face(request.user, dataset, skip_face_id=data["skip_face_id"], exclude=data["exclude"])
+        result = {
+            "face_id": None if face is None else face.pk,
+            "url": reverse("label-face", args=[face.pk]) if face else reverse("label-dataset", args=[dataset.name]),
+            "claim_ttl_s": int(labeling_queue.CLAIM_TTL.total_seconds()),
+        }
+        if data["with_state"]:
+            state = None if face is None else face_editor_state(request.user, face_for_labeling(request.user, face.pk))
+            result["state"] = state
+            result["progress"] = state["progress"] if state else labeling_queue.labeling_progress(request.user, dataset)
+        else:
+            result["progress"] = labeling_queue.labeling_progress(request.user, dataset)
+        return Response(NextFaceResultSerializer(result).data)
+
+
+class ReleaseClaimsView(APIView):
+    @extend_schema(
+        request=ReleaseClaimsSerializer,
+        tags=["labeling"],
+        responses={200: ReleaseClaimsResultSerializer, **error_responses(413), **ERRORS},
+    )
+    def post(self, request, dataset_id: int):
+        """Give back the caller's claims on faces the labeling page fetched ahead
+        and will not show (it sends this when it closes: JSON, or a form through
+        navigator.sendBeacon with the CSRF token as `csrfmiddlewaretoken`)."""
+        dataset = dataset_for_labeling(request.user, dataset_id)
+        body = ReleaseClaimsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        released = labeling_queue.release_claims(request.user, dataset, body.validated_data["face_ids"])
+        return Response(ReleaseClaimsResultSerializer({"released": released}).data)

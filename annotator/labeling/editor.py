@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 from django.conf import settings
+from django.urls import reverse
 
 from annotator.common import access, poses
 from annotator.datasets.models import Face
@@ -153,6 +154,30 @@ def face_editor_state(user, face: Face) -> dict:
         },
         "progress": labeling_progress(user, dataset),
         **landmark_editing_state(face),
+        **face_links(face),
+    }
+
+
+def face_links(face: Face) -> dict:
+    """Where the labeling page finds one face (it shows the next ones in place):
+    `links` (its page, editor state, save and image URLs) and `sequence` (a
+    frame's sequence, frame number and timeline; null for a photo)."""
+    image = face.image
+    sequence = None
+    if image.sequence_id is not None:
+        sequence = {
+            "id": image.sequence_id,
+            "frame_index": image.frame_index,
+            "url": reverse("label-sequence", args=[image.sequence_id]),
+        }
+    return {
+        "links": {
+            "page": reverse("label-face", args=[face.pk]),
+            "state": reverse("api-label-face", args=[face.pk]),
+            "save": reverse("api-label-save", args=[face.pk]),
+            "image": reverse("label-image", args=[image.pk]),
+        },
+        "sequence": sequence,
     }
 
 

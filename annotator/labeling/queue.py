@@ -191,18 +191,22 @@ def _ordered(faces, user, dataset: Dataset, *, disputed: Q = _NONE, started: Q =
     )
 
 
-def _honeypot_due(user, dataset: Dataset) -> bool:
+def _honeypot_due(user, dataset: Dataset, ahead: int = 0) -> bool:
     """Whether `user`'s next face in `dataset` is a honeypot: their slot (the
-    number of faces they have finished there) drawn by
+    number of faces they have finished there, plus `ahead`: faces the labeling
+    page holds that they will finish first) drawn by
     workers/core/overlap.honeypot_slot at `dataset.honeypot_share`, keyed by a
     secret salt: exactly that rate from the first labels on, the same answer on
     a reload."""
     share = dataset.honeypot_share
     if share <= 0:
         return False
-    slot = Annotation.objects.filter(
-        dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
-    ).count()
+    slot = (
+        ahead
+        + Annotation.objects.filter(
+            dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
+        ).count()
+    )
     salt = _salt(dataset.pk, user.pk, "honeypot")
     return overlap.honeypot_slot(lambda block: salt + str(block).encode(), slot, share)
 
@@ -346,7 +350,7 @@ def _available_faces(user, dataset: Dataset, now) -> _Queue:
 # --- queue (services) -----------------------------------------------------------
 
 
-def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Face | None:
+def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclude=()) -> Face | None:
     """Service: the face `user` should label next in `dataset`, claimed for
     CLAIM_TTL; None when nothing is left. A label of theirs a reviewer rejected
     comes first (oldest verdict first), then a live claim the user already holds
@@ -354,8 +358,15 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
     user's slot decides between a honeypot and an ordinary face (_honeypot_due;
     a honeypot too once no ordinary face is left), each taken first in the
     active queue's order (_ordered). `skip_face_id` is left out (the face the
-    user just moved away from)."""
+    user just moved away from).
+
+    `exclude`: the faces the labeling page already holds (the one shown and
+    those fetched ahead, static/js/editor/face_queue.js) are left out, and the
+    ones the user has not finished count as slots before this one: a face
+    fetched ahead gets the honeypot draw it would get once those are done."""
     now = timezone.now()
+    held_ahead = {int(pk) for pk in exclude}
+    left_out = held_ahead | ({skip_face_id} if skip_face_id is not None else set())
     with transaction.atomic():
         # Serialise hand-outs per dataset: two annotators asking at once must not
         # both see the same face as free.
@@ -364,11 +375,11 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
         queue = _available_faces(user, dataset, now)
         available = queue.faces
         honeypots = _honeypots_open_to(user, dataset)
-        if skip_face_id is not None:
-            available = available.exclude(pk=skip_face_id)
-            honeypots = honeypots.exclude(pk=skip_face_id)
+        if left_out:
+            available = available.exclude(pk__in=left_out)
+            honeypots = honeypots.exclude(pk__in=left_out)
         # the user's own rejected labels, whoever else has labeled the face since (overlap does not apply)
-        rejected = _rejected_of(user, dataset).exclude(pk=skip_face_id).order_by("annotations__reviewed_at", "pk")
+        rejected = _rejected_of(user, dataset).exclude(pk__in=left_out).order_by("annotations__reviewed_at", "pk")
         held = Q(claims__annotator=user, claims__expires_at__gt=now)
         face = (
             rejected.first()
@@ -390,13 +401,30 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None) -> Fac
                 .order_by("badge", "rank", "pk")
                 .first()
             )
-            due = _honeypot_due(user, dataset)
+            due = _honeypot_due(user, dataset, ahead=_unfinished_count(user, dataset, held_ahead))
             face = honeypot if (regular is None or due) else None
             face = face or regular
         if face is None:
             return None
         FaceClaim.objects.update_or_create(face=face, annotator=user, defaults={"expires_at": now + CLAIM_TTL})
     return face
+
+
+def _unfinished_count(user, dataset: Dataset, face_ids) -> int:
+    """How many of `face_ids` (faces of `dataset`) `user` has not finished."""
+    if not face_ids:
+        return 0
+    faces = Face.objects.filter(pk__in=list(face_ids), image__dataset=dataset)
+    return faces.exclude(Exists(_finished_by(user))).count()
+
+
+def release_claims(annotator, dataset: Dataset, face_ids) -> int:
+    """Service: give back `annotator`'s claims on `face_ids` of `dataset` (faces
+    the labeling page fetched ahead and will not show: it was closed, or the
+    claim was near its end); another annotator may be handed them at once.
+    Returns how many were released."""
+    claims = FaceClaim.objects.filter(annotator=annotator, face_id__in=list(face_ids), face__image__dataset=dataset)
+    return claims.delete()[0]
 
 
 def _is_low_confidence(face) -> bool:

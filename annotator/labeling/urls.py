@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/label/faces/<int:face_id>/", api.FaceStateView.as_view(), name="api-label-face"),
     path("api/label/faces/<int:face_id>/annotation/", api.SaveLabelView.as_view(), name="api-label-save"),
     path("api/label/datasets/<int:dataset_id>/next/", api.NextFaceView.as_view(), name="api-label-next"),
+    path("api/label/datasets/<int:dataset_id>/release/", api.ReleaseClaimsView.as_view(), name="api-label-release"),
 ]
 
 api_urlpatterns = [

@@ -22,6 +22,7 @@ from workers.core.pose_rules import SAFE_DEPTH_MM
 # Keyboard nudges: (fine, coarse) in degrees and millimetres. Coarse = with Shift.
 DEFAULT_STEPS = {"angle_fine": 1.0, "angle_coarse": 5.0, "move_fine": 1.0, "move_coarse": 10.0}
 AUTOSAVE_MS = 1500
+PREFETCH = 2
 
 
 def editor_steps() -> dict:
@@ -97,6 +98,7 @@ def label_face(request, face_id: int):
             "save": reverse("api-label-save", args=[face.pk]),
             "keymap": reverse("api-label-keymap"),
             "next": reverse("api-label-next", args=[face.image.dataset_id]),
+            "release": reverse("api-label-release", args=[face.image.dataset_id]),
             "image": reverse("label-image", args=[face.image_id]),
             "mesh": static("meshes/head.glb"),
             "dataset": reverse("label-dataset", args=[face.image.dataset.name]),
@@ -106,6 +108,8 @@ def label_face(request, face_id: int):
         "csrf": get_token(request),
         "keymap": page_keymap(request.user, "label"),  # the user's keys (static/js/keymap.js)
         "autosave_ms": getattr(settings, "HEADPOSE_AUTOSAVE_MS", AUTOSAVE_MS),
+        # faces fetched (and claimed) ahead of the one shown: the next ones show in place
+        "prefetch": getattr(settings, "HEADPOSE_LABEL_PREFETCH", PREFETCH),
     }
     if face.image.sequence_id is not None:  # a frame: the way back to its sequence editor
         config["sequence"] = {"id": face.image.sequence_id, "frame_index": face.image.frame_index}
