@@ -44,6 +44,7 @@ export function createEditor({
 }) {
   setCsrfToken(config.csrf);
   let showFields = () => {};
+  let overlaySync = null;
 
   const editor = {
     K: null, width: 0, height: 0, steps, depthLimits: config.depth_limits || null, view: null,
@@ -107,9 +108,18 @@ export function createEditor({
       const group = drawOverlay(svg, { width: this.width, height: this.height, box: face.box, landmarks: face.landmarks_2d });
       const box = doc.getElementById('opt-landmarks');
       const sync = () => { group.style.display = box.checked ? '' : 'none'; };
+      // drawn again for each face the labeling page shows in place: one listener, on the newest marks
+      if (overlaySync) box.removeEventListener('change', overlaySync);
+      overlaySync = sync;
       box.addEventListener('change', sync);
       sync();
       return group;
+    },
+
+    /** Show another image (the labeling page's next face) under the same scene and head: its size and K. */
+    showImage({ width, height, K }) {
+      Object.assign(this, { width, height, K });
+      this.view.setImage({ width, height, K });
     },
 
     /** The view options the page has: #opt-wireframe, #opt-axes, #opt-opacity (else `opacity`). */

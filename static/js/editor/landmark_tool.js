@@ -24,7 +24,7 @@ import { attachStageZoom } from './stage_zoom.js';
 const NS = 'http://www.w3.org/2000/svg';
 
 /** A page without the tool's markup or state (another page reusing the editor) gets this. */
-const NO_TOOL = { refresh() {}, pinsForSave: () => [], api: {} };
+const NO_TOOL = { refresh() {}, load() {}, pinsForSave: () => [], api: {} };
 
 export function attachLandmarkTool({ editor, state, doc = document }) {
   const $ = (id) => doc.getElementById(id);
@@ -62,6 +62,8 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
 
   return {
     refresh: tool.refresh,
+    /** Another face is shown in place (main.js; the editor shows its image already). */
+    load(next) { loadFace(tool, next); handles.show(tool.pins.size > 0); zoom.actions.zoomFit(); },
     pinsForSave: () => tool.pins.list(),
     // window.headposeEditor's landmark API (image pixels, iBUG-68 order)
     api: {
@@ -69,7 +71,7 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
       pins: () => tool.pins.list(),
       showHandles: handles.show,
       pin(index, x, y) {
-        checkInsideImage(x, y, width, height);
+        checkInsideImage(x, y, tool.width, tool.height);
         const from = editor.getPose();
         tool.pins.set(index, x, y);
         const out = solveFrom(tool, from);
@@ -88,6 +90,20 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
       },
     },
   };
+}
+
+/** The face-specific part of `tool` for the editor state `state` (the model, handles and listeners stay). */
+function loadFace(tool, state) {
+  const { editor, layer, pins } = tool;
+  Object.assign(tool, {
+    K: editor.K, width: editor.width, height: editor.height, own: state.face_landmarks_ibug68,
+    proposals: state.proposals || [], lastSolve: { mode: 'none', ms: 0 }, proposalIndex: -1,
+  });
+  pins.clear();
+  for (const p of (state.annotation && state.annotation.landmark_pins) || []) pins.set(p.index, p.x, p.y);
+  layer.setAttribute('viewBox', imageViewBox(tool.width, tool.height));
+  tool.$('btn-snap').disabled = !tool.own;
+  tool.zoom.resize(tool.stage.clientWidth, tool.stage.clientHeight, tool.width);
 }
 
 // --- handles -------------------------------------------------------------------
@@ -156,7 +172,7 @@ function snapToOwn(tool) {
 // --- dragging a handle ---------------------------------------------------------
 
 function attachHandleDrag(tool) {
-  const { layer, width, height, editor, pins } = tool;
+  const { layer, editor, pins } = tool;
   const magnifier = tool.$('magnifier');
   let drag = null;
   layer.addEventListener('pointerdown', (e) => {
@@ -165,11 +181,12 @@ function attachHandleDrag(tool) {
     e.preventDefault();
     e.stopPropagation();
     e.target.setPointerCapture(e.pointerId); // moves keep coming to the handle, and bubble here
-    const at = eventToPixel(e, layer, width, height);
+    const at = eventToPixel(e, layer, tool.width, tool.height);
     drag = { ...startDrag(landmarks(tool), at), anchor: editor.getPose(), moved: false };
   });
   layer.addEventListener('pointermove', (e) => {
     if (!drag) return;
+    const { width, height } = tool;
     const p = dragTarget(eventToPixel(e, layer, width, height), drag.offset, width, height);
     pins.set(drag.index, p[0], p[1]);
     drag.moved = true;
@@ -252,19 +269,19 @@ function showProposals(tool, pose) {
 
 /** The starting pose among the proposals: the list's clicks, and choose(step) for P / Shift+P. */
 function attachProposals(tool) {
-  const { proposals, editor } = tool;
-  const use = (i) => { tool.proposalIndex = i; editor.set({ R: proposals[i].R, t: proposals[i].t }); };
+  const { editor } = tool; // tool.proposals: the shown face's
+  const use = (i) => { tool.proposalIndex = i; editor.set({ R: tool.proposals[i].R, t: tool.proposals[i].t }); };
   tool.$('proposal-list')?.addEventListener('click', (e) => {
     const i = e.target.dataset && e.target.dataset.index;
     if (i !== undefined) use(Number(i));
   });
   return {
     choose(step) {
-      const i = cycleIndex(tool.proposalIndex, proposals.length, step);
+      const i = cycleIndex(tool.proposalIndex, tool.proposals.length, step);
       tool.proposalIndex = i;
       if (i < 0) return null;
       use(i);
-      return proposals[i];
+      return tool.proposals[i];
     },
   };
 }

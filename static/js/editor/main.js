@@ -2,11 +2,22 @@
 // window.headposeEditor is the automation API:
 //   getPose() -> {R: 9 numbers row-major, t: 3 numbers mm} (camera frame, OpenCV)
 //   setPose({R, t}); save({status}) -> Promise; ready -> Promise;
+//   face() -> {id, shownAt}: the shown face and performance.now() when its image
+//   and head were first drawn;
 //   landmarks(), pin(index, x, y), unpin(index), solve(): landmark_tool.js;
 //   frame() -> this frame's number in its sequence (null outside one);
 //   goToFrame(i) opens the sequence editor at frame i (static/js/sequence/).
+//
+// The page stays loaded from face to face: the next faces are fetched (and
+// claimed) ahead while one is worked on (face_queue.js) and shown in place, the
+// address bar following (/label/faces/ID/; Back and Forward show the faces
+// before and after, a reload the same face). The three.js scene and the head are
+// built once. ?flow=reload keeps the page of before (one page load per face),
+// which is also what the page falls back to when showing a face in place fails.
 import { requestJSON } from './api.js';
 import { createEditor, extend, trackActiveTime } from './component.js';
+import { FINISHED, FaceQueue, finishesFace } from './face_queue.js';
+import { showFace as showFaceParts, showProgress } from './face_view.js';
 import { attachLandmarkTool } from './landmark_tool.js';
 import { posesEqual } from './pose.js';
 import { saveFeedback } from './save_feedback.js';
@@ -15,7 +26,12 @@ import { SaveQueue } from './save_queue.js';
 const $ = (id) => document.getElementById(id);
 
 const config = JSON.parse($('editor-config').textContent);
-const state = config.state;
+let state = config.state; // the shown face's editor state
+const RELOAD_FLOW = new URLSearchParams(window.location.search).get('flow') === 'reload';
+const faces = new FaceQueue({ depth: RELOAD_FLOW ? 0 : config.prefetch ?? 1 });
+faces.show(state.face.id);
+faces.noteProgress(state.progress);
+let shown = { id: state.face.id, shownAt: null }; // face(): set once the face is on screen
 
 // --- the editor (component.js): pose, history, fields, view ----------------------
 let landmarkTool = null;
@@ -38,29 +54,189 @@ function setSaveState(text, kind = '') {
   if (kind === 'ok') feedback().saved();
 }
 
-const saves = new SaveQueue({
-  request: requestJSON,
-  state,
-  url: config.urls.save,
-  getPose: () => editor.getPose(),
-  getLandmarkPins: () => landmarkTool.pinsForSave(),
-  activeTime,
-  autosaveMs: config.autosave_ms,
-  autosaveChecked: () => $('opt-autosave').checked,
-  timers: window,
-  onState: setSaveState,
-  onEdit: hideError,
-  onSaved: (body) => { $('origin-line').textContent = `your label v${body.version} (${body.status})`; },
-  onFailure: (err, how) => feedback().show(err, how),
-});
+/** The save queue of one face (`faceState`): once another face is shown it
+ * keeps that face's last pose and pins (leave()), and its outcome no longer
+ * touches the page. */
+function savesFor(faceState) {
+  let frozen = null;
+  let before = faceState.annotation ? faceState.annotation.status : null;
+  let rejected = Boolean(faceState.annotation && faceState.annotation.review_state === 'rejected');
+  const shownNow = (fn) => (...args) => { if (saves === queue) fn(...args); };
+  const queue = new SaveQueue({
+    request: requestJSON,
+    state: faceState,
+    url: faceState.links ? faceState.links.save : config.urls.save,
+    getPose: () => (frozen ? frozen.pose : editor.getPose()),
+    getLandmarkPins: () => (frozen ? frozen.pins : landmarkTool.pinsForSave()),
+    activeTime,
+    autosaveMs: config.autosave_ms,
+    autosaveChecked: () => $('opt-autosave').checked,
+    timers: window,
+    onState: shownNow(setSaveState),
+    onEdit: shownNow(hideError),
+    onSaved: (body) => {
+      if (finishesFace(before, body.status, rejected)) faces.finished();
+      before = body.status;
+      rejected = false;
+      if (saves !== queue) return;
+      $('origin-line').textContent = `your label v${body.version} (${body.status})`;
+      showProgress(document, faces.progress());
+    },
+    onFailure: shownNow((err, how) => feedback().show(err, how)),
+  });
+  // a save that may finish the face: the progress readings asked meanwhile are set aside (face_queue.js)
+  const save = queue.save.bind(queue);
+  queue.save = (options = {}) => {
+    if (!FINISHED.includes(options.status ?? 'corrected')) return save(options);
+    faces.saveStarted();
+    const saved = save(options);
+    saved.then(() => faces.saveEnded(), () => faces.saveEnded());
+    return saved;
+  };
+  /** Another face is shown: keep this one's pose and pins, and save a pending draft now. */
+  queue.leave = () => {
+    frozen = { pose: editor.getPose(), pins: landmarkTool.pinsForSave() };
+    if (queue.dirty() && queue.autosaveOn()) act(queue.save({ status: 'draft' }));
+  };
+  return queue;
+}
+let saves = savesFor(state);
 
 async function saveAndNext(status, extra = {}) {
-  await saves.save({ status, ...extra });
-  const next = await requestJSON(config.urls.next, { method: 'POST', body: {} });
-  window.location.assign(next.url);
+  if (moving) return; // the next face is on its way: a second press must not skip it
+  moving = true;
+  try {
+    await saves.save({ status, ...extra });
+    if (RELOAD_FLOW) {
+      const next = await requestJSON(config.urls.next, { method: 'POST', body: {} });
+      window.location.assign(withFlow(next.url));
+      return;
+    }
+    await advance();
+  } finally {
+    moving = false;
+  }
 }
 
 function act(promise) { promise.catch(() => {}); }
+
+// --- the next faces, in place ------------------------------------------------------
+let moving = false; // a save-and-next or a history move is under way
+let navigation = Promise.resolve(); // history moves, one after another
+
+const withFlow = (url) => (RELOAD_FLOW ? `${url}${url.includes('?') ? '&' : '?'}flow=reload` : url);
+const fetchNext = (exclude) => requestJSON(config.urls.next, { method: 'POST', body: { exclude, with_state: true } });
+
+/** Start loading and decoding an image; resolves (with it) when it can be drawn at once. */
+function preload(url) {
+  const img = new Image();
+  img.src = url;
+  return img.decode().then(() => img, () => img); // a broken image shows broken, as on a page load
+}
+const prepare = (entry) => preload(entry.state.links.image);
+
+/** Keep `config.prefetch` faces fetched, claimed and decoded ahead. */
+function refill() {
+  if (faces.wants()) faces.fill(fetchNext, prepare).catch((err) => console.warn('could not fetch the next face ahead:', err));
+}
+
+/** Give back the claims on faces fetched ahead that will not be shown. */
+function release(ids) {
+  if (ids.length) requestJSON(config.urls.release, { method: 'POST', body: { face_ids: ids } }).catch(() => {});
+}
+
+/** The page closes: give back the faces fetched ahead (a beacon outlives the page; the token travels as a form field). */
+function releaseOnClose() {
+  const ids = faces.dropAll();
+  if (!ids.length) return;
+  const body = new URLSearchParams({ csrfmiddlewaretoken: config.csrf });
+  for (const id of ids) body.append('face_ids', String(id));
+  if (!navigator.sendBeacon(config.urls.release, body)) {
+    fetch(config.urls.release, { method: 'POST', body, keepalive: true, credentials: 'same-origin' }).catch(() => {});
+  }
+}
+
+/** After a save: show the next face in place; when that fails, load its page (the flow of before). */
+async function advance() {
+  let entry = null;
+  try {
+    const next = await faces.next(fetchNext, prepare);
+    release(next.stale);
+    entry = next.entry;
+    if (!entry) { window.location.assign(next.url || config.urls.dataset); return; } // nothing left
+    await showFace(entry.state, { push: true, image: entry.ready });
+  } catch (err) {
+    console.warn('could not show the next face in place; loading its page:', err);
+    if (entry) { window.location.assign(entry.state.links.page); return; }
+    const next = await requestJSON(config.urls.next, { method: 'POST', body: { exclude: faces.held() } });
+    window.location.assign(next.url);
+    return;
+  }
+  refill();
+}
+
+/** Back or Forward: show face `id` (its state asked afresh: it may have been saved since). */
+async function goTo(id, stateUrl) {
+  if (id === state.face.id) return;
+  if (saves.wouldLoseEdits() && !window.confirm('Leave this face without saving your changes?')) {
+    window.history.pushState({ faceId: state.face.id, stateUrl: state.links.state }, '', state.links.page);
+    return;
+  }
+  moving = true;
+  try {
+    const ticket = faces.ticket();
+    const fresh = await requestJSON(stateUrl);
+    faces.noteProgress(fresh.progress, ticket);
+    await showFace(fresh, { image: preload(fresh.links.image) });
+  } catch (err) {
+    console.warn('could not show that face in place; loading its page:', err);
+    window.location.reload();
+    return;
+  } finally {
+    moving = false;
+  }
+  refill();
+}
+
+const nextFrame = () => new Promise((resolve) => { requestAnimationFrame(() => resolve(performance.now())); });
+
+/** Show face `next` (an editor state) in place: the image, the head's pose, the
+ * panel, the landmark tool, a save queue of its own; `push`: a new history entry. */
+async function showFace(next, { push = false, image = null } = {}) {
+  if (image) await image; // decoded: it is drawn with the head, in the same frame
+  saves.leave();
+  state = next;
+  config.state = next;
+  faces.show(next.face.id);
+  Object.assign(config.urls, { state: next.links.state, save: next.links.save, image: next.links.image });
+  config.sequence = next.sequence ? { id: next.sequence.id, frame_index: next.sequence.frame_index } : undefined;
+  if (next.sequence) config.urls.sequence = next.sequence.url;
+  const img = $('face-image');
+  img.src = next.links.image;
+  editor.showImage(next.image);
+  showFaceParts(document, next, faces.progress());
+  editor.drawOverlay(next.face);
+  landmarkTool.load(next);
+  editor.start(next.initial);
+  saves = savesFor(next);
+  updateButtons();
+  setSaveState(saves.saved.status ? `saved · v${saves.saved.version} (${saves.saved.status})` : '', saves.saved.status ? 'ok' : '');
+  if (push) window.history.pushState({ faceId: next.face.id, stateUrl: next.links.state }, '', next.links.page);
+  // decoded ahead (preload), the image is complete at once; the head is drawn in the next frame
+  // (the view's own requestAnimationFrame, which runs before this one's)
+  if (!img.complete) await new Promise((resolve) => { img.addEventListener('load', resolve, { once: true }); img.addEventListener('error', resolve, { once: true }); });
+  const at = await nextFrame();
+  shown = { id: next.face.id, shownAt: at };
+}
+
+window.history.replaceState({ faceId: state.face.id, stateUrl: config.urls.state }, '', window.location.href);
+window.addEventListener('popstate', (e) => {
+  const to = e.state;
+  if (!to || !to.faceId || RELOAD_FLOW) return;
+  navigation = navigation.then(() => goTo(to.faceId, to.stateUrl)).catch(() => {});
+});
+window.addEventListener('pagehide', releaseOnClose);
+window.addEventListener('pageshow', (e) => { if (e.persisted) refill(); }); // back from the bfcache: fetch ahead again
 
 // A failed save in plain words with what to do, in a banner fixed in the viewport (save_feedback.js);
 // "Retry now", or the browser coming back online, retries a save waiting for its retry at once.
@@ -132,7 +308,17 @@ const ready = editor.loadHead().then(() => {
   editor.view.renderNow();
   window.headposeEditor.readyAt = performance.now(); // ms since navigation start (time to interactive)
   document.body.dataset.editorReady = '1';
+  firstShown();
+  refill();
 });
+
+/** face().shownAt of the page's first face: its image decoded and the head drawn, a frame later. */
+async function firstShown() {
+  const id = state.face.id;
+  await $('face-image').decode().catch(() => {});
+  const at = await nextFrame();
+  if (shown.shownAt === null && shown.id === id) shown = { id, shownAt: at };
+}
 
 // The core (component.js) and this page's own.
 window.headposeEditor = extend(editor.api, {
@@ -140,6 +326,8 @@ window.headposeEditor = extend(editor.api, {
   save: (options) => saves.save(options),
   get version() { return saves.saved.version; },
   get status() { return saves.saved.status; },
+  face: () => ({ ...shown }),
+  prefetched: () => faces.ahead.map((e) => e.id), // faces fetched and claimed ahead
   // landmarks() / pin(index, x, y) / unpin(index) / solve(): see landmark_tool.js
   ...landmarkTool.api,
   frame: () => (config.sequence ? config.sequence.frame_index : null),

@@ -56,6 +56,13 @@ export class HeadView {
     this.tz = 1000;
   }
 
+  /** Another image under the same scene and head (the labeling page's next face): its size and K. */
+  setImage({ width, height, K }) {
+    if (width !== this.width || height !== this.height) this.renderer.setSize(width, height, false);
+    Object.assign(this, { width, height, K });
+    this.requestRender();
+  }
+
   async loadHead(url) {
     let mesh;
     try {
