@@ -51,18 +51,29 @@ def django_test_db(
 
 
 @contextlib.contextmanager
-def chromium_page(user):
+def chromium_page(user, nodelay: bool = False):
     """Headless Chromium (tests/browser's launch settings) logged in as `user` on
-    a live server of the bench's database: yields (page, base_url)."""
+    a live server of the bench's database: yields (page, base_url). `nodelay`:
+    the server sets TCP_NODELAY on each connection, as `manage.py runserver`
+    (config/devserver.py) and gunicorn do; without it a small response on a
+    kept-alive connection waits up to 40 ms for a delayed ACK."""
     from django.conf import settings
     from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer
     from django.test import Client
     from django.test.testcases import LiveServerThread
     from playwright.sync_api import sync_playwright
 
+    from config.devserver import NoDelayWSGIServer
     from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
 
-    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    class NoDelayThreadedServer(NoDelayWSGIServer, ThreadedWSGIServer):
+        pass
+
+    class Server(LiveServerThread):
+        server_class = NoDelayThreadedServer if nodelay else ThreadedWSGIServer
+
+    server = Server("127.0.0.1", StaticFilesHandler, port=0)
     server.daemon = True
     server.start()
     server.is_ready.wait()
