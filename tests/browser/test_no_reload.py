@@ -9,10 +9,11 @@ at the same time never get the same face."""
 import threading
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from annotator.labeling.queue import LabelInput, next_face, save_label
-from annotator.models import Annotation, Face, FaceClaim
+from annotator.models import Annotation, Face, FaceClaim, Honeypot
 from tests.browser.conftest import login, open_editor
 from tests.browser.data import add_proposal, make_dataset, make_image
 from tests.web.conftest import _user
@@ -149,6 +150,37 @@ def test_a_face_fetched_ahead_and_given_back_is_claimable_by_another_annotator(b
     assert r.status_code == 200 and r.json() == {"released": 1}, r.content
     assert _next(daves, dataset) == ahead
     assert FaceClaim.objects.filter(annotator=bob, face_id=shown).exists()  # the shown face stays bob's
+
+
+def test_fetching_ahead_hands_out_the_faces_in_the_same_order_honeypots_included(bob, assigned):
+    """The page holds the shown face and one ahead (`exclude`): the faces come in
+    the order (and with the honeypot slots) of one face at a time."""
+    dataset = assigned(make_dataset("order", n_faces=12))
+    dataset.honeypot_share = 0.25
+    dataset.save()
+    for face in Face.objects.filter(image__dataset=dataset).order_by("pk")[:3]:
+        Honeypot.objects.create(face=face, dataset=dataset, R=[1, 0, 0, 0, 1, 0, 0, 0, 1], t=[0, 0, 600])
+
+    def finish(face):
+        save_label(
+            bob, face, LabelInput(R=[1, 0, 0, 0, 1, 0, 0, 0, 1], t=[0, 0, 700], status="skipped", expected_version=0)
+        )
+
+    with transaction.atomic():  # one at a time, then rolled back
+        one_at_a_time = []
+        while (face := next_face(bob, dataset)) is not None:
+            one_at_a_time.append(face.pk)
+            finish(face)
+        transaction.set_rollback(True)
+    ahead_of_time = [next_face(bob, dataset).pk]
+    while True:
+        ahead = next_face(bob, dataset, exclude=[ahead_of_time[-1]])  # fetched while the shown one is worked on
+        finish(Face.objects.get(pk=ahead_of_time[-1]))
+        if ahead is None:
+            break
+        ahead_of_time.append(ahead.pk)
+    assert len(one_at_a_time) == 12
+    assert ahead_of_time == one_at_a_time
 
 
 def test_two_annotators_at_once_never_get_the_same_face(bob, dave, assigned):
