@@ -92,12 +92,16 @@ def own_annotation(user, face: Face) -> Annotation | None:
 
 def initial_pose(user, face: Face) -> dict:
     """This annotator's latest annotation, else reference_pose(face)."""
-    annotation = own_annotation(user, face)
-    if annotation is not None:
-        pose = editor_pose(annotation.R, annotation.t, face)
-        pose["origin"] = {"kind": "annotation", "version": annotation.version, "status": annotation.status}
-        return pose
-    return reference_pose(face)
+    return _own_pose(own_annotation(user, face), face) or reference_pose(face)
+
+
+def _own_pose(annotation: Annotation | None, face: Face) -> dict | None:
+    """The pose of the annotator's own label, as the page starts from it (None: no label)."""
+    if annotation is None:
+        return None
+    pose = editor_pose(annotation.R, annotation.t, face)
+    pose["origin"] = {"kind": "annotation", "version": annotation.version, "status": annotation.status}
+    return pose
 
 
 def review_of(annotation: Annotation) -> dict:
@@ -125,6 +129,7 @@ def face_editor_state(user, face: Face) -> dict:
     image = face.image
     dataset = image.dataset
     annotation = own_annotation(user, face)
+    reference = reference_pose(face)  # read once: the initial pose too when there is no label yet
     landmarks_2d = visible_landmarks_2d(user, face)
     K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
     return {
@@ -138,8 +143,8 @@ def face_editor_state(user, face: Face) -> dict:
             "K": [float(v) for v in np.asarray(K).reshape(9)],
         },
         "dataset": {"id": dataset.pk, "name": dataset.name},
-        "initial": initial_pose(user, face),
-        "reference": reference_pose(face),
+        "initial": _own_pose(annotation, face) or reference,
+        "reference": reference,
         "annotation": None
         if annotation is None
         else {
