@@ -113,6 +113,17 @@ def test_an_annotator_labels_faces_by_keyboard_without_a_reload(page, live_serve
         page.wait_for_timeout(50)
     assert not FaceClaim.objects.filter(annotator=bob, face_id__in=ahead).exists()
     assert FaceClaim.objects.filter(annotator=bob, face_id=ids[-1]).exists()
+
+    # the last faces, then the empty queue: the dataset's page
+    open_editor(page, live_server, Face.objects.get(pk=ids[-1]))
+    page.locator("#pose-canvas").focus()
+    for _ in range(total - N_LABELED - 1):
+        previous = wait_shown(page, shown_face(page)["id"])["id"]
+        page.keyboard.press("a")
+        page.wait_for_function("(id) => window.headposeEditor.face().id !== id", arg=previous)
+    page.keyboard.press("a")
+    page.wait_for_url(f"**/label/datasets/{dataset.name}/")
+    assert Annotation.objects.filter(author=bob, status="accepted").count() == total
     assert js_errors == []
 
 
