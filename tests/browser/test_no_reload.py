@@ -93,6 +93,7 @@ def test_an_annotator_labels_faces_by_keyboard_without_a_reload(page, live_serve
     wait_shown(page, ids[-2])
     assert page.url.endswith(f"/label/faces/{ids[-2]}/")
     assert "your label v1 (accepted)" in page.inner_text("#origin-line")
+    page.screenshot(path=str(shots_dir / "no_reload_back.png"))
     page.go_forward()
     wait_shown(page, ids[-1])
     assert page.evaluate("() => window.__sameDocument") == "kept"
