@@ -10,6 +10,7 @@ REGISTERING_MODULES = (
     "annotator.datasets.splits",
     "annotator.proposals.meshes",
     "annotator.proposals.services",
+    "annotator.quality.services",
     "annotator.sequences.services",
 )
 

@@ -19,7 +19,7 @@ from annotator.labeling.models import (
     RevisionFields,
 )
 from annotator.proposals.models import FaceMesh, Proposal
-from annotator.quality.models import FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
+from annotator.quality.models import ConsensusDue, FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
 from annotator.review.models import ReviewClaim
 from annotator.sequences.models import Sequence, SequenceTrack
 
@@ -30,6 +30,7 @@ __all__ = [
     "AnnotationStatus",
     "ApiToken",
     "Assignment",
+    "ConsensusDue",
     "Dataset",
     "Face",
     "FaceClaim",

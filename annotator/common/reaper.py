@@ -9,7 +9,8 @@ from a thread (`start_in_worker`); several reapers agree through row locks
 (SKIP LOCKED) and the fresh lease each re-send writes. The admin's Resume calls
 `resend` for one job.
 
-Each round also removes, on its host, the temporary folders of jobs that no
+Each round also runs the chores features register (`every_round`: the quality
+feature brings lagging consensus rows up to date) and removes, on its host, the temporary folders of jobs that no
 live worker runs (annotator/common/job_tmp.py: what a killed run left).
 
 Re-sends are safe because every task is idempotent: an import claims its job
@@ -41,11 +42,19 @@ logger = logging.getLogger(__name__)
 MESH_BATCH = 32
 NOT_RESUMABLE = "this job cannot be resumed (its work list was not recorded); start it again"
 _resenders: dict[type, Callable] = {}
+_chores: list[Callable[[], object]] = []
 
 
 def register(model, resend_fn: Callable) -> None:
     """`resend_fn(row)` queues the task of a stranded `model` row (in a transaction; sends on commit)."""
     _resenders[model] = resend_fn
+
+
+def every_round(chore: Callable[[], object]) -> None:
+    """Run `chore()` in every reaper round (after the re-sends), e.g. the quality
+    feature's flush of consensus rows that lag behind their labels."""
+    if chore not in _chores:
+        _chores.append(chore)
 
 
 def _resend_job(job: Job) -> None:
@@ -121,6 +130,11 @@ def reap() -> dict[str, int]:
         sent["FaceMesh"] = _reap_meshes()
     except BrokerUnavailable:
         logger.warning("reaper: the broker is unreachable; the next round tries again")
+    for chore in _chores:
+        try:
+            chore()
+        except Exception:  # one chore's failure must not stop the reaper's loop
+            logger.exception("reaper: %s failed; the next round tries again", getattr(chore, "__name__", chore))
     job_tmp.sweep()
     return sent
 

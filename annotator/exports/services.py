@@ -22,6 +22,7 @@ from annotator.common import access, jobs, pipeline, poses
 from annotator.common.models import Job
 from annotator.datasets.models import Dataset, Face, Split
 from annotator.exports.selectors import LABEL_CHOICES, LABEL_HELP, label_rows
+from annotator.quality.services import flush_consensus
 from annotator.sequences.selectors import track_rows
 from workers.core.exports import FORMATS, InvalidRow, InvalidRowsError, write_export
 
@@ -130,6 +131,8 @@ def write(dataset: Dataset, options: dict, out, on_progress=None) -> Written:
     rules refuse it (InvalidRowsError, listing them all) unless
     options["skip_invalid"]: then they are left out and listed in the result."""
     split = resolve_split(dataset, options.get("split"))
+    if options["labels"] == "consensus":
+        flush_consensus(dataset.pk)  # rows lagging behind their labels: up to date first
     rows = label_rows(
         dataset,
         labels=options["labels"],

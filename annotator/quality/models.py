@@ -39,6 +39,20 @@ class FaceConsensus(models.Model):
         return f"consensus of {self.face} ({self.member_count} members, {self.dispersion_deg:.1f} deg)"
 
 
+class ConsensusDue(models.Model):
+    """A face whose consensus row (and honeypot answers) lag behind its labels: a save or
+    a verdict marks it, one upsert on the request's path; quality/services.flush_consensus
+    brings the marked faces up to date in one vectorised batch. The quality report, the
+    review queue, exports and every worker's reaper round flush before they read."""
+
+    face = models.OneToOneField(Face, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    marked_at = models.DateTimeField(help_text="The last change that marked it")
+
+    def __str__(self):
+        return f"consensus of face {self.face_id} due"
+
+
 class Honeypot(models.Model):
     """A face with a trusted label, mixed into annotators' queues to measure them.
     Never shown to annotators as such (annotator/access.py)."""

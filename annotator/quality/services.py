@@ -3,10 +3,14 @@ the dataset's noise floor. The maths is workers/core/consensus.py and
 workers/core/quality.py; this module reads the rows, calls them and writes.
 
 - `annotation_changed(annotation)` (service) runs after every annotator save and
-  every review (annotator/services.py): the face's FaceConsensus row is
-  recomputed (a face whose members spread over HEADPOSE_CONSENSUS_REVIEW_DEG,
-  or who had a member rejected as an outlier, gets needs_review), a honeypot
-  answer's error is recorded, and the dataset's QualitySnapshot goes stale.
+  every review (labeling/services.py, review/services.py): the face is marked
+  ConsensusDue and the dataset's QualitySnapshot goes stale, nothing more on the
+  request's path.
+- `flush_consensus(dataset_id)` (service) brings the marked faces up to date:
+  their FaceConsensus rows (a face whose members spread over
+  HEADPOSE_CONSENSUS_REVIEW_DEG, or who had a member rejected as an outlier, gets
+  needs_review) and their honeypot answers' errors. The report, the review queue,
+  exports and every worker's reaper round call it before they read.
 - `mark_honeypots` (service): faces with a trusted label become honeypots.
 - `report(dataset)` (service): the snapshot when fresh, else `refresh`, which
   recomputes every figure from the rows at once (vectorised) and stores it.
@@ -21,14 +25,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, JSONField, OuterRef, Subquery
 from django.utils import timezone
 
-from annotator.common import access, pipeline
+from annotator.common import access, pipeline, reaper
 from annotator.common.poses import PoseError
 from annotator.datasets.models import Dataset, Face
-from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, ReviewState
-from annotator.quality.models import FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
+from annotator.labeling.models import Annotation, AnnotationOrigin, ReviewState
+from annotator.quality.models import ConsensusDue, FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
 from annotator.quality.selectors import POSE_STATUSES, load_tables
 from workers.core import consensus as core_consensus
 from workers.core import geometry, reliability
@@ -49,21 +52,22 @@ def _members(**scope):
 
 
 def annotation_changed(annotation: Annotation) -> None:
-    """Service: bring the quality rows in line with a changed annotation (an annotator's).
-    Runs inside the save's transaction, so it costs round trips on the hot path
-    (tests/web/test_save_queries.py pins them): the face locked with its honeypot
-    mark, its members, one upsert of the consensus row, the snapshot marked stale."""
+    """Service: note that a changed annotator annotation's face has its consensus due
+    (ConsensusDue), and that the dataset's report is stale. Runs inside the save's (or
+    the verdict's) transaction: two round trips on the hot path, no consensus maths
+    (tests/web/test_save_queries.py pins them); `flush_consensus` does the rest off it."""
     if annotation.origin != AnnotationOrigin.ANNOTATOR:
         return
-    if annotation.status == AnnotationStatus.DRAFT and annotation.pk not in (
-        FaceConsensus.objects.filter(face_id=annotation.face_id).values_list("members", flat=True).first() or []
-    ):
-        return  # a draft autosave of a label that was no member: no figure changes
-    # savepoint=False: the caller's transaction already makes this all-or-nothing
+    # savepoint=False: the caller's transaction already makes this all-or-nothing.
+    # ON CONFLICT DO UPDATE (not DO NOTHING): while a flush holds the face's mark (FOR
+    # UPDATE) this waits for it, then marks the face again, so no change is ever missed.
     with transaction.atomic(savepoint=False):
-        is_honeypot = refresh_face_consensus(annotation.face_id, annotation.dataset_id)
-        if is_honeypot:
-            record_honeypot_answer(annotation)
+        ConsensusDue.objects.bulk_create(
+            [ConsensusDue(face_id=annotation.face_id, dataset_id=annotation.dataset_id, marked_at=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["face"],
+            update_fields=["marked_at"],
+        )
         QualitySnapshot.objects.filter(dataset_id=annotation.dataset_id, stale=False).update(stale=True)
 
 
@@ -81,40 +85,55 @@ _CONSENSUS_FIELDS = [
     "iterations",
     "computed_at",
 ]
+FLUSH_BATCH = 2000  # faces per flush transaction
 
 
-def refresh_face_consensus(face_id: int, dataset_id: int) -> bool:
-    """Service: recompute one face's consensus row (deleted when it has no member),
-    weighted by the dataset's stored noise estimates (the last joint estimate, read
-    with the lock; newcomers get its prior): one small weighted median, no
-    dataset-wide work on the save's path. Returns whether the face is a honeypot
-    (read with the lock too: one round trip for all three)."""
-    # two annotators saving the same face at once: the second waits here and then reads the first's label
-    locked = (
-        Face.objects.select_for_update(of=("self",))
-        .filter(pk=face_id)
-        .annotate(
-            hp=Exists(Honeypot.objects.filter(face=OuterRef("pk"))),
-            noise=Subquery(
-                QualitySnapshot.objects.filter(dataset_id=dataset_id).values("noise")[:1], output_field=JSONField()
-            ),
-        )
-        .values_list("hp", "noise")
-        .first()
+def flush_consensus(dataset_id: int) -> int:
+    """Service: bring every face of the dataset marked ConsensusDue up to date: its
+    FaceConsensus row (deleted when it has no member left), weighted by the dataset's
+    stored noise estimates, and, for a honeypot, its answers' errors. Vectorised, in
+    batches of FLUSH_BATCH faces, each in one transaction that locks its marks (SKIP
+    LOCKED: two flushes share the work). Returns the number of faces brought up to date."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                ConsensusDue.objects.select_for_update(skip_locked=True)
+                .filter(dataset_id=dataset_id)
+                .order_by("face_id")
+                .values_list("face_id", flat=True)[:FLUSH_BATCH]
+            )
+            if not due:
+                return done
+            _bring_up_to_date(dataset_id, due)
+            ConsensusDue.objects.filter(face_id__in=due).delete()
+            done += len(due)
+
+
+def flush_all_consensus() -> int:
+    """Service: flush every dataset that has faces due (each worker's reaper round)."""
+    datasets = ConsensusDue.objects.values_list("dataset_id", flat=True).distinct().order_by()
+    return sum(flush_consensus(dataset_id) for dataset_id in list(datasets))
+
+
+reaper.every_round(flush_all_consensus)
+
+
+def _bring_up_to_date(dataset_id: int, face_ids: list[int]) -> None:
+    noise = QualitySnapshot.objects.filter(dataset_id=dataset_id).values_list("noise", flat=True).first() or {}
+    rows = list(_members(face_id__in=face_ids).order_by("face_id", "pk").values_list(*MEMBER_FIELDS))
+    built = (
+        build_consensus_rows(dataset_id, rows, reliability.Noise.from_dict(noise), noise.get("rounds", 0))
+        if rows
+        else []
     )
-    is_honeypot, noise = locked if locked is not None else (False, None)
-    rows = list(_members(face_id=face_id).order_by("pk").values_list(*MEMBER_FIELDS))
-    if not rows:
-        FaceConsensus.objects.filter(face_id=face_id).delete()
-        return bool(is_honeypot)
-    consensus_rows = build_consensus_rows(
-        dataset_id, rows, reliability.Noise.from_dict(noise), (noise or {}).get("rounds", 0)
-    )
+    kept = {row.face_id for row in built}
+    FaceConsensus.objects.filter(face_id__in=[f for f in face_ids if f not in kept]).delete()
     # one INSERT ... ON CONFLICT (face) DO UPDATE: no savepoint, no second read
     FaceConsensus.objects.bulk_create(
-        consensus_rows, update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS
+        built, update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS, batch_size=FLUSH_BATCH
     )
-    return bool(is_honeypot)
+    _record_honeypot_answers(face_ids)
 
 
 # what a consensus row is made of, per member label
@@ -191,6 +210,7 @@ def rewrite_consensus(dataset_id: int) -> dict:
     """Service (a Celery task's body: workers/tasks.rewrite_consensus): every consensus row
     of the dataset again, weighted by the snapshot's noise estimates. Sent by `refresh`
     when those moved: off every request's path; batches of whole faces, vectorised."""
+    flush_consensus(dataset_id)  # the honeypot answers, and no mark left for faces rewritten below
     noise_doc = QualitySnapshot.objects.filter(dataset_id=dataset_id).values_list("noise", flat=True).first() or {}
     noise, rounds = reliability.Noise.from_dict(noise_doc), noise_doc.get("rounds", 0)
     members = _members(dataset_id=dataset_id).order_by("face_id", "pk").values_list(*MEMBER_FIELDS)
@@ -214,22 +234,33 @@ def rewrite_consensus(dataset_id: int) -> dict:
     return {"dataset": dataset_id, "faces": written}
 
 
-def record_honeypot_answer(annotation: Annotation) -> None:
-    """Service: the geodesic error of an annotator's finished label of a honeypot face."""
-    honeypot = Honeypot.objects.filter(face_id=annotation.face_id).first()
-    if honeypot is None:
+def _record_honeypot_answers(face_ids: list[int]) -> None:
+    """The geodesic error of every finished annotator label of the honeypots among
+    `face_ids` (HoneypotAnswer), and no answer for a label that is not finished."""
+    honeypots = {h.face_id: h for h in Honeypot.objects.filter(face_id__in=face_ids)}
+    if not honeypots:
         return
-    if annotation.status not in POSE_STATUSES:
-        HoneypotAnswer.objects.filter(annotation=annotation).delete()
-        return
-    error = float(
-        geometry.geodesic_distance(
-            np.asarray(honeypot.R, float).reshape(3, 3), np.asarray(annotation.R, float).reshape(3, 3)
+    labels = list(
+        Annotation.objects.filter(face_id__in=list(honeypots), origin=AnnotationOrigin.ANNOTATOR).values_list(
+            "pk", "face_id", "author_id", "status", "R"
         )
     )
-    HoneypotAnswer.objects.update_or_create(
-        annotation=annotation, defaults={"honeypot": honeypot, "author_id": annotation.author_id, "geodesic_deg": error}
-    )
+    HoneypotAnswer.objects.filter(annotation_id__in=[pk for pk, *_ in labels]).delete()
+    answers = [
+        HoneypotAnswer(
+            annotation_id=pk,
+            honeypot=honeypots[face_id],
+            author_id=author_id,
+            geodesic_deg=float(
+                geometry.geodesic_distance(
+                    np.asarray(honeypots[face_id].R, float).reshape(3, 3), np.asarray(R, float).reshape(3, 3)
+                )
+            ),
+        )
+        for pk, face_id, author_id, status, R in labels
+        if status in POSE_STATUSES and R is not None
+    ]
+    HoneypotAnswer.objects.bulk_create(answers)
 
 
 # --- honeypots (services) -----------------------------------------------------------------
@@ -322,6 +353,7 @@ def report(dataset: Dataset) -> dict:
 def refresh(dataset: Dataset) -> dict:
     """Service: recompute the dataset's report from its rows and store it."""
     started = time.perf_counter()
+    flush_consensus(dataset.pk)  # the honeypot answers and needs-review flags the report reads
     # fresh from here on: a save while the rows are read marks it stale again
     QualitySnapshot.objects.update_or_create(dataset=dataset, defaults={"stale": False})
     labels, honeypots, user_ids = load_tables(dataset)

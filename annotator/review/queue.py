@@ -26,6 +26,7 @@ from annotator.labeling.editor import editor_pose, visible_landmarks_2d
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, RejectReason
 from annotator.labeling.selectors import readable_annotations
 from annotator.proposals.selectors import preferred_proposal
+from annotator.quality.services import flush_consensus
 from annotator.review.models import ReviewClaim
 from annotator.review.selectors import review_queue
 from annotator.review.services import ReviewingDenied, correct_annotation, review_annotation
@@ -68,6 +69,7 @@ def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | Non
     first of selectors.review_queue; claimed for CLAIM_TTL; None when nothing
     awaits review.
     `skip_annotation_id` (the one just left with N) is released and passed over."""
+    flush_consensus(dataset.pk)  # which faces' consensus is disputed: the queue puts them first
     now = timezone.now()
     with transaction.atomic():
         # Serialise hand-outs per dataset: two reviewers asking at once must not get the same label.
@@ -97,6 +99,7 @@ def release(reviewer, annotation_id: int) -> None:
 
 
 def queue_size(reviewer, dataset: Dataset) -> int:
+    flush_consensus(dataset.pk)
     return review_queue(dataset, reviewer).count()
 
 

@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 from annotator.accounts.tokens import create_token
 from annotator.labeling.services import save_annotation, set_ground_truth
 from annotator.models import Annotation, Assignment, Face, FaceConsensus, HoneypotAnswer, Role
-from annotator.quality.services import rewrite_consensus
+from annotator.quality.services import flush_all_consensus, flush_consensus, rewrite_consensus
 from annotator.review.selectors import faces_needing_review
 from annotator.review.services import review_annotation
 from tests.api.conftest import user
@@ -232,12 +232,16 @@ def test_a_reviewer_rejection_takes_the_label_out_of_the_consensus(team):
             status="corrected",
             expected_version=0,
         )
+    # the saves marked the face's consensus due; a worker (or the next reader) brings it up to date
+    assert not FaceConsensus.objects.filter(face=face).exists()
+    assert flush_consensus(dataset.pk) == 1 and flush_consensus(dataset.pk) == 0
     c = FaceConsensus.objects.get(face=face)
     assert c.member_count == 2 and c.needs_review and c.dispersion_deg == pytest.approx(15.0, abs=1e-6)
     bad = Annotation.objects.get(face=face, author=b)
     review_annotation(
         annotation=bad, reviewer=team["reviewer"], decision="rejected", note="look again", expected_version=bad.version
     )
+    flush_all_consensus()  # as every worker's reaper round does
     c.refresh_from_db()
     assert c.member_count == 1 and not c.needs_review and c.dispersion_deg == pytest.approx(0, abs=1e-9)
 
@@ -281,6 +285,7 @@ def test_honeypot_share_of_a_queue_over_80_faces_and_annotators_see_nothing_of_t
         seen_bodies.append(r.content)
     n_honeypots = len(set(handed) & honeypot_ids)
     assert n_honeypots == 0.05 * 80, n_honeypots
+    flush_consensus(dataset.pk)
     assert HoneypotAnswer.objects.filter(author=worker).count() == n_honeypots
     assert all(a.geodesic_deg == pytest.approx(2.0) for a in HoneypotAnswer.objects.filter(author=worker))
 

@@ -253,3 +253,27 @@ def test_the_visibility_timeout_outlasts_any_task_and_the_reaper_comes_first():
     # a dead worker's job is re-sent by the reaper long before Redis would re-deliver it
     assert timeout / 10 > settings.HEADPOSE_JOB_LEASE_S + settings.HEADPOSE_REAP_EVERY_S
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+
+
+def test_each_round_brings_lagging_consensus_rows_up_to_date(sent, django_user_model):
+    """A save only marks its face's consensus due (quality/services.annotation_changed);
+    a reaper round, as every worker runs, writes the row, and the next round finds nothing."""
+    from annotator.labeling.services import save_annotation
+    from annotator.models import Assignment, ConsensusDue, FaceConsensus, Role
+    from tests.browser.data import make_dataset
+    from workers.core import geometry
+
+    ds = make_dataset("due", n_faces=1, overlap=2)
+    face = Face.objects.get(image__dataset=ds)
+    for name, yaw in (("ann", 10.0), ("bea", 14.0)):
+        user = django_user_model.objects.create_user(name, password="x")
+        Assignment.objects.create(dataset=ds, user=user, role=Role.ANNOTATOR)
+        save_annotation(
+            face=face, author=user, R=geometry.euler_to_matrix([yaw, 0, 0]), t=[0, 0, 650], status="corrected",
+            expected_version=0,
+        )  # fmt: skip
+    assert ConsensusDue.objects.filter(face=face).exists() and not FaceConsensus.objects.filter(face=face).exists()
+    reaper.reap()
+    consensus = FaceConsensus.objects.get(face=face)
+    assert consensus.member_count == 2 and not ConsensusDue.objects.exists()
+    assert consensus.dispersion_deg == pytest.approx(2.0, abs=1e-6)
