@@ -46,15 +46,15 @@ def client_for(u) -> APIClient:
 
 
 def label_until_done(client, dataset, decide) -> list[int]:
-    """Ask the real API for the next face and save decide(state) until none is left."""
+    """Ask the real API for the next face with its editor state (as the labeling page
+    does) and save decide(state) until none is left."""
     done = []
     while True:
-        r = client.post(f"/api/label/datasets/{dataset.pk}/next/", {}, format="json")
+        r = client.post(f"/api/label/datasets/{dataset.pk}/next/", {"with_state": True}, format="json")
         assert r.status_code == 200, r.content
-        face_id = r.json()["face_id"]
+        face_id, state = r.json()["face_id"], r.json()["state"]
         if face_id is None:
             return done
-        state = client.get(f"/api/label/faces/{face_id}/").json()
         R, t, spent = decide(face_id, state, len(done))
         body = {
             "R": R.reshape(-1).tolist(),
