@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { axisAngle, eulerToMatrix, matmul } from '../../static/js/editor/pose.js';
 import {
-  geodesicDegrees, projectPoints, reprojectionRmse, snapPose, solvePins, solvePnP,
+  geodesicDegrees, projectPoints, reprojectionRmse, snapPose, solveKind, solvePins, solvePnP,
 } from '../../static/js/editor/pnp.js';
 
 const K = [800, 0, 319.5, 0, 800, 239.5, 0, 0, 1];
@@ -90,11 +90,14 @@ describe('solvePins', () => {
     assert.deepEqual([out.R, out.t, out.mode], [pose.R, pose.t, 'none']);
   });
 
-  test('1-3 pins: a damped update that meets the pins closely and moves the head little', () => {
+  test('1-3 pins: a partial solve (depth held; 1 pin: rotation too) that meets the pins and moves the head little', () => {
     for (const n of [1, 2, 3]) {
       const pins = Array.from({ length: n }, (_, i) => ({ index: 7 * i + 3, x: shown[7 * i + 3][0] + 12, y: shown[7 * i + 3][1] - 6 }));
       const out = solvePins(K, P, pins, pose);
-      assert.equal(out.mode, 'damped');
+      assert.equal(out.mode, n === 1 ? 'xy' : 'rotation+xy');
+      assert.equal(out.t[2], pose.t[2], 'depth held');
+      if (n === 1) assert.deepEqual(out.R, pose.R, 'rotation held');
+      assert.ok(Math.abs(out.before - Math.hypot(12, 6)) < 1e-9);
       assert.ok(out.rmse < 0.5, `${n} pins: rmse ${out.rmse}`);
       assert.ok(out.rmse === reprojectionRmse(K, P, pins, out));
       assert.ok(geodesicDegrees(out.R, pose.R) < 5, `${n} pins turned the head ${geodesicDegrees(out.R, pose.R)} deg`);
@@ -117,6 +120,16 @@ describe('solvePins', () => {
     const out = solvePins(K, P, pins, pose);
     assert.equal(out.mode, 'full');
     assert.ok(geodesicDegrees(out.R, truth.R) < 1e-6 && out.rmse < 1e-6);
+  });
+
+  test('4 pins on one line (the nose ridge) fix no roll about it: a partial solve', () => {
+    const line = [0, 1, 2, 3].map((k) => [0, -30 + 20 * k, -10 - 5 * k]);
+    const Q = P.map((p, i) => (i >= 27 && i <= 30 ? line[i - 27] : p));
+    const at = projectPoints(K, Q, pose);
+    const pins = [27, 28, 29, 30].map((index) => ({ index, x: at[index][0] + 3, y: at[index][1] }));
+    assert.equal(solveKind(Q, pins), 'rotation+xy');
+    assert.equal(solveKind(Q, [...pins, { index: 36, x: 0, y: 0 }]), 'full');
+    assert.equal(solvePins(K, Q, pins, pose).t[2], pose.t[2]);
   });
 });
 

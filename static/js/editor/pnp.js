@@ -19,8 +19,50 @@ export const HEAD_RADIUS_MM = 80;
 /** Prior weight for 1-3 pins: small, so the pins are met almost exactly and the
  * rest of the pose moves the least (in pixels) that does it. */
 export const PRIOR_WEIGHT = 0.1;
-/** Pins needed for a full 6DoF solve (fewer: a damped update from the current pose). */
+/** Pins needed for a full 6DoF solve (fewer, or all on one line: a partial solve, solveKind). */
 export const FULL_SOLVE_PINS = 4;
+/** Pins this close to one line (the second spread over the first, 3D) do not fix the roll about it. */
+const COLLINEAR_RATIO = 0.05;
+
+/** What a solve from these pins moves: which of the six degrees of freedom
+ * (rotation x, y, z, then t x, y, z) are free, and what the panel says.
+ *  - 'xy': one pin: the head slides across the image (rotation and depth held);
+ *  - 'rotation+xy': 2-3 pins, or more on one line: rotation and x/y (depth held);
+ *  - 'full': 4 or more pins not on one line: all six. */
+export const SOLVE_KINDS = {
+  none: { free: [false, false, false, false, false, false], text: '' },
+  xy: { free: [false, false, false, true, true, false], text: 'partial solve: x/y only (rotation and depth held)' },
+  'rotation+xy': { free: [true, true, true, true, true, false], text: 'partial solve: rotation and x/y (depth held)' },
+  full: { free: [true, true, true, true, true, true], text: 'full solve (6DoF)' },
+};
+
+/** The solve kind (SOLVE_KINDS) that `pins` determine on the model `points3d`. */
+export function solveKind(points3d, pins) {
+  if (pins.length === 0) return 'none';
+  if (pins.length === 1) return 'xy';
+  if (pins.length < FULL_SOLVE_PINS || collinear(pins.map((p) => points3d[p.index]))) return 'rotation+xy';
+  return 'full';
+}
+
+/** Whether 3D points lie (nearly) on one line: the two largest principal spreads. */
+function collinear(points) {
+  const n = points.length;
+  const mean = [0, 1, 2].map((k) => points.reduce((s, p) => s + p[k], 0) / n);
+  const C = new Array(9).fill(0);
+  for (const p of points) for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) C[3 * a + b] += (p[a] - mean[a]) * (p[b] - mean[b]);
+  // eigenvalues of the symmetric 3x3 (trigonometric form)
+  const q = (C[0] + C[4] + C[8]) / 3;
+  const p1 = C[1] ** 2 + C[2] ** 2 + C[5] ** 2;
+  const p2 = (C[0] - q) ** 2 + (C[4] - q) ** 2 + (C[8] - q) ** 2 + 2 * p1;
+  const pp = Math.sqrt(p2 / 6);
+  if (pp < 1e-12) return true;
+  const B = C.map((v, k) => (v - (k % 4 === 0 ? q : 0)) / pp);
+  const detB = B[0] * (B[4] * B[8] - B[5] * B[7]) - B[1] * (B[3] * B[8] - B[5] * B[6]) + B[2] * (B[3] * B[7] - B[4] * B[6]);
+  const phi = Math.acos(Math.max(-1, Math.min(1, detB / 2))) / 3;
+  const e1 = q + 2 * pp * Math.cos(phi), e3 = q + 2 * pp * Math.cos(phi + 2 * Math.PI / 3);
+  const e2 = 3 * q - e1 - e3;
+  return Math.sqrt(Math.max(e2, 0) / e1) < COLLINEAR_RATIO;
+}
 /** Huber threshold for snapping, pixels. */
 export const HUBER_PX = 2;
 
@@ -121,11 +163,14 @@ function huberCost(norm2, delta) {
  * Least-squares (or Huber) pose from point pairs, Levenberg–Marquardt from `start`.
  * points3d: [[x, y, z], ...] head frame mm; points2d: [[u, v], ...] pixels, same order.
  * options: prior {R, t} and priorWeight (extra residuals toward that pose),
- * huber (threshold px; absent: plain squares), maxIterations.
+ * huber (threshold px; absent: plain squares), maxIterations, free (6 booleans:
+ * rotation x, y, z, t x, y, z; a held one keeps its value, default all free).
  * Returns {R, t, iterations, cost} (cost: the minimised sum, pixels squared).
  */
 export function solvePnP(K, points3d, points2d, start, options = {}) {
-  const { prior = null, priorWeight = PRIOR_WEIGHT, huber = 0, maxIterations = MAX_ITERATIONS } = options;
+  const {
+    prior = null, priorWeight = PRIOR_WEIGHT, huber = 0, maxIterations = MAX_ITERATIONS, free = SOLVE_KINDS.full.free,
+  } = options;
   const n = points3d.length;
   if (n !== points2d.length) throw new RangeError('points3d and points2d differ in length');
   const scales = prior ? priorScales(K, prior, priorWeight) : null;
@@ -205,6 +250,12 @@ export function solvePnP(K, points3d, points2d, start, options = {}) {
       }
     }
     for (let j = 0; j < 6; j++) for (let k = 0; k < j; k++) A[k * 6 + j] = A[j * 6 + k];
+    // a held degree of freedom: its row and column decoupled, its step zero
+    for (let j = 0; j < 6; j++) {
+      if (free[j]) continue;
+      for (let k = 0; k < 6; k++) { A[j * 6 + k] = 0; A[k * 6 + j] = 0; }
+      A[j * 7] = 1; g[j] = 0;
+    }
 
     let improved = false, small = false;
     while (lambda < 1e16) {
@@ -235,17 +286,22 @@ export function solvePnP(K, points3d, points2d, start, options = {}) {
 }
 
 /**
- * The pose the pins ask for, starting from (and, with fewer than FULL_SOLVE_PINS
- * pins, held toward) `pose`. pins: [{index, x, y}] (iBUG-68 index, image px).
- * Returns {R, t, mode: 'none' | 'damped' | 'full', rmse, iterations}.
+ * The pose the pins ask for, starting from `pose`: only the degrees of freedom
+ * the pins determine move (solveKind); a partial solve is also held toward
+ * `pose` (a small prior), so that what the pins leave open moves the least.
+ * pins: [{index, x, y}] (iBUG-68 index, image px).
+ * Returns {R, t, mode: 'none' | 'xy' | 'rotation+xy' | 'full', rmse, before, iterations}
+ * (before: the pins' RMSE at `pose`).
  */
 export function solvePins(K, points3d, pins, pose) {
-  if (!pins.length) return { R: pose.R.slice(), t: pose.t.slice(), mode: 'none', rmse: 0, iterations: 0 };
+  const before = reprojectionRmse(K, points3d, pins, pose);
+  const mode = solveKind(points3d, pins);
+  if (mode === 'none') return { R: pose.R.slice(), t: pose.t.slice(), mode, rmse: 0, before, iterations: 0 };
   const P = pins.map((p) => points3d[p.index]);
   const u = pins.map((p) => [p.x, p.y]);
-  const full = pins.length >= FULL_SOLVE_PINS;
-  const out = solvePnP(K, P, u, pose, full ? {} : { prior: pose });
-  return { R: out.R, t: out.t, mode: full ? 'full' : 'damped', iterations: out.iterations,
+  const { free } = SOLVE_KINDS[mode];
+  const out = solvePnP(K, P, u, pose, mode === 'full' ? {} : { prior: pose, free });
+  return { R: out.R, t: out.t, mode, iterations: out.iterations, before,
            rmse: reprojectionRmse(K, points3d, pins, out) };
 }
 
