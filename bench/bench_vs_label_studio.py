@@ -52,6 +52,9 @@ from bench._common import latency_summary, print_json
 from bench._django import django_test_db
 
 LS_VERSION = "1.23.2"
+# Label Studio 1.23.2 leaves sentry-sdk unpinned, and sentry-sdk 3 refuses the options it passes
+# (TypeError: Unknown option 'send_default_pii') at start-up: the last 2.x it was released with.
+LS_CONSTRAINTS = ["sentry-sdk<3"]
 LS_LABEL_CONFIG = """<View>
   <Image name="image" value="$image"/>
   <Number name="yaw" toName="image" min="-180" max="180"/>
@@ -75,12 +78,19 @@ def ensure_label_studio(venv: Path) -> Path:
             capture_output=True,
             text=True,
         )
-        if probe.stdout.strip() == LS_VERSION:
+        sentry = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('sentry-sdk'))"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.stdout.strip() == LS_VERSION and sentry.stdout.strip().startswith("2."):
             return exe
     print(f"installing label-studio=={LS_VERSION} into {venv} (several minutes)", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", f"label-studio=={LS_VERSION}"], check=True, stdout=sys.stderr
+        [str(python), "-m", "pip", "install", "-q", f"label-studio=={LS_VERSION}", *LS_CONSTRAINTS],
+        check=True,
+        stdout=sys.stderr,
     )
     return exe
 
