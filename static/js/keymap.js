@@ -67,7 +67,11 @@ export const ACTIONS = [
   { id: 'wireframe', keys: ['w'], pages: EDIT, group: 'View', text: 'wireframe on / off' },
   { id: 'axes', keys: ['v'], pages: ['label'], group: 'View', text: "the head's axes on / off" },
   { id: 'landmarks', keys: ['m'], pages: EDIT, group: 'View', text: "the face's landmarks on / off" },
-  { id: 'ghosts', keys: ['g'], pages: ['review'], group: 'View', text: 'ghosts: all → each one → none' },
+  {
+    id: 'ghosts', keys: ['g'], pages: EDIT, group: 'View',
+    text: { label: "the proposals' outlines on / off (the review's ghosts)", review: 'ghosts: all → each one → none' },
+  },
+  { id: 'features', keys: ['y'], pages: ['label'], group: 'View', text: 'feature lines on / off (eyes, brows, nose, lips, jaw at the pose)' },
   { id: 'opacityDown', keys: ['['], pages: EDIT, group: 'View', text: 'head more transparent' },
   { id: 'opacityUp', keys: [']'], pages: EDIT, group: 'View', text: 'head more opaque' },
   { id: 'zoomIn', keys: ['+', '='], pages: ALL, group: 'View', text: 'zoom in (the wheel, a pinch: at the pointer)' },

@@ -2,7 +2,9 @@
 mouse pin them and the pose follows (solved in the page by pnp.js); the pins
 are saved with the annotation; at 4x zoom the handles and the 3D drawing still
 sit where cv2.projectPoints puts the reference face's landmarks (within 1 px);
-the proposals are switched from the keyboard with their distance shown.
+the proposals are switched from the keyboard with their distance shown; the
+feature lines are drawn by default, a partial solve says so, and a pin that
+raises the pins' error warns with an Undo (issue 26 items 9, 10).
 Screenshots go to HEADPOSE_SHOTS_DIR (/tmp/shots) for a person to look at."""
 
 import cv2
@@ -103,7 +105,7 @@ def test_dragging_landmarks_with_the_mouse_pins_them_and_the_pose_follows(editor
         # the dragged landmark is where the mouse left it (the mouse moves in whole CSS pixels)
         assert np.hypot(*(shown[index] - target[index])) < 1.0, (index, shown[index], target[index])
         if k == 0:
-            # one pin: a damped update, the head turned by little
+            # one pin: a partial solve (x/y), the head not turned
             assert float(geometry.geodesic_distance(pose_of(page)[0], geometry.euler_to_matrix(list(START[0])))) < 8
             page.screenshot(path=str(shots_dir / "pins_one_drag.png"))
     error = float(geometry.geodesic_distance(pose_of(page)[0], R_truth))
@@ -140,7 +142,7 @@ def drawn_centre_on_screen(page, point):
     page.evaluate(
         """(p) => {
         const ed = window.headposeEditor;
-        for (const id of ['face-image', 'pin-layer', 'overlay']) document.getElementById(id).style.visibility = 'hidden';
+        for (const id of ['face-image', 'pin-layer', 'overlay', 'feature-layer']) document.getElementById(id).style.visibility = 'hidden';
         ed.setHeadVisible(false); ed.setAxesVisible(false);
         ed.showMarkers([p], [[255, 255, 255]], 5); ed.renderNow();
     }""",
@@ -149,7 +151,7 @@ def drawn_centre_on_screen(page, point):
     shot = cv2.imdecode(np.frombuffer(page.screenshot(), np.uint8), cv2.IMREAD_GRAYSCALE).astype(np.float64)
     page.evaluate("""() => {
         const ed = window.headposeEditor;
-        for (const id of ['face-image', 'pin-layer', 'overlay']) document.getElementById(id).style.visibility = '';
+        for (const id of ['face-image', 'pin-layer', 'overlay', 'feature-layer']) document.getElementById(id).style.visibility = '';
         ed.showMarkers(null); ed.setHeadVisible(true); ed.setAxesVisible(true); ed.renderNow();
     }""")
     box = page.evaluate(
@@ -271,6 +273,9 @@ def test_snap_on_a_real_sample_fits_the_landmarks_the_app_detected(
     error = float(geometry.geodesic_distance(pose_of(page)[0], truth.R_matrix))
     assert error < 3.0, error
     page.screenshot(path=str(shots_dir / "pins_snap_real.png"))
+    page.keyboard.press("h")  # handles off: the feature lines (on by default) over the real face
+    page.keyboard.press("m")
+    page.screenshot(path=str(shots_dir / "features_real.png"))
     assert js_errors == []
 
 
@@ -282,7 +287,7 @@ def test_the_js_api_pins_unpins_and_solves(editor):
     assert np.abs(shown - cv2_project(P, *START)).max() < 1e-6  # the page's landmarks are cv2's
     target = cv2_project(P, *TRUTH)
     modes = [page.evaluate("([i, x, y]) => window.headposeEditor.pin(i, x, y).mode", [i, *target[i]]) for i in DRAGGED]
-    assert modes == ["damped"] * 3 + ["full"] * 3
+    assert modes == ["xy"] + ["rotation+xy"] * 2 + ["full"] * 3
     R, t = pose_of(page)
     assert float(geometry.geodesic_distance(R, geometry.euler_to_matrix(list(TRUTH[0])))) < 1e-4
     assert np.abs(t - TRUTH[1]).max() < 1e-2
@@ -294,3 +299,48 @@ def test_the_js_api_pins_unpins_and_solves(editor):
         page.evaluate("() => window.headposeEditor.pin(3, -5, 10)")
     with pytest.raises(Exception, match=r"0\.\.67"):
         page.evaluate("() => window.headposeEditor.pin(68, 5, 10)")
+
+
+def test_feature_lines_partial_solve_and_the_pins_guard(editor, shots_dir):
+    page = editor
+    paths = page.locator("#feature-layer path.feature")
+    assert paths.count() == 9 and page.is_checked("#opt-features")  # on by default
+    assert all(paths.nth(i).get_attribute("d").startswith("M") for i in range(9))
+    page.keyboard.press("y")
+    assert not page.is_checked("#opt-features") and not page.locator("#feature-layer").is_visible()
+    page.keyboard.press("y")
+    assert page.locator("#feature-layer").is_visible()
+
+    P = load_reference_face().points68
+    target = cv2_project(P, *TRUTH)
+    depth = pose_of(page)[1][2]
+    pin = "([i, x, y]) => window.headposeEditor.pin(i, x, y)"
+    for i in (36, 45, 30):
+        out = page.evaluate(pin, [i, *target[i]])
+    assert out["mode"] == "rotation+xy" and pose_of(page)[1][2] == depth  # 3 pins: depth held
+    assert "partial solve: rotation and x/y (depth held)" in page.inner_text("#pin-count")
+    assert "→" in page.inner_text("#pin-rmse")  # before → after
+    for i in (48, 54):
+        out = page.evaluate(pin, [i, *target[i]])
+    assert out["mode"] == "full" and out["rmse"] < 1e-3
+    good = page.evaluate("() => window.headposeEditor.getPose()")
+
+    # a misplaced pin (the chin 60 px up) raises the error: a warning, and Undo brings back pose and pins
+    page.evaluate(pin, [8, target[8][0], target[8][1] - 60])
+    guard = page.locator("#pin-guard")
+    assert guard.is_visible() and guard.get_attribute("data-kind") == "warn"
+    assert "raised the pins' error" in guard.inner_text()
+    page.screenshot(path=str(shots_dir / "pins_guard_warning.png"))
+    page.click("#pin-guard-undo")
+    assert page.evaluate("() => window.headposeEditor.getPose()") == good
+    assert [p["index"] for p in page.evaluate("() => window.headposeEditor.pins()")] == [30, 36, 45, 48, 54]
+    assert not guard.is_visible()
+
+    # the pose moved away from the pins: a correction is refused until re-solved
+    page.locator("#pose-canvas").focus()
+    page.keyboard.press("Shift+ArrowLeft")
+    with pytest.raises(Exception, match="pins do not match"):
+        page.evaluate("() => window.headposeEditor.save({status: 'corrected'})")
+    assert guard.get_attribute("data-kind") == "refuse"
+    page.click("#pin-guard-solve")
+    page.evaluate("() => window.headposeEditor.save({status: 'corrected'})")

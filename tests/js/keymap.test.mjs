@@ -48,7 +48,8 @@ describe('the default map', () => {
     assert.equal(on(label, 'c'), null); // never unpin-all any more: Shift+X
     assert.equal(on(label, 'X', { shiftKey: true }), 'unpinAll');
     assert.equal(on(review, 'g'), 'ghosts');
-    assert.equal(on(label, 'g'), null);
+    assert.equal(on(label, 'g'), 'ghosts'); // the proposals' outlines there (issue 26 item 10)
+    assert.equal(on(label, 'y'), 'features');
     assert.equal(on(label, 'v'), 'axes');
     assert.equal(on(label, 'k'), 'moveDown');
     assert.equal(on(label, 'j'), 'moveLeft');

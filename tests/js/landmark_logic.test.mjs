@@ -47,7 +47,9 @@ describe('dragging', () => {
 describe('readouts', () => {
   test('the RMSE and the count name the last solve only when something is pinned', () => {
     assert.deepEqual(pinReadout(0, 0, 'none'), { rmse: '–', count: '0 pinned' });
-    assert.deepEqual(pinReadout(5, 1.234, 'full'), { rmse: '1.23 px', count: '5 pinned · full solve' });
+    assert.deepEqual(pinReadout(5, 1.234, 'full'), { rmse: '1.23 px', count: '5 pinned · full solve (6DoF)' });
+    assert.equal(pinReadout(3, 0.5, 'rotation+xy').count, '3 pinned · partial solve: rotation and x/y (depth held)');
+    assert.equal(pinReadout(2, 0.5, 'none').count, '2 pinned'); // loaded with the label, not solved yet
   });
 
   test('zoom: 100% is one image pixel per screen pixel', () => {
@@ -91,7 +93,7 @@ describe('wheel and keys', () => {
   test("the tool's actions are the keymap's, on the labeling page only", () => {
     const km = new Keymap('label');
     for (const id of TOOL_ACTIONS) assert.ok(km.actions().some((a) => a.id === id), id);
-    assert.deepEqual(TOOL_ACTIONS.map((id) => km.label(id)), ['X', 'Shift+X', 'H', 'P', 'Shift+P']);
+    assert.deepEqual(TOOL_ACTIONS.map((id) => km.label(id)), ['X', 'Shift+X', 'H', 'P', 'Shift+P', 'Y', 'G']);
     assert.equal(new Keymap('review').resolve({ key: 'x' }), null);
   });
 });

@@ -3,6 +3,7 @@
 // handle sizes, which handle a press grabs and where a drag pins it, the pin
 // readouts, the magnifier's geometry, the zoom readout and the tool's actions.
 import { clampToImage } from './pins.js';
+import { SOLVE_KINDS } from './pnp.js';
 
 export const MAGNIFIER_PX = 160; // the magnifier's size on screen, CSS px
 export const MAGNIFIER_ZOOM = 4; // screen pixels per displayed pixel inside it
@@ -48,11 +49,12 @@ export function checkInsideImage(x, y, width, height) {
   if (inside[0] !== x || inside[1] !== y) throw new RangeError(`(${x}, ${y}) lies outside the image`);
 }
 
-/** The pin readouts: the reprojection RMSE and the count with the last solve's kind. */
+/** The pin readouts: the reprojection RMSE and the count with what the last solve moved (pnp.SOLVE_KINDS). */
 export function pinReadout(count, rmse, solveMode) {
+  const kind = count && SOLVE_KINDS[solveMode] ? SOLVE_KINDS[solveMode].text : '';
   return {
     rmse: count ? `${rmse.toFixed(2)} px` : '–',
-    count: `${count} pinned${count ? ` · ${solveMode} solve` : ''}`,
+    count: `${count} pinned${kind ? ` · ${kind}` : ''}`,
   };
 }
 
@@ -79,4 +81,4 @@ export function zoomPercent(scale, oneToOneScale) { return `${Math.round(scale *
 export function proposalLabel(p) { return `${p.proposer}${p.version ? ` v${p.version}` : ''} · ${p.distance.toFixed(1)}°`; }
 
 /** The tool's actions of the keymap (static/js/keymap.js: their keys); the zoom keys are stage_zoom.js's. */
-export const TOOL_ACTIONS = ['snap', 'unpinAll', 'handles', 'nextProposal', 'previousProposal'];
+export const TOOL_ACTIONS = ['snap', 'unpinAll', 'handles', 'nextProposal', 'previousProposal', 'features', 'ghosts'];

@@ -1,7 +1,14 @@
 // The landmark tool of the labeling page: the reference face's iBUG-68
 // landmarks drawn where the pose puts them; drag one to where it belongs in the
-// photo and it is pinned, and the pose is solved from the pins (pnp.js: 1-3 pins
-// a damped update from the pose the drag started from, 4 or more a full solve).
+// photo and it is pinned, and the pose is solved from the pins (pnp.js: only what
+// they determine: 1 pin x/y, 2-3 (or on one line) rotation and x/y with the depth
+// held, 4 or more a full solve; the panel says which, and the RMSE before → after).
+// The guard (pin_guard.js): a solve, Snap or proposal switch that raises the pins'
+// error or takes the head far from every proposal warns, with an Undo (pose and
+// pins as they were); a proposal switch re-solves with the pins (or Clear pins);
+// a save sends only pins that match its pose (a correction with pins that do not
+// is refused until re-solved or unpinned). The feature lines (feature_lines.js,
+// Y) and the proposals' outlines (the review's ghosts, G) show the fit.
 // Also: snap to the face's own landmarks (Huber), zoom/pan with a magnifier
 // while dragging, the pins' live reprojection RMSE, and switching the starting
 // pose among the proposals from the keyboard. main.js hands in the editor and
@@ -13,18 +20,24 @@
 // proposals, pins, zoom, layer, stage, lastSolve, proposalIndex}.
 import { eventToPixel, imageViewBox } from './camera.js';
 import { typing } from './controls.js';
+import { FEATURE_GROUPS, featurePaths } from './feature_lines.js';
+import { GhostHeads } from '../review/ghost_heads.js';
+import { GHOST_COLORS } from '../review/ghosts.js';
 import {
   MAGNIFIER_PX, TOOL_ACTIONS, checkInsideImage, dragTarget, handleRadius, magnifierPlace, magnifierSource, markUnit,
   pinMarkPath, pinReadout, proposalLabel, startDrag, zoomPercent,
 } from './landmark_logic.js';
 import { PinSet, cycleIndex, proposalChoices } from './pins.js';
+import { toggleOption } from './panel.js';
+import { judge, pinsAgree, rmseChange, savePlan } from './pin_guard.js';
 import { projectPoints, reprojectionRmse, snapPose, solvePins } from './pnp.js';
+import { posesEqual } from './pose.js';
 import { attachStageZoom } from './stage_zoom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 
 /** A page without the tool's markup or state (another page reusing the editor) gets this. */
-const NO_TOOL = { refresh() {}, load() {}, pinsForSave: () => [], api: {} };
+const NO_TOOL = { refresh() {}, load() {}, afterHead() {}, pinsForSave: () => [], checkSave: () => true, api: {} };
 
 export function attachLandmarkTool({ editor, state, doc = document }) {
   const $ = (id) => doc.getElementById(id);
@@ -39,17 +52,23 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
     pins: new PinSet((state.annotation && state.annotation.landmark_pins) || []),
     zoom: null, // view_zoom.js's ViewZoom, from attachZoom
     layer: $('pin-layer'),
-    lastSolve: { mode: 'none', ms: 0 },
+    lastSolve: { mode: 'none', ms: 0, before: null, pose: null },
     proposalIndex: -1,
+    features: $('feature-layer'),
+    outline: null, // GhostHeads of the proposals while #opt-outline is on
   };
   tool.handles = createHandles(tool);
+  tool.featurePaths = createFeatures(tool);
+  tool.guard = attachGuard(tool);
   tool.refresh = () => refresh(tool);
   attachHandleDrag(tool);
   const zoom = attachZoom(tool);
   const proposals = attachProposals(tool);
   const handles = bindHandlesOption(tool);
-  const snap = () => snapToOwn(tool);
-  const unpinAll = () => { tool.pins.clear(); tool.refresh(); };
+  const snap = () => guarded(tool, 'snap', () => snapToOwn(tool));
+  const unpinAll = () => { tool.pins.clear(); tool.guard.hide(); tool.refresh(); };
+  const outline = bindOption(tool, 'outline', () => showOutline(tool));
+  bindOption(tool, 'features', () => tool.refresh());
 
   $('btn-snap').disabled = !tool.own;
   $('btn-snap').addEventListener('click', snap);
@@ -57,14 +76,20 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
   bindKeys(tool, {
     snap, unpinAll, handles: handles.toggle,
     nextProposal: () => proposals.choose(1), previousProposal: () => proposals.choose(-1),
+    features: () => toggleOption(doc, 'features'), ghosts: () => toggleOption(doc, 'outline'),
   });
   zoom.apply();
 
   return {
     refresh: tool.refresh,
     /** Another face is shown in place (main.js; the editor shows its image already). */
-    load(next) { loadFace(tool, next); handles.show(tool.pins.size > 0); zoom.actions.zoomFit(); },
-    pinsForSave: () => tool.pins.list(),
+    load(next) { loadFace(tool, next); handles.show(tool.pins.size > 0); zoom.actions.zoomFit(); outline(); },
+    /** The head has loaded (the outlines need its mesh). */
+    afterHead: outline,
+    /** The pins saved with the shown pose: none when they do not match it (pin_guard.pinsAgree). */
+    pinsForSave: () => (pinsMatch(tool).agree ? tool.pins.list() : []),
+    /** Whether a save with `status` may go: a correction whose pins disagree with the pose is refused, with why. */
+    checkSave: (status) => checkSave(tool, status),
     // window.headposeEditor's landmark API (image pixels, iBUG-68 order)
     api: {
       landmarks: () => landmarks(tool),
@@ -72,14 +97,17 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
       showHandles: handles.show,
       pin(index, x, y) {
         checkInsideImage(x, y, tool.width, tool.height);
-        const from = editor.getPose();
-        tool.pins.set(index, x, y);
-        const out = solveFrom(tool, from);
-        editor.commit();
-        return out;
+        return guarded(tool, 'solve', (before) => {
+          tool.pins.set(index, x, y);
+          const out = solveFrom(tool, before.pose, before.rmse);
+          editor.commit();
+          return out;
+        });
       },
       unpin(index) { const had = tool.pins.delete(index); tool.refresh(); return had; },
-      solve() { const out = solveFrom(tool, editor.getPose()); editor.commit(); return out; },
+      solve: () => resolve(tool),
+      /** The guard's message ('' when hidden) and its kind ('warn', 'info', 'refuse'). */
+      guard: () => tool.guard.state(),
       snap,
       chooseProposal: proposals.choose,
       zoom: {
@@ -97,11 +125,13 @@ function loadFace(tool, state) {
   const { editor, layer, pins } = tool;
   Object.assign(tool, {
     K: editor.K, width: editor.width, height: editor.height, own: state.face_landmarks_ibug68,
-    proposals: state.proposals || [], lastSolve: { mode: 'none', ms: 0 }, proposalIndex: -1,
+    proposals: state.proposals || [], lastSolve: { mode: 'none', ms: 0, before: null, pose: null }, proposalIndex: -1,
   });
+  tool.guard.hide();
   pins.clear();
   for (const p of (state.annotation && state.annotation.landmark_pins) || []) pins.set(p.index, p.x, p.y);
   layer.setAttribute('viewBox', imageViewBox(tool.width, tool.height));
+  tool.features?.setAttribute('viewBox', imageViewBox(tool.width, tool.height));
   tool.$('btn-snap').disabled = !tool.own;
   tool.zoom.resize(tool.stage.clientWidth, tool.stage.clientHeight, tool.width);
 }
@@ -141,25 +171,41 @@ function drawHandles({ doc, handles, pins, zoom, width, height }, points) {
 
 function landmarks({ K, model, editor }) { return projectPoints(K, model, editor.getPose()); }
 
-/** Redraw what depends on the pose and the pins: handles, readouts, the proposals' distances. */
+/** Redraw what depends on the pose and the pins: handles, feature lines, readouts, the proposals' distances. */
 function refresh(tool) {
-  const { $, K, model, pins, editor } = tool;
+  const { $, K, model, pins, editor, lastSolve } = tool;
   const pose = editor.getPose();
+  if (!pose) return;
   drawHandles(tool, projectPoints(K, model, pose));
-  const readout = pinReadout(pins.size, reprojectionRmse(K, model, pins.list(), pose), tool.lastSolve.mode);
-  $('pin-rmse').textContent = readout.rmse;
+  drawFeatures(tool, pose);
+  const rmse = reprojectionRmse(K, model, pins.list(), pose);
+  const readout = pinReadout(pins.size, rmse, lastSolve.mode);
+  // right after a solve: the RMSE before → after it
+  const solvedHere = lastSolve.pose && posesEqual(lastSolve.pose, pose, 0);
+  $('pin-rmse').textContent = solvedHere ? rmseChange(lastSolve.before, rmse, pins.size) : readout.rmse;
   $('pin-count').textContent = readout.count;
   $('btn-unpin-all').disabled = pins.size === 0;
   showProposals(tool, pose);
 }
 
-/** Solve from the pins starting at (and for 1-3 pins, held toward) `from`. */
-function solveFrom(tool, from) {
+/** Solve from the pins starting at (and for a partial solve, held toward) `from`; `before`:
+ * the pins' RMSE the readout showed before (default: these pins' at `from`). */
+function solveFrom(tool, from, before) {
   const t0 = performance.now();
   const out = solvePins(tool.K, tool.model, tool.pins.list(), from);
-  tool.lastSolve = { mode: out.mode, ms: performance.now() - t0 };
-  tool.editor.preview({ R: out.R, t: out.t });
-  return { mode: out.mode, rmse: out.rmse, ms: tool.lastSolve.ms };
+  const pose = { R: out.R, t: out.t };
+  tool.lastSolve = { mode: out.mode, ms: performance.now() - t0, before: before === undefined ? out.before : before, pose };
+  tool.editor.preview(pose);
+  return { mode: out.mode, rmse: out.rmse, before: tool.lastSolve.before, ms: tool.lastSolve.ms };
+}
+
+/** Solve again with the pins from the shown pose (the API's solve(), the guard's Re-solve). */
+function resolve(tool) {
+  return guarded(tool, 'solve', (before) => {
+    const out = solveFrom(tool, before.pose, before.rmse);
+    tool.editor.commit();
+    return out;
+  });
 }
 
 function snapToOwn(tool) {
@@ -167,6 +213,130 @@ function snapToOwn(tool) {
   const out = snapPose(tool.K, tool.model, tool.own, tool.editor.getPose());
   tool.editor.set({ R: out.R, t: out.t });
   return out;
+}
+
+// --- the guard (pin_guard.js) ----------------------------------------------------
+
+/** The pins and the pose as they are (rmse null: no pins). */
+function snapshot({ K, model, pins, editor }) {
+  const pose = editor.getPose();
+  return { pins: pins.list(), pose, rmse: pins.size ? reprojectionRmse(K, model, pins.list(), pose) : null };
+}
+
+/** Run `change(before)` (it moves the pose and makes it an undo step), then judge it: a warning
+ * with an Undo at hand when it raised the pins' error or went far from every proposal. */
+function guarded(tool, action, change, before = snapshot(tool)) {
+  const out = change(before);
+  const pose = tool.editor.getPose();
+  const after = { rmse: reprojectionRmse(tool.K, tool.model, tool.pins.list(), pose), pose };
+  const verdict = judge({ action, before, after, proposals: tool.proposals });
+  if (verdict.warn) tool.guard.show('warn', verdict.text, { undo: { before, after: pose } });
+  else tool.guard.hide();
+  tool.lastVerdict = verdict;
+  tool.refresh();
+  return out;
+}
+
+/** Whether the pins match the shown pose: their RMSE there against what a solve from there gives. */
+function pinsMatch({ K, model, pins, editor }) {
+  const pose = editor.getPose();
+  if (!pins.size || !pose) return { agree: true, here: 0, solved: 0 };
+  const here = reprojectionRmse(K, model, pins.list(), pose);
+  const solved = solvePins(K, model, pins.list(), pose).rmse;
+  return { agree: pinsAgree(pins.size, here, solved), here, solved };
+}
+
+function checkSave(tool, status) {
+  const match = pinsMatch(tool);
+  if (savePlan(status, match.agree) !== 'refuse') return true;
+  tool.guard.show('refuse', `Not saved: the pins no longer match the pose (${match.here.toFixed(1)} px here; `
+    + `a solve with them gives ${match.solved.toFixed(1)} px). Re-solve with the pins, or clear them, then save.`,
+  { solve: true, clear: true });
+  return false;
+}
+
+/** #pin-guard: the message, with Undo (pose and pins as they were), Re-solve and Clear pins as they apply. */
+function attachGuard(tool) {
+  const { $, editor } = tool;
+  const box = $('pin-guard');
+  let undoTo = null, clearTo = null;
+  const hide = () => { if (box) { box.hidden = true; box.dataset.kind = ''; } undoTo = null; clearTo = null; };
+  const buttons = { undo: $('pin-guard-undo'), solve: $('pin-guard-solve'), clear: $('pin-guard-clear') };
+  buttons.undo?.addEventListener('click', () => {
+    if (!undoTo) return;
+    const { before, after } = undoTo;
+    tool.pins.clear();
+    for (const p of before.pins) tool.pins.set(p.index, p.x, p.y);
+    // the change was one undo step: step back over it (else set the pose of before as a new step)
+    if (posesEqual(editor.getPose(), after, 0) && editor.history.canUndo) editor.undo();
+    else editor.set(before.pose);
+    tool.lastSolve = { ...tool.lastSolve, pose: null };
+    hide();
+    tool.refresh();
+  });
+  buttons.solve?.addEventListener('click', () => resolve(tool));
+  buttons.clear?.addEventListener('click', () => {
+    if (typeof clearTo === 'function') clearTo(); else tool.pins.clear();
+    hide();
+    tool.refresh();
+  });
+  return {
+    show(kind, text, { undo = null, solve = false, clear = false } = {}) {
+      if (!box) return;
+      undoTo = undo;
+      clearTo = clear;
+      $('pin-guard-text').textContent = text;
+      buttons.undo.hidden = !undo;
+      buttons.solve.hidden = !solve;
+      buttons.clear.hidden = !clear;
+      box.dataset.kind = kind;
+      box.hidden = false;
+    },
+    hide,
+    state: () => (box && !box.hidden ? { kind: box.dataset.kind, text: $('pin-guard-text').textContent } : { kind: '', text: '' }),
+  };
+}
+
+// --- the feature lines and the proposals' outlines ----------------------------------
+
+/** One path per feature group (feature_lines.js) in #feature-layer (user units: image pixels). */
+function createFeatures({ doc, features, width, height }) {
+  if (!features) return [];
+  features.setAttribute('viewBox', imageViewBox(width, height));
+  features.setAttribute('preserveAspectRatio', 'none');
+  const paths = FEATURE_GROUPS.map(([name]) => {
+    const path = doc.createElementNS(NS, 'path');
+    path.setAttribute('class', `feature ${name}`);
+    return path;
+  });
+  features.replaceChildren(...paths);
+  return paths;
+}
+
+function drawFeatures({ $, features, featurePaths: paths, K, model }, pose) {
+  if (!features || !$('opt-features')?.checked) return;
+  featurePaths(K, model, pose).forEach(({ d }, i) => paths[i].setAttribute('d', d));
+}
+
+/** The proposals' outlines (the review's ghost heads) while #opt-outline is on; built again for each face. */
+function showOutline(tool) {
+  const { editor, $ } = tool;
+  if (tool.outline) { tool.outline.dispose(); tool.outline = null; }
+  if (!$('opt-outline')?.checked || !editor.view || !editor.view.mesh) return;
+  const poses = tool.proposals.map((p, i) => ({ key: String(i), R: p.R, t: p.t }));
+  const colors = Object.fromEntries(poses.map((p) => [p.key, GHOST_COLORS.proposal]));
+  tool.outline = new GhostHeads(editor.view, poses, colors);
+  tool.outline.show(new Set(poses.map((p) => p.key)));
+}
+
+/** A view option of the tool (#opt-NAME): `sync` when it changes; the layer of the same name follows it. */
+function bindOption(tool, name, sync) {
+  const box = tool.$(`opt-${name}`);
+  const layer = tool.$(`${name === 'features' ? 'feature' : name}-layer`);
+  const apply = () => { if (layer) layer.style.display = box && box.checked ? '' : 'none'; sync(); };
+  box?.addEventListener('change', apply);
+  apply();
+  return apply;
 }
 
 // --- dragging a handle ---------------------------------------------------------
@@ -182,7 +352,8 @@ function attachHandleDrag(tool) {
     e.stopPropagation();
     e.target.setPointerCapture(e.pointerId); // moves keep coming to the handle, and bubble here
     const at = eventToPixel(e, layer, tool.width, tool.height);
-    drag = { ...startDrag(landmarks(tool), at), anchor: editor.getPose(), moved: false };
+    const before = snapshot(tool);
+    drag = { ...startDrag(landmarks(tool), at), anchor: before.pose, before, moved: false };
   });
   layer.addEventListener('pointermove', (e) => {
     if (!drag) return;
@@ -190,13 +361,14 @@ function attachHandleDrag(tool) {
     const p = dragTarget(eventToPixel(e, layer, width, height), drag.offset, width, height);
     pins.set(drag.index, p[0], p[1]);
     drag.moved = true;
-    solveFrom(tool, drag.anchor);
+    solveFrom(tool, drag.anchor, drag.before.rmse);
     showMagnifier(tool, magnifier, e, p);
   });
   const endDrag = (e) => {
     if (!drag) return;
     if (e.target.hasPointerCapture && e.target.hasPointerCapture(e.pointerId)) e.target.releasePointerCapture(e.pointerId);
-    if (drag.moved) editor.commit();
+    // the drag's solves are one undo step, judged once
+    if (drag.moved) guarded(tool, 'solve', () => editor.commit(), drag.before);
     drag = null;
     magnifier.hidden = true;
   };
@@ -241,7 +413,7 @@ function showMagnifier({ stage, layer, width, $ }, magnifier, e, [u, v]) {
 function attachZoom(tool) {
   const { $, stage, width } = tool;
   const { zoom, apply, actions } = attachStageZoom({
-    stage, elements: [$('face-image'), $('pose-canvas'), $('overlay'), tool.layer], imageWidth: width,
+    stage, elements: [$('face-image'), $('pose-canvas'), $('overlay'), tool.features, tool.layer].filter(Boolean), imageWidth: width,
     keymap: tool.editor.keymap, doc: tool.doc,
     onChange() { $('zoom-level').textContent = zoomPercent(zoom.scale, zoom.oneToOneScale); tool.refresh(); },
   });
@@ -267,10 +439,24 @@ function showProposals(tool, pose) {
   }));
 }
 
-/** The starting pose among the proposals: the list's clicks, and choose(step) for P / Shift+P. */
+/** The starting pose among the proposals: the list's clicks, and choose(step) for P / Shift+P.
+ * With pins, the pose is solved with them from the proposal (one undo step), and the guard
+ * says so with Undo and Clear pins (the proposal as it is): pins and pose never part. */
 function attachProposals(tool) {
   const { editor } = tool; // tool.proposals: the shown face's
-  const use = (i) => { tool.proposalIndex = i; editor.set({ R: tool.proposals[i].R, t: tool.proposals[i].t }); };
+  const use = (i) => {
+    tool.proposalIndex = i;
+    const p = tool.proposals[i];
+    const start = { R: p.R, t: p.t };
+    if (!tool.pins.size) { editor.set(start); return; }
+    const before = snapshot(tool);
+    guarded(tool, 'proposal', () => { solveFrom(tool, start, before.rmse); editor.commit(); }, before);
+    if (tool.lastVerdict.warn) return;
+    tool.guard.show('info', `Started from ${p.proposer} and re-solved with the ${tool.pins.size} pins.`, {
+      undo: { before, after: editor.getPose() },
+      clear: () => { tool.pins.clear(); editor.set(start); }, // the proposal as it is, no pins
+    });
+  };
   tool.$('proposal-list')?.addEventListener('click', (e) => {
     const i = e.target.dataset && e.target.dataset.index;
     if (i !== undefined) use(Number(i));

@@ -87,6 +87,11 @@ function savesFor(faceState) {
   // a save that may finish the face: the progress readings asked meanwhile are set aside (face_queue.js)
   const save = queue.save.bind(queue);
   queue.save = (options = {}) => {
+    // pins and pose never part: a correction whose pins disagree with its pose waits (landmark_tool.checkSave)
+    if (!frozen && !landmarkTool.checkSave(options.status ?? 'corrected')) {
+      setSaveState('not saved: the pins do not match the pose', 'bad');
+      return Promise.reject(new Error('the pins do not match the pose: re-solve or clear them'));
+    }
     if (!FINISHED.includes(options.status ?? 'corrected')) return save(options);
     faces.saveStarted();
     const saved = save(options);
@@ -305,6 +310,7 @@ updateButtons();
 if (saves.saved.status) setSaveState(`saved · v${saves.saved.version} (${saves.saved.status})`, 'ok');
 
 const ready = editor.loadHead().then(() => {
+  landmarkTool.afterHead(); // the proposals' outlines need the head's mesh
   editor.view.renderNow();
   window.headposeEditor.readyAt = performance.now(); // ms since navigation start (time to interactive)
   document.body.dataset.editorReady = '1';

@@ -3,6 +3,8 @@
 // camera (the image's K) and head frame, each in its own colour. A ghost is the
 // mesh's outline and creases (EdgesGeometry: the mask's rim, nose, eyes, lips),
 // drawn on top: a full wireframe of the dense mesh reads as a solid blob.
+// The labeling page shows the proposals this way too (its outline toggle, G),
+// a new set for each face (dispose() the old one; the edges are built once per view).
 import * as THREE from 'three';
 import { toThree } from '../editor/pose.js';
 
@@ -11,7 +13,8 @@ export class GhostHeads {
   constructor(view, poses, colors) {
     this.view = view;
     this.groups = new Map();
-    const edges = new THREE.EdgesGeometry(view.mesh.geometry, 25);
+    if (!view.ghostEdges) view.ghostEdges = new THREE.EdgesGeometry(view.mesh.geometry, 25);
+    const edges = view.ghostEdges;
     for (const p of poses) {
       const material = new THREE.LineBasicMaterial({
         color: colors[p.key], transparent: true, opacity: 0.9, depthTest: false, depthWrite: false,
@@ -35,6 +38,16 @@ export class GhostHeads {
 
   show(visibleKeys) {
     for (const [key, group] of this.groups) group.visible = visibleKeys.has(key);
+    this.view.requestRender();
+  }
+
+  /** Take the ghosts out of the scene (the shared edges stay with the view). */
+  dispose() {
+    for (const group of this.groups.values()) {
+      this.view.scene.remove(group);
+      group.traverse((o) => { if (o.material) o.material.dispose(); });
+    }
+    this.groups.clear();
     this.view.requestRender();
   }
 }
