@@ -310,6 +310,11 @@ def test_feature_lines_partial_solve_and_the_pins_guard(editor, shots_dir):
     assert not page.is_checked("#opt-features") and not page.locator("#feature-layer").is_visible()
     page.keyboard.press("y")
     assert page.locator("#feature-layer").is_visible()
+    page.keyboard.press("g")  # the proposals' outlines (the review's ghost heads)
+    assert page.is_checked("#opt-outline")
+    page.evaluate("() => window.headposeEditor.renderNow()")
+    page.screenshot(path=str(shots_dir / "features_and_outlines.png"))
+    page.keyboard.press("g")
 
     P = load_reference_face().points68
     target = cv2_project(P, *TRUTH)
