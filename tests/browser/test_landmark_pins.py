@@ -301,7 +301,7 @@ def test_the_js_api_pins_unpins_and_solves(editor):
         page.evaluate("() => window.headposeEditor.pin(68, 5, 10)")
 
 
-def test_feature_lines_partial_solve_and_the_pins_guard(editor, shots_dir):
+def test_feature_lines_partial_solve_and_the_pins_guard(editor, bob, face, shots_dir):
     page = editor
     paths = page.locator("#feature-layer path.feature")
     assert paths.count() == 9 and page.is_checked("#opt-features")  # on by default
@@ -349,3 +349,14 @@ def test_feature_lines_partial_solve_and_the_pins_guard(editor, shots_dir):
     assert guard.get_attribute("data-kind") == "refuse"
     page.click("#pin-guard-solve")
     page.evaluate("() => window.headposeEditor.save({status: 'corrected'})")
+    assert len(Annotation.objects.get(face=face, author=bob).landmark_pins) == 5
+
+    # another proposal: solved again with the pins from it, and Clear pins leaves the proposal as it is
+    page.keyboard.press("p")
+    assert guard.get_attribute("data-kind") == "info" and "re-solved with the 5 pins" in guard.inner_text()
+    assert page.evaluate("() => window.headposeEditor.solve().rmse") < 1e-3
+    page.keyboard.press("p")
+    page.click("#pin-guard-clear")
+    assert page.evaluate("() => window.headposeEditor.pins()") == []
+    R = pose_of(page)[0]
+    assert float(geometry.geodesic_distance(R, geometry.euler_to_matrix(list(START[0])))) < 1e-6
