@@ -13,8 +13,8 @@ shown proposal to a pose within 2 deg (geodesic) of the ground truth, with
 - (b) drags: each action drags the landmark whose reference-face projection is
   farthest from the sample's true image landmark (pt3d_68) to that true position
   plus Gaussian noise of 1.5 px per axis, and the pose is solved by the editor's
-  own JS solver (static/js/editor/pnp.js through node, as pin() does: 1-3 pins a
-  damped update from the current pose, 4 or more a full solve).
+  own JS solver (static/js/editor/pnp.js through node, as pin() does: 1 pin x/y,
+  2-3 rotation and x/y with the depth held, 4 or more a full solve).
 - Both stop at <= 2 deg or after --max-actions; a run that never gets there counts
   --max-actions. Ground truth: Pose_Para (AFLW convention); K: the importer's
   model camera (formats.aflw2000.model_intrinsics). Noise seeds are fixed.
