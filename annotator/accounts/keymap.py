@@ -42,6 +42,7 @@ ACTIONS: dict[str, tuple[tuple[str, ...], bool, bool]] = {
     "axes": (("v",), False, False),
     "landmarks": (("m",), False, False),
     "ghosts": (("g",), False, False),
+    "features": (("y",), False, False),
     "opacityDown": (("[",), False, False),
     "opacityUp": (("]",), False, False),
     "zoomIn": (("+", "="), False, False),
