@@ -2,6 +2,7 @@
 on SwiftShader, logged in to pytest-django's live server."""
 
 import base64
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -44,6 +45,61 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
+class _InFlight:
+    """Requests the live server (a thread of this process) is answering now."""
+
+    def __init__(self):
+        import threading
+
+        from django.core.signals import request_finished, request_started
+
+        self.count, self.lock = 0, threading.Lock()
+        request_started.connect(self._started, weak=False, dispatch_uid="tests-browser-in-flight-started")
+        request_finished.connect(self._finished, weak=False, dispatch_uid="tests-browser-in-flight-finished")
+
+    def _started(self, **kwargs):
+        with self.lock:
+            self.count += 1
+
+    def _finished(self, **kwargs):
+        with self.lock:
+            self.count -= 1
+
+    def wait_idle(self, quiet_s: float = 0.15, timeout_s: float = 10.0) -> None:
+        import time
+
+        deadline, quiet_since = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline:
+            if self.count <= 0:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= quiet_s:
+                    return
+            else:
+                quiet_since = None
+            time.sleep(0.02)
+
+
+_IN_FLIGHT: list[_InFlight] = []
+
+
+@pytest.fixture
+def page(page, request):
+    """Playwright's page, left before the test's database is flushed: the labeling page
+    fetches faces ahead and gives their claims back when it is left (a beacon), and a
+    request still running in the live server while the flush truncates the tables can
+    deadlock it. So the database fixture is set up first (torn down last), and at the
+    end the page goes to about:blank and the live server's last request finishes."""
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        if not _IN_FLIGHT:
+            _IN_FLIGHT.append(_InFlight())
+    yield page
+    if _IN_FLIGHT and "live_server" in request.fixturenames:
+        with contextlib.suppress(Exception):  # a page the test closed or crashed sends nothing more
+            page.goto("about:blank")
+        _IN_FLIGHT[0].wait_idle()
 
 
 @pytest.fixture
