@@ -10,7 +10,10 @@ Each case group runs as admin, annotator and anonymous; Django's admin pages
 all get the bad ids, and a sample of them (our ModelAdmins' pages) the other groups in
 turn: each sampled page gets every ADMIN_TURNS-th group, a different slice per role, so
 every group reaches every sampled page in some role (CORPUS_ALL_ADMIN=1: every admin
-page, every group, every role; slow). Counts by status code
+page, every group, every role; slow). Every case goes to every URL as the admin; the
+annotator and anonymous share the cases of each URL, half each, so every (URL, case)
+pair is sent as one of them too, and a view that reads no body gets one case of each
+body group (CORPUS_EVERY_ROLE=1: every case in every role). Counts by status code
 are printed, and written as JSON to $CORPUS_REPORT when set (before/after
 figures for a report)."""
 
@@ -103,6 +106,7 @@ PK_KIND = [  # url name pattern -> which object a <pk> names
 ]
 ADMIN_SAMPLE = r"admin/(annotator/(face|facemesh|annotation|job|dataset)/|$|annotator/$|\(|\^)"
 ALL_ADMIN = os.environ.get("CORPUS_ALL_ADMIN") == "1"  # every admin page in every group (slow)
+EVERY_ROLE = os.environ.get("CORPUS_EVERY_ROLE") == "1"  # every case in every role (see _shared_out)
 # Django's admin renders a whole form or change list per request (~50 ms): a sampled admin page
 # gets one group in ADMIN_TURNS per role, rotating with the role, so the 3 roles together
 # still send it every group.
@@ -165,11 +169,24 @@ def _render(route: str, params: dict) -> str:
     return "/" + url
 
 
+def _takes_bodies(url: str) -> bool:
+    """Whether the URL's view may read a body: a class-based view without post, put,
+    patch or delete answers 405 before it reads one (function views: assumed to)."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        func = resolve(url.split("?")[0]).func
+    except Resolver404:
+        return True
+    cls = getattr(func, "view_class", None) or getattr(func, "cls", None)
+    return cls is None or any(hasattr(cls, m) for m in ("post", "put", "patch", "delete"))
+
+
 def _urls(world) -> list[dict]:
     objs = _objects(world)
     out = []
     admin_index = 0
-    for route, name, _ in url_patterns():
+    for index, (route, name, _) in enumerate(url_patterns()):
         if "logout" in route:
             continue  # would end the session the rest of the corpus runs in
         params = _fill(route, name, objs, world["users"]["admin"])
@@ -187,6 +204,8 @@ def _urls(world) -> list[dict]:
                 # the admin is Django's own: every page gets bad ids, a sample of it everything (in turns)
                 "sampled": sampled,
                 "turn": admin_index,
+                "index": index,
+                "takes_bodies": _takes_bodies(_render(route, params)),
             }
         )
     return out
@@ -440,8 +459,35 @@ def _admin_turn(group: str, role: str | None, u: dict) -> bool:
     return (u["turn"] + GROUPS.index(group) + ROLES.index(role)) % ADMIN_TURNS == 0
 
 
+BODY_GROUPS = (
+    "bad JSON bodies",
+    "nested JSON 50,000 deep",
+    "wrong content types",
+    "oversized bodies",
+    "bad multipart files",
+)
+
+
 def _cases(group: str, u: dict, role: str | None = "admin") -> list[tuple[str, str, dict]]:
-    """(method, url, client kwargs) of one group for one URL, as one role."""
+    """(method, url, client kwargs) of one group for one URL, as one role (see _shared_out)."""
+    return _shared_out(_all_cases(group, u, role), group, u, role)
+
+
+def _shared_out(cases: list, group: str, u: dict, role: str | None) -> list:
+    """Every case goes to every URL as the admin (the role that gets past every gate).
+    The annotator and anonymous share the rest: case k of a URL goes to the annotator
+    when k + the URL's index is even, else to anonymous, so each (URL, case) pair is
+    also sent as one of them. A view that reads no body (405 to every write) gets one
+    case of a body group in each role. CORPUS_EVERY_ROLE=1: every case in every role."""
+    if role == "admin" or EVERY_ROLE or group == "bad ids":
+        return cases if u["takes_bodies"] or group not in BODY_GROUPS or EVERY_ROLE else cases[:1]
+    if not u["takes_bodies"] and group in BODY_GROUPS:
+        return cases[:1]
+    side = 0 if role == "annotator" else 1
+    return [c for k, c in enumerate(cases) if (k + u["index"]) % 2 == side]
+
+
+def _all_cases(group: str, u: dict, role: str | None) -> list[tuple[str, str, dict]]:
     url, out = u["url"], []
     writes = ["POST", "PUT", "PATCH"] if not u["admin"] else ["POST"]
     if u["deletes"] and group not in ("bad ids", "bad query parameters", "tampered cursors"):
