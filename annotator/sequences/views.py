@@ -11,7 +11,7 @@ from annotator.accounts.keymap import page_keymap
 from annotator.common import access
 from annotator.datasets.models import Dataset
 from annotator.exports import services as exports
-from annotator.labeling.views import depth_limits
+from annotator.labeling.views import depth_limits, editor_steps
 from annotator.sequences import selectors as selectors_sequences
 from annotator.sequences.models import Sequence
 from workers.core.label_rows import ExportError
@@ -33,7 +33,6 @@ def label_sequence(request, sequence_id: int):
             "state": reverse("api-label-sequence", args=[sequence.pk]),
             "image": reverse("label-image", args=[0]).replace("/0/", "/{id}/"),
             "save": reverse("api-label-save", args=[0]).replace("/0/", "/{id}/"),
-            "face": reverse("label-face", args=[0]).replace("/0/", "/{id}/"),
             "mesh": static("meshes/head.glb"),
             "keymap": reverse("api-label-keymap"),
             # every annotator's labels: only for those who read them all (the CSV's own gate)
@@ -42,6 +41,7 @@ def label_sequence(request, sequence_id: int):
             else None,
         },
         "depth_limits": depth_limits(),
+        "steps": editor_steps(),  # the pose keys' steps, as on the labeling page
         "csrf": get_token(request),
         "keymap": page_keymap(request.user, "timeline"),  # the user's keys (static/js/keymap.js)
     }

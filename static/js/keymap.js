@@ -18,30 +18,35 @@
 
 export const PAGES = { label: 'Labeling', review: 'Review', timeline: 'Timeline' };
 
-const EDIT = ['label', 'review']; // the pages that edit a pose with the keys
+const EDIT = ['label', 'review']; // the pages that decide on a face or a label
 const ALL = ['label', 'review', 'timeline'];
+const POSE = ALL; // the pages that edit a pose with the keys (the timeline: the shown frame's, then S keeps it)
 
 /** Every action: id, default keys, pages, group, what it does (per page where it differs).
  * fixed: not remappable. */
 export const ACTIONS = [
   // the pose
-  { id: 'yawLeft', keys: ['ArrowLeft'], pages: EDIT, group: 'Pose', coarse: true, text: 'turn the face to image-left (yaw)' },
-  { id: 'yawRight', keys: ['ArrowRight'], pages: EDIT, group: 'Pose', coarse: true, text: 'turn the face to image-right (yaw)' },
-  { id: 'pitchUp', keys: ['ArrowUp'], pages: EDIT, group: 'Pose', coarse: true, text: 'chin up (pitch)' },
-  { id: 'pitchDown', keys: ['ArrowDown'], pages: EDIT, group: 'Pose', coarse: true, text: 'chin down (pitch)' },
-  { id: 'rollLeft', keys: ['q'], pages: EDIT, group: 'Pose', coarse: true, text: 'tilt the head to image-left (roll)' },
-  { id: 'rollRight', keys: ['e'], pages: EDIT, group: 'Pose', coarse: true, text: 'tilt the head to image-right (roll)' },
-  { id: 'moveLeft', keys: ['j'], pages: EDIT, group: 'Pose', coarse: true, text: 'move left (x)' },
-  { id: 'moveRight', keys: ['l'], pages: EDIT, group: 'Pose', coarse: true, text: 'move right (x)' },
-  { id: 'moveUp', keys: ['i'], pages: EDIT, group: 'Pose', coarse: true, text: 'move up (y)' },
-  { id: 'moveDown', keys: ['k'], pages: EDIT, group: 'Pose', coarse: true, text: 'move down (y)' },
-  { id: 'nearer', keys: ['u'], pages: EDIT, group: 'Pose', coarse: true, text: 'nearer (depth)' },
-  { id: 'farther', keys: ['o'], pages: EDIT, group: 'Pose', coarse: true, text: 'farther (depth)' },
-  { id: 'undo', keys: ['Ctrl+z'], pages: EDIT, group: 'Pose', text: 'undo' },
-  { id: 'redo', keys: ['Ctrl+y', 'Ctrl+Shift+z'], pages: EDIT, group: 'Pose', text: 'redo' },
+  { id: 'yawLeft', keys: ['ArrowLeft'], pages: POSE, group: 'Pose', coarse: true, text: 'turn the face to image-left (yaw)' },
+  { id: 'yawRight', keys: ['ArrowRight'], pages: POSE, group: 'Pose', coarse: true, text: 'turn the face to image-right (yaw)' },
+  { id: 'pitchUp', keys: ['ArrowUp'], pages: POSE, group: 'Pose', coarse: true, text: 'chin up (pitch)' },
+  { id: 'pitchDown', keys: ['ArrowDown'], pages: POSE, group: 'Pose', coarse: true, text: 'chin down (pitch)' },
+  { id: 'rollLeft', keys: ['q'], pages: POSE, group: 'Pose', coarse: true, text: 'tilt the head to image-left (roll)' },
+  { id: 'rollRight', keys: ['e'], pages: POSE, group: 'Pose', coarse: true, text: 'tilt the head to image-right (roll)' },
+  { id: 'moveLeft', keys: ['j'], pages: POSE, group: 'Pose', coarse: true, text: 'move left (x)' },
+  { id: 'moveRight', keys: ['l'], pages: POSE, group: 'Pose', coarse: true, text: 'move right (x)' },
+  { id: 'moveUp', keys: ['i'], pages: POSE, group: 'Pose', coarse: true, text: 'move up (y)' },
+  { id: 'moveDown', keys: ['k'], pages: POSE, group: 'Pose', coarse: true, text: 'move down (y)' },
+  { id: 'nearer', keys: ['u'], pages: POSE, group: 'Pose', coarse: true, text: 'nearer (depth)' },
+  { id: 'farther', keys: ['o'], pages: POSE, group: 'Pose', coarse: true, text: 'farther (depth)' },
+  { id: 'undo', keys: ['Ctrl+z'], pages: POSE, group: 'Pose', text: 'undo' },
+  { id: 'redo', keys: ['Ctrl+y', 'Ctrl+Shift+z'], pages: POSE, group: 'Pose', text: 'redo' },
   {
-    id: 'reset', keys: ['r'], pages: EDIT, group: 'Pose',
-    text: { label: 'reset to the starting proposal', review: "back to the label's pose (leave the correction)" },
+    id: 'reset', keys: ['r'], pages: POSE, group: 'Pose',
+    text: {
+      label: 'reset to the starting proposal',
+      review: "back to the label's pose (leave the correction)",
+      timeline: "back to this frame's label (leave the edit)",
+    },
   },
   // the face or the label
   {
@@ -109,7 +114,11 @@ export const POINTER = {
     ['Ctrl+drag or Alt+drag up / down', 'farther / nearer (depth)'], ['wheel, pinch', 'zoom at the pointer'],
     ['middle-drag', 'pan'],
   ],
-  timeline: [['wheel, pinch', 'zoom at the pointer'], ['middle-drag', 'pan'], ['click the timeline', 'go to that frame']],
+  timeline: [
+    ['drag', 'turn the head'], ['Shift+drag, right-drag', 'move the head (x, y)'],
+    ['Ctrl+drag or Alt+drag up / down', 'farther / nearer (depth)'], ['wheel, pinch', 'zoom at the pointer'],
+    ['middle-drag', 'pan'], ['click the timeline', 'go to that frame'],
+  ],
 };
 
 const BY_ID = new Map(ACTIONS.map((a) => [a.id, a]));

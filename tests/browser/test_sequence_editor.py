@@ -109,10 +109,48 @@ def test_next_spike_and_the_gap_chart(editor, sequence):
     assert editor.locator("#timeline .spike").count() == len(set(spikes))
 
 
+def test_a_frame_is_corrected_in_place_and_kept_as_a_keyframe(editor, sequence, bob):
+    """Issue 26 item 8: the timeline's frame is edited in the labeling page's editor, on the page."""
+    editor.evaluate("() => { window.stayed = 'on the page'; }")
+    start_url = editor.url
+    assert editor.locator("#edit-link").count() == 0  # no link away: the frame is edited here
+    ev(editor, "goToFrame(3)")
+    frame_index = ev(editor, "label().frame_index")
+    label = np.reshape(ev(editor, "getPose().R"), (3, 3))
+    editor.keyboard.press("ArrowLeft")  # keymap.js yawLeft: the same key as on the labeling page
+    keyed = np.reshape(ev(editor, "getPose().R"), (3, 3))
+    assert geometry.geodesic_distance(label, keyed) > 0.5
+    box = editor.locator("#pose-canvas").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    editor.mouse.move(x, y)
+    editor.mouse.down()
+    editor.mouse.move(x + 60, y + 20, steps=5)
+    editor.mouse.up()
+    dragged = ev(editor, "getPose()")
+    assert geometry.geodesic_distance(keyed, np.reshape(dragged["R"], (3, 3))) > 2
+    yaw = editor.evaluate(
+        "() => { const e = window.headposeEditor; return e.math.matrixToEulerWide(e.getPose().R)[0]; }"
+    )
+    assert abs(float(editor.input_value("#pose-fields [name=yaw]")) - yaw) < 0.06  # the fields follow
+    assert "edited" in editor.inner_text("#save-state")
+    editor.screenshot(path=str(SHOTS_DIR / "sequence_editing.png"))
+    editor.keyboard.press("Enter")  # the keymap's save: this pose becomes the frame's keyframe
+    wait_label(editor, 3, "keyframe")
+    stored = Annotation.objects.get(author=bob, face__image__sequence=sequence, face__image__frame_index=frame_index)
+    assert stored.status == "corrected"
+    assert geometry.geodesic_distance(np.reshape(stored.R, (3, 3)), np.reshape(dragged["R"], (3, 3))) < 1e-4
+    assert (
+        geometry.geodesic_distance(np.reshape(ev(editor, "getPose().R"), (3, 3)), np.reshape(dragged["R"], (3, 3)))
+        < 1e-4
+    )
+    assert editor.locator('#timeline .key[data-position="3"]').count() == 1
+    assert editor.evaluate("() => window.stayed") == "on the page" and editor.url == start_url
+
+
 def test_the_labeling_page_of_a_frame_knows_its_frame_and_goes_back_to_the_timeline(editor, sequence):
     ev(editor, "goToFrame(4)")
     frame_index = ev(editor, "label().frame_index")
-    editor.click("#edit-link")
+    editor.goto(editor.url.split("/label/")[0] + f"/label/faces/{ev(editor, 'label().face')}/")
     editor.wait_for_function(
         "() => window.headposeEditor && window.headposeEditor.getPose !== undefined"
         " && document.body.dataset.editorReady === '1'"

@@ -53,13 +53,14 @@ describe('the default map', () => {
     assert.equal(on(label, 'v'), 'axes');
     assert.equal(on(label, 'k'), 'moveDown');
     assert.equal(on(label, 'j'), 'moveLeft');
-    assert.equal(on(timeline, 'k'), null); // the keyframe is the timeline's save: S / Enter
+    assert.equal(on(timeline, 'k'), 'moveDown'); // a key means one thing: the keyframe is the timeline's save, S / Enter
     assert.equal(on(timeline, 's'), 'save');
     assert.equal(on(timeline, 'Enter'), 'save');
     assert.equal(on(timeline, 't'), 'nextSpike');
     assert.equal(on(timeline, ' '), 'play');
     assert.equal(on(timeline, '<', { shiftKey: true }), 'back10');
-    assert.equal(on(timeline, 'ArrowLeft'), null); // the arrows turn the head, on every page
+    assert.equal(on(timeline, 'ArrowLeft'), 'yawLeft'); // the arrows turn the head, on every page
+    assert.equal(on(timeline, 'r'), 'reset');
     for (const km of [label, review, timeline]) assert.equal(on(km, '?', { shiftKey: true }), 'help');
   });
 

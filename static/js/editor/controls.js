@@ -39,10 +39,10 @@ export function attachPointer(canvas, editor) {
   let drag = null;
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
   canvas.addEventListener('pointerdown', (e) => {
-    if (e.button !== 0 && e.button !== 2) return;
+    const pose = editor.getPose();
+    if ((e.button !== 0 && e.button !== 2) || !pose) return; // no pose: no head shown (a timeline frame without one)
     canvas.focus({ preventScroll: true });
     canvas.setPointerCapture(e.pointerId);
-    const pose = editor.getPose();
     const K = editor.K;
     const centre = projectPoint(K, pose.t);
     const radius = Math.max(8, K[0] * HEAD_RADIUS_MM / Math.max(pose.t[2], 1));

@@ -46,7 +46,7 @@ export function checkPoseField(name, text, { currentZ = null, limits = null } = 
 export function bindPoseFields(form, editor) {
   const doc = form.ownerDocument;
   function reasonOf(n) {
-    return checkPoseField(n, form.elements[n].value, { currentZ: editor.pose.t[2], limits: editor.depthLimits });
+    return checkPoseField(n, form.elements[n].value, { currentZ: editor.pose ? editor.pose.t[2] : null, limits: editor.depthLimits });
   }
   function mark(n, reason) {
     const input = form.elements[n];
@@ -93,11 +93,13 @@ export function bindPoseFields(form, editor) {
 /** The nudges controls.js calls, for an editor object with pose and set(pose). */
 export const nudges = {
   nudgeEuler(axis, degrees) {
+    if (!this.pose) return; // no head shown
     const e = matrixToEulerWide(this.pose.R); // wide: yaw nudges go on past 90 (the back of the head)
     e[axis] += degrees;
     this.set({ R: eulerToMatrix(...e), t: this.pose.t });
   },
   nudgeT(axis, mm) {
+    if (!this.pose) return;
     const t = this.pose.t.slice();
     t[axis] = axis === 2 ? clampDepth(t[2], t[2] + mm, this.depthLimits) : t[axis] + mm;
     this.set({ R: this.pose.R, t });

@@ -3,10 +3,13 @@
 // strip chart of the gap to the raw proposal. Keyframes are saved through the
 // faces' save API; the server then recomputes every frame's label (one source
 // of truth: annotator/selectors_sequences.py + workers/core/tracking).
-// The head is drawn by the editor the labeling and review pages use
-// (static/js/editor/component.js); this page adds the timeline and keyframes.
+// The head is drawn and edited by the editor the labeling and review pages use
+// (static/js/editor/component.js: the drag, the pose keys, the fields, undo):
+// the shown frame is corrected in place and S / Enter makes it the keyframe;
+// this page adds the timeline and keyframes. An edit pauses playback; going to
+// another frame leaves an unsaved edit (the frame shows its label again).
 // window.headposeEditor: the editor's core (getPose() -> the shown pose: the
-// frame's label, or one setPose() put there, which K then keeps as the
+// frame's label, or the edit (a drag, a key, a field, setPose()), which S then keeps as the
 // keyframe; setPose, renderNow, rendererInfo, ...) plus frame(), goToFrame(i),
 // frameCount, label(), play(), pause(), playing, makeKeyframe(),
 // deleteKeyframe(), nextSpike(), drawTimes (ms to show each frame), ready.
@@ -26,7 +29,8 @@ const PRELOAD = 30; // frames fetched ahead of the playhead
 const OPACITY = 0.45; // the face must show through the head while playing
 
 const config = JSON.parse($('sequence-config').textContent);
-const editor = createEditor({ config }); // no image yet: mounted once the state says its size
+// no image yet: mounted once the state says its size; an edit pauses playback
+const editor = createEditor({ config, onCommit: (changed) => { if (changed) edited(); } });
 const url = (template, id) => template.replace('{id}', id);
 
 let state = null;
@@ -92,13 +96,34 @@ function preload(from) {
   }
 }
 
+/** The shown pose was edited: playback stops, the panel says it is not kept yet. */
+function edited() {
+  pause();
+  updateButtons();
+  if (current().face !== null) setSaveState('edited: S / Enter makes this pose the keyframe', 'pending');
+}
+
+function updateButtons() {
+  $('btn-undo').disabled = !editor.history || !editor.history.canUndo;
+  $('btn-redo').disabled = !editor.history || !editor.history.canRedo;
+  $('btn-reset').disabled = !current().R;
+}
+
+/** Back to this frame's label: the edit is left. */
+function resetToLabel() {
+  const f = current();
+  if (f.R && f.t) editor.set({ R: f.R, t: f.t });
+}
+
 function show(i) {
   const t0 = performance.now();
   position = Math.max(0, Math.min(i, frames().length - 1));
   const f = current();
   const src = url(config.urls.image, f.image);
   if ($('frame-image').getAttribute('src') !== src) $('frame-image').setAttribute('src', src);
+  if ($('save-state').dataset.kind === 'pending') setSaveState(''); // an unsaved edit is left
   editor.start(f.R && f.t ? { R: f.R, t: f.t } : null); // each frame starts its own undo history
+  updateButtons();
   editor.view.renderNow();
   const x = tickX(position, frames().length, W);
   const head = $('playhead');
@@ -111,8 +136,6 @@ function show(i) {
     : `gap to the raw proposal: ${f.gap_deg.toFixed(1)}°`;
   $('btn-delete-keyframe').disabled = f.track_label !== 'keyframe';
   $('btn-keyframe').disabled = f.face === null || !f.R;
-  const edit = $('edit-link');
-  if (f.face !== null) edit.href = url(config.urls.face, f.face); else edit.removeAttribute('href');
   preload(position + 1);
   drawTimes.push(performance.now() - t0);
 }
@@ -193,6 +216,10 @@ function wire() {
   $('btn-keyframe').addEventListener('click', () => saveKeyframe(false));
   $('btn-delete-keyframe').addEventListener('click', () => saveKeyframe(true));
   $('btn-next-spike').addEventListener('click', nextSpike);
+  $('btn-undo').addEventListener('click', () => editor.undo());
+  $('btn-redo').addEventListener('click', () => editor.redo());
+  $('btn-reset').addEventListener('click', resetToLabel);
+  editor.canvas.addEventListener('pointerdown', pause); // the drag edits the shown frame
   $('scrubber').addEventListener('input', (e) => goToFrame(parseInt(e.target.value, 10)));
   $('timeline').addEventListener('pointerdown', (e) => {
     const r = e.currentTarget.getBoundingClientRect();
@@ -217,6 +244,8 @@ const ready = (async () => {
   editor.mount({ width, height, K });
   attachStageZoom({ stage, elements: [$('frame-image'), editor.canvas], imageWidth: width, keymap: editor.keymap });
   editor.bindViewOptions(OPACITY);
+  editor.bindFields(); // the numeric pose fields (panel.js)
+  editor.attachControls({ reset: resetToLabel }); // the drag and the pose keys (controls.js)
   await editor.loadHead();
   wire();
   drawTimeline();
