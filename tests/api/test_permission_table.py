@@ -295,3 +295,21 @@ def test_guessing_ids_reveals_nothing(world, api_as):
         missing = api_as("researcher").get(url.replace(str(url.split("/")[-2]), "987654"))
         assert seen.status_code == missing.status_code == 404
         assert json.loads(seen.content) == json.loads(missing.content)
+
+
+# The labeling page's own endpoints added with it: giving back claims on faces fetched
+# ahead asks the same gate as the next face (labeling/selectors.dataset_for_labeling), so
+# it answers what `next` answers, role by role; a user's keymap is their own (anonymous: no).
+@pytest.mark.parametrize("ds", ["pub", "priv", "hidden"])
+@pytest.mark.parametrize("role", ROLES)
+def test_release_and_keymap_follow_the_labeling_gate(mixed_roles, api_as, ds, role):
+    o = mixed_roles["objects"][ds]
+    client = api_as(role)
+    next_status = client.post(f"/api/label/datasets/{o['dataset'].pk}/next/", {}, format="json").status_code
+    r = client.post(f"/api/label/datasets/{o['dataset'].pk}/release/", {"face_ids": [o["face"].pk]}, format="json")
+    assert r.status_code == next_status, (r.status_code, next_status, r.content[:300])
+    if role == "admin":
+        assert r.status_code == 200
+    if role is None:
+        assert r.status_code == 401
+    assert client.get("/api/label/keymap/").status_code == (401 if role is None else 200)
