@@ -1,5 +1,8 @@
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from annotator.common.rows import RowScope, values_json
 from annotator.datasets.models import Dataset, Face
@@ -172,15 +175,29 @@ LABEL_CHOICES = tuple(LABELS)
 LABEL_HELP = {name: kind.help for name, kind in LABELS.items()}
 
 
+# faces per batch: one query for their values and one per source; what a batch
+# holds (a few MB with landmarks) is all an export keeps of its rows at once
+BATCH = 2000
+
+
 def label_rows(
-    dataset: Dataset, labels: str = "best", proposer: str | None = None, split=None, with_landmarks: bool = True
+    dataset: Dataset,
+    labels: str = "best",
+    proposer: str | None = None,
+    split=None,
+    with_landmarks: bool | tuple[str, ...] = True,
+    batch: int = BATCH,
 ):
     """LabelRows (workers.core.label_rows) of a dataset's faces, in image-name order.
 
-    Reads plain values, not model instances, in one query per source (and one for
-    the faces): an export of 100k faces would otherwise spend most of its time
-    building objects. `split` limits to the split's images; with_landmarks=False
-    skips the heavy landmark columns for formats that do not write them."""
+    Streams: the faces' ids are read first, in export order (8 bytes a face,
+    kept as an int64 array), then the faces are read `batch` at a time by id,
+    with each source's rows of just those faces (one query per source and
+    batch, never a per-face query). Reads plain values, not model instances
+    (an export of 100k faces would otherwise spend most of its time building
+    objects). `split` limits to the split's images; `with_landmarks` names the
+    landmark columns to read ("landmarks_2d", "landmarks_3d"; True: both,
+    False: none) -- they dominate the row size."""
 
     if labels not in LABELS:
         raise ValueError(f"labels must be one of {LABEL_CHOICES}")
@@ -190,29 +207,47 @@ def label_rows(
         faces = faces.filter(image__sequence__isnull=True)
     if split is not None:
         faces = faces.filter(image__in=split.images.values("pk"))
-    face_fields = [
-        "pk",
-        "index",
-        "image_id",
-        "image__file_name",
-        "image__width",
-        "image__height",
-        "landmark_scheme",
-        "image__sequence__name",
-        "image__frame_index",
-    ]
-    face_json = ["box", "image__K"] + (["landmarks_2d", "landmarks_3d"] if with_landmarks else [])
-    # annotations and consensus rows carry their dataset; proposals reach it through the face
-    scope = RowScope(dataset, split_faces=faces.values("pk") if split is not None else None)
-    loaded = [(source, source.load(scope, proposer)) for source in kind.sources]
+    if with_landmarks is True:
+        with_landmarks = ("landmarks_2d", "landmarks_3d")
+    face_json = ["box", "image__K", *(with_landmarks or ())]
+    ids = face_ids(faces.order_by("image__file_name", "index", "pk"))
     ctx = _Context(dataset)
-    for f in values_json(faces.order_by("image__file_name", "index"), face_fields, face_json):
-        for source, values in loaded:
-            if f["pk"] in values:
-                yield from source.rows(ctx, f, values[f["pk"]])
-                break
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch].tolist()
+        by_id = {f["pk"]: f for f in values_json(Face.objects.filter(pk__in=chunk), _FACE_FIELDS, face_json, batch)}
+        # the batch's face ids as the scope: each source reads the rows of just these faces
+        scope = RowScope(dataset, split_faces=chunk)
+        loaded = [(source, source.load(scope, proposer)) for source in kind.sources]
+        for pk in chunk:
+            f = by_id.get(pk)
+            if f is None:  # deleted since the ids were read
+                continue
+            for source, values in loaded:
+                if pk in values:
+                    yield from source.rows(ctx, f, values[pk])
+                    break
     if kind.sequences_as_tracks:
         yield from track_rows(dataset, split)
+
+
+_FACE_FIELDS = [
+    "pk",
+    "index",
+    "image_id",
+    "image__file_name",
+    "image__width",
+    "image__height",
+    "landmark_scheme",
+    "image__sequence__name",
+    "image__frame_index",
+]
+
+
+def face_ids(faces) -> np.ndarray:
+    """The ids of `faces` in their order, as an int64 array (streamed from the database)."""
+    out = array("q")
+    out.extend(faces.values_list("pk", flat=True).iterator(chunk_size=20000))
+    return np.frombuffer(out, dtype=np.int64) if out else np.zeros(0, dtype=np.int64)
 
 
 def _iso_text(text: str) -> str:
