@@ -121,6 +121,16 @@ class Annotation(RevisionFields):
                 name="annotation_review_pending",
                 condition=Q(origin="annotator", review_state=""),
             ),
+            # the dataset page's state filters (rejected; flagged and not reviewed) and the API's
+            # review_state/status filters: the faces in a state, not a walk of the dataset's labels
+            models.Index(
+                fields=["dataset", "review_state", "status", "face"],
+                name="annotation_dataset_state",
+                condition=Q(origin="annotator"),
+            ),
+            # an annotator's own labels in a dataset (their progress, their honeypot slot, their
+            # rejected labels first in their queue): a range of their rows, never the dataset's
+            models.Index(fields=["author", "dataset", "status"], name="annotation_author_dataset"),
         ]
 
     def __str__(self):
@@ -151,6 +161,60 @@ class FaceClaim(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["face", "annotator"], name="unique_claim")]
+        # an annotator's live claims (the face they come back to); the unique one leads with the face
+        indexes = [models.Index(fields=["annotator", "expires_at"], name="claim_annotator")]
 
     def __str__(self):
         return f"face {self.face_id} claimed by user {self.annotator_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class QueueEntry(models.Model):
+    """The labeling queue's indexed state of one face (annotator/labeling/queue_entries.py
+    keeps it current on every write that changes it): the queue reads the next face
+    from an index range of these rows instead of scanning the dataset.
+
+    `tier` is set only while the face is open in the image queue as an ordinary
+    face (fewer people busy with it than it wants, not a honeypot, not a frame the
+    dataset labels through its timeline): 0 disputed, 1 started by others, 2 low
+    confidence, 3 the rest. `honeypot_badge` is set only for a honeypot in the
+    image queue (0 low confidence, 1 not). `key` is the face's place in the
+    dataset's secret shuffle: each annotator walks it from their own start."""
+
+    face = models.OneToOneField(Face, on_delete=models.CASCADE, primary_key=True, related_name="queue_entry")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.BigIntegerField()
+    is_frame = models.BooleanField(default=False)
+    honeypot = models.BooleanField(default=False)
+    low_confidence = models.BooleanField(default=True)
+    busy = models.PositiveSmallIntegerField(default=0, help_text="People holding a live claim on it or done with it")
+    wanted = models.PositiveSmallIntegerField(default=1, help_text="Labels the face wants (overlap)")
+    tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    honeypot_badge = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["dataset", "tier", "key"], name="queue_open", condition=Q(tier__isnull=False)),
+            models.Index(
+                fields=["dataset", "honeypot_badge", "key"],
+                name="queue_honeypots",
+                condition=Q(honeypot_badge__isnull=False),
+            ),
+            models.Index(fields=["dataset", "face"], name="queue_dataset_face"),
+        ]
+
+    def __str__(self):
+        return f"queue entry of face {self.face_id} (tier {self.tier}, {self.busy}/{self.wanted} busy)"
+
+
+class QueueTotals(models.Model):
+    """A dataset's queue counters, kept with its QueueEntry rows (queue_entries.py), and
+    the dataset settings the rows were built with: a change of those rebuilds them."""
+
+    dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    open_faces = models.IntegerField(default=0, help_text="Entries with a tier (open ordinary faces)")
+    honeypots = models.IntegerField(default=0, help_text="Entries with a honeypot badge")
+    built_with = models.JSONField(default=dict, help_text="The dataset's queue settings at the last rebuild")
+    built_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"queue of dataset {self.dataset_id}: {self.open_faces} open, {self.honeypots} honeypots"
