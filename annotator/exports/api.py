@@ -1,11 +1,11 @@
 """Export endpoints.
 
-GET  /api/v1/datasets/<id>/export/?format=&labels=&proposer=&split=&skip_invalid=
+GET  /api/v1/datasets/<id>/export/?format=&labels=&proposer=&split=&skip_invalid=&landmarks=
      the file, for up to HEADPOSE_EXPORT_STREAM_MAX_FACES faces (else 400 with code
      "too_large_for_streaming": use POST /api/v1/exports/); faces whose stored pose
      cannot be written: 422 code "invalid_faces" listing them all, or with
      skip_invalid=1 the rest and an X-Skipped-Faces header
-POST /api/v1/exports/           {dataset, format, labels, proposer, split} -> 202, a job run by a worker
+POST /api/v1/exports/           {dataset, format, labels, proposer, split, landmarks} -> 202, a job run by a worker
 GET  /api/v1/exports/           the caller's export jobs
 GET  /api/v1/exports/<id>/      state, progress, download_url once done
 GET  /api/v1/exports/<id>/download/
@@ -44,6 +44,7 @@ class ExportOptionsSerializer(serializers.Serializer):
     proposer = serializers.CharField(required=False, allow_blank=True)
     split = serializers.IntegerField(required=False, allow_null=True)
     skip_invalid = serializers.BooleanField(required=False)
+    landmarks = serializers.CharField(required=False, help_text="none, 2d or full (json, jsonl, coco)")
 
 
 class JobErrorSerializer(serializers.Serializer):

@@ -26,8 +26,26 @@ from annotator.quality.services import flush_consensus
 from annotator.sequences.selectors import track_rows
 from workers.core.exports import FORMATS, InvalidRow, InvalidRowsError, write_export
 
-# Formats that write landmarks; the others skip reading them (they dominate the row size).
-WITH_LANDMARKS = {"json", "coco", "aflw2000_mat"}
+# Formats whose rows carry landmarks as the `landmarks` option says; the others read none
+# (they dominate the row size), but .mat, whose pt3d_68 is the face's own 3D landmarks when
+# they match the pose, reads those whatever the option.
+WITH_LANDMARKS = {"json", "jsonl", "coco"}
+LANDMARK_COLUMNS = {"none": (), "2d": ("landmarks_2d",), "full": ("landmarks_2d", "landmarks_3d")}
+LANDMARK_HELP = (
+    "Landmarks in json, jsonl and coco (keypoints): 2d (default): landmarks_2d rounded to 0.01 px, "
+    "landmarks_3d null; none: neither (COCO keypoints all 0); full: both at full float precision "
+    "(about 8 KB a face in json instead of about 2 KB). The other formats ignore it (.mat always "
+    "carries pt3d_68)."
+)
+
+
+def landmark_columns(options: dict) -> tuple[str, ...]:
+    """The landmark columns an export reads."""
+    if options["format"] == "aflw2000_mat":
+        return ("landmarks_3d",)
+    if options["format"] not in WITH_LANDMARKS:
+        return ()
+    return LANDMARK_COLUMNS[options.get("landmarks") or "2d"]
 
 
 class ExportDenied(PermissionDenied):
@@ -60,6 +78,7 @@ class ExportRequest(serializers.Serializer):
         default=None,
         help_text="Split id: only its images",
     )
+    landmarks = serializers.ChoiceField(choices=list(LANDMARK_COLUMNS), default="2d", help_text=LANDMARK_HELP)
     skip_invalid = serializers.BooleanField(
         default=False,
         help_text="Leave out faces whose stored pose cannot be written (named in the X-Skipped-Faces "
@@ -106,13 +125,16 @@ def download_name(job: Job) -> str:
 
 
 def _meta(dataset: Dataset, options: dict, split: Split | None) -> dict:
-    return {
+    meta = {
         "dataset": dataset.name,
         "labels": options["labels"],
         "proposer": options.get("proposer") or None,
         "split": None if split is None else f"{split.name} v{split.version}",
         "exported_at": timezone.now().isoformat(),
     }
+    if options["format"] in WITH_LANDMARKS:
+        meta["landmarks"] = options.get("landmarks") or "2d"
+    return meta
 
 
 @dataclass
@@ -138,7 +160,7 @@ def write(dataset: Dataset, options: dict, out, on_progress=None) -> Written:
         labels=options["labels"],
         proposer=options.get("proposer") or None,
         split=split,
-        with_landmarks=options["format"] in WITH_LANDMARKS,
+        with_landmarks=landmark_columns(options),
     )
     skipped: list[InvalidRow] | None = [] if options.get("skip_invalid") else None
     n = write_export(

@@ -29,13 +29,16 @@ class Command(BaseCommand):
         parser.add_argument("--split", help="split name: only its images (latest version)")
         parser.add_argument("-o", "--output", help="file to write (default: standard output; required for zips)")
         parser.add_argument(
+            "--landmarks", default="2d", choices=sorted(exports.LANDMARK_COLUMNS), help=exports.LANDMARK_HELP
+        )
+        parser.add_argument(
             "--skip-invalid",
             action="store_true",
             help="leave out faces whose stored pose cannot be written (listed on stderr and, in "
             "zips, in SKIPPED_FACES.json); by default they stop the export, all listed",
         )
 
-    def handle(self, *args, dataset, format, labels, proposer, split, output, skip_invalid, **options):
+    def handle(self, *args, dataset, format, labels, proposer, split, output, skip_invalid, landmarks, **options):
         ds = Dataset.objects.filter(name=dataset).first()
         if ds is None:
             raise CommandError(f"no dataset named {dataset!r}")
@@ -54,6 +57,7 @@ class Command(BaseCommand):
             "proposer": proposer or "",
             "split": split_id,
             "skip_invalid": skip_invalid,
+            "landmarks": landmarks,
         }
         try:
             if output:

@@ -16,7 +16,7 @@ ALL = sorted(FORMATS)
 
 
 def test_registry_names_are_the_public_api():
-    assert set(FORMATS) == {"json", "csv", "aflw2000_mat", "biwi_pose", "coco"}
+    assert set(FORMATS) == {"json", "jsonl", "csv", "aflw2000_mat", "biwi_pose", "coco"}
     for name, fmt in FORMATS.items():
         assert fmt.name == name and fmt.extension.startswith(".") and "/" in fmt.content_type
         assert fmt.description and callable(fmt.writer)

@@ -69,6 +69,14 @@ FORMATS: dict[str, ExportFormat] = {
             json_labels.write,
         ),
         ExportFormat(
+            "jsonl",
+            ".jsonl",
+            "application/jsonl",
+            "JSON Lines: a header line (format, convention, export options), then one face per line with "
+            "the json format's fields.",
+            json_labels.write_lines,
+        ),
+        ExportFormat(
             "csv",
             ".csv",
             "text/csv",

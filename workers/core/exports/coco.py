@@ -43,6 +43,7 @@ from .common import (
     landmarks,
     origin_fields,
 )
+from .json_labels import LANDMARK_DECIMALS, LANDMARKS
 
 SPOOL_BYTES = 8 << 20
 CATEGORY = {"id": 1, "name": "head", "supercategory": "person", "keypoints": IBUG68_KEYPOINTS, "skeleton": []}
@@ -51,34 +52,46 @@ _IMAGE = '{"id": %d, "file_name": %s, "width": %d, "height": %d, "camera_matrix"
 
 
 class ImageIds:
-    """Image key -> COCO image id; a key is the row's image_id, else its file name."""
+    """Image key -> COCO image id; a key is the row's image_id, else its file name.
+
+    What it keeps grows with the number of images: the ids given (a set of ints,
+    about 60 bytes an image) and, for rows without an id, names. Rows of one image
+    arrive together (label_rows' order), so the previous row's image is checked first."""
 
     def __init__(self) -> None:
-        self.by_key: dict[tuple[str, int | str], int] = {}  # ("id", image_id) or ("name", image)
-        self.taken: set[int] = set()
+        self.given: set[int] = set()  # image ids taken from rows
+        self.by_name: dict[str, int] = {}  # rows without an image_id: file name -> running id
         self.running: set[int] = set()
         self.next_id = 1
+        self.last: int | str | None = None
 
     def get(self, row: LabelRow) -> tuple[int, bool]:
         """-> (id, first time this image is seen)."""
-        key = ("id", int(row.image_id)) if row.image_id is not None else ("name", row.image)
-        if key in self.by_key:
-            return self.by_key[key], False
         if row.image_id is not None:
             image_id = int(row.image_id)
+            if image_id == self.last:
+                return image_id, False
+            self.last = image_id
+            if image_id in self.given:
+                return image_id, False
             if image_id in self.running:
                 raise ExportError(
                     f"{face_name(row)}: image id {image_id} was already given to an image without an "
                     "id; rows must either all carry image_id or none"
                 )
-        else:
-            while self.next_id in self.taken:
-                self.next_id += 1
-            image_id = self.next_id
-            self.running.add(image_id)
-        self.taken.add(image_id)
-        self.by_key[key] = image_id
-        return image_id, True
+            self.given.add(image_id)
+            return image_id, True
+        self.last = None
+        if row.image in self.by_name:
+            return self.by_name[row.image], False
+        while self.next_id in self.given or self.next_id in self.running:
+            self.next_id += 1
+        self.running.add(self.next_id)
+        self.by_name[row.image] = self.next_id
+        return self.next_id, True
+
+    def __len__(self) -> int:
+        return len(self.given) + len(self.running)
 
 
 _ANNOTATION = (
@@ -90,11 +103,19 @@ _ANNOTATION = (
 NO_KEYPOINTS_TEXT = dumps(NO_KEYPOINTS)
 
 
-def _keypoints(row: LabelRow) -> tuple[str, int]:
-    """(JSON text of the 68 x [x, y, v] list, number of labelled points)."""
+_ROUNDED_KEYPOINTS = "[" + ", ".join([f"%.{LANDMARK_DECIMALS}f, %.{LANDMARK_DECIMALS}f, 2"] * 68) + "]"
+
+
+def _keypoints(row: LabelRow, which: str) -> tuple[str, int]:
+    """(JSON text of the 68 x [x, y, v] list, number of labelled points); `which`
+    is meta["landmarks"]: "full" precision, "2d" at 0.01 px, "none" (no keypoints)."""
+    if which == "none":
+        return NO_KEYPOINTS_TEXT, 0
     L = landmarks(row, "landmarks_2d", 2)
     if L is None or row.landmark_scheme != "ibug68" or len(L) != len(IBUG68_KEYPOINTS):
         return NO_KEYPOINTS_TEXT, 0
+    if which == "2d":
+        return _ROUNDED_KEYPOINTS % tuple(L.ravel().tolist()), len(IBUG68_KEYPOINTS)
     return dumps([v for x, y in L.tolist() for v in (x, y, 2)]), len(IBUG68_KEYPOINTS)
 
 
@@ -112,6 +133,9 @@ def write(
         "convention": CONVENTION,
         **meta,
     }
+    which = meta.get("landmarks", "full")
+    if which not in LANDMARKS:
+        raise ValueError(f"landmarks must be one of {', '.join(LANDMARKS)}, not {which!r}")
     ids = ImageIds()
     matrix_text = MatrixText()
     n = 0
@@ -140,11 +164,11 @@ def write(
                 image_id, first = ids.get(row)
                 if first:
                     image_parts.append(
-                        ("\n" if len(ids.by_key) == 1 else ",\n")
+                        ("\n" if len(ids) == 1 else ",\n")
                         + _IMAGE
                         % (image_id, enc(row.image), row.width, row.height, matrix_text(K[i]) if has_K[i] else "null")
                     )
-                keypoints, n_keypoints = _keypoints(row)
+                keypoints, n_keypoints = _keypoints(row, which)
                 ann_parts.append(
                     ("\n" if n + i == 0 else ",\n")
                     + _ANNOTATION

@@ -200,6 +200,16 @@ def json_floats(values: Iterable[float]) -> str:
     return "[" + ", ".join(map(repr, values)) + "]"
 
 
+def points_text(points: NDArray[np.float64], decimals: int) -> str:
+    """(N, d) finite points as a JSON list of [x, y(, z)] lists, each number with
+    `decimals` decimals (one % formatting for the whole list)."""
+    n, d = points.shape
+    if n == 0:
+        return "[]"
+    one = "[" + ", ".join([f"%.{decimals}f"] * d) + "]"
+    return ("[" + ", ".join([one] * n) + "]") % tuple(points.ravel().tolist())
+
+
 def batch_cameras(rows: list[LabelRow]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """(n, 3, 3) K of each row (NaN where none) and the mask of rows with one."""
     K, has = stack_field(rows, "K", (3, 3), "a 3x3 matrix")

@@ -1,4 +1,5 @@
-"""`json` export: one JSON document, HeadPose Studio's own label format.
+"""`json` and `jsonl` exports: HeadPose Studio's own label format, as one JSON
+document (`json`) or as JSON Lines (`jsonl`: a header line, then one face per line).
 
     {"format": "headpose-studio-labels", "format_version": 1, "convention": "...",
      <meta: dataset, labels, exported_at ...>,
@@ -20,11 +21,17 @@ exactly; Euler angles and quaternions (derived from R) carry 12 significant
 digits. Each face's line is filled in from a text template rather than by
 json.dumps of a dict: float formatting is most of the cost, and a template lets
 a K shared by many images be formatted once.
+
+Landmarks (meta["landmarks"], LANDMARKS below): "full" writes both lists at full
+precision (the default of the writer called on its own: about 8 KB a face, 7 of
+them the 68 x 2 and 68 x 3 numbers at 17 significant digits); the app's exports
+default to "2d": landmarks_2d at 0.01 px and landmarks_3d null (about 1.7 KB a
+face); "none" leaves both null (under 1 KB). The header's "landmarks" says which.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii as enc
 from typing import Any, BinaryIO
 
@@ -40,11 +47,18 @@ from .common import (
     json_int,
     landmarks,
     origin_fields,
+    points_text,
     sequence_fields,
 )
 
 FORMAT_NAME = "headpose-studio-labels"
+LINES_FORMAT_NAME = "headpose-studio-labels-lines"  # jsonl: the header line's "format"
 FORMAT_VERSION = 1
+# meta["landmarks"]: which landmarks a face carries (json, jsonl, coco keypoints).
+# "2d": landmarks_2d at LANDMARK_DECIMALS (0.01 px), landmarks_3d null; "none": both null;
+# "full": both at full float precision (every float's shortest repr; about 8 KB a face).
+LANDMARKS = ("2d", "none", "full")
+LANDMARK_DECIMALS = 2
 RESERVED_KEYS = ("format", "format_version", "convention", "faces")
 
 
@@ -72,8 +86,41 @@ def write(
 ) -> int:
     head = dumps(header(meta))
     out.write((head[:-1] + ', "faces": [').encode())
-    matrix_text = MatrixText()
     n = 0
+    for faces in face_texts(rows, meta, on_progress):
+        out.write((("\n" if n == 0 else ",\n") + ",\n".join(faces)).encode())
+        n += len(faces)
+    out.write(b"\n]}\n")
+    return n
+
+
+def write_lines(
+    rows: Iterable[LabelRow],
+    out: BinaryIO,
+    meta: dict[str, Any],
+    on_progress: Callable[[int], None] | None = None,
+    invalid: list[InvalidRow] | None = None,  # unused: every valid pose fits (see exports.Writer)
+) -> int:
+    """`jsonl`: JSON Lines. The first line is the header (the `json` document's keys but
+    "faces", with format "headpose-studio-labels-lines"), then one face per line, each the
+    object a `json` export has in "faces"."""
+    out.write((dumps({**header(meta), "format": LINES_FORMAT_NAME}) + "\n").encode())
+    n = 0
+    for faces in face_texts(rows, meta, on_progress):
+        out.write(("\n".join(faces) + "\n").encode())
+        n += len(faces)
+    return n
+
+
+def face_texts(
+    rows: Iterable[LabelRow], meta: dict[str, Any], on_progress: Callable[[int], None] | None = None
+) -> Iterator[list[str]]:
+    """Each chunk of rows as the JSON text of its faces (one object each, on one line).
+    meta["landmarks"] says which landmarks go in (LANDMARKS; "full" when absent)."""
+    which = meta.get("landmarks", "full")
+    if which not in LANDMARKS:
+        raise ValueError(f"landmarks must be one of {', '.join(LANDMARKS)}, not {which!r}")
+    matrix_text = MatrixText()
     for b in pose_batches(rows, on_progress=on_progress):
         K, has_K = batch_cameras(b.rows)
         box, has_box = stack_field(b.rows, "box", (4,), "4 numbers (x0, y0, x1, y1)")
@@ -86,12 +133,11 @@ def write(
             b.quaternion.ravel().tolist(),
         )
         boxes, has_t, has_K, has_box = box.ravel().tolist(), b.has_t.tolist(), has_K.tolist(), has_box.tolist()
-        parts = []
+        faces = []
         for i, row in enumerate(b.rows):
-            lm2, lm3 = landmarks(row, "landmarks_2d", 2), landmarks(row, "landmarks_3d", 3)
-            parts.append(
-                ("\n" if n + i == 0 else ",\n")
-                + _FACE
+            lm2, lm3 = _landmarks_text(row, which)
+            faces.append(
+                _FACE
                 % (
                     enc(row.image),
                     json_int(row.image_id),
@@ -105,8 +151,8 @@ def write(
                     json_floats(t[3 * i : 3 * i + 3]) if has_t[i] else "null",
                     *euler[3 * i : 3 * i + 3],
                     *quat[4 * i : 4 * i + 4],
-                    "null" if lm2 is None else dumps(lm2.tolist()),
-                    "null" if lm3 is None else dumps(lm3.tolist()),
+                    lm2,
+                    lm3,
                     enc(row.landmark_scheme),
                     "true" if row.landmarks_match_pose else "false",
                     _pins_text(row),
@@ -114,10 +160,18 @@ def write(
                     origin_fields(row),
                 )
             )
-        out.write("".join(parts).encode())
-        n += len(b.rows)
-    out.write(b"\n]}\n")
-    return n
+        yield faces
+
+
+def _landmarks_text(row: LabelRow, which: str) -> tuple[str, str]:
+    """(landmarks_2d, landmarks_3d) as JSON text for meta["landmarks"] == `which`."""
+    if which == "none":
+        return "null", "null"
+    lm2 = landmarks(row, "landmarks_2d", 2)
+    if which == "2d":
+        return ("null" if lm2 is None else points_text(lm2, LANDMARK_DECIMALS)), "null"
+    lm3 = landmarks(row, "landmarks_3d", 3)
+    return ("null" if lm2 is None else dumps(lm2.tolist())), ("null" if lm3 is None else dumps(lm3.tolist()))
 
 
 def _pins_text(row: LabelRow) -> str:
