@@ -13,7 +13,11 @@ For each flow:
 - the page's JS heap (CDP Runtime.getHeapUsage after HeapProfiler.collectGarbage)
   after 10 and after all faces, and its growth per face between the two;
 - requests per face (every request the page made, by resource type);
-- the 1-minute load average at the start and end of each flow's rounds.
+- the 1-minute load average at the start and end of each flow's rounds;
+- in place: the server's time on the save and on the next-face request
+  (resource timing, requestStart -> responseStart, p50 / p95), and how often the
+  next face was not yet fetched ahead when A was pressed (the press then waits
+  for the server).
 
 BENCH_THINK_MS (default 0) waits that long on each face before pressing A: 0 is
 an annotator who accepts the moment the face shows (the prefetch has the least
@@ -88,6 +92,7 @@ class Run:
         self.heap: dict[str, float] = {}
         self.requests: dict[str, int] = {}
         self.faces = 0
+        self.waited = 0  # presses made with no face fetched ahead (in place)
         page.add_init_script(PRESS_HOOK)
         page.on("request", self.count)
         self.cdp = page.context.new_cdp_session(page)
@@ -112,6 +117,8 @@ class Run:
             if THINK_MS:
                 self.page.wait_for_timeout(THINK_MS)
             self.page.locator("#pose-canvas").focus()
+            if self.flow == "in_place" and not self.page.evaluate("() => window.headposeEditor.prefetched().length"):
+                self.waited += 1
             self.page.keyboard.press("a")
             shown = self.wait_shown(self.shown["id"])
             pressed = self.page.evaluate("() => Number(sessionStorage.getItem('pressedAt'))")
@@ -121,6 +128,20 @@ class Run:
             if self.faces == 10:
                 self.heap["after_10_faces_mb"] = heap_mb(self.cdp)
 
+    def server_times(self) -> dict:
+        """The in-place page's saves and next-face requests: server time from resource timing."""
+        entries = self.page.evaluate(
+            """() => performance.getEntriesByType('resource')
+                .filter((e) => e.initiatorType === 'fetch')
+                .map((e) => ({ name: e.name, ms: e.responseStart - e.requestStart }))"""
+        )
+        out = {}
+        for kind, part in (("save", "/annotation/"), ("next", "/next/")):
+            ms = [e["ms"] for e in entries if part in e["name"] and e["ms"] > 0]
+            if ms:
+                out[kind] = latency_summary(ms, digits=1)
+        return out
+
     def result(self) -> dict:
         self.heap[f"after_{self.faces}_faces_mb"] = heap_mb(self.cdp)
         growth = (self.heap[f"after_{self.faces}_faces_mb"] - self.heap["after_10_faces_mb"]) / max(1, self.faces - 10)
@@ -129,6 +150,7 @@ class Run:
             "heap": {**self.heap, "growth_per_face_kb": round(growth * 1024, 1)},
             "requests_per_face": round(sum(self.requests.values()) / self.faces, 2),
             "requests_by_type": {k: round(v / self.faces, 2) for k, v in sorted(self.requests.items())},
+            **({"server_ms": self.server_times(), "waited_for_next": self.waited} if self.flow == "in_place" else {}),
         }
 
 

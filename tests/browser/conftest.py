@@ -128,6 +128,14 @@ def open_editor(page, live_server, face):
     return page
 
 
+def in_viewport(page, selector) -> bool:
+    """The element is wholly inside the viewport (a banner fixed in view)."""
+    box = page.locator(selector).bounding_box()
+    view = page.viewport_size
+    inside = box is not None and box["x"] >= 0 and box["y"] >= 0
+    return inside and box["x"] + box["width"] <= view["width"] and box["y"] + box["height"] <= view["height"]
+
+
 def canvas_rgba(page) -> np.ndarray:
     """What the browser drew on the WebGL canvas (H, W, 4) RGBA, read back as PNG."""
     url = page.evaluate(

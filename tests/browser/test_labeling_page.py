@@ -8,7 +8,7 @@ import pytest
 
 from annotator.labeling.queue import LabelInput, save_label
 from annotator.models import Annotation, Face
-from tests.browser.conftest import login, open_editor
+from tests.browser.conftest import in_viewport, login, open_editor
 from tests.browser.data import add_proposal, make_dataset
 from workers.core import geometry
 
@@ -272,13 +272,6 @@ def test_the_wheel_zooms_help_lists_the_keys_and_a_remapped_key_works(editor, bo
     assert geometry.matrix_to_euler(np.reshape(pose(editor)["R"], (3, 3)))[0] == pytest.approx(yaw0 + 1, abs=1e-9)
 
 
-def _in_viewport(page, selector):
-    box = page.locator(selector).bounding_box()
-    view = page.viewport_size
-    inside = box is not None and box["x"] >= 0 and box["y"] >= 0
-    return inside and box["x"] + box["width"] <= view["width"] and box["y"] + box["height"] <= view["height"]
-
-
 def test_bad_typed_depth_is_refused_and_a_network_cut_during_autosave_loses_nothing(
     editor, bob, face, js_errors, shots_dir
 ):
@@ -306,10 +299,10 @@ def test_bad_typed_depth_is_refused_and_a_network_cut_during_autosave_loses_noth
     banner = editor.locator("#error-banner")
     text = banner.inner_text()
     assert "cannot be reached" in text and "saved automatically" in text and "Failed to fetch" not in text
-    assert _in_viewport(editor, "#error-banner")
+    assert in_viewport(editor, "#error-banner")
     editor.screenshot(path=str(shots_dir / "error_banner_1400x900.png"))
     editor.set_viewport_size({"width": 1024, "height": 768})
-    assert _in_viewport(editor, "#error-banner")
+    assert in_viewport(editor, "#error-banner")
     editor.screenshot(path=str(shots_dir / "error_banner_1024x768.png"))
     assert not Annotation.objects.filter(face=face, author=bob).exists()
 

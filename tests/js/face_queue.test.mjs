@@ -66,6 +66,22 @@ describe('FaceQueue', () => {
     assert.deepEqual(faces.ahead.map((e) => e.id), [3]);
   });
 
+  test('a face whose save is still on its way stays in `exclude` until the save ends', async () => {
+    const server = new FakeNext([1, 2, 3, 4]);
+    const faces = new FaceQueue({ depth: 1 });
+    faces.show(1);
+    const ended = faces.savingFace(1); // A pressed: the next face is shown at once, the save goes on
+    const next = await faces.next(server.fetch);
+    assert.equal(next.entry.id, 2);
+    assert.deepEqual(server.calls.at(-1), [1], 'asked leaving out the face being saved');
+    await faces.fill(server.fetch);
+    assert.deepEqual(server.calls.at(-1), [2, 1], 'not yet finished on the server: not handed back');
+    assert.deepEqual(faces.ahead.map((e) => e.id), [3]);
+    ended();
+    ended(); // once only
+    assert.deepEqual(faces.held(), [2, 3]);
+  });
+
   test('a save while the face ahead is on its way waits for it rather than asking twice', async () => {
     const server = new FakeNext([1, 2, 3]);
     const faces = new FaceQueue({ depth: 1 });

@@ -212,6 +212,22 @@ describe('saving', () => {
     assert.equal(server.calls.length, 4, 'nothing more is sent');
   });
 
+  test('busy() until every save asked for has ended; idle() resolves then', async () => {
+    const { queue, server } = page();
+    server.toHold = 1;
+    assert.ok(!queue.busy());
+    const first = queue.save({ status: 'accepted' });
+    const second = queue.save({ status: 'accepted' });
+    let idle = false;
+    queue.idle().then(() => { idle = true; });
+    await settle();
+    assert.ok(queue.busy() && !idle);
+    await server.release();
+    await Promise.all([first, second]);
+    await settle();
+    assert.ok(!queue.busy() && idle);
+  });
+
   test('a server error (5xx) is retried; the delay doubles up to 30 s', async () => {
     const { queue, server, timers, seen } = page({ annotation: { version: 1, status: 'draft' } });
     server.answer = () => json(503, { detail: 'The database is unavailable.', code: 'database_unavailable' });

@@ -34,10 +34,29 @@ export class FaceQueue {
     this.saving = 0; // finishing saves on their way
     this.epoch = 0; // finishing saves started so far
     this.reading = null; // {progress, sent}: the newest progress from the server, and `finishes` when asked
+    this.behind = new Map(); // face id -> its finishing saves still on their way (the face is no longer shown)
   }
 
-  /** The faces the page holds: the shown one, then those ahead (`exclude` of the next request). */
-  held() { return [this.current, ...this.ahead.map((e) => e.id)].filter((id) => id !== null); }
+  /** The faces the page holds: the shown one, those ahead, and those whose
+   * finishing save is still on its way (`exclude` of the next request: the
+   * server must not hand back a face it does not yet know is done). */
+  held() {
+    const ids = [this.current, ...this.ahead.map((e) => e.id), ...this.behind.keys()];
+    return [...new Set(ids.filter((id) => id !== null))];
+  }
+
+  /** A finishing save of face `id` starts; the returned function says it ended
+   * (stored, or failed for good). Until then the face stays in held(). */
+  savingFace(id) {
+    this.behind.set(id, (this.behind.get(id) || 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = this.behind.get(id) - 1;
+      if (left > 0) this.behind.set(id, left); else this.behind.delete(id);
+    };
+  }
 
   /** The page now shows face `id` (one taken from ahead, or another through the history). */
   show(id) {

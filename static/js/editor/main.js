@@ -14,7 +14,7 @@
 // before and after, a reload the same face). The three.js scene and the head are
 // built once. ?flow=reload keeps the page of before (one page load per face),
 // which is also what the page falls back to when showing a face in place fails.
-import { requestJSON } from './api.js';
+import { ConflictError, requestJSON } from './api.js';
 import { createEditor, extend, trackActiveTime } from './component.js';
 import { FINISHED, FaceQueue, finishesFace } from './face_queue.js';
 import { showFace as showFaceParts, showProgress } from './face_view.js';
@@ -22,6 +22,7 @@ import { attachLandmarkTool } from './landmark_tool.js';
 import { posesEqual } from './pose.js';
 import { saveFeedback } from './save_feedback.js';
 import { SaveQueue } from './save_queue.js';
+import { savesBehind } from './saves_behind.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -55,12 +56,23 @@ function setSaveState(text, kind = '') {
 }
 
 /** The save queue of one face (`faceState`): once another face is shown it
- * keeps that face's last pose and pins (leave()), and its outcome no longer
- * touches the page. */
+ * keeps that face's last pose and pins (leave()); a save still on its way then
+ * goes on behind the shown face, its state on a line of #saves-behind
+ * (saves_behind.js) until it ends, its failures in the banners. */
 function savesFor(faceState) {
   let frozen = null;
   let before = faceState.annotation ? faceState.annotation.status : null;
   let rejected = Boolean(faceState.annotation && faceState.annotation.review_state === 'rejected');
+  const face = {
+    id: faceState.face.id, label: faceLabel(faceState), stateUrl: faceState.links.state,
+    pose: () => (frozen ? frozen.pose : null), // the pose it was left with
+  };
+  let line = ['', '']; // the state line's text and kind
+  const onState = (text, kind) => {
+    line = [text, kind];
+    if (saves === queue) setSaveState(text, kind);
+    else if (behind.has(queue)) behindView().state(face, text, kind);
+  };
   const shownNow = (fn) => (...args) => { if (saves === queue) fn(...args); };
   const queue = new SaveQueue({
     request: requestJSON,
@@ -72,24 +84,26 @@ function savesFor(faceState) {
     autosaveMs: config.autosave_ms,
     autosaveChecked: () => $('opt-autosave').checked,
     timers: window,
-    onState: shownNow(setSaveState),
+    onState,
     onEdit: shownNow(hideError),
     onSaved: (body) => {
       if (finishesFace(before, body.status, rejected)) faces.finished();
       before = body.status;
       rejected = false;
-      if (saves !== queue) return;
-      $('origin-line').textContent = `your label v${body.version} (${body.status})`;
       showProgress(document, faces.progress());
+      if (saves === queue) { $('origin-line').textContent = `your label v${body.version} (${body.status})`; return; }
+      if (!retrying()) feedback().saved();
     },
-    onFailure: shownNow((err, how) => feedback().show(err, how)),
+    onFailure: (err, how) => {
+      if (err instanceof ConflictError) conflictOf = saves === queue ? null : face;
+      feedback().show(err, { ...how, about: saves === queue ? '' : face.label });
+    },
   });
   // a save that may finish the face: the progress readings asked meanwhile are set aside (face_queue.js)
   const save = queue.save.bind(queue);
   queue.save = (options = {}) => {
     // pins and pose never part: a correction whose pins disagree with its pose waits (landmark_tool.checkSave)
-    if (!frozen && !landmarkTool.checkSave(options.status ?? 'corrected')) {
-      setSaveState('not saved: the pins do not match the pose', 'bad');
+    if (queue.refuses(options.status ?? 'corrected')) {
       return Promise.reject(new Error('the pins do not match the pose: re-solve or clear them'));
     }
     if (!FINISHED.includes(options.status ?? 'corrected')) return save(options);
@@ -98,25 +112,66 @@ function savesFor(faceState) {
     saved.then(() => faces.saveEnded(), () => faces.saveEnded());
     return saved;
   };
-  /** Another face is shown: keep this one's pose and pins, and save a pending draft now. */
+  /** A save with `status` may not go (a correction whose pins disagree with the pose): says why. */
+  queue.refuses = (status) => {
+    if (frozen || landmarkTool.checkSave(status)) return false;
+    setSaveState('not saved: the pins do not match the pose', 'bad');
+    return true;
+  };
+  /** Another face is shown: keep this one's pose and pins, save a pending draft
+   * now (unless a save already on its way sends them), and keep the saves still
+   * on their way in view until they end. */
   queue.leave = () => {
     frozen = { pose: editor.getPose(), pins: landmarkTool.pinsForSave() };
-    if (queue.dirty() && queue.autosaveOn()) act(queue.save({ status: 'draft' }));
+    if (!queue.busy() && queue.dirty() && queue.autosaveOn()) act(queue.save({ status: 'draft' }));
+    if (!queue.busy()) return;
+    behind.add(queue);
+    behindView().state(face, ...line);
+    queue.idle().then(() => behind.delete(queue)); // its line: gone after "saved", kept after a failure
   };
+  queue.faceId = face.id;
   return queue;
+}
+
+/** The queues of faces no longer shown whose saves are still on their way. */
+const behind = new Set();
+const retrying = () => saves.retry !== null || [...behind].some((q) => q.retry !== null);
+/** The face whose save behind the shown one met a conflict ("Load their version" goes back to it). */
+let conflictOf = null;
+function behindView() { return savesBehind(document, { goBack: (face) => backTo(face) }); }
+function faceLabel(faceState) {
+  const index = faceState.face.index ? ` · face ${faceState.face.index}` : '';
+  return `${faceState.image.file_name}${index}`;
+}
+/** Every save of the page has ended (the ones behind the shown face too). */
+async function allSaved() {
+  await Promise.all([saves, ...behind].map((q) => q.idle()));
+}
+/** Leave the page for `url` once no save is on its way (a save waiting for its retry would be lost). */
+async function leaveFor(url, reload = false) {
+  await allSaved();
+  if (reload) window.location.reload(); else window.location.assign(url);
 }
 let saves = savesFor(state);
 
+/** Save the shown face and show the next one at once: the save goes on behind
+ * it (retried with backoff while it fails on the way, its state on
+ * #saves-behind), the face left out of the next requests until the save ends.
+ * The reload flow waits for the save, then loads the next face's page. */
 async function saveAndNext(status, extra = {}) {
   if (moving) return; // the next face is on its way: a second press must not skip it
+  if (!RELOAD_FLOW && saves.refuses(status)) return; // the pins do not match the pose: the page says why
   moving = true;
   try {
-    await saves.save({ status, ...extra });
+    const saved = saves.save({ status, ...extra });
     if (RELOAD_FLOW) {
+      await saved;
       const next = await requestJSON(config.urls.next, { method: 'POST', body: {} });
       window.location.assign(withFlow(next.url));
       return;
     }
+    act(saved);
+    saved.finally(faces.savingFace(state.face.id)).catch(() => {});
     await advance();
   } finally {
     moving = false;
@@ -168,11 +223,12 @@ async function advance() {
     const next = await faces.next(fetchNext, prepare);
     release(next.stale);
     entry = next.entry;
-    if (!entry) { window.location.assign(next.url || config.urls.dataset); return; } // nothing left
+    if (!entry) { await leaveFor(next.url || config.urls.dataset); return; } // nothing left
     await showFace(entry.state, { push: true, image: entry.ready });
   } catch (err) {
     console.warn('could not show the next face in place; loading its page:', err);
-    if (entry) { window.location.assign(entry.state.links.page); return; }
+    if (entry) { await leaveFor(entry.state.links.page); return; }
+    await allSaved();
     const next = await requestJSON(config.urls.next, { method: 'POST', body: { exclude: faces.held() } });
     window.location.assign(next.url);
     return;
@@ -180,27 +236,40 @@ async function advance() {
   refill();
 }
 
-/** Back or Forward: show face `id` (its state asked afresh: it may have been saved since). */
-async function goTo(id, stateUrl) {
+/** Back or Forward: show face `id` (its state asked afresh, once its saves still
+ * on their way have ended: it may have been saved since). `push`: a new history
+ * entry (Back to it, Load their version); `keep`: the pose the annotator had
+ * there, one undo step back (a conflict) or shown (a refused save). */
+async function goTo(id, stateUrl, { push = false, keep = null, conflict = false } = {}) {
   if (id === state.face.id) return;
   if (saves.wouldLoseEdits() && !window.confirm('Leave this face without saving your changes?')) {
-    window.history.pushState({ faceId: state.face.id, stateUrl: state.links.state }, '', state.links.page);
+    if (!push) window.history.pushState({ faceId: state.face.id, stateUrl: state.links.state }, '', state.links.page);
     return;
   }
   moving = true;
   try {
+    await Promise.all([...behind].filter((q) => q.faceId === id).map((q) => q.idle()));
     const ticket = faces.ticket();
     const fresh = await requestJSON(stateUrl);
     faces.noteProgress(fresh.progress, ticket);
-    await showFace(fresh, { image: preload(fresh.links.image) });
+    await showFace(fresh, { push, image: preload(fresh.links.image) });
+    behindView().drop(id);
+    if (keep && conflict) { editor.start(keep); editor.set(fresh.initial); } else if (keep) editor.set(keep);
   } catch (err) {
     console.warn('could not show that face in place; loading its page:', err);
-    window.location.reload();
+    await leaveFor(null, true);
     return;
   } finally {
     moving = false;
   }
   refill();
+}
+
+/** Back to a face whose save failed for good behind the shown one (its line's
+ * "Back to it", or "Load their version" after a conflict), with the pose it was left with. */
+function backTo(face, { conflict = false } = {}) {
+  navigation = navigation.then(() => goTo(face.id, face.stateUrl, { push: true, keep: face.pose(), conflict }))
+    .catch(() => {});
 }
 
 const nextFrame = () => new Promise((resolve) => { requestAnimationFrame(() => resolve(performance.now())); });
@@ -245,11 +314,20 @@ window.addEventListener('pageshow', (e) => { if (e.persisted) refill(); }); // b
 
 // A failed save in plain words with what to do, in a banner fixed in the viewport (save_feedback.js);
 // "Retry now", or the browser coming back online, retries a save waiting for its retry at once.
-function feedback() { return saveFeedback(document, { retryNow: () => saves.retryNow() }); }
+function feedback() { return saveFeedback(document, { retryNow: retryAll }); }
 function hideError() { feedback().hide(); }
-window.addEventListener('online', () => saves.retryNow());
+function retryAll() { for (const q of [saves, ...behind]) q.retryNow(); }
+window.addEventListener('online', retryAll);
 
 $('conflict-reload').addEventListener('click', async () => {
+  if (conflictOf) { // a face left behind: back to it, their version shown, the annotator's pose one undo back
+    const face = conflictOf;
+    conflictOf = null;
+    $('conflict-banner').hidden = true;
+    behindView().drop(face.id);
+    backTo(face, { conflict: true });
+    return;
+  }
   const fresh = await requestJSON(config.urls.state);
   saves.load(fresh);
   editor.set(fresh.initial); // the user's own pose stays one undo step back
@@ -258,7 +336,8 @@ $('conflict-reload').addEventListener('click', async () => {
 });
 
 window.addEventListener('beforeunload', (e) => {
-  if (saves.wouldLoseEdits()) { e.preventDefault(); }
+  // a save waiting for its retry (this face's or one behind it) would be lost
+  if (saves.wouldLoseEdits() || [...behind].some((q) => q.retry !== null)) { e.preventDefault(); }
 });
 
 // --- actions ----------------------------------------------------------------------

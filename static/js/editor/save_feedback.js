@@ -19,9 +19,11 @@ function bind(doc, retryNow) {
   let retrying = false; // the banner is about a save that will be retried
   $('error-retry').addEventListener('click', () => retryNow());
   return {
-    /** A save failed: `err` from save_queue.js; retrying: it will be tried again by itself. */
-    show(err, { retrying: willRetry = false } = {}) {
-      const { text, action } = describeFailure(err);
+    /** A save failed: `err` from save_queue.js; retrying: it will be tried again by itself;
+     * about: the face it was for, when it is not the shown one (its name starts the text). */
+    show(err, { retrying: willRetry = false, about = '' } = {}) {
+      const { text: words, action } = describeFailure(err);
+      const text = about ? `${about}: ${words}` : words;
       if (action === 'reload') {
         $('conflict-text').textContent = text;
         $('conflict-banner').hidden = false;

@@ -46,7 +46,14 @@ export class SaveQueue {
     this.chain = Promise.resolve();
     this.autosaveTimer = 0;
     this.retry = null; // {timer, resolve, attempt} while a failed save waits to be tried again
+    this.pending = 0; // saves asked for and not yet ended (stored, or failed for good)
   }
+
+  /** A save was asked for and has not ended yet (on its way, queued or waiting for its retry). */
+  busy() { return this.pending > 0; }
+
+  /** Resolves once every save asked for so far has ended (stored or failed for good). */
+  async idle() { while (this.pending) await this.chain; }
 
   /** The shown pose differs from the stored one (or nothing is stored). */
   dirty() { return !this.saved.pose || !posesEqual(this.saved.pose, this.getPose(), 0); }
@@ -87,7 +94,9 @@ export class SaveQueue {
    * refuses every save until load()) and with the request's error otherwise. */
   save({ status = 'corrected', flag_reason = '', note = '' } = {}) {
     this.timers.clearTimeout(this.autosaveTimer);
-    const result = this.chain.then(() => this.send({ status, flag_reason, note }));
+    this.pending += 1;
+    const result = this.chain.then(() => this.send({ status, flag_reason, note }))
+      .finally(() => { this.pending -= 1; });
     this.chain = result.catch(ignore);
     return result;
   }
