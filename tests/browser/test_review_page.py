@@ -8,7 +8,7 @@ import pytest
 
 from annotator.labeling.services import save_annotation
 from annotator.models import Annotation, Assignment, Face, Role
-from tests.browser.conftest import decode_data_url, login
+from tests.browser.conftest import decode_data_url, in_viewport, login
 from tests.browser.data import add_proposal, make_dataset
 from tests.web.conftest import _user
 from workers.core import geometry
@@ -112,7 +112,14 @@ def test_reject_sends_it_back_to_the_top_of_the_annotators_queue_with_the_note(
     page.keyboard.press("2")  # the second reason: position
     page.fill("#reject-form textarea[name=note]", "The head sits too low: move it up to the chin.")
     page.screenshot(path=str(shots_dir / "review_reject_dialog.png"))
+    page.context.set_offline(True)  # the verdict fails on the way: retried with backoff, nothing lost
     page.click("#reject-submit")
+    page.wait_for_function("() => document.getElementById('save-state').dataset.kind === 'retry'")
+    assert page.inner_text("#save-state").startswith("retrying in")
+    assert "cannot be reached" in page.inner_text("#error-banner") and in_viewport(page, "#error-banner")
+    first.refresh_from_db()
+    assert first.review_state == ""
+    page.context.set_offline(False)  # back online: the waiting verdict goes at once
     next_page(page, first.pk)
     first.refresh_from_db()
     assert (first.review_state, first.review_reason) == ("rejected", "position")
@@ -127,7 +134,7 @@ def test_reject_sends_it_back_to_the_top_of_the_annotators_queue_with_the_note(
     note = page.inner_text("#review-note")
     assert "placed wrong" in note and "The head sits too low" in note
     page.screenshot(path=str(shots_dir / "label_page_rejected.png"))
-    assert js_errors == []
+    assert [e for e in js_errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
 
 
 def test_correct_saves_the_reviewers_pose_as_a_new_revision(page, live_server, world, js_errors, shots_dir):

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConflictError, NetworkError, RequestError } from '../../static/js/editor/api.js';
-import { backoffDelay, describeFailure, isRetryable, retryText } from '../../static/js/editor/retry.js';
+import { Retrier, backoffDelay, describeFailure, isRetryable, retryText } from '../../static/js/editor/retry.js';
+import { FakeTimers, settle } from './helpers.mjs';
 
 test('the delay doubles from 1 s and stops at 30 s', () => {
   assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 50].map((n) => backoffDelay(n)), [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
@@ -39,4 +40,34 @@ test('the banner says what happened and what to do, in plain words', () => {
   assert.equal(conflict.action, 'reload');
   assert.match(conflict.text, /Someone else saved this label \(now version 4\).*"Load their version"/);
   assert.equal(describeFailure(new RequestError(403, { detail: 'no' })).action, 'signin');
+});
+
+test('Retrier: a request that fails on the way is tried again after the backoff, counted down; now() hurries it', async () => {
+  const timers = new FakeTimers();
+  const seen = { waits: [], failures: [] };
+  const retrier = new Retrier({ timers, onWait: (t) => seen.waits.push(t), onFailure: (e, how) => seen.failures.push(how) });
+  const answers = [new NetworkError(new TypeError('Failed to fetch')), new RequestError(503, null), { ok: 1 }];
+  const tries = [];
+  const result = retrier.run(async (n) => { tries.push(n); const a = answers.shift(); if (a instanceof Error) throw a; return a; });
+  await settle();
+  assert.deepEqual(tries, [1]);
+  assert.deepEqual(seen.waits, ['retrying in 1 s']);
+  assert.ok(retrier.waiting);
+  await timers.advance(1000);
+  assert.deepEqual(tries, [1, 2]);
+  assert.deepEqual(seen.waits.at(-1), 'retrying in 2 s');
+  retrier.now(); // "Retry now" / back online
+  assert.deepEqual(await result, { ok: 1 });
+  assert.deepEqual(tries, [1, 2, 3]);
+  assert.deepEqual(seen.failures, [{ retrying: true }, { retrying: true }]);
+  assert.equal(retrier.waiting, null);
+});
+
+test('Retrier: a refusal or a conflict rejects at once, untried again', async () => {
+  const retrier = new Retrier({ timers: new FakeTimers() });
+  for (const err of [new RequestError(400, { detail: 'no' }), new ConflictError({ current_version: 3 })]) {
+    let tries = 0;
+    await assert.rejects(retrier.run(async () => { tries += 1; throw err; }), err);
+    assert.equal(tries, 1);
+  }
 });

@@ -1,6 +1,7 @@
 // What a failed save means to the person labeling, and when to try it again.
-// Pure (no DOM, no timers): save_queue.js asks it after each failure, the
-// page shows its words in the error banner (tests/js/retry.test.mjs).
+// No DOM (the timers are handed in): save_queue.js and the review page run their
+// requests through a Retrier, the pages show its words in the error banner
+// (save_feedback.js; tests/js/retry.test.mjs).
 import { ConflictError, NetworkError, RequestError } from './api.js';
 
 export const RETRY_BASE_MS = 1000;
@@ -65,4 +66,52 @@ export function describeFailure(err) {
     };
   }
   return { text: `The save failed: ${err && err.message ? err.message : err}. Save again.`, action: 'fix' };
+}
+
+/**
+ * Runs a request until it is answered: a failure that may pass by itself
+ * (isRetryable) is reported (onFailure(err, {retrying: true})) and tried again
+ * after backoffDelay, the wait counted down each second (onWait(retryText(left)));
+ * any other failure rejects at once. Used by every page that saves (the labeling
+ * page's save_queue.js, the review page's verdicts). timers: {setTimeout, clearTimeout}.
+ */
+export class Retrier {
+  constructor({ timers, onWait = () => {}, onFailure = () => {} }) {
+    Object.assign(this, { timers, onWait, onFailure });
+    this.waiting = null; // {timer, resolve} while a failed request waits for its retry
+  }
+
+  /** attempt(n) (n = 1, 2, ...) -> a promise; resolves with the first answer. */
+  async run(attempt) {
+    for (let n = 1; ; n += 1) {
+      try {
+        return await attempt(n);
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        this.onFailure(err, { retrying: true });
+        await this.wait(backoffDelay(n));
+      }
+    }
+  }
+
+  /** A request waits for its retry: send it now ("Retry now", the browser back online). */
+  now() {
+    if (this.waiting) this.waiting.resolve();
+  }
+
+  /** Count down `ms` (onWait each second), then resolve (or at now()). */
+  wait(ms) {
+    return new Promise((resolve) => {
+      let left = ms;
+      const done = () => { this.waiting = null; resolve(); };
+      const tick = () => {
+        this.onWait(retryText(left));
+        const step = Math.min(1000, left);
+        left -= step;
+        this.waiting.timer = this.timers.setTimeout(left > 0 ? tick : done, step);
+      };
+      this.waiting = { timer: 0, resolve: () => { this.timers.clearTimeout(this.waiting.timer); done(); } };
+      tick();
+    });
+  }
 }

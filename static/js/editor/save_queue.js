@@ -9,7 +9,7 @@
 // that show the outcome, so the logic runs the same under `node --test`.
 import { ConflictError } from './api.js';
 import { clonePose, posesEqual } from './pose.js';
-import { backoffDelay, isRetryable, retryText } from './retry.js';
+import { Retrier } from './retry.js';
 
 /** The stored label as the page state describes it (pose null when none yet). */
 export function storedLabel(state) {
@@ -45,9 +45,13 @@ export class SaveQueue {
     this.conflict = null; // the ConflictError that stopped the queue, until load()
     this.chain = Promise.resolve();
     this.autosaveTimer = 0;
-    this.retry = null; // {timer, resolve, attempt} while a failed save waits to be tried again
+    // a save that failed on the way waits here for its retry (retry.js: backoff, the countdown on the state line)
+    this.retrier = new Retrier({ timers, onWait: (text) => this.onState(text, 'retry'), onFailure: (...a) => this.onFailure(...a) });
     this.pending = 0; // saves asked for and not yet ended (stored, or failed for good)
   }
+
+  /** {timer, resolve} while a failed save waits to be tried again, else null. */
+  get retry() { return this.retrier.waiting; }
 
   /** A save was asked for and has not ended yet (on its way, queued or waiting for its retry). */
   busy() { return this.pending > 0; }
@@ -70,11 +74,7 @@ export class SaveQueue {
   }
 
   /** A failed save waits for its retry: try it now (the page's "Retry now", the browser back online). */
-  retryNow() {
-    if (!this.retry) return;
-    this.timers.clearTimeout(this.retry.timer);
-    this.retry.resolve();
-  }
+  retryNow() { this.retrier.now(); }
 
   /** The shown pose changed: (re)start the autosave delay, or mark it unsaved. */
   changed() {
@@ -104,49 +104,34 @@ export class SaveQueue {
   async send({ status, flag_reason, note }) {
     let pose;
     let body;
-    for (let attempt = 1; ; attempt += 1) {
-      if (this.conflict) return this.fail(this.conflict);
-      pose = this.getPose();
-      const spent = this.activeTime.take();
-      this.onState(attempt === 1 ? 'saving…' : `saving… (try ${attempt})`, 'pending');
-      try {
-        body = await this.request(this.url, {
-          method: 'PUT',
-          body: {
-            R: pose.R, t: pose.t, status, expected_version: this.saved.version, time_spent_s: spent,
-            flag_reason, note, proposal_id: this.proposalId, landmark_pins: this.getLandmarkPins(),
-          },
-        });
-        break;
-      } catch (err) {
-        this.activeTime.giveBack(spent); // not recorded: count it with the next save
-        if (err instanceof ConflictError) this.conflict = err;
-        if (!isRetryable(err)) return this.fail(err);
-        this.onFailure(err, { retrying: true });
-        await this.waitToRetry(backoffDelay(attempt));
-      }
+    try {
+      body = await this.retrier.run(async (attempt) => {
+        if (this.conflict) throw this.conflict;
+        pose = this.getPose();
+        const spent = this.activeTime.take();
+        this.onState(attempt === 1 ? 'saving…' : `saving… (try ${attempt})`, 'pending');
+        try {
+          return await this.request(this.url, {
+            method: 'PUT',
+            body: {
+              R: pose.R, t: pose.t, status, expected_version: this.saved.version, time_spent_s: spent,
+              flag_reason, note, proposal_id: this.proposalId, landmark_pins: this.getLandmarkPins(),
+            },
+          });
+        } catch (err) {
+          this.activeTime.giveBack(spent); // not recorded: count it with the next save
+          if (err instanceof ConflictError) this.conflict = err;
+          throw err;
+        }
+      });
+    } catch (err) {
+      return this.fail(err);
     }
     this.saved = { version: body.version, status: body.status, pose };
     this.onState(savedText(body), 'ok');
     this.onSaved(body);
     if (this.dirty()) this.changed(); // moved while the save was on its way
     return body;
-  }
-
-  /** Count down `ms` on the state line ("retrying in 4 s"), then resolve (or at retryNow()). */
-  waitToRetry(ms) {
-    return new Promise((resolve) => {
-      let left = ms;
-      const done = () => { this.retry = null; resolve(); };
-      const tick = () => {
-        this.onState(retryText(left), 'retry');
-        const step = Math.min(1000, left);
-        left -= step;
-        this.retry.timer = this.timers.setTimeout(left > 0 ? tick : done, step);
-      };
-      this.retry = { timer: 0, resolve: () => { this.timers.clearTimeout(this.retry.timer); done(); } };
-      tick();
-    });
   }
 
   fail(err) {

@@ -7,10 +7,12 @@
 // automation API: the editor's core (getPose, setPose, renderNow, ...) plus mode,
 // visibleGhosts, approve(), reject(reason, note), saveCorrection(); it is also
 // window.headposeEditor, as on the other editor pages.
-import { ConflictError, requestJSON } from '../editor/api.js';
+import { requestJSON } from '../editor/api.js';
 import { createEditor, extend, trackActiveTime } from '../editor/component.js';
 import { typing } from '../editor/controls.js';
 import { clonePose, posesEqual } from '../editor/pose.js';
+import { Retrier } from '../editor/retry.js';
+import { saveFeedback } from '../editor/save_feedback.js';
 import { attachStageZoom } from '../editor/stage_zoom.js';
 import { geodesicDegrees } from './angles.js';
 import { GhostHeads } from './ghost_heads.js';
@@ -63,31 +65,41 @@ const activeTime = trackActiveTime();
 let busy = false;
 
 function setStatus(text, kind = '') { const el = $('save-state'); el.textContent = text; el.dataset.kind = kind; }
-function showError(text) { const b = $('error-banner'); b.textContent = text; b.hidden = false; }
+
+// A verdict that fails on the way (no connection, the server busy or down) is
+// retried with backoff, the countdown on the state line, the reason in plain
+// words in the banner fixed in view with "Retry now" (retry.js, save_feedback.js,
+// as on the labeling page); a refusal or a conflict is not retried.
+const feedback = () => saveFeedback(document, { retryNow: () => retrier.now() });
+const retrier = new Retrier({
+  timers: window,
+  onWait: (text) => setStatus(text, 'retry'),
+  onFailure: (err, how) => feedback().show(err, how),
+});
+window.addEventListener('online', () => retrier.now());
+window.addEventListener('beforeunload', (e) => { if (busy) e.preventDefault(); }); // a verdict on its way
 
 /** Send a verdict on the version shown (expected_version, required: a label saved
  * again, or judged by another reviewer, since it was shown is a 409 and the conflict
- * banner). Resolves with the server's answer. */
+ * banner). Resolves with the server's answer once it is stored. */
 async function send(url, method, body) {
   if (busy) return null;
   busy = true;
-  setStatus('saving…', 'pending');
-  $('error-banner').hidden = true;
+  const sent = { ...body, expected_version: state.annotation.version };
   try {
-    const result = await requestJSON(url, { method, body: { ...body, expected_version: state.annotation.version } });
+    const result = await retrier.run((attempt) => {
+      setStatus(attempt === 1 ? 'saving…' : `saving… (try ${attempt})`, 'pending');
+      return requestJSON(url, { method, body: sent });
+    });
     // a verdict is a new version: what the page shows now is that one
     state.annotation.version = result.version;
     state.annotation.review_state = result.review_state;
     setStatus(`${result.review_state} · v${result.version}`, 'ok');
+    feedback().saved();
     return result;
   } catch (err) {
     setStatus('not saved', 'bad');
-    if (err instanceof ConflictError) {
-      $('conflict-text').textContent = err.message;
-      $('conflict-banner').hidden = false;
-    } else {
-      showError(err.message);
-    }
+    feedback().show(err, { retrying: false });
     throw err;
   } finally {
     busy = false;
