@@ -8,8 +8,10 @@ camera depends on both (pose_rules.check_pose)."""
 import numpy as np
 from django.conf import settings
 
-from workers.core.landmark_pins import LandmarkPinsError, check_landmark_pins
+from workers.core import geometry
+from workers.core.landmark_pins import LandmarkPinsError, check_landmark_pins, check_pins_match_pose
 from workers.core.pose_rules import PoseLimits, PoseRuleError, check_pose, check_rotation, check_translation
+from workers.core.proposers.reference_face import load_reference_face
 
 
 class PoseError(ValueError):
@@ -73,3 +75,22 @@ def clean_landmark_pins(pins, width: int, height: int) -> list[dict]:
         return check_landmark_pins(pins, width, height)
     except LandmarkPinsError as exc:
         raise PoseError(str(exc)) from None
+
+
+def image_intrinsics(image) -> np.ndarray:
+    """(3, 3) K of an Image row: its own, else the default for its size (geometry.default_intrinsics)."""
+    return geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
+
+
+def clean_pins_for_pose(pins: list[dict], R, t, image) -> None:
+    """Pins saved with a pose must match it (workers/core/landmark_pins.check_pins_match_pose):
+    their reprojection RMSE at (R, t) under the image's K, with the reference face's
+    landmarks the labeling page solves with, within the limit; else a PoseError naming both."""
+    if not pins:
+        return
+    if t is None:
+        raise PoseError("landmark_pins need a pose with a position t to be checked against.", field="landmark_pins")
+    try:
+        check_pins_match_pose(pins, R, t, image_intrinsics(image), load_reference_face().points68)
+    except LandmarkPinsError as exc:
+        raise PoseError(str(exc), field="landmark_pins") from None

@@ -131,7 +131,7 @@ def face_editor_state(user, face: Face) -> dict:
     annotation = own_annotation(user, face)
     reference = reference_pose(face)  # read once: the initial pose too when there is no label yet
     landmarks_2d = visible_landmarks_2d(user, face)
-    K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
+    K = poses.image_intrinsics(image)
     return {
         # an annotator gets only landmarks the app detected: imported ones are ground truth (AFLW2000)
         "face": {"id": face.pk, "index": face.index, "box": face.box, "landmarks_2d": landmarks_2d},

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from annotator.common.poses import PoseError, clean_landmark_pins, clean_pose
+from annotator.common.poses import PoseError, clean_landmark_pins, clean_pins_for_pose, clean_pose
 from annotator.datasets.models import Face
 from annotator.labeling.models import (
     Annotation,
@@ -124,6 +124,7 @@ def save_annotation(
     if time_spent_s != time_spent_s or time_spent_s > 86400:
         raise PoseError("time_spent_s must be between 0 and 86400 seconds.")
     landmark_pins = clean_landmark_pins(landmark_pins, face.image.width, face.image.height)
+    clean_pins_for_pose(landmark_pins, R, t, face.image)  # a label's pins match its pose (400 naming the RMSE)
     fields = dict(
         R=R,
         t=t,

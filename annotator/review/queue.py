@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.common import access
+from annotator.common.poses import image_intrinsics
 from annotator.datasets.models import Dataset
 from annotator.datasets.selectors import visible_datasets
 from annotator.labeling.editor import editor_pose, visible_landmarks_2d
@@ -216,7 +217,7 @@ def review_editor_state(reviewer, annotation: Annotation) -> dict:
     """Everything the review page needs about one annotation, JSON-ready."""
     face = annotation.face
     image = face.image
-    K = geometry.default_intrinsics(image.width, image.height) if not image.K else image.K_matrix
+    K = image_intrinsics(image)
     poses = comparison_poses(annotation)
     return {
         "face": {

@@ -1,6 +1,6 @@
 """Landmark pins through the labeling API: saved with the annotation and its
-revision, refused with a 400 and a reason when malformed or outside the image
-(nothing stored), shown in the page state and the v1 API, and exported in JSON.
+revision, refused with a 400 and a reason when malformed, outside the image or
+far from the pose they are saved with (nothing stored), shown in the page state and the v1 API, and exported in JSON.
 Also what the page gets to draw and solve with: the reference face's 3D
 landmarks, the face's own landmarks in iBUG-68 order, the proposals."""
 
@@ -13,18 +13,30 @@ import pytest
 from annotator.exports.selectors import label_rows
 from annotator.models import Annotation, AnnotationRevision, Face
 from tests.browser.data import add_proposal, make_dataset
-from tests.web.test_labeling_api import put
+from tests.web.test_labeling_api import R1, put
+from workers.core import geometry
 from workers.core.exports import write_export
+from workers.core.landmark_pins import PINS_MATCH_FLOOR_PX, PINS_MATCH_LIMIT_MM, check_landmark_pins
 from workers.core.proposers.parts.reference_face import load_reference_face
 
 pytestmark = pytest.mark.django_db
 
-PINS = [{"index": 45, "x": 200.25, "y": 100.5}, {"index": 36, "x": 120.0, "y": 101.0}]
+WIDTH, HEIGHT = 320, 240
+T1 = [1.5, -2.0, 640.0]  # put()'s pose: R1, T1
+# where put()'s pose puts each reference landmark on the 320x240 image (default K)
+AT_POSE = geometry.project(load_reference_face().points68, R1, T1, geometry.default_intrinsics(WIDTH, HEIGHT))
+
+
+def pins_at_pose(indexes, off=(0.0, 0.0)) -> list[dict]:
+    return [{"index": i, "x": float(AT_POSE[i, 0] + off[0]), "y": float(AT_POSE[i, 1] + off[1])} for i in indexes]
+
+
+PINS = pins_at_pose([45, 36], off=(0.25, -0.5))
 
 
 @pytest.fixture
 def face(assigned):
-    dataset = assigned(make_dataset("pins", n_faces=1, width=320, height=240))
+    dataset = assigned(make_dataset("pins", n_faces=1, width=WIDTH, height=HEIGHT))
     return Face.objects.get(image__dataset=dataset)
 
 
@@ -72,10 +84,32 @@ def test_bad_pins_are_400_with_a_reason_and_nothing_is_stored(client, bob, face,
     assert not Annotation.objects.filter(face=face).exists()
 
 
-def test_all_68_pins_inside_the_image_are_fine(client, bob, face):
+def test_all_68_pins_where_the_pose_puts_them_are_fine_and_the_image_edges_count_as_inside(client, bob, face):
     client.force_login(bob)
-    pins = [{"index": i, "x": -0.5 + i, "y": 239.5} for i in range(68)]
-    assert put(client, face, landmark_pins=pins).status_code == 200
+    assert put(client, face, landmark_pins=pins_at_pose(range(68))).status_code == 200
+    edges = [{"index": i, "x": -0.5 + i, "y": 239.5} for i in range(68)]
+    assert check_landmark_pins(edges, WIDTH, HEIGHT) == edges
+
+
+def test_pins_that_do_not_match_the_pose_are_a_400_naming_the_rmse_and_the_limit(client, bob, face):
+    """An API client too: POST /api/v1/annotations/ with pins 20 px off where the pose puts
+    their landmarks is refused, nothing stored; within a pixel of them it is stored."""
+    client.force_login(bob)
+    body = {"face": face.pk, "R": R1.reshape(-1).tolist(), "t": T1, "status": "corrected", "expected_version": 0}
+    off = pins_at_pose([36, 45, 30, 48, 54, 8], off=(20.0, 0.0))
+    r = client.post("/api/v1/annotations/", {**body, "landmark_pins": off}, content_type="application/json")
+    assert r.status_code == 400, r.content
+    text = json.dumps(r.json())
+    limit = max(PINS_MATCH_FLOOR_PX, PINS_MATCH_LIMIT_MM * WIDTH / T1[2])  # default K: f = the image width
+    assert (
+        "do not match the pose" in text
+        and "RMSE at this pose is 20.0 px" in text
+        and f"limit of {limit:.1f} px" in text
+    )
+    assert not Annotation.objects.filter(face=face).exists()
+    good = pins_at_pose([36, 45, 30, 48, 54, 8], off=(0.5, -0.5))
+    r = client.post("/api/v1/annotations/", {**body, "landmark_pins": good}, content_type="application/json")
+    assert r.status_code in (200, 201), r.content
 
 
 def test_pins_are_exported_in_json(client, bob, face):

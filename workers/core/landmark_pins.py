@@ -8,9 +8,12 @@ A pin is {"index": iBUG-68 index 0..67, "x": px, "y": px} in OpenCV pixels
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from workers.core import bounded_numbers
+import numpy as np
+
+from workers.core import bounded_numbers, geometry
 
 LANDMARK_COUNT = 68  # iBUG-68
 
@@ -52,3 +55,67 @@ def check_landmark_pins(value: object, width: float | None = None, height: float
             xy.append(v)
         out.append({"index": index, "x": xy[0], "y": xy[1]})
     return sorted(out, key=lambda p: p["index"])
+
+
+# --- pins against the pose they are saved with -------------------------------------------
+#
+# A label's pins are evidence for its pose, so a save whose pins do not match its
+# pose is refused (annotator/labeling/services.save_annotation; the labeling page
+# checks the same before it sends them: static/js/editor/pin_guard.js). "Match" is
+# the pins' reprojection RMSE at the saved pose: the reference face's landmarks
+# (the points the page's PnP solves with) projected with the image's K. The limit
+# is in millimetres on the head at its depth (px x t_z / f), so that it means the
+# same for a small face and a large one, with a floor in pixels for faces so small
+# that a pin's own placement (a pixel or two) dominates. Both were chosen on
+# solves of human-placed landmarks (AFLW2000-3D's re-annotated 68 points, 1 to 68
+# pins, starts off in rotation, position and depth) so that no correct solve
+# exceeds them, and checked on held-out faces: bench/bench_pin_limit.py,
+# docs/LABELING.md.
+PINS_MATCH_LIMIT_MM = 15.0
+PINS_MATCH_FLOOR_PX = 3.0
+
+
+@dataclass(frozen=True)
+class PinsFit:
+    """How far pins are from where a pose puts their landmarks."""
+
+    count: int
+    rmse_px: float
+    limit_px: float
+    rmse_mm: float  # rmse_px on the head at its depth
+
+    @property
+    def matches(self) -> bool:
+        return self.rmse_px <= self.limit_px
+
+
+def pins_fit(pins: list[dict[str, Any]], R: Any, t: Any, K: Any, points3d: Any) -> PinsFit:
+    """The pins' ({index, x, y}, as check_landmark_pins gives them) reprojection
+    RMSE at pose (R, t) under K, with `points3d` the (68, 3) reference landmarks
+    (head frame, mm), and the limit it is held to (PINS_MATCH_LIMIT_MM at the
+    head's depth, at least PINS_MATCH_FLOOR_PX)."""
+    K = np.asarray(K, dtype=np.float64).reshape(3, 3)
+    R = np.asarray(R, dtype=np.float64).reshape(3, 3)
+    t = np.asarray(t, dtype=np.float64).reshape(3)
+    px_per_mm = float((K[0, 0] + K[1, 1]) / 2 / t[2])
+    limit = max(PINS_MATCH_FLOOR_PX, PINS_MATCH_LIMIT_MM * px_per_mm)
+    if not pins:
+        return PinsFit(0, 0.0, limit, 0.0)
+    P = np.asarray(points3d, dtype=np.float64)[[p["index"] for p in pins]]
+    uv = np.array([[p["x"], p["y"]] for p in pins], dtype=np.float64)
+    shown = geometry.project(P, R, t, K)
+    rmse = float(np.sqrt(np.mean(np.sum((shown - uv) ** 2, axis=1))))
+    return PinsFit(len(pins), rmse, limit, rmse / px_per_mm)
+
+
+def check_pins_match_pose(pins: list[dict[str, Any]], R: Any, t: Any, K: Any, points3d: Any) -> PinsFit:
+    """pins_fit, or LandmarkPinsError naming the RMSE and the limit when the pins do not match the pose."""
+    fit = pins_fit(pins, R, t, K, points3d)
+    if not fit.matches:
+        raise LandmarkPinsError(
+            f"landmark_pins do not match the pose: their reprojection RMSE at this pose is {fit.rmse_px:.1f} px "
+            f"({fit.rmse_mm:.1f} mm on the head), over the limit of {fit.limit_px:.1f} px "
+            f"({PINS_MATCH_LIMIT_MM:g} mm at the head's depth, at least {PINS_MATCH_FLOOR_PX:g} px). "
+            "Solve the pose from the pins again, or save without them."
+        )
+    return fit
