@@ -162,6 +162,11 @@ HEADPOSE_AUTO_PROPOSE = envbool("HEADPOSE_AUTO_PROPOSE", "True")
 HEADPOSE_AUTO_MESH = envbool("HEADPOSE_AUTO_MESH", "True")
 # Exports of up to this many faces are answered in the request; larger ones run as a job.
 HEADPOSE_EXPORT_STREAM_MAX_FACES = envint("HEADPOSE_EXPORT_STREAM_MAX_FACES", 20000)
+# The home, dataset and quality pages count a dataset of fewer faces on the request (exact);
+# a larger one's figures and quality report are counted by a worker, and a page shows them
+# with their age, sent again for counting once older than HEADPOSE_SUMMARY_MAX_AGE_S.
+HEADPOSE_SUMMARY_INLINE_FACES = envint("HEADPOSE_SUMMARY_INLINE_FACES", 5000)
+HEADPOSE_SUMMARY_MAX_AGE_S = envint("HEADPOSE_SUMMARY_MAX_AGE_S", 60)
 # JSON request bodies: larger ones are refused from their Content-Length (413), deeper ones are a 400.
 HEADPOSE_MAX_JSON_BYTES = envint("HEADPOSE_MAX_JSON_BYTES", 1024 * 1024)
 HEADPOSE_MAX_JSON_DEPTH = envint("HEADPOSE_MAX_JSON_DEPTH", 64)

@@ -13,10 +13,12 @@ from celery import shared_task
 from annotator.common import jobs, leases
 from annotator.common.models import Job
 from annotator.datasets.importing import run_import_job as import_job
+from annotator.datasets.services import refresh_summary_of
 from annotator.exports.services import run_export_job as export_job
 from annotator.proposals.meshes import build_meshes, queued_meshes
 from annotator.proposals.services import batch_done
 from annotator.proposals.services import propose_images as store_proposals_of
+from annotator.quality.services import refresh_quality_of
 from annotator.quality.services import rewrite_consensus as rewrite_consensus_rows
 from annotator.sequences.services import build_tracks
 from evaluation.models import Entry
@@ -94,3 +96,15 @@ def build_sequence_tracks(sequence_id: int) -> dict:
 def rewrite_consensus(dataset_id: int) -> dict:
     """Idempotent: every consensus row of the dataset under its latest noise estimates."""
     return rewrite_consensus_rows(dataset_id)
+
+
+@shared_task(name="workers.tasks.refresh_dataset_summary")
+def refresh_dataset_summary(dataset_id: int) -> dict:
+    """Idempotent: the dataset's figures for the home and dataset pages, counted now."""
+    return refresh_summary_of(dataset_id)
+
+
+@shared_task(name="workers.tasks.refresh_quality")
+def refresh_quality(dataset_id: int) -> dict:
+    """Idempotent: the dataset's quality report recomputed when stale (the quality page shows the last one meanwhile)."""
+    return refresh_quality_of(dataset_id)

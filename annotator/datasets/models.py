@@ -113,6 +113,8 @@ class Image(models.Model):
                 fields=["sequence", "frame_index"], condition=Q(sequence__isnull=False), name="unique_frame_index"
             ),
         ]
+        # the images API's cursor pages of one dataset: a range of this index, not a walk of every image
+        indexes = [models.Index(fields=["dataset", "id"], name="image_dataset_id")]
 
     def __str__(self):
         return self.file_name
@@ -164,3 +166,25 @@ class Split(models.Model):
 
     def __str__(self):
         return f"{self.dataset.name}/{self.name} v{self.version}"
+
+
+class DatasetSummary(models.Model):
+    """A dataset's figures as the home and dataset pages show them (images, faces,
+    proposals, labels, faces per label state; everyone's and each annotator's own),
+    counted by datasets/services.refresh_summary off the request's path: a page reads
+    this row, never counts the dataset (a worker refreshes it once it is older than
+    HEADPOSE_SUMMARY_MAX_AGE_S; a dataset under HEADPOSE_SUMMARY_INLINE_FACES is
+    counted on the request, exact)."""
+
+    dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, primary_key=True, related_name="summary")
+    figures = models.JSONField(
+        default=dict,
+        help_text="{images, faces, proposals, ground_truth, annotations, states: {state: faces}, "
+        "authors: {user id: {annotations, states}}}",
+    )
+    computed_at = models.DateTimeField()
+    compute_s = models.FloatField(default=0.0, help_text="Seconds the last count took")
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="When a refresh was last sent to a worker")
+
+    def __str__(self):
+        return f"summary of dataset {self.dataset_id} ({self.computed_at:%Y-%m-%d %H:%M:%S})"

@@ -1,4 +1,3 @@
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -6,17 +5,18 @@ from django.urls import reverse
 from annotator.common import access
 from annotator.common.roles import user_roles
 from annotator.datasets.models import Face
-from annotator.datasets.selectors import visible_datasets, visible_face, with_counts
+from annotator.datasets.selectors import visible_datasets, visible_face
+from annotator.datasets.services import current_summaries, summary_states
 from annotator.exports import services as exports
 from annotator.exports.selectors import LABEL_HELP
-from annotator.labeling.selectors import LABEL_STATES, dataset_faces, label_state_counts, with_label_states
+from annotator.labeling.selectors import LABEL_STATES, dataset_face_page
 from annotator.proposals.models import FaceMesh
 from annotator.proposals.selectors import mesh_of, proposers_of
 from workers.core.exports import FORMATS
 
 
 def home(request):
-    datasets = with_counts(visible_datasets(request.user), request.user)
+    datasets = with_summary_counts(list(visible_datasets(request.user)), request.user)
     return render(
         request,
         "annotator/home.html",
@@ -39,20 +39,31 @@ def dataset_detail(request, name):
     can_see_quality = access.may_see_quality(request.user, dataset.pk)
     # the quality page's "N need review": faces whose labels disagree (consensus), for who sees quality
     needs_review = bool(request.GET.get("needs_review")) and can_see_quality
-    faces = dataset_faces(dataset, state=state, author=author, needs_review=needs_review)
-    counts = label_state_counts(dataset, author=author)
-    paginator = Paginator(faces, 48)
-    if not needs_review:
-        paginator.count = counts[state] if state else sum(counts.values())  # known: not a second pass over the faces
-    page = paginator.get_page(request.GET.get("page"))
-    with_label_states(page.object_list)
+    summary = current_summaries([dataset])[dataset.pk]
+    counts = summary_states(summary.figures, author)
+    faces, has_previous, has_next = dataset_face_page(
+        dataset,
+        state=state,
+        author=author,
+        needs_review=needs_review,
+        after=_cursor(request, "after"),
+        before=_cursor(request, "before"),
+    )
+    if needs_review:
+        shown = summary.figures.get("needs_review", 0)
+    else:
+        shown = counts[state] if state else summary.figures["faces"]
     context = {
         "dataset": dataset,
-        "page": page,
+        "faces": faces,
+        "has_previous": has_previous,
+        "has_next": has_next,
+        "n_shown": shown,  # from the summary: counted on the request for a small dataset, else by a worker
+        "counted_at": summary.computed_at,
         "can_export": reads_labels,
         "state": state or "",
         "states": [(s, s.replace("_", " "), help, counts[s]) for s, help in LABEL_STATES.items()],
-        "n_faces": sum(counts.values()),
+        "n_faces": summary.figures["faces"],
         "reviews": access.may_review(request.user, dataset.pk),
         "can_label": access.may_label(request.user, dataset.pk),
         # face cards open the editor for those who label here without reading every label (annotators)
@@ -70,6 +81,33 @@ def dataset_detail(request, name):
             stream_limit=exports.stream_limit(),
         )
     return render(request, "annotator/dataset.html", context)
+
+
+def _cursor(request, name: str) -> int | None:
+    """A face id from the query string (a page's first or last face); anything else: none."""
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def with_summary_counts(datasets: list, user) -> list:
+    """Set each dataset's figures (n_images, n_faces, n_ground_truth, n_proposals,
+    n_annotations) from its summary, as selectors.with_counts names them: where the
+    user may not read every label, no ground-truth count and only their own labels."""
+    summaries = current_summaries(datasets)
+    readers = access.label_reader_dataset_ids(user)
+    for dataset in datasets:
+        figures = summaries[dataset.pk].figures
+        reads = dataset.pk in readers
+        dataset.n_images, dataset.n_faces, dataset.n_proposals = (
+            figures["images"],
+            figures["faces"],
+            figures["proposals"],
+        )
+        dataset.n_ground_truth = figures["ground_truth"] if reads else None
+        own = figures["authors"].get(str(user.pk), {}).get("annotations", 0)
+        dataset.n_annotations = figures["annotations"] if reads else own
+        dataset.counted_at = summaries[dataset.pk].computed_at
+    return datasets
 
 
 def _visible_face(request, pk) -> Face:

@@ -1,5 +1,5 @@
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Case, IntegerField, Min, OuterRef, Subquery, Value, When
+from django.db.models import BooleanField, Case, Count, IntegerField, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -27,10 +27,83 @@ def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None, ne
         .order_by("image__file_name", "index")
     )
     # Filtered per face, in name order: a page needs only as many faces as it shows
-    # (its count comes from label_state_counts, one pass over the labels).
+    # (its count comes from the dataset's summary, never from these rows).
     if needs_review:
         faces = faces.filter(consensus__needs_review=True)
-    return faces.filter(label_rank=STATE_NAMES.index(state)) if state else faces
+    if not state:
+        return faces
+    candidates = _state_candidates(dataset, state, author)
+    if candidates is not None:  # the faces that may be in the state: a range of an index, not the dataset
+        faces = faces.filter(pk__in=candidates)
+    return faces.filter(label_rank=STATE_NAMES.index(state))
+
+
+def _state_candidates(dataset: Dataset, state: str, author=None):
+    """The face ids whose labels could put them in `state` (a superset; label_rank
+    decides), read from the (dataset, review_state, status) index of the labels;
+    None for "unlabeled" (no label to start from)."""
+    labels = _labels(author, dataset=dataset)
+    if state == "rejected":
+        labels = labels.filter(review_state=ReviewState.REJECTED)
+    elif state == "flagged":
+        labels = labels.filter(review_state=ReviewState.PENDING, status=AnnotationStatus.FLAGGED)
+    elif state == "in_review":
+        labels = labels.filter(review_state=ReviewState.PENDING, review_claim__expires_at__gt=timezone.now())
+    elif state == "labeled":
+        labels = labels.filter(review_state=ReviewState.PENDING)
+    elif state == "approved":
+        labels = labels.filter(review_state__in=[ReviewState.APPROVED, ReviewState.AMENDED])
+    else:
+        return None
+    return labels.values("face_id")
+
+
+def face_page_query(
+    dataset: Dataset,
+    *,
+    state: str | None = None,
+    author=None,
+    needs_review: bool = False,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = 48,
+):
+    """The query of one page of dataset_faces in name order, keyset-paginated: the
+    size + 1 faces after the face `after` (or before the face `before`, in reverse
+    order), and whether a cursor applied. A cursor that is not a face of the
+    dataset gives the first page."""
+    faces = dataset_faces(dataset, state=state, author=author, needs_review=needs_review)
+    anchor_id = after or before
+    anchor = None
+    if anchor_id:
+        anchor = (
+            Face.objects.filter(pk=anchor_id, image__dataset=dataset).values_list("image__file_name", "index").first()
+        )
+    if anchor is not None:
+        name, index = anchor
+        if after:
+            faces = faces.filter(image__file_name__gte=name).filter(Q(image__file_name__gt=name) | Q(index__gt=index))
+        else:
+            faces = faces.filter(image__file_name__lte=name).filter(Q(image__file_name__lt=name) | Q(index__lt=index))
+            faces = faces.order_by("-image__file_name", "-index")
+    return faces[: size + 1], anchor is not None
+
+
+def dataset_face_page(
+    dataset: Dataset, *, after: int | None = None, size: int = 48, **filters
+) -> tuple[list, bool, bool]:
+    """(faces, has_previous, has_next): one page of face_page_query with their
+    label_state. No OFFSET, no count: a deep page costs what the first does."""
+    query, anchored = face_page_query(dataset, after=after, size=size, **filters)
+    rows = list(query)
+    more = len(rows) > size
+    rows = rows[:size]
+    if anchored and not after:  # read backwards from `before`
+        rows.reverse()
+        has_previous, has_next = more, True
+    else:
+        has_previous, has_next = anchored, more
+    return with_label_states(rows), has_previous, has_next
 
 
 def with_label_states(faces):
@@ -98,9 +171,11 @@ def _face_ranks(dataset: Dataset, author=None):
     )
 
 
-def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
+def label_state_counts(dataset: Dataset, author=None, n_faces: int | None = None) -> dict[str, int]:
     """{state: number of faces} for every LABEL_STATES word (zeros included):
-    one pass over the dataset's labels, counted by the database."""
+    one pass over the dataset's labels, counted by the database (`n_faces`: the
+    dataset's faces, when the caller counted them already). Pages read these
+    figures from the dataset's summary (datasets/services.current_summaries)."""
     from django.db import connection
 
     counts = dict.fromkeys(LABEL_STATES, 0)
@@ -109,8 +184,29 @@ def label_state_counts(dataset: Dataset, author=None) -> dict[str, int]:
         cursor.execute(f"SELECT per_face.rank, COUNT(*) FROM ({sql}) AS per_face GROUP BY per_face.rank", params)
         for rank, n in cursor.fetchall():
             counts[STATE_NAMES[rank]] = n
-    counts["unlabeled"] = Face.objects.filter(image__dataset=dataset).count() - sum(counts.values())
+    if n_faces is None:
+        n_faces = Face.objects.filter(image__dataset=dataset).count()
+    counts["unlabeled"] = n_faces - sum(counts.values())
     return counts
+
+
+def label_state_counts_by_author(dataset: Dataset, n_faces: int) -> dict[int, dict[str, int]]:
+    """{author id: label_state_counts(dataset, author)} for every annotator with a
+    label in the dataset, in one grouped query (one label per face and author: a
+    label's rank is its face's state in its author's eyes)."""
+    per_author: dict[int, dict[str, int]] = {}
+    ranks = (
+        _labels(None, dataset=dataset)
+        .annotate(rank=_label_rank_of_annotation())
+        .order_by()
+        .values_list("author_id", "rank")
+        .annotate(n=Count("pk"))
+    )
+    for author_id, rank, n in ranks:
+        per_author.setdefault(author_id, dict.fromkeys(LABEL_STATES, 0))[STATE_NAMES[rank]] = n
+    for counts in per_author.values():
+        counts["unlabeled"] = n_faces - sum(counts.values())
+    return per_author
 
 
 def readable_annotations(user):

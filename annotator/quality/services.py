@@ -19,10 +19,12 @@ workers/core/quality.py; this module reads the rows, calls them and writes.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +32,7 @@ from django.utils import timezone
 from annotator.common import access, pipeline, reaper
 from annotator.common.poses import PoseError
 from annotator.datasets.models import Dataset, Face
+from annotator.datasets.services import current_summaries
 from annotator.labeling.models import Annotation, AnnotationOrigin, ReviewState
 from annotator.quality.models import ConsensusDue, FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
 from annotator.quality.selectors import POSE_STATUSES, load_tables
@@ -348,6 +351,36 @@ def report(dataset: Dataset) -> dict:
     if snapshot is not None and not snapshot.stale:
         return snapshot.report
     return refresh(dataset)
+
+
+def shown_report(dataset: Dataset) -> dict:
+    """Service: what the quality page shows, never recomputed inline for a large
+    dataset: {report (None: never computed yet), stale, computed_at, refreshing}.
+    A stale report of a dataset of HEADPOSE_SUMMARY_INLINE_FACES faces or more is
+    shown as it is while a worker recomputes it (`refresh_quality`, sent once per
+    HEADPOSE_SUMMARY_MAX_AGE_S); a smaller one is recomputed on the request."""
+    snapshot = QualitySnapshot.objects.filter(dataset=dataset).only("report", "stale").first()
+    if snapshot is not None and not snapshot.stale and snapshot.report:
+        return {"report": snapshot.report, "stale": False, "refreshing": False}
+    figures = current_summaries([dataset])[dataset.pk].figures
+    if figures["faces"] < settings.HEADPOSE_SUMMARY_INLINE_FACES:
+        return {"report": refresh(dataset), "stale": False, "refreshing": False}
+    if cache.add(f"headpose:quality-refresh:{dataset.pk}", 1, timeout=settings.HEADPOSE_SUMMARY_MAX_AGE_S):
+        # a broker that is down only delays the refresh: robust, the page still answers
+        transaction.on_commit(lambda: pipeline.enqueue("refresh_quality", dataset.pk), robust=True)
+    report_ = snapshot.report if snapshot is not None and snapshot.report else None
+    computed_at = datetime.fromisoformat(report_["computed_at"]) if report_ else None
+    return {"report": report_, "stale": True, "refreshing": True, "computed_at": computed_at}
+
+
+def refresh_quality_of(dataset_id: int) -> dict:
+    """The worker's side of `refresh_quality`: the report recomputed when still stale."""
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        return {"dataset": dataset_id, "refreshed": False}
+    started = time.perf_counter()
+    report(dataset)
+    return {"dataset": dataset_id, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def refresh(dataset: Dataset) -> dict:
