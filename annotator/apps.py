@@ -8,6 +8,7 @@ from django.apps import AppConfig
 REGISTERING_MODULES = (
     "annotator.accounts.signals",
     "annotator.datasets.splits",
+    "annotator.labeling.queue_entries",
     "annotator.proposals.meshes",
     "annotator.proposals.services",
     "annotator.quality.services",

@@ -8,73 +8,77 @@ A face is handed to an annotator through a FaceClaim that expires after
 CLAIM_TTL. A face is available to a user while fewer other annotators hold a
 live claim on it or have finished it than it wants: `dataset.overlap` (fixed),
 or 1 to 3 as workers/core/overlap.labels_wanted decides (adaptive); with
-overlap 1 two annotators never get the same face at once. Each annotator sees
-the faces in their own stable shuffle, the ones where a label adds most first
-(_ordered), with honeypots on slots drawn at the dataset's rate (_honeypot_due).
+overlap 1 two annotators never get the same face at once. Each annotator walks
+the dataset's secret shuffle from their own start, the faces where a label adds
+most first (the tiers of queue_entries), with honeypots on slots drawn at the
+dataset's rate (_honeypot_due).
+
+Constant time in the dataset's size (issue 27): the faces open to hand out are
+an index range of QueueEntry rows (labeling/queue_entries.py keeps them
+current); counts come from the dataset's QueueTotals and the asking annotator's
+own rows. Nothing here reads the whole dataset.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from annotator.common import access
 from annotator.common.poses import PoseError
-from annotator.common.rows import values_json
-from annotator.datasets.models import Dataset, Face, OverlapMode
-from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, FaceClaim, ReviewState
+from annotator.datasets.models import Dataset, Face
+from annotator.labeling import queue_entries
+from annotator.labeling.models import (
+    Annotation,
+    AnnotationOrigin,
+    FaceClaim,
+    QueueEntry,
+    QueueTotals,
+    ReviewState,
+)
+from annotator.labeling.queue_entries import FINISHED, LABELED, labels_wanted
 from annotator.labeling.services import save_annotation
 from annotator.proposals.models import Proposal
-from annotator.proposals.selectors import preferred_confidence, preferred_proposal_value
-from annotator.quality.models import FaceConsensus, Honeypot
 from annotator.review.selectors import review_queue
-from workers.core import geometry, overlap
+from workers.core import overlap
+
+__all__ = ["FINISHED", "LABELED", "labels_wanted"]  # re-exported: the queue's vocabulary
 
 CLAIM_TTL = timedelta(minutes=getattr(settings, "HEADPOSE_CLAIM_MINUTES", 30))
-# A face counts as done for its annotator once it has one of these statuses (a draft does not).
-FINISHED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.SKIPPED, AnnotationStatus.FLAGGED]
-# The labels that carry a pose worth comparing (a consensus's members).
-LABELED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
+# how many stale candidates next_face corrects before it gives up on this request
+_MAX_STALE = 50
 
 
 # --- queue (selectors) --------------------------------------------------------
 
 
-def _finished_by(user):
-    # a label a reviewer rejected is not finished: it is back in its annotator's queue
+def _labels_of(user, dataset: Dataset):
+    """`user`'s finished annotator labels in `dataset` (a range of the author index)."""
     return Annotation.objects.filter(
-        face=OuterRef("pk"), author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
-    ).exclude(review_state=ReviewState.REJECTED)
+        author=user, dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
+    )
 
 
-def _queued_faces(dataset: Dataset):
-    """The faces of `dataset` the image queue hands out: frames of a video
-    sequence only when the dataset asks for it (`queue_sequence_frames`);
-    otherwise they are labeled through their sequence's timeline."""
-    faces = Face.objects.filter(image__dataset=dataset)
-    return faces if dataset.queue_sequence_frames else faces.filter(image__sequence__isnull=True)
+def _finished(user, face_ref: str):
+    """EXISTS: `user` finished the face (a rejected label included: it comes back
+    through _rejected_of, never through the walk)."""
+    return Exists(
+        Annotation.objects.filter(
+            face=OuterRef(face_ref), author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
+        )
+    )
+
+
+def _queued(dataset: Dataset) -> Q:
+    """On QueueEntry: faces the image queue hands out (frames of a video sequence
+    only when the dataset asks for it: `queue_sequence_frames`; otherwise they are
+    labeled through their sequence's timeline)."""
+    return Q() if dataset.queue_sequence_frames else Q(is_frame=False)
 
 
 def labeling_progress(user, dataset: Dataset) -> dict:
@@ -82,18 +86,50 @@ def labeling_progress(user, dataset: Dataset) -> dict:
     finished; `remaining`, the faces next_face would still hand them (open to
     them under the overlap, every honeypot they have not answered, their
     rejected labels), never one they will not be given; `total` = done + remaining.
-    A few counting queries, no loop over the faces."""
-    done = _queued_faces(dataset).filter(Exists(_finished_by(user))).count()
-    open_faces = _available_faces(user, dataset, timezone.now()).faces  # never a honeypot
-    # the three sets counted apart (cheaper than one count of their union): a
-    # rejected label's face counts once, wherever else it is
-    rejected_elsewhere = (
-        _rejected_of(user, dataset)
-        .exclude(pk__in=open_faces.values("pk"))
-        .exclude(Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
+    From the dataset's counters and the user's own rows: no query reads the dataset."""
+    with transaction.atomic():
+        queue_entries.ensure_built(dataset)
+    totals = QueueTotals.objects.get(dataset=dataset)
+    mine = _labels_of(user, dataset).filter(_queued_on_face(dataset))
+    # (review state, tier set, honeypot) of each finished label of theirs, over their own rows
+    rows = list(
+        mine.values_list(
+            "review_state",
+            "face__queue_entry__tier",
+            "face__queue_entry__honeypot_badge",
+            "face__queue_entry__honeypot",
+        )
     )
-    remaining = open_faces.count() + _honeypots_open_to(user, dataset).count() + rejected_elsewhere.count()
+    done = sum(state != ReviewState.REJECTED for state, *_ in rows)
+    open_mine = sum(tier is not None for _, tier, _, _ in rows)  # open, but not for them
+    honeypots_done = sum(state != ReviewState.REJECTED and badge is not None for state, _, badge, _ in rows)
+    rejected = sum(state == ReviewState.REJECTED and not honeypot for state, _, _, honeypot in rows)
+    held = _held_closed_by_self(user, dataset)
+    remaining = (totals.open_faces - open_mine) + held + (totals.honeypots - honeypots_done) + rejected
     return {"done": done, "remaining": remaining, "total": done + remaining}
+
+
+def _queued_on_face(dataset: Dataset) -> Q:
+    return Q() if dataset.queue_sequence_frames else Q(face__queue_entry__is_frame=False)
+
+
+def _held_closed_by_self(user, dataset: Dataset) -> int:
+    """Faces `user` holds a live claim on, has not finished, that are closed only
+    because of that claim (they are still theirs to label)."""
+    now = timezone.now()
+    held = (
+        QueueEntry.objects.filter(
+            dataset=dataset,
+            tier__isnull=True,
+            honeypot=False,
+            face__claims__annotator=user,
+            face__claims__expires_at__gt=now,
+        )
+        .filter(_queued(dataset))
+        .exclude(_finished(user, "face"))
+        .annotate(others=queue_entries.busy_count("face", now=now, but=user))
+    )
+    return sum(1 for others, wanted in held.values_list("others", "wanted") if others < wanted)
 
 
 def next_steps(user, dataset: Dataset) -> dict:
@@ -115,79 +151,85 @@ def next_steps(user, dataset: Dataset) -> dict:
     return {"label": label, "review": review, "leaderboard": access.may_use_leaderboards(user)}
 
 
-def _honeypots_open_to(user, dataset: Dataset):
-    """Honeypot faces of `dataset` that `user` has not finished (overlap does not
-    apply: every annotator answers each honeypot once; next_face hands them all
-    out, at the dataset's rate while ordinary faces are left)."""
-    return _queued_faces(dataset).filter(honeypot__dataset=dataset).exclude(Exists(_finished_by(user)))
-
-
-def _rejected_of(user, dataset: Dataset):
-    """Faces with a label of `user` that a reviewer rejected: back in their queue,
-    whoever else has labeled the face since (overlap does not apply)."""
-    return _queued_faces(dataset).filter(
-        annotations__author=user,
-        annotations__origin=AnnotationOrigin.ANNOTATOR,
-        annotations__review_state=ReviewState.REJECTED,
-    )
-
-
-# --- the order: a stable shuffle per annotator, and the active queue ------------------
-#
-# Ordinary faces and honeypots are ranked by the same keyed hash of (annotator,
-# dataset, face), so neither the ids nor the file names an annotator sees come
-# in an order that tells the two apart, and a reload gives the same order. The
-# hash is x -> (x + s0), x^2 + s1, a x + s2, x^2 + s0, each mod P, in SQL (both
-# PostgreSQL and SQLite compute it in 64-bit integers: every product stays under
-# 2^62), with the salts from sha256(SECRET_KEY, dataset, annotator): nobody
-# without the secret key can predict it.
-
-_P = 2147483629  # the largest prime under 2^31
-_NONE = Q(pk__in=[])  # no face
-
-
-def _salt(*parts) -> bytes:
-    text = "|".join(str(p) for p in (settings.SECRET_KEY, "headpose-queue", *parts))
-    return hashlib.sha256(text.encode()).digest()
-
-
-def _shuffle_rank(user, dataset: Dataset):
-    """A SQL expression: the face's place in `user`'s shuffled order of `dataset`."""
-    salt = _salt(dataset.pk, user.pk)
-    rounds = [int.from_bytes(salt[4 * i : 4 * i + 4], "big") % _P for i in range(4)]
-    x = (Cast(F("pk"), BigIntegerField()) + Value(rounds[0])) % Value(_P)  # 64-bit whatever the id column
-    x = ((x * x) % Value(_P) + Value(rounds[1])) % Value(_P)
-    x = (x * Value(rounds[2] | 1) + Value(rounds[3])) % Value(_P)  # linear: does not double the SQL
-    x = ((x * x) % Value(_P) + Value(rounds[0])) % Value(_P)
-    return ExpressionWrapper(x, output_field=BigIntegerField())
-
-
-def _low_confidence_q() -> Q:
-    """Faces whose preferred proposal is low-confidence or missing (the page's
-    "low confidence" badge, HEADPOSE_LOW_CONFIDENCE); needs `confidence` annotated."""
-    return Q(confidence__isnull=True) | Q(confidence__lt=settings.HEADPOSE_LOW_CONFIDENCE)
-
-
-def _ordered(faces, user, dataset: Dataset, *, disputed: Q = _NONE, started: Q = _NONE):
-    """`faces` in the active queue's order: where one more person adds most
-    first. Tier 0: a consensus in dispute (labels that disagree, or the
-    consensus needs review); 1: a face other annotators have started and that
-    wants more labels (its consensus is forming); 2: a low-confidence proposal;
-    3: the rest. Within a tier, the annotator's shuffle."""
-    tier = Case(
-        When(
-            disputed | Exists(FaceConsensus.objects.filter(face=OuterRef("pk"), needs_review=True)),
-            then=Value(0),
-        ),
-        When(started, then=Value(1)),
-        When(_low_confidence_q(), then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
+def _rejected_of(user, dataset: Dataset, left_out):
+    """`user`'s labels in `dataset` that a reviewer rejected (oldest verdict first):
+    back in their queue, whoever else has labeled the face since (overlap does
+    not apply)."""
     return (
-        faces.annotate(confidence=preferred_confidence(), rank=_shuffle_rank(user, dataset))
-        .annotate(tier=tier)
-        .order_by("tier", "rank", "pk")
+        _labels_of(user, dataset)
+        .filter(review_state=ReviewState.REJECTED)
+        .filter(_queued_on_face(dataset))
+        .exclude(face_id__in=left_out)
+        .order_by("reviewed_at", "pk")
+    )
+
+
+def _held_by(user, dataset: Dataset, now, left_out):
+    """Faces of `dataset` `user` holds a live claim on and has not finished (an
+    unfinished face: a reload does not lose one's place), lowest id first."""
+    return (
+        QueueEntry.objects.filter(dataset=dataset, face__claims__annotator=user, face__claims__expires_at__gt=now)
+        .filter(_queued(dataset))
+        .exclude(_finished(user, "face"))
+        .exclude(face_id__in=left_out)
+        .order_by("face_id")
+    )
+
+
+def _walk(user, dataset: Dataset, left_out, **where) -> QueueEntry | None:
+    """The first entry matching `where` (a tier, or a honeypot badge) in `user`'s
+    order — the dataset's shuffle from their start key, wrapping once — that
+    they have not finished and the page does not hold: one index range each."""
+    start = queue_entries.start_key(dataset.pk, user.pk)
+    entries = (
+        QueueEntry.objects.filter(dataset=dataset, **where)
+        .exclude(_finished(user, "face"))
+        .exclude(face_id__in=left_out)
+        .order_by("key")
+    )
+    return entries.filter(key__gte=start).first() or entries.filter(key__lt=start).first()
+
+
+def _open_to(user, entry: QueueEntry, now) -> bool:
+    """The live check of a candidate (under the hand-out lock): fewer other people
+    busy with the face than it wants."""
+    others = (
+        Face.objects.filter(pk=entry.face_id)
+        .annotate(n=queue_entries.busy_count(now=now, but=user))
+        .values_list("n", flat=True)
+        .first()
+    )
+    return others is not None and others < entry.wanted
+
+
+def _next_ordinary(user, dataset: Dataset, now, left_out) -> QueueEntry | None:
+    """The ordinary face `user` should get next: the first tier that has one, in
+    their order; each candidate checked live (a stale entry is corrected and skipped).
+    One query says which of the small tiers hold any face: the empty ones are not walked."""
+    small = (queue_entries.DISPUTED, queue_entries.STARTED, queue_entries.LOW_CONFIDENCE)
+    held = Dataset.objects.filter(pk=dataset.pk).annotate(
+        **{f"tier{t}": Exists(QueueEntry.objects.filter(dataset=dataset, tier=t)) for t in small}
+    )
+    tiers = [t for t, any_face in zip(small, held.values_list(*(f"tier{t}" for t in small)).get()) if any_face]
+    stale: set[int] = set()
+    for tier in (*tiers, queue_entries.REST):
+        while len(stale) < _MAX_STALE:
+            entry = _walk(user, dataset, left_out | stale, tier=tier)
+            if entry is None:
+                break
+            if _open_to(user, entry, now):
+                return entry
+            stale.add(entry.face_id)
+            queue_entries.refresh(dataset, [entry.face_id])
+    return None
+
+
+def _next_honeypot(user, dataset: Dataset, left_out, low_confidence: bool) -> QueueEntry | None:
+    """The honeypot nearest the ordinary face this slot would have had: the same
+    "low confidence" badge first, so the badges' order gives nothing away."""
+    same_badge = 0 if low_confidence else 1
+    return _walk(user, dataset, left_out, honeypot_badge=same_badge) or _walk(
+        user, dataset, left_out, honeypot_badge=1 - same_badge
     )
 
 
@@ -201,150 +243,9 @@ def _honeypot_due(user, dataset: Dataset, ahead: int = 0) -> bool:
     share = dataset.honeypot_share
     if share <= 0:
         return False
-    slot = (
-        ahead
-        + Annotation.objects.filter(
-            dataset=dataset, author=user, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
-        ).count()
-    )
-    salt = _salt(dataset.pk, user.pk, "honeypot")
+    slot = ahead + _labels_of(user, dataset).count()
+    salt = queue_entries._salt(dataset.pk, user.pk, "honeypot")
     return overlap.honeypot_slot(lambda block: salt + str(block).encode(), slot, share)
-
-
-# --- adaptive overlap -------------------------------------------------------------------
-
-
-def _label_angles(dataset: Dataset, face_ids) -> tuple[dict[int, float], dict[int, float]]:
-    """Geodesic angles (degrees) that adaptive overlap reads: between the first
-    two finished annotator labels of each face in `face_ids` that has two or
-    more, and between the only one and the face's preferred proposal for a face
-    that has exactly one."""
-    rows = values_json(
-        Annotation.objects.filter(face_id__in=list(face_ids), origin=AnnotationOrigin.ANNOTATOR, status__in=LABELED)
-        .exclude(review_state=ReviewState.REJECTED)
-        .order_by("face_id", "created_at", "pk"),
-        ["face_id"],
-        ["R"],
-    )
-    firsts: dict[int, list] = {}
-    for row in rows:
-        if row["R"] is not None:
-            firsts.setdefault(row["face_id"], []).append(row["R"])
-    singles = [fid for fid, Rs in firsts.items() if len(Rs) == 1]
-    proposals = {
-        row["pk"]: row["proposal_R"]
-        for row in values_json(
-            Face.objects.filter(pk__in=singles).annotate(proposal_R=preferred_proposal_value("R")),
-            ["pk"],
-            ["proposal_R"],
-        )
-        if row["proposal_R"] is not None
-    }
-    pairs = {fid: Rs[:2] for fid, Rs in firsts.items() if len(Rs) >= 2}
-    pairs_to_proposal = {fid: [firsts[fid][0], R] for fid, R in proposals.items()}
-    return _angles(pairs), _angles(pairs_to_proposal)
-
-
-def _angles(pairs: dict[int, list]) -> dict[int, float]:
-    if not pairs:
-        return {}
-    a = np.asarray([Rs[0] for Rs in pairs.values()], dtype=np.float64).reshape(-1, 3, 3)
-    b = np.asarray([Rs[1] for Rs in pairs.values()], dtype=np.float64).reshape(-1, 3, 3)
-    return {fid: float(d) for fid, d in zip(pairs, np.atleast_1d(geometry.geodesic_distance(a, b)))}
-
-
-def labels_wanted(dataset: Dataset, face_ids) -> dict[int, int]:
-    """Adaptive overlap: how many labels each face in `face_ids` should end
-    with now (workers/core/overlap.labels_wanted), from its preferred
-    proposal's confidence, the dataset's sample, its first label against the
-    proposal and its first two labels."""
-    face_ids = list(face_ids)
-    low = set(
-        Face.objects.filter(pk__in=face_ids)
-        .annotate(confidence=preferred_confidence())
-        .filter(_low_confidence_q())
-        .values_list("pk", flat=True)
-    )
-    first_two, to_proposal = _label_angles(dataset, face_ids)
-    salt = _salt(dataset.pk, "second-label")
-    return {
-        fid: overlap.labels_wanted(
-            low_confidence=fid in low,
-            sampled=overlap.sampled(salt + str(fid).encode(), dataset.adaptive_sample_share),
-            first_two_deg=first_two.get(fid),
-            noise_floor_deg=dataset.adaptive_noise_floor_deg,
-            first_to_proposal_deg=to_proposal.get(fid),
-        )
-        for fid in face_ids
-    }
-
-
-@dataclass
-class _Queue:
-    """The faces open to an annotator, and which of them the active queue puts first."""
-
-    faces: QuerySet[Face]
-    disputed: Q = _NONE  # adaptive: first two labels disagree, a third wanted
-    started: Q = _NONE  # others have started it and it wants more labels
-
-
-def _others_busy(user, now):
-    """A SQL expression: how many other people are busy with the face, holding a
-    live claim on it or done with it (each counted once)."""
-    done_by = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED).exclude(author=user)
-    done = done_by.filter(face=OuterRef("pk")).order_by().values("face").annotate(n=Count("author", distinct=True))
-    claims = (
-        FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now)
-        .exclude(annotator=user)
-        .exclude(Exists(done_by.filter(face=OuterRef("face"), author=OuterRef("annotator"))))
-        .order_by()
-        .values("face")
-        .annotate(n=Count("pk"))
-    )
-    return Coalesce(Subquery(done.values("n"), output_field=IntegerField()), Value(0)) + Coalesce(
-        Subquery(claims.values("n"), output_field=IntegerField()), Value(0)
-    )
-
-
-def _available_faces(user, dataset: Dataset, now) -> _Queue:
-    """Faces of `dataset` (frames only if it queues them: _queued_faces) that
-    `user` has not finished and that fewer other annotators are working on or
-    have finished than the face wants: `overlap` with a fixed overlap (counted
-    in SQL), `labels_wanted` with an adaptive one. Honeypots are handed out by
-    next_face on their own schedule, never from here."""
-    faces = (
-        _queued_faces(dataset)
-        .exclude(Exists(_finished_by(user)))
-        .exclude(Exists(Honeypot.objects.filter(face=OuterRef("pk"))))
-    )
-    others_claims = FaceClaim.objects.filter(face=OuterRef("pk"), expires_at__gt=now).exclude(annotator=user)
-    others_done = Annotation.objects.filter(
-        face=OuterRef("pk"), origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED
-    ).exclude(author=user)
-    adaptive = dataset.overlap_mode == OverlapMode.ADAPTIVE
-    if not adaptive and dataset.overlap <= 1:
-        return _Queue(faces.exclude(Exists(others_claims)).exclude(Exists(others_done)))
-    if not adaptive:
-        busy_faces = faces.annotate(others_busy=_others_busy(user, now)).filter(others_busy__lt=dataset.overlap)
-        return _Queue(busy_faces, started=Q(others_busy__gt=0))
-    # Adaptive: count distinct other people busy with each face, and ask each busy face how many it wants.
-    busy: dict[int, set[int]] = {}  # face -> the other annotators claiming or done with it
-    claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now).exclude(annotator=user)
-    for face_id, uid in claims.values_list("face_id", "annotator_id"):
-        busy.setdefault(face_id, set()).add(uid)
-    for face_id, uid in (
-        Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED)
-        .exclude(author=user)
-        .values_list("face_id", "author_id")
-    ):
-        busy.setdefault(face_id, set()).add(uid)
-    wanted = labels_wanted(dataset, busy)
-    full = {fid for fid, users in busy.items() if len(users) >= wanted[fid]}
-    open_started = set(busy) - full
-    disputed = {fid for fid in open_started if wanted[fid] >= overlap.ADAPTIVE_MAX}
-    return _Queue(
-        faces.exclude(pk__in=full), disputed=Q(pk__in=list(disputed)), started=Q(pk__in=list(open_started - disputed))
-    )
 
 
 # --- queue (services) -----------------------------------------------------------
@@ -356,9 +257,8 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
     comes first (oldest verdict first), then a live claim the user already holds
     (an unfinished face), so a reload does not lose one's place. Otherwise the
     user's slot decides between a honeypot and an ordinary face (_honeypot_due;
-    a honeypot too once no ordinary face is left), each taken first in the
-    active queue's order (_ordered). `skip_face_id` is left out (the face the
-    user just moved away from).
+    a honeypot too once no ordinary face is left), each the first in the user's
+    order (_walk). `skip_face_id` is left out (the face the user just moved away from).
 
     `exclude`: the faces the labeling page already holds (the one shown and
     those fetched ahead, static/js/editor/face_queue.js) are left out, and the
@@ -371,43 +271,37 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
         # Serialise hand-outs per dataset: two annotators asking at once must not
         # both see the same face as free.
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
-        FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__lte=now).delete()
-        queue = _available_faces(user, dataset, now)
-        available = queue.faces
-        honeypots = _honeypots_open_to(user, dataset)
-        if left_out:
-            available = available.exclude(pk__in=left_out)
-            honeypots = honeypots.exclude(pk__in=left_out)
-        # the user's own rejected labels, whoever else has labeled the face since (overlap does not apply)
-        rejected = _rejected_of(user, dataset).exclude(pk__in=left_out).order_by("annotations__reviewed_at", "pk")
-        held = Q(claims__annotator=user, claims__expires_at__gt=now)
-        face = (
-            rejected.first()
-            or available.filter(held).order_by("pk").first()
-            or honeypots.filter(held).order_by("pk").first()
-        )
-        if face is None:
-            regular = _ordered(available, user, dataset, disputed=queue.disputed, started=queue.started).first()
-            # the honeypot nearest the ordinary face this slot would have had: the
-            # same "low confidence" badge, so the badges' order gives nothing away;
-            # looked up whatever the slot says, so a honeypot's hand-out costs the
-            # same queries (and time) as an ordinary face's
-            same_badge = _low_confidence_q()
-            if regular is not None and not _is_low_confidence(regular):
-                same_badge = ~same_badge
-            honeypot = (
-                _ordered(honeypots, user, dataset)
-                .annotate(badge=Case(When(same_badge, then=Value(0)), default=Value(1), output_field=IntegerField()))
-                .order_by("badge", "rank", "pk")
-                .first()
-            )
+        queue_entries.ensure_built(dataset)
+        _drop_expired_claims(dataset, now)
+        rejected = _rejected_of(user, dataset, left_out).values_list("face_id", flat=True).first()
+        held = _held_by(user, dataset, now, left_out).values_list("face_id", flat=True).first()
+        face_id = rejected or held
+        if face_id is None:
+            regular = _next_ordinary(user, dataset, now, left_out)
+            # looked up whatever the slot says, so a honeypot's hand-out costs the same
+            # queries (and time) as an ordinary face's (a dataset without any skips it)
+            honeypot = None
+            if QueueTotals.objects.filter(dataset=dataset, honeypots__gt=0).exists():
+                honeypot = _next_honeypot(user, dataset, left_out, regular is None or regular.low_confidence)
             due = _honeypot_due(user, dataset, ahead=_unfinished_count(user, dataset, held_ahead))
-            face = honeypot if (regular is None or due) else None
-            face = face or regular
-        if face is None:
+            chosen = honeypot if (regular is None or due) else None
+            chosen = chosen or regular
+            face_id = chosen.face_id if chosen is not None else None
+        if face_id is None:
             return None
-        FaceClaim.objects.update_or_create(face=face, annotator=user, defaults={"expires_at": now + CLAIM_TTL})
-    return face
+        FaceClaim.objects.update_or_create(face_id=face_id, annotator=user, defaults={"expires_at": now + CLAIM_TTL})
+        queue_entries.refresh(dataset, [face_id])
+    return Face.objects.select_related("image").get(pk=face_id)
+
+
+def _drop_expired_claims(dataset: Dataset, now) -> None:
+    """Delete the dataset's expired claims and reopen their faces (a range of the
+    expiry index: only the claims that expired since the last hand-out)."""
+    expired = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__lte=now)
+    face_ids = list(expired.values_list("face_id", flat=True))
+    if face_ids:
+        expired.delete()
+        queue_entries.refresh(dataset, face_ids)
 
 
 def _unfinished_count(user, dataset: Dataset, face_ids) -> int:
@@ -415,7 +309,8 @@ def _unfinished_count(user, dataset: Dataset, face_ids) -> int:
     if not face_ids:
         return 0
     faces = Face.objects.filter(pk__in=list(face_ids), image__dataset=dataset)
-    return faces.exclude(Exists(_finished_by(user))).count()
+    done = _labels_of(user, dataset).filter(face=OuterRef("pk")).exclude(review_state=ReviewState.REJECTED)
+    return faces.exclude(Exists(done)).count()
 
 
 def release_claims(annotator, dataset: Dataset, face_ids) -> int:
@@ -424,19 +319,21 @@ def release_claims(annotator, dataset: Dataset, face_ids) -> int:
     claim was near its end); another annotator may be handed them at once.
     Returns how many were released."""
     claims = FaceClaim.objects.filter(annotator=annotator, face_id__in=list(face_ids), face__image__dataset=dataset)
-    return claims.delete()[0]
-
-
-def _is_low_confidence(face) -> bool:
-    confidence = getattr(face, "confidence", None)
-    return confidence is None or confidence < settings.HEADPOSE_LOW_CONFIDENCE
+    with transaction.atomic():
+        released = list(claims.values_list("face_id", flat=True))
+        claims.delete()
+        queue_entries.refresh(dataset, released)
+    return len(released)
 
 
 def renew_claim(annotator, face: Face) -> None:
     """Service: keep (or take) the user's claim on a face they opened."""
-    FaceClaim.objects.update_or_create(
-        face=face, annotator=annotator, defaults={"expires_at": timezone.now() + CLAIM_TTL}
-    )
+    with transaction.atomic():
+        _, created = FaceClaim.objects.update_or_create(
+            face=face, annotator=annotator, defaults={"expires_at": timezone.now() + CLAIM_TTL}
+        )
+        if created:  # one more person busy with the face
+            queue_entries.refresh(face.image.dataset_id, [face.pk])
 
 
 @dataclass

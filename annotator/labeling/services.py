@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from annotator.common.poses import PoseError, clean_landmark_pins, clean_pins_for_pose, clean_pose
 from annotator.datasets.models import Face
+from annotator.labeling import queue_entries
 from annotator.labeling.models import (
     Annotation,
     AnnotationOrigin,
@@ -195,6 +196,8 @@ def save_annotation(
         annotation_changed(annotation)
         if release_claim:
             FaceClaim.objects.filter(face=face, annotator=author).delete()
+        if annotation.origin == AnnotationOrigin.ANNOTATOR:
+            queue_entries.refresh(annotation.dataset_id, [face.pk])  # one more done, one claim fewer
     # the caller's own objects: the response reads them without a query
     annotation.face, annotation.author = face, author
     return annotation

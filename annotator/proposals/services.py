@@ -13,6 +13,7 @@ from annotator.common import jobs, pipeline
 from annotator.common.models import Job
 from annotator.common.poses import clean_pose
 from annotator.datasets.models import Dataset, Face, Image
+from annotator.labeling import queue_entries
 from annotator.proposals.models import Proposal
 from annotator.proposals.selectors import preferred_proposers
 from workers.core.matching import match_boxes
@@ -140,6 +141,8 @@ def store_proposals(image: Image, proposals, proposer, errors: list | None = Non
                 },
             )
             stored.append(row)
+        # a new preferred proposal can change a face's "low confidence" tier in the queue
+        queue_entries.refresh(image.dataset_id, {row.face_id for row in stored})
     return stored
 
 

@@ -33,6 +33,7 @@ from annotator.common import access, pipeline, reaper
 from annotator.common.poses import PoseError
 from annotator.datasets.models import Dataset, Face
 from annotator.datasets.services import current_summaries
+from annotator.labeling import queue_entries
 from annotator.labeling.models import Annotation, AnnotationOrigin, ReviewState
 from annotator.quality.models import ConsensusDue, FaceConsensus, Honeypot, HoneypotAnswer, QualitySnapshot
 from annotator.quality.selectors import POSE_STATUSES, load_tables
@@ -137,6 +138,8 @@ def _bring_up_to_date(dataset_id: int, face_ids: list[int]) -> None:
         built, update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS, batch_size=FLUSH_BATCH
     )
     _record_honeypot_answers(face_ids)
+    # a consensus that needs review puts its face first in the labeling queue
+    queue_entries.refresh(dataset_id, face_ids)
 
 
 # what a consensus row is made of, per member label
@@ -225,6 +228,7 @@ def rewrite_consensus(dataset_id: int) -> dict:
         FaceConsensus.objects.bulk_create(
             built, update_conflicts=True, unique_fields=["face"], update_fields=_CONSENSUS_FIELDS, batch_size=2000
         )
+        queue_entries.refresh(dataset_id, {row.face_id for row in built})  # needs_review may have moved
         return len(built)
 
     for row in members.iterator(chunk_size=5000):

@@ -1,0 +1,390 @@
+"""The labeling queue's indexed state (issue 27): one QueueEntry per face and one
+QueueTotals per dataset, kept current by the writes that change them, so that
+labeling/queue.py hands out the next face from an index range (constant time in
+the dataset's size) instead of scanning the dataset.
+
+Who keeps what current (each a service, inside the writer's transaction):
+- a face created: `face_created` (a post_save receiver below: every face, however
+  created, is in the queue at once);
+- a claim taken, released or expired, a label saved: `refresh` of that face
+  (labeling/queue.py, labeling/services.py);
+- a honeypot marked or unmarked: the receivers below; a consensus row flipping
+  `needs_review` and a new preferred proposal: `refresh` (quality/services.py,
+  proposals/services.py) — those only reorder the queue;
+- the dataset's queue settings changed, or no totals yet: `ensure_built`
+  rebuilds the dataset's rows (once, under the hand-out lock);
+- every reaper round: `repair_all` adds the entries of faces made without one
+  (bulk_create sends no signal) and rebuilds datasets whose counters drifted.
+
+The rows are a candidate list, never the last word: next_face re-checks the
+face it picks against the live claims and labels under its lock, so a stale
+row can delay a face but never hand it to one annotator too many.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from annotator.common import reaper
+from annotator.common.rows import values_json
+from annotator.datasets.models import Dataset, Face, OverlapMode
+from annotator.labeling.models import (
+    Annotation,
+    AnnotationOrigin,
+    AnnotationStatus,
+    FaceClaim,
+    QueueEntry,
+    QueueTotals,
+    ReviewState,
+)
+from annotator.proposals.selectors import preferred_confidence, preferred_proposal_value
+from annotator.quality.models import FaceConsensus, Honeypot
+from workers.core import geometry, overlap
+
+# A face counts as done for its annotator once it has one of these statuses (a draft does not).
+FINISHED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED, AnnotationStatus.SKIPPED, AnnotationStatus.FLAGGED]
+# The labels that carry a pose worth comparing (a consensus's members).
+LABELED = [AnnotationStatus.ACCEPTED, AnnotationStatus.CORRECTED]
+
+DISPUTED, STARTED, LOW_CONFIDENCE, REST = 0, 1, 2, 3  # the tiers, first served first
+BATCH = 2000  # faces per query and per bulk write
+
+
+# --- the secret shuffle --------------------------------------------------------------
+
+
+def _salt(*parts) -> bytes:
+    text = "|".join(str(p) for p in (settings.SECRET_KEY, "headpose-queue", *parts))
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _key(*parts) -> int:
+    """A 62-bit key nobody without SECRET_KEY can predict (fits a signed BIGINT)."""
+    return int.from_bytes(_salt(*parts)[:8], "big") >> 2
+
+
+def face_key(dataset_id: int, face_id: int) -> int:
+    """The face's place in its dataset's secret shuffle (ordinary faces and
+    honeypots alike, so neither ids nor file names tell them apart)."""
+    return _key(dataset_id, "face", face_id)
+
+
+def start_key(dataset_id: int, user_id: int) -> int:
+    """Where `user` starts walking the dataset's shuffle: each annotator their own
+    stable order (a rotation of the shuffle), the same on every reload."""
+    return _key(dataset_id, "start", user_id)
+
+
+def is_low_confidence(confidence) -> bool:
+    """The page's "low confidence" badge (HEADPOSE_LOW_CONFIDENCE): low or missing."""
+    return confidence is None or confidence < settings.HEADPOSE_LOW_CONFIDENCE
+
+
+def queue_settings(dataset: Dataset) -> dict:
+    """The dataset settings the entries depend on: a change of any rebuilds them."""
+    return {
+        "overlap": dataset.overlap,
+        "overlap_mode": dataset.overlap_mode,
+        "adaptive_sample_share": dataset.adaptive_sample_share,
+        "adaptive_noise_floor_deg": dataset.adaptive_noise_floor_deg,
+        "queue_sequence_frames": dataset.queue_sequence_frames,
+        "low_confidence": settings.HEADPOSE_LOW_CONFIDENCE,
+    }
+
+
+# --- adaptive overlap -------------------------------------------------------------------
+
+
+def _label_angles(face_ids) -> tuple[dict[int, float], dict[int, float]]:
+    """Geodesic angles (degrees) that adaptive overlap reads: between the first
+    two finished annotator labels of each face in `face_ids` that has two or
+    more, and between the only one and the face's preferred proposal for a face
+    that has exactly one."""
+    rows = values_json(
+        Annotation.objects.filter(face_id__in=list(face_ids), origin=AnnotationOrigin.ANNOTATOR, status__in=LABELED)
+        .exclude(review_state=ReviewState.REJECTED)
+        .order_by("face_id", "created_at", "pk"),
+        ["face_id"],
+        ["R"],
+    )
+    firsts: dict[int, list] = {}
+    for row in rows:
+        if row["R"] is not None:
+            firsts.setdefault(row["face_id"], []).append(row["R"])
+    singles = [fid for fid, Rs in firsts.items() if len(Rs) == 1]
+    proposals = {
+        row["pk"]: row["proposal_R"]
+        for row in values_json(
+            Face.objects.filter(pk__in=singles).annotate(proposal_R=preferred_proposal_value("R")),
+            ["pk"],
+            ["proposal_R"],
+        )
+        if row["proposal_R"] is not None
+    }
+    pairs = {fid: Rs[:2] for fid, Rs in firsts.items() if len(Rs) >= 2}
+    pairs_to_proposal = {fid: [firsts[fid][0], R] for fid, R in proposals.items()}
+    return _angles(pairs), _angles(pairs_to_proposal)
+
+
+def _angles(pairs: dict[int, list]) -> dict[int, float]:
+    if not pairs:
+        return {}
+    a = np.asarray([Rs[0] for Rs in pairs.values()], dtype=np.float64).reshape(-1, 3, 3)
+    b = np.asarray([Rs[1] for Rs in pairs.values()], dtype=np.float64).reshape(-1, 3, 3)
+    return {fid: float(d) for fid, d in zip(pairs, np.atleast_1d(geometry.geodesic_distance(a, b)))}
+
+
+def _wanted(dataset: Dataset, low: dict[int, bool], labeled: Iterable[int]) -> dict[int, int]:
+    """How many labels each face of `low` (face -> low confidence) wants now: the
+    dataset's overlap, or with adaptive overlap workers/core/overlap.labels_wanted
+    from the face's confidence, the dataset's sample, its first label against the
+    proposal and its first two labels (read only for the faces in `labeled`)."""
+    if dataset.overlap_mode != OverlapMode.ADAPTIVE:
+        return dict.fromkeys(low, max(1, dataset.overlap))
+    first_two, to_proposal = _label_angles(labeled)
+    salt = _salt(dataset.pk, "second-label")
+    return {
+        fid: overlap.labels_wanted(
+            low_confidence=is_low,
+            sampled=overlap.sampled(salt + str(fid).encode(), dataset.adaptive_sample_share),
+            first_two_deg=first_two.get(fid),
+            noise_floor_deg=dataset.adaptive_noise_floor_deg,
+            first_to_proposal_deg=to_proposal.get(fid),
+        )
+        for fid, is_low in low.items()
+    }
+
+
+def labels_wanted(dataset: Dataset, face_ids) -> dict[int, int]:
+    """How many labels each face in `face_ids` should end with now (see _wanted)."""
+    face_ids = list(face_ids)
+    low = {
+        pk: is_low_confidence(conf)
+        for pk, conf in Face.objects.filter(pk__in=face_ids)
+        .annotate(confidence=preferred_confidence())
+        .values_list("pk", "confidence")
+    }
+    return _wanted(dataset, low, face_ids)
+
+
+# --- one face's state --------------------------------------------------------------------
+
+
+def _done_by():
+    return Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, status__in=FINISHED)
+
+
+def busy_count(face_ref: str = "pk", *, now, but=None):
+    """A SQL expression: how many people are busy with the face (a live claim on
+    it, or a finished label of theirs, each person counted once); `but`: leave
+    that user out (the one asking)."""
+    done = _done_by().filter(face=OuterRef(face_ref))
+    claims = FaceClaim.objects.filter(face=OuterRef(face_ref), expires_at__gt=now).exclude(
+        Exists(_done_by().filter(face=OuterRef("face"), author=OuterRef("annotator")))
+    )
+    if but is not None:
+        done, claims = done.exclude(author=but), claims.exclude(annotator=but)
+    done = done.order_by().values("face").annotate(n=Count("author", distinct=True)).values("n")
+    claims = claims.order_by().values("face").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(done, output_field=IntegerField()), Value(0)) + Coalesce(
+        Subquery(claims, output_field=IntegerField()), Value(0)
+    )
+
+
+def _tier(dataset: Dataset, *, busy, wanted, low, honeypot, is_frame, needs_review) -> tuple[int | None, int | None]:
+    """(tier, honeypot_badge) of a face (QueueEntry's docstring)."""
+    if is_frame and not dataset.queue_sequence_frames:
+        return None, None
+    if honeypot:
+        return None, 0 if low else 1
+    if busy >= wanted:
+        return None, None
+    adaptive = dataset.overlap_mode == OverlapMode.ADAPTIVE
+    if needs_review or (adaptive and busy > 0 and wanted >= overlap.ADAPTIVE_MAX):
+        return DISPUTED, None
+    if busy > 0:
+        return STARTED, None
+    return (LOW_CONFIDENCE if low else REST), None
+
+
+def _entries(dataset: Dataset, faces, now) -> list[QueueEntry]:
+    """The current QueueEntry of each face of the `faces` queryset (of `dataset`), computed
+    from the live claims, labels, proposals, honeypots and consensus rows."""
+    rows = list(
+        faces.annotate(
+            confidence=preferred_confidence(),
+            busy=busy_count(now=now),
+            is_honeypot=Exists(Honeypot.objects.filter(face=OuterRef("pk"))),
+            needs_review=Exists(FaceConsensus.objects.filter(face=OuterRef("pk"), needs_review=True)),
+        ).values_list("pk", "image__sequence_id", "confidence", "busy", "is_honeypot", "needs_review")
+    )
+    low = {pk: is_low_confidence(conf) for pk, _, conf, *_ in rows}
+    wanted = _wanted(dataset, low, [pk for pk, _, _, busy, *_ in rows if busy])
+    entries = []
+    for pk, sequence_id, _, busy, is_honeypot, needs_review in rows:
+        tier, badge = _tier(
+            dataset,
+            busy=busy,
+            wanted=wanted[pk],
+            low=low[pk],
+            honeypot=is_honeypot,
+            is_frame=sequence_id is not None,
+            needs_review=needs_review,
+        )
+        entries.append(
+            QueueEntry(
+                face_id=pk,
+                dataset_id=dataset.pk,
+                key=face_key(dataset.pk, pk),
+                is_frame=sequence_id is not None,
+                honeypot=is_honeypot,
+                low_confidence=low[pk],
+                busy=min(busy, 32767),
+                wanted=wanted[pk],
+                tier=tier,
+                honeypot_badge=badge,
+            )
+        )
+    return entries
+
+
+_STATE_FIELDS = ["is_frame", "honeypot", "low_confidence", "busy", "wanted", "tier", "honeypot_badge"]
+
+
+def refresh(dataset: Dataset | int, face_ids: Iterable[int]) -> None:
+    """Service: bring the entries of `face_ids` (faces of `dataset`) up to date, and
+    the dataset's counters with them; nothing for a dataset whose queue was never
+    built (its first hand-out builds it). Locks the entries (in face order: no
+    deadlock between two refreshes) for the writer's transaction; writes only the
+    rows that changed. Three queries when nothing changed (a save whose face
+    stays as busy: its claim became its label)."""
+    face_ids = sorted({int(f) for f in face_ids})
+    if not face_ids:
+        return
+    dataset_id = dataset.pk if isinstance(dataset, Dataset) else int(dataset)
+    totals = QueueTotals.objects.select_related("dataset").filter(dataset_id=dataset_id).first()
+    if totals is None:
+        return
+    built: Dataset = totals.dataset
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        for start in range(0, len(face_ids), BATCH):
+            batch = face_ids[start : start + BATCH]
+            old = {
+                e.face_id: e
+                for e in QueueEntry.objects.select_for_update().filter(face_id__in=batch).order_by("face_id")
+            }
+            new = _entries(built, Face.objects.filter(pk__in=batch, image__dataset=built), now)
+            changed = [e for e in new if _state(old.get(e.face_id)) != _state(e)]
+            if changed:
+                QueueEntry.objects.bulk_create(
+                    changed, update_conflicts=True, unique_fields=["face"], update_fields=_STATE_FIELDS
+                )
+                _count(built.pk, [old.get(e.face_id) for e in changed], changed)
+
+
+def _state(entry: QueueEntry | None):
+    return None if entry is None else tuple(getattr(entry, f) for f in _STATE_FIELDS)
+
+
+def _count(dataset_id: int, before: list[QueueEntry | None], after: list[QueueEntry]) -> None:
+    """Move the dataset's counters by what changed from `before` to `after`."""
+
+    def tally(entries, field):
+        return sum(1 for e in entries if e is not None and getattr(e, field) is not None)
+
+    d_open = tally(after, "tier") - tally(before, "tier")
+    d_honeypots = tally(after, "honeypot_badge") - tally(before, "honeypot_badge")
+    if d_open or d_honeypots:
+        QueueTotals.objects.filter(dataset_id=dataset_id).update(
+            open_faces=F("open_faces") + d_open, honeypots=F("honeypots") + d_honeypots
+        )
+
+
+def ensure_built(dataset: Dataset) -> None:
+    """Service: rebuild the dataset's entries if they were never built or were built
+    with other queue settings (queue_settings). The caller holds the hand-out lock."""
+    built_with = QueueTotals.objects.filter(dataset=dataset).values_list("built_with", flat=True).first()
+    if built_with != queue_settings(dataset):
+        rebuild(dataset)
+
+
+def rebuild(dataset: Dataset) -> None:
+    """Service: every entry of the dataset computed afresh, and its counters (once per
+    settings change: it reads the whole dataset, in batches of BATCH faces)."""
+    now = timezone.now()
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # the hand-out lock
+        QueueEntry.objects.filter(dataset=dataset).delete()
+        opened = honeypots = 0
+        last = 0
+        faces = Face.objects.filter(image__dataset=dataset).order_by("pk")
+        while True:
+            batch = list(faces.filter(pk__gt=last).values_list("pk", flat=True)[:BATCH])
+            if not batch:
+                break
+            last = batch[-1]
+            entries = _entries(dataset, Face.objects.filter(pk__in=batch), now)
+            QueueEntry.objects.bulk_create(entries)
+            opened += sum(e.tier is not None for e in entries)
+            honeypots += sum(e.honeypot_badge is not None for e in entries)
+        QueueTotals.objects.update_or_create(
+            dataset=dataset,
+            defaults={"open_faces": opened, "honeypots": honeypots, "built_with": queue_settings(dataset)},
+        )
+
+
+def repair_all() -> int:
+    """Service (each reaper round): give every face without an entry one (faces made
+    by bulk_create, which sends no signal) and rebuild each dataset whose counters
+    no longer match its rows. Returns how many datasets were rebuilt."""
+    rebuilt = 0
+    built = QueueTotals.objects.values("dataset_id")
+    missing = (
+        Face.objects.filter(queue_entry__isnull=True, image__dataset__in=built)
+        .values_list("image__dataset_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    for dataset_id in list(missing):
+        faces = Face.objects.filter(image__dataset_id=dataset_id, queue_entry__isnull=True)
+        refresh(dataset_id, faces.values_list("pk", flat=True))
+    for totals in QueueTotals.objects.select_related("dataset"):
+        rows = QueueEntry.objects.filter(dataset_id=totals.dataset_id)
+        if (totals.open_faces, totals.honeypots) != (
+            rows.filter(tier__isnull=False).count(),
+            rows.filter(honeypot_badge__isnull=False).count(),
+        ):
+            rebuild(totals.dataset)
+            rebuilt += 1
+    return rebuilt
+
+
+reaper.every_round(repair_all)
+
+
+# --- receivers: every face in the queue, however made; honeypots marked or unmarked --------
+
+
+def face_created(sender, instance: Face, created: bool, raw: bool = False, **kwargs) -> None:
+    if created and not raw:
+        refresh(instance.image.dataset_id, [instance.pk])
+
+
+def honeypot_changed(sender, instance: Honeypot, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        refresh(instance.dataset_id, [instance.face_id])
+
+
+post_save.connect(face_created, sender=Face, dispatch_uid="queue_entries.face_created")
+post_save.connect(honeypot_changed, sender=Honeypot, dispatch_uid="queue_entries.honeypot_saved")
+post_delete.connect(honeypot_changed, sender=Honeypot, dispatch_uid="queue_entries.honeypot_deleted")

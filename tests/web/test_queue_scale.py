@@ -1,0 +1,111 @@
+"""The labeling queue stays flat as a dataset grows (issue 27 item 1): the next
+face and an annotator's progress cost the same queries at 30 and 300 faces
+(they read an index range of QueueEntry rows and the dataset's counters, never
+the dataset), the counters agree with a count of the rows, and fifty
+annotators asking at once on PostgreSQL are never handed the same face."""
+
+import threading
+
+import numpy as np
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from annotator.labeling import queue_entries
+from annotator.labeling.queue import LabelInput, labeling_progress, next_face, save_label
+from annotator.models import Assignment, Dataset, Face, FaceClaim, Image, QueueEntry, QueueTotals, Role
+from workers.core import geometry
+
+
+def bulk_dataset(name: str, n_faces: int, overlap: int = 1) -> Dataset:
+    """A dataset of `n_faces` faces made the fast way (bulk_create: no signal, as an
+    import script or the scale bench does): the queue is built at its first hand-out."""
+    ds = Dataset.objects.create(name=name, overlap=overlap)
+    K = geometry.default_intrinsics(320, 240).reshape(-1).tolist()
+    images = Image.objects.bulk_create(
+        Image(
+            dataset=ds, file_name=f"{name}{i:05d}.png", width=320, height=240, size_bytes=1, checksum=f"{name}{i}", K=K
+        )
+        for i in range(n_faces)
+    )
+    Face.objects.bulk_create(Face(image=im, index=0, box=[90, 60, 230, 190]) for im in images)
+    return ds
+
+
+def annotators(django_user_model, ds, prefix: str, n: int):
+    users = [django_user_model.objects.create_user(f"{prefix}{k}") for k in range(n)]
+    Assignment.objects.bulk_create(Assignment(dataset=ds, user=u, role=Role.ANNOTATOR) for u in users)
+    return users
+
+
+def label(user, face):
+    save_label(
+        user, face, LabelInput(R=np.eye(3).reshape(-1).tolist(), t=[0, 0, 700], status="accepted", expected_version=0)
+    )
+
+
+def open_to(user, ds, overlap: int) -> int:
+    """The oracle: faces of `ds` that `user` has not finished and fewer others than
+    `overlap` hold a claim on or have finished, counted face by face."""
+    n = 0
+    for face in Face.objects.filter(image__dataset=ds).prefetch_related("annotations", "claims"):
+        done = {a.author_id for a in face.annotations.all() if a.status in queue_entries.FINISHED}
+        busy = done | {c.annotator_id for c in face.claims.all()}
+        n += user.pk not in done and len(busy - {user.pk}) < overlap
+    return n
+
+
+@pytest.mark.django_db
+def test_next_face_and_progress_cost_the_same_queries_at_30_and_600_faces(django_user_model):
+    counts = {}
+    for n in (30, 300):
+        ds = bulk_dataset(f"size{n}", n, overlap=2)
+        first, second, asker = annotators(django_user_model, ds, f"u{n}-", 3)
+        for user in (first, second):  # some of the dataset labeled by others, some twice
+            for _ in range(5):
+                label(user, next_face(user, ds))
+        label(asker, next_face(asker, ds))  # the queue is built and the asker has a slot
+        with CaptureQueriesContext(connection) as hand_out:
+            face = next_face(asker, ds)
+        with CaptureQueriesContext(connection) as progress:
+            counted = labeling_progress(asker, ds)
+        assert face is not None and counted["done"] == 1
+        # the counters say what a count of the rows says
+        totals = QueueTotals.objects.get(dataset=ds)
+        open_rows = QueueEntry.objects.filter(dataset=ds, tier__isnull=False).count()
+        assert totals.open_faces == open_rows
+        assert counted["remaining"] == open_to(asker, ds, overlap=2)
+        counts[n] = (len(hand_out), len(progress))
+    assert counts[30] == counts[300], counts
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks between concurrent transactions")
+def test_fifty_annotators_asking_at_once_are_never_handed_the_same_face(django_user_model):
+    ds = bulk_dataset("rush", 70)
+    users = annotators(django_user_model, ds, "rush", 50)
+    queue_entries.rebuild(ds)  # as the first hand-out does
+    handed: dict[int, int] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(users))
+
+    def ask(user):
+        try:
+            start.wait(timeout=30)
+            handed[user.pk] = next_face(user, ds).pk
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert len(handed) == 50 and len(set(handed.values())) == 50
+    assert FaceClaim.objects.filter(face__image__dataset=ds).count() == 50
+    assert QueueTotals.objects.get(dataset=ds).open_faces == 20  # the counter kept up with 50 writers
+    queue_entries.rebuild(ds)
+    assert QueueTotals.objects.get(dataset=ds).open_faces == 20  # and agrees with a fresh count
