@@ -189,10 +189,18 @@ def test_a_stale_save_shows_the_conflict_and_loads_the_other_version(editor, bob
     js_errors[:] = [e for e in js_errors if "status of 409" not in e]
 
 
+def wait_saved_behind(page):
+    """The saves of the faces before the shown one have ended (their lines say saved, or are gone)."""
+    page.wait_for_function(
+        "() => !document.querySelector('#saves-behind .save-behind:not([data-kind=ok]):not([data-kind=bad])')"
+    )
+
+
 def test_accept_saves_and_moves_to_the_next_face(editor, bob, face):
     editor.locator("#pose-canvas").focus()
     editor.keyboard.press("a")
     editor.wait_for_url(lambda url: f"/label/faces/{face.pk}/" not in url)
+    wait_saved_behind(editor)  # the next face shows at once; the save goes on behind it
     assert Annotation.objects.get(face=face, author=bob).status == "accepted"
     editor.wait_for_function("() => window.headposeEditor !== undefined")
     assert "1 done" in editor.inner_text("#progress") and "1 remaining" in editor.inner_text("#progress")
@@ -205,6 +213,7 @@ def test_flag_asks_for_a_reason_and_a_note(editor, bob, face):
     editor.fill("#flag-dialog textarea", "a hand covers the mouth")
     editor.click("#flag-dialog button[value=flag]")
     editor.wait_for_url(lambda url: f"/label/faces/{face.pk}/" not in url)
+    wait_saved_behind(editor)
     a = Annotation.objects.get(face=face, author=bob)
     assert (a.status, a.flag_reason, a.note) == ("flagged", "occluded", "a hand covers the mouth")
 
