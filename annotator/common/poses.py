@@ -94,3 +94,14 @@ def clean_pins_for_pose(pins: list[dict], R, t, image) -> None:
         check_pins_match_pose(pins, R, t, image_intrinsics(image), load_reference_face().points68)
     except LandmarkPinsError as exc:
         raise PoseError(str(exc), field="landmark_pins") from None
+
+
+def reference_face_state() -> dict:
+    """The reference face's iBUG-68 points (head frame, mm) that the pages' landmark
+    tool draws and solves with, and that clean_pins_for_pose checks pins against."""
+    reference = load_reference_face()
+    return {
+        "scheme": "ibug68",
+        "version": reference.version,
+        "landmarks_3d": [[float(v) for v in p] for p in reference.points68],
+    }

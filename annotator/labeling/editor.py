@@ -208,11 +208,7 @@ def landmark_editing_state(face: Face) -> dict:
     for p in proposals:
         latest.setdefault(p.proposer, p)
     return {
-        "reference_face": {
-            "scheme": "ibug68",
-            "version": reference.version,
-            "landmarks_3d": [[float(v) for v in p] for p in reference.points68],
-        },
+        "reference_face": poses.reference_face_state(),
         "face_landmarks_ibug68": None if own is None else [[float(v) for v in p] for p in own],
         "proposals": [
             {

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.common.errors import error_responses
+from annotator.labeling.api import ReferenceFaceSerializer
 from annotator.sequences import selectors as selectors_sequences
 from workers.core.tracking.labels import KINDS
 
@@ -52,6 +53,7 @@ class SequenceStateSerializer(serializers.Serializer):
     proposer = serializers.CharField(allow_null=True, help_text="name@version of the track's proposals")
     spikes = serializers.ListField(child=serializers.IntegerField(), help_text="Frames where the raw track jumps")
     frames = SequenceFrameSerializer(many=True)
+    reference_face = ReferenceFaceSerializer(help_text="The landmark tool's reference points (iBUG-68, head frame, mm)")
 
 
 class SequenceStateView(APIView):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from annotator.common import access
+from annotator.common.poses import reference_face_state
 from annotator.datasets.models import Face, Image
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus
 from annotator.labeling.selectors import dataset_for_labeling
@@ -199,4 +200,5 @@ def sequence_editor_state(user, sequence: Sequence) -> dict:
         "proposer": track.proposer if track else None,
         "spikes": track.spikes if track else [],
         "frames": frames,
+        "reference_face": reference_face_state(),  # the landmark tool's points (each frame's face: its own state)
     }

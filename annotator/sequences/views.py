@@ -33,6 +33,8 @@ def label_sequence(request, sequence_id: int):
             "state": reverse("api-label-sequence", args=[sequence.pk]),
             "image": reverse("label-image", args=[0]).replace("/0/", "/{id}/"),
             "save": reverse("api-label-save", args=[0]).replace("/0/", "/{id}/"),
+            # a frame's face: its editor state (the landmark tool's pins, own landmarks, proposals)
+            "face": reverse("api-label-face", args=[0]).replace("/0/", "/{id}/"),
             "mesh": static("meshes/head.glb"),
             "keymap": reverse("api-label-keymap"),
             # every annotator's labels: only for those who read them all (the CSV's own gate)

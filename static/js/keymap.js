@@ -20,6 +20,7 @@ export const PAGES = { label: 'Labeling', review: 'Review', timeline: 'Timeline'
 
 const EDIT = ['label', 'review']; // the pages that decide on a face or a label
 const ALL = ['label', 'review', 'timeline'];
+const PINS = ['label', 'timeline']; // the pages with the landmark tool (the timeline: the frame edited in place)
 const POSE = ALL; // the pages that edit a pose with the keys (the timeline: the shown frame's, then S keeps it)
 
 /** Every action: id, default keys, pages, group, what it does (per page where it differs).
@@ -76,7 +77,7 @@ export const ACTIONS = [
     id: 'ghosts', keys: ['g'], pages: EDIT, group: 'View',
     text: { label: "the proposals' outlines on / off (the review's ghosts)", review: 'ghosts: all → each one → none' },
   },
-  { id: 'features', keys: ['y'], pages: ['label'], group: 'View', text: 'feature lines on / off (eyes, brows, nose, lips, jaw at the pose)' },
+  { id: 'features', keys: ['y'], pages: PINS, group: 'View', text: 'feature lines on / off (eyes, brows, nose, lips, jaw at the pose)' },
   { id: 'opacityDown', keys: ['['], pages: EDIT, group: 'View', text: 'head more transparent' },
   { id: 'opacityUp', keys: [']'], pages: EDIT, group: 'View', text: 'head more opaque' },
   { id: 'zoomIn', keys: ['+', '='], pages: ALL, group: 'View', text: 'zoom in (the wheel, a pinch: at the pointer)' },
@@ -84,11 +85,11 @@ export const ACTIONS = [
   { id: 'zoomOneToOne', keys: ['1'], pages: ALL, group: 'View', text: 'zoom 1:1 (one image pixel per screen pixel)' },
   { id: 'zoomFit', keys: ['0'], pages: ALL, group: 'View', text: 'zoom to fit' },
   // the landmark tool
-  { id: 'handles', keys: ['h'], pages: ['label'], group: 'Landmarks', text: 'landmark handles on / off (then drag one to pin it)' },
-  { id: 'snap', keys: ['x'], pages: ['label'], group: 'Landmarks', text: "snap to the face's landmarks" },
-  { id: 'unpinAll', keys: ['Shift+x'], pages: ['label'], group: 'Landmarks', text: 'unpin all landmarks' },
-  { id: 'nextProposal', keys: ['p'], pages: ['label'], group: 'Landmarks', text: 'start from the next proposal' },
-  { id: 'previousProposal', keys: ['Shift+p'], pages: ['label'], group: 'Landmarks', text: 'start from the previous proposal' },
+  { id: 'handles', keys: ['h'], pages: PINS, group: 'Landmarks', text: 'landmark handles on / off (then drag one to pin it)' },
+  { id: 'snap', keys: ['x'], pages: PINS, group: 'Landmarks', text: "snap to the face's landmarks" },
+  { id: 'unpinAll', keys: ['Shift+x'], pages: PINS, group: 'Landmarks', text: 'unpin all landmarks' },
+  { id: 'nextProposal', keys: ['p'], pages: PINS, group: 'Landmarks', text: 'start from the next proposal' },
+  { id: 'previousProposal', keys: ['Shift+p'], pages: PINS, group: 'Landmarks', text: 'start from the previous proposal' },
   // the timeline
   { id: 'previousFrame', keys: [','], pages: ['timeline'], group: 'Timeline', text: 'previous frame' },
   { id: 'nextFrame', keys: ['.'], pages: ['timeline'], group: 'Timeline', text: 'next frame' },

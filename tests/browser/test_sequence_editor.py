@@ -110,7 +110,8 @@ def test_next_spike_and_the_gap_chart(editor, sequence):
 
 
 def test_a_frame_is_corrected_in_place_and_kept_as_a_keyframe(editor, sequence, bob):
-    """Issue 26 item 8: the timeline's frame is edited in the labeling page's editor, on the page."""
+    """Issue 26 item 8: the timeline's frame is edited in the labeling page's editor, on the page,
+    landmark pins included (kept with the keyframe)."""
     editor.evaluate("() => { window.stayed = 'on the page'; }")
     start_url = editor.url
     assert editor.locator("#edit-link").count() == 0  # no link away: the frame is edited here
@@ -144,6 +145,34 @@ def test_a_frame_is_corrected_in_place_and_kept_as_a_keyframe(editor, sequence, 
         < 1e-4
     )
     assert editor.locator('#timeline .key[data-position="3"]').count() == 1
+
+    # landmark pins on the frame (the labeling page's landmark tool): H shows the handles, pins
+    # solve the pose, S keeps it as the keyframe with its pins, and the frame shows them again
+    ev(editor, "goToFrame(6)")
+    index6 = ev(editor, "label().frame_index")
+    editor.wait_for_function("() => window.headposeEditor.faceLoaded()")
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("h")
+    assert editor.is_checked("#opt-handles") and editor.locator("#pin-layer .handle").count() == 68
+    at = ev(editor, "landmarks()")
+    wanted = {i: [at[i][0] + 2.0, at[i][1] - 1.5] for i in (36, 45, 30, 48, 54, 8)}
+    for i, (x, y) in wanted.items():
+        solved = editor.evaluate(f"() => window.headposeEditor.pin({i}, {x}, {y})")
+    assert solved["mode"] == "full" and solved["rmse"] < 3
+    assert "6 pinned" in editor.inner_text("#pin-count")
+    editor.screenshot(path=str(SHOTS_DIR / "sequence_pins.png"))
+    pinned_pose = ev(editor, "getPose()")
+    editor.keyboard.press("s")
+    wait_label(editor, 6, "keyframe")
+    frame6 = Annotation.objects.get(author=bob, face__image__sequence=sequence, face__image__frame_index=index6)
+    assert sorted(p["index"] for p in frame6.landmark_pins) == sorted(wanted)
+    assert all(abs(p["x"] - wanted[p["index"]][0]) < 1e-9 for p in frame6.landmark_pins)
+    assert geometry.geodesic_distance(frame6.R_matrix, np.reshape(pinned_pose["R"], (3, 3))) < 1e-4
+    ev(editor, "goToFrame(2)")
+    assert ev(editor, "pins()") == []  # another frame: none of frame 6's pins
+    ev(editor, "goToFrame(6)")
+    editor.wait_for_function("() => window.headposeEditor.faceLoaded()")
+    assert sorted(p["index"] for p in ev(editor, "pins()")) == sorted(wanted)
     assert editor.evaluate("() => window.stayed") == "on the page" and editor.url == start_url
 
 

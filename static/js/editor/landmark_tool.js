@@ -39,13 +39,13 @@ const NS = 'http://www.w3.org/2000/svg';
 /** A page without the tool's markup or state (another page reusing the editor) gets this. */
 const NO_TOOL = { refresh() {}, load() {}, afterHead() {}, pinsForSave: () => [], checkSave: () => true, api: {} };
 
-export function attachLandmarkTool({ editor, state, doc = document }) {
+export function attachLandmarkTool({ editor, state, doc = document, image = doc.getElementById('face-image') }) {
   const $ = (id) => doc.getElementById(id);
   if (!$('pin-layer') || !state.reference_face) return NO_TOOL;
   const { K, width, height } = editor;
   const stage = $('stage');
   const tool = {
-    doc, $, editor, K, width, height, stage,
+    doc, $, editor, K, width, height, stage, image, // image: the photo (the timeline's frame)
     model: state.reference_face.landmarks_3d,
     own: state.face_landmarks_ibug68,
     proposals: state.proposals || [],
@@ -82,8 +82,16 @@ export function attachLandmarkTool({ editor, state, doc = document }) {
 
   return {
     refresh: tool.refresh,
-    /** Another face is shown in place (main.js; the editor shows its image already). */
-    load(next) { loadFace(tool, next); handles.show(tool.pins.size > 0); zoom.actions.zoomFit(); outline(); },
+    /** Another face is shown in place (main.js; the editor shows its image already); keepZoom: the
+     * view stays as it is (the timeline's frames, one image size). */
+    load(next, { keepZoom = false } = {}) {
+      loadFace(tool, next);
+      handles.show(tool.pins.size > 0);
+      if (!keepZoom) zoom.actions.zoomFit();
+      outline();
+    },
+    /** The zoom's keymap actions (the timeline wires its own keys to them). */
+    zoomActions: zoom.actions,
     /** The head has loaded (the outlines need its mesh). */
     afterHead: outline,
     /** The pins saved with the shown pose: none when they do not match it (pin_guard.pinsAgree). */
@@ -413,7 +421,7 @@ function showMagnifier({ stage, layer, width, $ }, magnifier, e, [u, v]) {
 function attachZoom(tool) {
   const { $, stage, width } = tool;
   const { zoom, apply, actions } = attachStageZoom({
-    stage, elements: [$('face-image'), $('pose-canvas'), $('overlay'), tool.features, tool.layer].filter(Boolean), imageWidth: width,
+    stage, elements: [tool.image, $('pose-canvas'), $('overlay'), tool.features, tool.layer].filter(Boolean), imageWidth: width,
     keymap: tool.editor.keymap, doc: tool.doc,
     onChange() { $('zoom-level').textContent = zoomPercent(zoom.scale, zoom.oneToOneScale); tool.refresh(); },
   });

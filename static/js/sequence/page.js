@@ -8,15 +8,23 @@
 // the shown frame is corrected in place and S / Enter makes it the keyframe;
 // this page adds the timeline and keyframes. An edit pauses playback; going to
 // another frame leaves an unsaved edit (the frame shows its label again).
+// The labeling page's landmark tool (landmark_tool.js: handles, pins, the solve,
+// the guard, Snap, the proposals, the feature lines, the zoom) works on the
+// shown frame's face once playback stops: its pins, own landmarks and proposals
+// come from the face's editor state (GET /api/label/faces/ID/); a keyframe is
+// saved with the pins that match its pose (a correction whose pins do not is
+// refused, as on the labeling page), and shows them again when visited.
 // window.headposeEditor: the editor's core (getPose() -> the shown pose: the
 // frame's label, or the edit (a drag, a key, a field, setPose()), which S then keeps as the
 // keyframe; setPose, renderNow, rendererInfo, ...) plus frame(), goToFrame(i),
 // frameCount, label(), play(), pause(), playing, makeKeyframe(),
-// deleteKeyframe(), nextSpike(), drawTimes (ms to show each frame), ready.
+// deleteKeyframe(), nextSpike(), drawTimes (ms to show each frame), ready, and the
+// landmark tool's landmarks(), pin(index, x, y), unpin(index), pins(), solve(), snap().
 import { requestJSON } from '../editor/api.js';
 import { createEditor, extend } from '../editor/component.js';
 import { typing } from '../editor/controls.js';
-import { attachStageZoom } from '../editor/stage_zoom.js';
+import { attachLandmarkTool } from '../editor/landmark_tool.js';
+import { posesEqual } from '../editor/pose.js';
 import {
   gapPolylines, keyframeSave, nextAfter, playbackPosition, positionAtX, positionsOf, spikePositions, step,
   tickPositions, tickX,
@@ -30,7 +38,10 @@ const OPACITY = 0.45; // the face must show through the head while playing
 
 const config = JSON.parse($('sequence-config').textContent);
 // no image yet: mounted once the state says its size; an edit pauses playback
-const editor = createEditor({ config, onCommit: (changed) => { if (changed) edited(); } });
+let tool = null; // the landmark tool, once mounted
+const editor = createEditor({
+  config, onPreview: () => { if (tool) tool.refresh(); }, onCommit: (changed) => { if (changed) edited(); },
+});
 const url = (template, id) => template.replace('{id}', id);
 
 let state = null;
@@ -138,6 +149,34 @@ function show(i) {
   $('btn-keyframe').disabled = f.face === null || !f.R;
   preload(position + 1);
   drawTimes.push(performance.now() - t0);
+  showFrameFace();
+}
+
+// --- the landmark tool on the shown frame's face ------------------------------------------
+const NO_FACE = { annotation: null, proposals: [], face_landmarks_ibug68: null };
+let toolFace = null; // the face whose pins, landmarks and proposals the tool holds
+let faceAsked = 0; // the newest request for a face's state (older answers are dropped)
+
+/** The tool follows the shown frame: cleared at once when the frame changes (no pin of
+ * another frame is ever saved), then the face's state asked for once playback stops.
+ * Its pins are shown when they belong to the pose shown (the caller's keyframe). */
+async function showFrameFace() {
+  const f = current();
+  const asked = ++faceAsked;
+  if (toolFace !== null && toolFace !== f.face) {
+    tool.load(NO_FACE, { keepZoom: true });
+    toolFace = null;
+    $('proposal-block').hidden = true;
+  }
+  if (f.face === null || playing || toolFace === f.face) return;
+  let face;
+  try { face = await requestJSON(url(config.urls.face, f.face)); } catch { return; } // the tool stays empty
+  if (asked !== faceAsked || playing) return;
+  const own = f.track_label === 'keyframe' && f.R && posesEqual(face.initial, { R: f.R, t: f.t }, 1e-6);
+  tool.load(own ? face : { ...face, annotation: null }, { keepZoom: true });
+  $('proposal-block').hidden = !(face.proposals || []).length;
+  toolFace = f.face;
+  tool.refresh();
 }
 
 function goToFrame(i) { pause(); show(i); }
@@ -158,9 +197,11 @@ function play() {
 }
 
 function pause() {
+  const was = playing;
   if (playing) cancelAnimationFrame(playing.raf);
   playing = null;
   $('btn-play').textContent = 'Play';
+  if (was) showFrameFace(); // the landmark tool takes the frame's face
 }
 
 function setSaveState(text, kind = '') { $('save-state').textContent = text; $('save-state').dataset.kind = kind; }
@@ -177,6 +218,9 @@ async function saveKeyframe(remove) {
   const f = current();
   let body;
   try { body = keyframeSave({ ...f, ...shownPose() }, { remove }); } catch (err) { showError(err.message); return; }
+  // pins and pose never part: a keyframe whose pins disagree with it waits (the guard says why)
+  if (!tool.checkSave(body.status)) { setSaveState('not saved: the pins do not match the pose', 'bad'); return; }
+  body.landmark_pins = tool.pinsForSave();
   setSaveState('saving…', 'pending');
   try {
     await requestJSON(url(config.urls.save, f.face), { method: 'POST', body });
@@ -242,11 +286,13 @@ const ready = (async () => {
   stage.style.setProperty('--h', height);
   for (const el of [$('frame-image'), editor.canvas]) { el.width = width; el.height = height; }
   editor.mount({ width, height, K });
-  attachStageZoom({ stage, elements: [$('frame-image'), editor.canvas], imageWidth: width, keymap: editor.keymap });
+  // the landmark tool (its zoom: the wheel, a pinch, middle-drag, the zoom keys, over every layer)
+  tool = attachLandmarkTool({ editor, state: { reference_face: state.reference_face, ...NO_FACE }, image: $('frame-image') });
   editor.bindViewOptions(OPACITY);
   editor.bindFields(); // the numeric pose fields (panel.js)
   editor.attachControls({ reset: resetToLabel }); // the drag and the pose keys (controls.js)
   await editor.loadHead();
+  tool.afterHead();
   wire();
   drawTimeline();
   const fromHash = /frame=(\d+)/.exec(window.location.hash);
@@ -270,4 +316,14 @@ window.headposeEditor = extend(editor.api, {
   deleteKeyframe: () => saveKeyframe(true),
   nextSpike,
   drawTimes,
+  // the landmark tool's (landmark_tool.js), on the shown frame's face
+  landmarks: () => tool.api.landmarks(),
+  pin: (index, x, y) => tool.api.pin(index, x, y),
+  unpin: (index) => tool.api.unpin(index),
+  pins: () => tool.api.pins(),
+  solve: () => tool.api.solve(),
+  snap: () => tool.api.snap(),
+  showHandles: (on) => tool.api.showHandles(on),
+  /** The shown frame's face is in the landmark tool (its state is asked for once playback stops). */
+  faceLoaded: () => state !== null && current().face !== null && toolFace === current().face,
 });
