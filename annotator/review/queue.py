@@ -80,9 +80,16 @@ def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | Non
         if skip_annotation_id is not None:
             release(reviewer, skip_annotation_id)
             queue = queue.exclude(pk=skip_annotation_id)
-        # one the reviewer already holds first: a reload keeps their place
+        # one the reviewer already holds first: a reload keeps their place; then the
+        # labels of disputed faces (a walk of the few consensus rows that need review),
+        # then the oldest (a walk of the pending-review index): never a sort of the queue
         held = ReviewClaim.objects.filter(reviewer=reviewer, expires_at__gt=now).values("annotation_id")
-        annotation = queue.filter(pk__in=held).first() or queue.first()
+        in_order = queue.order_by("updated_at", "pk")
+        annotation = (
+            queue.filter(pk__in=held).first()
+            or in_order.filter(face__consensus__dataset=dataset, face__consensus__needs_review=True).first()
+            or in_order.first()
+        )
         if annotation is not None:
             renew_claim(reviewer, annotation)
     return annotation

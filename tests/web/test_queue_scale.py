@@ -13,22 +13,15 @@ from django.test.utils import CaptureQueriesContext
 
 from annotator.labeling import queue_entries
 from annotator.labeling.queue import LabelInput, labeling_progress, next_face, save_label
-from annotator.models import Assignment, Dataset, Face, FaceClaim, Image, QueueEntry, QueueTotals, Role
-from workers.core import geometry
+from annotator.models import Assignment, Dataset, Face, FaceClaim, QueueEntry, QueueTotals, Role
+from tests.api.bulk_rows import bulk_faces
 
 
 def bulk_dataset(name: str, n_faces: int, overlap: int = 1) -> Dataset:
     """A dataset of `n_faces` faces made the fast way (bulk_create: no signal, as an
     import script or the scale bench does): the queue is built at its first hand-out."""
     ds = Dataset.objects.create(name=name, overlap=overlap)
-    K = geometry.default_intrinsics(320, 240).reshape(-1).tolist()
-    images = Image.objects.bulk_create(
-        Image(
-            dataset=ds, file_name=f"{name}{i:05d}.png", width=320, height=240, size_bytes=1, checksum=f"{name}{i}", K=K
-        )
-        for i in range(n_faces)
-    )
-    Face.objects.bulk_create(Face(image=im, index=0, box=[90, 60, 230, 190]) for im in images)
+    bulk_faces(ds, n_faces)
     return ds
 
 
