@@ -102,3 +102,11 @@ def test_fifty_annotators_asking_at_once_are_never_handed_the_same_face(django_u
     assert QueueTotals.objects.get(dataset=ds).open_faces == 20  # the counter kept up with 50 writers
     queue_entries.rebuild(ds)
     assert QueueTotals.objects.get(dataset=ds).open_faces == 20  # and agrees with a fresh count
+
+
+@pytest.mark.django_db
+def test_rebuild_queue_names_an_unknown_dataset():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no such dataset: nope"):
+        call_command("rebuild_queue", "nope")
