@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run serve test test-js lint lint-js install browser bench clean
+.PHONY: run serve test test-js lint lint-js install browser bench clean load-tools
 
 $(INSTALLED): requirements.txt requirements/*.txt
 	# an interrupted earlier run can leave a venv without pip: make it again
@@ -16,6 +16,15 @@ $(INSTALLED): requirements.txt requirements/*.txt
 	touch $@
 
 install: $(INSTALLED)
+
+# The load test's tool (bench/bench_load.py): locust in its own venv, pinned in requirements/load.txt.
+LOAD_INSTALLED := .venv-load/.installed
+$(LOAD_INSTALLED): requirements/load.txt
+	test -x .venv-load/bin/pip || $(PYTHON) -m venv --clear .venv-load
+	.venv-load/bin/pip install --disable-pip-version-check -q -r requirements/load.txt
+	touch $@
+
+load-tools: $(LOAD_INSTALLED)
 
 # Headless Chromium for the browser tests (Debian package; never a downloaded build).
 browser:
