@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import subprocess
@@ -113,7 +114,7 @@ def main():
         bench_scale.populate(args.faces)
         result["populate_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    call_command("rebuild_queue", f"scale-{args.faces}", stdout=open(os.devnull, "w"))
+    call_command("rebuild_queue", f"scale-{args.faces}", stdout=io.StringIO())
     result["queue_build_s"] = round(time.perf_counter() - started, 1)
 
     from tests.servers import server_env, web_server
@@ -124,44 +125,47 @@ def main():
     if args.web_workers:
         extra["WEB_CONCURRENCY"] = str(args.web_workers)
     env = server_env(**extra)
+    worker_log = open(workdir / "worker.log", "wb")  # noqa: SIM115 (open while the worker runs)
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", "default", "-c", "1", "-l", "WARNING"],
         cwd=ROOT,
         env=env,
-        stdout=open(workdir / "worker.log", "wb"),
+        stdout=worker_log,
         stderr=subprocess.STDOUT,
     )
     try:
         with web_server("serve", workdir / "gunicorn.log", env) as base:
             result["load_before"] = [round(x, 2) for x in os.getloadavg()]
             prefix = workdir / "locust"
-            subprocess.run(
-                [
-                    str(LOCUST),
-                    "-f",
-                    str(ROOT / "bench" / "load" / "locustfile.py"),
-                    "--headless",
-                    "--host",
-                    base,
-                    "-u",
-                    str(args.users),
-                    "-r",
-                    "10",
-                    "-t",
-                    f"{args.seconds}s",
-                    "--csv",
-                    str(prefix),
-                    "--only-summary",
-                ],
-                env={**os.environ, "BENCH_LOAD_PLAN": str(plan)},
-                check=False,
-                stdout=open(workdir / "locust.log", "wb"),
-                stderr=subprocess.STDOUT,
-            )
+            with open(workdir / "locust.log", "wb") as locust_log:
+                subprocess.run(
+                    [
+                        str(LOCUST),
+                        "-f",
+                        str(ROOT / "bench" / "load" / "locustfile.py"),
+                        "--headless",
+                        "--host",
+                        base,
+                        "-u",
+                        str(args.users),
+                        "-r",
+                        "10",
+                        "-t",
+                        f"{args.seconds}s",
+                        "--csv",
+                        str(prefix),
+                        "--only-summary",
+                    ],
+                    env={**os.environ, "BENCH_LOAD_PLAN": str(plan)},
+                    check=False,
+                    stdout=locust_log,
+                    stderr=subprocess.STDOUT,
+                )
             result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+        worker_log.close()
     result.update(read_stats(workdir / "locust"))
     result["logs"] = str(workdir)
     print_json(result)

@@ -10,10 +10,11 @@ import json
 import os
 import random
 import threading
+from pathlib import Path
 
 from locust import HttpUser, between, task
 
-PLAN = json.loads(open(os.environ["BENCH_LOAD_PLAN"]).read())
+PLAN = json.loads(Path(os.environ["BENCH_LOAD_PLAN"]).read_text())
 DATASET = PLAN["dataset_id"]
 _lock = threading.Lock()
 _annotators = itertools.cycle(PLAN["annotator_tokens"])
@@ -95,7 +96,9 @@ class Researcher(HttpUser):
     @task(3)
     def faces(self):
         self.client.get(f"/api/v1/faces/?dataset={DATASET}", name="api faces")
-        self.client.get(f"/api/v1/annotations/?dataset={DATASET}&review_state=rejected", name="api annotations filtered")
+        self.client.get(
+            f"/api/v1/annotations/?dataset={DATASET}&review_state=rejected", name="api annotations filtered"
+        )
 
     @task(1)
     def export(self):
