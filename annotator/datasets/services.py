@@ -14,6 +14,7 @@ from annotator.datasets.models import Dataset, DatasetSummary, Face, Image
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.labeling.selectors import LABEL_STATES, label_state_counts, label_state_counts_by_author
 from annotator.proposals.models import Proposal
+from annotator.proposals.selectors import proposers_of
 from annotator.quality.models import FaceConsensus
 
 
@@ -58,6 +59,7 @@ def count_figures(dataset: Dataset) -> dict:
         "annotations": annotations,
         "states": label_state_counts(dataset, n_faces=faces),
         "needs_review": FaceConsensus.objects.filter(dataset=dataset, needs_review=True).count(),
+        "proposers": list(proposers_of(dataset)),  # the export form's choices (a DISTINCT over the proposals)
         "authors": authors,
     }
 

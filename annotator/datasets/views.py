@@ -11,7 +11,7 @@ from annotator.exports import services as exports
 from annotator.exports.selectors import LABEL_HELP
 from annotator.labeling.selectors import LABEL_STATES, dataset_face_page
 from annotator.proposals.models import FaceMesh
-from annotator.proposals.selectors import mesh_of, proposers_of
+from annotator.proposals.selectors import mesh_of
 from workers.core.exports import FORMATS
 
 
@@ -76,7 +76,7 @@ def dataset_detail(request, name):
         context.update(
             export_formats=FORMATS.values(),
             label_choices=LABEL_HELP.items(),
-            proposers=proposers_of(dataset),
+            proposers=summary.figures.get("proposers", []),
             splits=dataset.splits.defer("sample_names", "definition"),
             stream_limit=exports.stream_limit(),
         )
