@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
@@ -46,7 +46,8 @@ from annotator.labeling.models import (
     QueueTotals,
     ReviewState,
 )
-from annotator.proposals.selectors import preferred_confidence, preferred_proposal_value
+from annotator.proposals.models import Proposal
+from annotator.proposals.selectors import preference_rank, preferred_confidence, preferred_proposal_value
 from annotator.quality.models import FaceConsensus, Honeypot
 from workers.core import geometry, overlap
 
@@ -72,10 +73,12 @@ def _key(*parts) -> int:
     return int.from_bytes(_salt(*parts)[:8], "big") >> 2
 
 
-def face_key(dataset_id: int, face_id: int) -> int:
-    """The face's place in its dataset's secret shuffle (ordinary faces and
-    honeypots alike, so neither ids nor file names tell them apart)."""
-    return _key(dataset_id, "face", face_id)
+def face_keys(dataset_id: int, face_ids: Iterable[int]) -> dict[int, int]:
+    """Each face's place in its dataset's secret shuffle (ordinary faces and
+    honeypots alike, so neither ids nor file names tell them apart): _key of
+    (dataset, "face", id), the secret read once for the lot."""
+    prefix = "|".join(str(p) for p in (settings.SECRET_KEY, "headpose-queue", dataset_id, "face", ""))
+    return {f: int.from_bytes(hashlib.sha256(f"{prefix}{f}".encode()).digest()[:8], "big") >> 2 for f in face_ids}
 
 
 def start_key(dataset_id: int, user_id: int) -> int:
@@ -218,7 +221,8 @@ def _tier(dataset: Dataset, *, busy, wanted, low, honeypot, is_frame, needs_revi
 
 def _entries(dataset: Dataset, faces, now) -> list[QueueEntry]:
     """The current QueueEntry of each face of the `faces` queryset (of `dataset`), computed
-    from the live claims, labels, proposals, honeypots and consensus rows."""
+    from the live claims, labels, proposals, honeypots and consensus rows: one query
+    (a few correlated sub-queries per face; `refresh`'s path, a handful of faces)."""
     rows = list(
         faces.annotate(
             confidence=preferred_confidence(),
@@ -227,8 +231,44 @@ def _entries(dataset: Dataset, faces, now) -> list[QueueEntry]:
             needs_review=Exists(FaceConsensus.objects.filter(face=OuterRef("pk"), needs_review=True)),
         ).values_list("pk", "image__sequence_id", "confidence", "busy", "is_honeypot", "needs_review")
     )
+    return _make_entries(dataset, rows)
+
+
+def _entries_in_range(dataset: Dataset, low: int, high: int, now) -> list[QueueEntry]:
+    """The same as _entries for the dataset's faces with low <= id <= high, one query per
+    source over the range instead of sub-queries per face (`rebuild`'s path: about ten
+    times faster on a whole dataset)."""
+    in_range = {"face_id__gte": low, "face_id__lte": high}
+    faces = Face.objects.filter(image__dataset=dataset, pk__gte=low, pk__lte=high).order_by("pk")
+    confidence: dict[int, float | None] = {}
+    proposals = Proposal.objects.filter(face__image__dataset=dataset, **in_range)
+    for face_id, conf in (
+        proposals.annotate(preference=preference_rank())
+        .order_by("face_id", "preference", "-created_at", "-pk")
+        .values_list("face_id", "confidence")
+    ):
+        confidence.setdefault(face_id, conf)
+    busy: dict[int, set[int]] = {}
+    done = _done_by().filter(dataset=dataset, **in_range).values_list("face_id", "author_id")
+    claims = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__gt=now, **in_range)
+    for face_id, user_id in [*done, *claims.values_list("face_id", "annotator_id")]:
+        busy.setdefault(face_id, set()).add(user_id)
+    honeypots = set(Honeypot.objects.filter(dataset=dataset, **in_range).values_list("face_id", flat=True))
+    disputed = set(
+        FaceConsensus.objects.filter(dataset=dataset, needs_review=True, **in_range).values_list("face_id", flat=True)
+    )
+    rows = [
+        (pk, sequence_id, confidence.get(pk), len(busy.get(pk, ())), pk in honeypots, pk in disputed)
+        for pk, sequence_id in faces.values_list("pk", "image__sequence_id")
+    ]
+    return _make_entries(dataset, rows)
+
+
+def _make_entries(dataset: Dataset, rows) -> list[QueueEntry]:
+    """QueueEntry rows from (face id, sequence id, confidence, busy, honeypot, needs review)."""
     low = {pk: is_low_confidence(conf) for pk, _, conf, *_ in rows}
     wanted = _wanted(dataset, low, [pk for pk, _, _, busy, *_ in rows if busy])
+    keys = face_keys(dataset.pk, low)
     entries = []
     for pk, sequence_id, _, busy, is_honeypot, needs_review in rows:
         tier, badge = _tier(
@@ -244,7 +284,7 @@ def _entries(dataset: Dataset, faces, now) -> list[QueueEntry]:
             QueueEntry(
                 face_id=pk,
                 dataset_id=dataset.pk,
-                key=face_key(dataset.pk, pk),
+                key=keys[pk],
                 is_frame=sequence_id is not None,
                 honeypot=is_honeypot,
                 low_confidence=low[pk],
@@ -332,14 +372,30 @@ def rebuild(dataset: Dataset) -> None:
             batch = list(faces.filter(pk__gt=last).values_list("pk", flat=True)[:BATCH])
             if not batch:
                 break
+            entries = _entries_in_range(dataset, batch[0], batch[-1], now)
             last = batch[-1]
-            entries = _entries(dataset, Face.objects.filter(pk__in=batch), now)
-            QueueEntry.objects.bulk_create(entries)
+            _insert(entries)
             opened += sum(e.tier is not None for e in entries)
             honeypots += sum(e.honeypot_badge is not None for e in entries)
         QueueTotals.objects.update_or_create(
             dataset=dataset,
             defaults={"open_faces": opened, "honeypots": honeypots, "built_with": queue_settings(dataset)},
+        )
+
+
+_COLUMNS = ["face_id", "dataset_id", "key", *_STATE_FIELDS]
+
+
+def _insert(entries: list[QueueEntry]) -> None:
+    """INSERT the rows with one executemany (bulk_create's per-value preparation
+    took half of a rebuild's time)."""
+    table = connection.ops.quote_name(QueueEntry._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    marks = ", ".join(["%s"] * len(_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+            [tuple(getattr(e, c) for c in _COLUMNS) for e in entries],
         )
 
 

@@ -98,19 +98,25 @@ def proposers_of(dataset: Dataset):
     )
 
 
-def preferred_proposal_value(field: str, face_ref: str = "pk", output_field=None):
-    """One column of each face's preferred proposal (preferred_proposal's rule,
-    as one SQL sub-query for a queryset of faces; `face_ref` names the face's id
-    in the outer query): null when the face has none."""
+def preference_rank():
+    """A SQL expression on proposals: the place of each one's proposer in
+    preferred_proposers (the others after them); with newest first, the rule
+    that picks a face's preferred proposal."""
     preferred = preferred_proposers()
-    rank = Case(
+    return Case(
         *[When(proposer=name, then=Value(i)) for i, name in enumerate(preferred)],
         default=Value(len(preferred)),
         output_field=IntegerField(),
     )
+
+
+def preferred_proposal_value(field: str, face_ref: str = "pk", output_field=None):
+    """One column of each face's preferred proposal (preferred_proposal's rule,
+    as one SQL sub-query for a queryset of faces; `face_ref` names the face's id
+    in the outer query): null when the face has none."""
     chosen = (
         Proposal.objects.filter(face_id=OuterRef(face_ref))
-        .annotate(preference=rank)
+        .annotate(preference=preference_rank())
         .order_by("preference", "-created_at", "-pk")
         .values(field)[:1]
     )

@@ -69,6 +69,10 @@ def test_next_face_and_progress_cost_the_same_queries_at_30_and_600_faces(django
         assert totals.open_faces == open_rows
         assert counted["remaining"] == open_to(asker, ds, overlap=2)
         counts[n] = (len(hand_out), len(progress))
+        # the rows the writes kept are the rows a rebuild computes from scratch (its own, set-based path)
+        kept = list(QueueEntry.objects.filter(dataset=ds).order_by("face_id").values())
+        queue_entries.rebuild(ds)
+        assert list(QueueEntry.objects.filter(dataset=ds).order_by("face_id").values()) == kept
     assert counts[30] == counts[300], counts
 
 
