@@ -186,7 +186,7 @@ def label_rows(
     proposer: str | None = None,
     split=None,
     with_landmarks: bool | tuple[str, ...] = True,
-    batch: int = BATCH,
+    batch: int | None = None,
 ):
     """LabelRows (workers.core.label_rows) of a dataset's faces, in image-name order.
 
@@ -202,6 +202,7 @@ def label_rows(
     if labels not in LABELS:
         raise ValueError(f"labels must be one of {LABEL_CHOICES}")
     kind = LABELS[labels]
+    batch = batch or BATCH
     faces = Face.objects.filter(image__dataset=dataset)
     if kind.sequences_as_tracks:
         faces = faces.filter(image__sequence__isnull=True)

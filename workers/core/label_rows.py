@@ -156,10 +156,14 @@ def writing_face(row: LabelRow, invalid: list[InvalidRow] | None, fmt: str) -> I
 
 
 def valid_rows(
-    rows: Iterable[LabelRow], invalid: list[InvalidRow], limits: PoseLimits = PoseLimits(), chunk: int = CHUNK
+    rows: Iterable[LabelRow],
+    invalid: list[InvalidRow],
+    limits: PoseLimits = PoseLimits(),
+    chunk: int | None = None,
 ) -> Iterator[LabelRow]:
     """`rows` without those whose pose breaks the rules; each of those is
-    appended to `invalid` as an InvalidRow. Checked a chunk at a time."""
+    appended to `invalid` as an InvalidRow. Checked a chunk (CHUNK) at a time."""
+    chunk = chunk or CHUNK
     batch: list[LabelRow] = []
     for row in rows:
         batch.append(row)
@@ -220,10 +224,12 @@ class PoseBatch:
 
 
 def pose_batches(
-    rows: Iterable[LabelRow], chunk: int = CHUNK, on_progress: Callable[[int], None] | None = None
+    rows: Iterable[LabelRow], chunk: int | None = None, on_progress: Callable[[int], None] | None = None
 ) -> Iterator[PoseBatch]:
-    """Chunks of `rows` as PoseBatch; raises ExportError naming the first bad
-    face. `on_progress(n_done)` is called once a chunk has been handled."""
+    """Chunks of `rows` (CHUNK by default) as PoseBatch; raises ExportError naming
+    the first bad face. `on_progress(n_done)` is called once a chunk has been handled.
+    What a writer holds at once is about two chunks of rows (this one and valid_rows')."""
+    chunk = chunk or CHUNK
     n_done = 0
     batch: list[LabelRow] = []
     for row in rows:
@@ -308,7 +314,7 @@ def _numbers(value: ArrayLike, size: int, row: LabelRow, what: str, expected: st
 def write_csv(
     rows: Iterable[LabelRow],
     out: TextIO,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     consensus: bool = False,
 ) -> int:

@@ -19,8 +19,6 @@ The convention every format follows is `common.CONVENTION`
 
 from __future__ import annotations
 
-import json
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -29,6 +27,7 @@ from workers.core.label_rows import ExportError, InvalidRow, InvalidRowsError, L
 from workers.core.pose_rules import PoseLimits
 
 from . import aflw2000_mat, biwi_pose, coco, csv_labels, json_labels
+from .zipstream import SKIPPED_MANIFEST
 
 __all__ = [
     "FORMATS",
@@ -39,8 +38,6 @@ __all__ = [
     "InvalidRowsError",
     "write_export",
 ]
-
-SKIPPED_MANIFEST = "SKIPPED_FACES.json"
 
 # (rows, out, meta, on_progress, invalid): `invalid` collects the faces the format cannot hold
 # (label_rows.writing_face); None makes the writer raise on the first one instead.
@@ -125,7 +122,7 @@ def write_export(
     the format cannot hold, are never written. With `skipped=None` any such row
     refuses the export: InvalidRowsError lists every one (the rest is still
     read, so the list is complete). With a list, they are left out and appended
-    to it (InvalidRow), and a zip format gets a SKIPPED_MANIFEST member naming them."""
+    to it (InvalidRow), and a zip format has a SKIPPED_MANIFEST member naming them."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
     invalid: list[InvalidRow] = []
@@ -133,23 +130,5 @@ def write_export(
     if invalid:
         if skipped is None:
             raise InvalidRowsError(invalid)
-        skipped.extend(invalid)
-        if FORMATS[fmt].extension == ".zip":
-            _add_manifest(out, invalid)
+        skipped.extend(invalid)  # zip formats wrote them in a SKIPPED_MANIFEST member (zipstream.write_skipped)
     return n
-
-
-def _add_manifest(out: BinaryIO, invalid: list[InvalidRow]) -> None:
-    out.seek(0)  # zipfile appends after the central directory it reads
-    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(
-            SKIPPED_MANIFEST,
-            json.dumps(
-                {
-                    "skipped": len(invalid),
-                    "why": "stored poses that break the pose rules, or faces this format cannot hold; not written",
-                    "faces": [r.to_dict() for r in invalid],
-                },
-                indent=1,
-            ),
-        )

@@ -37,6 +37,7 @@ from workers.core.label_rows import ExportError, InvalidRow, LabelRow, face_name
 from workers.core.proposers.parts.reference_face import load_reference_face
 
 from .common import MemberNames, camera_matrix, estimated_translation, landmarks, member_stem, readme, require_size
+from .zipstream import StreamingZip, write_skipped
 
 
 def mat_name(image: str, face_index: int) -> str:
@@ -63,12 +64,13 @@ def write(
     reference = load_reference_face().points68
     names = MemberNames()
     counts = {"faces": 0, "t_from_box": 0, "t_from_landmarks": 0, "reference_landmarks": 0, "model_K": 0}
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with StreamingZip(out) as zf:
         for b in pose_batches(rows, on_progress=on_progress):
             for i, row in enumerate(b.rows):
                 with writing_face(row, invalid, "aflw2000_mat"):  # a face the .mat cannot hold is set aside
                     _write_face(zf, names, counts, reference, row, b.R[i], b.t[i] if b.has_t[i] else None)
         zf.writestr("README.txt", _readme(meta, counts, names.renamed))
+        write_skipped(zf, invalid)
     return counts["faces"]
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
@@ -35,6 +34,7 @@ from workers.core.formats.records import FormatError
 from workers.core.label_rows import ExportError, InvalidRow, LabelRow, face_name, pose_batches, writing_face
 
 from .common import MemberNames, camera_matrix, estimated_translation, member_stem, readme, require_size
+from .zipstream import StreamingZip, write_skipped
 
 _BIWI_FRAME = re.compile(r"_rgb$", re.IGNORECASE)
 LISTED_PER_DIRECTORY = 20  # README lists this many faces with another K per directory, then counts
@@ -70,7 +70,7 @@ def write(
     cal_of: dict[str, tuple[NDArray[np.float64], str]] = {}  # directory -> (K, first image)
     other_K: dict[str, list[str]] = {}  # directory -> faces with a different K
     counts = {"faces": 0, "t_from_box": 0, "default_K": 0}
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with StreamingZip(out) as zf:
         for b in pose_batches(rows, on_progress=on_progress):
             for i, row in enumerate(b.rows):
                 with writing_face(row, invalid, "biwi_pose"):  # a face pose.txt cannot hold is set aside
@@ -98,6 +98,7 @@ def write(
                     counts["default_K"] += int(default_K)
                     counts["t_from_box"] += int(not b.has_t[i])
         zf.writestr("README.txt", _readme(meta, counts, names.renamed, cal_of, other_K))
+        write_skipped(zf, invalid)
     return counts["faces"]
 
 

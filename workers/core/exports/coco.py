@@ -18,7 +18,7 @@ zero triplets and num_keypoints 0.
 
 COCO puts images before annotations, so both lists are written to temporary
 spool files as the rows arrive and copied out at the end: memory stays small
-whatever the number of rows (the spools move to disk past a few MB).
+whatever the number of rows (the spools move to disk past 1 MB).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from workers.core.label_rows import ExportError, InvalidRow, LabelRow, face_name
 from .common import (
     CONVENTION,
     IBUG68_KEYPOINTS,
+    IntSet,
     MatrixText,
     batch_cameras,
     dumps,
@@ -45,7 +46,7 @@ from .common import (
 )
 from .json_labels import LANDMARK_DECIMALS, LANDMARKS
 
-SPOOL_BYTES = 8 << 20
+SPOOL_BYTES = 1 << 20
 CATEGORY = {"id": 1, "name": "head", "supercategory": "person", "keypoints": IBUG68_KEYPOINTS, "skeleton": []}
 NO_KEYPOINTS = [0] * (3 * len(IBUG68_KEYPOINTS))
 _IMAGE = '{"id": %d, "file_name": %s, "width": %d, "height": %d, "camera_matrix": %s}'
@@ -54,12 +55,12 @@ _IMAGE = '{"id": %d, "file_name": %s, "width": %d, "height": %d, "camera_matrix"
 class ImageIds:
     """Image key -> COCO image id; a key is the row's image_id, else its file name.
 
-    What it keeps grows with the number of images: the ids given (a set of ints,
-    about 60 bytes an image) and, for rows without an id, names. Rows of one image
+    What it keeps grows with the number of images: the ids given (IntSet, about
+    8 bytes an image) and, for rows without an id, names. Rows of one image
     arrive together (label_rows' order), so the previous row's image is checked first."""
 
     def __init__(self) -> None:
-        self.given: set[int] = set()  # image ids taken from rows
+        self.given = IntSet()  # image ids taken from rows
         self.by_name: dict[str, int] = {}  # rows without an image_id: file name -> running id
         self.running: set[int] = set()
         self.next_id = 1

@@ -100,22 +100,56 @@ def member_stem(image: str) -> str:
     return str(PurePosixPath(*parts).with_suffix(""))
 
 
+INT_SET_BUFFER = 8192  # IntSet: values kept in a Python set before they are merged into the array
+
+
+class IntSet:
+    """A set of 64-bit ints in about 8 bytes each (a Python set takes about 60):
+    the newest `buffer` in a set, the rest in a sorted int64 array they are merged
+    into when the set fills. What an export remembers per image or member name."""
+
+    def __init__(self, buffer: int | None = None) -> None:
+        self.recent: set[int] = set()
+        self.sorted = np.zeros(0, dtype=np.int64)
+        self.buffer = buffer or INT_SET_BUFFER
+
+    def __contains__(self, value: int) -> bool:
+        if value in self.recent:
+            return True
+        i = int(np.searchsorted(self.sorted, value))
+        return i < len(self.sorted) and int(self.sorted[i]) == value
+
+    def add(self, value: int) -> None:
+        self.recent.add(value)
+        if len(self.recent) >= self.buffer:
+            new = np.sort(np.fromiter(self.recent, np.int64, len(self.recent)))
+            # two sorted runs: the stable sort (timsort) merges them in linear time
+            self.sorted = np.sort(np.concatenate([self.sorted, new]), kind="stable")
+            self.recent = set()
+
+    def __len__(self) -> int:
+        return len(self.recent) + len(self.sorted)
+
+
 class MemberNames:
     """Hands out zip member names; a name already used (several labels of one
-    face) gets '_label2', '_label3' ... before its suffix."""
+    face) gets '_label2', '_label3' ... before its suffix. Names are remembered
+    by a 64-bit hash (IntSet: 8 bytes a member): two different names with the
+    same hash, about one chance in 10^7 at a million members, only cost the second
+    a '_label2'."""
 
     def __init__(self) -> None:
-        self.used: set[str] = set()
+        self.used = IntSet()
         self.renamed = 0
 
     def claim(self, base: str, suffix: str) -> str:
         name, k = base + suffix, 1
-        while name in self.used:
+        while hash(name) in self.used:
             k += 1
             name = f"{base}_label{k}{suffix}"
         if k > 1:
             self.renamed += 1
-        self.used.add(name)
+        self.used.add(hash(name))
         return name
 
 
