@@ -166,6 +166,7 @@ def test_reset_goes_back_to_the_proposal(editor):
 
 
 def test_a_stale_save_shows_the_conflict_and_loads_the_other_version(editor, bob, face, js_errors):
+    """On the shown face, and for a save that went on behind the next face (issue 26 item 1)."""
     editor.evaluate("() => window.headposeEditor.save({status: 'draft'})")
     # Someone (the same annotator in another tab) saves a newer version.
     other = geometry.euler_to_matrix([-20.0, 5.0, 0.0])
@@ -185,7 +186,33 @@ def test_a_stale_save_shows_the_conflict_and_loads_the_other_version(editor, bob
     assert pose(editor) == mine
     result = editor.evaluate("() => window.headposeEditor.save()")
     assert result["version"] == 3
-    # Chromium logs the expected 409 response; anything else still fails the test.
+
+    # A conflict of a save that goes on behind the next face (A shows it at once): the banner
+    # names the face, "Load their version" goes back to it with theirs, the annotator's pose one undo back
+    theirs = geometry.euler_to_matrix([5.0, -5.0, 10.0])
+    save_label(bob, face, LabelInput(R=theirs, t=[0, 0, 760], status="corrected", expected_version=3))
+    editor.evaluate("() => window.headposeEditor.setPose({R: [1,0,0,0,1,0,0,0,1], t: [0, 0, 720]})")
+    mine = pose(editor)
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("a")
+    editor.wait_for_function(f"() => window.headposeEditor.face().id !== {face.pk}")
+    editor.wait_for_selector("#conflict-banner", state="visible")
+    assert editor.inner_text("#conflict-text").startswith(face.image.file_name)
+    line = editor.locator(f"#saves-behind [data-face-id='{face.pk}']")
+    line.wait_for()
+    editor.wait_for_function("(el) => el.dataset.kind === 'bad'", arg=line.element_handle())
+    assert "not saved" in line.inner_text() and "Back to it" in line.inner_text()
+    editor.click("#conflict-reload")
+    editor.wait_for_function(
+        f"() => window.headposeEditor.face().id === {face.pk} && window.headposeEditor.face().shownAt !== null"
+    )
+    assert editor.url.endswith(f"/label/faces/{face.pk}/") and line.count() == 0
+    assert np.allclose(np.reshape(pose(editor)["R"], (3, 3)), theirs)
+    editor.locator("#pose-canvas").focus()
+    editor.keyboard.press("Control+z")
+    assert pose(editor) == mine
+    assert Annotation.objects.get(face=face, author=bob).version == 4  # nothing overwritten
+    # Chromium logs the expected 409 responses; anything else still fails the test.
     js_errors[:] = [e for e in js_errors if "status of 409" not in e]
 
 
