@@ -2,6 +2,9 @@
 reprojection RMSE at the pose, the limit in mm on the head at its depth with a
 floor in pixels, and the refusal naming both."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -50,3 +53,10 @@ def test_a_pose_turned_after_pinning_is_refused_naming_the_rmse_and_the_limit():
     fit = pins_fit(pins, turned, T, K, MODEL)
     assert not fit.matches and fit.rmse_px > fit.limit_px
     assert f"{fit.rmse_px:.1f} px" in str(err.value) and f"limit of {fit.limit_px:.1f} px" in str(err.value)
+
+
+def test_the_labeling_page_holds_its_saves_to_the_same_limit():
+    """static/js/editor/pin_guard.js refuses before the server would (a save is never refused after the fact)."""
+    js = (Path(__file__).resolve().parents[2] / "static" / "js" / "editor" / "pin_guard.js").read_text()
+    assert float(re.search(r"SERVER_LIMIT_MM = ([0-9.]+)", js).group(1)) == PINS_MATCH_LIMIT_MM
+    assert float(re.search(r"SERVER_FLOOR_PX = ([0-9.]+)", js).group(1)) == PINS_MATCH_FLOOR_PX

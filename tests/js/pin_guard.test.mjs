@@ -1,7 +1,9 @@
 // pin_guard.js: when pins warn, and what a save does with pins that disagree with the pose.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { judge, nearestProposalDegrees, pinsAgree, rmseChange, rmseRose, savePlan } from '../../static/js/editor/pin_guard.js';
+import {
+  SERVER_FLOOR_PX, SERVER_LIMIT_MM, judge, nearestProposalDegrees, pinsAgree, rmseChange, rmseRose, savePlan, serverLimitPx,
+} from '../../static/js/editor/pin_guard.js';
 import { eulerToMatrix } from '../../static/js/editor/pose.js';
 
 const pose = (yaw) => ({ R: eulerToMatrix(yaw, 0, 0), t: [0, 0, 600] });
@@ -49,4 +51,11 @@ test('the readout: before → after', () => {
   assert.equal(rmseChange(null, 0, 0), '–');
   assert.equal(rmseChange(null, 1.234, 1), '1.23 px');
   assert.equal(rmseChange(12.5, 0.4, 3), '12.50 → 0.40 px');
+});
+
+test("the server's limit: mm on the head at its depth, at least the floor in px", () => {
+  const K = [640, 0, 319.5, 0, 640, 239.5, 0, 0, 1];
+  assert.equal(serverLimitPx(K, [0, 0, 640]), SERVER_LIMIT_MM); // 1 px per mm
+  assert.equal(serverLimitPx(K, [0, 0, 6400]), Math.max(SERVER_FLOOR_PX, SERVER_LIMIT_MM / 10));
+  assert.equal(serverLimitPx(K, [0, 0, 64000]), SERVER_FLOOR_PX);
 });

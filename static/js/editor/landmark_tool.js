@@ -29,7 +29,7 @@ import {
 } from './landmark_logic.js';
 import { PinSet, cycleIndex, proposalChoices } from './pins.js';
 import { toggleOption } from './panel.js';
-import { judge, pinsAgree, rmseChange, savePlan } from './pin_guard.js';
+import { judge, pinsAgree, rmseChange, savePlan, serverLimitPx } from './pin_guard.js';
 import { projectPoints, reprojectionRmse, snapPose, solvePins } from './pnp.js';
 import { posesEqual } from './pose.js';
 import { attachStageZoom } from './stage_zoom.js';
@@ -248,18 +248,22 @@ function guarded(tool, action, change, before = snapshot(tool)) {
 /** Whether the pins match the shown pose: their RMSE there against what a solve from there gives. */
 function pinsMatch({ K, model, pins, editor }) {
   const pose = editor.getPose();
-  if (!pins.size || !pose) return { agree: true, here: 0, solved: 0 };
+  if (!pins.size || !pose) return { agree: true, here: 0, solved: 0, limit: Infinity };
   const here = reprojectionRmse(K, model, pins.list(), pose);
   const solved = solvePins(K, model, pins.list(), pose).rmse;
-  return { agree: pinsAgree(pins.size, here, solved), here, solved };
+  const limit = serverLimitPx(K, pose.t); // the server refuses pins farther than this from the saved pose
+  return { agree: pinsAgree(pins.size, here, solved) && here <= limit, here, solved, limit };
 }
 
 function checkSave(tool, status) {
   const match = pinsMatch(tool);
   if (savePlan(status, match.agree) !== 'refuse') return true;
-  tool.guard.show('refuse', `Not saved: the pins no longer match the pose (${match.here.toFixed(1)} px here; `
-    + `a solve with them gives ${match.solved.toFixed(1)} px). Re-solve with the pins, or clear them, then save.`,
-  { solve: true, clear: true });
+  const text = match.here > match.limit
+    ? `Not saved: the pins are ${match.here.toFixed(1)} px from where the pose puts them, over the limit of `
+      + `${match.limit.toFixed(1)} px (a pin may be misplaced). Move or unpin it, or clear the pins, then save.`
+    : `Not saved: the pins no longer match the pose (${match.here.toFixed(1)} px here; `
+      + `a solve with them gives ${match.solved.toFixed(1)} px). Re-solve with the pins, or clear them, then save.`;
+  tool.guard.show('refuse', text, { solve: true, clear: true });
   return false;
 }
 

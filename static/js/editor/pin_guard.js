@@ -13,6 +13,17 @@ export const FAR_DEGREES = 15;
 /** Pins match the pose when their RMSE there is within this (px) of what a solve from there gives. */
 export const AGREE_PX = 1;
 
+/** The server's limit on the pins' RMSE at a saved pose (workers/core/landmark_pins.py:
+ * PINS_MATCH_LIMIT_MM on the head at its depth, at least PINS_MATCH_FLOOR_PX; a test keeps them equal).
+ * The page holds its saves to it too, so a save is never refused for it after the fact. */
+export const SERVER_LIMIT_MM = 15;
+export const SERVER_FLOOR_PX = 3;
+
+/** The server's limit in pixels for a head at translation t under K (row-major 9). */
+export function serverLimitPx(K, t) {
+  return Math.max(SERVER_FLOOR_PX, (SERVER_LIMIT_MM * (K[0] + K[4])) / 2 / t[2]);
+}
+
 /** Degrees from R to the nearest proposal (Infinity when there is none). */
 export function nearestProposalDegrees(proposals, R) {
   return proposals.reduce((best, p) => Math.min(best, geodesicDegrees(p.R, R)), Infinity);
