@@ -28,6 +28,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -399,10 +400,17 @@ def _insert(entries: list[QueueEntry]) -> None:
         )
 
 
+# how often one worker (of all) repairs the queues: it reads every face once
+REPAIR_EVERY_S = float(getattr(settings, "HEADPOSE_QUEUE_REPAIR_EVERY_S", 600))
+
+
 def repair_all() -> int:
-    """Service (each reaper round): give every face without an entry one (faces made
-    by bulk_create, which sends no signal) and rebuild each dataset whose counters
-    no longer match its rows. Returns how many datasets were rebuilt."""
+    """Service (a reaper round, at most once per REPAIR_EVERY_S across the workers: the
+    shared cache's add is the token): give every face without an entry one (faces
+    made by bulk_create, which sends no signal) and rebuild each dataset whose
+    counters no longer match its rows. Returns how many datasets were rebuilt."""
+    if not cache.add("headpose:queue-repair", 1, timeout=REPAIR_EVERY_S):
+        return 0
     rebuilt = 0
     built = QueueTotals.objects.values("dataset_id")
     missing = (

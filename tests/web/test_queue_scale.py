@@ -114,3 +114,20 @@ def test_rebuild_queue_names_an_unknown_dataset():
 
     with pytest.raises(CommandError, match="no such dataset: nope"):
         call_command("rebuild_queue", "nope")
+
+
+@pytest.mark.django_db
+def test_the_reaper_gives_bulk_made_faces_their_entries_and_fixes_drifted_counters(django_user_model):
+    from django.core.cache import cache
+
+    ds = bulk_dataset("repair", 5)
+    (user,) = annotators(django_user_model, ds, "repairer", 1)
+    next_face(user, ds)  # builds the queue
+    bulk_faces(ds, 3)  # no signal: no entries yet
+    QueueTotals.objects.filter(dataset=ds).update(honeypots=7)  # drifted
+    cache.delete("headpose:queue-repair")
+    assert queue_entries.repair_all() == 1
+    assert QueueEntry.objects.filter(dataset=ds).count() == 8
+    totals = QueueTotals.objects.get(dataset=ds)
+    assert (totals.open_faces, totals.honeypots) == (7, 0)  # 8 faces, one claimed; no honeypot
+    assert queue_entries.repair_all() == 0  # the next round within REPAIR_EVERY_S does nothing
