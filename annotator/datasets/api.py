@@ -18,9 +18,8 @@ from annotator.datasets.selectors import (
     visible_datasets,
     visible_faces,
     visible_images,
-    with_counts,
 )
-from annotator.datasets.services import change_settings
+from annotator.datasets.services import change_settings, with_summary_counts
 
 ERRORS = error_responses(400, 401, 403, 404)
 # the settings an admin may change through the API (PATCH /api/v1/datasets/ID/)
@@ -82,7 +81,12 @@ class DatasetListAPI(ListAPI):
     serializer_class = DatasetSerializer
 
     def get_queryset(self):
-        return with_counts(visible_datasets(self.request.user), self.request.user)
+        return visible_datasets(self.request.user)
+
+    def paginate_queryset(self, queryset):
+        # the page's datasets with their figures from their summaries (datasets/services), never counted here
+        page = super().paginate_queryset(queryset)
+        return None if page is None else with_summary_counts(page, self.request.user)
 
 
 class DatasetDetailSerializer(DatasetSerializer):
@@ -108,7 +112,10 @@ class DatasetDetailAPI(generics.RetrieveAPIView):
     serializer_class = DatasetDetailSerializer
 
     def get_queryset(self):
-        return with_counts(visible_datasets(self.request.user), self.request.user)
+        return visible_datasets(self.request.user)
+
+    def get_object(self):
+        return with_summary_counts([super().get_object()], self.request.user)[0]
 
     @extend_schema(request=DatasetSettingsSerializer, responses={200: DatasetDetailSerializer, **ERRORS})
     def patch(self, request, pk: int):

@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from annotator.common import pipeline
+from annotator.common.access import label_reader_dataset_ids
 from annotator.datasets.models import Dataset, DatasetSummary, Face, Image
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.labeling.selectors import LABEL_STATES, label_state_counts, label_state_counts_by_author
@@ -131,3 +132,24 @@ def summary_states(figures: dict, author=None) -> dict[str, int]:
         return figures["states"]
     states = figures["authors"].get(str(author.pk), {}).get("states")
     return states or {**dict.fromkeys(LABEL_STATES, 0), "unlabeled": figures["faces"]}
+
+
+def with_summary_counts(datasets, user) -> list:
+    """Service: set each dataset's figures (n_images, n_faces, n_ground_truth, n_proposals,
+    n_annotations) from its summary, as selectors.with_counts names them: where the
+    user may not read every label, no ground-truth count and only their own labels."""
+    summaries = current_summaries(datasets)
+    readers = label_reader_dataset_ids(user)
+    for dataset in datasets:
+        figures = summaries[dataset.pk].figures
+        reads = dataset.pk in readers
+        dataset.n_images, dataset.n_faces, dataset.n_proposals = (
+            figures["images"],
+            figures["faces"],
+            figures["proposals"],
+        )
+        dataset.n_ground_truth = figures["ground_truth"] if reads else None
+        own = figures["authors"].get(str(user.pk), {}).get("annotations", 0)
+        dataset.n_annotations = figures["annotations"] if reads else own
+        dataset.counted_at = summaries[dataset.pk].computed_at
+    return datasets

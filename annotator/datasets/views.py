@@ -6,7 +6,7 @@ from annotator.common import access
 from annotator.common.roles import user_roles
 from annotator.datasets.models import Face
 from annotator.datasets.selectors import visible_datasets, visible_face
-from annotator.datasets.services import current_summaries, summary_states
+from annotator.datasets.services import current_summaries, summary_states, with_summary_counts
 from annotator.exports import services as exports
 from annotator.exports.selectors import LABEL_HELP
 from annotator.labeling.selectors import LABEL_STATES, dataset_face_page
@@ -87,27 +87,6 @@ def _cursor(request, name: str) -> int | None:
     """A face id from the query string (a page's first or last face); anything else: none."""
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() and len(value) < 19 else None
-
-
-def with_summary_counts(datasets: list, user) -> list:
-    """Set each dataset's figures (n_images, n_faces, n_ground_truth, n_proposals,
-    n_annotations) from its summary, as selectors.with_counts names them: where the
-    user may not read every label, no ground-truth count and only their own labels."""
-    summaries = current_summaries(datasets)
-    readers = access.label_reader_dataset_ids(user)
-    for dataset in datasets:
-        figures = summaries[dataset.pk].figures
-        reads = dataset.pk in readers
-        dataset.n_images, dataset.n_faces, dataset.n_proposals = (
-            figures["images"],
-            figures["faces"],
-            figures["proposals"],
-        )
-        dataset.n_ground_truth = figures["ground_truth"] if reads else None
-        own = figures["authors"].get(str(user.pk), {}).get("annotations", 0)
-        dataset.n_annotations = figures["annotations"] if reads else own
-        dataset.counted_at = summaries[dataset.pk].computed_at
-    return datasets
 
 
 def _visible_face(request, pk) -> Face:
