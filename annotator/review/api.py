@@ -123,7 +123,9 @@ class ReviewStateSerializer(serializers.Serializer):
     poses = ReviewPoseSerializer(many=True, help_text="The label first, then the other annotators', the proposal")
     angles = AngleSerializer(many=True)
     reasons = ChoiceSerializer(many=True)
-    remaining = serializers.IntegerField(help_text="Annotations awaiting your review in this dataset")
+    remaining = serializers.IntegerField(
+        help_text="Annotations awaiting your review in this dataset, counted up to 10000 (10000: that many or more)"
+    )
 
 
 class NextReviewSerializer(serializers.Serializer):
@@ -135,7 +137,7 @@ class NextReviewSerializer(serializers.Serializer):
 class NextReviewResultSerializer(serializers.Serializer):
     annotation_id = serializers.IntegerField(allow_null=True, help_text="null: nothing awaits review")
     url = serializers.CharField(help_text="The review page of the annotation (or of the dataset when none is left)")
-    remaining = serializers.IntegerField()
+    remaining = serializers.IntegerField(help_text="Labels still awaiting your review, counted up to 10000")
 
 
 class ReviewAnnotationView(APIView):

@@ -106,9 +106,15 @@ def release(reviewer, annotation_id: int) -> None:
     ReviewClaim.objects.filter(annotation_id=annotation_id, reviewer=reviewer).delete()
 
 
+# a review queue's size is counted up to this many labels (the page says "10000+"):
+# a count never walks more of the pending-review index than that
+QUEUE_SIZE_CAP = 10_000
+
+
 def queue_size(reviewer, dataset: Dataset) -> int:
+    """How many labels await `reviewer` in `dataset`, counted up to QUEUE_SIZE_CAP."""
     flush_consensus(dataset.pk)
-    return review_queue(dataset, reviewer).count()
+    return review_queue(dataset, reviewer).order_by()[:QUEUE_SIZE_CAP].count()
 
 
 # --- verdicts (services) ---------------------------------------------------------

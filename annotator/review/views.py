@@ -24,7 +24,11 @@ def review_dataset(request, name: str):
     return render(
         request,
         "annotator/review_dataset.html",
-        {"dataset": dataset, "remaining": reviewing.queue_size(request.user, dataset)},
+        {
+            "dataset": dataset,
+            "remaining": reviewing.queue_size(request.user, dataset),
+            "cap": reviewing.QUEUE_SIZE_CAP,
+        },
     )
 
 

@@ -131,3 +131,20 @@ def test_the_reaper_gives_bulk_made_faces_their_entries_and_fixes_drifted_counte
     totals = QueueTotals.objects.get(dataset=ds)
     assert (totals.open_faces, totals.honeypots) == (7, 0)  # 8 faces, one claimed; no honeypot
     assert queue_entries.repair_all() == 0  # the next round within REPAIR_EVERY_S does nothing
+
+
+@pytest.mark.django_db
+def test_the_review_queue_is_counted_up_to_its_cap(django_user_model, client, monkeypatch):
+    from annotator.review import queue as reviewing
+    from tests.api.bulk_rows import bulk_labels
+
+    ds = bulk_dataset("capped", 5)
+    (author,) = annotators(django_user_model, ds, "capped-author", 1)
+    reviewer = django_user_model.objects.create_user("capped-reviewer")
+    Assignment.objects.create(dataset=ds, user=reviewer, role=Role.REVIEWER)
+    bulk_labels(list(Face.objects.filter(image__dataset=ds)), author)
+    assert reviewing.queue_size(reviewer, ds) == 5
+    monkeypatch.setattr(reviewing, "QUEUE_SIZE_CAP", 3)
+    assert reviewing.queue_size(reviewer, ds) == 3
+    client.force_login(reviewer)
+    assert "<b>3+</b> labels awaiting your review" in client.get(f"/review/datasets/{ds.name}/").content.decode()
