@@ -48,6 +48,8 @@ def dataset_detail(request, name):
         needs_review=needs_review,
         after=_cursor(request, "after"),
         before=_cursor(request, "before"),
+        # under 2% of the faces in the state (the summary's count): start from its labels, else walk the faces
+        sparse=bool(state) and counts[state] * 50 < summary.figures["faces"],
     )
     if needs_review:
         shown = summary.figures.get("needs_review", 0)

@@ -13,7 +13,9 @@ from annotator.datasets.selectors import _split_images, visible_datasets
 from annotator.labeling.models import Annotation, AnnotationOrigin, AnnotationStatus, FaceClaim, ReviewState
 
 
-def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None, needs_review: bool = False):
+def dataset_faces(
+    dataset: Dataset, *, state: str | None = None, author=None, needs_review: bool = False, sparse: bool = True
+):
     """Faces of a dataset with their image and `label_rank` (the index of their
     state in LABEL_STATES; `with_label_states` names it), for listing pages;
     `state` keeps only faces in that state. With `author`, the state is computed
@@ -32,8 +34,10 @@ def dataset_faces(dataset: Dataset, *, state: str | None = None, author=None, ne
         faces = faces.filter(consensus__needs_review=True)
     if not state:
         return faces
-    candidates = _state_candidates(dataset, state, author)
-    if candidates is not None:  # the faces that may be in the state: a range of an index, not the dataset
+    # a rare state starts from the labels in it (a range of an index, then the page's faces sorted);
+    # a common one walks the faces in name order, most of them in it (`sparse`: the caller's guess)
+    candidates = _state_candidates(dataset, state, author) if sparse else None
+    if candidates is not None:
         faces = faces.filter(pk__in=candidates)
     return faces.filter(label_rank=STATE_NAMES.index(state))
 
@@ -67,12 +71,13 @@ def face_page_query(
     after: int | None = None,
     before: int | None = None,
     size: int = 48,
+    sparse: bool = True,
 ):
     """The query of one page of dataset_faces in name order, keyset-paginated: the
     size + 1 faces after the face `after` (or before the face `before`, in reverse
     order), and whether a cursor applied. A cursor that is not a face of the
     dataset gives the first page."""
-    faces = dataset_faces(dataset, state=state, author=author, needs_review=needs_review)
+    faces = dataset_faces(dataset, state=state, author=author, needs_review=needs_review, sparse=sparse)
     anchor_id = after or before
     anchor = None
     if anchor_id:

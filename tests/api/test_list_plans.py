@@ -58,6 +58,7 @@ QUERIES = {
     "dataset page back": lambda p: face_page_query(p["dataset"], before=p["middle"].pk)[0],
     "dataset page rejected": lambda p: face_page_query(p["dataset"], state="rejected")[0],
     "dataset page flagged": lambda p: face_page_query(p["dataset"], state="flagged")[0],
+    "dataset page approved, walked": lambda p: face_page_query(p["dataset"], state="approved", sparse=False)[0],
     "dataset page annotator rejected": lambda p: face_page_query(p["dataset"], state="rejected", author=p["bob"])[0],
 }
 
