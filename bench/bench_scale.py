@@ -550,6 +550,7 @@ def measure(n: int, repeats: int, only: set[str]) -> dict:
         ("dataset_page_first", get(web, f"/datasets/{dataset.name}/")),
         ("dataset_page_deep", get(web, f"/datasets/{dataset.name}/?page={deep_page}&after={mid_face.pk}")),
         ("dataset_page_rejected", get(web, f"/datasets/{dataset.name}/?state=rejected")),
+        ("dataset_page_labeled", get(web, f"/datasets/{dataset.name}/?state=labeled")),
         ("dataset_page_annotator", get(label_clients[0], f"/datasets/{dataset.name}/")),
         ("home_page", get(web, "/")),
         ("quality_page_stale", quality_stale),
