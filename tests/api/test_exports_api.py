@@ -52,6 +52,16 @@ def test_json_export_holds_every_face_with_full_6dof(world, api_as):
         assert (face["source"], face["source_detail"], face["provenance"]["source"]) == ("dataset", "pub", "dataset")
 
 
+def test_jsonl_export_and_its_landmarks_option(world, api_as):
+    ds, client = world["datasets"]["pub"], api_as("researcher")
+    r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format=jsonl&labels=ground_truth")
+    assert r.status_code == 200 and r["Content-Disposition"].endswith('pub-ground_truth-jsonl.jsonl"')
+    head, *faces = [json.loads(line) for line in b"".join(r.streaming_content).splitlines()]
+    assert head["landmarks"] == "2d" and len(faces) == 2 and all(f["landmarks_3d"] is None for f in faces)
+    r = client.get(f"/api/v1/datasets/{ds.pk}/export/?format=jsonl&landmarks=all")
+    assert r.status_code == 400 and "landmarks" in r.json(), r.content
+
+
 def test_labels_choice_accepted_and_proposer(world, api_as):
     ds = world["datasets"]["priv"]
     client = api_as("reviewer")

@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 
 import numpy as np
 import pytest
@@ -93,3 +94,15 @@ def test_mixing_running_and_given_image_ids_that_collide_is_an_error(tmp_path):
     rows[1].image_id = 1  # the running id the first image already got
     with pytest.raises(ExportError, match=r"face 0.*image id 1"):
         write_export("coco", rows, io.BytesIO(), META)
+
+
+def test_keypoints_follow_the_landmarks_option(tmp_path):
+    rows = random_rows(3, seed=46, with_landmarks=True)
+    for which, check in (
+        ("2d", lambda kp, row: np.abs(kp[:, :2] - row.landmarks_2d).max() <= 0.005 + 1e-9),
+        ("none", lambda kp, row: not kp.any()),
+    ):
+        out = io.BytesIO()
+        write_export("coco", rows, out, {**META, "landmarks": which})
+        anns = json.loads(out.getvalue())["annotations"]
+        assert all(check(np.array(a["keypoints"], dtype=float).reshape(68, 3), row) for a, row in zip(anns, rows))

@@ -109,3 +109,27 @@ def test_frames_carry_sequence_and_frame_index_other_images_do_not():
     assert (second["sequence"], second["frame_index"]) == ("drive", 13) and "track_label" not in second
     plain = export(random_rows(1, seed=22, faces_per_image=(1, 2)))["faces"][0]
     assert "sequence" not in plain and "frame_index" not in plain
+
+
+def test_jsonl_is_a_header_line_then_the_json_faces_one_per_line():
+    rows = random_rows(6, seed=31, with_landmarks=True, t_missing_every=3)
+    out = io.BytesIO()
+    assert write_export("jsonl", rows, out, META) == len(rows)
+    head, *lines = out.getvalue().decode().splitlines()
+    header = json.loads(head)
+    assert header["format"] == "headpose-studio-labels-lines" and "POSE_CONVENTIONS" in header["convention"]
+    assert {k: header[k] for k in META} == META and "faces" not in header
+    assert [json.loads(line) for line in lines] == export(rows)["faces"]
+
+
+def test_landmarks_option_rounds_2d_to_a_hundredth_of_a_pixel_or_leaves_them_out():
+    rows = random_rows(5, seed=32, with_landmarks=True)
+    two_d = export(rows, {**META, "landmarks": "2d"})
+    assert two_d["landmarks"] == "2d"
+    for face, row in zip(two_d["faces"], rows):
+        assert np.abs(np.array(face["landmarks_2d"]) - row.landmarks_2d).max() <= 0.005 + 1e-9
+        assert face["landmarks_3d"] is None and np.array_equal(np.array(face["R"]), row.R)  # poses stay exact
+    assert all(
+        f["landmarks_2d"] is None and f["landmarks_3d"] is None
+        for f in export(rows, {**META, "landmarks": "none"})["faces"]
+    )
