@@ -24,6 +24,7 @@ from annotator.common import job_tmp, jobs, pipeline
 from annotator.common.models import Job
 from annotator.common.poses import flat
 from annotator.datasets.models import IMPORTED_LANDMARKS, Dataset, Face, Image
+from annotator.datasets.services import refresh_summary
 from annotator.labeling.services import set_ground_truth
 from annotator.sequences import services as sequences
 from workers.core.formats.archive import Limits, pack_folder
@@ -259,6 +260,8 @@ def run_import_job(job_id: int, on_progress: Callable[[Job], None] | None = None
     finally:
         job_tmp.remove(job.pk)
     sequences.count_frames(job.dataset)
+    # the pages' figures counted here, in the worker: the dataset's first page view counts nothing
+    refresh_summary(job.dataset)
     if on_progress:
         on_progress(job)
     pipeline.import_finished(job, new_ids)
