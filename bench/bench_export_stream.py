@@ -5,11 +5,11 @@ The app's own tables are filled with bulk inserts in a throw-away test database
 (bench/_django.py; PostgreSQL when DATABASE_URL names it): one dataset, one face
 per image with iBUG-68 2D and 3D landmarks, a proposal per face and an accepted
 annotator label on every other face; labels=best, so every face's row comes from
-one of two sources. Each export runs in a forked child process through
+one of two sources. Each export runs in a fresh Python process through
 annotator.exports.services.write (the selector, the writers, a temporary file),
-as a worker runs it; the child reports its peak RSS above what it started with
-(VmHWM - VmRSS at the fork) and the tracemalloc peak is not used (it slows the
-run). Prints JSON.
+as a worker runs it; the process reports its RSS once Django is set up (VmRSS) and
+its peak RSS during the export (VmHWM, reset just before: the whole process,
+Django and numpy included; the import-time peak is left out). Prints JSON.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose_exportbench \\
         .venv/bin/python bench/bench_export_stream.py [--sizes 10000 50000] [--formats ...]
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,7 +60,7 @@ def populate(name: str, n: int, seed: int = 0, landmarks: bool = True, batch: in
                     width=640,
                     height=480,
                     size_bytes=1,
-                    checksum="0" * 64,
+                    checksum=f"{start + i:064x}",
                     K=K.reshape(-1).tolist(),
                 )
                 for i in range(m)
@@ -112,45 +113,58 @@ def populate(name: str, n: int, seed: int = 0, landmarks: bool = True, batch: in
     return dataset
 
 
-def _status_kb(key: str) -> int:
+def run_export(connection, dataset, options: dict) -> dict:
+    """One export in a fresh Python process (as a worker runs it: Django set up,
+    then exports.services.write to a temporary file): seconds, bytes, rows, its
+    RSS before the export and its peak RSS (MB)."""
+    env = {**os.environ, "DATABASE_URL": _url(connection.settings_dict)}
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", str(dataset.pk), json.dumps(options)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return json.loads(child.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"error": child.stderr[-2000:]}
+
+
+def _url(db: dict) -> str:
+    """postgres://user@host:port/NAME of the bench's test database."""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _status_mb(key: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
+            return int(line.split()[1]) / 1024
+    raise KeyError(key)
 
 
-def run_export(dataset, options: dict) -> dict:
-    """One export in a forked child: seconds, bytes, rows, peak RSS above the start (MB)."""
-    from django.db import connections
+def child(dataset_id: int, options: dict) -> None:
+    from bench._django import setup_django
 
-    connections.close_all()  # the child opens its own connection
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        os.close(read)
-        try:
-            from annotator.exports import services as exports
+    setup_django("exportstream-child")
+    from annotator.datasets.models import Dataset
+    from annotator.exports import services as exports
 
-            start_rss = _status_kb("VmRSS")
-            t0 = time.perf_counter()
-            with tempfile.TemporaryFile() as out:
-                written = exports.write(dataset, options, out)
-                size = out.tell()
-            result = {
-                "seconds": time.perf_counter() - t0,
-                "bytes": size,
-                "rows": written.rows,
-                "peak_rss_above_start_mb": (_status_kb("VmHWM") - start_rss) / 1024,
-            }
-        except BaseException as exc:  # reported, never raised in the child
-            result = {"error": repr(exc)}
-        os.write(write, json.dumps(result).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as fh:
-        result = json.loads(fh.read() or "{}")
-    os.waitpid(pid, 0)
-    return result
+    dataset = Dataset.objects.get(pk=dataset_id)
+    rss_before = _status_mb("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS: the peak below is the export's
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        written = exports.write(dataset, options, out)
+        size = out.tell()
+    seconds = time.perf_counter() - t0
+    peak = _status_mb("VmHWM")
+    print(
+        json.dumps(
+            {"seconds": seconds, "bytes": size, "rows": written.rows, "rss_before_mb": rss_before, "peak_rss_mb": peak}
+        )
+    )
 
 
 def main() -> None:
@@ -158,7 +172,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--formats", nargs="+", default=list(FORMATS))
     parser.add_argument("--landmarks", default="2d", choices=["2d", "none", "full"])
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        return child(int(args.child[0]), json.loads(args.child[1]))
 
     from bench._django import django_test_db
 
@@ -174,14 +191,15 @@ def main() -> None:
             dataset = populate(f"stream-{n}", n)
             per_format = {"populate_s": round(time.perf_counter() - t0, 1)}
             for fmt in args.formats:
-                r = run_export(dataset, {"format": fmt, "labels": "best", "landmarks": args.landmarks})
+                r = run_export(connection, dataset, {"format": fmt, "labels": "best", "landmarks": args.landmarks})
                 if "error" not in r:
                     r = {
                         "faces_per_s": round(r["rows"] / r["seconds"]),
                         "bytes_per_face": round(r["bytes"] / max(r["rows"], 1)),
                         "seconds": round(r["seconds"], 2),
                         "rows": r["rows"],
-                        "peak_rss_above_start_mb": round(r["peak_rss_above_start_mb"], 1),
+                        "rss_before_mb": round(r["rss_before_mb"], 1),
+                        "peak_rss_mb": round(r["peak_rss_mb"], 1),
                     }
                 per_format[fmt] = r
                 print(json.dumps({"faces": n, "format": fmt, **r}), file=sys.stderr, flush=True)
