@@ -176,17 +176,22 @@ def _held_by(user, dataset: Dataset, now, left_out):
     )
 
 
-def _walk(user, dataset: Dataset, left_out, **where) -> QueueEntry | None:
-    """The first entry matching `where` (a tier, or a honeypot badge) in `user`'s
-    order — the dataset's shuffle from their start key, wrapping once — that
-    they have not finished and the page does not hold: one index range each."""
-    start = queue_entries.start_key(dataset.pk, user.pk)
-    entries = (
+def _walk_query(user, dataset: Dataset, left_out, **where):
+    """The entries matching `where` (a tier, or a honeypot badge) that `user` has
+    not finished and the page does not hold, in the dataset's shuffle order."""
+    return (
         QueueEntry.objects.filter(dataset=dataset, **where)
         .exclude(_finished(user, "face"))
         .exclude(face_id__in=left_out)
         .order_by("key")
     )
+
+
+def _walk(user, dataset: Dataset, left_out, **where) -> QueueEntry | None:
+    """The first entry of _walk_query in `user`'s order — the dataset's shuffle from
+    their start key, wrapping once: one index range each."""
+    start = queue_entries.start_key(dataset.pk, user.pk)
+    entries = _walk_query(user, dataset, left_out, **where)
     return entries.filter(key__gte=start).first() or entries.filter(key__lt=start).first()
 
 
@@ -294,10 +299,14 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
     return Face.objects.select_related("image").get(pk=face_id)
 
 
+def _expired_claims(dataset: Dataset, now):
+    return FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__lte=now)
+
+
 def _drop_expired_claims(dataset: Dataset, now) -> None:
     """Delete the dataset's expired claims and reopen their faces (a range of the
     expiry index: only the claims that expired since the last hand-out)."""
-    expired = FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__lte=now)
+    expired = _expired_claims(dataset, now)
     face_ids = list(expired.values_list("face_id", flat=True))
     if face_ids:
         expired.delete()

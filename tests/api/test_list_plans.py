@@ -12,10 +12,13 @@ import json
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from annotator.datasets.selectors import face_list, image_list
+from annotator.labeling import queue, queue_entries
 from annotator.labeling.selectors import annotation_list, face_page_query
 from annotator.models import Annotation, Dataset, Face
+from annotator.review.selectors import review_queue
 from tests.api.bulk_rows import bulk_faces, bulk_labels
 
 pytestmark = [
@@ -24,7 +27,7 @@ pytestmark = [
 ]
 
 SIZE = 300
-TABLES = ("annotator_face", "annotator_annotation")
+TABLES = ("annotator_face", "annotator_annotation", "annotator_queueentry")
 
 
 def _page(qs, size=101):
@@ -60,6 +63,20 @@ QUERIES = {
     "dataset page flagged": lambda p: face_page_query(p["dataset"], state="flagged")[0],
     "dataset page approved, walked": lambda p: face_page_query(p["dataset"], state="approved", sparse=False)[0],
     "dataset page annotator rejected": lambda p: face_page_query(p["dataset"], state="rejected", author=p["bob"])[0],
+    # the labeling queue (labeling/queue.py): each of next_face's reads, as the annotator erin
+    "queue walk": lambda p: queue._walk_query(p["erin"], p["dataset"], set(), tier=3).filter(key__gte=2**40),
+    "queue walk honeypots": lambda p: queue._walk_query(p["erin"], p["dataset"], set(), honeypot_badge=0),
+    "queue rejected": lambda p: queue._rejected_of(p["erin"], p["dataset"], set()),
+    "queue held": lambda p: queue._held_by(p["erin"], p["dataset"], timezone.now(), set()),
+    "queue own labels": lambda p: queue._labels_of(p["erin"], p["dataset"]),
+    "queue expired claims": lambda p: queue._expired_claims(p["dataset"], timezone.now()),
+    # the review queue (review/queue.py): the oldest pending label, and a disputed face's first
+    "review queue": lambda p: review_queue(p["dataset"], p["admin"]).order_by("updated_at", "pk")[:1],
+    "review queue disputed": lambda p: (
+        review_queue(p["dataset"], p["admin"])
+        .order_by("updated_at", "pk")
+        .filter(face__consensus__dataset=p["dataset"], face__consensus__needs_review=True)[:1]
+    ),
 }
 
 
@@ -86,10 +103,15 @@ def populated(world):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     dataset = faces[0].image.dataset
+    queue_entries.rebuild(dataset)
+    queue_entries.rebuild(Dataset.objects.get(name="elsewhere"))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     middle_label = Annotation.objects.filter(dataset=dataset).order_by("id")[SIZE // 2]
     return {
         "admin": users["admin"],
         "bob": users["annotator"],
+        "erin": users["other_annotator"],
         "dataset": dataset,
         "middle": faces[SIZE // 2],
         "middle_label": middle_label.pk,
