@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from annotator.common import access
@@ -91,19 +91,21 @@ def labeling_progress(user, dataset: Dataset) -> dict:
         queue_entries.ensure_built(dataset)
     totals = QueueTotals.objects.get(dataset=dataset)
     mine = _labels_of(user, dataset).filter(_queued_on_face(dataset))
-    # (review state, tier set, honeypot) of each finished label of theirs, over their own rows
-    rows = list(
-        mine.values_list(
-            "review_state",
-            "face__queue_entry__tier",
-            "face__queue_entry__honeypot_badge",
-            "face__queue_entry__honeypot",
-        )
+    # over their own rows, in SQL: their labels not sent back; open ones (open, but not
+    # for them); honeypots they answered; their rejected labels of ordinary faces
+    rejected = Q(review_state=ReviewState.REJECTED)
+    counts = mine.aggregate(
+        done=Count("pk", filter=~rejected),
+        open_mine=Count("pk", filter=Q(face__queue_entry__tier__isnull=False)),
+        honeypots_done=Count("pk", filter=~rejected & Q(face__queue_entry__honeypot_badge__isnull=False)),
+        rejected=Count("pk", filter=rejected & Q(face__queue_entry__honeypot=False)),
     )
-    done = sum(state != ReviewState.REJECTED for state, *_ in rows)
-    open_mine = sum(tier is not None for _, tier, _, _ in rows)  # open, but not for them
-    honeypots_done = sum(state != ReviewState.REJECTED and badge is not None for state, _, badge, _ in rows)
-    rejected = sum(state == ReviewState.REJECTED and not honeypot for state, _, _, honeypot in rows)
+    done, open_mine, honeypots_done, rejected = (
+        counts["done"],
+        counts["open_mine"],
+        counts["honeypots_done"],
+        counts["rejected"],
+    )
     held = _held_closed_by_self(user, dataset)
     remaining = (totals.open_faces - open_mine) + held + (totals.honeypots - honeypots_done) + rejected
     return {"done": done, "remaining": remaining, "total": done + remaining}
