@@ -183,6 +183,7 @@ def populate(n: int) -> dict:
         ReviewClaim,
         Role,
     )
+    from annotator.labeling import queue_entries
     from annotator.quality.services import refresh
 
     t0 = time.perf_counter()
@@ -416,9 +417,15 @@ def populate(n: int) -> dict:
     t1 = time.perf_counter()
     refresh(dataset)  # the quality snapshot a worker would have left; measured stale below
     QualitySnapshot.objects.filter(dataset=dataset).update(stale=True)
+    quality_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    queue_entries.rebuild(dataset)  # what `manage.py rebuild_queue` does after an upgrade
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotator_queueentry")
     return {
         "load_s": round(load_s, 1),
-        "quality_refresh_s": round(time.perf_counter() - t1, 1),
+        "quality_refresh_s": round(quality_s, 1),
+        "queue_build_s": round(time.perf_counter() - t2, 1),
         "rows": {
             "faces": n,
             "annotations": n_ann + len(gt),
