@@ -168,6 +168,7 @@ def populate(n: int) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from annotator.labeling import queue_entries
     from annotator.models import (
         Annotation,
         AnnotationRevision,
@@ -183,7 +184,6 @@ def populate(n: int) -> dict:
         ReviewClaim,
         Role,
     )
-    from annotator.labeling import queue_entries
     from annotator.quality.services import refresh
 
     t0 = time.perf_counter()
