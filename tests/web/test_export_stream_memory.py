@@ -7,6 +7,7 @@ face, a proposal on each; landmarks stored). Batches are made small (60 faces,
 dataset were read first: about 3 KB a face here, 2 MB between the two sizes."""
 
 import gc
+import json
 import tempfile
 import tracemalloc
 
@@ -48,3 +49,11 @@ def test_the_export_path_keeps_a_batch_not_the_dataset(small_batches):
     (p_small, n_small), (p_large, n_large) = peak(small, "jsonl"), peak(large, "jsonl")
     assert (n_small, n_large) == (SMALL, LARGE)
     assert p_large - p_small < ALLOWANCE, f"{p_small / 1e6:.2f} MB at {SMALL} faces, {p_large / 1e6:.2f} MB at {LARGE}"
+
+
+def test_landmark_text_is_parsed_by_numpy_and_anything_odd_left_to_the_writers_checks():
+    assert selectors.points("[[1.5, 2], [3, 4e-3]]", 2).tolist() == [[1.5, 2.0], [3.0, 0.004]]
+    assert selectors.points(None, 2) is None and selectors.points("null", 3) is None
+    # ragged, wrong width, not numbers, empty: json.loads, so the writers refuse them naming the face
+    for text in ("[[1, 2], [3, 4, 5, 6]]", "[[1, 2, 3]]", '[["a", 1]]', "[]"):
+        assert selectors.points(text, 2) == json.loads(text)
