@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from annotator.common import access
@@ -117,21 +117,22 @@ def _queued_on_face(dataset: Dataset) -> Q:
 
 def _held_closed_by_self(user, dataset: Dataset) -> int:
     """Faces `user` holds a live claim on, has not finished, that are closed only
-    because of that claim (they are still theirs to label)."""
+    because of that claim (they are still theirs to label): the entry counts the
+    claim among the people busy with the face, so the others are one fewer."""
     now = timezone.now()
     held = (
         QueueEntry.objects.filter(
             dataset=dataset,
             tier__isnull=True,
             honeypot=False,
+            busy__lte=F("wanted"),
             face__claims__annotator=user,
             face__claims__expires_at__gt=now,
         )
         .filter(_queued(dataset))
         .exclude(_finished(user, "face"))
-        .annotate(others=queue_entries.busy_count("face", now=now, but=user))
     )
-    return sum(1 for others, wanted in held.values_list("others", "wanted") if others < wanted)
+    return held.count()
 
 
 def next_steps(user, dataset: Dataset) -> dict:
