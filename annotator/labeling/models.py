@@ -131,6 +131,12 @@ class Annotation(RevisionFields):
             # an annotator's own labels in a dataset (their progress, their honeypot slot, their
             # rejected labels first in their queue): a range of their rows, never the dataset's
             models.Index(fields=["author", "dataset", "status"], name="annotation_author_dataset"),
+            # an annotator's labels a reviewer sent back, first in their queue (oldest verdict first)
+            models.Index(
+                fields=["author", "dataset", "reviewed_at"],
+                name="annotation_rejected",
+                condition=Q(origin="annotator", review_state="rejected"),
+            ),
         ]
 
     def __str__(self):
