@@ -296,10 +296,14 @@ def _ids(ids: list[int]):
     return ids
 
 
+# ids fetched per round trip while reading a dataset's face ids (their transient list: about 2 MB)
+ID_CHUNK = 20_000
+
+
 def face_ids(faces) -> np.ndarray:
     """The ids of `faces` in their order, as an int64 array (streamed from the database)."""
     out = array("q")
-    out.extend(faces.values_list("pk", flat=True).iterator(chunk_size=20000))
+    out.extend(faces.values_list("pk", flat=True).iterator(chunk_size=ID_CHUNK))
     return np.frombuffer(out, dtype=np.int64) if out else np.zeros(0, dtype=np.int64)
 
 
