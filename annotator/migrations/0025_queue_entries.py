@@ -6,60 +6,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0024_consensus_due'),
+        ("annotator", "0024_consensus_due"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='QueueEntry',
+            name="QueueEntry",
             fields=[
-                ('face', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='queue_entry', serialize=False, to='annotator.face')),
-                ('key', models.BigIntegerField()),
-                ('is_frame', models.BooleanField(default=False)),
-                ('honeypot', models.BooleanField(default=False)),
-                ('low_confidence', models.BooleanField(default=True)),
-                ('busy', models.PositiveSmallIntegerField(default=0, help_text='People holding a live claim on it or done with it')),
-                ('wanted', models.PositiveSmallIntegerField(default=1, help_text='Labels the face wants (overlap)')),
-                ('tier', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('honeypot_badge', models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "face",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="queue_entry",
+                        serialize=False,
+                        to="annotator.face",
+                    ),
+                ),
+                ("key", models.BigIntegerField()),
+                ("is_frame", models.BooleanField(default=False)),
+                ("honeypot", models.BooleanField(default=False)),
+                ("low_confidence", models.BooleanField(default=True)),
+                (
+                    "busy",
+                    models.PositiveSmallIntegerField(
+                        default=0, help_text="People holding a live claim on it or done with it"
+                    ),
+                ),
+                ("wanted", models.PositiveSmallIntegerField(default=1, help_text="Labels the face wants (overlap)")),
+                ("tier", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("honeypot_badge", models.PositiveSmallIntegerField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='QueueTotals',
+            name="QueueTotals",
             fields=[
-                ('dataset', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='annotator.dataset')),
-                ('open_faces', models.IntegerField(default=0, help_text='Entries with a tier (open ordinary faces)')),
-                ('honeypots', models.IntegerField(default=0, help_text='Entries with a honeypot badge')),
-                ('built_with', models.JSONField(default=dict, help_text="The dataset's queue settings at the last rebuild")),
-                ('built_at', models.DateTimeField(auto_now=True)),
+                (
+                    "dataset",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="annotator.dataset",
+                    ),
+                ),
+                ("open_faces", models.IntegerField(default=0, help_text="Entries with a tier (open ordinary faces)")),
+                ("honeypots", models.IntegerField(default=0, help_text="Entries with a honeypot badge")),
+                (
+                    "built_with",
+                    models.JSONField(default=dict, help_text="The dataset's queue settings at the last rebuild"),
+                ),
+                ("built_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.AddIndex(
-            model_name='annotation',
-            index=models.Index(fields=['author', 'dataset', 'status'], name='annotation_author_dataset'),
+            model_name="annotation",
+            index=models.Index(fields=["author", "dataset", "status"], name="annotation_author_dataset"),
         ),
         migrations.AddIndex(
-            model_name='faceclaim',
-            index=models.Index(fields=['annotator', 'expires_at'], name='claim_annotator'),
+            model_name="faceclaim",
+            index=models.Index(fields=["annotator", "expires_at"], name="claim_annotator"),
         ),
         migrations.AddField(
-            model_name='queueentry',
-            name='dataset',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotator.dataset'),
+            model_name="queueentry",
+            name="dataset",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="annotator.dataset"
+            ),
         ),
         migrations.AddIndex(
-            model_name='queueentry',
-            index=models.Index(condition=models.Q(('tier__isnull', False)), fields=['dataset', 'tier', 'key'], name='queue_open'),
+            model_name="queueentry",
+            index=models.Index(
+                condition=models.Q(("tier__isnull", False)), fields=["dataset", "tier", "key"], name="queue_open"
+            ),
         ),
         migrations.AddIndex(
-            model_name='queueentry',
-            index=models.Index(condition=models.Q(('honeypot_badge__isnull', False)), fields=['dataset', 'honeypot_badge', 'key'], name='queue_honeypots'),
+            model_name="queueentry",
+            index=models.Index(
+                condition=models.Q(("honeypot_badge__isnull", False)),
+                fields=["dataset", "honeypot_badge", "key"],
+                name="queue_honeypots",
+            ),
         ),
         migrations.AddIndex(
-            model_name='queueentry',
-            index=models.Index(fields=['dataset', 'face'], name='queue_dataset_face'),
+            model_name="queueentry",
+            index=models.Index(fields=["dataset", "face"], name="queue_dataset_face"),
         ),
     ]

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0027_summaries_list_indexes'),
+        ("annotator", "0027_summaries_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='annotation',
-            index=models.Index(condition=models.Q(('origin', 'annotator'), ('review_state', 'rejected')), fields=['author', 'dataset', 'reviewed_at'], name='annotation_rejected'),
+            model_name="annotation",
+            index=models.Index(
+                condition=models.Q(("origin", "annotator"), ("review_state", "rejected")),
+                fields=["author", "dataset", "reviewed_at"],
+                name="annotation_rejected",
+            ),
         ),
     ]
