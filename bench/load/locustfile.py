@@ -103,7 +103,10 @@ class Researcher(HttpUser):
     @task(1)
     def export(self):
         with self.client.post(
-            f"/api/v1/datasets/{DATASET}/export/?format=csv&labels=best", name="export request", catch_response=True
+            "/api/v1/exports/",
+            json={"dataset": DATASET, "format": "csv", "labels": "best"},
+            name="export job",
+            catch_response=True,
         ) as r:
             if r.status_code in (200, 202):
                 r.success()
