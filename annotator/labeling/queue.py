@@ -38,7 +38,6 @@ from annotator.labeling.models import (
     AnnotationOrigin,
     FaceClaim,
     QueueEntry,
-    QueueTotals,
     ReviewState,
 )
 from annotator.labeling.queue_entries import FINISHED, LABELED, labels_wanted
@@ -74,11 +73,12 @@ def _finished(user, face_ref: str):
     )
 
 
-def _queued(dataset: Dataset) -> Q:
-    """On QueueEntry: faces the image queue hands out (frames of a video sequence
-    only when the dataset asks for it: `queue_sequence_frames`; otherwise they are
-    labeled through their sequence's timeline)."""
-    return Q() if dataset.queue_sequence_frames else Q(is_frame=False)
+def _queued(dataset: Dataset, entry: str = "") -> Q:
+    """Faces the image queue hands out, on QueueEntry (`entry` names the path to it from
+    another model, e.g. "face__queue_entry__"): frames of a video sequence only when the
+    dataset asks for it (`queue_sequence_frames`); otherwise they are labeled through
+    their sequence's timeline."""
+    return Q() if dataset.queue_sequence_frames else Q(**{f"{entry}is_frame": False})
 
 
 def labeling_progress(user, dataset: Dataset) -> dict:
@@ -88,9 +88,8 @@ def labeling_progress(user, dataset: Dataset) -> dict:
     rejected labels), never one they will not be given; `total` = done + remaining.
     From the dataset's counters and the user's own rows: no query reads the dataset."""
     with transaction.atomic():
-        queue_entries.ensure_built(dataset)
-    totals = QueueTotals.objects.get(dataset=dataset)
-    mine = _labels_of(user, dataset).filter(_queued_on_face(dataset))
+        totals = queue_entries.ensure_built(dataset)
+    mine = _labels_of(user, dataset).filter(_queued(dataset, "face__queue_entry__"))
     # over their own rows, in SQL: their labels not sent back; open ones (open, but not
     # for them); honeypots they answered; their rejected labels of ordinary faces
     rejected = Q(review_state=ReviewState.REJECTED)
@@ -109,10 +108,6 @@ def labeling_progress(user, dataset: Dataset) -> dict:
     held = _held_closed_by_self(user, dataset)
     remaining = (totals.open_faces - open_mine) + held + (totals.honeypots - honeypots_done) + rejected
     return {"done": done, "remaining": remaining, "total": done + remaining}
-
-
-def _queued_on_face(dataset: Dataset) -> Q:
-    return Q() if dataset.queue_sequence_frames else Q(face__queue_entry__is_frame=False)
 
 
 def _held_closed_by_self(user, dataset: Dataset) -> int:
@@ -161,7 +156,7 @@ def _rejected_of(user, dataset: Dataset, left_out):
     return (
         _labels_of(user, dataset)
         .filter(review_state=ReviewState.REJECTED)
-        .filter(_queued_on_face(dataset))
+        .filter(_queued(dataset, "face__queue_entry__"))
         .exclude(face_id__in=left_out)
         .order_by("reviewed_at", "pk")
     )
@@ -279,7 +274,7 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
         # Serialise hand-outs per dataset: two annotators asking at once must not
         # both see the same face as free.
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
-        queue_entries.ensure_built(dataset)
+        totals = queue_entries.ensure_built(dataset)
         _drop_expired_claims(dataset, now)
         rejected = _rejected_of(user, dataset, left_out).values_list("face_id", flat=True).first()
         held = _held_by(user, dataset, now, left_out).values_list("face_id", flat=True).first()
@@ -289,7 +284,7 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
             # looked up whatever the slot says, so a honeypot's hand-out costs the same
             # queries (and time) as an ordinary face's (a dataset without any skips it)
             honeypot = None
-            if QueueTotals.objects.filter(dataset=dataset, honeypots__gt=0).exists():
+            if totals.honeypots > 0:
                 honeypot = _next_honeypot(user, dataset, left_out, regular is None or regular.low_confidence)
             due = _honeypot_due(user, dataset, ahead=_unfinished_count(user, dataset, held_ahead))
             chosen = honeypot if (regular is None or due) else None

@@ -71,22 +71,30 @@ BATCH = 2000  # faces per query and per bulk write
 # --- the secret shuffle --------------------------------------------------------------
 
 
+def _text(*parts) -> str:
+    return "|".join(str(p) for p in (settings.SECRET_KEY, "headpose-queue", *parts))
+
+
 def _salt(*parts) -> bytes:
-    text = "|".join(str(p) for p in (settings.SECRET_KEY, "headpose-queue", *parts))
-    return hashlib.sha256(text.encode()).digest()
+    return hashlib.sha256(_text(*parts).encode()).digest()
+
+
+def _key_of(text: str) -> int:
+    """A 62-bit key of `text` (fits a signed BIGINT)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 2
 
 
 def _key(*parts) -> int:
-    """A 62-bit key nobody without SECRET_KEY can predict (fits a signed BIGINT)."""
-    return int.from_bytes(_salt(*parts)[:8], "big") >> 2
+    """A 62-bit key nobody without SECRET_KEY can predict."""
+    return _key_of(_text(*parts))
 
 
 def face_keys(dataset_id: int, face_ids: Iterable[int]) -> dict[int, int]:
     """Each face's place in its dataset's secret shuffle (ordinary faces and
     honeypots alike, so neither ids nor file names tell them apart): _key of
     (dataset, "face", id), the secret read once for the lot."""
-    prefix = "|".join(str(p) for p in (settings.SECRET_KEY, "headpose-queue", dataset_id, "face", ""))
-    return {f: int.from_bytes(hashlib.sha256(f"{prefix}{f}".encode()).digest()[:8], "big") >> 2 for f in face_ids}
+    prefix = _text(dataset_id, "face", "")
+    return {f: _key_of(f"{prefix}{f}") for f in face_ids}
 
 
 def start_key(dataset_id: int, user_id: int) -> int:
@@ -387,15 +395,16 @@ def _count(dataset_id: int, before: list[QueueEntry | None], after: list[QueueEn
         )
 
 
-def ensure_built(dataset: Dataset) -> None:
-    """Service: rebuild the dataset's entries if they were never built or were built
-    with other queue settings (queue_settings). The caller holds the hand-out lock."""
-    built_with = QueueTotals.objects.filter(dataset=dataset).values_list("built_with", flat=True).first()
-    if built_with != queue_settings(dataset):
-        rebuild(dataset)
+def ensure_built(dataset: Dataset) -> QueueTotals:
+    """Service: the dataset's queue counters, its entries rebuilt first if they were
+    never built or were built with other queue settings (queue_settings)."""
+    totals = QueueTotals.objects.filter(dataset=dataset).first()
+    if totals is None or totals.built_with != queue_settings(dataset):
+        return rebuild(dataset)
+    return totals
 
 
-def rebuild(dataset: Dataset) -> None:
+def rebuild(dataset: Dataset) -> QueueTotals:
     """Service: every entry of the dataset computed afresh, and its counters (once per
     settings change: it reads the whole dataset, in batches of BATCH faces)."""
     now = timezone.now()
@@ -414,10 +423,11 @@ def rebuild(dataset: Dataset) -> None:
             _insert(entries)
             opened += sum(e.tier is not None for e in entries)
             honeypots += sum(e.honeypot_badge is not None for e in entries)
-        QueueTotals.objects.update_or_create(
+        totals, _ = QueueTotals.objects.update_or_create(
             dataset=dataset,
             defaults={"open_faces": opened, "honeypots": honeypots, "built_with": queue_settings(dataset)},
         )
+    return totals
 
 
 _COLUMNS = ["face_id", "dataset_id", "key", *_STATE_FIELDS]
