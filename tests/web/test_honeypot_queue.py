@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Group
 from scipy.stats import binomtest
 
+from annotator.labeling import queue_entries
 from annotator.labeling.editor import face_editor_state
 from annotator.labeling.queue import LabelInput, labels_wanted, next_face, save_label
 from annotator.models import Assignment, Dataset, Face, Honeypot, Role
@@ -131,7 +132,10 @@ def test_the_detector_finds_the_honeypots_of_a_file_name_ordered_queue():
     assert hits / flagged > 0.9 and p < 1e-9
 
 
-def test_an_order_based_detector_does_no_better_than_chance_on_real_queues(django_user_model):
+def test_an_order_based_detector_does_no_better_than_chance_on_real_queues(django_user_model, settings):
+    """One annotator's queue, over independent draws of the secret (SECRET_KEY): the
+    binomial test needs independent queues, and the annotators of one dataset walk
+    rotations of one shuffle (docs/QUALITY.md: what colluding annotators share)."""
     ds = make_dataset(n_faces=15, overlap=100)
     ds.honeypot_share = 0.2
     ds.save()
@@ -140,6 +144,8 @@ def test_an_order_based_detector_does_no_better_than_chance_on_real_queues(djang
     honeypots = {f.pk for f in faces[::5]}
     queues = []
     for k in range(24):
+        settings.SECRET_KEY = f"detector-draw-{k}-" + "s" * 50
+        queue_entries.rebuild(ds)  # the shuffle of this draw
         user = annotator(django_user_model, f"q{k}")
         assign(ds, user)
         queues.append([f.pk for f in serve_all(user, ds, status="skipped")])

@@ -22,6 +22,10 @@ def test_remaining_counts_only_faces_the_queue_will_hand_out(bob, erin, alice, a
     face erin finished and one she holds (overlap 1: full), two open. Bob is told 4,
     and the queue then hands him exactly those 4."""
     ds = assigned(assigned(make_dataset(n_faces=6)), user=erin)
+    # no honeypot slot drawn while ordinary faces are left (the draw depends on the ids): erin's
+    # two faces are ordinary ones, and the honeypots come once those are gone
+    Dataset.objects.filter(pk=ds.pk).update(honeypot_share=0)
+    ds.refresh_from_db()
     faces = list(Face.objects.filter(image__dataset=ds).order_by("pk"))
     make_honeypots(ds, faces[:2])
     finish(erin, next_face(erin, ds))
