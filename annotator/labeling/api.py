@@ -529,7 +529,8 @@ class NextFaceView(APIView):
             "claim_ttl_s": int(labeling_queue.CLAIM_TTL.total_seconds()),
         }
         if data["with_state"]:
-            state = None if face is None else face_editor_state(request.user, face_for_labeling(request.user, face.pk))
+            # the face next_face claimed is one the caller may label (dataset_for_labeling above)
+            state = None if face is None else face_editor_state(request.user, face)
             result["state"] = state
             result["progress"] = state["progress"] if state else labeling_queue.labeling_progress(request.user, dataset)
         else:

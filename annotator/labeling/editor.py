@@ -114,13 +114,17 @@ def review_of(annotation: Annotation) -> dict:
     }
 
 
-def visible_landmarks_2d(user, face: Face):
+_UNREAD = object()  # `detected` not read yet: the functions below read it
+
+
+def visible_landmarks_2d(user, face: Face, detected=_UNREAD):
     """The face's 2D landmarks as `user` may see them on a page: imported ones are the
     dataset's ground truth (AFLW2000), so only for those who may read its labels
     (reviewers, admins); an annotator gets the app's own detections only."""
     if access.may_read_labels(user, face.image.dataset_id) and face.landmarks_2d:
         return face.landmarks_2d
-    detected = detected_landmarks(face)
+    if detected is _UNREAD:
+        detected = detected_landmarks(face)
     return None if detected is None else detected[0]
 
 
@@ -130,7 +134,8 @@ def face_editor_state(user, face: Face) -> dict:
     dataset = image.dataset
     annotation = own_annotation(user, face)
     reference = reference_pose(face)  # read once: the initial pose too when there is no label yet
-    landmarks_2d = visible_landmarks_2d(user, face)
+    detected = detected_landmarks(face)  # read once: the landmarks shown and the handles' snap
+    landmarks_2d = visible_landmarks_2d(user, face, detected)
     K = poses.image_intrinsics(image)
     return {
         # an annotator gets only landmarks the app detected: imported ones are ground truth (AFLW2000)
@@ -158,7 +163,7 @@ def face_editor_state(user, face: Face) -> dict:
             **review_of(annotation),
         },
         "progress": labeling_progress(user, dataset),
-        **landmark_editing_state(face),
+        **landmark_editing_state(face, detected),
         **face_links(face),
     }
 
@@ -186,7 +191,7 @@ def face_links(face: Face) -> dict:
     }
 
 
-def landmark_editing_state(face: Face) -> dict:
+def landmark_editing_state(face: Face, detected=_UNREAD) -> dict:
     """What the page's landmark handles need (static/js/editor/pins.js): the
     reference face's iBUG-68 points (the 3D points the proposers fit, so the
     browser solves with the same ones), the face's landmarks in iBUG-68 order for
@@ -196,7 +201,8 @@ def landmark_editing_state(face: Face) -> dict:
     of the face to compare starting poses."""
     reference = load_reference_face()
     own = None
-    detected = detected_landmarks(face)
+    if detected is _UNREAD:
+        detected = detected_landmarks(face)
     if detected is not None:
         points, scheme = np.asarray(detected[0], dtype=np.float64), detected[1]
         if scheme == "ibug68" and points.shape == (68, 2):

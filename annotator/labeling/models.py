@@ -102,6 +102,9 @@ class Annotation(RevisionFields):
     review_reason = models.CharField(max_length=20, choices=RejectReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Which of its author's AnnotatorQueueTotals counters this label is counted in (bits of
+    # labeling/queue_entries.COUNTED), so a change moves the counters by the difference.
+    counted_in = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["face", "origin"]
@@ -224,3 +227,24 @@ class QueueTotals(models.Model):
 
     def __str__(self):
         return f"queue of dataset {self.dataset_id}: {self.open_faces} open, {self.honeypots} honeypots"
+
+
+class AnnotatorQueueTotals(models.Model):
+    """One annotator's queue counters in one dataset, moved by every change of their
+    labels or of those labels' faces (queue_entries.py, through Annotation.counted_in):
+    the progress bar and the honeypot slot read them instead of counting the
+    annotator's labels. Each counts finished annotator labels (a draft never)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    finished = models.IntegerField(default=0, help_text="All their finished labels (the honeypot slot)")
+    done = models.IntegerField(default=0, help_text="In the queue, not rejected")
+    finished_open = models.IntegerField(default=0, help_text="In the queue, of faces still open to others")
+    honeypots_done = models.IntegerField(default=0, help_text="In the queue, honeypots, not rejected")
+    rejected = models.IntegerField(default=0, help_text="In the queue, rejected, of ordinary faces")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "annotator"], name="one_queue_totals_per_annotator")]
+
+    def __str__(self):
+        return f"queue counters of user {self.annotator_id} in dataset {self.dataset_id}: {self.done} done"

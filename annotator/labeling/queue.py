@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from annotator.common import access
@@ -43,7 +43,8 @@ from annotator.labeling.models import (
 from annotator.labeling.queue_entries import FINISHED, LABELED, labels_wanted
 from annotator.labeling.services import save_annotation
 from annotator.proposals.models import Proposal
-from annotator.review.selectors import review_queue
+from annotator.review import selectors as review_selectors
+from annotator.review.selectors import awaiting_count
 from workers.core import overlap
 
 __all__ = ["FINISHED", "LABELED", "labels_wanted"]  # re-exported: the queue's vocabulary
@@ -86,28 +87,15 @@ def labeling_progress(user, dataset: Dataset) -> dict:
     finished; `remaining`, the faces next_face would still hand them (open to
     them under the overlap, every honeypot they have not answered, their
     rejected labels), never one they will not be given; `total` = done + remaining.
-    From the dataset's counters and the user's own rows: no query reads the dataset."""
-    with transaction.atomic():
-        totals = queue_entries.ensure_built(dataset)
-    mine = _labels_of(user, dataset).filter(_queued(dataset, "face__queue_entry__"))
-    # over their own rows, in SQL: their labels not sent back; open ones (open, but not
-    # for them); honeypots they answered; their rejected labels of ordinary faces
-    rejected = Q(review_state=ReviewState.REJECTED)
-    counts = mine.aggregate(
-        done=Count("pk", filter=~rejected),
-        open_mine=Count("pk", filter=Q(face__queue_entry__tier__isnull=False)),
-        honeypots_done=Count("pk", filter=~rejected & Q(face__queue_entry__honeypot_badge__isnull=False)),
-        rejected=Count("pk", filter=rejected & Q(face__queue_entry__honeypot=False)),
-    )
-    done, open_mine, honeypots_done, rejected = (
-        counts["done"],
-        counts["open_mine"],
-        counts["honeypots_done"],
-        counts["rejected"],
-    )
+    From the dataset's counters and the user's (queue_entries.counters_of) and
+    their live claims: no query reads the dataset or counts their labels."""
+    totals = queue_entries.ensure_built(dataset)  # a rebuild takes its own transaction
+    mine = queue_entries.counters_of(user, dataset)
     held = _held_closed_by_self(user, dataset)
-    remaining = (totals.open_faces - open_mine) + held + (totals.honeypots - honeypots_done) + rejected
-    return {"done": done, "remaining": remaining, "total": done + remaining}
+    remaining = (
+        (totals.open_faces - mine.finished_open) + held + (totals.honeypots - mine.honeypots_done) + mine.rejected
+    )
+    return {"done": mine.done, "remaining": remaining, "total": mine.done + remaining}
 
 
 def _held_closed_by_self(user, dataset: Dataset) -> int:
@@ -134,7 +122,8 @@ def next_steps(user, dataset: Dataset) -> dict:
     """What an annotator whose queue in `dataset` is empty can do next: the other
     datasets they may label with faces left for them (`label`: [(dataset,
     remaining)]), the datasets they review with labels awaiting them (`review`:
-    [(dataset, count)], this one included), and whether the leaderboard is theirs
+    [(dataset, count)], this one included; a count of `review_cap` means that many or
+    more), and whether the leaderboard is theirs
     to use. Each dataset asks its gate; a few counting queries per dataset."""
     label = []
     for other in Dataset.objects.filter(pk__in=access.annotator_dataset_ids(user)).exclude(pk=dataset.pk):
@@ -143,10 +132,15 @@ def next_steps(user, dataset: Dataset) -> dict:
             label.append((other, remaining))
     review = []
     for reviewed in Dataset.objects.filter(pk__in=access.reviewer_dataset_ids(user)):
-        count = review_queue(reviewed, user).count()
+        count = awaiting_count(reviewed, user)
         if count:
             review.append((reviewed, count))
-    return {"label": label, "review": review, "leaderboard": access.may_use_leaderboards(user)}
+    return {
+        "label": label,
+        "review": review,
+        "review_cap": review_selectors.QUEUE_SIZE_CAP,
+        "leaderboard": access.may_use_leaderboards(user),
+    }
 
 
 def _rejected_of(user, dataset: Dataset, left_out):
@@ -205,16 +199,16 @@ def _open_to(user, entry: QueueEntry, now) -> bool:
     return others is not None and others < entry.wanted
 
 
-def _next_ordinary(user, dataset: Dataset, now, left_out) -> QueueEntry | None:
+def _next_ordinary(user, dataset: Dataset, now, left_out, stale: set[int]) -> QueueEntry | None:
     """The ordinary face `user` should get next: the first tier that has one, in
-    their order; each candidate checked live (a stale entry is corrected and skipped).
+    their order; each candidate checked live (a stale entry is skipped and added to
+    `stale`, for the caller to refresh).
     One query says which of the small tiers hold any face: the empty ones are not walked."""
     small = (queue_entries.DISPUTED, queue_entries.STARTED, queue_entries.LOW_CONFIDENCE)
     held = Dataset.objects.filter(pk=dataset.pk).annotate(
         **{f"tier{t}": Exists(QueueEntry.objects.filter(dataset=dataset, tier=t)) for t in small}
     )
     tiers = [t for t, any_face in zip(small, held.values_list(*(f"tier{t}" for t in small)).get()) if any_face]
-    stale: set[int] = set()
     for tier in (*tiers, queue_entries.REST):
         while len(stale) < _MAX_STALE:
             entry = _walk(user, dataset, left_out | stale, tier=tier)
@@ -223,7 +217,6 @@ def _next_ordinary(user, dataset: Dataset, now, left_out) -> QueueEntry | None:
             if _open_to(user, entry, now):
                 return entry
             stale.add(entry.face_id)
-            queue_entries.refresh(dataset, [entry.face_id])
     return None
 
 
@@ -246,7 +239,7 @@ def _honeypot_due(user, dataset: Dataset, ahead: int = 0) -> bool:
     share = dataset.honeypot_share
     if share <= 0:
         return False
-    slot = ahead + _labels_of(user, dataset).count()
+    slot = ahead + queue_entries.counters_of(user, dataset).finished
     salt = queue_entries._salt(dataset.pk, user.pk, "honeypot")
     return overlap.honeypot_slot(lambda block: salt + str(block).encode(), slot, share)
 
@@ -273,14 +266,18 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
     with transaction.atomic():
         # Serialise hand-outs per dataset: two annotators asking at once must not
         # both see the same face as free.
-        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).values_list("pk").first()
         totals = queue_entries.ensure_built(dataset)
-        _drop_expired_claims(dataset, now)
+        # the annotators' counters the refreshes move, moved once at the end (their locks last)
+        moves: dict = {}
+        queue_entries.refresh(dataset, _drop_expired_claims(dataset, now), moves=moves)  # they reopen
         rejected = _rejected_of(user, dataset, left_out).values_list("face_id", flat=True).first()
         held = _held_by(user, dataset, now, left_out).values_list("face_id", flat=True).first()
         face_id = rejected or held
         if face_id is None:
-            regular = _next_ordinary(user, dataset, now, left_out)
+            stale: set[int] = set()
+            regular = _next_ordinary(user, dataset, now, left_out, stale)
+            queue_entries.refresh(dataset, stale, moves=moves)  # entries found stale: corrected
             # looked up whatever the slot says, so a honeypot's hand-out costs the same
             # queries (and time) as an ordinary face's (a dataset without any skips it)
             honeypot = None
@@ -290,25 +287,36 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
             chosen = honeypot if (regular is None or due) else None
             chosen = chosen or regular
             face_id = chosen.face_id if chosen is not None else None
-        if face_id is None:
-            return None
-        FaceClaim.objects.update_or_create(face_id=face_id, annotator=user, defaults={"expires_at": now + CLAIM_TTL})
-        queue_entries.refresh(dataset, [face_id])
-    return Face.objects.select_related("image").get(pk=face_id)
+        if face_id is not None:
+            # one upsert (update_or_create is six round trips: savepoints, a locking read)
+            FaceClaim.objects.bulk_create(
+                [FaceClaim(face_id=face_id, annotator=user, expires_at=now + CLAIM_TTL)],
+                update_conflicts=True,
+                unique_fields=["face", "annotator"],
+                update_fields=["expires_at"],
+            )
+            queue_entries.refresh(dataset, [face_id], moves=moves)
+        queue_entries.move_counters(dataset.pk, moves)
+    if face_id is None:
+        return None
+    face = Face.objects.select_related("image", "image__dataset").get(pk=face_id)
+    face.claimed = True  # as selectors.face_for_labeling says it: theirs, claimed just now
+    return face
 
 
 def _expired_claims(dataset: Dataset, now):
     return FaceClaim.objects.filter(face__image__dataset=dataset, expires_at__lte=now)
 
 
-def _drop_expired_claims(dataset: Dataset, now) -> None:
-    """Delete the dataset's expired claims and reopen their faces (a range of the
-    expiry index: only the claims that expired since the last hand-out)."""
+def _drop_expired_claims(dataset: Dataset, now) -> set[int]:
+    """Delete the dataset's expired claims (a range of the expiry index: only the
+    claims that expired since the last hand-out); their faces, for the caller to
+    refresh (they reopen)."""
     expired = _expired_claims(dataset, now)
-    face_ids = list(expired.values_list("face_id", flat=True))
+    face_ids = set(expired.values_list("face_id", flat=True))
     if face_ids:
         expired.delete()
-        queue_entries.refresh(dataset, face_ids)
+    return face_ids
 
 
 def _unfinished_count(user, dataset: Dataset, face_ids) -> int:

@@ -13,6 +13,10 @@ Who keeps what current (each a service, inside the writer's transaction):
   proposals/services.py) — those only reorder the queue;
 - the dataset's queue settings changed, or no totals yet: `ensure_built`
   rebuilds the dataset's rows (once, under the hand-out lock);
+- each annotator's counters (AnnotatorQueueTotals: the progress bar, the honeypot
+  slot): every `refresh` recounts the labels of its faces (Annotation.counted_in says
+  which counters a label is in, so a change moves them by the difference); a label
+  deleted leaves them (a receiver below);
 - every reaper round: `repair_all` adds the entries of faces made without one
   (bulk_create sends no signal) and rebuilds datasets whose counters drifted.
 
@@ -31,8 +35,8 @@ from datetime import UTC, datetime
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -44,6 +48,7 @@ from annotator.labeling.models import (
     Annotation,
     AnnotationOrigin,
     AnnotationStatus,
+    AnnotatorQueueTotals,
     FaceClaim,
     QueueEntry,
     QueueTotals,
@@ -345,13 +350,15 @@ def _make_entries(dataset: Dataset, rows) -> list[QueueEntry]:
 _STATE_FIELDS = ["is_frame", "honeypot", "low_confidence", "busy", "wanted", "tier", "honeypot_badge"]
 
 
-def refresh(dataset: Dataset | int, face_ids: Iterable[int]) -> None:
+def refresh(dataset: Dataset | int, face_ids: Iterable[int], *, moves: dict | None = None) -> None:
     """Service: bring the entries of `face_ids` (faces of `dataset`) up to date, and
     the dataset's counters with them; nothing for a dataset whose queue was never
     built (its first hand-out builds it). Locks the entries (in face order: no
     deadlock between two refreshes) for the writer's transaction; writes only the
-    rows that changed. Three queries when nothing changed (a save whose face
-    stays as busy: its claim became its label)."""
+    rows that changed; then the counters of the faces' annotators (_recount_labels).
+    Four queries when nothing changed (a save whose face stays as busy: its claim
+    became its label). The counters' locks are taken last: a transaction that refreshes
+    more than once passes `moves` (a dict) to each and then calls move_counters once."""
     face_ids = sorted({int(f) for f in face_ids})
     if not face_ids:
         return
@@ -361,6 +368,8 @@ def refresh(dataset: Dataset | int, face_ids: Iterable[int]) -> None:
         return
     built: Dataset = totals.dataset
     now = timezone.now()
+    deferred = moves is not None
+    moves = {} if moves is None else moves
     with transaction.atomic(savepoint=False):
         for start in range(0, len(face_ids), BATCH):
             batch = face_ids[start : start + BATCH]
@@ -375,6 +384,11 @@ def refresh(dataset: Dataset | int, face_ids: Iterable[int]) -> None:
                     changed, update_conflicts=True, unique_fields=["face"], update_fields=_STATE_FIELDS
                 )
                 _count(built.pk, [old.get(e.face_id) for e in changed], changed)
+            _recount_labels(built, {e.face_id: e for e in new}, moves)
+        # the annotators' counters last, in author order, after every entry lock: two
+        # refreshes never wait on each other's counters while holding an entry
+        if not deferred:
+            move_counters(built.pk, moves)
 
 
 def _state(entry: QueueEntry | None):
@@ -421,12 +435,14 @@ def rebuild(dataset: Dataset) -> QueueTotals:
             entries = _entries_in_range(dataset, batch[0], batch[-1], now)
             last = batch[-1]
             _insert(entries)
+            _recount_labels(dataset, {e.face_id: e for e in entries}, {}, face_range=(batch[0], batch[-1]))
             opened += sum(e.tier is not None for e in entries)
             honeypots += sum(e.honeypot_badge is not None for e in entries)
         totals, _ = QueueTotals.objects.update_or_create(
             dataset=dataset,
             defaults={"open_faces": opened, "honeypots": honeypots, "built_with": queue_settings(dataset)},
         )
+        _recreate_counters(dataset.pk)
     return totals
 
 
@@ -446,6 +462,134 @@ def _insert(entries: list[QueueEntry]) -> None:
         )
 
 
+# --- each annotator's counters (AnnotatorQueueTotals) ------------------------------------
+
+# The bits of Annotation.counted_in, and the counter each stands for.
+COUNTED = {1: "finished", 2: "done", 4: "finished_open", 8: "honeypots_done", 16: "rejected"}
+
+
+def counted_in(dataset: Dataset, status: str, review_state: str, entry: QueueEntry | None) -> int:
+    """The counters (COUNTED bits) a label of an annotator counts in, from its status and
+    verdict and its face's entry: labeling/queue.labeling_progress's terms. In the queue:
+    a face with an entry the image queue hands out (a frame only when the dataset
+    queues them)."""
+    if status not in FINISHED:
+        return 0
+    bits = 1
+    if entry is None or (entry.is_frame and not dataset.queue_sequence_frames):
+        return bits
+    rejected = review_state == ReviewState.REJECTED
+    if not rejected:
+        bits |= 2
+    if entry.tier is not None:
+        bits |= 4
+    if not rejected and entry.honeypot_badge is not None:
+        bits |= 8
+    if rejected and not entry.honeypot:
+        bits |= 16
+    return bits
+
+
+def _recount_labels(
+    dataset: Dataset, entries: dict[int, QueueEntry], moves: dict[int, dict[str, int]], face_range=None
+) -> None:
+    """Set counted_in of the annotator labels of the faces of `entries` (face -> its entry
+    now) and add what moved to `moves` (author -> counter -> change). `face_range`
+    (low, high): read the labels of that id range of the dataset instead (a rebuild)."""
+    labels = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR)
+    if face_range is None:
+        labels = labels.filter(face_id__in=list(entries))
+    else:
+        labels = labels.filter(dataset_id=dataset.pk, face_id__gte=face_range[0], face_id__lte=face_range[1])
+    now_in: dict[int, list[int]] = {}
+    for pk, face_id, author_id, status, review_state, before in labels.values_list(
+        "pk", "face_id", "author_id", "status", "review_state", "counted_in"
+    ):
+        after = counted_in(dataset, status, review_state, entries.get(face_id))
+        if after == before:
+            continue
+        now_in.setdefault(after, []).append(pk)
+        author = moves.setdefault(author_id, {})
+        for bit, name in COUNTED.items():
+            step = bool(after & bit) - bool(before & bit)
+            if step:
+                author[name] = author.get(name, 0) + step
+    for value, pks in now_in.items():
+        for start in range(0, len(pks), BATCH):
+            Annotation.objects.filter(pk__in=pks[start : start + BATCH]).update(counted_in=value)
+
+
+def move_counters(dataset_id: int, moves: dict[int, dict[str, int]]) -> None:
+    """Service: add `moves` to the annotators' counters, in author order; an annotator without a
+    row gets one summed from their labels' counted_in (which already holds the move)."""
+    for author_id in sorted(moves):
+        steps = {name: F(name) + step for name, step in moves[author_id].items() if step}
+        if not steps:
+            continue
+        mine = AnnotatorQueueTotals.objects.filter(dataset_id=dataset_id, annotator_id=author_id)
+        if mine.update(**steps):
+            continue
+        try:
+            with transaction.atomic():
+                AnnotatorQueueTotals.objects.create(
+                    dataset_id=dataset_id, annotator_id=author_id, **_sums(dataset_id).get(author_id, {})
+                )
+        except IntegrityError:  # made meanwhile by another writer, who could not see this move
+            mine.update(**steps)
+
+
+def _sums(dataset_id: int, author_id: int | None = None) -> dict[int, dict[str, int]]:
+    """author -> counter -> how many of their labels in the dataset count in it (counted_in)."""
+    labels = Annotation.objects.filter(dataset_id=dataset_id, origin=AnnotationOrigin.ANNOTATOR, counted_in__gt=0)
+    if author_id is not None:
+        labels = labels.filter(author_id=author_id)
+    sums = labels.values("author_id").annotate(
+        **{name: Count("pk", filter=Q(counted_in__in=_with_bit(bit))) for bit, name in COUNTED.items()}
+    )
+    return {row.pop("author_id"): row for row in sums.order_by()}
+
+
+@functools.cache
+def _with_bit(bit: int) -> list[int]:
+    """The counted_in values that have `bit` (a filter both databases index alike)."""
+    return [v for v in range(1, 2 * max(COUNTED)) if v & bit]
+
+
+def _recreate_counters(dataset_id: int) -> None:
+    """Service (in the caller's transaction): the dataset's annotator counters summed afresh."""
+    AnnotatorQueueTotals.objects.filter(dataset_id=dataset_id).delete()
+    AnnotatorQueueTotals.objects.bulk_create(
+        AnnotatorQueueTotals(dataset_id=dataset_id, annotator_id=author_id, **row)
+        for author_id, row in _sums(dataset_id).items()
+    )
+
+
+def _counters_drifted(dataset_id: int) -> bool:
+    stored = {
+        row.pop("annotator_id"): row
+        for row in AnnotatorQueueTotals.objects.filter(dataset_id=dataset_id).values("annotator_id", *COUNTED.values())
+    }
+    summed = _sums(dataset_id)
+    zero = dict.fromkeys(COUNTED.values(), 0)
+    return any(stored.get(a, zero) != summed.get(a, zero) for a in stored.keys() | summed.keys())
+
+
+def counters_of(user, dataset: Dataset) -> AnnotatorQueueTotals:
+    """`user`'s counters in `dataset` (all zero before their first finished label)."""
+    return AnnotatorQueueTotals.objects.filter(dataset=dataset, annotator=user).first() or AnnotatorQueueTotals(
+        dataset=dataset, annotator=user
+    )
+
+
+def label_deleted(sender, instance: Annotation, **kwargs) -> None:
+    """A deleted label leaves its author's counters (never creates a row: the dataset
+    itself may be going)."""
+    if instance.counted_in and instance.author_id is not None:
+        AnnotatorQueueTotals.objects.filter(dataset_id=instance.dataset_id, annotator_id=instance.author_id).update(
+            **{name: F(name) - 1 for bit, name in COUNTED.items() if instance.counted_in & bit}
+        )
+
+
 # how often one worker (of all) repairs the queues: it reads every face once
 REPAIR_EVERY_S = float(getattr(settings, "HEADPOSE_QUEUE_REPAIR_EVERY_S", 600))
 
@@ -454,7 +598,9 @@ def repair_all() -> int:
     """Service (a reaper round, at most once per REPAIR_EVERY_S across the workers: the
     shared cache's add is the token): give every face without an entry one (faces
     made by bulk_create, which sends no signal) and rebuild each dataset whose
-    counters no longer match its rows. Returns how many datasets were rebuilt."""
+    counters no longer match its rows; recreate the annotators' counters of a dataset
+    where they no longer add up to their labels' counted_in (a label deleted in bulk,
+    a crash). Returns how many datasets were rebuilt."""
     if not cache.add("headpose:queue-repair", 1, timeout=REPAIR_EVERY_S):
         return 0
     rebuilt = 0
@@ -476,6 +622,9 @@ def repair_all() -> int:
         ):
             rebuild(totals.dataset)
             rebuilt += 1
+        elif _counters_drifted(totals.dataset_id):
+            with transaction.atomic():
+                _recreate_counters(totals.dataset_id)
     return rebuilt
 
 
@@ -498,3 +647,4 @@ def honeypot_changed(sender, instance: Honeypot, raw: bool = False, **kwargs) ->
 post_save.connect(face_created, sender=Face, dispatch_uid="queue_entries.face_created")
 post_save.connect(honeypot_changed, sender=Honeypot, dispatch_uid="queue_entries.honeypot_saved")
 post_delete.connect(honeypot_changed, sender=Honeypot, dispatch_uid="queue_entries.honeypot_deleted")
+post_delete.connect(label_deleted, sender=Annotation, dispatch_uid="queue_entries.label_deleted")

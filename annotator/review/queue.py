@@ -29,7 +29,7 @@ from annotator.labeling.selectors import readable_annotations
 from annotator.proposals.selectors import preferred_proposal
 from annotator.quality.services import flush_consensus
 from annotator.review.models import ReviewClaim
-from annotator.review.selectors import review_queue
+from annotator.review.selectors import awaiting_count, awaiting_review
 from annotator.review.services import ReviewingDenied, correct_annotation, review_annotation
 from workers.core import geometry
 
@@ -67,7 +67,7 @@ def annotation_for_reviewing(user, annotation_id: int) -> Annotation:
 
 def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | None = None) -> Annotation | None:
     """Service: the next annotation for `reviewer`: one they hold, else the
-    first of selectors.review_queue; claimed for CLAIM_TTL; None when nothing
+    first in selectors.review_queue's order; claimed for CLAIM_TTL; None when nothing
     awaits review.
     `skip_annotation_id` (the one just left with N) is released and passed over."""
     flush_consensus(dataset.pk)  # which faces' consensus is disputed: the queue puts them first
@@ -76,17 +76,22 @@ def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | Non
         # Serialise hand-outs per dataset: two reviewers asking at once must not get the same label.
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
         ReviewClaim.objects.filter(annotation__dataset=dataset, expires_at__lte=now).delete()
-        queue = review_queue(dataset, reviewer)
+        queue = awaiting_review(dataset, reviewer)
         if skip_annotation_id is not None:
             release(reviewer, skip_annotation_id)
             queue = queue.exclude(pk=skip_annotation_id)
-        # one the reviewer already holds first: a reload keeps their place; then the
-        # labels of disputed faces (a walk of the few consensus rows that need review),
-        # then the oldest (a walk of the pending-review index): never a sort of the queue
-        held = ReviewClaim.objects.filter(reviewer=reviewer, expires_at__gt=now).values("annotation_id")
+        # one the reviewer already holds first: a reload keeps their place; then
+        # selectors.review_queue's order without sorting it: the oldest label of a
+        # disputed face (a walk of the pending-review index to the first one), then the
+        # oldest label (the index's first row)
+        # (the reviewer's few claims read first: a sub-query would let the planner walk
+        # the whole table in id order to meet them)
+        held = list(
+            ReviewClaim.objects.filter(reviewer=reviewer, expires_at__gt=now).values_list("annotation_id", flat=True)
+        )
         in_order = queue.order_by("updated_at", "pk")
         annotation = (
-            queue.filter(pk__in=held).first()
+            (queue.filter(pk__in=held).order_by("pk").first() if held else None)
             or in_order.filter(face__consensus__dataset=dataset, face__consensus__needs_review=True).first()
             or in_order.first()
         )
@@ -106,15 +111,10 @@ def release(reviewer, annotation_id: int) -> None:
     ReviewClaim.objects.filter(annotation_id=annotation_id, reviewer=reviewer).delete()
 
 
-# a review queue's size is counted up to this many labels (the page says "10000+"):
-# a count never walks more of the pending-review index than that
-QUEUE_SIZE_CAP = 10_000
-
-
 def queue_size(reviewer, dataset: Dataset) -> int:
     """How many labels await `reviewer` in `dataset`, counted up to QUEUE_SIZE_CAP."""
     flush_consensus(dataset.pk)
-    return review_queue(dataset, reviewer).order_by()[:QUEUE_SIZE_CAP].count()
+    return awaiting_count(dataset, reviewer)
 
 
 # --- verdicts (services) ---------------------------------------------------------

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from annotator.common import access
 from annotator.common.poses import PoseError, clean_pose
+from annotator.labeling import queue_entries
 from annotator.labeling.models import Annotation, AnnotationStatus, RejectReason, ReviewState
 from annotator.labeling.services import _locked_at_version, _revision_of, moved_from
 from annotator.quality.services import annotation_changed
@@ -68,6 +69,7 @@ def review_annotation(
             update_fields=["version", "review_state", "reviewed_by", "reviewed_at", "review_note", "review_reason"]
         )
         annotation_changed(current)  # a rejected label leaves its face's consensus
+        queue_entries.refresh(current.dataset_id, [current.face_id])  # its author's counters: done, rejected
     return current
 
 
@@ -97,4 +99,5 @@ def correct_annotation(
         current.save()
         _revision_of(current, reviewer)
         annotation_changed(current)
+        queue_entries.refresh(current.dataset_id, [current.face_id])  # an amended label is no longer rejected
     return current

@@ -13,6 +13,7 @@ from annotator.accounts.keymap import page_keymap
 from annotator.labeling.models import Annotation
 from annotator.labeling.views import dataset_by_name, depth_limits, editor_steps, moved
 from annotator.review import queue as reviewing
+from annotator.review import selectors as review_selectors
 
 
 @require_GET
@@ -27,7 +28,7 @@ def review_dataset(request, name: str):
         {
             "dataset": dataset,
             "remaining": reviewing.queue_size(request.user, dataset),
-            "cap": reviewing.QUEUE_SIZE_CAP,
+            "cap": review_selectors.QUEUE_SIZE_CAP,
         },
     )
 

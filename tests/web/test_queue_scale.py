@@ -136,6 +136,7 @@ def test_the_reaper_gives_bulk_made_faces_their_entries_and_fixes_drifted_counte
 @pytest.mark.django_db
 def test_the_review_queue_is_counted_up_to_its_cap(django_user_model, client, monkeypatch):
     from annotator.review import queue as reviewing
+    from annotator.review import selectors
     from tests.api.bulk_rows import bulk_labels
 
     ds = bulk_dataset("capped", 5)
@@ -144,7 +145,7 @@ def test_the_review_queue_is_counted_up_to_its_cap(django_user_model, client, mo
     Assignment.objects.create(dataset=ds, user=reviewer, role=Role.REVIEWER)
     bulk_labels(list(Face.objects.filter(image__dataset=ds)), author)
     assert reviewing.queue_size(reviewer, ds) == 5
-    monkeypatch.setattr(reviewing, "QUEUE_SIZE_CAP", 3)
+    monkeypatch.setattr(selectors, "QUEUE_SIZE_CAP", 3)
     assert reviewing.queue_size(reviewer, ds) == 3
     client.force_login(reviewer)
     assert "<b>3+</b> labels awaiting your review" in client.get(f"/review/datasets/{ds.name}/").content.decode()

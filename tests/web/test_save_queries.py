@@ -33,11 +33,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # is brought up to date off the request's path: quality/services.flush_consensus)
 QUALITY = ["INSERT", "UPDATE"]
 # QUEUE: what labeling/queue_entries.refresh adds (the dataset's queue totals, the face's queue
-# entry locked, its state read); no write when the face stays as busy (its claim became its
-# label, or its author saved it again)
-QUEUE = ["SELECT", "SELECT FOR UPDATE", "SELECT"]
+# entry locked, its state read, the face's labels read for their counters); no write when the
+# face stays as busy (its claim became its label, or its author saved it again)
+QUEUE = ["SELECT", "SELECT FOR UPDATE", "SELECT", "SELECT"]
+# COUNTED: a face's first finished label is counted in its author's counters: the label's
+# counted_in, their AnnotatorQueueTotals row (made at their first finished label of the dataset)
+COUNTED = ["UPDATE", "UPDATE"]
 API_SAVE_QUERIES = 7 + len(QUALITY) + len(QUEUE)
-LABEL_FIRST_SAVE_QUERIES = 10 + len(QUALITY) + len(QUEUE)
+LABEL_FIRST_SAVE_QUERIES = 10 + len(QUALITY) + len(QUEUE) + len(COUNTED)
 IDENTITY = [1, 0, 0, 0, 1, 0, 0, 0, 1]
 
 
@@ -63,7 +66,7 @@ def _locking(kinds: list[str]) -> list[str]:
 
 # an admin (not assigned to the dataset) pays no more than its annotator
 @pytest.mark.parametrize("who", ["bob", "alice"])
-def test_an_api_save_is_twelve_queries_in_one_transaction_one_revision_insert_and_no_reread(who, request, faces):
+def test_an_api_save_is_thirteen_queries_in_one_transaction_one_revision_insert_and_no_reread(who, request, faces):
     face = faces[0]
     user = request.getfixturevalue(who)
     client = APIClient()
@@ -95,6 +98,7 @@ def test_an_api_save_is_twelve_queries_in_one_transaction_one_revision_insert_an
 
 def test_a_labeling_page_save_releases_its_claim_in_the_same_transaction(client, bob, faces):
     face = faces[1]
+    save_label(bob, faces[0], LabelInput(R=IDENTITY, t=[0, 0, 600], status="accepted", expected_version=0))
     client.force_login(bob)
     renew_claim(bob, face)  # what opening the face on the labeling page does
     client.get("/")  # the session is read once before: the cache holds it, as it does for a page's later saves
@@ -119,6 +123,7 @@ def test_a_labeling_page_save_releases_its_claim_in_the_same_transaction(client,
             *QUALITY,
             "DELETE",
             *QUEUE,
+            *COUNTED,
             "COMMIT",
         ]
     )
