@@ -270,14 +270,14 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
         totals = queue_entries.ensure_built(dataset)
         # the annotators' counters the refreshes move, moved once at the end (their locks last)
         moves: dict = {}
-        queue_entries.refresh(dataset, _drop_expired_claims(dataset, now), moves=moves)  # they reopen
+        queue_entries.refresh(dataset, _drop_expired_claims(dataset, now), moves=moves, built=dataset)  # they reopen
         rejected = _rejected_of(user, dataset, left_out).values_list("face_id", flat=True).first()
         held = _held_by(user, dataset, now, left_out).values_list("face_id", flat=True).first()
         face_id = rejected or held
         if face_id is None:
             stale: set[int] = set()
             regular = _next_ordinary(user, dataset, now, left_out, stale)
-            queue_entries.refresh(dataset, stale, moves=moves)  # entries found stale: corrected
+            queue_entries.refresh(dataset, stale, moves=moves, built=dataset)  # entries found stale: corrected
             # looked up whatever the slot says, so a honeypot's hand-out costs the same
             # queries (and time) as an ordinary face's (a dataset without any skips it)
             honeypot = None
@@ -295,7 +295,7 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
                 unique_fields=["face", "annotator"],
                 update_fields=["expires_at"],
             )
-            queue_entries.refresh(dataset, [face_id], moves=moves)
+            queue_entries.refresh(dataset, [face_id], moves=moves, built=dataset)
         queue_entries.move_counters(dataset.pk, moves)
     if face_id is None:
         return None

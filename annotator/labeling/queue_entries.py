@@ -350,7 +350,9 @@ def _make_entries(dataset: Dataset, rows) -> list[QueueEntry]:
 _STATE_FIELDS = ["is_frame", "honeypot", "low_confidence", "busy", "wanted", "tier", "honeypot_badge"]
 
 
-def refresh(dataset: Dataset | int, face_ids: Iterable[int], *, moves: dict | None = None) -> None:
+def refresh(
+    dataset: Dataset | int, face_ids: Iterable[int], *, moves: dict | None = None, built: Dataset | None = None
+) -> None:
     """Service: bring the entries of `face_ids` (faces of `dataset`) up to date, and
     the dataset's counters with them; nothing for a dataset whose queue was never
     built (its first hand-out builds it). Locks the entries (in face order: no
@@ -358,15 +360,18 @@ def refresh(dataset: Dataset | int, face_ids: Iterable[int], *, moves: dict | No
     rows that changed; then the counters of the faces' annotators (_recount_labels).
     Four queries when nothing changed (a save whose face stays as busy: its claim
     became its label). The counters' locks are taken last: a transaction that refreshes
-    more than once passes `moves` (a dict) to each and then calls move_counters once."""
+    more than once passes `moves` (a dict) to each and then calls move_counters once.
+    `built`: the dataset, known to be built with its current settings (the caller ran
+    ensure_built under the hand-out lock): the totals are not read again."""
     face_ids = sorted({int(f) for f in face_ids})
     if not face_ids:
         return
-    dataset_id = dataset.pk if isinstance(dataset, Dataset) else int(dataset)
-    totals = QueueTotals.objects.select_related("dataset").filter(dataset_id=dataset_id).first()
-    if totals is None:
-        return
-    built: Dataset = totals.dataset
+    if built is None:
+        dataset_id = dataset.pk if isinstance(dataset, Dataset) else int(dataset)
+        totals = QueueTotals.objects.select_related("dataset").filter(dataset_id=dataset_id).first()
+        if totals is None:
+            return
+        built = totals.dataset
     now = timezone.now()
     deferred = moves is not None
     moves = {} if moves is None else moves
