@@ -18,7 +18,7 @@ from annotator.datasets.selectors import face_list, image_list
 from annotator.labeling import queue, queue_entries
 from annotator.labeling.selectors import annotation_list, face_page_query
 from annotator.models import Annotation, Dataset, Face
-from annotator.review.selectors import review_queue
+from annotator.review.selectors import QUEUE_SIZE_CAP, awaiting_review
 from tests.api.bulk_rows import bulk_faces, bulk_labels
 
 pytestmark = [
@@ -70,13 +70,16 @@ QUERIES = {
     "queue held": lambda p: queue._held_by(p["erin"], p["dataset"], timezone.now(), set()),
     "queue own labels": lambda p: queue._labels_of(p["erin"], p["dataset"]),
     "queue expired claims": lambda p: queue._expired_claims(p["dataset"], timezone.now()),
-    # the review queue (review/queue.py): the oldest pending label, and a disputed face's first
-    "review queue": lambda p: review_queue(p["dataset"], p["admin"]).order_by("updated_at", "pk")[:1],
+    # a refresh's recount of a face's labels for their authors' counters (labeling/queue_entries.py)
+    "queue recount": lambda p: Annotation.objects.filter(face_id__in=[p["middle"].pk], origin="annotator"),
+    # the review queue (review/queue.py): the oldest pending label, a disputed face's first, its capped count
+    "review queue": lambda p: awaiting_review(p["dataset"], p["admin"]).order_by("updated_at", "pk")[:1],
     "review queue disputed": lambda p: (
-        review_queue(p["dataset"], p["admin"])
+        awaiting_review(p["dataset"], p["admin"])
         .order_by("updated_at", "pk")
         .filter(face__consensus__dataset=p["dataset"], face__consensus__needs_review=True)[:1]
     ),
+    "review queue count": lambda p: awaiting_review(p["dataset"], p["admin"]).order_by()[:QUEUE_SIZE_CAP],
 }
 
 
