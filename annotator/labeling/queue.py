@@ -288,13 +288,7 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
             chosen = chosen or regular
             face_id = chosen.face_id if chosen is not None else None
         if face_id is not None:
-            # one upsert (update_or_create is six round trips: savepoints, a locking read)
-            FaceClaim.objects.bulk_create(
-                [FaceClaim(face_id=face_id, annotator=user, expires_at=now + CLAIM_TTL)],
-                update_conflicts=True,
-                unique_fields=["face", "annotator"],
-                update_fields=["expires_at"],
-            )
+            _claim(face_id, user, now)
             queue_entries.refresh(dataset, [face_id], moves=moves, built=dataset)
         queue_entries.move_counters(dataset.pk, moves)
     if face_id is None:
@@ -342,13 +336,27 @@ def release_claims(annotator, dataset: Dataset, face_ids) -> int:
 
 
 def renew_claim(annotator, face: Face) -> None:
-    """Service: keep (or take) the user's claim on a face they opened."""
+    """Service: keep (or take) the user's claim on a face they opened: a live claim is
+    one UPDATE; a new one, or one that had expired, is one more person busy with the
+    face (its entry refreshed)."""
+    now = timezone.now()
     with transaction.atomic():
-        _, created = FaceClaim.objects.update_or_create(
-            face=face, annotator=annotator, defaults={"expires_at": timezone.now() + CLAIM_TTL}
-        )
-        if created:  # one more person busy with the face
-            queue_entries.refresh(face.image.dataset_id, [face.pk])
+        mine = FaceClaim.objects.filter(face=face, annotator=annotator, expires_at__gt=now)
+        if mine.update(expires_at=now + CLAIM_TTL):
+            return
+        _claim(face.pk, annotator, now)
+        queue_entries.refresh(face.image.dataset_id, [face.pk])
+
+
+def _claim(face_id: int, annotator, now) -> None:
+    """`annotator`'s claim on the face until now + CLAIM_TTL: one upsert
+    (update_or_create is six round trips: savepoints, a locking read)."""
+    FaceClaim.objects.bulk_create(
+        [FaceClaim(face_id=face_id, annotator=annotator, expires_at=now + CLAIM_TTL)],
+        update_conflicts=True,
+        unique_fields=["face", "annotator"],
+        update_fields=["expires_at"],
+    )
 
 
 @dataclass
