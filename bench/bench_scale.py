@@ -21,6 +21,10 @@ and os.getloadavg() before and after each size.
 Usage:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/headpose_scale \\
         .venv/bin/python bench/bench_scale.py [--sizes 10000,100000] [--reuse] [--repeats 15]
+        [--database-per-size]
+
+--database-per-size keeps each size in its own database (headpose_scale10k,
+headpose_scale1m, ...): with --reuse, a rerun measures every size without filling any.
 
 --reuse keeps the rows when the database already holds the dataset of that size
 (the dataset's name is scale-N): a rerun after a code change measures the same rows.
@@ -579,12 +583,36 @@ def measure(n: int, repeats: int, only: set[str]) -> dict:
     return ops
 
 
+def size_label(n: int) -> str:
+    """10k, 300k, 1m: the suffix of a size's own database (--database-per-size)."""
+    return f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def use_database(url: str) -> None:
+    """Point Django's connection at `url`'s database (created and migrated when new)."""
+    from urllib.parse import urlparse
+
+    from django.core.management import call_command
+    from django.db import connections
+
+    create_database(url)
+    connection = connections["default"]
+    connection.close()
+    connection.settings_dict["NAME"] = urlparse(url).path.lstrip("/")
+    call_command("migrate", verbosity=0, interactive=False)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="faces per size, comma-separated")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--reuse", action="store_true", help="keep the rows when the dataset of a size is there")
     parser.add_argument("--only", default="", help="measure only these operations (comma-separated)")
+    parser.add_argument(
+        "--database-per-size",
+        action="store_true",
+        help="each size in its own database, DATABASE_URL's name + 10k / 300k / 1m (with --reuse: keep each size's rows)",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     if not url.startswith("postgres"):
@@ -597,6 +625,8 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",") if s]
     result = {"database": url.rsplit("@", 1)[-1], "sizes": {}, "growth": {}}
     for n in sizes:
+        if args.database_per_size:
+            use_database(f"{url}{size_label(n)}")
         load_before = os.getloadavg()
         built = {"reused": True} if args.reuse and Dataset.objects.filter(name=f"scale-{n}").exists() else populate(n)
         ops = measure(n, args.repeats, {s for s in args.only.split(",") if s})
