@@ -49,19 +49,23 @@ def with_counts(datasets, user=None):
     )
 
 
-def detected_landmarks(face) -> tuple[list, str] | None:
+def detected_landmarks(face, proposals=None) -> tuple[list, str] | None:
     """(points, scheme) of the 2D landmarks the app detected itself on this face:
     the newest proposal that fitted landmarks, else the face's own landmarks unless
     they were imported with the dataset (landmarks_provenance "dataset"). Imported
     landmarks are the dataset's ground truth for AFLW2000: Snap, a landmark hint or
     an API answer that gave them to an annotator would pull a honeypot answer
-    toward the truth. None: the app detected none."""
-    newest = (
-        Proposal.objects.filter(face=face, landmarks_2d__isnull=False)
-        .order_by("-created_at", "-pk")
-        .values_list("landmarks_2d", "landmark_scheme")
-        .first()
-    )
+    toward the truth. None: the app detected none. `proposals`: the face's proposals
+    newest first, when the caller read them already (proposals.selectors.face_proposals)."""
+    if proposals is None:
+        newest = (
+            Proposal.objects.filter(face=face, landmarks_2d__isnull=False)
+            .order_by("-created_at", "-pk")
+            .values_list("landmarks_2d", "landmark_scheme")
+            .first()
+        )
+    else:
+        newest = next(((p.landmarks_2d, p.landmark_scheme) for p in proposals if p.landmarks_2d is not None), None)
     if newest is not None and newest[0]:
         return newest[0], newest[1]
     if not face.landmarks_2d or face.landmarks_provenance == IMPORTED_LANDMARKS:

@@ -12,7 +12,7 @@ from annotator.datasets.selectors import detected_landmarks
 from annotator.labeling.models import Annotation, AnnotationOrigin
 from annotator.labeling.queue import labeling_progress
 from annotator.proposals.models import Proposal
-from annotator.proposals.selectors import preferred_proposal
+from annotator.proposals.selectors import face_proposals, preferred_proposal
 from workers.core import geometry
 from workers.core.pose_rules import within_pose_limits
 from workers.core.proposers.reference_face import load_reference_face
@@ -50,10 +50,10 @@ def editor_pose(R, t, face: Face) -> dict:
     }
 
 
-def reference_pose(face: Face) -> dict:
+def reference_pose(face: Face, proposals=None) -> dict:
     """The pose 'reset' goes back to: the preferred proposal, else a frontal
-    default. {'R', 't', 'origin': {...}}."""
-    proposal = preferred_proposal(face)
+    default. {'R', 't', 'origin': {...}}. `proposals`: the face's, read already."""
+    proposal = preferred_proposal(face, proposals)
     if proposal is not None:
         pose = editor_pose(proposal.R, proposal.t, face)
         pose["origin"] = {
@@ -133,8 +133,9 @@ def face_editor_state(user, face: Face) -> dict:
     image = face.image
     dataset = image.dataset
     annotation = own_annotation(user, face)
-    reference = reference_pose(face)  # read once: the initial pose too when there is no label yet
-    detected = detected_landmarks(face)  # read once: the landmarks shown and the handles' snap
+    proposals = face_proposals(face)  # read once: the reference pose, the landmarks, the proposal list
+    reference = reference_pose(face, proposals)  # the initial pose too when there is no label yet
+    detected = detected_landmarks(face, proposals)  # the landmarks shown and the handles' snap
     landmarks_2d = visible_landmarks_2d(user, face, detected)
     K = poses.image_intrinsics(image)
     return {
@@ -163,7 +164,7 @@ def face_editor_state(user, face: Face) -> dict:
             **review_of(annotation),
         },
         "progress": labeling_progress(user, dataset),
-        **landmark_editing_state(face, detected),
+        **landmark_editing_state(face, detected, proposals),
         **face_links(face),
     }
 
@@ -191,7 +192,7 @@ def face_links(face: Face) -> dict:
     }
 
 
-def landmark_editing_state(face: Face, detected=_UNREAD) -> dict:
+def landmark_editing_state(face: Face, detected=_UNREAD, proposals=None) -> dict:
     """What the page's landmark handles need (static/js/editor/pins.js): the
     reference face's iBUG-68 points (the 3D points the proposers fit, so the
     browser solves with the same ones), the face's landmarks in iBUG-68 order for
@@ -209,9 +210,9 @@ def landmark_editing_state(face: Face, detected=_UNREAD) -> dict:
             own = points
         elif scheme == "mediapipe468" and points.shape == (468, 2):
             own = points[reference.ibug68_from_mesh468]
-    proposals = Proposal.objects.filter(face=face).order_by("proposer", "-created_at", "-pk")
+    proposals = face_proposals(face) if proposals is None else proposals
     latest: dict[str, Proposal] = {}
-    for p in proposals:
+    for p in sorted(proposals, key=lambda p: p.proposer):  # stable: newest first within a proposer
         latest.setdefault(p.proposer, p)
     return {
         "reference_face": poses.reference_face_state(),

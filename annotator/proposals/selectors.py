@@ -23,15 +23,23 @@ def preferred_proposers() -> list[str]:
     return list(AUTO_PREFERENCE) if wanted == "auto" else [wanted]
 
 
-def preferred_proposal(face) -> Proposal | None:
+def face_proposals(face) -> list[Proposal]:
+    """Every proposal of the face, newest first (a face has a handful): what
+    preferred_proposal, datasets.selectors.detected_landmarks and the editor's
+    proposal list choose from, read once."""
+    return list(Proposal.objects.filter(face=face).order_by("-created_at", "-pk"))
+
+
+def preferred_proposal(face, proposals: list[Proposal] | None = None) -> Proposal | None:
     """The newest proposal of the first preferred proposer that has one for the
-    face, else the newest proposal of any proposer."""
-    proposals = Proposal.objects.filter(face=face).order_by("-created_at", "-pk")
+    face, else the newest proposal of any proposer. `proposals`: face_proposals(face)
+    when the caller read them already."""
+    proposals = face_proposals(face) if proposals is None else proposals
     for name in preferred_proposers():
-        p = proposals.filter(proposer=name).first()
-        if p is not None:
-            return p
-    return proposals.first()
+        for p in proposals:
+            if p.proposer == name:
+                return p
+    return proposals[0] if proposals else None
 
 
 def proposal_accuracy(dataset: Dataset, proposer: str | None = None) -> list[dict]:
