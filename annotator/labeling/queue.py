@@ -265,8 +265,11 @@ def next_face(user, dataset: Dataset, *, skip_face_id: int | None = None, exclud
     left_out = held_ahead | ({skip_face_id} if skip_face_id is not None else set())
     with transaction.atomic():
         # Serialise hand-outs per dataset: two annotators asking at once must not
-        # both see the same face as free.
-        Dataset.objects.select_for_update().filter(pk=dataset.pk).values_list("pk").first()
+        # both see the same face as free. FOR NO KEY UPDATE (every row lock here is):
+        # the foreign-key checks of other transactions' inserts (FOR KEY SHARE of the
+        # dataset row, at their COMMIT) do not wait on it, so a save that holds an
+        # annotator's counters can commit while this hand-out waits for them.
+        Dataset.objects.select_for_update(no_key=True).filter(pk=dataset.pk).values_list("pk").first()
         totals = queue_entries.ensure_built(dataset)
         # the annotators' counters the refreshes move, moved once at the end (their locks last)
         moves: dict = {}

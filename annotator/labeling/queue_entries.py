@@ -380,7 +380,7 @@ def refresh(
             batch = face_ids[start : start + BATCH]
             old = {
                 e.face_id: e
-                for e in QueueEntry.objects.select_for_update().filter(face_id__in=batch).order_by("face_id")
+                for e in QueueEntry.objects.select_for_update(no_key=True).filter(face_id__in=batch).order_by("face_id")
             }
             new = _entries(built, batch, now)
             changed = [e for e in new if _state(old.get(e.face_id)) != _state(e)]
@@ -428,7 +428,7 @@ def rebuild(dataset: Dataset) -> QueueTotals:
     settings change: it reads the whole dataset, in batches of BATCH faces)."""
     now = timezone.now()
     with transaction.atomic():
-        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # the hand-out lock
+        Dataset.objects.select_for_update(no_key=True).filter(pk=dataset.pk).first()  # the hand-out lock
         QueueEntry.objects.filter(dataset=dataset).delete()
         opened = honeypots = 0
         last = 0

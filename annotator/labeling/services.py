@@ -138,7 +138,7 @@ def save_annotation(
 
     with transaction.atomic():
         try:  # get(), not first(): no ORDER BY to build for a row the unique constraint makes one
-            annotation = Annotation.objects.select_for_update().get(
+            annotation = Annotation.objects.select_for_update(no_key=True).get(
                 face=face, author=author, origin=AnnotationOrigin.ANNOTATOR
             )
         except Annotation.DoesNotExist:
@@ -216,7 +216,9 @@ def set_ground_truth(*, face: Face, R, t) -> Annotation:
     R, t = clean_pose(R, t)
     with transaction.atomic():
         annotation = (
-            Annotation.objects.select_for_update().filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH).first()
+            Annotation.objects.select_for_update(no_key=True)
+            .filter(face=face, origin=AnnotationOrigin.GROUND_TRUTH)
+            .first()
         )
         if annotation is None:
             annotation = Annotation.objects.create(
@@ -239,7 +241,7 @@ def set_ground_truth(*, face: Face, R, t) -> Annotation:
 
 
 def _locked_at_version(annotation: Annotation, expected_version: int | None) -> Annotation:
-    current = Annotation.objects.select_for_update().get(pk=annotation.pk)
+    current = Annotation.objects.select_for_update(no_key=True).get(pk=annotation.pk)
     if expected_version is not None and current.version != expected_version:
         raise VersionConflict(current_version=current.version, expected_version=expected_version)
     return current

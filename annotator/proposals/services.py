@@ -105,7 +105,7 @@ def store_proposals(image: Image, proposals, proposer, errors: list | None = Non
     tag = f"{proposer.config.name}@{proposer.config.version}"
     proposals = _sane_proposals(image, proposals, tag, errors if errors is not None else [])
     with transaction.atomic():
-        faces = list(image.faces.select_for_update().order_by("index"))
+        faces = list(image.faces.select_for_update(no_key=True).order_by("index"))
         # a proposal lands on the known face (e.g. ground truth) its detection overlaps
         matched = [
             None if k is None else faces[k]

@@ -74,7 +74,7 @@ def next_for_review(reviewer, dataset: Dataset, *, skip_annotation_id: int | Non
     now = timezone.now()
     with transaction.atomic():
         # Serialise hand-outs per dataset: two reviewers asking at once must not get the same label.
-        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        Dataset.objects.select_for_update(no_key=True).filter(pk=dataset.pk).values_list("pk").first()
         ReviewClaim.objects.filter(annotation__dataset=dataset, expires_at__lte=now).delete()
         queue = awaiting_review(dataset, reviewer)
         if skip_annotation_id is not None:

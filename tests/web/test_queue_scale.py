@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from annotator.labeling import queue_entries
 from annotator.labeling.queue import LabelInput, labeling_progress, next_face, save_label
-from annotator.models import Assignment, Dataset, Face, FaceClaim, QueueEntry, QueueTotals, Role
+from annotator.models import Annotation, Assignment, Dataset, Face, FaceClaim, QueueEntry, QueueTotals, Role
 from tests.api.bulk_rows import bulk_faces
 
 
@@ -106,6 +106,45 @@ def test_fifty_annotators_asking_at_once_are_never_handed_the_same_face(django_u
     assert QueueTotals.objects.get(dataset=ds).open_faces == 20  # the counter kept up with 50 writers
     queue_entries.rebuild(ds)
     assert QueueTotals.objects.get(dataset=ds).open_faces == 20  # and agrees with a fresh count
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks between concurrent transactions")
+def test_annotators_labeling_at_once_never_deadlock_and_their_counters_add_up(django_user_model):
+    """Hand-outs (the dataset's lock, then the counters of a claimed face's annotators)
+    and saves (the counters, then at COMMIT the foreign-key checks of their inserts on
+    the dataset row) at once: with the hand-out lock FOR UPDATE these deadlocked under the
+    load test; FOR NO KEY UPDATE lets a save's checks through. Overlap 3: every claim and
+    save moves other annotators' counters."""
+    ds = bulk_dataset("crowd", 40, overlap=3)
+    users = annotators(django_user_model, ds, "crowd", 12)
+    queue_entries.rebuild(ds)
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(users))
+
+    def work(user):
+        try:
+            start.wait(timeout=30)
+            for _ in range(6):
+                face = next_face(user, ds)
+                if face is None:
+                    break
+                label(user, face)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    assert not errors, errors
+    assert Annotation.objects.filter(dataset=ds).count() == 72
+    kept = {u.pk: labeling_progress(u, ds) for u in users}
+    queue_entries.rebuild(ds)  # the counters summed afresh from the labels
+    assert {u.pk: labeling_progress(u, ds) for u in users} == kept
 
 
 @pytest.mark.django_db

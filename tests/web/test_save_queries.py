@@ -52,7 +52,10 @@ def faces(assigned):
 
 
 def _kinds(queries) -> list[str]:
-    return [q["sql"].split()[0] + (" FOR UPDATE" if q["sql"].endswith("FOR UPDATE") else "") for q in queries]
+    """Each query's verb; a row lock (FOR UPDATE, or FOR NO KEY UPDATE as the app takes
+    them) reads "SELECT FOR UPDATE"."""
+    locks = ("FOR UPDATE", "FOR NO KEY UPDATE")
+    return [q["sql"].split()[0] + (" FOR UPDATE" if q["sql"].endswith(locks) else "") for q in queries]
 
 
 def _locking(kinds: list[str]) -> list[str]:
