@@ -36,7 +36,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -440,13 +440,13 @@ def rebuild(dataset: Dataset) -> QueueTotals:
             entries = _entries_in_range(dataset, batch[0], batch[-1], now)
             last = batch[-1]
             _insert(entries)
-            _recount_labels(dataset, {e.face_id: e for e in entries}, {}, face_range=(batch[0], batch[-1]))
             opened += sum(e.tier is not None for e in entries)
             honeypots += sum(e.honeypot_badge is not None for e in entries)
         totals, _ = QueueTotals.objects.update_or_create(
             dataset=dataset,
             defaults={"open_faces": opened, "honeypots": honeypots, "built_with": queue_settings(dataset)},
         )
+        recount_all_labels(dataset)
         _recreate_counters(dataset.pk)
     return totals
 
@@ -495,17 +495,10 @@ def counted_in(dataset: Dataset, status: str, review_state: str, entry: QueueEnt
     return bits
 
 
-def _recount_labels(
-    dataset: Dataset, entries: dict[int, QueueEntry], moves: dict[int, dict[str, int]], face_range=None
-) -> None:
+def _recount_labels(dataset: Dataset, entries: dict[int, QueueEntry], moves: dict[int, dict[str, int]]) -> None:
     """Set counted_in of the annotator labels of the faces of `entries` (face -> its entry
-    now) and add what moved to `moves` (author -> counter -> change). `face_range`
-    (low, high): read the labels of that id range of the dataset instead (a rebuild)."""
-    labels = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR)
-    if face_range is None:
-        labels = labels.filter(face_id__in=list(entries))
-    else:
-        labels = labels.filter(dataset_id=dataset.pk, face_id__gte=face_range[0], face_id__lte=face_range[1])
+    now) and add what moved to `moves` (author -> counter -> change)."""
+    labels = Annotation.objects.filter(origin=AnnotationOrigin.ANNOTATOR, face_id__in=list(entries))
     now_in: dict[int, list[int]] = {}
     for pk, face_id, author_id, status, review_state, before in labels.values_list(
         "pk", "face_id", "author_id", "status", "review_state", "counted_in"
@@ -522,6 +515,32 @@ def _recount_labels(
     for value, pks in now_in.items():
         for start in range(0, len(pks), BATCH):
             Annotation.objects.filter(pk__in=pks[start : start + BATCH]).update(counted_in=value)
+
+
+def recount_all_labels(dataset: Dataset) -> int:
+    """Service (in the caller's transaction, after the dataset's entries are current):
+    counted_in of every annotator label of the dataset set from its entry by one
+    UPDATE (counted_in's rule written in SQL), only where it differs. Returns how many
+    labels moved: a rebuild after an import recounts them all, a repair round few."""
+    entry = QueueEntry.objects.filter(face_id=OuterRef("face_id"))
+    queued = Q(Exists(entry if dataset.queue_sequence_frames else entry.filter(is_frame=False)))
+    rejected = Q(review_state=ReviewState.REJECTED)
+
+    def bit(value: int, when: Q):
+        return Case(When(when, then=Value(value)), default=Value(0))
+
+    # a tier or a badge is set only on an entry the image queue hands out (_tier)
+    bits = Case(
+        When(~Q(status__in=FINISHED), then=Value(0)),
+        default=Value(1)
+        + bit(2, queued & ~rejected)
+        + bit(4, Q(Exists(entry.filter(tier__isnull=False))))
+        + bit(8, Q(Exists(entry.filter(honeypot_badge__isnull=False))) & ~rejected)
+        + bit(16, queued & rejected & ~Q(Exists(entry.filter(honeypot=True)))),
+        output_field=IntegerField(),
+    )
+    labels = Annotation.objects.filter(dataset=dataset, origin=AnnotationOrigin.ANNOTATOR)
+    return labels.annotate(should=bits).exclude(counted_in=F("should")).update(counted_in=bits)
 
 
 def move_counters(dataset_id: int, moves: dict[int, dict[str, int]]) -> None:
@@ -603,9 +622,10 @@ def repair_all() -> int:
     """Service (a reaper round, at most once per REPAIR_EVERY_S across the workers: the
     shared cache's add is the token): give every face without an entry one (faces
     made by bulk_create, which sends no signal) and rebuild each dataset whose
-    counters no longer match its rows; recreate the annotators' counters of a dataset
-    where they no longer add up to their labels' counted_in (a label deleted in bulk,
-    a crash). Returns how many datasets were rebuilt."""
+    counters no longer match its rows; recount the labels of the others (a label
+    whose state a write changed behind the services' back) and recreate their
+    annotators' counters where a label moved or they no longer add up (a label
+    deleted in bulk). Returns how many datasets were rebuilt."""
     if not cache.add("headpose:queue-repair", 1, timeout=REPAIR_EVERY_S):
         return 0
     rebuilt = 0
@@ -627,9 +647,10 @@ def repair_all() -> int:
         ):
             rebuild(totals.dataset)
             rebuilt += 1
-        elif _counters_drifted(totals.dataset_id):
+        else:
             with transaction.atomic():
-                _recreate_counters(totals.dataset_id)
+                if recount_all_labels(totals.dataset) or _counters_drifted(totals.dataset_id):
+                    _recreate_counters(totals.dataset_id)
     return rebuilt
 
 

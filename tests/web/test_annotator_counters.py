@@ -171,3 +171,12 @@ def test_repair_finds_counters_that_drifted_and_mends_them(django_user_model):
     queue_entries.repair_all()
     assert stored(ann, dataset) == counted_from_scratch(ann, dataset)
     assert labeling_progress(ann, dataset) == {"done": 3, "remaining": 1, "total": 4}
+    # a label's state changed behind the services' back: the next round recounts it
+    Annotation.objects.filter(author=ann, dataset=dataset).filter(
+        pk__in=Annotation.objects.filter(author=ann)[:1].values("pk")
+    ).update(review_state=ReviewState.REJECTED)
+    assert stored(ann, dataset) != counted_from_scratch(ann, dataset)
+    cache.delete("headpose:queue-repair")
+    queue_entries.repair_all()
+    assert stored(ann, dataset) == counted_from_scratch(ann, dataset)
+    assert labeling_progress(ann, dataset)["done"] == 2
