@@ -46,7 +46,9 @@ def test_the_next_face_answer_is_exactly_its_documented_shape(django_user_model)
     assert fresh == as_documented(fresh)
 
     face = Face.objects.get(pk=fresh["face_id"])
-    label = save_label(ann, face, LabelInput(R=np.eye(3).tolist(), t=[0, 0, 650], status="accepted", expected_version=0))
+    label = save_label(
+        ann, face, LabelInput(R=np.eye(3).tolist(), t=[0, 0, 650], status="accepted", expected_version=0)
+    )
     review_annotation(annotation=label, reviewer=rev, decision="rejected", reason="rotation", expected_version=1)
     rejected = client.post(url, {"with_state": True}, format="json").json()
     assert rejected["face_id"] == face.pk and rejected["state"]["annotation"]["review_state"] == "rejected"
