@@ -21,10 +21,10 @@ from rest_framework import serializers
 from annotator.common import access, jobs, pipeline, poses
 from annotator.common.models import Job
 from annotator.datasets.models import Dataset, Face, Split
-from annotator.exports.selectors import LABEL_CHOICES, LABEL_HELP, label_rows
+from annotator.exports.selectors import LABEL_CHOICES, LABEL_HELP, label_batches, label_rows
 from annotator.quality.services import flush_consensus
 from annotator.sequences.selectors import track_rows
-from workers.core.exports import FORMATS, InvalidRow, InvalidRowsError, write_export
+from workers.core.exports import FORMATS, InvalidRow, InvalidRowsError, write_csv_export, write_export
 
 # Formats whose rows carry landmarks as the `landmarks` option says; the others read none
 # (they dominate the row size), but .mat, whose pt3d_68 is the face's own 3D landmarks when
@@ -155,6 +155,19 @@ def write(dataset: Dataset, options: dict, out, on_progress=None) -> Written:
     split = resolve_split(dataset, options.get("split"))
     if options["labels"] == "consensus":
         flush_consensus(dataset.pk)  # rows lagging behind their labels: up to date first
+    skipped: list[InvalidRow] | None = [] if options.get("skip_invalid") else None
+    if options["format"] == "csv" and options["labels"] not in ("consensus", "track"):
+        # a batch at a time, formatted as columns (label_columns): the same bytes, several times faster
+        batches = label_batches(
+            dataset,
+            labels=options["labels"],
+            proposer=options.get("proposer") or None,
+            split=split,
+            with_landmarks=(),
+            lean_csv=True,
+        )
+        n = write_csv_export(batches, out, on_progress, skipped=skipped, limits=poses.limits())
+        return Written(n, skipped or [])
     rows = label_rows(
         dataset,
         labels=options["labels"],
@@ -162,7 +175,6 @@ def write(dataset: Dataset, options: dict, out, on_progress=None) -> Written:
         split=split,
         with_landmarks=landmark_columns(options),
     )
-    skipped: list[InvalidRow] | None = [] if options.get("skip_invalid") else None
     n = write_export(
         options["format"],
         rows,

@@ -168,13 +168,13 @@ def valid_rows(
     for row in rows:
         batch.append(row)
         if len(batch) >= chunk:
-            yield from _screen(batch, invalid, limits)
+            yield from screen(batch, invalid, limits)
             batch = []
     if batch:
-        yield from _screen(batch, invalid, limits)
+        yield from screen(batch, invalid, limits)
 
 
-def _screen(batch: list[LabelRow], invalid: list[InvalidRow], limits: PoseLimits) -> list[LabelRow]:
+def screen(batch: list[LabelRow], invalid: list[InvalidRow], limits: PoseLimits) -> list[LabelRow]:
     R, why_R = _floats(batch, "R", 9, "a 3x3 matrix or 9 numbers")
     t, why_t = _floats(batch, "t", 3, "3 numbers (mm) or None")
     has_t = np.array([row.t is not None for row in batch], dtype=bool) & (why_t == "")
@@ -235,19 +235,19 @@ def pose_batches(
     for row in rows:
         batch.append(row)
         if len(batch) >= chunk:
-            yield _pose_batch(batch)
+            yield pose_batch(batch)
             n_done += len(batch)
             batch = []
             if on_progress is not None:
                 on_progress(n_done)
     if batch:
-        yield _pose_batch(batch)
+        yield pose_batch(batch)
         n_done += len(batch)
         if on_progress is not None:
             on_progress(n_done)
 
 
-def _pose_batch(batch: list[LabelRow]) -> PoseBatch:
+def pose_batch(batch: list[LabelRow]) -> PoseBatch:
     n = len(batch)
     R, has_R = stack_field(batch, "R", (3, 3), "a 3x3 matrix or 9 numbers")
     if not has_R.all():
@@ -328,19 +328,19 @@ def write_csv(
     csv.writer(out, lineterminator="\n").writerow(list(CSV_COLUMNS) + (CONSENSUS_COLUMNS if consensus else []))
     n = 0
     for b in pose_batches(rows, chunk, on_progress):
-        out.write(_batch_text(b, consensus))
+        out.write(batch_text(b, consensus))
         n += len(b.rows)
     return n
 
 
 _LINE = "%s,%d,%.6f,%.6f,%.6f," + ",".join(["%r"] * 9) + ",%s,%s,%s,%s,%s,%s,%s,%s\n"
 _CONSENSUS_LINE = _LINE[:-1] + ",%s,%s\n"
-_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+NEEDS_QUOTES = re.compile(r'[",\r\n]')
 
 
-def _csv_field(value: object) -> str:
+def csv_field(value: object) -> str:
     text = "" if value is None else str(value)
-    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+    return '"' + text.replace('"', '""') + '"' if NEEDS_QUOTES.search(text) else text
 
 
 def _plain(value: object) -> str:
@@ -351,13 +351,13 @@ def _t_text(t: list[float], has_t: bool) -> str:
     return ",".join(map(repr, t)) if has_t else ",,"
 
 
-def _batch_text(b: PoseBatch, consensus: bool = False) -> str:
+def batch_text(b: PoseBatch, consensus: bool = False) -> str:
     # flat lists, sliced per row: nested tolist() would keep thousands of small
     # lists alive at once and wake the cyclic garbage collector for nothing
     R9, t, euler, has_t = b.R.ravel().tolist(), b.t.ravel().tolist(), b.euler.ravel().tolist(), b.has_t.tolist()
     # one search over the whole chunk: image names and origins almost never need quoting
     texts = "\0".join(f"{row.image}\0{row.origin}\0{row.origin_detail}\0{row.sequence}" for row in b.rows)
-    field = _csv_field if _NEEDS_QUOTES.search(texts) else _plain
+    field = csv_field if NEEDS_QUOTES.search(texts) else _plain
 
     def values(i: int, row: LabelRow) -> tuple[object, ...]:
         return (

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from workers.core.label_columns import LabelBatch
 from workers.core.label_rows import ExportError, InvalidRow, InvalidRowsError, LabelRow, valid_rows
 from workers.core.pose_rules import PoseLimits
 
@@ -36,6 +37,7 @@ __all__ = [
     "ExportFormat",
     "InvalidRow",
     "InvalidRowsError",
+    "write_csv_export",
     "write_export",
 ]
 
@@ -127,8 +129,28 @@ def write_export(
         raise ValueError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
     invalid: list[InvalidRow] = []
     n = FORMATS[fmt].writer(valid_rows(rows, invalid, limits), out, dict(meta or {}), on_progress, invalid)
+    _refuse_or_skip(invalid, skipped)
+    return n
+
+
+def write_csv_export(
+    batches: Iterable[LabelBatch],
+    out: BinaryIO,
+    on_progress: Callable[[int], None] | None = None,
+    *,
+    skipped: list[InvalidRow] | None = None,
+    limits: PoseLimits = PoseLimits(),
+) -> int:
+    """write_export("csv", ...) of rows read a batch at a time (label_columns.LabelBatch;
+    not labels=consensus or track): the same bytes, most batches formatted as columns."""
+    invalid: list[InvalidRow] = []
+    n = csv_labels.write_batches(batches, out, invalid, limits, on_progress)
+    _refuse_or_skip(invalid, skipped)
+    return n
+
+
+def _refuse_or_skip(invalid: list[InvalidRow], skipped: list[InvalidRow] | None) -> None:
     if invalid:
         if skipped is None:
             raise InvalidRowsError(invalid)
         skipped.extend(invalid)  # zip formats wrote them in a SKIPPED_MANIFEST member (zipstream.write_skipped)
-    return n

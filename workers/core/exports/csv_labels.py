@@ -8,7 +8,9 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
+from workers.core.label_columns import LabelBatch, write_csv_batches
 from workers.core.label_rows import InvalidRow, LabelRow, write_csv
+from workers.core.pose_rules import PoseLimits
 
 
 def write(
@@ -21,6 +23,22 @@ def write(
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     try:
         return write_csv(rows, text, on_progress=on_progress, consensus=meta.get("labels") == "consensus")
+    finally:
+        text.flush()
+        text.detach()  # leave `out` open for the caller
+
+
+def write_batches(
+    batches: Iterable[LabelBatch],
+    out: BinaryIO,
+    invalid: list[InvalidRow],
+    limits: PoseLimits,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """`write` of rows read a batch at a time (label_columns.write_csv_batches), not labels=consensus."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    try:
+        return write_csv_batches(batches, text, invalid, limits, on_progress)
     finally:
         text.flush()
         text.detach()  # leave `out` open for the caller
