@@ -3,12 +3,57 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models import Case, Count, Exists, OuterRef, Q, Value, When
 
 
-def rebuild_queues(apps, schema_editor):
-    """Every built queue is rebuilt at its next hand-out (queue_entries.ensure_built sees
-    other settings): the rebuild sets the labels' counted_in and the annotators' counters."""
-    apps.get_model("annotator", "QueueTotals").objects.update(built_with={})
+FINISHED = ["accepted", "corrected", "skipped", "flagged"]
+COUNTED = {1: "finished", 2: "done", 4: "finished_open", 8: "honeypots_done", 16: "rejected"}
+
+
+def count_labels(apps, schema_editor):
+    """Each built queue's labels counted and its annotators' counters made, in SQL: the
+    rule of labeling/queue_entries.recount_all_labels as it is at this migration (a
+    dataset whose queue was never built gets them at its first build). No rebuild: the
+    queue rows do not change, and a rebuild inline at the first hand-out of a large
+    dataset would outlast the request."""
+    Annotation = apps.get_model("annotator", "Annotation")
+    QueueEntry = apps.get_model("annotator", "QueueEntry")
+    QueueTotals = apps.get_model("annotator", "QueueTotals")
+    AnnotatorQueueTotals = apps.get_model("annotator", "AnnotatorQueueTotals")
+    for totals in QueueTotals.objects.select_related("dataset"):
+        dataset = totals.dataset
+        entry = QueueEntry.objects.filter(face_id=OuterRef("face_id"))
+        queued = Q(Exists(entry if dataset.queue_sequence_frames else entry.filter(is_frame=False)))
+        rejected = Q(review_state="rejected")
+
+        def bit(value, when):
+            return Case(When(when, then=Value(value)), default=Value(0))
+
+        bits = Case(
+            When(~Q(status__in=FINISHED), then=Value(0)),
+            default=Value(1)
+            + bit(2, queued & ~rejected)
+            + bit(4, Q(Exists(entry.filter(tier__isnull=False))))
+            + bit(8, Q(Exists(entry.filter(honeypot_badge__isnull=False))) & ~rejected)
+            + bit(16, queued & rejected & ~Q(Exists(entry.filter(honeypot=True)))),
+            output_field=models.IntegerField(),
+        )
+        labels = Annotation.objects.filter(dataset=dataset, origin="annotator")
+        labels.update(counted_in=bits)
+        sums = (
+            labels.filter(counted_in__gt=0)
+            .values("author_id")
+            .annotate(
+                **{
+                    name: Count("pk", filter=Q(counted_in__in=[v for v in range(1, 32) if v & b]))
+                    for b, name in COUNTED.items()
+                }
+            )
+            .order_by()
+        )
+        AnnotatorQueueTotals.objects.bulk_create(
+            AnnotatorQueueTotals(dataset_id=dataset.pk, annotator_id=row.pop("author_id"), **row) for row in sums
+        )
 
 
 class Migration(migrations.Migration):
@@ -54,5 +99,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(rebuild_queues, migrations.RunPython.noop),
+        migrations.RunPython(count_labels, migrations.RunPython.noop),
     ]

@@ -180,3 +180,42 @@ def test_repair_finds_counters_that_drifted_and_mends_them(django_user_model):
     queue_entries.repair_all()
     assert stored(ann, dataset) == counted_from_scratch(ann, dataset)
     assert labeling_progress(ann, dataset)["done"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0029_counts_the_labels_of_built_queues_as_the_app_does(django_user_model):
+    from tests.migration_steps import migrate, migrate_to_latest
+
+    dataset = make_dataset("migrated", n_faces=6, overlap=2)
+    annotators = [member(django_user_model, f"mig{i}", "annotator", dataset, Role.ANNOTATOR) for i in range(3)]
+    reviewer = member(django_user_model, "mig-rev", "reviewer", dataset, Role.REVIEWER)
+    rng = random.Random(3)
+    for _ in range(10):
+        who = rng.choice(annotators)
+        face = next_face(who, dataset)
+        if face is not None:
+            data = pose(rng)
+            mine = Annotation.objects.filter(face=face, author=who).first()
+            data.expected_version = mine.version if mine else 0
+            save_label(who, face, data)
+    label = (
+        Annotation.objects.filter(dataset=dataset, status="accepted").first()
+        or Annotation.objects.filter(dataset=dataset, status="corrected").first()
+    )
+    review_annotation(
+        annotation=label, reviewer=reviewer, decision=ReviewState.REJECTED, expected_version=label.version
+    )
+    expected = {u.pk: stored(u, dataset) for u in annotators}
+    counted = dict(Annotation.objects.filter(dataset=dataset).values_list("pk", "counted_in"))
+    assert any(any(v.values()) for v in expected.values())
+    try:
+        migrate(("annotator", "0028_rejected_labels_index"))  # no counters, no counted_in
+        apps = migrate(("annotator", "0029_annotator_queue_totals"))
+        rows = apps.get_model("annotator", "AnnotatorQueueTotals").objects.filter(dataset_id=dataset.pk)
+        got = {r.annotator_id: {name: getattr(r, name) for name in FIELDS} for r in rows}
+        zero = dict.fromkeys(FIELDS, 0)
+        assert {u.pk: got.get(u.pk, zero) for u in annotators} == expected
+        labels = apps.get_model("annotator", "Annotation").objects.filter(dataset_id=dataset.pk)
+        assert dict(labels.values_list("pk", "counted_in")) == counted
+    finally:
+        migrate_to_latest()
