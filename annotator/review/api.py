@@ -28,6 +28,7 @@ from annotator.labeling.api import (
 )
 from annotator.labeling.models import RejectReason, ReviewState
 from annotator.review import queue as reviewing
+from annotator.review.selectors import QUEUE_SIZE_CAP
 
 ERRORS = error_responses(400, 401, 403, 404)
 
@@ -124,7 +125,8 @@ class ReviewStateSerializer(serializers.Serializer):
     angles = AngleSerializer(many=True)
     reasons = ChoiceSerializer(many=True)
     remaining = serializers.IntegerField(
-        help_text="Annotations awaiting your review in this dataset, counted up to 10000 (10000: that many or more)"
+        help_text=f"Annotations awaiting your review in this dataset, counted up to {QUEUE_SIZE_CAP} "
+        f"({QUEUE_SIZE_CAP}: that many or more)"
     )
 
 
@@ -137,7 +139,9 @@ class NextReviewSerializer(serializers.Serializer):
 class NextReviewResultSerializer(serializers.Serializer):
     annotation_id = serializers.IntegerField(allow_null=True, help_text="null: nothing awaits review")
     url = serializers.CharField(help_text="The review page of the annotation (or of the dataset when none is left)")
-    remaining = serializers.IntegerField(help_text="Labels still awaiting your review, counted up to 10000")
+    remaining = serializers.IntegerField(
+        help_text=f"Labels still awaiting your review, counted up to {QUEUE_SIZE_CAP} ({QUEUE_SIZE_CAP}: that many or more)"
+    )
 
 
 class ReviewAnnotationView(APIView):

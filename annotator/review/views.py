@@ -73,5 +73,13 @@ def review_annotation_page(request, annotation_id: int):
     names = {p["key"]: p["who"] for p in state["poses"]}
     angles = [{**a, "a_who": names[a["a"]], "b_who": names[a["b"]]} for a in state["angles"]]
     return render(
-        request, "annotator/review.html", {"state": state, "config": config, "angles": angles, "steps": config["steps"]}
+        request,
+        "annotator/review.html",
+        {
+            "state": state,
+            "config": config,
+            "angles": angles,
+            "steps": config["steps"],
+            "cap": review_selectors.QUEUE_SIZE_CAP,
+        },
     )

@@ -188,3 +188,5 @@ def test_the_review_queue_is_counted_up_to_its_cap(django_user_model, client, mo
     assert reviewing.queue_size(reviewer, ds) == 3
     client.force_login(reviewer)
     assert "<b>3+</b> labels awaiting your review" in client.get(f"/review/datasets/{ds.name}/").content.decode()
+    label = reviewing.next_for_review(reviewer, ds)
+    assert "3+ awaiting your review" in client.get(f"/review/annotations/{label.pk}/").content.decode()
