@@ -414,6 +414,14 @@ def _count(dataset_id: int, before: list[QueueEntry | None], after: list[QueueEn
         )
 
 
+def lock_entry(face_id: int) -> None:
+    """Service: lock the face's entry (when it has one) before the writer locks one of
+    its labels. Lock order: a face's entry, then its labels (refresh recounts them
+    under the entry's lock), then the annotators' counters; a writer that took a
+    label first could wait on the entry while a refresh holding it waits on that label."""
+    QueueEntry.objects.select_for_update(no_key=True).filter(face_id=face_id).values_list("pk").first()
+
+
 def ensure_built(dataset: Dataset) -> QueueTotals:
     """Service: the dataset's queue counters, its entries rebuilt first if they were
     never built or were built with other queue settings (queue_settings)."""

@@ -137,6 +137,7 @@ def save_annotation(
     )
 
     with transaction.atomic():
+        queue_entries.lock_entry(face.pk)  # the face's entry before its label (queue_entries.lock_entry)
         try:  # get(), not first(): no ORDER BY to build for a row the unique constraint makes one
             annotation = Annotation.objects.select_for_update(no_key=True).get(
                 face=face, author=author, origin=AnnotationOrigin.ANNOTATOR
@@ -241,6 +242,7 @@ def set_ground_truth(*, face: Face, R, t) -> Annotation:
 
 
 def _locked_at_version(annotation: Annotation, expected_version: int | None) -> Annotation:
+    queue_entries.lock_entry(annotation.face_id)  # the face's entry before its label (queue_entries.lock_entry)
     current = Annotation.objects.select_for_update(no_key=True).get(pk=annotation.pk)
     if expected_version is not None and current.version != expected_version:
         raise VersionConflict(current_version=current.version, expected_version=expected_version)

@@ -114,8 +114,10 @@ def test_annotators_labeling_at_once_never_deadlock_and_their_counters_add_up(dj
     """Hand-outs (the dataset's lock, then the counters of a claimed face's annotators)
     and saves (the counters, then at COMMIT the foreign-key checks of their inserts on
     the dataset row) at once: with the hand-out lock FOR UPDATE these deadlocked under the
-    load test; FOR NO KEY UPDATE lets a save's checks through. Overlap 3: every claim and
-    save moves other annotators' counters."""
+    load test; FOR NO KEY UPDATE lets a save's checks through. Labels saved again while
+    their face is handed to others: a save locks the face's entry before its label
+    (queue_entries.lock_entry), as a refresh does. Overlap 3: every claim and save moves
+    other annotators' counters."""
     ds = bulk_dataset("crowd", 40, overlap=3)
     users = annotators(django_user_model, ds, "crowd", 12)
     queue_entries.rebuild(ds)
@@ -125,11 +127,17 @@ def test_annotators_labeling_at_once_never_deadlock_and_their_counters_add_up(dj
     def work(user):
         try:
             start.wait(timeout=30)
+            previous = None
             for _ in range(6):
                 face = next_face(user, ds)
                 if face is None:
                     break
                 label(user, face)
+                if previous is not None:  # a label saved again while others are handed its face
+                    version = Annotation.objects.get(face=previous, author=user).version
+                    pose = {"R": np.eye(3).reshape(-1).tolist(), "t": [0, 0, 710], "status": "corrected"}
+                    save_label(user, previous, LabelInput(**pose, expected_version=version))
+                previous = face
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -142,6 +150,7 @@ def test_annotators_labeling_at_once_never_deadlock_and_their_counters_add_up(dj
         t.join(timeout=180)
     assert not errors, errors
     assert Annotation.objects.filter(dataset=ds).count() == 72
+    assert Annotation.objects.filter(dataset=ds, status="corrected").exists()
     kept = {u.pk: labeling_progress(u, ds) for u in users}
     queue_entries.rebuild(ds)  # the counters summed afresh from the labels
     assert {u.pk: labeling_progress(u, ds) for u in users} == kept

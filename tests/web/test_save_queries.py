@@ -5,7 +5,8 @@ own transaction is a real BEGIN/COMMIT (not a savepoint of the test's), as on a
 server: one transaction, so one commit (one WAL flush) per save.
 
   POST /api/v1/annotations/ (token)                  token+user, face+assignment+claim,
-                                                     annotation FOR UPDATE, UPDATE, INSERT revision
+                                                     the face's queue entry FOR NO KEY UPDATE,
+                                                     annotation FOR NO KEY UPDATE, UPDATE, INSERT revision
   PUT /api/label/faces/ID/annotation/ (session),     user, face+assignment+claim,
   a face's first save                                annotation FOR UPDATE (none yet), INSERT it
                                                      (in a savepoint: a concurrent first save of the same
@@ -36,11 +37,13 @@ QUALITY = ["INSERT", "UPDATE"]
 # entry locked, its state read, the face's labels read for their counters); no write when the
 # face stays as busy (its claim became its label, or its author saved it again)
 QUEUE = ["SELECT", "SELECT FOR UPDATE", "SELECT", "SELECT"]
+# ENTRY: the face's queue entry locked before its label (queue_entries.lock_entry: the lock order)
+ENTRY = ["SELECT FOR UPDATE"]
 # COUNTED: a face's first finished label is counted in its author's counters: the label's
 # counted_in, their AnnotatorQueueTotals row (made at their first finished label of the dataset)
 COUNTED = ["UPDATE", "UPDATE"]
-API_SAVE_QUERIES = 7 + len(QUALITY) + len(QUEUE)
-LABEL_FIRST_SAVE_QUERIES = 10 + len(QUALITY) + len(QUEUE) + len(COUNTED)
+API_SAVE_QUERIES = 8 + len(QUALITY) + len(QUEUE)
+LABEL_FIRST_SAVE_QUERIES = 11 + len(QUALITY) + len(QUEUE) + len(COUNTED)
 IDENTITY = [1, 0, 0, 0, 1, 0, 0, 0, 1]
 
 
@@ -69,7 +72,7 @@ def _locking(kinds: list[str]) -> list[str]:
 
 # an admin (not assigned to the dataset) pays no more than its annotator
 @pytest.mark.parametrize("who", ["bob", "alice"])
-def test_an_api_save_is_thirteen_queries_in_one_transaction_one_revision_insert_and_no_reread(who, request, faces):
+def test_an_api_save_is_fourteen_queries_in_one_transaction_one_revision_insert_and_no_reread(who, request, faces):
     face = faces[0]
     user = request.getfixturevalue(who)
     client = APIClient()
@@ -89,10 +92,10 @@ def test_an_api_save_is_thirteen_queries_in_one_transaction_one_revision_insert_
     body = r.json()
     assert body["version"] == 2 and body["author"] == who and body["face"] == face.pk and body["t"] == [0, 0, 650]
     assert _kinds(captured.captured_queries) == _locking(
-        ["SELECT", "SELECT", "BEGIN", "SELECT FOR UPDATE", "UPDATE", "INSERT", *QUALITY, *QUEUE, "COMMIT"]
+        ["SELECT", "SELECT", "BEGIN", *ENTRY, "SELECT FOR UPDATE", "UPDATE", "INSERT", *QUALITY, *QUEUE, "COMMIT"]
     )
     assert len(captured.captured_queries) == API_SAVE_QUERIES
-    assert "annotator_annotationrevision" in captured.captured_queries[5]["sql"]
+    assert "annotator_annotationrevision" in captured.captured_queries[6]["sql"]
     assert "ON CONFLICT" in captured.captured_queries[-3 - len(QUEUE)]["sql"]  # the consensus row: one upsert
     a = Annotation.objects.get(face=face, author=user)
     assert a.version == 2 and a.t == [0, 0, 650]
@@ -118,6 +121,7 @@ def test_a_labeling_page_save_releases_its_claim_in_the_same_transaction(client,
             "SELECT",
             "SELECT",
             "BEGIN",
+            *ENTRY,
             "SELECT FOR UPDATE",
             "SAVEPOINT",
             "INSERT",
