@@ -37,6 +37,29 @@ def label(user, face):
     )
 
 
+def at_once(users, work, timeout_s: float = 180) -> list[BaseException]:
+    """Run work(user) for every user in threads released together (each with its own
+    database connection); the exceptions they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(users))
+
+    def run(user):
+        try:
+            start.wait(timeout=30)
+            work(user)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout_s)
+    return errors
+
+
 def open_to(user, ds, overlap: int) -> int:
     """The oracle: faces of `ds` that `user` has not finished and fewer others than
     `overlap` hold a claim on or have finished, counted face by face."""
@@ -83,24 +106,11 @@ def test_fifty_annotators_asking_at_once_are_never_handed_the_same_face(django_u
     users = annotators(django_user_model, ds, "rush", 50)
     queue_entries.rebuild(ds)  # as the first hand-out does
     handed: dict[int, int] = {}
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(users))
 
     def ask(user):
-        try:
-            start.wait(timeout=30)
-            handed[user.pk] = next_face(user, ds).pk
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        handed[user.pk] = next_face(user, ds).pk
 
-    threads = [threading.Thread(target=ask, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    assert not at_once(users, ask)
     assert len(handed) == 50 and len(set(handed.values())) == 50
     assert FaceClaim.objects.filter(face__image__dataset=ds).count() == 50
     assert QueueTotals.objects.get(dataset=ds).open_faces == 20  # the counter kept up with 50 writers
@@ -121,34 +131,21 @@ def test_annotators_labeling_at_once_never_deadlock_and_their_counters_add_up(dj
     ds = bulk_dataset("crowd", 40, overlap=3)
     users = annotators(django_user_model, ds, "crowd", 12)
     queue_entries.rebuild(ds)
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(users))
 
     def work(user):
-        try:
-            start.wait(timeout=30)
-            previous = None
-            for _ in range(6):
-                face = next_face(user, ds)
-                if face is None:
-                    break
-                label(user, face)
-                if previous is not None:  # a label saved again while others are handed its face
-                    version = Annotation.objects.get(face=previous, author=user).version
-                    pose = {"R": np.eye(3).reshape(-1).tolist(), "t": [0, 0, 710], "status": "corrected"}
-                    save_label(user, previous, LabelInput(**pose, expected_version=version))
-                previous = face
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        previous = None
+        for _ in range(6):
+            face = next_face(user, ds)
+            if face is None:
+                break
+            label(user, face)
+            if previous is not None:  # a label saved again while others are handed its face
+                version = Annotation.objects.get(face=previous, author=user).version
+                pose = {"R": np.eye(3).reshape(-1).tolist(), "t": [0, 0, 710], "status": "corrected"}
+                save_label(user, previous, LabelInput(**pose, expected_version=version))
+            previous = face
 
-    threads = [threading.Thread(target=work, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    assert not errors, errors
+    assert not at_once(users, work)
     assert Annotation.objects.filter(dataset=ds).count() == 72
     assert Annotation.objects.filter(dataset=ds, status="corrected").exists()
     kept = {u.pk: labeling_progress(u, ds) for u in users}
