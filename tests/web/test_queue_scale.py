@@ -72,7 +72,10 @@ def open_to(user, ds, overlap: int) -> int:
 
 
 @pytest.mark.django_db
-def test_next_face_and_progress_cost_the_same_queries_at_30_and_600_faces(django_user_model):
+def test_next_face_and_progress_cost_the_same_queries_at_30_and_600_faces(django_user_model, monkeypatch):
+    # every walk from the start of the shuffle: one that starts past the last open face wraps
+    # around with one more query, whatever the size (the secret start keys depend on ids)
+    monkeypatch.setattr(queue_entries, "start_key", lambda dataset_id, user_id: 0)
     counts = {}
     for n in (30, 300):
         ds = bulk_dataset(f"size{n}", n, overlap=2)
