@@ -553,7 +553,7 @@ def recount_all_labels(dataset: Dataset) -> int:
 
 def move_counters(dataset_id: int, moves: dict[int, dict[str, int]]) -> None:
     """Service: add `moves` to the annotators' counters, in author order; an annotator without a
-    row gets one summed from their labels' counted_in (which already holds the move)."""
+    row gets one summed from their own labels' counted_in (which already holds the move)."""
     for author_id in sorted(moves):
         steps = {name: F(name) + step for name, step in moves[author_id].items() if step}
         if not steps:
@@ -564,7 +564,7 @@ def move_counters(dataset_id: int, moves: dict[int, dict[str, int]]) -> None:
         try:
             with transaction.atomic():
                 AnnotatorQueueTotals.objects.create(
-                    dataset_id=dataset_id, annotator_id=author_id, **_sums(dataset_id).get(author_id, {})
+                    dataset_id=dataset_id, annotator_id=author_id, **_sums(dataset_id, author_id).get(author_id, {})
                 )
         except IntegrityError:  # made meanwhile by another writer, who could not see this move
             mine.update(**steps)
